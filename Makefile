@@ -1,0 +1,61 @@
+# arinsight — every target documents itself: `make help` (the default goal) lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KERNEL := arinsight
+PERIOD ?= 2026-10
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv report sample run site test lint format lock bench browser clean-outputs
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv, install the pinned packages and register the Jupyter kernel
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# Quarto is optional: PyPI's quarto-cli downloads its binary at install time, which fails offline.
+	@$(BIN)/python -m pip install --quiet quarto-cli >/dev/null 2>&1 \
+	  && echo "quarto-cli installed: the site renders with Quarto" \
+	  || echo "quarto-cli not installable here: the site renders with the built-in nbconvert renderer"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (arinsight)" >/dev/null
+	touch $(STAMP)
+
+sample: venv ## write the embedded sample (CSV + Excel + SQLite) to data/sample
+	$(BIN)/arinsight sample --out data/sample
+
+report: venv ## build the sample report site end to end (sample, runs for PERIOD, site)
+	$(BIN)/arinsight sample --out data/sample
+	$(BIN)/arinsight run --period $(PERIOD)
+	$(BIN)/arinsight site
+
+browser: ## install Debian's chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: venv ## apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+test: venv browser lint ## run the whole test suite (unit, notebooks with nbval, browser)
+	$(BIN)/pytest -n 2 --dist loadgroup tests
+	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
+
+bench: venv ## benchmark sample + ingest + clean (and KPIs, risk) from 10k to 1M invoices
+	$(BIN)/python benchmarks/run_benchmarks.py
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs a scratch venv)
+	rm -rf /tmp/arinsight-lock && $(PYTHON) -m venv /tmp/arinsight-lock
+	/tmp/arinsight-lock/bin/pip install --quiet -e '.[test]'
+	/tmp/arinsight-lock/bin/pip freeze --exclude-editable | grep -v '^arinsight' > requirements.lock
+
+clean-outputs: ## remove generated data, reports and the site (never inputs you added to data/raw)
+	rm -rf data/sample/* data/interim/* data/processed/* reports/2* _site .quarto

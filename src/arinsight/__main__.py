@@ -1,0 +1,5 @@
+import sys
+
+from arinsight.cli import main
+
+sys.exit(main())

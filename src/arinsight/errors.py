@@ -1,0 +1,35 @@
+"""Errors a user can act on: each names the file, the column and, where it applies, the row."""
+
+from __future__ import annotations
+
+from arinsight.config import ConfigError
+
+
+class UserError(Exception):
+    """Base for errors printed to the user as one line (the CLI exits 2)."""
+
+
+class SourceError(UserError):
+    """A source file or database cannot be read as described in the sources file.
+
+    The message always starts with the file (or database URL) and names the column and the
+    1-based data row where that applies, e.g.
+    ``invoices.csv: column 'invoice_date' (source 'Datum'), row 17: cannot parse '31.02.2024' as a date``.
+    """
+
+    def __init__(self, source: str, message: str, column: str | None = None, row: int | None = None):
+        self.source, self.column, self.row = source, column, row
+        where = [str(source)]
+        if column is not None:
+            where.append(f"column {column!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(": ".join([", ".join(where), message]))
+
+
+class ParamsError(UserError, ConfigError):
+    """Parameters that do not fit a notebook or a command (unknown key, bad value)."""
+
+
+class ConservationError(UserError):
+    """Rows read != rows kept + rows quarantined + duplicates dropped."""

@@ -1,0 +1,230 @@
+"""The canonical data model (DESIGN.md section 2) and the data-quality reason codes.
+
+Every source is mapped onto these five tables. Names are snake_case; dates are ``datetime64``
+normalised to midnight (no time part); money is float rounded to 2 decimals in one reporting
+currency. Ids are strings. The pandera models describe the *clean* tables written to
+``data/processed/<table>.parquet``; ``validate`` checks a frame lazily so one call reports every
+bad row at once.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing.pandas import Series
+
+#: Canonical columns per table, in order. ``REQUIRED`` columns must be present in every source that
+#: provides the table and must be non-null in every kept row; the others may be absent (filled with null).
+CANONICAL: dict[str, list[str]] = {
+    "customers": [
+        "customer_id",
+        "customer_name",
+        "region",
+        "industry",
+        "customer_type",
+        "credit_limit",
+        "payment_terms_days",
+        "sales_rep_id",
+        "contact_email",
+    ],
+    "invoices": [
+        "invoice_id",
+        "customer_id",
+        "invoice_date",
+        "due_date",
+        "amount",
+        "currency",
+        "energy_kwh",
+        "status",
+    ],
+    "payments": ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"],
+    "sales_reps": ["sales_rep_id", "rep_name", "sales_group"],
+    "commissions": [
+        "commission_id",
+        "sales_rep_id",
+        "invoice_id",
+        "commission_amount",
+        "commission_rate",
+        "accrual_date",
+        "is_settled",
+        "settlement_date",
+    ],
+}
+
+REQUIRED: dict[str, list[str]] = {
+    "customers": ["customer_id"],
+    "invoices": ["invoice_id", "customer_id", "invoice_date", "amount"],
+    "payments": ["payment_id", "customer_id", "payment_date", "amount"],
+    "sales_reps": ["sales_rep_id"],
+    "commissions": ["commission_id", "sales_rep_id", "commission_amount", "accrual_date"],
+}
+
+#: The key of each table: duplicates of the key with different content are quarantined.
+KEYS: dict[str, str] = {
+    "customers": "customer_id",
+    "invoices": "invoice_id",
+    "payments": "payment_id",
+    "sales_reps": "sales_rep_id",
+    "commissions": "commission_id",
+}
+
+DATE_COLUMNS: dict[str, list[str]] = {
+    "customers": [],
+    "invoices": ["invoice_date", "due_date"],
+    "payments": ["payment_date"],
+    "sales_reps": [],
+    "commissions": ["accrual_date", "settlement_date"],
+}
+
+NUMBER_COLUMNS: dict[str, list[str]] = {
+    "customers": ["credit_limit", "payment_terms_days"],
+    "invoices": ["amount", "energy_kwh"],
+    "payments": ["amount"],
+    "sales_reps": [],
+    "commissions": ["commission_amount", "commission_rate"],
+}
+
+BOOL_COLUMNS: dict[str, list[str]] = {"commissions": ["is_settled"]}
+
+#: Columns added by ingest to every row so any row can be traced back to its file and line.
+#: ``_source_row`` is the 1-based data row number in the source (header excluded) for files,
+#: or the 1-based position in the query result for SQL sources.
+PROVENANCE = ["_source_file", "_source_row"]
+#: Ingest lists the canonical columns whose raw value could not be parsed (";"-separated, "" if none).
+PARSE_ERRORS = "_parse_errors"
+
+#: Flag columns added by cleaning (kept rows that a rule marked, not removed).
+FLAGS: dict[str, list[str]] = {
+    "invoices": ["due_date_derived", "is_overpaid"],
+}
+
+#: Reason codes of the cleaning rules (DESIGN.md section 4). ``action`` says what happens to the row.
+REASONS: dict[str, dict[str, str]] = {
+    "duplicate_exact": {"action": "dropped", "text": "exact duplicate of an earlier row"},
+    "duplicate_key_conflict": {
+        "action": "quarantined",
+        "text": "same key as another row with different content (every version kept)",
+    },
+    "missing_required": {"action": "quarantined", "text": "a required field is empty"},
+    "unparseable_value": {"action": "quarantined", "text": "a number or date could not be parsed"},
+    "non_positive_amount": {"action": "quarantined", "text": "invoice or payment amount <= 0"},
+    "due_before_invoice": {"action": "quarantined", "text": "due date before the invoice date"},
+    "payment_before_invoice": {
+        "action": "quarantined",
+        "text": "payment dated before the invoice it pays",
+    },
+    "unknown_invoice": {"action": "quarantined", "text": "refers to an invoice that does not exist"},
+    "unknown_customer": {"action": "quarantined", "text": "refers to a customer that does not exist"},
+    "future_date": {"action": "quarantined", "text": "dated after the run date"},
+    "unknown_currency": {"action": "quarantined", "text": "currency without an exchange rate"},
+    "due_date_derived": {
+        "action": "flagged",
+        "text": "missing due date derived from the customer's payment terms",
+    },
+    "overpayment": {"action": "flagged", "text": "payments exceed the invoice amount (credit balance)"},
+}
+
+
+class Customers(pa.DataFrameModel):
+    customer_id: Series[str] = pa.Field(unique=True)
+    customer_name: Series[str] = pa.Field(nullable=True)
+    region: Series[str] = pa.Field(nullable=True)
+    industry: Series[str] = pa.Field(nullable=True)
+    customer_type: Series[str] = pa.Field(nullable=True)
+    credit_limit: Series[float] = pa.Field(nullable=True, ge=0)
+    payment_terms_days: Series[float] = pa.Field(nullable=True, ge=0)
+    sales_rep_id: Series[str] = pa.Field(nullable=True)
+    contact_email: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class Invoices(pa.DataFrameModel):
+    invoice_id: Series[str] = pa.Field(unique=True)
+    customer_id: Series[str]
+    invoice_date: Series[pd.Timestamp]
+    due_date: Series[pd.Timestamp]
+    amount: Series[float] = pa.Field(gt=0)
+    currency: Series[str] = pa.Field(nullable=True)
+    energy_kwh: Series[float] = pa.Field(nullable=True, ge=0)
+    status: Series[str] = pa.Field(nullable=True)
+    due_date_derived: Series[bool]
+    is_overpaid: Series[bool]
+
+    @pa.dataframe_check
+    def due_not_before_invoice(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["due_date"] >= df["invoice_date"]
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class Payments(pa.DataFrameModel):
+    payment_id: Series[str] = pa.Field(unique=True)
+    invoice_id: Series[str] = pa.Field(nullable=True)
+    customer_id: Series[str]
+    payment_date: Series[pd.Timestamp]
+    amount: Series[float] = pa.Field(gt=0)
+    method: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class SalesReps(pa.DataFrameModel):
+    sales_rep_id: Series[str] = pa.Field(unique=True)
+    rep_name: Series[str] = pa.Field(nullable=True)
+    sales_group: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class Commissions(pa.DataFrameModel):
+    commission_id: Series[str] = pa.Field(unique=True)
+    sales_rep_id: Series[str]
+    invoice_id: Series[str] = pa.Field(nullable=True)
+    commission_amount: Series[float]
+    commission_rate: Series[float] = pa.Field(nullable=True)
+    accrual_date: Series[pd.Timestamp]
+    is_settled: Series[bool]
+    settlement_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "customers": Customers,
+    "invoices": Invoices,
+    "payments": Payments,
+    "sales_reps": SalesReps,
+    "commissions": Commissions,
+}
+
+
+def validate(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Validate a clean canonical table lazily (every failure reported at once) and return it typed."""
+    return MODELS[table].validate(df, lazy=True)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty canonical table with the clean dtypes (used when a dataset lacks the table)."""
+    cols = CANONICAL[table] + FLAGS.get(table, [])
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    for c in DATE_COLUMNS[table]:
+        df[c] = pd.Series(dtype="datetime64[us]")
+    for c in NUMBER_COLUMNS[table]:
+        df[c] = pd.Series(dtype="float64")
+    for c in BOOL_COLUMNS.get(table, []) + FLAGS.get(table, []):
+        df[c] = pd.Series(dtype="bool")
+    for c in cols:
+        if df[c].dtype == object:
+            df[c] = pd.Series(dtype="str")
+    return df
