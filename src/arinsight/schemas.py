@@ -87,8 +87,9 @@ NUMBER_COLUMNS: dict[str, list[str]] = {
 BOOL_COLUMNS: dict[str, list[str]] = {"commissions": ["is_settled"]}
 
 #: Columns added by ingest to every row so any row can be traced back to its file and line.
-#: ``_source_row`` is the 1-based data row number in the source (header excluded) for files,
-#: or the 1-based position in the query result for SQL sources.
+#: ``_source_row`` is the row number a user sees when opening the source: the line number in a CSV
+#: file (the header is line 1, so the first data row is 2; assumes no line breaks inside quoted
+#: fields), the sheet row number in Excel, or the 1-based position in a SQL query result.
 PROVENANCE = ["_source_file", "_source_row"]
 #: Ingest lists the canonical columns whose raw value could not be parsed (";"-separated, "" if none).
 PARSE_ERRORS = "_parse_errors"

@@ -44,5 +44,5 @@ def save_figure(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
-    fig.savefig(path, metadata=meta.get(path.suffix.lstrip("."), None), bbox_inches="tight")
+    fig.savefig(path, metadata=meta.get(path.suffix.lstrip(".")), bbox_inches="tight")
     return path

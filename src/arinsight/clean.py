@@ -1,0 +1,453 @@
+"""Clean: the rules of DESIGN.md section 4, each with a reason code, and the data-quality report.
+
+Input: the tables ``ingest`` read (canonical columns, parsed values, ``_parse_errors``,
+``_source_file``, ``_source_row``). Output: clean canonical tables, a quarantine table (file, row,
+reason, the row as read) and a summary. Every row read ends up in exactly one place::
+
+    rows read = rows kept + rows quarantined + exact duplicates dropped
+
+which :func:`check_conservation` asserts on every run. A row gets the first reason that applies, in
+this order (``RULE_ORDER``): unparseable_value, missing_required, duplicate_exact (dropped; the first
+copy is kept), duplicate_key_conflict (every version quarantined), future_date (an event date after
+the run date; due dates may lie in the future), non_positive_amount (invoices and payments),
+due_before_invoice, unknown_currency, unknown_customer, unknown_invoice, payment_before_invoice.
+Tables are cleaned in dependency order (customers, sales_reps, invoices, payments, commissions) and
+references are checked against the *clean* parent table, so a payment to a quarantined invoice is
+quarantined as unknown_invoice.
+
+Kept rows that a rule marks (not removed): ``due_date_derived`` (a missing due date set to
+invoice date + the customer's payment terms; without terms the row is missing_required) and
+``is_overpaid`` (applied payments exceed the invoice amount: a credit balance, reported apart).
+
+Money: amounts in another currency than the reporting one are converted with ``fx_rates``
+(1 unit = rate x reporting currency) and rounded to 2 decimals. Payments carry no currency in the
+canonical model: a payment applied to an invoice is taken in that invoice's currency; unapplied
+cash in the reporting currency. Assumption: one rate per currency for the whole dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arinsight import config, schemas
+from arinsight.errors import ConservationError
+from arinsight.schemas import CANONICAL, DATE_COLUMNS, KEYS, PARSE_ERRORS, REASONS, REQUIRED
+
+TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
+RULE_ORDER = (
+    "unparseable_value",
+    "missing_required",
+    "duplicate_exact",
+    "duplicate_key_conflict",
+    "future_date",
+    "non_positive_amount",
+    "due_before_invoice",
+    "unknown_currency",
+    "unknown_customer",
+    "unknown_invoice",
+    "payment_before_invoice",
+)
+#: Event dates checked against the run date (due dates are allowed to be in the future).
+EVENT_DATES = {
+    "invoices": ["invoice_date"],
+    "payments": ["payment_date"],
+    "commissions": ["accrual_date", "settlement_date"],
+}
+QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "key", "reason", "detail", "record"]
+
+
+@dataclass
+class CleanResult:
+    """Clean tables, the quarantine, exact duplicates dropped and the counts of the run."""
+
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    summary: dict[str, Any]
+
+    def summary_table(self) -> pd.DataFrame:
+        """Counts by table and rule (quarantined, dropped or flagged rows), for the notebook."""
+        rows = [
+            {
+                "table": table,
+                "reason": reason,
+                "action": REASONS[reason]["action"],
+                "rows": n,
+                "meaning": REASONS[reason]["text"],
+            }
+            for table, counts in self.summary["reasons"].items()
+            for reason, n in counts.items()
+        ]
+        return pd.DataFrame(rows, columns=["table", "reason", "action", "rows", "meaning"])
+
+    def conservation_table(self) -> pd.DataFrame:
+        """Rows read, kept, quarantined and dropped per table, with the balance check."""
+        df = pd.DataFrame.from_dict(self.summary["tables"], orient="index")
+        df.index.name = "table"
+        df["balanced"] = df["read"] == df["kept"] + df["quarantined"] + df["duplicates_dropped"]
+        return df.reset_index()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_date(value: Any) -> pd.Timestamp:
+    if value is None or value == "":
+        return pd.Timestamp.today().normalize()
+    return pd.Timestamp(value).normalize()
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values[key]`` for each key (NaN/NaT where absent), typed like ``values`` even when empty.
+
+    ``values`` must have a unique index (clean keys, or a groupby result).
+    """
+    return values.reindex(keys.to_numpy()).set_axis(keys.index)
+
+
+def _record_json(df: pd.DataFrame) -> pd.Series:
+    """Each row's canonical values as a JSON object (text), for the quarantine file."""
+    cols = [c for c in df.columns if not c.startswith("_")]
+    data = df[cols].astype(object).where(df[cols].notna(), None)
+    for c in cols:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            data[c] = df[c].dt.strftime("%Y-%m-%d").astype(object).where(df[c].notna(), None)
+    records = data.to_dict(orient="records")
+    return pd.Series(
+        [json.dumps(r, sort_keys=True, default=str) for r in records], index=df.index, dtype=str
+    )
+
+
+class _Rules:
+    """Applies the rules to one table, moving rows to the quarantine as they fail."""
+
+    def __init__(self, table: str, df: pd.DataFrame):
+        self.table = table
+        self.df = df.reset_index(drop=True)
+        self.read = len(df)
+        self.counts: dict[str, int] = {}
+        self.quarantined: list[pd.DataFrame] = []
+        self.dropped = 0
+
+    def quarantine(self, reason: str, mask: pd.Series, detail: pd.Series | str = "") -> None:
+        mask = mask.fillna(False).astype(bool)
+        n = int(mask.sum())
+        if n == 0:
+            return
+        bad = self.df[mask]
+        detail = (
+            detail[mask] if isinstance(detail, pd.Series) else pd.Series(detail, index=bad.index)
+        )
+        self.quarantined.append(
+            pd.DataFrame(
+                {
+                    "table": self.table,
+                    "source_file": bad["_source_file"].astype(str),
+                    "source_row": bad["_source_row"].astype("int64"),
+                    "key": bad[KEYS[self.table]]
+                    .astype(str)
+                    .where(bad[KEYS[self.table]].notna(), ""),
+                    "reason": reason,
+                    "detail": detail.astype(str),
+                    "record": _record_json(bad),
+                }
+            )
+        )
+        self.counts[reason] = self.counts.get(reason, 0) + n
+        self.df = self.df[~mask].reset_index(drop=True)
+
+    def drop_exact_duplicates(self) -> None:
+        cols = CANONICAL[self.table]
+        dup = self.df.duplicated(subset=cols, keep="first")
+        n = int(dup.sum())
+        if n:
+            self.counts["duplicate_exact"] = n
+            self.dropped = n
+            self.df = self.df[~dup].reset_index(drop=True)
+
+    def flag(self, reason: str, n: int) -> None:
+        if n:
+            self.counts[reason] = self.counts.get(reason, 0) + int(n)
+
+    def quarantine_frame(self) -> pd.DataFrame:
+        if not self.quarantined:
+            return pd.DataFrame({c: pd.Series(dtype=str) for c in QUARANTINE_COLUMNS}).astype(
+                {"source_row": "int64"}
+            )
+        return pd.concat(self.quarantined, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
+    """unparseable_value, missing_required, duplicates, future_date: the same for every table."""
+    df = rules.df
+    rules.quarantine("unparseable_value", df[PARSE_ERRORS].fillna("") != "", df[PARSE_ERRORS])
+    df = rules.df
+    missing = pd.Series(False, index=df.index)
+    which = pd.Series("", index=df.index, dtype=str)
+    for col in REQUIRED[rules.table]:
+        m = df[col].isna()
+        which = which.where(~m | (which != ""), col)
+        missing |= m
+    rules.quarantine("missing_required", missing, "empty " + which)
+    rules.drop_exact_duplicates()
+    key = KEYS[rules.table]
+    conflict = rules.df.duplicated(subset=[key], keep=False)
+    rules.quarantine(
+        "duplicate_key_conflict", conflict, f"{key} appears more than once with different content"
+    )
+    df = rules.df
+    future = pd.Series(False, index=df.index)
+    for col in EVENT_DATES.get(rules.table, []):
+        future |= df[col] > run_date
+    rules.quarantine("future_date", future, f"after run date {run_date:%Y-%m-%d}")
+
+
+def _clean_customers(df: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+    rules = _Rules("customers", df)
+    _generic_rules(rules, run_date)
+    return rules
+
+
+def _clean_invoices(
+    df: pd.DataFrame,
+    customers: pd.DataFrame,
+    run_date: pd.Timestamp,
+    reporting_currency: str,
+    fx_rates: dict[str, float],
+) -> _Rules:
+    terms = customers.set_index("customer_id")["payment_terms_days"]
+    df = df.copy()
+    missing_due = df["due_date"].isna()
+    derived_due = df["invoice_date"] + pd.to_timedelta(_lookup(df["customer_id"], terms), unit="D")
+    df["due_date_derived"] = missing_due & derived_due.notna() & df[PARSE_ERRORS].eq("")
+    df["due_date"] = df["due_date"].where(~missing_due, derived_due)
+    rules = _Rules("invoices", df)
+    _generic_rules_with_due(rules, run_date)
+    df_ = rules.df
+    rules.quarantine(
+        "non_positive_amount", df_["amount"] <= 0, "amount " + df_["amount"].astype(str)
+    )
+    df_ = rules.df
+    rules.quarantine(
+        "due_before_invoice",
+        df_["due_date"] < df_["invoice_date"],
+        "due "
+        + df_["due_date"].dt.strftime("%Y-%m-%d")
+        + " < invoice "
+        + df_["invoice_date"].dt.strftime("%Y-%m-%d"),
+    )
+    df_ = rules.df
+    currency = df_["currency"].fillna(reporting_currency)
+    known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
+    rules.quarantine("unknown_currency", ~known, "no rate for " + currency.astype(str))
+    df_ = rules.df
+    rules.quarantine(
+        "unknown_customer",
+        ~df_["customer_id"].isin(customers["customer_id"]),
+        "customer " + df_["customer_id"].astype(str) + " not in customers",
+    )
+    rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
+    return rules
+
+
+def _generic_rules_with_due(rules: _Rules, run_date: pd.Timestamp) -> None:
+    """The generic rules, with "due date missing and no payment terms" as missing_required."""
+    # run the generic rules first so their reasons take precedence, then the underivable due dates
+    _generic_rules(rules, run_date)
+    df = rules.df
+    rules.quarantine(
+        "missing_required",
+        df["due_date"].isna(),
+        "empty due_date and no payment terms for the customer",
+    )
+
+
+def _clean_payments(
+    df: pd.DataFrame,
+    invoices: pd.DataFrame,
+    customers: pd.DataFrame,
+    run_date: pd.Timestamp,
+) -> _Rules:
+    rules = _Rules("payments", df)
+    _generic_rules(rules, run_date)
+    df_ = rules.df
+    rules.quarantine(
+        "non_positive_amount", df_["amount"] <= 0, "amount " + df_["amount"].astype(str)
+    )
+    df_ = rules.df
+    rules.quarantine(
+        "unknown_customer",
+        ~df_["customer_id"].isin(customers["customer_id"]),
+        "customer " + df_["customer_id"].astype(str) + " not in customers",
+    )
+    df_ = rules.df
+    rules.quarantine(
+        "unknown_invoice",
+        df_["invoice_id"].notna() & ~df_["invoice_id"].isin(invoices["invoice_id"]),
+        "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
+    )
+    df_ = rules.df
+    inv_date = _lookup(df_["invoice_id"], invoices.set_index("invoice_id")["invoice_date"])
+    rules.quarantine(
+        "payment_before_invoice",
+        inv_date.notna() & (df_["payment_date"] < inv_date),
+        "paid "
+        + df_["payment_date"].dt.strftime("%Y-%m-%d")
+        + " before invoice date "
+        + inv_date.dt.strftime("%Y-%m-%d"),
+    )
+    return rules
+
+
+def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+    rules = _Rules("commissions", df)
+    _generic_rules(rules, run_date)
+    df_ = rules.df
+    rules.quarantine(
+        "unknown_invoice",
+        df_["invoice_id"].notna() & ~df_["invoice_id"].isin(invoices["invoice_id"]),
+        "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
+    )
+    return rules
+
+
+def _convert_currency(
+    invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Amounts in the reporting currency (rounded to cents); payments follow their invoice."""
+    rates = {reporting: 1.0, **{k: float(v) for k, v in fx_rates.items()}}
+    inv = invoices.copy()
+    inv_rate = inv["currency"].fillna(reporting).map(rates).astype(float)
+    inv["amount"] = (inv["amount"] * inv_rate).round(2)
+    inv["currency"] = reporting
+    pay = payments.copy()
+    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=float)
+    pay_rate = _lookup(pay["invoice_id"], rate_of).fillna(1.0)
+    pay["amount"] = (pay["amount"] * pay_rate).round(2)
+    return inv, pay
+
+
+def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema."""
+    cols = CANONICAL[table] + schemas.FLAGS.get(table, [])
+    out = df[cols].copy()
+    for c in schemas.NUMBER_COLUMNS[table]:
+        out[c] = out[c].astype("float64")
+    for c in ("amount", "credit_limit", "commission_amount"):
+        if c in out:
+            out[c] = out[c].round(2)
+    for c in schemas.BOOL_COLUMNS.get(table, []):
+        out[c] = out[c].fillna(False).astype(bool)
+    for c in DATE_COLUMNS[table]:
+        out[c] = out[c].astype("datetime64[us]")
+    out = out.sort_values(KEYS[table], kind="stable").reset_index(drop=True)
+    return schemas.validate(table, out)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def clean(
+    tables: dict[str, pd.DataFrame],
+    run_date: Any = None,
+    reporting_currency: str = "USD",
+    fx_rates: dict[str, float] | None = None,
+) -> CleanResult:
+    """Apply every rule to the ingested tables; returns clean tables, quarantine and counts.
+
+    ``run_date`` (default today) is the date of the run: event dates after it are future_date.
+    """
+    run_date = _as_date(run_date)
+    fx_rates = dict(fx_rates or {})
+    done: dict[str, _Rules] = {}
+    done["customers"] = _clean_customers(tables["customers"], run_date)
+    customers = done["customers"].df
+    done["sales_reps"] = _Rules("sales_reps", tables["sales_reps"])
+    _generic_rules(done["sales_reps"], run_date)
+    done["invoices"] = _clean_invoices(
+        tables["invoices"], customers, run_date, reporting_currency, fx_rates
+    )
+    invoices = done["invoices"].df
+    done["payments"] = _clean_payments(tables["payments"], invoices, customers, run_date)
+    done["commissions"] = _clean_commissions(tables["commissions"], invoices, run_date)
+
+    inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
+    applied = pay.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum().astype(float)
+    inv["is_overpaid"] = _lookup(inv["invoice_id"], applied).fillna(0.0) > inv["amount"] + 0.005
+    done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
+    done["invoices"].df, done["payments"].df = inv, pay
+
+    clean_tables = {t: _finish(t, done[t].df) for t in CANONICAL}
+    quarantine = pd.concat([done[t].quarantine_frame() for t in TABLE_ORDER], ignore_index=True)
+    quarantine = quarantine.sort_values(
+        ["table", "source_file", "source_row", "reason"], kind="stable"
+    ).reset_index(drop=True)
+    summary = {
+        "run_date": f"{run_date:%Y-%m-%d}",
+        "reporting_currency": reporting_currency,
+        "tables": {
+            t: {
+                "read": done[t].read,
+                "kept": int(len(clean_tables[t])),
+                "quarantined": int(sum(len(q) for q in done[t].quarantined)),
+                "duplicates_dropped": done[t].dropped,
+            }
+            for t in CANONICAL
+        },
+        "reasons": {t: dict(sorted(done[t].counts.items())) for t in CANONICAL},
+    }
+    result = CleanResult(clean_tables, quarantine, summary)
+    check_conservation(result)
+    return result
+
+
+def check_conservation(result: CleanResult) -> None:
+    """Assert rows read = kept + quarantined + duplicates dropped for every table."""
+    for table, c in result.summary["tables"].items():
+        if c["read"] != c["kept"] + c["quarantined"] + c["duplicates_dropped"]:
+            raise ConservationError(
+                f"{table}: {c['read']} rows read but {c['kept']} kept + {c['quarantined']} "
+                f"quarantined + {c['duplicates_dropped']} duplicates dropped"
+            )
+    result.summary["conservation_ok"] = True
+
+
+def write_processed(result: CleanResult, processed_dir: str | Path | None = None) -> Path:
+    """Write clean tables, quarantine.parquet and data_quality.json to ``processed_dir``."""
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, df in result.tables.items():
+        df.to_parquet(folder / f"{table}.parquet", index=False)
+    result.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
+    path = folder / "data_quality.json"
+    path.write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def reason_counts(result: CleanResult) -> pd.DataFrame:
+    """A table x reason matrix of counts (0 where a rule found nothing), for the figure."""
+    df = result.summary_table()
+    if df.empty:
+        return pd.DataFrame()
+    return df.pivot_table(
+        index="reason", columns="table", values="rows", aggfunc="sum", fill_value=0
+    )
+
+
+def quarantine_sample(result: CleanResult, per_reason: int = 3) -> pd.DataFrame:
+    """The first rows of each quarantine reason (file, row, key, detail), for the notebook."""
+    q = result.quarantine
+    if q.empty:
+        return q[["table", "reason", "source_file", "source_row", "key", "detail"]]
+    return (
+        q.groupby(["table", "reason"], sort=True, group_keys=False)
+        .head(per_reason)[["table", "reason", "source_file", "source_row", "key", "detail"]]
+        .reset_index(drop=True)
+    )

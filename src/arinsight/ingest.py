@@ -1,0 +1,594 @@
+"""Ingest: read every source named in a sources file and map it onto the canonical tables.
+
+A sources file (YAML) lists, per canonical table, where its rows come from and how its columns are
+named there, so a user with their own export writes a mapping file, never code::
+
+    reporting_currency: USD
+    sources:
+      invoices:
+        kind: csv                      # csv | excel | sql
+        path: invoices.csv             # relative to the sources file's folder
+        delimiter: ";"                 # csv options: delimiter, encoding, decimal, thousands
+        encoding: latin-1
+        decimal: ","
+        date_format: "%d.%m.%Y"        # strftime format of every date column (default ISO)
+        on_bad_value: error            # error (default): stop at the first unparseable value
+                                       # quarantine: keep the row for 02_clean to quarantine
+        columns: {invoice_id: Rechnung, customer_id: Kunde, ...}   # canonical: source column
+        values: {region: {N: North}}   # optional value mapping per canonical column
+      customers: {kind: excel, path: crm.xlsx, sheet: customers, header_row: 1, columns: {...}}
+      payments: {kind: sql, url: "sqlite:///{here}/ledger.sqlite", table: payments, columns: {...}}
+
+``{here}`` in a SQL URL is the sources file's folder; any SQLAlchemy URL works. A column already
+named as the canonical one needs no mapping. Tables a dataset does not have may be left out: they
+are empty (customers are then derived from the invoices' distinct customer ids), and the KPIs that
+need them become n/a later.
+
+A *flat ERP export* (one row per invoice with a paid date) is described on the invoices source::
+
+        derive_payments: {payment_date: PaidDate, amount: PaidAmount, method: PayMethod}
+        derive_customers: {customer_name: CustomerName, region: Region}
+
+Payments are then derived (one per invoice with a paid date; amount defaults to the invoice amount)
+and customers come from the distinct customer ids with the listed attributes.
+
+Every value is read as text and parsed here, so the error for a bad value names the file, the
+canonical and source column and the row a user sees in the file (see ``schemas.PROVENANCE``).
+Every file read is recorded with its sha256 in the ingest manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight import config
+from arinsight.errors import SourceError
+from arinsight.schemas import (
+    BOOL_COLUMNS,
+    CANONICAL,
+    DATE_COLUMNS,
+    NUMBER_COLUMNS,
+    PARSE_ERRORS,
+    REQUIRED,
+)
+
+KINDS = ("csv", "excel", "sql")
+BAD_VALUE_POLICIES = ("error", "quarantine")
+_TRUE = {"1", "true", "t", "yes", "y", "settled"}
+_FALSE = {"0", "false", "f", "no", "n", "open", "unsettled"}
+_SOURCE_KEYS = {
+    "kind",
+    "path",
+    "url",
+    "table",
+    "query",
+    "sheet",
+    "header_row",
+    "delimiter",
+    "encoding",
+    "decimal",
+    "thousands",
+    "date_format",
+    "on_bad_value",
+    "columns",
+    "values",
+    "derive_payments",
+    "derive_customers",
+}
+
+
+@dataclass
+class IngestResult:
+    """The canonical tables as read (text parsed, bad values marked) and what was read from where."""
+
+    tables: dict[str, pd.DataFrame]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)
+    reporting_currency: str | None = None
+
+    @property
+    def rows_read(self) -> dict[str, int]:
+        return {t: int(len(df)) for t, df in self.tables.items()}
+
+
+# --------------------------------------------------------------------------- sources file
+
+
+def read_sources(path: str | Path) -> dict[str, Any]:
+    """Read and check a sources file; returns the mapping with ``_base`` (its folder) added."""
+    p = config.resolve_path(path)
+    if p is None or not p.exists():
+        raise SourceError(
+            str(path), "sources file not found (run `arinsight sample` for the sample)"
+        )
+    spec = config.read_yaml(p)
+    sources = spec.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise SourceError(str(p), "expected a non-empty 'sources:' mapping of table -> source")
+    for table, src in sources.items():
+        where = f"{p} (sources.{table})"
+        if table not in CANONICAL:
+            raise SourceError(where, f"unknown table; expected one of {', '.join(CANONICAL)}")
+        if not isinstance(src, dict):
+            raise SourceError(where, "expected a mapping with kind, path/url and columns")
+        unknown = sorted(set(src) - _SOURCE_KEYS)
+        if unknown:
+            raise SourceError(
+                where, f"unknown option(s) {unknown}; allowed: {sorted(_SOURCE_KEYS)}"
+            )
+        if src.get("kind") not in KINDS:
+            raise SourceError(
+                where, f"kind must be one of {', '.join(KINDS)}, got {src.get('kind')!r}"
+            )
+        if src.get("on_bad_value", "error") not in BAD_VALUE_POLICIES:
+            raise SourceError(where, f"on_bad_value must be one of {', '.join(BAD_VALUE_POLICIES)}")
+        mapping = src.get("columns") or {}
+        bad = sorted(set(mapping) - set(CANONICAL[table]))
+        if bad:
+            raise SourceError(where, f"columns maps unknown canonical column(s) {bad}")
+    if "derive_customers" in sources.get("invoices", {}) and "customers" in sources:
+        raise SourceError(str(p), "derive_customers and a customers source exclude each other")
+    if "derive_payments" in sources.get("invoices", {}) and "payments" in sources:
+        raise SourceError(str(p), "derive_payments and a payments source exclude each other")
+    return {**spec, "_base": p.parent, "_path": p}
+
+
+# --------------------------------------------------------------------------- reading raw text
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+    encoding = src.get("encoding", "utf-8")
+    if path.stat().st_size == 0:
+        raise SourceError(_display_path(path), "file is empty")
+    try:
+        df = pd.read_csv(
+            path,
+            sep=src.get("delimiter", ","),
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+        )
+    except UnicodeDecodeError as exc:
+        line, bad = _first_undecodable_line(path, encoding)
+        raise SourceError(
+            _display_path(path),
+            f"cannot decode byte {bad!r} as {encoding} "
+            "(set `encoding:` in the sources file, e.g. latin-1)",
+            row=line,
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(_display_path(path), "file is empty (no header row)") from exc
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise SourceError(
+            str(path),
+            f"not a valid CSV with delimiter {src.get('delimiter', ',')!r}: {exc}",
+            row=int(m[1]) if m else None,
+        ) from exc
+    if df.empty and len(df.columns) == 0:
+        raise SourceError(_display_path(path), "file is empty (no header row)")
+    return df, 2  # header is line 1, first data row is line 2
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> tuple[int | None, bytes]:
+    """The 1-based line number and byte of the first line that does not decode (error path only)."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, line[exc.start : exc.start + 1]
+    return None, b""
+
+
+def _read_excel(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+    import openpyxl
+
+    header_row = int(src.get("header_row", 1))
+    sheet = src.get("sheet", 0)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for non-workbooks
+        raise SourceError(str(path), f"cannot open as an Excel workbook: {exc}") from exc
+    try:
+        if isinstance(sheet, str):
+            if sheet not in wb.sheetnames:
+                raise SourceError(
+                    str(path),
+                    f"no sheet named {sheet!r}; sheets present: {', '.join(wb.sheetnames)}",
+                )
+            ws = wb[sheet]
+        else:
+            ws = wb.worksheets[int(sheet)]
+        rows = list(ws.iter_rows(min_row=header_row, values_only=True))
+    finally:
+        wb.close()
+    if not rows:
+        raise SourceError(f"{path} [{ws.title}]", "sheet is empty (no header row)")
+    header = ["" if h is None else str(h).strip() for h in rows[0]]
+    body = [r for r in rows[1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header)
+    df = df.loc[:, [h != "" for h in header]]
+    # keep sheet row numbers before dropping fully empty rows
+    df.index = np.arange(header_row + 1, header_row + 1 + len(df))
+    df = df.dropna(how="all")
+    return df.map(_excel_text), None
+
+
+def _excel_text(value: Any) -> str:
+    """Excel cells as text: dates as ISO, whole floats without '.0', None as ''."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, str]:
+    import sqlalchemy as sa
+
+    url = url.replace("{here}", base.as_posix())
+    shown = _mask_url(url)
+    if url.startswith("sqlite:///"):
+        db = Path(url[len("sqlite:///") :])
+        if not db.exists():
+            raise SourceError(shown, "database file not found")
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:
+        raise SourceError(shown, f"not a usable SQLAlchemy URL: {exc}") from exc
+    if src.get("query"):
+        query = sa.text(src["query"])
+    elif src.get("table"):
+        query = sa.select(sa.text("*")).select_from(sa.table(src["table"]))
+    else:
+        raise SourceError(shown, "a sql source needs `table:` or `query:`")
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            cols = list(result.keys())
+            rows = result.fetchall()
+    except sa.exc.OperationalError as exc:
+        raise SourceError(shown, f"cannot read: {exc.orig}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise SourceError(shown, f"query failed: {exc}") from exc
+    finally:
+        engine.dispose()
+    df = pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+    return df.map(_excel_text) if len(df) else df.astype(str), shown
+
+
+def _display_path(path: Path) -> str:
+    """A path as recorded in outputs: relative to the project root when inside it (portable)."""
+    try:
+        return path.resolve().relative_to(config.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_raw(table: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a source as text; the frame's index is the row number a user sees in the source."""
+    kind = src["kind"]
+    if kind in ("csv", "excel"):
+        if not src.get("path"):
+            raise SourceError(f"sources.{table}", f"a {kind} source needs `path:`")
+        path = config.resolve_path(src["path"], base)
+        if not path.exists():
+            raise SourceError(str(path), "file not found")
+        if kind == "csv":
+            df, first = _read_csv(path, src)
+            df.index = np.arange(first, first + len(df))
+        else:
+            df, _ = _read_excel(path, src)
+        name = _display_path(path)
+        info = {"table": table, "kind": kind, "path": name, "sha256": sha256_file(path)}
+        if kind == "excel":
+            name = f"{name}[{src.get('sheet', 0)}]"
+            info["sheet"] = src.get("sheet", 0)
+    else:
+        if not src.get("url"):
+            raise SourceError(f"sources.{table}", "a sql source needs `url:`")
+        df, name = _read_sql(src["url"], src, base)
+        df.index = np.arange(1, len(df) + 1)
+        info = {"table": table, "kind": kind, "path": name}
+        db = Path(src["url"].replace("{here}", base.as_posix())[len("sqlite:///") :])
+        if src["url"].startswith("sqlite:///") and db.exists():
+            info["sha256"] = sha256_file(db)
+            name = f"{_display_path(db)}[{src.get('table') or 'query'}]"
+            info["path"] = _display_path(db)
+        else:  # a server database: hash what was read
+            info["sha256"] = hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()
+        if src.get("table"):
+            info["sql_table"] = src["table"]
+    df.columns = [str(c).strip() for c in df.columns]
+    info["rows"] = int(len(df))
+    return df, {"name": name, **info}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_numbers(text: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
+    s = text.str.strip().str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    if thousands:
+        s = s.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        s = s.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(s.where(s != ""), errors="coerce")
+
+
+def _parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
+    s = text.str.strip()
+    s = s.where(s != "")
+    if fmt:
+        out = pd.to_datetime(s, format=fmt, errors="coerce")
+    else:
+        out = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    return out.dt.normalize().astype("datetime64[us]")
+
+
+def _parse_bools(text: pd.Series) -> pd.Series:
+    s = text.str.strip().str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[s.isin(_TRUE)] = True
+    out[s.isin(_FALSE)] = False
+    return out
+
+
+def _to_canonical(table: str, raw: pd.DataFrame, src: dict[str, Any], name: str) -> pd.DataFrame:
+    """Rename mapped columns, check required ones exist, parse types, mark unparseable values."""
+    mapping: dict[str, str] = dict(src.get("columns") or {})
+    present = set(raw.columns)
+    for canon, source_col in mapping.items():
+        if source_col not in present:
+            raise SourceError(
+                name,
+                f"column {source_col!r} (mapped to {canon!r}) not found; columns present: "
+                f"{', '.join(map(repr, raw.columns))}",
+                column=canon,
+            )
+    source_of = {c: mapping.get(c, c) for c in CANONICAL[table]}
+    for canon in REQUIRED[table]:
+        if source_of[canon] not in present:
+            raise SourceError(
+                name,
+                f"required column missing (map it under `columns:`); columns present: "
+                f"{', '.join(map(repr, raw.columns))}",
+                column=canon,
+            )
+    out = pd.DataFrame(index=raw.index)
+    for canon in CANONICAL[table]:
+        col = source_of[canon]
+        if col in present:
+            out[canon] = raw[col].astype(str).str.strip()
+        else:
+            out[canon] = ""
+    for canon, table_map in (src.get("values") or {}).items():
+        if canon in out:
+            out[canon] = out[canon].replace({str(k): str(v) for k, v in table_map.items()})
+
+    errors = pd.Series("", index=out.index, dtype=str)
+    policy = src.get("on_bad_value", "error")
+    fmt = src.get("date_format")
+    parsers = (
+        [
+            (c, lambda s: _parse_dates(s, fmt), "a date" + (f" ({fmt})" if fmt else ""))
+            for c in DATE_COLUMNS[table]
+        ]
+        + [
+            (
+                c,
+                lambda s: _parse_numbers(s, src.get("decimal", "."), src.get("thousands")),
+                "a number",
+            )
+            for c in NUMBER_COLUMNS[table]
+        ]
+        + [(c, _parse_bools, "yes/no") for c in BOOL_COLUMNS.get(table, [])]
+    )
+    for canon, parse, what in parsers:
+        text = out[canon]
+        parsed = parse(text)
+        bad = parsed.isna() & (text != "")
+        if bad.any():
+            if policy == "error":
+                row = int(bad.idxmax())
+                raise SourceError(
+                    name,
+                    f"cannot parse {text[row]!r} as {what}",
+                    column=f"{canon}"
+                    + (f" (source {source_of[canon]!r})" if source_of[canon] != canon else ""),
+                    row=row,
+                )
+            errors = errors.where(
+                ~bad, errors + np.where(errors == "", "", ";") + canon + "=" + text
+            )
+        out[canon] = parsed.astype("float64") if what == "a number" else parsed
+    typed = {c for c, _, _ in parsers}
+    for canon in CANONICAL[table]:
+        if canon not in typed:
+            out[canon] = out[canon].where(out[canon] != "")
+    out[PARSE_ERRORS] = errors
+    out["_source_file"] = name
+    out["_source_row"] = out.index.astype("int64")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- flat exports
+
+
+def _derive_payments(
+    raw: pd.DataFrame, inv: pd.DataFrame, spec: dict[str, Any], src: dict[str, Any], name: str
+) -> pd.DataFrame:
+    """One payment per invoice row with a paid date (flat ERP export).
+
+    The payment id is ``<invoice_id>-P``; the amount is the mapped paid-amount column, else the
+    invoice amount (the export says "paid" without an amount: assume paid in full).
+    """
+    date_col = spec.get("payment_date")
+    amount_col = spec.get("amount") or (src.get("columns") or {}).get("amount", "amount")
+    for canon, col in (
+        ("payment_date", date_col),
+        ("amount", amount_col),
+        ("method", spec.get("method")),
+    ):
+        if col is not None and col not in raw.columns:
+            raise SourceError(
+                name, f"column {col!r} (derive_payments.{canon}) not found", column=canon
+            )
+    if not date_col:
+        raise SourceError(name, "derive_payments needs payment_date: <source column>")
+    text = lambda col: raw[col].astype(str).to_numpy() if col else ""  # noqa: E731
+    pay = pd.DataFrame(
+        {
+            "payment_id": inv["invoice_id"].fillna("").astype(str).to_numpy() + "-P",
+            "invoice_id": inv["invoice_id"].fillna("").astype(str).to_numpy(),
+            "customer_id": inv["customer_id"].fillna("").astype(str).to_numpy(),
+            "payment_date": text(date_col),
+            "amount": text(amount_col),
+            "method": text(spec.get("method")),
+        },
+        index=raw.index,
+    )
+    pay = pay[pay["payment_date"].str.strip() != ""]
+    options = {
+        k: src.get(k) for k in ("on_bad_value", "date_format", "decimal", "thousands") if src.get(k)
+    }
+    return _to_canonical("payments", pay, options, name)
+
+
+def _derive_customers(
+    inv: pd.DataFrame, invoices_raw: pd.DataFrame, spec: dict | bool, name: str
+) -> pd.DataFrame:
+    """Customers from the invoices' distinct customer ids (first row's attributes win)."""
+    cols = spec if isinstance(spec, dict) else {}
+    raw = pd.DataFrame(
+        {"customer_id": inv["customer_id"].fillna("").to_numpy()}, index=invoices_raw.index
+    )
+    for canon, source_col in cols.items():
+        if canon not in CANONICAL["customers"]:
+            raise SourceError(name, f"derive_customers maps unknown column {canon!r}")
+        if source_col not in invoices_raw.columns:
+            raise SourceError(
+                name, f"column {source_col!r} (derive_customers.{canon}) not found", column=canon
+            )
+        raw[canon] = invoices_raw[source_col].astype(str).to_numpy()
+    raw = raw[raw["customer_id"] != ""].drop_duplicates("customer_id", keep="first")
+    return _to_canonical("customers", raw, {"on_bad_value": "quarantine"}, name)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_source(
+    table: str, src: dict[str, Any], base: Path
+) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Read one source and map it onto ``table``; returns (canonical frame, file record, raw text)."""
+    raw, info = _read_raw(table, src, base)
+    df = _to_canonical(table, raw, src, info["name"])
+    return df, info, raw
+
+
+def ingest(sources_path: str | Path | None = None) -> IngestResult:
+    """Read every source of the sources file into canonical tables (default: params' ``sources``)."""
+    if sources_path is None:
+        sources_path = config.load_params()["sources"]
+    spec = read_sources(sources_path)
+    base: Path = spec["_base"]
+    tables: dict[str, pd.DataFrame] = {}
+    files: list[dict[str, Any]] = []
+    derived: dict[str, str] = {}
+    for table, src in spec["sources"].items():
+        df, info, raw = load_source(table, src, base)
+        tables[table] = df
+        files.append(info)
+        if table == "invoices":
+            if src.get("derive_payments"):
+                tables["payments"] = _derive_payments(
+                    raw, df, src["derive_payments"], src, info["name"]
+                )
+                derived["payments"] = f"derived from {info['name']} (derive_payments)"
+            if src.get("derive_customers"):
+                tables["customers"] = _derive_customers(
+                    df, raw, src["derive_customers"], info["name"]
+                )
+                derived["customers"] = f"derived from {info['name']} (derive_customers)"
+    if "invoices" not in tables:
+        raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
+    if "customers" not in tables:
+        tables["customers"] = _derive_customers(
+            tables["invoices"], tables["invoices"], {}, "derived"
+        )
+        derived["customers"] = (
+            "derived from the invoices' distinct customer ids (no customers source)"
+        )
+    for table in CANONICAL:
+        if table not in tables:
+            tables[table] = _empty_ingested(table)
+            derived.setdefault(table, "not provided (empty)")
+    return IngestResult(tables, files, derived, spec.get("reporting_currency"))
+
+
+def _empty_ingested(table: str) -> pd.DataFrame:
+    raw = pd.DataFrame({c: pd.Series(dtype=str) for c in CANONICAL[table]})
+    return _to_canonical(table, raw, {"on_bad_value": "quarantine"}, "none")
+
+
+def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -> Path:
+    """Write each ingested table to ``<interim>/<table>.parquet`` and the ingest manifest."""
+    folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, df in result.tables.items():
+        df.to_parquet(folder / f"{table}.parquet", index=False)
+    manifest = {
+        "files": result.files,
+        "rows_read": result.rows_read,
+        "derived": result.derived,
+        "reporting_currency": result.reporting_currency,
+    }
+    path = folder / "ingest_manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_interim(
+    interim_dir: str | Path | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Read what ``write_interim`` wrote: (tables, ingest manifest)."""
+    folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
+    path = folder / "ingest_manifest.json"
+    if not path.exists():
+        raise SourceError(str(path), "no ingest output: run notebooks/01_ingest.ipynb first")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in CANONICAL}
+    return tables, manifest
+
+
+def files_table(result: IngestResult) -> pd.DataFrame:
+    """The files read, for the notebook: table, kind, path, rows, sha256."""
+    cols = ["table", "kind", "path", "rows", "sha256"]
+    return pd.DataFrame(result.files, columns=cols)

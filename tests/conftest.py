@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny ledgers written as real files, so tests go through the real readers."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from arinsight.ingest import _to_canonical
+from arinsight.schemas import CANONICAL
+
+
+def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
+    """A table as ingest returns it, from rows of text (source row numbers 2, 3, ... like a CSV)."""
+    raw = pd.DataFrame(rows, columns=CANONICAL[table], dtype=str).fillna("")
+    raw.index = range(2, 2 + len(raw))
+    return _to_canonical(table, raw, {"on_bad_value": "quarantine"}, file)
+
+
+def empty(table: str) -> pd.DataFrame:
+    return ingested(table, [])
+
+
+@pytest.fixture
+def write_sources(tmp_path: Path):
+    """Write files and a sources.yaml into tmp_path; returns the sources file's path."""
+
+    def _write(sources: dict, files: dict[str, str | bytes]) -> Path:
+        for name, content in files.items():
+            path = tmp_path / name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+        spec = tmp_path / "sources.yaml"
+        spec.write_text(yaml.safe_dump({"sources": sources}, sort_keys=False), encoding="utf-8")
+        return spec
+
+    return _write

@@ -1,0 +1,279 @@
+"""Cleaning rules, each on a tiny hand-made ledger, plus conservation and determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import empty, ingested
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arinsight.clean import check_conservation, clean, write_processed
+from arinsight.errors import ConservationError
+
+RUN = "2026-10-31"
+
+
+def _customers(*ids, terms="30"):
+    return ingested(
+        "customers",
+        [
+            {
+                "customer_id": c,
+                "customer_name": f"Name {c}",
+                "region": "North",
+                "payment_terms_days": terms,
+            }
+            for c in ids
+        ],
+        "crm.xlsx",
+    )
+
+
+def _inv(iid, cust="C1", date="2026-01-01", due="2026-01-31", amount="100.00", **kw):
+    return {
+        "invoice_id": iid,
+        "customer_id": cust,
+        "invoice_date": date,
+        "due_date": due,
+        "amount": amount,
+        **kw,
+    }
+
+
+def _pay(pid, iid="I1", cust="C1", date="2026-01-20", amount="100.00"):
+    return {
+        "payment_id": pid,
+        "invoice_id": iid,
+        "customer_id": cust,
+        "payment_date": date,
+        "amount": amount,
+    }
+
+
+def _tables(invoices=(), payments=(), customers=None, commissions=()):
+    return {
+        "customers": customers if customers is not None else _customers("C1", "C2"),
+        "invoices": ingested("invoices", list(invoices), "inv.csv"),
+        "payments": ingested("payments", list(payments), "ledger.sqlite[payments]"),
+        "sales_reps": empty("sales_reps"),
+        "commissions": ingested("commissions", list(commissions), "ledger.sqlite[commissions]"),
+    }
+
+
+def _reasons(result, table):
+    return result.summary["reasons"][table]
+
+
+def test_exact_duplicates_dropped_and_key_conflicts_quarantined():
+    """I1 twice identical -> 1 kept, 1 dropped. I2 twice with 100 vs 120 -> both quarantined.
+
+    invoices: read 5 (I1, I1, I2, I2, I3) = kept 2 (I1, I3) + quarantined 2 + dropped 1.
+    """
+    result = clean(
+        _tables([_inv("I1"), _inv("I1"), _inv("I2"), _inv("I2", amount="120.00"), _inv("I3")]),
+        run_date=RUN,
+    )
+    assert result.tables["invoices"]["invoice_id"].tolist() == ["I1", "I3"]
+    assert _reasons(result, "invoices") == {"duplicate_exact": 1, "duplicate_key_conflict": 2}
+    assert result.summary["tables"]["invoices"] == {
+        "read": 5,
+        "kept": 2,
+        "quarantined": 2,
+        "duplicates_dropped": 1,
+    }
+    q = result.quarantine
+    assert q[["key", "reason", "source_row"]].values.tolist() == [
+        ["I2", "duplicate_key_conflict", 4],
+        ["I2", "duplicate_key_conflict", 5],
+    ]
+    assert json.loads(q["record"].iloc[1])["amount"] == 120.0
+
+
+def test_missing_required_and_derived_due_date():
+    """I1: no customer -> missing_required. I2: no due date, C1 has 30-day terms ->
+    due = 2026-01-01 + 30 d = 2026-01-31, kept and flagged. I3: no due date, C3 has no terms ->
+    missing_required (cannot derive)."""
+    customers = ingested(
+        "customers",
+        [
+            {"customer_id": "C1", "payment_terms_days": "30"},
+            {"customer_id": "C3", "payment_terms_days": ""},
+        ],
+    )
+    result = clean(
+        _tables(
+            [_inv("I1", cust=""), _inv("I2", due=""), _inv("I3", cust="C3", due="")],
+            customers=customers,
+        ),
+        run_date=RUN,
+    )
+    inv = result.tables["invoices"]
+    assert inv["invoice_id"].tolist() == ["I2"]
+    assert inv["due_date"].tolist() == [pd.Timestamp("2026-01-31")]
+    assert inv["due_date_derived"].tolist() == [True]
+    assert _reasons(result, "invoices") == {"missing_required": 2, "due_date_derived": 1}
+    details = result.quarantine.set_index("key")["detail"]
+    assert details["I3"].startswith("empty due_date")
+    assert details["I1"] == "empty customer_id"
+
+
+def test_incorrect_billing_rules():
+    """I1 amount 0 and I2 amount -5 -> non_positive_amount; I3 due 2025-12-31 before its invoice
+    date 2026-01-01 -> due_before_invoice; I4 dated 2027-01-01 after the run date 2026-10-31 ->
+    future_date (I5's due date 2026-12-01 is in the future, which is normal: kept);
+    I6 for customer C9 -> unknown_customer; I7 "12x" -> unparseable_value."""
+    result = clean(
+        _tables(
+            [
+                _inv("I1", amount="0"),
+                _inv("I2", amount="-5"),
+                _inv("I3", due="2025-12-31"),
+                _inv("I4", date="2027-01-01", due="2027-01-31"),
+                _inv("I5", date="2026-10-15", due="2026-12-01"),
+                _inv("I6", cust="C9"),
+                _inv("I7", amount="12x"),
+            ]
+        ),
+        run_date=RUN,
+    )
+    assert result.tables["invoices"]["invoice_id"].tolist() == ["I5"]
+    assert _reasons(result, "invoices") == {
+        "due_before_invoice": 1,
+        "future_date": 1,
+        "non_positive_amount": 2,
+        "unknown_customer": 1,
+        "unparseable_value": 1,
+    }
+    by_key = result.quarantine.set_index("key")
+    assert by_key.loc["I7", "detail"] == "amount=12x"
+    assert by_key.loc["I7", "source_file"] == "inv.csv"
+    assert by_key.loc["I7", "source_row"] == 8  # 7th data row = line 8
+
+
+def test_payment_rules_and_overpayment_flag():
+    """I1 = 100. P1 60 + P2 50 = 110 > 100 -> I1 kept and flagged overpaid (credit 10).
+    P3 to I9 (unknown) -> unknown_invoice; P4 dated 2025-12-15 before I1's 2026-01-01 ->
+    payment_before_invoice; P5 without invoice = unapplied cash (kept); P6 for C9 -> unknown_customer;
+    P7 amount 0 -> non_positive_amount; P8 2099 -> future_date; P9 to quarantined I2 -> unknown_invoice."""
+    result = clean(
+        _tables(
+            [_inv("I1"), _inv("I2", amount="-1")],
+            [
+                _pay("P1", amount="60"),
+                _pay("P2", amount="50"),
+                _pay("P3", iid="I9"),
+                _pay("P4", date="2025-12-15", amount="1"),
+                _pay("P5", iid="", amount="7.5"),
+                _pay("P6", cust="C9"),
+                _pay("P7", amount="0"),
+                _pay("P8", date="2099-01-01"),
+                _pay("P9", iid="I2"),
+            ],
+        ),
+        run_date=RUN,
+    )
+    assert result.tables["payments"]["payment_id"].tolist() == ["P1", "P2", "P5"]
+    assert result.tables["payments"]["invoice_id"].isna().tolist() == [False, False, True]
+    assert _reasons(result, "payments") == {
+        "future_date": 1,
+        "non_positive_amount": 1,
+        "payment_before_invoice": 1,
+        "unknown_customer": 1,
+        "unknown_invoice": 2,
+    }
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert bool(inv.loc["I1", "is_overpaid"]) is True
+    assert _reasons(result, "invoices")["overpayment"] == 1
+
+
+def test_commission_to_unknown_invoice_is_quarantined():
+    """K1 refers to kept I1, K2 to I9 (none) -> unknown_invoice; K2 twice identical -> 1 dropped first."""
+    k = {
+        "commission_id": "K1",
+        "sales_rep_id": "R1",
+        "invoice_id": "I1",
+        "commission_amount": "3",
+        "accrual_date": "2026-01-01",
+        "is_settled": "1",
+    }
+    k2 = {**k, "commission_id": "K2", "invoice_id": "I9", "is_settled": "no"}
+    result = clean(_tables([_inv("I1")], commissions=[k, k2, k2]), run_date=RUN)
+    com = result.tables["commissions"]
+    assert com["commission_id"].tolist() == ["K1"]
+    assert com["is_settled"].tolist() == [True]
+    assert _reasons(result, "commissions") == {"duplicate_exact": 1, "unknown_invoice": 1}
+
+
+def test_currency_conversion_and_unknown_currency():
+    """I1 100 EUR at 1.10 -> 110.00 USD, its payment of 50 EUR -> 55.00 USD; I2 in JPY without a
+    rate -> unknown_currency; I3 in USD unchanged."""
+    result = clean(
+        _tables(
+            [_inv("I1", currency="EUR"), _inv("I2", currency="JPY"), _inv("I3", currency="USD")],
+            [_pay("P1", amount="50")],
+        ),
+        run_date=RUN,
+        reporting_currency="USD",
+        fx_rates={"EUR": 1.10},
+    )
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert inv["amount"].to_dict() == {"I1": 110.0, "I3": 100.0}
+    assert set(inv["currency"]) == {"USD"}
+    assert result.tables["payments"]["amount"].tolist() == [55.0]
+    assert _reasons(result, "invoices") == {"unknown_currency": 1}
+
+
+def test_first_matching_reason_wins():
+    """I1 is both unparseable (amount) and future-dated: only unparseable_value is counted."""
+    result = clean(_tables([_inv("I1", date="2099-01-01", amount="x")]), run_date=RUN)
+    assert _reasons(result, "invoices") == {"unparseable_value": 1}
+
+
+def test_conservation_error_is_raised_when_counts_do_not_add_up():
+    result = clean(_tables([_inv("I1")]), run_date=RUN)
+    result.summary["tables"]["invoices"]["kept"] = 0
+    with pytest.raises(ConservationError, match="invoices: 1 rows read but 0 kept"):
+        check_conservation(result)
+
+
+_row = st.fixed_dictionaries(
+    {
+        "invoice_id": st.sampled_from(["I1", "I2", "I3", ""]),
+        "customer_id": st.sampled_from(["C1", "C2", "C9", ""]),
+        "invoice_date": st.sampled_from(["2026-01-01", "2099-01-01", "bad", ""]),
+        "due_date": st.sampled_from(["2026-02-01", "2025-01-01", ""]),
+        "amount": st.sampled_from(["100", "0", "-3", "1,5", ""]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_row, max_size=12), st.lists(st.sampled_from(["I1", "I2", "I9", ""]), max_size=6))
+def test_every_row_is_accounted_for(rows, pay_invoices):
+    """Property: for every table, read = kept + quarantined + dropped, and kept rows satisfy the
+    rules (positive amounts, due >= invoice date, unique keys)."""
+    payments = [_pay(f"P{i}", iid=iid) for i, iid in enumerate(pay_invoices)]
+    result = clean(_tables(rows, payments), run_date=RUN)
+    for table, c in result.summary["tables"].items():
+        assert c["read"] == c["kept"] + c["quarantined"] + c["duplicates_dropped"], table
+    inv = result.tables["invoices"]
+    assert (inv["amount"] > 0).all()
+    assert (inv["due_date"] >= inv["invoice_date"]).all()
+    assert inv["invoice_id"].is_unique
+    assert len(result.quarantine) == sum(
+        c["quarantined"] for c in result.summary["tables"].values()
+    )
+
+
+def test_processed_files_are_byte_identical_across_runs(tmp_path):
+    tables = _tables([_inv("I1"), _inv("I2", amount="0")], [_pay("P1")])
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_processed(clean(tables, run_date=RUN), a)
+    write_processed(clean(tables, run_date=RUN), b)
+    names = sorted(p.name for p in a.iterdir())
+    assert "quarantine.parquet" in names and "data_quality.json" in names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name

@@ -1,0 +1,351 @@
+"""Ingest: sources files, column mappings, the three source kinds, flat exports and bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from arinsight.errors import SourceError
+from arinsight.ingest import ingest, read_interim, read_sources, write_interim
+
+INVOICE_MAP = {
+    "invoice_id": "Rechnung",
+    "customer_id": "Kunde",
+    "invoice_date": "Datum",
+    "due_date": "Faellig",
+    "amount": "Betrag",
+}
+
+
+def _german_export() -> bytes:
+    """A ;-separated latin-1 export with dd.mm.yyyy dates and comma decimals."""
+    text = (
+        "Rechnung;Kunde;Name;Datum;Faellig;Betrag;Bezahlt am\n"
+        "R-1;K1;Müller GmbH;01.02.2024;02.03.2024;1.234,50;05.03.2024\n"
+        "R-2;K2;Gärtner AG;15.02.2024;16.03.2024;99,95;\n"
+    )
+    return text.encode("latin-1")
+
+
+def test_foreign_csv_export_loads_with_a_mapping_only(write_sources):
+    """R-1: 1.234,50 -> 1234.50 due 2024-03-02; R-2: 99,95 -> 99.95. Umlauts decode from latin-1.
+
+    The rows keep their line numbers in the file (header = line 1): R-1 is line 2, R-2 line 3.
+    """
+    spec = write_sources(
+        {
+            "invoices": {
+                "kind": "csv",
+                "path": "export.csv",
+                "delimiter": ";",
+                "encoding": "latin-1",
+                "decimal": ",",
+                "thousands": ".",
+                "date_format": "%d.%m.%Y",
+                "columns": INVOICE_MAP,
+                "derive_customers": {"customer_name": "Name"},
+            }
+        },
+        {"export.csv": _german_export()},
+    )
+    result = ingest(spec)
+    inv = result.tables["invoices"]
+    assert inv["invoice_id"].tolist() == ["R-1", "R-2"]
+    assert inv["amount"].tolist() == [1234.50, 99.95]
+    assert inv["invoice_date"].tolist() == [pd.Timestamp("2024-02-01"), pd.Timestamp("2024-02-15")]
+    assert inv["due_date"].tolist() == [pd.Timestamp("2024-03-02"), pd.Timestamp("2024-03-16")]
+    assert inv["_source_row"].tolist() == [2, 3]
+    assert inv["_parse_errors"].tolist() == ["", ""]
+    cust = result.tables["customers"]
+    assert cust["customer_name"].tolist() == ["Müller GmbH", "Gärtner AG"]
+    assert result.tables["payments"].empty  # no derive_payments: no payments table
+    assert result.rows_read == {
+        "invoices": 2,
+        "customers": 2,
+        "payments": 0,
+        "sales_reps": 0,
+        "commissions": 0,
+    }
+
+
+def test_flat_erp_export_derives_payments_and_customers(write_sources):
+    """One row per invoice with a paid date: R-1 paid 05.03.2024 in full (1234.50), R-2 unpaid.
+
+    Payments: exactly one, id "R-1-P", for K1. Customers: K1 and K2 from the distinct ids.
+    """
+    spec = write_sources(
+        {
+            "invoices": {
+                "kind": "csv",
+                "path": "export.csv",
+                "delimiter": ";",
+                "encoding": "latin-1",
+                "decimal": ",",
+                "thousands": ".",
+                "date_format": "%d.%m.%Y",
+                "columns": INVOICE_MAP,
+                "derive_payments": {"payment_date": "Bezahlt am"},
+                "derive_customers": {"customer_name": "Name"},
+            }
+        },
+        {"export.csv": _german_export()},
+    )
+    result = ingest(spec)
+    pay = result.tables["payments"]
+    assert pay[["payment_id", "invoice_id", "customer_id", "amount"]].values.tolist() == [
+        ["R-1-P", "R-1", "K1", 1234.50]
+    ]
+    assert pay["payment_date"].tolist() == [pd.Timestamp("2024-03-05")]
+    assert sorted(result.tables["customers"]["customer_id"]) == ["K1", "K2"]
+    assert "payments" in result.derived
+
+
+def test_three_source_kinds_and_hashes(write_sources, tmp_path):
+    """CSV invoices, Excel customers (header on row 3, region codes mapped), SQLite payments.
+
+    Excel rows keep their sheet row numbers: header row 3, so C1 is row 4 and C2 row 5.
+    The manifest records every file with the sha256 of its bytes.
+    """
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "crm"
+    ws.append(["export of 2026-10-31"])
+    ws.append([])
+    ws.append(["Cust", "Nm", "Reg", "Limit"])
+    ws.append(["C1", "Alpha", "N", 5000])
+    ws.append(["C2", "Beta", "S", 2500.5])
+    wb.save(tmp_path / "crm.xlsx")
+    con = sqlite3.connect(tmp_path / "ledger.sqlite")
+    con.execute("CREATE TABLE pay (id TEXT, inv TEXT, cust TEXT, dt TEXT, amt REAL)")
+    con.executemany(
+        "INSERT INTO pay VALUES (?,?,?,?,?)",
+        [("P1", "I1", "C1", "2024-02-10", 60.0), ("P2", None, "C2", "2024-02-11", 15.5)],
+    )
+    con.commit()
+    con.close()
+    spec = write_sources(
+        {
+            "invoices": {"kind": "csv", "path": "inv.csv"},
+            "customers": {
+                "kind": "excel",
+                "path": "crm.xlsx",
+                "sheet": "crm",
+                "header_row": 3,
+                "columns": {
+                    "customer_id": "Cust",
+                    "customer_name": "Nm",
+                    "region": "Reg",
+                    "credit_limit": "Limit",
+                },
+                "values": {"region": {"N": "North", "S": "South"}},
+            },
+            "payments": {
+                "kind": "sql",
+                "url": "sqlite:///{here}/ledger.sqlite",
+                "query": "SELECT id, inv, cust, dt, amt FROM pay ORDER BY id",
+                "columns": {
+                    "payment_id": "id",
+                    "invoice_id": "inv",
+                    "customer_id": "cust",
+                    "payment_date": "dt",
+                    "amount": "amt",
+                },
+            },
+        },
+        {
+            "inv.csv": """
+            invoice_id,customer_id,invoice_date,due_date,amount
+            I1,C1,2024-02-01,2024-03-01,100.00
+            """
+        },
+    )
+    result = ingest(spec)
+    cust = result.tables["customers"]
+    assert cust["region"].tolist() == ["North", "South"]
+    assert cust["credit_limit"].tolist() == [5000.0, 2500.5]
+    assert cust["_source_row"].tolist() == [4, 5]
+    pay = result.tables["payments"]
+    assert pay["invoice_id"].isna().tolist() == [False, True]  # P2 is unapplied cash
+    assert pay["amount"].tolist() == [60.0, 15.5]
+    by_kind = {f["kind"]: f for f in result.files}
+    assert set(by_kind) == {"csv", "excel", "sql"}
+    for f in result.files:
+        path = tmp_path / f["path"].split("/")[-1]
+        assert f["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+    out = tmp_path / "interim"
+    write_interim(result, out)
+    tables, manifest = read_interim(out)
+    assert manifest["rows_read"]["payments"] == 2
+    pd.testing.assert_frame_equal(tables["invoices"], result.tables["invoices"])
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def _csv_source(**extra):
+    return {"invoices": {"kind": "csv", "path": "inv.csv", **extra}}
+
+
+def test_missing_required_column_names_file_and_column(write_sources):
+    spec = write_sources(
+        _csv_source(), {"inv.csv": "invoice_id,customer_id,invoice_date\nI1,C1,2024-01-01\n"}
+    )
+    with pytest.raises(SourceError) as err:
+        ingest(spec)
+    msg = str(err.value)
+    assert "inv.csv" in msg and "column 'amount'" in msg and "required column missing" in msg
+
+
+def test_mapped_column_absent_names_source_column(write_sources):
+    spec = write_sources(
+        _csv_source(columns={"amount": "Total"}),
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-01,5\n"},
+    )
+    with pytest.raises(SourceError, match=r"inv\.csv, column 'amount'.*'Total'.*not found"):
+        ingest(spec)
+
+
+def test_empty_file_stops(write_sources):
+    spec = write_sources(_csv_source(), {"inv.csv": ""})
+    with pytest.raises(SourceError, match=r"inv\.csv: file is empty"):
+        ingest(spec)
+
+
+def test_unparseable_date_in_one_row_names_file_column_row(write_sources):
+    """Line 3 (the second data row) holds 2024-02-30: the error names that line and the column."""
+    spec = write_sources(
+        _csv_source(columns={"invoice_date": "Date"}),
+        {
+            "inv.csv": (
+                "invoice_id,customer_id,Date,amount\n"
+                "I1,C1,2024-01-31,5\n"
+                "I2,C1,2024-02-30,5\n"
+                "I3,C1,2024-03-01,5\n"
+            )
+        },
+    )
+    with pytest.raises(SourceError) as err:
+        ingest(spec)
+    msg = str(err.value)
+    assert "inv.csv" in msg and "invoice_date" in msg and "'Date'" in msg
+    assert "row 3" in msg and "'2024-02-30'" in msg
+
+
+def test_unparseable_value_is_marked_when_quarantine_is_asked(write_sources):
+    spec = write_sources(
+        _csv_source(on_bad_value="quarantine"),
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,12x.50\n"},
+    )
+    inv = ingest(spec).tables["invoices"]
+    assert inv["_parse_errors"].tolist() == ["amount=12x.50"]
+    assert inv["amount"].isna().all()
+
+
+def test_wrong_encoding_names_the_line(write_sources):
+    """A latin-1 'ü' on line 3 read as utf-8: the error names line 3 and suggests `encoding:`."""
+    data = "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,5\nI2,Kü,2024-01-31,5\n"
+    spec = write_sources(_csv_source(), {"inv.csv": data.encode("latin-1")})
+    with pytest.raises(SourceError, match=r"inv\.csv, row 3: cannot decode .* utf-8 .*encoding"):
+        ingest(spec)
+
+
+def test_wrong_sheet_name_lists_sheets(write_sources, tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Kunden"
+    wb.save(tmp_path / "crm.xlsx")
+    spec = write_sources(
+        {
+            "invoices": {"kind": "csv", "path": "inv.csv"},
+            "customers": {"kind": "excel", "path": "crm.xlsx", "sheet": "customers"},
+        },
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,5\n"},
+    )
+    with pytest.raises(
+        SourceError, match=r"crm\.xlsx: no sheet named 'customers'; sheets present: Kunden"
+    ):
+        ingest(spec)
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("sqlite:///{here}/missing.sqlite", "database file not found"),
+        ("sqlite:////nonexistent-dir/x/ledger.sqlite", "database file not found"),
+        ("notadialect://host/db", "not a usable SQLAlchemy URL"),
+    ],
+)
+def test_unreachable_database_stops(write_sources, url, message):
+    spec = write_sources(
+        {
+            "invoices": {"kind": "csv", "path": "inv.csv"},
+            "payments": {"kind": "sql", "url": url, "table": "payments"},
+        },
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,5\n"},
+    )
+    with pytest.raises(SourceError, match=message):
+        ingest(spec)
+
+
+def test_missing_sql_table_stops(write_sources, tmp_path):
+    sqlite3.connect(tmp_path / "ledger.sqlite").close()
+    spec = write_sources(
+        {
+            "invoices": {"kind": "csv", "path": "inv.csv"},
+            "payments": {
+                "kind": "sql",
+                "url": "sqlite:///{here}/ledger.sqlite",
+                "table": "payments",
+            },
+        },
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,5\n"},
+    )
+    with pytest.raises(SourceError, match=r"ledger\.sqlite.*no such table: payments"):
+        ingest(spec)
+
+
+def test_password_is_masked_in_errors(write_sources):
+    spec = write_sources(
+        {
+            "invoices": {"kind": "csv", "path": "inv.csv"},
+            "payments": {
+                "kind": "sql",
+                "url": "postgresql://u:secret@127.0.0.1:1/db",
+                "table": "p",
+            },
+        },
+        {"inv.csv": "invoice_id,customer_id,invoice_date,amount\nI1,C1,2024-01-31,5\n"},
+    )
+    with pytest.raises(SourceError) as err:
+        ingest(spec)
+    assert "secret" not in str(err.value) and "u:***@" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "sources, message",
+    [
+        ({"bills": {"kind": "csv", "path": "x.csv"}}, "unknown table"),
+        ({"invoices": {"kind": "json", "path": "x.json"}}, "kind must be one of"),
+        (
+            {"invoices": {"kind": "csv", "path": "x.csv", "sep": ";"}},
+            r"unknown option\(s\) \['sep'\]",
+        ),
+        (
+            {"invoices": {"kind": "csv", "path": "x.csv", "columns": {"total": "T"}}},
+            "unknown canonical",
+        ),
+        ({"invoices": {"kind": "csv", "path": "x.csv", "on_bad_value": "skip"}}, "on_bad_value"),
+    ],
+)
+def test_bad_sources_file_is_refused(write_sources, sources, message):
+    with pytest.raises(SourceError, match=message):
+        read_sources(write_sources(sources, {}))
+
+
+def test_missing_sources_file():
+    with pytest.raises(SourceError, match="sources file not found"):
+        read_sources("/nonexistent/sources.yaml")
