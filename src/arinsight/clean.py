@@ -431,6 +431,18 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
     return path
 
 
+def write_quality_report(
+    result: CleanResult, period: str, output_dir: str | Path | None = None
+) -> Path:
+    """Write ``data_quality.json`` for the period's report (default ``reports/<period>/All``)."""
+    folder = config.resolve_path(output_dir) if output_dir else config.REPORTS_DIR / period / "All"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "data_quality.json"
+    payload = {"period": period, **result.summary}
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def reason_counts(result: CleanResult) -> pd.DataFrame:
     """A table x reason matrix of counts (0 where a rule found nothing), for the figure."""
     df = result.summary_table()

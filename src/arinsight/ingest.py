@@ -225,7 +225,8 @@ def _read_excel(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
     if not rows:
         raise SourceError(f"{path} [{ws.title}]", "sheet is empty (no header row)")
     header = ["" if h is None else str(h).strip() for h in rows[0]]
-    body = [r for r in rows[1:]]
+    width = len(header)
+    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
     df = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header)
     df = df.loc[:, [h != "" for h in header]]
     # keep sheet row numbers before dropping fully empty rows
@@ -592,3 +593,19 @@ def files_table(result: IngestResult) -> pd.DataFrame:
     """The files read, for the notebook: table, kind, path, rows, sha256."""
     cols = ["table", "kind", "path", "rows", "sha256"]
     return pd.DataFrame(result.files, columns=cols)
+
+
+def rows_read_table(result: IngestResult) -> pd.DataFrame:
+    """Rows read per canonical table, for the notebook."""
+    return pd.DataFrame(
+        [{"table": t, "rows_read": n} for t, n in result.rows_read.items()],
+        columns=["table", "rows_read"],
+    )
+
+
+def derived_table(result: IngestResult) -> pd.DataFrame:
+    """Tables that were derived from another source or are missing, with how."""
+    return pd.DataFrame(
+        [{"table": t, "how": how} for t, how in sorted(result.derived.items())],
+        columns=["table", "how"],
+    )
