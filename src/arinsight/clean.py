@@ -36,6 +36,7 @@ import pandas as pd
 
 from arinsight import config, schemas
 from arinsight.errors import ConservationError
+from arinsight.ledger import isin
 from arinsight.schemas import CANONICAL, DATE_COLUMNS, KEYS, PARSE_ERRORS, REASONS, REQUIRED
 
 TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
@@ -250,7 +251,7 @@ def _clean_invoices(
     df_ = rules.df
     rules.quarantine(
         "unknown_customer",
-        ~df_["customer_id"].isin(customers["customer_id"]),
+        ~isin(df_["customer_id"], customers["customer_id"]),
         "customer " + df_["customer_id"].astype(str) + " not in customers",
     )
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
@@ -284,13 +285,13 @@ def _clean_payments(
     df_ = rules.df
     rules.quarantine(
         "unknown_customer",
-        ~df_["customer_id"].isin(customers["customer_id"]),
+        ~isin(df_["customer_id"], customers["customer_id"]),
         "customer " + df_["customer_id"].astype(str) + " not in customers",
     )
     df_ = rules.df
     rules.quarantine(
         "unknown_invoice",
-        df_["invoice_id"].notna() & ~df_["invoice_id"].isin(invoices["invoice_id"]),
+        df_["invoice_id"].notna() & ~isin(df_["invoice_id"], invoices["invoice_id"]),
         "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
     )
     df_ = rules.df
@@ -312,7 +313,7 @@ def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Ti
     df_ = rules.df
     rules.quarantine(
         "unknown_invoice",
-        df_["invoice_id"].notna() & ~df_["invoice_id"].isin(invoices["invoice_id"]),
+        df_["invoice_id"].notna() & ~isin(df_["invoice_id"], invoices["invoice_id"]),
         "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
     )
     return rules

@@ -232,18 +232,46 @@ def _read_excel(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
     # keep sheet row numbers before dropping fully empty rows
     df.index = np.arange(header_row + 1, header_row + 1 + len(df))
     df = df.dropna(how="all")
-    return df.map(_excel_text), None
+    return _as_text(df), None
 
 
 def _excel_text(value: Any) -> str:
-    """Excel cells as text: dates as ISO, whole floats without '.0', None as ''."""
+    """One cell as text: dates as ISO, whole floats without '.0', None/NaN as ''."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
         return pd.Timestamp(value).strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text (the parsers work on text), vectorised per column type.
+
+    Nulls become ''; dates ISO; whole floats lose their '.0' (ids and flags stored as REAL);
+    only columns of mixed Python objects fall back to a per-cell conversion.
+    """
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            text = s.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(s):
+            text = s.map({True: "1", False: "0"})
+        elif pd.api.types.is_integer_dtype(s):
+            text = s.astype(str)
+        elif pd.api.types.is_float_dtype(s):
+            whole = s.notna() & (s == np.floor(s)) & (s.abs() < 1e15)
+            text = s.astype(str).where(~whole, s.where(whole, 0).astype("int64").astype(str))
+        elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            text = s
+        else:
+            text = s.map(_excel_text)
+        out[col] = text.astype(object).where(s.notna(), "").astype(str)
+    return pd.DataFrame(out, index=df.index)
 
 
 def _mask_url(url: str) -> str:
@@ -257,6 +285,7 @@ def _read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, 
     shown = _mask_url(url)
     if url.startswith("sqlite:///"):
         db = Path(url[len("sqlite:///") :])
+        shown = _display_path(db)
         if not db.exists():
             raise SourceError(shown, "database file not found")
     try:
@@ -271,17 +300,17 @@ def _read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, 
         raise SourceError(shown, "a sql source needs `table:` or `query:`")
     try:
         with engine.connect() as conn:
-            result = conn.execute(query)
-            cols = list(result.keys())
-            rows = result.fetchall()
+            df = pd.read_sql_query(query, conn)
     except sa.exc.OperationalError as exc:
         raise SourceError(shown, f"cannot read: {exc.orig}") from exc
+    except pd.errors.DatabaseError as exc:
+        cause = getattr(exc.__cause__, "orig", None) or exc.__cause__ or exc
+        raise SourceError(shown, f"cannot read: {cause}") from exc
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(shown, f"query failed: {exc}") from exc
     finally:
         engine.dispose()
-    df = pd.DataFrame.from_records(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
-    return df.map(_excel_text) if len(df) else df.astype(str), shown
+    return _as_text(df), shown
 
 
 def _display_path(path: Path) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from arinsight import config
 from arinsight.schemas import CANONICAL, empty_table
@@ -70,6 +72,24 @@ def period_bounds(period: str) -> Period:
     raise ValueError(f"period {period!r}: expected YYYY-MM, YYYY-Qn or YYYY")
 
 
+def isin(values: pd.Series, allowed) -> pd.Series:
+    """``values.isin(allowed)`` for id columns, through Arrow's hash kernel.
+
+    pandas 3's ``isin`` on string columns is ~20x slower on a million ids. Ids are compared as
+    text; nulls are never "in".
+    """
+    allowed = allowed if isinstance(allowed, pd.Series) else pd.Series(list(allowed), dtype=object)
+    value_set = pa.array(_id_text(allowed.dropna()), type=pa.large_string(), from_pandas=True)
+    arr = pa.array(_id_text(values), type=pa.large_string(), from_pandas=True)
+    hit = pc.is_in(arr, value_set=value_set, skip_nulls=True).fill_null(False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def _id_text(s: pd.Series):
+    text = s if pd.api.types.is_string_dtype(s) else s.astype(str).where(s.notna())
+    return text.to_numpy(dtype=object, na_value=None)
+
+
 def load_processed(processed_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """Read every canonical table from ``processed_dir`` (default ``data/processed``)."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
@@ -91,18 +111,18 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
         return dict(tables)
     customers = tables["customers"]
     keep = customers[customers["region"] == region]
-    ids = set(keep["customer_id"])
+    ids = keep["customer_id"]
     out = dict(tables)
     out["customers"] = keep.reset_index(drop=True)
-    out["invoices"] = tables["invoices"][tables["invoices"]["customer_id"].isin(ids)].reset_index(
+    out["invoices"] = tables["invoices"][isin(tables["invoices"]["customer_id"], ids)].reset_index(
         drop=True
     )
-    out["payments"] = tables["payments"][tables["payments"]["customer_id"].isin(ids)].reset_index(
+    out["payments"] = tables["payments"][isin(tables["payments"]["customer_id"], ids)].reset_index(
         drop=True
     )
-    inv_ids = set(out["invoices"]["invoice_id"])
+    inv_ids = out["invoices"]["invoice_id"]
     out["commissions"] = tables["commissions"][
-        tables["commissions"]["invoice_id"].isin(inv_ids)
+        isin(tables["commissions"]["invoice_id"], inv_ids)
     ].reset_index(drop=True)
     return out
 
