@@ -45,13 +45,31 @@ def _cmd_site(args: argparse.Namespace) -> int:
 def _cmd_alerts(args: argparse.Namespace) -> int:
     from arinsight.notify import run_alerts
 
-    return run_alerts(args.period, dry_run=args.dry_run, params_files=args.params or [], force=args.force)
+    return run_alerts(
+        args.period, dry_run=args.dry_run, params_files=args.params or [], force=args.force
+    )
 
 
 def _cmd_email_report(args: argparse.Namespace) -> int:
     from arinsight.notify import run_email_report
 
-    return run_email_report(args.period, dry_run=args.dry_run, params_files=args.params or [])
+    return run_email_report(
+        args.period, dry_run=args.dry_run, params_files=args.params or [], force=args.force
+    )
+
+
+def _cmd_monthly(args: argparse.Namespace) -> int:
+    from arinsight.notify import run_monthly
+
+    return run_monthly(
+        args.period,
+        dry_run=args.dry_run,
+        params_files=args.params or [],
+        regions=args.regions,
+        jobs=args.jobs,
+        site=args.site,
+        force=args.force,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,8 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("email-report", help="the monthly summary e-mail")
     p.add_argument("--period", required=True)
     p.add_argument("--dry-run", action="store_true", help="write .eml files instead of sending")
+    p.add_argument(
+        "--force", action="store_true", help="send the report again even if already sent"
+    )
     p.add_argument("--params", action="append")
     p.set_defaults(func=_cmd_email_report)
+
+    p = sub.add_parser("monthly", help="run + alerts + email-report for a period (for cron/CI)")
+    p.add_argument("--period", default=None, help="YYYY-MM (default: the previous calendar month)")
+    p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
+    p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
+    p.add_argument("--site", action="store_true", help="also render the website after the run")
+    p.add_argument("--dry-run", action="store_true", help="write .eml files instead of sending")
+    p.add_argument("--force", action="store_true", help="send e-mails again even if already sent")
+    p.add_argument("--params", action="append")
+    p.set_defaults(func=_cmd_monthly)
     return parser
 
 

@@ -1,0 +1,838 @@
+"""Alerts, reminders, the summary e-mail and SMTP delivery (arinsight.notify).
+
+The ledger used throughout (period 2026-10: T = 2026-10-31, T' = 2026-09-30, 31 days):
+
+    invoice cust due         amount paid  open dpd(T) dpd(T')=dpd-31 thresholds crossed -> level
+    I1      C1   2026-10-30   100    0    100    1     -30          1                   1
+    I2      C1   2026-10-01   200    0    200   30      -1          1, 30               30
+    I3      C2   2026-09-01   300    0    300   60      29          30, 60              60
+    I4      C2   2026-07-01   400    0    400  122      91          none (91 >= 90 already)
+    I5      C3   2026-11-10   500    0    500    0       -          not due
+    I6      C3   2026-10-20    60   60      0    -       -          paid
+    I7      C4   2026-08-02    50    0     50   90      59          60, 90              90
+    I8      C4   2026-10-31    70    0     70    0       -          due on T, not past due
+
+SMTP tests run a real aiosmtpd server on 127.0.0.1 in a thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from arinsight import notify
+from arinsight.errors import ParamsError
+from arinsight.notify import NotifyError, SmtpSettings
+
+D = pd.Timestamp
+PERIOD = "2026-10"
+EVIL = "<b>Acme & Sons</b>"
+
+
+# ------------------------------------------------------------------------------------------------
+# fixtures: the ledger above, as positions and as processed files
+# ------------------------------------------------------------------------------------------------
+
+
+def _invoices() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"],
+            "customer_id": ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4"],
+            "invoice_date": pd.to_datetime(
+                [
+                    "2026-09-30",
+                    "2026-09-01",
+                    "2026-08-02",
+                    "2026-06-01",
+                    "2026-10-11",
+                    "2026-09-20",
+                    "2026-07-03",
+                    "2026-10-01",
+                ]
+            ),
+            "due_date": pd.to_datetime(
+                [
+                    "2026-10-30",
+                    "2026-10-01",
+                    "2026-09-01",
+                    "2026-07-01",
+                    "2026-11-10",
+                    "2026-10-20",
+                    "2026-08-02",
+                    "2026-10-31",
+                ]
+            ),
+            "amount": [100.0, 200.0, 300.0, 400.0, 500.0, 60.0, 50.0, 70.0],
+            "currency": "USD",
+            "energy_kwh": float("nan"),
+            "status": None,
+        }
+    )
+
+
+def _payments() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "payment_id": ["P1"],
+            "invoice_id": ["I6"],
+            "customer_id": ["C3"],
+            "payment_date": [D("2026-10-25")],
+            "amount": [60.0],
+            "method": ["wire"],
+        }
+    )
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "customer_name": [EVIL, "Beta Ltd", "Gamma", '=HYPERLINK("http://x")'],
+            "region": ["North", "South", "East", "West"],
+            "industry": ["Energy"] * 4,
+            "customer_type": ["B2B"] * 4,
+            "credit_limit": [1000.0] * 4,
+            "payment_terms_days": [30.0] * 4,
+            "sales_rep_id": ["R1"] * 4,
+            "contact_email": [
+                "ap@acme.example.com",
+                None,
+                "g@gamma.example.com",
+                "bad; a@delta.example.com",
+            ],
+        }
+    )
+
+
+def _positions() -> pd.DataFrame:
+    """The as-of table at T as invoice_positions documents it (only the columns notify reads)."""
+    inv = _invoices()
+    open_amount = [100.0, 200.0, 300.0, 400.0, 500.0, 0.0, 50.0, 70.0]
+    dpd = [1, 30, 60, 122, 0, 0, 90, 0]
+    return inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].assign(
+        open_amount=open_amount, days_past_due=dpd
+    )
+
+
+def _risk_scores() -> pd.DataFrame:
+    """expected_overdue = probability_late x open_amount, per open invoice."""
+    return pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3", "I4", "I5", "I7", "I8"],
+            "customer_id": ["C1", "C1", "C2", "C2", "C3", "C4", "C4"],
+            "open_amount": [100.0, 200.0, 300.0, 400.0, 500.0, 50.0, 70.0],
+            "days_past_due": [1, 30, 60, 122, 0, 90, 0],
+            "probability_late": [0.1, 0.1, 0.05, 0.02, 0.2, 0.9, 0.0],
+            "expected_overdue": [10.0, 20.0, 15.0, 8.0, 100.0, 45.0, 0.0],
+        }
+    )
+
+
+TEMPLATES = {1: "reminder_polite", 30: "reminder_second", 60: "reminder_firm", 90: "reminder_final"}
+
+
+def _kpis() -> dict:
+    return {
+        "period": PERIOD,
+        "region": "All",
+        "as_of": "2026-10-31",
+        "open_ar": 1620.0,
+        "overdue_ar": 1050.0,
+        "dso": 42.5,
+        "cei": 80.0,
+        "payment_completion_rate_amount": 85.3,
+        "overdue_invoices": 5,
+        "credit_sales": None,
+        "aging": {"Current": 570.0, "1-30": 300.0},
+        "high_risk_customers": ["C4", "C1"],
+        "comparison": {
+            "open_ar": {
+                "previous": 1500.0,
+                "change": 120.0,
+                "direction": "up",
+                "better": "lower",
+                "assessment": "worse",
+            },
+            "dso": {
+                "previous": 45.0,
+                "change": -2.5,
+                "direction": "down",
+                "better": "lower",
+                "assessment": "better",
+            },
+        },
+    }
+
+
+@pytest.fixture
+def ledger_dirs(tmp_path: Path):
+    """Processed tables of the ledger above in tmp/processed; reports go to tmp/reports."""
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    _invoices().to_parquet(processed / "invoices.parquet")
+    _payments().to_parquet(processed / "payments.parquet")
+    _customers().to_parquet(processed / "customers.parquet")
+    reports = tmp_path / "reports"
+    (reports / PERIOD / "All").mkdir(parents=True)
+    (reports / PERIOD / "All" / "kpis.json").write_text(json.dumps(_kpis()), encoding="utf-8")
+    return processed, reports
+
+
+# ------------------------------------------------------------------------------------------------
+# crossings and worklist
+# ------------------------------------------------------------------------------------------------
+
+
+def test_overdue_crossings_levels_by_hand():
+    """From the table in the module docstring: I1 -> 1, I2 -> 30, I3 -> 60, I7 -> 90; I4 crossed 90
+    before the period (dpd(T') = 91), I5/I8 are not past due, I6 is paid. Sorted by customer and
+    due date, so C1's I2 (due 10-01) comes before I1 (due 10-30)."""
+    out = notify.overdue_crossings(_positions(), PERIOD, [1, 30, 60, 90])
+    assert out["invoice_id"].tolist() == ["I2", "I1", "I3", "I7"]
+    assert out["level"].tolist() == [30, 1, 60, 90]
+    assert out["days_past_due_previous"].tolist() == [-1, -30, 29, 59]
+
+
+def test_overdue_crossings_single_threshold_and_quarter():
+    """Threshold 60 only, quarter 2026-Q4 ends 2026-12-31 (92 days): positions at T with
+    dpd 61 (prev -31: crossed) and 200 (prev 108: already past) -> only the first."""
+    pos = pd.DataFrame(
+        {
+            "invoice_id": ["A", "B"],
+            "customer_id": ["X", "X"],
+            "due_date": pd.to_datetime(["2026-10-31", "2026-06-14"]),
+            "open_amount": [10.0, 20.0],
+            "days_past_due": [61, 200],
+        }
+    )
+    out = notify.overdue_crossings(pos, "2026-Q4", [60])
+    assert out["invoice_id"].tolist() == ["A"]
+    assert out["days_past_due_previous"].tolist() == [61 - 92]
+
+
+def test_overdue_crossings_errors():
+    with pytest.raises(ParamsError, match="thresholds"):
+        notify.overdue_crossings(_positions(), PERIOD, [0, 30])
+    with pytest.raises(ParamsError, match="days_past_due"):
+        notify.overdue_crossings(_positions().drop(columns="days_past_due"), PERIOD)
+
+
+def test_collections_worklist_without_risk_orders_by_amount_x_days():
+    """amount_x_days over each customer's overdue invoices:
+    C2 = 300*60 + 400*122 = 66,800; C1 = 100*1 + 200*30 = 6,100; C4 = 50*90 = 4,500.
+    C1 level 30 (max of 1, 30), 2 crossed invoices for 300; C2 crossed only I3 (300) but owes 700
+    overdue, oldest 122 days; C4 level 90. C2 has no e-mail, C4's 'bad' entry is dropped."""
+    pos = _positions()
+    cross = notify.overdue_crossings(pos, PERIOD)
+    wl = notify.collections_worklist(pos, cross, _customers(), None, TEMPLATES)
+    assert wl["customer_id"].tolist() == ["C2", "C1", "C4"]
+    assert wl["rank"].tolist() == [1, 2, 3]
+    assert wl["amount_x_days"].tolist() == [66800.0, 6100.0, 4500.0]
+    assert wl["level"].tolist() == [60, 30, 90]
+    assert wl["crossed_invoices"].tolist() == [1, 2, 1]
+    assert wl["crossed_amount"].tolist() == [300.0, 300.0, 50.0]
+    assert wl["crossed_invoice_ids"].tolist() == ["I3", "I1; I2", "I7"]
+    assert wl["overdue_amount"].tolist() == [700.0, 300.0, 50.0]
+    assert wl["max_days_past_due"].tolist() == [122, 30, 90]
+    assert wl["email_to"].tolist() == ["", "ap@acme.example.com", "a@delta.example.com"]
+    assert wl["reminder"].tolist() == ["no contact e-mail", "reminder_second", "reminder_final"]
+    assert wl["expected_loss"].isna().all()
+    assert set(wl["priority_basis"]) == {"amount_x_days"}
+
+
+def test_collections_worklist_with_risk_orders_by_expected_loss():
+    """expected_loss = sum of expected_overdue over the customer's scored invoices:
+    C4 = 45 + 0 = 45; C1 = 10 + 20 = 30; C2 = 15 + 8 = 23 -> order C4, C1, C2
+    (the reverse of the amount x days order)."""
+    pos = _positions()
+    cross = notify.overdue_crossings(pos, PERIOD)
+    wl = notify.collections_worklist(pos, cross, _customers(), _risk_scores(), TEMPLATES)
+    assert wl["customer_id"].tolist() == ["C4", "C1", "C2"]
+    assert wl["expected_loss"].tolist() == [45.0, 30.0, 23.0]
+    assert set(wl["priority_basis"]) == {"expected_loss"}
+
+
+def test_collections_worklist_errors():
+    pos = _positions()
+    cross = notify.overdue_crossings(pos, PERIOD)
+    with pytest.raises(ParamsError, match="expected_overdue"):
+        notify.collections_worklist(
+            pos, cross, _customers(), _risk_scores().drop(columns="expected_overdue")
+        )
+    with pytest.raises(ParamsError, match=r"no template for threshold\(s\) \[90\]"):
+        notify.collections_worklist(pos, cross, _customers(), None, {1: "a", 30: "b", 60: "c"})
+
+
+def test_top_overdue_customers_by_hand():
+    """Overdue at T: C2 = 300 + 400 = 700 (2 invoices, oldest 122), C1 = 100 + 200 = 300, C4 = 50;
+    C3 has nothing past due. Top 2 -> C2, C1."""
+    top = notify.top_overdue_customers(_positions(), _customers(), top_n=2)
+    assert top["customer_id"].tolist() == ["C2", "C1"]
+    assert top["overdue_amount"].tolist() == [700.0, 300.0]
+    assert top["overdue_invoices"].tolist() == [2, 2]
+    assert top["max_days_past_due"].tolist() == [122, 30]
+    assert top["customer_name"].tolist() == ["Beta Ltd", EVIL]
+    with pytest.raises(ParamsError, match="top_n"):
+        notify.top_overdue_customers(_positions(), _customers(), top_n=0)
+
+
+def test_high_risk_customers_by_hand():
+    """kpis lists C4, C1 (in that order). C4: expected 45 + 0 = 45, open 50 + 70 = 120, max p 0.9;
+    C1: expected 30, open 300, max p 0.1. Without the kpis key: top 2 by expected overdue =
+    C3 (100), C4 (45)."""
+    out = notify.high_risk_customers(_kpis(), _risk_scores(), _customers())
+    assert out["customer_id"].tolist() == ["C4", "C1"]
+    assert out["expected_overdue"].tolist() == [45.0, 30.0]
+    assert out["open_amount"].tolist() == [120.0, 300.0]
+    assert out["max_probability"].tolist() == [0.9, 0.1]
+    fallback = notify.high_risk_customers({}, _risk_scores(), _customers(), top_n=2)
+    assert fallback["customer_id"].tolist() == ["C3", "C4"]
+    with pytest.raises(ParamsError, match="must be a list"):
+        notify.high_risk_customers({"high_risk_customers": "C4"}, None, _customers())
+
+
+def test_kpi_table_changes_and_units():
+    """open_ar change given (+120, worse); dso given (-2.5, better); cei has no comparison: change
+    null; credit_sales null stays null (n/a); aging buckets become aging[...] rows."""
+    table = notify.kpi_table(_kpis()).set_index("kpi")
+    assert table.loc["open_ar", "change"] == 120.0
+    assert table.loc["open_ar", "assessment"] == "worse"
+    assert table.loc["dso", "direction"] == "down"
+    assert table.loc["cei", "unit"] == "percent"
+    assert pd.isna(table.loc["cei", "change"])
+    assert pd.isna(table.loc["credit_sales", "value"])
+    assert table.loc["aging[1-30]", "value"] == 300.0
+    assert "high_risk_customers" not in table.index and "period" not in table.index
+    with pytest.raises(ParamsError):
+        notify.kpi_table(["not", "a", "mapping"])
+
+
+def test_kpi_table_computes_change_when_comparison_lacks_it():
+    """previous 10, value 12, no change given -> change 2, direction up."""
+    table = notify.kpi_table({"dso": 12.0, "comparison": {"dso": {"previous": 10.0}}})
+    row = table.set_index("kpi").loc["dso"]
+    assert row["change"] == 2.0 and row["direction"] == "up"
+
+
+# ------------------------------------------------------------------------------------------------
+# composing
+# ------------------------------------------------------------------------------------------------
+
+
+def _parts(msg) -> dict[str, str]:
+    return {
+        "text": msg.get_body(("plain",)).get_content(),
+        "html": msg.get_body(("html",)).get_content(),
+    }
+
+
+def test_compose_reminder_escapes_names_and_lists_overdue_invoices():
+    """C1 owes I2 (due 2026-10-01, 200, 30 days) and I1 (due 2026-10-30, 100, 1 day): total 300.
+    The name '<b>Acme & Sons</b>' must appear escaped in HTML and verbatim in the text part."""
+    overdue = _positions().query("customer_id == 'C1'")
+    customer = {"customer_id": "C1", "customer_name": EVIL, "email_to": "ap@acme.example.com"}
+    msg = notify.compose_reminder(
+        customer,
+        overdue,
+        period=PERIOD,
+        level=30,
+        template="reminder_second",
+        mail_from="ar@example.com",
+        currency="USD",
+    )
+    parts = _parts(msg)
+    assert msg["To"] == "ap@acme.example.com"
+    assert msg["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert msg[notify.KEY_HEADER] == "reminder:2026-10:C1:30"
+    assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in parts["html"]
+    assert EVIL not in parts["html"]
+    assert f"Dear {EVIL}," in parts["text"]
+    assert parts["html"].index("I2") < parts["html"].index("I1")  # by due date
+    assert "USD 200.00" in parts["html"] and "USD 300.00" in parts["text"]
+
+
+def test_compose_reminder_without_address_fails():
+    with pytest.raises(NotifyError, match="no valid contact"):
+        notify.compose_reminder(
+            {"customer_id": "C2", "customer_name": "Beta", "email_to": ""},
+            _positions().query("customer_id == 'C2'"),
+            period=PERIOD,
+            level=60,
+            template="reminder_firm",
+            mail_from="ar@example.com",
+        )
+
+
+def test_user_template_dir_wins(tmp_path: Path):
+    """A copy of reminder_polite.subject.txt in the user's folder replaces the package's."""
+    (tmp_path / "reminder_polite.subject.txt").write_text(
+        "Hello {{ customer_name }}", encoding="utf-8"
+    )
+    env = notify.template_environment(tmp_path)
+    msg = notify.compose_reminder(
+        {"customer_id": "C1", "customer_name": "Acme", "email_to": "a@b.example.com"},
+        _positions().query("invoice_id == 'I1'"),
+        period=PERIOD,
+        level=1,
+        template="reminder_polite",
+        mail_from="ar@example.com",
+        env=env,
+    )
+    assert msg["Subject"] == "Hello Acme"
+    with pytest.raises(ParamsError, match="not found"):
+        notify.template_environment(tmp_path / "missing")
+
+
+def test_compose_report_cards_tables_and_attachment():
+    """Cards: open_ar USD 1,620.00 with '+USD 120.00' (worse), dso 42.5 days '-2.5 days' (better),
+    payment completion 85.3% (kpis hold percent). The CSV attachment has the kpi table."""
+    top = notify.top_overdue_customers(_positions(), _customers(), 3)
+    high = notify.high_risk_customers(_kpis(), _risk_scores(), _customers())
+    msg = notify.compose_report(
+        _kpis(),
+        top_overdue=top,
+        high_risk=high,
+        stakeholders=["cfo@example.com", "team@example.com"],
+        mail_from="ar@example.com",
+        site_url="https://reports.example.com/arinsight/",
+    )
+    parts = _parts(msg)
+    assert (
+        msg["Subject"]
+        == "[arinsight] Receivables report 2026-10: open AR USD 1,620.00, DSO 42.5 days"
+    )
+    assert msg["To"] == "cfo@example.com, team@example.com"
+    for text in (
+        "USD 1,620.00",
+        "+USD 120.00",
+        "-2.5 days",
+        "85.3%",
+        "https://reports.example.com/arinsight/",
+    ):
+        assert text in parts["html"] and text in parts["text"]
+    assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in parts["html"] and EVIL not in parts["html"]
+    attachments = list(msg.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["arinsight_kpis_2026-10.csv"]
+    csv_text = attachments[0].get_content()
+    csv_text = csv_text.decode() if isinstance(csv_text, bytes) else csv_text
+    assert csv_text.splitlines()[0] == "kpi,label,unit,value,previous,change,direction,assessment"
+    assert "open_ar,Open AR (end),money,1620.0,1500.0,120.0,up,worse" in csv_text
+    with pytest.raises(ParamsError, match="stakeholders"):
+        notify.compose_report(
+            _kpis(),
+            top_overdue=top,
+            high_risk=high,
+            stakeholders=["nobody"],
+            mail_from="a@b.example.com",
+        )
+
+
+def test_parse_addresses_and_previous_month():
+    assert notify.parse_addresses("a@x.example.com; b@y.example.com,c@z.example.com") == [
+        "a@x.example.com",
+        "b@y.example.com",
+        "c@z.example.com",
+    ]
+    assert notify.parse_addresses("evil@x.example.com\r\nBcc: v@y.example.com") == [
+        "evil@x.example.com",
+        "v@y.example.com",
+    ]
+    assert notify.parse_addresses(None) == [] and notify.parse_addresses("no address") == []
+    assert notify.previous_month(dt.date(2026, 11, 2)) == "2026-10"
+    assert notify.previous_month(dt.date(2026, 1, 31)) == "2025-12"
+
+
+def test_smtp_settings_from_env():
+    env = {"ARINSIGHT_SMTP_HOST": "mail.example.com", "ARINSIGHT_MAIL_FROM": "AR <ar@example.com>"}
+    s = notify.smtp_settings_from_env(env)
+    assert (s.port, s.security, s.user) == (587, "starttls", None)
+    assert notify.smtp_settings_from_env({**env, "ARINSIGHT_SMTP_SECURITY": "ssl"}).port == 465
+    assert notify.smtp_settings_from_env({**env, "ARINSIGHT_SMTP_SECURITY": "none"}).port == 25
+    assert "secret" not in repr(
+        notify.smtp_settings_from_env(
+            {**env, "ARINSIGHT_SMTP_USER": "u", "ARINSIGHT_SMTP_PASSWORD": "secret"}
+        )
+    )
+    with pytest.raises(NotifyError, match="ARINSIGHT_SMTP_HOST"):
+        notify.smtp_settings_from_env({})
+    with pytest.raises(NotifyError, match="starttls"):
+        notify.smtp_settings_from_env({**env, "ARINSIGHT_SMTP_SECURITY": "tls"})
+    with pytest.raises(NotifyError, match="together"):
+        notify.smtp_settings_from_env({**env, "ARINSIGHT_SMTP_USER": "u"})
+    with pytest.raises(NotifyError, match="ARINSIGHT_MAIL_FROM"):
+        notify.smtp_settings_from_env({"ARINSIGHT_SMTP_HOST": "h"})
+
+
+# ------------------------------------------------------------------------------------------------
+# a real SMTP server (aiosmtpd) on 127.0.0.1
+# ------------------------------------------------------------------------------------------------
+
+
+class _Sink:
+    """Keeps every accepted message; refuses recipients whose address starts with 'refuse'."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], object]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = BytesParser(policy=policy.default).parsebytes(
+            envelope.original_content or envelope.content
+        )
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"clerk",
+        b"s3cret",
+    )
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
+
+
+@pytest.fixture
+def smtp_server():
+    """Start aiosmtpd servers on 127.0.0.1; yields a factory returning (sink, port)."""
+    from aiosmtpd.controller import Controller
+
+    controllers = []
+
+    def start(port: int | None = None, **kwargs):
+        sink = _Sink()
+        controller = Controller(sink, hostname="127.0.0.1", port=port or _free_port(), **kwargs)
+        controller.start()
+        controllers.append(controller)
+        return sink, controller.port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (openssl CLI; `cryptography` is not installed)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not found: cannot create a certificate for the STARTTLS/SSL tests")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    return cert, server_ctx
+
+
+def _env(port: int, security: str = "none", **extra) -> dict[str, str]:
+    return {
+        "ARINSIGHT_SMTP_HOST": "127.0.0.1",
+        "ARINSIGHT_SMTP_PORT": str(port),
+        "ARINSIGHT_SMTP_SECURITY": security,
+        "ARINSIGHT_MAIL_FROM": "AR Team <ar@example.com>",
+        "ARINSIGHT_SMTP_TIMEOUT": "5",
+        **extra,
+    }
+
+
+def _settings(port: int, security: str = "none", **extra) -> SmtpSettings:
+    return notify.smtp_settings_from_env(_env(port, security, **extra))
+
+
+def _reminder_message(customer_id="C1", email="ap@acme.example.com"):
+    return notify.compose_reminder(
+        {"customer_id": customer_id, "customer_name": EVIL, "email_to": email},
+        _positions().query("customer_id == 'C1'"),
+        period=PERIOD,
+        level=30,
+        template="reminder_second",
+        mail_from="AR Team <ar@example.com>",
+    )
+
+
+def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys):
+    """alerts: C1 (ap@acme) and C4 (a@delta) get reminders, C2 has no address -> 2 messages.
+    email-report: one message to the two stakeholders of the defaults, with the CSV attached."""
+    processed, reports = ledger_dirs
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert notify.run_email_report(PERIOD, **kw) == 0
+
+    by_to = {tuple(rcpt): (mail_from, msg) for mail_from, rcpt, msg in sink.messages}
+    assert set(by_to) == {
+        ("ap@acme.example.com",),
+        ("a@delta.example.com",),
+        ("finance-team@example.com", "controller@example.com"),
+    }
+    mail_from, acme = by_to[("ap@acme.example.com",)]
+    assert mail_from == "ar@example.com"
+    assert acme["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert acme["Date"] is not None and acme["Message-ID"] is not None
+    html = acme.get_body(("html",)).get_content()
+    assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in html and EVIL not in html
+    assert f"Dear {EVIL}," in acme.get_body(("plain",)).get_content()
+    _, delta = by_to[("a@delta.example.com",)]
+    assert delta["Subject"] == "Final notice: USD 50.00 overdue for more than 90 days"
+    _, report = by_to[("finance-team@example.com", "controller@example.com")]
+    assert report["Subject"].startswith("[arinsight] Receivables report 2026-10")
+    assert report.get_body(("plain",)) is not None and report.get_body(("html",)) is not None
+    assert [a.get_filename() for a in report.iter_attachments()] == ["arinsight_kpis_2026-10.csv"]
+
+    outbox = reports / PERIOD / "outbox"
+    assert sorted(p.name for p in outbox.glob("*.eml")) == []
+    assert sorted(p.name for p in (outbox / "sent").glob("*.eml")) == [
+        "reminder_2026-10_C1_30.eml",
+        "reminder_2026-10_C4_90.eml",
+        "report_2026-10.eml",
+    ]
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    assert sorted(r["key"] for r in log) == [
+        "reminder:2026-10:C1:30",
+        "reminder:2026-10:C4:90",
+        "report:2026-10:All",
+    ]
+
+    # worklist files: CSV and Excel, the formula-looking name stays text in Excel
+    worklist = pd.read_csv(reports / PERIOD / "alerts" / "collections_worklist.csv")
+    assert worklist["customer_id"].tolist() == ["C2", "C1", "C4"]
+    sheet = openpyxl.load_workbook(reports / PERIOD / "alerts" / "collections_worklist.xlsx")[
+        "worklist"
+    ]
+    names = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert names["C4"] == '=HYPERLINK("http://x")'
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_second_run_sends_no_duplicates_unless_forced(smtp_server, ledger_dirs):
+    """Run 1 sends 2 reminders; run 2 for the same period sends none (send log); --force sends
+    both again (2 + 0 + 2 = 4 received)."""
+    processed, reports = ledger_dirs
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert len(sink.messages) == 2
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert len(sink.messages) == 2
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0  # dry run respects the log too
+    assert list((reports / PERIOD / "outbox").glob("*.eml")) == []
+    assert notify.run_alerts(PERIOD, force=True, **kw) == 0
+    assert len(sink.messages) == 4
+    assert notify.run_email_report(PERIOD, **kw) == 0
+    assert notify.run_email_report(PERIOD, **kw) == 0
+    assert len(sink.messages) == 5
+
+
+def test_dry_run_writes_eml_files_without_smtp_settings(ledger_dirs):
+    """No SMTP variables at all: the dry run writes 2 reminders + 1 report and logs nothing."""
+    processed, reports = ledger_dirs
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    assert notify.run_email_report(PERIOD, dry_run=True, **kw) == 0
+    outbox = reports / PERIOD / "outbox"
+    assert sorted(p.name for p in outbox.glob("*.eml")) == [
+        "reminder_2026-10_C1_30.eml",
+        "reminder_2026-10_C4_90.eml",
+        "report_2026-10.eml",
+    ]
+    first = (outbox / "reminder_2026-10_C1_30.eml").read_bytes()
+    assert b"Date:" not in first  # reproducible: a second dry run writes the same bytes
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    assert (outbox / "reminder_2026-10_C1_30.eml").read_bytes() == first
+    assert not (reports / "notify_log.jsonl").exists()
+    with pytest.raises(NotifyError, match="ARINSIGHT_SMTP_HOST"):
+        notify.run_alerts(PERIOD, **kw)
+
+
+def test_unreachable_server_loses_nothing_and_retry_sends(smtp_server, ledger_dirs):
+    """Nothing listens on the port: a clear error, the 2 reminders stay in the outbox, nothing is
+    logged. Once a server listens there, the same command sends both."""
+    processed, reports = ledger_dirs
+    port = _free_port()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    with pytest.raises(NotifyError, match=r"cannot reach SMTP server 127\.0\.0\.1.*stay in"):
+        notify.run_alerts(PERIOD, **kw)
+    outbox = reports / PERIOD / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 2
+    assert not (reports / "notify_log.jsonl").exists()
+    sink, _ = smtp_server(port=port)
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert len(sink.messages) == 2
+    assert list(outbox.glob("*.eml")) == []
+
+
+def test_refused_recipient_stays_in_outbox(smtp_server, tmp_path: Path):
+    """Of two messages, the one to refuse@... is rejected (550): it stays, the other is sent."""
+    sink, port = smtp_server()
+    paths = notify.write_outbox(
+        [("ok", _reminder_message()), ("bad", _reminder_message("C9", "refuse@example.com"))],
+        tmp_path / "outbox",
+    )
+    report = notify.send_outbox(paths, _settings(port), tmp_path / "log.jsonl")
+    assert [p.name for p in report.sent] == ["ok.eml"]
+    assert list(report.failed) == [tmp_path / "outbox" / "bad.eml"]
+    assert "550" in report.failed[tmp_path / "outbox" / "bad.eml"]
+    assert (tmp_path / "outbox" / "bad.eml").exists()
+    assert notify.read_send_log(tmp_path / "log.jsonl") == {"reminder:2026-10:C1:30"}
+
+
+def test_starttls_with_auth(smtp_server, tls_files, tmp_path: Path):
+    """The server requires STARTTLS and AUTH (aiosmtpd offers AUTH only after STARTTLS): the
+    right password delivers, a wrong one gives a clear error and the message stays."""
+    cert, server_ctx = tls_files
+    sink, port = smtp_server(
+        tls_context=server_ctx,
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_required=True,
+    )
+    outbox = tmp_path / "outbox"
+    bad = _settings(
+        port,
+        "starttls",
+        ARINSIGHT_SMTP_USER="clerk",
+        ARINSIGHT_SMTP_PASSWORD="wrong",
+        ARINSIGHT_SMTP_CAFILE=str(cert),
+    )
+    paths = notify.write_outbox([("m", _reminder_message())], outbox)
+    with pytest.raises(NotifyError, match="login refused for user 'clerk'"):
+        notify.send_outbox(paths, bad, tmp_path / "log.jsonl")
+    assert paths[0].exists() and sink.messages == []
+    good = _settings(
+        port,
+        "starttls",
+        ARINSIGHT_SMTP_USER="clerk",
+        ARINSIGHT_SMTP_PASSWORD="s3cret",
+        ARINSIGHT_SMTP_CAFILE=str(cert),
+    )
+    report = notify.send_outbox(paths, good, tmp_path / "log.jsonl")
+    assert len(report.sent) == 1 and len(sink.messages) == 1
+    assert sink.messages[0][1] == ["ap@acme.example.com"]
+
+
+def test_starttls_untrusted_certificate_and_missing_starttls(
+    smtp_server, tls_files, tmp_path: Path
+):
+    """Without the CA file the self-signed certificate is rejected; a server without STARTTLS is
+    refused when starttls is asked for (never falls back to plain text)."""
+    _, server_ctx = tls_files
+    _, tls_port = smtp_server(tls_context=server_ctx)
+    paths = notify.write_outbox([("m", _reminder_message())], tmp_path / "outbox")
+    with pytest.raises(NotifyError, match="certificate not trusted"):
+        notify.send_outbox(paths, _settings(tls_port, "starttls"), tmp_path / "log.jsonl")
+    _, plain_port = smtp_server()
+    with pytest.raises(NotifyError, match="does not offer STARTTLS"):
+        notify.send_outbox(paths, _settings(plain_port, "starttls"), tmp_path / "log.jsonl")
+    assert paths[0].exists()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_implicit_ssl_with_auth(smtp_server, tls_files, tmp_path: Path):
+    """SMTP over TLS from the first byte (port 465 style) with AUTH. aiosmtpd only counts
+    STARTTLS as TLS for its AUTH rule, so auth_require_tls=False is needed here although the
+    whole connection is encrypted (its warning about that is silenced)."""
+    cert, server_ctx = tls_files
+    sink, port = smtp_server(
+        ssl_context=server_ctx,
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    settings = _settings(
+        port,
+        "ssl",
+        ARINSIGHT_SMTP_USER="clerk",
+        ARINSIGHT_SMTP_PASSWORD="s3cret",
+        ARINSIGHT_SMTP_CAFILE=str(cert),
+    )
+    paths = notify.write_outbox([("m", _reminder_message())], tmp_path / "outbox")
+    report = notify.send_outbox(paths, settings, tmp_path / "log.jsonl")
+    assert len(report.sent) == 1 and len(sink.messages) == 1
+
+
+def test_run_email_report_needs_kpis(tmp_path: Path):
+    with pytest.raises(Exception, match="kpis.json: not found"):
+        notify.run_email_report(
+            PERIOD, dry_run=True, processed_dir=tmp_path, reports_dir=tmp_path, environ={}
+        )
+
+
+def test_run_alerts_needs_processed_invoices(tmp_path: Path):
+    with pytest.raises(Exception, match="no processed invoices"):
+        notify.run_alerts(
+            PERIOD, dry_run=True, processed_dir=tmp_path, reports_dir=tmp_path, environ={}
+        )
+
+
+def test_read_send_log_rejects_a_corrupt_line(tmp_path: Path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"key": "a"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(NotifyError, match="line 2"):
+        notify.read_send_log(log)
+
+
+def test_run_monthly_stops_when_the_run_fails(monkeypatch):
+    """The chain: run failed (exit 1) -> no alerts, no e-mail, exit 1; run ok -> both called for
+    the previous month of 2026-11-02 = 2026-10."""
+    import types
+
+    calls = []
+    fake = types.ModuleType("arinsight.runs")
+    fake.run_period = lambda **kw: calls.append(("run", kw["period"])) or status["run"]
+    monkeypatch.setitem(__import__("sys").modules, "arinsight.runs", fake)
+    monkeypatch.setattr(notify, "run_alerts", lambda p, **kw: calls.append(("alerts", p)) or 0)
+    monkeypatch.setattr(notify, "run_email_report", lambda p, **kw: calls.append(("email", p)) or 0)
+    status = {"run": 1}
+    assert notify.run_monthly(today=dt.date(2026, 11, 2)) == 1
+    assert calls == [("run", "2026-10")]
+    calls.clear()
+    status["run"] = 0
+    assert notify.run_monthly(today=dt.date(2026, 11, 2)) == 0
+    assert calls == [("run", "2026-10"), ("alerts", "2026-10"), ("email", "2026-10")]
+    with pytest.raises(ValueError):
+        notify.run_monthly("2026-13")
