@@ -200,39 +200,37 @@ def _first_undecodable_line(path: Path, encoding: str) -> tuple[int | None, byte
     return None, b""
 
 
-def _read_excel(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
-    import openpyxl
+def _read_excel(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int | None]:
+    """Read one sheet with calamine (a Rust reader, ~25x faster than openpyxl on large sheets)."""
+    from python_calamine import CalamineWorkbook
 
     header_row = int(src.get("header_row", 1))
     sheet = src.get("sheet", 0)
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for non-workbooks
-        raise SourceError(str(path), f"cannot open as an Excel workbook: {exc}") from exc
-    try:
-        if isinstance(sheet, str):
-            if sheet not in wb.sheetnames:
-                raise SourceError(
-                    str(path),
-                    f"no sheet named {sheet!r}; sheets present: {', '.join(wb.sheetnames)}",
-                )
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[int(sheet)]
-        rows = list(ws.iter_rows(min_row=header_row, values_only=True))
-    finally:
-        wb.close()
-    if not rows:
-        raise SourceError(f"{path} [{ws.title}]", "sheet is empty (no header row)")
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for non-workbooks
+        raise SourceError(_display_path(path), f"cannot open as an Excel workbook: {exc}") from exc
+    if isinstance(sheet, str):
+        if sheet not in wb.sheet_names:
+            raise SourceError(
+                _display_path(path),
+                f"no sheet named {sheet!r}; sheets present: {', '.join(wb.sheet_names)}",
+            )
+        ws = wb.get_sheet_by_name(sheet)
+    else:
+        ws = wb.get_sheet_by_index(int(sheet))
+    rows = ws.to_python(skip_empty_area=False)[header_row - 1 :]
+    if not rows or not any(str(c).strip() for c in rows[0]):
+        raise SourceError(f"{_display_path(path)}[{ws.name}]", "sheet is empty (no header row)")
+    header = [str(h).strip() for h in rows[0]]
     width = len(header)
-    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
+    body = [tuple(r[:width]) + ("",) * (width - len(r)) for r in rows[1:]]
     df = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header)
     df = df.loc[:, [h != "" for h in header]]
-    # keep sheet row numbers before dropping fully empty rows
+    # the index is the sheet row number; fully empty rows are skipped after numbering
     df.index = np.arange(header_row + 1, header_row + 1 + len(df))
-    df = df.dropna(how="all")
-    return _as_text(df), None
+    df = df[(df.astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1)]
+    return _as_text(df, cellwise=True), None
 
 
 def _excel_text(value: Any) -> str:
@@ -248,11 +246,12 @@ def _excel_text(value: Any) -> str:
     return str(value)
 
 
-def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+def _as_text(df: pd.DataFrame, cellwise: bool = False) -> pd.DataFrame:
     """Every column as text (the parsers work on text), vectorised per column type.
 
-    Nulls become ''; dates ISO; whole floats lose their '.0' (ids and flags stored as REAL);
-    only columns of mixed Python objects fall back to a per-cell conversion.
+    Nulls become ''; dates ISO; whole floats lose their '.0' (ids and flags stored as REAL).
+    Columns of mixed Python objects are converted per cell when ``cellwise`` (Excel, where a
+    column mixes dates, numbers and text), else with ``str`` (SQL results).
     """
     out = {}
     for col in df.columns:
@@ -266,10 +265,12 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(s):
             whole = s.notna() & (s == np.floor(s)) & (s.abs() < 1e15)
             text = s.astype(str).where(~whole, s.where(whole, 0).astype("int64").astype(str))
-        elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        elif (kind := pd.api.types.infer_dtype(s, skipna=True)) in ("string", "empty"):
             text = s
-        else:
+        elif cellwise or kind in ("datetime", "date", "datetime64"):
             text = s.map(_excel_text)
+        else:
+            text = s.astype(str)
         out[col] = text.astype(object).where(s.notna(), "").astype(str)
     return pd.DataFrame(out, index=df.index)
 
