@@ -45,9 +45,11 @@ format: venv ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: venv browser lint ## run the whole test suite (unit, notebooks with nbval, browser)
+test: venv browser lint ## run the whole test suite (unit, integration, browser, then every notebook with nbval)
 	$(BIN)/pytest -n 2 --dist loadgroup tests
-	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:randomly notebooks
+	@# nbval runs the notebooks as shipped, in order, on the embedded sample (01 and 02 write data/processed)
+	$(BIN)/arinsight sample --out data/sample
+	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks
 
 bench: venv ## benchmark sample + ingest + clean (and KPIs, risk) from 10k to 1M invoices
 	$(BIN)/python benchmarks/run_benchmarks.py

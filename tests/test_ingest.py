@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from xml.sax.saxutils import escape
 
 import openpyxl
 import pandas as pd
@@ -349,3 +350,74 @@ def test_bad_sources_file_is_refused(write_sources, sources, message):
 def test_missing_sources_file():
     with pytest.raises(SourceError, match="sources file not found"):
         read_sources("/nonexistent/sources.yaml")
+
+
+def _ubl(inv_id: str, buyer: str, name: str, country: str, amount: str, due: str | None) -> str:
+    due_xml = f"<cbc:DueDate>{due}</cbc:DueDate>" if due else ""
+    means = (
+        ""
+        if due
+        else "<cac:PaymentMeans><cbc:PaymentDueDate>2026-03-31</cbc:PaymentDueDate></cac:PaymentMeans>"
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>
+ <cbc:ID>{inv_id}</cbc:ID>
+ <cbc:IssueDate>2026-03-01</cbc:IssueDate>
+ {due_xml}
+ <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+ <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+ <cac:AccountingCustomerParty><cac:Party>
+  <cac:PartyIdentification><cbc:ID>{buyer}</cbc:ID></cac:PartyIdentification>
+  <cac:PostalAddress><cac:Country><cbc:IdentificationCode>{country}</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+  <cac:PartyLegalEntity><cbc:RegistrationName>{escape(name)}</cbc:RegistrationName></cac:PartyLegalEntity>
+ </cac:Party></cac:AccountingCustomerParty>
+ {means}
+ <cac:LegalMonetaryTotal><cbc:PayableAmount currencyID="EUR">{amount}</cbc:PayableAmount></cac:LegalMonetaryTotal>
+</Invoice>
+"""
+
+
+def test_ubl_peppol_invoices_load_with_customers_and_regions(write_sources, tmp_path):
+    """Two PEPPOL BIS invoices: INV-1 (due 2026-03-31 in cbc:DueDate, 1210.00 EUR, buyer B1 in DE)
+    and INV-2 (due date only in PaymentMeans: 2026-03-31, 99.50 EUR, buyer B2 in FR).
+    Countries map to regions (DE -> Central, FR -> West); each row names its own file."""
+    (tmp_path / "einv").mkdir()
+    (tmp_path / "einv" / "a.xml").write_text(
+        _ubl("INV-1", "B1", "Käse & Co", "DE", "1210.00", "2026-03-31")
+    )
+    (tmp_path / "einv" / "b.xml").write_text(_ubl("INV-2", "B2", "Vin SA", "FR", "99.50", None))
+    spec = write_sources(
+        {
+            "invoices": {
+                "kind": "ubl",
+                "path": "einv",
+                "derive_customers": {"customer_name": "BuyerName", "region": "BuyerCountry"},
+                "values": {"region": {"DE": "Central", "FR": "West"}},
+            }
+        },
+        {},
+    )
+    result = ingest(spec)
+    inv = result.tables["invoices"]
+    assert inv["invoice_id"].tolist() == ["INV-1", "INV-2"]
+    assert inv["amount"].tolist() == [1210.0, 99.5]
+    assert inv["currency"].tolist() == ["EUR", "EUR"]
+    assert inv["due_date"].tolist() == [pd.Timestamp("2026-03-31")] * 2
+    assert [f.rsplit("/", 1)[-1] for f in inv["_source_file"]] == ["a.xml", "b.xml"]
+    cust = result.tables["customers"]
+    assert cust[["customer_id", "customer_name", "region"]].values.tolist() == [
+        ["B1", "Käse & Co", "Central"],
+        ["B2", "Vin SA", "West"],
+    ]
+    assert result.files[0]["documents"] == 2
+
+
+def test_ubl_bad_document_names_its_file(write_sources, tmp_path):
+    (tmp_path / "einv").mkdir()
+    (tmp_path / "einv" / "bad.xml").write_text("<Invoice><cbc:ID>")
+    spec = write_sources({"invoices": {"kind": "ubl", "path": "einv/*.xml"}}, {})
+    with pytest.raises(SourceError, match=r"bad\.xml: not well-formed XML"):
+        ingest(spec)
