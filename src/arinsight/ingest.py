@@ -670,7 +670,7 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
                 derived["payments"] = f"derived from {info['name']} (derive_payments)"
             if src.get("derive_customers"):
                 tables["customers"] = _derive_customers(
-                    df, raw, src["derive_customers"], info["name"]
+                    df, raw, src["derive_customers"], info["name"], src.get("values")
                 )
                 derived["customers"] = f"derived from {info['name']} (derive_customers)"
     if "invoices" not in tables:
