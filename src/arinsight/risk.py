@@ -1,0 +1,1283 @@
+"""Late-payment risk: labels, leakage-free features, model, evaluation, scoring and persistence.
+
+Vocabulary used throughout (DESIGN.md section 7):
+
+* ``L`` = ``late_days`` (parameter, default 30). ``D`` = an invoice's due date.
+* **Paid date** ``S`` = the first day on which the payments applied to the invoice add up to its
+  amount (to the cent). Unapplied cash (no invoice id) settles no invoice.
+* **Late**: paid more than ``L`` days after the due date (``S - D > L``), or still unpaid that long
+  after it.
+* **Outcome known at a cut-off C** (a date, inclusive; only payments dated ``<= C`` count):
+
+  - paid by C (``S <= C``): known, late iff ``S - D > L``;
+  - not paid by C and ``C - D > L``: known, late (unpaid that long);
+  - otherwise (not paid by C and ``C - D <= L``): not yet known.
+
+  Equivalently the outcome becomes known on the **resolution date** ``K = D + L + 1`` for a late
+  invoice and ``K = S`` for an on-time one, and it is known at C iff ``K <= C``.
+* **Matured at C**: ``C - D > L``. A matured invoice always has a known outcome. The model is trained
+  on matured invoices only: an invoice paid early but not yet matured also has a known outcome, but
+  its unpaid peers of the same due date do not, so keeping it would bias training towards quick
+  payers (right censoring). Every training invoice is therefore due before the cut-off.
+
+Features of an invoice dated ``d`` use only what the ledger showed at the **close of day d - 1**:
+invoices dated ``< d`` and payments dated ``< d`` (same-day invoices of the customer do not see each
+other). They are computed in one pass over a customer's event history (issues, payments,
+resolutions) with ``groupby().cumsum()`` and ``merge_asof(allow_exact_matches=False)``; no loop per
+invoice. Since they never depend on the cut-off, they are computed once per run and every
+backtest only changes the labels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.errors import UserError
+
+#: Categorical features (customer master data); missing values become "Unknown".
+CATEGORICAL = ["industry", "region", "customer_type"]
+#: Numeric features; NaN means "undefined" (no history) and is handled natively by the model.
+NUMERIC = [
+    "amount",
+    "terms_days",
+    "energy_kwh",
+    "month",
+    "credit_limit",
+    "prior_invoices",
+    "prior_known",
+    "prior_late_rate",
+    "prior_mean_days_late",
+    "open_balance",
+    "overdue_balance",
+    "credit_limit_use",
+    "days_since_last_late",
+]
+FEATURES = NUMERIC + CATEGORICAL
+#: The baseline rule's input: was the customer's most recently resolved invoice late (1/0, NaN if none)?
+BASELINE = "last_late"
+HORIZONS = (30, 60, 90)
+_CENT = 0.005
+
+#: Types a risk model file may contain beyond those skops trusts by default (scikit-learn
+#: estimators, numpy arrays). Anything else in a file is refused before it is loaded.
+TRUSTED_TYPES = [
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+]
+
+
+class RiskModelError(UserError):
+    """The risk model cannot be trained, evaluated or loaded (not enough history, bad file...)."""
+
+
+class UntrustedModelError(RiskModelError):
+    """A model file contains types that are not on the trusted list; it is not loaded."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Settlement and labels
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
+
+
+def _lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``keys.map(mapping)`` that keeps the mapping's dtype even when it is empty."""
+    return pd.Series(mapping.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
+
+
+def _check_columns(df: pd.DataFrame, table: str, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise RiskModelError(f"{table}: missing column(s) {', '.join(missing)}")
+
+
+def _applied_payments(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
+    """Payments applied to known invoices, one row per invoice and day, with the balance reduction.
+
+    ``applied`` = how much the day's payments reduce the invoice's open amount: cumulative
+    payments capped at the invoice amount, differenced (an overpayment reduces it to 0, not below).
+    A payment dated before its invoice counts on the invoice date.
+    """
+    inv = invoices[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]]
+    pay = payments.loc[payments["invoice_id"].notna(), ["invoice_id", "payment_date", "amount"]]
+    pay = pay.rename(columns={"amount": "paid"}).merge(inv, on="invoice_id", how="inner")
+    pay["date"] = pay["payment_date"].where(
+        pay["payment_date"] >= pay["invoice_date"], pay["invoice_date"]
+    )
+    day = (
+        pay.groupby(["invoice_id", "date"], sort=True)
+        .agg(
+            paid=("paid", "sum"),
+            customer_id=("customer_id", "first"),
+            due_date=("due_date", "first"),
+            amount=("amount", "first"),
+        )
+        .reset_index()
+    )
+    cum = day.groupby("invoice_id")["paid"].cumsum()
+    capped = np.minimum(cum, day["amount"])
+    day["applied"] = capped - capped.groupby(day["invoice_id"]).shift(fill_value=0.0)
+    day["settled"] = cum >= day["amount"] - _CENT
+    return day
+
+
+def _prepare(invoices: pd.DataFrame, payments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _check_columns(
+        invoices, "invoices", ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]
+    )
+    _check_columns(payments, "payments", ["invoice_id", "customer_id", "payment_date", "amount"])
+    inv = invoices.copy()
+    for col in ("invoice_date", "due_date"):
+        inv[col] = _as_day(inv[col])
+    if inv["due_date"].isna().any() or inv["invoice_date"].isna().any():
+        raise RiskModelError(
+            "invoices: invoice_date and due_date must be filled (run 02_clean first)"
+        )
+    inv["amount"] = inv["amount"].astype(float)
+    pay = payments.copy()
+    pay["payment_date"] = _as_day(pay["payment_date"])
+    pay["amount"] = pay["amount"].astype(float)
+    return inv, pay
+
+
+def settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
+    """Each invoice's paid date: the first day its applied payments reach its amount.
+
+    Returns one row per invoice (input order): ``invoice_id, customer_id, invoice_date, due_date,
+    amount, paid_date`` (NaT when never fully paid in the data given). Pass payments cut at the
+    as-of date to get "paid by T".
+    """
+    inv, pay = _prepare(invoices, payments)
+    day = _applied_payments(inv, pay)
+    first = day.loc[day["settled"]].groupby("invoice_id")["date"].min().rename("paid_date")
+    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
+    out["paid_date"] = _lookup(out["invoice_id"], first)
+    return out.reset_index(drop=True)
+
+
+def _labels_at(settled: pd.DataFrame, as_of: pd.Timestamp, late_days: int) -> pd.DataFrame:
+    C = pd.Timestamp(as_of).normalize()
+    s = settled.loc[settled["invoice_date"] <= C]
+    paid = s["paid_date"].notna() & (s["paid_date"] <= C)
+    days_to_pay = (s["paid_date"] - s["due_date"]).dt.days.where(paid)
+    age = (C - s["due_date"]).dt.days
+    matured = age > late_days
+    known = paid | matured
+    late = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    late[paid] = days_to_pay[paid] > late_days
+    late[~paid & matured] = True
+    return pd.DataFrame(
+        {
+            "invoice_id": s["invoice_id"],
+            "invoice_date": s["invoice_date"],
+            "due_date": s["due_date"],
+            "paid_date": s["paid_date"].where(paid),
+            "days_to_pay": days_to_pay,
+            "outcome_known": known,
+            "matured": matured,
+            "late": late,
+        }
+    ).reset_index(drop=True)
+
+
+def late_labels(
+    invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any, late_days: int = 30
+) -> pd.DataFrame:
+    """The late-payment label of every invoice issued by the cut-off C = ``as_of``, as known at C.
+
+    Only payments dated ``<= C`` count. With ``S`` the paid date and ``D`` the due date:
+    ``late = S - D > late_days`` if paid by C; ``late = True`` if unpaid and ``C - D > late_days``;
+    otherwise the outcome is not yet known (``late`` is NA, ``outcome_known`` False).
+    ``matured = C - D > late_days`` marks the invoices used for training.
+
+    Returns ``invoice_id, invoice_date, due_date, paid_date (NaT if not paid by C), days_to_pay
+    (S - D), outcome_known, matured, late`` for invoices with ``invoice_date <= C``.
+    """
+    if late_days is None or int(late_days) < 0:
+        raise RiskModelError(f"late_days must be a non-negative number of days, got {late_days!r}")
+    C = pd.Timestamp(as_of).normalize()
+    pay = payments.loc[_as_day(payments["payment_date"]) <= C] if len(payments) else payments
+    return _labels_at(settlement(invoices, pay), C, int(late_days))
+
+
+# ----------------------------------------------------------------------------------------------
+# Features
+# ----------------------------------------------------------------------------------------------
+
+
+def invoice_features(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    customers: pd.DataFrame,
+    late_days: int = 30,
+) -> pd.DataFrame:
+    """Features of every invoice from what the ledger showed at the close of the day before it.
+
+    For an invoice of customer c dated d (``L`` = ``late_days``):
+
+    * ``amount``, ``terms_days = due_date - invoice_date``, ``energy_kwh``, ``month`` (1-12), and
+      c's ``industry``, ``region``, ``customer_type``, ``credit_limit`` (master data);
+    * ``prior_invoices`` = c's invoices dated before d;
+    * ``prior_known`` = c's invoices whose outcome was known before d (resolution date K < d);
+      ``prior_late_rate`` = late ones / ``prior_known`` (NaN when none);
+    * ``prior_mean_days_late`` = mean of ``max(0, S - D)`` over c's invoices paid before d (NaN when none);
+    * ``open_balance`` = sum over c's invoices dated before d of amount - payments applied before d
+      (each invoice floored at 0; unapplied cash not netted);
+    * ``overdue_balance`` = the part of ``open_balance`` already past due at the close of d - 1
+      (invoices with D < d - 1);
+    * ``credit_limit_use = open_balance / credit_limit`` (NaN when the limit is missing or 0);
+    * ``days_since_last_late`` = d - the latest K of a late invoice of c with K < d (NaN when none);
+    * ``last_late`` (the baseline rule, not a model feature): 1 if the invoice of c resolved most
+      recently before d was late, 0 if not, NaN if none (ties on a day: late if any was late).
+
+    Returns one row per invoice in input order with ``invoice_id, customer_id, invoice_date,
+    due_date`` + :data:`FEATURES` + ``last_late``.
+    """
+    if late_days is None or int(late_days) < 0:
+        raise RiskModelError(f"late_days must be a non-negative number of days, got {late_days!r}")
+    L = int(late_days)
+    _check_columns(customers, "customers", ["customer_id"])
+    inv, pay = _prepare(invoices, payments)
+    if inv["invoice_id"].duplicated().any():
+        raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
+    day = _applied_payments(inv, pay)
+    paid_date = day.loc[day["settled"]].groupby("invoice_id")["date"].min()
+    inv["_paid"] = _lookup(inv["invoice_id"], paid_date)
+    one = pd.Timedelta(days=1)
+
+    # --- events per customer and day ------------------------------------------------------
+    issue = pd.DataFrame(
+        {
+            "customer_id": inv["customer_id"],
+            "date": inv["invoice_date"],
+            "n_inv": 1.0,
+            "bal": inv["amount"],
+        }
+    )
+    pays = pd.DataFrame(
+        {
+            "customer_id": day["customer_id"],
+            "date": day["date"],
+            "bal": -day["applied"],
+            "od": -day["applied"].where(day["date"] > day["due_date"], 0.0),
+        }
+    )
+    applied_by_due = day.loc[day["date"] <= day["due_date"]].groupby("invoice_id")["applied"].sum()
+    overdue_start = inv["amount"] - inv["invoice_id"].map(applied_by_due).fillna(0.0)
+    due = pd.DataFrame(
+        {"customer_id": inv["customer_id"], "date": inv["due_date"] + one, "od": overdue_start}
+    )
+    days_to_pay = (inv["_paid"] - inv["due_date"]).dt.days
+    is_late = inv["_paid"].isna() | (days_to_pay > L)
+    resolved = inv["_paid"].where(~is_late, inv["due_date"] + pd.Timedelta(days=L + 1))
+    resolve = pd.DataFrame(
+        {
+            "customer_id": inv["customer_id"],
+            "date": resolved,
+            "known": 1.0,
+            "late": is_late.astype(float),
+        }
+    )
+    settle = pd.DataFrame(
+        {
+            "customer_id": inv["customer_id"],
+            "date": inv["_paid"],
+            "n_paid": 1.0,
+            "days_late": days_to_pay.clip(lower=0).astype(float),
+        }
+    ).dropna(subset=["date"])
+    events = pd.concat([issue, pays, due, resolve, settle], ignore_index=True)
+    cols = ["n_inv", "bal", "od", "known", "late", "n_paid", "days_late"]
+    events[cols] = events[cols].fillna(0.0)
+    state = events.groupby(["customer_id", "date"], sort=True)[cols].sum().reset_index()
+    state[cols] = state.groupby("customer_id")[cols].cumsum()
+    # the latest late resolution and the outcome of the latest resolution, carried forward
+    daily = events.groupby(["customer_id", "date"], sort=True)[["known", "late"]].sum()
+    daily = daily.reset_index()
+    state["last_late_date"] = daily["date"].where(daily["late"] > 0)
+    state["last_late"] = (daily["late"] > 0).astype(float).where(daily["known"] > 0)
+    state[["last_late_date", "last_late"]] = state.groupby("customer_id")[
+        ["last_late_date", "last_late"]
+    ].ffill()
+
+    # --- as of the day before each invoice -------------------------------------------------
+    target = inv[["invoice_id", "customer_id", "invoice_date"]].reset_index()
+    target = target.sort_values("invoice_date", kind="mergesort")
+    state = state.sort_values("date", kind="mergesort")
+    asof = pd.merge_asof(
+        target,
+        state,
+        left_on="invoice_date",
+        right_on="date",
+        by="customer_id",
+        allow_exact_matches=False,
+        direction="backward",
+    ).set_index("index")
+    asof = asof.reindex(inv.index)
+
+    cust = customers.drop_duplicates("customer_id").set_index("customer_id")
+    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
+    out["terms_days"] = (inv["due_date"] - inv["invoice_date"]).dt.days.astype(float)
+    out["energy_kwh"] = inv["energy_kwh"].astype(float) if "energy_kwh" in inv else np.nan
+    out["month"] = inv["invoice_date"].dt.month.astype(float)
+    for col in CATEGORICAL:
+        values = (
+            inv["customer_id"].map(cust[col]) if col in cust else pd.Series(np.nan, index=inv.index)
+        )
+        out[col] = values.astype("object").where(values.notna(), "Unknown").astype(str)
+    limit = (
+        inv["customer_id"].map(cust["credit_limit"]).astype(float)
+        if "credit_limit" in cust
+        else pd.Series(np.nan, index=inv.index)
+    )
+    out["credit_limit"] = limit
+    out["prior_invoices"] = asof["n_inv"].fillna(0.0)
+    known = asof["known"].fillna(0.0)
+    out["prior_known"] = known
+    out["prior_late_rate"] = (asof["late"] / known).where(known > 0)
+    n_paid = asof["n_paid"].fillna(0.0)
+    out["prior_mean_days_late"] = (asof["days_late"] / n_paid).where(n_paid > 0)
+    out["open_balance"] = asof["bal"].fillna(0.0).clip(lower=0.0).round(2)
+    out["overdue_balance"] = asof["od"].fillna(0.0).clip(lower=0.0).round(2)
+    out["credit_limit_use"] = (out["open_balance"] / limit).where(limit > 0)
+    out["days_since_last_late"] = (inv["invoice_date"] - asof["last_late_date"]).dt.days.astype(
+        float
+    )
+    out[BASELINE] = asof["last_late"]
+    return out[["invoice_id", "customer_id", "invoice_date", "due_date"] + FEATURES + [BASELINE]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Model
+# ----------------------------------------------------------------------------------------------
+
+
+def build_model(random_seed: int = 42, n_rows: int = 0):
+    """An unfitted Pipeline: one-hot categoricals + calibrated gradient boosting.
+
+    ``HistGradientBoostingClassifier`` (missing values handled natively, early stopping on a
+    seeded 15 % validation split) wrapped in ``CalibratedClassifierCV`` (sigmoid / Platt scaling,
+    3 folds; 2 folds from ``n_rows`` = 100k training rows, where each half is plenty and
+    training time matters), so ``predict_proba`` is a calibrated probability of late payment.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    prep = ColumnTransformer(
+        [
+            ("num", "passthrough", NUMERIC),
+            (
+                "cat",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64),
+                CATEGORICAL,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    gbm = HistGradientBoostingClassifier(
+        learning_rate=0.08,
+        max_iter=200,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=True,
+        validation_fraction=0.15,
+        n_iter_no_change=15,
+        max_bins=63,
+        random_state=int(random_seed),
+    )
+    model = CalibratedClassifierCV(gbm, method="sigmoid", cv=2 if n_rows >= 100_000 else 3)
+    return Pipeline([("prep", prep), ("model", model)])
+
+
+def fit_model(features: pd.DataFrame, labels: pd.DataFrame, random_seed: int = 42):
+    """Fit :func:`build_model` on the matured invoices of ``labels`` (one cut-off).
+
+    Raises :class:`RiskModelError` when fewer than 50 matured invoices or only one class remain.
+    """
+    train = _training_rows(features, labels)
+    _check_trainable(train, "training")
+    return _fit(build_model(random_seed, len(train)), train)
+
+
+def _threads(n_rows: int):
+    """Single-threaded OpenMP below 100k rows: thread start-up and contention with parallel
+    notebook runs cost more than they save on small data (3x slower measured on 2 busy cores)."""
+    import sklearn.ensemble  # noqa: F401 - load the OpenMP runtime first, so the limit applies
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if n_rows < 100_000 else None)
+
+
+def _fit(model, train: pd.DataFrame):
+    with _threads(len(train)):
+        model.fit(train[FEATURES], train["late"].astype(int).to_numpy())
+    return model
+
+
+def predict_late(model, features: pd.DataFrame) -> np.ndarray:
+    """Calibrated probability of late payment (score at the invoice date) for each row."""
+    if len(features) == 0:
+        return np.zeros(0)
+    return model.predict_proba(features[FEATURES])[:, 1]
+
+
+def training_rows(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The rows a model trained at the labels' cut-off C learns from: the features of the
+    invoices matured at C (due more than ``late_days`` before C) with their ``late`` label."""
+    _check_columns(labels, "labels", ["invoice_id", "matured", "late"])
+    lab = labels.loc[labels["matured"], ["invoice_id", "late"]]
+    return features.merge(lab, on="invoice_id", how="inner")
+
+
+_training_rows = training_rows
+
+
+def _check_trainable(train: pd.DataFrame, what: str) -> None:
+    if len(train) < 50:
+        raise RiskModelError(
+            f"not enough history for {what}: {len(train)} matured invoice(s) before the cut-off "
+            "(need at least 50 with a known outcome)"
+        )
+    if train["late"].nunique() < 2:
+        raise RiskModelError(
+            f"{what}: every matured invoice has the same outcome; nothing to learn"
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Metrics and evaluation
+# ----------------------------------------------------------------------------------------------
+
+
+def _none(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def top_decile_lift(y_true, score) -> float | None:
+    """Late rate among the 10 % highest scores / overall late rate (None when no late invoice).
+
+    The top decile is the ``ceil(n / 10)`` highest scores; ties are broken by position (stable).
+    """
+    y = np.asarray(y_true, dtype=float)
+    s = np.asarray(score, dtype=float)
+    if len(y) == 0 or y.mean() == 0:
+        return None
+    k = math.ceil(len(y) / 10)
+    top = np.argsort(-s, kind="stable")[:k]
+    return float(y[top].mean() / y.mean())
+
+
+def classification_metrics(y_true, score) -> dict[str, float | None]:
+    """ROC AUC, PR AUC (average precision), Brier score and top-decile lift of a score.
+
+    ROC and PR AUC are None when the sample holds only one class; Brier = mean((score - y)^2).
+    """
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = np.asarray(y_true, dtype=int)
+    s = np.asarray(score, dtype=float)
+    if len(y) == 0:
+        raise RiskModelError("no invoices to evaluate")
+    two = len(np.unique(y)) == 2
+    return {
+        "roc_auc": _none(roc_auc_score(y, s)) if two else None,
+        "pr_auc": _none(average_precision_score(y, s)) if two else None,
+        "brier": _none(brier_score_loss(y, s, pos_label=1))
+        if two
+        else _none(np.mean((s - y) ** 2)),
+        "top_decile_lift": _none(top_decile_lift(y, s)),
+    }
+
+
+def _baseline_scores(train: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """The rule "late last time" as a calibrated score: the training late rate of each rule group.
+
+    Groups: last resolved invoice late / not late / no history. Same ranking as the 0/1 rule.
+    """
+    y = train["late"].astype(float)
+    overall = float(y.mean())
+    key_train = train[BASELINE].fillna(-1.0)
+    rates = y.groupby(key_train).mean()
+    return rows[BASELINE].fillna(-1.0).map(rates).fillna(overall).to_numpy(dtype=float)
+
+
+@dataclass
+class Evaluation:
+    """Time-based evaluation: metrics, held-out predictions, the monthly backtest, the model."""
+
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+    backtest: pd.DataFrame
+    model: Any = field(repr=False, default=None)
+    test_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+
+def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(year=ts.year, month=ts.month, day=1)
+
+
+def _fit_and_test(features, settled, cutoff, test_rows, late_days, seed):
+    train = _training_rows(features, _labels_at(settled, cutoff, late_days))
+    _check_trainable(train, f"the model trained at cut-off {cutoff.date()}")
+    model = _fit(build_model(seed, len(train)), train)
+    return model, train, predict_late(model, test_rows), _baseline_scores(train, test_rows)
+
+
+def evaluate(
+    features: pd.DataFrame,
+    settled: pd.DataFrame,
+    as_of: Any,
+    late_days: int = 30,
+    random_seed: int = 42,
+    test_months: int = 3,
+    backtest_months: int = 6,
+) -> Evaluation:
+    """Time-based split and rolling monthly backtest, each simulating a real run in the past.
+
+    ``settled`` is :func:`settlement` of the ledger cut at ``as_of`` (C). The test invoices are
+    those matured at C whose invoice date falls in the last ``test_months`` calendar months that
+    contain matured invoices (``test_from``..``test_to``). The model is trained as a run on
+    ``t0 = test_from - 1 day`` would have been: on invoices matured at t0 with their outcome as
+    known at t0. The rule "late last time" (:func:`_baseline_scores`) and the base rate (the
+    constant training late rate) are scored on the same test invoices.
+
+    The backtest repeats this for each of the last ``backtest_months`` months (train at the day
+    before the month, test on the month's matured invoices). ``beats_baseline`` records, for ROC
+    AUC and PR AUC, whether the model scored strictly higher than the rule; a model that does not
+    is reported as such.
+    """
+    C = pd.Timestamp(as_of).normalize()
+    L = int(late_days)
+    final = _labels_at(settled, C, L)
+    matured = final.loc[final["matured"], ["invoice_id", "invoice_date", "late"]]
+    if matured.empty:
+        raise RiskModelError(
+            f"no invoice has matured by {C.date()} (due more than {L} days before)"
+        )
+    test_to = matured["invoice_date"].max()
+    last_month = _month_start(test_to)
+    test_from = last_month - pd.DateOffset(months=max(int(test_months), 1) - 1)
+    cutoff = test_from - pd.Timedelta(days=1)
+    in_test = matured["invoice_date"] >= test_from
+    test = features.merge(matured.loc[in_test, ["invoice_id", "late"]], on="invoice_id")
+    if test.empty:
+        raise RiskModelError("no matured invoice in the test window")
+    model, train, p_model, p_rule = _fit_and_test(features, settled, cutoff, test, L, random_seed)
+    y = test["late"].astype(int).to_numpy()
+    base_rate_train = float(train["late"].astype(float).mean())
+    m_model = classification_metrics(y, p_model)
+    m_rule = classification_metrics(y, p_rule)
+    m_base = classification_metrics(y, np.full(len(y), base_rate_train))
+    metrics: dict[str, Any] = {
+        "late_days": L,
+        "as_of": str(C.date()),
+        "base_rate": _none(y.mean()),
+        "train_base_rate": _none(base_rate_train),
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "train_cutoff": str(cutoff.date()),
+        "train_from": str(train["invoice_date"].min().date()),
+        "train_to": str(train["invoice_date"].max().date()),
+        "test_from": str(test["invoice_date"].min().date()),
+        "test_to": str(test["invoice_date"].max().date()),
+        "model": m_model,
+        "baseline_last_late": {k: m_rule[k] for k in ("roc_auc", "pr_auc", "brier")},
+        "baseline_base_rate": {k: m_base[k] for k in ("roc_auc", "pr_auc", "brier")},
+        "beats_baseline": _beats(m_model, m_rule),
+    }
+    predictions = pd.DataFrame(
+        {
+            "invoice_id": test["invoice_id"],
+            "invoice_date": test["invoice_date"],
+            "late": y,
+            "model_score": p_model,
+            "baseline_score": p_rule,
+        }
+    )
+
+    rows = []
+    starts = matured["invoice_date"].dt.to_period("M").drop_duplicates().sort_values()
+    months = [p.to_timestamp() for p in starts.iloc[len(starts) - max(int(backtest_months), 0) :]]
+    for start in months:
+        end = start + pd.offsets.MonthEnd(0)
+        sel = (matured["invoice_date"] >= start) & (matured["invoice_date"] <= end)
+        month_test = features.merge(matured.loc[sel, ["invoice_id", "late"]], on="invoice_id")
+        row: dict[str, Any] = {"month": start.strftime("%Y-%m"), "n_test": int(len(month_test))}
+        try:
+            _, tr, pm, pr = _fit_and_test(
+                features, settled, start - pd.Timedelta(days=1), month_test, L, random_seed
+            )
+        except RiskModelError:
+            rows.append(row | {"n_train": 0})
+            continue
+        ym = month_test["late"].astype(int).to_numpy()
+        mm, mr = classification_metrics(ym, pm), classification_metrics(ym, pr)
+        row |= {"n_train": int(len(tr)), "base_rate": _none(ym.mean())}
+        row |= {f"model_{k}": v for k, v in mm.items()}
+        row |= {f"baseline_{k}": mr[k] for k in ("roc_auc", "pr_auc", "brier")}
+        rows.append(row)
+    backtest = pd.DataFrame(rows)
+    metrics["backtest"] = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    return Evaluation(metrics, predictions, backtest, model, test[FEATURES + ["late"]])
+
+
+def _beats(model: dict, rule: dict) -> dict[str, bool | None]:
+    out: dict[str, bool | None] = {}
+    for key in ("roc_auc", "pr_auc"):
+        a, b = model.get(key), rule.get(key)
+        out[key] = None if a is None or b is None else bool(a > b)
+    return out
+
+
+def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Model vs "late last time" vs base rate on the test months: one row per metric."""
+    names = {
+        "roc_auc": "ROC AUC (0.5 = random)",
+        "pr_auc": "PR AUC (base rate = random)",
+        "brier": "Brier score (lower is better)",
+        "top_decile_lift": "Lift in the top decile",
+    }
+    rows = []
+    for key, label in names.items():
+        rows.append(
+            {
+                "metric": label,
+                "model": metrics["model"].get(key),
+                "late last time": metrics["baseline_last_late"].get(key),
+                "base rate": metrics.get("baseline_base_rate", {}).get(key),
+            }
+        )
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def metrics_text(metrics: dict[str, Any]) -> str:
+    """The evaluation in a few printed lines (test window, model vs rule, verdict)."""
+    m, r = metrics["model"], metrics["baseline_last_late"]
+    beats = metrics["beats_baseline"]
+
+    def f(v):
+        return "n/a" if v is None else f"{v:.3f}"
+
+    lines = [
+        f"test invoices {metrics['test_from']}..{metrics['test_to']}: n = {metrics['n_test']}, "
+        f"late rate {f(metrics['base_rate'])}; trained on {metrics['n_train']} invoices "
+        f"{metrics['train_from']}..{metrics['train_to']} (cut-off {metrics['train_cutoff']})",
+        f"ROC AUC  model {f(m['roc_auc'])}  late-last-time {f(r['roc_auc'])}",
+        f"PR AUC   model {f(m['pr_auc'])}  late-last-time {f(r['pr_auc'])}",
+        f"Brier    model {f(m['brier'])}  late-last-time {f(r['brier'])}",
+        f"top-decile lift {f(m['top_decile_lift'])}",
+    ]
+    for key, label in (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC")):
+        verdict = {True: "beats", False: "DOES NOT beat", None: "cannot be compared with"}[
+            beats[key]
+        ]
+        lines.append(f"on {label} the model {verdict} the rule 'late last time'")
+    return "\n".join(lines)
+
+
+def permutation_importance_table(
+    model,
+    features: pd.DataFrame,
+    late: Any,
+    random_seed: int = 42,
+    max_samples: int = 2000,
+    n_repeats: int = 3,
+) -> pd.DataFrame:
+    """Drop in ROC AUC when one feature's values are shuffled (held-out rows, seeded subsample).
+
+    ``importance = AUC(original) - AUC(feature shuffled)``, mean and std over ``n_repeats``;
+    at most ``max_samples`` rows are used so the cost stays bounded. Sorted by importance.
+    """
+    from sklearn.inspection import permutation_importance
+
+    y = np.asarray(late, dtype=int)
+    if len(y) != len(features):
+        raise RiskModelError("features and labels have different lengths")
+    if len(np.unique(y)) < 2:
+        raise RiskModelError("permutation importance needs both late and on-time invoices")
+    X = features[FEATURES].reset_index(drop=True)
+    if len(X) > max_samples:
+        idx = np.sort(np.random.default_rng(random_seed).choice(len(X), max_samples, replace=False))
+        X, y = X.iloc[idx].reset_index(drop=True), y[idx]
+    res = permutation_importance(
+        model, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=random_seed, n_jobs=1
+    )
+    out = pd.DataFrame(
+        {"feature": FEATURES, "importance": res.importances_mean, "std": res.importances_std}
+    )
+    return out.sort_values(["importance", "feature"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoring at T
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentTiming:
+    """When matured invoices were paid, relative to their due date (history at T).
+
+    ``on_time``: sorted ``S - D`` of the on-time invoices (all observed). ``late_survival[i]``:
+    Kaplan-Meier probability that a late invoice is still unpaid ``late_days + 1 + i`` days after
+    its due date (unpaid ones are censored at ``T - D``).
+    """
+
+    late_days: int
+    on_time: np.ndarray
+    late_survival: np.ndarray
+
+    def on_time_cdf(self, x: np.ndarray) -> np.ndarray:
+        """P(S - D <= x | on time)."""
+        if len(self.on_time) == 0:
+            return np.zeros(len(x))
+        return np.searchsorted(self.on_time, x, side="right") / len(self.on_time)
+
+    def late_unpaid(self, x: np.ndarray) -> np.ndarray:
+        """P(still unpaid x days after the due date | late); 1 up to ``late_days``."""
+        x = np.asarray(x)
+        i = x - (self.late_days + 1)
+        out = np.ones(len(x))
+        if len(self.late_survival):
+            past = i >= 0
+            out[past] = self.late_survival[np.minimum(i[past], len(self.late_survival) - 1)]
+        return out
+
+
+def payment_timing(settled: pd.DataFrame, as_of: Any, late_days: int = 30) -> PaymentTiming:
+    """Learn payment timing from the invoices matured at T (see :class:`PaymentTiming`)."""
+    C = pd.Timestamp(as_of).normalize()
+    L = int(late_days)
+    lab = _labels_at(settled, C, L)
+    lab = lab.loc[lab["matured"]]
+    on_time = np.sort(lab.loc[~lab["late"].astype(bool), "days_to_pay"].to_numpy(dtype=float))
+    late = lab.loc[lab["late"].astype(bool)]
+    observed = late["days_to_pay"].notna().to_numpy()
+    duration = late["days_to_pay"].fillna((C - late["due_date"]).dt.days).to_numpy(dtype=int)
+    survival = np.zeros(0)
+    if len(duration):
+        t = duration - (L + 1)  # >= 0 for every late invoice
+        size = int(t.max()) + 1
+        events = np.bincount(t[observed], minlength=size)
+        ends = np.bincount(t, minlength=size)  # leave the risk set after day t
+        at_risk = len(t) - np.concatenate([[0], np.cumsum(ends)[:-1]])
+        hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 0)
+        survival = np.cumprod(1.0 - hazard)
+    return PaymentTiming(L, on_time, survival)
+
+
+def score_open_invoices(
+    model,
+    features: pd.DataFrame,
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    as_of: Any,
+    late_days: int = 30,
+    timing: PaymentTiming | None = None,
+) -> pd.DataFrame:
+    """Probability of late payment and expected overdue amount of every invoice open at T.
+
+    Open at T: issued by T with ``open_amount = amount - payments applied by T > 0``.
+    ``model_probability`` p = the model's score at the invoice date. ``probability_late`` is p
+    updated with the fact that the invoice is still unpaid ``k = T - D`` days after its due date
+    (Bayes, with the on-time payment-timing distribution F of :func:`payment_timing`):
+    ``p' = p / (p + (1 - p) * (1 - F(k)))`` for ``k <= late_days`` and ``p' = 1`` once
+    ``k > late_days`` (it is already late). ``expected_overdue = p' x open_amount``.
+    ``expected_collected_{h}d`` = open_amount x P(paid in the next h days | unpaid at T).
+
+    Returns one row per open invoice sorted by ``invoice_id``: ``invoice_id, customer_id,
+    invoice_date, due_date, open_amount, days_past_due (max(0, k)), model_probability,
+    probability_late, expected_overdue, expected_collected_30d/60d/90d`` + categorical features.
+    """
+    C = pd.Timestamp(as_of).normalize()
+    L = int(late_days)
+    inv, pay = _prepare(invoices, payments)
+    inv = inv.loc[inv["invoice_date"] <= C]
+    pay = pay.loc[pay["payment_date"] <= C]
+    day = _applied_payments(inv, pay)
+    applied = day.groupby("invoice_id")["applied"].sum()
+    open_amount = (inv["amount"] - inv["invoice_id"].map(applied).fillna(0.0)).round(2)
+    open_inv = inv.loc[
+        open_amount > _CENT, ["invoice_id", "customer_id", "invoice_date", "due_date"]
+    ]
+    open_inv = open_inv.assign(open_amount=open_amount[open_amount > _CENT])
+    rows = open_inv.merge(
+        features[["invoice_id"] + FEATURES], on="invoice_id", how="left", validate="one_to_one"
+    )
+    if rows[FEATURES[:1]].isna().any().any():
+        raise RiskModelError(
+            "features are missing for some open invoices; compute them on the same ledger"
+        )
+    if timing is None:
+        timing = payment_timing(settlement(inv, pay), C, L)
+    k = (C - rows["due_date"]).dt.days.to_numpy(dtype=int)
+    p = predict_late(model, rows)
+    unpaid_on_time = 1.0 - timing.on_time_cdf(k)
+    denom = p + (1.0 - p) * unpaid_on_time
+    p_now = np.where(k > L, 1.0, np.divide(p, denom, out=np.ones(len(p)), where=denom > 0))
+    p_now = np.clip(p_now, 0.0, 1.0)
+    out = rows[["invoice_id", "customer_id", "invoice_date", "due_date", "open_amount"]].copy()
+    out["days_past_due"] = np.maximum(k, 0)
+    out["model_probability"] = p
+    out["probability_late"] = p_now
+    out["expected_overdue"] = (p_now * out["open_amount"]).round(2)
+    s_late_k = timing.late_unpaid(k)
+    for h in HORIZONS:
+        late_part = np.divide(
+            s_late_k - timing.late_unpaid(k + h), s_late_k, out=np.zeros(len(k)), where=s_late_k > 0
+        )
+        f_k = timing.on_time_cdf(k)
+        on_part = np.divide(
+            timing.on_time_cdf(k + h) - f_k, 1.0 - f_k, out=np.zeros(len(k)), where=f_k < 1
+        )
+        prob = p_now * late_part + (1.0 - p_now) * on_part
+        out[f"expected_collected_{h}d"] = (prob * out["open_amount"]).round(2)
+    for col in CATEGORICAL:
+        out[col] = rows[col].to_numpy()
+    return out.sort_values("invoice_id", kind="mergesort").reset_index(drop=True)
+
+
+def customer_risk(scores: pd.DataFrame, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Customer-level risk at T from :func:`score_open_invoices`.
+
+    Per customer: ``open_invoices``, ``open_amount``, ``overdue_amount`` (open amount of invoices
+    past due), ``expected_overdue = sum(probability_late x open_amount)``, ``max_probability`` and
+    ``risk_share = expected_overdue / open_amount`` (None when nothing is open). Sorted by
+    expected overdue amount, largest first (ties by customer id).
+    """
+    _check_columns(
+        scores,
+        "scores",
+        ["customer_id", "open_amount", "days_past_due", "expected_overdue", "probability_late"],
+    )
+    s = scores.assign(overdue=scores["open_amount"].where(scores["days_past_due"] > 0, 0.0))
+    g = s.groupby("customer_id", sort=True).agg(
+        open_invoices=("open_amount", "size"),
+        open_amount=("open_amount", "sum"),
+        overdue_amount=("overdue", "sum"),
+        expected_overdue=("expected_overdue", "sum"),
+        max_probability=("probability_late", "max"),
+    )
+    g["risk_share"] = (g["expected_overdue"] / g["open_amount"]).where(g["open_amount"] > 0)
+    g[["open_amount", "overdue_amount", "expected_overdue"]] = g[
+        ["open_amount", "overdue_amount", "expected_overdue"]
+    ].round(2)
+    g = g.reset_index()
+    if customers is not None and len(customers):
+        keep = [c for c in ("customer_id", "customer_name", "region", "industry") if c in customers]
+        g = g.merge(customers[keep].drop_duplicates("customer_id"), on="customer_id", how="left")
+    g = g.sort_values(
+        ["expected_overdue", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    return g.reset_index(drop=True)
+
+
+def high_risk_customers(
+    risk: pd.DataFrame, top_n: int | None = 20, threshold: float | None = None
+) -> list[str]:
+    """The high-risk late payers: the ``top_n`` customers by expected overdue amount, or (when
+    ``threshold`` is given) every customer whose ``risk_share`` is at least ``threshold``.
+
+    Customers with no expected overdue amount are never listed. Order: expected overdue, largest first.
+    """
+    if top_n is None and threshold is None:
+        raise RiskModelError("high_risk_customers needs top_n or threshold")
+    if top_n is not None and int(top_n) < 0:
+        raise RiskModelError(f"high_risk_top_n must be >= 0, got {top_n!r}")
+    r = risk.loc[risk["expected_overdue"] > 0]
+    r = r.sort_values(
+        ["expected_overdue", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    if threshold is not None:
+        r = r.loc[r["risk_share"].fillna(0.0) >= float(threshold)]
+    if top_n is not None:
+        r = r.head(int(top_n))
+    return r["customer_id"].astype(str).tolist()
+
+
+def expected_collections(scores: pd.DataFrame) -> dict[str, float]:
+    """Expected cash from open invoices within 30/60/90 days after T (sum over open invoices of
+    open_amount x P(paid within h days | unpaid at T)), rounded to cents."""
+    out = {}
+    for h in HORIZONS:
+        col = f"expected_collected_{h}d"
+        _check_columns(scores, "scores", [col])
+        out[f"expected_collections_{h}d"] = round(float(scores[col].sum()), 2)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Persistence
+# ----------------------------------------------------------------------------------------------
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries the model depends on (for the model's metadata)."""
+    import sklearn
+    import skops
+
+    from arinsight import __version__
+
+    return {
+        "python": platform.python_version(),
+        "arinsight": __version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return _none(float(value))
+    if isinstance(value, (pd.Timestamp,)):
+        return str(value.date())
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean_json(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    """Write JSON with sorted keys, indent 2, NaN/inf as null."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean_json(data), sort_keys=True, indent=2, default=_json_default)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def save_model(model, path: str | Path, metadata: dict[str, Any]) -> tuple[Path, Path]:
+    """Save the fitted pipeline with skops (``.skops``) and its metadata beside it (``.json``).
+
+    The metadata should hold the training window, features, metrics; library versions are added.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if path.suffix != ".skops":
+        raise RiskModelError(f"{path}: a risk model file must end in .skops")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(model, path)
+    meta = dict(metadata) | {"library_versions": library_versions(), "format": "skops"}
+    meta_path = write_json(meta, path.with_suffix(".json"))
+    return path, meta_path
+
+
+def load_model(path: str | Path, trusted: list[str] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Load a model saved by :func:`save_model` and its metadata, refusing untrusted content.
+
+    Every type in the file that skops does not trust by default must be on ``trusted``
+    (default :data:`TRUSTED_TYPES`); otherwise :class:`UntrustedModelError` names the offending
+    types and nothing in the file is executed.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.exists():
+        raise RiskModelError(f"{path}: model file not found")
+    allowed = list(TRUSTED_TYPES if trusted is None else trusted)
+    try:
+        found = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a model we can read"
+        raise RiskModelError(f"{path}: not a readable skops model file ({exc})") from exc
+    bad = sorted(set(found) - set(allowed))
+    if bad:
+        raise UntrustedModelError(
+            f"{path}: refused to load: the file contains untrusted type(s) {', '.join(bad)}; "
+            "only files written by arinsight.risk.save_model are accepted"
+        )
+    model = sio.load(path, trusted=allowed)
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    return model, meta
+
+
+# ----------------------------------------------------------------------------------------------
+# One run (the notebook's single call)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RiskRun:
+    """Everything 05_risk_scoring shows for one period and region."""
+
+    period: str
+    region: str
+    as_of: pd.Timestamp
+    late_days: int
+    evaluation: Evaluation
+    model: Any = field(repr=False)
+    metadata: dict[str, Any]
+    scores: pd.DataFrame
+    customers: pd.DataFrame
+    high_risk: list[str]
+    collections: dict[str, float]
+    importance: pd.DataFrame
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.evaluation.metrics
+
+    def kpis(self) -> dict[str, Any]:
+        """The risk part of kpis.json."""
+        return {
+            "high_risk_customers": list(self.high_risk),
+            "expected_overdue_amount": round(float(self.scores["expected_overdue"].sum()), 2),
+            "open_invoices_scored": int(len(self.scores)),
+            **self.collections,
+        }
+
+
+def run_risk(
+    tables: dict[str, pd.DataFrame],
+    period: str,
+    region: str = "All",
+    late_days: int = 30,
+    random_seed: int = 42,
+    high_risk_top_n: int = 20,
+    test_months: int = 3,
+    backtest_months: int = 6,
+    importance_samples: int = 2000,
+) -> RiskRun:
+    """Train on every region's ledger up to T (end of ``period``), evaluate, and score ``region``.
+
+    The ledger is first cut at T (invoices issued and payments dated by T), so a run for an old
+    period never learns from the future. The final model is trained on every invoice matured at T.
+    """
+
+    with _threads(len(tables["invoices"])):
+        return _run_risk(
+            tables,
+            period,
+            region,
+            late_days,
+            random_seed,
+            high_risk_top_n,
+            test_months,
+            backtest_months,
+            importance_samples,
+        )
+
+
+def _run_risk(
+    tables,
+    period,
+    region,
+    late_days,
+    random_seed,
+    high_risk_top_n,
+    test_months,
+    backtest_months,
+    importance_samples,
+) -> RiskRun:
+    from arinsight.ledger import ALL_REGIONS, period_bounds
+
+    T = period_bounds(period).end
+    inv = tables["invoices"]
+    pay = tables["payments"]
+    cust = tables["customers"]
+    inv = inv.loc[_as_day(inv["invoice_date"]) <= T]
+    pay = pay.loc[_as_day(pay["payment_date"]) <= T]
+    if inv.empty:
+        raise RiskModelError(f"no invoices issued by {T.date()}: nothing to train or score")
+    feats = invoice_features(inv, pay, cust, late_days)
+    settled = settlement(inv, pay)
+    evaluation = evaluate(feats, settled, T, late_days, random_seed, test_months, backtest_months)
+    labels = _labels_at(settled, T, int(late_days))
+    train = _training_rows(feats, labels)
+    _check_trainable(train, "the final model")
+    model = _fit(build_model(random_seed, len(train)), train)
+    timing = payment_timing(settled, T, late_days)
+    scores = score_open_invoices(model, feats, inv, pay, T, late_days, timing)
+    if region not in (None, "", ALL_REGIONS):
+        ids = set(cust.loc[cust["region"] == region, "customer_id"])
+        scores = scores.loc[scores["customer_id"].isin(ids)].reset_index(drop=True)
+    risk = customer_risk(scores, cust)
+    flagged = high_risk_customers(risk, top_n=high_risk_top_n)
+    ev_test = evaluation.test_features
+    importance = permutation_importance_table(
+        evaluation.model,
+        ev_test,
+        ev_test["late"].astype(int),
+        random_seed,
+        max_samples=importance_samples,
+    )
+    metadata = {
+        "period": period,
+        "as_of": str(T.date()),
+        "late_days": int(late_days),
+        "random_seed": int(random_seed),
+        "features": list(FEATURES),
+        "categorical_features": list(CATEGORICAL),
+        "training_window": {
+            "cutoff": str(T.date()),
+            "train_from": str(train["invoice_date"].min().date()),
+            "train_to": str(train["invoice_date"].max().date()),
+            "n_train": int(len(train)),
+            "base_rate": _none(train["late"].astype(float).mean()),
+        },
+        "metrics": evaluation.metrics,
+    }
+    return RiskRun(
+        period=period,
+        region=region or ALL_REGIONS,
+        as_of=T,
+        late_days=int(late_days),
+        evaluation=evaluation,
+        model=model,
+        metadata=metadata,
+        scores=scores,
+        customers=risk,
+        high_risk=flagged,
+        collections=expected_collections(scores),
+        importance=importance,
+    )
+
+
+SCORE_COLUMNS = [
+    "invoice_id",
+    "customer_id",
+    "due_date",
+    "open_amount",
+    "days_past_due",
+    "model_probability",
+    "probability_late",
+    "expected_overdue",
+]
+
+
+def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
+    """Write the run's machine-readable outputs into ``output_dir``.
+
+    ``kpis_risk.json`` (high-risk customers, expected overdue amount, expected collections),
+    ``risk_metrics.json`` (DESIGN.md section 11 keys + backtest, beats_baseline, final_model),
+    ``risk_scores.parquet`` (one row per open invoice, sorted by invoice_id),
+    ``risk_model.skops`` + ``risk_model.json`` (model and metadata).
+    """
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = dict(run.metrics) | {
+        "region": run.region,
+        "period": run.period,
+        "final_model": run.metadata["training_window"],
+    }
+    paths = {
+        "kpis": write_json(run.kpis(), out / "kpis_risk.json"),
+        "metrics": write_json(metrics, out / "risk_metrics.json"),
+    }
+    scores = run.scores[SCORE_COLUMNS].sort_values("invoice_id", kind="mergesort")
+    paths["scores"] = out / "risk_scores.parquet"
+    scores.reset_index(drop=True).to_parquet(paths["scores"], index=False)
+    paths["model"], paths["model_metadata"] = save_model(
+        run.model, out / "risk_model.skops", run.metadata
+    )
+    return paths
+
+
+def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
+    """Headline numbers of the scoring at T: open amount scored, expected overdue amount,
+    expected collections in the next 30/60/90 days, customers flagged."""
+    from arinsight.plots._style import money
+
+    k = run.kpis()
+    rows = [
+        ("open invoices scored", f"{k['open_invoices_scored']:,}"),
+        ("open amount", money(float(run.scores["open_amount"].sum()), currency)),
+        (
+            "expected overdue amount (probability x open amount)",
+            money(k["expected_overdue_amount"], currency),
+        ),
+    ]
+    rows += [
+        (
+            f"expected collections in the next {h} days",
+            money(k[f"expected_collections_{h}d"], currency),
+        )
+        for h in HORIZONS
+    ]
+    rows.append(("high-risk customers flagged", f"{len(run.high_risk)}"))
+    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def model_card(run: RiskRun, currency: str = "USD") -> str:
+    """A short model card (Markdown) for stakeholders: meaning, quality, data, limits."""
+    from arinsight.plots._style import money
+
+    m = run.metrics
+    mm, mr = m["model"], m["baseline_last_late"]
+    beats = m["beats_baseline"]
+    if beats.get("roc_auc") and beats.get("pr_auc"):
+        verdict = "The model **beats** the simple rule on both ROC AUC and PR AUC."
+    else:
+        verdict = (
+            '**Warning: the model does not beat the rule "late last time"** on '
+            + " and ".join(k.replace("_", " ").upper() for k, v in beats.items() if not v)
+            + "; use its scores with care."
+        )
+    tw = run.metadata["training_window"]
+    return "\n".join(
+        [
+            "### Model card: late-payment risk",
+            "",
+            f"**What the score means.** For each invoice open on {run.as_of.date()}, the probability "
+            f"that it is paid more than {run.late_days} days after its due date (or not at all by then), "
+            "given what was known when it was issued and that it is still unpaid today. Expected overdue "
+            "amount = probability x open amount.",
+            "",
+            f"**How good it is.** On {m['n_test']:,} invoices issued {m['test_from']} to {m['test_to']} "
+            f"(trained only on what was known on {m['train_cutoff']}): ROC AUC {_fmt(mm['roc_auc'])} vs "
+            f'{_fmt(mr["roc_auc"])} for the rule "late last time"; PR AUC {_fmt(mm["pr_auc"])} vs '
+            f"{_fmt(mr['pr_auc'])} (a random ranking gets {_fmt(m['base_rate'])}); Brier score "
+            f"{_fmt(mm['brier'])} vs {_fmt(mr['brier'])}; the 10 % riskiest invoices are late "
+            f"{_fmt(mm['top_decile_lift'], 1)} times as often as average. {verdict}",
+            "",
+            f"**On what data.** {tw['n_train']:,} invoices of every region issued {tw['train_from']} to "
+            f"{tw['train_to']} whose outcome was known on {tw['cutoff']} (late rate "
+            f"{_fmt(tw['base_rate'])}). Gradient boosting with calibrated probabilities, seed "
+            f"{run.metadata['random_seed']}.",
+            "",
+            f"**Limits.** A ranking aid for collectors, not a credit decision. Customer master data "
+            "(industry, credit limit) is taken as it is today. The score assumes customers behave as "
+            "they did in the training window; new customers without history get industry-level "
+            "scores. Expected collections assume the remaining balance is paid in one go. Open "
+            f"amount scored: {money(float(run.scores['open_amount'].sum()), currency)}.",
+        ]
+    )

@@ -1,0 +1,736 @@
+"""Tests of arinsight.risk: labels, leakage-free features, model, evaluation, scoring, persistence.
+
+Expected values are worked out by hand in each test's docstring on tiny hand-made ledgers; the
+model-quality tests use a synthetic ledger with learnable behaviour (and the embedded sample).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from arinsight import risk  # noqa: E402
+from arinsight.errors import UserError  # noqa: E402
+
+D = pd.Timestamp
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _inv(rows):
+    """rows: (invoice_id, customer_id, invoice_date, due_date, amount)."""
+    df = pd.DataFrame(
+        rows, columns=["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]
+    )
+    df["invoice_date"] = pd.to_datetime(df["invoice_date"])
+    df["due_date"] = pd.to_datetime(df["due_date"])
+    df["amount"] = df["amount"].astype(float)
+    df["energy_kwh"] = np.nan
+    return df
+
+
+def _pay(rows):
+    """rows: (invoice_id or None, customer_id, payment_date, amount)."""
+    df = pd.DataFrame(rows, columns=["invoice_id", "customer_id", "payment_date", "amount"])
+    df.insert(0, "payment_id", [f"P{i}" for i in range(len(df))])
+    df["payment_date"] = pd.to_datetime(df["payment_date"])
+    df["amount"] = df["amount"].astype(float)
+    return df
+
+
+def _cust(rows):
+    """rows: (customer_id, region, industry, customer_type, credit_limit)."""
+    return pd.DataFrame(
+        rows, columns=["customer_id", "region", "industry", "customer_type", "credit_limit"]
+    ).assign(customer_name=lambda d: "Name " + d["customer_id"])
+
+
+def synthetic_ledger(
+    n_invoices=3000, n_customers=120, seed=0, start="2024-01-01", end="2026-10-31"
+):
+    """A ledger with persistent customer propensity + industry effect + amount effect.
+
+    Late invoices are paid 31 + Exp(35) days after the due date (10 % never), on-time ones between
+    10 days early and 29 days late; 20 % are paid in two instalments; no payment after ``end``.
+    """
+    rng = np.random.default_rng(seed)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    industries = np.array(["Manufacturing", "Energy", "Retail", "Services"])
+    ind_effect = {"Manufacturing": 0.8, "Energy": 0.6, "Retail": -0.3, "Services": -0.6}
+    cust = pd.DataFrame(
+        {
+            "customer_id": [f"C_{i}" for i in range(n_customers)],
+            "customer_name": [f"Customer {i}" for i in range(n_customers)],
+            "region": rng.choice(["North", "South", "East", "West"], n_customers),
+            "industry": rng.choice(industries, n_customers),
+            "customer_type": rng.choice(["SME", "Enterprise"], n_customers),
+            "credit_limit": rng.choice([10000.0, 25000.0, 50000.0], n_customers),
+            "payment_terms_days": rng.choice([30.0, 45.0], n_customers),
+        }
+    )
+    effect = rng.normal(0, 1.3, n_customers) + cust["industry"].map(ind_effect).to_numpy()
+    ci = rng.integers(0, n_customers, n_invoices)
+    days = (end - start).days
+    inv_date = start + pd.to_timedelta(np.sort(rng.integers(0, days - 10, n_invoices)), unit="D")
+    terms = cust["payment_terms_days"].to_numpy()[ci]
+    amount = np.round(rng.lognormal(7.5, 0.8, n_invoices), 2)
+    p = 1 / (1 + np.exp(-(-1.2 + effect[ci] + 0.3 * (np.log(amount) - 7.5))))
+    late = rng.random(n_invoices) < p
+    delay = np.where(late, 31 + rng.exponential(35, n_invoices), rng.uniform(-10, 29, n_invoices))
+    inv = pd.DataFrame(
+        {
+            "invoice_id": [f"INV{i:06d}" for i in range(n_invoices)],
+            "customer_id": cust["customer_id"].to_numpy()[ci],
+            "invoice_date": inv_date,
+            "due_date": inv_date + pd.to_timedelta(terms, unit="D"),
+            "amount": amount,
+            "currency": "USD",
+            "energy_kwh": np.round(rng.lognormal(10, 1, n_invoices), 1),
+        }
+    )
+    pay_date = inv["due_date"] + pd.to_timedelta(np.floor(delay), unit="D")
+    pay_date = pay_date.where(pay_date >= inv["invoice_date"], inv["invoice_date"])
+    never = late & (rng.random(n_invoices) < 0.1)
+    split = rng.random(n_invoices) < 0.2
+    first = np.where(split, np.round(amount * 0.4, 2), amount)
+    early = pay_date - pd.to_timedelta(np.where(split, 7, 0), unit="D")
+    p1 = pd.DataFrame(
+        {
+            "invoice_id": inv["invoice_id"],
+            "customer_id": inv["customer_id"],
+            "payment_date": early.where(early >= inv["invoice_date"], inv["invoice_date"]),
+            "amount": first,
+        }
+    )
+    p2 = pd.DataFrame(
+        {
+            "invoice_id": inv["invoice_id"],
+            "customer_id": inv["customer_id"],
+            "payment_date": pay_date,
+            "amount": np.round(amount - first, 2),
+        }
+    )[split]
+    pay = pd.concat([p1[~never], p2[~never[split]]], ignore_index=True)
+    pay = pay[pay["payment_date"] <= end].sort_values(["payment_date", "invoice_id"])
+    pay = pay.reset_index(drop=True)
+    pay.insert(0, "payment_id", [f"P{i:07d}" for i in range(len(pay))])
+    return {"customers": cust, "invoices": inv, "payments": pay}
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    return synthetic_ledger(4000, 150, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_run(ledger):
+    return risk.run_risk(ledger, "2026-10", region="North", backtest_months=2, high_risk_top_n=5)
+
+
+class ConstantModel:
+    """A stand-in fitted model: predict_proba gives probability ``p`` of late for every row."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def predict_proba(self, X):
+        return np.column_stack([np.full(len(X), 1 - self.p), np.full(len(X), self.p)])
+
+
+# ----------------------------------------------------------------------------------------------
+# settlement and labels
+# ----------------------------------------------------------------------------------------------
+
+
+def test_settlement_paid_date_partial_over_and_unapplied():
+    """A (100): 40 on 01-20 + 60 on 02-10 -> cumulative 40, 100 -> paid 02-10.
+    B (50): 70 on 01-15 (overpaid) -> paid 01-15. C (80): 79.99 on 01-05 -> short by a cent -> NaT.
+    Unapplied cash of 500 (no invoice id) settles nothing."""
+    inv = _inv(
+        [
+            ("A", "X", "2026-01-01", "2026-01-31", 100),
+            ("B", "X", "2026-01-01", "2026-01-31", 50),
+            ("C", "X", "2026-01-01", "2026-01-31", 80),
+        ]
+    )
+    pay = _pay(
+        [
+            ("A", "X", "2026-01-20", 40),
+            ("A", "X", "2026-02-10", 60),
+            ("B", "X", "2026-01-15", 70),
+            ("C", "X", "2026-01-05", 79.99),
+            (None, "X", "2026-01-02", 500),
+        ]
+    )
+    s = risk.settlement(inv, pay).set_index("invoice_id")["paid_date"]
+    assert s["A"] == D("2026-02-10")
+    assert s["B"] == D("2026-01-15")
+    assert pd.isna(s["C"])
+
+
+def test_settlement_missing_column_is_an_error():
+    inv = _inv([("A", "X", "2026-01-01", "2026-01-31", 100)]).drop(columns="due_date")
+    with pytest.raises(risk.RiskModelError, match="due_date"):
+        risk.settlement(inv, _pay([]))
+
+
+def test_late_labels_by_hand():
+    """late_days L = 30, every invoice due 2026-01-31 (D).
+
+    * I1 paid 2026-03-15: S - D = 43 > 30 -> late once paid.
+      C = 2026-03-01: C - D = 29, unpaid -> unknown. C = 2026-03-03: C - D = 31, unpaid -> known
+      late (unpaid that long), matured. C = 2026-03-31: paid by C -> late, days_to_pay 43.
+    * I2 paid 2026-02-20: S - D = 20 -> on time. C = 2026-02-10: unpaid, 10 days -> unknown.
+      C = 2026-02-25: paid -> known, not late, NOT matured (25 <= 30).
+    * I3 never paid: C = 2026-03-02 (30 days, not > 30) unknown; C = 2026-03-03 (31) late.
+    * I4 paid 2026-03-02: S - D = 30 exactly -> not late (late means MORE than 30 days).
+    * I5 issued 2026-04-01 -> not in the labels of a cut-off before it.
+    """
+    inv = _inv(
+        [
+            ("I1", "X", "2026-01-01", "2026-01-31", 100),
+            ("I2", "X", "2026-01-01", "2026-01-31", 100),
+            ("I3", "X", "2026-01-01", "2026-01-31", 100),
+            ("I4", "X", "2026-01-01", "2026-01-31", 100),
+            ("I5", "X", "2026-04-01", "2026-05-01", 100),
+        ]
+    )
+    pay = _pay(
+        [
+            ("I1", "X", "2026-03-15", 100),
+            ("I2", "X", "2026-02-20", 100),
+            ("I4", "X", "2026-03-02", 100),
+        ]
+    )
+
+    def at(c):
+        return risk.late_labels(inv, pay, c, late_days=30).set_index("invoice_id")
+
+    l1 = at("2026-03-01")
+    assert not l1.loc["I1", "outcome_known"] and pd.isna(l1.loc["I1", "late"])
+    assert not l1.loc["I3", "outcome_known"]
+    l2 = at("2026-03-03")
+    assert l2.loc["I1", "outcome_known"] and l2.loc["I1", "late"] and l2.loc["I1", "matured"]
+    assert pd.isna(l2.loc["I1", "paid_date"])  # the payment of 03-15 is after the cut-off
+    assert l2.loc["I3", "late"] and l2.loc["I3", "matured"]
+    assert l2.loc["I4", "late"] == False  # noqa: E712 - NA-aware boolean
+    l3 = at("2026-03-31")
+    assert l3.loc["I1", "late"] and l3.loc["I1", "days_to_pay"] == 43
+    assert "I5" not in l3.index
+    l4 = at("2026-02-10")
+    assert not l4.loc["I2", "outcome_known"]
+    l5 = at("2026-02-25")
+    assert l5.loc["I2", "outcome_known"] and l5.loc["I2", "late"] == False  # noqa: E712
+    assert not l5.loc["I2", "matured"]
+
+
+def test_late_labels_negative_late_days_is_an_error():
+    with pytest.raises(risk.RiskModelError, match="late_days"):
+        risk.late_labels(_inv([]), _pay([]), "2026-01-31", late_days=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# features
+# ----------------------------------------------------------------------------------------------
+
+
+def _feature_ledger():
+    """Customer X (credit limit 1000), late_days L = 10:
+
+    * A: issued 01-01, due 01-11, 100; paid 40 on 01-05 and 60 on 01-30 -> S - D = 19 > 10, late,
+      resolved K = D + 11 = 01-22.
+    * B: issued 01-10, due 01-20, 200; paid 01-25 -> S - D = 5, on time, K = 01-25.
+    * D: issued 01-10 (same day as B), due 01-20, 10; paid 01-12 -> S - D = -8, on time, K = 01-12.
+    * E: issued 01-23, due 02-02, 300; unpaid.
+    * C: issued 02-01, due 02-11, 50; unpaid.
+    Customer Y (no credit limit): F issued 01-15, 500, unpaid.
+    """
+    inv = _inv(
+        [
+            ("A", "X", "2026-01-01", "2026-01-11", 100),
+            ("B", "X", "2026-01-10", "2026-01-20", 200),
+            ("D", "X", "2026-01-10", "2026-01-20", 10),
+            ("E", "X", "2026-01-23", "2026-02-02", 300),
+            ("C", "X", "2026-02-01", "2026-02-11", 50),
+            ("F", "Y", "2026-01-15", "2026-02-14", 500),
+        ]
+    )
+    pay = _pay(
+        [
+            ("A", "X", "2026-01-05", 40),
+            ("A", "X", "2026-01-30", 60),
+            ("B", "X", "2026-01-25", 200),
+            ("D", "X", "2026-01-12", 10),
+            (None, "X", "2026-01-02", 999),
+        ]
+    )
+    cust = _cust([("X", "North", "Energy", "SME", 1000.0), ("Y", "South", None, "SME", None)])
+    return inv, pay, cust
+
+
+def test_invoice_features_by_hand():
+    """Features at the close of the day before each invoice (see _feature_ledger):
+
+    * A (01-01): no history: prior 0, known 0, rates NaN, balance 0, credit use 0/1000 = 0.
+    * B and D (01-10): prior = {A} = 1 (same-day invoices do not see each other); nothing resolved
+      or paid yet -> NaN rates; balance = A's 100 - 40 = 60; A due 01-11 not yet overdue -> 0;
+      credit use 60 / 1000 = 0.06.
+    * E (01-23): prior {A, B, D} = 3; resolved before 01-23: D (01-12, on time), A (01-22, late)
+      -> known 2, late rate 1/2; paid before: D only, max(0, -8) = 0 -> mean days late 0;
+      balance A 60 + B 200 = 260, both past due at close of 01-22 -> overdue 260; use 0.26;
+      last late resolution 01-22 -> 1 day; latest resolution (A) was late -> last_late 1.
+    * C (02-01): prior {A, B, D, E} = 4; resolved: D, A, B (01-25) -> 3 known, 1 late -> 1/3;
+      paid: D 0, B 5, A 19 -> mean 8; balance = E 300 (due 02-02, not overdue) -> overdue 0;
+      use 0.3; days since last late 02-01 - 01-22 = 10; latest resolution B on time -> 0.
+    * F (Y): no history; no credit limit -> credit use NaN; industry missing -> "Unknown".
+    The unapplied 999 does not reduce any balance. terms_days = 10 for X's invoices.
+    """
+    inv, pay, cust = _feature_ledger()
+    f = risk.invoice_features(inv, pay, cust, late_days=10).set_index("invoice_id")
+    assert list(f.index) == ["A", "B", "D", "E", "C", "F"]
+    a, b, d, e, c, y = (f.loc[k] for k in ["A", "B", "D", "E", "C", "F"])
+    assert a["prior_invoices"] == 0 and a["prior_known"] == 0
+    assert math.isnan(a["prior_late_rate"]) and math.isnan(a["days_since_last_late"])
+    assert a["credit_limit_use"] == 0 and math.isnan(a["last_late"])
+    for row in (b, d):
+        assert row["prior_invoices"] == 1 and row["prior_known"] == 0
+        assert math.isnan(row["prior_mean_days_late"])
+        assert row["open_balance"] == 60 and row["overdue_balance"] == 0
+        assert row["credit_limit_use"] == pytest.approx(0.06)
+    assert e["prior_invoices"] == 3 and e["prior_known"] == 2
+    assert e["prior_late_rate"] == pytest.approx(0.5)
+    assert e["prior_mean_days_late"] == 0
+    assert e["open_balance"] == 260 and e["overdue_balance"] == 260
+    assert e["credit_limit_use"] == pytest.approx(0.26)
+    assert e["days_since_last_late"] == 1 and e["last_late"] == 1
+    assert c["prior_invoices"] == 4 and c["prior_known"] == 3
+    assert c["prior_late_rate"] == pytest.approx(1 / 3)
+    assert c["prior_mean_days_late"] == pytest.approx(8)
+    assert c["open_balance"] == 300 and c["overdue_balance"] == 0
+    assert c["credit_limit_use"] == pytest.approx(0.3)
+    assert c["days_since_last_late"] == 10 and c["last_late"] == 0
+    assert c["terms_days"] == 10 and c["month"] == 2 and c["industry"] == "Energy"
+    assert y["prior_invoices"] == 0 and math.isnan(y["credit_limit_use"])
+    assert y["industry"] == "Unknown"
+
+
+def test_invoice_features_duplicate_ids_are_an_error():
+    inv, pay, cust = _feature_ledger()
+    with pytest.raises(risk.RiskModelError, match="not unique"):
+        risk.invoice_features(pd.concat([inv, inv.head(1)]), pay, cust)
+
+
+def test_no_leakage_deleting_or_shuffling_the_future_changes_no_feature(ledger):
+    """For 15 invoices (seeded pick), the features computed from the full ledger equal those
+    computed (a) after deleting every payment dated on or after the invoice date and every invoice
+    issued after it, and (b) after shuffling the dates and amounts among those later payments."""
+    inv, pay, cust = ledger["invoices"], ledger["payments"], ledger["customers"]
+    full = risk.invoice_features(inv, pay, cust).set_index("invoice_id")
+    rng = np.random.default_rng(7)
+    picks = inv.iloc[rng.choice(len(inv), 15, replace=False)]
+    cols = risk.FEATURES + [risk.BASELINE]
+    for _, row in picks.iterrows():
+        d = row["invoice_date"]
+        cut_inv = inv[inv["invoice_date"] <= d]
+        cut_pay = pay[pay["payment_date"] < d]
+        cut = risk.invoice_features(cut_inv, cut_pay, cust).set_index("invoice_id")
+        pd.testing.assert_series_equal(
+            cut.loc[row["invoice_id"], cols], full.loc[row["invoice_id"], cols], check_names=False
+        )
+        later = pay["payment_date"] >= d
+        shuffled = pay.copy()
+        order = rng.permutation(int(later.sum()))
+        for col in ("payment_date", "amount"):
+            shuffled.loc[later, col] = shuffled.loc[later, col].to_numpy()[order]
+        mixed = risk.invoice_features(inv, shuffled, cust).set_index("invoice_id")
+        pd.testing.assert_series_equal(
+            mixed.loc[row["invoice_id"], cols], full.loc[row["invoice_id"], cols], check_names=False
+        )
+
+
+def test_training_rows_never_include_invoices_due_after_the_cutoff(ledger):
+    """A model trained at cut-off C = 2025-06-30 learns only from invoices due before C - 30
+    (matured), and the labels are those known at C: an invoice paid after C but late by C is late."""
+    inv, pay, cust = ledger["invoices"], ledger["payments"], ledger["customers"]
+    C = D("2025-06-30")
+    feats = risk.invoice_features(inv, pay, cust)
+    labels = risk.late_labels(inv, pay, C, late_days=30)
+    rows = risk.training_rows(feats, labels)
+    assert len(rows) > 100
+    assert (rows["due_date"] < C - pd.Timedelta(days=30)).all()
+    assert rows["invoice_date"].max() <= C
+
+
+def test_run_for_an_old_period_ignores_the_future(ledger):
+    """Running for 2025-06 on the full ledger and on the ledger cut at 2025-06-30 gives the same
+    metrics and the same scores: nothing after T is used."""
+    cut = dict(ledger)
+    T = D("2025-06-30")
+    cut["invoices"] = ledger["invoices"][ledger["invoices"]["invoice_date"] <= T]
+    cut["payments"] = ledger["payments"][ledger["payments"]["payment_date"] <= T]
+    kw = dict(backtest_months=1, importance_samples=300)
+    a = risk.run_risk(ledger, "2025-06", **kw)
+    b = risk.run_risk(cut, "2025-06", **kw)
+    assert a.metrics == b.metrics
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    assert (
+        a.metrics["test_to"] <= "2025-06-30" and a.metrics["train_cutoff"] < a.metrics["test_from"]
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# metrics, model and evaluation
+# ----------------------------------------------------------------------------------------------
+
+
+def test_classification_metrics_by_hand():
+    """y = [0, 0, 1, 1], score = [0.1, 0.4, 0.35, 0.8].
+    ROC AUC: positive/negative pairs ranked right: 0.35>0.1, 0.8>0.1, 0.8>0.4 (not 0.35>0.4) = 3/4.
+    PR AUC (average precision): ranked 0.8 (1), 0.4 (0), 0.35 (1): precision 1 then 2/3 at each
+    recall step of 1/2 -> 0.5 + 1/3 = 0.8333. Brier = (0.01 + 0.16 + 0.4225 + 0.04) / 4 = 0.158125.
+    Top decile = ceil(4/10) = 1 invoice (0.8, late): 1 / 0.5 = lift 2."""
+    m = risk.classification_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    assert m["roc_auc"] == pytest.approx(0.75)
+    assert m["pr_auc"] == pytest.approx(5 / 6)
+    assert m["brier"] == pytest.approx(0.158125)
+    assert m["top_decile_lift"] == pytest.approx(2.0)
+
+
+def test_classification_metrics_single_class_and_empty():
+    """Only on-time invoices: AUCs undefined (None), lift undefined (None), Brier = mean(s^2)
+    = (0.01 + 0.09) / 2 = 0.05. No invoice at all is an error."""
+    m = risk.classification_metrics([0, 0], [0.1, 0.3])
+    assert m["roc_auc"] is None and m["pr_auc"] is None and m["top_decile_lift"] is None
+    assert m["brier"] == pytest.approx(0.05)
+    with pytest.raises(risk.RiskModelError):
+        risk.classification_metrics([], [])
+
+
+def test_fit_model_needs_history():
+    inv, pay, cust = _feature_ledger()
+    feats = risk.invoice_features(inv, pay, cust, late_days=10)
+    labels = risk.late_labels(inv, pay, "2026-03-31", late_days=10)
+    with pytest.raises(risk.RiskModelError, match="not enough history"):
+        risk.fit_model(feats, labels)
+
+
+def test_model_beats_the_rule_on_synthetic_ledger(small_run):
+    """The synthetic ledger's lateness depends on a persistent customer propensity + industry +
+    amount, so the model must beat "late last time" on ROC AUC and PR AUC in the test months, and
+    its calibrated probabilities must beat the base rate's Brier score."""
+    m = small_run.metrics
+    assert m["beats_baseline"] == {"roc_auc": True, "pr_auc": True}
+    assert m["model"]["roc_auc"] > m["baseline_last_late"]["roc_auc"]
+    assert m["model"]["brier"] < m["baseline_base_rate"]["brier"]
+    assert m["model"]["top_decile_lift"] > 1.5
+    assert m["train_to"] <= m["train_cutoff"] < m["test_from"] <= m["test_to"]
+    assert len(m["backtest"]) == 2
+
+
+def test_model_beats_the_rule_on_the_sample():
+    """The embedded sample (10k invoices, period 2026-10) has learnable behaviour by design."""
+    sample = pytest.importorskip("arinsight.sample")
+    tables = sample.generate(10_000, 42)
+    ev = risk.evaluate(
+        risk.invoice_features(tables["invoices"], tables["payments"], tables["customers"]),
+        risk.settlement(tables["invoices"], tables["payments"]),
+        "2026-10-31",
+        backtest_months=0,
+    )
+    m = ev.metrics
+    assert m["model"]["roc_auc"] > m["baseline_last_late"]["roc_auc"]
+    assert m["model"]["pr_auc"] > m["baseline_last_late"]["pr_auc"]
+
+
+def test_evaluate_without_matured_invoices_is_an_error():
+    inv, pay, cust = _feature_ledger()
+    feats = risk.invoice_features(inv, pay, cust)
+    with pytest.raises(risk.RiskModelError, match="matured"):
+        risk.evaluate(feats, risk.settlement(inv, pay), "2026-02-01", late_days=30)
+
+
+def test_permutation_importance_needs_both_outcomes(small_run):
+    t = small_run.evaluation.test_features
+    imp = small_run.importance
+    assert set(imp["feature"]) == set(risk.FEATURES)
+    assert imp["importance"].iloc[0] > 0
+    with pytest.raises(risk.RiskModelError, match="both"):
+        risk.permutation_importance_table(small_run.model, t, np.zeros(len(t)))
+
+
+# ----------------------------------------------------------------------------------------------
+# scoring
+# ----------------------------------------------------------------------------------------------
+
+
+def test_payment_timing_kaplan_meier_by_hand():
+    """L = 10, T = 2026-06-30, late invoices all due 2026-01-01:
+    paid 12, 12 and 20 days after the due date, one unpaid (censored at T - D = 180 days... so
+    give it a paid date beyond T: it counts as unpaid at T). Shifted times t = days - 11:
+    1, 1, 9 (events) and 169 (censored). At t=0: 4 at risk, no event -> S = 1; t=1: 2 of 4 paid
+    -> 0.5; t=2..8 -> 0.5; t=9: 1 of 2 paid -> 0.25; then flat until the censored one leaves.
+    On-time invoice paid 3 days early -> on_time = [-3]."""
+    inv = _inv(
+        [
+            ("L1", "X", "2025-12-01", "2026-01-01", 10),
+            ("L2", "X", "2025-12-01", "2026-01-01", 10),
+            ("L3", "X", "2025-12-01", "2026-01-01", 10),
+            ("L4", "X", "2025-12-01", "2026-01-01", 10),
+            ("O1", "X", "2025-12-01", "2026-01-01", 10),
+        ]
+    )
+    pay = _pay(
+        [
+            ("L1", "X", "2026-01-13", 10),
+            ("L2", "X", "2026-01-13", 10),
+            ("L3", "X", "2026-01-21", 10),
+            ("O1", "X", "2025-12-29", 10),
+        ]
+    )
+    timing = risk.payment_timing(risk.settlement(inv, pay), "2026-06-30", late_days=10)
+    assert list(timing.on_time) == [-3]
+    s = timing.late_survival
+    assert s[0] == 1 and s[1] == 0.5 and s[8] == 0.5 and s[9] == 0.25 and s[-1] == 0.25
+    assert list(timing.late_unpaid(np.array([5, 11, 12, 20, 400]))) == [1, 1, 0.5, 0.25, 0.25]
+
+
+def test_score_open_invoices_by_hand():
+    """T = 2026-06-30, L = 10, model p = 0.2 for every invoice. On-time history: S - D in
+    {-5, 0, 5, 10}; late survival 0.8, 0.6, then 0.5 (t = days - 11).
+
+    * I1 due 06-10 (k = 20 > 10): already late -> p' = 1, expected overdue 100, 30 days past due.
+    * I2 due 06-28 (k = 2): F(2) = 2/4 -> p' = 0.2 / (0.2 + 0.8 x 0.5) = 1/3; open 60 (40 paid).
+    * I3 due 07-10 (k = -10): F = 0 -> p' = 0.2; expected overdue 0.2 x 100 = 20.
+      Collected within 30 days (k+h = 20): on time F(20) - F(-10) = 1; late: 1 - S(20) = 1 - 0.5
+      -> 0.2 x 0.5 + 0.8 x 1 = 0.9 -> 90.
+    * I1 within 30 days: late part (S(20) - S(50)) / S(20) = 0 -> 0.
+    * P (paid) is not open.
+    """
+    inv = _inv(
+        [
+            ("I1", "X", "2026-05-01", "2026-06-10", 100),
+            ("I2", "X", "2026-05-01", "2026-06-28", 100),
+            ("I3", "Y", "2026-06-01", "2026-07-10", 100),
+            ("P", "Y", "2026-05-01", "2026-05-31", 100),
+        ]
+    )
+    pay = _pay([("I2", "X", "2026-06-01", 40), ("P", "Y", "2026-05-20", 100)])
+    cust = _cust([("X", "North", "Energy", "SME", 1000.0), ("Y", "South", "Retail", "SME", 500.0)])
+    feats = risk.invoice_features(inv, pay, cust, late_days=10)
+    timing = risk.PaymentTiming(10, np.array([-5.0, 0.0, 5.0, 10.0]), np.array([0.8, 0.6, 0.5]))
+    s = risk.score_open_invoices(ConstantModel(0.2), feats, inv, pay, "2026-06-30", 10, timing)
+    assert list(s["invoice_id"]) == ["I1", "I2", "I3"]
+    s = s.set_index("invoice_id")
+    assert s.loc["I1", "probability_late"] == 1 and s.loc["I1", "expected_overdue"] == 100
+    assert s.loc["I1", "days_past_due"] == 20
+    assert s.loc["I2", "open_amount"] == 60
+    assert s.loc["I2", "probability_late"] == pytest.approx(1 / 3)
+    assert s.loc["I2", "expected_overdue"] == pytest.approx(20.0)
+    assert (
+        s.loc["I3", "probability_late"] == pytest.approx(0.2) and s.loc["I3", "days_past_due"] == 0
+    )
+    assert s.loc["I3", "expected_collected_30d"] == pytest.approx(90.0)
+    assert s.loc["I1", "expected_collected_30d"] == 0
+    assert (s["model_probability"] == 0.2).all()
+
+
+def test_score_open_invoices_needs_features():
+    inv, pay, cust = _feature_ledger()
+    feats = risk.invoice_features(inv.head(2), pay, cust)
+    with pytest.raises(risk.RiskModelError, match="features are missing"):
+        risk.score_open_invoices(ConstantModel(0.5), feats, inv, pay, "2026-03-31", 10)
+
+
+def _scores():
+    """X: two open invoices 100 (p 0.5, 10 days past due) and 300 (p 0.1, not due);
+    Y: one 50 (p 1, 40 days past due); Z: one 10 (p 0 -> expected overdue 0)."""
+    return pd.DataFrame(
+        {
+            "invoice_id": ["a", "b", "c", "d"],
+            "customer_id": ["X", "X", "Y", "Z"],
+            "open_amount": [100.0, 300.0, 50.0, 10.0],
+            "days_past_due": [10, 0, 40, 0],
+            "probability_late": [0.5, 0.1, 1.0, 0.0],
+            "expected_overdue": [50.0, 30.0, 50.0, 0.0],
+            "expected_collected_30d": [10.0, 200.0, 5.0, 10.0],
+            "expected_collected_60d": [20.0, 250.0, 10.0, 10.0],
+            "expected_collected_90d": [30.0, 290.0, 20.0, 10.0],
+        }
+    )
+
+
+def test_customer_risk_and_high_risk_by_hand():
+    """X: open 400, overdue 100 (only a is past due), expected overdue 50 + 30 = 80, share
+    80/400 = 0.2, max p 0.5. Y: open 50, overdue 50, expected 50, share 1. Z: expected 0.
+    Order by expected overdue: X (80), Y (50), Z (0). Top 1 -> [X]; top 5 -> [X, Y] (Z has none);
+    threshold 0.5 on the share -> [Y]."""
+    r = risk.customer_risk(_scores())
+    assert list(r["customer_id"]) == ["X", "Y", "Z"]
+    x = r.set_index("customer_id").loc["X"]
+    assert x["open_amount"] == 400 and x["overdue_amount"] == 100
+    assert x["expected_overdue"] == 80 and x["risk_share"] == pytest.approx(0.2)
+    assert x["max_probability"] == 0.5 and x["open_invoices"] == 2
+    assert risk.high_risk_customers(r, top_n=1) == ["X"]
+    assert risk.high_risk_customers(r, top_n=5) == ["X", "Y"]
+    assert risk.high_risk_customers(r, top_n=None, threshold=0.5) == ["Y"]
+    with pytest.raises(risk.RiskModelError):
+        risk.high_risk_customers(r, top_n=None, threshold=None)
+    with pytest.raises(risk.RiskModelError, match="scores"):
+        risk.customer_risk(_scores().drop(columns="expected_overdue"))
+
+
+def test_expected_collections_by_hand():
+    """30 days: 10 + 200 + 5 + 10 = 225; 60: 20 + 250 + 10 + 10 = 290; 90: 30 + 290 + 20 + 10 = 350."""
+    assert risk.expected_collections(_scores()) == {
+        "expected_collections_30d": 225.0,
+        "expected_collections_60d": 290.0,
+        "expected_collections_90d": 350.0,
+    }
+    with pytest.raises(risk.RiskModelError):
+        risk.expected_collections(_scores().drop(columns="expected_collected_60d"))
+
+
+# ----------------------------------------------------------------------------------------------
+# persistence
+# ----------------------------------------------------------------------------------------------
+
+
+def test_save_and_load_model_round_trip(small_run, tmp_path):
+    model_path, meta_path = risk.save_model(
+        small_run.model, tmp_path / "m.skops", small_run.metadata
+    )
+    model, meta = risk.load_model(model_path)
+    X = small_run.evaluation.test_features
+    np.testing.assert_allclose(risk.predict_late(model, X), risk.predict_late(small_run.model, X))
+    assert meta["features"] == risk.FEATURES
+    assert set(meta["library_versions"]) >= {"scikit-learn", "skops", "pandas", "numpy", "python"}
+    assert meta["training_window"]["cutoff"] == "2026-10-31"
+    assert json.loads(meta_path.read_text())["late_days"] == 30
+
+
+def test_load_model_refuses_untrusted_types(tmp_path):
+    """A file holding a function from ``os`` (would run on load with pickle) is refused, and the
+    message names the untrusted type."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = tmp_path / "evil.skops"
+    sio.dump(Pipeline([("f", FunctionTransformer(func=os.system))]), path)
+    with pytest.raises(risk.UntrustedModelError, match="untrusted type.*system") as info:
+        risk.load_model(path)
+    assert isinstance(info.value, UserError)
+
+
+def test_load_model_missing_or_not_skops(tmp_path):
+    with pytest.raises(risk.RiskModelError, match="not found"):
+        risk.load_model(tmp_path / "none.skops")
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(risk.RiskModelError, match="not a readable"):
+        risk.load_model(bad)
+    with pytest.raises(risk.RiskModelError, match=".skops"):
+        risk.save_model(object(), tmp_path / "m.pkl", {})
+
+
+# ----------------------------------------------------------------------------------------------
+# the notebook's run
+# ----------------------------------------------------------------------------------------------
+
+
+def test_run_risk_writes_outputs(small_run, ledger, tmp_path):
+    """Scores cover exactly the open invoices of region North; the JSON parts hold the keys of
+    DESIGN.md section 11; the parquet is sorted by invoice_id."""
+    run = small_run
+    paths = risk.write_outputs(run, tmp_path)
+    metrics = json.loads(paths["metrics"].read_text())
+    for key in (
+        "late_days",
+        "base_rate",
+        "n_train",
+        "n_test",
+        "train_from",
+        "train_to",
+        "test_from",
+        "test_to",
+        "model",
+        "baseline_last_late",
+    ):
+        assert key in metrics
+    assert set(metrics["model"]) == {"roc_auc", "pr_auc", "brier", "top_decile_lift"}
+    assert set(metrics["baseline_last_late"]) == {"roc_auc", "pr_auc", "brier"}
+    kpis = json.loads(paths["kpis"].read_text())
+    assert kpis["high_risk_customers"] == run.high_risk and len(run.high_risk) == 5
+    assert kpis["expected_overdue_amount"] == pytest.approx(run.scores["expected_overdue"].sum())
+    scores = pd.read_parquet(paths["scores"])
+    assert list(scores.columns) == risk.SCORE_COLUMNS
+    assert scores["invoice_id"].is_monotonic_increasing
+    cust = ledger["customers"]
+    north = set(cust.loc[cust["region"] == "North", "customer_id"])
+    assert len(scores) > 0 and set(run.scores["customer_id"]) <= north
+    open_north = risk.score_open_invoices(
+        run.model,
+        risk.invoice_features(ledger["invoices"], ledger["payments"], cust),
+        ledger["invoices"],
+        ledger["payments"],
+        run.as_of,
+    )
+    assert len(scores) == open_north["customer_id"].isin(north).sum()
+    assert (scores["expected_overdue"] <= scores["open_amount"] + 0.01).all()
+    assert paths["model"].exists() and paths["model_metadata"].exists()
+    assert "late-payment risk" in risk.model_card(run)
+
+
+def test_run_risk_without_invoices_is_an_error():
+    inv, pay, cust = _feature_ledger()
+    with pytest.raises(risk.RiskModelError, match="no invoices"):
+        risk.run_risk({"invoices": inv, "payments": pay, "customers": cust}, "2025-01")
+
+
+def test_model_card_reports_a_model_that_does_not_beat_the_rule(small_run):
+    run = small_run
+    worse = dict(run.metrics) | {"beats_baseline": {"roc_auc": False, "pr_auc": True}}
+    card = risk.model_card(
+        risk.RiskRun(
+            **{
+                **run.__dict__,
+                "evaluation": risk.Evaluation(
+                    worse, run.evaluation.predictions, run.evaluation.backtest
+                ),
+            }
+        )
+    )
+    assert "does not beat" in card and "ROC AUC" in card
+
+
+def test_risk_figures_and_table(small_run):
+    import matplotlib.pyplot as plt
+
+    from arinsight.plots import risk as rp
+
+    run = small_run
+    for fig in (
+        rp.roc_pr_curves(run.evaluation),
+        rp.calibration_plot(run.evaluation),
+        rp.importance_plot(run.importance),
+        rp.backtest_plot(run.evaluation.backtest),
+        rp.risk_by_segment(run.scores),
+        rp.expected_overdue_top(run.customers),
+    ):
+        assert fig.axes
+        plt.close(fig)
+    html = rp.flagged_table(run.customers, run.high_risk).to_html()
+    assert run.high_risk[0] in html
+    with pytest.raises(ValueError):
+        rp.importance_plot(run.importance.head(0))
