@@ -1,0 +1,150 @@
+"""Benchmark: `make report` on the default sample, stage by stage, in a scratch folder.
+
+Stages: the sample (10,000 invoices), `arinsight run --period 2026-10` for every region (ingest and
+clean once, then receivables, commissions and risk for All + each region in parallel), and the
+site build. For the run: wall time, number of notebook executions, the slowest notebooks, and the
+peak memory of the whole process tree (this process + workers + kernels, sampled every 0.2 s) as
+well as the largest single process. Nothing in the project's data/ or reports/ is touched.
+
+    .venv/bin/python benchmarks/bench_runs.py                 # 10,000 invoices, jobs = min(4, cores)
+    .venv/bin/python benchmarks/bench_runs.py --invoices 20000 --jobs 2
+
+Results are printed and written to benchmarks/results/bench_runs.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from arinsight import config, runs, site
+from arinsight.sample import write_sample
+
+PERIOD = "2026-10"
+
+
+class _PeakMemory:
+    """Samples the RSS of this process and all its descendants."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.tree_peak, self.single_peak = interval, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    rss = proc.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                self.single_peak = max(self.single_peak, rss)
+            self.tree_peak = max(self.tree_peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--keep", help="keep the scratch folder here instead of deleting it")
+    args = parser.parse_args(argv)
+
+    scratch = Path(args.keep or tempfile.mkdtemp(prefix="arinsight-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    result: dict = {
+        "invoices": args.invoices,
+        "cores": len(os.sched_getaffinity(0)),
+        "jobs": args.jobs or min(4, len(os.sched_getaffinity(0))),
+        "period": PERIOD,
+    }
+    try:
+        t0 = time.perf_counter()
+        write_sample(scratch / "sample", n_invoices=args.invoices, seed=42)
+        result["sample_s"] = round(time.perf_counter() - t0, 2)
+
+        reports = scratch / "reports"
+        with _PeakMemory() as mem:
+            t0 = time.perf_counter()
+            code = runs.run_period(
+                PERIOD,
+                regions="all",
+                jobs=args.jobs,
+                params={
+                    "sources": str(scratch / "sample" / "sources.yaml"),
+                    "interim_dir": str(scratch / "interim"),
+                    "processed_dir": str(scratch / "processed"),
+                },
+                reports_dir=reports,
+            )
+            result["run_s"] = round(time.perf_counter() - t0, 2)
+        manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
+        result["run_exit_code"] = code
+        result["notebook_executions"] = sum(1 for r in manifest["runs"] if r["status"] != "reused")
+        result["regions"] = manifest["regions"]
+        result["run_peak_tree_mb"] = round(mem.tree_peak / 2**20)
+        result["run_peak_process_mb"] = round(mem.single_peak / 2**20)
+        result["notebook_seconds"] = {
+            f"{r['region']}/{r['notebook']}": r["seconds"] for r in manifest["runs"]
+        }
+        result["notebook_cpu_seconds_total"] = round(
+            sum(r["seconds"] or 0 for r in manifest["runs"]), 1
+        )
+
+        project = scratch / "project"
+        project.mkdir()
+        shutil.copy(config.PROJECT_ROOT / "_quarto.yml", project / "_quarto.yml")
+        with _PeakMemory() as mem:
+            t0 = time.perf_counter()
+            out = site.build_site(scratch / "_site", reports_dir=reports, project_dir=project)
+            result["site_s"] = round(time.perf_counter() - t0, 2)
+        result["site_renderer"] = "quarto" if shutil.which("quarto") else "builtin"
+        result["site_pages"] = sum(1 for _ in out.rglob("*.html"))
+        result["site_mb"] = round(sum(p.stat().st_size for p in out.rglob("*")) / 2**20, 1)
+        result["site_peak_tree_mb"] = round(mem.tree_peak / 2**20)
+        result["total_s"] = round(result["sample_s"] + result["run_s"] + result["site_s"], 2)
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    slow = sorted(result["notebook_seconds"].items(), key=lambda kv: -(kv[1] or 0))[:5]
+    print(
+        f"\ninvoices {result['invoices']:,}, {result['cores']} cores, jobs {result['jobs']}\n"
+        f"  sample            {result['sample_s']:7.1f} s\n"
+        f"  run {PERIOD}       {result['run_s']:7.1f} s  ({result['notebook_executions']} notebook "
+        f"executions, regions {', '.join(result['regions'])}; exit {result['run_exit_code']})\n"
+        f"    peak memory     {result['run_peak_tree_mb']:7d} MB process tree, "
+        f"{result['run_peak_process_mb']} MB largest process\n"
+        f"    slowest         " + ", ".join(f"{k} {v:.1f}s" for k, v in slow) + "\n"
+        f"  site ({result['site_renderer']})    {result['site_s']:7.1f} s  ({result['site_pages']} "
+        f"pages, {result['site_mb']} MB, peak {result['site_peak_tree_mb']} MB)\n"
+        f"  total             {result['total_s']:7.1f} s"
+    )
+    out_dir = Path(__file__).parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "bench_runs.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,500 @@
+"""Tests of arinsight.runs: parameter checks, kpis.json assembly, provenance, and real papermill runs.
+
+The papermill tests use tiny fake notebooks written into tmp_path (same names and parameter
+contract as the real ones, no data work), so they test the runner and not the analysis; one
+end-to-end test runs the real notebooks on a small generated sample.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from arinsight import config, runs
+from arinsight.errors import ParamsError, UserError
+
+PERIOD = "2026-10"
+
+
+# --------------------------------------------------------------------------------------------
+# fake notebooks
+# --------------------------------------------------------------------------------------------
+
+_HEAD = (
+    "import json, pathlib\nout = pathlib.Path(output_dir)\nout.mkdir(parents=True, exist_ok=True)\n"
+)
+
+_FAKES: dict[str, tuple[str, str]] = {
+    "01_ingest.ipynb": (
+        'period = "2026-10"\nsources = "data/sample/sources.yaml"\ninterim_dir = ""\n'
+        'output_dir = ""',
+        _HEAD + "import hashlib\n"
+        "src = pathlib.Path(sources)\n"
+        "interim = pathlib.Path(interim_dir)\ninterim.mkdir(parents=True, exist_ok=True)\n"
+        "data = src.parent / 'invoices.csv'\n"
+        "files = [{'path': str(data), 'sha256': hashlib.sha256(data.read_bytes()).hexdigest(),\n"
+        "          'table': 'invoices', 'rows': 2}]\n"
+        "(interim / 'ingest_manifest.json').write_text(json.dumps({'files': files}))\n"
+        "print('ingested', period)",
+    ),
+    "02_clean.ipynb": (
+        'period = "2026-10"\nrun_date = None\ninterim_dir = ""\nprocessed_dir = ""\n'
+        'output_dir = ""\ncustomer_regions = ["North", "South"]',
+        _HEAD + "import pandas as pd\n"
+        "proc = pathlib.Path(processed_dir)\nproc.mkdir(parents=True, exist_ok=True)\n"
+        "pd.DataFrame({'customer_id': [f'C{i}' for i in range(len(customer_regions))],\n"
+        "              'region': customer_regions}).to_parquet(proc / 'customers.parquet')\n"
+        "(proc / 'data_quality.json').write_text(json.dumps({'rows_read': 2}))",
+    ),
+    "03_receivables.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        'late_days = 30\nrun_tag = "a"',
+        _HEAD
+        + "part = {'period': period, 'as_of': period + '-31', 'open_ar': 100.0 * len(region),\n"
+        "        'dso': None, 'run_tag': run_tag,\n"
+        "        'comparison': {'open_ar': {'previous': 90.0, 'change': 10.0}}}\n"
+        "(out / 'kpis_receivables.json').write_text(json.dumps(part))",
+    ),
+    "04_commissions.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""',
+        _HEAD + "(out / 'kpis_commissions.json').write_text(json.dumps(\n"
+        "    {'total_accrued_commissions': 12.5, 'average_commission_rate': None}))",
+    ),
+    "05_risk_scoring.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        'late_days = 30\nfail_in = ""',
+        _HEAD + "if region == fail_in:\n"
+        "    raise RuntimeError('model failed for ' + region)\n"
+        "(out / 'kpis_risk.json').write_text(json.dumps({'high_risk_customers': ['C_333']}))\n"
+        "(out / 'risk_metrics.json').write_text(json.dumps({'late_days': late_days}))",
+    ),
+}
+
+
+def _write_fake_notebooks(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (params_src, body) in _FAKES.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "name": "arinsight",
+            "display_name": "Python (arinsight)",
+            "language": "python",
+        }
+        cell = nbformat.v4.new_code_cell(params_src)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [
+            nbformat.v4.new_markdown_cell(f"# {name}"),
+            cell,
+            nbformat.v4.new_code_cell(body),
+        ]
+        nbformat.write(nb, folder / name)
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> dict:
+    """Fake notebooks, a tiny defaults file, a source file and the folders a run writes to."""
+    nbs = _write_fake_notebooks(tmp_path / "notebooks")
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "invoices.csv").write_text("invoice_id,amount\nI1,10\nI2,20\n", encoding="utf-8")
+    (data / "sources.yaml").write_text("sources: {}\n", encoding="utf-8")
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text(
+        yaml.safe_dump({"sources": str(data / "sources.yaml"), "late_days": 30, "regions": None}),
+        encoding="utf-8",
+    )
+    return {
+        "notebooks_dir": nbs,
+        "defaults_file": defaults,
+        "reports_dir": tmp_path / "reports",
+        "params": {
+            "interim_dir": str(tmp_path / "interim"),
+            "processed_dir": str(tmp_path / "processed"),
+        },
+        "data": data,
+    }
+
+
+def _run(project: dict, *, params: dict | None = None, **kwargs) -> int:
+    merged = {**project["params"], **(params or {})}
+    return runs.run_period(
+        params=merged,
+        notebooks_dir=project["notebooks_dir"],
+        defaults_file=project["defaults_file"],
+        reports_dir=project["reports_dir"],
+        jobs=2,
+        progress=False,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# parameters
+# --------------------------------------------------------------------------------------------
+
+DECLARED = {
+    "01_ingest.ipynb": {"period": "2026-10", "sources": "x.yaml", "output_dir": ""},
+    "03_receivables.ipynb": {"period": "2026-10", "region": "All", "late_days": 30, "top_n": 10},
+}
+
+
+def test_validate_params_splits_by_notebook():
+    """Each notebook gets only what it declares: 01 gets sources; 03 gets late_days and top_n;
+    `regions` belongs to the runner (RUNNER_KEYS), so it is no error but goes to no notebook."""
+    per_nb = runs.validate_params(
+        {"sources": "s.yaml", "late_days": 45, "top_n": 5, "regions": None}, DECLARED
+    )
+    assert per_nb == {
+        "01_ingest.ipynb": {"sources": "s.yaml"},
+        "03_receivables.ipynb": {"late_days": 45, "top_n": 5},
+    }
+
+
+def test_validate_params_rejects_unknown_and_wrong_kinds():
+    """'late_dayz' is declared by no notebook; late_days='thirty' is text where 30 (a number) is
+    declared; 'period' is set by the runner. All three are reported in one error."""
+    with pytest.raises(ParamsError) as err:
+        runs.validate_params({"late_dayz": 1, "late_days": "thirty", "period": "x"}, DECLARED)
+    text = str(err.value)
+    assert "'late_dayz'" in text and "'late_days' must be a number" in text
+    assert "'period' is set by the runner" in text
+
+
+def test_validate_params_accepts_none_and_rejects_non_mapping():
+    """None fits any declared kind (a null in YAML means 'use the default behaviour')."""
+    assert runs.validate_params({"late_days": None}, DECLARED)["03_receivables.ipynb"] == {
+        "late_days": None
+    }
+    with pytest.raises(ParamsError):
+        runs.validate_params(["late_days"], DECLARED)  # type: ignore[arg-type]
+
+
+def test_notebook_parameters_reads_literals(tmp_path):
+    """The fake 03 declares period "2026-10", region "All", ..., late_days 30, run_tag "a"."""
+    nbs = _write_fake_notebooks(tmp_path)
+    declared = runs.notebook_parameters(nbs / "03_receivables.ipynb")
+    assert declared == {
+        "period": "2026-10",
+        "region": "All",
+        "processed_dir": "",
+        "output_dir": "",
+        "late_days": 30,
+        "run_tag": "a",
+    }
+    with pytest.raises(UserError):
+        runs.notebook_parameters(tmp_path / "nope.ipynb")
+
+
+def test_period_range_and_errors():
+    """2025-11 .. 2026-02 crosses a year end: Nov, Dec, Jan, Feb = 4 months."""
+    assert runs.period_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert runs.period_range("2026-10", "2026-10") == ["2026-10"]
+    with pytest.raises(ParamsError):
+        runs.period_range("2026-10", "2026-09")
+    with pytest.raises(ParamsError):
+        runs.period_range("2026-Q1", "2026-Q2")
+
+
+def test_region_dir():
+    assert runs.region_dir("North") == "North"
+    assert runs.region_dir("Asia/Pacific") == "Asia_Pacific"
+    assert runs.region_dir("../..") == "region"
+
+
+# --------------------------------------------------------------------------------------------
+# kpis.json
+# --------------------------------------------------------------------------------------------
+
+
+def test_assemble_kpis_merges_parts():
+    """receivables gives open_ar 500 and dso None plus an extra (run_tag) and a comparison;
+    commissions gives total_accrued_commissions 12.5 and a NaN rate (-> None); the risk part is
+    missing, so high_risk_customers stays None. period/region come from the run, not the parts."""
+    kpis = runs.assemble_kpis(
+        {
+            "kpis_receivables.json": {
+                "period": "wrong",
+                "open_ar": 500.0,
+                "dso": None,
+                "run_tag": "x",
+                "comparison": {"open_ar": {"previous": 400.0, "change": 100.0}},
+            },
+            "kpis_commissions.json": {
+                "total_accrued_commissions": 12.5,
+                "average_commission_rate": float("nan"),
+            },
+            "kpis_risk.json": None,
+        },
+        "2026-10",
+        "North",
+    )
+    assert set(runs.KPI_KEYS) <= set(kpis)
+    assert kpis["period"] == "2026-10" and kpis["region"] == "North"
+    assert kpis["open_ar"] == 500.0 and kpis["dso"] is None
+    assert kpis["total_accrued_commissions"] == 12.5
+    assert kpis["average_commission_rate"] is None
+    assert kpis["high_risk_customers"] is None
+    assert kpis["run_tag"] == "x"
+    assert kpis["comparison"] == {"open_ar": {"previous": 400.0, "change": 100.0}}
+    json.dumps(kpis, allow_nan=False)  # strictly valid JSON
+
+
+def test_assemble_kpis_conflict_is_an_error():
+    """Two notebooks reporting different open AR for the same region is a bug, not a merge."""
+    with pytest.raises(ValueError, match="open_ar"):
+        runs.assemble_kpis(
+            {"kpis_receivables.json": {"open_ar": 1.0}, "kpis_risk.json": {"open_ar": 2.0}},
+            PERIOD,
+            "All",
+        )
+
+
+def test_provenance_markdown_escapes_values():
+    """A parameter value with HTML and maths characters is shown as text, never as markup."""
+    text = runs.provenance_markdown(
+        {
+            "period": PERIOD,
+            "region": "<img src=x onerror=alert(1)>",
+            "params": {"note": "$5 *bold* <b>"},
+            "inputs": [{"path": "a.csv", "sha256": "ab" * 32}],
+        }
+    )
+    assert "<img" not in text and "&lt;img src=x onerror=alert&#40;1&#41;&gt;" in text
+    assert "<b>" not in text and "&#36;5 &#42;bold&#42;" in text
+    assert "ab" * 32 in text
+
+
+# --------------------------------------------------------------------------------------------
+# errors before any notebook runs
+# --------------------------------------------------------------------------------------------
+
+
+def test_run_period_argument_errors(project):
+    with pytest.raises(ParamsError, match="either --period or --from"):
+        _run(project, period=PERIOD, from_period=PERIOD, to_period=PERIOD)
+    with pytest.raises(ParamsError, match="needs both"):
+        _run(project, from_period=PERIOD)
+    with pytest.raises(ParamsError, match="--period"):
+        _run(project)
+    with pytest.raises(ParamsError, match="unknown parameter"):
+        _run(project, period=PERIOD, params={"colour": "blue"})
+    (project["notebooks_dir"] / "04_commissions.ipynb").unlink()
+    with pytest.raises(UserError, match="04_commissions"):
+        _run(project, period=PERIOD)
+    assert not project["reports_dir"].exists() or not any(project["reports_dir"].glob("2*"))
+
+
+def test_reusable_clean_detects_changed_inputs(project, tmp_path):
+    """The stamp matches while invoices.csv is unchanged; one changed byte means clean again."""
+    settings = runs._Settings(
+        reports_dir=tmp_path / "reports",
+        notebooks_dir=project["notebooks_dir"],
+        processed_dir=tmp_path / "processed",
+        interim_dir=tmp_path / "interim",
+        kernel_name="arinsight",
+        cell_timeout=60,
+        start_timeout=60,
+        jobs=1,
+        progress=False,
+    )
+    settings.processed_dir.mkdir()
+    (settings.processed_dir / "data_quality.json").write_text("{}")
+    data = project["data"] / "invoices.csv"
+    fingerprint = {"params": {"run_date": None}, "code_version": "1"}
+    runs._write_json(
+        settings.processed_dir / "_clean_stamp.json",
+        {
+            "period": "2026-09",
+            "fingerprint": fingerprint,
+            "inputs": [{"path": str(data), "sha256": runs.sha256_file(data)}],
+        },
+    )
+    assert runs._reusable_clean(settings, fingerprint)["period"] == "2026-09"
+    assert runs._reusable_clean(settings, {**fingerprint, "code_version": "2"}) is None
+    data.write_text(data.read_text() + "I3,30\n")
+    assert runs._reusable_clean(settings, fingerprint) is None
+
+
+# --------------------------------------------------------------------------------------------
+# real papermill runs of the fake notebooks
+# --------------------------------------------------------------------------------------------
+
+
+def _manifest(project: dict, period: str = PERIOD) -> dict:
+    return json.loads((project["reports_dir"] / period / "manifest.json").read_text())
+
+
+def _kpis(project: dict, region: str, period: str = PERIOD) -> dict:
+    return json.loads((project["reports_dir"] / period / region / "kpis.json").read_text())
+
+
+@pytest.mark.slow
+def test_run_period_then_failed_region_keeps_previous_report(project):
+    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 3 = 11 notebooks.
+    Run 2 (run_tag "second", --regions South, so 2 + 2 x 3 = 8 notebooks) fails 05_risk_scoring
+    in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched, South
+    keeps run 1's report (run_tag "first") and the failed notebook with its error is kept under
+    _failed/South/."""
+    assert _run(project, period=PERIOD, params={"run_tag": "first"}) == 0
+    reports = project["reports_dir"] / PERIOD
+    m1 = _manifest(project)
+    assert m1["status"] == "ok" and m1["regions"] == ["All", "North", "South"]
+    assert len(m1["runs"]) == 11 and {r["status"] for r in m1["runs"]} == {"ok"}
+    assert all(r["seconds"] is not None and r["seconds"] > 0 for r in m1["runs"])
+    assert m1["params"]["run_tag"] == "first" and m1["kernel"] == "arinsight"
+    assert m1["inputs"][0]["table"] == "sources"
+    assert m1["inputs"][1]["sha256"] == runs.sha256_file(project["data"] / "invoices.csv")
+    assert m1["packages"]["papermill"] and m1["code_version"]
+    assert m1["notebook_params"]["03_receivables.ipynb"] == [
+        "late_days",
+        "output_dir",
+        "period",
+        "processed_dir",
+        "region",
+        "run_tag",
+    ]
+    north = _kpis(project, "North")
+    assert set(runs.KPI_KEYS) <= set(north)
+    # open_ar = 100 * len(region name): "North" has 5 letters
+    assert north["open_ar"] == 500.0 and north["region"] == "North" and north["period"] == PERIOD
+    assert north["total_accrued_commissions"] == 12.5 and north["high_risk_customers"] == ["C_333"]
+    assert north["dso"] is None and north["cei"] is None
+    assert (reports / "North" / "risk_metrics.json").exists()
+    assert (reports / "All" / "01_ingest.ipynb").exists()
+    nb = nbformat.read(reports / "North" / "03_receivables.ipynb", as_version=4)
+    assert "provenance" in nb.cells[-1].metadata["tags"]
+    assert "Provenance" in nb.cells[-1].source and "run&#95;tag" in nb.cells[-1].source
+    assert not list(project["reports_dir"].glob(".staging-*"))
+
+    north_before = (reports / "North" / "kpis.json").read_bytes()
+    code = _run(
+        project, period=PERIOD, regions="South", params={"run_tag": "second", "fail_in": "South"}
+    )
+    assert code == 1
+    m2 = _manifest(project)
+    assert m2["status"] == "failed"
+    failed = [r for r in m2["runs"] if r["status"] == "failed"]
+    assert [(r["region"], r["notebook"]) for r in failed] == [("South", "05_risk_scoring.ipynb")]
+    assert "model failed for South" in failed[0]["error"]
+    assert len(m2["runs"]) == 8
+    assert (reports / "North" / "kpis.json").read_bytes() == north_before
+    assert m2["reports"]["North"] == m1["reports"]["North"]
+    assert _kpis(project, "All")["run_tag"] == "second"
+    assert _kpis(project, "South")["run_tag"] == "first"  # the last good report
+    assert m2["reports"]["South"]["published"] == "previous"
+    assert m2["reports"]["South"]["generated_at"] == m1["reports"]["South"]["generated_at"]
+    assert m2["reports"]["All"]["published"] == "this run"
+    kept = nbformat.read(reports / "_failed" / "South" / "05_risk_scoring.ipynb", as_version=4)
+    errors = [
+        o for c in kept.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
+    assert errors and errors[0]["evalue"] == "model failed for South"
+    assert not (reports / "_failed" / "North").exists()
+
+
+@pytest.mark.slow
+def test_backfill_reuses_cleaned_data(project):
+    """Only "All" (no regions in the data). Backfill 2026-09..2026-10: 2026-09 runs ingest and
+    clean, 2026-10 reuses them (inputs unchanged: see test_reusable_clean_detects_changed_inputs
+    for the opposite) and copies their executed notebooks: 2 + 3 + 3 = 8 notebook runs."""
+    params = {"customer_regions": []}
+    assert _run(project, from_period="2026-09", to_period="2026-10", params=params) == 0
+    sep, octo = _manifest(project, "2026-09"), _manifest(project, "2026-10")
+    assert sep["clean"] == {"status": "ran"} and sep["regions"] == ["All"]
+    assert octo["clean"] == {"status": "reused", "reused_from": "2026-09"}
+    prep = [r for r in octo["runs"] if r["notebook"] in runs.PREP_NOTEBOOKS]
+    assert {r["status"] for r in prep} == {"reused"}
+    assert (project["reports_dir"] / "2026-10" / "All" / "02_clean.ipynb").exists()
+    assert _kpis(project, "All", "2026-10")["period"] == "2026-10"
+    assert _kpis(project, "All", "2026-09")["as_of"] == "2026-09-31"  # the fake's own text
+
+
+# --------------------------------------------------------------------------------------------
+# the real notebooks on the generated sample
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_notebooks_end_to_end_on_sample(tmp_path):
+    """One period, region North plus All, on a 1,500-invoice sample whose customers are all named
+    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 3 = 8
+    runs and the sample's input hashes, kpis.json has every DESIGN key with consistent numbers
+    (overdue AR and current AR are parts of open AR), and the built site shows the name only
+    escaped, on every page."""
+    missing = [n for n in runs.NOTEBOOKS if not (config.NOTEBOOKS_DIR / n).exists()]
+    sample = pytest.importorskip("arinsight.sample")
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"notebooks missing: {missing}")
+        pytest.skip(f"notebooks not written yet: {missing}")
+    sample.write_sample(tmp_path / "sample", n_invoices=1500, seed=7)
+    _hostile_customer_names(tmp_path / "sample" / "customers.xlsx")
+    reports = tmp_path / "reports"
+    code = runs.run_period(
+        PERIOD,
+        regions="North",
+        jobs=2,
+        params={
+            "sources": str(tmp_path / "sample" / "sources.yaml"),
+            "interim_dir": str(tmp_path / "interim"),
+            "processed_dir": str(tmp_path / "processed"),
+            "run_date": "2026-10-31",
+        },
+        reports_dir=reports,
+        progress=False,
+    )
+    manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
+    failed = [r for r in manifest["runs"] if r["status"] != "ok"]
+    assert code == 0, failed
+    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 8
+    hashed = {Path(i["path"]).name for i in manifest["inputs"] if i.get("sha256")}
+    assert "sources.yaml" in hashed and len(hashed) >= 3
+    for region in ("All", "North"):
+        kpis = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        assert set(runs.KPI_KEYS) <= set(kpis) and kpis["region"] == region
+        assert kpis["as_of"] == "2026-10-31"
+        assert kpis["open_ar"] >= kpis["overdue_ar"] >= 0
+        assert kpis["open_ar"] >= kpis["current_ar"] >= 0
+        assert isinstance(kpis["high_risk_customers"], list)
+    all_kpis = json.loads((reports / PERIOD / "All" / "kpis.json").read_text())
+    north = json.loads((reports / PERIOD / "North" / "kpis.json").read_text())
+    assert north["open_ar"] <= all_kpis["open_ar"]
+    assert (reports / PERIOD / "All" / "invoice_explorer.parquet").exists()
+
+    # every customer is named <img src=x onerror=alert(1)>: no page may carry it as markup
+    from arinsight import site
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(config.PROJECT_ROOT / "_quarto.yml", project / "_quarto.yml")
+    out = site.build_site(tmp_path / "site", "builtin", reports_dir=reports, project_dir=project)
+    pages = {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in out.rglob("*.html")
+    }
+    assert "site/2026-10/North/receivables.html" in pages and "site/explorer.html" in pages
+    assert [name for name, text in pages.items() if EVIL in text] == []
+    assert EVIL_ESCAPED in pages["site/explorer.html"]
+
+
+EVIL = "<img src=x onerror=alert(1)>"
+EVIL_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def _hostile_customer_names(workbook: Path) -> None:
+    """Rename every customer of the sample workbook to an HTML injection attempt."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["customers"]
+    header = [c.value for c in ws[1]]
+    col = header.index("CustomerName") + 1
+    for row in range(2, ws.max_row + 1):
+        ws.cell(row=row, column=col, value=EVIL)
+    wb.save(workbook)
