@@ -47,7 +47,9 @@ def run(n: int) -> dict:
 
 def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv] or SIZES
-    print(f"{'invoices':>10} {'sample s':>9} {'ingest s':>9} {'clean s':>8} {'ingest+clean s':>15} {'peak MB':>8}")
+    print(
+        f"{'invoices':>10} {'sample s':>9} {'ingest s':>9} {'clean s':>8} {'ingest+clean s':>15} {'peak MB':>8}"
+    )
     for n in sizes:
         r = run(n)
         print(

@@ -32,8 +32,10 @@ def test_cleaning_finds_exactly_the_injected_problems(sample_dir, tmp_path):
     expected rows. Nothing else may be quarantined (the rest of the sample is clean)."""
     manifest = json.loads((sample_dir / "manifest.json").read_text())
     result = _run(sample_dir, tmp_path / "processed")
-    found = {t: {r: n for r, n in c.items() if r not in ("due_date_derived", "overpayment")}
-             for t, c in result.summary["reasons"].items()}
+    found = {
+        t: {r: n for r, n in c.items() if r not in ("due_date_derived", "overpayment")}
+        for t, c in result.summary["reasons"].items()
+    }
     expected = {t: manifest["injected"].get(t, {}) for t in found}
     assert found == expected
     inv_reasons = result.summary["reasons"]["invoices"]

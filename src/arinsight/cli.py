@@ -77,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"arinsight {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sample", help="write the embedded sample (CSV + Excel + SQLite) and its sources file")
-    p.add_argument("--invoices", type=int, default=10_000, help="number of invoices (default 10000)")
+    p = sub.add_parser(
+        "sample", help="write the embedded sample (CSV + Excel + SQLite) and its sources file"
+    )
+    p.add_argument(
+        "--invoices", type=int, default=10_000, help="number of invoices (default 10000)"
+    )
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--out", default="data/sample", help="output folder (default data/sample)")
     p.set_defaults(func=_cmd_sample)
@@ -88,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_period", help="first period of a backfill (YYYY-MM)")
     p.add_argument("--to", dest="to_period", help="last period of a backfill (YYYY-MM)")
     p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
-    p.add_argument("--params", action="append", help="parameter file merged over the defaults (repeatable)")
+    p.add_argument(
+        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
+    )
     p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
     p.set_defaults(func=_cmd_run)
 

@@ -83,9 +83,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
-def load_params(
-    overrides: Iterable[str | os.PathLike[str]] = (), **values: Any
-) -> dict[str, Any]:
+def load_params(overrides: Iterable[str | os.PathLike[str]] = (), **values: Any) -> dict[str, Any]:
     """Defaults from ``params/defaults.yaml`` merged with override files, then keyword values."""
     params = read_yaml(DEFAULTS_FILE)
     for path in overrides:

@@ -17,7 +17,9 @@ class SourceError(UserError):
     ``invoices.csv: column 'invoice_date' (source 'Datum'), row 17: cannot parse '31.02.2024' as a date``.
     """
 
-    def __init__(self, source: str, message: str, column: str | None = None, row: int | None = None):
+    def __init__(
+        self, source: str, message: str, column: str | None = None, row: int | None = None
+    ):
         self.source, self.column, self.row = source, column, row
         where = [str(source)]
         if column is not None:

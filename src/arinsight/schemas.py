@@ -114,15 +114,24 @@ REASONS: dict[str, dict[str, str]] = {
         "action": "quarantined",
         "text": "payment dated before the invoice it pays",
     },
-    "unknown_invoice": {"action": "quarantined", "text": "refers to an invoice that does not exist"},
-    "unknown_customer": {"action": "quarantined", "text": "refers to a customer that does not exist"},
+    "unknown_invoice": {
+        "action": "quarantined",
+        "text": "refers to an invoice that does not exist",
+    },
+    "unknown_customer": {
+        "action": "quarantined",
+        "text": "refers to a customer that does not exist",
+    },
     "future_date": {"action": "quarantined", "text": "dated after the run date"},
     "unknown_currency": {"action": "quarantined", "text": "currency without an exchange rate"},
     "due_date_derived": {
         "action": "flagged",
         "text": "missing due date derived from the customer's payment terms",
     },
-    "overpayment": {"action": "flagged", "text": "payments exceed the invoice amount (credit balance)"},
+    "overpayment": {
+        "action": "flagged",
+        "text": "payments exceed the invoice amount (credit balance)",
+    },
 }
 
 
