@@ -1,0 +1,230 @@
+"""Commission Analytics (DESIGN.md section 6, seed 002): the commission liability and its flow.
+
+A commission is *accrued* on its ``accrual_date`` and *settled* (paid to the rep) on its
+``settlement_date``. Seen at the end of day T it is:
+
+- accrued by T when ``accrual_date <= T``;
+- settled by T when ``is_settled`` is true and ``settlement_date <= T`` (a settled commission
+  without a settlement date is taken as settled at any T after its accrual: the source did not say
+  when, and the seed's formula only looks at the flag);
+- outstanding (a liability) when accrued by T and not settled by T.
+
+Money is rounded to cents; rates are in percent; a ratio with a zero denominator is ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.ledger import Period
+from arinsight.receivables import _EPS, _money, _month_ends, _ratio, _require, as_period
+
+COMMISSION_KEYS: tuple[str, ...] = (
+    "total_accrued_commissions",
+    "commissions_paid_mtd",
+    "commissions_earned",
+    "average_commission_rate",
+    "credit_sales",
+)
+
+_UNASSIGNED = "Unassigned"
+
+
+def _frame(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The commissions (``is_settled`` as bool) and the reps indexed by id (rep_name, sales_group).
+
+    Rep names and groups are joined after aggregating by rep, never row by row (10M commissions).
+    """
+    com = tables["commissions"]
+    _require(
+        com,
+        ["sales_rep_id", "commission_amount", "accrual_date", "is_settled", "settlement_date"],
+        "commissions",
+    )
+    com = com.assign(is_settled=com["is_settled"].fillna(False).astype(bool))
+    reps = tables.get("sales_reps")
+    cols = ["sales_rep_id", "rep_name", "sales_group"]
+    if reps is None or not len(reps):
+        reps = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+    reps = reps.reindex(columns=cols).drop_duplicates("sales_rep_id").set_index("sales_rep_id")
+    return com, reps
+
+
+def _with_reps(by_rep: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Per-rep rows (index sales_rep_id) with rep_name (id if unknown) and sales_group."""
+    out = by_rep.join(reps, how="left")
+    out["rep_name"] = out["rep_name"].fillna(pd.Series(out.index, index=out.index))
+    out["sales_group"] = out["sales_group"].fillna(_UNASSIGNED)
+    return out.rename_axis("sales_rep_id").reset_index()
+
+
+def _settled_by(com: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
+    return com["is_settled"] & (com["settlement_date"].isna() | (com["settlement_date"] <= t))
+
+
+def _outstanding(com: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
+    return (com["accrual_date"] <= t) & ~_settled_by(com, t)
+
+
+def commission_kpis(
+    tables: Mapping[str, pd.DataFrame],
+    period: Period | str,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Commission Analytics KPIs of period P (T = end of P) and the tables for its charts.
+
+    - ``total_accrued_commissions`` = commission amounts accrued by T and not settled by T
+      (the liability at T, seed 002: "Is Settled" false);
+    - ``commissions_paid_mtd`` = amounts settled within P up to T (month-to-date for a month,
+      period-to-date for a quarter or a year);
+    - ``commissions_earned`` = amounts accrued in P; ``credit_sales`` = invoice amounts dated in P;
+    - ``average_commission_rate = commissions_earned / credit_sales * 100`` (None without sales);
+    - ``top_reps`` (:func:`top_reps`, ``params["top_n"]``), ``monthly`` (:func:`monthly_commissions`,
+      ``params["trailing_months"]``) and ``by_group`` (:func:`distribution_by_group`) DataFrames.
+
+    An empty selection (no commissions and no invoices up to T) gives None for every number.
+    """
+    p = as_period(period)
+    prm = {"top_n": 10, "trailing_months": 12}
+    prm.update({k: v for k, v in (params or {}).items() if v is not None})
+    com, reps = _frame(tables)
+    inv = tables["invoices"]
+    _require(inv, ["invoice_date", "amount"], "invoices")
+    t = p.end
+    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat()}
+    has_data = bool((com["accrual_date"] <= t).any() or (inv["invoice_date"] <= t).any())
+    if has_data:
+        amount = com["commission_amount"]
+        in_p = com["accrual_date"].between(p.start, t)
+        paid_in_p = com["is_settled"] & com["settlement_date"].between(p.start, t)
+        sales = _money(inv.loc[inv["invoice_date"].between(p.start, t), "amount"].sum())
+        earned = _money(amount[in_p].sum())
+        out.update(
+            {
+                "total_accrued_commissions": _money(amount[_outstanding(com, t)].sum()),
+                "commissions_paid_mtd": _money(amount[paid_in_p].sum()),
+                "commissions_earned": earned,
+                "credit_sales": sales,
+                "average_commission_rate": _ratio(earned, sales, 100) if sales > _EPS else None,
+            }
+        )
+    else:
+        out.update(dict.fromkeys(COMMISSION_KEYS))
+    out["top_reps"] = _top_reps(com, reps, p, int(prm["top_n"]))
+    out["monthly"] = _monthly(com, t, int(prm["trailing_months"]))
+    out["by_group"] = _by_group(com, reps, p)
+    return out
+
+
+def _top_reps(com: pd.DataFrame, reps: pd.DataFrame, p: Period, top_n: int) -> pd.DataFrame:
+    if top_n < 1:
+        raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
+    t = p.end
+    amount = com["commission_amount"].to_numpy(dtype="float64")
+    cols = ["accrued_outstanding", "earned_in_period", "paid_in_period"]
+    frame = pd.DataFrame(
+        {
+            "sales_rep_id": com["sales_rep_id"],
+            cols[0]: np.where(_outstanding(com, t), amount, 0.0),
+            cols[1]: np.where(com["accrual_date"].between(p.start, t), amount, 0.0),
+            cols[2]: np.where(
+                com["is_settled"] & com["settlement_date"].between(p.start, t), amount, 0.0
+            ),
+        }
+    )
+    by_rep = frame.groupby("sales_rep_id")[cols].sum().round(2) + 0.0
+    by_rep = by_rep.loc[by_rep["accrued_outstanding"] > 0]
+    out = _with_reps(by_rep, reps)[["sales_rep_id", "rep_name", "sales_group", *cols]]
+    out = out.sort_values(
+        ["accrued_outstanding", "sales_rep_id"], ascending=[False, True], kind="stable"
+    )
+    return out.head(top_n).reset_index(drop=True)
+
+
+def top_reps(
+    tables: Mapping[str, pd.DataFrame], period: Period | str, top_n: int = 10
+) -> pd.DataFrame:
+    """Sales reps ranked by their outstanding accrued commission at T (the payouts to expect).
+
+    Columns: sales_rep_id, rep_name, sales_group, ``accrued_outstanding`` (accrued by T, not
+    settled by T), ``earned_in_period`` (accrued in P), ``paid_in_period`` (settled in P). Reps with
+    nothing outstanding are left out; ties are broken by rep id.
+    """
+    return _top_reps(*_frame(tables), as_period(period), int(top_n))
+
+
+def _monthly(com: pd.DataFrame, t: pd.Timestamp, months: int) -> pd.DataFrame:
+    ends = _month_ends(t, months)
+    m = len(ends)
+    end_ns = np.asarray(ends, dtype="datetime64[ns]")
+    amount = com["commission_amount"].to_numpy(dtype="float64")
+    accrual = com["accrual_date"].to_numpy(dtype="datetime64[ns]")
+    settle = com["settlement_date"].to_numpy(dtype="datetime64[ns]")
+    settled = com["is_settled"].to_numpy(dtype=bool)
+    # a settled commission without a date counts as settled when it accrues
+    settle = np.where(settled & np.isnat(settle), accrual, settle)
+    settle = np.where(settled, settle, np.datetime64("NaT"))
+    tt = np.datetime64(t, "ns")
+    first = end_ns[0].astype("datetime64[M]")
+
+    def by_month(dates: np.ndarray) -> np.ndarray:
+        ok = ~np.isnat(dates) & (dates <= tt)
+        slot = (dates[ok].astype("datetime64[M]") - first).astype("int64")
+        keep = (slot >= 0) & (slot < m)
+        return np.bincount(slot[keep], weights=amount[ok][keep], minlength=m)[:m]
+
+    def cumulative(dates: np.ndarray) -> np.ndarray:
+        ok = ~np.isnat(dates)
+        slot = np.maximum((dates[ok].astype("datetime64[M]") - first).astype("int64"), 0)
+        keep = slot < m
+        return np.cumsum(np.bincount(slot[keep], weights=amount[ok][keep], minlength=m)[:m])
+
+    out = pd.DataFrame(
+        {
+            "month": ends.strftime("%Y-%m"),
+            "month_end": ends,
+            "accrued": np.round(by_month(accrual), 2) + 0.0,
+            "paid": np.round(by_month(settle), 2) + 0.0,
+            "outstanding": np.round(cumulative(accrual) - cumulative(settle), 2) + 0.0,
+        }
+    )
+    return out
+
+
+def monthly_commissions(
+    tables: Mapping[str, pd.DataFrame], period: Period | str, trailing_months: int = 12
+) -> pd.DataFrame:
+    """Commissions accrued vs paid per month, for the ``trailing_months`` months ending at T.
+
+    Columns: ``month`` ("YYYY-MM"), ``month_end``, ``accrued`` (accrual_date in the month),
+    ``paid`` (settled in the month), ``outstanding`` (the liability at the month end: accrued by
+    then and not yet settled). A growing gap between accrued and paid means payouts lag.
+    """
+    return _monthly(_frame(tables)[0], as_period(period).end, int(trailing_months))
+
+
+def _by_group(com: pd.DataFrame, reps: pd.DataFrame, p: Period) -> pd.DataFrame:
+    in_p = com["accrual_date"].between(p.start, p.end)
+    by_rep = com.loc[in_p].groupby("sales_rep_id")[["commission_amount"]].sum()
+    per_rep = _with_reps(by_rep, reps)
+    out = per_rep.groupby("sales_group", as_index=False).agg(
+        commissions=("commission_amount", "sum"), reps=("sales_rep_id", "nunique")
+    )
+    total = out["commissions"].sum()
+    out["commissions"] = out["commissions"].round(2) + 0.0
+    out["share_pct"] = (out["commissions"] / total * 100).round(2) if abs(total) > _EPS else np.nan
+    return out.sort_values(
+        ["commissions", "sales_group"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def distribution_by_group(tables: Mapping[str, pd.DataFrame], period: Period | str) -> pd.DataFrame:
+    """Commissions earned in P by sales group: ``commissions``, ``reps`` and ``share_pct`` of the total.
+
+    Reps without a group (or unknown to the sales_reps table) count as "Unassigned".
+    """
+    return _by_group(*_frame(tables), as_period(period))
