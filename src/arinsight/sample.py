@@ -49,7 +49,6 @@ Everything is drawn from one seeded ``numpy`` generator: the same seed gives byt
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import sqlite3
@@ -62,6 +61,7 @@ import pandas as pd
 import yaml
 
 from arinsight import config
+from arinsight.ingest import sha256_file
 from arinsight.schemas import CANONICAL
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]
@@ -1116,14 +1116,6 @@ def _sources_spec() -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_sample(
     out: str | Path = "data/sample", n_invoices: int = 10_000, seed: int = 42
 ) -> dict[str, Any]:
@@ -1168,7 +1160,7 @@ def write_sample(
         "end": end,
         "extract_date": end,
         **part,
-        "files": {name: _sha256(folder / name) for name in files},
+        "files": {name: sha256_file(folder / name) for name in files},
     }
     text = json.dumps(manifest, sort_keys=True, indent=2) + "\n"
     (folder / "manifest.json").write_text(text, encoding="utf-8")

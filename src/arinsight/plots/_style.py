@@ -46,3 +46,11 @@ def save_figure(fig, path: str | Path) -> Path:
     meta = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
     fig.savefig(path, metadata=meta.get(path.suffix.lstrip(".")), bbox_inches="tight")
     return path
+
+
+def label_hbars(ax, values, texts) -> None:
+    """Write ``texts`` just right of horizontal bars ending at ``values`` (row 0 at the bottom)."""
+    for y, (value, text) in enumerate(zip(values, texts, strict=True)):
+        ax.annotate(
+            text, (value, y), va="center", fontsize=9, xytext=(3, 0), textcoords="offset points"
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from arinsight.plots._style import BAD, GOOD, PALETTE, money, money_axis
+from arinsight.plots._style import BAD, GOOD, PALETTE, label_hbars, money, money_axis
 from arinsight.plots.receivables import _figure, _is_empty, _require, _title, no_data_figure
 
 
@@ -28,15 +28,8 @@ def top_reps_chart(top: pd.DataFrame, currency: str = "USD") -> Figure:
     labels = [f"{n} ({g})" if g else str(n) for n, g in zip(frame["rep_name"], group, strict=True)]
     fig, ax = _figure(9.0, max(3.0, 0.45 * len(frame) + 1.5))
     ax.barh(labels, frame["accrued_outstanding"], color=PALETTE[0])
-    for y, value in enumerate(frame["accrued_outstanding"]):
-        ax.annotate(
-            money(value, currency),
-            (value, y),
-            va="center",
-            fontsize=9,
-            xytext=(3, 0),
-            textcoords="offset points",
-        )
+    values = frame["accrued_outstanding"]
+    label_hbars(ax, values, [money(v, currency) for v in values])
     money_axis(ax, "x", currency)
     ax.set_xlabel("Accrued, not yet paid")
     ax.margins(x=0.15)
@@ -79,15 +72,14 @@ def group_distribution_chart(by_group: pd.DataFrame, currency: str = "USD") -> F
     frame = by_group.iloc[::-1]
     fig, ax = _figure(9.0, max(2.5, 0.5 * len(frame) + 1.5))
     ax.barh(frame["sales_group"], frame["share_pct"], color=PALETTE[4])
-    for y, (share, amount) in enumerate(zip(frame["share_pct"], frame["commissions"], strict=True)):
-        ax.annotate(
-            f"{share:.1f}%  ({money(amount, currency)})",
-            (max(share, 0), y),
-            va="center",
-            fontsize=9,
-            xytext=(3, 0),
-            textcoords="offset points",
-        )
+    label_hbars(
+        ax,
+        frame["share_pct"].clip(lower=0),
+        [
+            f"{share:.1f}%  ({money(amount, currency)})"
+            for share, amount in zip(frame["share_pct"], frame["commissions"], strict=True)
+        ],
+    )
     ax.set_xlabel("Share of commissions earned in the period (%)")
     ax.set_xlim(
         min(0.0, float(frame["share_pct"].min())), max(100.0, float(frame["share_pct"].max()))

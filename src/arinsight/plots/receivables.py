@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from arinsight.plots._style import BAD, GOOD, NEUTRAL, PALETTE, apply_style, money, money_axis
+from arinsight.plots._style import (
+    BAD,
+    GOOD,
+    NEUTRAL,
+    PALETTE,
+    apply_style,
+    label_hbars,
+    money,
+    money_axis,
+)
 
 NO_DATA = "No data for this selection"
 
@@ -179,15 +188,7 @@ def top_customers_chart(top: pd.DataFrame, currency: str = "USD") -> Figure:
     current = frame["open_ar"] - frame["overdue_amount"]
     ax.barh(labels, frame["overdue_amount"], color=BAD, label="Overdue")
     ax.barh(labels, current, left=frame["overdue_amount"], color=PALETTE[0], label="Not yet due")
-    for y, value in enumerate(frame["open_ar"]):
-        ax.annotate(
-            money(value, currency),
-            (value, y),
-            va="center",
-            fontsize=9,
-            xytext=(3, 0),
-            textcoords="offset points",
-        )
+    label_hbars(ax, frame["open_ar"], [money(v, currency) for v in frame["open_ar"]])
     money_axis(ax, "x", currency)
     ax.set_xlabel("Open balance")
     ax.margins(x=0.15)
@@ -207,17 +208,14 @@ def industry_delays_chart(industry: pd.DataFrame) -> Figure:
     mean = frame["late_rate_pct"].mean()
     colours = [BAD if v > mean else PALETTE[0] for v in frame["late_rate_pct"]]
     ax.barh(frame["industry"], frame["late_rate_pct"], color=colours)
-    for y, (rate, delay) in enumerate(
-        zip(frame["late_rate_pct"], frame["average_delay_days"], strict=True)
-    ):
-        ax.annotate(
-            f"{rate:.0f}% late, avg {delay:.0f} days",
-            (rate, y),
-            va="center",
-            fontsize=9,
-            xytext=(3, 0),
-            textcoords="offset points",
-        )
+    label_hbars(
+        ax,
+        frame["late_rate_pct"],
+        [
+            f"{rate:.0f}% late, avg {delay:.0f} days"
+            for rate, delay in zip(frame["late_rate_pct"], frame["average_delay_days"], strict=True)
+        ],
+    )
     ax.axvline(mean, color=NEUTRAL, linestyle="--", linewidth=1)
     ax.set_xlabel("Share of invoices paid late or overdue (%)")
     ax.set_xlim(0, max(100.0, float(frame["late_rate_pct"].max()) * 1.35))
