@@ -734,3 +734,208 @@ def test_risk_figures_and_table(small_run):
     assert run.high_risk[0] in html
     with pytest.raises(ValueError):
         rp.importance_plot(run.importance.head(0))
+
+
+# ----------------------------------------------------------------------------------------------
+# the risk cache (trained once per period) and the cost controls
+# ----------------------------------------------------------------------------------------------
+
+_CACHE_KW = dict(backtest_months=1, importance_samples=300, high_risk_top_n=5)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(ledger, tmp_path_factory):
+    """A cache filled by a first (cold) run for "All"."""
+    folder = tmp_path_factory.mktemp("risk_cache")
+    run = risk.run_risk(ledger, "2026-10", "All", cache_dir=folder, **_CACHE_KW)
+    assert run.from_cache is False
+    return folder
+
+
+def _entries(folder):
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_cached_run_writes_the_same_outputs_as_a_fresh_run(
+    ledger, cache_dir, tmp_path, monkeypatch
+):
+    """A regional run that finds the entry only loads it (training is made impossible) and writes
+    byte-identical kpis_risk.json, risk_metrics.json and risk_scores.parquet to a run without
+    the cache; the figures' inputs (predictions, backtest, importance) are equal too."""
+    fresh = risk.run_risk(ledger, "2026-10", "North", **_CACHE_KW)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached run must not train")
+
+    monkeypatch.setattr(risk, "_train_and_score", no_training)
+    cached = risk.run_risk(ledger, "2026-10", "North", cache_dir=cache_dir, **_CACHE_KW)
+    assert cached.from_cache is True and fresh.from_cache is False
+    assert len(_entries(cache_dir)) == 1
+    a = risk.write_outputs(fresh, tmp_path / "fresh")
+    b = risk.write_outputs(cached, tmp_path / "cached")
+    for name in ("kpis", "metrics", "scores", "model_metadata"):
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+    assert json.loads(b["kpis"].read_text())["high_risk_customers"] == fresh.high_risk
+    assert len(fresh.high_risk) == 5
+    pd.testing.assert_frame_equal(fresh.evaluation.predictions, cached.evaluation.predictions)
+    pd.testing.assert_frame_equal(fresh.evaluation.backtest, cached.evaluation.backtest)
+    pd.testing.assert_frame_equal(fresh.importance, cached.importance)
+    X = fresh.evaluation.test_features
+    np.testing.assert_array_equal(
+        risk.predict_late(cached.model, X), risk.predict_late(fresh.model, X)
+    )
+    np.testing.assert_array_equal(
+        risk.predict_late(cached.evaluation.model, X), risk.predict_late(fresh.evaluation.model, X)
+    )
+
+
+def test_cache_key_follows_data_params_and_code(ledger, monkeypatch):
+    """Same content (a copy) and another region/top-n give the same key; one cent on one
+    payment, another late_days, period, seed or code version each give a new key."""
+    import arinsight
+
+    key = risk.risk_cache_key(ledger, "2026-10")
+    copy = {k: v.copy() for k, v in ledger.items()}
+    assert risk.risk_cache_key(copy, "2026-10") == key
+    copy["payments"].loc[copy["payments"].index[10], "amount"] += 0.01
+    assert risk.risk_cache_key(copy, "2026-10") != key
+    assert risk.risk_cache_key(ledger, "2026-10", late_days=45) != key
+    assert risk.risk_cache_key(ledger, "2026-09") != key
+    assert risk.risk_cache_key(ledger, "2026-10", random_seed=7) != key
+    assert risk.risk_cache_key(ledger, "2026-10", backtest_months=5) != key
+    monkeypatch.setattr(arinsight, "__version__", "99.0")
+    assert risk.risk_cache_key(ledger, "2026-10") != key
+
+
+def test_changed_data_is_never_served_from_the_cache(ledger, cache_dir):
+    """A payment moved by one day: the run retrains (new entry) instead of loading the old one."""
+    changed = {k: v.copy() for k, v in ledger.items()}
+    pay = changed["payments"]
+    pay.loc[pay.index[5], "payment_date"] -= pd.Timedelta(days=1)
+    before = _entries(cache_dir)
+    run = risk.run_risk(changed, "2026-10", "All", cache_dir=cache_dir, **_CACHE_KW)
+    assert run.from_cache is False
+    assert len(_entries(cache_dir)) == len(before) + 1
+
+
+def _trained(ledger, cache_dir):
+    run = risk.run_risk(ledger, "2026-10", "All", cache_dir=cache_dir, **_CACHE_KW)
+    return risk._Trained(run.evaluation, run.model, run.importance, run.metadata, run.scores)
+
+
+def test_parallel_runs_of_one_key_train_once(ledger, cache_dir, tmp_path):
+    """Two concurrent runs of the same key: the second waits on the lock, then loads the entry
+    the first wrote; the (slow) training runs exactly once and no temporary folder is left."""
+    import threading
+
+    trained = _trained(ledger, cache_dir)
+    calls = []
+
+    def compute():
+        calls.append(threading.get_ident())
+        import time
+
+        time.sleep(1.0)
+        return trained
+
+    results = {}
+
+    def worker(i):
+        results[i] = risk._cached(tmp_path, "k" * 32, compute)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert sorted(r[1] for r in results.values()) == [False, True]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k" * 32, "k" * 32 + ".lock"]
+    loaded = next(r[0] for r in results.values() if r[1])
+    pd.testing.assert_frame_equal(loaded.scores, trained.scores)
+    assert loaded.evaluation.metrics == trained.evaluation.metrics
+
+
+def test_unreadable_or_untrusted_entry_is_replaced_not_loaded(ledger, cache_dir, tmp_path):
+    """An entry whose model file holds an untrusted type (os.system) is never loaded: the run
+    recomputes and replaces it with a readable entry."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    trained = _trained(ledger, cache_dir)
+    key = "e" * 32
+    risk._write_entry(trained, tmp_path / key, key)
+    sio.dump(Pipeline([("f", FunctionTransformer(func=os.system))]), tmp_path / key / "model.skops")
+    with pytest.raises(risk.UntrustedModelError):
+        risk._load_entry(tmp_path / key)
+    calls = []
+    got, from_cache = risk._cached(tmp_path, key, lambda: calls.append(1) or trained)
+    assert calls == [1] and from_cache is False
+    again, from_cache = risk._cached(tmp_path, key, lambda: calls.append(2) or trained)
+    assert calls == [1] and from_cache is True
+    pd.testing.assert_frame_equal(again.importance, trained.importance)
+
+
+def test_backtest_training_is_capped_to_the_most_recent_rows(ledger):
+    """With a cap of 400 rows, each backtest model learns from the 400 most recent invoices
+    matured at its cut-off; the headline evaluation still learns from all of them (> 400)."""
+    inv, pay, cust = ledger["invoices"], ledger["payments"], ledger["customers"]
+    feats = risk.invoice_features(inv, pay, cust)
+    settled = risk.settlement(inv, pay)
+    ev = risk.evaluate(feats, settled, "2026-10-31", backtest_months=2, backtest_max_train_rows=400)
+    assert ev.metrics["backtest_max_train_rows"] == 400
+    assert ev.metrics["n_train"] > 2000
+    assert [r["n_train"] for r in ev.metrics["backtest"]] == [400, 400]
+    train = risk.training_rows(feats, risk.late_labels(inv, pay, "2026-06-30"))
+    recent = risk._most_recent(train, 400)
+    assert len(recent) == 400 and recent.index.is_monotonic_increasing
+    cut = train["invoice_date"].sort_values().iloc[-400]
+    assert (recent["invoice_date"] >= cut).all()
+    assert (train.loc[~train.index.isin(recent.index), "invoice_date"] <= cut).all()
+    assert risk._most_recent(train, None) is train
+
+
+def test_runner_submits_risk_for_all_first_and_regional_risk_last():
+    """With 2 workers, 05 for "All" (which trains and fills the cache) starts at once and the
+    regional 05 runs come after every 03/04 run."""
+    from arinsight.runs import region_jobs
+
+    jobs = region_jobs(["All", "East", "North"])
+    assert jobs == [
+        ("05_risk_scoring.ipynb", "All"),
+        ("03_receivables.ipynb", "All"),
+        ("03_receivables.ipynb", "East"),
+        ("03_receivables.ipynb", "North"),
+        ("04_commissions.ipynb", "All"),
+        ("04_commissions.ipynb", "East"),
+        ("04_commissions.ipynb", "North"),
+        ("05_risk_scoring.ipynb", "East"),
+        ("05_risk_scoring.ipynb", "North"),
+    ]
+
+
+def test_large_training_sets_use_fewer_larger_boosting_steps_and_the_card_says_so(small_run):
+    """< 100k rows: 3 folds, lr 0.08, 200 trees; 100k..500k: 2 folds; >= 500k: lr 0.16, 100
+    trees. The model card reports the settings, and the backtest cap only when it was applied."""
+    settings = {
+        n: (m[-1].cv, m[-1].estimator.learning_rate, m[-1].estimator.max_iter)
+        for n in (99_999, 100_000, 499_999, 500_000)
+        for m in [risk.build_model(42, n)]
+    }
+    assert settings == {
+        99_999: (3, 0.08, 200),
+        100_000: (2, 0.08, 200),
+        499_999: (2, 0.08, 200),
+        500_000: (2, 0.16, 100),
+    }
+    run = small_run
+    ms = run.metadata["model_settings"]
+    assert ms["learning_rate"] == 0.08 and ms["calibration_folds"] == 3 and len(ms["n_iter"]) == 3
+    card = risk.model_card(run)
+    assert "Learning rate 0.08, at most 200 trees" in card and "most recent" not in card
+    n0 = run.metrics["backtest"][0]["n_train"]
+    capped = dict(run.metrics) | {"backtest_max_train_rows": n0}
+    ev = risk.Evaluation(capped, run.evaluation.predictions, run.evaluation.backtest)
+    card = risk.model_card(risk.RiskRun(**{**run.__dict__, "evaluation": ev}))
+    assert f"the {n0:,} most recent matured invoices" in card

@@ -30,9 +30,14 @@ backtest only changes the labels.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
+import os
 import platform
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,12 @@ FEATURES = NUMERIC + CATEGORICAL
 #: The baseline rule's input: was the customer's most recently resolved invoice late (1/0, NaN if none)?
 BASELINE = "last_late"
 HORIZONS = (30, 60, 90)
+#: At most this many matured invoices (the most recent) train each *backtest* model; the headline
+#: evaluation and the final model use all of them. Below the cap nothing changes; above it (about
+#: 250k invoices in the ledger) the six backtest fits would otherwise dominate a run's time.
+BACKTEST_MAX_TRAIN_ROWS = 200_000
+#: From this many training rows a model boosts with fewer, larger steps (see :func:`build_model`).
+LARGE_TRAIN_ROWS = 500_000
 _CENT = 0.005
 
 #: Types a risk model file may contain beyond those skops trusts by default (scikit-learn
@@ -371,6 +382,12 @@ def build_model(random_seed: int = 42, n_rows: int = 0):
     seeded 15 % validation split) wrapped in ``CalibratedClassifierCV`` (sigmoid / Platt scaling,
     3 folds; 2 folds from ``n_rows`` = 100k training rows, where each half is plenty and
     training time matters), so ``predict_proba`` is a calibrated probability of late payment.
+
+    From :data:`LARGE_TRAIN_ROWS` training rows the boosting takes half as many, twice as large
+    steps (learning rate 0.16, at most 100 trees instead of 0.08 and 200): early stopping never
+    triggers on that much data, so the cost is the number of trees. Measured on the 1M-invoice
+    sample (800k training rows, test months Aug-Oct 2026): ROC AUC 0.8152 vs 0.8155, PR AUC
+    0.6758 vs 0.6764, Brier 0.1421 vs 0.1418, for about half the training time.
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
@@ -378,6 +395,7 @@ def build_model(random_seed: int = 42, n_rows: int = 0):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    large = n_rows >= LARGE_TRAIN_ROWS
     prep = ColumnTransformer(
         [
             ("num", "passthrough", NUMERIC),
@@ -390,8 +408,8 @@ def build_model(random_seed: int = 42, n_rows: int = 0):
         verbose_feature_names_out=False,
     )
     gbm = HistGradientBoostingClassifier(
-        learning_rate=0.08,
-        max_iter=200,
+        learning_rate=0.16 if large else 0.08,
+        max_iter=100 if large else 200,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
@@ -403,6 +421,22 @@ def build_model(random_seed: int = 42, n_rows: int = 0):
     )
     model = CalibratedClassifierCV(gbm, method="sigmoid", cv=2 if n_rows >= 100_000 else 3)
     return Pipeline([("prep", prep), ("model", model)])
+
+
+def model_settings(model) -> dict[str, Any]:
+    """The settings of a fitted :func:`build_model` pipeline the model card reports: learning
+    rate, maximum and used number of trees per calibration fold, calibration folds."""
+    cal = model[-1]
+    gbm = cal.estimator
+    fitted = getattr(cal, "calibrated_classifiers_", [])
+    return {
+        "learning_rate": float(gbm.learning_rate),
+        "max_iter": int(gbm.max_iter),
+        "n_iter": [int(c.estimator.n_iter_) for c in fitted],
+        "calibration": str(cal.method),
+        "calibration_folds": int(cal.cv),
+        "backtest_max_train_rows": BACKTEST_MAX_TRAIN_ROWS,
+    }
 
 
 def fit_model(features: pd.DataFrame, labels: pd.DataFrame, random_seed: int = 42):
@@ -535,9 +569,21 @@ def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(year=ts.year, month=ts.month, day=1)
 
 
-def _fit_and_test(features, settled, cutoff, test_rows, late_days, seed):
+def _most_recent(train: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
+    """The ``max_rows`` most recent rows of ``train`` (by invoice date, then invoice id), kept in
+    their original order; all rows when ``max_rows`` is None or not exceeded."""
+    if max_rows is None or len(train) <= int(max_rows):
+        return train
+    order = np.lexsort(
+        (train["invoice_id"].astype(str).to_numpy(), train["invoice_date"].to_numpy())
+    )
+    return train.iloc[np.sort(order[len(train) - int(max_rows) :])]
+
+
+def _fit_and_test(features, settled, cutoff, test_rows, late_days, seed, max_rows=None):
     train = _training_rows(features, _labels_at(settled, cutoff, late_days))
     _check_trainable(train, f"the model trained at cut-off {cutoff.date()}")
+    train = _most_recent(train, max_rows)
     model = _fit(build_model(seed, len(train)), train)
     return model, train, predict_late(model, test_rows), _baseline_scores(train, test_rows)
 
@@ -550,6 +596,7 @@ def evaluate(
     random_seed: int = 42,
     test_months: int = 3,
     backtest_months: int = 6,
+    backtest_max_train_rows: int | None = BACKTEST_MAX_TRAIN_ROWS,
 ) -> Evaluation:
     """Time-based split and rolling monthly backtest, each simulating a real run in the past.
 
@@ -564,6 +611,13 @@ def evaluate(
     before the month, test on the month's matured invoices). ``beats_baseline`` records, for ROC
     AUC and PR AUC, whether the model scored strictly higher than the rule; a model that does not
     is reported as such.
+
+    Cost control on large ledgers: each backtest model (and the rule it is compared with) learns
+    from at most ``backtest_max_train_rows`` matured invoices, the most recent ones at its cut-off
+    (default :data:`BACKTEST_MAX_TRAIN_ROWS`; None = no cap). The backtest checks that the quality
+    is stable from month to month, which the recent history shows as well; the headline
+    evaluation above and the final model always learn from every matured invoice. The cap is
+    recorded in ``metrics["backtest_max_train_rows"]`` and each month's ``n_train`` shows it.
     """
     C = pd.Timestamp(as_of).normalize()
     L = int(late_days)
@@ -603,6 +657,9 @@ def evaluate(
         "baseline_last_late": {k: m_rule[k] for k in ("roc_auc", "pr_auc", "brier")},
         "baseline_base_rate": {k: m_base[k] for k in ("roc_auc", "pr_auc", "brier")},
         "beats_baseline": _beats(m_model, m_rule),
+        "backtest_max_train_rows": None
+        if backtest_max_train_rows is None
+        else int(backtest_max_train_rows),
     }
     predictions = pd.DataFrame(
         {
@@ -624,7 +681,13 @@ def evaluate(
         row: dict[str, Any] = {"month": start.strftime("%Y-%m"), "n_test": int(len(month_test))}
         try:
             _, tr, pm, pr = _fit_and_test(
-                features, settled, start - pd.Timedelta(days=1), month_test, L, random_seed
+                features,
+                settled,
+                start - pd.Timedelta(days=1),
+                month_test,
+                L,
+                random_seed,
+                backtest_max_train_rows,
             )
         except RiskModelError:
             rows.append(row | {"n_train": 0})
@@ -1033,7 +1096,12 @@ def load_model(path: str | Path, trusted: list[str] | None = None) -> tuple[Any,
 
 @dataclass
 class RiskRun:
-    """Everything 05_risk_scoring shows for one period and region."""
+    """Everything 05_risk_scoring shows for one period and region.
+
+    ``from_cache`` tells whether the region-independent part (model, evaluation, importance,
+    scores of every open invoice) was loaded from the risk cache; ``timings`` holds the seconds
+    spent per stage (not written to any output, so cached and fresh runs write the same files).
+    """
 
     period: str
     region: str
@@ -1047,6 +1115,8 @@ class RiskRun:
     high_risk: list[str]
     collections: dict[str, float]
     importance: pd.DataFrame
+    from_cache: bool = False
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -1062,6 +1132,17 @@ class RiskRun:
         }
 
 
+@dataclass
+class _Trained:
+    """The region-independent part of a run: what every region's run of a period shares."""
+
+    evaluation: Evaluation
+    model: Any
+    importance: pd.DataFrame
+    metadata: dict[str, Any]
+    scores: pd.DataFrame  # every invoice open at T, all regions
+
+
 def run_risk(
     tables: dict[str, pd.DataFrame],
     period: str,
@@ -1072,41 +1153,90 @@ def run_risk(
     test_months: int = 3,
     backtest_months: int = 6,
     importance_samples: int = 2000,
+    cache_dir: str | Path | None = None,
 ) -> RiskRun:
     """Train on every region's ledger up to T (end of ``period``), evaluate, and score ``region``.
 
     The ledger is first cut at T (invoices issued and payments dated by T), so a run for an old
     period never learns from the future. The final model is trained on every invoice matured at T.
+
+    Everything but the region filter is the same for every region of a period, so with
+    ``cache_dir`` that part (final model, evaluation, permutation importance, metadata and the
+    scores of every open invoice) is computed once and stored under :func:`risk_cache_key`
+    (period, parameters, code and library versions, content of the three tables): the first run
+    trains and writes the entry, later runs with the same key load it and only filter and
+    aggregate their region. A process that finds another one training the same key waits for it
+    (file lock) and then loads its entry. An entry with another key is never used. Cached and
+    fresh runs write identical outputs (:func:`write_outputs`).
     """
+    import time
 
-    with _threads(len(tables["invoices"])):
-        return _run_risk(
-            tables,
-            period,
-            region,
-            late_days,
-            random_seed,
-            high_risk_top_n,
-            test_months,
-            backtest_months,
-            importance_samples,
+    from arinsight.ledger import ALL_REGIONS, period_bounds
+
+    t0 = time.perf_counter()
+    T = period_bounds(period).end
+    params = {
+        "late_days": int(late_days),
+        "random_seed": int(random_seed),
+        "test_months": int(test_months),
+        "backtest_months": int(backtest_months),
+        "importance_samples": int(importance_samples),
+    }
+    timings: dict[str, float] = {}
+    from_cache = False
+    if cache_dir is None:
+        trained = _train_and_score(tables, period, T, timings=timings, **params)
+    else:
+        key = risk_cache_key(tables, period, **params)
+        timings["cache_key"] = time.perf_counter() - t0
+        trained, from_cache = _cached(
+            Path(cache_dir),
+            key,
+            lambda: _train_and_score(tables, period, T, timings=timings, **params),
         )
+    t1 = time.perf_counter()
+    cust = tables["customers"]
+    scores = trained.scores
+    if region not in (None, "", ALL_REGIONS):
+        ids = cust.loc[cust["region"] == region, "customer_id"]
+        scores = scores.loc[scores["customer_id"].isin(ids)].reset_index(drop=True)
+    risk = customer_risk(scores, cust)
+    flagged = high_risk_customers(risk, top_n=high_risk_top_n)
+    timings["region"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    return RiskRun(
+        period=period,
+        region=region or ALL_REGIONS,
+        as_of=T,
+        late_days=int(late_days),
+        evaluation=trained.evaluation,
+        model=trained.model,
+        metadata=trained.metadata,
+        scores=scores,
+        customers=risk,
+        high_risk=flagged,
+        collections=expected_collections(scores),
+        importance=trained.importance,
+        from_cache=from_cache,
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )
 
 
-def _run_risk(
+def _train_and_score(
     tables,
     period,
-    region,
+    T,
     late_days,
     random_seed,
-    high_risk_top_n,
     test_months,
     backtest_months,
     importance_samples,
-) -> RiskRun:
-    from arinsight.ledger import ALL_REGIONS, period_bounds
+    timings,
+) -> _Trained:
+    """Features, evaluation + backtest, final model, permutation importance and the scores of
+    every invoice open at T (all regions). Stage times go into ``timings``."""
+    import time
 
-    T = period_bounds(period).end
     inv = tables["invoices"]
     pay = tables["payments"]
     cust = tables["customers"]
@@ -1114,28 +1244,36 @@ def _run_risk(
     pay = pay.loc[_as_day(pay["payment_date"]) <= T]
     if inv.empty:
         raise RiskModelError(f"no invoices issued by {T.date()}: nothing to train or score")
-    feats = invoice_features(inv, pay, cust, late_days)
-    settled = settlement(inv, pay)
-    evaluation = evaluate(feats, settled, T, late_days, random_seed, test_months, backtest_months)
-    labels = _labels_at(settled, T, int(late_days))
-    train = _training_rows(feats, labels)
-    _check_trainable(train, "the final model")
-    model = _fit(build_model(random_seed, len(train)), train)
-    timing = payment_timing(settled, T, late_days)
-    scores = score_open_invoices(model, feats, inv, pay, T, late_days, timing)
-    if region not in (None, "", ALL_REGIONS):
-        ids = set(cust.loc[cust["region"] == region, "customer_id"])
-        scores = scores.loc[scores["customer_id"].isin(ids)].reset_index(drop=True)
-    risk = customer_risk(scores, cust)
-    flagged = high_risk_customers(risk, top_n=high_risk_top_n)
-    ev_test = evaluation.test_features
-    importance = permutation_importance_table(
-        evaluation.model,
-        ev_test,
-        ev_test["late"].astype(int),
-        random_seed,
-        max_samples=importance_samples,
-    )
+    with _threads(len(inv)):
+        t = time.perf_counter()
+        feats = invoice_features(inv, pay, cust, late_days)
+        settled = settlement(inv, pay)
+        timings["features"] = time.perf_counter() - t
+        t = time.perf_counter()
+        evaluation = evaluate(
+            feats, settled, T, late_days, random_seed, test_months, backtest_months
+        )
+        timings["evaluation"] = time.perf_counter() - t
+        t = time.perf_counter()
+        labels = _labels_at(settled, T, int(late_days))
+        train = _training_rows(feats, labels)
+        _check_trainable(train, "the final model")
+        model = _fit(build_model(random_seed, len(train)), train)
+        timings["final_fit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ev_test = evaluation.test_features
+        importance = permutation_importance_table(
+            evaluation.model,
+            ev_test,
+            ev_test["late"].astype(int),
+            random_seed,
+            max_samples=importance_samples,
+        )
+        timings["importance"] = time.perf_counter() - t
+        t = time.perf_counter()
+        timing = payment_timing(settled, T, late_days)
+        scores = score_open_invoices(model, feats, inv, pay, T, late_days, timing)
+        timings["scoring"] = time.perf_counter() - t
     metadata = {
         "period": period,
         "as_of": str(T.date()),
@@ -1151,21 +1289,153 @@ def _run_risk(
             "base_rate": _none(train["late"].astype(float).mean()),
         },
         "metrics": evaluation.metrics,
+        "model_settings": model_settings(model),
     }
-    return RiskRun(
-        period=period,
-        region=region or ALL_REGIONS,
-        as_of=T,
-        late_days=int(late_days),
-        evaluation=evaluation,
-        model=model,
-        metadata=metadata,
-        scores=scores,
-        customers=risk,
-        high_risk=flagged,
-        collections=expected_collections(scores),
-        importance=importance,
+    return _Trained(evaluation, model, importance, metadata, scores)
+
+
+# ----------------------------------------------------------------------------------------------
+# The risk cache: the region-independent part of a period's run, computed once
+# ----------------------------------------------------------------------------------------------
+
+#: The tables whose content is part of the cache key (the only ones a risk run reads).
+CACHE_TABLES = ("invoices", "payments", "customers")
+_ENTRY_FILE = "entry.json"
+_FRAMES = ("predictions", "backtest", "test_features", "importance", "scores")
+
+
+def default_cache_dir(processed_dir: str | Path | None = None) -> Path:
+    """``<processed_dir>/risk_cache`` (``data/processed/risk_cache`` by default)."""
+    from arinsight import config
+
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    return Path(folder) / "risk_cache"
+
+
+def _table_digest(df: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
+    h.update(str(len(df)).encode())
+    if len(df.columns):
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def risk_cache_key(
+    tables: dict[str, pd.DataFrame],
+    period: str,
+    late_days: int = 30,
+    random_seed: int = 42,
+    test_months: int = 3,
+    backtest_months: int = 6,
+    importance_samples: int = 2000,
+) -> str:
+    """The cache key of a run's region-independent part: sha256 of the parameters that shape it,
+    the code (``arinsight.__version__`` and this module's source), the library versions, and the
+    content (columns, dtypes, every value) of the invoices, payments and customers tables.
+
+    The region and ``high_risk_top_n`` are not part of it: they only filter and rank the shared
+    scores."""
+    spec = {
+        "period": str(period),
+        "late_days": int(late_days),
+        "random_seed": int(random_seed),
+        "test_months": int(test_months),
+        "backtest_months": int(backtest_months),
+        "importance_samples": int(importance_samples),
+        "libraries": library_versions(),
+        "risk_source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        "tables": {name: _table_digest(tables[name]) for name in CACHE_TABLES},
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive ``flock`` on ``path`` (created if needed), released on exit; no-op where
+    ``fcntl`` does not exist (Windows: parallel runs may then train the same key twice)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _cached(cache_dir: Path, key: str, compute) -> tuple[_Trained, bool]:
+    """The entry ``key`` of ``cache_dir``, loaded; computed and stored first when it is missing.
+
+    Entries are written to a temporary folder and renamed into place (atomic), so a complete
+    entry is all a reader can see. Training happens under ``<key>.lock``: a second process for
+    the same key waits, then loads the first one's entry. An unreadable entry is replaced.
+    """
+    import logging
+
+    entry = cache_dir / key
+    if entry.is_dir():
+        try:
+            return _load_entry(entry), True
+        except (RiskModelError, OSError, ValueError, KeyError) as exc:
+            logging.getLogger(__name__).warning("risk cache %s unreadable (%s)", entry, exc)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _file_lock(cache_dir / f"{key}.lock"):
+        if entry.is_dir():
+            try:
+                return _load_entry(entry), True
+            except (RiskModelError, OSError, ValueError, KeyError):
+                shutil.rmtree(entry, ignore_errors=True)
+        trained = compute()
+        tmp = cache_dir / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+        try:
+            _write_entry(trained, tmp, key)
+            os.replace(tmp, entry)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return trained, False
+
+
+def _write_entry(trained: _Trained, folder: Path, key: str) -> None:
+    import skops.io as sio
+
+    folder.mkdir(parents=True)
+    ev = trained.evaluation
+    sio.dump(trained.model, folder / "model.skops")
+    if ev.model is not None:
+        sio.dump(ev.model, folder / "evaluation_model.skops")
+    frames = {
+        "predictions": ev.predictions,
+        "backtest": ev.backtest,
+        "test_features": ev.test_features,
+        "importance": trained.importance,
+        "scores": trained.scores,
+    }
+    for name, df in frames.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    doc = {
+        "key": key,
+        "metrics": ev.metrics,
+        "metadata": trained.metadata,
+        "library_versions": library_versions(),
+    }
+    text = json.dumps(_clean_json(doc), indent=1, default=_json_default)
+    (folder / _ENTRY_FILE).write_text(text, encoding="utf-8")
+
+
+def _load_entry(folder: Path) -> _Trained:
+    doc = json.loads((folder / _ENTRY_FILE).read_text(encoding="utf-8"))
+    model, _ = load_model(folder / "model.skops")
+    ev_path = folder / "evaluation_model.skops"
+    ev_model = load_model(ev_path)[0] if ev_path.exists() else None
+    frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _FRAMES}
+    evaluation = Evaluation(
+        doc["metrics"], frames["predictions"], frames["backtest"], ev_model, frames["test_features"]
     )
+    return _Trained(evaluation, model, frames["importance"], doc["metadata"], frames["scores"])
 
 
 SCORE_COLUMNS = [
@@ -1237,6 +1507,33 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _settings_text(run: RiskRun) -> str:
+    """The model card's sentences on the training settings and the cost controls."""
+    ms = run.metadata.get("model_settings") or {}
+    if not ms:
+        return ""
+    n_iter = ", ".join(str(n) for n in ms.get("n_iter", []))
+    text = (
+        f"Learning rate {ms['learning_rate']:g}, at most {ms['max_iter']} trees (used: {n_iter}), "
+        f"{ms['calibration']} calibration over {ms['calibration_folds']} folds"
+    )
+    if ms["learning_rate"] > 0.08:
+        text += (
+            f" (from {LARGE_TRAIN_ROWS:,} training rows the model takes fewer, larger boosting "
+            "steps to bound the training time; measured cost in quality: about 0.0003 ROC AUC)"
+        )
+    text += "."
+    cap = run.metrics.get("backtest_max_train_rows")
+    capped = [r for r in run.metrics.get("backtest", []) if cap and r.get("n_train") == cap]
+    if capped:
+        text += (
+            f" Each monthly backtest model learned from the {cap:,} most recent matured invoices "
+            "at its cut-off (to bound the run time); the test-month figures above and the final "
+            "model use every matured invoice."
+        )
+    return text
+
+
 def model_card(run: RiskRun, currency: str = "USD") -> str:
     """A short model card (Markdown) for stakeholders: meaning, quality, data, limits."""
     from arinsight.plots._style import money
@@ -1272,7 +1569,7 @@ def model_card(run: RiskRun, currency: str = "USD") -> str:
             f"**On what data.** {tw['n_train']:,} invoices of every region issued {tw['train_from']} to "
             f"{tw['train_to']} whose outcome was known on {tw['cutoff']} (late rate "
             f"{_fmt(tw['base_rate'])}). Gradient boosting with calibrated probabilities, seed "
-            f"{run.metadata['random_seed']}.",
+            f"{run.metadata['random_seed']}. {_settings_text(run)}",
             "",
             f"**Limits.** A ranking aid for collectors, not a credit decision. Customer master data "
             "(industry, credit limit) is taken as it is today. The score assumes customers behave as "

@@ -645,6 +645,21 @@ def _reusable_clean(settings: _Settings, fingerprint: Mapping[str, Any]) -> dict
     return dict(stamp)
 
 
+def region_jobs(regions: Sequence[str]) -> list[tuple[str, str]]:
+    """The (notebook, region) runs of a period, in the order they are submitted to the pool.
+
+    ``05_risk_scoring`` for "All" first: the longest run, it trains the period's model once and
+    fills the risk cache. Then 03/04 for every region, and the regional risk runs last, so with
+    2 workers they find the cache ready and only score instead of waiting on its lock.
+    """
+    risk_nb = "05_risk_scoring.ipynb"
+    has_risk = risk_nb in REGION_NOTEBOOKS
+    jobs = [(risk_nb, ALL_REGIONS)] if has_risk and ALL_REGIONS in regions else []
+    jobs += [(n, r) for n in REGION_NOTEBOOKS if n != risk_nb for r in regions]
+    jobs += [(risk_nb, r) for r in regions if r != ALL_REGIONS] if has_risk else []
+    return jobs
+
+
 def _discover_regions(processed_dir: Path) -> list[str]:
     path = processed_dir / "customers.parquet"
     if not path.exists():
@@ -813,21 +828,15 @@ class _PeriodRun:
             bar.total = len(PREP_NOTEBOOKS) + len(self.regions) * len(REGION_NOTEBOOKS)
             bar.refresh()
         pending: dict[Future, _Task] = {}
-        # longest first (risk scoring trains a model), so the last notebooks to finish are short
-        order = ("05_risk_scoring.ipynb", "03_receivables.ipynb", "04_commissions.ipynb")
-        names = [n for n in order if n in REGION_NOTEBOOKS] + [
-            n for n in REGION_NOTEBOOKS if n not in order
-        ]
-        for name in names:
-            for region in self.regions:
-                task = self._task(name, region)
-                if not prep_ok:
-                    task.result = {"status": "skipped", "error": "ingest/clean failed"}
-                    self.tasks.append(task)
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                pending[self._submit(task)] = task
+        for name, region in region_jobs(self.regions):
+            task = self._task(name, region)
+            if not prep_ok:
+                task.result = {"status": "skipped", "error": "ingest/clean failed"}
+                self.tasks.append(task)
+                if bar is not None:
+                    bar.update(1)
+                continue
+            pending[self._submit(task)] = task
         if prep_ok:  # while the notebooks run: the explorer table at T, for the site
             err = _snapshot_explorer(
                 self.settings.processed_dir,
