@@ -18,6 +18,7 @@ import yaml
 
 from arinsight import config, runs
 from arinsight.errors import ParamsError, UserError
+from arinsight.files import sha256_file, write_json
 
 PERIOD = "2026-10"
 
@@ -308,12 +309,12 @@ def test_reusable_clean_detects_changed_inputs(project, tmp_path):
     (settings.processed_dir / "data_quality.json").write_text("{}")
     data = project["data"] / "invoices.csv"
     fingerprint = {"params": {"run_date": None}, "code_version": "1"}
-    runs._write_json(
+    write_json(
         settings.processed_dir / "_clean_stamp.json",
         {
             "period": "2026-09",
             "fingerprint": fingerprint,
-            "inputs": [{"path": str(data), "sha256": runs.sha256_file(data)}],
+            "inputs": [{"path": str(data), "sha256": sha256_file(data)}],
         },
     )
     assert runs._reusable_clean(settings, fingerprint)["period"] == "2026-09"

@@ -36,6 +36,7 @@ import pandas as pd
 
 from arinsight import config, schemas
 from arinsight.errors import ConservationError
+from arinsight.files import write_json
 from arinsight.ledger import isin
 from arinsight.schemas import CANONICAL, DATE_COLUMNS, KEYS, PARSE_ERRORS, REASONS, REQUIRED
 
@@ -427,9 +428,7 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
     for table, df in result.tables.items():
         df.to_parquet(folder / f"{table}.parquet", index=False)
     result.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
-    path = folder / "data_quality.json"
-    path.write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_json(folder / "data_quality.json", result.summary)
 
 
 def write_quality_report(
@@ -438,10 +437,7 @@ def write_quality_report(
     """Write ``data_quality.json`` for the period's report (default ``reports/<period>/All``)."""
     folder = config.resolve_path(output_dir) if output_dir else config.REPORTS_DIR / period / "All"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "data_quality.json"
-    payload = {"period": period, **result.summary}
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_json(folder / "data_quality.json", {"period": period, **result.summary})
 
 
 def reason_counts(result: CleanResult) -> pd.DataFrame:

@@ -56,6 +56,7 @@ import pandas as pd
 
 from arinsight import config
 from arinsight.errors import SourceError
+from arinsight.files import sha256_file, write_json
 from arinsight.schemas import (
     BOOL_COLUMNS,
     CANONICAL,
@@ -147,15 +148,6 @@ def read_sources(path: str | Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- reading raw text
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, int]:
@@ -706,9 +698,7 @@ def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -
         "derived": result.derived,
         "reporting_currency": result.reporting_currency,
     }
-    path = folder / "ingest_manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_json(folder / "ingest_manifest.json", manifest)
 
 
 def read_interim(

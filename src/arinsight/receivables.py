@@ -22,11 +22,9 @@ Undefined ratios (zero denominators) are ``None`` and are shown as "n/a", never 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1218,42 +1216,3 @@ def kpi_summary_table(
             }
         )
     return pd.DataFrame(rows, columns=["KPI", "Value", "Previous", "Change", "Trend"])
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [_jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.date().isoformat()
-    if value is pd.NaT or (
-        not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)
-    ):
-        return None
-    return value
-
-
-def json_part(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` made JSON-safe: numpy numbers to Python, NaN/inf/NaT to None, dates to ISO text,
-    DataFrames to lists of records."""
-    return _jsonable(dict(data))
-
-
-def write_json_part(path: str | Path, data: Mapping[str, Any]) -> Path:
-    """Write a notebook's JSON part (sorted keys, indent 2, NaN -> null); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(
-        json_part(data), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False
-    )
-    path.write_text(text + "\n", encoding="utf-8")
-    return path

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import UserError
+from arinsight.files import write_json
 
 #: Categorical features (customer master data); missing values become "Unknown".
 CATEGORICAL = ["industry", "region", "customer_type"]
@@ -1014,35 +1015,6 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return _none(float(value))
-    if isinstance(value, (pd.Timestamp,)):
-        return str(value.date())
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _clean_json(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean_json(v) for v in value]
-    return value
-
-
-def write_json(data: dict, path: str | Path) -> Path:
-    """Write JSON with sorted keys, indent 2, NaN/inf as null."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_clean_json(data), sort_keys=True, indent=2, default=_json_default)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
-
-
 def save_model(model, path: str | Path, metadata: dict[str, Any]) -> tuple[Path, Path]:
     """Save the fitted pipeline with skops (``.skops``) and its metadata beside it (``.json``).
 
@@ -1056,7 +1028,7 @@ def save_model(model, path: str | Path, metadata: dict[str, Any]) -> tuple[Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(model, path)
     meta = dict(metadata) | {"library_versions": library_versions(), "format": "skops"}
-    meta_path = write_json(meta, path.with_suffix(".json"))
+    meta_path = write_json(path.with_suffix(".json"), meta)
     return path, meta_path
 
 
@@ -1422,8 +1394,7 @@ def _write_entry(trained: _Trained, folder: Path, key: str) -> None:
         "metadata": trained.metadata,
         "library_versions": library_versions(),
     }
-    text = json.dumps(_clean_json(doc), indent=1, default=_json_default)
-    (folder / _ENTRY_FILE).write_text(text, encoding="utf-8")
+    write_json(folder / _ENTRY_FILE, doc)
 
 
 def _load_entry(folder: Path) -> _Trained:
@@ -1466,8 +1437,8 @@ def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
         "final_model": run.metadata["training_window"],
     }
     paths = {
-        "kpis": write_json(run.kpis(), out / "kpis_risk.json"),
-        "metrics": write_json(metrics, out / "risk_metrics.json"),
+        "kpis": write_json(out / "kpis_risk.json", run.kpis()),
+        "metrics": write_json(out / "risk_metrics.json", metrics),
     }
     scores = run.scores[SCORE_COLUMNS].sort_values("invoice_id", kind="mergesort")
     paths["scores"] = out / "risk_scores.parquet"

@@ -42,7 +42,6 @@ import ast
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import math
 import multiprocessing
@@ -63,6 +62,7 @@ from typing import Any
 
 from arinsight import __version__, config
 from arinsight.errors import ParamsError, UserError
+from arinsight.files import sha256_file, write_json
 from arinsight.ledger import ALL_REGIONS, Period, period_bounds
 
 #: Run once per period, in this order, under region "All".
@@ -355,27 +355,9 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_json_safe(data), sort_keys=True, indent=2, allow_nan=False, default=str)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
 # --------------------------------------------------------------------------------------------
 # provenance
 # --------------------------------------------------------------------------------------------
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _CODE_VERSION: str | None = None
@@ -887,7 +869,7 @@ class _PeriodRun:
                 self.notes.append(f"{region}: kpis.json not assembled: {exc}")
                 self.kpi_errors[region] = str(exc)
                 continue
-            _write_json(folder / "kpis.json", kpis)
+            write_json(folder / "kpis.json", kpis)
 
     def region_status(self, region: str) -> str:
         names = REGION_NOTEBOOKS + (PREP_NOTEBOOKS if region == ALL_REGIONS else ())
@@ -964,7 +946,7 @@ class _PeriodRun:
         if all_dir.is_dir() and not any(all_dir.iterdir()):
             all_dir.rmdir()
         manifest = self._manifest(reports)
-        _write_json(self.staging / _MANIFEST, manifest)
+        write_json(self.staging / _MANIFEST, manifest)
         trash = self.settings.reports_dir / f".trash-{self.period.label}-{uuid.uuid4().hex[:8]}"
         if self.final.exists():
             os.replace(self.final, trash)
@@ -1114,7 +1096,7 @@ def _run_one(
         finally:
             bar.close()
         if manifest["status"] == "ok" and run.clean_info["status"] == "ran":
-            _write_json(
+            write_json(
                 settings.processed_dir / _CLEAN_STAMP,
                 {
                     "period": label,

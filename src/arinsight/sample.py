@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -61,7 +60,7 @@ import pandas as pd
 import yaml
 
 from arinsight import config
-from arinsight.ingest import sha256_file
+from arinsight.files import sha256_file, write_json
 from arinsight.schemas import CANONICAL
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]
@@ -1162,6 +1161,5 @@ def write_sample(
         **part,
         "files": {name: sha256_file(folder / name) for name in files},
     }
-    text = json.dumps(manifest, sort_keys=True, indent=2) + "\n"
-    (folder / "manifest.json").write_text(text, encoding="utf-8")
+    write_json(folder / "manifest.json", manifest)
     return manifest
