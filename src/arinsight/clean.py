@@ -37,7 +37,7 @@ import pandas as pd
 from arinsight import config, schemas
 from arinsight.errors import ConservationError
 from arinsight.files import write_json
-from arinsight.ledger import isin
+from arinsight.ledger import isin, lookup
 from arinsight.schemas import CANONICAL, DATE_COLUMNS, KEYS, PARSE_ERRORS, REASONS, REQUIRED
 
 TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
@@ -101,14 +101,6 @@ def _as_date(value: Any) -> pd.Timestamp:
     if value is None or value == "":
         return pd.Timestamp.today().normalize()
     return pd.Timestamp(value).normalize()
-
-
-def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """``values[key]`` for each key (NaN/NaT where absent), typed like ``values`` even when empty.
-
-    ``values`` must have a unique index (clean keys, or a groupby result).
-    """
-    return values.reindex(keys.to_numpy()).set_axis(keys.index)
 
 
 def _record_json(df: pd.DataFrame) -> pd.Series:
@@ -227,7 +219,7 @@ def _clean_invoices(
     terms = customers.set_index("customer_id")["payment_terms_days"]
     df = df.copy()
     missing_due = df["due_date"].isna()
-    derived_due = df["invoice_date"] + pd.to_timedelta(_lookup(df["customer_id"], terms), unit="D")
+    derived_due = df["invoice_date"] + pd.to_timedelta(lookup(df["customer_id"], terms), unit="D")
     df["due_date_derived"] = missing_due & derived_due.notna() & df[PARSE_ERRORS].eq("")
     df["due_date"] = df["due_date"].where(~missing_due, derived_due)
     rules = _Rules("invoices", df)
@@ -296,7 +288,7 @@ def _clean_payments(
         "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
     )
     df_ = rules.df
-    inv_date = _lookup(df_["invoice_id"], invoices.set_index("invoice_id")["invoice_date"])
+    inv_date = lookup(df_["invoice_id"], invoices.set_index("invoice_id")["invoice_date"])
     rules.quarantine(
         "payment_before_invoice",
         inv_date.notna() & (df_["payment_date"] < inv_date),
@@ -331,7 +323,7 @@ def _convert_currency(
     inv["currency"] = reporting
     pay = payments.copy()
     rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=float)
-    pay_rate = _lookup(pay["invoice_id"], rate_of).fillna(1.0)
+    pay_rate = lookup(pay["invoice_id"], rate_of).fillna(1.0)
     pay["amount"] = (pay["amount"] * pay_rate).round(2)
     return inv, pay
 
@@ -382,7 +374,7 @@ def clean(
 
     inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
     applied = pay.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum().astype(float)
-    inv["is_overpaid"] = _lookup(inv["invoice_id"], applied).fillna(0.0) > inv["amount"] + 0.005
+    inv["is_overpaid"] = lookup(inv["invoice_id"], applied).fillna(0.0) > inv["amount"] + 0.005
     done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
     done["invoices"].df, done["payments"].df = inv, pay
 

@@ -85,6 +85,12 @@ def isin(values: pd.Series, allowed) -> pd.Series:
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
+def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values[key]`` for each key (NaN/NaT where absent), typed like ``values`` even when empty
+    (``Series.map`` loses the dtype on empty input). ``values`` must have a unique index."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
+
+
 def _id_text(s: pd.Series):
     text = s if pd.api.types.is_string_dtype(s) else s.astype(str).where(s.notna())
     return text.to_numpy(dtype=object, na_value=None)

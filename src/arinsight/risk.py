@@ -47,6 +47,7 @@ import pandas as pd
 
 from arinsight.errors import UserError
 from arinsight.files import write_json
+from arinsight.ledger import lookup
 
 #: Categorical features (customer master data); missing values become "Unknown".
 CATEGORICAL = ["industry", "region", "customer_type"]
@@ -102,11 +103,6 @@ class UntrustedModelError(RiskModelError):
 
 def _as_day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.normalize().astype("datetime64[ns]")
-
-
-def _lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
-    """``keys.map(mapping)`` that keeps the mapping's dtype even when it is empty."""
-    return pd.Series(mapping.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
 
 
 def _check_columns(df: pd.DataFrame, table: str, columns: list[str]) -> None:
@@ -175,7 +171,7 @@ def settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
     day = _applied_payments(inv, pay)
     first = day.loc[day["settled"]].groupby("invoice_id")["date"].min().rename("paid_date")
     out = inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
-    out["paid_date"] = _lookup(out["invoice_id"], first)
+    out["paid_date"] = lookup(out["invoice_id"], first)
     return out.reset_index(drop=True)
 
 
@@ -266,7 +262,7 @@ def invoice_features(
         raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
     day = _applied_payments(inv, pay)
     paid_date = day.loc[day["settled"]].groupby("invoice_id")["date"].min()
-    inv["_paid"] = _lookup(inv["invoice_id"], paid_date)
+    inv["_paid"] = lookup(inv["invoice_id"], paid_date)
     one = pd.Timedelta(days=1)
 
     # --- events per customer and day ------------------------------------------------------
