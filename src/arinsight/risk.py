@@ -1467,7 +1467,9 @@ def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
         for h in HORIZONS
     ]
     rows.append(("high-risk customers flagged", f"{len(run.high_risk)}"))
-    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+    table = pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+    table.index.name = None  # no separate header row for the index in the rendered table
+    return table
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
