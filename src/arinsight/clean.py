@@ -91,7 +91,10 @@ class CleanResult:
         df = pd.DataFrame.from_dict(self.summary["tables"], orient="index")
         df.index.name = "table"
         df["balanced"] = df["read"] == df["kept"] + df["quarantined"] + df["duplicates_dropped"]
-        return df.reset_index()
+        df["balanced"] = df["balanced"].map({True: "yes", False: "NO"})
+        return df.reset_index().rename(
+            columns={"read": "rows read", "duplicates_dropped": "duplicates dropped"}
+        )
 
 
 # --------------------------------------------------------------------------- helpers

@@ -19,14 +19,14 @@ from arinsight.plots._style import (
     BAD,
     GOOD,
     NEUTRAL,
+    NO_DATA,
     PALETTE,
     apply_style,
     label_hbars,
     money,
     money_axis,
 )
-
-NO_DATA = "No data for this selection"
+from arinsight.plots._style import table_html as table_html  # re-exported for the notebooks
 
 
 def _figure(width: float = 9.0, height: float = 4.5, **subplots) -> tuple[Figure, object]:
@@ -284,43 +284,3 @@ def energy_payment_chart(energy: pd.DataFrame, currency: str = "USD") -> Figure:
             lab.set_horizontalalignment("right")
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     return fig
-
-
-def table_html(
-    df: pd.DataFrame,
-    money_columns: Sequence[str] = (),
-    currency: str = "USD",
-    percent_columns: Sequence[str] = (),
-    max_rows: int | None = 50,
-):
-    """A DataFrame as an escaped, static HTML table (no JavaScript), for notebooks and the site.
-
-    Money columns are formatted with the currency, percent columns with "%", dates as YYYY-MM-DD,
-    missing values as "n/a". Every value is HTML-escaped. Returns an ``IPython.display.HTML``.
-    """
-    from IPython.display import HTML
-
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"table_html: expected a DataFrame, got {type(df).__name__}")
-    shown = df.head(max_rows) if max_rows else df
-    out = pd.DataFrame(index=shown.index)
-    for col in shown.columns:
-        s = shown[col]
-        if col in money_columns:
-            out[col] = [money(v, currency) for v in s]
-        elif col in percent_columns:
-            out[col] = ["n/a" if pd.isna(v) else f"{v:.1f}%" for v in s]
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = ["" if pd.isna(v) else v.strftime("%Y-%m-%d") for v in s]
-        elif pd.api.types.is_float_dtype(s):
-            out[col] = ["n/a" if pd.isna(v) else f"{v:,.1f}" for v in s]
-        else:
-            out[col] = [
-                "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in s
-            ]
-    html = out.to_html(escape=True, index=False, border=0, classes="table table-sm arinsight")
-    if max_rows and len(df) > max_rows:
-        html += f"<p><em>First {max_rows} of {len(df):,} rows.</em></p>"
-    if df.empty:
-        html = f"<p><em>{NO_DATA}.</em></p>"
-    return HTML(html)
