@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from arinsight.ingest import _to_canonical
-from arinsight.schemas import CANONICAL
+from arinsight.schemas import CANONICAL, empty_table
 
 
 def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
@@ -18,6 +18,21 @@ def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.
     raw = pd.DataFrame(rows, columns=CANONICAL[table], dtype=str).fillna("")
     raw.index = range(2, 2 + len(raw))
     return _to_canonical(table, raw, {"on_bad_value": "quarantine"}, file)
+
+
+def clean_table(table: str, rows: list[dict]) -> pd.DataFrame:
+    """A canonical table with the clean dtypes of arinsight.schemas from a few dict rows
+    (as ``clean`` writes it to data/processed), for KPI and risk tests."""
+    base = empty_table(table)
+    df = pd.DataFrame(rows)
+    for col in base.columns:
+        if col not in df.columns:
+            df[col] = None
+        if str(base[col].dtype).startswith("datetime64"):
+            df[col] = pd.to_datetime(df[col]).astype(base[col].dtype)
+        else:
+            df[col] = df[col].astype(base[col].dtype)
+    return df[list(base.columns)]
 
 
 def empty(table: str) -> pd.DataFrame:

@@ -20,26 +20,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import clean_table
 
 from arinsight import commissions, ledger
 from arinsight.schemas import empty_table
 
 
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    base = empty_table(table)
-    df = pd.DataFrame(rows)
-    for col in base.columns:
-        if col not in df.columns:
-            df[col] = None
-        if str(base[col].dtype).startswith("datetime64"):
-            df[col] = pd.to_datetime(df[col]).astype(base[col].dtype)
-        else:
-            df[col] = df[col].astype(base[col].dtype)
-    return df[list(base.columns)]
-
-
 def make_tables() -> dict[str, pd.DataFrame]:
-    invoices = _frame(
+    invoices = clean_table(
         "invoices",
         [
             dict(invoice_id=i, customer_id=c, invoice_date=d, due_date=d, amount=a,
@@ -51,7 +39,7 @@ def make_tables() -> dict[str, pd.DataFrame]:
             ]
         ],
     )  # fmt: skip
-    customers = _frame(
+    customers = clean_table(
         "customers",
         [
             dict(customer_id="A", region="North"),
@@ -59,7 +47,7 @@ def make_tables() -> dict[str, pd.DataFrame]:
             dict(customer_id="C", region="South"),
         ],
     )
-    reps = _frame(
+    reps = clean_table(
         "sales_reps",
         [
             dict(sales_rep_id="R1", rep_name="Rita", sales_group="Premium Sales"),
@@ -75,7 +63,7 @@ def make_tables() -> dict[str, pd.DataFrame]:
         ("K5", "R3", "I5", 15.0, "2026-09-01", False, None),
         ("K6", "R3", "I6", 20.0, "2026-07-01", True, None),
     ]
-    com = _frame(
+    com = clean_table(
         "commissions",
         [
             dict(commission_id=k, sales_rep_id=r, invoice_id=i, commission_amount=a,

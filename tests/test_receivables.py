@@ -35,6 +35,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import clean_table
 
 from arinsight import ledger, receivables
 from arinsight.schemas import empty_table
@@ -42,22 +43,8 @@ from arinsight.schemas import empty_table
 T = "2026-10-31"
 
 
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    """A canonical table with the clean dtypes of arinsight.schemas from a few dict rows."""
-    base = empty_table(table)
-    df = pd.DataFrame(rows)
-    for col in base.columns:
-        if col not in df.columns:
-            df[col] = None
-        if str(base[col].dtype).startswith("datetime64"):
-            df[col] = pd.to_datetime(df[col]).astype(base[col].dtype)
-        else:
-            df[col] = df[col].astype(base[col].dtype)
-    return df[list(base.columns)]
-
-
 def make_ledger() -> dict[str, pd.DataFrame]:
-    customers = _frame(
+    customers = clean_table(
         "customers",
         [
             dict(customer_id="A", customer_name="Acme", region="North", industry="Manufacturing",
@@ -76,7 +63,7 @@ def make_ledger() -> dict[str, pd.DataFrame]:
         ("I5", "C", "2026-09-01", "2026-09-30", 300.0, 50.0),
         ("I6", "C", "2026-07-01", "2026-07-31", 400.0, None),
     ]
-    invoices = _frame(
+    invoices = clean_table(
         "invoices",
         [
             dict(invoice_id=i, customer_id=c, invoice_date=d, due_date=due, amount=a, energy_kwh=e,
@@ -93,7 +80,7 @@ def make_ledger() -> dict[str, pd.DataFrame]:
         ("P6", "I5", "C", "2026-09-25", 350.0),
         ("P7", None, "A", "2026-10-10", 150.0),
     ]
-    payments = _frame(
+    payments = clean_table(
         "payments",
         [
             dict(payment_id=p, invoice_id=i, customer_id=c, payment_date=d, amount=a, method="wire")
@@ -352,7 +339,7 @@ def _quarter_ledger() -> dict[str, pd.DataFrame]:
         ("Q2", "2026-02-10", "2026-03-12", 900.0),
         ("Q3", "2026-03-15", "2026-04-14", 1200.0),
     ]
-    t["invoices"] = _frame(
+    t["invoices"] = clean_table(
         "invoices",
         [
             dict(invoice_id=i, customer_id="B", invoice_date=d, due_date=due, amount=a,
@@ -360,7 +347,7 @@ def _quarter_ledger() -> dict[str, pd.DataFrame]:
             for i, d, due, a in rows
         ],
     )  # fmt: skip
-    t["payments"] = _frame(
+    t["payments"] = clean_table(
         "payments",
         [
             dict(payment_id="Z0", invoice_id="Q0", customer_id="B", payment_date="2026-01-20",
@@ -593,7 +580,7 @@ def test_aging_buckets_sum_to_open_ar_property():
         rng = np.random.default_rng(seed)
         n = 30
         inv_date = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")
-        invoices = _frame(
+        invoices = clean_table(
             "invoices",
             [
                 dict(invoice_id=f"I{i}", customer_id=f"C{i % 4}", invoice_date=d,
@@ -603,7 +590,7 @@ def test_aging_buckets_sum_to_open_ar_property():
             ],
         )  # fmt: skip
         k = rng.integers(0, n, 40)
-        payments = _frame(
+        payments = clean_table(
             "payments",
             [
                 dict(payment_id=f"P{j}", invoice_id=f"I{i}" if j % 7 else None,
