@@ -206,6 +206,24 @@ def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
     rules.quarantine("future_date", future, f"after run date {run_date:%Y-%m-%d}")
 
 
+def _non_positive_amount(rules: _Rules) -> None:
+    """non_positive_amount: an invoice or payment amount <= 0."""
+    df = rules.df
+    rules.quarantine("non_positive_amount", df["amount"] <= 0, "amount " + df["amount"].astype(str))
+
+
+def _unknown_reference(rules: _Rules, column: str, parent: pd.DataFrame) -> None:
+    """unknown_customer / unknown_invoice: a non-empty reference missing from the clean parent."""
+    df = rules.df
+    reason = {"customer_id": "unknown_customer", "invoice_id": "unknown_invoice"}[column]
+    where = "customers" if column == "customer_id" else "(clean) invoices"
+    rules.quarantine(
+        reason,
+        df[column].notna() & ~isin(df[column], parent[column]),
+        column.removesuffix("_id") + " " + df[column].astype(str) + f" not in {where}",
+    )
+
+
 def _clean_customers(df: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
     rules = _Rules("customers", df)
     _generic_rules(rules, run_date)
@@ -227,10 +245,7 @@ def _clean_invoices(
     df["due_date"] = df["due_date"].where(~missing_due, derived_due)
     rules = _Rules("invoices", df)
     _generic_rules_with_due(rules, run_date)
-    df_ = rules.df
-    rules.quarantine(
-        "non_positive_amount", df_["amount"] <= 0, "amount " + df_["amount"].astype(str)
-    )
+    _non_positive_amount(rules)
     df_ = rules.df
     rules.quarantine(
         "due_before_invoice",
@@ -244,12 +259,7 @@ def _clean_invoices(
     currency = df_["currency"].fillna(reporting_currency)
     known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
     rules.quarantine("unknown_currency", ~known, "no rate for " + currency.astype(str))
-    df_ = rules.df
-    rules.quarantine(
-        "unknown_customer",
-        ~isin(df_["customer_id"], customers["customer_id"]),
-        "customer " + df_["customer_id"].astype(str) + " not in customers",
-    )
+    _unknown_reference(rules, "customer_id", customers)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
     return rules
 
@@ -274,22 +284,9 @@ def _clean_payments(
 ) -> _Rules:
     rules = _Rules("payments", df)
     _generic_rules(rules, run_date)
-    df_ = rules.df
-    rules.quarantine(
-        "non_positive_amount", df_["amount"] <= 0, "amount " + df_["amount"].astype(str)
-    )
-    df_ = rules.df
-    rules.quarantine(
-        "unknown_customer",
-        ~isin(df_["customer_id"], customers["customer_id"]),
-        "customer " + df_["customer_id"].astype(str) + " not in customers",
-    )
-    df_ = rules.df
-    rules.quarantine(
-        "unknown_invoice",
-        df_["invoice_id"].notna() & ~isin(df_["invoice_id"], invoices["invoice_id"]),
-        "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
-    )
+    _non_positive_amount(rules)
+    _unknown_reference(rules, "customer_id", customers)
+    _unknown_reference(rules, "invoice_id", invoices)
     df_ = rules.df
     inv_date = lookup(df_["invoice_id"], invoices.set_index("invoice_id")["invoice_date"])
     rules.quarantine(
@@ -306,12 +303,7 @@ def _clean_payments(
 def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
     rules = _Rules("commissions", df)
     _generic_rules(rules, run_date)
-    df_ = rules.df
-    rules.quarantine(
-        "unknown_invoice",
-        df_["invoice_id"].notna() & ~isin(df_["invoice_id"], invoices["invoice_id"]),
-        "invoice " + df_["invoice_id"].astype(str) + " not in (clean) invoices",
-    )
+    _unknown_reference(rules, "invoice_id", invoices)
     return rules
 
 
