@@ -214,7 +214,7 @@ def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
             "undated_payment",
             df[UNDATED].fillna(False).astype(bool) & df["payment_date"].isna(),
             "paid "
-            + df["amount"].map("{:,.2f}".format, na_action="ignore").fillna("?")
+            + df["amount"].map(lambda v: "?" if pd.isna(v) else f"{v:,.2f}").astype(str)
             + " with no payment date",
         )
     df = rules.df

@@ -459,6 +459,7 @@ def _read_raw(table: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame
             info["sql_table"] = src["table"]
     df.columns = [str(c).strip() for c in df.columns]
     info["rows"] = int(len(df))
+    info["columns"] = [c for c in df.columns if c != "__file"]
     return df, {"name": name, **info}
 
 

@@ -60,7 +60,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from arinsight import __version__, config
+from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
 from arinsight.ledger import ALL_REGIONS, Period, period_bounds
@@ -127,13 +127,14 @@ KPI_KEYS: tuple[str, ...] = (
 #: declares them and they are not "unknown":
 #:
 #: - ``regions``: which regions ``arinsight run`` reports (besides "All");
+#: - ``reports_dir``: where ``arinsight run`` publishes (default ``reports/``);
 #: - ``runs``: this module's settings (``jobs``, ``cell_timeout``, ``start_timeout``);
 #: - ``site``: ``arinsight site``;
 #: - ``alerts``, ``email``, ``smtp``, ``notify``: ``arinsight alerts`` / ``arinsight email-report``.
 #:
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
-    {"regions", "runs", "site", "alerts", "email", "smtp", "notify"}
+    {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "reports_dir"}
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.
@@ -594,6 +595,8 @@ class _Settings:
     start_timeout: int
     jobs: int
     progress: bool
+    #: the dataset whose reports live in reports_dir (see arinsight.datasets)
+    dataset: dict[str, str] | None = None
 
 
 @dataclass
@@ -707,11 +710,9 @@ def _discover_regions(processed_dir: Path) -> list[str]:
     tables = {}
     for table in ("customers", "invoices"):
         path = processed_dir / f"{table}.parquet"
-        if not path.exists():
-            return []
         try:
             tables[table] = pd.read_parquet(path, columns=["region"])
-        except (KeyError, ValueError):  # an older processed table without invoice regions
+        except (FileNotFoundError, KeyError, ValueError):  # absent, or without regions
             tables[table] = pd.DataFrame({"region": pd.Series(dtype="str")})
     from arinsight.ledger import regions_of
 
@@ -1128,6 +1129,7 @@ class _PeriodRun:
             "cell_timeout": self.settings.cell_timeout,
             "start_timeout": self.settings.start_timeout,
             "params": _plain(self.params),
+            "dataset": self.settings.dataset,
             "notebook_params": {n: sorted(self.declared.get(n, ())) for n in NOTEBOOKS},
             "inputs": self.inputs,
             "clean": self.clean_info,
@@ -1328,7 +1330,9 @@ def run_period(
     if not isinstance(jobs, int) or jobs < 1:
         raise ParamsError(f"--jobs must be a positive whole number, got {jobs!r}")
     settings = _Settings(
-        reports_dir=Path(reports_dir) if reports_dir else config.REPORTS_DIR,
+        reports_dir=Path(reports_dir)
+        if reports_dir
+        else config.resolve_path(merged.get("reports_dir")) or config.REPORTS_DIR,
         notebooks_dir=nb_dir.resolve(),
         processed_dir=config.resolve_path(merged.get("processed_dir")) or config.PROCESSED_DIR,
         interim_dir=config.resolve_path(merged.get("interim_dir")) or config.INTERIM_DIR,
@@ -1339,6 +1343,12 @@ def run_period(
         progress=progress,
     )
     settings.reports_dir = settings.reports_dir.resolve()
+    dataset = datasets.identity(merged)
+    with _period_lock(settings.reports_dir, "dataset"):
+        note = datasets.switch_to(dataset, settings.reports_dir)
+    if note and progress:
+        print(f"arinsight run: dataset {dataset['name']}: {note}", file=sys.stderr)
+    settings.dataset = dataset
 
     from tqdm.auto import tqdm
 
