@@ -659,3 +659,48 @@ def test_as_of_outside_the_period_is_refused_before_any_work(tmp_path):
         "(2026-09-01 to 2026-09-30)"
     )
     assert not (tmp_path / "reports" / PERIOD).exists()
+
+
+def test_reporting_currency_and_rates_of_the_sources_file_win(tmp_path):
+    """The sources file says reporting_currency EUR and GBP at 1.15; the params say USD with no
+    rates. Clean takes the file's: the EUR invoice stays 100.00, the GBP one becomes 200 x 1.15 =
+    230.00 EUR, nothing is quarantined as unknown_currency; the runner hands EUR to the pages."""
+    from arinsight import runs
+
+    (tmp_path / "inv.csv").write_text(
+        "id,cust,date,due,amount,cur\nE1,C1,2026-09-01,2026-09-30,100.00,EUR\n"
+        "G1,C1,2026-09-02,2026-10-02,200.00,GBP\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "sources.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "reporting_currency": "EUR",
+                "fx_rates": {"GBP": 1.15},
+                "sources": {
+                    "invoices": {
+                        "kind": "csv",
+                        "path": "inv.csv",
+                        "columns": {
+                            "invoice_id": "id",
+                            "customer_id": "cust",
+                            "invoice_date": "date",
+                            "due_date": "due",
+                            "amount": "amount",
+                            "currency": "cur",
+                        },
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = ingest.ingest(tmp_path / "sources.yaml")
+    cleaned = clean.clean_ingested(
+        result.tables, ingest.manifest_of(result), RUN_DATE, reporting_currency="USD"
+    )
+    inv = cleaned.tables["invoices"].set_index("invoice_id")
+    assert inv["amount"].to_dict() == {"E1": 100.0, "G1": 230.0}
+    assert set(inv["currency"]) == {"EUR"} and cleaned.quarantine.empty
+    settings = runs._dataset_settings({"sources": str(tmp_path / "sources.yaml")})
+    assert settings == {"reporting_currency": "EUR", "fx_rates": {"GBP": 1.15}}

@@ -264,15 +264,12 @@ def check(
         raise UserError("no `sources:` in the parameters: point it at your sources file")
     spec = ingest.read_sources(merged["sources"])
     result = ingest.ingest(merged["sources"])
-    currency = result.reporting_currency or merged.get("reporting_currency") or "USD"
-    fx_rates = {**(merged.get("fx_rates") or {}), **(spec.get("fx_rates") or {})}
-    cleaned = clean.clean(
+    cleaned = clean.clean_ingested(
         result.tables,
+        ingest.manifest_of(result),
         run_date=merged.get("run_date"),
-        reporting_currency=currency,
-        fx_rates=fx_rates,
-        segment_by=result.segment_by,
-        customer_conflicts=result.conflicts,
+        reporting_currency=merged.get("reporting_currency") or "USD",
+        fx_rates=merged.get("fx_rates"),
     )
     tables = cleaned.tables
     inv, pay = tables["invoices"], tables["payments"]

@@ -1,4 +1,4 @@
-"""Monthly runs: every notebook of a period, per region, with papermill (DESIGN.md section 8).
+"""Monthly runs: every notebook of a period, per region, with papermill.
 
 ``arinsight run --period 2026-10`` does, in order:
 
@@ -19,7 +19,7 @@
 4. **Assemble** ``kpis.json`` for each region whose notebooks all succeeded: the JSON parts the
    notebooks wrote (``kpis_receivables.json``, ``kpis_commissions.json``, ``kpis_risk.json``;
    notebooks of one region run in parallel, so none of them writes ``kpis.json`` itself) merged
-   into one object that has every key of DESIGN.md section 11 (null when undefined).
+   into one object that has every key listed in docs/kpis.md (null when undefined).
 5. **Publish atomically.** Everything is written to ``reports/.staging-<period>-<id>/`` first. A
    region whose notebooks all succeeded replaces its previous report; a failed region keeps its
    last good report, and the failed attempt (the notebooks with their error) goes to
@@ -91,7 +91,7 @@ NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: The keys every kpis.json has (DESIGN.md section 11), null where a part is missing or undefined.
+#: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined.
 KPI_KEYS: tuple[str, ...] = (
     "period",
     "region",
@@ -1165,6 +1165,25 @@ def _load_merged(
     return merged
 
 
+def _dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``reporting_currency`` and ``fx_rates`` set in the sources file: they describe the data,
+    so they win over the parameters (and reach every notebook). A sources file that cannot be
+    read is left to the ingest step, which names the problem."""
+    path = config.resolve_path(params.get("sources")) if params.get("sources") else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        spec = config.read_yaml(path)
+    except config.ConfigError:
+        return {}
+    out: dict[str, Any] = {}
+    if spec.get("reporting_currency"):
+        out["reporting_currency"] = str(spec["reporting_currency"])
+    if isinstance(spec.get("fx_rates"), Mapping):
+        out["fx_rates"] = {**(params.get("fx_rates") or {}), **spec["fx_rates"]}
+    return out
+
+
 def _summary(period: str, manifest: Mapping[str, Any]) -> str:
     lines = []
     failed = [r for r in manifest["runs"] if r["status"] not in ("ok", "reused")]
@@ -1293,6 +1312,7 @@ def run_period(
         raise ParamsError("give --period YYYY-MM (or --from YYYY-MM --to YYYY-MM)")
 
     merged = _load_merged(params_files, params, defaults_file)
+    merged.update(_dataset_settings(merged))
     if as_of is not None:
         merged["as_of"] = as_of
     if merged.get("as_of") is not None:
