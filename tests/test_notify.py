@@ -638,14 +638,14 @@ def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys
         "report:2026-10:All",
     ]
 
-    # worklist files: CSV and Excel, the formula-looking name stays text in Excel
+    # worklist files: CSV and Excel, the formula-looking name neutralised (leading ') as text
     worklist = pd.read_csv(reports / PERIOD / "alerts" / "collections_worklist.csv")
     assert worklist["customer_id"].tolist() == ["C2", "C1", "C4"]
     sheet = openpyxl.load_workbook(reports / PERIOD / "alerts" / "collections_worklist.xlsx")[
         "worklist"
     ]
     names = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert names["C4"] == '=HYPERLINK("http://x")'
+    assert names["C4"] == '\'=HYPERLINK("http://x")'
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
 

@@ -203,10 +203,22 @@ def test_period_range_and_errors():
         runs.period_range("2026-Q1", "2026-Q2")
 
 
-def test_region_dir():
+def test_region_dir_never_shares_a_folder():
+    """A plain name is its own folder; any other name gets a readable slug plus the first 8 hex
+    digits of the sha256 of the name, so "Asia/Pacific" and "Asia Pacific" (both slug
+    "Asia_Pacific") and the plain "Asia_Pacific" get three different folders; "../.." cannot
+    climb out of reports/."""
+    import hashlib
+
+    def h(name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:8]
+
     assert runs.region_dir("North") == "North"
-    assert runs.region_dir("Asia/Pacific") == "Asia_Pacific"
-    assert runs.region_dir("../..") == "region"
+    assert runs.region_dir("Asia/Pacific") == f"Asia_Pacific-{h('Asia/Pacific')}"
+    assert runs.region_dir("Asia Pacific") == f"Asia_Pacific-{h('Asia Pacific')}"
+    assert runs.region_dir("Asia_Pacific") == "Asia_Pacific"
+    assert runs.region_dir("../..") == f"region-{h('../..')}"
+    assert len({runs.region_dir(n) for n in ("Asia/Pacific", "Asia Pacific", "Asia_Pacific")}) == 3
 
 
 # --------------------------------------------------------------------------------------------

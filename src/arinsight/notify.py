@@ -33,7 +33,6 @@ import contextlib
 import copy
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import os
@@ -55,6 +54,7 @@ import pandas as pd
 
 from arinsight import config
 from arinsight.errors import ParamsError, UserError
+from arinsight.files import write_csv, write_excel
 from arinsight.ledger import ALL_REGIONS, Period, load_processed, period_bounds
 from arinsight.receivables import KPI_LABELS, KPI_UNITS
 
@@ -550,10 +550,8 @@ def compose_report(
         to=to,
         key=f"report:{period}:{region}",
     )
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
     msg.add_attachment(
-        buffer.getvalue().encode("utf-8"), maintype="text", subtype="csv", filename=attachment
+        write_csv(table).encode("utf-8"), maintype="text", subtype="csv", filename=attachment
     )
     return msg
 
@@ -771,12 +769,12 @@ def run_alerts(
 
     out_dir = reports / p.label / "alerts"
     out_dir.mkdir(parents=True, exist_ok=True)
-    worklist.to_csv(out_dir / "collections_worklist.csv", index=False, lineterminator="\n")
+    write_csv(worklist, out_dir / "collections_worklist.csv")
     crossings_named = crossings.merge(
         worklist[["customer_id", "customer_name"]], on="customer_id", how="left"
     )
-    crossings_named.to_csv(out_dir / "overdue_crossings.csv", index=False, lineterminator="\n")
-    _write_excel(
+    write_csv(crossings_named, out_dir / "overdue_crossings.csv")
+    write_excel(
         out_dir / "collections_worklist.xlsx",
         {"worklist": worklist, "invoices": crossings_named},
     )
@@ -1350,23 +1348,6 @@ def _smtp_reasons(recipients: Mapping[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _write_excel(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    """Write sheets with openpyxl; text that looks like a formula ("=...") stays text."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            text_cols = [i + 1 for i, c in enumerate(frame.columns) if not _numeric_dtype(frame[c])]
-            for col in text_cols:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=col, max_col=col):
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
-
-
-def _numeric_dtype(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
 
 
 __all__ = [
