@@ -71,3 +71,57 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"):
+#: equals, plus, minus, at, tab and carriage return.
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, neutralised with a leading ``'``
+    (OWASP: prefix cells starting with = + - @ tab CR); anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text columns pass through :func:`safe_cell`; numeric, boolean
+    and date columns are left as they are (a negative number is a number, not a formula)."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        out[col] = s.map(safe_cell, na_action="ignore")
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    return out
+
+
+def write_safe_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` as UTF-8 CSV (no index, ``\\n`` line ends) with every text cell made safe
+    against formula injection (:func:`safe_frame`), atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    safe_frame(frame).to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_safe_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]) -> Path:
+    """Write one sheet per frame with openpyxl; text cells are neutralised like
+    :func:`write_safe_csv` and stored as text, never as formulas. Atomic; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            safe_frame(frame).to_excel(writer, sheet_name=name, index=False)
+            for row in writer.sheets[name].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+    os.replace(tmp, path)
+    return path
