@@ -72,6 +72,20 @@ def _cmd_monthly(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_match(args: argparse.Namespace) -> int:
+    from arinsight.cashapp import run_match, summary_text
+
+    run = run_match(
+        args.statement,
+        params_files=args.params or [],
+        as_of=args.as_of,
+        out_dir=args.out,
+        processed_dir=args.processed,
+    )
+    print(summary_text(run))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arinsight", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"arinsight {__version__}")
@@ -102,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")
     p.add_argument("--renderer", choices=["auto", "quarto", "builtin"], default="auto")
     p.set_defaults(func=_cmd_site)
+
+    p = sub.add_parser("match", help="cash application of a bank statement (camt.053 or CSV)")
+    p.add_argument("--statement", required=True, help="camt.053 XML or CSV bank statement")
+    p.add_argument("--params", action="append", help="parameter file (repeatable)")
+    p.add_argument(
+        "--as-of", default=None, help="open invoices at this date (default: last booking)"
+    )
+    p.add_argument("--out", default=None, help="output folder (default data/cash)")
+    p.add_argument(
+        "--processed", default=None, help="processed data folder (default data/processed)"
+    )
+    p.set_defaults(func=_cmd_match)
 
     p = sub.add_parser("alerts", help="overdue alerts and reminders")
     p.add_argument("--period", required=True)

@@ -110,8 +110,24 @@ LEGAL_FORMS = frozenset(
     ]
 )
 
+#: Words that name the payer's department rather than the company ("ACME Ltd Accounts Payable").
+DEPARTMENT_WORDS = frozenset(
+    [
+        "ACCOUNTS",
+        "ACCOUNT",
+        "PAYABLE",
+        "AP",
+        "DEPT",
+        "DEPARTMENT",
+        "PAYMENTS",
+        "TREASURY",
+        "FINANCE",
+    ]
+)
+
 _SEP_DIGITS = re.compile(r"(?<=\d)[ \t\-./_]+(?=\d)")
 _SEP_PREFIX = re.compile(r"(?<=[A-Z])[ \t\-./_#:]+(?=\d)")
+_FILLER = re.compile(r"(?<=[A-Z])[ .]*\b(?:NO|NR|NUM|NBR|NUMBER)\b[ .:#]*(?=\d)")
 _TOKEN = re.compile(r"([A-Z]*)(\d+)")
 _ID_SHAPE = re.compile(r"^([A-Z]*)(\d+)$")
 
@@ -197,19 +213,38 @@ def _norm(text: Any) -> str:
 
 
 def name_core(name: Any, keep_legal: bool = False) -> str:
-    """A company name for comparison: upper case, ``&`` as AND, punctuation as spaces, legal
-    forms (:data:`LEGAL_FORMS`) removed unless ``keep_legal``."""
+    """A company name for comparison: upper case, ``&`` as AND, punctuation as spaces, words of
+    a payments department (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury") and legal
+    forms (:data:`LEGAL_FORMS`) removed, the legal forms kept when ``keep_legal``."""
     s = str(name or "").upper().replace("&", " AND ")
-    words = re.sub(r"[^0-9A-Z]+", " ", s).split()
+    words = [w for w in re.sub(r"[^0-9A-Z]+", " ", s).split() if w not in DEPARTMENT_WORDS]
     if not keep_legal:
         words = [w for w in words if w not in LEGAL_FORMS] or words
     return " ".join(words)
 
 
+_LEGAL_SAME = {
+    "LIMITED": "LTD",
+    "INCORPORATED": "INC",
+    "COMPANY": "CO",
+    "CORPORATION": "CORP",
+    "GESELLSCHAFT": "GMBH",
+    "MBH": "GMBH",
+}
+
+
+def legal_form(name: Any) -> frozenset[str]:
+    """The legal forms written in a company name, spelled one way (``Limited`` -> LTD,
+    ``Gesellschaft mbH`` -> GMBH); empty when none is written."""
+    words = re.sub(r"[^0-9A-Z]+", " ", str(name or "").upper()).split()
+    return frozenset(_LEGAL_SAME.get(w, w) for w in words if w in LEGAL_FORMS and w != "THE")
+
+
 def reference_tokens(text: str) -> set[tuple[str, str]]:
     """(prefix letters, digits) pairs written in ``text``, read twice: as written (separators
-    between letters and digits dropped) and with separators inside numbers dropped too."""
-    upper = str(text or "").upper()
+    between letters and digits dropped) and with separators inside numbers dropped too. Filler
+    words between a prefix and its number (``INV No. 42``, ``Nr``, ``#``) are dropped first."""
+    upper = _FILLER.sub(" ", str(text or "").upper())
     plain = _SEP_PREFIX.sub("", upper)
     joined = _SEP_PREFIX.sub("", _SEP_DIGITS.sub("", upper))
     return {(m[1], m[2]) for t in (plain, joined) for m in _TOKEN.finditer(t)}
@@ -270,7 +305,10 @@ class InvoiceBook:
         for prefix, digits in reference_tokens(text):
             for i in self.by_core.get(digits.lstrip("0") or "0", []):
                 p, d = self.shape[i]
-                if (p and prefix.endswith(p)) or (digits == d and (len(d) >= 5 or not p)):
+                written = digits == d or not digits.startswith("0")  # not cut short
+                if (p and prefix.endswith(p) and written) or (
+                    digits == d and (len(d) >= 5 or not p)
+                ):
                     strong.add(i)
                 else:
                     weak.add(i)
@@ -311,18 +349,16 @@ def identify_payer(
 ) -> tuple[list[str], float]:
     """Customers the payer name may be: ([one id], score) when identified, (several, score) when
     ambiguous, ([], best score) when no name reaches ``name_threshold``."""
-    from rapidfuzz import fuzz
-
     if not len(scores) or not payer_name.strip():
         return [], 0.0
     best = float(scores.max())
     if best < settings.name_threshold:
         return [], best
     tied = np.flatnonzero(scores >= best - settings.name_margin)
-    if len(tied) > 1:  # the legal form (GmbH vs Inc) breaks ties
-        full = name_core(payer_name, keep_legal=True)
-        s2 = np.array([fuzz.token_sort_ratio(full, book.fulls[i]) for i in tied])
-        tied = tied[s2 >= s2.max() - settings.name_margin] if len(s2) else tied
+    written = legal_form(payer_name)
+    if len(tied) > 1 and written:  # a written legal form (GmbH vs Inc) breaks ties
+        same = [i for i in tied if legal_form(book.names[book.cust_ids[i]]) == written]
+        tied = np.array(same) if same else tied
     ranked = sorted(tied, key=lambda i: (-scores[i], book.cust_ids[i]))
     return [book.cust_ids[i] for i in ranked], best
 
@@ -451,6 +487,10 @@ def _settle(
         return res
     if not partial_ok:
         return None
+    if cents < total and len(rows) > 1:  # which invoice was paid short is unknown: a person decides
+        res = LineResult("suggested", **base, reason="pays less than the invoices it names")
+        res.candidates = [_candidate(book, rows, round(conf * 0.7, 4), "oldest first, rest open")]
+        return res
     if cents < total:
         res = LineResult("matched", _fx(f"{rule}_partial", exact), round(conf * 0.95, 4), **base)
         res.allocations = _allocate(book, rows, cents)
@@ -502,6 +542,45 @@ def _exact_and_sums(
     return singles, sets, exhausted
 
 
+def _completion(
+    book: InvoiceBook, rows: list[int], weak: list[int], line: _Line, settings: MatchSettings
+) -> list[int]:
+    """Further invoices of the same customer when a line pays more than its referenced invoices:
+    its weak references if they make up the difference exactly, else the one invoice or the one
+    set of the customer's other open invoices that does (nothing when none or several do)."""
+    v = line.value(book.currency[rows[0]])
+    if v is None:
+        return []
+    cents, tol, _ = v
+    total = int(book.remaining[rows].sum())
+    if cents - tol <= total:
+        return []
+    cust, ccy = book.customer[rows[0]], book.currency[rows[0]]
+    same = [
+        i
+        for i in book.by_customer.get(cust, [])
+        if book.remaining[i] > 0 and book.currency[i] == ccy and i not in rows
+    ]
+    extra = [i for i in weak if i in same]
+    if extra and abs(cents - total - int(book.remaining[extra].sum())) <= tol:
+        return extra
+    need = cents - total
+    singles = [[i] for i in same if abs(int(book.remaining[i]) - need) <= tol]
+    if len(singles) == 1:
+        return singles[0]
+    if singles:
+        return []
+    pool = same[: settings.max_candidates]
+    found, exhausted = subset_sums(
+        [int(book.remaining[i]) for i in pool],
+        need - tol,
+        need + tol,
+        settings.max_subset_size,
+        settings.search_budget,
+    )
+    return [pool[j] for j in found[0]] if len(found) == 1 and not exhausted else []
+
+
 def _candidate(book: InvoiceBook, rows: list[int], confidence: float, why: str) -> dict[str, Any]:
     return {
         "customer_id": book.customer[rows[0]],
@@ -542,6 +621,7 @@ def match_line(
         groups = _by_customer_currency(book, open_strong)
         if len(groups) == 1:
             rows = next(iter(groups.values()))
+            rows = sorted(rows + _completion(book, rows, weak, line, settings))
             res = _settle(book, rows, line, "reference", 1.0, partial_ok=True)
             if res is not None:
                 return res
@@ -561,7 +641,7 @@ def match_line(
     if open_weak:
         groups = _by_customer_currency(book, open_weak)
         for (cust, _), rows in sorted(groups.items()):
-            if payer == cust:
+            if payer == cust or (payer is None and cust in payers and len(groups) == 1):
                 res = _settle(
                     book, rows, line, "reference_weak", round(0.95 * max(payer_conf, 0.9), 4), True
                 )
@@ -639,9 +719,31 @@ def match_line(
                 candidates=cands[: settings.suggestions],
                 reason=f"payer name fits {len(payers)} customers; amount fits several",
             )
+        sets, hit = [], False
+        for cust in payers:
+            _, found_sets, exhausted = _exact_and_sums(book, cust, line, settings)
+            sets += [(cust, r) for r, _ in found_sets]
+            hit |= exhausted
+        if len(sets) == 1 and not hit:
+            res = _settle(book, sets[0][1], line, "sum_payer", round(0.9 * payer_conf, 4), False)
+            if res is not None:
+                return res
+        if sets:
+            cands = [
+                _candidate(
+                    book, r, 0.4 * payer_conf / len(sets), "invoices adding up, similar name"
+                )
+                for _, r in sets
+            ]
+            return LineResult(
+                "suggested",
+                candidates=cands[: settings.suggestions],
+                reason=f"payer name fits {len(payers)} customers; invoices of "
+                f"{len({c for c, _ in sets})} of them add up to the amount",
+            )
 
     # rule 5: no payer: the same amount anywhere
-    closed = [i for i in strong + weak if book.remaining[i] <= 0]
+    closed = [i for i in strong if book.remaining[i] <= 0]
     cands = []
     for ccy in sorted(set(book.currency)):
         v = line.value(ccy)
@@ -654,13 +756,13 @@ def match_line(
         cands += [[int(i)] for i in hit]
     if cands:
         conf = 0.5 / len(cands)
+        who = f"payer name fits {len(payers)} customers" if payers else "payer not recognised"
         return LineResult(
             "suggested",
             candidates=[
-                _candidate(book, r, conf, "same amount, payer unknown")
-                for r in cands[: settings.suggestions]
+                _candidate(book, r, conf, "same amount") for r in cands[: settings.suggestions]
             ],
-            reason=f"no reference, payer not recognised; {len(cands)} open invoice(s) have this amount",
+            reason=f"no reference, {who}; {len(cands)} open invoice(s) have this amount",
         )
     if closed:
         ids = ", ".join(book.ids[i] for i in closed[:3])

@@ -284,7 +284,7 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
         )
         tx_cdi = _text(tx, "CdtDbtInd").upper() or cdi
         own_ref = _text(tx, "Refs/AcctSvcrRef")
-        if own_ref and own_ref != entry_ref:
+        if own_ref and (len(txs) == 1 or own_ref != entry_ref):
             line_ref = own_ref
         elif entry_ref:
             line_ref = f"{entry_ref}/{t_no}"
