@@ -9,7 +9,7 @@ Every credit line ends in one of three states:
 
 Debit lines, reversals and entries not yet booked are ``skipped``. Lines are taken in booking
 order and every match lowers the open amount the next lines see, so two lines never settle the
-same euro twice.
+same euro twice; a line only sees the invoices issued on or before its booking date.
 
 **References.** Invoice numbers are searched in the remittance text, the structured references
 and the end-to-end id, also when mangled: case, spaces or separators inside the number
@@ -268,6 +268,8 @@ class InvoiceBook:
         self.customer = b["customer_id"].astype(str).to_numpy()
         self.currency = b["currency"].fillna("").astype(str).str.upper().to_numpy()
         self.due = pd.to_datetime(b["due_date"]).to_numpy()
+        issued = b["invoice_date"] if "invoice_date" in b else pd.Series(pd.NaT, index=b.index)
+        self.issued = pd.to_datetime(issued).to_numpy(dtype="datetime64[ns]")
         self.remaining = np.round(b["open_amount"].astype(float).to_numpy() * 100).astype(np.int64)
         self.by_customer: dict[str, np.ndarray] = {
             c: idx.to_numpy() for c, idx in pd.Series(np.arange(len(b))).groupby(self.customer)
@@ -598,10 +600,22 @@ def match_line(
     settings: MatchSettings,
     known_accounts: Mapping[str, str] | None = None,
 ) -> LineResult:
-    """Apply the rules of the module docstring to one credit line (``book`` is not changed)."""
-    line = _Line(row, settings)
+    """Apply the rules of the module docstring to one credit line (``book`` is not changed).
+
+    A line left unmatched whose text names an invoice that is already paid says so (a duplicate
+    payment, to be refunded or kept on account)."""
     text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
     strong, weak = book.references(text)
+    res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
+    closed = [i for i in strong if book.remaining[i] <= 0]
+    if res.status == "unmatched" and closed:
+        ids = ", ".join(book.ids[i] for i in closed[:3])
+        res.reason = f"refers to {ids}, already paid (duplicate payment?)"
+    return res
+
+
+def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
+    line = _Line(row, settings)
 
     # who paid: customer id in the text, a known account, or the name
     payer_conf = 0.0
@@ -743,7 +757,6 @@ def match_line(
             )
 
     # rule 5: no payer: the same amount anywhere
-    closed = [i for i in strong if book.remaining[i] <= 0]
     cands = []
     for ccy in sorted(set(book.currency)):
         v = line.value(ccy)
@@ -764,9 +777,6 @@ def match_line(
             ],
             reason=f"no reference, {who}; {len(cands)} open invoice(s) have this amount",
         )
-    if closed:
-        ids = ", ".join(book.ids[i] for i in closed[:3])
-        return LineResult("unmatched", reason=f"refers to {ids}, already paid (duplicate payment?)")
     if payers:
         return LineResult(
             "unmatched", reason=f"payer name fits {len(payers)} customers, no amount fits"
@@ -847,7 +857,12 @@ def match_lines(
             )
             results[pos] = LineResult("skipped", reason=why)
             continue
+        # an invoice issued after the booking date cannot be what this line pays
+        later = book.issued > np.datetime64(pd.Timestamp(row["booking_date"]), "ns")
+        kept = book.remaining[later].copy()
+        book.remaining[later] = 0
         res = match_line(row, book, scores[lines.index.get_loc(pos)], settings, known_accounts)
+        book.remaining[later] = kept
         for i, cents in res.allocations:
             book.remaining[i] -= min(cents, int(book.remaining[i]))
         results[pos] = res

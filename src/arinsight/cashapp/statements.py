@@ -287,7 +287,7 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
         if own_ref and (len(txs) == 1 or own_ref != entry_ref):
             line_ref = own_ref
         elif entry_ref:
-            line_ref = f"{entry_ref}/{t_no}"
+            line_ref = entry_ref if len(txs) == 1 else f"{entry_ref}/{t_no}"
         else:
             line_ref = f"{stmt_id}/{n_no}/{t_no}"
         parties = _child(tx, "RltdPties")
