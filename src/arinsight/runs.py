@@ -119,6 +119,7 @@ KPI_KEYS: tuple[str, ...] = (
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
     {"regions", "runs", "site", "alerts", "email", "smtp", "notify"}
+    | {"cash_application", "company", "dunning"}  # arinsight match / alerts (collections)
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.

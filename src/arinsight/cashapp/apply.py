@@ -351,6 +351,35 @@ def match_statement(
     return MatchRun(worklist, candidates, allocations, T)
 
 
+def ledger_records(
+    run: MatchRun, lines: pd.DataFrame, statement_file: str = "", statement_sha256: str = ""
+) -> list[dict[str, Any]]:
+    """One ledger record per statement line applied in ``run`` (in statement order): the line id,
+    the statement, booking date, amount, currency, payer account, customer, rule and payments."""
+    records = []
+    by_line = lines.set_index("line_id")
+    work = run.worklist.set_index("line_id")
+    for line_id, group in run.allocations.groupby("statement_line_id", sort=False):
+        line, row = by_line.loc[line_id], work.loc[line_id]
+        pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
+        pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
+        records.append(
+            {
+                "line_id": line_id,
+                "statement_file": statement_file,
+                "statement_sha256": statement_sha256,
+                "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
+                "amount": float(line["amount"]),
+                "currency": line["currency"],
+                "payer_account": line["payer_account"],
+                "customer_id": row["customer_id"],
+                "rule": row["rule"],
+                "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
+            }
+        )
+    return records
+
+
 def run_match(
     statement: str | Path,
     *,
@@ -384,27 +413,7 @@ def run_match(
     ledger = read_ledger(ledger_path)
     run = match_statement(lines, tables, settings, as_of, ledger)
 
-    digest = sha256_file(path)
-    new = []
-    for line_id, group in run.allocations.groupby("statement_line_id", sort=False):
-        row = run.worklist.loc[run.worklist["line_id"] == line_id].iloc[0]
-        line = lines.loc[lines["line_id"] == line_id].iloc[0]
-        pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
-        pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
-        new.append(
-            {
-                "line_id": line_id,
-                "statement_file": path.name,
-                "statement_sha256": digest,
-                "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
-                "amount": float(line["amount"]),
-                "currency": line["currency"],
-                "payer_account": line["payer_account"],
-                "customer_id": row["customer_id"],
-                "rule": row["rule"],
-                "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
-            }
-        )
+    new = ledger_records(run, lines, path.name, sha256_file(path))
     _append_ledger(ledger_path, new)
     stem = path.stem
     folder.mkdir(parents=True, exist_ok=True)
