@@ -1,0 +1,677 @@
+"""The 13-week cash forecast: expected collections per week from the invoices open at T.
+
+**What is forecast.** For T (the end of the period) and k = 1..13, week k is the seven days
+``T + 7(k-1) + 1 .. T + 7k`` (week 1 starts the day after T). ``expected[k]`` is the cash expected
+in week k from the invoices *open at T* (new invoices billed after T are not in it: their cash
+mostly comes after 13 weeks of terms anyway, and a sales forecast is another subject).
+
+**The payment-timing model.** For an invoice open at a date O (an *origin*) with open amount A,
+the model gives a distribution over 14 outcomes: the share of A collected in week 1, ..., week 13
+after O, and "later or never". It is a multi-class gradient-boosting classifier (scikit-learn's
+``HistGradientBoostingClassifier``) on
+
+* the invoice's features at its invoice date from :func:`arinsight.risk.invoice_features`
+  (amount, terms, energy, month, the customer's history, balance and credit-limit use, industry,
+  region, customer type): only what was known when the invoice was issued, so nothing leaks
+  from the future (see the risk module's docstring);
+* its state at O: days to the due date (negative when overdue), age, the open share of the
+  amount, the open amount and the calendar month of O.
+
+Training rows come from past month ends O whose 13 following weeks are fully known at T
+(``O + 91 days <= T``): every invoice open at O gives one row per outcome it had, weighted by the
+share of its open amount collected in that week (cumulative payments capped at the open amount;
+the rest is "later or never"). So partial payments are learnt as they happened and nothing is
+censored. Why this model: it predicts a whole distribution per invoice (not one date), conditional
+on how overdue the invoice already is, with the same features as the risk model, in one fit; a
+quantile regression would need one model per quantile and cannot say "not within 13 weeks"; a
+discrete-time hazard model says the same with seven times as many rows.
+
+``expected[k] = sum over open invoices of A x P(week k)``. **The interval** (10 % to 90 % by
+default) comes from the backtest: ``low[k] = expected[k] x q10`` and ``high[k] = expected[k] x q90``
+where q are quantiles of ``actual / expected`` at horizon k over the backtest's origins (at least
+``min_interval_origins``; with fewer, a normal approximation of the sum of independent invoices:
+``expected +- z x sqrt(sum A^2 p (1 - p))``). It covers what the model does not know: customers
+paying together, months that differ.
+
+**The backtest.** At each past month end O_b whose 13 weeks are known at T (the most recent
+``backtest_origins``), the model is trained as it would have been at O_b (only origins with
+``O + 91 <= O_b``) and forecasts the invoices open at O_b; the cash that actually came from them
+is summed per week. Two baselines forecast the same invoices: **due date** (each open amount on its
+due date; already overdue ones in week 1) and **customer delay** (on due date + the customer's
+average days late of its invoices paid by O_b, the average of every customer when it has none).
+Mean absolute error per horizon week over the origins, in money.
+
+Assumptions: payments are dated when the money arrived; unapplied cash (no invoice) is not in
+the forecast nor in the actuals; an overpayment counts up to the open amount.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.errors import UserError
+
+WEEKS = 13
+OUTCOMES = WEEKS + 1  # weeks 1..13, then "later or never"
+STATE_FEATURES = [
+    "days_to_due",
+    "due_week",
+    "age_days",
+    "open_share",
+    "log_open_amount",
+    "origin_month",
+]
+_DAY = pd.Timedelta(days=1)
+WEIGHT_POWER = 0.0
+
+
+class ForecastError(UserError):
+    """The cash forecast cannot be made (no open invoices, not enough history...)."""
+
+
+@dataclass
+class Forecast:
+    """A forecast at T: one row per week with expected, low and high, and the backtest."""
+
+    as_of: pd.Timestamp
+    weeks: pd.DataFrame  # week, week_start, week_end, expected, low, high
+    backtest: pd.DataFrame  # origin, week, actual, model, due_date, customer_delay (one region)
+    errors: pd.DataFrame  # week, mae_model, mae_due_date, mae_customer_delay, ...
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def kpis(self) -> dict[str, Any]:
+        """``cash_forecast`` for kpis.json: {week start (ISO date): {expected, low, high}}."""
+        return {
+            "cash_forecast": {
+                r.week_start.strftime("%Y-%m-%d"): {
+                    "expected": round(float(r.expected), 2),
+                    "low": round(float(r.low), 2),
+                    "high": round(float(r.high), 2),
+                }
+                for r in self.weeks.itertuples()
+            }
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# rows: invoices open at an origin, their state and what they paid in the 13 weeks after it
+# --------------------------------------------------------------------------------------------
+
+
+def open_at(invoices: pd.DataFrame, payments: pd.DataFrame, origin: Any) -> pd.DataFrame:
+    """The invoices open at the end of day O = ``origin`` with their state at O.
+
+    ``open_amount`` from :func:`arinsight.receivables.invoice_positions` (payments dated <= O);
+    ``days_to_due = due_date - O`` (negative when overdue), ``age_days = O - invoice_date``,
+    ``open_share = open_amount / amount``, ``log_open_amount = ln(open_amount)``,
+    ``origin_month`` (1-12). One row per open invoice, sorted by invoice id.
+    """
+    from arinsight.receivables import invoice_positions
+
+    O = pd.Timestamp(origin).normalize()
+    pos = invoice_positions(invoices, payments, O)
+    pos = pos.loc[pos["open_amount"] > 0].copy()
+    pos["origin"] = O
+    pos["days_to_due"] = (pos["due_date"] - O).dt.days.astype(float)
+    pos["due_week"] = np.clip(np.ceil(pos["days_to_due"] / 7), 0, WEEKS + 1)
+    pos["age_days"] = (O - pos["invoice_date"]).dt.days.astype(float)
+    pos["open_share"] = (pos["open_amount"] / pos["amount"]).clip(upper=1.0)
+    pos["log_open_amount"] = np.log(pos["open_amount"])
+    pos["origin_month"] = float(O.month)
+    cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount", "open_amount"]
+    out = pos[cols + ["origin"] + STATE_FEATURES]
+    return out.sort_values("invoice_id", kind="mergesort").reset_index(drop=True)
+
+
+def collected_by_week(
+    open_rows: pd.DataFrame, payments: pd.DataFrame, weeks: int = WEEKS
+) -> np.ndarray:
+    """Cash each open invoice brought in each week after its origin: an array (rows x weeks+1).
+
+    Payments to the invoice dated in week k (``O + 7(k-1) < date <= O + 7k``) count in column
+    k-1, cumulatively capped at the open amount at O (an overpayment counts up to it); the last
+    column is the part not collected within ``weeks`` weeks (later or never).
+    """
+    n = len(open_rows)
+    out = np.zeros((n, weeks + 1))
+    if n == 0:
+        return out
+    O = pd.Timestamp(open_rows["origin"].iloc[0])
+    end = O + pd.Timedelta(days=7 * weeks)
+    pay = payments.loc[
+        payments["invoice_id"].notna()
+        & (payments["payment_date"] > O)
+        & (payments["payment_date"] <= end),
+        ["invoice_id", "payment_date", "amount"],
+    ]
+    index = pd.Series(np.arange(n), index=open_rows["invoice_id"].astype(str).to_numpy())
+    pos = index.reindex(pay["invoice_id"].astype(str).to_numpy()).to_numpy()
+    keep = ~np.isnan(pos)
+    pay = pay.loc[keep].assign(row=pos[keep].astype(int))
+    if len(pay):
+        pay = pay.sort_values(["row", "payment_date"], kind="mergesort")
+        cap = open_rows["open_amount"].to_numpy()[pay["row"].to_numpy()]
+        cum = pay.groupby("row")["amount"].cumsum().to_numpy()
+        capped = np.minimum(cum, cap)
+        prev = np.concatenate([[0.0], capped[:-1]])
+        first = np.r_[True, pay["row"].to_numpy()[1:] != pay["row"].to_numpy()[:-1]]
+        prev[first] = 0.0
+        week = np.ceil(((pay["payment_date"] - O) / _DAY).to_numpy() / 7).astype(int) - 1
+        np.add.at(out, (pay["row"].to_numpy(), week), capped - prev)
+    out[:, weeks] = np.maximum(open_rows["open_amount"].to_numpy() - out[:, :weeks].sum(axis=1), 0)
+    return np.round(out, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+# --------------------------------------------------------------------------------------------
+
+
+def _feature_columns(features: pd.DataFrame) -> tuple[list[str], list[str]]:
+    from arinsight import risk
+
+    numeric = [c for c in risk.NUMERIC if c in features.columns] + STATE_FEATURES
+    categorical = [c for c in risk.CATEGORICAL if c in features.columns]
+    return numeric, categorical
+
+
+def build_model(numeric: Sequence[str], categorical: Sequence[str], random_seed: int = 42):
+    """An unfitted pipeline: categoricals ordinal-encoded (native categorical splits) + a
+    multi-class ``HistGradientBoostingClassifier`` over the 14 outcomes (early stopping)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    prep = ColumnTransformer(
+        [
+            ("num", "passthrough", list(numeric)),
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    encoded_missing_value=np.nan,
+                ),
+                list(categorical),
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    n_num = len(numeric)
+    gbm = HistGradientBoostingClassifier(
+        learning_rate=0.1,
+        max_iter=150,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        categorical_features=[n_num + i for i in range(len(categorical))] or None,
+        early_stopping=True,
+        validation_fraction=0.15,
+        n_iter_no_change=10,
+        max_bins=63,
+        random_state=int(random_seed),
+    )
+    return Pipeline([("prep", prep), ("model", gbm)])
+
+
+def training_rows(
+    origin_rows: pd.DataFrame, collected: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One row per (open invoice, outcome it had): (rows, outcome 0..13, weight = share of the
+    open amount collected in that outcome)."""
+    share = collected / origin_rows["open_amount"].to_numpy()[:, None]
+    r, c = np.nonzero(share > 1e-9)
+    w = share[r, c] * origin_rows["open_amount"].to_numpy()[r] ** WEIGHT_POWER
+    return origin_rows.iloc[r].reset_index(drop=True), c, w
+
+
+def _predict(model, rows: pd.DataFrame) -> np.ndarray:
+    """P(outcome) for each row as an (n x 14) array (outcomes never seen in training get 0)."""
+    out = np.zeros((len(rows), OUTCOMES))
+    if len(rows) == 0:
+        return out
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # thread start-up costs more than it saves on small data
+        proba = model.predict_proba(rows)
+    out[:, model[-1].classes_.astype(int)] = proba
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# baselines
+# --------------------------------------------------------------------------------------------
+
+
+def _week_of(dates: pd.Series, origin: pd.Timestamp) -> np.ndarray:
+    """Outcome index of a pay date: 0 for week 1 (also dates <= origin), 13 beyond 13 weeks."""
+    days = ((dates - origin) / _DAY).to_numpy(dtype=float)
+    week = np.ceil(np.maximum(days, 1) / 7) - 1
+    return np.clip(np.nan_to_num(week, nan=WEEKS), 0, WEEKS).astype(int)
+
+
+def due_date_baseline(rows: pd.DataFrame) -> np.ndarray:
+    """Each open amount paid on its due date (overdue ones in week 1): (n x 14) cash."""
+    out = np.zeros((len(rows), OUTCOMES))
+    if len(rows):
+        week = _week_of(rows["due_date"], pd.Timestamp(rows["origin"].iloc[0]))
+        out[np.arange(len(rows)), week] = rows["open_amount"].to_numpy()
+    return out
+
+
+def customer_delays(invoices: pd.DataFrame, payments: pd.DataFrame, origin: Any) -> pd.Series:
+    """Each customer's average days late (paid date - due date, early payments negative) over
+    its invoices fully paid by O; ``ALL`` holds the average over every such invoice."""
+    from arinsight.risk import settlement
+
+    O = pd.Timestamp(origin)
+    pay = payments.loc[payments["payment_date"] <= O]
+    s = settlement(invoices.loc[invoices["invoice_date"] <= O], pay)
+    s = s.loc[s["paid_date"].notna()]
+    delay = (s["paid_date"] - s["due_date"]).dt.days.astype(float)
+    out = delay.groupby(s["customer_id"]).mean()
+    out["ALL"] = float(delay.mean()) if len(delay) else 0.0
+    return out
+
+
+def customer_delay_baseline(rows: pd.DataFrame, delays: pd.Series) -> np.ndarray:
+    """Each open amount paid on due date + the customer's average delay (:func:`customer_delays`)."""
+    out = np.zeros((len(rows), OUTCOMES))
+    if len(rows):
+        d = rows["customer_id"].map(delays).fillna(delays.get("ALL", 0.0))
+        dates = rows["due_date"] + pd.to_timedelta(d.round().to_numpy(), unit="D")
+        week = _week_of(dates, pd.Timestamp(rows["origin"].iloc[0]))
+        out[np.arange(len(rows)), week] = rows["open_amount"].to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the whole computation (every region at once), cached per dataset and period
+# --------------------------------------------------------------------------------------------
+
+
+def month_ends(first: Any, last: Any) -> list[pd.Timestamp]:
+    """Month ends from the month of ``first`` to ``last`` inclusive."""
+    return list(pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="ME"))
+
+
+@dataclass
+class _Ledger:
+    invoices: pd.DataFrame
+    payments: pd.DataFrame
+    features: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+    _rows: dict = field(default_factory=dict)
+    _collected: dict = field(default_factory=dict)
+
+    def rows(self, origin: pd.Timestamp) -> pd.DataFrame:
+        key = pd.Timestamp(origin)
+        if key not in self._rows:
+            self._rows[key] = self._rows_at(key)
+        return self._rows[key]
+
+    def collected(self, origin: pd.Timestamp) -> np.ndarray:
+        key = pd.Timestamp(origin)
+        if key not in self._collected:
+            self._collected[key] = collected_by_week(self.rows(key), self.payments)
+        return self._collected[key]
+
+    def _rows_at(self, origin: pd.Timestamp) -> pd.DataFrame:
+        rows = open_at(self.invoices, self.payments, origin)
+        cols = [c for c in self.numeric + self.categorical if c not in rows.columns]
+        return rows.merge(self.features[["invoice_id", *cols]], on="invoice_id", how="left")
+
+
+def _fit(led: _Ledger, origins: Sequence[pd.Timestamp], seed: int, max_rows: int):
+    parts = []
+    for O in origins:
+        rows = led.rows(O)
+        if len(rows):
+            parts.append((rows, led.collected(O)))
+    if not parts:
+        return None, 0
+    X, y, w = zip(*(training_rows(r, c) for r, c in parts), strict=True)
+    X, y, w = pd.concat(X, ignore_index=True), np.concatenate(y), np.concatenate(w)
+    if len(X) > max_rows:  # the most recent origins
+        X, y, w = X.iloc[-max_rows:], y[-max_rows:], w[-max_rows:]
+    if len(np.unique(y)) < 2:
+        return None, len(X)
+    from threadpoolctl import threadpool_limits
+
+    model = build_model(led.numeric, led.categorical, seed)
+    with threadpool_limits(limits=1 if len(X) < 100_000 else None):
+        model.fit(X[led.numeric + led.categorical], y, model__sample_weight=w)
+    return model, len(X)
+
+
+def compute(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: Any,
+    *,
+    late_days: int = 30,
+    random_seed: int = 42,
+    train_origins: int = 24,
+    min_train_origins: int = 6,
+    backtest_origins: int = 12,
+    max_train_rows: int = 400_000,
+) -> dict[str, pd.DataFrame]:
+    """The forecast at T and its backtest for every open invoice (all regions at once).
+
+    Returns ``forecast`` (one row per invoice open at T: invoice_id, customer_id, open_amount,
+    p_week_1..13, p_later) and ``backtest`` (one row per (origin, invoice open at it): origin,
+    invoice_id, customer_id, then the cash per week of the model, the actual payments and the two
+    baselines: ``model_1..13``, ``actual_1..13``, ``due_1..13``, ``delay_1..13``), plus ``info``
+    (training rows and origins). Raises :class:`ForecastError` without enough history.
+    """
+    from arinsight.risk import invoice_features
+
+    T = pd.Timestamp(as_of).normalize()
+    inv = tables["invoices"].loc[tables["invoices"]["invoice_date"] <= T].reset_index(drop=True)
+    pay = tables["payments"].loc[tables["payments"]["payment_date"] <= T].reset_index(drop=True)
+    if inv.empty:
+        raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
+    feats = invoice_features(inv, pay, tables["customers"], late_days)
+    numeric, categorical = _feature_columns(feats)
+    led = _Ledger(inv, pay, feats, numeric, categorical)
+    last_known = T - pd.Timedelta(days=7 * WEEKS)
+    known = month_ends(inv["invoice_date"].min(), last_known)
+    if len(known) < min_train_origins:
+        raise ForecastError(
+            f"{len(known)} month end(s) with 13 known weeks before {T:%Y-%m-%d}, "
+            f"at least {min_train_origins} needed to learn payment timing"
+        )
+
+    model, n_train = _fit(led, known[-train_origins:], random_seed, max_train_rows)
+    if model is None:
+        raise ForecastError("the payment history has a single outcome: nothing to learn from")
+    rows = led.rows(T)
+    p = _predict(model, rows[numeric + categorical])
+    forecast = rows[["invoice_id", "customer_id", "due_date", "open_amount"]].copy()
+    for k in range(WEEKS):
+        forecast[f"p_week_{k + 1}"] = p[:, k]
+    forecast["p_later"] = p[:, WEEKS]
+
+    parts = []
+    candidates = [
+        O
+        for O in known
+        if sum(o + pd.Timedelta(days=7 * WEEKS) <= O for o in known) >= min_train_origins
+    ][-backtest_origins:]
+    for O in candidates:
+        train = [o for o in known if o + pd.Timedelta(days=7 * WEEKS) <= O][-train_origins:]
+        m, _ = _fit(led, train, random_seed, max_train_rows)
+        r = led.rows(O)
+        if m is None or r.empty:
+            continue
+        amount = r["open_amount"].to_numpy()[:, None]
+        blocks = {
+            "model": _predict(m, r[numeric + categorical]) * amount,
+            "actual": collected_by_week(r, pay),
+            "due": due_date_baseline(r),
+            "delay": customer_delay_baseline(r, customer_delays(inv, pay, O)),
+        }
+        frame = r[["origin", "invoice_id", "customer_id"]].copy()
+        for name, arr in blocks.items():
+            for k in range(WEEKS):
+                frame[f"{name}_{k + 1}"] = np.round(arr[:, k], 2)
+        parts.append(frame)
+    backtest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    info = pd.DataFrame(
+        [
+            {
+                "as_of": T,
+                "train_rows": n_train,
+                "train_origin_first": known[-train_origins:][0],
+                "train_origin_last": known[-1],
+                "backtest_origins": len(parts),
+            }
+        ]
+    )
+    return {"forecast": forecast, "backtest": backtest, "info": info}
+
+
+def cache_key(tables: Mapping[str, pd.DataFrame], as_of: Any, params: Mapping[str, Any]) -> str:
+    """sha256 of the period, the parameters, the package version and the three tables' content."""
+    from arinsight import __version__
+
+    h = hashlib.sha256()
+    h.update(
+        json.dumps({"as_of": str(pd.Timestamp(as_of).date()), **params}, sort_keys=True).encode()
+    )
+    h.update(__version__.encode())
+    for name in ("invoices", "payments", "customers"):
+        h.update(pd.util.hash_pandas_object(tables[name], index=False).to_numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def compute_cached(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: Any,
+    cache_dir: str | Path | None = None,
+    **params: Any,
+) -> dict[str, pd.DataFrame]:
+    """:func:`compute` once per dataset, T and parameters: the region runs of a period share it.
+
+    With ``cache_dir`` the result is stored in ``<cache_dir>/<key>/`` (parquet) under a file lock,
+    so parallel runs of the same period wait for the first one and then read its result.
+    """
+    if cache_dir is None:
+        return compute(tables, as_of, **params)
+    import fcntl
+
+    folder = Path(cache_dir) / cache_key(tables, as_of, params)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    names = ("forecast", "backtest", "info")
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all((folder / f"{n}.parquet").exists() for n in names):
+            return {n: pd.read_parquet(folder / f"{n}.parquet") for n in names}
+        result = compute(tables, as_of, **params)
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        for n in names:
+            result[n].to_parquet(tmp / f"{n}.parquet", index=False)
+        os.replace(tmp, folder) if not folder.exists() else None
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# one region: weeks, intervals, errors
+# --------------------------------------------------------------------------------------------
+
+
+def _cols(prefix: str) -> list[str]:
+    return [f"{prefix}_{k + 1}" for k in range(WEEKS)]
+
+
+def backtest_by_origin(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Cash per origin and horizon week for the model, the actuals and both baselines (long)."""
+    if backtest.empty:
+        return pd.DataFrame(
+            columns=["origin", "week", "actual", "model", "due_date", "customer_delay"]
+        )
+    sums = backtest.groupby("origin")[
+        _cols("model") + _cols("actual") + _cols("due") + _cols("delay")
+    ].sum()
+    out = []
+    for k in range(WEEKS):
+        out.append(
+            pd.DataFrame(
+                {
+                    "origin": sums.index,
+                    "week": k + 1,
+                    "actual": sums[f"actual_{k + 1}"].to_numpy(),
+                    "model": sums[f"model_{k + 1}"].to_numpy(),
+                    "due_date": sums[f"due_{k + 1}"].to_numpy(),
+                    "customer_delay": sums[f"delay_{k + 1}"].to_numpy(),
+                }
+            )
+        )
+    out = pd.concat(out).sort_values(["origin", "week"]).reset_index(drop=True)
+    money = ["actual", "model", "due_date", "customer_delay"]
+    out[money] = out[money].round(2)
+    return out
+
+
+def error_table(by_origin: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute error per horizon week over the backtest origins, for the model and both
+    baselines: ``mae_* = mean |forecast - actual|``; ``mean_actual``; ``model_vs_due_date`` =
+    1 - mae_model / mae_due_date (the share of the due-date error the model removes)."""
+    cols = ["week", "origins", "mean_actual", "mae_model", "mae_due_date", "mae_customer_delay"]
+    if by_origin.empty:
+        return pd.DataFrame(columns=[*cols, "model_vs_due_date"])
+    err = by_origin.assign(
+        m=(by_origin["model"] - by_origin["actual"]).abs(),
+        d=(by_origin["due_date"] - by_origin["actual"]).abs(),
+        c=(by_origin["customer_delay"] - by_origin["actual"]).abs(),
+    )
+    g = err.groupby("week").agg(
+        origins=("origin", "size"),
+        mean_actual=("actual", "mean"),
+        mae_model=("m", "mean"),
+        mae_due_date=("d", "mean"),
+        mae_customer_delay=("c", "mean"),
+    )
+    g["model_vs_due_date"] = 1 - g["mae_model"] / g["mae_due_date"].where(g["mae_due_date"] > 0)
+    return g.reset_index().round(4)
+
+
+def _interval(
+    expected: np.ndarray,
+    var: np.ndarray,
+    by_origin: pd.DataFrame,
+    level: tuple[float, float],
+    min_origins: int,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    lo_q, hi_q = level
+    if not by_origin.empty and by_origin["origin"].nunique() >= min_origins:
+        ratio = by_origin.loc[by_origin["model"] > 0].assign(r=lambda d: d["actual"] / d["model"])
+        q = ratio.groupby("week")["r"].quantile([lo_q, hi_q]).unstack()
+        q = q.reindex(range(1, WEEKS + 1)).fillna(1.0)
+        return expected * q[lo_q].to_numpy(), expected * q[hi_q].to_numpy(), "backtest"
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(hi_q)
+    sd = np.sqrt(var)
+    return np.maximum(expected - z * sd, 0), expected + z * sd, "model"
+
+
+def region_forecast(
+    result: Mapping[str, pd.DataFrame],
+    customers: pd.DataFrame,
+    region: str = "All",
+    interval: tuple[float, float] = (0.1, 0.9),
+    min_interval_origins: int = 6,
+) -> Forecast:
+    """The forecast of one region ("All" = every region) from :func:`compute`'s result.
+
+    ``expected`` per week = sum over the region's open invoices of open amount x P(week);
+    ``low``/``high`` see the module docstring (``details["interval_method"]`` says which applied).
+    """
+    if not 0 < interval[0] < interval[1] < 1:
+        raise ForecastError(f"interval must be two quantiles 0 < low < high < 1, got {interval!r}")
+    forecast, backtest, info = result["forecast"], result["backtest"], result["info"]
+    if region not in (None, "", "All"):
+        ids = set(customers.loc[customers["region"] == region, "customer_id"].astype(str))
+        forecast = forecast.loc[forecast["customer_id"].astype(str).isin(ids)]
+        if not backtest.empty:
+            backtest = backtest.loc[backtest["customer_id"].astype(str).isin(ids)]
+    T = pd.Timestamp(info["as_of"].iloc[0])
+    amount = forecast["open_amount"].to_numpy()[:, None]
+    p = forecast[[f"p_week_{k + 1}" for k in range(WEEKS)]].to_numpy()
+    expected = (amount * p).sum(axis=0)
+    var = (amount**2 * p * (1 - p)).sum(axis=0)
+    by_origin = backtest_by_origin(backtest)
+    low, high, method = _interval(expected, var, by_origin, interval, min_interval_origins)
+    starts = [T + _DAY + pd.Timedelta(days=7 * k) for k in range(WEEKS)]
+    weeks = pd.DataFrame(
+        {
+            "week": np.arange(1, WEEKS + 1),
+            "week_start": starts,
+            "week_end": [s + pd.Timedelta(days=6) for s in starts],
+            "expected": np.round(expected, 2),
+            "low": np.round(np.minimum(low, expected), 2),
+            "high": np.round(np.maximum(high, expected), 2),
+        }
+    )
+    details = {
+        "open_invoices": int(len(forecast)),
+        "open_amount": round(float(forecast["open_amount"].sum()), 2),
+        "expected_13_weeks": round(float(expected.sum()), 2),
+        "interval_method": method,
+        "interval": list(interval),
+        **{
+            k: (v.isoformat() if isinstance(v, pd.Timestamp) else v)
+            for k, v in info.iloc[0].to_dict().items()
+            if k != "as_of"
+        },
+    }
+    return Forecast(T, weeks, by_origin, error_table(by_origin), details)
+
+
+def write_outputs(fc: Forecast, output_dir: str | Path) -> dict[str, Path]:
+    """``kpis_forecast.json`` (cash_forecast) and ``cash_forecast.csv`` (the weeks) in ``output_dir``."""
+    from arinsight.files import write_json, write_safe_csv
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weeks = fc.weeks.assign(
+        week_start=fc.weeks["week_start"].dt.strftime("%Y-%m-%d"),
+        week_end=fc.weeks["week_end"].dt.strftime("%Y-%m-%d"),
+    )
+    return {
+        "kpis": write_json(out / "kpis_forecast.json", fc.kpis()),
+        "weeks": write_safe_csv(weeks, out / "cash_forecast.csv"),
+    }
+
+
+def summary_text(fc: Forecast, currency: str = "USD") -> str:
+    """Two sentences for the page: what is expected and how much better than the due dates."""
+    d = fc.details
+    e = fc.errors
+    text = (
+        f"Of {currency} {d['open_amount']:,.2f} open at {fc.as_of:%Y-%m-%d} "
+        f"({d['open_invoices']:,} invoices), {currency} {d['expected_13_weeks']:,.2f} is expected "
+        f"within 13 weeks."
+    )
+    if len(e) and e["mae_due_date"].sum() > 0:
+        gain = 1 - e["mae_model"].sum() / e["mae_due_date"].sum()
+        worst = e["model_vs_due_date"].min()
+        text += (
+            f" In the backtest ({int(e['origins'].max())} month ends) the model's weekly error is "
+            f"{gain:.0%} smaller than 'paid on the due date' over the 13 weeks "
+            f"(at least {worst:.0%} smaller in every week)."
+            if worst > 0
+            else f" In the backtest the model's weekly error is {gain:.0%} smaller than 'paid on "
+            f"the due date' over the 13 weeks, but not in every week (worst week {worst:.0%})."
+        )
+    return text
+
+
+__all__ = [
+    "Forecast",
+    "ForecastError",
+    "backtest_by_origin",
+    "collected_by_week",
+    "compute",
+    "compute_cached",
+    "customer_delay_baseline",
+    "customer_delays",
+    "due_date_baseline",
+    "error_table",
+    "open_at",
+    "region_forecast",
+    "summary_text",
+    "write_outputs",
+]
