@@ -5,26 +5,28 @@
 in week k from the invoices *open at T* (new invoices billed after T are not in it: their cash
 mostly comes after 13 weeks of terms anyway, and a sales forecast is another subject).
 
-**The payment-timing model.** For an invoice open at a date O (an *origin*) with open amount A,
-the model gives a distribution over 14 outcomes: the share of A collected in week 1, ..., week 13
-after O, and "later or never". It is a multi-class gradient-boosting classifier (scikit-learn's
-``HistGradientBoostingClassifier``) on
+**The payment-timing model** gives every invoice a distribution of its *days to pay*, the delay
+``payment date - due date`` in the bins of :data:`DELAY_EDGES` (fine around the due date, weeks
+further out, "not within a year" last). It is a multi-class gradient-boosting classifier
+(scikit-learn's ``HistGradientBoostingClassifier``) on the invoice's features from
+:func:`arinsight.risk.invoice_features`: amount, terms, energy, month, the customer's history,
+balance and credit-limit use, industry, region, customer type, each as it was known at the
+invoice date, so nothing leaks from the future (see the risk module's docstring). A model used at
+a date C learns from the invoices due a year or more before C: every payment (capped at the
+amount) is a training row in the bin of its delay, weighted by the share of the amount it paid;
+what was not paid within the year is "not within a year". So partial payments count as they
+happened, and no invoice with an unknown outcome is used (no censoring bias).
 
-* the invoice's features at its invoice date from :func:`arinsight.risk.invoice_features`
-  (amount, terms, energy, month, the customer's history, balance and credit-limit use, industry,
-  region, customer type): only what was known when the invoice was issued, so nothing leaks
-  from the future (see the risk module's docstring);
-* its state at O: days to the due date (negative when overdue), age, the open share of the
-  amount, the open amount and the calendar month of O.
-
-Training rows come from past month ends O whose 13 following weeks are fully known at T
-(``O + 91 days <= T``): every invoice open at O gives one row per outcome it had, weighted by the
-share of its open amount collected in that week (cumulative payments capped at the open amount;
-the rest is "later or never"). So partial payments are learnt as they happened and nothing is
-censored. Why this model: it predicts a whole distribution per invoice (not one date), conditional
-on how overdue the invoice already is, with the same features as the risk model, in one fit; a
+An invoice open at a date O (an *origin*) has not been paid by O: its distribution is cut at the
+days already past (``O - due date``), spread uniformly within each bin and renormalised
+(:func:`week_probabilities`); the share falling into each of the 13 weeks after O is its expected
+share of cash in that week. Why this model: it predicts a whole distribution per invoice, not one
+date, from the same features as the risk model, and one fit serves every origin and every horizon;
+the bins are relative to the due date, so what is learnt from on-time payers (cash just before the
+due date) and from late payers (weeks after it) carries over to invoices due in any week. A
 quantile regression would need one model per quantile and cannot say "not within 13 weeks"; a
-discrete-time hazard model says the same with seven times as many rows.
+model of the week after O directly has to learn "the week of the due date" for every week anew
+(tried: it did not beat the due date in every week).
 
 ``expected[k] = sum over open invoices of A x P(week k)``. **The interval** (10 % to 90 % by
 default) comes from the backtest: ``low[k] = expected[k] x q10`` and ``high[k] = expected[k] x q90``
@@ -33,9 +35,9 @@ where q are quantiles of ``actual / expected`` at horizon k over the backtest's 
 ``expected +- z x sqrt(sum A^2 p (1 - p))``). It covers what the model does not know: customers
 paying together, months that differ.
 
-**The backtest.** At each past month end O_b whose 13 weeks are known at T (the most recent
-``backtest_origins``), the model is trained as it would have been at O_b (only origins with
-``O + 91 <= O_b``) and forecasts the invoices open at O_b; the cash that actually came from them
+**The backtest.** At each past month end O_b whose 13 weeks are known at T (all of them, or the
+most recent ``backtest_origins``), the model is trained as it would have been at O_b (invoices due
+a year before O_b, payments dated by O_b) and forecasts the invoices open at O_b; the cash that actually came from them
 is summed per week. Two baselines forecast the same invoices: **due date** (each open amount on its
 due date; already overdue ones in week 1) and **customer delay** (on due date + the customer's
 average days late of its invoices paid by O_b, the average of every customer when it has none).
@@ -62,6 +64,40 @@ from arinsight.errors import UserError
 
 WEEKS = 13
 OUTCOMES = WEEKS + 1  # weeks 1..13, then "later or never"
+#: Bins of the delay (payment date - due date, days): bin i is (DELAY_EDGES[i], DELAY_EDGES[i+1]];
+#: fine around the due date, where most cash arrives; NEVER = not paid within the last edge.
+DELAY_EDGES = np.array(
+    [
+        -3650,
+        -35,
+        -28,
+        -21,
+        -14,
+        -10,
+        -7,
+        -5,
+        -3,
+        -1,
+        0,
+        1,
+        3,
+        7,
+        14,
+        21,
+        28,
+        42,
+        56,
+        70,
+        91,
+        120,
+        150,
+        180,
+        270,
+        365,
+    ],
+    dtype=float,
+)
+NEVER = len(DELAY_EDGES) - 1
 STATE_FEATURES = [
     "days_to_due",
     "due_week",
@@ -71,7 +107,6 @@ STATE_FEATURES = [
     "origin_month",
 ]
 _DAY = pd.Timedelta(days=1)
-WEIGHT_POWER = 0.0
 
 
 class ForecastError(UserError):
@@ -117,16 +152,16 @@ def open_at(invoices: pd.DataFrame, payments: pd.DataFrame, origin: Any) -> pd.D
     """
     from arinsight.receivables import invoice_positions
 
-    O = pd.Timestamp(origin).normalize()
-    pos = invoice_positions(invoices, payments, O)
+    origin_t = pd.Timestamp(origin).normalize()
+    pos = invoice_positions(invoices, payments, origin_t)
     pos = pos.loc[pos["open_amount"] > 0].copy()
-    pos["origin"] = O
-    pos["days_to_due"] = (pos["due_date"] - O).dt.days.astype(float)
+    pos["origin"] = origin_t
+    pos["days_to_due"] = (pos["due_date"] - origin_t).dt.days.astype(float)
     pos["due_week"] = np.clip(np.ceil(pos["days_to_due"] / 7), 0, WEEKS + 1)
-    pos["age_days"] = (O - pos["invoice_date"]).dt.days.astype(float)
+    pos["age_days"] = (origin_t - pos["invoice_date"]).dt.days.astype(float)
     pos["open_share"] = (pos["open_amount"] / pos["amount"]).clip(upper=1.0)
     pos["log_open_amount"] = np.log(pos["open_amount"])
-    pos["origin_month"] = float(O.month)
+    pos["origin_month"] = float(origin_t.month)
     cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount", "open_amount"]
     out = pos[cols + ["origin"] + STATE_FEATURES]
     return out.sort_values("invoice_id", kind="mergesort").reset_index(drop=True)
@@ -145,11 +180,11 @@ def collected_by_week(
     out = np.zeros((n, weeks + 1))
     if n == 0:
         return out
-    O = pd.Timestamp(open_rows["origin"].iloc[0])
-    end = O + pd.Timedelta(days=7 * weeks)
+    origin_t = pd.Timestamp(open_rows["origin"].iloc[0])
+    end = origin_t + pd.Timedelta(days=7 * weeks)
     pay = payments.loc[
         payments["invoice_id"].notna()
-        & (payments["payment_date"] > O)
+        & (payments["payment_date"] > origin_t)
         & (payments["payment_date"] <= end),
         ["invoice_id", "payment_date", "amount"],
     ]
@@ -165,7 +200,7 @@ def collected_by_week(
         prev = np.concatenate([[0.0], capped[:-1]])
         first = np.r_[True, pay["row"].to_numpy()[1:] != pay["row"].to_numpy()[:-1]]
         prev[first] = 0.0
-        week = np.ceil(((pay["payment_date"] - O) / _DAY).to_numpy() / 7).astype(int) - 1
+        week = np.ceil(((pay["payment_date"] - origin_t) / _DAY).to_numpy() / 7).astype(int) - 1
         np.add.at(out, (pay["row"].to_numpy(), week), capped - prev)
     out[:, weeks] = np.maximum(open_rows["open_amount"].to_numpy() - out[:, :weeks].sum(axis=1), 0)
     return np.round(out, 2)
@@ -179,14 +214,14 @@ def collected_by_week(
 def _feature_columns(features: pd.DataFrame) -> tuple[list[str], list[str]]:
     from arinsight import risk
 
-    numeric = [c for c in risk.NUMERIC if c in features.columns] + STATE_FEATURES
+    numeric = [c for c in risk.NUMERIC if c in features.columns]
     categorical = [c for c in risk.CATEGORICAL if c in features.columns]
     return numeric, categorical
 
 
 def build_model(numeric: Sequence[str], categorical: Sequence[str], random_seed: int = 42):
     """An unfitted pipeline: categoricals ordinal-encoded (native categorical splits) + a
-    multi-class ``HistGradientBoostingClassifier`` over the 14 outcomes (early stopping)."""
+    multi-class ``HistGradientBoostingClassifier`` over the delay bins (early stopping)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
@@ -207,14 +242,13 @@ def build_model(numeric: Sequence[str], categorical: Sequence[str], random_seed:
         ],
         verbose_feature_names_out=False,
     )
-    n_num = len(numeric)
     gbm = HistGradientBoostingClassifier(
-        learning_rate=0.1,
-        max_iter=150,
+        learning_rate=0.2,
+        max_iter=60,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
-        categorical_features=[n_num + i for i in range(len(categorical))] or None,
+        categorical_features=[len(numeric) + i for i in range(len(categorical))] or None,
         early_stopping=True,
         validation_fraction=0.15,
         n_iter_no_change=10,
@@ -224,28 +258,99 @@ def build_model(numeric: Sequence[str], categorical: Sequence[str], random_seed:
     return Pipeline([("prep", prep), ("model", gbm)])
 
 
-def training_rows(
-    origin_rows: pd.DataFrame, collected: np.ndarray
+def delay_bin(delay_days: np.ndarray) -> np.ndarray:
+    """The bin of each delay (payment date - due date, in days): i such that
+    ``DELAY_EDGES[i] < delay <= DELAY_EDGES[i + 1]``; ``NEVER`` beyond the last edge."""
+    d = np.asarray(delay_days, dtype=float)
+    out = np.searchsorted(DELAY_EDGES, d, side="left") - 1
+    return np.where(d > DELAY_EDGES[-1], NEVER, np.clip(out, 0, NEVER - 1))
+
+
+def delay_training_rows(
+    invoices: pd.DataFrame, payments: pd.DataFrame, cutoff: Any
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """One row per (open invoice, outcome it had): (rows, outcome 0..13, weight = share of the
-    open amount collected in that outcome)."""
-    share = collected / origin_rows["open_amount"].to_numpy()[:, None]
-    r, c = np.nonzero(share > 1e-9)
-    w = share[r, c] * origin_rows["open_amount"].to_numpy()[r] ** WEIGHT_POWER
-    return origin_rows.iloc[r].reset_index(drop=True), c, w
+    """What the invoices due by ``cutoff`` - the last edge were paid when, as (invoice_id, bin,
+    weight) rows: every payment dated <= cutoff in the bin of its delay, weighted by the share of
+    the amount it settled (cumulative payments capped at the amount); the part unpaid by the
+    last edge in ``NEVER``. Only such invoices are complete at ``cutoff``: no censoring."""
+    C = pd.Timestamp(cutoff)
+    horizon = pd.Timedelta(days=int(DELAY_EDGES[-1]))
+    inv = invoices.loc[invoices["due_date"] + horizon <= C, ["invoice_id", "due_date", "amount"]]
+    inv = inv.loc[inv["amount"] > 0].reset_index(drop=True)
+    pay = payments.loc[
+        payments["invoice_id"].notna() & (payments["payment_date"] <= C),
+        ["invoice_id", "payment_date", "amount"],
+    ].rename(columns={"amount": "paid"})
+    pay = pay.merge(inv, on="invoice_id", how="inner").sort_values(
+        ["invoice_id", "payment_date"], kind="mergesort"
+    )
+    pay = pay.loc[pay["payment_date"] <= pay["due_date"] + horizon]
+    cum = np.minimum(pay.groupby("invoice_id")["paid"].cumsum(), pay["amount"])
+    applied = cum - cum.groupby(pay["invoice_id"]).shift(fill_value=0.0)
+    pay = pay.assign(share=(applied / pay["amount"]).to_numpy())
+    pay = pay.loc[pay["share"] > 1e-9]
+    delay = ((pay["payment_date"] - pay["due_date"]) / _DAY).to_numpy()
+    paid_share = pay.groupby("invoice_id")["share"].sum()
+    paid = paid_share.astype(float).reindex(inv["invoice_id"].to_numpy()).fillna(0.0).to_numpy()
+    rest = pd.Series(np.maximum(1 - paid, 0.0))
+    ids = np.concatenate([pay["invoice_id"].to_numpy(), inv["invoice_id"].to_numpy()])
+    bins = np.concatenate([delay_bin(delay), np.full(len(inv), NEVER)])
+    weights = np.concatenate([pay["share"].to_numpy(), rest.to_numpy()])
+    keep = weights > 1e-9
+    return pd.DataFrame({"invoice_id": ids[keep]}), bins[keep], weights[keep]
 
 
-def _predict(model, rows: pd.DataFrame) -> np.ndarray:
-    """P(outcome) for each row as an (n x 14) array (outcomes never seen in training get 0)."""
-    out = np.zeros((len(rows), OUTCOMES))
-    if len(rows) == 0:
-        return out
+def _predict_bins(model, rows: pd.DataFrame) -> np.ndarray:
+    """P(delay bin) for each row as an (n x bins) array (bins never seen in training get 0)."""
     from threadpoolctl import threadpool_limits
 
+    out = np.zeros((len(rows), NEVER + 1))
+    if len(rows) == 0 or model is None:
+        return out
     with threadpool_limits(limits=1):  # thread start-up costs more than it saves on small data
-        proba = model.predict_proba(rows)
+        proba = model.predict_proba(rows[list(model.feature_names_in_)])
     out[:, model[-1].classes_.astype(int)] = proba
     return out
+
+
+def week_probabilities(p_bins: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    """P(paid in week k after O | not paid by O) for k = 1..13 and "later or never": (n x 14).
+
+    With a = O - due date (the delays already past) and L = invoice date - due date - 1 (no
+    payment before the invoice), bin b covers the delays (max(lo_b, L), hi_b]; only its part
+    after a is still possible, and within a bin every day is equally likely. The remaining mass
+    is renormalised (the invoice is known to be unpaid at O) and spread over the weeks
+    (a + 7(k-1), a + 7k]. When nothing remains possible, everything is "later or never".
+    """
+    n = len(rows)
+    out = np.zeros((n, OUTCOMES))
+    if n == 0:
+        return out
+    origin_t = rows["origin"].to_numpy(dtype="datetime64[ns]")
+    due = rows["due_date"].to_numpy(dtype="datetime64[ns]")
+    issued = rows["invoice_date"].to_numpy(dtype="datetime64[ns]")
+    a = ((origin_t - due) / np.timedelta64(1, "D")).astype(float)[:, None]
+    low = ((issued - due) / np.timedelta64(1, "D")).astype(float)[:, None] - 1
+    lo = np.maximum(np.asarray(DELAY_EDGES[:-1])[None, :], low)
+    hi = np.asarray(DELAY_EDGES[1:])[None, :]
+    width = np.maximum(hi - lo, 0)
+    start = np.maximum(lo, a)
+    left = np.maximum(hi - start, 0)
+    frac = np.divide(left, width, out=np.zeros_like(left), where=width > 0)
+    mass = p_bins[:, :NEVER] * frac
+    never = p_bins[:, NEVER]
+    total = mass.sum(axis=1) + never
+    for k in range(WEEKS):
+        w_lo, w_hi = a + 7 * k, a + 7 * (k + 1)
+        overlap = np.maximum(np.minimum(hi, w_hi) - np.maximum(start, w_lo), 0)
+        share = np.divide(overlap, left, out=np.zeros_like(left), where=left > 0)
+        out[:, k] = (mass * share).sum(axis=1)
+    out[:, WEEKS] = total - out[:, :WEEKS].sum(axis=1)
+    ok = total > 1e-12
+    out[ok] = out[ok] / total[ok, None]
+    out[~ok, :] = 0.0
+    out[~ok, WEEKS] = 1.0
+    return np.clip(out, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,9 +379,9 @@ def customer_delays(invoices: pd.DataFrame, payments: pd.DataFrame, origin: Any)
     its invoices fully paid by O; ``ALL`` holds the average over every such invoice."""
     from arinsight.risk import settlement
 
-    O = pd.Timestamp(origin)
-    pay = payments.loc[payments["payment_date"] <= O]
-    s = settlement(invoices.loc[invoices["invoice_date"] <= O], pay)
+    origin_t = pd.Timestamp(origin)
+    pay = payments.loc[payments["payment_date"] <= origin_t]
+    s = settlement(invoices.loc[invoices["invoice_date"] <= origin_t], pay)
     s = s.loc[s["paid_date"].notna()]
     delay = (s["paid_date"] - s["due_date"]).dt.days.astype(float)
     out = delay.groupby(s["customer_id"]).mean()
@@ -305,54 +410,42 @@ def month_ends(first: Any, last: Any) -> list[pd.Timestamp]:
     return list(pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="ME"))
 
 
-@dataclass
-class _Ledger:
-    invoices: pd.DataFrame
-    payments: pd.DataFrame
-    features: pd.DataFrame
-    numeric: list[str]
-    categorical: list[str]
-    _rows: dict = field(default_factory=dict)
-    _collected: dict = field(default_factory=dict)
-
-    def rows(self, origin: pd.Timestamp) -> pd.DataFrame:
-        key = pd.Timestamp(origin)
-        if key not in self._rows:
-            self._rows[key] = self._rows_at(key)
-        return self._rows[key]
-
-    def collected(self, origin: pd.Timestamp) -> np.ndarray:
-        key = pd.Timestamp(origin)
-        if key not in self._collected:
-            self._collected[key] = collected_by_week(self.rows(key), self.payments)
-        return self._collected[key]
-
-    def _rows_at(self, origin: pd.Timestamp) -> pd.DataFrame:
-        rows = open_at(self.invoices, self.payments, origin)
-        cols = [c for c in self.numeric + self.categorical if c not in rows.columns]
-        return rows.merge(self.features[["invoice_id", *cols]], on="invoice_id", how="left")
-
-
-def _fit(led: _Ledger, origins: Sequence[pd.Timestamp], seed: int, max_rows: int):
-    parts = []
-    for O in origins:
-        rows = led.rows(O)
-        if len(rows):
-            parts.append((rows, led.collected(O)))
-    if not parts:
-        return None, 0
-    X, y, w = zip(*(training_rows(r, c) for r, c in parts), strict=True)
-    X, y, w = pd.concat(X, ignore_index=True), np.concatenate(y), np.concatenate(w)
-    if len(X) > max_rows:  # the most recent origins
-        X, y, w = X.iloc[-max_rows:], y[-max_rows:], w[-max_rows:]
+def _fit(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    features: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    numeric: list[str],
+    categorical: list[str],
+    seed: int,
+    max_rows: int,
+):
+    """The delay model as it could have been trained at ``cutoff`` (None without two bins)."""
+    ids, y, w = delay_training_rows(invoices, payments, cutoff)
+    if len(ids) > max_rows:  # the most recent invoices (rows are in invoice order)
+        ids, y, w = ids.iloc[-max_rows:], y[-max_rows:], w[-max_rows:]
+    counts = np.bincount(y, minlength=NEVER + 1)
+    common = counts[y] >= 5  # a bin seen fewer than 5 times cannot be learnt (nor validated)
+    ids, y, w = ids.loc[common], y[common], w[common]
     if len(np.unique(y)) < 2:
-        return None, len(X)
+        return None, len(ids)
+    X = ids.merge(features, on="invoice_id", how="left")[numeric + categorical]
+    # a feature that is empty or constant in the history carries nothing (and breaks the binning)
+    numeric = [c for c in numeric if X[c].notna().any() and X[c].nunique(dropna=True) > 1]
+    X = X[numeric + categorical]
     from threadpoolctl import threadpool_limits
 
-    model = build_model(led.numeric, led.categorical, seed)
+    model = build_model(numeric, categorical, seed)
     with threadpool_limits(limits=1 if len(X) < 100_000 else None):
-        model.fit(X[led.numeric + led.categorical], y, model__sample_weight=w)
+        model.fit(X, y, model__sample_weight=w)
     return model, len(X)
+
+
+def _week_cash(model, rows: pd.DataFrame, features: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """P(week) x open amount for the invoices open at an origin: (n x 14) cash."""
+    X = rows[["invoice_id"]].merge(features, on="invoice_id", how="left")[cols]
+    p = week_probabilities(_predict_bins(model, X), rows)
+    return p * rows["open_amount"].to_numpy()[:, None]
 
 
 def compute(
@@ -361,18 +454,23 @@ def compute(
     *,
     late_days: int = 30,
     random_seed: int = 42,
-    train_origins: int = 24,
-    min_train_origins: int = 6,
-    backtest_origins: int = 12,
+    min_train_invoices: int = 200,
+    backtest_origins: int | None = None,
     max_train_rows: int = 400_000,
 ) -> dict[str, pd.DataFrame]:
     """The forecast at T and its backtest for every open invoice (all regions at once).
 
-    Returns ``forecast`` (one row per invoice open at T: invoice_id, customer_id, open_amount,
-    p_week_1..13, p_later) and ``backtest`` (one row per (origin, invoice open at it): origin,
-    invoice_id, customer_id, then the cash per week of the model, the actual payments and the two
-    baselines: ``model_1..13``, ``actual_1..13``, ``due_1..13``, ``delay_1..13``), plus ``info``
-    (training rows and origins). Raises :class:`ForecastError` without enough history.
+    The model at a date C is trained on the invoices due by C - 365 days (their payments up to a
+    year after the due date are known at C). Backtest origins are the month ends O with
+    O + 91 days <= T (the most recent ``backtest_origins`` of them when given), each forecast by
+    the model of C = O; origins where that model has fewer than ``min_train_invoices`` training
+    rows are left out.
+
+    Returns ``forecast`` (one row per invoice open at T: invoice_id, customer_id, due_date,
+    open_amount, p_week_1..13, p_later), ``backtest`` (one row per (origin, invoice open at it):
+    origin, invoice_id, customer_id and the cash per week of the model, the actual payments and
+    the two baselines: ``model_1..13``, ``actual_1..13``, ``due_1..13``, ``delay_1..13``) and
+    ``info`` (training rows). Raises :class:`ForecastError` without enough history.
     """
     from arinsight.risk import invoice_features
 
@@ -383,43 +481,38 @@ def compute(
         raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
     feats = invoice_features(inv, pay, tables["customers"], late_days)
     numeric, categorical = _feature_columns(feats)
-    led = _Ledger(inv, pay, feats, numeric, categorical)
-    last_known = T - pd.Timedelta(days=7 * WEEKS)
-    known = month_ends(inv["invoice_date"].min(), last_known)
-    if len(known) < min_train_origins:
+    cols = numeric + categorical
+    fit = lambda C: _fit(inv, pay, feats, C, numeric, categorical, random_seed, max_train_rows)  # noqa: E731
+    model, n_train = fit(T)
+    if model is None or n_train < min_train_invoices:
+        horizon = int(DELAY_EDGES[-1])
         raise ForecastError(
-            f"{len(known)} month end(s) with 13 known weeks before {T:%Y-%m-%d}, "
-            f"at least {min_train_origins} needed to learn payment timing"
+            f"{n_train} payment outcome(s) of invoices due more than {horizon} days before "
+            f"{T:%Y-%m-%d}; at least {min_train_invoices} needed to learn payment timing"
         )
-
-    model, n_train = _fit(led, known[-train_origins:], random_seed, max_train_rows)
-    if model is None:
-        raise ForecastError("the payment history has a single outcome: nothing to learn from")
-    rows = led.rows(T)
-    p = _predict(model, rows[numeric + categorical])
+    rows = open_at(inv, pay, T)
+    p = week_probabilities(
+        _predict_bins(model, rows[["invoice_id"]].merge(feats, on="invoice_id", how="left")[cols]),
+        rows,
+    )
     forecast = rows[["invoice_id", "customer_id", "due_date", "open_amount"]].copy()
     for k in range(WEEKS):
         forecast[f"p_week_{k + 1}"] = p[:, k]
     forecast["p_later"] = p[:, WEEKS]
 
     parts = []
-    candidates = [
-        O
-        for O in known
-        if sum(o + pd.Timedelta(days=7 * WEEKS) <= O for o in known) >= min_train_origins
-    ][-backtest_origins:]
-    for O in candidates:
-        train = [o for o in known if o + pd.Timedelta(days=7 * WEEKS) <= O][-train_origins:]
-        m, _ = _fit(led, train, random_seed, max_train_rows)
-        r = led.rows(O)
-        if m is None or r.empty:
+    last_known = T - pd.Timedelta(days=7 * WEEKS)
+    origins = month_ends(inv["invoice_date"].min(), last_known)
+    for origin_t in origins[-backtest_origins:] if backtest_origins else origins:
+        m, n = fit(origin_t)
+        r = open_at(inv, pay, origin_t)
+        if m is None or n < min_train_invoices or r.empty:
             continue
-        amount = r["open_amount"].to_numpy()[:, None]
         blocks = {
-            "model": _predict(m, r[numeric + categorical]) * amount,
+            "model": _week_cash(m, r, feats, cols),
             "actual": collected_by_week(r, pay),
             "due": due_date_baseline(r),
-            "delay": customer_delay_baseline(r, customer_delays(inv, pay, O)),
+            "delay": customer_delay_baseline(r, customer_delays(inv, pay, origin_t)),
         }
         frame = r[["origin", "invoice_id", "customer_id"]].copy()
         for name, arr in blocks.items():
@@ -427,17 +520,7 @@ def compute(
                 frame[f"{name}_{k + 1}"] = np.round(arr[:, k], 2)
         parts.append(frame)
     backtest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    info = pd.DataFrame(
-        [
-            {
-                "as_of": T,
-                "train_rows": n_train,
-                "train_origin_first": known[-train_origins:][0],
-                "train_origin_last": known[-1],
-                "backtest_origins": len(parts),
-            }
-        ]
-    )
+    info = pd.DataFrame([{"as_of": T, "train_rows": n_train, "backtest_origins": len(parts)}])
     return {"forecast": forecast, "backtest": backtest, "info": info}
 
 
