@@ -118,7 +118,7 @@ class Forecast:
     """A forecast at T: one row per week with expected, low and high, and the backtest."""
 
     as_of: pd.Timestamp
-    weeks: pd.DataFrame  # week, week_start, week_end, expected, low, high
+    weeks: pd.DataFrame  # week, week_start, week_end, expected, low, high, due_date_baseline
     backtest: pd.DataFrame  # origin, week, actual, model, due_date, customer_delay (one region)
     errors: pd.DataFrame  # week, mae_model, mae_due_date, mae_customer_delay, ...
     details: dict[str, Any] = field(default_factory=dict)
@@ -688,6 +688,10 @@ def region_forecast(
             "high": np.round(np.maximum(high, expected), 2),
         }
     )
+    base = (
+        due_date_baseline(forecast.assign(origin=T)) if len(forecast) else np.zeros((0, OUTCOMES))
+    )
+    weeks["due_date_baseline"] = np.round(base[:, :WEEKS].sum(axis=0), 2)
     details = {
         "open_invoices": int(len(forecast)),
         "open_amount": round(float(forecast["open_amount"].sum()), 2),
@@ -701,6 +705,41 @@ def region_forecast(
         },
     }
     return Forecast(T, weeks, by_origin, error_table(by_origin), details)
+
+
+def forecast_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
+    """The weeks for the page: week, dates, expected, the interval and the due-date baseline."""
+    t = fc.weeks.copy()
+    t["week_start"] = t["week_start"].dt.strftime("%Y-%m-%d")
+    t["week_end"] = t["week_end"].dt.strftime("%Y-%m-%d")
+    lo, hi = (int(round(q * 100)) for q in fc.details["interval"])
+    return t.rename(
+        columns={
+            "week": "Week",
+            "week_start": "From",
+            "week_end": "To",
+            "expected": f"Expected ({currency})",
+            "low": f"Low, {lo} % ({currency})",
+            "high": f"High, {hi} % ({currency})",
+            "due_date_baseline": f"If paid on due date ({currency})",
+        }
+    )
+
+
+def error_summary_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
+    """The backtest's error per horizon week for the page (money, and the model's gain)."""
+    e = fc.errors
+    return pd.DataFrame(
+        {
+            "Week ahead": e["week"],
+            "Month ends": e["origins"],
+            f"Average cash ({currency})": e["mean_actual"].round(0),
+            f"Error: model ({currency})": e["mae_model"].round(0),
+            f"Error: due date ({currency})": e["mae_due_date"].round(0),
+            f"Error: customer delay ({currency})": e["mae_customer_delay"].round(0),
+            "Model vs due date": (e["model_vs_due_date"] * 100).round(1).astype(str) + " % smaller",
+        }
+    )
 
 
 def write_outputs(fc: Forecast, output_dir: str | Path) -> dict[str, Path]:
@@ -752,7 +791,9 @@ __all__ = [
     "customer_delay_baseline",
     "customer_delays",
     "due_date_baseline",
+    "error_summary_table",
     "error_table",
+    "forecast_table",
     "open_at",
     "region_forecast",
     "summary_text",

@@ -72,11 +72,17 @@ REGION_NOTEBOOKS: tuple[str, ...] = (
     "03_receivables.ipynb",
     "04_commissions.ipynb",
     "05_risk_scoring.ipynb",
+    "06_cash_forecast.ipynb",
 )
 NOTEBOOKS: tuple[str, ...] = PREP_NOTEBOOKS + REGION_NOTEBOOKS
 
 #: The JSON parts the analysis notebooks write into their output_dir, merged in this order.
-KPI_PARTS: tuple[str, ...] = ("kpis_receivables.json", "kpis_commissions.json", "kpis_risk.json")
+KPI_PARTS: tuple[str, ...] = (
+    "kpis_receivables.json",
+    "kpis_commissions.json",
+    "kpis_risk.json",
+    "kpis_forecast.json",
+)
 
 #: The keys every kpis.json has (DESIGN.md section 11), null where a part is missing or undefined.
 KPI_KEYS: tuple[str, ...] = (
@@ -106,6 +112,7 @@ KPI_KEYS: tuple[str, ...] = (
     "commissions_paid_mtd",
     "average_commission_rate",
     "high_risk_customers",
+    "cash_forecast",
 )
 
 #: Top-level parameter keys that belong to the runner or to other commands, so no notebook
