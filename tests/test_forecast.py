@@ -115,7 +115,9 @@ def test_week_probabilities_cut_at_the_days_past():
     p[2, edges.index(7)] = 0.5
     p[2, edges.index(14)] = 0.5
     due = pd.to_datetime(["2026-10-31", "2026-10-31", "2026-10-21"])
-    rows = pd.DataFrame({"origin": T0, "due_date": due, "invoice_date": due - pd.Timedelta(days=30)})
+    rows = pd.DataFrame(
+        {"origin": T0, "due_date": due, "invoice_date": due - pd.Timedelta(days=30)}
+    )
     w = fc.week_probabilities(p, rows)
     assert w[0, 0] == pytest.approx(1.0)
     assert w[1, 1] == pytest.approx(1.0) and w[1, 0] == pytest.approx(0.0)
