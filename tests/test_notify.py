@@ -354,13 +354,13 @@ def test_compose_reminder_escapes_names_and_lists_overdue_invoices():
     )
     parts = _parts(msg)
     assert msg["To"] == "ap@acme.example.com"
-    assert msg["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert msg["Subject"] == "Second reminder: $300.00 overdue for more than 30 days"
     assert msg[notify.KEY_HEADER] == "reminder:2026-10:C1:30"
     assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in parts["html"]
     assert EVIL not in parts["html"]
     assert f"Dear {EVIL}," in parts["text"]
     assert parts["html"].index("I2") < parts["html"].index("I1")  # by due date
-    assert "USD 200.00" in parts["html"] and "USD 300.00" in parts["text"]
+    assert "$200.00" in parts["html"] and "$300.00" in parts["text"]  # en_US without a profile
 
 
 def test_compose_reminder_without_address_fails():
@@ -596,7 +596,8 @@ def _reminder_message(customer_id="C1", email="ap@acme.example.com"):
 
 
 def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys):
-    """alerts: C1 (ap@acme) and C4 (a@delta) get reminders, C2 has no address -> 2 messages.
+    """alerts: C1 (ap@acme) and C4 (a@delta) get reminders, C2 has no address -> 2 messages; both
+    start their dunning case at level 1 (polite), whatever their days past due.
     email-report: one message to the two stakeholders of the defaults, with the CSV attached."""
     processed, reports = ledger_dirs
     sink, port = smtp_server()
@@ -612,13 +613,13 @@ def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys
     }
     mail_from, acme = by_to[("ap@acme.example.com",)]
     assert mail_from == "ar@example.com"
-    assert acme["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert acme["Subject"] == "Friendly reminder: 2 invoices past due ($300.00)"
     assert acme["Date"] is not None and acme["Message-ID"] is not None
     html = acme.get_body(("html",)).get_content()
     assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in html and EVIL not in html
     assert f"Dear {EVIL}," in acme.get_body(("plain",)).get_content()
     _, delta = by_to[("a@delta.example.com",)]
-    assert delta["Subject"] == "Final notice: USD 50.00 overdue for more than 90 days"
+    assert delta["Subject"] == "Friendly reminder: 1 invoice past due ($50.00)"
     _, report = by_to[("finance-team@example.com", "controller@example.com")]
     assert report["Subject"].startswith("[arinsight] Receivables report 2026-10")
     assert report.get_body(("plain",)) is not None and report.get_body(("html",)) is not None
@@ -627,25 +628,25 @@ def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys
     outbox = reports / PERIOD / "outbox"
     assert sorted(p.name for p in outbox.glob("*.eml")) == []
     assert sorted(p.name for p in (outbox / "sent").glob("*.eml")) == [
-        "reminder_2026-10_C1_30.eml",
-        "reminder_2026-10_C4_90.eml",
+        "reminder_2026-10_C1_1.eml",
+        "reminder_2026-10_C4_1.eml",
         "report_2026-10.eml",
     ]
     log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
     assert sorted(r["key"] for r in log) == [
-        "reminder:2026-10:C1:30",
-        "reminder:2026-10:C4:90",
+        "reminder:2026-10:C1:1",
+        "reminder:2026-10:C4:1",
         "report:2026-10:All",
     ]
 
-    # worklist files: CSV and Excel, the formula-looking name stays text in Excel
+    # worklist files: CSV and Excel, the formula-looking name is neutralised in both
     worklist = pd.read_csv(reports / PERIOD / "alerts" / "collections_worklist.csv")
     assert worklist["customer_id"].tolist() == ["C2", "C1", "C4"]
     sheet = openpyxl.load_workbook(reports / PERIOD / "alerts" / "collections_worklist.xlsx")[
         "worklist"
     ]
     names = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert names["C4"] == '=HYPERLINK("http://x")'
+    assert names["C4"] == "'=HYPERLINK(\"http://x\")"  # neutralised (OWASP), as in the CSV
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
 
@@ -676,14 +677,14 @@ def test_dry_run_writes_eml_files_without_smtp_settings(ledger_dirs):
     assert notify.run_email_report(PERIOD, dry_run=True, **kw) == 0
     outbox = reports / PERIOD / "outbox"
     assert sorted(p.name for p in outbox.glob("*.eml")) == [
-        "reminder_2026-10_C1_30.eml",
-        "reminder_2026-10_C4_90.eml",
+        "reminder_2026-10_C1_1.eml",
+        "reminder_2026-10_C4_1.eml",
         "report_2026-10.eml",
     ]
-    first = (outbox / "reminder_2026-10_C1_30.eml").read_bytes()
+    first = (outbox / "reminder_2026-10_C1_1.eml").read_bytes()
     assert b"Date:" not in first  # reproducible: a second dry run writes the same bytes
     assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
-    assert (outbox / "reminder_2026-10_C1_30.eml").read_bytes() == first
+    assert (outbox / "reminder_2026-10_C1_1.eml").read_bytes() == first
     assert not (reports / "notify_log.jsonl").exists()
     with pytest.raises(NotifyError, match="ARINSIGHT_SMTP_HOST"):
         notify.run_alerts(PERIOD, **kw)

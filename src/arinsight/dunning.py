@@ -49,6 +49,7 @@ from arinsight import config
 from arinsight.errors import ParamsError, SourceError
 
 PAY_LINK_FIELDS = frozenset({"invoice_id", "amount", "currency", "customer_id"})
+BANK_KEYS = ("account_holder", "bank_name", "iban", "bic", "account_number", "routing_number")
 DEFAULT_LEVELS: tuple[tuple[str, int], ...] = (
     ("reminder_polite", 1),
     ("reminder_firm", 30),
@@ -107,8 +108,9 @@ class CompanyProfile:
 
     def context(self) -> dict[str, Any]:
         """The profile as template variables (``company.*``)."""
-        bank = {k: str(v) for k, v in self.bank.items() if v not in (None, "")}
+        bank = {k: str(self.bank.get(k) or "") for k in BANK_KEYS}
         return {
+            "has_bank": any(bank.values()),
             "name": self.name,
             "address": list(self.address),
             "reply_to": self.reply_to or "",
@@ -146,7 +148,7 @@ def company_profile(params: Mapping[str, Any]) -> CompanyProfile:
         if c.get(key) and not _EMAIL.match(str(c[key]).strip()):
             raise ParamsError(f"company.{key} {c[key]!r} is not an e-mail address")
     bank = c.get("bank") or {}
-    allowed = {"account_holder", "bank_name", "iban", "bic", "account_number", "routing_number"}
+    allowed = set(BANK_KEYS)
     if not isinstance(bank, Mapping) or set(bank) - allowed:
         raise ParamsError(f"company.bank keys must be among {sorted(allowed)}, got {bank!r}")
     link = c.get("pay_link")
