@@ -26,7 +26,10 @@ the payer's name: rapidfuzz's ``token_sort_ratio`` (and plain ``ratio`` of the n
 spaces, for ``BLUEFOODS``) between the payer name and every customer name, both without legal
 forms (Ltd, Inc, GmbH, ...). A customer is identified when the best score is at least
 ``name_threshold`` and no other customer is within ``name_margin`` points (the legal form breaks
-ties); otherwise the names are *ambiguous* and only an exact amount can decide.
+ties); otherwise the names are *ambiguous* and only an exact amount can decide. rapidfuzz rather
+than the standard library's ``difflib``: its ``process.cdist`` scores every payer against every
+customer in one vectorised C++ call (difflib's ``SequenceMatcher`` is pure Python, one pair at a
+time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods").
 
 **Rules** (the first that applies):
 
