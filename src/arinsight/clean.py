@@ -1,4 +1,4 @@
-"""Clean: the rules of DESIGN.md section 4, each with a reason code, and the data-quality report.
+"""Clean: the cleaning rules, each with a reason code, and the data-quality report.
 
 Input: the tables ``ingest`` read (canonical columns, parsed values, ``_parse_errors``,
 ``_source_file``, ``_source_row``). Output: clean canonical tables, a quarantine table (file, row,
@@ -214,7 +214,7 @@ def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
             "undated_payment",
             df[UNDATED].fillna(False).astype(bool) & df["payment_date"].isna(),
             "paid "
-            + df["amount"].map("{:,.2f}".format, na_action="ignore").fillna("?")
+            + df["amount"].map(lambda v: "?" if pd.isna(v) else f"{v:,.2f}").astype(str)
             + " with no payment date",
         )
     df = rules.df
@@ -478,6 +478,27 @@ def clean(
     result = CleanResult(clean_tables, quarantine, summary)
     check_conservation(result)
     return result
+
+
+def clean_ingested(
+    tables: dict[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    run_date: Any = None,
+    reporting_currency: str = "USD",
+    fx_rates: Mapping[str, float] | None = None,
+) -> CleanResult:
+    """:func:`clean` of what ingest read, with the settings its manifest carries from the sources
+    file: ``segment_by``, the customer conflicts, and ``reporting_currency`` / ``fx_rates``,
+    which describe the data and so win over the parameters given here."""
+    rates = {**(fx_rates or {}), **(manifest.get("fx_rates") or {})}
+    return clean(
+        tables,
+        run_date=run_date,
+        reporting_currency=manifest.get("reporting_currency") or reporting_currency,
+        fx_rates=rates,
+        segment_by=manifest.get("segment_by") or "customer",
+        customer_conflicts=manifest.get("customer_conflicts"),
+    )
 
 
 def check_conservation(result: CleanResult) -> None:

@@ -109,6 +109,8 @@ class IngestResult:
     #: "customer" (default): invoices are reported under their customer's region, industry and
     #: type; "invoice": under the values of their own row (how BI tools slice flat exports).
     segment_by: str = "customer"
+    #: exchange rates set in the sources file (they win over the parameters' fx_rates)
+    fx_rates: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -459,6 +461,7 @@ def _read_raw(table: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame
             info["sql_table"] = src["table"]
     df.columns = [str(c).strip() for c in df.columns]
     info["rows"] = int(len(df))
+    info["columns"] = [c for c in df.columns if c != "__file"]
     return df, {"name": name, **info}
 
 
@@ -820,7 +823,13 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
             tables[table] = _empty_ingested(table)
             derived.setdefault(table, "not provided (empty)")
     return IngestResult(
-        tables, files, derived, spec.get("reporting_currency"), conflicts, segment_by
+        tables,
+        files,
+        derived,
+        spec.get("reporting_currency"),
+        conflicts,
+        segment_by,
+        dict(spec.get("fx_rates") or {}),
     )
 
 
@@ -869,15 +878,22 @@ def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -
     folder.mkdir(parents=True, exist_ok=True)
     for table, df in result.tables.items():
         df.to_parquet(folder / f"{table}.parquet", index=False)
-    manifest = {
+    return write_json(folder / "ingest_manifest.json", manifest_of(result))
+
+
+def manifest_of(result: IngestResult) -> dict[str, Any]:
+    """What ingest records for the next steps: files read (with sha256), rows read, derived
+    tables, and the dataset settings of the sources file (reporting currency, exchange rates,
+    segment_by) with the customer conflicts."""
+    return {
         "files": result.files,
         "rows_read": result.rows_read,
         "derived": result.derived,
         "reporting_currency": result.reporting_currency,
         "customer_conflicts": result.conflicts,
         "segment_by": result.segment_by,
+        "fx_rates": result.fx_rates,
     }
-    return write_json(folder / "ingest_manifest.json", manifest)
 
 
 def read_interim(

@@ -1,4 +1,4 @@
-"""The canonical data model (DESIGN.md section 2) and the data-quality reason codes.
+"""The canonical data model (docs/own-data.md) and the data-quality reason codes.
 
 Every source is mapped onto these five tables. Names are snake_case; dates are ``datetime64``
 normalised to midnight (no time part); money is float rounded to 2 decimals in one reporting
@@ -108,7 +108,7 @@ FLAGS: dict[str, list[str]] = {
     "payments": ["payment_date_assumed"],
 }
 
-#: Reason codes of the cleaning rules (DESIGN.md section 4). ``action`` says what happens to the row.
+#: Reason codes of the cleaning rules. ``action`` says what happens to the row.
 REASONS: dict[str, dict[str, str]] = {
     "duplicate_exact": {"action": "dropped", "text": "exact duplicate of an earlier row"},
     "duplicate_key_conflict": {
