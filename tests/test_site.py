@@ -355,6 +355,7 @@ def test_quarto_yml_declares_the_pages_and_no_execution():
         "site/receivables.ipynb",
         "site/commissions.ipynb",
         "site/risk.ipynb",
+        "site/forecast.ipynb",
         "site/data-quality.ipynb",
         "site/explorer.ipynb",
         "site/archive.ipynb",
