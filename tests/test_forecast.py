@@ -233,3 +233,18 @@ def test_sample_backtest_beats_the_due_date_every_week(tmp_path):
     assert 0 < f.weeks["expected"].sum() < f.details["open_amount"]
     again = fc.compute_cached(tables, T0, tmp_path)
     pd.testing.assert_frame_equal(again["forecast"], result["forecast"])
+
+
+def test_run_forecast_says_why_instead_of_failing(tmp_path):
+    """One invoice of history: no forecast; the page's pieces say so, kpis carry None + reason."""
+    inv = _inv([("I1", "C1", "2026-10-01", "2026-10-31", 100.0)])
+    customers = clean_table("customers", [{"customer_id": "C1", "region": "North"}])
+    tables = {"invoices": inv, "payments": _pay([]), "customers": customers}
+    f = fc.run_forecast(tables, T0, "North", tmp_path / "cache")
+    assert not f.available and "at least 200 needed" in f.unavailable
+    assert f.kpis()["cash_forecast"] is None
+    assert "at least 200 needed" in f.kpis()["na_reasons"]["cash_forecast"]
+    assert fc.summary_text(f).startswith("No cash forecast for this page:")
+    assert fc.forecast_table(f).iloc[0, 0].startswith("not available")
+    paths = fc.write_outputs(f, tmp_path / "out")
+    assert json.loads(paths["kpis"].read_text())["cash_forecast"] is None

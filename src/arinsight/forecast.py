@@ -122,9 +122,21 @@ class Forecast:
     backtest: pd.DataFrame  # origin, week, actual, model, due_date, customer_delay (one region)
     errors: pd.DataFrame  # week, mae_model, mae_due_date, mae_customer_delay, ...
     details: dict[str, Any] = field(default_factory=dict)
+    #: None when there is a forecast; otherwise why not, in plain words (not enough history...).
+    unavailable: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
 
     def kpis(self) -> dict[str, Any]:
-        """``cash_forecast`` for kpis.json: {week start (ISO date): {expected, low, high}}."""
+        """``cash_forecast`` for kpis.json: {week start (ISO date): {expected, low, high}}; None
+        with the reason (``na_reasons``) when there is no forecast."""
+        if not self.available:
+            return {
+                "cash_forecast": None,
+                "na_reasons": {"cash_forecast": f"no cash forecast: {self.unavailable}"},
+            }
         return {
             "cash_forecast": {
                 r.week_start.strftime("%Y-%m-%d"): {
@@ -709,6 +721,8 @@ def region_forecast(
 
 def forecast_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
     """The weeks for the page: week, dates, expected, the interval and the due-date baseline."""
+    if not fc.available:
+        return pd.DataFrame({"Cash forecast": [f"not available: {fc.unavailable}"]})
     t = fc.weeks.copy()
     t["week_start"] = t["week_start"].dt.strftime("%Y-%m-%d")
     t["week_end"] = t["week_end"].dt.strftime("%Y-%m-%d")
@@ -729,6 +743,9 @@ def forecast_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
 def error_summary_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
     """The backtest's error per horizon week for the page (money, and the model's gain)."""
     e = fc.errors
+    if e.empty:
+        why = fc.unavailable or "no month end with 13 known weeks and enough history before it"
+        return pd.DataFrame({"Backtest": [f"not available: {why}"]})
     return pd.DataFrame(
         {
             "Week ahead": e["week"],
@@ -742,12 +759,37 @@ def error_summary_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
     )
 
 
+def run_forecast(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: Any,
+    region: str = "All",
+    cache_dir: str | Path | None = None,
+    interval: tuple[float, float] = (0.1, 0.9),
+    **params: Any,
+) -> Forecast:
+    """The page's forecast: :func:`compute_cached` then :func:`region_forecast`. When the data
+    cannot give one (no open invoice, too little history) the forecast is *unavailable* with the
+    reason, so the page says why instead of failing; any other error is raised."""
+    T = pd.Timestamp(as_of).normalize()
+    empty = pd.DataFrame(columns=["week", "week_start", "week_end", "expected", "low", "high"])
+    try:
+        result = compute_cached(tables, T, cache_dir, **params)
+    except ForecastError as exc:
+        return Forecast(T, empty, pd.DataFrame(), error_table(pd.DataFrame()), {}, str(exc))
+    fc = region_forecast(result, tables["customers"], region, interval)
+    if fc.details["open_invoices"] == 0:
+        fc.unavailable = f"no invoice of region {region} is open at {T:%Y-%m-%d}"
+    return fc
+
+
 def write_outputs(fc: Forecast, output_dir: str | Path) -> dict[str, Path]:
     """``kpis_forecast.json`` (cash_forecast) and ``cash_forecast.csv`` (the weeks) in ``output_dir``."""
     from arinsight.files import write_json, write_safe_csv
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if not fc.available:
+        return {"kpis": write_json(out / "kpis_forecast.json", fc.kpis())}
     weeks = fc.weeks.assign(
         week_start=fc.weeks["week_start"].dt.strftime("%Y-%m-%d"),
         week_end=fc.weeks["week_end"].dt.strftime("%Y-%m-%d"),
@@ -760,6 +802,8 @@ def write_outputs(fc: Forecast, output_dir: str | Path) -> dict[str, Path]:
 
 def summary_text(fc: Forecast, currency: str = "USD") -> str:
     """Two sentences for the page: what is expected and how much better than the due dates."""
+    if not fc.available:
+        return f"No cash forecast for this page: {fc.unavailable}."
     d = fc.details
     e = fc.errors
     text = (
@@ -796,6 +840,7 @@ __all__ = [
     "forecast_table",
     "open_at",
     "region_forecast",
+    "run_forecast",
     "summary_text",
     "write_outputs",
 ]

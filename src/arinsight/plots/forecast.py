@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from arinsight.plots._style import NEUTRAL, PALETTE, apply_style, money_axis
+from arinsight.plots.receivables import no_data_figure
 
 
 def forecast_chart(fc, currency: str = "USD", figsize=(11, 4.5)):
@@ -13,8 +14,8 @@ def forecast_chart(fc, currency: str = "USD", figsize=(11, 4.5)):
     the same open invoices would bring if every one were paid on its due date."""
     apply_style()
     w = fc.weeks
-    if w["expected"].sum() <= 0:
-        raise ValueError("no open invoices: nothing to forecast")
+    if not fc.available or w["expected"].sum() <= 0:
+        return no_data_figure("Expected collections", fc.unavailable or "nothing expected")
     x = np.arange(len(w))
     fig, ax = plt.subplots(figsize=figsize)
     lo, hi = (int(round(q * 100)) for q in fc.details["interval"])
@@ -55,7 +56,7 @@ def backtest_error_chart(fc, currency: str = "USD", figsize=(11, 4.5)):
     apply_style()
     e = fc.errors
     if e.empty:
-        raise ValueError("no backtest: not enough history")
+        return no_data_figure("Backtest", fc.unavailable or "not enough history for a backtest")
     fig, ax = plt.subplots(figsize=figsize)
     ax.plot(e["week"], e["mae_model"], marker="o", color=PALETTE[0], label="model")
     ax.plot(
