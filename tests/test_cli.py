@@ -84,7 +84,7 @@ def test_help_says_what_each_command_does_with_an_example():
     assert top.returncode == 0
     assert "Accounts-receivable analysis you can trace" in top.stdout
     assert "argparse" not in top.stdout
-    for command in ("sample", "check", "run", "site", "alerts", "email-report", "monthly"):
+    for command in ("sample", "check", "run", "site", "match", "alerts", "email-report", "monthly"):
         out = _cli(command, "--help")
         assert out.returncode == 0, command
         assert "example:\n  arinsight " + command in out.stdout, command

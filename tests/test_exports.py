@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from arinsight.files import safe_cell, write_csv, write_excel
+from arinsight.files import csv_text, safe_cell, write_csv, write_excel
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example","Pay here")',
@@ -36,8 +36,9 @@ def test_write_csv_neutralises_every_text_cell_and_header(tmp_path):
     df = pd.DataFrame(
         {"customer_name": HOSTILE, "amount": [1.0, -2.0, 3.0, 4.0, 5.0, 6.0], "=x": ["-7"] * 6}
     )
-    text = write_csv(df, tmp_path / "out.csv")
-    assert (tmp_path / "out.csv").read_bytes().decode("utf-8") == text
+    path = write_csv(df, tmp_path / "out.csv")
+    text = csv_text(df)
+    assert path.read_bytes().decode("utf-8") == text
     assert text.endswith('"\'\rCR Corp",6.0,-7\r\n')  # quoted: the CR stays in the cell
     lines = text.split("\r\n")
     assert lines[0] == "customer_name,amount,'=x"

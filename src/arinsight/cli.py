@@ -165,6 +165,20 @@ def _cmd_monthly(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_match(args: argparse.Namespace) -> int:
+    from arinsight.cashapp import run_match, summary_text
+
+    run = run_match(
+        args.statement,
+        params_files=args.params or [],
+        as_of=args.as_of,
+        out_dir=args.out,
+        processed_dir=args.processed,
+    )
+    print(summary_text(run))
+    return 0
+
+
 def _params_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--params",
@@ -249,6 +263,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default): Quarto when on PATH, else built-in",
     )
     p.set_defaults(func=_cmd_site)
+
+    p = command(
+        "match",
+        "cash application: match the credit lines of a bank statement (ISO 20022 camt.053 or "
+        "CSV) to open invoices; writes a matching worklist and a payments file for ingest",
+        "arinsight match --statement statements/2026-10.xml --params my_params.yaml",
+    )
+    p.add_argument(
+        "--statement", required=True, metavar="FILE", help="camt.053 XML or CSV bank statement"
+    )
+    _params_option(p)
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=date_arg,
+        default=None,
+        help="open invoices at this date (default: the statement's last booking date)",
+    )
+    p.add_argument("--out", default=None, help="output folder (default data/cash)")
+    p.add_argument(
+        "--processed", default=None, help="processed data folder (default data/processed)"
+    )
+    p.set_defaults(func=_cmd_match)
 
     p = command(
         "alerts",

@@ -125,33 +125,36 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike[str] | None = None, **kwargs) -> str:
-    """``df`` as spreadsheet-safe CSV (RFC 4180: UTF-8, CRLF line ends, so a value holding a line
-    break or a carriage return is quoted; no index); written atomically to ``path`` when given;
-    returns the text."""
-    text = safe_frame(df).to_csv(index=False, lineterminator="\r\n", **kwargs)
-    if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_bytes(text.encode("utf-8"))
-        os.replace(tmp, path)
-    return text
+def csv_text(df: pd.DataFrame, **kwargs) -> str:
+    """``df`` as spreadsheet-safe CSV text (RFC 4180: UTF-8, CRLF line ends, so a value holding
+    a line break or a carriage return is quoted; no index)."""
+    return safe_frame(df).to_csv(index=False, lineterminator="\r\n", **kwargs)
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], **kwargs) -> Path:
+    """:func:`csv_text` of ``df`` written atomically to ``path``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(csv_text(df, **kwargs).encode("utf-8"))
+    os.replace(tmp, path)
+    return path
 
 
 def write_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]) -> Path:
     """Sheets written with openpyxl, every text cell neutralised (:func:`safe_cell`) and stored
-    as text, never as a formula."""
+    as text, never as a formula; atomic; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            safe = safe_frame(frame)
-            safe.to_excel(writer, sheet_name=name, index=False)
+            safe_frame(frame).to_excel(writer, sheet_name=name, index=False)
             for row in writer.sheets[name].iter_rows():
                 for cell in row:
                     if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep text
                         cell.data_type = "s"
+    os.replace(tmp, path)
     return path
 
 

@@ -72,11 +72,17 @@ REGION_NOTEBOOKS: tuple[str, ...] = (
     "03_receivables.ipynb",
     "04_commissions.ipynb",
     "05_risk_scoring.ipynb",
+    "06_cash_forecast.ipynb",
 )
 NOTEBOOKS: tuple[str, ...] = PREP_NOTEBOOKS + REGION_NOTEBOOKS
 
 #: The JSON parts the analysis notebooks write into their output_dir, merged in this order.
-KPI_PARTS: tuple[str, ...] = ("kpis_receivables.json", "kpis_commissions.json", "kpis_risk.json")
+KPI_PARTS: tuple[str, ...] = (
+    "kpis_receivables.json",
+    "kpis_commissions.json",
+    "kpis_risk.json",
+    "kpis_forecast.json",
+)
 
 #: The files each analysis notebook writes beside itself (globs): they are published, kept from
 #: the previous report or moved to ``_failed/`` together with their notebook.
@@ -121,6 +127,7 @@ KPI_KEYS: tuple[str, ...] = (
     "commissions_paid_mtd",
     "average_commission_rate",
     "high_risk_customers",
+    "cash_forecast",
 )
 
 #: Top-level parameter keys that belong to the runner or to other commands, so no notebook
@@ -135,6 +142,7 @@ KPI_KEYS: tuple[str, ...] = (
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
     {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "reports_dir"}
+    | {"cash_application", "company", "dunning"}  # arinsight match / alerts (collections)
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.
