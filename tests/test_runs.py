@@ -55,29 +55,34 @@ _FAKES: dict[str, tuple[str, str]] = {
     ),
     "03_receivables.ipynb": (
         'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
-        'late_days = 30\nrun_tag = "a"',
+        'late_days = 30\nrun_tag = "a"\nfail_pages = False',
         _HEAD
+        + "if fail_pages:\n    raise RuntimeError('page failed')\n"
         + "part = {'period': period, 'as_of': period + '-31', 'open_ar': 100.0 * len(region),\n"
         "        'dso': None, 'run_tag': run_tag,\n"
         "        'comparison': {'open_ar': {'previous': 90.0, 'change': 10.0}}}\n"
         "(out / 'kpis_receivables.json').write_text(json.dumps(part))",
     ),
     "04_commissions.ipynb": (
-        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""',
-        _HEAD + "(out / 'kpis_commissions.json').write_text(json.dumps(\n"
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_commissions.json').write_text(json.dumps(\n"
         "    {'total_accrued_commissions': 12.5, 'average_commission_rate': None}))",
     ),
     "05_risk_scoring.ipynb": (
         'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
-        'late_days = 30\nfail_in = ""',
-        _HEAD + "if region == fail_in:\n"
+        'late_days = 30\nfail_in = ""\nfail_pages = False',
+        _HEAD + "if region == fail_in or fail_pages:\n"
         "    raise RuntimeError('model failed for ' + region)\n"
         "(out / 'kpis_risk.json').write_text(json.dumps({'high_risk_customers': ['C_333']}))\n"
         "(out / 'risk_metrics.json').write_text(json.dumps({'late_days': late_days}))",
     ),
     "06_cash_forecast.ipynb": (
-        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""',
-        _HEAD + "(out / 'kpis_forecast.json').write_text(json.dumps(\n"
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_forecast.json').write_text(json.dumps(\n"
         "    {'cash_forecast': {'2026-11-01': {'expected': 5.0, 'low': 4.0, 'high': 6.0}}}))",
     ),
 }
@@ -183,7 +188,8 @@ def test_validate_params_accepts_none_and_rejects_non_mapping():
 
 
 def test_notebook_parameters_reads_literals(tmp_path):
-    """The fake 03 declares period "2026-10", region "All", ..., late_days 30, run_tag "a"."""
+    """The fake 03 declares period "2026-10", region "All", ..., late_days 30, run_tag "a",
+    fail_pages False."""
     nbs = _write_fake_notebooks(tmp_path)
     declared = runs.notebook_parameters(nbs / "03_receivables.ipynb")
     assert declared == {
@@ -193,6 +199,7 @@ def test_notebook_parameters_reads_literals(tmp_path):
         "output_dir": "",
         "late_days": 30,
         "run_tag": "a",
+        "fail_pages": False,
     }
     with pytest.raises(UserError):
         runs.notebook_parameters(tmp_path / "nope.ipynb")
@@ -372,6 +379,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     assert m1["inputs"][1]["sha256"] == runs.sha256_file(project["data"] / "invoices.csv")
     assert m1["packages"]["papermill"] and m1["code_version"]
     assert m1["notebook_params"]["03_receivables.ipynb"] == [
+        "fail_pages",
         "late_days",
         "output_dir",
         "period",
@@ -548,3 +556,95 @@ def _hostile_customer_names(workbook: Path) -> None:
     for row in range(2, ws.max_row + 1):
         ws.cell(row=row, column=col, value=EVIL)
     wb.save(workbook)
+
+
+@pytest.mark.slow
+def test_processed_data_change_only_with_a_published_report(project):
+    """Run 1 publishes with customers North and South (processed customers: 2 rows). Run 2
+    cleans a ledger with a third customer but every page fails: exit 1, nothing of run 2 is
+    published, and processed/ still holds run 1's 2 customers (the report and the data alerts
+    read stay consistent); no staging folder is left. Run 3 publishes: processed has 3."""
+    import pandas as pd
+
+    processed = Path(project["params"]["processed_dir"])
+    assert _run(project, period=PERIOD) == 0
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 2
+    three = {"customer_regions": ["North", "South", "East"]}
+    assert _run(project, period=PERIOD, params={**three, "fail_pages": True}) == 1
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 2
+    assert not list(processed.parent.glob(".*staging*")) and not list(
+        processed.parent.glob(".*trash*")
+    )
+    assert _manifest(project)["reports"]["North"]["published"] == "previous"  # run 1 pages kept
+    assert _run(project, period=PERIOD, params=three) == 0
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 3
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_nothing_the_next_run_trips_over(project):
+    """A killed run left reports/.staging-2026-10-<id>, .trash-2026-10-<id>, .lock-2026-10 and a
+    .processed.staging-2026-10-<id> beside processed/: the next run removes them and succeeds. A
+    lock held by a live run is respected: a second run of that period is refused."""
+    reports = project["reports_dir"]
+    processed = Path(project["params"]["processed_dir"])
+    leftovers = [
+        reports / ".staging-2026-10-deadbeef",
+        reports / ".trash-2026-10-deadbeef",
+        processed.parent / ".processed.staging-2026-10-deadbeef",
+    ]
+    for folder in leftovers:
+        (folder / "x").mkdir(parents=True)
+    (reports / ".lock-2026-10").write_text("")
+    assert _run(project, period=PERIOD) == 0
+    assert [f for f in leftovers if f.exists()] == []
+    assert not (reports / ".lock-2026-10").exists()
+    busy = pytest.raises(UserError, match="another `arinsight run` of 2026-10 is in progress")
+    with runs._period_lock(reports, PERIOD), busy:
+        _run(project, period=PERIOD)
+
+
+@pytest.mark.slow
+def test_a_notebook_run_by_hand_never_changes_what_was_published(tmp_path, monkeypatch):
+    """03_receivables run with its default parameters (as in JupyterLab) in a project whose
+    published processed data and report exist: it reads the published data, writes its JSON
+    part to data/scratch/reports/2026-10/All/, and leaves reports/ and data/processed/ byte for
+    byte as they were."""
+    import papermill
+    from conftest import clean_table
+
+    home = tmp_path / "home"
+    shutil.copytree(config.PARAMS_DIR, home / "params")
+    published = home / "data" / "processed"
+    published.mkdir(parents=True)
+    clean_table(
+        "invoices",
+        [
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "invoice_date": "2026-10-01",
+                "due_date": "2026-10-31",
+                "amount": 100.0,
+                "due_date_derived": False,
+                "is_overpaid": False,
+            }
+        ],
+    ).to_parquet(published / "invoices.parquet")
+    clean_table("customers", [{"customer_id": "C1", "region": "North"}]).to_parquet(
+        published / "customers.parquet"
+    )
+    (home / "reports" / "2026-10" / "All").mkdir(parents=True)
+    (home / "reports" / "2026-10" / "All" / "kpis.json").write_text("{}")
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    monkeypatch.setenv("ARINSIGHT_HOME", str(home))
+    papermill.execute_notebook(
+        str(config.NOTEBOOKS_DIR / "03_receivables.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name=config.KERNEL_NAME,
+        progress_bar=False,
+    )
+    after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    changed = sorted(str(p.relative_to(home)) for p in after if before.get(p) != after[p])
+    assert changed == ["data/scratch/reports/2026-10/All/kpis_receivables.json"]
+    part = json.loads((home / changed[0]).read_text())
+    assert part["open_ar"] == 100.0

@@ -1111,6 +1111,8 @@ class _PeriodRun:
                 if any(p["published"] != "none" for p in pages.values()):
                     self._assemble(region, staged)
                     reports[region] = self._report_record(region, pages)
+                    if not any(p["published"] == "this run" for p in pages.values()):
+                        reports[region]["published"] = "previous"
                     if self.region_status(region) != "ok":
                         reports[region]["failed_attempt"] = attempt
                     continue
