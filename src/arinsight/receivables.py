@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -660,6 +661,36 @@ def receivables_kpis(
     A table with no invoices and no payments up to T (an empty region) gives None for every KPI.
     ``tables`` is the dict of :func:`arinsight.ledger.load_processed` (possibly region-selected).
     """
+    from arinsight.engine import kpis_from_frames
+
+    p = as_period(period)
+    prm = _params(params)
+    _check_buckets(prm["aging_buckets"])
+    for name in ("invoices", "payments"):
+        _require(tables[name], [], name)
+    kpis = kpis_from_frames(tables, p, prm, regions=())["All"]
+    keys = ("period", "as_of", *RECEIVABLES_KEYS, "aging", "paid_to_billed_rate")
+    out = {k: _plain(kpis[k]) for k in keys}
+    out["top_pending_customers"] = _plain(kpis["top_pending_customers"])
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Engine results as the notebooks use them: Decimal money as float (cents), recursively."""
+    if isinstance(value, Decimal):
+        return float(value) + 0.0
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _reference_kpis(
+    tables: Mapping[str, pd.DataFrame], period: Period | str, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The former in-memory implementation of :func:`receivables_kpis` (numpy, float money),
+    kept as an independent oracle that tests compare the engine against."""
     p = as_period(period)
     prm = _params(params)
     _check_buckets(prm["aging_buckets"])
@@ -757,9 +788,11 @@ def monthly_trends(
     month``, NaN without sales). Sales vs collections is the cash view; billed vs paid follows each
     month's invoices to T.
     """
+    from arinsight.engine import monthly_trends_from_frames
+
     t = _end_of(period)
-    led = _prepare(tables["invoices"], tables["payments"])
-    return _monthly(led, t, trailing_months)
+    _month_ends(t, trailing_months)
+    return monthly_trends_from_frames(tables, t.strftime("%Y-%m"), trailing_months, t)
 
 
 def _monthly(led: _Ledger, t: pd.Timestamp, trailing_months: int) -> pd.DataFrame:

@@ -1,0 +1,259 @@
+"""The edge of the engine: connect to a backend, run the marts, return small Python results.
+
+This is the only module that connects or executes. Money comes back as :class:`decimal.Decimal`
+(exact to the cent at any size); ratios and days as floats rounded to 4 decimals; undefined
+values as None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+from ibis.backends import BaseBackend
+
+from arinsight.engine import marts, sources
+from arinsight.engine.positions import AsOf
+from arinsight.engine.sources import Ledgers
+from arinsight.engine.staging import stage
+from arinsight.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
+DEFAULT_TOP_N = 10
+
+
+class EngineError(UserError):
+    """The engine URL cannot be used (unknown scheme, unreachable database)."""
+
+
+def connect(url: str | None = None, **options: Any) -> BaseBackend:
+    """A backend connection: DuckDB in memory by default (``None``, ``""`` or ``duckdb://``),
+    ``pyspark://`` for a local Spark session (time zone UTC), else any Ibis URL such as
+    ``postgres://user:password@host:5432/db``. ``options`` go to DuckDB's settings
+    (``memory_limit="6GB"``, ``threads=2``)."""
+    text = (url or "duckdb://").strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    try:
+        if scheme in ("", "duckdb"):
+            path = text.split("://", 1)[1] if "://" in text else ""
+            con = ibis.duckdb.connect(path or ":memory:")
+            for key, value in options.items():
+                if value is not None:
+                    con.raw_sql(f"SET {key} = '{value}'")
+            return con
+        if scheme == "pyspark":
+            from pyspark.sql import SparkSession
+
+            session = (
+                SparkSession.builder.master("local[2]")
+                .appName("arinsight")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.ui.enabled", "false")
+                .getOrCreate()
+            )
+            return ibis.pyspark.connect(session)
+        return ibis.connect(text)
+    except ImportError as exc:
+        raise EngineError(f"engine {scheme}://: its driver is not installed ({exc})") from exc
+    except Exception as exc:
+        raise EngineError(f"engine {_redact(text)}: cannot connect: {exc}") from exc
+
+
+def _redact(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def _buckets(params: Mapping[str, Any]) -> list[int]:
+    raw = params.get("aging_buckets") or DEFAULT_BUCKETS
+    try:
+        b = [int(x) for x in raw]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"aging_buckets: expected a list of whole days, got {raw!r}") from exc
+    if not b or b[0] < 0 or any(hi <= lo for lo, hi in zip(b[:-1], b[1:], strict=True)):
+        raise ValueError(
+            f"aging_buckets: expected non-negative, strictly increasing day bounds, got {raw!r}"
+        )
+    return b
+
+
+def aging_labels(buckets: Sequence[int]) -> list[str]:
+    """Current, 1-30, 31-60, ..., 120+ for ``[0, 30, 60, 90, 120]`` (a first bound b > 0: 0-b)."""
+    labels = ["Current" if buckets[0] == 0 else f"0-{buckets[0]}"]
+    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(buckets[:-1], buckets[1:], strict=True)]
+    return [*labels, f"{buckets[-1]}+"]
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return v.quantize(Decimal("0.01")) + Decimal("0.00")
+    if isinstance(v, float):
+        return round(v, 4) + 0.0
+    return v
+
+
+def kpis_by_region(
+    con: BaseBackend,
+    raw: Ledgers,
+    window: AsOf,
+    params: Mapping[str, Any] | None = None,
+    regions: Sequence[str] | None = None,
+    label: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every KPI of "All" and each region (``regions``, default every region of the data) at
+    T = ``window.as_of``: region -> {period, region, as_of, KPIs..., aging: {label: amount},
+    top_pending_customers: [{customer_id, customer_name, pending, overdue}]}.
+
+    One pass over invoices and payments computes every (region, customer) position; it is
+    cached in the backend and the KPIs, aging and the top customers of every region are read
+    from it. ``params``: ``aging_buckets``, ``top_n``.
+    """
+    params = dict(params or {})
+    buckets = _buckets(params)
+    top_n = int(params.get("top_n") or DEFAULT_TOP_N)
+    if top_n < 1:
+        raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
+    ledgers = stage(raw)
+    cp = marts.customer_positions(ledgers, window, buckets).cache()
+    try:
+        rows = con.to_pyarrow(marts.kpis_by_region(cp, ledgers, window, buckets, regions))
+        top = con.to_pyarrow(marts.top_pending(cp, ledgers.customers, top_n))
+    finally:
+        cp.release()
+    labels = aging_labels(buckets)
+    tops: dict[str, list[tuple]] = {}
+    for r in top.to_pylist():
+        tops.setdefault(r["region"], []).append(
+            (
+                r["rank"],
+                {
+                    "customer_id": r["customer_id"],
+                    "customer_name": r["customer_name"],
+                    "pending": _value(r["pending"]),
+                    "overdue": _value(r["overdue"]),
+                },
+            )
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows.to_pylist(), key=lambda r: (r["region"] != marts.ALL, r["region"])):
+        region = r.pop("region")
+        aging = {lab: _value(r.pop(f"aging_{i}")) for i, lab in enumerate(labels)}
+        kpis = {k: _value(v) for k, v in r.items()}
+        has_data = kpis["open_ar"] is not None
+        out[region] = {
+            "period": label,
+            "region": region,
+            "as_of": window.as_of.isoformat(),
+            **kpis,
+            "aging": aging,
+            "top_pending_customers": [c for _, c in sorted(tops.get(region, []))]
+            if has_data
+            else None,
+        }
+    return out
+
+
+def _window(period: Any, as_of: Any = None) -> tuple[AsOf, str]:
+    from arinsight.ledger import Period, period_bounds
+
+    p = period if isinstance(period, Period) else period_bounds(str(period))
+    t = p.end if as_of is None else as_of
+    t = t if isinstance(t, dt.date) and not isinstance(t, dt.datetime) else _date(t)
+    return AsOf(p.start.date(), p.end.date(), t), p.label
+
+
+def _date(value: Any) -> dt.date:
+    import pandas as pd
+
+    ts = pd.Timestamp(value)
+    if pd.isna(ts):
+        raise ValueError(f"as_of: {value!r} is not a date")
+    return ts.date()
+
+
+def kpis_from_frames(
+    tables: Mapping[str, Any],
+    period: Any,
+    params: Mapping[str, Any] | None = None,
+    regions: Sequence[str] | None = (),
+) -> dict[str, dict[str, Any]]:
+    """:func:`kpis_by_region` over pandas frames (the dict of ``load_processed``), on an
+    embedded DuckDB. ``regions=()`` computes "All" only; ``params["as_of"]`` moves T."""
+    params = dict(params or {})
+    window, label = _window(period, params.get("as_of"))
+    con = connect()
+    try:
+        return kpis_by_region(con, sources.from_frames(con, tables), window, params, regions, label)
+    finally:
+        con.disconnect()
+
+
+def kpis_from_processed(
+    folder: str | Path,
+    period: Any,
+    params: Mapping[str, Any] | None = None,
+    regions: Sequence[str] | None = None,
+    engine: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every KPI of "All" and each region, computed where the data lives: DuckDB over
+    ``folder/<table>.parquet`` by default, or inside the database of ``engine`` (a URL)."""
+    params = dict(params or {})
+    window, label = _window(period, params.get("as_of"))
+    url = engine or params.get("engine")
+    con = connect(url, **dict(params.get("engine_settings") or {}))
+    try:
+        raw = (
+            sources.from_parquet(con, folder)
+            if url in (None, "", "duckdb://")
+            else sources.from_database(con)
+        )
+        return kpis_by_region(con, raw, window, params, regions, label)
+    finally:
+        con.disconnect()
+
+
+def monthly_trends_from_frames(
+    tables: Mapping[str, Any], period: Any, trailing_months: int = 12, as_of: Any = None
+) -> pd.DataFrame:
+    """The monthly series of the ``trailing_months`` months ending with the month of T, over
+    pandas frames on an embedded DuckDB: month ("YYYY-MM"), month_end, billed, collections, paid,
+    unpaid (= billed - paid), open_ar, overdue_ar (floats, cents) and dso (open_ar / billed *
+    days of the month, 2 decimals, NaN without sales)."""
+    import pandas as pd
+
+    if int(trailing_months) < 1:
+        raise ValueError(f"trailing_months: expected at least 1, got {trailing_months!r}")
+    window, _ = _window(period, as_of)
+    last = pd.Timestamp(window.as_of).to_period("M")
+    months = [(last - k).to_timestamp().date() for k in range(int(trailing_months) - 1, -1, -1)]
+    con = connect()
+    try:
+        ledgers = stage(sources.from_frames(con, tables))
+        frame = con.to_pyarrow(marts.monthly(ledgers, window, months)).to_pandas()
+    finally:
+        con.disconnect()
+    out = pd.DataFrame({"month": [m.strftime("%Y-%m") for m in months]})
+    out["month_end"] = (pd.to_datetime(frame["month"]) + pd.offsets.MonthEnd(0)).to_numpy()
+    for col in ("billed", "collections", "paid", "open_ar", "overdue_ar"):
+        out[col] = frame[col].astype("float64").round(2).to_numpy() + 0.0
+    out["unpaid"] = (out["billed"] - out["paid"]).round(2) + 0.0
+    days = out["month_end"].dt.day.to_numpy()
+    billed = out["billed"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dso = np.where(billed > 0, out["open_ar"].to_numpy() / billed * days, np.nan)
+    out["dso"] = np.round(dso, 2)
+    cols = ["month", "month_end", "billed", "collections", "paid", "unpaid", "open_ar"]
+    return out[[*cols, "overdue_ar", "dso"]]
