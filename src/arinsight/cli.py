@@ -7,6 +7,7 @@ Each subcommand is a thin wrapper around one function of the package; errors tha
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +73,71 @@ def _cmd_monthly(args: argparse.Namespace) -> int:
     )
 
 
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4]|\d{4}")
+_REGION = re.compile(r"[^,/\\\x00-\x1f]{1,100}")
+
+
+def _kpis_args(args: argparse.Namespace) -> dict:
+    """Every argument of ``arinsight kpis`` checked before any data is read (UserError)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from arinsight import config
+    from arinsight.errors import UserError
+    from arinsight.ledger import period_bounds
+
+    if not _PERIOD.fullmatch(args.period or ""):
+        raise UserError(f"--period {args.period!r}: expected YYYY-MM (or YYYY-Qn, YYYY)")
+    period = period_bounds(args.period)
+    params = config.load_params(args.params or [])
+    as_of = args.as_of or params.get("as_of")
+    if as_of is not None:
+        try:
+            as_of = dt.date.fromisoformat(str(as_of)) if not isinstance(as_of, dt.date) else as_of
+        except ValueError:
+            raise UserError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
+        if not period.start.date() <= as_of <= period.end.date():
+            raise UserError(
+                f"--as-of {as_of.isoformat()}: must lie in the period {period.label} "
+                f"({period.start.date().isoformat()} .. {period.end.date().isoformat()})"
+            )
+    regions = params.get("regions")
+    if args.regions is not None:
+        text = args.regions.strip()
+        if text.lower() == "all":
+            regions = None
+        else:
+            regions = [r.strip() for r in text.split(",")]
+            bad = [r for r in regions if not _REGION.fullmatch(r)]
+            if bad or not regions:
+                raise UserError(f"--regions {args.regions!r}: expected all or R1,R2,...")
+    processed = Path(args.processed) if args.processed else config.PROCESSED_DIR
+    engine = params.get("engine")
+    if not engine and not processed.is_dir():
+        raise UserError(f"--processed {processed}: no such folder")
+    if args.out and args.out != "-" and not Path(args.out).resolve().parent.is_dir():
+        raise UserError(f"--out {args.out}: its folder does not exist")
+    params["as_of"] = as_of
+    return {"period": period, "params": params, "regions": regions, "processed": processed}
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from arinsight.engine.run import kpis_from_processed, kpis_json
+
+    checked = _kpis_args(args)
+    results = kpis_from_processed(
+        checked["processed"], checked["period"], checked["params"], checked["regions"]
+    )
+    text = kpis_json(results)
+    if args.out and args.out != "-":
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arinsight", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"arinsight {__version__}")
@@ -97,6 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "kpis",
+        help="kpis.json of All + every region from the query engine, no notebooks",
+        description=(
+            "Compute the kpis.json content of All and every region in one engine call and "
+            "write it as JSON: one object per region. Runs on DuckDB over the processed parquet, "
+            "or inside the database named by `engine:` in the params. The model-based keys "
+            "cash_forecast and high_risk_customers are null here (they come from the risk "
+            "model of `arinsight run`). Money is exact to the cent."
+        ),
+    )
+    p.add_argument("--period", required=True, help="YYYY-MM (or YYYY-Qn, YYYY)")
+    p.add_argument("--as-of", default=None, help="T within the period (default: its last day)")
+    p.add_argument(
+        "--regions", default=None, help="all, or R1,R2 (default: the `regions` parameter)"
+    )
+    p.add_argument(
+        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
+    )
+    p.add_argument("--processed", default=None, help="folder of <table>.parquet (data/processed)")
+    p.add_argument("--out", default=None, help="output file (default: standard output)")
+    p.set_defaults(func=_cmd_kpis)
 
     p = sub.add_parser("site", help="render the website (Quarto when present, else built-in)")
     p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")

@@ -114,11 +114,12 @@ KPI_KEYS: tuple[str, ...] = (
 #: - ``regions``: which regions ``arinsight run`` reports (besides "All");
 #: - ``runs``: this module's settings (``jobs``, ``cell_timeout``, ``start_timeout``);
 #: - ``site``: ``arinsight site``;
+#: - ``engine``, ``engine_settings``: where ``arinsight kpis`` runs its queries (arinsight.engine);
 #: - ``alerts``, ``email``, ``smtp``, ``notify``: ``arinsight alerts`` / ``arinsight email-report``.
 #:
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
-    {"regions", "runs", "site", "alerts", "email", "smtp", "notify"}
+    {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "engine", "engine_settings"}
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.

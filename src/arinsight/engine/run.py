@@ -8,6 +8,8 @@ values as None.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -257,3 +259,41 @@ def monthly_trends_from_frames(
     out["dso"] = np.round(dso, 2)
     cols = ["month", "month_end", "billed", "collections", "paid", "unpaid", "open_ar"]
     return out[[*cols, "overdue_ar", "dso"]]
+
+
+#: The keys of kpis.json (DESIGN section 11's interface), in order. The model-based keys
+#: ``cash_forecast`` and ``high_risk_customers`` come from the risk model, not from the engine:
+#: ``arinsight kpis`` writes them as null.
+KPIS_JSON_KEYS: tuple[str, ...] = (
+    "period", "region", "as_of", "credit_sales", "collections", "open_ar", "open_ar_begin",
+    "current_ar", "overdue_ar", "overdue_invoices", "dso", "countback_dso", "best_possible_dso",
+    "average_days_delinquent", "cei", "ar_turnover", "ar_turnover_annualised",
+    "customers_over_credit_limit", "aging", "average_days_late", "payment_completion_rate_count",
+    "payment_completion_rate_amount", "paid_to_billed_rate", "top_pending_customers",
+    "cash_forecast", "total_accrued_commissions", "commissions_paid_mtd",
+    "average_commission_rate", "high_risk_customers",
+)  # fmt: skip
+
+_EXACT = "\u0000decimal:"
+
+
+def kpis_json(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The kpis.json objects of every region as one JSON document: region -> object with the
+    keys of :data:`KPIS_JSON_KEYS`. Money is written as an exact decimal number (``12.30``, never
+    a rounded float), undefined values as null; keys in the order above, regions "All" first."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{_EXACT}{value:.2f}"
+        if isinstance(value, Mapping):
+            return {str(k): mark(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(v) for v in value]
+        return value
+
+    doc = {
+        region: {key: mark(kpis.get(key)) for key in KPIS_JSON_KEYS}
+        for region, kpis in results.items()
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return re.sub(r'"\\u0000decimal:(-?[0-9]+\.[0-9]+)"', r"\1", text) + "\n"
