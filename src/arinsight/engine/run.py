@@ -52,13 +52,16 @@ def connect(url: str | None = None, **options: Any) -> BaseBackend:
                     con.raw_sql(f"SET {key} = '{value}'")
             return con
         if scheme == "pyspark":
+            import tempfile
+
             from pyspark.sql import SparkSession
 
             session = (
                 SparkSession.builder.master("local[2]")
                 .appName("arinsight")
+                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="arinsight-spark-"))
                 .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.sql.shuffle.partitions", "2")
                 .config("spark.ui.enabled", "false")
                 .getOrCreate()
             )

@@ -89,8 +89,10 @@ class Ledgers(NamedTuple):
 
 
 def _temp(con: BaseBackend, table: str, data: pa.Table) -> ir.Table:
-    """``data`` as a temporary table of the connection (a fresh name per call)."""
-    return con.create_table(gen_name(f"arinsight_{table}"), data, temp=True)
+    """``data`` as a temporary table of the connection (a fresh name per call). Spark has no
+    temporary tables in Ibis: there it is a table of the session's (temporary) warehouse."""
+    temp = None if con.name == "pyspark" else True
+    return con.create_table(gen_name(f"arinsight_{table}"), data, temp=temp)
 
 
 def empty(con: BaseBackend, table: str) -> ir.Table:
