@@ -116,7 +116,11 @@ def test_kpis_by_region_same_on_every_backend(con):
     assert (s["credit_sales"], s["open_ar"], s["credit_balances"], s["dso"]) == (
         D("0.00"), D("400.00"), D("50.00"), None
     )  # fmt: skip
-    assert all(v is None for key, v in k["West"].items() if key not in ("period", "region", "as_of", "aging"))
+    assert all(
+        v is None
+        for key, v in k["West"].items()
+        if key not in ("period", "region", "as_of", "aging")
+    )
     # the NULL-region invoice counts in All only
     assert a["open_ar"] == n["open_ar"] + s["open_ar"] + D("100.00")
 
@@ -206,7 +210,9 @@ def test_engine_matches_the_former_pandas_engine():
     from arinsight import receivables
     from arinsight.sample import generate
 
-    tables = generate(n_invoices=3000, seed=7) if "n_invoices" in generate.__code__.co_varnames else None
+    tables = (
+        generate(n_invoices=3000, seed=7) if "n_invoices" in generate.__code__.co_varnames else None
+    )
     if tables is None:
         pytest.skip("sample.generate signature changed")
     tables = {k: v for k, v in tables.items() if k in sources.TABLES}
@@ -250,3 +256,89 @@ def test_cli_kpis(tmp_path):
         )
         assert proc.returncode == 2, bad
         assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# engine: <URL>: the KPIs run inside a real PostgreSQL server
+# ---------------------------------------------------------------------------------------------
+
+
+def _pg_bin() -> str | None:
+    import glob
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return str(__import__("pathlib").Path(found).resolve().parent)
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return dirs[-1] if dirs else None
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server (Debian's `postgresql`, installed by `make postgres`) on a
+    free local port in a temp dir, stopped at the end. PostgreSQL refuses to run as root, so as
+    root it runs as the `postgres` user (runuser)."""
+    import os
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (make postgres)")
+    root = Path(tempfile.mkdtemp(prefix="arinsight-pg-"))  # pytest's own tmp is root-only
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        [*as_user, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"),
+         "-w", "start"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_kpis_run_inside_postgres(postgres_url, tmp_path):
+    """The ledger of the module docstring loaded into PostgreSQL tables named after the canonical
+    tables; with ``engine: <URL>`` the KPIs are computed by PostgreSQL in place (no parquet is
+    read: the processed folder does not even exist) and equal the hand-computed values."""
+    import ibis
+
+    con = ibis.connect(postgres_url)
+    for name, frame in ledger_with_regions().items():
+        if name in sources.TABLES:
+            con.create_table(name, sources._arrow(frame), overwrite=True)
+    con.disconnect()
+    k = run.kpis_from_processed(
+        tmp_path / "absent", "2026-10", {"engine": postgres_url}, regions=["North", "South"]
+    )
+    a, n = k["All"], k["North"]
+    assert (a["credit_sales"], a["open_ar"], a["overdue_ar"]) == (
+        D("2900.00"), D("1600.00"), D("800.00")
+    )  # fmt: skip
+    assert a["dso"] == pytest.approx(17.1034, abs=1e-4)
+    assert a["countback_dso"] == pytest.approx(1600 / 2900 * 31, abs=1e-4)
+    assert [c["customer_id"] for c in a["top_pending_customers"]] == ["B", "C", "A"]
+    assert (n["open_ar"], n["collections"]) == (D("1100.00"), D("2950.00"))
+    assert k["South"]["customers_over_credit_limit"] == 1
