@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -47,13 +48,12 @@ def connect(url: str | None = None, **options: Any) -> BaseBackend:
         if scheme in ("", "duckdb"):
             path = text.split("://", 1)[1] if "://" in text else ""
             con = ibis.duckdb.connect(path or ":memory:")
+            options.setdefault("temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb")))
             for key, value in options.items():
                 if value is not None:
                     con.raw_sql(f"SET {key} = '{value}'")
             return con
         if scheme == "pyspark":
-            import tempfile
-
             from pyspark.sql import SparkSession
 
             session = (
