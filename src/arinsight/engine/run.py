@@ -48,7 +48,9 @@ def connect(url: str | None = None, **options: Any) -> BaseBackend:
         if scheme in ("", "duckdb"):
             path = text.split("://", 1)[1] if "://" in text else ""
             con = ibis.duckdb.connect(path or ":memory:")
-            options.setdefault("temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb")))
+            options.setdefault(
+                "temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb"))
+            )
             for key, value in options.items():
                 if value is not None:
                     con.raw_sql(f"SET {key} = '{value}'")
