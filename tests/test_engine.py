@@ -1,9 +1,10 @@
 """The KPI engine (arinsight.engine) on DuckDB and on PySpark (local mode): same values to the cent.
 
 The hand-made ledger is the one of test_receivables.py (its docstring works every position out),
-with each invoice's ``region`` column set to its customer's region, plus::
+with each invoice's ``region`` column set to its customer's region, except I5 (region NULL: it
+falls back to its customer C's region, South), plus a customer D without region or credit limit::
 
-    I7  customer B, region NULL, 2026-10-10, due 2026-10-20, 100.00, unpaid
+    I7  customer D, region NULL, 2026-10-10, due 2026-10-20, 100.00, unpaid
 
 At T = 2026-10-31 (October, 31 days):
 
@@ -13,12 +14,12 @@ At T = 2026-10-31 (October, 31 days):
   DSO = 1600 / 2900 * 31 = 17.1034; paid_to_billed = (1000 + 200 + 2000 + 0 + 300 + 400 * 0
   + 0) / (1000 + 500 + 2000 + 800 + 300 + 400 + 100) = 3500 / 5100 * 100 = 68.6275;
   aging: Current 800, 1-30 300 + 100 = 400, 91-120 400; over limit: C (400 > 100) -> 1;
-  top pending: B 800 + 100 = 900 (overdue 100), C 400 (400), A 300 (300).
-- North (A, B without I7): sales 2800, open 1100 (I2 300 + I4 800), overdue 300; collections
+  top pending: B 800 (overdue 0), C 400 (400), A 300 (300), D 100 (100).
+- North (A, B): sales 2800, open 1100 (I2 300 + I4 800), overdue 300; collections
   2950 (P7 is A's unapplied cash: A is in North); top pending B 800, A 300.
-- South (C): sales 0 (DSO n/a), open 400, all overdue; credit balance 50 (I5).
+- South (C): sales 0 (DSO n/a), open 400, all overdue; credit balance 50 (I5, by fallback).
 - West (requested, no data): every KPI None.
-The NULL-region invoice I7 counts in All and in no region.
+I7 (no region anywhere) counts in All and in no region.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ def ledger_with_regions() -> dict[str, pd.DataFrame]:
     t = make_ledger()
     region = t["customers"].set_index("customer_id")["region"]
     inv = t["invoices"].assign(region=lambda d: d["customer_id"].map(region).astype("str"))
+    inv.loc[inv["invoice_id"] == "I5", "region"] = None
+    d = (
+        t["customers"]
+        .iloc[[0]]
+        .assign(customer_id="D", customer_name="Dune", region=None, credit_limit=float("nan"))
+    )
+    t["customers"] = pd.concat([t["customers"], d], ignore_index=True)
     extra = inv.iloc[[3]].assign(
+        customer_id="D",
         invoice_id="I7",
         invoice_date=pd.Timestamp("2026-10-10"),
         due_date=pd.Timestamp("2026-10-20"),
@@ -105,8 +114,8 @@ def test_kpis_by_region_same_on_every_backend(con):
         "91-120": D("400.00"), "120+": D("0.00"),
     }  # fmt: skip
     assert [(c["customer_id"], c["pending"], c["overdue"]) for c in a["top_pending_customers"]] == [
-        ("B", D("900.00"), D("100.00")), ("C", D("400.00"), D("400.00")),
-        ("A", D("300.00"), D("300.00")),
+        ("B", D("800.00"), D("0.00")), ("C", D("400.00"), D("400.00")),
+        ("A", D("300.00"), D("300.00")), ("D", D("100.00"), D("100.00")),
     ]  # fmt: skip
     assert a["top_pending_customers"][0]["customer_name"] == "Bolt"
     assert (n["credit_sales"], n["open_ar"], n["overdue_ar"], n["collections"]) == (
@@ -119,9 +128,10 @@ def test_kpis_by_region_same_on_every_backend(con):
     assert all(
         v is None
         for key, v in k["West"].items()
-        if key not in ("period", "region", "as_of", "aging")
+        if key not in ("period", "region", "as_of", "aging", "top_pending_customers")
     )
-    # the NULL-region invoice counts in All only
+    assert k["West"]["top_pending_customers"] == []
+    # the invoice without any region counts in All only
     assert a["open_ar"] == n["open_ar"] + s["open_ar"] + D("100.00")
 
 
@@ -339,6 +349,6 @@ def test_kpis_run_inside_postgres(postgres_url, tmp_path):
     )  # fmt: skip
     assert a["dso"] == pytest.approx(17.1034, abs=1e-4)
     assert a["countback_dso"] == pytest.approx(1600 / 2900 * 31, abs=1e-4)
-    assert [c["customer_id"] for c in a["top_pending_customers"]] == ["B", "C", "A"]
+    assert [c["customer_id"] for c in a["top_pending_customers"]] == ["B", "C", "A", "D"]
     assert (n["open_ar"], n["collections"]) == (D("1100.00"), D("2950.00"))
     assert k["South"]["customers_over_credit_limit"] == 1

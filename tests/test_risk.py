@@ -6,6 +6,7 @@ model-quality tests use a synthetic ledger with learnable behaviour (and the emb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -143,6 +144,7 @@ class ConstantModel:
 
     def __init__(self, p):
         self.p = p
+        self.feature_names_in_ = np.array(risk.FEATURES)
 
     def predict_proba(self, X):
         return np.column_stack([np.full(len(X), 1 - self.p), np.full(len(X), self.p)])
@@ -456,7 +458,7 @@ def test_model_beats_the_rule_on_the_sample():
 def test_evaluate_without_matured_invoices_is_an_error():
     inv, pay, cust = _feature_ledger()
     feats = risk.invoice_features(inv, pay, cust)
-    with pytest.raises(risk.RiskModelError, match="matured"):
+    with pytest.raises(risk.NotEnoughHistory, match="no invoice has a known outcome yet"):
         risk.evaluate(feats, risk.settlement(inv, pay), "2026-02-01", late_days=30)
 
 
@@ -692,10 +694,21 @@ def test_run_risk_writes_outputs(small_run, ledger, tmp_path):
     assert "late-payment risk" in risk.model_card(run)
 
 
-def test_run_risk_without_invoices_is_an_error():
+def test_run_risk_without_invoices_is_unavailable_not_an_error(tmp_path):
+    """No invoice issued by 2025-01-31: no model, the reason in plain words, every risk KPI
+    null with that reason, and the outputs written without a model file."""
     inv, pay, cust = _feature_ledger()
-    with pytest.raises(risk.RiskModelError, match="no invoices"):
-        risk.run_risk({"invoices": inv, "payments": pay, "customers": cust}, "2025-01")
+    run = risk.run_risk({"invoices": inv, "payments": pay, "customers": cust}, "2025-01")
+    assert not run.available
+    assert run.unavailable == "no invoices issued by 2025-01-31: nothing to train or score"
+    kpis = run.kpis()
+    assert kpis["high_risk_customers"] is None and kpis["expected_collections_30d"] is None
+    assert kpis["na_reasons"]["high_risk_customers"].startswith("no risk model: no invoices")
+    paths = risk.write_outputs(run, tmp_path)
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["status"] == "not enough data" and metrics["model"]["roc_auc"] is None
+    assert not (tmp_path / "risk_model.skops").exists()
+    assert "No model for 2025-01" in risk.model_card(run)
 
 
 def test_model_card_reports_a_model_that_does_not_beat_the_rule(small_run):
@@ -721,19 +734,26 @@ def test_risk_figures_and_table(small_run):
 
     run = small_run
     for fig in (
-        rp.roc_pr_curves(run.evaluation),
-        rp.calibration_plot(run.evaluation),
-        rp.importance_plot(run.importance),
-        rp.backtest_plot(run.evaluation.backtest),
-        rp.risk_by_segment(run.scores),
+        rp.roc_pr_curves(run),
+        rp.calibration_plot(run),
+        rp.importance_plot(run),
+        rp.backtest_plot(run),
+        rp.risk_by_segment(run),
         rp.expected_overdue_top(run.customers),
     ):
         assert fig.axes
         plt.close(fig)
-    html = rp.flagged_table(run.customers, run.high_risk).to_html()
+    html = rp.flagged_table(run).to_html()
     assert run.high_risk[0] in html
-    with pytest.raises(ValueError):
-        rp.importance_plot(run.importance.head(0))
+    empty = rp.importance_plot(dataclasses.replace(run, importance=run.importance.head(0)))
+    assert [t.get_text() for t in empty.axes[0].texts] == ["No feature importance was measured"]
+    gone = dataclasses.replace(
+        run, unavailable="12 invoices with a known outcome, at least 50 needed"
+    )
+    for draw in (rp.roc_pr_curves, rp.calibration_plot, rp.backtest_plot, rp.risk_by_segment):
+        texts = [t.get_text() for t in draw(gone).axes[0].texts]
+        assert texts == ["No risk model: 12 invoices with a known outcome, at least 50 needed"]
+    assert "at least 50 needed" in rp.flagged_table(gone).data
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     return run_period(
         period=args.period,
+        as_of=args.as_of,
         regions=args.regions,
         params_files=args.params or [],
         jobs=args.jobs,
@@ -157,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="YYYY-MM")
     p.add_argument("--from", dest="from_period", help="first period of a backfill (YYYY-MM)")
     p.add_argument("--to", dest="to_period", help="last period of a backfill (YYYY-MM)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="snapshot date within the period (YYYY-MM-DD): balances at that date, flows from "
+        "the period start to it (default: the period's last day)",
+    )
     p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
     p.add_argument(
         "--params", action="append", help="parameter file merged over the defaults (repeatable)"

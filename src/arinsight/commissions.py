@@ -89,20 +89,29 @@ def commission_kpis(
     - ``top_reps`` (:func:`top_reps`, ``params["top_n"]``), ``monthly`` (:func:`monthly_commissions`,
       ``params["trailing_months"]``) and ``by_group`` (:func:`distribution_by_group`) DataFrames.
 
-    An empty selection (no commissions and no invoices up to T) gives None for every number.
+    T is the period's last day or ``params["as_of"]`` (a snapshot date within P). Without any
+    commission record accrued by T (a dataset without commissions, or a region whose invoices
+    carry none) every number is None, never 0, with the reason under ``na_reasons``.
     """
     p = as_period(period)
     prm = {"top_n": 10, "trailing_months": 12}
     prm.update({k: v for k, v in (params or {}).items() if v is not None})
+    p = p.at(prm.get("as_of"))
     com, reps = _frame(tables)
     inv = tables["invoices"]
     _require(inv, ["invoice_date", "amount"], "invoices")
     t = p.end
-    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat()}
+    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat(), "na_reasons": {}}
     engine = kpis_from_frames(dict(tables, commissions=com), p, prm, regions=())["All"]
     out.update({k: _plain(engine[k]) for k in COMMISSION_KEYS})
     if out["total_accrued_commissions"] is None:
         out["credit_sales"] = None
+        why = "no commission records accrued by T" + (
+            "" if len(com) else " (the data has no commissions)"
+        )
+        out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
+    elif out["average_commission_rate"] is None:
+        out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
     out["top_reps"] = _top_reps(com, reps, p, int(prm["top_n"]))
     out["monthly"] = _monthly(com, t, int(prm["trailing_months"]))
     out["by_group"] = _by_group(com, reps, p)

@@ -61,7 +61,7 @@ import yaml
 
 from arinsight import config
 from arinsight.files import sha256_file, write_json
-from arinsight.schemas import CANONICAL
+from arinsight.schemas import CANONICAL, SEGMENT_COLUMNS
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]
 
@@ -657,9 +657,16 @@ def generate(
     return {name: _canonical_types(name, df) for name, df in tables.items()}
 
 
+def _columns(table: str) -> list[str]:
+    """The sample's columns of a table: the canonical ones, without the invoice segment columns
+    (the sample reports every invoice under its customer's region, industry and type)."""
+    skip = SEGMENT_COLUMNS if table == "invoices" else ()
+    return [c for c in CANONICAL[table] if c not in skip]
+
+
 def _canonical_types(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order; text columns as pandas strings."""
-    out = df[CANONICAL[table]].copy()
+    out = df[_columns(table)].copy()
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = out[col].astype("str")
@@ -681,7 +688,7 @@ def _raw_values(table: str, df: pd.DataFrame) -> pd.DataFrame:
     the writers turn missing values into empty cells or SQL NULL.
     """
     out = pd.DataFrame(index=df.index)
-    for col in CANONICAL[table]:
+    for col in _columns(table):
         if pd.api.types.is_datetime64_any_dtype(df[col]):
             out[col] = _date_text(df[col])
         elif pd.api.types.is_bool_dtype(df[col]):
@@ -1012,10 +1019,10 @@ def _write_excel(customers: pd.DataFrame, reps: pd.DataFrame, path: Path) -> Non
     ):
         ws = wb.create_sheet(title)
         ws.append(list(SOURCE_COLUMNS[table].values()))
-        last = f"{chr(ord('A') + len(CANONICAL[table]) - 1)}{len(frame) + 1}"
+        last = f"{chr(ord('A') + len(_columns(table)) - 1)}{len(frame) + 1}"
         body[f"xl/worksheets/sheet{number}.xml"] = (
             f'<dimension ref="A1:{last}" />'.encode(),
-            _sheet_rows(frame[CANONICAL[table]], 2),
+            _sheet_rows(frame[_columns(table)], 2),
         )
     buffer = io.BytesIO()
     wb.save(buffer)  # stamps properties.modified with the current time: replaced below
@@ -1056,7 +1063,7 @@ def _write_sqlite(tables: dict[str, pd.DataFrame], path: Path) -> None:
             cols = ", ".join(f'"{n}" {t}' for n, t in zip(names, _SQL_TYPES[table], strict=True))
             con.execute(f'CREATE TABLE "{table}" ({cols})')
             marks = ", ".join("?" * len(names))
-            values = [_py(frame[c]).tolist() for c in CANONICAL[table]]
+            values = [_py(frame[c]).tolist() for c in _columns(table)]
             con.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True))
         con.execute("COMMIT")
     finally:

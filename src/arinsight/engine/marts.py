@@ -122,8 +122,8 @@ def kpis_by_region(
     :data:`~arinsight.engine.metrics.KPIS` and ``aging_<i>`` (open AR per aging bucket).
 
     A region with no invoice and no payment up to T has every receivables KPI NULL; commission
-    KPIs are NULL without any commission in the dataset, or with neither commissions nor invoices
-    up to T in the region.
+    KPIs are NULL without any commission accrued by T in the region (none in the dataset: NULL
+    everywhere).
     """
     names = list(measures(buckets))
     by_scope = _with_all(cp.group_by("region").aggregate(**{n: cp[n].sum() for n in names}))
@@ -142,9 +142,7 @@ def kpis_by_region(
         credit_sales=m.credit_sales.fill_null(0),
     )
     has_data = (m.invoices.fill_null(0) + m.payments.fill_null(0)) > 0
-    has_com = m.com_any.fill_null(False) & (
-        (m.com_commissions.fill_null(0) + m.invoices.fill_null(0)) > 0
-    )
+    has_com = m.com_commissions.fill_null(0) > 0
     any_limit = ledgers.customers.credit_limit.count().as_scalar() > 0
     out = {}
     for key in RECEIVABLES:

@@ -30,7 +30,7 @@ class AsOf:
 
     Balances are measured at the end of day T, flows cover ``start .. T``; ``begin`` is the day
     before P starts (AR(begin) = the opening balance); ``days`` = days from start to T inclusive;
-    ``months`` = calendar months of P (the CEI convention divides sales by it).
+    ``months`` = calendar months from start to T (the CEI convention divides sales by it).
     """
 
     start: dt.date
@@ -54,7 +54,7 @@ class AsOf:
 
     @property
     def months(self) -> int:
-        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        return (self.as_of.year - self.start.year) * 12 + self.as_of.month - self.start.month + 1
 
 
 def aging_bucket(days_past_due: ir.IntegerValue, buckets: Sequence[int]) -> ir.IntegerValue:

@@ -159,16 +159,13 @@ def kpis_by_region(
         region = r.pop("region")
         aging = {lab: _value(r.pop(f"aging_{i}")) for i, lab in enumerate(labels)}
         kpis = {k: _value(v) for k, v in r.items()}
-        has_data = kpis["open_ar"] is not None
         out[region] = {
             "period": label,
             "region": region,
             "as_of": window.as_of.isoformat(),
             **kpis,
             "aging": aging,
-            "top_pending_customers": [c for _, c in sorted(tops.get(region, []))]
-            if has_data
-            else None,
+            "top_pending_customers": [c for _, c in sorted(tops.get(region, []))],
         }
     return out
 
@@ -177,9 +174,10 @@ def _window(period: Any, as_of: Any = None) -> tuple[AsOf, str]:
     from arinsight.ledger import Period, period_bounds
 
     p = period if isinstance(period, Period) else period_bounds(str(period))
+    end = p.full_end.date() if hasattr(p, "full_end") else p.end.date()
     t = p.end if as_of is None else as_of
     t = t if isinstance(t, dt.date) and not isinstance(t, dt.datetime) else _date(t)
-    return AsOf(p.start.date(), p.end.date(), t), p.label
+    return AsOf(p.start.date(), end, t), p.label
 
 
 def _date(value: Any) -> dt.date:

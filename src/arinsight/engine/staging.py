@@ -61,9 +61,9 @@ def stg_customers(raw: ir.Table) -> ir.Table:
 def stg_invoices(raw: ir.Table, customers: ir.Table) -> ir.Table:
     """invoice_id, customer_id, invoice_date, due_date (dates), amount (money), region.
 
-    ``region`` is the segment the invoice is reported under: the invoice's own ``region`` column
-    (null stays null: reported under "All" only), or, for data without that column, its
-    customer's region from the master data.
+    ``region`` is the segment the invoice is reported under: the invoice's own ``region``
+    column, and where that is null (or the column is absent: older processed data) its
+    customer's region from the master data; with neither it is null (reported in "All" only).
     """
     t = raw.select(
         invoice_id=raw.invoice_id.cast("string"),
@@ -71,12 +71,18 @@ def stg_invoices(raw: ir.Table, customers: ir.Table) -> ir.Table:
         invoice_date=_day(raw.invoice_date),
         due_date=_day(raw.due_date),
         amount=to_money(raw.amount),
-        **({"region": raw.region.cast("string")} if "region" in raw.columns else {}),
+        own_region=_optional(raw, "region", "string"),
     )
-    if "region" in t.columns:
-        return t
-    master = customers.select("customer_id", "region")
-    return t.left_join(master, "customer_id").select(*t.columns, "region")
+    master = customers.select("customer_id", master_region=customers.region)
+    j = t.left_join(master, "customer_id")
+    return j.select(
+        "invoice_id",
+        "customer_id",
+        "invoice_date",
+        "due_date",
+        "amount",
+        region=j.own_region.fill_null(j.master_region),
+    )
 
 
 def stg_payments(raw: ir.Table) -> ir.Table:
