@@ -90,13 +90,19 @@ def generate(n: int, out: Path, decimal: bool = False, threads: int | None = Non
     copy(
         "payments",
         f"""
-        WITH inv AS ({invoice}), pay AS (
+        WITH pay AS (
             SELECT j, j // 2 AS i, j % 2 AS part FROM range({2 * n}) t(j)
+        ), inv AS (  -- the invoice's draws are functions of its row number: no join needed
+            SELECT j, i, part, {_u(10, "i", n_cust)} AS c,
+                   DATE '{START}' + ({_u(11, "i", SPAN_DAYS)})::INTEGER AS d,
+                   round(20 + {_u(12)} / 200.0 + ({_u(13, "i", 100)} = 0)::INTEGER * 20000, 2)
+                       AS amount
+            FROM pay
         ), x AS (
-            SELECT pay.*, inv.c, inv.d, inv.amount, {_u(20)} % 100 AS kind,
-                   greatest(inv.d + [15, 30, 45, 60][((inv.c // 4) % 4) + 1]
-                            + ({_u(21, "pay.i", 61)})::INTEGER - 20, inv.d) AS paid_on
-            FROM pay JOIN inv USING (i)
+            SELECT inv.*, {_u(20)} % 100 AS kind,
+                   greatest(d + [15, 30, 45, 60][((c // 4) % 4) + 1]
+                            + ({_u(21, "i", 61)})::INTEGER - 20, d) AS paid_on
+            FROM inv
         )
         SELECT 'PAY' || lpad(j::VARCHAR, 11, '0') AS payment_id,
                CASE WHEN kind BETWEEN 95 AND 97 AND part = 1 THEN NULL
