@@ -89,10 +89,14 @@ class Ledgers(NamedTuple):
 
 
 def _temp(con: BaseBackend, table: str, data: pa.Table) -> ir.Table:
-    """``data`` as a temporary table of the connection (a fresh name per call). Spark has no
-    temporary tables in Ibis: there it is a table of the session's (temporary) warehouse."""
-    temp = None if con.name == "pyspark" else True
-    return con.create_table(gen_name(f"arinsight_{table}"), data, temp=temp)
+    """``data`` as a temporary table of the connection (a fresh name per call). Ibis has no
+    temporary tables on Spark and converts through pandas there (a null text becomes "NaN"), so
+    on Spark the Arrow table becomes a Spark DataFrame directly, registered as a temp view."""
+    name = gen_name(f"arinsight_{table}")
+    if con.name == "pyspark":
+        con._session.createDataFrame(data).createOrReplaceTempView(name)
+        return con.table(name)
+    return con.create_table(name, data, temp=True)
 
 
 def empty(con: BaseBackend, table: str) -> ir.Table:
