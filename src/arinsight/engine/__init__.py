@@ -23,6 +23,8 @@ from arinsight.engine.run import (
     connect,
     kpis_by_region,
     kpis_from_frames,
+    kpis_from_processed,
+    kpis_json,
     monthly_trends_from_frames,
 )
 
@@ -31,5 +33,7 @@ __all__ = [
     "connect",
     "kpis_by_region",
     "kpis_from_frames",
+    "kpis_from_processed",
+    "kpis_json",
     "monthly_trends_from_frames",
 ]

@@ -103,12 +103,11 @@ def late_payments(ledgers: Ledgers, w: AsOf) -> ir.Table:
 
 
 def commissions(ledgers: Ledgers, w: AsOf) -> ir.Table:
-    """Commission sums per region and "All" (com_commissions, com_outstanding, com_paid,
-    com_earned) and whether the dataset has any commission at all (com_any)."""
+    """Commission sums per region and "All": com_commissions (accrued by T), com_outstanding,
+    com_paid, com_earned."""
     c = pos.commission_positions(ledgers.commissions, ledgers.invoices, w)
     c = c.rename(**{f"com_{k}": k for k in ("commissions", "outstanding", "paid", "earned")})
-    out = _with_all(c)
-    return out.mutate(com_any=ledgers.commissions.count().as_scalar() > 0)
+    return _with_all(c)
 
 
 def kpis_by_region(
