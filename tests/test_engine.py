@@ -360,3 +360,12 @@ def test_kpis_run_inside_postgres(postgres_url, tmp_path):
     assert [c["customer_id"] for c in a["top_pending_customers"]] == ["B", "C", "A", "D"]
     assert (n["open_ar"], n["collections"]) == (D("1100.00"), D("2950.00"))
     assert k["South"]["customers_over_credit_limit"] == 1
+
+
+def test_positions_in_parts_add_up_to_the_whole():
+    """Computed in 3 hash parts (how a ledger too large for memory is processed), every KPI of
+    every region equals the one-pass result of the module docstring's ledger."""
+    whole = run.kpis_from_frames(ledger_with_regions(), "2026-10", {}, regions=None)
+    parts = run.kpis_from_frames(ledger_with_regions(), "2026-10", {"engine_parts": 3}, None)
+    assert parts == whole
+    assert parts["All"]["open_ar"] == D("1600.00")

@@ -39,10 +39,33 @@ def _attach(left: ir.Table, right: ir.Table) -> ir.Table:
     return joined.select(*left.columns, *extra)
 
 
-def customer_positions(ledgers: Ledgers, w: AsOf, buckets: Sequence[int]) -> ir.Table:
-    """Every measure per (region, customer) at T: the one pass over invoices and payments."""
-    positions = pos.invoice_positions(ledgers.invoices, ledgers.payments, w, buckets)
+def customer_positions(
+    ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: tuple[int, int] = (0, 1)
+) -> ir.Table:
+    """Every measure per (region, customer) at T: the one pass over invoices and payments.
+
+    ``part = (k, n)`` keeps only the invoices (and the payments applied to them, or the unapplied
+    cash) whose key hashes to k of n: the n parts add up to the whole, and a ledger too large for
+    memory is computed part by part instead of spilling one huge hash table to disk.
+    """
+    invoices, payments = ledgers.invoices, ledgers.payments
+    k, n = part
+    if n > 1:
+        invoices = invoices.filter(_part_of(invoices.invoice_id, n) == k)
+        payments = payments.filter(_part_of(pos.payment_key(payments), n) == k)
+    positions = pos.invoice_positions(invoices, payments, w, buckets)
     return pos.customer_positions(positions, ledgers.customers, measures(buckets))
+
+
+def _part_of(key: ir.StringValue, n: int) -> ir.IntegerValue:
+    """0 .. n-1 from the hash of ``key`` (hashes may be negative on some engines)."""
+    return (key.hash() % n + n) % n
+
+
+def regroup(cp: ir.Table) -> ir.Table:
+    """Customer positions computed in parts, summed back to one row per (region, customer)."""
+    values = [c for c in cp.columns if c not in ("region", "customer_id")]
+    return cp.group_by("region", "customer_id").aggregate(**{c: cp[c].sum() for c in values})
 
 
 def dim_regions(customers: ir.Table, invoices: ir.Table, regions: Sequence[str] | None) -> ir.Table:

@@ -65,6 +65,11 @@ def aging_bucket(days_past_due: ir.IntegerValue, buckets: Sequence[int]) -> ir.I
     )
 
 
+def payment_key(payments: ir.Table) -> ir.StringValue:
+    """The invoice a payment settles, or (no invoice) a key of its customer's unapplied cash."""
+    return payments.invoice_id.fill_null(ibis.literal(_UNAPPLIED).concat(payments.customer_id))
+
+
 def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
     """Payments up to T per invoice id (``key``), and unapplied cash without an id per customer.
 
@@ -72,8 +77,7 @@ def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
     payments (count), paid (by T), paid_begin (by the day before P), collected (in start .. T).
     """
     p = payments.filter(payments.payment_date <= w.as_of)
-    key = p.invoice_id.fill_null(ibis.literal(_UNAPPLIED).concat(p.customer_id))
-    return p.group_by(key=key).aggregate(
+    return p.group_by(key=payment_key(p)).aggregate(
         payer=p.customer_id.min(),
         payments=p.count(),
         paid=money_sum(p.amount),

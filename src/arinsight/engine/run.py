@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import numpy as np
 from ibis.backends import BaseBackend
+from ibis.util import gen_name
 
 from arinsight.engine import marts, sources
 from arinsight.engine.positions import AsOf
@@ -112,6 +113,21 @@ def _value(v: Any) -> Any:
     return v
 
 
+#: Payments per part when the (region, customer) positions are computed part by part.
+PAYMENTS_PER_PART = 50_000_000
+
+
+def _parts(con: BaseBackend, ledgers: Ledgers, params: Mapping[str, Any]) -> int:
+    """How many parts the positions are computed in: ``params["engine_parts"]``, else on DuckDB
+    one per :data:`PAYMENTS_PER_PART` payments (its hash tables then fit in memory), else 1."""
+    if params.get("engine_parts"):
+        return max(1, int(params["engine_parts"]))
+    if con.name != "duckdb":
+        return 1
+    n = int(con.to_pyarrow(ledgers.payments.count()).as_py())
+    return max(1, -(-n // PAYMENTS_PER_PART))
+
+
 def kpis_by_region(
     con: BaseBackend,
     raw: Ledgers,
@@ -134,7 +150,18 @@ def kpis_by_region(
     if top_n < 1:
         raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
     ledgers = stage(raw)
-    cp = marts.customer_positions(ledgers, window, buckets).cache()
+    parts = _parts(con, ledgers, params)
+    if parts == 1:
+        cp = marts.customer_positions(ledgers, window, buckets).cache()
+    else:
+        name = gen_name("arinsight_positions")
+        con.create_table(
+            name, marts.customer_positions(ledgers, window, buckets, (0, parts)), temp=True
+        )
+        for k in range(1, parts):
+            con.insert(name, marts.customer_positions(ledgers, window, buckets, (k, parts)))
+        cp = marts.regroup(con.table(name)).cache()
+        con.drop_table(name)
     try:
         rows = con.to_pyarrow(marts.kpis_by_region(cp, ledgers, window, buckets, regions))
         top = con.to_pyarrow(marts.top_pending(cp, ledgers.customers, top_n))
