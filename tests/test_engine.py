@@ -207,6 +207,8 @@ def test_bad_inputs_are_refused():
         run.kpis_from_frames(dict(t, invoices=t["invoices"].drop(columns="amount")), "2026-10")
     with pytest.raises(ValueError, match="aging_buckets"):
         run.kpis_from_frames(t, "2026-10", {"aging_buckets": [30, 10]})
+    with pytest.raises(ValueError, match="top_n"):
+        run.kpis_from_frames(t, "2026-10", {"top_n": 0})
     with pytest.raises(ValueError, match="as_of"):
         run.kpis_from_frames(t, "2026-10", {"as_of": "2026-11-05"})
     with pytest.raises(run.EngineError, match="cannot connect"):

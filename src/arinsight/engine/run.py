@@ -146,7 +146,7 @@ def kpis_by_region(
     """
     params = dict(params or {})
     buckets = _buckets(params)
-    top_n = int(params.get("top_n") or DEFAULT_TOP_N)
+    top_n = int(params["top_n"]) if params.get("top_n") is not None else DEFAULT_TOP_N
     if top_n < 1:
         raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
     ledgers = stage(raw)
