@@ -84,12 +84,12 @@ def _kpis_args(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from arinsight import config
+    from arinsight.engine.run import period_window
     from arinsight.errors import UserError
-    from arinsight.ledger import period_bounds
 
     if not _PERIOD.fullmatch(args.period or ""):
         raise UserError(f"--period {args.period!r}: expected YYYY-MM (or YYYY-Qn, YYYY)")
-    period = period_bounds(args.period)
+    period = period_window(args.period)
     params = config.load_params(args.params or [])
     as_of = args.as_of or params.get("as_of")
     if as_of is not None:
@@ -97,10 +97,10 @@ def _kpis_args(args: argparse.Namespace) -> dict:
             as_of = dt.date.fromisoformat(str(as_of)) if not isinstance(as_of, dt.date) else as_of
         except ValueError:
             raise UserError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
-        if not period.start.date() <= as_of <= period.end.date():
+        if not period.start <= as_of <= period.end:
             raise UserError(
-                f"--as-of {as_of.isoformat()}: must lie in the period {period.label} "
-                f"({period.start.date().isoformat()} .. {period.end.date().isoformat()})"
+                f"--as-of {as_of.isoformat()}: must lie in the period {args.period} "
+                f"({period.start.isoformat()} .. {period.end.isoformat()})"
             )
     regions = params.get("regions")
     if args.regions is not None:
@@ -119,7 +119,7 @@ def _kpis_args(args: argparse.Namespace) -> dict:
     if args.out and args.out != "-" and not Path(args.out).resolve().parent.is_dir():
         raise UserError(f"--out {args.out}: its folder does not exist")
     params["as_of"] = as_of
-    return {"period": period, "params": params, "regions": regions, "processed": processed}
+    return {"period": args.period, "params": params, "regions": regions, "processed": processed}
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:

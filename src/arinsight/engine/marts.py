@@ -69,12 +69,21 @@ def regroup(cp: ir.Table) -> ir.Table:
 
 
 def dim_regions(customers: ir.Table, invoices: ir.Table, regions: Sequence[str] | None) -> ir.Table:
-    """ "All" plus the requested regions, or every non-null region of customers and invoices."""
+    """ "All" plus the requested regions, or every non-null region of customers and invoices.
+
+    Each named region is a one-row aggregate (no in-memory table: nothing to upload to a
+    database, no pandas on the command line's path)."""
+
+    def one(name: str) -> ir.Table:
+        return customers.aggregate(_n=customers.count()).select(region=ibis.literal(name))
+
+    out = one(ALL)
     if regions is not None:
-        return ibis.memtable({"region": [ALL, *[str(r) for r in regions if r != ALL]]})
+        for name in dict.fromkeys(str(r) for r in regions if r != ALL):
+            out = out.union(one(name))
+        return out
     found = customers.select("region").union(invoices.select("region")).distinct()
-    found = found.filter(found.region.notnull())
-    return ibis.memtable({"region": [ALL]}).union(found)
+    return out.union(found.filter(found.region.notnull()))
 
 
 def _customers_scoped(cp: ir.Table) -> ir.Table:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from arinsight.engine.staging import MONEY_SUM, money_sum
+from arinsight.engine.staging import MONEY, MONEY_SUM, money_sum
 
 #: Key prefix of unapplied cash grouped per customer (a control character no id contains).
 _UNAPPLIED = "\x1f"
@@ -102,12 +102,14 @@ def invoice_positions(
     """
     totals = payment_totals(payments, w)
     j = invoices.outer_join(totals, invoices.invoice_id == totals.key)
+    # Row values stay decimal(18,2) (one invoice's amounts and payments fit easily): 64-bit
+    # arithmetic; only the sums across invoices widen to decimal(38,2).
     applied = j.invoice_id.notnull()
     exists = applied & (j.invoice_date <= w.as_of)
-    zero = ibis.literal(0).cast(MONEY_SUM)
-    paid = j.paid.fill_null(0)
-    amount = j.amount.cast(MONEY_SUM)
-    open_amount = ibis.ifelse(exists, ibis.greatest(amount - paid, zero), zero)
+    zero = ibis.literal(0).cast(MONEY)
+    paid = j.paid.cast(MONEY).fill_null(zero)
+    amount = j.amount
+    open_amount = ibis.ifelse(exists, ibis.greatest(amount - paid, zero).cast(MONEY), zero)
     past_due = j.due_date < w.as_of
     days_past_due = ibis.ifelse(
         exists & (open_amount > 0) & past_due,
@@ -123,18 +125,18 @@ def invoice_positions(
         amount=ibis.ifelse(exists, amount, zero),
         paid=ibis.ifelse(exists, paid, zero),
         open_amount=open_amount,
-        credit_amount=ibis.ifelse(exists, ibis.greatest(paid - amount, zero), zero),
+        credit_amount=ibis.ifelse(exists, ibis.greatest(paid - amount, zero).cast(MONEY), zero),
         past_due=exists & past_due,
         days_past_due=days_past_due,
         bucket=aging_bucket(days_past_due, buckets),
         open_begin=ibis.ifelse(
             applied & (j.invoice_date <= w.begin),
-            ibis.greatest(amount - j.paid_begin.fill_null(0), zero),
+            ibis.greatest(amount - j.paid_begin.cast(MONEY).fill_null(zero), zero).cast(MONEY),
             zero,
         ),
         due=exists & (j.due_date <= w.as_of),
         fully_paid=exists & (paid >= amount),
-        collected=j.collected.fill_null(0),
+        collected=j.collected.cast(MONEY).fill_null(zero),
         unapplied=ibis.ifelse(applied, zero, paid),
         payments=j.payments.fill_null(0),
     )

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.util import gen_name
 
@@ -88,7 +87,7 @@ class Ledgers(NamedTuple):
     commissions: ir.Table
 
 
-def _temp(con: BaseBackend, table: str, data: pa.Table) -> ir.Table:
+def _temp(con: BaseBackend, table: str, data: Any) -> ir.Table:
     """``data`` as a temporary table of the connection (a fresh name per call). Ibis has no
     temporary tables on Spark and converts through pandas there (a null text becomes "NaN"), so
     on Spark the Arrow table becomes a Spark DataFrame directly, registered as a temp view."""
@@ -125,8 +124,10 @@ def from_parquet(con: BaseBackend, folder: str | Path) -> Ledgers:
     return Ledgers(**tables)
 
 
-def _arrow(frame) -> pa.Table:
+def _arrow(frame) -> Any:
     """A pandas frame as Arrow with no null-typed columns (an all-None column becomes text)."""
+    import pyarrow as pa
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
