@@ -145,14 +145,16 @@ def invoice_positions(
 def customer_positions(
     positions: ir.Table, customers: ir.Table, measures: dict[str, callable]
 ) -> ir.Table:
-    """The ``measures`` of each (region, customer): invoices under their own region, unapplied
-    cash under the customer's master-data region."""
-    by_customer = positions.group_by("invoice_region", "customer_id", "applied").aggregate(
+    """The ``measures`` of each (region, customer): invoices under their own region (staging
+    already fell back to the customer's), unapplied cash under the customer's master-data
+    region. An invoice row with a null region has a customer without one, so one rule serves
+    both: ``region = invoice region, else the customer's``."""
+    by_customer = positions.group_by("invoice_region", "customer_id").aggregate(
         **{name: fn(positions) for name, fn in measures.items()}
     )
     master = customers.select("customer_id", master_region=customers.region)
     joined = by_customer.left_join(master, "customer_id")
-    region = ibis.ifelse(joined.applied, joined.invoice_region, joined.master_region)
+    region = joined.invoice_region.fill_null(joined.master_region)
     scoped = joined.select("customer_id", *measures, region=region)
     return scoped.group_by("region", "customer_id").aggregate(
         **{name: scoped[name].sum() for name in measures}
