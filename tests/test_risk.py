@@ -959,3 +959,76 @@ def test_large_training_sets_use_fewer_larger_boosting_steps_and_the_card_says_s
     ev = risk.Evaluation(capped, run.evaluation.predictions, run.evaluation.backtest)
     card = risk.model_card(risk.RiskRun(**{**run.__dict__, "evaluation": ev}))
     assert f"the {n0:,} most recent matured invoices" in card
+
+
+# ----------------------------------------------------------------------------------------------
+# own data: empty or constant features, nothing open
+# ----------------------------------------------------------------------------------------------
+
+
+def test_usable_features_drops_empty_and_constant_ones():
+    """credit_limit has no value, energy_kwh is 5.0 on every row and customer_type is "Unknown"
+    everywhere (no data): those three are dropped with their reason; amount (two values) and
+    industry (two values) are kept."""
+    train = pd.DataFrame({c: [np.nan, np.nan] for c in risk.NUMERIC})
+    train["amount"] = [10.0, 20.0]
+    train["energy_kwh"] = [5.0, 5.0]
+    train["industry"] = ["Energy", "Retail"]
+    train["region"] = ["North", "North"]
+    train["customer_type"] = ["Unknown", "Unknown"]
+    numeric, categorical, dropped = risk.usable_features(train)
+    assert numeric == ["amount"] and categorical == ["industry"]
+    assert dropped["credit_limit"] == "no values in the data"
+    assert dropped["customer_type"] == "no values in the data"
+    assert dropped["energy_kwh"] == "the same value on every invoice (5.0)"
+    assert dropped["region"] == "the same value on every invoice (North)"
+
+
+def test_flat_export_without_credit_limits_or_energy_trains(ledger):
+    """The crash of a real flat export: no credit limits and no energy usage at all (all-empty
+    feature columns) made HistGradientBoosting fail ("window shape cannot be larger than input
+    array shape"). The model now trains without them and the model card says they were not used."""
+    no_limits = {
+        **ledger,
+        "customers": ledger["customers"].assign(credit_limit=np.nan),
+        "invoices": ledger["invoices"].assign(energy_kwh=np.nan),
+    }
+    run = risk.run_risk(no_limits, "2026-10", backtest_months=1, high_risk_top_n=3)
+    assert run.available
+    assert {"credit_limit", "credit_limit_use", "energy_kwh"} <= set(
+        run.metadata["dropped_features"]
+    )
+    assert "credit_limit" not in run.metadata["features"]
+    assert "credit limit (no values in the data)" in risk.model_card(run)
+
+
+def test_nothing_open_at_t_is_shown_not_an_error(ledger):
+    """Every invoice paid by T (payments added for whatever was open): the model trains, no
+    invoice is scored, expected collections are 0 (nothing is owed), no customer is flagged and
+    the segment figure and the flagged table say so instead of failing."""
+    import matplotlib.pyplot as plt
+
+    from arinsight.plots import risk as rp
+
+    pos = risk.settlement(ledger["invoices"], ledger["payments"])
+    open_ = pos.loc[pos["paid_date"].isna() & (pos["invoice_date"] <= "2026-10-31")]
+    paid = ledger["payments"].groupby("invoice_id")["amount"].sum()
+    extra = pd.DataFrame(
+        {
+            "payment_id": [f"X{i}" for i in range(len(open_))],
+            "invoice_id": open_["invoice_id"].to_numpy(),
+            "customer_id": open_["customer_id"].to_numpy(),
+            "payment_date": pd.Timestamp("2026-10-31"),
+            "amount": (open_["amount"] - open_["invoice_id"].map(paid).fillna(0))
+            .round(2)
+            .to_numpy(),
+        }
+    )
+    settled = {**ledger, "payments": pd.concat([ledger["payments"], extra], ignore_index=True)}
+    run = risk.run_risk(settled, "2026-10", backtest_months=1)
+    assert run.available and run.scores.empty and run.high_risk == []
+    assert run.kpis()["expected_collections_30d"] == 0.0
+    fig = rp.risk_by_segment(run)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["No open invoice on 2026-10-31"]
+    plt.close(fig)
+    assert "No customer has an open invoice at risk" in rp.flagged_table(run).data

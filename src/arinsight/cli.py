@@ -36,6 +36,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from arinsight.check import check
+    from arinsight.files import write_json
+
+    report = check(args.params or [])
+    print(report.text())
+    if args.json:
+        write_json(args.json, report.as_dict())
+    if not report.ok:
+        print(f"arinsight check: error: {report.blocking}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_site(args: argparse.Namespace) -> int:
     from arinsight.site import build_site
 
@@ -193,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processed", default=None, help="folder of <table>.parquet (data/processed)")
     p.add_argument("--out", default=None, help="output file (default: standard output)")
     p.set_defaults(func=_cmd_kpis)
+
+    p = sub.add_parser(
+        "check",
+        help="ingest + clean only, in memory: the mapping report of your sources (publishes nothing)",
+    )
+    p.add_argument(
+        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
+    )
+    p.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("site", help="render the website (Quarto when present, else built-in)")
     p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")

@@ -1,4 +1,4 @@
-"""Commission Analytics (DESIGN.md section 6, seed 002): the commission liability and its flow.
+"""Commission Analytics (docs/kpis.md, seed 002): the commission liability and its flow.
 
 A commission is *accrued* on its ``accrual_date`` and *settled* (paid to the rep) on its
 ``settlement_date``. Seen at the end of day T it is:

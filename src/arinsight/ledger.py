@@ -137,8 +137,27 @@ def load_processed(processed_dir: str | Path | None = None) -> dict[str, pd.Data
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = folder / f"{table}.parquet"
-        tables[table] = pd.read_parquet(path) if path.exists() else empty_table(table)
+        tables[table] = read_table(path) if path.exists() else empty_table(table)
     return tables
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """One processed parquet file as pandas: money (decimal(18, 2)) as float64 amounts plus their
+    exact cents in ``_cents_<column>``; everything else as written."""
+    import pyarrow.parquet as pq
+
+    from arinsight.money import cents_of
+
+    arrow = pq.read_table(path)
+    decimals = [f.name for f in arrow.schema if pa.types.is_decimal(f.type)]
+    cents = {name: cents_of(arrow.column(name)) for name in decimals}
+    for name in decimals:
+        i = arrow.schema.get_field_index(name)
+        arrow = arrow.set_column(i, name, arrow.column(name).cast(pa.float64()))
+    df = arrow.to_pandas()
+    for name, values in cents.items():
+        df[f"_cents_{name}"] = values.to_numpy()
+    return df
 
 
 def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.DataFrame]:

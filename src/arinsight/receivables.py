@@ -1,4 +1,4 @@
-"""Receivables Health (DESIGN.md section 5): the as-of engine and every receivables KPI.
+"""Receivables Health (docs/kpis.md): the as-of engine and every receivables KPI.
 
 The engine answers one question for any date T: *what did every invoice and every customer owe at
 the end of day T?* An invoice counts when ``invoice_date <= T``, a payment when
@@ -707,7 +707,7 @@ def receivables_kpis(
     period: Period | str,
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every Receivables Health KPI of period P at T, as in DESIGN.md section 5.
+    """Every Receivables Health KPI of period P at T, as defined in docs/kpis.md.
 
     T is the period's last day, or ``params["as_of"]`` (a date within P: a *snapshot*). Balances
     are measured at T; flows (sales, collections, days late) cover the period's start up to T;

@@ -1,6 +1,6 @@
 """Late-payment risk: labels, leakage-free features, model, evaluation, scoring and persistence.
 
-Vocabulary used throughout (DESIGN.md section 7):
+Vocabulary used throughout (docs/risk.md):
 
 * ``L`` = ``late_days`` (parameter, default 30). ``D`` = an invoice's due date.
 * **Paid date** ``S`` = the first day on which the payments applied to the invoice add up to its
@@ -1542,7 +1542,7 @@ def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
     """Write the run's machine-readable outputs into ``output_dir``.
 
     ``kpis_risk.json`` (high-risk customers, expected overdue amount, expected collections),
-    ``risk_metrics.json`` (DESIGN.md section 11 keys + backtest, beats_baseline, final_model),
+    ``risk_metrics.json`` (the keys listed in docs/kpis.md + backtest, beats_baseline, final_model),
     ``risk_scores.parquet`` (one row per open invoice, sorted by invoice_id),
     ``risk_model.skops`` + ``risk_model.json`` (model and metadata).
     """

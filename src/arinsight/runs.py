@@ -1,4 +1,4 @@
-"""Monthly runs: every notebook of a period, per region, with papermill (DESIGN.md section 8).
+"""Monthly runs: every notebook of a period, per region, with papermill.
 
 ``arinsight run --period 2026-10`` does, in order:
 
@@ -19,7 +19,7 @@
 4. **Assemble** ``kpis.json`` for each region whose notebooks all succeeded: the JSON parts the
    notebooks wrote (``kpis_receivables.json``, ``kpis_commissions.json``, ``kpis_risk.json``;
    notebooks of one region run in parallel, so none of them writes ``kpis.json`` itself) merged
-   into one object that has every key of DESIGN.md section 11 (null when undefined).
+   into one object that has every key listed in docs/kpis.md (null when undefined).
 5. **Publish atomically.** Everything is written to ``reports/.staging-<period>-<id>/`` first. A
    region whose notebooks all succeeded replaces its previous report; a failed region keeps its
    last good report, and the failed attempt (the notebooks with their error) goes to
@@ -60,7 +60,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from arinsight import __version__, config
+from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
 from arinsight.ledger import ALL_REGIONS, Period, period_bounds
@@ -91,7 +91,7 @@ NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: The keys every kpis.json has (DESIGN.md section 11), null where a part is missing or undefined.
+#: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined.
 KPI_KEYS: tuple[str, ...] = (
     "period",
     "region",
@@ -127,6 +127,7 @@ KPI_KEYS: tuple[str, ...] = (
 #: declares them and they are not "unknown":
 #:
 #: - ``regions``: which regions ``arinsight run`` reports (besides "All");
+#: - ``reports_dir``: where ``arinsight run`` publishes (default ``reports/``);
 #: - ``runs``: this module's settings (``jobs``, ``cell_timeout``, ``start_timeout``);
 #: - ``site``: ``arinsight site``;
 #: - ``engine``, ``engine_settings``: where ``arinsight kpis`` runs its queries (arinsight.engine);
@@ -134,7 +135,18 @@ KPI_KEYS: tuple[str, ...] = (
 #:
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
-    {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "engine", "engine_settings"}
+    {
+        "regions",
+        "runs",
+        "site",
+        "alerts",
+        "email",
+        "smtp",
+        "notify",
+        "reports_dir",
+        "engine",
+        "engine_settings",
+    }
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.
@@ -595,6 +607,8 @@ class _Settings:
     start_timeout: int
     jobs: int
     progress: bool
+    #: the dataset whose reports live in reports_dir (see arinsight.datasets)
+    dataset: dict[str, str] | None = None
 
 
 @dataclass
@@ -708,11 +722,9 @@ def _discover_regions(processed_dir: Path) -> list[str]:
     tables = {}
     for table in ("customers", "invoices"):
         path = processed_dir / f"{table}.parquet"
-        if not path.exists():
-            return []
         try:
             tables[table] = pd.read_parquet(path, columns=["region"])
-        except (KeyError, ValueError):  # an older processed table without invoice regions
+        except (FileNotFoundError, KeyError, ValueError):  # absent, or without regions
             tables[table] = pd.DataFrame({"region": pd.Series(dtype="str")})
     from arinsight.ledger import regions_of
 
@@ -1129,6 +1141,7 @@ class _PeriodRun:
             "cell_timeout": self.settings.cell_timeout,
             "start_timeout": self.settings.start_timeout,
             "params": _plain(self.params),
+            "dataset": self.settings.dataset,
             "notebook_params": {n: sorted(self.declared.get(n, ())) for n in NOTEBOOKS},
             "inputs": self.inputs,
             "clean": self.clean_info,
@@ -1162,6 +1175,25 @@ def _load_merged(
     if params:
         merged = config.deep_merge(merged, dict(params))
     return merged
+
+
+def _dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``reporting_currency`` and ``fx_rates`` set in the sources file: they describe the data,
+    so they win over the parameters (and reach every notebook). A sources file that cannot be
+    read is left to the ingest step, which names the problem."""
+    path = config.resolve_path(params.get("sources")) if params.get("sources") else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        spec = config.read_yaml(path)
+    except config.ConfigError:
+        return {}
+    out: dict[str, Any] = {}
+    if spec.get("reporting_currency"):
+        out["reporting_currency"] = str(spec["reporting_currency"])
+    if isinstance(spec.get("fx_rates"), Mapping):
+        out["fx_rates"] = {**(params.get("fx_rates") or {}), **spec["fx_rates"]}
+    return out
 
 
 def _summary(period: str, manifest: Mapping[str, Any]) -> str:
@@ -1292,6 +1324,7 @@ def run_period(
         raise ParamsError("give --period YYYY-MM (or --from YYYY-MM --to YYYY-MM)")
 
     merged = _load_merged(params_files, params, defaults_file)
+    merged.update(_dataset_settings(merged))
     if as_of is not None:
         merged["as_of"] = as_of
     if merged.get("as_of") is not None:
@@ -1329,7 +1362,9 @@ def run_period(
     if not isinstance(jobs, int) or jobs < 1:
         raise ParamsError(f"--jobs must be a positive whole number, got {jobs!r}")
     settings = _Settings(
-        reports_dir=Path(reports_dir) if reports_dir else config.REPORTS_DIR,
+        reports_dir=Path(reports_dir)
+        if reports_dir
+        else config.resolve_path(merged.get("reports_dir")) or config.REPORTS_DIR,
         notebooks_dir=nb_dir.resolve(),
         processed_dir=config.resolve_path(merged.get("processed_dir")) or config.PROCESSED_DIR,
         interim_dir=config.resolve_path(merged.get("interim_dir")) or config.INTERIM_DIR,
@@ -1340,6 +1375,12 @@ def run_period(
         progress=progress,
     )
     settings.reports_dir = settings.reports_dir.resolve()
+    dataset = datasets.identity(merged)
+    with _period_lock(settings.reports_dir, "dataset"):
+        note = datasets.switch_to(dataset, settings.reports_dir)
+    if note and progress:
+        print(f"arinsight run: dataset {dataset['name']}: {note}", file=sys.stderr)
+    settings.dataset = dataset
 
     from tqdm.auto import tqdm
 

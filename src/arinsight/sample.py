@@ -5,12 +5,12 @@
 * ``invoices.csv`` - the billing system's invoice export (CSV, its own column names);
 * ``customers.xlsx`` - the CRM's customer master and sales-rep list (Excel, region as N/S/E/W codes);
 * ``ledger.sqlite`` - the ledger's payments and commissions (SQLite, ISO dates as text);
-* ``sources.yaml`` - the mapping of those sources onto the canonical tables (DESIGN.md section 3);
+* ``sources.yaml`` - the mapping of those sources onto the canonical tables (docs/own-data.md);
 * ``manifest.json`` - the seed, the rows written, the problems injected and what cleaning must keep.
 
 The ledger is generated in two steps. :func:`generate` builds the *clean* canonical ledger (what a
-perfect export would hold); :func:`inject_problems` then adds every data problem of DESIGN.md
-section 4 at known counts, each bad row with exactly one problem, so the cleaning report can be
+perfect export would hold); :func:`inject_problems` then adds every data problem the cleaning
+rules know at known counts, each bad row with exactly one problem, so the cleaning report can be
 checked against the manifest row for row.
 
 How the ledger behaves (the seeds' observations, so the analyses have something to find):
@@ -861,7 +861,7 @@ def _payment_problems(
 def inject_problems(
     tables: dict[str, pd.DataFrame], seed: int, per_rule: int | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Add the data problems of DESIGN.md section 4 to a clean ledger, at known counts.
+    """Add the data problems the cleaning rules know to a clean ledger, at known counts.
 
     ``per_rule`` bad rows per rule (default ``max(5, invoices // 1000)``); a key conflict is a pair
     (2 rows). Every injected row has exactly one problem; bad invoices and bad payments are new
@@ -1071,7 +1071,7 @@ def _write_sqlite(tables: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 def _sources_spec() -> dict[str, Any]:
-    """The sources file of the sample (DESIGN.md section 3): where each table is, how it is named."""
+    """The sources file of the sample (docs/own-data.md): where each table is, how it is named."""
     common = {"on_bad_value": "quarantine"}
     return {
         "reporting_currency": "USD",

@@ -124,6 +124,20 @@ class RegionReport:
     def has(self, notebook: str) -> bool:
         return (self.folder / notebook).is_file()
 
+    def page(self, notebook: str) -> dict[str, Any]:
+        """The run's record of one page: status, published ("this run", "previous", "none"),
+        error (empty for reports written before pages were recorded)."""
+        return dict((self.record.get("pages") or {}).get(notebook) or {})
+
+    def failed_note(self, notebook: str) -> str | None:
+        """Why a page is missing or older than the rest of the region (None when it is not)."""
+        page = self.page(notebook)
+        if page.get("published") == "none":
+            return f"not produced: {page.get('error') or 'the page failed'}"
+        if page.get("published") == "previous":
+            return f"the last run failed ({page.get('error')}); showing the previous version"
+        return None
+
 
 @dataclass
 class PeriodReport:
@@ -382,6 +396,7 @@ def _provenance_html(
         attempt = (rec.get("failed_attempt") or {}).get("started_at")
         status = f"previous good report kept (the run started {attempt} failed)"
     rows = [
+        ("Dataset", (manifest.get("dataset") or {}).get("name")),
         ("Period", period.label),
         ("As of", manifest.get("as_of")),
         ("Region", region.name if region else "all regions"),
@@ -413,6 +428,10 @@ def _provenance_html(
         f'<table class="provenance-table"><tbody>{input_rows}</tbody></table></details>'
         "</section>"
     )
+
+
+def _failed_badge(note: str | None) -> str:
+    return f' <span class="badge bad" title="{esc(note)}">previous run</span>' if note else ""
 
 
 def _is_h1_title(source: str) -> bool:
@@ -521,10 +540,17 @@ class _Builder:
 
         pages = []
         for key, nb_name, title in REGION_PAGES:
-            if region is not None and region.has(nb_name):
-                pages.append(link(_region_source(period.label, region, key), title, key == page))
-            elif region is None and period.all and period.all.has(nb_name):
-                pages.append(link(_region_source(period.label, period.all, key), title, False))
+            shown = region if region is not None else period.all
+            if shown is not None and shown.has(nb_name):
+                pages.append(
+                    link(_region_source(period.label, shown, key), title, key == page)
+                    + _failed_badge(shown.failed_note(nb_name))
+                )
+            elif shown is not None and shown.failed_note(nb_name):
+                pages.append(
+                    f'<span class="page-failed" title="{esc(shown.failed_note(nb_name))}">'
+                    f"{esc(title)} (failed)</span>"
+                )
         if period.all and period.all.has(DQ_PAGE[1]):
             pages.append(link(_dq_source(period.label), DQ_PAGE[2], page == DQ_PAGE[0]))
         regions = []
@@ -644,8 +670,12 @@ class _Builder:
             )
             links = " · ".join(
                 f'<a href="{esc(href(source, _region_source(period.label, r, key)))}">{esc(title)}</a>'
-                for key, nb_name, title in REGION_PAGES
+                + _failed_badge(r.failed_note(nb_name))
                 if r.has(nb_name)
+                else f'<span class="page-failed" title="{esc(r.failed_note(nb_name))}">'
+                f"{esc(title)} (failed)</span>"
+                for key, nb_name, title in REGION_PAGES
+                if r.has(nb_name) or r.failed_note(nb_name)
             )
             flag = (
                 ' <span class="badge bad">previous report</span>'
@@ -665,8 +695,10 @@ class _Builder:
             return
         previous = self.previous_of(latest)
         prev_kpis = previous.all.kpis if previous and previous.all else None
+        dataset = (latest.manifest.get("dataset") or {}).get("name")
         intro = (
-            f'<p class="lead">Latest period: <strong>{esc(_month_name(latest.label))}</strong> '
+            (f'<p class="dataset">Dataset: <strong>{esc(dataset)}</strong></p>' if dataset else "")
+            + f'<p class="lead">Latest period: <strong>{esc(_month_name(latest.label))}</strong> '
             f"(as of {esc(latest.manifest.get('as_of'))}), all regions. Changes are against "
             f"{esc(previous.label) if previous else 'the previous period'}; green arrows are "
             "good news, red ones need attention.</p>"
