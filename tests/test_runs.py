@@ -75,6 +75,11 @@ _FAKES: dict[str, tuple[str, str]] = {
         "(out / 'kpis_risk.json').write_text(json.dumps({'high_risk_customers': ['C_333']}))\n"
         "(out / 'risk_metrics.json').write_text(json.dumps({'late_days': late_days}))",
     ),
+    "06_cash_forecast.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""',
+        _HEAD + "(out / 'kpis_forecast.json').write_text(json.dumps(\n"
+        "    {'cash_forecast': {'2026-11-01': {'expected': 5.0, 'low': 4.0, 'high': 6.0}}}))",
+    ),
 }
 
 
@@ -203,10 +208,22 @@ def test_period_range_and_errors():
         runs.period_range("2026-Q1", "2026-Q2")
 
 
-def test_region_dir():
+def test_region_dir_never_shares_a_folder():
+    """A plain name is its own folder; any other name gets a readable slug plus the first 8 hex
+    digits of the sha256 of the name, so "Asia/Pacific" and "Asia Pacific" (both slug
+    "Asia_Pacific") and the plain "Asia_Pacific" get three different folders; "../.." cannot
+    climb out of reports/."""
+    import hashlib
+
+    def h(name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:8]
+
     assert runs.region_dir("North") == "North"
-    assert runs.region_dir("Asia/Pacific") == "Asia_Pacific"
-    assert runs.region_dir("../..") == "region"
+    assert runs.region_dir("Asia/Pacific") == f"Asia_Pacific-{h('Asia/Pacific')}"
+    assert runs.region_dir("Asia Pacific") == f"Asia_Pacific-{h('Asia Pacific')}"
+    assert runs.region_dir("Asia_Pacific") == "Asia_Pacific"
+    assert runs.region_dir("../..") == f"region-{h('../..')}"
+    assert len({runs.region_dir(n) for n in ("Asia/Pacific", "Asia Pacific", "Asia_Pacific")}) == 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,17 +355,17 @@ def _kpis(project: dict, region: str, period: str = PERIOD) -> dict:
 
 @pytest.mark.slow
 def test_run_period_then_failed_page_keeps_its_previous_version(project):
-    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 3 = 11 notebooks.
-    Run 2 (run_tag "second", --regions South, so 2 + 2 x 3 = 8 notebooks) fails 05_risk_scoring
+    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 4 = 14 notebooks.
+    Run 2 (run_tag "second", --regions South, so 2 + 2 x 4 = 10 notebooks) fails 05_risk_scoring
     in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched; in
-    South the receivables and commission pages are the new ones (run_tag "second") while the
-    failed risk page keeps run 1's version (its notebook and outputs, byte for byte), and the
-    failed notebook with its error is kept under _failed/South/."""
+    South the receivables, commission and cash forecast pages are the new ones (run_tag
+    "second") while the failed risk page keeps run 1's version (its notebook and outputs, byte
+    for byte), and the failed notebook with its error is kept under _failed/South/."""
     assert _run(project, period=PERIOD, params={"run_tag": "first"}) == 0
     reports = project["reports_dir"] / PERIOD
     m1 = _manifest(project)
     assert m1["status"] == "ok" and m1["regions"] == ["All", "North", "South"]
-    assert len(m1["runs"]) == 11 and {r["status"] for r in m1["runs"]} == {"ok"}
+    assert len(m1["runs"]) == 14 and {r["status"] for r in m1["runs"]} == {"ok"}
     assert all(r["seconds"] is not None and r["seconds"] > 0 for r in m1["runs"])
     assert m1["params"]["run_tag"] == "first" and m1["kernel"] == "arinsight"
     assert m1["inputs"][0]["table"] == "sources"
@@ -386,7 +403,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     failed = [r for r in m2["runs"] if r["status"] == "failed"]
     assert [(r["region"], r["notebook"]) for r in failed] == [("South", "05_risk_scoring.ipynb")]
     assert "model failed for South" in failed[0]["error"]
-    assert len(m2["runs"]) == 8
+    assert len(m2["runs"]) == 10
     assert (reports / "North" / "kpis.json").read_bytes() == north_before
     assert m2["reports"]["North"] == m1["reports"]["North"]
     assert _kpis(project, "All")["run_tag"] == "second"
@@ -457,7 +474,7 @@ def test_backfill_reuses_cleaned_data(project):
 @pytest.mark.slow
 def test_real_notebooks_end_to_end_on_sample(tmp_path):
     """One period, region North plus All, on a 1,500-invoice sample whose customers are all named
-    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 3 = 8
+    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 4 = 10
     runs and the sample's input hashes, kpis.json has every DESIGN key with consistent numbers
     (overdue AR and current AR are parts of open AR), and the built site shows the name only
     escaped, on every page."""
@@ -486,7 +503,7 @@ def test_real_notebooks_end_to_end_on_sample(tmp_path):
     manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
     failed = [r for r in manifest["runs"] if r["status"] != "ok"]
     assert code == 0, failed
-    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 8
+    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 10
     hashed = {Path(i["path"]).name for i in manifest["inputs"] if i.get("sha256")}
     assert "sources.yaml" in hashed and len(hashed) >= 3
     for region in ("All", "North"):

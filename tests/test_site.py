@@ -143,6 +143,7 @@ def make_reports(root: Path) -> Path:
         "03_receivables.ipynb": "Receivables Health",
         "04_commissions.ipynb": "Commission Analytics",
         "05_risk_scoring.ipynb": "Risk scoring",
+        "06_cash_forecast.ipynb": "Cash Forecast",
     }
     layout = {"2026-09": ["All", "North"], "2026-10": ["All", "North", "South"]}
     for period, regions in layout.items():
@@ -354,6 +355,7 @@ def test_quarto_yml_declares_the_pages_and_no_execution():
         "site/receivables.ipynb",
         "site/commissions.ipynb",
         "site/risk.ipynb",
+        "site/forecast.ipynb",
         "site/data-quality.ipynb",
         "site/explorer.ipynb",
         "site/archive.ipynb",
@@ -386,6 +388,7 @@ EXPECTED_PAGES = [
     "site/receivables.html",
     "site/commissions.html",
     "site/risk.html",
+    "site/forecast.html",
     "site/data-quality.html",
     "site/explorer.html",
     "site/archive.html",
@@ -397,7 +400,7 @@ EXPECTED_PAGES = [
     f"site/{p}/{r}/{page}.html"
     for p, regions in {"2026-10": ["All", "North", "South"], "2026-09": ["All", "North"]}.items()
     for r in regions
-    for page in ("receivables", "commissions", "risk")
+    for page in ("receivables", "commissions", "risk", "forecast")
 ]
 
 

@@ -60,6 +60,7 @@ REGION_PAGES: tuple[tuple[str, str, str], ...] = (
     ("receivables", "03_receivables.ipynb", "Receivables Health"),
     ("commissions", "04_commissions.ipynb", "Commission Analytics"),
     ("risk", "05_risk_scoring.ipynb", "Risk"),
+    ("forecast", "06_cash_forecast.ipynb", "Cash Forecast"),
 )
 #: The data-quality page: one per period (cleaning runs once for all regions).
 DQ_PAGE: tuple[str, str, str] = ("data-quality", "02_clean.ipynb", "Data Quality")

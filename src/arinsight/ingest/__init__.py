@@ -87,6 +87,7 @@ __all__ = [
     "manifest_of",
     "read_interim",
     "read_sources",
+    "regions_in_sources",
     "rows_read_table",
     "to_canonical",
     "write_interim",
@@ -185,6 +186,34 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
         segment_by,
         dict(spec.get("fx_rates") or {}),
     )
+
+
+def regions_in_sources(sources_path: str | Path) -> list[str]:
+    """The regions the data will report, read from the one source that holds them (the
+    customers source, or the invoice rows of a flat export), without cleaning: for checking a
+    ``--regions`` argument before any work. Regions only found in rows that cleaning later
+    quarantines are included."""
+    spec = read_sources(sources_path)
+    base, sources = spec["_base"], spec["sources"]
+    found: set[str] = set()
+    invoices = sources.get("invoices") or {}
+    derive = invoices.get("derive_customers")
+    row_region = (invoices.get("columns") or {}).get("region") or (
+        derive.get("region") if isinstance(derive, dict) else None
+    )
+    if "customers" in sources:
+        customers, _, _ = load_source("customers", sources["customers"], base)
+        found |= set(customers["region"].dropna().astype(str))
+    if row_region and (spec.get("segment_by") == "invoice" or "customers" not in sources):
+        raw = read_raw("invoices", invoices, base).frame
+        if row_region in raw:
+            from arinsight.ingest.parse import as_text
+
+            text = as_text(raw[row_region])
+            mapping = (invoices.get("values") or {}).get("region") or {}
+            text = text.replace({str(k): str(v) for k, v in mapping.items()})
+            found |= set(text[text != ""])
+    return sorted(found)
 
 
 def _empty_ingested(table: str) -> pd.DataFrame:

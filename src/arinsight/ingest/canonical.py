@@ -208,9 +208,7 @@ def to_canonical(
 def _malformed_rows(
     table: str, like: pd.DataFrame, malformed: list[dict[str, Any]], name: str
 ) -> pd.DataFrame:
-    rows = pd.DataFrame(index=range(len(malformed)))
-    for col in like.columns:
-        rows[col] = pd.Series([None] * len(rows), dtype=like[col].dtype)
+    rows = like.iloc[:0].reindex(range(len(malformed)))  # every value missing
     rows[PARSE_ERRORS] = [
         f"{m['fields']} field(s), the header has {m['expected']}: {m['text'][:200]}"
         for m in malformed
