@@ -8,7 +8,7 @@ PERIOD ?= 2026-10
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report sample run site test lint format lock bench browser clean-outputs
+.PHONY: help venv report sample run site test lint format lock bench browser java postgres clean-outputs
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ report: venv ## build the sample report site end to end (sample, runs for PERIOD
 browser: ## install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+java: ## install Debian's Java for the PySpark engine tests when it is missing
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
+
+postgres: ## install Debian's PostgreSQL server for the `engine: postgres://` tests when it is missing
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -45,13 +51,13 @@ format: venv ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: venv browser lint ## run the whole test suite (unit, integration, browser, then every notebook with nbval)
+test: venv browser java postgres lint ## run the whole test suite (unit, integration, browser, then every notebook with nbval)
 	$(BIN)/pytest -n 2 --dist loadgroup tests
 	@# nbval runs the notebooks as shipped, in order, on the embedded sample (01 and 02 write data/processed)
 	$(BIN)/arinsight sample --out data/sample
 	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks
 
-bench: venv ## benchmark sample + ingest + clean (and KPIs, risk) from 10k to 1M invoices
+bench: venv ## benchmark sample + ingest + clean, KPIs, risk; the engine at 1M, 10M and 100M invoices
 	$(BIN)/python benchmarks/run_benchmarks.py
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs a scratch venv)

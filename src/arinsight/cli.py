@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ risk, data quality) as a static website.
 typical month end:
   arinsight check --params my_params.yaml      is my mapping right? (seconds, publishes nothing)
   arinsight run --period 2026-10 --params my_params.yaml
+  arinsight kpis --period 2026-10              the numbers only, as JSON (no notebooks)
   arinsight site                               build the website in _site/
   arinsight alerts --period 2026-10 --dry-run  overdue reminders as .eml files
 """
@@ -179,6 +181,70 @@ def _cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4]|\d{4}")
+_REGION = re.compile(r"[^,/\\\x00-\x1f]{1,100}")
+
+
+def _kpis_args(args: argparse.Namespace) -> dict:
+    """Every argument of ``arinsight kpis`` checked before any data is read (UserError)."""
+    from pathlib import Path
+
+    from arinsight import config
+    from arinsight.engine.run import period_window
+    from arinsight.errors import UserError
+
+    if not _PERIOD.fullmatch(args.period or ""):
+        raise UserError(f"--period {args.period!r}: expected YYYY-MM (or YYYY-Qn, YYYY)")
+    period = period_window(args.period)
+    params = config.load_params(args.params or [])
+    as_of = args.as_of or params.get("as_of")
+    if as_of is not None:
+        try:
+            as_of = dt.date.fromisoformat(str(as_of)) if not isinstance(as_of, dt.date) else as_of
+        except ValueError:
+            raise UserError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
+        if not period.start <= as_of <= period.end:
+            raise UserError(
+                f"--as-of {as_of.isoformat()}: must lie in the period {args.period} "
+                f"({period.start.isoformat()} .. {period.end.isoformat()})"
+            )
+    regions = params.get("regions")
+    if args.regions is not None:
+        text = args.regions.strip()
+        if text.lower() == "all":
+            regions = None
+        else:
+            regions = [r.strip() for r in text.split(",")]
+            bad = [r for r in regions if not _REGION.fullmatch(r)]
+            if bad or not regions:
+                raise UserError(f"--regions {args.regions!r}: expected all or R1,R2,...")
+    processed = Path(args.processed) if args.processed else config.PROCESSED_DIR
+    engine = params.get("engine")
+    if not engine and not processed.is_dir():
+        raise UserError(f"--processed {processed}: no such folder")
+    if args.out and args.out != "-" and not Path(args.out).resolve().parent.is_dir():
+        raise UserError(f"--out {args.out}: its folder does not exist")
+    params["as_of"] = as_of
+    return {"period": args.period, "params": params, "regions": regions, "processed": processed}
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from arinsight.engine.run import kpis_from_processed, kpis_json
+
+    checked = _kpis_args(args)
+    results = kpis_from_processed(
+        checked["processed"], checked["period"], checked["params"], checked["regions"]
+    )
+    text = kpis_json(results)
+    if args.out and args.out != "-":
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _params_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--params",
@@ -248,6 +314,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=positive_int, default=None, help="notebooks run at once (default: cores)"
     )
     p.set_defaults(func=_cmd_run)
+
+    p = command(
+        "kpis",
+        "the numbers only: the kpis.json content of All and every region in one call of the "
+        "query engine (DuckDB over data/processed, or inside the database of `engine:` in the "
+        "params), one JSON object per region; cash_forecast and high_risk_customers (from the "
+        "risk model of `arinsight run`) are null here; money is exact to the cent",
+        "arinsight kpis --period 2026-10 --regions North,South --out kpis.json",
+    )
+    p.add_argument("--period", required=True, help="YYYY-MM, YYYY-Qn or YYYY")
+    p.add_argument(
+        "--as-of", dest="as_of", default=None, help="T within the period (default: its last day)"
+    )
+    p.add_argument(
+        "--regions", default=None, help="all, or R1,R2 (default: the `regions` parameter)"
+    )
+    _params_option(p)
+    p.add_argument("--processed", default=None, help="folder of <table>.parquet (data/processed)")
+    p.add_argument("--out", default=None, help="output file (default: standard output)")
+    p.set_defaults(func=_cmd_kpis)
 
     p = command(
         "site",

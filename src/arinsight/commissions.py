@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arinsight.engine import kpis_from_frames
 from arinsight.ledger import Period
-from arinsight.receivables import _EPS, _money, _month_ends, _ratio, _require, as_period
+from arinsight.receivables import _EPS, _month_ends, _plain, _require, as_period
 
 COMMISSION_KEYS: tuple[str, ...] = (
     "total_accrued_commissions",
@@ -83,6 +84,8 @@ def commission_kpis(
       period-to-date for a quarter or a year);
     - ``commissions_earned`` = amounts accrued in P; ``credit_sales`` = invoice amounts dated in P;
     - ``average_commission_rate = commissions_earned / credit_sales * 100`` (None without sales);
+    - the numbers come from the query engine (:mod:`arinsight.engine`); without any commission
+      in the dataset every number is None (n/a), never 0;
     - ``top_reps`` (:func:`top_reps`, ``params["top_n"]``), ``monthly`` (:func:`monthly_commissions`,
       ``params["trailing_months"]``) and ``by_group`` (:func:`distribution_by_group`) DataFrames.
 
@@ -99,30 +102,16 @@ def commission_kpis(
     _require(inv, ["invoice_date", "amount"], "invoices")
     t = p.end
     out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat(), "na_reasons": {}}
-    has_data = bool((com["accrual_date"] <= t).any())
-    if has_data:
-        amount = com["commission_amount"]
-        in_p = com["accrual_date"].between(p.start, t)
-        paid_in_p = com["is_settled"] & com["settlement_date"].between(p.start, t)
-        sales = _money(inv.loc[inv["invoice_date"].between(p.start, t), "amount"].sum())
-        earned = _money(amount[in_p].sum())
-        out.update(
-            {
-                "total_accrued_commissions": _money(amount[_outstanding(com, t)].sum()),
-                "commissions_paid_mtd": _money(amount[paid_in_p].sum()),
-                "commissions_earned": earned,
-                "credit_sales": sales,
-                "average_commission_rate": _ratio(earned, sales, 100) if sales > _EPS else None,
-            }
-        )
-        if out["average_commission_rate"] is None:
-            out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
-    else:
-        out.update(dict.fromkeys(COMMISSION_KEYS))
+    engine = kpis_from_frames(dict(tables, commissions=com), p, prm, regions=())["All"]
+    out.update({k: _plain(engine[k]) for k in COMMISSION_KEYS})
+    if out["total_accrued_commissions"] is None:
+        out["credit_sales"] = None
         why = "no commission records accrued by T" + (
             "" if len(com) else " (the data has no commissions)"
         )
         out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
+    elif out["average_commission_rate"] is None:
+        out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
     out["top_reps"] = _top_reps(com, reps, p, int(prm["top_n"]))
     out["monthly"] = _monthly(com, t, int(prm["trailing_months"]))
     out["by_group"] = _by_group(com, reps, p)

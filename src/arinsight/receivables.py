@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -747,6 +748,68 @@ def receivables_kpis(
     ``period_start`` and ``period_end`` (the whole period's last day) beside ``as_of`` (T).
     ``tables`` is the dict of :func:`arinsight.ledger.load_processed` (possibly region-selected).
     """
+    from arinsight.engine import kpis_from_frames
+
+    p = as_period(period)
+    prm = _params(params)
+    _check_buckets(prm["aging_buckets"])
+    p = p.at(prm.get("as_of"))
+    for name in ("invoices", "payments"):
+        _require(tables[name], [], name)
+    kpis = kpis_from_frames(tables, p, dict(prm, as_of=None), regions=())["All"]
+    out: dict[str, Any] = {
+        "period": p.label,
+        "as_of": p.end.date().isoformat(),
+        "period_start": p.start.date().isoformat(),
+        "period_end": p.full_end.date().isoformat(),
+    }
+    out.update({k: _plain(kpis[k]) for k in RECEIVABLES_KEYS})
+    out["aging"] = _plain(kpis["aging"])
+    out["top_pending_customers"] = _plain(kpis["top_pending_customers"])
+    out["na_reasons"] = _na_reasons(out)
+    return out
+
+
+#: Why a KPI is n/a, when its inputs are there but a denominator is 0 (see :func:`_na_reasons`).
+_NA_WHY: dict[str, str] = {
+    "dso": _NA_NO_SALES,
+    "best_possible_dso": _NA_NO_SALES,
+    "average_days_delinquent": _NA_NO_SALES,
+    "ar_turnover": _NA_NO_SALES,
+    "ar_turnover_annualised": _NA_NO_SALES,
+    "cei": "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
+    "customers_over_credit_limit": "the customer data has no credit limits",
+    "average_days_late": "no invoice was paid in full in the period",
+    "payment_completion_rate_count": "no invoice was due by T",
+    "payment_completion_rate_amount": "no invoice was due by T",
+    "paid_to_billed_rate": "nothing was billed by T",
+}
+
+
+def _na_reasons(kpis: Mapping[str, Any]) -> dict[str, str]:
+    """The reason, in plain words, of every None KPI: no data at all in the selection, else the
+    KPI's own (:data:`_NA_WHY`)."""
+    if kpis.get("open_ar") is None:
+        return dict.fromkeys(RECEIVABLES_KEYS, _NA_EMPTY)
+    return {k: _NA_WHY[k] for k in RECEIVABLES_KEYS if kpis.get(k) is None and k in _NA_WHY}
+
+
+def _plain(value: Any) -> Any:
+    """Engine results as the notebooks use them: Decimal money as float (cents), recursively."""
+    if isinstance(value, Decimal):
+        return float(value) + 0.0
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _reference_kpis(
+    tables: Mapping[str, pd.DataFrame], period: Period | str, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The former in-memory implementation of :func:`receivables_kpis` (numpy, float money),
+    kept as an independent oracle that tests compare the engine against."""
     p = as_period(period)
     prm = _params(params)
     _check_buckets(prm["aging_buckets"])
@@ -861,9 +924,11 @@ def monthly_trends(
     month``, NaN without sales). Sales vs collections is the cash view; billed vs paid follows each
     month's invoices to T.
     """
+    from arinsight.engine import monthly_trends_from_frames
+
     t = _end_of(period)
-    led = _prepare(tables["invoices"], tables["payments"])
-    return _monthly(led, t, trailing_months)
+    _month_ends(t, trailing_months)
+    return monthly_trends_from_frames(tables, t.strftime("%Y-%m"), trailing_months, t)
 
 
 def _monthly(led: _Ledger, t: pd.Timestamp, trailing_months: int) -> pd.DataFrame:

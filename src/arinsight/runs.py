@@ -137,12 +137,14 @@ KPI_KEYS: tuple[str, ...] = (
 #: - ``reports_dir``: where ``arinsight run`` publishes (default ``reports/``);
 #: - ``runs``: this module's settings (``jobs``, ``cell_timeout``, ``start_timeout``);
 #: - ``site``: ``arinsight site``;
+#: - ``engine``, ``engine_settings``: where ``arinsight kpis`` runs its queries (arinsight.engine);
 #: - ``alerts``, ``email``, ``smtp``, ``notify``: ``arinsight alerts`` / ``arinsight email-report``.
 #:
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
     {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "reports_dir"}
     | {"cash_application", "company", "dunning"}  # arinsight match / alerts (collections)
+    | {"engine", "engine_settings"}  # arinsight kpis (arinsight.engine)
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.

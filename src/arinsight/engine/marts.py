@@ -1,0 +1,251 @@
+"""Marts: KPIs of "All" and every region in one grouped query, and the customer lists.
+
+Every mart reads relations keyed by ``region`` and returns "All" as a union with the per-region
+rows (Ibis has no GROUPING SETS): "All" is the sum of the per-region sums, so invoices of a NULL
+region count in "All" and nowhere else. Regions are taken from a dimension (the requested list,
+or every region of the data), so an empty region still has its row (every KPI NULL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from arinsight.engine import positions as pos
+from arinsight.engine.metrics import COMMISSIONS, KPIS, RECEIVABLES, measures
+from arinsight.engine.positions import AsOf
+from arinsight.engine.sources import Ledgers
+from arinsight.engine.staging import MONEY_SUM
+
+ALL = "All"
+
+
+def _with_all(by_region: ir.Table, keys: Sequence[str] = ()) -> ir.Table:
+    """``by_region`` (region, *keys, sums) with "All" rows added: the sums over every region."""
+    values = [c for c in by_region.columns if c not in ("region", *keys)]
+    sums = {c: by_region[c].sum() for c in values}
+    total = by_region.group_by(*keys).aggregate(**sums) if keys else by_region.aggregate(**sums)
+    total = total.mutate(region=ibis.literal(ALL)).select("region", *keys, *values)
+    return total.union(by_region.select("region", *keys, *values))
+
+
+def _attach(left: ir.Table, right: ir.Table) -> ir.Table:
+    """``left`` with the columns of ``right`` (one row per region) joined on region."""
+    extra = [c for c in right.columns if c != "region"]
+    right = right.rename(_region="region")
+    joined = left.left_join(right, left.region == right._region)
+    return joined.select(*left.columns, *extra)
+
+
+def customer_positions(
+    ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: tuple[int, int] = (0, 1)
+) -> ir.Table:
+    """Every measure per (region, customer) at T: the one pass over invoices and payments.
+
+    ``part = (k, n)`` keeps only the invoices (and the payments applied to them, or the unapplied
+    cash) whose key hashes to k of n: the n parts add up to the whole, and a ledger too large for
+    memory is computed part by part instead of spilling one huge hash table to disk.
+    """
+    invoices, payments = ledgers.invoices, ledgers.payments
+    k, n = part
+    if n > 1:
+        invoices = invoices.filter(_part_of(invoices.invoice_id, n) == k)
+        payments = payments.filter(_part_of(pos.payment_key(payments), n) == k)
+    positions = pos.invoice_positions(invoices, payments, w, buckets)
+    return pos.customer_positions(positions, ledgers.customers, measures(buckets))
+
+
+def _part_of(key: ir.StringValue, n: int) -> ir.IntegerValue:
+    """0 .. n-1 from the hash of ``key`` (hashes may be negative on some engines)."""
+    return (key.hash() % n + n) % n
+
+
+def regroup(cp: ir.Table) -> ir.Table:
+    """Customer positions computed in parts, summed back to one row per (region, customer)."""
+    values = [c for c in cp.columns if c not in ("region", "customer_id")]
+    return cp.group_by("region", "customer_id").aggregate(**{c: cp[c].sum() for c in values})
+
+
+def dim_regions(customers: ir.Table, invoices: ir.Table, regions: Sequence[str] | None) -> ir.Table:
+    """ "All" plus the requested regions, or every non-null region of customers and invoices.
+
+    Each named region is a one-row aggregate (no in-memory table: nothing to upload to a
+    database, no pandas on the command line's path)."""
+
+    def one(name: str) -> ir.Table:
+        return customers.aggregate(_n=customers.count()).select(region=ibis.literal(name))
+
+    out = one(ALL)
+    if regions is not None:
+        for name in dict.fromkeys(str(r) for r in regions if r != ALL):
+            out = out.union(one(name))
+        return out
+    found = customers.select("region").union(invoices.select("region")).distinct()
+    return out.union(found.filter(found.region.notnull()))
+
+
+def _customers_scoped(cp: ir.Table) -> ir.Table:
+    """(region, customer_id, open_ar, overdue_ar) per region and, as "All", over all regions."""
+    cp = cp.select("region", "customer_id", "open_ar", "overdue_ar")
+    total = cp.group_by("customer_id").aggregate(
+        open_ar=cp.open_ar.sum(), overdue_ar=cp.overdue_ar.sum()
+    )
+    total = total.mutate(region=ibis.literal(ALL)).select(*cp.columns)
+    return total.union(cp)
+
+
+def over_limit(cp: ir.Table, customers: ir.Table) -> ir.Table:
+    """customers_over_credit_limit per region: customers whose open AR there exceeds their limit;
+    NULL when no customer has a credit limit at all (the input is absent, not zero)."""
+    scoped = _customers_scoped(cp)
+    limits = customers.select("customer_id", "credit_limit")
+    j = scoped.left_join(limits, scoped.customer_id == limits.customer_id)
+    over = j.group_by("region").aggregate(n=ibis.ifelse(j.open_ar > j.credit_limit, 1, 0).sum())
+    any_limit = customers.credit_limit.count().as_scalar()
+    return over.select(
+        "region", customers_over_credit_limit=ibis.ifelse(any_limit > 0, over.n, ibis.null("int64"))
+    )
+
+
+def countback(cp_by_scope: ir.Table, invoices: ir.Table, w: AsOf) -> ir.Table:
+    """Countback DSO per region: walk back month by month from T, consuming AR(T) with each
+    month's sales; whole months count all their days (up to T), the month where AR runs out
+    counts ``remaining AR / its sales * its days``. Regions with nothing open get no row."""
+    months = pos.sales_by_month(invoices, w)
+    months = _with_all(months, keys=("month", "days"))
+    s = months.join(cp_by_scope.select("region", "open_ar"), "region")
+    win = ibis.window(group_by=s.region, order_by=ibis.desc(s.month), preceding=None, following=0)
+    s = s.mutate(consumed=s.sales.sum().over(win))
+    s = s.mutate(before=s.consumed - s.sales)
+    hit = s.filter(s.consumed >= s.open_ar, s.before < s.open_ar, s.open_ar > 0)
+    full_days = ibis.literal(w.as_of).delta(hit.month, unit="day") + 1
+    share = (hit.open_ar - hit.before).cast("float64") / hit.sales.cast("float64")
+    return hit.select("region", countback_dso=full_days - hit.days + share * hit.days)
+
+
+def late_payments(ledgers: Ledgers, w: AsOf) -> ir.Table:
+    """late_days (sum) and late_invoices (count) of invoices fully paid in start .. T."""
+    paid = pos.paid_in_period(ledgers.invoices, ledgers.payments, w)
+    by_region = paid.group_by("region").aggregate(
+        late_days=paid.days_late.sum(), late_invoices=paid.count()
+    )
+    return _with_all(by_region)
+
+
+def commissions(ledgers: Ledgers, w: AsOf) -> ir.Table:
+    """Commission sums per region and "All": com_commissions (accrued by T), com_outstanding,
+    com_paid, com_earned."""
+    c = pos.commission_positions(ledgers.commissions, ledgers.invoices, w)
+    c = c.rename(**{f"com_{k}": k for k in ("commissions", "outstanding", "paid", "earned")})
+    return _with_all(c)
+
+
+def kpis_by_region(
+    cp: ir.Table,
+    ledgers: Ledgers,
+    w: AsOf,
+    buckets: Sequence[int],
+    regions: Sequence[str] | None = None,
+) -> ir.Table:
+    """One row per region ("All" first in the data, order not guaranteed): every KPI of
+    :data:`~arinsight.engine.metrics.KPIS` and ``aging_<i>`` (open AR per aging bucket).
+
+    A region with no invoice and no payment up to T has every receivables KPI NULL; commission
+    KPIs are NULL without any commission accrued by T in the region (none in the dataset: NULL
+    everywhere).
+    """
+    names = list(measures(buckets))
+    by_scope = _with_all(cp.group_by("region").aggregate(**{n: cp[n].sum() for n in names}))
+    m = dim_regions(ledgers.customers, ledgers.invoices, regions)
+    m = _attach(m, by_scope)
+    m = _attach(m, late_payments(ledgers, w))
+    m = _attach(m, countback(by_scope, ledgers.invoices, w))
+    m = _attach(m, over_limit(cp, ledgers.customers))
+    m = _attach(m, commissions(ledgers, w))
+    m = m.mutate(
+        countback_dso=ibis.ifelse(m.open_ar == 0, 0.0, m.countback_dso),
+        customers_over_credit_limit=m.customers_over_credit_limit.fill_null(0),
+        com_outstanding=m.com_outstanding.fill_null(0),
+        com_paid=m.com_paid.fill_null(0),
+        com_earned=m.com_earned.fill_null(0),
+        credit_sales=m.credit_sales.fill_null(0),
+    )
+    has_data = (m.invoices.fill_null(0) + m.payments.fill_null(0)) > 0
+    has_com = m.com_commissions.fill_null(0) > 0
+    any_limit = ledgers.customers.credit_limit.count().as_scalar() > 0
+    out = {}
+    for key in RECEIVABLES:
+        value = KPIS[key].formula(m, w)
+        if key == "customers_over_credit_limit":
+            value = ibis.ifelse(any_limit, value, ibis.null("int64"))
+        out[key] = ibis.ifelse(has_data, value, ibis.null(value.type()))
+    for key in COMMISSIONS:
+        value = KPIS[key].formula(m, w)
+        out[key] = ibis.ifelse(has_com, value, ibis.null(value.type()))
+    for i in range(len(buckets) + 1):
+        col = m[f"aging_{i}"]
+        out[f"aging_{i}"] = ibis.ifelse(has_data, col, ibis.null(col.type()))
+    return m.select("region", **out)
+
+
+def top_pending(cp: ir.Table, customers: ir.Table, top_n: int) -> ir.Table:
+    """The ``top_n`` customers of each region by pending (open AR at T), ties by customer id:
+    region, rank (0 = largest), customer_id, customer_name, pending, overdue. Customers with
+    nothing pending are left out."""
+    scoped = _customers_scoped(cp)
+    scoped = scoped.filter(scoped.open_ar > 0)
+    names = customers.select("customer_id", "customer_name").rename(_id="customer_id")
+    j = scoped.left_join(names, scoped.customer_id == names._id)
+    rank = ibis.row_number().over(group_by=j.region, order_by=[ibis.desc(j.open_ar), j.customer_id])
+    j = j.mutate(rank=rank)
+    j = j.filter(j.rank < int(top_n))
+    return j.select(
+        "region", "rank", "customer_id", "customer_name", pending=j.open_ar, overdue=j.overdue_ar
+    )
+
+
+def monthly(ledgers: Ledgers, w: AsOf, month_starts: Sequence) -> ir.Table:
+    """Month by month, for the months starting at ``month_starts`` (the last one holds T):
+    month (first day), billed (credit sales), collections (cash received, applied or not),
+    paid (of the month's invoices, the amount paid by T, overpayments excluded), open_ar and
+    overdue_ar at the month end (at T for the month of T), over every invoice of ``ledgers``.
+    """
+    first = month_starts[0]
+    spine = ibis.memtable({"month": list(month_starts)}).mutate(
+        month=lambda t: t.month.cast("date")
+    )
+    inv, pay = ledgers.invoices, ledgers.payments
+
+    def by_month(t: ir.Table, date: str, value: ir.Value) -> ir.Table:
+        slot = ibis.greatest(t[date].truncate("M"), ibis.literal(first))
+        return t.group_by(month=slot).aggregate(v=value.sum())
+
+    def cumulative(t: ir.Table, date: str) -> ir.Table:
+        t = t.filter(t[date] <= w.as_of)
+        return by_month(t, date, t.delta.cast(MONEY_SUM))
+
+    inv_t = inv.filter(inv.invoice_date <= w.as_of, inv.invoice_date >= first)
+    totals = pos.payment_totals(pay, w)
+    paid = inv_t.left_join(totals, inv_t.invoice_id == totals.key)
+    paid = paid.mutate(capped=ibis.least(paid.amount.cast(MONEY_SUM), paid.paid.fill_null(0)))
+    pay_t = pay.filter(pay.payment_date <= w.as_of, pay.payment_date >= first)
+    events = pos.balance_events(inv, pay, w)
+    parts = {
+        "billed": by_month(inv_t, "invoice_date", inv_t.amount.cast(MONEY_SUM)),
+        "collections": by_month(pay_t, "payment_date", pay_t.amount.cast(MONEY_SUM)),
+        "paid": by_month(paid, "invoice_date", paid.capped),
+        "open_ar": cumulative(events, "date"),
+        "overdue_ar": cumulative(events, "overdue_date"),
+    }
+    out = spine
+    for name, part in parts.items():
+        part = part.rename(_month="month")
+        out = out.left_join(part, out.month == part._month).select(
+            *out.columns, **{name: part.v.fill_null(0)}
+        )
+    running = ibis.window(order_by=out.month, preceding=None, following=0)
+    return out.mutate(
+        open_ar=out.open_ar.sum().over(running), overdue_ar=out.overdue_ar.sum().over(running)
+    ).order_by("month")

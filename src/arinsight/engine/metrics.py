@@ -1,0 +1,156 @@
+"""Measures and KPIs, each defined once.
+
+:func:`measures` are additive sums over invoice positions (money in ``decimal(38,2)``, 0 over
+no rows, counts as integers); they are summed per (region, customer), per region and for "All"
+alike. :data:`KPIS` derives every KPI from the measures of one region; both "All" and each region
+read the same registry. Ratios are float64 (the caller rounds them for display); a ratio whose
+denominator is 0 is NULL (n/a), never 0 or inf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from arinsight.engine.positions import AsOf
+from arinsight.engine.staging import money_sum
+
+
+def _count(condition: ir.BooleanValue) -> ir.IntegerScalar:
+    return ibis.ifelse(condition, 1, 0).sum().fill_null(0)
+
+
+def measures(buckets: Sequence[int]) -> dict[str, Callable[[ir.Table], ir.Scalar]]:
+    """The additive measures of a positions relation (see positions.invoice_positions)."""
+    out: dict[str, Callable[[ir.Table], ir.Scalar]] = {
+        "invoices": lambda p: _count(p.exists),
+        "payments": lambda p: p.payments.sum().fill_null(0),
+        "credit_sales": lambda p: money_sum(p.amount, where=p.in_period),
+        "billed": lambda p: money_sum(p.amount),
+        "paid_capped": lambda p: money_sum(ibis.least(p.paid, p.amount)),
+        "open_ar": lambda p: money_sum(p.open_amount),
+        "open_ar_begin": lambda p: money_sum(p.open_begin),
+        "overdue_ar": lambda p: money_sum(p.open_amount, where=p.past_due),
+        "overdue_invoices": lambda p: _count(p.past_due & (p.open_amount > 0)),
+        "credit_balances": lambda p: money_sum(p.credit_amount),
+        "collections": lambda p: money_sum(p.collected),
+        "unapplied_cash": lambda p: money_sum(p.unapplied),
+        "due_invoices": lambda p: _count(p.due),
+        "due_paid_invoices": lambda p: _count(p.due & p.fully_paid),
+        "due_amount": lambda p: money_sum(p.amount, where=p.due),
+        "due_paid_amount": lambda p: money_sum(p.amount, where=p.due & p.fully_paid),
+    }
+    for i in range(len(buckets) + 1):
+        out[f"aging_{i}"] = lambda p, i=i: money_sum(p.open_amount, where=p.bucket == i)
+    return out
+
+
+def _f(value: ir.Value) -> ir.FloatingValue:
+    return value.cast("float64")
+
+
+def _ratio(num: ir.Value, den: ir.Value, scale: float = 1.0) -> ir.FloatingValue:
+    """``num / den * scale``; NULL when ``den`` is not positive."""
+    return ibis.ifelse(den > 0, _f(num) / _f(den) * scale, ibis.null("float64"))
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: key (kpis.json), unit, which way is good, definition, and its formula over the
+    measures of one region (columns of :func:`measures` plus late_days, late_invoices,
+    countback_dso, customers_over_credit_limit and the commission sums)."""
+
+    key: str
+    unit: str
+    better: str | None
+    definition: str
+    formula: Callable[[ir.Table, AsOf], ir.Value]
+
+
+def _cei(m: ir.Table, w: AsOf) -> ir.Value:
+    current = _f(m.open_ar) - _f(m.overdue_ar)
+    base = _f(m.open_ar_begin) + _f(m.credit_sales) / w.months
+    den = base - current
+    return ibis.ifelse(den > 0, (base - _f(m.open_ar)) / den * 100, ibis.null("float64"))
+
+
+def _turnover(m: ir.Table, w: AsOf, scale: float) -> ir.Value:
+    avg = (_f(m.open_ar_begin) + _f(m.open_ar)) / 2
+    return ibis.ifelse(
+        (m.credit_sales > 0) & (avg > 0), _f(m.credit_sales) / avg * scale, ibis.null("float64")
+    )
+
+
+_RECEIVABLES: tuple[Kpi, ...] = (
+    Kpi("credit_sales", "money", "higher", "invoice amounts dated in start .. T",
+        lambda m, w: m.credit_sales),
+    Kpi("total_revenue", "money", "higher", "= credit_sales (billed in the period)",
+        lambda m, w: m.credit_sales),
+    Kpi("collections", "money", "higher", "every payment received in start .. T",
+        lambda m, w: m.collections),
+    Kpi("open_ar", "money", "lower", "AR(T) = sum of max(0, amount - paid by T)",
+        lambda m, w: m.open_ar),
+    Kpi("open_ar_begin", "money", "lower", "AR(the day before the period)",
+        lambda m, w: m.open_ar_begin),
+    Kpi("current_ar", "money", None, "open AR not past due at T",
+        lambda m, w: m.open_ar - m.overdue_ar),
+    Kpi("overdue_ar", "money", "lower", "open AR past due at T (due_date < T)",
+        lambda m, w: m.overdue_ar),
+    Kpi("overdue_amount", "money", "lower", "= overdue_ar", lambda m, w: m.overdue_ar),
+    Kpi("overdue_invoices", "count", "lower", "open invoices past due at T",
+        lambda m, w: m.overdue_invoices),
+    Kpi("dso", "days", "lower", "AR(T) / credit sales * days (start .. T)",
+        lambda m, w: _ratio(m.open_ar, m.credit_sales, w.days)),
+    Kpi("countback_dso", "days", "lower",
+        "days of sales, walking back month by month from T, that make up AR(T)",
+        lambda m, w: m.countback_dso),
+    Kpi("best_possible_dso", "days", "lower", "current AR / credit sales * days",
+        lambda m, w: _ratio(m.open_ar - m.overdue_ar, m.credit_sales, w.days)),
+    Kpi("average_days_delinquent", "days", "lower", "DSO - best possible DSO",
+        lambda m, w: _ratio(m.overdue_ar, m.credit_sales, w.days)),
+    Kpi("cei", "percent", "higher",
+        "(AR(begin) + sales/months - AR(T)) / (AR(begin) + sales/months - current AR) * 100",
+        _cei),
+    Kpi("ar_turnover", "times", "higher", "credit sales / ((AR(begin) + AR(T)) / 2)",
+        lambda m, w: _turnover(m, w, 1.0)),
+    Kpi("ar_turnover_annualised", "times", "higher", "ar_turnover * 365 / days",
+        lambda m, w: _turnover(m, w, 365.0 / w.days)),
+    Kpi("customers_over_credit_limit", "count", "lower",
+        "customers whose open AR at T exceeds their credit limit (n/a without any limit)",
+        lambda m, w: m.customers_over_credit_limit),
+    Kpi("average_days_late", "days", "lower",
+        "mean max(0, paid_date - due_date) of invoices fully paid in start .. T",
+        lambda m, w: _ratio(m.late_days, m.late_invoices)),
+    Kpi("payment_completion_rate_count", "percent", "higher",
+        "invoices due by T fully paid by T / invoices due by T * 100",
+        lambda m, w: _ratio(m.due_paid_invoices, m.due_invoices, 100.0)),
+    Kpi("payment_completion_rate_amount", "percent", "higher",
+        "amount of invoices due by T fully paid by T / amount due by T * 100",
+        lambda m, w: _ratio(m.due_paid_amount, m.due_amount, 100.0)),
+    Kpi("paid_to_billed_rate", "percent", "higher",
+        "sum of min(amount, paid by T) / sum of amount * 100, invoices dated <= T",
+        lambda m, w: _ratio(m.paid_capped, m.billed, 100.0)),
+    Kpi("unapplied_cash", "money", "lower", "payments without an invoice received by T",
+        lambda m, w: m.unapplied_cash),
+    Kpi("credit_balances", "money", "lower", "overpayments on invoices at T",
+        lambda m, w: m.credit_balances),
+)  # fmt: skip
+
+_COMMISSIONS: tuple[Kpi, ...] = (
+    Kpi("total_accrued_commissions", "money", None,
+        "commissions accrued by T and not settled by T", lambda m, w: m.com_outstanding),
+    Kpi("commissions_paid_mtd", "money", None, "commissions settled in start .. T",
+        lambda m, w: m.com_paid),
+    Kpi("commissions_earned", "money", None, "commissions accrued in start .. T",
+        lambda m, w: m.com_earned),
+    Kpi("average_commission_rate", "percent", None, "commissions earned / credit sales * 100",
+        lambda m, w: _ratio(m.com_earned, m.credit_sales, 100.0)),
+)  # fmt: skip
+
+#: Every KPI of a region, by kpis.json key (aging is returned apart, as a mapping).
+KPIS: dict[str, Kpi] = {k.key: k for k in _RECEIVABLES + _COMMISSIONS}
+RECEIVABLES: tuple[str, ...] = tuple(k.key for k in _RECEIVABLES)
+COMMISSIONS: tuple[str, ...] = tuple(k.key for k in _COMMISSIONS)

@@ -1,0 +1,285 @@
+"""Positions: what every invoice and every customer owes at the end of day T.
+
+An invoice counts when ``invoice_date <= T``, a payment when ``payment_date <= T``. Payments
+settle the invoice whose ``invoice_id`` they carry (several may settle one invoice; their total
+may exceed it: a credit balance). A payment without an invoice (``invoice_id`` null or unknown)
+is *unapplied cash*: it is never applied to an invoice, so it does not reduce open AR.
+
+Regions: an invoice is reported under its own ``region`` (see staging); payments follow their
+invoice; unapplied cash follows its customer's master-data region.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from arinsight.engine.staging import MONEY, MONEY_SUM, money_sum
+
+#: Key prefix of unapplied cash grouped per customer (a control character no id contains).
+_UNAPPLIED = "\x1f"
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The dates of one report: P = [start, end]; T = ``as_of`` (start <= T <= end).
+
+    Balances are measured at the end of day T, flows cover ``start .. T``; ``begin`` is the day
+    before P starts (AR(begin) = the opening balance); ``days`` = days from start to T inclusive;
+    ``months`` = calendar months from start to T (the CEI convention divides sales by it).
+    """
+
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+
+    def __post_init__(self) -> None:
+        if not self.start <= self.as_of <= self.end:
+            raise ValueError(
+                f"as_of {self.as_of.isoformat()}: must lie in the period "
+                f"{self.start.isoformat()} .. {self.end.isoformat()}"
+            )
+
+    @property
+    def begin(self) -> dt.date:
+        return self.start - dt.timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.as_of - self.start).days + 1
+
+    @property
+    def months(self) -> int:
+        return (self.as_of.year - self.start.year) * 12 + self.as_of.month - self.start.month + 1
+
+
+def aging_bucket(days_past_due: ir.IntegerValue, buckets: Sequence[int]) -> ir.IntegerValue:
+    """Index of the aging bucket of ``days_past_due``: 0 for ``<= buckets[0]``, i for
+    ``buckets[i-1] < days <= buckets[i]``, ``len(buckets)`` past the last bound."""
+    return ibis.cases(
+        *[(days_past_due <= int(b), i) for i, b in enumerate(buckets)], else_=len(buckets)
+    )
+
+
+def payment_key(payments: ir.Table) -> ir.StringValue:
+    """The invoice a payment settles, or (no invoice) a key of its customer's unapplied cash."""
+    return payments.invoice_id.fill_null(ibis.literal(_UNAPPLIED).concat(payments.customer_id))
+
+
+def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
+    """Payments up to T per invoice id (``key``), and unapplied cash without an id per customer.
+
+    Columns: key, payer (the smallest paying customer id: the customer of unapplied cash),
+    payments (count), paid (by T), paid_begin (by the day before P), collected (in start .. T).
+    """
+    p = payments.filter(payments.payment_date <= w.as_of)
+    return p.group_by(key=payment_key(p)).aggregate(
+        payer=p.customer_id.min(),
+        payments=p.count(),
+        paid=money_sum(p.amount),
+        paid_begin=money_sum(p.amount, where=p.payment_date <= w.begin),
+        collected=money_sum(p.amount, where=p.payment_date >= w.start),
+    )
+
+
+def invoice_positions(
+    invoices: ir.Table, payments: ir.Table, w: AsOf, buckets: Sequence[int]
+) -> ir.Table:
+    """One row per invoice (plus one per unapplied-cash key) with its position at T.
+
+    - ``exists``: the invoice is dated <= T; ``in_period``: dated in start .. T;
+    - ``paid`` = payments applied by T; ``open_amount = max(0, amount - paid)``,
+      ``credit_amount = max(0, paid - amount)`` (0 for invoices after T);
+    - ``past_due``: ``due_date < T``; ``days_past_due = T - due_date`` when open and past due,
+      else 0; ``bucket`` = its aging bucket (:func:`aging_bucket`);
+    - ``open_begin`` = ``max(0, amount - paid by begin)`` for invoices dated <= begin;
+    - ``due``: ``due_date <= T``; ``fully_paid``: ``paid >= amount``;
+    - ``collected`` = payments received in start .. T; ``unapplied`` = paid by T without invoice.
+    """
+    totals = payment_totals(payments, w)
+    j = invoices.outer_join(totals, invoices.invoice_id == totals.key)
+    # Row values stay decimal(18,2) (one invoice's amounts and payments fit easily): 64-bit
+    # arithmetic; only the sums across invoices widen to decimal(38,2).
+    applied = j.invoice_id.notnull()
+    exists = applied & (j.invoice_date <= w.as_of)
+    zero = ibis.literal(0).cast(MONEY)
+    paid = j.paid.cast(MONEY).fill_null(zero)
+    amount = j.amount
+    open_amount = ibis.ifelse(exists, ibis.greatest(amount - paid, zero).cast(MONEY), zero)
+    past_due = j.due_date < w.as_of
+    days_past_due = ibis.ifelse(
+        exists & (open_amount > 0) & past_due,
+        ibis.literal(w.as_of).delta(j.due_date, unit="day"),
+        0,
+    )
+    return j.select(
+        invoice_region=j.region,
+        customer_id=j.customer_id.fill_null(j.payer),
+        applied=applied,
+        exists=exists,
+        in_period=exists & (j.invoice_date >= w.start),
+        amount=ibis.ifelse(exists, amount, zero),
+        paid=ibis.ifelse(exists, paid, zero),
+        open_amount=open_amount,
+        credit_amount=ibis.ifelse(exists, ibis.greatest(paid - amount, zero).cast(MONEY), zero),
+        past_due=exists & past_due,
+        days_past_due=days_past_due,
+        bucket=aging_bucket(days_past_due, buckets),
+        open_begin=ibis.ifelse(
+            applied & (j.invoice_date <= w.begin),
+            ibis.greatest(amount - j.paid_begin.cast(MONEY).fill_null(zero), zero).cast(MONEY),
+            zero,
+        ),
+        due=exists & (j.due_date <= w.as_of),
+        fully_paid=exists & (paid >= amount),
+        collected=j.collected.cast(MONEY).fill_null(zero),
+        unapplied=ibis.ifelse(applied, zero, paid),
+        payments=j.payments.fill_null(0),
+    )
+
+
+def customer_positions(
+    positions: ir.Table, customers: ir.Table, measures: dict[str, callable]
+) -> ir.Table:
+    """The ``measures`` of each (region, customer): invoices under their own region (staging
+    already fell back to the customer's), unapplied cash under the customer's master-data
+    region. An invoice row with a null region has a customer without one, so one rule serves
+    both: ``region = invoice region, else the customer's``."""
+    by_customer = positions.group_by("invoice_region", "customer_id").aggregate(
+        **{name: fn(positions) for name, fn in measures.items()}
+    )
+    master = customers.select("customer_id", master_region=customers.region)
+    joined = by_customer.left_join(master, "customer_id")
+    region = joined.invoice_region.fill_null(joined.master_region)
+    scoped = joined.select("customer_id", *measures, region=region)
+    return scoped.group_by("region", "customer_id").aggregate(
+        **{name: scoped[name].sum() for name in measures}
+    )
+
+
+def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+    """Invoices first fully paid in start .. T, with ``paid_date`` and ``days_late``.
+
+    ``paid_date`` = the date the invoice's cumulative payments (ordered by payment date, then
+    payment id: a unique tie-breaker) first reach its amount; ``days_late = max(0, paid_date -
+    due_date)`` (early counts as 0). Only invoices with a payment in the period can qualify, so
+    the running sum is taken over their payments alone. Columns: invoice_id, region, paid_date,
+    days_late.
+    """
+    upto = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    touched = upto.filter(upto.payment_date >= w.start).select("invoice_id").distinct()
+    p = upto.semi_join(touched, "invoice_id")
+    inv = invoices.select("invoice_id", "due_date", "region", invoice_amount=invoices.amount)
+    p = p.join(inv, "invoice_id")
+    running = (
+        p.amount.cast(MONEY_SUM)
+        .sum()
+        .over(
+            ibis.window(
+                group_by=p.invoice_id,
+                order_by=[p.payment_date, p.payment_id],
+                preceding=None,
+                following=0,
+            )
+        )
+    )
+    p = p.mutate(running=running)
+    first = p.filter(
+        p.running >= p.invoice_amount,
+        p.running - p.amount < p.invoice_amount,
+        p.payment_date >= w.start,
+    )
+    return first.select(
+        "invoice_id",
+        "region",
+        paid_date=first.payment_date,
+        days_late=ibis.greatest(first.payment_date.delta(first.due_date, unit="day"), 0),
+    )
+
+
+def sales_by_month(invoices: ir.Table, w: AsOf) -> ir.Table:
+    """Credit sales per region and calendar month, for invoices dated <= T: region, month (its
+    first day), days (days of the month up to T), sales."""
+    inv = invoices.filter(invoices.invoice_date <= w.as_of)
+    inv = inv.mutate(month=inv.invoice_date.truncate("M"))
+    out = inv.group_by("region", "month").aggregate(sales=money_sum(inv.amount))
+    next_month = out.month + ibis.interval(months=1)
+    last_day = ibis.least(next_month - ibis.interval(days=1), ibis.literal(w.as_of))
+    return out.mutate(days=last_day.delta(out.month, unit="day") + 1)
+
+
+def commission_positions(commissions: ir.Table, invoices: ir.Table, w: AsOf) -> ir.Table:
+    """Commission amounts per region (their invoice's; none = reported under "All" only).
+
+    A commission is accrued by T when ``accrual_date <= T`` and settled by T when ``is_settled``
+    and ``settlement_date <= T`` (settled without a date: settled at any T after its accrual).
+    Columns: region, commissions (accrued by T), outstanding (accrued by T, not settled by T),
+    paid (settled in start .. T), earned (accrued in start .. T).
+    """
+    c = commissions
+    settled_by_t = c.is_settled & (c.settlement_date.isnull() | (c.settlement_date <= w.as_of))
+    accrued = c.accrual_date <= w.as_of
+    by_invoice = c.group_by("invoice_id").aggregate(
+        commissions=ibis.ifelse(accrued, 1, 0).sum(),
+        outstanding=money_sum(c.amount, where=accrued & ~settled_by_t),
+        paid=money_sum(
+            c.amount,
+            where=c.is_settled & (c.settlement_date >= w.start) & (c.settlement_date <= w.as_of),
+        ),
+        earned=money_sum(c.amount, where=(c.accrual_date >= w.start) & accrued),
+    )
+    regions = invoices.select("invoice_id", "region")
+    j = by_invoice.left_join(regions, "invoice_id")
+    return j.group_by("region").aggregate(
+        **{k: j[k].sum() for k in ("commissions", "outstanding", "paid", "earned")}
+    )
+
+
+def balance_events(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+    """Dated changes of open AR up to T, so that AR(x) = sum of the deltas dated <= x.
+
+    An invoice adds its amount on its invoice date; a payment changes the invoice's open amount
+    by ``max(0, amount - paid after it) - max(0, amount - paid before it)`` (running sums in
+    payment date, then payment id order). ``overdue_date`` = ``max(date, due_date + 1 day)``: the
+    day the change starts to count as overdue. Columns: region, date, overdue_date, delta.
+    """
+    inv = invoices.filter(invoices.invoice_date <= w.as_of)
+    p = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    p = p.join(
+        inv.select("invoice_id", "due_date", "region", invoice_amount=inv.amount), "invoice_id"
+    )
+    after = (
+        p.amount.cast(MONEY_SUM)
+        .sum()
+        .over(
+            ibis.window(
+                group_by=p.invoice_id,
+                order_by=[p.payment_date, p.payment_id],
+                preceding=None,
+                following=0,
+            )
+        )
+    )
+    p = p.mutate(after=after)
+    zero = ibis.literal(0).cast(MONEY_SUM)
+    delta = ibis.greatest(p.invoice_amount - p.after, zero) - ibis.greatest(
+        p.invoice_amount - (p.after - p.amount), zero
+    )
+    one_day = ibis.interval(days=1)
+    pay_events = p.select(
+        "region",
+        date=p.payment_date,
+        overdue_date=ibis.greatest(p.payment_date, p.due_date + one_day),
+        delta=delta,
+    )
+    inv_events = inv.select(
+        "region",
+        date=inv.invoice_date,
+        overdue_date=ibis.greatest(inv.invoice_date, inv.due_date + one_day),
+        delta=inv.amount.cast(MONEY_SUM),
+    )
+    return inv_events.union(pay_events)
