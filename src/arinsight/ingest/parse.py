@@ -87,7 +87,10 @@ class NumberFormat:
             )
 
     @property
-    def pattern(self) -> re.Pattern:
+    def plain_pattern(self) -> str:
+        """The declared format as an RE2 expression (for Arrow): sign or parentheses or a
+        trailing minus, digits (grouped by the thousands separator, or not), decimals, and an
+        exponent only with decimal "." and no thousands separator."""
         d = re.escape(self.decimal)
         if self.thousands:
             t = re.escape(self.thousands)
@@ -95,15 +98,36 @@ class NumberFormat:
             exp = ""
         else:
             whole = r"\d+"
-            exp = r"(?:[eE](?P<exp>[+-]?\d{1,4}))?" if self.decimal == "." else ""
-        body = rf"(?P<int>{whole})?(?:{d}(?P<frac>\d*))?{exp}"
-        return re.compile(
-            rf"^(?:(?P<sign>[+-])?{body}(?P<trail>-)?|\((?P<psign>){body.replace('?P<', '?P<p')}\))$"
-        )
+            exp = r"(?:[eE][+-]?\d{1,4})?" if self.decimal == "." else ""
+        body = rf"(?:{whole}(?:{d}\d*)?|{d}\d+){exp}"
+        return rf"^(?:[+-]?{body}|{body}-|\({body}\))$"
 
 
-def _empty(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype(str).str.strip() == "")
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+def _kinds(values: pd.Series) -> pd.Series:
+    """What each value of a column is: "text", "number", "decimal", "empty" or "other" (a
+    date, a yes/no...). One C-level pass for columns of one type, per cell only when mixed."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    blank = values.isna()
+    if kind in ("string", "empty"):
+        text = values.astype(str).str.strip()
+        out = pd.Series("text", index=values.index, dtype=object)
+        out[blank.to_numpy() | (text == "").to_numpy()] = "empty"
+        return out
+    types = values.map(type)
+    out = pd.Series("other", index=values.index, dtype=object)
+    out[types.isin([str]).to_numpy()] = "text"
+    numeric = types.map(lambda t: issubclass(t, _NUMBER_TYPES) and not issubclass(t, bool))
+    out[numeric.to_numpy(dtype=bool)] = "number"
+    out[types.isin([Decimal]).to_numpy()] = "decimal"
+    out[blank.to_numpy()] = "empty"
+    text = out == "text"
+    if text.any():
+        stripped = values[text].astype(str).str.strip()
+        out[stripped.index[stripped == ""]] = "empty"
+    return out
 
 
 def parse_numbers(
@@ -121,7 +145,7 @@ def parse_numbers(
     if pd.api.types.is_numeric_dtype(values):
         _typed_numbers(values, money, fmt, out, cents, problem)
         return out, cents, problem.astype(str)
-    kinds = values.map(_kind)
+    kinds = _kinds(values)
     text = kinds == "text"
     if text.any():
         _text_numbers(values[text].astype(str), fmt, money, out, cents, problem)
@@ -133,20 +157,6 @@ def parse_numbers(
         _one_decimal(values[i], money, fmt, i, out, cents, problem)
     problem[kinds == "other"] = INVALID
     return out, cents, problem.astype(str)
-
-
-def _kind(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "empty"
-    if isinstance(value, str):
-        return "text" if value.strip() else "empty"
-    if isinstance(value, bool | np.bool_):
-        return "other"
-    if isinstance(value, Decimal):
-        return "decimal"
-    if isinstance(value, int | float | np.integer | np.floating):
-        return "number"
-    return "other"
 
 
 def _typed_numbers(values, money, fmt, out, cents, problem) -> None:
@@ -201,68 +211,74 @@ def _from_decimal(value: Decimal, money, fmt, i, out, cents, problem) -> None:
 
 
 def _text_numbers(text: pd.Series, fmt: NumberFormat, money, out, cents, problem) -> None:
+    """Numbers written as text, parsed with Arrow's compute kernels (vectorised): the declared
+    format is checked on the whole value, then the value is rewritten as a plain decimal
+    ("-1234.50") and cast exactly (money to decimal(18, 2), others to float)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     s = text.str.strip()
-    g = s.str.extract(fmt.pattern)
-    # parentheses use the "p"-prefixed groups: fold them into the plain ones (negative)
-    for name in ("int", "frac", "exp"):
-        if f"p{name}" in g:
-            g[name] = g[name].where(g[name].notna(), g[f"p{name}"])
-    if "exp" not in g:
-        g["exp"] = np.nan
-    matched = s.str.fullmatch(fmt.pattern)
-    has_digits = g["int"].notna() | g["frac"].fillna("").ne("")
-    valid = matched & has_digits & ~(g["sign"].notna() & g["trail"].notna())
-    problem[valid[~valid].index] = INVALID
-    g = g[valid]
-    if g.empty:
-        return
-    negative = (
-        g["sign"].eq("-") | g["trail"].eq("-") | g["psign"].notna()
-        if "psign" in g
-        else g["sign"].eq("-") | g["trail"].eq("-")
-    )
-    whole = g["int"].fillna("0")
+    arr = pa.array(s.to_numpy(dtype=object), type=pa.string())
+    valid = pc.match_substring_regex(arr, fmt.plain_pattern)
+    # negatives written "(1.000,00)" or "1.000,00-" become "-1.000,00"
+    norm = pc.replace_substring_regex(arr, r"^\((.*)\)$", r"-\1")
+    norm = pc.replace_substring_regex(norm, r"^([0-9.,' ]+)-$", r"-\1")
     if fmt.thousands:
-        whole = whole.str.replace(fmt.thousands, "", regex=False)
-    whole = whole.str.lstrip("0").replace("", "0")
-    frac = g["frac"].fillna("")
-    with_exp = g["exp"].notna()
-    for i in g.index[with_exp]:  # rare: scientific notation, exact through Decimal
+        norm = pc.replace_substring(norm, fmt.thousands, "")
+    if fmt.decimal != ".":
+        norm = pc.replace_substring(norm, fmt.decimal, ".")
+    norm = pc.replace_substring_regex(norm, r"^\+", "")
+    norm = pc.replace_substring_regex(norm, r"^(-?)0+(\d)", r"\1\2")  # leading zeros
+    norm = pc.replace_substring_regex(norm, r"^(-?)\.", r"\10.")  # ".5" -> "0.5"
+    norm = pc.replace_substring_regex(norm, r"\.$", "")  # "5." -> "5"
+    valid_np = np.asarray(valid.fill_null(False))
+    idx = text.index
+    problem[idx[~valid_np]] = INVALID
+    exponent = valid_np & np.asarray(
+        pc.match_substring(norm, "e", ignore_case=True).fill_null(False)
+    )
+    for pos in np.flatnonzero(exponent):  # rare: scientific notation, exact through Decimal
         try:
-            value = Decimal(f"{whole[i]}.{frac[i] or '0'}e{g.at[i, 'exp']}")
+            value = Decimal(norm[int(pos)].as_py())
         except InvalidOperation:
-            problem[i] = INVALID
+            problem[idx[pos]] = INVALID
             continue
-        _from_decimal(-value if negative[i] else value, money, fmt, i, out, cents, problem)
-    plain = g.index[~with_exp]
-    whole, frac, negative = whole[plain], frac[plain], negative[plain]
+        _from_decimal(value, money, fmt, idx[pos], out, cents, problem)
+    plain = valid_np & ~exponent
+    if not plain.any():
+        return
+    keep = pa.array(plain)
+    norm = pc.filter(norm, keep)
+    where = idx[plain]
     if money:
-        too_big = whole.str.len() > 16
-        problem[too_big[too_big].index] = OUT_OF_RANGE
-        extra = frac.str[2:].str.rstrip("0")
-        round_up = extra.ne("") & extra.str[:1].ge("5")
+        too_big = np.asarray(pc.match_substring_regex(norm, r"^-?\d{17,}"))
+        sub = np.asarray(pc.match_substring_regex(norm, r"\.\d\d0*[1-9]"))
+        problem[where[too_big]] = OUT_OF_RANGE
+        rounding = sub & ~too_big
         if fmt.round_money:
-            sub = pd.Series(False, index=frac.index)
+            for pos in np.flatnonzero(rounding):
+                _from_decimal(
+                    Decimal(norm[int(pos)].as_py()), money, fmt, where[pos], out, cents, problem
+                )
         else:
-            sub = extra.ne("")
-            problem[sub[sub & ~too_big].index] = SUB_CENT
-        keep = ~too_big & ~sub
-        if not keep.any():
+            problem[where[rounding]] = SUB_CENT
+        ok = ~too_big & ~sub
+        if not ok.any():
             return
-        two = frac[keep].str[:2].str.ljust(2, "0")
-        c = whole[keep].astype("int64") * 100 + two.astype("int64") + round_up[keep].astype("int64")
-        c = c.where(~negative[keep], -c)
-        over = c.abs() > _MAX_CENTS
-        problem[over[over].index] = OUT_OF_RANGE
-        c = c[~over]
-        cents[c.index] = c
-        out[c.index] = c / 100
+        two = pc.replace_substring_regex(
+            pc.filter(norm, pa.array(ok)), r"^(-?\d+\.\d{0,2})\d*$", r"\1"
+        )
+        dec = pc.cast(two, pa.decimal128(18, 2))
+        from arinsight.money import cents_of
+
+        c = cents_of(dec).to_numpy(dtype="int64")
+        cents[where[ok]] = c
+        out[where[ok]] = c / 100
     else:
-        number = pd.to_numeric(whole + "." + frac.replace("", "0"), errors="coerce")
-        number = number.where(~negative, -number)
-        big = number.abs() > MAX_NUMBER
-        problem[big[big].index] = OUT_OF_RANGE
-        out[number[~big].index] = number[~big]
+        number = np.asarray(pc.cast(norm, pa.float64()))
+        big = np.abs(number) > MAX_NUMBER
+        problem[where[big]] = OUT_OF_RANGE
+        out[where[~big]] = number[~big]
 
 
 def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
@@ -272,7 +288,13 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
     if pd.api.types.is_datetime64_any_dtype(values):
         out = pd.Series(pd.to_datetime(values).dt.tz_localize(None).dt.normalize(), index=index)
     else:
-        kinds = values.map(_date_kind)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            kinds = pd.Series("text", index=index, dtype=object)
+            kinds[values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()] = (
+                "empty"
+            )
+        else:
+            kinds = values.map(_date_kind)
         out = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
         typed = kinds == "date"
         if typed.any():

