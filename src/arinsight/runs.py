@@ -658,9 +658,14 @@ def _snapshot_explorer(processed_dir: Path, period: Period, out: Path) -> str | 
         from arinsight.ledger import load_processed
         from arinsight.receivables import invoice_explorer_table
 
-        table = invoice_explorer_table(load_processed(processed_dir), period.end)
+        from arinsight.customers import snapshot_tables
+
+        tables = load_processed(processed_dir)
+        table = invoice_explorer_table(tables, period.end)
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(out, index=False)
+        for name, frame in snapshot_tables(tables, period.end).items():  # the customer pages
+            frame.to_parquet(out.parent / name, index=False)
         return None
     except Exception as exc:  # the site then says the explorer is unavailable
         return f"{type(exc).__name__}: {exc}"
