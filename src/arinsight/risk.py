@@ -1120,7 +1120,7 @@ class RiskRun:
         """
         expected = round(float(self.scores["expected_overdue"].sum()), 2)
         open_amount = round(float(self.scores["open_amount"].sum()), 2)
-        share = self.customers["risk_share"] if "risk_share" in self.customers else None
+        share = self.customers.get("risk_share")
         return {
             "high_risk_customers": list(self.high_risk),
             "expected_overdue_amount": expected,

@@ -655,10 +655,9 @@ def _discover_regions(processed_dir: Path) -> list[str]:
 def _snapshot_explorer(processed_dir: Path, period: Period, out: Path) -> str | None:
     """Save the invoice explorer table at T for the site; returns an error text or None."""
     try:
+        from arinsight.customers import snapshot_tables
         from arinsight.ledger import load_processed
         from arinsight.receivables import invoice_explorer_table
-
-        from arinsight.customers import snapshot_tables
 
         tables = load_processed(processed_dir)
         table = invoice_explorer_table(tables, period.end)
