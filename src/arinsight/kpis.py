@@ -14,11 +14,13 @@ that computes the period's figures, so a tile's sparkline ends exactly at the ti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 UNITS = ("money", "days", "percent", "times", "count")
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class KPI:
     definition: str
     page: str | None = None
     tile: int | None = None
+    duplicate_of: str | None = None
 
 
 REGISTRY: tuple[KPI, ...] = (
@@ -77,6 +80,12 @@ REGISTRY: tuple[KPI, ...] = (
         "Share of the invoices due by T that are fully paid by T."),
     KPI("paid_to_billed_rate", "Paid to billed", "percent", "higher",
         "Amount paid by T / amount billed by T over all invoices dated up to T."),
+    KPI("total_revenue", "Total revenue (billed)", "money", "higher",
+        "Same figure as credit sales (kept in kpis.json under both names).",
+        duplicate_of="credit_sales"),
+    KPI("overdue_amount", "Overdue amount", "money", "lower",
+        "Same figure as overdue AR (kept in kpis.json under both names).",
+        duplicate_of="overdue_ar"),
     KPI("unapplied_cash", "Unapplied cash", "money", "lower",
         "Payments received by T that are not applied to any invoice."),
     KPI("credit_balances", "Credit balances", "money", "lower",
@@ -139,9 +148,36 @@ def directions() -> dict[str, str]:
     return {k.key: k.better for k in REGISTRY if k.better}
 
 
+def shown(key: str) -> bool:
+    """Whether a KPI table lists ``key``: a KPI of the registry that duplicates no other."""
+    return key in _BY_KEY and _BY_KEY[key].duplicate_of is None
+
+
 def tiles(page: str) -> list[KPI]:
     """The KPIs shown as tiles on a region page, in their order (empty for a page without)."""
     return sorted((k for k in REGISTRY if k.page == page and k.tile), key=lambda k: k.tile)
+
+
+def format_value(value: Any, unit: str, currency: str = "USD", signed: bool = False) -> str:
+    """A KPI value as tile text: money to whole units with thousands separators ("$1,234,568"),
+    days and percent to one decimal ("42.1 days", "85.3%"), times to two ("6.20x"), counts whole;
+    None, NaN and non-numbers are "n/a". ``signed`` puts "+" before positive values (changes)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    sign = "+" if signed and value > 0 else "-" if value < 0 else ""
+    v = abs(float(value))
+    if unit == "money":
+        symbol = _SYMBOLS.get(currency)
+        return f"{sign}{symbol}{v:,.0f}" if symbol else f"{sign}{v:,.0f} {currency}"
+    if unit == "days":
+        return f"{sign}{v:,.1f} days"
+    if unit == "percent":
+        return f"{sign}{v:,.1f}%"
+    if unit == "times":
+        return f"{sign}{v:,.2f}x"
+    if unit == "count":
+        return f"{sign}{v:,.0f}"
+    return f"{sign}{v:,.2f}"
 
 
 def markdown_table() -> str:
@@ -156,6 +192,8 @@ def markdown_table() -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for k in REGISTRY:
+        if k.duplicate_of:
+            continue
         lines.append(f"| `{k.key}` | {k.label} | {k.unit} | {k.better or '-'} | {k.definition} |")
     return "\n".join(lines) + "\n"
 
@@ -194,11 +232,13 @@ __all__ = [
     "REGISTRY",
     "UNITS",
     "directions",
+    "format_value",
     "get",
     "known",
     "kpi_history",
     "labels",
     "markdown_table",
+    "shown",
     "tiles",
     "units",
 ]

@@ -82,7 +82,7 @@ def money_text(value: Any, currency: str = "USD", decimals: int = 2) -> str:
     return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
 
 
-def _cell(value: Any, kind: str, currency: str, decimals: int) -> str:
+def _cell(value: Any, kind: str, currency: str, decimals: int, number_decimals: int = 1) -> str:
     if kind == "money":
         return money_text(value, currency, decimals)
     if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
@@ -98,7 +98,7 @@ def _cell(value: Any, kind: str, currency: str, decimals: int) -> str:
     if kind == "int":
         return f"{int(value):,}"
     if kind == "number":
-        return f"{float(value):,.1f}"
+        return f"{float(value):,.{number_decimals}f}"
     return str(value)
 
 
@@ -144,6 +144,7 @@ def table_markup(
     share_columns: Sequence[str] = (),
     decimals: int = 2,
     caption: str | None = None,
+    number_decimals: int = 1,
 ) -> str:
     """The table as an HTML string (see the module docstring); "No data" for an empty frame.
 
@@ -182,7 +183,7 @@ def table_markup(
     for _, row in shown.iterrows():
         cells = []
         for col in df.columns:
-            text = esc(_cell(row[col], kinds[col], currency, decimals))
+            text = esc(_cell(row[col], kinds[col], currency, decimals, number_decimals))
             cls = _ALIGN.get(kinds[col], kinds[col])
             if col == name_col and "customer_id" in df.columns and pd.notna(row["customer_id"]):
                 cid = esc(str(row["customer_id"]))
@@ -221,3 +222,19 @@ def table_html(df: pd.DataFrame, *args: Any, **kwargs: Any):
     from IPython.display import HTML
 
     return HTML(table_markup(df, *args, **kwargs))
+
+
+def kpi_table(
+    values: Mapping[str, Any], keys: Sequence[str], currency: str = "USD"
+) -> pd.DataFrame:
+    """Figure and value of the given KPIs, labelled and formatted by :mod:`arinsight.kpis`."""
+    from arinsight import kpis
+
+    rows = [
+        {
+            "Figure": kpis.get(k).label,
+            "Value": kpis.format_value(values.get(k), kpis.get(k).unit, currency),
+        }
+        for k in keys
+    ]
+    return pd.DataFrame(rows, columns=["Figure", "Value"])

@@ -17,6 +17,7 @@ from arinsight.plots.interactive._base import (
     require,
     values,
 )
+from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
 
 
 def top_reps_chart(top, currency: str = "USD") -> go.Figure:

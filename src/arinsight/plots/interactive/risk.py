@@ -18,6 +18,7 @@ from arinsight.plots.interactive._base import (
     values,
 )
 from arinsight.plots.risk import _curves
+from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
 
 _MAX_POINTS = 400
 
@@ -180,3 +181,47 @@ def expected_overdue_top(risk, top: int = 15, currency: str = "USD") -> go.Figur
                 + "<extra></extra>")  # fmt: skip
     fig.update_layout(barmode="overlay", xaxis=money_axis(currency), meta={"link": "customer"})
     return fig
+
+
+CALL_LIST_COLUMNS = [
+    "customer_id",
+    "customer_name",
+    "region",
+    "industry",
+    "open_invoices",
+    "open_amount",
+    "overdue_amount",
+    "expected_overdue",
+    "risk_share",
+    "pending_risk",
+]
+
+
+def call_list(risk, flagged: list[str], currency: str = "USD"):
+    """The customers to call first (in the order of ``flagged``) with their open, overdue and
+    at-risk amounts, the share of the balance at risk and the probability of late payment of
+    their invoices not yet late; totals over the list. An escaped HTML table."""
+    cols = [c for c in CALL_LIST_COLUMNS if c in risk.columns]
+    d = risk.set_index("customer_id").loc[list(flagged)].reset_index()[cols]
+    return table_html(
+        d,
+        money_columns=[c for c in ("open_amount", "overdue_amount", "expected_overdue") if c in d],
+        share_columns=[c for c in ("risk_share", "pending_risk") if c in d],
+        currency=currency,
+        max_rows=None,
+        totals=[
+            c
+            for c in ("open_invoices", "open_amount", "overdue_amount", "expected_overdue")
+            if c in d
+        ],
+    )
+
+
+def headline_table(kpis: dict, currency: str = "USD"):
+    """The risk figures of the period as a table (labels and formats of :mod:`arinsight.kpis`)."""
+    from arinsight.plots.tables import kpi_table
+
+    keys = ["open_invoices_scored", "expected_overdue_amount", "amount_at_risk_share",
+            "customers_at_risk", "expected_collections_30d", "expected_collections_60d",
+            "expected_collections_90d"]  # fmt: skip
+    return table_html(kpi_table(kpis, keys, currency), max_rows=None)
