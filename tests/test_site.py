@@ -240,8 +240,13 @@ def make_reports(root: Path) -> Path:
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     (root / "notify_log.jsonl").write_text(
-        json.dumps({"key": "reminder:2026-10:C_1:1", "sent_at": "2026-11-02T08:00:00+00:00",
-                    "subject": "Friendly reminder"})  # fmt: skip
+        json.dumps(
+            {
+                "key": "reminder:2026-10:C_1:1",
+                "sent_at": "2026-11-02T08:00:00+00:00",
+                "subject": "Friendly reminder",
+            }
+        )  # fmt: skip
         + "\n"
     )
     (root / ".staging-2026-11-deadbeef").mkdir()
@@ -508,7 +513,9 @@ def test_built_site_has_every_page_and_assets_once(built):
 def test_no_page_loads_anything_from_another_host(built):
     for rel in EXPECTED_PAGES:
         text = _text(built, rel)
-        assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", text), rel
+        assert not re.search(
+            r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", text
+        ), rel
         assert "cdn.jsdelivr" not in text and "require.min.js" not in text, rel
 
 

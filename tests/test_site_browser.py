@@ -181,7 +181,9 @@ def test_every_customer_link_resolves_and_statements_sum(page, served):
             assert pending == 0 and "No data" in page.locator(".statement").inner_text(), url
             continue
         col = page.locator(".statement thead th").all_inner_texts().index("Pending amount")
-        amounts = [_number(rows.nth(i).locator("td").nth(col).inner_text()) for i in range(rows.count())]
+        amounts = [
+            _number(rows.nth(i).locator("td").nth(col).inner_text()) for i in range(rows.count())
+        ]
         assert round(sum(amounts), 2) == round(pending, 2), url
         total = page.locator(".statement tfoot td.num").first.inner_text()
         assert _number(total) == pytest.approx(pending), url

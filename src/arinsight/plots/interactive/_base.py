@@ -50,6 +50,8 @@ def figure(title: str, height: int = 380, subtitle: str | None = None) -> go.Fig
     fig = go.Figure()
     text = title + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
     fig.update_layout(template=_TEMPLATE, title={"text": text}, height=height, autosize=True)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 

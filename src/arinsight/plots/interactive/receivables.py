@@ -193,8 +193,8 @@ def seasonality_chart(season, currency: str = "USD") -> go.Figure:
                     hovertemplate="Late rate, due in %{x}: %{y:.1f}%<extra></extra>",
                     secondary_y=True)  # fmt: skip
     fig.update_yaxes(money_axis(currency), secondary_y=False)
-    fig.update_yaxes(title_text="Late rate (%)", range=[0, 105], showgrid=False,
-                     secondary_y=True)  # fmt: skip
+    fig.update_yaxes(title_text="Late rate", range=[0, 105], showgrid=False, tickmode="linear",
+                     tick0=0, dtick=25, ticksuffix="%", secondary_y=True)  # fmt: skip
     return fig
 
 
