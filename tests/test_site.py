@@ -258,6 +258,9 @@ def make_project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(config.PROJECT_ROOT / "_quarto.yml", project / "_quarto.yml")
+    hook = Path("src/arinsight/site/quarto_hook.py")  # the steps _quarto.yml names
+    (project / hook).parent.mkdir(parents=True)
+    shutil.copy(config.PROJECT_ROOT / hook, project / hook)
     return project
 
 
@@ -571,10 +574,10 @@ def test_period_picker_lists_every_period(built):
     """Every page offers both periods; North's receivables page of 2026-10 points to North's
     receivables page of 2026-09."""
     text = _text(built, "site/2026-10/North/receivables.html")
-    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', text)
-    assert [(v, s, t) for v, s, t in options] == [
-        ("receivables.html", " selected", "October 2026"),
-        ("../../2026-09/North/receivables.html", "", "September 2026"),
+    options = re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*)</option>', text)
+    assert [(v, "selected" in a, t) for v, a, t in options] == [
+        ("receivables.html", True, "October 2026"),
+        ("../../2026-09/North/receivables.html", False, "September 2026"),
     ]
     south = _text(built, "site/2026-10/South/risk.html")
     assert '<option value="../../2026-09/index.html">September 2026' in south  # no South then

@@ -244,6 +244,8 @@ def test_navigation_reaches_every_page_without_errors(page, served):
             "a[href]", "els => els.map(e => e.getAttribute('href'))"
         ):
             target = urljoin(url, href).split("#")[0]
+            if target.endswith("/"):  # Quarto writes links to index.html as the folder
+                target += "index.html"
             if target.startswith(base) and target.endswith(".html"):
                 todo.append(target)
     reached = {u[len(base) :] for u in seen}
