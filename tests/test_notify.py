@@ -428,7 +428,7 @@ def test_compose_report_cards_tables_and_attachment():
     csv_text = attachments[0].get_content()
     csv_text = csv_text.decode() if isinstance(csv_text, bytes) else csv_text
     assert csv_text.splitlines()[0] == "kpi,label,unit,value,previous,change,direction,assessment"
-    assert "open_ar,Open AR,money,1620.0,1500.0,120.0,up,worse" in csv_text  # registry label
+    assert "open_ar,Open AR (end),money,1620.0,1500.0,120.0,up,worse" in csv_text
     with pytest.raises(ParamsError, match="stakeholders"):
         notify.compose_report(
             _kpis(),

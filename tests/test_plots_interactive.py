@@ -88,15 +88,30 @@ def test_empty_selection_says_no_data(tables):
         assert not fig.data and "No " in fig.layout.annotations[0].text
 
 
-def test_figure_errors():
+def _run(**kw):
+    from types import SimpleNamespace
+
+    base = {"available": True, "unavailable": None, "as_of": pd.Timestamp("2026-10-31"),
+            "late_days": 30, "scores": pd.DataFrame(), "customers": pd.DataFrame(),
+            "high_risk": [], "evaluation": SimpleNamespace(backtest=pd.DataFrame())}  # fmt: skip
+    return SimpleNamespace(**(base | kw))
+
+
+def test_figure_errors_and_missing_data():
+    """Bad tables are refused naming the column; a run without a model, without backtest
+    months or without open invoices gives a figure that says so."""
     with pytest.raises(ValueError, match="amount"):
         rchart.aging_chart(pd.DataFrame({"bucket": []}))
     with pytest.raises(TypeError):
         cchart.top_reps_chart(None)
-    with pytest.raises(ValueError, match="no backtest"):
-        kchart.backtest_plot(pd.DataFrame())
-    with pytest.raises(ValueError, match="no open invoices"):
-        kchart.risk_by_segment(pd.DataFrame())
+    no_model = _run(available=False, unavailable="only 3 invoices matured")
+    for draw in (kchart.roc_pr_curves, kchart.calibration_plot, kchart.backtest_plot,
+                 kchart.importance_plot, kchart.risk_by_segment):  # fmt: skip
+        fig = draw(no_model)
+        assert "No risk model: only 3 invoices matured" in fig.layout.annotations[0].text
+    assert "Too little history" in kchart.backtest_plot(_run()).layout.annotations[0].text
+    assert "No open invoice" in kchart.risk_by_segment(_run()).layout.annotations[0].text
+    assert "No risk model" in kchart.call_list(no_model).data
 
 
 def test_call_list_totals_and_shares():
@@ -113,6 +128,6 @@ def test_call_list_totals_and_shares():
             "pending_risk": [None, 0.1, 0.2],
         }
     )
-    html = kchart.call_list(risk, ["A", "B"]).data
+    html = kchart.call_list(_run(customers=risk, high_risk=["A", "B"])).data
     assert "Gamma" not in html and html.index("Acme") < html.index("Beta")
     assert "$400.00" in html and "$80.00" in html and "50%" in html and "10%" in html

@@ -62,7 +62,7 @@ def test_kpi_table_uses_the_registry():
     t = kpi_table({"dso": 45.25, "open_ar": None}, ["dso", "open_ar"])
     assert t.to_dict("records") == [
         {"Figure": "DSO", "Value": "45.2 days"},
-        {"Figure": "Open AR", "Value": "n/a"},
+        {"Figure": "Open AR (end)", "Value": "n/a"},
     ]
     with pytest.raises(KeyError, match="not a KPI"):
         kpi_table({}, ["nope"])

@@ -6,6 +6,7 @@ model-quality tests use a synthetic ledger with learnable behaviour (and the emb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -143,6 +144,7 @@ class ConstantModel:
 
     def __init__(self, p):
         self.p = p
+        self.feature_names_in_ = np.array(risk.FEATURES)
 
     def predict_proba(self, X):
         return np.column_stack([np.full(len(X), 1 - self.p), np.full(len(X), self.p)])
@@ -456,7 +458,7 @@ def test_model_beats_the_rule_on_the_sample():
 def test_evaluate_without_matured_invoices_is_an_error():
     inv, pay, cust = _feature_ledger()
     feats = risk.invoice_features(inv, pay, cust)
-    with pytest.raises(risk.RiskModelError, match="matured"):
+    with pytest.raises(risk.NotEnoughHistory, match="no invoice has a known outcome yet"):
         risk.evaluate(feats, risk.settlement(inv, pay), "2026-02-01", late_days=30)
 
 
@@ -692,10 +694,21 @@ def test_run_risk_writes_outputs(small_run, ledger, tmp_path):
     assert "late-payment risk" in risk.model_card(run)
 
 
-def test_run_risk_without_invoices_is_an_error():
+def test_run_risk_without_invoices_is_unavailable_not_an_error(tmp_path):
+    """No invoice issued by 2025-01-31: no model, the reason in plain words, every risk KPI
+    null with that reason, and the outputs written without a model file."""
     inv, pay, cust = _feature_ledger()
-    with pytest.raises(risk.RiskModelError, match="no invoices"):
-        risk.run_risk({"invoices": inv, "payments": pay, "customers": cust}, "2025-01")
+    run = risk.run_risk({"invoices": inv, "payments": pay, "customers": cust}, "2025-01")
+    assert not run.available
+    assert run.unavailable == "no invoices issued by 2025-01-31: nothing to train or score"
+    kpis = run.kpis()
+    assert kpis["high_risk_customers"] is None and kpis["expected_collections_30d"] is None
+    assert kpis["na_reasons"]["high_risk_customers"].startswith("no risk model: no invoices")
+    paths = risk.write_outputs(run, tmp_path)
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["status"] == "not enough data" and metrics["model"]["roc_auc"] is None
+    assert not (tmp_path / "risk_model.skops").exists()
+    assert "No model for 2025-01" in risk.model_card(run)
 
 
 def test_model_card_reports_a_model_that_does_not_beat_the_rule(small_run):
@@ -721,19 +734,26 @@ def test_risk_figures_and_table(small_run):
 
     run = small_run
     for fig in (
-        rp.roc_pr_curves(run.evaluation),
-        rp.calibration_plot(run.evaluation),
-        rp.importance_plot(run.importance),
-        rp.backtest_plot(run.evaluation.backtest),
-        rp.risk_by_segment(run.scores),
+        rp.roc_pr_curves(run),
+        rp.calibration_plot(run),
+        rp.importance_plot(run),
+        rp.backtest_plot(run),
+        rp.risk_by_segment(run),
         rp.expected_overdue_top(run.customers),
     ):
         assert fig.axes
         plt.close(fig)
-    html = rp.flagged_table(run.customers, run.high_risk).to_html()
+    html = rp.flagged_table(run).to_html()
     assert run.high_risk[0] in html
-    with pytest.raises(ValueError):
-        rp.importance_plot(run.importance.head(0))
+    empty = rp.importance_plot(dataclasses.replace(run, importance=run.importance.head(0)))
+    assert [t.get_text() for t in empty.axes[0].texts] == ["No feature importance was measured"]
+    gone = dataclasses.replace(
+        run, unavailable="12 invoices with a known outcome, at least 50 needed"
+    )
+    for draw in (rp.roc_pr_curves, rp.calibration_plot, rp.backtest_plot, rp.risk_by_segment):
+        texts = [t.get_text() for t in draw(gone).axes[0].texts]
+        assert texts == ["No risk model: 12 invoices with a known outcome, at least 50 needed"]
+    assert "at least 50 needed" in rp.flagged_table(gone).data
 
 
 # ----------------------------------------------------------------------------------------------
@@ -974,3 +994,76 @@ def test_customer_risk_pending_risk_and_measured_kpis():
     assert k["customers_at_risk"] == 1 and k["high_risk_customers"] == ["A", "B"]
     with pytest.raises(risk.RiskModelError, match="open_amount"):
         risk.customer_risk(scores.drop(columns=["open_amount"]))
+
+
+# ----------------------------------------------------------------------------------------------
+# own data: empty or constant features, nothing open
+# ----------------------------------------------------------------------------------------------
+
+
+def test_usable_features_drops_empty_and_constant_ones():
+    """credit_limit has no value, energy_kwh is 5.0 on every row and customer_type is "Unknown"
+    everywhere (no data): those three are dropped with their reason; amount (two values) and
+    industry (two values) are kept."""
+    train = pd.DataFrame({c: [np.nan, np.nan] for c in risk.NUMERIC})
+    train["amount"] = [10.0, 20.0]
+    train["energy_kwh"] = [5.0, 5.0]
+    train["industry"] = ["Energy", "Retail"]
+    train["region"] = ["North", "North"]
+    train["customer_type"] = ["Unknown", "Unknown"]
+    numeric, categorical, dropped = risk.usable_features(train)
+    assert numeric == ["amount"] and categorical == ["industry"]
+    assert dropped["credit_limit"] == "no values in the data"
+    assert dropped["customer_type"] == "no values in the data"
+    assert dropped["energy_kwh"] == "the same value on every invoice (5.0)"
+    assert dropped["region"] == "the same value on every invoice (North)"
+
+
+def test_flat_export_without_credit_limits_or_energy_trains(ledger):
+    """The crash of a real flat export: no credit limits and no energy usage at all (all-empty
+    feature columns) made HistGradientBoosting fail ("window shape cannot be larger than input
+    array shape"). The model now trains without them and the model card says they were not used."""
+    no_limits = {
+        **ledger,
+        "customers": ledger["customers"].assign(credit_limit=np.nan),
+        "invoices": ledger["invoices"].assign(energy_kwh=np.nan),
+    }
+    run = risk.run_risk(no_limits, "2026-10", backtest_months=1, high_risk_top_n=3)
+    assert run.available
+    assert {"credit_limit", "credit_limit_use", "energy_kwh"} <= set(
+        run.metadata["dropped_features"]
+    )
+    assert "credit_limit" not in run.metadata["features"]
+    assert "credit limit (no values in the data)" in risk.model_card(run)
+
+
+def test_nothing_open_at_t_is_shown_not_an_error(ledger):
+    """Every invoice paid by T (payments added for whatever was open): the model trains, no
+    invoice is scored, expected collections are 0 (nothing is owed), no customer is flagged and
+    the segment figure and the flagged table say so instead of failing."""
+    import matplotlib.pyplot as plt
+
+    from arinsight.plots import risk as rp
+
+    pos = risk.settlement(ledger["invoices"], ledger["payments"])
+    open_ = pos.loc[pos["paid_date"].isna() & (pos["invoice_date"] <= "2026-10-31")]
+    paid = ledger["payments"].groupby("invoice_id")["amount"].sum()
+    extra = pd.DataFrame(
+        {
+            "payment_id": [f"X{i}" for i in range(len(open_))],
+            "invoice_id": open_["invoice_id"].to_numpy(),
+            "customer_id": open_["customer_id"].to_numpy(),
+            "payment_date": pd.Timestamp("2026-10-31"),
+            "amount": (open_["amount"] - open_["invoice_id"].map(paid).fillna(0))
+            .round(2)
+            .to_numpy(),
+        }
+    )
+    settled = {**ledger, "payments": pd.concat([ledger["payments"], extra], ignore_index=True)}
+    run = risk.run_risk(settled, "2026-10", backtest_months=1)
+    assert run.available and run.scores.empty and run.high_risk == []
+    assert run.kpis()["expected_collections_30d"] == 0.0
+    fig = rp.risk_by_segment(run)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["No open invoice on 2026-10-31"]
+    plt.close(fig)
+    assert "No customer has an open invoice at risk" in rp.flagged_table(run).data

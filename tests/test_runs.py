@@ -337,12 +337,13 @@ def _kpis(project: dict, region: str, period: str = PERIOD) -> dict:
 
 
 @pytest.mark.slow
-def test_run_period_then_failed_region_keeps_previous_report(project):
+def test_run_period_then_failed_page_keeps_its_previous_version(project):
     """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 3 = 11 notebooks.
     Run 2 (run_tag "second", --regions South, so 2 + 2 x 3 = 8 notebooks) fails 05_risk_scoring
-    in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched, South
-    keeps run 1's report (run_tag "first") and the failed notebook with its error is kept under
-    _failed/South/."""
+    in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched; in
+    South the receivables and commission pages are the new ones (run_tag "second") while the
+    failed risk page keeps run 1's version (its notebook and outputs, byte for byte), and the
+    failed notebook with its error is kept under _failed/South/."""
     assert _run(project, period=PERIOD, params={"run_tag": "first"}) == 0
     reports = project["reports_dir"] / PERIOD
     m1 = _manifest(project)
@@ -375,6 +376,7 @@ def test_run_period_then_failed_region_keeps_previous_report(project):
     assert not list(project["reports_dir"].glob(".staging-*"))
 
     north_before = (reports / "North" / "kpis.json").read_bytes()
+    south_risk_before = (reports / "South" / "05_risk_scoring.ipynb").read_bytes()
     code = _run(
         project, period=PERIOD, regions="South", params={"run_tag": "second", "fail_in": "South"}
     )
@@ -388,9 +390,15 @@ def test_run_period_then_failed_region_keeps_previous_report(project):
     assert (reports / "North" / "kpis.json").read_bytes() == north_before
     assert m2["reports"]["North"] == m1["reports"]["North"]
     assert _kpis(project, "All")["run_tag"] == "second"
-    assert _kpis(project, "South")["run_tag"] == "first"  # the last good report
-    assert m2["reports"]["South"]["published"] == "previous"
-    assert m2["reports"]["South"]["generated_at"] == m1["reports"]["South"]["generated_at"]
+    south = _kpis(project, "South")
+    assert south["run_tag"] == "second" and south["high_risk_customers"] == ["C_333"]
+    assert (reports / "South" / "05_risk_scoring.ipynb").read_bytes() == south_risk_before
+    assert (reports / "South" / "risk_metrics.json").exists()
+    pages = m2["reports"]["South"]["pages"]
+    assert pages["03_receivables.ipynb"] == {"status": "ok", "published": "this run"}
+    assert pages["05_risk_scoring.ipynb"]["published"] == "previous"
+    assert "model failed for South" in pages["05_risk_scoring.ipynb"]["error"]
+    assert m2["reports"]["South"]["status"] == "partial"
     assert m2["reports"]["All"]["published"] == "this run"
     kept = nbformat.read(reports / "_failed" / "South" / "05_risk_scoring.ipynb", as_version=4)
     errors = [
@@ -398,6 +406,30 @@ def test_run_period_then_failed_region_keeps_previous_report(project):
     ]
     assert errors and errors[0]["evalue"] == "model failed for South"
     assert not (reports / "_failed" / "North").exists()
+
+
+@pytest.mark.slow
+def test_failed_page_without_a_previous_version_does_not_hide_the_others(project):
+    """A first run whose 05_risk_scoring fails in North: exit 1, but North's receivables and
+    commission pages are published (kpis.json has their numbers: open_ar = 100 x 5 letters =
+    500, accrued commissions 12.5), the risk page is marked "none" with the error, and the risk
+    KPI is null with the reason that its page was not produced."""
+    assert _run(project, period=PERIOD, params={"fail_in": "North"}) == 1
+    reports = project["reports_dir"] / PERIOD
+    m = _manifest(project)
+    north = m["reports"]["North"]
+    assert north["published"] == "this run" and north["status"] == "partial"
+    assert north["pages"]["05_risk_scoring.ipynb"]["published"] == "none"
+    assert (reports / "North" / "03_receivables.ipynb").is_file()
+    assert not (reports / "North" / "05_risk_scoring.ipynb").exists()
+    assert (reports / "_failed" / "North" / "05_risk_scoring.ipynb").is_file()
+    kpis = _kpis(project, "North")
+    assert kpis["open_ar"] == 500.0 and kpis["total_accrued_commissions"] == 12.5
+    assert kpis["high_risk_customers"] is None
+    assert kpis["na_reasons"]["high_risk_customers"] == (
+        "the page that computes it was not produced in this run"
+    )
+    assert m["reports"]["South"]["status"] == "ok"
 
 
 @pytest.mark.slow

@@ -364,7 +364,7 @@ def test_registry_feeds_tiles_and_docs():
     assert [k.key for k in kpis.tiles("risk")][0] == "expected_overdue_amount"
     assert not kpis.shown("overdue_amount") and kpis.shown("overdue_ar")
     docs = (config.PROJECT_ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
-    assert docs == kpis.markdown_table()
+    assert docs.endswith("\n" + kpis.markdown_table())
 
 
 def test_kpi_history_ends_at_the_period():
@@ -622,3 +622,32 @@ def test_two_builds_give_the_same_html(tmp_path):
     b = build(tmp_path / "b", "builtin")
     for rel in EXPECTED_PAGES:
         assert _text(a, rel) == _text(b, rel), rel
+
+
+def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
+    """2026-10 North: the risk page failed without a previous version (published "none": no
+    notebook, marked "Risk (failed)" with its error, not linked) and the commission page failed
+    with its previous version kept (linked, with a "previous run" badge); receivables is linked
+    as usual."""
+    reports = make_reports(tmp_path / "reports")
+    north = reports / "2026-10" / "North"
+    (north / "05_risk_scoring.ipynb").unlink()
+    manifest_path = reports / "2026-10" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["reports"]["North"]["pages"] = {
+        "03_receivables.ipynb": {"status": "ok", "published": "this run"},
+        "04_commissions.ipynb": {"status": "failed", "published": "previous", "error": "E1"},
+        "05_risk_scoring.ipynb": {"status": "failed", "published": "none", "error": "E2 <b>"},
+    }
+    manifest_path.write_text(json.dumps(manifest))
+    out = site.build_site(
+        tmp_path / "site", "builtin", reports_dir=reports, project_dir=make_project(tmp_path)
+    )
+    page = (out / "site" / "2026-10" / "North" / "receivables.html").read_text(encoding="utf-8")
+    assert 'title="not produced: E2 &lt;b&gt;">Risk (failed)</span>' in page
+    assert 'href="risk.html"' not in page
+    assert (
+        '<a class="ar-tab" href="commissions.html">Commission Analytics</a> <span class="badge bad"'
+        in page
+    )
+    assert "the last run failed (E1); showing the previous version" in page

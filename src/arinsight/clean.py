@@ -1,4 +1,4 @@
-"""Clean: the rules of DESIGN.md section 4, each with a reason code, and the data-quality report.
+"""Clean: the cleaning rules, each with a reason code, and the data-quality report.
 
 Input: the tables ``ingest`` read (canonical columns, parsed values, ``_parse_errors``,
 ``_source_file``, ``_source_row``). Output: clean canonical tables, a quarantine table (file, row,
@@ -28,6 +28,7 @@ cash in the reporting currency. Assumption: one rate per currency for the whole 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,22 @@ import pandas as pd
 from arinsight import config, schemas
 from arinsight.errors import ConservationError
 from arinsight.files import write_json
+from arinsight.ingest import DATE_ASSUMED, UNDATED
 from arinsight.ledger import isin, lookup
-from arinsight.schemas import CANONICAL, DATE_COLUMNS, KEYS, PARSE_ERRORS, REASONS, REQUIRED
+from arinsight.schemas import (
+    CANONICAL,
+    DATE_COLUMNS,
+    KEYS,
+    PARSE_ERRORS,
+    REASONS,
+    REQUIRED,
+    SEGMENT_COLUMNS,
+)
 
 TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
 RULE_ORDER = (
     "unparseable_value",
+    "undated_payment",
     "missing_required",
     "duplicate_exact",
     "duplicate_key_conflict",
@@ -127,6 +138,7 @@ class _Rules:
         self.df = df.reset_index(drop=True)
         self.read = len(df)
         self.counts: dict[str, int] = {}
+        self.amounts: dict[str, float] = {}  # money held back per reason (tables with amounts)
         self.quarantined: list[pd.DataFrame] = []
         self.dropped = 0
 
@@ -155,6 +167,16 @@ class _Rules:
             )
         )
         self.counts[reason] = self.counts.get(reason, 0) + n
+        money = (
+            "amount"
+            if "amount" in bad
+            else "commission_amount"
+            if "commission_amount" in bad
+            else None
+        )
+        if money:
+            total = float(pd.to_numeric(bad[money], errors="coerce").fillna(0.0).sum())
+            self.amounts[reason] = round(self.amounts.get(reason, 0.0) + total, 2)
         self.df = self.df[~mask].reset_index(drop=True)
 
     def drop_exact_duplicates(self) -> None:
@@ -182,9 +204,19 @@ class _Rules:
 
 
 def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
-    """unparseable_value, missing_required, duplicates, future_date: the same for every table."""
+    """unparseable_value, (undated_payment), missing_required, duplicates, future_date: the same
+    for every table; undated_payment only exists for payments derived from a flat export."""
     df = rules.df
     rules.quarantine("unparseable_value", df[PARSE_ERRORS].fillna("") != "", df[PARSE_ERRORS])
+    df = rules.df
+    if UNDATED in df:
+        rules.quarantine(
+            "undated_payment",
+            df[UNDATED].fillna(False).astype(bool) & df["payment_date"].isna(),
+            "paid "
+            + df["amount"].map(lambda v: "?" if pd.isna(v) else f"{v:,.2f}").astype(str)
+            + " with no payment date",
+        )
     df = rules.df
     missing = pd.Series(False, index=df.index)
     which = pd.Series("", index=df.index, dtype=str)
@@ -282,6 +314,11 @@ def _clean_payments(
     customers: pd.DataFrame,
     run_date: pd.Timestamp,
 ) -> _Rules:
+    df = df.assign(
+        **{DATE_ASSUMED: df[DATE_ASSUMED].fillna(False).astype(bool)}
+        if DATE_ASSUMED in df
+        else {DATE_ASSUMED: False}
+    )
     rules = _Rules("payments", df)
     _generic_rules(rules, run_date)
     _non_positive_amount(rules)
@@ -297,6 +334,7 @@ def _clean_payments(
         + " before invoice date "
         + inv_date.dt.strftime("%Y-%m-%d"),
     )
+    rules.flag("payment_date_assumed", int(rules.df[DATE_ASSUMED].sum()))
     return rules
 
 
@@ -343,15 +381,46 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- public API
 
 
+def _segments(
+    invoices: pd.DataFrame, customers: pd.DataFrame, segment_by: str = "customer"
+) -> pd.DataFrame:
+    """Region, industry and customer type each invoice is reported under (``SEGMENT_COLUMNS``).
+
+    ``segment_by="customer"`` (default): the customer's master data, for every invoice.
+    ``segment_by="invoice"``: the invoice row's own value, the customer's where the row has none.
+    """
+    if segment_by not in ("customer", "invoice"):
+        raise ValueError(f"segment_by: expected 'customer' or 'invoice', got {segment_by!r}")
+    out = invoices.copy()
+    master = customers.drop_duplicates("customer_id").set_index("customer_id")
+    for col in SEGMENT_COLUMNS:
+        own = out[col] if col in out else pd.Series(None, index=out.index, dtype="str")
+        from_customer = (
+            lookup(out["customer_id"], master[col])
+            if col in master
+            else pd.Series(None, index=out.index, dtype="str")
+        )
+        out[col] = (
+            own.where(own.notna(), from_customer) if segment_by == "invoice" else from_customer
+        )
+    return out
+
+
 def clean(
     tables: dict[str, pd.DataFrame],
     run_date: Any = None,
     reporting_currency: str = "USD",
     fx_rates: dict[str, float] | None = None,
+    *,
+    segment_by: str = "customer",
+    customer_conflicts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> CleanResult:
     """Apply every rule to the ingested tables; returns clean tables, quarantine and counts.
 
     ``run_date`` (default today) is the date of the run: event dates after it are future_date.
+    ``segment_by`` says whose region/industry/type an invoice is reported under (see
+    :func:`_segments`); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
+    the summary so the Data Quality page can show it.
     """
     run_date = _as_date(run_date)
     fx_rates = dict(fx_rates or {})
@@ -371,7 +440,8 @@ def clean(
     applied = pay.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum().astype(float)
     inv["is_overpaid"] = lookup(inv["invoice_id"], applied).fillna(0.0) > inv["amount"] + 0.005
     done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
-    done["invoices"].df, done["payments"].df = inv, pay
+    done["invoices"].df, done["payments"].df = _segments(inv, customers, segment_by), pay
+    assumed = pay[DATE_ASSUMED]
 
     clean_tables = {t: _finish(t, done[t].df) for t in CANONICAL}
     quarantine = pd.concat([done[t].quarantine_frame() for t in TABLE_ORDER], ignore_index=True)
@@ -391,10 +461,44 @@ def clean(
             for t in CANONICAL
         },
         "reasons": {t: dict(sorted(done[t].counts.items())) for t in CANONICAL},
+        "amounts": {t: dict(sorted(done[t].amounts.items())) for t in CANONICAL},
+        "segment_by": segment_by,
+        "customer_conflicts": {k: dict(v) for k, v in (customer_conflicts or {}).items()},
+        "undated_payments": {
+            "quarantined": {
+                "rows": done["payments"].counts.get("undated_payment", 0),
+                "amount": done["payments"].amounts.get("undated_payment", 0.0),
+            },
+            "dated_by_assumption": {
+                "rows": int(assumed.sum()),
+                "amount": round(float(pay.loc[assumed, "amount"].sum()), 2),
+            },
+        },
     }
     result = CleanResult(clean_tables, quarantine, summary)
     check_conservation(result)
     return result
+
+
+def clean_ingested(
+    tables: dict[str, pd.DataFrame],
+    manifest: Mapping[str, Any],
+    run_date: Any = None,
+    reporting_currency: str = "USD",
+    fx_rates: Mapping[str, float] | None = None,
+) -> CleanResult:
+    """:func:`clean` of what ingest read, with the settings its manifest carries from the sources
+    file: ``segment_by``, the customer conflicts, and ``reporting_currency`` / ``fx_rates``,
+    which describe the data and so win over the parameters given here."""
+    rates = {**(fx_rates or {}), **(manifest.get("fx_rates") or {})}
+    return clean(
+        tables,
+        run_date=run_date,
+        reporting_currency=manifest.get("reporting_currency") or reporting_currency,
+        fx_rates=rates,
+        segment_by=manifest.get("segment_by") or "customer",
+        customer_conflicts=manifest.get("customer_conflicts"),
+    )
 
 
 def check_conservation(result: CleanResult) -> None:
@@ -435,6 +539,45 @@ def reason_counts(result: CleanResult) -> pd.DataFrame:
     return df.pivot_table(
         index="reason", columns="table", values="rows", aggfunc="sum", fill_value=0
     )
+
+
+def flat_export_table(result: CleanResult) -> pd.DataFrame:
+    """What a flat export left open, for the Data Quality page: payments without a date
+    (quarantined, or dated by ``undated_payment_date``) with their amounts, and customer
+    attributes whose value differs between a customer's invoice rows (customers affected,
+    invoice rows whose value was overruled by the most recent one). Empty when none."""
+    s = result.summary
+    rows = []
+    undated = s.get("undated_payments") or {}
+    held = undated.get("quarantined") or {}
+    if held.get("rows"):
+        rows.append(
+            {
+                "What": "Paid amounts without a payment date (held back)",
+                "Rows": held["rows"],
+                "Amount": f"{held['amount']:,.2f} {s.get('reporting_currency', '')}".strip(),
+            }
+        )
+    assumed = undated.get("dated_by_assumption") or {}
+    if assumed.get("rows"):
+        rows.append(
+            {
+                "What": "Paid amounts without a date, dated by the export date",
+                "Rows": assumed["rows"],
+                "Amount": f"{assumed['amount']:,.2f} {s.get('reporting_currency', '')}".strip(),
+            }
+        )
+    by = "each invoice's own row" if s.get("segment_by") == "invoice" else "the latest invoice"
+    for attribute, c in sorted((s.get("customer_conflicts") or {}).items()):
+        rows.append(
+            {
+                "What": f"Customers whose {attribute.replace('_', ' ')} differs between rows "
+                f"({c['invoices']:,} invoice rows differ; reported by {by})",
+                "Rows": c["customers"],
+                "Amount": "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["What", "Rows", "Amount"])
 
 
 def quarantine_sample(result: CleanResult, per_reason: int = 3) -> pd.DataFrame:

@@ -26,12 +26,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     return run_period(
         period=args.period,
+        as_of=args.as_of,
         regions=args.regions,
         params_files=args.params or [],
         jobs=args.jobs,
         from_period=args.from_period,
         to_period=args.to_period,
     )
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from arinsight.check import check
+    from arinsight.files import write_json
+
+    report = check(args.params or [])
+    print(report.text())
+    if args.json:
+        write_json(args.json, report.as_dict())
+    if not report.ok:
+        print(f"arinsight check: error: {report.blocking}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
@@ -91,12 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="YYYY-MM")
     p.add_argument("--from", dest="from_period", help="first period of a backfill (YYYY-MM)")
     p.add_argument("--to", dest="to_period", help="last period of a backfill (YYYY-MM)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="snapshot date within the period (YYYY-MM-DD): balances at that date, flows from "
+        "the period start to it (default: the period's last day)",
+    )
     p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
     p.add_argument(
         "--params", action="append", help="parameter file merged over the defaults (repeatable)"
     )
     p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "check",
+        help="ingest + clean only, in memory: the mapping report of your sources (publishes nothing)",
+    )
+    p.add_argument(
+        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
+    )
+    p.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("site", help="render the website (Quarto when present, else built-in)")
     p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")

@@ -1,4 +1,4 @@
-"""Commission Analytics (DESIGN.md section 6, seed 002): the commission liability and its flow.
+"""Commission Analytics (docs/kpis.md, seed 002): the commission liability and its flow.
 
 A commission is *accrued* on its ``accrual_date`` and *settled* (paid to the rep) on its
 ``settlement_date``. Seen at the end of day T it is:
@@ -86,17 +86,20 @@ def commission_kpis(
     - ``top_reps`` (:func:`top_reps`, ``params["top_n"]``), ``monthly`` (:func:`monthly_commissions`,
       ``params["trailing_months"]``) and ``by_group`` (:func:`distribution_by_group`) DataFrames.
 
-    An empty selection (no commissions and no invoices up to T) gives None for every number.
+    T is the period's last day or ``params["as_of"]`` (a snapshot date within P). Without any
+    commission record accrued by T (a dataset without commissions, or a region whose invoices
+    carry none) every number is None, never 0, with the reason under ``na_reasons``.
     """
     p = as_period(period)
     prm = {"top_n": 10, "trailing_months": 12}
     prm.update({k: v for k, v in (params or {}).items() if v is not None})
+    p = p.at(prm.get("as_of"))
     com, reps = _frame(tables)
     inv = tables["invoices"]
     _require(inv, ["invoice_date", "amount"], "invoices")
     t = p.end
-    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat()}
-    has_data = bool((com["accrual_date"] <= t).any() or (inv["invoice_date"] <= t).any())
+    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat(), "na_reasons": {}}
+    has_data = bool((com["accrual_date"] <= t).any())
     if has_data:
         amount = com["commission_amount"]
         in_p = com["accrual_date"].between(p.start, t)
@@ -112,8 +115,14 @@ def commission_kpis(
                 "average_commission_rate": _ratio(earned, sales, 100) if sales > _EPS else None,
             }
         )
+        if out["average_commission_rate"] is None:
+            out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
     else:
         out.update(dict.fromkeys(COMMISSION_KEYS))
+        why = "no commission records accrued by T" + (
+            "" if len(com) else " (the data has no commissions)"
+        )
+        out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
     out["top_reps"] = _top_reps(com, reps, p, int(prm["top_n"]))
     out["monthly"] = _monthly(com, t, int(prm["trailing_months"]))
     out["by_group"] = _by_group(com, reps, p)

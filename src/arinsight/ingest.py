@@ -64,12 +64,17 @@ from arinsight.schemas import (
     NUMBER_COLUMNS,
     PARSE_ERRORS,
     REQUIRED,
+    SEGMENT_COLUMNS,
 )
 
 KINDS = ("csv", "excel", "sql", "ubl")
+#: Whose attributes an invoice is reported under (``segment_by`` in the sources file).
+SEGMENT_BY = ("customer", "invoice")
 BAD_VALUE_POLICIES = ("error", "quarantine")
 _TRUE = {"1", "true", "t", "yes", "y", "settled"}
 _FALSE = {"0", "false", "f", "no", "n", "open", "unsettled"}
+#: Top-level keys of a sources file.
+SOURCES_FILE_KEYS = ("dataset", "reporting_currency", "fx_rates", "segment_by", "sources")
 _SOURCE_KEYS = {
     "kind",
     "path",
@@ -99,6 +104,13 @@ class IngestResult:
     files: list[dict[str, Any]] = field(default_factory=list)
     derived: dict[str, str] = field(default_factory=dict)
     reporting_currency: str | None = None
+    #: derive_customers: attribute -> {customers with conflicting values, invoice rows overruled}
+    conflicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: "customer" (default): invoices are reported under their customer's region, industry and
+    #: type; "invoice": under the values of their own row (how BI tools slice flat exports).
+    segment_by: str = "customer"
+    #: exchange rates set in the sources file (they win over the parameters' fx_rates)
+    fx_rates: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -116,6 +128,15 @@ def read_sources(path: str | Path) -> dict[str, Any]:
             str(path), "sources file not found (run `arinsight sample` for the sample)"
         )
     spec = config.read_yaml(p)
+    unknown = sorted(set(spec) - set(SOURCES_FILE_KEYS))
+    if unknown:
+        raise SourceError(
+            str(p), f"unknown key(s) {unknown}; allowed at the top level: {list(SOURCES_FILE_KEYS)}"
+        )
+    if spec.get("segment_by", "customer") not in SEGMENT_BY:
+        raise SourceError(
+            str(p), f"segment_by must be one of {', '.join(SEGMENT_BY)}, got {spec['segment_by']!r}"
+        )
     sources = spec.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise SourceError(str(p), "expected a non-empty 'sources:' mapping of table -> source")
@@ -440,6 +461,7 @@ def _read_raw(table: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame
             info["sql_table"] = src["table"]
     df.columns = [str(c).strip() for c in df.columns]
     info["rows"] = int(len(df))
+    info["columns"] = [c for c in df.columns if c != "__file"]
     return df, {"name": name, **info}
 
 
@@ -556,44 +578,130 @@ def _to_canonical(table: str, raw: pd.DataFrame, src: dict[str, Any], name: str)
 # --------------------------------------------------------------------------- flat exports
 
 
+#: Options of ``derive_payments`` (a flat export: one row per invoice with its payment state).
+DERIVE_PAYMENT_KEYS = (
+    "payment_date",
+    "amount",
+    "method",
+    "status",
+    "paid_values",
+    "undated_payment_date",
+)
+#: Status values that mean "paid in full" when ``derive_payments.paid_values`` is not given.
+DEFAULT_PAID_VALUES = ("paid", "closed", "settled", "cleared")
+#: Column of a derived payment: the export had a paid amount (or a paid status) but no date.
+UNDATED = "_undated"
+#: Flag column of a derived payment dated by ``undated_payment_date``.
+DATE_ASSUMED = "payment_date_assumed"
+
+
+def _column(raw: pd.DataFrame, col: str | None, option: str, name: str) -> np.ndarray | None:
+    """The stripped text of a source column named in an option (None when not named)."""
+    if col is None:
+        return None
+    if col not in raw.columns:
+        raise SourceError(
+            name,
+            f"column {col!r} ({option}) not found; columns present: "
+            f"{', '.join(map(repr, raw.columns))}",
+        )
+    return raw[col].astype(str).str.strip().to_numpy()
+
+
 def _derive_payments(
     raw: pd.DataFrame, inv: pd.DataFrame, spec: dict[str, Any], src: dict[str, Any], name: str
 ) -> pd.DataFrame:
-    """One payment per invoice row with a paid date (flat ERP export).
+    """Payments of a flat export: one per invoice row that says it was (partly) paid.
 
-    The payment id is ``<invoice_id>-P``; the amount is the mapped paid-amount column, else the
-    invoice amount (the export says "paid" without an amount: assume paid in full).
+    A row is a payment when it has a paid date, a paid status (``status`` column whose value is
+    one of ``paid_values``, case-insensitive; default Paid / Closed / Settled / Cleared), or a
+    non-zero paid amount (``amount`` column). Its amount is the paid-amount column when mapped and
+    not empty, else the invoice amount (a paid date or status without an amount means paid in
+    full). A row with a paid amount of 0 and no date or paid status is an unpaid invoice, not a
+    payment. The payment id is ``<invoice_id>-P``.
+
+    A payment without a date (a pending invoice with a partial amount, or a status-only export)
+    is never dropped: with ``undated_payment_date: YYYY-MM-DD`` (typically the export date) it is
+    dated that day and flagged ``payment_date_assumed``; without it the row keeps an empty date
+    and is marked so that cleaning quarantines it as ``undated_payment``.
     """
-    date_col = spec.get("payment_date")
-    amount_col = spec.get("amount") or (src.get("columns") or {}).get("amount", "amount")
-    for canon, col in (
-        ("payment_date", date_col),
-        ("amount", amount_col),
-        ("method", spec.get("method")),
-    ):
-        if col is not None and col not in raw.columns:
-            raise SourceError(
-                name, f"column {col!r} (derive_payments.{canon}) not found", column=canon
+    unknown = sorted(set(spec) - set(DERIVE_PAYMENT_KEYS))
+    if unknown:
+        raise SourceError(
+            name,
+            f"derive_payments: unknown option(s) {unknown}; allowed: {list(DERIVE_PAYMENT_KEYS)}",
+        )
+    if not spec.get("payment_date") and not spec.get("status") and not spec.get("amount"):
+        raise SourceError(
+            name,
+            "derive_payments needs payment_date: <paid-date column>, status: <status column> "
+            "or amount: <paid-amount column>",
+        )
+    undated_date = spec.get("undated_payment_date")
+    if undated_date is not None:
+        try:  # written like the export's own dates, so one parser reads both
+            undated_date = pd.Timestamp(str(undated_date)).strftime(
+                src.get("date_format") or "%Y-%m-%d"
             )
-    if not date_col:
-        raise SourceError(name, "derive_payments needs payment_date: <source column>")
-    text = lambda col: raw[col].astype(str).to_numpy() if col else ""  # noqa: E731
+        except ValueError as exc:
+            raise SourceError(
+                name, f"derive_payments.undated_payment_date: {undated_date!r} is not a date"
+            ) from exc
+    paid_values = spec.get("paid_values", DEFAULT_PAID_VALUES)
+    if isinstance(paid_values, str) or not isinstance(paid_values, list | tuple):
+        paid_values = [paid_values]
+    paid_values = {str(v).strip().casefold() for v in paid_values}
+
+    n = len(raw)
+    blank = np.full(n, "", dtype=object)
+    date = _column(raw, spec.get("payment_date"), "derive_payments.payment_date", name)
+    date = blank if date is None else date
+    paid_amount = _column(raw, spec.get("amount"), "derive_payments.amount", name)
+    status = _column(raw, spec.get("status"), "derive_payments.status", name)
+    method = _column(raw, spec.get("method"), "derive_payments.method", name)
+    invoice_col = (src.get("columns") or {}).get("amount", "amount")
+    invoice_amount = _column(raw, invoice_col, "columns.amount", name)
+
+    has_date = date != ""
+    paid_status = (
+        np.array([s.casefold() in paid_values for s in status], dtype=bool)
+        if status is not None
+        else np.zeros(n, dtype=bool)
+    )
+    if paid_amount is not None:
+        parsed = _parse_numbers(
+            pd.Series(paid_amount, dtype=str), src.get("decimal", "."), src.get("thousands")
+        ).to_numpy()
+        has_amount = paid_amount != ""
+        nonzero = has_amount & ~(parsed == 0)  # unparseable text counts: cleaning says why
+        amount_text = np.where(has_amount, paid_amount, invoice_amount)
+    else:
+        nonzero = np.zeros(n, dtype=bool)
+        amount_text = invoice_amount
+    is_payment = has_date | paid_status | nonzero
+    undated = is_payment & ~has_date
+    if undated_date is not None:
+        date = np.where(undated, undated_date, date)
     pay = pd.DataFrame(
         {
             "payment_id": inv["invoice_id"].fillna("").astype(str).to_numpy() + "-P",
             "invoice_id": inv["invoice_id"].fillna("").astype(str).to_numpy(),
             "customer_id": inv["customer_id"].fillna("").astype(str).to_numpy(),
-            "payment_date": text(date_col),
-            "amount": text(amount_col),
-            "method": text(spec.get("method")),
+            "payment_date": date,
+            "amount": amount_text,
+            "method": blank if method is None else method,
         },
         index=raw.index,
     )
-    pay = pay[pay["payment_date"].str.strip() != ""]
+    pay = pay[is_payment]
     options = {
         k: src.get(k) for k in ("on_bad_value", "date_format", "decimal", "thousands") if src.get(k)
     }
-    return _to_canonical("payments", pay, options, name)
+    out = _to_canonical("payments", pay, options, name)
+    flags = undated[is_payment]
+    out[DATE_ASSUMED] = flags & (undated_date is not None)
+    out[UNDATED] = flags & (undated_date is None)
+    return out
 
 
 def _derive_customers(
@@ -602,11 +710,17 @@ def _derive_customers(
     spec: dict | bool,
     name: str,
     values: dict | None = None,
-) -> pd.DataFrame:
-    """Customers from the invoices' distinct customer ids (the first row's attributes win).
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Customers from the invoices' distinct customer ids, and the conflicts between rows.
 
-    ``inv`` and ``invoices_raw`` are the same rows in the same order (canonical and as read);
-    each derived customer keeps the file and row of the invoice it was first seen on.
+    Each attribute mapped in ``spec`` (customer_name, region, ...) takes the value of the
+    customer's most recent invoice (latest invoice date; on a tie, the row further down the
+    file). A customer whose rows carry different non-empty values of an attribute is a
+    *conflict*; returns per attribute ``{"customers": customers with more than one value,
+    "invoices": invoice rows whose value differs from the one kept}`` (attributes without
+    conflicts are left out). ``inv`` and ``invoices_raw`` are the same rows in the same order
+    (canonical and as read); each customer keeps the file and row of the invoice its values came
+    from.
     """
     cols = spec if isinstance(spec, dict) else {}
     raw = pd.DataFrame(
@@ -623,10 +737,36 @@ def _derive_customers(
             raise SourceError(
                 name, f"column {source_col!r} (derive_customers.{canon}) not found", column=canon
             )
-        raw[canon] = invoices_raw[source_col].astype(str).to_numpy()
-    raw = raw[raw["customer_id"] != ""].drop_duplicates("customer_id", keep="first")
-    options = {"on_bad_value": "quarantine", "values": values or {}}
-    return _to_canonical("customers", raw, options, name)
+        raw[canon] = invoices_raw[source_col].astype(str).str.strip().to_numpy()
+    for canon, table_map in (values or {}).items():
+        if canon in cols:
+            raw[canon] = raw[canon].replace({str(k): str(v) for k, v in table_map.items()})
+    order = pd.DataFrame(
+        {
+            "date": inv["invoice_date"].to_numpy() if "invoice_date" in inv else pd.NaT,
+            "pos": np.arange(len(raw)),
+        }
+    )
+    raw = raw.iloc[order.sort_values(["date", "pos"], na_position="first", kind="stable")["pos"]]
+    raw = raw[raw["customer_id"] != ""]
+    conflicts: dict[str, dict[str, int]] = {}
+    latest = raw.drop_duplicates("customer_id", keep="last")
+    kept = latest.set_index("customer_id")
+    for canon in cols:
+        if canon == "customer_id":
+            continue
+        filled = raw[raw[canon] != ""]
+        distinct = filled.groupby("customer_id")[canon].nunique()
+        n_customers = int((distinct > 1).sum())
+        if n_customers:
+            chosen = filled["customer_id"].map(kept[canon])
+            conflicts[canon] = {
+                "customers": n_customers,
+                "invoices": int((filled[canon] != chosen).sum()),
+            }
+    latest = latest.sort_index(kind="stable")
+    options = {"on_bad_value": "quarantine"}
+    return _to_canonical("customers", latest, options, name), conflicts
 
 
 # --------------------------------------------------------------------------- public API
@@ -650,6 +790,8 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
     tables: dict[str, pd.DataFrame] = {}
     files: list[dict[str, Any]] = []
     derived: dict[str, str] = {}
+    conflicts: dict[str, dict[str, int]] = {}
+    segment_by = spec.get("segment_by", "customer")
     for table, src in spec["sources"].items():
         df, info, raw = load_source(table, src, base)
         tables[table] = df
@@ -661,14 +803,16 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
                 )
                 derived["payments"] = f"derived from {info['name']} (derive_payments)"
             if src.get("derive_customers"):
-                tables["customers"] = _derive_customers(
+                tables["customers"], conflicts = _derive_customers(
                     df, raw, src["derive_customers"], info["name"], src.get("values")
                 )
                 derived["customers"] = f"derived from {info['name']} (derive_customers)"
+            if segment_by == "invoice":
+                tables[table] = _invoice_segments(df, raw, src, info["name"])
     if "invoices" not in tables:
         raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
     if "customers" not in tables:
-        tables["customers"] = _derive_customers(
+        tables["customers"], _ = _derive_customers(
             tables["invoices"], tables["invoices"], {}, "derived"
         )
         derived["customers"] = (
@@ -678,7 +822,49 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
         if table not in tables:
             tables[table] = _empty_ingested(table)
             derived.setdefault(table, "not provided (empty)")
-    return IngestResult(tables, files, derived, spec.get("reporting_currency"))
+    return IngestResult(
+        tables,
+        files,
+        derived,
+        spec.get("reporting_currency"),
+        conflicts,
+        segment_by,
+        dict(spec.get("fx_rates") or {}),
+    )
+
+
+def _invoice_segments(
+    inv: pd.DataFrame, raw: pd.DataFrame, src: dict[str, Any], name: str
+) -> pd.DataFrame:
+    """``segment_by: invoice``: region, industry and customer type from each invoice's own row.
+
+    A segment column mapped under ``columns:`` is already on the invoice; otherwise the column
+    named for it under ``derive_customers:`` is used (with the source's value mapping).
+    """
+    derive = src.get("derive_customers") if isinstance(src.get("derive_customers"), dict) else {}
+    mapped = src.get("columns") or {}
+    values = src.get("values") or {}
+    out = inv.copy()
+    found = []
+    for canon in SEGMENT_COLUMNS:
+        if canon in mapped or canon in raw.columns:
+            found.append(canon)
+            continue
+        col = derive.get(canon)
+        if col is None:
+            continue
+        text = pd.Series(raw[col].astype(str).str.strip().to_numpy(), index=out.index)
+        if canon in values:
+            text = text.replace({str(k): str(v) for k, v in values[canon].items()})
+        out[canon] = text.where(text != "")
+        found.append(canon)
+    if not found:
+        raise SourceError(
+            name,
+            "segment_by: invoice needs region, industry or customer_type on the invoice rows "
+            "(map them under columns: or derive_customers:)",
+        )
+    return out
 
 
 def _empty_ingested(table: str) -> pd.DataFrame:
@@ -692,13 +878,22 @@ def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -
     folder.mkdir(parents=True, exist_ok=True)
     for table, df in result.tables.items():
         df.to_parquet(folder / f"{table}.parquet", index=False)
-    manifest = {
+    return write_json(folder / "ingest_manifest.json", manifest_of(result))
+
+
+def manifest_of(result: IngestResult) -> dict[str, Any]:
+    """What ingest records for the next steps: files read (with sha256), rows read, derived
+    tables, and the dataset settings of the sources file (reporting currency, exchange rates,
+    segment_by) with the customer conflicts."""
+    return {
         "files": result.files,
         "rows_read": result.rows_read,
         "derived": result.derived,
         "reporting_currency": result.reporting_currency,
+        "customer_conflicts": result.conflicts,
+        "segment_by": result.segment_by,
+        "fx_rates": result.fx_rates,
     }
-    return write_json(folder / "ingest_manifest.json", manifest)
 
 
 def read_interim(

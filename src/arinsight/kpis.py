@@ -39,7 +39,7 @@ class KPI:
 
 REGISTRY: tuple[KPI, ...] = (
     # -- Receivables Health ------------------------------------------------------------------
-    KPI("open_ar", "Open AR", "money", "lower",
+    KPI("open_ar", "Open AR (end)", "money", "lower",
         "Amount still owed at T: sum over invoices of max(0, amount - payments applied by T).",
         "receivables", 1),
     KPI("overdue_ar", "Overdue AR", "money", "lower",
@@ -50,17 +50,17 @@ REGISTRY: tuple[KPI, ...] = (
     KPI("cei", "CEI", "percent", "higher",
         "Collection effectiveness: (AR at start + sales - AR at T) / (AR at start + sales - "
         "current AR at T) x 100.", "receivables", 4),
-    KPI("average_days_delinquent", "Days delinquent", "days", "lower",
+    KPI("average_days_delinquent", "Average days delinquent", "days", "lower",
         "DSO minus best possible DSO: the days that are due to late payment.", "receivables", 5),
     KPI("collections", "Collections", "money", "higher",
         "Payments received in the period up to T.", "receivables", 6),
-    KPI("payment_completion_rate_amount", "Completion (amount)", "percent", "higher",
+    KPI("payment_completion_rate_amount", "Invoices due by T fully paid (amount)", "percent", "higher",
         "Share of the amount of invoices due by T that is fully paid by T.", "receivables", 7),
-    KPI("customers_over_credit_limit", "Over credit limit", "count", "lower",
+    KPI("customers_over_credit_limit", "Customers over credit limit", "count", "lower",
         "Customers whose open balance at T exceeds their credit limit.", "receivables", 8),
     KPI("credit_sales", "Credit sales", "money", "higher",
         "Invoice amounts with an invoice date in the period (billed in the period)."),
-    KPI("open_ar_begin", "Open AR at start", "money", "lower",
+    KPI("open_ar_begin", "Open AR (begin)", "money", "lower",
         "Open AR at the end of the day before the period starts."),
     KPI("current_ar", "Current AR", "money", None,
         "Part of open AR on invoices not yet due at T."),
@@ -76,9 +76,9 @@ REGISTRY: tuple[KPI, ...] = (
         "AR turnover of the period scaled to a year."),
     KPI("average_days_late", "Average days late", "days", "lower",
         "Average days after the due date of the invoices fully paid in the period."),
-    KPI("payment_completion_rate_count", "Payment completion (count)", "percent", "higher",
+    KPI("payment_completion_rate_count", "Invoices due by T fully paid (count)", "percent", "higher",
         "Share of the invoices due by T that are fully paid by T."),
-    KPI("paid_to_billed_rate", "Paid to billed", "percent", "higher",
+    KPI("paid_to_billed_rate", "Paid of billed, all invoices to T (amount)", "percent", "higher",
         "Amount paid by T / amount billed by T over all invoices dated up to T."),
     KPI("total_revenue", "Total revenue (billed)", "money", "higher",
         "Same figure as credit sales (kept in kpis.json under both names).",
@@ -91,12 +91,12 @@ REGISTRY: tuple[KPI, ...] = (
     KPI("credit_balances", "Credit balances", "money", "lower",
         "Amounts paid above the invoice amount (overpayments) at T."),
     # -- Commission Analytics ----------------------------------------------------------------
-    KPI("total_accrued_commissions", "Accrued commissions", "money", None,
+    KPI("total_accrued_commissions", "Total accrued commissions", "money", None,
         "Commissions earned by T and not yet paid at T (the liability to the sales team).",
         "commissions", 1),
-    KPI("commissions_paid_mtd", "Commissions paid", "money", None,
+    KPI("commissions_paid_mtd", "Commissions paid (period to date)", "money", None,
         "Commissions settled in the period up to T.", "commissions", 2),
-    KPI("commissions_earned", "Commissions earned", "money", None,
+    KPI("commissions_earned", "Commissions earned in period", "money", None,
         "Commissions accrued in the period.", "commissions", 3),
     KPI("average_commission_rate", "Average commission rate", "percent", None,
         "Commissions earned in the period / credit sales in the period x 100.", "commissions", 4),
@@ -181,12 +181,14 @@ def format_value(value: Any, unit: str, currency: str = "USD", signed: bool = Fa
 
 
 def markdown_table() -> str:
-    """docs/kpis.md: every KPI with its label, unit, good direction and definition."""
+    """The last section of docs/kpis.md: every KPI of the registry with its label, unit, good
+    direction and one-line definition (the tiles' hover text)."""
     lines = [
-        "# KPIs",
+        "## The KPI registry",
         "",
-        "Every figure the reports, the website and the e-mails show, as written in `kpis.json`.",
-        "Generated from `arinsight.kpis.REGISTRY`; a test keeps this page in step with it.",
+        "Labels, units, good directions and the one-line definitions the website shows when you",
+        "hover a tile, as written by `arinsight.kpis.markdown_table()` (a test keeps this section",
+        "in step with the code).",
         "",
         "| key | label | unit | good when | definition |",
         "| --- | --- | --- | --- | --- |",

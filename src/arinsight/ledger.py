@@ -26,32 +26,67 @@ TABLES = tuple(CANONICAL)
 
 @dataclass(frozen=True)
 class Period:
-    """A reporting period P = [start, end], both dates inclusive; T = ``end``."""
+    """A reporting period P = [start, end], both dates inclusive; T = ``end``.
+
+    A *snapshot* (``as_of`` before the period's last day, see :meth:`at`) ends at the as-of date:
+    balances are measured at T = as_of and flows cover ``start`` .. T; ``period_end`` keeps the
+    full period's last day.
+    """
 
     label: str
     start: pd.Timestamp
     end: pd.Timestamp
+    period_end: pd.Timestamp | None = None
 
     @property
     def days(self) -> int:
-        """Number of days in P (31 for October, 92 for Q3)."""
+        """Number of days in P up to T (31 for October, 92 for Q3, 15 for October as of the 15th)."""
         return int((self.end - self.start).days) + 1
 
     @property
     def months(self) -> int:
-        """Number of calendar months in P (1 for a month, 3 for a quarter, 12 for a year)."""
+        """Number of calendar months in P up to T (1 for a month, 3 for a quarter, 12 for a year)."""
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
 
+    @property
+    def full_end(self) -> pd.Timestamp:
+        """The last day of the whole period (``end`` unless this is a snapshot)."""
+        return self.period_end if self.period_end is not None else self.end
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.end < self.full_end
+
+    def at(self, as_of) -> Period:
+        """This period measured at ``as_of`` (a date within it; None = its last day)."""
+        if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+            return self
+        t = pd.Timestamp(as_of)
+        if pd.isna(t):
+            raise ValueError(f"as_of {as_of!r}: not a date")
+        t = t.normalize()
+        if not self.start <= t <= self.full_end:
+            raise ValueError(
+                f"as_of {t:%Y-%m-%d} is outside period {self.label} "
+                f"({self.start:%Y-%m-%d} to {self.full_end:%Y-%m-%d})"
+            )
+        return Period(self.label, self.start, t, self.full_end if t < self.full_end else None)
+
     def previous(self) -> Period:
-        """The period of the same length that ends the day before this one starts."""
+        """The period of the same length that ends the day before this one starts; for a snapshot,
+        that period measured the same number of days after its start (capped at its end)."""
         if re.fullmatch(r"\d{4}-\d{2}", self.label):
-            return period_bounds((self.start - pd.offsets.MonthBegin(1)).strftime("%Y-%m"))
-        if re.fullmatch(r"\d{4}-Q[1-4]", self.label):
-            prev = self.start - pd.offsets.QuarterBegin(1, startingMonth=1)
-            return period_bounds(f"{prev.year}-Q{(prev.month - 1) // 3 + 1}")
-        if re.fullmatch(r"\d{4}", self.label):
-            return period_bounds(str(self.start.year - 1))
-        raise ValueError(f"period {self.label!r}: no previous period")
+            prev = period_bounds((self.start - pd.offsets.MonthBegin(1)).strftime("%Y-%m"))
+        elif re.fullmatch(r"\d{4}-Q[1-4]", self.label):
+            start = self.start - pd.offsets.QuarterBegin(1, startingMonth=1)
+            prev = period_bounds(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
+        elif re.fullmatch(r"\d{4}", self.label):
+            prev = period_bounds(str(self.start.year - 1))
+        else:
+            raise ValueError(f"period {self.label!r}: no previous period")
+        if self.is_snapshot:
+            return prev.at(min(prev.start + (self.end - self.start), prev.end))
+        return prev
 
 
 def period_bounds(period: str) -> Period:
@@ -107,32 +142,48 @@ def load_processed(processed_dir: str | Path | None = None) -> dict[str, pd.Data
 
 
 def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.DataFrame]:
-    """Every table narrowed to the customers of ``region`` ("All" returns the tables unchanged).
+    """Every table narrowed to ``region`` ("All" returns the tables unchanged).
 
-    Invoices and payments follow their customer's region; commissions follow their invoice;
-    sales reps are kept whole (a rep may sell in several regions). An unknown region gives
-    empty tables, not an error, so an empty region reports n/a KPIs.
+    Invoices are selected by the region they are reported under (``invoices.region``: the
+    customer's region, or the invoice row's own with ``segment_by: invoice``; where it is missing,
+    the customer's region). Payments applied to an invoice follow that invoice;
+    unapplied cash (no invoice, or an invoice not in the ledger) follows its customer's region.
+    Customers are those of the region's master data plus any customer with an invoice in it;
+    commissions follow their invoice; sales reps are kept whole (a rep may sell in several
+    regions). An unknown region gives empty tables, not an error, so an empty region reports n/a.
     """
     if region in (None, "", ALL_REGIONS):
         return dict(tables)
     customers = tables["customers"]
-    keep = customers[customers["region"] == region]
-    ids = keep["customer_id"]
+    invoices = tables["invoices"]
+    payments = tables["payments"]
+    home = customers.loc[customers["region"] == region, "customer_id"]
+    in_home = isin(invoices["customer_id"], home)
+    if "region" in invoices.columns:  # the invoice's own segment; the customer's where missing
+        own = invoices["region"]
+        in_region = (own == region).fillna(False).astype(bool) | (own.isna() & in_home)
+        inv = invoices[in_region.to_numpy(dtype=bool)]
+    else:
+        inv = invoices[in_home]
     out = dict(tables)
-    out["customers"] = keep.reset_index(drop=True)
-    out["invoices"] = tables["invoices"][isin(tables["invoices"]["customer_id"], ids)].reset_index(
-        drop=True
-    )
-    out["payments"] = tables["payments"][isin(tables["payments"]["customer_id"], ids)].reset_index(
-        drop=True
-    )
-    inv_ids = out["invoices"]["invoice_id"]
-    out["commissions"] = tables["commissions"][
-        isin(tables["commissions"]["invoice_id"], inv_ids)
-    ].reset_index(drop=True)
+    out["invoices"] = inv.reset_index(drop=True)
+    ids = pd.concat([home, inv["customer_id"]], ignore_index=True)
+    out["customers"] = customers[isin(customers["customer_id"], ids)].reset_index(drop=True)
+    applied_here = isin(payments["invoice_id"], inv["invoice_id"])
+    unapplied = ~isin(payments["invoice_id"], invoices["invoice_id"])
+    keep = applied_here | (unapplied & isin(payments["customer_id"], home))
+    out["payments"] = payments[keep].reset_index(drop=True)
+    if "commissions" in tables:
+        com = tables["commissions"]
+        out["commissions"] = com[isin(com["invoice_id"], inv["invoice_id"])].reset_index(drop=True)
     return out
 
 
 def regions_of(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """The regions present in the customer table, sorted (nulls left out)."""
-    return sorted(tables["customers"]["region"].dropna().unique().tolist())
+    """The regions present in the ledger, sorted (nulls left out): every region an invoice is
+    reported under and every region of the customer master data."""
+    found = set(tables["customers"]["region"].dropna().astype(str))
+    invoices = tables.get("invoices")
+    if invoices is not None and "region" in invoices.columns:
+        found |= set(invoices["region"].dropna().astype(str))
+    return sorted(found)

@@ -1,4 +1,4 @@
-"""Receivables Health (DESIGN.md section 5): the as-of engine and every receivables KPI.
+"""Receivables Health (docs/kpis.md): the as-of engine and every receivables KPI.
 
 The engine answers one question for any date T: *what did every invoice and every customer owe at
 the end of day T?* An invoice counts when ``invoice_date <= T``, a payment when
@@ -67,6 +67,7 @@ RECEIVABLES_KEYS: tuple[str, ...] = (
     "average_days_late",
     "payment_completion_rate_count",
     "payment_completion_rate_amount",
+    "paid_to_billed_rate",
     "unapplied_cash",
     "credit_balances",
 )
@@ -467,16 +468,27 @@ def _countback_dso(led: _Ledger, t: pd.Timestamp, open_ar: float) -> float | Non
     return round(float(days[:k].sum() + (open_ar - before) / sales[k] * days[k]), 4)
 
 
+_NA_EMPTY = "no invoices or payments up to T in this selection"
+_NA_NO_SALES = "no credit sales in the period"
+
+
 def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: dict) -> dict:
     t, begin = p.end, p.start - pd.Timedelta(days=1)
     labels = aging_labels(params["aging_buckets"])
     pos = _positions(led, t)
     cash = led.cash
-    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat()}
+    out: dict[str, Any] = {
+        "period": p.label,
+        "as_of": t.date().isoformat(),
+        "period_start": p.start.date().isoformat(),
+        "period_end": p.full_end.date().isoformat(),
+    }
     has_data = bool(len(pos)) or bool((cash["payment_date"] <= t).any())
     if not has_data:
         out.update(dict.fromkeys(RECEIVABLES_KEYS))
         out["aging"] = dict.fromkeys(labels)
+        out["top_pending_customers"] = []
+        out["na_reasons"] = dict.fromkeys(RECEIVABLES_KEYS, _NA_EMPTY)
         return out
 
     in_p = (pos["invoice_date"] >= p.start) & (pos["invoice_date"] <= t)
@@ -503,9 +515,19 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
     fully_paid = pos["status"].isin(["paid", "credit"])
     n_due = int(due_by_t.sum())
     amount_due = float(pos.loc[due_by_t, "amount"].sum())
+    billed = float(pos["amount"].sum())
+    paid_of_billed = float(np.minimum(pos["paid_to_date"], pos["amount"]).sum())
 
-    cust = _customer_frame(led, pos, tables.get("customers", pd.DataFrame({"customer_id": []})), t)
+    customers = tables.get("customers", pd.DataFrame({"customer_id": []}))
+    cust = _customer_frame(led, pos, customers, t)
+    has_limits = "credit_limit" in customers and customers["credit_limit"].notna().any()
     aging = aging_table(pos, params["aging_buckets"])
+    reasons: dict[str, str] = {}
+
+    def why(key: str, value: Any, reason: str) -> Any:
+        if value is None:
+            reasons[key] = reason
+        return value
 
     out.update(
         {
@@ -518,33 +540,84 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
             "overdue_ar": overdue_ar,
             "overdue_amount": overdue_ar,
             "overdue_invoices": int(overdue.sum()),
-            "dso": dso,
+            "dso": why("dso", dso, _NA_NO_SALES),
             "countback_dso": _countback_dso(led, t, open_ar),
-            "best_possible_dso": bpdso,
-            "average_days_delinquent": None if dso is None else round(dso - bpdso, 4),
-            "cei": _ratio(open_ar_begin + sales_adj - open_ar, cei_den, 100)
-            if cei_den > _EPS
-            else None,
-            "ar_turnover": turnover,
-            "ar_turnover_annualised": annualised,
-            "customers_over_credit_limit": int(cust["over_limit"].sum()),
+            "best_possible_dso": why("best_possible_dso", bpdso, _NA_NO_SALES),
+            "average_days_delinquent": why(
+                "average_days_delinquent",
+                None if dso is None else round(dso - bpdso, 4),
+                _NA_NO_SALES,
+            ),
+            "cei": why(
+                "cei",
+                _ratio(open_ar_begin + sales_adj - open_ar, cei_den, 100)
+                if cei_den > _EPS
+                else None,
+                "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
+            ),
+            "ar_turnover": why("ar_turnover", turnover, _NA_NO_SALES),
+            "ar_turnover_annualised": why("ar_turnover_annualised", annualised, _NA_NO_SALES),
+            "customers_over_credit_limit": why(
+                "customers_over_credit_limit",
+                int(cust["over_limit"].sum()) if has_limits else None,
+                "the customer data has no credit limits",
+            ),
             "aging": {lab: _money(v) for lab, v in zip(labels, aging["amount"], strict=True)},
-            "average_days_late": round(float(late.mean()), 4) if len(late) else None,
-            "payment_completion_rate_count": _ratio(
-                float((due_by_t & fully_paid).sum()), float(n_due), 100
-            )
-            if n_due
-            else None,
-            "payment_completion_rate_amount": _ratio(
-                float(pos.loc[due_by_t & fully_paid, "amount"].sum()), amount_due, 100
-            )
-            if n_due
-            else None,
+            "average_days_late": why(
+                "average_days_late",
+                round(float(late.mean()), 4) if len(late) else None,
+                "no invoice was paid in full in the period",
+            ),
+            "payment_completion_rate_count": why(
+                "payment_completion_rate_count",
+                _ratio(float((due_by_t & fully_paid).sum()), float(n_due), 100) if n_due else None,
+                "no invoice was due by T",
+            ),
+            "payment_completion_rate_amount": why(
+                "payment_completion_rate_amount",
+                _ratio(float(pos.loc[due_by_t & fully_paid, "amount"].sum()), amount_due, 100)
+                if n_due
+                else None,
+                "no invoice was due by T",
+            ),
+            "paid_to_billed_rate": why(
+                "paid_to_billed_rate",
+                _ratio(paid_of_billed, billed, 100) if billed > _EPS else None,
+                "nothing was billed by T",
+            ),
             "unapplied_cash": _money(cust["unapplied_cash"].sum()),
             "credit_balances": _money(pos["credit_amount"].sum()),
+            "top_pending_customers": _top_pending(cust, int(params.get("top_n", 10))),
         }
     )
+    out["na_reasons"] = reasons
     return out
+
+
+def _top_pending(cust: pd.DataFrame, top_n: int) -> list[dict[str, Any]]:
+    """The ``top_n`` customers with the largest pending balance at T (ties by customer id)."""
+    if top_n < 1:
+        raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
+    pending = cust.loc[cust["open_ar"] > 0]
+    pending = pending.sort_values(
+        ["open_ar", "customer_id"], ascending=[False, True], kind="stable"
+    )
+    name = pending["customer_name"] if "customer_name" in pending else pending["customer_id"]
+    return [
+        {
+            "customer_id": str(cid),
+            "customer_name": None if pd.isna(n) else str(n),
+            "pending": _money(o),
+            "overdue": _money(d),
+        }
+        for cid, n, o, d in zip(
+            pending["customer_id"].head(top_n),
+            name.head(top_n),
+            pending["open_ar"].head(top_n),
+            pending["overdue_amount"].head(top_n),
+            strict=True,
+        )
+    ]
 
 
 def receivables_kpis(
@@ -552,13 +625,16 @@ def receivables_kpis(
     period: Period | str,
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every Receivables Health KPI of period P (T = end of P), as in DESIGN.md section 5.
+    """Every Receivables Health KPI of period P at T, as defined in docs/kpis.md.
 
-    With AR(x) = open AR at the end of day x, begin = the day before P starts, sales = credit sales
-    billed in P, days = days in P, months = calendar months in P:
+    T is the period's last day, or ``params["as_of"]`` (a date within P: a *snapshot*). Balances
+    are measured at T; flows (sales, collections, days late) cover the period's start up to T;
+    "days" below are the days from the period's start to T. With AR(x) = open AR at the end of
+    day x, begin = the day before P starts, sales = credit sales billed in P up to T, months =
+    calendar months of P up to T:
 
-    - ``credit_sales`` (= ``total_revenue``) = invoice amounts dated in P; ``collections`` = every
-      payment received in P (applied or not);
+    - ``credit_sales`` (= ``total_revenue``) = invoice amounts dated in P up to T;
+      ``collections`` = every payment received in P up to T (applied or not);
     - ``open_ar`` = AR(T); ``open_ar_begin`` = AR(begin); ``current_ar`` = open amounts not past due
       at T (``due_date >= T``); ``overdue_ar`` (= ``overdue_amount``) = the rest;
       ``overdue_invoices`` = number of open invoices past due at T;
@@ -569,24 +645,49 @@ def receivables_kpis(
       (the published convention divides sales by the months of P; both agree for a month);
     - ``ar_turnover = sales / ((AR(begin) + AR(T)) / 2)``; ``ar_turnover_annualised`` = that
       ``* 365 / days``;
-    - ``customers_over_credit_limit`` = customers whose open AR at T exceeds their credit limit;
+    - ``customers_over_credit_limit`` = customers whose open AR at T exceeds their credit limit
+      (None when the customer data has no credit limit at all);
     - ``aging`` = open AR at T by days past due (bucket label -> amount, ``params["aging_buckets"]``);
     - ``average_days_late`` = mean of ``max(0, paid_date - due_date)`` over invoices fully paid in P
-      (early payment counts as 0 days late);
+      up to T (early payment counts as 0 days late);
     - ``payment_completion_rate_count`` / ``_amount`` = share (percent) of the invoices due by T
       (``due_date <= T``) that are fully paid by T, by number and by amount;
+    - ``paid_to_billed_rate`` (seed 000's "Payment Completion Rate") = paid by T / billed by T over
+      every invoice dated up to T, in percent; each invoice counts at most its amount
+      (an overpayment does not lift the rate above 100);
+    - ``top_pending_customers`` = the ``params["top_n"]`` (default 10) customers with the largest
+      open AR at T: ``{customer_id, customer_name, pending, overdue}``, ties by customer id;
     - ``unapplied_cash`` = payments without an invoice received by T; ``credit_balances`` = sum of
       overpayments on invoices at T.
 
     Ratios with a zero denominator are None: no sales in P makes DSO, BPDSO, ADD and turnover None.
     A table with no invoices and no payments up to T (an empty region) gives None for every KPI.
+    Every None KPI has its reason in plain words under ``na_reasons``. The result also carries
+    ``period_start`` and ``period_end`` (the whole period's last day) beside ``as_of`` (T).
     ``tables`` is the dict of :func:`arinsight.ledger.load_processed` (possibly region-selected).
     """
     p = as_period(period)
     prm = _params(params)
     _check_buckets(prm["aging_buckets"])
+    p = p.at(prm.get("as_of"))
     led = _prepare(tables["invoices"], tables["payments"])
     return _kpis(led, tables, p, prm)
+
+
+def page_scope(period: Period, region: str, tables: Mapping[str, pd.DataFrame]) -> str:
+    """One line (Markdown) on what a page covers: when balances are measured (T), the span the
+    flows cover, the region and the size of its ledger."""
+    p = as_period(period)
+    when = (
+        f"balances as of **{p.end:%Y-%m-%d}** (a snapshot of {p.label}), flows from "
+        f"{p.start:%Y-%m-%d} to {p.end:%Y-%m-%d}"
+        if p.is_snapshot
+        else f"balances at the period end **{p.end:%Y-%m-%d}**, flows from {p.start:%Y-%m-%d}"
+    )
+    return (
+        f"**Period** {p.label}: {when}. **Region** {region}: {len(tables['invoices']):,} invoices, "
+        f"{len(tables['payments']):,} payments, {len(tables['customers']):,} customers."
+    )
 
 
 def compare(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, dict]:
@@ -1113,16 +1214,20 @@ def kpi_summary_table(
 
     The trend column reads "▲ better", "▼ worse", "= same", or the arrow with "not rated" for
     KPIs that are neither good nor bad, "n/a" without a previous value; all values are formatted
-    text ("n/a" where undefined). Without ``keys``: every KPI of the registry in ``current``
-    except those that duplicate another (overdue amount = overdue AR, total revenue = credit
-    sales).
+    text ("n/a" where undefined, with the reason from ``current["na_reasons"]`` when there is
+    one). Without ``keys``: every KPI of the registry in ``current`` except those that duplicate
+    another (overdue amount = overdue AR, total revenue = credit sales).
     """
     comparison = comparison or {}
     keys = list(keys) if keys is not None else [k for k in current if kpi_registry.shown(k)]
+    reasons = current.get("na_reasons") or {}
     rows = []
     for key in keys:
         unit = KPI_UNITS.get(key, "")
         cmp = comparison.get(key, {})
+        value = format_kpi(current.get(key), unit, currency)
+        if current.get(key) is None and reasons.get(key):
+            value = f"n/a ({reasons[key]})"
         arrow = {"up": "▲", "down": "▼", "flat": "="}.get(cmp.get("direction"), "")
         rated = cmp.get("assessment") or ("not rated" if arrow else "")
         trend = f"{arrow} {rated}".strip()
@@ -1135,7 +1240,7 @@ def kpi_summary_table(
         rows.append(
             {
                 "KPI": KPI_LABELS.get(key, key),
-                "Value": format_kpi(current.get(key), unit, currency),
+                "Value": value,
                 "Previous": format_kpi(cmp.get("previous"), unit, currency) if cmp else "n/a",
                 "Change": change_text,
                 "Trend": trend or "n/a",

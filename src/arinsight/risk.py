@@ -1,6 +1,6 @@
 """Late-payment risk: labels, leakage-free features, model, evaluation, scoring and persistence.
 
-Vocabulary used throughout (DESIGN.md section 7):
+Vocabulary used throughout (docs/risk.md):
 
 * ``L`` = ``late_days`` (parameter, default 30). ``D`` = an invoice's due date.
 * **Paid date** ``S`` = the first day on which the payments applied to the invoice add up to its
@@ -90,6 +90,16 @@ TRUSTED_TYPES = [
 
 class RiskModelError(UserError):
     """The risk model cannot be trained, evaluated or loaded (not enough history, bad file...)."""
+
+
+class NotEnoughHistory(RiskModelError):
+    """The ledger does not hold enough history to train or evaluate the model: not an error of
+    the run. The Risk page says why (the message is written for a stakeholder) and every other
+    page is published."""
+
+
+#: Fewest invoices with a known outcome a model is trained on.
+MIN_TRAINING_INVOICES = 50
 
 
 class UntrustedModelError(RiskModelError):
@@ -372,8 +382,39 @@ def invoice_features(
 # ----------------------------------------------------------------------------------------------
 
 
-def build_model(random_seed: int = 42, n_rows: int = 0):
+def usable_features(train: pd.DataFrame) -> tuple[list[str], list[str], dict[str, str]]:
+    """The features a model can learn from on ``train``: (numeric, categorical, dropped).
+
+    A feature with no value at all (e.g. no credit limits, no energy usage in the export) or with
+    a single value on every row (constant: e.g. one customer type) carries no information and is
+    dropped; ``dropped`` maps each such feature to the reason, for the model card.
+    """
+    numeric, categorical, dropped = [], [], {}
+    for col in FEATURES:
+        values = train[col]
+        if col in CATEGORICAL:
+            values = values.where(values != "Unknown")
+        if values.notna().sum() == 0:
+            dropped[col] = "no values in the data"
+        elif values.nunique(dropna=False) <= 1:
+            dropped[col] = f"the same value on every invoice ({values.dropna().iloc[0]})"
+        else:
+            (categorical if col in CATEGORICAL else numeric).append(col)
+    if not numeric and not categorical:
+        raise NotEnoughHistory("no feature varies between the invoices: nothing to learn from")
+    return numeric, categorical, dropped
+
+
+def build_model(
+    random_seed: int = 42,
+    n_rows: int = 0,
+    numeric: list[str] | None = None,
+    categorical: list[str] | None = None,
+):
     """An unfitted Pipeline: one-hot categoricals + calibrated gradient boosting.
+
+    ``numeric`` / ``categorical`` are the features it uses (default :data:`NUMERIC` /
+    :data:`CATEGORICAL`; see :func:`usable_features`).
 
     ``HistGradientBoostingClassifier`` (missing values handled natively, early stopping on a
     seeded 15 % validation split) wrapped in ``CalibratedClassifierCV`` (sigmoid / Platt scaling,
@@ -393,17 +434,18 @@ def build_model(random_seed: int = 42, n_rows: int = 0):
     from sklearn.preprocessing import OneHotEncoder
 
     large = n_rows >= LARGE_TRAIN_ROWS
-    prep = ColumnTransformer(
-        [
-            ("num", "passthrough", NUMERIC),
+    numeric = list(NUMERIC if numeric is None else numeric)
+    categorical = list(CATEGORICAL if categorical is None else categorical)
+    steps = [("num", "passthrough", numeric)] if numeric else []
+    if categorical:
+        steps.append(
             (
                 "cat",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64),
-                CATEGORICAL,
-            ),
-        ],
-        verbose_feature_names_out=False,
-    )
+                categorical,
+            )
+        )
+    prep = ColumnTransformer(steps, verbose_feature_names_out=False)
     gbm = HistGradientBoostingClassifier(
         learning_rate=0.16 if large else 0.08,
         max_iter=100 if large else 200,
@@ -437,13 +479,14 @@ def model_settings(model) -> dict[str, Any]:
 
 
 def fit_model(features: pd.DataFrame, labels: pd.DataFrame, random_seed: int = 42):
-    """Fit :func:`build_model` on the matured invoices of ``labels`` (one cut-off).
+    """Fit :func:`build_model` on the matured invoices of ``labels`` (one cut-off), with the
+    features that vary on them (:func:`usable_features`).
 
-    Raises :class:`RiskModelError` when fewer than 50 matured invoices or only one class remain.
+    Raises :class:`NotEnoughHistory` when fewer than 50 matured invoices or only one class remain.
     """
     train = _training_rows(features, labels)
     _check_trainable(train, "training")
-    return _fit(build_model(random_seed, len(train)), train)
+    return _fit(train, random_seed)
 
 
 def _threads(n_rows: int):
@@ -455,17 +498,25 @@ def _threads(n_rows: int):
     return threadpool_limits(limits=1 if n_rows < 100_000 else None)
 
 
-def _fit(model, train: pd.DataFrame):
+def _fit(train: pd.DataFrame, random_seed: int):
+    """A :func:`build_model` pipeline fitted on ``train`` with its usable features."""
+    numeric, categorical, _ = usable_features(train)
+    model = build_model(random_seed, len(train), numeric, categorical)
     with _threads(len(train)):
-        model.fit(train[FEATURES], train["late"].astype(int).to_numpy())
+        model.fit(train[numeric + categorical], train["late"].astype(int).to_numpy())
     return model
+
+
+def model_features(model) -> list[str]:
+    """The features a fitted pipeline uses, in order."""
+    return [str(c) for c in model.feature_names_in_]
 
 
 def predict_late(model, features: pd.DataFrame) -> np.ndarray:
     """Calibrated probability of late payment (score at the invoice date) for each row."""
     if len(features) == 0:
         return np.zeros(0)
-    return model.predict_proba(features[FEATURES])[:, 1]
+    return model.predict_proba(features[model_features(model)])[:, 1]
 
 
 def training_rows(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
@@ -480,14 +531,17 @@ _training_rows = training_rows
 
 
 def _check_trainable(train: pd.DataFrame, what: str) -> None:
-    if len(train) < 50:
-        raise RiskModelError(
-            f"not enough history for {what}: {len(train)} matured invoice(s) before the cut-off "
-            "(need at least 50 with a known outcome)"
+    """Raise :class:`NotEnoughHistory` when ``train`` cannot teach a model anything."""
+    if len(train) < MIN_TRAINING_INVOICES:
+        raise NotEnoughHistory(
+            f"not enough history for {what}: {len(train)} invoices with a known outcome, at least "
+            f"{MIN_TRAINING_INVOICES} needed"
         )
     if train["late"].nunique() < 2:
-        raise RiskModelError(
-            f"{what}: every matured invoice has the same outcome; nothing to learn"
+        outcome = "late" if bool(train["late"].iloc[0]) else "paid on time"
+        raise NotEnoughHistory(
+            f"nothing to learn for {what}: all {len(train)} invoices with a known outcome were "
+            f"{outcome}"
         )
 
 
@@ -579,9 +633,11 @@ def _most_recent(train: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
 
 def _fit_and_test(features, settled, cutoff, test_rows, late_days, seed, max_rows=None):
     train = _training_rows(features, _labels_at(settled, cutoff, late_days))
-    _check_trainable(train, f"the model trained at cut-off {cutoff.date()}")
+    _check_trainable(
+        train, f"the model tested on invoices from {cutoff.date() + pd.Timedelta(days=1)}"
+    )
     train = _most_recent(train, max_rows)
-    model = _fit(build_model(seed, len(train)), train)
+    model = _fit(train, seed)
     return model, train, predict_late(model, test_rows), _baseline_scores(train, test_rows)
 
 
@@ -621,8 +677,8 @@ def evaluate(
     final = _labels_at(settled, C, L)
     matured = final.loc[final["matured"], ["invoice_id", "invoice_date", "late"]]
     if matured.empty:
-        raise RiskModelError(
-            f"no invoice has matured by {C.date()} (due more than {L} days before)"
+        raise NotEnoughHistory(
+            f"no invoice has a known outcome yet: none was due more than {L} days before {C.date()}"
         )
     test_to = matured["invoice_date"].max()
     last_month = _month_start(test_to)
@@ -631,7 +687,7 @@ def evaluate(
     in_test = matured["invoice_date"] >= test_from
     test = features.merge(matured.loc[in_test, ["invoice_id", "late"]], on="invoice_id")
     if test.empty:
-        raise RiskModelError("no matured invoice in the test window")
+        raise NotEnoughHistory("no invoice with a known outcome in the test months")
     model, train, p_model, p_rule = _fit_and_test(features, settled, cutoff, test, L, random_seed)
     y = test["late"].astype(int).to_numpy()
     base_rate_train = float(train["late"].astype(float).mean())
@@ -719,6 +775,8 @@ def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
         "brier": "Brier score (lower is better)",
         "top_decile_lift": "Lift in the top decile",
     }
+    if not metrics:  # no model (not enough history): nothing to compare
+        return pd.DataFrame(columns=["model", "late last time", "base rate"])
     rows = []
     for key, label in names.items():
         rows.append(
@@ -733,7 +791,10 @@ def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
 
 
 def metrics_text(metrics: dict[str, Any]) -> str:
-    """The evaluation in a few printed lines (test window, model vs rule, verdict)."""
+    """The evaluation in a few printed lines (test window, model vs rule, verdict); empty
+    without a model."""
+    if not metrics:
+        return ""
     m, r = metrics["model"], metrics["baseline_last_late"]
     beats = metrics["beats_baseline"]
 
@@ -776,8 +837,9 @@ def permutation_importance_table(
     if len(y) != len(features):
         raise RiskModelError("features and labels have different lengths")
     if len(np.unique(y)) < 2:
-        raise RiskModelError("permutation importance needs both late and on-time invoices")
-    X = features[FEATURES].reset_index(drop=True)
+        raise NotEnoughHistory("permutation importance needs both late and on-time invoices")
+    used = model_features(model)
+    X = features[used].reset_index(drop=True)
     if len(X) > max_samples:
         idx = np.sort(np.random.default_rng(random_seed).choice(len(X), max_samples, replace=False))
         X, y = X.iloc[idx].reset_index(drop=True), y[idx]
@@ -785,7 +847,7 @@ def permutation_importance_table(
         model, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=random_seed, n_jobs=1
     )
     out = pd.DataFrame(
-        {"feature": FEATURES, "importance": res.importances_mean, "std": res.importances_std}
+        {"feature": used, "importance": res.importances_mean, "std": res.importances_std}
     )
     return out.sort_values(["importance", "feature"], ascending=[False, True]).reset_index(
         drop=True
@@ -1093,7 +1155,7 @@ class RiskRun:
     region: str
     as_of: pd.Timestamp
     late_days: int
-    evaluation: Evaluation
+    evaluation: Evaluation | None
     model: Any = field(repr=False)
     metadata: dict[str, Any]
     scores: pd.DataFrame
@@ -1103,13 +1165,19 @@ class RiskRun:
     importance: pd.DataFrame
     from_cache: bool = False
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    #: None when the model was trained; otherwise why not, in plain words (not enough history).
+    unavailable: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
 
     @property
     def metrics(self) -> dict[str, Any]:
-        return self.evaluation.metrics
+        return self.evaluation.metrics if self.evaluation is not None else {}
 
     def kpis(self, at_risk_threshold: float = 0.5) -> dict[str, Any]:
-        """The risk part of kpis.json.
+        """The risk part of kpis.json (None everywhere, with the reason, without a model).
 
         Measured figures, not settings: ``expected_overdue_amount`` (amount at risk = sum of
         P(late) x open amount), ``amount_at_risk_share`` (that amount / the open amount scored
@@ -1118,6 +1186,16 @@ class RiskRun:
         means their open balance is more likely than not to be paid late). The
         ``high_risk_customers`` list is the call list (largest amounts at risk first).
         """
+        keys = ["high_risk_customers", "expected_overdue_amount", "open_invoices_scored"]
+        keys += ["open_amount_scored", "amount_at_risk_share", "customers_at_risk"]
+        keys += [f"expected_collections_{h}d" for h in HORIZONS]
+        if not self.available:
+            reason = f"no risk model: {self.unavailable}"
+            return {
+                **dict.fromkeys(keys),
+                "risk_status": "not enough data",
+                "na_reasons": dict.fromkeys(keys, reason),
+            }
         expected = round(float(self.scores["expected_overdue"].sum()), 2)
         open_amount = round(float(self.scores["open_amount"].sum()), 2)
         share = self.customers.get("risk_share")
@@ -1131,6 +1209,7 @@ class RiskRun:
             else 0,
             "open_invoices_scored": int(len(self.scores)),
             **self.collections,
+            "risk_status": "ok",
         }
 
 
@@ -1156,8 +1235,15 @@ def run_risk(
     backtest_months: int = 6,
     importance_samples: int = 2000,
     cache_dir: str | Path | None = None,
+    as_of: Any = None,
 ) -> RiskRun:
-    """Train on every region's ledger up to T (end of ``period``), evaluate, and score ``region``.
+    """Train on every region's ledger up to T (end of ``period``, or ``as_of`` within it),
+    evaluate, and score ``region`` (its invoices: see :func:`arinsight.ledger.select_region`).
+
+    When the ledger holds too little history to train or evaluate a model
+    (:class:`NotEnoughHistory`: fewer than :data:`MIN_TRAINING_INVOICES` invoices with a known
+    outcome, one outcome only, no feature that varies), the run is *unavailable*: no scores, no
+    metrics, ``unavailable`` says why, and the notebook shows that instead of failing.
 
     The ledger is first cut at T (invoices issued and payments dated by T), so a run for an old
     period never learns from the future. The final model is trained on every invoice matured at T.
@@ -1173,10 +1259,10 @@ def run_risk(
     """
     import time
 
-    from arinsight.ledger import ALL_REGIONS, period_bounds
+    from arinsight.ledger import ALL_REGIONS, isin, period_bounds, select_region
 
     t0 = time.perf_counter()
-    T = period_bounds(period).end
+    T = period_bounds(period).at(as_of).end
     params = {
         "late_days": int(late_days),
         "random_seed": int(random_seed),
@@ -1186,22 +1272,25 @@ def run_risk(
     }
     timings: dict[str, float] = {}
     from_cache = False
-    if cache_dir is None:
-        trained = _train_and_score(tables, period, T, timings=timings, **params)
-    else:
-        key = risk_cache_key(tables, period, **params)
-        timings["cache_key"] = time.perf_counter() - t0
-        trained, from_cache = _cached(
-            Path(cache_dir),
-            key,
-            lambda: _train_and_score(tables, period, T, timings=timings, **params),
-        )
+    try:
+        if cache_dir is None:
+            trained = _train_and_score(tables, period, T, timings=timings, **params)
+        else:
+            key = risk_cache_key(tables, period, as_of=T, **params)
+            timings["cache_key"] = time.perf_counter() - t0
+            trained, from_cache = _cached(
+                Path(cache_dir),
+                key,
+                lambda: _train_and_score(tables, period, T, timings=timings, **params),
+            )
+    except NotEnoughHistory as exc:
+        return _unavailable_run(period, region, T, int(late_days), int(random_seed), str(exc))
     t1 = time.perf_counter()
     cust = tables["customers"]
     scores = trained.scores
     if region not in (None, "", ALL_REGIONS):
-        ids = cust.loc[cust["region"] == region, "customer_id"]
-        scores = scores.loc[scores["customer_id"].isin(ids)].reset_index(drop=True)
+        ids = select_region(tables, region)["invoices"]["invoice_id"]
+        scores = scores.loc[isin(scores["invoice_id"], ids)].reset_index(drop=True)
     risk = customer_risk(scores, cust)
     flagged = high_risk_customers(risk, top_n=high_risk_top_n)
     timings["region"] = time.perf_counter() - t1
@@ -1221,6 +1310,35 @@ def run_risk(
         importance=trained.importance,
         from_cache=from_cache,
         timings={k: round(v, 3) for k, v in timings.items()},
+    )
+
+
+def _unavailable_run(
+    period: str, region: str, T: pd.Timestamp, late_days: int, seed: int, reason: str
+) -> RiskRun:
+    from arinsight.ledger import ALL_REGIONS
+
+    empty_scores = pd.DataFrame({c: pd.Series(dtype="float64") for c in SCORE_COLUMNS})
+    return RiskRun(
+        period=period,
+        region=region or ALL_REGIONS,
+        as_of=T,
+        late_days=late_days,
+        evaluation=None,
+        model=None,
+        metadata={
+            "period": period,
+            "as_of": str(T.date()),
+            "late_days": late_days,
+            "random_seed": seed,
+            "unavailable": reason,
+        },
+        scores=empty_scores,
+        customers=pd.DataFrame(),
+        high_risk=[],
+        collections=dict.fromkeys(f"expected_collections_{h}d" for h in HORIZONS),
+        importance=pd.DataFrame({"feature": [], "importance": [], "std": []}),
+        unavailable=reason,
     )
 
 
@@ -1245,7 +1363,7 @@ def _train_and_score(
     inv = inv.loc[_as_day(inv["invoice_date"]) <= T]
     pay = pay.loc[_as_day(pay["payment_date"]) <= T]
     if inv.empty:
-        raise RiskModelError(f"no invoices issued by {T.date()}: nothing to train or score")
+        raise NotEnoughHistory(f"no invoices issued by {T.date()}: nothing to train or score")
     with _threads(len(inv)):
         t = time.perf_counter()
         feats = invoice_features(inv, pay, cust, late_days)
@@ -1260,7 +1378,7 @@ def _train_and_score(
         labels = _labels_at(settled, T, int(late_days))
         train = _training_rows(feats, labels)
         _check_trainable(train, "the final model")
-        model = _fit(build_model(random_seed, len(train)), train)
+        model = _fit(train, random_seed)
         timings["final_fit"] = time.perf_counter() - t
         t = time.perf_counter()
         ev_test = evaluation.test_features
@@ -1281,8 +1399,9 @@ def _train_and_score(
         "as_of": str(T.date()),
         "late_days": int(late_days),
         "random_seed": int(random_seed),
-        "features": list(FEATURES),
-        "categorical_features": list(CATEGORICAL),
+        "features": model_features(model),
+        "categorical_features": [c for c in CATEGORICAL if c in model_features(model)],
+        "dropped_features": usable_features(train)[2],
         "training_window": {
             "cutoff": str(T.date()),
             "train_from": str(train["invoice_date"].min().date()),
@@ -1331,8 +1450,10 @@ def risk_cache_key(
     test_months: int = 3,
     backtest_months: int = 6,
     importance_samples: int = 2000,
+    as_of: Any = None,
 ) -> str:
-    """The cache key of a run's region-independent part: sha256 of the parameters that shape it,
+    """The cache key of a run's region-independent part: sha256 of the parameters that shape it
+    (period and as-of date among them),
     the code (``arinsight.__version__`` and this module's source), the library versions, and the
     content (columns, dtypes, every value) of the invoices, payments and customers tables.
 
@@ -1340,6 +1461,7 @@ def risk_cache_key(
     scores."""
     spec = {
         "period": str(period),
+        "as_of": None if as_of is None else str(pd.Timestamp(as_of).date()),
         "late_days": int(late_days),
         "random_seed": int(random_seed),
         "test_months": int(test_months),
@@ -1455,16 +1577,34 @@ def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
     """Write the run's machine-readable outputs into ``output_dir``.
 
     ``kpis_risk.json`` (high-risk customers, expected overdue amount, expected collections),
-    ``risk_metrics.json`` (DESIGN.md section 11 keys + backtest, beats_baseline, final_model),
+    ``risk_metrics.json`` (the keys listed in docs/kpis.md + backtest, beats_baseline, final_model),
     ``risk_scores.parquet`` (one row per open invoice, sorted by invoice_id),
     ``risk_model.skops`` + ``risk_model.json`` (model and metadata).
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if not run.available:
+        keys = ["base_rate", "n_train", "n_test", "train_from", "train_to", "test_from", "test_to"]
+        metrics = dict.fromkeys(keys) | {
+            "late_days": run.late_days,
+            "region": run.region,
+            "period": run.period,
+            "status": "not enough data",
+            "reason": run.unavailable,
+            "model": dict.fromkeys(["roc_auc", "pr_auc", "brier", "top_decile_lift"]),
+            "baseline_last_late": dict.fromkeys(["roc_auc", "pr_auc", "brier"]),
+        }
+        return {
+            "kpis": write_json(out / "kpis_risk.json", run.kpis()),
+            "metrics": write_json(out / "risk_metrics.json", metrics),
+        }
     metrics = dict(run.metrics) | {
         "region": run.region,
         "period": run.period,
+        "status": "ok",
         "final_model": run.metadata["training_window"],
+        "features_used": run.metadata.get("features"),
+        "features_dropped": run.metadata.get("dropped_features", {}),
     }
     paths = {
         "kpis": write_json(out / "kpis_risk.json", run.kpis()),
@@ -1479,11 +1619,30 @@ def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+def headline(run: RiskRun) -> str:
+    """One line (Markdown) on what the page covers: period, scoring date, region, the training
+    data, or why there is no model."""
+    scope = f"**Period** {run.period} (scored at {run.as_of:%Y-%m-%d}), **region** {run.region}"
+    if not run.available:
+        return f"{scope}: no risk model this period ({run.unavailable})."
+    n_train = run.metadata["training_window"]["n_train"]
+    return (
+        f"{scope}: {len(run.scores):,} open invoices scored; model trained on {n_train:,} "
+        "invoices of every region."
+    )
+
+
 def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
     """Headline numbers of the scoring at T: open amount scored, expected overdue amount,
     expected collections in the next 30/60/90 days, customers flagged."""
     from arinsight.plots._style import money
 
+    if not run.available:
+        table = pd.DataFrame(
+            [("risk model", f"not available: {run.unavailable}")], columns=["figure", "value"]
+        ).set_index("figure")
+        table.index.name = None
+        return table
     k = run.kpis()
     rows = [
         ("open invoices scored", f"{k['open_invoices_scored']:,}"),
@@ -1537,10 +1696,34 @@ def _settings_text(run: RiskRun) -> str:
     return text
 
 
+def _dropped_text(run: RiskRun) -> str:
+    dropped = run.metadata.get("dropped_features") or {}
+    if not dropped:
+        return ""
+    names = "; ".join(f"{k.replace('_', ' ')} ({v})" for k, v in sorted(dropped.items()))
+    return f" Information not used because it does not vary in this data: {names}."
+
+
 def model_card(run: RiskRun, currency: str = "USD") -> str:
-    """A short model card (Markdown) for stakeholders: meaning, quality, data, limits."""
+    """A short model card (Markdown) for stakeholders: meaning, quality, data, limits.
+
+    Without a model (not enough history) it says why and what the model needs."""
     from arinsight.plots._style import money
 
+    if not run.available:
+        return "\n".join(
+            [
+                "### Model card: late-payment risk",
+                "",
+                f"**No model for {run.period}.** {run.unavailable[:1].upper()}{run.unavailable[1:]}.",
+                "",
+                "**What the model needs.** At least "
+                f"{MIN_TRAINING_INVOICES} invoices whose outcome was known by {run.as_of.date()} "
+                f"(paid, or more than {run.late_days} days past due), with both late and on-time "
+                "payers among them, plus a few months of such invoices to test it on. The "
+                "receivables and commission pages do not depend on it.",
+            ]
+        )
     m = run.metrics
     mm, mr = m["model"], m["baseline_last_late"]
     beats = m["beats_baseline"]
@@ -1572,7 +1755,7 @@ def model_card(run: RiskRun, currency: str = "USD") -> str:
             f"**On what data.** {tw['n_train']:,} invoices of every region issued {tw['train_from']} to "
             f"{tw['train_to']} whose outcome was known on {tw['cutoff']} (late rate "
             f"{_fmt(tw['base_rate'])}). Gradient boosting with calibrated probabilities, seed "
-            f"{run.metadata['random_seed']}. {_settings_text(run)}",
+            f"{run.metadata['random_seed']}. {_settings_text(run)}{_dropped_text(run)}",
             "",
             f"**Limits.** A ranking aid for collectors, not a credit decision. Customer master data "
             "(industry, credit limit) is taken as it is today. The score assumes customers behave as "

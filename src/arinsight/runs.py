@@ -1,4 +1,4 @@
-"""Monthly runs: every notebook of a period, per region, with papermill (DESIGN.md section 8).
+"""Monthly runs: every notebook of a period, per region, with papermill.
 
 ``arinsight run --period 2026-10`` does, in order:
 
@@ -19,7 +19,7 @@
 4. **Assemble** ``kpis.json`` for each region whose notebooks all succeeded: the JSON parts the
    notebooks wrote (``kpis_receivables.json``, ``kpis_commissions.json``, ``kpis_risk.json``;
    notebooks of one region run in parallel, so none of them writes ``kpis.json`` itself) merged
-   into one object that has every key of DESIGN.md section 11 (null when undefined).
+   into one object that has every key listed in docs/kpis.md (null when undefined).
 5. **Publish atomically.** Everything is written to ``reports/.staging-<period>-<id>/`` first. A
    region whose notebooks all succeeded replaces its previous report; a failed region keeps its
    last good report, and the failed attempt (the notebooks with their error) goes to
@@ -60,7 +60,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from arinsight import __version__, config
+from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
 from arinsight.ledger import ALL_REGIONS, Period, period_bounds
@@ -78,7 +78,20 @@ NOTEBOOKS: tuple[str, ...] = PREP_NOTEBOOKS + REGION_NOTEBOOKS
 #: The JSON parts the analysis notebooks write into their output_dir, merged in this order.
 KPI_PARTS: tuple[str, ...] = ("kpis_receivables.json", "kpis_commissions.json", "kpis_risk.json")
 
-#: The keys every kpis.json has (DESIGN.md section 11), null where a part is missing or undefined.
+#: The files each analysis notebook writes beside itself (globs): they are published, kept from
+#: the previous report or moved to ``_failed/`` together with their notebook.
+NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "03_receivables.ipynb": ("kpis_receivables.json",),
+    "04_commissions.ipynb": ("kpis_commissions.json",),
+    "05_risk_scoring.ipynb": (
+        "kpis_risk.json",
+        "risk_metrics.json",
+        "risk_scores.parquet",
+        "risk_model.*",
+    ),
+}
+
+#: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined.
 KPI_KEYS: tuple[str, ...] = (
     "period",
     "region",
@@ -102,6 +115,8 @@ KPI_KEYS: tuple[str, ...] = (
     "average_days_late",
     "payment_completion_rate_count",
     "payment_completion_rate_amount",
+    "paid_to_billed_rate",
+    "top_pending_customers",
     "total_accrued_commissions",
     "commissions_paid_mtd",
     "average_commission_rate",
@@ -112,13 +127,14 @@ KPI_KEYS: tuple[str, ...] = (
 #: declares them and they are not "unknown":
 #:
 #: - ``regions``: which regions ``arinsight run`` reports (besides "All");
+#: - ``reports_dir``: where ``arinsight run`` publishes (default ``reports/``);
 #: - ``runs``: this module's settings (``jobs``, ``cell_timeout``, ``start_timeout``);
 #: - ``site``: ``arinsight site``;
 #: - ``alerts``, ``email``, ``smtp``, ``notify``: ``arinsight alerts`` / ``arinsight email-report``.
 #:
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
-    {"regions", "runs", "site", "alerts", "email", "smtp", "notify"}
+    {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "reports_dir"}
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.
@@ -314,6 +330,9 @@ def assemble_kpis(
 ) -> dict[str, Any]:
     """kpis.json of one period and region: the notebooks' JSON parts merged into one object.
 
+    ``na_reasons`` (KPI -> why it is null) of the parts are merged too and kept only for KPIs
+    that are null; a part given as None (its page failed) gives its KPIs that reason.
+
     Starts from every key of :data:`KPI_KEYS` set to None, then applies the parts in the order of
     :data:`KPI_PARTS` (a missing part, None, leaves its keys None); ``period`` and ``region`` are
     the run's own. Keys of a part that are not in KPI_KEYS are kept as extras. The
@@ -324,6 +343,7 @@ def assemble_kpis(
     out: dict[str, Any] = dict.fromkeys(KPI_KEYS)
     seen: dict[str, str] = {}
     comparison: dict[str, Any] = {}
+    reasons: dict[str, Any] = {}
     ordered = [k for k in KPI_PARTS if k in parts] + sorted(k for k in parts if k not in KPI_PARTS)
     for name in ordered:
         part = parts[name]
@@ -337,6 +357,9 @@ def assemble_kpis(
             if key == "comparison" and isinstance(value, Mapping):
                 comparison.update(value)
                 continue
+            if key == "na_reasons" and isinstance(value, Mapping):
+                reasons.update(value)
+                continue
             if key in seen and out.get(key) != value and out.get(key) is not None:
                 raise ValueError(f"{key!r} is {out[key]!r} in {seen[key]} but {value!r} in {name}")
             if value is not None or key not in out:
@@ -344,8 +367,44 @@ def assemble_kpis(
             seen.setdefault(key, name)
     if comparison:
         out["comparison"] = comparison
+    missing = [name for name in KPI_PARTS if parts.get(name) is None and name in parts]
+    for name in missing:  # a page that was not published: say so for each of its keys
+        for key in _PART_KEYS.get(name, ()):
+            if out.get(key) is None:
+                reasons.setdefault(key, "the page that computes it was not produced in this run")
+    out["na_reasons"] = {k: v for k, v in sorted(reasons.items()) if out.get(k) is None}
     out["period"], out["region"] = str(period), str(region)
     return out
+
+
+#: The KPI keys of kpis.json that each part provides (for the n/a reason of a missing part).
+_PART_KEYS: dict[str, tuple[str, ...]] = {
+    "kpis_receivables.json": tuple(
+        k
+        for k in KPI_KEYS
+        if k not in ("period", "region", "as_of", "high_risk_customers")
+        and not k.startswith(("total_accrued", "commissions_", "average_commission"))
+    ),
+    "kpis_commissions.json": (
+        "total_accrued_commissions",
+        "commissions_paid_mtd",
+        "average_commission_rate",
+    ),
+    "kpis_risk.json": ("high_risk_customers",),
+}
+
+
+def _page_records(record: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Notebook -> page record of a region's report record (older manifests: from its status)."""
+    if not record:
+        return {}
+    if isinstance(record.get("pages"), Mapping):
+        return {str(k): dict(v) for k, v in record["pages"].items()}
+    published = record.get("published")
+    return {
+        nb: {"status": status, "published": published if status == "ok" else "none"}
+        for nb, status in (record.get("notebooks") or {}).items()
+    }
 
 
 def _read_json(path: Path) -> Any:
@@ -536,6 +595,8 @@ class _Settings:
     start_timeout: int
     jobs: int
     progress: bool
+    #: the dataset whose reports live in reports_dir (see arinsight.datasets)
+    dataset: dict[str, str] | None = None
 
 
 @dataclass
@@ -643,13 +704,19 @@ def region_jobs(regions: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _discover_regions(processed_dir: Path) -> list[str]:
-    path = processed_dir / "customers.parquet"
-    if not path.exists():
-        return []
+    """Every region of the cleaned ledger (see :func:`arinsight.ledger.regions_of`)."""
     import pandas as pd
 
-    col = pd.read_parquet(path, columns=["region"])["region"]
-    return sorted(str(r) for r in col.dropna().unique())
+    tables = {}
+    for table in ("customers", "invoices"):
+        path = processed_dir / f"{table}.parquet"
+        try:
+            tables[table] = pd.read_parquet(path, columns=["region"])
+        except (FileNotFoundError, KeyError, ValueError):  # absent, or without regions
+            tables[table] = pd.DataFrame({"region": pd.Series(dtype="str")})
+    from arinsight.ledger import regions_of
+
+    return regions_of(tables)
 
 
 def _snapshot_explorer(processed_dir: Path, period: Period, out: Path) -> str | None:
@@ -683,7 +750,7 @@ class _PeriodRun:
         settings: _Settings,
         pool: ProcessPoolExecutor,
     ):
-        self.period = period_bounds(period)
+        self.period = period_bounds(period).at(params.get("as_of"))
         self.params, self.declared, self.per_nb = params, declared, per_nb
         self.settings, self.pool = settings, pool
         self.wanted_regions = wanted_regions
@@ -835,7 +902,6 @@ class _PeriodRun:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 self._finish_task(pending.pop(fut), self._wait(fut), bar)
-        self._assemble_regions()
 
     def _current_inputs(self) -> list[dict[str, Any]]:
         files = _input_files(self.settings.interim_dir)
@@ -860,71 +926,128 @@ class _PeriodRun:
             if bar is not None:
                 bar.update(1)
 
-    def _assemble_regions(self) -> None:
-        """kpis.json for each region whose notebooks all succeeded."""
-        for region in self.regions:
-            if self.region_status(region) != "ok":
-                continue
-            folder = self.staging / region_dir(region)
-            parts = {name: _read_json(folder / name) for name in KPI_PARTS}
-            try:
-                kpis = assemble_kpis(parts, self.period.label, region)
-            except ValueError as exc:
-                self.notes.append(f"{region}: kpis.json not assembled: {exc}")
-                self.kpi_errors[region] = str(exc)
-                continue
-            write_json(folder / "kpis.json", kpis)
+    def _assemble(self, region: str, folder: Path) -> None:
+        """kpis.json of a region from the parts its published pages wrote (missing parts: null)."""
+        parts = {name: _read_json(folder / name) for name in KPI_PARTS}
+        try:
+            kpis = assemble_kpis(parts, self.period.label, region)
+        except ValueError as exc:
+            self.notes.append(f"{region}: kpis.json not assembled: {exc}")
+            self.kpi_errors[region] = str(exc)
+            return
+        write_json(folder / "kpis.json", kpis)
+
+    def _task_of(self, region: str, notebook: str) -> _Task | None:
+        return next((t for t in self.tasks if t.region == region and t.notebook == notebook), None)
+
+    def prep_ok(self) -> bool:
+        return all(
+            t.result.get("status") in ("ok", "reused")
+            for t in self.tasks
+            if t.notebook in PREP_NOTEBOOKS
+        )
+
+    def page_status(self, region: str, notebook: str) -> str | None:
+        task = self._task_of(region, notebook)
+        return None if task is None else task.result.get("status")
 
     def region_status(self, region: str) -> str:
-        names = REGION_NOTEBOOKS + (PREP_NOTEBOOKS if region == ALL_REGIONS else ())
-        statuses = [
-            t.result.get("status")
-            for t in self.tasks
-            if (t.region == region and t.notebook in names)
-            or (t.notebook in PREP_NOTEBOOKS and region != ALL_REGIONS)
-        ]
-        if region in self.kpi_errors:
+        """ "ok" when every page of the region (and, for "All", ingest and clean) succeeded,
+        "partial" when some of its pages did, "failed" when none did."""
+        if not self.prep_ok():
             return "failed"
-        return "ok" if statuses and all(s in ("ok", "reused") for s in statuses) else "failed"
+        ok = [self.page_status(region, nb) == "ok" for nb in REGION_NOTEBOOKS]
+        if all(ok) and region not in self.kpi_errors:
+            return "ok"
+        return "partial" if any(ok) else "failed"
 
     # -- publication -------------------------------------------------------------------------
 
+    def _resolve_pages(
+        self, region: str, old_record: Mapping[str, Any] | None, failed_dir: Path
+    ) -> dict[str, dict[str, Any]]:
+        """Page by page: a page that ran is published; a failed page goes to ``_failed/`` with
+        the files it wrote, and its previous good version (notebook and outputs) is kept when the
+        previous report of this period had one. Returns notebook -> page record."""
+        rdir = region_dir(region)
+        staged, previous = self.staging / rdir, self.final / rdir
+        old_pages = _page_records(old_record)
+        pages: dict[str, dict[str, Any]] = {}
+        for nb in REGION_NOTEBOOKS:
+            task = self._task_of(region, nb)
+            status = task.result.get("status") if task else "skipped"
+            if status == "ok":
+                pages[nb] = {"status": "ok", "published": "this run"}
+                continue
+            error = task.result.get("error") if task else "not run"
+            (failed_dir / rdir).mkdir(parents=True, exist_ok=True)
+            for name in (nb, *NOTEBOOK_OUTPUTS.get(nb, ())):
+                for f in staged.glob(name):
+                    os.replace(f, failed_dir / rdir / f.name)
+            old = old_pages.get(nb) or {}
+            if (previous / nb).is_file() and old.get("published") in ("this run", "previous"):
+                staged.mkdir(parents=True, exist_ok=True)
+                for name in (nb, *NOTEBOOK_OUTPUTS.get(nb, ())):
+                    for f in previous.glob(name):
+                        shutil.copy2(f, staged / f.name)
+                pages[nb] = {
+                    "status": status,
+                    "published": "previous",
+                    "error": error,
+                    "previous_generated_at": old.get("generated_at")
+                    or (old_record or {}).get("generated_at"),
+                }
+            else:
+                pages[nb] = {"status": status, "published": "none", "error": error}
+        return pages
+
     def publish(self) -> dict[str, Any]:
-        """Swap the staged period in: good regions replace, failed ones keep the previous report."""
+        """Swap the staged period in, page by page (see :meth:`_resolve_pages`); when ingest or
+        clean failed, every region keeps its previous report as it was."""
         old_manifest = _read_json(self.final / _MANIFEST) or {}
         old_reports = old_manifest.get("reports") or {}
         reports: dict[str, Any] = {}
         failed_dir = self.staging / _FAILED_DIR
+        prep_ok = self.prep_ok()
         for region in self.regions:
             rdir = region_dir(region)
             staged = self.staging / rdir
-            status = self.region_status(region)
-            if status == "ok":
-                reports[region] = self._report_record(region)
+            previous = self.final / rdir
+            attempt = {"started_at": self.started_at, "dir": f"{_FAILED_DIR}/{rdir}"}
+            if prep_ok:
+                pages = self._resolve_pages(region, old_reports.get(region), failed_dir)
+                if any(p["published"] != "none" for p in pages.values()):
+                    self._assemble(region, staged)
+                    reports[region] = self._report_record(region, pages)
+                    if self.region_status(region) != "ok":
+                        reports[region]["failed_attempt"] = attempt
+                    continue
+                reports[region] = {
+                    "dir": rdir,
+                    "region": region,
+                    "published": "none",
+                    "status": "failed",
+                    "pages": pages,
+                    "failed_attempt": attempt,
+                }
                 continue
             failed_dir.mkdir(exist_ok=True)
             if staged.exists():
                 os.replace(staged, failed_dir / rdir)
-            previous = self.final / rdir
             if previous.is_dir() and region in old_reports:
                 shutil.copytree(previous, staged)
                 reports[region] = {
                     **old_reports[region],
                     "published": "previous",
-                    "failed_attempt": {
-                        "started_at": self.started_at,
-                        "dir": f"{_FAILED_DIR}/{rdir}",
-                    },
+                    "failed_attempt": attempt,
                 }
             else:
                 reports[region] = {
                     "dir": rdir,
+                    "region": region,
                     "published": "none",
                     "status": "failed",
-                    "failed_attempt": {
-                        "started_at": self.started_at,
-                        "dir": f"{_FAILED_DIR}/{rdir}",
-                    },
+                    "failed_attempt": attempt,
                 }
         # regions of the old period that this run did not touch are carried over as they were
         for region, record in old_reports.items():
@@ -935,6 +1058,7 @@ class _PeriodRun:
                 shutil.copytree(self.final / rdir, self.staging / rdir)
                 reports[region] = record
             if (self.final / _FAILED_DIR / rdir).is_dir():
+                failed_dir.mkdir(exist_ok=True)
                 shutil.copytree(self.final / _FAILED_DIR / rdir, failed_dir / rdir)
         # anything else in the old period folder (alerts/, outbox/ of `arinsight alerts`, ...)
         if self.final.is_dir():
@@ -946,9 +1070,9 @@ class _PeriodRun:
                     shutil.copytree(entry, target)
                 else:
                     shutil.copy2(entry, target)
-        all_dir = self.staging / region_dir(ALL_REGIONS)
-        if all_dir.is_dir() and not any(all_dir.iterdir()):
-            all_dir.rmdir()
+        for folder in (self.staging / region_dir(ALL_REGIONS), failed_dir):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         manifest = self._manifest(reports)
         write_json(self.staging / _MANIFEST, manifest)
         trash = self.settings.reports_dir / f".trash-{self.period.label}-{uuid.uuid4().hex[:8]}"
@@ -958,14 +1082,15 @@ class _PeriodRun:
         shutil.rmtree(trash, ignore_errors=True)
         return manifest
 
-    def _report_record(self, region: str) -> dict[str, Any]:
+    def _report_record(self, region: str, pages: Mapping[str, Any]) -> dict[str, Any]:
         """What the site shows as provenance of a region's pages."""
         tasks = [t for t in self.tasks if t.region == region]
         return {
             "dir": region_dir(region),
             "region": region,
-            "status": "ok",
+            "status": self.region_status(region),
             "published": "this run",
+            "pages": dict(pages),
             "generated_at": _now(),
             "started_at": self.started_at,
             "code_version": code_version(),
@@ -984,7 +1109,7 @@ class _PeriodRun:
                 "error": t.result.get("error"),
                 "output": (
                     f"{region_dir(t.region)}/{t.notebook}"
-                    if self.region_status(t.region) == "ok"
+                    if t.result.get("status") in ("ok", "reused")
                     else f"{_FAILED_DIR}/{region_dir(t.region)}/{t.notebook}"
                 ),
                 **({"reused_from": t.result["reused_from"]} if "reused_from" in t.result else {}),
@@ -996,6 +1121,7 @@ class _PeriodRun:
         return {
             "period": self.period.label,
             "as_of": self.period.end.date().isoformat(),
+            "period_end": self.period.full_end.date().isoformat(),
             "status": "failed" if failed or self.kpi_errors else "ok",
             "started_at": self.started_at,
             "finished_at": _now(),
@@ -1007,6 +1133,7 @@ class _PeriodRun:
             "cell_timeout": self.settings.cell_timeout,
             "start_timeout": self.settings.start_timeout,
             "params": _plain(self.params),
+            "dataset": self.settings.dataset,
             "notebook_params": {n: sorted(self.declared.get(n, ())) for n in NOTEBOOKS},
             "inputs": self.inputs,
             "clean": self.clean_info,
@@ -1040,6 +1167,25 @@ def _load_merged(
     if params:
         merged = config.deep_merge(merged, dict(params))
     return merged
+
+
+def _dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``reporting_currency`` and ``fx_rates`` set in the sources file: they describe the data,
+    so they win over the parameters (and reach every notebook). A sources file that cannot be
+    read is left to the ingest step, which names the problem."""
+    path = config.resolve_path(params.get("sources")) if params.get("sources") else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        spec = config.read_yaml(path)
+    except config.ConfigError:
+        return {}
+    out: dict[str, Any] = {}
+    if spec.get("reporting_currency"):
+        out["reporting_currency"] = str(spec["reporting_currency"])
+    if isinstance(spec.get("fx_rates"), Mapping):
+        out["fx_rates"] = {**(params.get("fx_rates") or {}), **spec["fx_rates"]}
+    return out
 
 
 def _summary(period: str, manifest: Mapping[str, Any]) -> str:
@@ -1129,6 +1275,7 @@ def run_period(
     from_period: str | None = None,
     to_period: str | None = None,
     *,
+    as_of: str | None = None,
     params: Mapping[str, Any] | None = None,
     reports_dir: str | os.PathLike[str] | None = None,
     notebooks_dir: str | os.PathLike[str] | None = None,
@@ -1144,9 +1291,13 @@ def run_period(
     for ``sources``, ``interim_dir``, ``processed_dir``). ``reports_dir`` and ``notebooks_dir``
     default to the project's ``reports/`` and ``notebooks/``.
 
+    ``as_of`` (or the ``as_of`` parameter; a date within the period) makes a snapshot report:
+    balances at that date, flows from the period's start to it. It cannot be used with a
+    backfill.
+
     Returns the exit code: 0 when every notebook succeeded, 1 when any failed (the summary is
-    printed to stderr; failed regions keep their previous report). Bad parameters raise
-    :class:`~arinsight.errors.ParamsError` before any notebook starts.
+    printed to stderr; failed pages keep their previous version or are marked failed). Bad
+    parameters raise :class:`~arinsight.errors.ParamsError` before any notebook starts.
     """
     if period and (from_period or to_period):
         raise ParamsError("give either --period or --from/--to, not both")
@@ -1165,6 +1316,16 @@ def run_period(
         raise ParamsError("give --period YYYY-MM (or --from YYYY-MM --to YYYY-MM)")
 
     merged = _load_merged(params_files, params, defaults_file)
+    merged.update(_dataset_settings(merged))
+    if as_of is not None:
+        merged["as_of"] = as_of
+    if merged.get("as_of") is not None:
+        if backfill:
+            raise ParamsError("--as-of (a snapshot date) cannot be used with a backfill")
+        try:
+            merged["as_of"] = period_bounds(periods[0]).at(str(merged["as_of"])).end.date()
+        except ValueError as exc:
+            raise ParamsError(str(exc)) from exc
     run_cfg = merged.get("runs") or {}
     if not isinstance(run_cfg, Mapping):
         raise ParamsError("'runs' must be a mapping (jobs, cell_timeout, start_timeout)")
@@ -1193,7 +1354,9 @@ def run_period(
     if not isinstance(jobs, int) or jobs < 1:
         raise ParamsError(f"--jobs must be a positive whole number, got {jobs!r}")
     settings = _Settings(
-        reports_dir=Path(reports_dir) if reports_dir else config.REPORTS_DIR,
+        reports_dir=Path(reports_dir)
+        if reports_dir
+        else config.resolve_path(merged.get("reports_dir")) or config.REPORTS_DIR,
         notebooks_dir=nb_dir.resolve(),
         processed_dir=config.resolve_path(merged.get("processed_dir")) or config.PROCESSED_DIR,
         interim_dir=config.resolve_path(merged.get("interim_dir")) or config.INTERIM_DIR,
@@ -1204,6 +1367,12 @@ def run_period(
         progress=progress,
     )
     settings.reports_dir = settings.reports_dir.resolve()
+    dataset = datasets.identity(merged)
+    with _period_lock(settings.reports_dir, "dataset"):
+        note = datasets.switch_to(dataset, settings.reports_dir)
+    if note and progress:
+        print(f"arinsight run: dataset {dataset['name']}: {note}", file=sys.stderr)
+    settings.dataset = dataset
 
     from tqdm.auto import tqdm
 

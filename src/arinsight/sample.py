@@ -5,12 +5,12 @@
 * ``invoices.csv`` - the billing system's invoice export (CSV, its own column names);
 * ``customers.xlsx`` - the CRM's customer master and sales-rep list (Excel, region as N/S/E/W codes);
 * ``ledger.sqlite`` - the ledger's payments and commissions (SQLite, ISO dates as text);
-* ``sources.yaml`` - the mapping of those sources onto the canonical tables (DESIGN.md section 3);
+* ``sources.yaml`` - the mapping of those sources onto the canonical tables (docs/own-data.md);
 * ``manifest.json`` - the seed, the rows written, the problems injected and what cleaning must keep.
 
 The ledger is generated in two steps. :func:`generate` builds the *clean* canonical ledger (what a
-perfect export would hold); :func:`inject_problems` then adds every data problem of DESIGN.md
-section 4 at known counts, each bad row with exactly one problem, so the cleaning report can be
+perfect export would hold); :func:`inject_problems` then adds every data problem the cleaning
+rules know at known counts, each bad row with exactly one problem, so the cleaning report can be
 checked against the manifest row for row.
 
 How the ledger behaves (the seeds' observations, so the analyses have something to find):
@@ -61,7 +61,7 @@ import yaml
 
 from arinsight import config
 from arinsight.files import sha256_file, write_json
-from arinsight.schemas import CANONICAL
+from arinsight.schemas import CANONICAL, SEGMENT_COLUMNS
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]
 
@@ -657,9 +657,16 @@ def generate(
     return {name: _canonical_types(name, df) for name, df in tables.items()}
 
 
+def _columns(table: str) -> list[str]:
+    """The sample's columns of a table: the canonical ones, without the invoice segment columns
+    (the sample reports every invoice under its customer's region, industry and type)."""
+    skip = SEGMENT_COLUMNS if table == "invoices" else ()
+    return [c for c in CANONICAL[table] if c not in skip]
+
+
 def _canonical_types(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order; text columns as pandas strings."""
-    out = df[CANONICAL[table]].copy()
+    out = df[_columns(table)].copy()
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = out[col].astype("str")
@@ -681,7 +688,7 @@ def _raw_values(table: str, df: pd.DataFrame) -> pd.DataFrame:
     the writers turn missing values into empty cells or SQL NULL.
     """
     out = pd.DataFrame(index=df.index)
-    for col in CANONICAL[table]:
+    for col in _columns(table):
         if pd.api.types.is_datetime64_any_dtype(df[col]):
             out[col] = _date_text(df[col])
         elif pd.api.types.is_bool_dtype(df[col]):
@@ -854,7 +861,7 @@ def _payment_problems(
 def inject_problems(
     tables: dict[str, pd.DataFrame], seed: int, per_rule: int | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Add the data problems of DESIGN.md section 4 to a clean ledger, at known counts.
+    """Add the data problems the cleaning rules know to a clean ledger, at known counts.
 
     ``per_rule`` bad rows per rule (default ``max(5, invoices // 1000)``); a key conflict is a pair
     (2 rows). Every injected row has exactly one problem; bad invoices and bad payments are new
@@ -1012,10 +1019,10 @@ def _write_excel(customers: pd.DataFrame, reps: pd.DataFrame, path: Path) -> Non
     ):
         ws = wb.create_sheet(title)
         ws.append(list(SOURCE_COLUMNS[table].values()))
-        last = f"{chr(ord('A') + len(CANONICAL[table]) - 1)}{len(frame) + 1}"
+        last = f"{chr(ord('A') + len(_columns(table)) - 1)}{len(frame) + 1}"
         body[f"xl/worksheets/sheet{number}.xml"] = (
             f'<dimension ref="A1:{last}" />'.encode(),
-            _sheet_rows(frame[CANONICAL[table]], 2),
+            _sheet_rows(frame[_columns(table)], 2),
         )
     buffer = io.BytesIO()
     wb.save(buffer)  # stamps properties.modified with the current time: replaced below
@@ -1056,7 +1063,7 @@ def _write_sqlite(tables: dict[str, pd.DataFrame], path: Path) -> None:
             cols = ", ".join(f'"{n}" {t}' for n, t in zip(names, _SQL_TYPES[table], strict=True))
             con.execute(f'CREATE TABLE "{table}" ({cols})')
             marks = ", ".join("?" * len(names))
-            values = [_py(frame[c]).tolist() for c in CANONICAL[table]]
+            values = [_py(frame[c]).tolist() for c in _columns(table)]
             con.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True))
         con.execute("COMMIT")
     finally:
@@ -1064,7 +1071,7 @@ def _write_sqlite(tables: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 def _sources_spec() -> dict[str, Any]:
-    """The sources file of the sample (DESIGN.md section 3): where each table is, how it is named."""
+    """The sources file of the sample (docs/own-data.md): where each table is, how it is named."""
     common = {"on_bad_value": "quarantine"}
     return {
         "reporting_currency": "USD",

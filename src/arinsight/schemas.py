@@ -1,4 +1,4 @@
-"""The canonical data model (DESIGN.md section 2) and the data-quality reason codes.
+"""The canonical data model (docs/own-data.md) and the data-quality reason codes.
 
 Every source is mapped onto these five tables. Names are snake_case; dates are ``datetime64``
 normalised to midnight (no time part); money is float rounded to 2 decimals in one reporting
@@ -36,6 +36,9 @@ CANONICAL: dict[str, list[str]] = {
         "currency",
         "energy_kwh",
         "status",
+        "region",
+        "industry",
+        "customer_type",
     ],
     "payments": ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"],
     "sales_reps": ["sales_rep_id", "rep_name", "sales_group"],
@@ -58,6 +61,11 @@ REQUIRED: dict[str, list[str]] = {
     "sales_reps": ["sales_rep_id"],
     "commissions": ["commission_id", "sales_rep_id", "commission_amount", "accrual_date"],
 }
+
+#: The segment an invoice is reported under. Cleaning fills them from the customer's master data
+#: (``segment_by: customer``, the default) or keeps the invoice row's own values and fills only
+#: the gaps from the customer (``segment_by: invoice``); region pages select invoices by them.
+SEGMENT_COLUMNS: tuple[str, ...] = ("region", "industry", "customer_type")
 
 #: The key of each table: duplicates of the key with different content are quarantined.
 KEYS: dict[str, str] = {
@@ -97,9 +105,10 @@ PARSE_ERRORS = "_parse_errors"
 #: Flag columns added by cleaning (kept rows that a rule marked, not removed).
 FLAGS: dict[str, list[str]] = {
     "invoices": ["due_date_derived", "is_overpaid"],
+    "payments": ["payment_date_assumed"],
 }
 
-#: Reason codes of the cleaning rules (DESIGN.md section 4). ``action`` says what happens to the row.
+#: Reason codes of the cleaning rules. ``action`` says what happens to the row.
 REASONS: dict[str, dict[str, str]] = {
     "duplicate_exact": {"action": "dropped", "text": "exact duplicate of an earlier row"},
     "duplicate_key_conflict": {
@@ -108,6 +117,11 @@ REASONS: dict[str, dict[str, str]] = {
     },
     "missing_required": {"action": "quarantined", "text": "a required field is empty"},
     "unparseable_value": {"action": "quarantined", "text": "a number or date could not be parsed"},
+    "undated_payment": {
+        "action": "quarantined",
+        "text": "paid amount or paid status without a payment date "
+        "(date them with derive_payments.undated_payment_date)",
+    },
     "non_positive_amount": {"action": "quarantined", "text": "invoice or payment amount <= 0"},
     "due_before_invoice": {"action": "quarantined", "text": "due date before the invoice date"},
     "payment_before_invoice": {
@@ -131,6 +145,10 @@ REASONS: dict[str, dict[str, str]] = {
     "overpayment": {
         "action": "flagged",
         "text": "payments exceed the invoice amount (credit balance)",
+    },
+    "payment_date_assumed": {
+        "action": "flagged",
+        "text": "payment without a date in the export, dated by undated_payment_date",
     },
 }
 
@@ -160,6 +178,9 @@ class Invoices(pa.DataFrameModel):
     currency: Series[str] = pa.Field(nullable=True)
     energy_kwh: Series[float] = pa.Field(nullable=True, ge=0)
     status: Series[str] = pa.Field(nullable=True)
+    region: Series[str] = pa.Field(nullable=True)
+    industry: Series[str] = pa.Field(nullable=True)
+    customer_type: Series[str] = pa.Field(nullable=True)
     due_date_derived: Series[bool]
     is_overpaid: Series[bool]
 
@@ -179,6 +200,7 @@ class Payments(pa.DataFrameModel):
     payment_date: Series[pd.Timestamp]
     amount: Series[float] = pa.Field(gt=0)
     method: Series[str] = pa.Field(nullable=True)
+    payment_date_assumed: Series[bool]
 
     class Config:
         strict = "filter"

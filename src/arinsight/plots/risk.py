@@ -1,12 +1,35 @@
-"""Figures and tables of the Risk page (05_risk_scoring): model quality and who to call first."""
+"""Figures and tables of the Risk page (05_risk_scoring): model quality and who to call first.
+
+Every function takes the page's :class:`arinsight.risk.RiskRun`. Without a model (not enough
+history) or without the data a figure needs (no open invoice, one outcome only in the test
+months) it returns a small figure saying so instead of failing, so the rest of the page shows.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from arinsight.plots._style import BAD, GOOD, NEUTRAL, PALETTE, apply_style, money, money_axis
+from arinsight.plots.receivables import no_data_figure
+
+
+def _needs_model(title: str):
+    """Return a "no model" figure (with the reason) instead of drawing without a model."""
+
+    def wrap(draw):
+        @functools.wraps(draw)
+        def inner(run, *args, **kwargs):
+            if not run.available:
+                return no_data_figure(title, f"No risk model: {run.unavailable}")
+            return draw(run, *args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
 def _curves(predictions: pd.DataFrame):
@@ -23,10 +46,16 @@ def _curves(predictions: pd.DataFrame):
     return y, out
 
 
-def roc_pr_curves(evaluation, figsize=(11, 4.5)):
+@_needs_model("ROC and precision-recall curves")
+def roc_pr_curves(run, figsize=(11, 4.5)):
     """ROC and precision-recall curves of the model and of the rule "late last time" on the
     held-out test months; the dashed lines are a random ranking (diagonal, base rate)."""
     apply_style()
+    evaluation = run.evaluation
+    if evaluation.predictions["late"].nunique() < 2:
+        return no_data_figure(
+            "ROC and precision-recall curves", "The test months hold only one outcome"
+        )
     y, curves = _curves(evaluation.predictions)
     m = evaluation.metrics
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
@@ -71,13 +100,14 @@ def roc_pr_curves(evaluation, figsize=(11, 4.5)):
     return fig
 
 
-def calibration_plot(evaluation, n_bins: int = 10, figsize=(6, 5)):
+@_needs_model("Calibration on the test months")
+def calibration_plot(run, n_bins: int = 10, figsize=(6, 5)):
     """Predicted probability vs observed late rate on the test months (equal-count bins);
     points on the diagonal mean "a 30 % score is late 30 % of the time"."""
     from sklearn.calibration import calibration_curve
 
     apply_style()
-    p = evaluation.predictions
+    p = run.evaluation.predictions
     y = p["late"].to_numpy(dtype=int)
     fig, ax = plt.subplots(figsize=figsize)
     for col, label, colour in (
@@ -99,12 +129,14 @@ def calibration_plot(evaluation, n_bins: int = 10, figsize=(6, 5)):
     return fig
 
 
-def importance_plot(importance: pd.DataFrame, top: int = 15, figsize=(7, 5)):
+@_needs_model("What drives the score")
+def importance_plot(run, top: int = 15, figsize=(7, 5)):
     """Permutation importance: how much ROC AUC drops when a feature is shuffled (bars) with
     its spread over repeats (whiskers)."""
     apply_style()
+    importance = run.importance
     if importance.empty:
-        raise ValueError("no feature importance to plot")
+        return no_data_figure("What drives the score", "No feature importance was measured")
     d = importance.head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=figsize)
     colours = [GOOD if v > 0 else NEUTRAL for v in d["importance"]]
@@ -115,12 +147,16 @@ def importance_plot(importance: pd.DataFrame, top: int = 15, figsize=(7, 5)):
     return fig
 
 
-def backtest_plot(backtest: pd.DataFrame, figsize=(8, 4)):
+@_needs_model("Rolling monthly backtest")
+def backtest_plot(run, figsize=(8, 4)):
     """Monthly backtest: ROC AUC of the model and of the rule, each month trained only on what
     was known the day before the month started."""
     apply_style()
-    if backtest.empty or "model_roc_auc" not in backtest:
-        raise ValueError("no backtest months to plot")
+    backtest = run.evaluation.backtest
+    if backtest.empty or "model_roc_auc" not in backtest or backtest["model_roc_auc"].isna().all():
+        return no_data_figure(
+            "Rolling monthly backtest", "Too little history to re-train month by month"
+        )
     fig, ax = plt.subplots(figsize=figsize)
     ax.plot(
         backtest["month"], backtest["model_roc_auc"], marker="o", color=PALETTE[0], label="model"
@@ -141,15 +177,15 @@ def backtest_plot(backtest: pd.DataFrame, figsize=(8, 4)):
     return fig
 
 
-def risk_by_segment(
-    scores: pd.DataFrame, currency: str = "USD", late_days: int = 30, figsize=(12, 4.5)
-):
+@_needs_model("Where the risk sits")
+def risk_by_segment(run, currency: str = "USD", figsize=(12, 4.5)):
     """Probability of late payment of the open invoices not yet late (at most ``late_days`` past
     due; later ones are late by definition) by industry and by region (box plots), with each
     segment's expected overdue amount over all its open invoices (red, above the boxes)."""
     apply_style()
+    scores, late_days = run.scores, run.late_days
     if scores.empty:
-        raise ValueError("no open invoices to plot")
+        return no_data_figure("Where the risk sits", f"No open invoice on {run.as_of:%Y-%m-%d}")
     pending = scores.loc[scores["days_past_due"] <= late_days]
     fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True)
     for ax, col in zip(axes, ("industry", "region"), strict=True):
@@ -193,9 +229,19 @@ def expected_overdue_top(risk: pd.DataFrame, top: int = 15, currency: str = "USD
     return fig
 
 
-def flagged_table(risk: pd.DataFrame, flagged: list[str], currency: str = "USD"):
+def flagged_table(run, currency: str = "USD"):
     """The flagged high-risk customers with their open, overdue and expected overdue amounts,
-    as an escaped HTML Styler (one row per customer, in the order of the list)."""
+    as an escaped HTML Styler (one row per customer, in the order of the list); a short note
+    when there is no model or no open invoice."""
+    from IPython.display import HTML
+
+    if not run.available:
+        return HTML(f"<p><em>No risk model: {_esc(run.unavailable)}.</em></p>")
+    if not run.high_risk:
+        return HTML(
+            f"<p><em>No customer has an open invoice at risk on {run.as_of:%Y-%m-%d}.</em></p>"
+        )
+    risk, flagged = run.customers, run.high_risk
     cols = [
         c
         for c in (
@@ -222,3 +268,9 @@ def flagged_table(risk: pd.DataFrame, flagged: list[str], currency: str = "USD")
         for c in ("risk_share", "max_probability")
     }
     return d.style.format(escape="html").format(fmt).hide(axis="index")
+
+
+def _esc(text) -> str:
+    import html
+
+    return html.escape(str(text))

@@ -1,7 +1,13 @@
 """Interactive figures of the Risk page (notebook 05), one per static figure of
-:mod:`arinsight.plots.risk`: model quality and where the risk sits."""
+:mod:`arinsight.plots.risk`: model quality and where the risk sits.
+
+Every function takes the page's :class:`arinsight.risk.RiskRun`. Without a model (not enough
+history) or without the data a figure needs it returns a small figure saying so instead of
+failing, so the rest of the page shows."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,12 +21,28 @@ from arinsight.plots.interactive._base import (
     figure,
     money_axis,
     money_fmt,
+    no_data,
     values,
 )
 from arinsight.plots.risk import _curves
 from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
 
 _MAX_POINTS = 400
+
+
+def _needs_model(title: str):
+    """Return a "no model" figure (with the reason) instead of drawing without a model."""
+
+    def wrap(draw):
+        @functools.wraps(draw)
+        def inner(run, *args, **kwargs):
+            if not run.available:
+                return no_data(title, f"No risk model: {run.unavailable}")
+            return draw(run, *args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
 def _thin(*arrays: np.ndarray) -> list[list[float]]:
@@ -30,9 +52,13 @@ def _thin(*arrays: np.ndarray) -> list[list[float]]:
     return [[round(float(v), 4) for v in np.asarray(a)[idx]] for a in arrays]
 
 
-def roc_pr_curves(evaluation) -> go.Figure:
+@_needs_model("ROC and precision-recall curves")
+def roc_pr_curves(run) -> go.Figure:
     """ROC and precision-recall curves of the model and of the rule "late last time" on the
     held-out test months; dotted: a random ranking (diagonal, base rate)."""
+    evaluation = run.evaluation
+    if evaluation.predictions["late"].nunique() < 2:
+        return no_data("ROC and precision-recall curves", "The test months hold only one outcome")
     y, curves = _curves(evaluation.predictions)
     m = evaluation.metrics
     fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC curve", "Precision-recall curve"))
@@ -73,11 +99,14 @@ def roc_pr_curves(evaluation) -> go.Figure:
     return fig
 
 
-def calibration_plot(evaluation, n_bins: int = 10) -> go.Figure:
+@_needs_model("Calibration on the test months")
+def calibration_plot(run, n_bins: int = 10) -> go.Figure:
     """Predicted probability vs observed late rate on the test months (equal-count bins)."""
     from sklearn.calibration import calibration_curve
 
-    p = evaluation.predictions
+    p = run.evaluation.predictions
+    if p["late"].nunique() < 2:
+        return no_data("Calibration on the test months", "The test months hold only one outcome")
     y = p["late"].to_numpy(dtype=int)
     fig = figure("Calibration on the test months", height=400)
     for col, name, colour in (("model_score", "model", PALETTE[0]),
@@ -95,10 +124,12 @@ def calibration_plot(evaluation, n_bins: int = 10) -> go.Figure:
     return fig
 
 
-def backtest_plot(backtest) -> go.Figure:
+@_needs_model("Rolling monthly backtest")
+def backtest_plot(run) -> go.Figure:
     """Monthly backtest: ROC AUC of the model and of the rule per month."""
-    if backtest.empty or "model_roc_auc" not in backtest:
-        raise ValueError("no backtest months to plot")
+    backtest = run.evaluation.backtest
+    if backtest.empty or "model_roc_auc" not in backtest or backtest["model_roc_auc"].isna().all():
+        return no_data("Rolling monthly backtest", "Too little history to re-train month by month")
     months = [str(m) for m in backtest["month"]]
     fig = figure("Rolling monthly backtest")
     for col, name, colour in (("model_roc_auc", "model", PALETTE[0]),
@@ -112,10 +143,12 @@ def backtest_plot(backtest) -> go.Figure:
     return fig
 
 
-def importance_plot(importance, top: int = 15) -> go.Figure:
+@_needs_model("What drives the score")
+def importance_plot(run, top: int = 15) -> go.Figure:
     """Permutation importance: drop in ROC AUC when a feature is shuffled, with its spread."""
+    importance = run.importance
     if importance.empty:
-        raise ValueError("no feature importance to plot")
+        return no_data("What drives the score", "No feature importance was measured")
     d = importance.head(top).iloc[::-1]
     imp = values(d["importance"])
     fig = figure("What drives the score", height=max(300, 28 * len(d) + 120))
@@ -128,12 +161,14 @@ def importance_plot(importance, top: int = 15) -> go.Figure:
     return fig
 
 
-def risk_by_segment(scores, currency: str = "USD", late_days: int = 30) -> go.Figure:
+@_needs_model("Where the risk sits")
+def risk_by_segment(run, currency: str = "USD") -> go.Figure:
     """Probability of late payment of the open invoices not yet late, by industry and by
     region (box plots); hover on a box gives its quartiles, the amounts at risk per segment are
     in the second row of bars."""
+    scores, late_days = run.scores, run.late_days
     if scores.empty:
-        raise ValueError("no open invoices to plot")
+        return no_data("Where the risk sits", f"No open invoice on {run.as_of:%Y-%m-%d}")
     pending = scores.loc[scores["days_past_due"] <= late_days]
     fig = make_subplots(rows=2, cols=2, shared_xaxes="columns", row_heights=[0.65, 0.35],
                         vertical_spacing=0.08,
@@ -158,10 +193,13 @@ def risk_by_segment(scores, currency: str = "USD", late_days: int = 30) -> go.Fi
     return fig
 
 
-def expected_overdue_top(risk, top: int = 15, currency: str = "USD") -> go.Figure:
+@_needs_model("Customers with the largest amount at risk")
+def expected_overdue_top(run, top: int = 15, currency: str = "USD") -> go.Figure:
     """Open vs expected overdue amount of the customers with the largest amount at risk; a
     click opens the customer's page on the website."""
-    d = risk.head(top).iloc[::-1]
+    if run.customers.empty:
+        return no_data("Customers with the largest amount at risk", "No open invoice")
+    d = run.customers.head(top).iloc[::-1]
     names = d["customer_name"] if "customer_name" in d else d["customer_id"]
     labels = [str(n) for n in names]
     ids = [[str(c)] for c in d["customer_id"]]
@@ -197,10 +235,22 @@ CALL_LIST_COLUMNS = [
 ]
 
 
-def call_list(risk, flagged: list[str], currency: str = "USD"):
-    """The customers to call first (in the order of ``flagged``) with their open, overdue and
+def call_list(run, currency: str = "USD"):
+    """The customers to call first (the run's call list, in order) with their open, overdue and
     at-risk amounts, the share of the balance at risk and the probability of late payment of
-    their invoices not yet late; totals over the list. An escaped HTML table."""
+    their invoices not yet late; totals over the list. An escaped HTML table, or a short note
+    without a model or without a customer at risk."""
+    from html import escape as esc
+
+    from IPython.display import HTML
+
+    if not run.available:
+        return HTML(f"<p><em>No risk model: {esc(run.unavailable)}.</em></p>")
+    if not run.high_risk:
+        return HTML(
+            f"<p><em>No customer has an open invoice at risk on {run.as_of:%Y-%m-%d}.</em></p>"
+        )
+    risk, flagged = run.customers, run.high_risk
     cols = [c for c in CALL_LIST_COLUMNS if c in risk.columns]
     d = risk.set_index("customer_id").loc[list(flagged)].reset_index()[cols]
     return table_html(
@@ -217,10 +267,11 @@ def call_list(risk, flagged: list[str], currency: str = "USD"):
     )
 
 
-def headline_table(kpis: dict, currency: str = "USD"):
+def headline_table(run, currency: str = "USD"):
     """The risk figures of the period as a table (labels and formats of :mod:`arinsight.kpis`)."""
     from arinsight.plots.tables import kpi_table
 
+    kpis = run.kpis()
     keys = ["open_invoices_scored", "expected_overdue_amount", "amount_at_risk_share",
             "customers_at_risk", "expected_collections_30d", "expected_collections_60d",
             "expected_collections_90d"]  # fmt: skip
