@@ -81,8 +81,8 @@ KPI_PARTS: tuple[str, ...] = ("kpis_receivables.json", "kpis_commissions.json", 
 #: The files each analysis notebook writes beside itself (globs): they are published, kept from
 #: the previous report or moved to ``_failed/`` together with their notebook.
 NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "03_receivables.ipynb": ("kpis_receivables.json",),
-    "04_commissions.ipynb": ("kpis_commissions.json",),
+    "03_receivables.ipynb": ("kpis_receivables.json", "history_receivables.json"),
+    "04_commissions.ipynb": ("kpis_commissions.json", "history_commissions.json"),
     "05_risk_scoring.ipynb": (
         "kpis_risk.json",
         "risk_metrics.json",
