@@ -20,6 +20,8 @@ BENCHMARKS = {
     "kpis": ("bench_kpis.py", ["100000", "1000000", "10000000"]),  # all KPIs + 24-month series
     "risk": ("bench_risk.py", ["100000", "1000000"]),  # features + training + scoring
     "runs": ("bench_runs.py", []),  # `make report` stages on the default sample
+    "cashapp": ("bench_cashapp.py", ["10000", "100000"]),  # match rates vs truth + speed
+    "forecast": ("bench_forecast.py", ["10000", "100000"]),  # backtest error per week + time
 }
 
 

@@ -20,9 +20,21 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     [
         (
             ["run", "--period", "2026-13"],
-            "arinsight run: error: period '2026-13': month must be 01-12",
+            "arinsight run: error: argument --period: period '2026-13': month must be 01-12",
         ),
         (["run"], "arinsight run: error: give --period YYYY-MM"),
+        (["alerts", "--period", "2024-13"], "arinsight alerts: error: argument --period: period"),
+        (
+            ["alerts", "--period", "2024-1"],
+            "arinsight alerts: error: argument --period: period '2024-1': expected YYYY-MM",
+        ),
+        (["email-report", "--period", "../../etc"], "arinsight email-report: error: argument"),
+        (["email-report", "--period", "2024-13", "--dry-run"], "month must be 01-12"),
+        (["monthly", "--period", "2026-Q3"], "expected a month YYYY-MM"),
+        (["run", "--period", "2026-10", "--as-of", "2026-10-32"], "expected a date YYYY-MM-DD"),
+        (["run", "--period", "2026-10", "--jobs", "0"], "argument --jobs: '0': expected 1 or more"),
+        (["sample", "--invoices", "many"], "argument --invoices: 'many': expected a whole number"),
+        (["run", "--period", "2026-10", "--bogus"], "unrecognized arguments: --bogus"),
         (
             ["run", "--period", "2026-10", "--params", "/nonexistent.yaml"],
             "parameter file not found",
@@ -63,3 +75,57 @@ def test_sample_command_writes_the_three_source_kinds(tmp_path):
     ]
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["n_invoices"] == 800
+
+
+def test_help_says_what_each_command_does_with_an_example():
+    """The top-level help describes arinsight for a finance user (not the argparse module) and
+    every command's help has a one-line purpose and an example."""
+    top = _cli("--help")
+    assert top.returncode == 0
+    assert "Accounts-receivable analysis you can trace" in top.stdout
+    assert "argparse" not in top.stdout
+    for command in ("sample", "check", "run", "site", "match", "alerts", "email-report", "monthly"):
+        out = _cli(command, "--help")
+        assert out.returncode == 0, command
+        assert "example:\n  arinsight " + command in out.stdout, command
+    alerts = _cli("alerts", "--help").stdout
+    assert "--dry-run" in alerts and "write the e-mails as .eml files" in alerts
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory):
+    from arinsight.sample import write_sample
+
+    folder = tmp_path_factory.mktemp("sample")
+    write_sample(folder, n_invoices=400, seed=5)
+    params = folder / "params.yaml"
+    params.write_text(
+        f"sources: {folder / 'sources.yaml'}\nrun_date: 2026-11-05\n"
+        f"reports_dir: {folder / 'reports'}\nprocessed_dir: {folder / 'processed'}\n"
+        f"interim_dir: {folder / 'interim'}\n"
+    )
+    return folder, params
+
+
+def test_a_misspelt_region_is_refused_before_any_work(small_sample):
+    """--regions Nort: one line naming the regions in the data, before ingest, clean or any
+    notebook (nothing is written under reports/ or processed/)."""
+    folder, params = small_sample
+    out = _cli("run", "--period", "2026-10", "--regions", "Nort", "--params", str(params))
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "arinsight run: error: region(s) Nort not in the data "
+        "(regions in the data: East, North, South, West)"
+    )
+    assert not (folder / "processed").exists()
+    assert not any((folder / "reports").glob("2026-10*")) if (folder / "reports").exists() else True
+
+
+def test_a_period_in_the_future_is_refused_before_any_work(small_sample):
+    folder, params = small_sample
+    out = _cli("run", "--period", "2031-01", "--params", str(params))
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "arinsight run: error: period 2031-01 starts after the run date 2026-11-05: nothing to "
+        "report yet (set run_date in the params file to report as of another day)"
+    )

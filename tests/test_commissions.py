@@ -118,8 +118,12 @@ def test_no_sales_gives_none_rate(tables):
 
 
 def test_empty_region(tables):
-    """Region West has no customers: every number None, empty tables, no error."""
+    """Region West has a customer (W1) but no invoice and no commission: every number None
+    (with the reason), empty tables, no error."""
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     k = commissions.commission_kpis(ledger.select_region(tables, "West"), "2026-10", {})
+    assert k["na_reasons"]["total_accrued_commissions"].startswith("no commission records")
     assert all(k[key] is None for key in commissions.COMMISSION_KEYS)
     assert k["top_reps"].empty and k["by_group"].empty
     assert k["monthly"]["accrued"].sum() == 0

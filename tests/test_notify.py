@@ -30,6 +30,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from arinsight import notify
 from arinsight.errors import ParamsError
@@ -354,13 +355,13 @@ def test_compose_reminder_escapes_names_and_lists_overdue_invoices():
     )
     parts = _parts(msg)
     assert msg["To"] == "ap@acme.example.com"
-    assert msg["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert msg["Subject"] == "Second reminder: $300.00 overdue for more than 30 days"
     assert msg[notify.KEY_HEADER] == "reminder:2026-10:C1:30"
     assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in parts["html"]
     assert EVIL not in parts["html"]
     assert f"Dear {EVIL}," in parts["text"]
     assert parts["html"].index("I2") < parts["html"].index("I1")  # by due date
-    assert "USD 200.00" in parts["html"] and "USD 300.00" in parts["text"]
+    assert "$200.00" in parts["html"] and "$300.00" in parts["text"]  # en_US without a profile
 
 
 def test_compose_reminder_without_address_fails():
@@ -596,7 +597,8 @@ def _reminder_message(customer_id="C1", email="ap@acme.example.com"):
 
 
 def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys):
-    """alerts: C1 (ap@acme) and C4 (a@delta) get reminders, C2 has no address -> 2 messages.
+    """alerts: C1 (ap@acme) and C4 (a@delta) get reminders, C2 has no address -> 2 messages; both
+    start their dunning case at level 1 (polite), whatever their days past due.
     email-report: one message to the two stakeholders of the defaults, with the CSV attached."""
     processed, reports = ledger_dirs
     sink, port = smtp_server()
@@ -612,13 +614,13 @@ def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys
     }
     mail_from, acme = by_to[("ap@acme.example.com",)]
     assert mail_from == "ar@example.com"
-    assert acme["Subject"] == "Second reminder: USD 300.00 overdue for more than 30 days"
+    assert acme["Subject"] == "Friendly reminder: 2 invoices past due ($300.00)"
     assert acme["Date"] is not None and acme["Message-ID"] is not None
     html = acme.get_body(("html",)).get_content()
     assert "&lt;b&gt;Acme &amp; Sons&lt;/b&gt;" in html and EVIL not in html
     assert f"Dear {EVIL}," in acme.get_body(("plain",)).get_content()
     _, delta = by_to[("a@delta.example.com",)]
-    assert delta["Subject"] == "Final notice: USD 50.00 overdue for more than 90 days"
+    assert delta["Subject"] == "Friendly reminder: 1 invoice past due ($50.00)"
     _, report = by_to[("finance-team@example.com", "controller@example.com")]
     assert report["Subject"].startswith("[arinsight] Receivables report 2026-10")
     assert report.get_body(("plain",)) is not None and report.get_body(("html",)) is not None
@@ -627,25 +629,25 @@ def test_run_alerts_and_report_arrive_over_smtp(smtp_server, ledger_dirs, capsys
     outbox = reports / PERIOD / "outbox"
     assert sorted(p.name for p in outbox.glob("*.eml")) == []
     assert sorted(p.name for p in (outbox / "sent").glob("*.eml")) == [
-        "reminder_2026-10_C1_30.eml",
-        "reminder_2026-10_C4_90.eml",
+        "reminder_2026-10_C1_1.eml",
+        "reminder_2026-10_C4_1.eml",
         "report_2026-10.eml",
     ]
     log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
     assert sorted(r["key"] for r in log) == [
-        "reminder:2026-10:C1:30",
-        "reminder:2026-10:C4:90",
+        "reminder:2026-10:C1:1",
+        "reminder:2026-10:C4:1",
         "report:2026-10:All",
     ]
 
-    # worklist files: CSV and Excel, the formula-looking name stays text in Excel
+    # worklist files: CSV and Excel, the formula-looking name is neutralised in both
     worklist = pd.read_csv(reports / PERIOD / "alerts" / "collections_worklist.csv")
     assert worklist["customer_id"].tolist() == ["C2", "C1", "C4"]
     sheet = openpyxl.load_workbook(reports / PERIOD / "alerts" / "collections_worklist.xlsx")[
         "worklist"
     ]
     names = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert names["C4"] == '=HYPERLINK("http://x")'
+    assert names["C4"] == '\'=HYPERLINK("http://x")'  # neutralised (OWASP), as in the CSV
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
 
@@ -676,14 +678,14 @@ def test_dry_run_writes_eml_files_without_smtp_settings(ledger_dirs):
     assert notify.run_email_report(PERIOD, dry_run=True, **kw) == 0
     outbox = reports / PERIOD / "outbox"
     assert sorted(p.name for p in outbox.glob("*.eml")) == [
-        "reminder_2026-10_C1_30.eml",
-        "reminder_2026-10_C4_90.eml",
+        "reminder_2026-10_C1_1.eml",
+        "reminder_2026-10_C4_1.eml",
         "report_2026-10.eml",
     ]
-    first = (outbox / "reminder_2026-10_C1_30.eml").read_bytes()
+    first = (outbox / "reminder_2026-10_C1_1.eml").read_bytes()
     assert b"Date:" not in first  # reproducible: a second dry run writes the same bytes
     assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
-    assert (outbox / "reminder_2026-10_C1_30.eml").read_bytes() == first
+    assert (outbox / "reminder_2026-10_C1_1.eml").read_bytes() == first
     assert not (reports / "notify_log.jsonl").exists()
     with pytest.raises(NotifyError, match="ARINSIGHT_SMTP_HOST"):
         notify.run_alerts(PERIOD, **kw)
@@ -836,3 +838,211 @@ def test_run_monthly_stops_when_the_run_fails(monkeypatch):
     assert calls == [("run", "2026-10"), ("alerts", "2026-10"), ("email", "2026-10")]
     with pytest.raises(ValueError):
         notify.run_monthly("2026-13")
+
+
+# ------------------------------------------------------------------------------------------------
+# reminders that get paid: the company profile, the dunning sequence, matched and disputed invoices
+# ------------------------------------------------------------------------------------------------
+
+COMPANY = {
+    "name": "Acme Power Ltd",
+    "address": ["Hauptstrasse 1", "10115 Berlin"],
+    "reply_to": "collections@acme-power.example.com",
+    "phone": "+49 30 1234567",
+    "bank": {
+        "account_holder": "Acme Power Ltd",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+    },
+    "pay_link": "https://pay.example.com/{customer_id}/{invoice_id}?amount={amount}&ccy={currency}",
+    "signature": ["Jana Schulz", "Accounts Receivable"],
+    "locale": "de_DE",
+}
+
+
+@pytest.fixture
+def dunning_dirs(tmp_path: Path):
+    """A ledger over three month ends (T = 10-31, 11-30, 12-31), nothing paid in the data:
+
+    invoice cust  due         amount  days past due at T (Oct, Nov, Dec)  what happens
+    D1      C1    2026-09-30   500    31, 61, 92                          polite, firm, final
+    D2      C2    2026-10-20   300    11, ...                             matched by cash application
+    D3      C3    2026-10-10   200    21, ...                             in dispute
+    D4      C4    2026-10-15   100    16, 46, 77                          e-mail refused every month
+
+    The cash-application ledger applied 300 to D2 on 2026-10-25; disputes.csv lists D3.
+    """
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    inv = pd.DataFrame(
+        {
+            "invoice_id": ["D1", "D2", "D3", "D4"],
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "invoice_date": pd.to_datetime(
+                ["2026-08-31", "2026-09-20", "2026-09-10", "2026-09-15"]
+            ),
+            "due_date": pd.to_datetime(["2026-09-30", "2026-10-20", "2026-10-10", "2026-10-15"]),
+            "amount": [500.0, 300.0, 200.0, 100.0],
+            "currency": "EUR",
+            "energy_kwh": float("nan"),
+            "status": None,
+        }
+    )
+    inv.to_parquet(processed / "invoices.parquet")
+    _payments().iloc[0:0].to_parquet(processed / "payments.parquet")
+    cust = (
+        _customers()
+        .iloc[:4]
+        .assign(
+            customer_name=["Alpha GmbH", "Beta AG", "Gamma KG", "Delta SE"],
+            contact_email=[
+                "ap@alpha.example.com",
+                "ap@beta.example.com",
+                "ap@gamma.example.com",
+                "refuse@delta.example.com",
+            ],
+        )
+    )
+    cust.to_parquet(processed / "customers.parquet")
+    (tmp_path / "disputes.csv").write_text("Invoice,Why\nD3,price disagreement\n")
+    (tmp_path / "sources.yaml").write_text(
+        "sources: {}\ndisputes:\n  kind: csv\n  path: disputes.csv\n"
+        "  columns: {invoice_id: Invoice, reason: Why}\n"
+    )
+    ledger = tmp_path / "cash" / "cash_ledger.jsonl"
+    ledger.parent.mkdir()
+    ledger.write_text(
+        json.dumps(
+            {
+                "line_id": "ACC:1",
+                "customer_id": "C2",
+                "payments": [
+                    {
+                        "payment_id": "BNK-1",
+                        "invoice_id": "D2",
+                        "customer_id": "C2",
+                        "payment_date": "2026-10-25",
+                        "amount": 300.0,
+                        "method": "Bank Transfer",
+                    }
+                ],
+            }
+        )
+        + "\n"
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "sources": str(tmp_path / "sources.yaml"),
+                "reporting_currency": "EUR",
+                "cash_application": {"ledger": str(ledger)},
+                "company": COMPANY,
+                "email": {"region_owners": {"North": ["north-lead@example.com"]}},
+            }
+        )
+    )
+    return processed, tmp_path / "reports", params
+
+
+def test_dunning_sequence_over_three_monthly_runs(smtp_server, dunning_dirs):
+    """Oct: C1 polite (new case); Nov: C1 firm (polite was sent, D1 still open, 61 >= 30 days);
+    Dec: C1 final (61 -> 92 >= 60); de_DE money, subjects on one line (no-break space as space). D2 (matched) and D3 (disputed) never get a reminder. C4's
+    e-mail is refused every month, so C4 never leaves level 1 (a level counts only once sent).
+    A fourth run (Jan) sends C1 nothing more: the plan says escalate."""
+    processed, reports, params = dunning_dirs
+    sink, port = smtp_server()
+    kw = {
+        "processed_dir": processed,
+        "reports_dir": reports,
+        "environ": _env(port),
+        "params_files": [params],
+    }
+    subjects = {}
+    for period in ("2026-10", "2026-11", "2026-12", "2027-01"):
+        before = len(sink.messages)
+        assert notify.run_alerts(period, **kw) == 1  # C4's address is refused: exit 1
+        subjects[period] = [(rcpt[0], msg["Subject"]) for _, rcpt, msg in sink.messages[before:]]
+    assert subjects == {
+        "2026-10": [("ap@alpha.example.com", "Friendly reminder: 1 invoice past due (500,00 €)")],
+        "2026-11": [("ap@alpha.example.com", "Urgent: payment of 500,00 € is 30+ days overdue")],
+        "2026-12": [
+            ("ap@alpha.example.com", "Final notice: 500,00 € overdue for more than 60 days")
+        ],
+        "2027-01": [],
+    }
+    kept = sorted(p.name for p in (reports / "2026-12" / "outbox").glob("*.eml"))
+    assert kept == ["reminder_2026-12_C4_1.eml"]  # refused, still level 1 after three months
+    plan = pd.read_csv(reports / "2027-01" / "alerts" / "dunning_plan.csv").set_index("customer_id")
+    assert plan.loc["C1", "action"] == "escalate" and plan.loc["C1", "level"] == 3
+    assert set(plan.index) == {"C1", "C4"}  # D2 matched, D3 disputed: not in the plan
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    assert [(r["key"], r["level"], r["invoices"]) for r in log] == [
+        ("reminder:2026-10:C1:1", 1, ["D1"]),
+        ("reminder:2026-11:C1:2", 2, ["D1"]),
+        ("reminder:2026-12:C1:3", 3, ["D1"]),
+    ]
+
+
+def test_reminder_carries_the_company_profile_and_a_statement(smtp_server, dunning_dirs):
+    """The October reminder to C1: sender name, Reply-To, address, phone, IBAN/BIC, the pay link
+    with the invoice, the signature, German dates and money, the statement attached."""
+    processed, reports, params = dunning_dirs
+    sink, port = smtp_server()
+    kw = {
+        "processed_dir": processed,
+        "reports_dir": reports,
+        "environ": _env(port),
+        "params_files": [params],
+    }
+    notify.run_alerts("2026-10", **kw)
+    ((_, _, msg),) = [m for m in sink.messages if m[1] == ["ap@alpha.example.com"]]
+    assert msg["From"] == "AR Team <ar@example.com>"  # the environment's display name wins
+    assert msg["Reply-To"] == "collections@acme-power.example.com"
+    text, html = _parts(msg)["text"], _parts(msg)["html"]
+    for part in (text, html):
+        for field in (
+            "Acme Power Ltd",
+            "Hauptstrasse 1",
+            "10115 Berlin",
+            "+49 30 1234567",
+            "DE89370400440532013000",
+            "COBADEFFXXX",
+            "Jana Schulz",
+            "https://pay.example.com/C1/D1?amount=500.00&amp;ccy=EUR"
+            if part is html
+            else "https://pay.example.com/C1/D1?amount=500.00&ccy=EUR",
+            "30.09.2026",
+            "500,00\xa0€",
+        ):
+            assert field in part, field
+    (statement,) = list(msg.iter_attachments())
+    assert statement.get_filename() == "statement_C1_2026-10.html"
+    body = statement.get_content()
+    assert "Statement of account" in body and "D1" in body and "Alpha GmbH" in body
+
+
+def test_summary_e_mails_to_region_owners(smtp_server, dunning_dirs):
+    """email-report: the All report to the stakeholders and North's report to its owner, each
+    signed with the company's name; a region without a report is skipped."""
+    processed, reports, params = dunning_dirs
+    for region in ("All", "North"):
+        (reports / "2026-10" / region).mkdir(parents=True)
+        (reports / "2026-10" / region / "kpis.json").write_text(
+            json.dumps({**_kpis(), "region": region, "high_risk_customers": []})
+        )
+    sink, port = smtp_server()
+    kw = {
+        "processed_dir": processed,
+        "reports_dir": reports,
+        "environ": _env(port),
+        "params_files": [params],
+    }
+    assert notify.run_email_report("2026-10", **kw) == 0
+    by_to = {tuple(rcpt): msg for _, rcpt, msg in sink.messages}
+    north = by_to[("north-lead@example.com",)]
+    assert north["Subject"].startswith("[arinsight] Receivables report 2026-10 (North):")
+    assert "Acme Power Ltd" in _parts(north)["text"]
+    assert ("finance-team@example.com", "controller@example.com") in by_to
+    assert notify.run_email_report("2026-10", **kw) == 0  # both in the send log: nothing new
+    assert len(sink.messages) == 2

@@ -75,6 +75,11 @@ def test_top_customers_carry_ids_for_links(tables):
 
 
 def test_empty_selection_says_no_data(tables):
+    """A region with a customer (W1 in West) but nothing billed: every figure says so."""
+    from conftest import clean_table
+
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     empty = ledger.select_region(tables, "West")
     pos = receivables.invoice_positions(empty["invoices"], empty["payments"], T)
     kpis = commissions.commission_kpis(empty, "2026-10", {})

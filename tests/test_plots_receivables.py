@@ -11,6 +11,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import clean_table
 from matplotlib.figure import Figure
 from test_commissions import make_tables
 from test_receivables import T, make_ledger
@@ -67,7 +68,10 @@ def test_aging_chart_labels_money(tables):
 
 
 def test_empty_selection_shows_no_data(tables):
-    """An empty region gives "No data" figures instead of errors."""
+    """An empty region (a customer W1 in West, nothing billed) gives "No data" figures instead
+    of errors."""
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     empty = ledger.select_region(tables, "West")
     pos = receivables.invoice_positions(empty["invoices"], empty["payments"], T)
     kpis = commissions.commission_kpis(empty, "2026-10", {})
@@ -147,11 +151,26 @@ def test_notebook_03_receivables(tmp_path, tables):
 
 @pytest.mark.slow
 def test_notebook_03_empty_region(tmp_path, tables):
-    """Region West has no customers: the notebook runs and writes null KPIs."""
+    """Region West has a customer (W1) but nothing billed: the notebook runs and writes null
+    KPIs."""
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     part = _run("03_receivables.ipynb", tmp_path, tables, region="West")["kpis_receivables.json"]
     assert part["region"] == "West"
     assert part["dso"] is None and part["open_ar"] is None
     assert part["customers_over_credit_limit_list"] == []
+
+
+@pytest.mark.slow
+def test_notebook_with_a_region_not_in_the_data_fails_with_the_regions(tmp_path, tables):
+    """papermill with region "Westt" (a typo): the notebook stops with UnknownRegion naming the
+    regions in the data, instead of publishing a report of 0 invoices."""
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        _run("03_receivables.ipynb", tmp_path, tables, region="Westt")
+    assert err.value.ename == "UnknownRegion"
+    assert "regions in the data: North, South" in err.value.evalue
 
 
 @pytest.mark.slow

@@ -311,11 +311,24 @@ def test_zero_sales_period_gives_na_not_zero_or_inf(tables):
 
 
 def test_empty_region_gives_none_everywhere(tables):
-    """Region "West" has no customers: every KPI is None (n/a), aging buckets too; no error."""
+    """Region "West" has one customer (W1) but no invoice and no payment: every KPI is None
+    (n/a), aging buckets too, each with its reason; no error."""
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     k = receivables.receivables_kpis(ledger.select_region(tables, "West"), "2026-10", {})
+    assert k["na_reasons"]["open_ar"] == "no invoices or payments up to T in this selection"
     assert all(k[key] is None for key in receivables.RECEIVABLES_KEYS)
     assert set(k["aging"]) == {"Current", "1-30", "31-60", "61-90", "91-120", "120+"}
     assert all(v is None for v in k["aging"].values())
+
+
+def test_a_region_not_in_the_data_is_an_error(tables):
+    """A typo ("Westt") is not an empty region: select_region names the regions there are."""
+    with pytest.raises(ledger.UnknownRegion) as err:
+        ledger.select_region(tables, "Westt")
+    assert str(err.value) == (
+        "region 'Westt' is not in the data (regions in the data: North, South)"
+    )
 
 
 def test_region_selection(tables):

@@ -930,6 +930,9 @@ def test_runner_submits_risk_for_all_first_and_regional_risk_last():
         ("04_commissions.ipynb", "All"),
         ("04_commissions.ipynb", "East"),
         ("04_commissions.ipynb", "North"),
+        ("06_cash_forecast.ipynb", "All"),
+        ("06_cash_forecast.ipynb", "East"),
+        ("06_cash_forecast.ipynb", "North"),
         ("05_risk_scoring.ipynb", "East"),
         ("05_risk_scoring.ipynb", "North"),
     ]

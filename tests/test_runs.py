@@ -55,25 +55,35 @@ _FAKES: dict[str, tuple[str, str]] = {
     ),
     "03_receivables.ipynb": (
         'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
-        'late_days = 30\nrun_tag = "a"',
+        'late_days = 30\nrun_tag = "a"\nfail_pages = False',
         _HEAD
+        + "if fail_pages:\n    raise RuntimeError('page failed')\n"
         + "part = {'period': period, 'as_of': period + '-31', 'open_ar': 100.0 * len(region),\n"
         "        'dso': None, 'run_tag': run_tag,\n"
         "        'comparison': {'open_ar': {'previous': 90.0, 'change': 10.0}}}\n"
         "(out / 'kpis_receivables.json').write_text(json.dumps(part))",
     ),
     "04_commissions.ipynb": (
-        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""',
-        _HEAD + "(out / 'kpis_commissions.json').write_text(json.dumps(\n"
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_commissions.json').write_text(json.dumps(\n"
         "    {'total_accrued_commissions': 12.5, 'average_commission_rate': None}))",
     ),
     "05_risk_scoring.ipynb": (
         'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
-        'late_days = 30\nfail_in = ""',
-        _HEAD + "if region == fail_in:\n"
+        'late_days = 30\nfail_in = ""\nfail_pages = False',
+        _HEAD + "if region == fail_in or fail_pages:\n"
         "    raise RuntimeError('model failed for ' + region)\n"
         "(out / 'kpis_risk.json').write_text(json.dumps({'high_risk_customers': ['C_333']}))\n"
         "(out / 'risk_metrics.json').write_text(json.dumps({'late_days': late_days}))",
+    ),
+    "06_cash_forecast.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_forecast.json').write_text(json.dumps(\n"
+        "    {'cash_forecast': {'2026-11-01': {'expected': 5.0, 'low': 4.0, 'high': 6.0}}}))",
     ),
 }
 
@@ -178,7 +188,8 @@ def test_validate_params_accepts_none_and_rejects_non_mapping():
 
 
 def test_notebook_parameters_reads_literals(tmp_path):
-    """The fake 03 declares period "2026-10", region "All", ..., late_days 30, run_tag "a"."""
+    """The fake 03 declares period "2026-10", region "All", ..., late_days 30, run_tag "a",
+    fail_pages False."""
     nbs = _write_fake_notebooks(tmp_path)
     declared = runs.notebook_parameters(nbs / "03_receivables.ipynb")
     assert declared == {
@@ -188,6 +199,7 @@ def test_notebook_parameters_reads_literals(tmp_path):
         "output_dir": "",
         "late_days": 30,
         "run_tag": "a",
+        "fail_pages": False,
     }
     with pytest.raises(UserError):
         runs.notebook_parameters(tmp_path / "nope.ipynb")
@@ -203,10 +215,22 @@ def test_period_range_and_errors():
         runs.period_range("2026-Q1", "2026-Q2")
 
 
-def test_region_dir():
+def test_region_dir_never_shares_a_folder():
+    """A plain name is its own folder; any other name gets a readable slug plus the first 8 hex
+    digits of the sha256 of the name, so "Asia/Pacific" and "Asia Pacific" (both slug
+    "Asia_Pacific") and the plain "Asia_Pacific" get three different folders; "../.." cannot
+    climb out of reports/."""
+    import hashlib
+
+    def h(name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:8]
+
     assert runs.region_dir("North") == "North"
-    assert runs.region_dir("Asia/Pacific") == "Asia_Pacific"
-    assert runs.region_dir("../..") == "region"
+    assert runs.region_dir("Asia/Pacific") == f"Asia_Pacific-{h('Asia/Pacific')}"
+    assert runs.region_dir("Asia Pacific") == f"Asia_Pacific-{h('Asia Pacific')}"
+    assert runs.region_dir("Asia_Pacific") == "Asia_Pacific"
+    assert runs.region_dir("../..") == f"region-{h('../..')}"
+    assert len({runs.region_dir(n) for n in ("Asia/Pacific", "Asia Pacific", "Asia_Pacific")}) == 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,23 +362,24 @@ def _kpis(project: dict, region: str, period: str = PERIOD) -> dict:
 
 @pytest.mark.slow
 def test_run_period_then_failed_page_keeps_its_previous_version(project):
-    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 3 = 11 notebooks.
-    Run 2 (run_tag "second", --regions South, so 2 + 2 x 3 = 8 notebooks) fails 05_risk_scoring
+    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 4 = 14 notebooks.
+    Run 2 (run_tag "second", --regions South, so 2 + 2 x 4 = 10 notebooks) fails 05_risk_scoring
     in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched; in
-    South the receivables and commission pages are the new ones (run_tag "second") while the
-    failed risk page keeps run 1's version (its notebook and outputs, byte for byte), and the
-    failed notebook with its error is kept under _failed/South/."""
+    South the receivables, commission and cash forecast pages are the new ones (run_tag
+    "second") while the failed risk page keeps run 1's version (its notebook and outputs, byte
+    for byte), and the failed notebook with its error is kept under _failed/South/."""
     assert _run(project, period=PERIOD, params={"run_tag": "first"}) == 0
     reports = project["reports_dir"] / PERIOD
     m1 = _manifest(project)
     assert m1["status"] == "ok" and m1["regions"] == ["All", "North", "South"]
-    assert len(m1["runs"]) == 11 and {r["status"] for r in m1["runs"]} == {"ok"}
+    assert len(m1["runs"]) == 14 and {r["status"] for r in m1["runs"]} == {"ok"}
     assert all(r["seconds"] is not None and r["seconds"] > 0 for r in m1["runs"])
     assert m1["params"]["run_tag"] == "first" and m1["kernel"] == "arinsight"
     assert m1["inputs"][0]["table"] == "sources"
     assert m1["inputs"][1]["sha256"] == runs.sha256_file(project["data"] / "invoices.csv")
     assert m1["packages"]["papermill"] and m1["code_version"]
     assert m1["notebook_params"]["03_receivables.ipynb"] == [
+        "fail_pages",
         "late_days",
         "output_dir",
         "period",
@@ -386,7 +411,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     failed = [r for r in m2["runs"] if r["status"] == "failed"]
     assert [(r["region"], r["notebook"]) for r in failed] == [("South", "05_risk_scoring.ipynb")]
     assert "model failed for South" in failed[0]["error"]
-    assert len(m2["runs"]) == 8
+    assert len(m2["runs"]) == 10
     assert (reports / "North" / "kpis.json").read_bytes() == north_before
     assert m2["reports"]["North"] == m1["reports"]["North"]
     assert _kpis(project, "All")["run_tag"] == "second"
@@ -457,7 +482,7 @@ def test_backfill_reuses_cleaned_data(project):
 @pytest.mark.slow
 def test_real_notebooks_end_to_end_on_sample(tmp_path):
     """One period, region North plus All, on a 1,500-invoice sample whose customers are all named
-    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 3 = 8
+    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 4 = 10
     runs and the sample's input hashes, kpis.json has every DESIGN key with consistent numbers
     (overdue AR and current AR are parts of open AR), and the built site shows the name only
     escaped, on every page."""
@@ -486,7 +511,7 @@ def test_real_notebooks_end_to_end_on_sample(tmp_path):
     manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
     failed = [r for r in manifest["runs"] if r["status"] != "ok"]
     assert code == 0, failed
-    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 8
+    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 10
     hashed = {Path(i["path"]).name for i in manifest["inputs"] if i.get("sha256")}
     assert "sources.yaml" in hashed and len(hashed) >= 3
     for region in ("All", "North"):
@@ -531,3 +556,95 @@ def _hostile_customer_names(workbook: Path) -> None:
     for row in range(2, ws.max_row + 1):
         ws.cell(row=row, column=col, value=EVIL)
     wb.save(workbook)
+
+
+@pytest.mark.slow
+def test_processed_data_change_only_with_a_published_report(project):
+    """Run 1 publishes with customers North and South (processed customers: 2 rows). Run 2
+    cleans a ledger with a third customer but every page fails: exit 1, nothing of run 2 is
+    published, and processed/ still holds run 1's 2 customers (the report and the data alerts
+    read stay consistent); no staging folder is left. Run 3 publishes: processed has 3."""
+    import pandas as pd
+
+    processed = Path(project["params"]["processed_dir"])
+    assert _run(project, period=PERIOD) == 0
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 2
+    three = {"customer_regions": ["North", "South", "East"]}
+    assert _run(project, period=PERIOD, params={**three, "fail_pages": True}) == 1
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 2
+    assert not list(processed.parent.glob(".*staging*")) and not list(
+        processed.parent.glob(".*trash*")
+    )
+    assert _manifest(project)["reports"]["North"]["published"] == "previous"  # run 1 pages kept
+    assert _run(project, period=PERIOD, params=three) == 0
+    assert len(pd.read_parquet(processed / "customers.parquet")) == 3
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_nothing_the_next_run_trips_over(project):
+    """A killed run left reports/.staging-2026-10-<id>, .trash-2026-10-<id>, .lock-2026-10 and a
+    .processed.staging-2026-10-<id> beside processed/: the next run removes them and succeeds. A
+    lock held by a live run is respected: a second run of that period is refused."""
+    reports = project["reports_dir"]
+    processed = Path(project["params"]["processed_dir"])
+    leftovers = [
+        reports / ".staging-2026-10-deadbeef",
+        reports / ".trash-2026-10-deadbeef",
+        processed.parent / ".processed.staging-2026-10-deadbeef",
+    ]
+    for folder in leftovers:
+        (folder / "x").mkdir(parents=True)
+    (reports / ".lock-2026-10").write_text("")
+    assert _run(project, period=PERIOD) == 0
+    assert [f for f in leftovers if f.exists()] == []
+    assert not (reports / ".lock-2026-10").exists()
+    busy = pytest.raises(UserError, match="another `arinsight run` of 2026-10 is in progress")
+    with runs._period_lock(reports, PERIOD), busy:
+        _run(project, period=PERIOD)
+
+
+@pytest.mark.slow
+def test_a_notebook_run_by_hand_never_changes_what_was_published(tmp_path, monkeypatch):
+    """03_receivables run with its default parameters (as in JupyterLab) in a project whose
+    published processed data and report exist: it reads the published data, writes its JSON
+    part to data/scratch/reports/2026-10/All/, and leaves reports/ and data/processed/ byte for
+    byte as they were."""
+    import papermill
+    from conftest import clean_table
+
+    home = tmp_path / "home"
+    shutil.copytree(config.PARAMS_DIR, home / "params")
+    published = home / "data" / "processed"
+    published.mkdir(parents=True)
+    clean_table(
+        "invoices",
+        [
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "invoice_date": "2026-10-01",
+                "due_date": "2026-10-31",
+                "amount": 100.0,
+                "due_date_derived": False,
+                "is_overpaid": False,
+            }
+        ],
+    ).to_parquet(published / "invoices.parquet")
+    clean_table("customers", [{"customer_id": "C1", "region": "North"}]).to_parquet(
+        published / "customers.parquet"
+    )
+    (home / "reports" / "2026-10" / "All").mkdir(parents=True)
+    (home / "reports" / "2026-10" / "All" / "kpis.json").write_text("{}")
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    monkeypatch.setenv("ARINSIGHT_HOME", str(home))
+    papermill.execute_notebook(
+        str(config.NOTEBOOKS_DIR / "03_receivables.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name=config.KERNEL_NAME,
+        progress_bar=False,
+    )
+    after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    changed = sorted(str(p.relative_to(home)) for p in after if before.get(p) != after[p])
+    assert changed == ["data/scratch/reports/2026-10/All/kpis_receivables.json"]
+    part = json.loads((home / changed[0]).read_text())
+    assert part["open_ar"] == 100.0

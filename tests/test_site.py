@@ -162,6 +162,7 @@ def make_reports(root: Path) -> Path:
         "03_receivables.ipynb": "Receivables Health",
         "04_commissions.ipynb": "Commission Analytics",
         "05_risk_scoring.ipynb": "Risk scoring",
+        "06_cash_forecast.ipynb": "Cash Forecast",
     }
     table = table_markup(
         pd.DataFrame({"customer_id": ["C_3"], "customer_name": [EVIL], "open_ar": [1003.0]}),
@@ -483,6 +484,7 @@ EXPECTED_PAGES = (
         "site/receivables.html",
         "site/commissions.html",
         "site/risk.html",
+        "site/forecast.html",
         "site/data-quality.html",
         "site/explorer.html",
         "site/archive.html",
@@ -494,7 +496,7 @@ EXPECTED_PAGES = (
         f"site/{p}/{r}/{page}.html"
         for p, regions in REGION_SETS.items()
         for r in regions
-        for page in ("receivables", "commissions", "risk")
+        for page, _, _ in site.REGION_PAGES
     ]
 )
 

@@ -44,6 +44,13 @@ _EXPORTS: dict[str, str] = {
     # risk
     "run_risk": "risk",
     "load_model": "risk",
+    # collections: cash application, cash forecast, dunning
+    "run_match": "cashapp",
+    "match_statement": "cashapp",
+    "read_statement": "cashapp",
+    "region_forecast": "forecast",
+    "company_profile": "dunning",
+    "dunning_plan": "dunning",
     # runs, site, notifications
     "run_period": "runs",
     "build_site": "site",

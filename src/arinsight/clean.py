@@ -30,21 +30,28 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandera.errors import SchemaErrors
 
-from arinsight import config, schemas
-from arinsight.errors import ConservationError
+from arinsight import config, money, schemas
+from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED
+from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
 from arinsight.ledger import isin, lookup
 from arinsight.schemas import (
     CANONICAL,
     DATE_COLUMNS,
     KEYS,
     PARSE_ERRORS,
+    PARSE_REASON,
     REASONS,
     REQUIRED,
     SEGMENT_COLUMNS,
@@ -52,7 +59,10 @@ from arinsight.schemas import (
 
 TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
 RULE_ORDER = (
+    "malformed_row",
     "unparseable_value",
+    "out_of_range",
+    "sub_cent_amount",
     "undated_payment",
     "missing_required",
     "duplicate_exact",
@@ -180,7 +190,7 @@ class _Rules:
         self.df = self.df[~mask].reset_index(drop=True)
 
     def drop_exact_duplicates(self) -> None:
-        cols = CANONICAL[self.table]
+        cols = CANONICAL[self.table] + [c for c in self.df.columns if c.startswith("_cents_")]
         dup = self.df.duplicated(subset=cols, keep="first")
         n = int(dup.sum())
         if n:
@@ -203,11 +213,49 @@ class _Rules:
 # --------------------------------------------------------------------------- the rules
 
 
-def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
-    """unparseable_value, (undated_payment), missing_required, duplicates, future_date: the same
-    for every table; undated_payment only exists for payments derived from a flat export."""
+_PARSE_REASONS = ("malformed_row", "unparseable_value", "out_of_range", "sub_cent_amount")
+
+#: Numbers that cannot be negative (cleaning quarantines them as out_of_range); amounts of
+#: invoices and payments must be positive (non_positive_amount).
+NON_NEGATIVE = {
+    "customers": ("credit_limit", "payment_terms_days"),
+    "invoices": ("energy_kwh",),
+}
+#: Payment terms longer than this many days are out_of_range (a typo, or a date read as days).
+MAX_TERMS_DAYS = 3650
+
+
+def _parse_reason(df: pd.DataFrame) -> pd.Series:
+    """The reason ingest gave each row's unreadable values ("" when none)."""
+    if PARSE_REASON in df:
+        return df[PARSE_REASON].fillna("").astype(str)
+    errors = df[PARSE_ERRORS].fillna("")  # interim written before reasons were recorded
+    return errors.where(errors == "", "unparseable_value")
+
+
+def _out_of_range(rules: _Rules) -> None:
+    """out_of_range: a negative credit limit, payment terms or energy usage, or terms beyond
+    :data:`MAX_TERMS_DAYS` (the schema of the clean tables does not admit them)."""
     df = rules.df
-    rules.quarantine("unparseable_value", df[PARSE_ERRORS].fillna("") != "", df[PARSE_ERRORS])
+    bad = pd.Series(False, index=df.index)
+    detail = pd.Series("", index=df.index, dtype=object)
+    for col in NON_NEGATIVE.get(rules.table, ()):
+        neg = df[col].notna() & (df[col] < 0)
+        if col == "payment_terms_days":
+            neg |= df[col].notna() & (df[col] > MAX_TERMS_DAYS)
+        detail = detail.where(~neg | (detail != ""), col + " " + df[col].astype(str))
+        bad |= neg
+    rules.quarantine("out_of_range", bad, detail)
+
+
+def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
+    """The reasons of unreadable values (malformed_row, unparseable_value, out_of_range,
+    sub_cent_amount), out_of_range numbers, (undated_payment), missing_required, duplicates,
+    future_date: the same for every table; undated_payment only exists for payments derived from
+    a flat export."""
+    for code in _PARSE_REASONS:
+        rules.quarantine(code, _parse_reason(rules.df) == code, rules.df[PARSE_ERRORS])
+    _out_of_range(rules)
     df = rules.df
     if UNDATED in df:
         rules.quarantine(
@@ -239,9 +287,14 @@ def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
 
 
 def _non_positive_amount(rules: _Rules) -> None:
-    """non_positive_amount: an invoice or payment amount <= 0."""
+    """non_positive_amount: an invoice or payment amount <= 0 (to the exact cent)."""
     df = rules.df
-    rules.quarantine("non_positive_amount", df["amount"] <= 0, "amount " + df["amount"].astype(str))
+    cents = df[cents_column("amount")] if cents_column("amount") in df else df["amount"] * 100
+    rules.quarantine(
+        "non_positive_amount",
+        (cents <= 0).fillna(False).astype(bool),
+        "amount " + df["amount"].map(lambda v: f"{v:,.2f}").astype(str),
+    )
 
 
 def _unknown_reference(rules: _Rules, column: str, parent: pd.DataFrame) -> None:
@@ -345,37 +398,65 @@ def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Ti
     return rules
 
 
+def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Money columns with their exact-cents companion (derived from the float when a caller
+    passes a frame that ingest did not make)."""
+    missing = [c for c in MONEY_COLUMNS.get(table, ()) if cents_column(c) not in df]
+    if not missing:
+        return df
+    df = df.copy()
+    for col in missing:
+        df[cents_column(col)] = pd.array(np.round(df[col].astype("float64") * 100), dtype="Int64")
+    return df
+
+
 def _convert_currency(
     invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Amounts in the reporting currency (rounded to cents); payments follow their invoice."""
-    rates = {reporting: 1.0, **{k: float(v) for k, v in fx_rates.items()}}
+    """Amounts in the reporting currency, exact: cents x rate rounded half up to the cent; a
+    payment applied to an invoice is taken in that invoice's currency, unapplied cash in the
+    reporting currency."""
+    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
     inv = invoices.copy()
-    inv_rate = inv["currency"].fillna(reporting).map(rates).astype(float)
-    inv["amount"] = (inv["amount"] * inv_rate).round(2)
+    inv_rate = inv["currency"].fillna(reporting).map(rates)
+    c = cents_column("amount")
+    inv[c] = money.convert(inv[c], inv_rate)
+    inv["amount"] = inv[c].astype("float64") / 100
     inv["currency"] = reporting
     pay = payments.copy()
-    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=float)
-    pay_rate = lookup(pay["invoice_id"], rate_of).fillna(1.0)
-    pay["amount"] = (pay["amount"] * pay_rate).round(2)
+    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
+    pay_rate = lookup(pay["invoice_id"], rate_of).map(lambda r: Decimal(1) if pd.isna(r) else r)
+    pay[c] = money.convert(pay[c], pay_rate)
+    pay["amount"] = pay[c].astype("float64") / 100
     return inv, pay
 
 
 def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema."""
+    """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
+    exact cents of the money columns follow (``_cents_<column>``)."""
     cols = CANONICAL[table] + schemas.FLAGS.get(table, [])
-    out = df[cols].copy()
+    cents = [cents_column(c) for c in MONEY_COLUMNS.get(table, ())]
+    out = df[cols + cents].copy()
     for c in schemas.NUMBER_COLUMNS[table]:
         out[c] = out[c].astype("float64")
-    for c in ("amount", "credit_limit", "commission_amount"):
-        if c in out:
-            out[c] = out[c].round(2)
+    for c in MONEY_COLUMNS.get(table, ()):
+        out[c] = out[cents_column(c)].astype("float64") / 100
     for c in schemas.BOOL_COLUMNS.get(table, []):
         out[c] = out[c].fillna(False).astype(bool)
     for c in DATE_COLUMNS[table]:
         out[c] = out[c].astype("datetime64[us]")
     out = out.sort_values(KEYS[table], kind="stable").reset_index(drop=True)
-    return schemas.validate(table, out)
+    try:
+        valid = schemas.validate(table, out[cols])
+    except SchemaErrors as exc:  # the rules above should make this impossible: say where
+        first = exc.failure_cases.iloc[0]
+        raise CleaningError(
+            f"{table}: a kept row breaks the clean schema (column {first['column']!r}, check "
+            f"{first['check']!r}, value {first['failure_case']!r}); please report this"
+        ) from None
+    for c in cents:
+        valid[c] = out[c].to_numpy()
+    return valid
 
 
 # --------------------------------------------------------------------------- public API
@@ -424,6 +505,7 @@ def clean(
     """
     run_date = _as_date(run_date)
     fx_rates = dict(fx_rates or {})
+    tables = {t: _ensure_cents(t, tables[t]) for t in CANONICAL}
     done: dict[str, _Rules] = {}
     done["customers"] = _clean_customers(tables["customers"], run_date)
     customers = done["customers"].df
@@ -512,12 +594,24 @@ def check_conservation(result: CleanResult) -> None:
     result.summary["conservation_ok"] = True
 
 
+def processed_table(table: str, df: pd.DataFrame) -> pa.Table:
+    """A clean table as written to ``<table>.parquet``: money as exact decimal(18, 2) built from
+    the cents (no ``_cents_`` column), everything else as cleaned."""
+    cents = {c: cents_column(c) for c in MONEY_COLUMNS.get(table, ()) if cents_column(c) in df}
+    arrow = pa.Table.from_pandas(df.drop(columns=list(cents.values())), preserve_index=False)
+    for col, cc in cents.items():
+        arrow = arrow.set_column(
+            arrow.schema.get_field_index(col), col, money.decimal_array(df[cc])
+        )
+    return arrow
+
+
 def write_processed(result: CleanResult, processed_dir: str | Path | None = None) -> Path:
     """Write clean tables, quarantine.parquet and data_quality.json to ``processed_dir``."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for table, df in result.tables.items():
-        df.to_parquet(folder / f"{table}.parquet", index=False)
+        pq.write_table(processed_table(table, df), folder / f"{table}.parquet")
     result.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
     return write_json(folder / "data_quality.json", result.summary)
 

@@ -1,16 +1,94 @@
-"""The ``arinsight`` command line (argparse: standard library, no extra dependency).
+"""The ``arinsight`` command line.
 
-Each subcommand is a thin wrapper around one function of the package; errors that a user can fix
-(bad parameters, bad input files) are printed as one line and exit with status 2.
+Each subcommand is a thin wrapper around one function of the package. Every argument is checked
+up front, before any work (a period is ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``; a date is
+``YYYY-MM-DD``; counts are positive whole numbers), and every mistake a user can fix (a bad
+argument, a bad parameter file, an unreadable source) is printed as one line starting with
+``arinsight <command>: error:`` and exits with status 2; never a stack trace.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 
 from arinsight import __version__
+
+DESCRIPTION = """\
+Accounts-receivable analysis you can trace: reads your invoices, payments and customers from
+CSV, Excel, SQL or UBL files with a mapping file, cleans them (every rejected row is kept with
+its reason), and publishes monthly dashboards (receivables health, commissions, late-payment
+risk, data quality) as a static website.
+
+typical month end:
+  arinsight check --params my_params.yaml      is my mapping right? (seconds, publishes nothing)
+  arinsight run --period 2026-10 --params my_params.yaml
+  arinsight site                               build the website in _site/
+  arinsight alerts --period 2026-10 --dry-run  overdue reminders as .eml files
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (and exit status 2) like every other
+    user error, instead of the usage block."""
+
+    def error(self, message: str) -> None:  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --------------------------------------------------------------------------------------------
+# argument types: each refuses a bad value with a sentence a finance user understands
+# --------------------------------------------------------------------------------------------
+
+
+def period_arg(text: str) -> str:
+    """A reporting period: ``YYYY-MM`` (a month), ``YYYY-Qn`` (a quarter) or ``YYYY``."""
+    from arinsight.ledger import period_bounds
+
+    try:
+        return period_bounds(text).label
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def month_arg(text: str) -> str:
+    """A month ``YYYY-MM`` (backfills and the monthly chain run month by month)."""
+    label = period_arg(text)
+    if not (len(label) == 7 and label[4] == "-" and label[5:].isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a month YYYY-MM")
+    return label
+
+
+def date_arg(text: str) -> str:
+    """A date ``YYYY-MM-DD``."""
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
+    return value
+
+
+def int_arg(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -18,6 +96,20 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     manifest = write_sample(args.out, n_invoices=args.invoices, seed=args.seed)
     print(f"sample written to {args.out}: {manifest['rows']}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from arinsight.check import check
+    from arinsight.files import write_json
+
+    report = check(args.params or [])
+    print(report.text())
+    if args.json:
+        write_json(args.json, report.as_dict())
+    if not report.ok:
+        print(f"arinsight check: error: {report.blocking}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -33,20 +125,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from_period=args.from_period,
         to_period=args.to_period,
     )
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    from arinsight.check import check
-    from arinsight.files import write_json
-
-    report = check(args.params or [])
-    print(report.text())
-    if args.json:
-        write_json(args.json, report.as_dict())
-    if not report.ok:
-        print(f"arinsight check: error: {report.blocking}", file=sys.stderr)
-        return 2
-    return 0
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
@@ -87,77 +165,173 @@ def _cmd_monthly(args: argparse.Namespace) -> int:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="arinsight", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"arinsight {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _cmd_match(args: argparse.Namespace) -> int:
+    from arinsight.cashapp import run_match, summary_text
 
-    p = sub.add_parser(
-        "sample", help="write the embedded sample (CSV + Excel + SQLite) and its sources file"
+    run = run_match(
+        args.statement,
+        params_files=args.params or [],
+        as_of=args.as_of,
+        out_dir=args.out,
+        processed_dir=args.processed,
     )
+    print(summary_text(run))
+    return 0
+
+
+def _params_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--invoices", type=int, default=10_000, help="number of invoices (default 10000)"
+        "--params",
+        action="append",
+        metavar="FILE",
+        help="a parameter file merged over params/defaults.yaml (repeatable; later files win)",
     )
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="arinsight",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"arinsight {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=f"{summary}\n\nexample:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command(
+        "sample",
+        "write the embedded sample ledger (CSV invoices, Excel customers, SQLite payments) "
+        "and its sources file, to try arinsight without your own data",
+        "arinsight sample --invoices 10000 --out data/sample",
+    )
+    p.add_argument("--invoices", type=positive_int, default=10_000, help="invoices (default 10000)")
+    p.add_argument("--seed", type=int_arg, default=42, help="random seed (default 42)")
     p.add_argument("--out", default="data/sample", help="output folder (default data/sample)")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("run", help="run the notebooks for a period")
-    p.add_argument("--period", help="YYYY-MM")
-    p.add_argument("--from", dest="from_period", help="first period of a backfill (YYYY-MM)")
-    p.add_argument("--to", dest="to_period", help="last period of a backfill (YYYY-MM)")
+    p = command(
+        "check",
+        "read and clean your data in memory and print the mapping report: columns mapped, rows "
+        "kept and quarantined by reason, what will be n/a and why; publishes nothing",
+        "arinsight check --params my_params.yaml",
+    )
+    _params_option(p)
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON")
+    p.set_defaults(func=_cmd_check)
+
+    p = command(
+        "run",
+        "produce the reports of a period: ingest and clean once, then Receivables Health, "
+        "Commission Analytics and Risk for every region and All",
+        "arinsight run --period 2026-10 --params my_params.yaml",
+    )
+    p.add_argument("--period", type=period_arg, help="YYYY-MM, YYYY-Qn or YYYY")
     p.add_argument(
         "--as-of",
         dest="as_of",
+        type=date_arg,
         help="snapshot date within the period (YYYY-MM-DD): balances at that date, flows from "
         "the period start to it (default: the period's last day)",
     )
-    p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
+    p.add_argument("--from", dest="from_period", type=month_arg, help="first month of a backfill")
+    p.add_argument("--to", dest="to_period", type=month_arg, help="last month of a backfill")
+    p.add_argument("--regions", default="all", help="all (default), or regions separated by commas")
+    _params_option(p)
     p.add_argument(
-        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
+        "--jobs", type=positive_int, default=None, help="notebooks run at once (default: cores)"
     )
-    p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser(
-        "check",
-        help="ingest + clean only, in memory: the mapping report of your sources (publishes nothing)",
+    p = command(
+        "site",
+        "build the website of every period reported (Quarto when installed, else the built-in "
+        "renderer) into _site/",
+        "arinsight site",
     )
-    p.add_argument(
-        "--params", action="append", help="parameter file merged over the defaults (repeatable)"
-    )
-    p.add_argument("--json", default=None, help="also write the report as JSON to this file")
-    p.set_defaults(func=_cmd_check)
-
-    p = sub.add_parser("site", help="render the website (Quarto when present, else built-in)")
     p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")
-    p.add_argument("--renderer", choices=["auto", "quarto", "builtin"], default="auto")
+    p.add_argument(
+        "--renderer",
+        choices=["auto", "quarto", "builtin"],
+        default="auto",
+        help="auto (default): Quarto when on PATH, else built-in",
+    )
     p.set_defaults(func=_cmd_site)
 
-    p = sub.add_parser("alerts", help="overdue alerts and reminders")
-    p.add_argument("--period", required=True)
-    p.add_argument("--dry-run", action="store_true", help="write .eml files instead of sending")
-    p.add_argument("--force", action="store_true", help="send reminders again even if already sent")
-    p.add_argument("--params", action="append")
+    p = command(
+        "match",
+        "cash application: match the credit lines of a bank statement (ISO 20022 camt.053 or "
+        "CSV) to open invoices; writes a matching worklist and a payments file for ingest",
+        "arinsight match --statement statements/2026-10.xml --params my_params.yaml",
+    )
+    p.add_argument(
+        "--statement", required=True, metavar="FILE", help="camt.053 XML or CSV bank statement"
+    )
+    _params_option(p)
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=date_arg,
+        default=None,
+        help="open invoices at this date (default: the statement's last booking date)",
+    )
+    p.add_argument("--out", default=None, help="output folder (default data/cash)")
+    p.add_argument(
+        "--processed", default=None, help="processed data folder (default data/processed)"
+    )
+    p.set_defaults(func=_cmd_match)
+
+    p = command(
+        "alerts",
+        "list the invoices that became overdue in a period (collections worklist as CSV and "
+        "Excel) and write or send the reminder e-mails",
+        "arinsight alerts --period 2026-10 --dry-run",
+    )
+    p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
+    p.add_argument(
+        "--dry-run", action="store_true", help="write the e-mails as .eml files, send nothing"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="send reminders again even if they were sent"
+    )
+    _params_option(p)
     p.set_defaults(func=_cmd_alerts)
 
-    p = sub.add_parser("email-report", help="the monthly summary e-mail")
-    p.add_argument("--period", required=True)
-    p.add_argument("--dry-run", action="store_true", help="write .eml files instead of sending")
-    p.add_argument(
-        "--force", action="store_true", help="send the report again even if already sent"
+    p = command(
+        "email-report",
+        "send the monthly summary e-mail (KPIs with their change, top overdue and high-risk "
+        "customers, a link to the site) to the stakeholders",
+        "arinsight email-report --period 2026-10 --dry-run",
     )
-    p.add_argument("--params", action="append")
+    p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
+    p.add_argument(
+        "--dry-run", action="store_true", help="write the e-mail as an .eml file, send nothing"
+    )
+    p.add_argument("--force", action="store_true", help="send the report again even if it was sent")
+    _params_option(p)
     p.set_defaults(func=_cmd_email_report)
 
-    p = sub.add_parser("monthly", help="run + alerts + email-report for a period (for cron/CI)")
-    p.add_argument("--period", default=None, help="YYYY-MM (default: the previous calendar month)")
-    p.add_argument("--regions", default="all", help="all, or a comma-separated list of regions")
-    p.add_argument("--jobs", type=int, default=None, help="parallel notebook runs (default: cores)")
-    p.add_argument("--site", action="store_true", help="also render the website after the run")
-    p.add_argument("--dry-run", action="store_true", help="write .eml files instead of sending")
-    p.add_argument("--force", action="store_true", help="send e-mails again even if already sent")
-    p.add_argument("--params", action="append")
+    p = command(
+        "monthly",
+        "the month-end chain for cron or CI: run, then alerts, then email-report, for the "
+        "previous calendar month unless --period is given",
+        "arinsight monthly --site --params my_params.yaml",
+    )
+    p.add_argument("--period", type=month_arg, default=None, help="YYYY-MM (default: last month)")
+    p.add_argument("--regions", default="all", help="all (default), or regions separated by commas")
+    p.add_argument(
+        "--jobs", type=positive_int, default=None, help="notebooks run at once (default: cores)"
+    )
+    p.add_argument("--site", action="store_true", help="also build the website after the run")
+    p.add_argument("--dry-run", action="store_true", help="write .eml files, send nothing")
+    p.add_argument("--force", action="store_true", help="send e-mails again even if sent")
+    _params_option(p)
     p.set_defaults(func=_cmd_monthly)
     return parser
 
@@ -170,7 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:
-        print(f"arinsight {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # always one line
+        print(f"arinsight {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

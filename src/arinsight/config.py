@@ -39,6 +39,9 @@ SAMPLE_DIR = DATA_DIR / "sample"
 INTERIM_DIR = DATA_DIR / "interim"
 PROCESSED_DIR = DATA_DIR / "processed"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+#: Where notebooks run by hand (JupyterLab, plain papermill without the runner's folders) write:
+#: never into the published data/processed, data/interim or reports/ (see :func:`notebook_dir`).
+SCRATCH_DIR = DATA_DIR / "scratch"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 DEFAULTS_FILE = PARAMS_DIR / "defaults.yaml"
 KERNEL_NAME = "arinsight"
@@ -54,6 +57,38 @@ def resolve_path(value: str | os.PathLike[str] | None, base: Path = PROJECT_ROOT
         return None
     path = Path(os.path.expanduser(str(value)))
     return path if path.is_absolute() else (base / path).resolve()
+
+
+_PUBLISHED = {"interim": "INTERIM_DIR", "processed": "PROCESSED_DIR", "reports": "REPORTS_DIR"}
+
+
+def notebook_dir(kind: str, given: str | os.PathLike[str] | None, *, write: bool = False) -> Path:
+    """The folder a notebook reads or writes ``kind`` ("interim", "processed" or "reports") in.
+
+    ``given`` is the notebook's parameter: the runner always passes its folders, so they are used
+    as they are. Run by hand (the parameter left empty) a notebook never changes what was
+    published: it writes to ``data/scratch/<kind>``, and reads from there when that exists (an
+    analyst re-running ingest and clean by hand sees their own result), else from the published
+    folder, read only.
+    """
+    if kind not in _PUBLISHED:
+        raise ValueError(f"kind: expected one of {', '.join(_PUBLISHED)}, got {kind!r}")
+    if given:
+        return resolve_path(given)
+    scratch = SCRATCH_DIR / kind
+    if write or scratch.exists():
+        return scratch
+    return globals()[_PUBLISHED[kind]]
+
+
+def notebook_output(given: str | os.PathLike[str] | None, period: str, region: str) -> Path:
+    """Where a notebook writes its JSON parts: the runner's ``output_dir``, or by hand
+    ``data/scratch/reports/<period>/<region>`` (never the published report)."""
+    if given:
+        return resolve_path(given)
+    from arinsight.ledger import region_dir
+
+    return SCRATCH_DIR / "reports" / str(period) / region_dir(region)
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -83,9 +118,41 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
+#: Parameters that are not in defaults.yaml but may be set in a params file: the folders a run
+#: reads and writes, a snapshot date, and the query engine's location.
+EXTRA_KEYS = frozenset({"interim_dir", "processed_dir", "reports_dir", "as_of", "engine"})
+#: Sections of defaults.yaml whose keys are fixed (a misspelt key in them is an error too).
+CLOSED_SECTIONS = ("alerts", "email", "runs")
+
+
+def check_keys(data: Mapping[str, Any], path: str | os.PathLike[str], defaults: Mapping) -> None:
+    """Refuse a key of a params file that arinsight does not know (a misspelt option would
+    otherwise silently do nothing), naming the file, the key and the keys allowed."""
+    allowed = set(defaults) | EXTRA_KEYS
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown parameter(s) {', '.join(map(repr, unknown))}; allowed: "
+            f"{', '.join(sorted(allowed))}"
+        )
+    for section in CLOSED_SECTIONS:
+        given, known = data.get(section), defaults.get(section)
+        if isinstance(given, Mapping) and isinstance(known, Mapping):
+            bad = sorted(set(given) - set(known))
+            if bad:
+                raise ConfigError(
+                    f"{path}: unknown key(s) {', '.join(map(repr, bad))} under {section!r}; "
+                    f"allowed: {', '.join(sorted(known))}"
+                )
+
+
 def load_params(overrides: Iterable[str | os.PathLike[str]] = (), **values: Any) -> dict[str, Any]:
-    """Defaults from ``params/defaults.yaml`` merged with override files, then keyword values."""
-    params = read_yaml(DEFAULTS_FILE)
+    """Defaults from ``params/defaults.yaml`` merged with override files (each checked with
+    :func:`check_keys`), then keyword values."""
+    defaults = read_yaml(DEFAULTS_FILE)
+    params = defaults
     for path in overrides:
-        params = deep_merge(params, read_yaml(path))
+        data = read_yaml(path)
+        check_keys(data, path, defaults)
+        params = deep_merge(params, data)
     return deep_merge(params, {k: v for k, v in values.items() if v is not None})

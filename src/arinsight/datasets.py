@@ -69,12 +69,12 @@ def active(reports_dir: str | os.PathLike[str] | None = None) -> dict[str, str] 
 
 
 def _tree_entries(reports_dir: Path) -> list[Path]:
-    """What belongs to the active dataset's tree: everything but the archive, the dataset file,
-    and the runner's lock files (held by a running process)."""
+    """What belongs to the active dataset's tree: everything but the archive, the dataset file
+    and hidden entries (the runner's locks and staging folders, ``.gitkeep``)."""
     return [
         p
         for p in sorted(reports_dir.iterdir())
-        if p.name not in (ARCHIVE_DIR, DATASET_FILE) and not p.name.startswith(".lock-")
+        if p.name not in (ARCHIVE_DIR, DATASET_FILE) and not p.name.startswith(".")
     ]
 
 

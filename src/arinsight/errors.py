@@ -33,5 +33,10 @@ class ParamsError(UserError, ConfigError):
     """Parameters that do not fit a notebook or a command (unknown key, bad value)."""
 
 
+class CleaningError(UserError):
+    """A kept row breaks the clean tables' schema: a rule is missing (a bug, reported in one line
+    naming the table, the column and the value instead of a schema dump)."""
+
+
 class ConservationError(UserError):
     """Rows read != rows kept + rows quarantined + duplicates dropped."""

@@ -1,4 +1,13 @@
-"""Writing outputs reproducibly: one JSON writer and one file hash for the whole package.
+"""Writing outputs reproducibly and safely: one JSON writer, one CSV and one Excel writer, and
+one file hash for the whole package.
+
+CSV and Excel files are opened in spreadsheets, where a cell starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return can be run as a formula (CSV/formula injection: a customer
+named ``=HYPERLINK(...)`` would become a link). :func:`safe_cell` neutralises such text cells
+the way OWASP's CSV-injection guidance says (a leading single quote, so the cell shows as text);
+numbers, including negative ones, are left as numbers. Every CSV and Excel file arinsight writes
+goes through :func:`write_csv` / :func:`write_excel`.
+
 
 Every JSON file arinsight writes (kpis parts and kpis.json, manifests, data-quality reports,
 model metadata) goes through :func:`write_json`, so they all share one convention: sorted keys,
@@ -13,8 +22,10 @@ import hashlib
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -24,8 +35,11 @@ import pandas as pd
 
 def json_safe(value: Any) -> Any:
     """``value`` as plain JSON data: numpy numbers to Python, NaN/inf/NaT to None, dates to ISO
-    text, paths to text, DataFrames to lists of records. Anything else unknown is left as is (so
-    ``json.dumps`` refuses it rather than writing a ``repr``)."""
+    text, paths to text, DataFrames to lists of records; a :class:`~decimal.Decimal` (exact
+    money) stays a Decimal, which :func:`write_json` writes as an exact number. Anything else
+    unknown is left as is (so ``json.dumps`` refuses it rather than writing a ``repr``)."""
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -51,15 +65,95 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def dumps(data: Any) -> str:
+    """``data`` as JSON text (see the module docstring); Decimals are written digit for digit
+    (``1000000000000000.01``), which ``json`` alone cannot do."""
+    marker = f"@decimal-{uuid.uuid4().hex}:"
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{marker}{value:f}"
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    text = json.dumps(
+        json_safe(data),
+        sort_keys=True,
+        indent=2,
+        allow_nan=False,
+        ensure_ascii=False,
+        default=encode,
+    )
+    return re.sub(f'"{re.escape(marker)}(-?[0-9.]+)"', r"\1", text)
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as JSON (see the module docstring) atomically; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(
-        json_safe(data), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False
-    )
+    text = dumps(data)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value that a spreadsheet shows as it is: text starting with ``= + - @``, a tab or a
+    carriage return gets a leading ``'`` (unless it is a plain number such as ``-12.50``);
+    anything else is returned unchanged."""
+    risky = isinstance(value, str) and value.startswith(_FORMULA_START)
+    return "'" + value if risky and not _PLAIN_NUMBER.match(value) else value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell passed through :func:`safe_cell` (column names too)."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        text = s.astype(object).where(s.map(lambda v: isinstance(v, str)), None).astype("str")
+        risky = text.str.startswith(_FORMULA_START) & ~text.str.match(_PLAIN_NUMBER)
+        risky = risky.fillna(False).astype(bool)
+        if risky.any():
+            out[col] = s.astype(object).where(~risky, "'" + text)
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    return out
+
+
+def csv_text(df: pd.DataFrame, **kwargs) -> str:
+    """``df`` as spreadsheet-safe CSV text (RFC 4180: UTF-8, CRLF line ends, so a value holding
+    a line break or a carriage return is quoted; no index)."""
+    return safe_frame(df).to_csv(index=False, lineterminator="\r\n", **kwargs)
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], **kwargs) -> Path:
+    """:func:`csv_text` of ``df`` written atomically to ``path``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(csv_text(df, **kwargs).encode("utf-8"))
+    os.replace(tmp, path)
+    return path
+
+
+def write_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]) -> Path:
+    """Sheets written with openpyxl, every text cell neutralised (:func:`safe_cell`) and stored
+    as text, never as a formula; atomic; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            safe_frame(frame).to_excel(writer, sheet_name=name, index=False)
+            for row in writer.sheets[name].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep text
+                        cell.data_type = "s"
     os.replace(tmp, path)
     return path
 

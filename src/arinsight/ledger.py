@@ -18,9 +18,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arinsight import config
+from arinsight.errors import UserError
 from arinsight.schemas import CANONICAL, empty_table
 
 ALL_REGIONS = "All"
+
+
+class UnknownRegion(UserError):
+    """A region asked for that is not in the data."""
+
+
 TABLES = tuple(CANONICAL)
 
 
@@ -137,8 +144,27 @@ def load_processed(processed_dir: str | Path | None = None) -> dict[str, pd.Data
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = folder / f"{table}.parquet"
-        tables[table] = pd.read_parquet(path) if path.exists() else empty_table(table)
+        tables[table] = read_table(path) if path.exists() else empty_table(table)
     return tables
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """One processed parquet file as pandas: money (decimal(18, 2)) as float64 amounts plus their
+    exact cents in ``_cents_<column>``; everything else as written."""
+    import pyarrow.parquet as pq
+
+    from arinsight.money import cents_of
+
+    arrow = pq.read_table(path)
+    decimals = [f.name for f in arrow.schema if pa.types.is_decimal(f.type)]
+    cents = {name: cents_of(arrow.column(name)) for name in decimals}
+    for name in decimals:
+        i = arrow.schema.get_field_index(name)
+        arrow = arrow.set_column(i, name, arrow.column(name).cast(pa.float64()))
+    df = arrow.to_pandas()
+    for name, values in cents.items():
+        df[f"_cents_{name}"] = values.to_numpy()
+    return df
 
 
 def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.DataFrame]:
@@ -150,10 +176,18 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
     unapplied cash (no invoice, or an invoice not in the ledger) follows its customer's region.
     Customers are those of the region's master data plus any customer with an invoice in it;
     commissions follow their invoice; sales reps are kept whole (a rep may sell in several
-    regions). An unknown region gives empty tables, not an error, so an empty region reports n/a.
+    regions). A region of the customer data without invoices gives empty tables (its KPIs are
+    n/a); a region that is not in the data at all (a typo such as "Westt") is an
+    :class:`UnknownRegion` error naming the regions there are.
     """
     if region in (None, "", ALL_REGIONS):
         return dict(tables)
+    known = regions_of(tables)
+    if region not in known:
+        raise UnknownRegion(
+            f"region {region!r} is not in the data (regions in the data: "
+            f"{', '.join(known) or 'none'})"
+        )
     customers = tables["customers"]
     invoices = tables["invoices"]
     payments = tables["payments"]
@@ -177,6 +211,34 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
         com = tables["commissions"]
         out["commissions"] = com[isin(com["invoice_id"], inv["invoice_id"])].reset_index(drop=True)
     return out
+
+
+def region_dir(region: str) -> str:
+    """Folder name of a region's reports: the name itself when it is a plain name (letters,
+    digits, ``_ . -``, not starting with ``.`` or ``_``), else a readable slug plus a hash of the
+    name ("Asia/Pacific" -> "Asia_Pacific-3c1e6b2a"), so two names can never share a folder."""
+    import hashlib
+
+    name = str(region)
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "region"
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def check_region_dirs(regions: list[str]) -> None:
+    """Refuse regions whose folders would clash on a case-insensitive file system ("North" and
+    "north"): one region's report would replace the other's."""
+    seen: dict[str, str] = {}
+    for region in regions:
+        key = region_dir(region).casefold()
+        if key in seen and seen[key] != region:
+            raise ValueError(
+                f"regions {seen[key]!r} and {region!r} differ only in case; their reports "
+                "would share a folder on Windows and macOS: map one of them to another name "
+                "with `values:` in the sources file"
+            )
+        seen[key] = region
 
 
 def regions_of(tables: dict[str, pd.DataFrame]) -> list[str]:

@@ -33,7 +33,6 @@ import contextlib
 import copy
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import os
@@ -46,15 +45,17 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from arinsight import config
+from arinsight import config, dunning
+from arinsight.dunning import CompanyProfile
 from arinsight.errors import ParamsError, UserError
+from arinsight.files import csv_text, write_csv, write_excel
 from arinsight.ledger import ALL_REGIONS, Period, load_processed, period_bounds
 from arinsight.receivables import KPI_LABELS, KPI_UNITS
 
@@ -426,15 +427,25 @@ def compose_reminder(
     reply_to: str | None = None,
     cc: Sequence[str] = (),
     env=None,
+    profile: CompanyProfile | None = None,
+    statement: Sequence[Mapping[str, str]] | None = None,
+    statement_total: str | None = None,
+    threshold_days: int | None = None,
 ) -> EmailMessage:
-    """One reminder e-mail to one customer contact: text + HTML alternative.
+    """One reminder e-mail to one customer contact: text + HTML alternative (+ statement).
 
     ``customer`` has customer_id, customer_name and email_to ("; "-separated addresses);
     ``invoices`` are the customer's overdue open invoices at T (invoice_id, due_date,
     open_amount, days_past_due; invoice_date and amount optional), listed by due date with
-    total_overdue = sum(open_amount). ``template`` names the files ``<template>.subject.txt``,
-    ``<template>.txt`` and ``<template>.html``. The key header makes the message idempotent:
-    ``reminder:<period>:<customer_id>:<level>``.
+    total_overdue = sum(open_amount), each with its pay link. ``profile`` (the company profile,
+    :func:`arinsight.dunning.company_profile`) signs the e-mail, gives the contact and bank
+    details and the locale of dates and money (without it: ``sender_name`` and en_US).
+    ``statement`` (rows of :func:`arinsight.dunning.statement_rows`, every open invoice, with
+    ``statement_total``) is attached as ``statement_<customer>_<period>.html``. ``template`` names ``<template>.subject.txt``,
+    ``<template>.txt`` and ``<template>.html``; ``level`` is the step of the dunning sequence,
+    ``threshold_days`` the days past due it needs. The key header makes the message idempotent:
+    ``reminder:<period>:<customer_id>:<level>``; the level and the invoice ids are recorded in
+    the send log.
     """
     p = period_bounds(period) if isinstance(period, str) else period
     to = parse_addresses(customer.get("email_to"))
@@ -446,36 +457,67 @@ def compose_reminder(
         invoices, ("invoice_id", "due_date", "open_amount", "days_past_due"), "invoices"
     )
     env = env or template_environment()
+    profile = profile or CompanyProfile(name=sender_name)
+    customer_id = str(customer.get("customer_id"))
     inv = invoices.sort_values(["due_date", "invoice_id"], kind="mergesort")
     rows = [
         {
             "invoice_id": str(r.invoice_id),
-            "invoice_date": _date(getattr(r, "invoice_date", None)),
-            "due_date": _date(r.due_date),
+            "invoice_date": profile.date(getattr(r, "invoice_date", None)),
+            "due_date": profile.date(r.due_date),
             "days_past_due": _count(r.days_past_due),
-            "amount": _money(getattr(r, "amount", None), currency),
-            "open_amount": _money(r.open_amount, currency),
+            "amount": profile.money(getattr(r, "amount", None), currency),
+            "open_amount": profile.money(r.open_amount, currency),
+            "pay_link": profile.link(r.invoice_id, r.open_amount, currency, customer_id),
         }
         for r in inv.itertuples(index=False)
     ]
-    customer_id = str(customer.get("customer_id"))
     name = customer.get("customer_name")
+    total = float(inv["open_amount"].sum())
     context = {
         "customer_id": customer_id,
         "customer_name": customer_id if _missing(name) else str(name),
         "level": int(level),
+        "threshold_days": int(threshold_days if threshold_days is not None else level),
         "period": p.label,
-        "as_of": _date(p.end),
+        "as_of": profile.date(p.end),
         "currency": currency,
         "invoices": rows,
         "invoice_count": len(rows),
-        "total_overdue": _money(float(inv["open_amount"].sum()), currency),
-        "sender_name": sender_name,
+        "total_overdue": profile.money(total, currency),
+        "pay_all_link": profile.link(
+            ",".join(r["invoice_id"] for r in rows), total, currency, customer_id
+        )
+        if len(rows) > 1
+        else "",
+        "sender_name": profile.name,
+        "company": profile.context(),
+        "statement_attached": bool(statement),
     }
     key = f"reminder:{p.label}:{customer_id}:{int(level)}"
-    return _render_message(
-        env, template, context, mail_from=mail_from, to=to, cc=cc, reply_to=reply_to, key=key
+    msg = _render_message(
+        env,
+        template,
+        context,
+        mail_from=_with_display_name(mail_from, profile.name),
+        to=to,
+        cc=cc,
+        reply_to=reply_to or profile.reply_to,
+        key=key,
     )
+    msg["X-Arinsight-Level"] = str(int(level))
+    msg["X-Arinsight-Invoices"] = " ".join(r["invoice_id"] for r in rows)
+    if statement:
+        html = env.get_template("statement.html").render(
+            {**context, "statement": list(statement), "statement_total": statement_total or ""}
+        )
+        msg.add_attachment(
+            html.encode("utf-8"),
+            maintype="text",
+            subtype="html",
+            filename=f"statement_{_safe_name(customer_id)}_{p.label}.html",
+        )
+    return msg
 
 
 def compose_report(
@@ -489,8 +531,12 @@ def compose_report(
     subject_prefix: str = "[arinsight]",
     currency: str = "USD",
     env=None,
+    profile: CompanyProfile | None = None,
 ) -> EmailMessage:
     """The monthly summary e-mail: KPI cards with change, top overdue and high-risk customers.
+
+    ``profile`` (the company profile) names the sender and signs the footer; amounts keep the
+    unambiguous ``USD 1,234.00`` form of the KPI table, dates follow the profile's locale.
 
     Text + HTML alternative from ``monthly_report.*``, the :func:`kpi_table` attached as
     ``arinsight_kpis_<period>.csv``; key header ``report:<period>:<region>``.
@@ -541,19 +587,19 @@ def compose_report(
         "site_url": site_url or "",
         "subject_prefix": subject_prefix or "",
         "attachment_name": attachment,
+        "company": (profile or CompanyProfile(name="arinsight")).context(),
+        "as_of_text": (profile or CompanyProfile(name="arinsight")).date(kpis.get("as_of")),
     }
     msg = _render_message(
         env,
         "monthly_report",
         context,
-        mail_from=mail_from,
+        mail_from=_with_display_name(mail_from, profile.name) if profile else mail_from,
         to=to,
         key=f"report:{period}:{region}",
     )
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
     msg.add_attachment(
-        buffer.getvalue().encode("utf-8"), maintype="text", subtype="csv", filename=attachment
+        csv_text(table).encode("utf-8"), maintype="text", subtype="csv", filename=attachment
     )
     return msg
 
@@ -758,51 +804,88 @@ def run_alerts(
     mail_from = settings.mail_from if settings else _mail_from(environ, dry_run=True)
     env = template_environment(email.get("template_dir"))
 
+    profile = dunning.company_profile(params)
+    levels = dunning.dunning_levels(params)
+    section = params.get("dunning") or {}
+    min_days_between = int(section.get("min_days_between", 14))
+
     tables = load_processed(processed_dir)
     if tables["invoices"].empty:
         raise UserError(
             f"no processed invoices in {processed_dir or config.PROCESSED_DIR}: "
             f"run `arinsight run --period {p.label}` first"
         )
-    positions = _positions(tables, p.end)
+    # what cash application matched lowers the open amounts; disputed invoices are never dunned
+    applied = dunning.applied_by_cash_application(params, tables["payments"], p.end)
+    positions = dunning.apply_cash(_positions(tables, p.end), applied)
+    disputes = dunning.read_disputes(params.get("sources"))
+    disputed = set(disputes["invoice_id"].astype(str))
+    undisputed = positions.loc[~positions["invoice_id"].astype(str).isin(disputed)]
     risk = _read_risk_scores(reports, p.label)
-    crossings = overdue_crossings(positions, p, thresholds)
-    worklist = collections_worklist(positions, crossings, tables["customers"], risk, templates)
+    crossings = overdue_crossings(undisputed, p, thresholds)
+    worklist = collections_worklist(undisputed, crossings, tables["customers"], risk, templates)
+
+    log_path = _log_path(email, reports)
+    history = dunning.reminder_history(dunning.read_send_records(log_path))
+    if force:  # send this period's reminders again: forget only this period's
+        history = history.loc[history["period"] != p.label]
+    plan = dunning.dunning_plan(
+        positions, p, history, levels, min_days_between, disputed | set(applied["invoice_id"])
+    )
+    plan = plan.merge(_customer_lookup(tables["customers"]), on="customer_id", how="left").assign(
+        email_to=lambda d: d["contact_email"].map(lambda v: "; ".join(parse_addresses(v)))
+    )
+    action = plan.set_index("customer_id")
+    label = action["template"].where(
+        action["action"] == "send", action["action"] + ": " + action["reason"]
+    )
+    has_mail = worklist["email_to"] != ""
+    worklist.loc[has_mail, "reminder"] = (
+        worklist.loc[has_mail, "customer_id"].map(label).fillna("no overdue invoice to remind")
+    )
 
     out_dir = reports / p.label / "alerts"
     out_dir.mkdir(parents=True, exist_ok=True)
-    worklist.to_csv(out_dir / "collections_worklist.csv", index=False, lineterminator="\n")
     crossings_named = crossings.merge(
         worklist[["customer_id", "customer_name"]], on="customer_id", how="left"
     )
-    crossings_named.to_csv(out_dir / "overdue_crossings.csv", index=False, lineterminator="\n")
-    _write_excel(
+    plan_out = plan.drop(columns=["contact_email"]).assign(
+        invoice_ids=plan["invoice_ids"].map("; ".join)
+    )
+    write_csv(worklist, out_dir / "collections_worklist.csv")
+    write_csv(crossings_named, out_dir / "overdue_crossings.csv")
+    write_csv(plan_out, out_dir / "dunning_plan.csv")
+    write_excel(
         out_dir / "collections_worklist.xlsx",
-        {"worklist": worklist, "invoices": crossings_named},
+        {"worklist": worklist, "invoices": crossings_named, "dunning": plan_out},
     )
 
-    log_path = _log_path(email, reports)
-    done = set() if force else read_send_log(log_path)
-    overdue = _overdue(positions)
-    by_customer = dict(tuple(overdue.groupby("customer_id", sort=False)))
-    messages, skipped = [], 0
-    for row in worklist[worklist["email_to"] != ""].itertuples(index=False):
-        key = f"reminder:{p.label}:{row.customer_id}:{int(row.level)}"
-        if key in done:
-            skipped += 1
-            continue
+    by_level = {lv.number: lv for lv in levels}
+    messages, skipped = [], int((plan["action"] == "done").sum())
+    for row in plan.loc[(plan["action"] == "send") & (plan["email_to"] != "")].itertuples(
+        index=False
+    ):
+        invoices = undisputed.loc[undisputed["invoice_id"].astype(str).isin(row.invoice_ids)]
         msg = compose_reminder(
             row._asdict(),
-            by_customer[row.customer_id],
+            invoices,
             period=p,
             level=int(row.level),
-            template=row.reminder,
+            template=row.template,
             mail_from=mail_from,
             currency=currency,
-            sender_name=str(alerts.get("sender_name") or "Accounts Receivable"),
             reply_to=alerts.get("reply_to"),
             cc=[a for s in alerts.get("cc") or [] for a in parse_addresses(s)],
             env=env,
+            profile=profile,
+            statement=dunning.statement_rows(undisputed, row.customer_id, profile, currency),
+            statement_total=profile.money(
+                undisputed.loc[
+                    undisputed["customer_id"].astype(str) == row.customer_id, "open_amount"
+                ].sum(),
+                currency,
+            ),
+            threshold_days=by_level[int(row.level)].min_days_past_due,
         )
         messages.append((f"reminder_{p.label}_{row.customer_id}_{int(row.level)}", msg))
 
@@ -819,6 +902,13 @@ def run_alerts(
         cols = ["rank", "customer_id", "level", "overdue_amount", basis, "reminder"]
         print(f"collections worklist, top {top_n} by {basis.replace('_', ' ')}:")
         print(worklist.head(top_n)[cols].to_string(index=False))
+    counts = plan["action"].value_counts()
+    print(
+        f"dunning: {int(counts.get('send', 0))} reminder(s) due, {int(counts.get('wait', 0))} "
+        f"waiting, {int(counts.get('escalate', 0))} past the final notice (call them); "
+        f"{len(disputed)} invoice(s) in dispute and {applied['invoice_id'].nunique()} matched by "
+        f"cash application left out; plan in {out_dir / 'dunning_plan.csv'}"
+    )
     no_mail = int((worklist["email_to"] == "").sum()) if not worklist.empty else 0
     if no_mail:
         print(f"{no_mail} customer(s) have no valid contact e-mail: call them (see the worklist)")
@@ -839,11 +929,14 @@ def run_email_report(
     reports_dir: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """``arinsight email-report``: the summary e-mail of reports/<period>/All/kpis.json.
+    """``arinsight email-report``: the summary e-mail of reports/<period>/All/kpis.json to the
+    stakeholders, and one per region of ``email.region_owners`` (region -> addresses) from
+    reports/<period>/<region>/kpis.json to its owners.
 
-    Top overdue customers come from the processed ledger as of T, high-risk customers from
-    kpis.json and reports/<period>/All/risk_scores.parquet. Sent once per period (send-log key
-    ``report:<period>:All``) unless ``force``. Returns 0, or 1 when the server refused it.
+    Top overdue customers come from the processed ledger as of T (the region's customers),
+    high-risk customers from kpis.json and the region's risk_scores.parquet; the company profile
+    signs it. Each is sent once per period (send-log key ``report:<period>:<region>``) unless
+    ``force``. Returns 0, or 1 when the server refused one.
     """
     p = period_bounds(period)
     params = config.load_params(params_files)
@@ -868,42 +961,109 @@ def run_email_report(
         kpis["as_of"] = p.end.strftime("%Y-%m-%d")
 
     tables = load_processed(processed_dir)
-    customers = tables["customers"]
-    if tables["invoices"].empty:
-        top = pd.DataFrame(
-            columns=[
-                "customer_id",
-                "customer_name",
-                "overdue_amount",
-                "overdue_invoices",
-                "max_days_past_due",
-            ]
+    profile = dunning.company_profile(params)
+    env = template_environment(email.get("template_dir"))
+    positions = _positions(tables, p.end) if not tables["invoices"].empty else None
+    owners = email.get("region_owners") or {}
+    if not isinstance(owners, Mapping):
+        raise ParamsError("email.region_owners must map region -> list of addresses")
+    jobs = [(ALL_REGIONS, kpis, stakeholders)]
+    for region, to in sorted(owners.items()):
+        path = reports / p.label / str(region) / "kpis.json"
+        if not path.exists():
+            print(f"email-report {p.label}: no report for region {region!r} ({path}); skipped")
+            continue
+        region_kpis = json.loads(path.read_text(encoding="utf-8"))
+        region_kpis.setdefault("period", p.label)
+        region_kpis["region"] = str(region)
+        jobs.append((str(region), region_kpis, [to] if isinstance(to, str) else list(to or [])))
+    log_path = _log_path(email, reports)
+    done = set() if force else read_send_log(log_path)
+    messages = []
+    for region, region_kpis, to in jobs:
+        if region_kpis.get("as_of") in (None, ""):
+            region_kpis["as_of"] = p.end.strftime("%Y-%m-%d")
+        ids = None
+        if region != ALL_REGIONS:
+            cust = tables["customers"]
+            ids = set(cust.loc[cust["region"] == region, "customer_id"].astype(str))
+        msg = _summary_message(
+            region_kpis,
+            positions,
+            tables["customers"],
+            ids,
+            reports,
+            p,
+            to,
+            mail_from,
+            email,
+            params,
+            currency,
+            env,
+            profile,
         )
+        if msg[KEY_HEADER] in done:
+            print(
+                f"email-report {p.label} ({region}): already sent (send log {log_path}); --force resends"
+            )
+            continue
+        stem = f"report_{p.label}" + ("" if region == ALL_REGIONS else f"_{region}")
+        messages.append((stem, msg))
+        print(
+            f"email-report {p.label} ({region}): to {', '.join(a.addr_spec for a in msg['To'].addresses)}"
+        )
+    outbox = reports / p.label / "outbox"
+    paths = write_outbox(messages, outbox)
+    return _deliver(paths, settings, log_path, outbox, dry_run)
+
+
+def _summary_message(
+    kpis,
+    positions,
+    customers,
+    ids,
+    reports,
+    p,
+    to,
+    mail_from,
+    email,
+    params,
+    currency,
+    env,
+    profile,
+) -> EmailMessage:
+    """The summary e-mail of one region (``ids``: its customers; None = every customer)."""
+    cols = [
+        "customer_id",
+        "customer_name",
+        "overdue_amount",
+        "overdue_invoices",
+        "max_days_past_due",
+    ]
+    if positions is None:
+        top = pd.DataFrame(columns=cols)
     else:
-        top = top_overdue_customers(
-            _positions(tables, p.end), customers, int(email.get("top_n") or 10)
+        pos = (
+            positions
+            if ids is None
+            else positions.loc[positions["customer_id"].astype(str).isin(ids)]
         )
-    risk = _read_risk_scores(reports, p.label)
+        top = top_overdue_customers(pos, customers, int(email.get("top_n") or 10))
+    region = str(kpis.get("region") or ALL_REGIONS)
+    risk = _read_risk_scores(reports, p.label, region)
     high = high_risk_customers(kpis, risk, customers, int(params.get("high_risk_top_n") or 20))
-    msg = compose_report(
+    return compose_report(
         kpis,
         top_overdue=top,
         high_risk=high,
-        stakeholders=stakeholders,
+        stakeholders=to,
         mail_from=mail_from,
         site_url=str(email.get("site_url") or ""),
         subject_prefix=str(email.get("subject_prefix") or ""),
         currency=currency,
-        env=template_environment(email.get("template_dir")),
+        env=env,
+        profile=profile,
     )
-    log_path = _log_path(email, reports)
-    if not force and msg[KEY_HEADER] in read_send_log(log_path):
-        print(f"email-report {p.label}: already sent (send log {log_path}); --force resends")
-        return 0
-    outbox = reports / p.label / "outbox"
-    paths = write_outbox([(f"report_{p.label}", msg)], outbox)
-    print(f"email-report {p.label}: to {', '.join(a.addr_spec for a in msg['To'].addresses)}")
-    return _deliver(paths, settings, log_path, outbox, dry_run)
 
 
 def previous_month(today: dt.date | None = None) -> str:
@@ -1078,8 +1238,8 @@ def _positions(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataF
     return invoice_positions(tables["invoices"], tables["payments"], as_of)
 
 
-def _read_risk_scores(reports: Path, period: str) -> pd.DataFrame | None:
-    path = reports / period / ALL_REGIONS / "risk_scores.parquet"
+def _read_risk_scores(reports: Path, period: str, region: str = ALL_REGIONS) -> pd.DataFrame | None:
+    path = reports / period / region / "risk_scores.parquet"
     return pd.read_parquet(path) if path.exists() else None
 
 
@@ -1310,8 +1470,22 @@ def _move_to_sent(path: Path, msg: EmailMessage) -> Path:
     return target
 
 
+def _with_display_name(mail_from: str, name: str) -> str:
+    """``mail_from`` with ``name`` as its display name when it has none (ar@x -> Name <ar@x>)."""
+    shown, addr = parseaddr(mail_from)
+    if shown or not addr or not name:
+        return mail_from
+    return formataddr((name, addr))
+
+
 def _log_record(msg: EmailMessage, sent_path: Path, refused: Mapping[str, Any]) -> dict[str, Any]:
     key = str(msg[KEY_HEADER] or "")
+    extra = {}
+    if msg["X-Arinsight-Level"] is not None:  # a reminder: its dunning level and invoices
+        extra = {
+            "level": int(str(msg["X-Arinsight-Level"])),
+            "invoices": str(msg["X-Arinsight-Invoices"] or "").split(),
+        }
     recipients = [a.addr_spec for h in ("To", "Cc") if msg[h] for a in msg[h].addresses]
     return {
         "key": key,
@@ -1322,6 +1496,7 @@ def _log_record(msg: EmailMessage, sent_path: Path, refused: Mapping[str, Any]) 
         "message_id": str(msg["Message-ID"]),
         "file": str(sent_path),
         "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
     }
 
 
@@ -1350,23 +1525,6 @@ def _smtp_reasons(recipients: Mapping[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _write_excel(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    """Write sheets with openpyxl; text that looks like a formula ("=...") stays text."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            text_cols = [i + 1 for i, c in enumerate(frame.columns) if not _numeric_dtype(frame[c])]
-            for col in text_cols:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=col, max_col=col):
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
-
-
-def _numeric_dtype(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
 
 
 __all__ = [

@@ -63,7 +63,7 @@ from typing import Any
 from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
-from arinsight.ledger import ALL_REGIONS, Period, period_bounds
+from arinsight.ledger import ALL_REGIONS, Period, check_region_dirs, period_bounds, region_dir
 
 #: Run once per period, in this order, under region "All".
 PREP_NOTEBOOKS: tuple[str, ...] = ("01_ingest.ipynb", "02_clean.ipynb")
@@ -72,11 +72,17 @@ REGION_NOTEBOOKS: tuple[str, ...] = (
     "03_receivables.ipynb",
     "04_commissions.ipynb",
     "05_risk_scoring.ipynb",
+    "06_cash_forecast.ipynb",
 )
 NOTEBOOKS: tuple[str, ...] = PREP_NOTEBOOKS + REGION_NOTEBOOKS
 
 #: The JSON parts the analysis notebooks write into their output_dir, merged in this order.
-KPI_PARTS: tuple[str, ...] = ("kpis_receivables.json", "kpis_commissions.json", "kpis_risk.json")
+KPI_PARTS: tuple[str, ...] = (
+    "kpis_receivables.json",
+    "kpis_commissions.json",
+    "kpis_risk.json",
+    "kpis_forecast.json",
+)
 
 #: The files each analysis notebook writes beside itself (globs): they are published, kept from
 #: the previous report or moved to ``_failed/`` together with their notebook.
@@ -121,6 +127,7 @@ KPI_KEYS: tuple[str, ...] = (
     "commissions_paid_mtd",
     "average_commission_rate",
     "high_risk_customers",
+    "cash_forecast",
 )
 
 #: Top-level parameter keys that belong to the runner or to other commands, so no notebook
@@ -135,6 +142,7 @@ KPI_KEYS: tuple[str, ...] = (
 #: Add a key here when a new command reads its settings from the parameter files.
 RUNNER_KEYS: frozenset[str] = frozenset(
     {"regions", "runs", "site", "alerts", "email", "smtp", "notify", "reports_dir"}
+    | {"cash_application", "company", "dunning"}  # arinsight match / alerts (collections)
 )
 
 #: Parameters the runner sets itself for each notebook; a parameter file must not set them.
@@ -301,13 +309,6 @@ def _parse_regions(regions: str | Sequence[str] | None) -> list[str] | None:
     if not items or (len(items) == 1 and items[0].lower() == "all"):
         return None
     return [r for r in dict.fromkeys(items) if r != ALL_REGIONS]
-
-
-def region_dir(region: str) -> str:
-    """Folder name of a region's reports: the name itself when it is safe in a path and a URL,
-    otherwise a slug ("Asia/Pacific" -> "Asia_Pacific")."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(region)).strip("._")
-    return slug or "region"
 
 
 # --------------------------------------------------------------------------------------------
@@ -620,19 +621,66 @@ def _now() -> str:
 
 
 @contextlib.contextmanager
-def _period_lock(reports_dir: Path, period: str) -> Iterator[None]:
-    """One run per period at a time (a lock file; released when the process ends)."""
+def _period_lock(reports_dir: Path, period: str, wait: bool = False) -> Iterator[None]:
+    """One run per period at a time: an exclusive ``flock`` on ``reports/.lock-<period>``.
+
+    The kernel releases the lock when the process ends, so a killed run never blocks the next
+    one; the lock file is removed on release (checked by inode on acquire, so a process that
+    opened a file that another one just removed tries again)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     lock = reports_dir / f".lock-{period}"
-    with open(lock, "w") as fh:
+    while True:
+        fh = open(lock, "a")  # noqa: SIM115 - held open across the yield
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:
+            fh.close()
             raise UserError(f"another `arinsight run` of {period} is in progress") from exc
         try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            same = os.fstat(fh.fileno()).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()  # removed by the previous holder after we opened it: take the new file
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+_STALE = re.compile(r"^\.(?:staging|trash)-(?P<period>[^-]+(?:-[^-]+)?)-[0-9a-f]{8}$")
+_STALE_DATA = re.compile(r"^\..+\.(?:staging|trash)-(?P<period>[^-]+(?:-[^-]+)?)-[0-9a-f]{8}$")
+
+
+def clean_stale(reports_dir: Path, data_dirs: Iterable[Path] = ()) -> list[str]:
+    """Remove what killed runs left behind: staging and trash folders of reports and of the
+    processed/interim data, each only when no run of its period holds the period's lock.
+    Returns the names removed."""
+    removed = []
+    candidates = [(reports_dir, _STALE)] + [(d.parent, _STALE_DATA) for d in data_dirs]
+    for folder, pattern in candidates:
+        if not folder.is_dir():
+            continue
+        for entry in sorted(folder.iterdir()):
+            m = pattern.match(entry.name)
+            if not m or not entry.is_dir():
+                continue
+            try:
+                with _period_lock(reports_dir, m["period"]):
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(entry.name)
+            except UserError:
+                continue  # a live run of that period owns it
+    return removed
+
+
+def _staged(folder: Path, period: str, run_id: str) -> Path:
+    """The staging twin of a data folder for one run (``.processed.staging-<period>-<id>``)."""
+    return folder.parent / f".{folder.name}.staging-{period}-{run_id}"
 
 
 def _input_files(interim_dir: Path) -> list[dict[str, Any]]:
@@ -757,7 +805,13 @@ class _PeriodRun:
         self.started_at = _now()
         self.t0 = time.perf_counter()
         self.final = settings.reports_dir / self.period.label
-        self.staging = settings.reports_dir / f".staging-{self.period.label}-{uuid.uuid4().hex[:8]}"
+        run_id = uuid.uuid4().hex[:8]
+        self.staging = settings.reports_dir / f".staging-{self.period.label}-{run_id}"
+        #: where this run's ingest and clean write: swapped in with the report, never before
+        self.data = {
+            "interim": _staged(settings.interim_dir, self.period.label, run_id),
+            "processed": _staged(settings.processed_dir, self.period.label, run_id),
+        }
         self.log = self.staging / "run.log"
         self.tasks: list[_Task] = []
         self.inputs: list[dict[str, Any]] = []
@@ -776,11 +830,46 @@ class _PeriodRun:
             "period": self.period.label,
             "region": region,
             "output_dir": str(out_dir),
-            "processed_dir": _display_path(self.settings.processed_dir),
-            "interim_dir": _display_path(self.settings.interim_dir),
+            "processed_dir": _display_path(self.processed_dir),
+            "interim_dir": _display_path(self.interim_dir),
         }
         values.update({k: v for k, v in runner.items() if k in names})
         return values
+
+    @property
+    def processed_dir(self) -> Path:
+        """The processed data this run's notebooks read: its own (staged) when it cleans, the
+        published data when it reuses them."""
+        return (
+            self.data["processed"]
+            if self.clean_info["status"] == "ran"
+            else self.settings.processed_dir
+        )
+
+    @property
+    def interim_dir(self) -> Path:
+        return (
+            self.data["interim"]
+            if self.clean_info["status"] == "ran"
+            else self.settings.interim_dir
+        )
+
+    def publish_data(self, published: bool) -> None:
+        """Swap this run's interim and processed data in when its report was published (the
+        report and the data alerts read change together), else drop them."""
+        final = {"interim": self.settings.interim_dir, "processed": self.settings.processed_dir}
+        for kind, staged in self.data.items():
+            if not staged.exists():
+                continue
+            if not published or self.clean_info["status"] != "ran":
+                shutil.rmtree(staged, ignore_errors=True)
+                continue
+            trash = staged.with_name(staged.name.replace(".staging-", ".trash-", 1))
+            if final[kind].exists():
+                os.replace(final[kind], trash)
+            final[kind].parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final[kind])
+            shutil.rmtree(trash, ignore_errors=True)
 
     def _task(self, notebook: str, region: str) -> _Task:
         out_dir = self.staging / region_dir(region)
@@ -843,6 +932,9 @@ class _PeriodRun:
 
     def run(self, bar: Any, prep_source: Mapping[str, Any] | None) -> None:
         self.staging.mkdir(parents=True)
+        if prep_source is None:
+            for folder in self.data.values():
+                folder.mkdir(parents=True)
         (self.staging / region_dir(ALL_REGIONS)).mkdir()
         self.log.touch()
         prep_ok = True
@@ -864,17 +956,21 @@ class _PeriodRun:
                 prep_ok = result["status"] == "ok"
         self.inputs = self._current_inputs()
         if prep_ok:
-            found = _discover_regions(self.settings.processed_dir)
+            found = _discover_regions(self.processed_dir)
             configured = self.params.get("regions")
             base = [str(r) for r in configured] if configured else found
             wanted = self.wanted_regions if self.wanted_regions is not None else base
             missing = [r for r in wanted if found and r not in found]
             if missing:
                 raise ParamsError(
-                    f"region(s) {', '.join(missing)} not in the customer table "
-                    f"(regions: {', '.join(found)})"
+                    f"region(s) {', '.join(missing)} not in the data "
+                    f"(regions in the data: {', '.join(found)})"
                 )
             self.regions = [ALL_REGIONS] + [r for r in wanted if r != ALL_REGIONS]
+            try:
+                check_region_dirs(self.regions)
+            except ValueError as exc:
+                raise ParamsError(str(exc)) from exc
         else:
             self.regions = [ALL_REGIONS] + list(self.wanted_regions or [])
         if bar is not None:
@@ -892,7 +988,7 @@ class _PeriodRun:
             pending[self._submit(task)] = task
         if prep_ok:  # while the notebooks run: the explorer table at T, for the site
             err = _snapshot_explorer(
-                self.settings.processed_dir,
+                self.processed_dir,
                 self.period,
                 self.staging / region_dir(ALL_REGIONS) / "invoice_explorer.parquet",
             )
@@ -904,7 +1000,7 @@ class _PeriodRun:
                 self._finish_task(pending.pop(fut), self._wait(fut), bar)
 
     def _current_inputs(self) -> list[dict[str, Any]]:
-        files = _input_files(self.settings.interim_dir)
+        files = _input_files(self.interim_dir)
         src = _sources_entry(self.params)
         return ([src] if src else []) + files
 
@@ -1019,6 +1115,8 @@ class _PeriodRun:
                 if any(p["published"] != "none" for p in pages.values()):
                     self._assemble(region, staged)
                     reports[region] = self._report_record(region, pages)
+                    if not any(p["published"] == "this run" for p in pages.values()):
+                        reports[region]["published"] = "previous"
                     if self.region_status(region) != "ok":
                         reports[region]["failed_attempt"] = attempt
                     continue
@@ -1161,9 +1259,13 @@ def _load_merged(
     params: Mapping[str, Any] | None,
     defaults_file: str | os.PathLike[str] | None,
 ) -> dict[str, Any]:
-    merged = config.read_yaml(defaults_file or config.DEFAULTS_FILE)
+    defaults = config.read_yaml(defaults_file or config.DEFAULTS_FILE)
+    merged = defaults
     for path in params_files:
-        merged = config.deep_merge(merged, config.read_yaml(path))
+        data = config.read_yaml(path)
+        if defaults_file is None:  # the project's defaults: the other commands' keys count too
+            config.check_keys(data, path, defaults)
+        merged = config.deep_merge(merged, data)
     if params:
         merged = config.deep_merge(merged, dict(params))
     return merged
@@ -1186,6 +1288,51 @@ def _dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(spec.get("fx_rates"), Mapping):
         out["fx_rates"] = {**(params.get("fx_rates") or {}), **spec["fx_rates"]}
     return out
+
+
+def _check_periods(periods: Sequence[str], run_date: Any) -> None:
+    """A period that starts after the run date (default today) has nothing to report yet."""
+    today = _as_day(run_date) if run_date else dt.date.today()
+    for label in periods:
+        start = period_bounds(label).start.date()
+        if start > today:
+            raise ParamsError(
+                f"period {label} starts after the run date {today:%Y-%m-%d}: nothing to report "
+                "yet (set run_date in the params file to report as of another day)"
+            )
+
+
+def _as_day(value: Any) -> dt.date:
+    """A run date parameter as a date."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ParamsError(f"run_date: {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _check_regions(wanted: Sequence[str], params: Mapping[str, Any]) -> None:
+    """Regions asked for must be in the data, checked from the sources before any notebook runs
+    (see :func:`arinsight.ingest.regions_in_sources`); their report folders must not clash."""
+    from arinsight.errors import SourceError
+    from arinsight.ingest import regions_in_sources
+    from arinsight.ledger import check_region_dirs
+
+    try:
+        check_region_dirs(list(wanted))
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from exc
+    if not params.get("sources"):
+        return
+    try:
+        found = regions_in_sources(params["sources"])
+    except (SourceError, config.ConfigError):
+        return  # the ingest step reports an unreadable source with its own message
+    missing = [r for r in wanted if r not in found]
+    if missing:
+        raise ParamsError(
+            f"region(s) {', '.join(missing)} not in the data "
+            f"(regions in the data: {', '.join(found) or 'none'})"
+        )
 
 
 def _summary(period: str, manifest: Mapping[str, Any]) -> str:
@@ -1222,8 +1369,6 @@ def _run_one(
 ) -> int:
     """One period: run, publish, stamp the cleaned data, print the summary; returns 0 or 1."""
     with _period_lock(settings.reports_dir, label):
-        for stale in settings.reports_dir.glob(f".staging-{label}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
         fingerprint = _clean_fingerprint(merged, settings, per_nb)
         stamp = _reusable_clean(settings, fingerprint) if backfill else None
         configured = merged.get("regions") or []
@@ -1240,8 +1385,11 @@ def _run_one(
         try:
             run.run(bar, stamp)
             manifest = run.publish()
+            published = any(r.get("published") == "this run" for r in manifest["reports"].values())
+            run.publish_data(published)
         except BaseException:
             shutil.rmtree(run.staging, ignore_errors=True)
+            run.publish_data(False)
             raise
         finally:
             bar.close()
@@ -1349,6 +1497,9 @@ def run_period(
                 f"region(s) {', '.join(unknown)} not in the `regions` parameter "
                 f"({', '.join(map(str, configured))})"
             )
+    _check_periods(periods, merged.get("run_date"))
+    if wanted or configured:
+        _check_regions(wanted or [str(c) for c in configured], merged)
 
     jobs = jobs or run_cfg.get("jobs") or min(4, _cores())
     if not isinstance(jobs, int) or jobs < 1:
@@ -1367,6 +1518,7 @@ def run_period(
         progress=progress,
     )
     settings.reports_dir = settings.reports_dir.resolve()
+    clean_stale(settings.reports_dir, [settings.processed_dir, settings.interim_dir])
     dataset = datasets.identity(merged)
     with _period_lock(settings.reports_dir, "dataset"):
         note = datasets.switch_to(dataset, settings.reports_dir)

@@ -60,7 +60,7 @@ import pandas as pd
 import yaml
 
 from arinsight import config
-from arinsight.files import sha256_file, write_json
+from arinsight.files import sha256_file, write_csv, write_json
 from arinsight.schemas import CANONICAL, SEGMENT_COLUMNS
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]
@@ -952,8 +952,7 @@ def inject_problems(
 
 def _write_csv(invoices: pd.DataFrame, path: Path) -> None:
     """The invoice export: UTF-8, comma-separated, ISO dates, values as text."""
-    frame = invoices.rename(columns=SOURCE_COLUMNS["invoices"])
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    write_csv(invoices.rename(columns=SOURCE_COLUMNS["invoices"]), path)
 
 
 def _xml_escape(text: pd.Series) -> pd.Series:

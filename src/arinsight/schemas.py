@@ -101,6 +101,9 @@ BOOL_COLUMNS: dict[str, list[str]] = {"commissions": ["is_settled"]}
 PROVENANCE = ["_source_file", "_source_row"]
 #: Ingest lists the canonical columns whose raw value could not be parsed (";"-separated, "" if none).
 PARSE_ERRORS = "_parse_errors"
+#: ... and the reason code cleaning quarantines such a row under ("" if none): malformed_row,
+#: unparseable_value, out_of_range or sub_cent_amount.
+PARSE_REASON = "_parse_reason"
 
 #: Flag columns added by cleaning (kept rows that a rule marked, not removed).
 FLAGS: dict[str, list[str]] = {
@@ -116,7 +119,24 @@ REASONS: dict[str, dict[str, str]] = {
         "text": "same key as another row with different content (every version kept)",
     },
     "missing_required": {"action": "quarantined", "text": "a required field is empty"},
-    "unparseable_value": {"action": "quarantined", "text": "a number or date could not be parsed"},
+    "malformed_row": {
+        "action": "quarantined",
+        "text": "the row's fields do not match the header (a line cut short, or a delimiter "
+        "inside an unquoted value)",
+    },
+    "unparseable_value": {
+        "action": "quarantined",
+        "text": "a number, date or yes/no value does not fit its declared format",
+    },
+    "out_of_range": {
+        "action": "quarantined",
+        "text": "a number beyond the bounds (money up to 9,999,999,999,999,999.99, other numbers "
+        "up to 1e16) or a date outside 1900-2199, or a negative credit limit, terms or usage",
+    },
+    "sub_cent_amount": {
+        "action": "quarantined",
+        "text": "money with more than two decimals (set round_money: true to round to the cent)",
+    },
     "undated_payment": {
         "action": "quarantined",
         "text": "paid amount or paid status without a payment date "

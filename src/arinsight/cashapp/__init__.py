@@ -1,0 +1,40 @@
+"""Cash application: bank statements (camt.053 or CSV) matched to open invoices.
+
+:mod:`~arinsight.cashapp.statements` reads statements into lines, :mod:`~arinsight.cashapp.matching`
+holds the rules, :mod:`~arinsight.cashapp.apply` runs ``arinsight match`` (worklist, payments file,
+ledger) and :mod:`~arinsight.cashapp.synthetic` writes statements with a known truth for tests and
+the benchmark. docs/collections.md explains all of it for users.
+"""
+
+from __future__ import annotations
+
+from arinsight.cashapp.apply import (
+    MatchRun,
+    invoice_book,
+    ledger_payments,
+    ledger_records,
+    match_statement,
+    read_ledger,
+    run_match,
+    summary_text,
+)
+from arinsight.cashapp.matching import MatchSettings, name_core, reference_tokens, subset_sums
+from arinsight.cashapp.statements import read_camt053, read_csv_statement, read_statement
+
+__all__ = [
+    "MatchRun",
+    "MatchSettings",
+    "invoice_book",
+    "ledger_payments",
+    "ledger_records",
+    "match_statement",
+    "name_core",
+    "read_camt053",
+    "read_csv_statement",
+    "read_ledger",
+    "read_statement",
+    "reference_tokens",
+    "run_match",
+    "subset_sums",
+    "summary_text",
+]

@@ -1,0 +1,455 @@
+"""``arinsight match``: a statement against the open invoices, the worklist, the payments file and
+the ledger that keeps a statement line from being applied twice.
+
+For a statement file the command
+
+1. reads its lines (:mod:`arinsight.cashapp.statements`);
+2. takes the invoices open at the statement date T (``--as-of``, default the last booking date
+   of the statement) from ``data/processed`` with :func:`arinsight.receivables.invoice_positions`
+   and lowers their open amounts by what the **ledger** says was applied in earlier runs and is
+   not yet in the processed payments (so a payments file that has not been ingested yet still
+   counts, and one that has is not counted twice);
+3. skips every line whose id is already in the ledger (``already_applied``) and matches the others
+   (:mod:`arinsight.cashapp.matching`);
+4. appends the matched lines to the ledger and writes, into the output folder:
+
+   * ``matching_worklist_<statement>.csv`` / ``.xlsx`` - one row per line: status, rule,
+     confidence, customer, invoices and amounts applied, ranked candidates of suggestions, the
+     reason of every line not applied (the Excel file also has the sheets ``candidates`` and
+     ``allocations``); every text cell is safe against spreadsheet formula injection;
+   * ``applied_payments.csv`` - every payment applied so far by any statement (from the ledger),
+     with the canonical payments columns, ready to be ingested as a ``payments`` source.
+
+The ledger (``cash_ledger.jsonl`` in the output folder, or ``cash_application.ledger``) has one
+JSON line per applied statement line: the line id, the statement file and its sha256, the rule
+and the payments written for it. It has no timestamps, so the same statements give the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight import config
+from arinsight.cashapp.matching import InvoiceBook, LineResult, MatchSettings, match_lines
+from arinsight.cashapp.statements import read_statement
+from arinsight.errors import ParamsError, UserError
+from arinsight.files import sha256_file, write_csv, write_excel
+
+PAYMENT_COLUMNS = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"]
+#: Columns of applied_payments.csv: the canonical payments columns, then where each came from.
+APPLIED_COLUMNS = [*PAYMENT_COLUMNS, "currency", "statement_line_id", "rule"]
+WORKLIST_COLUMNS = [
+    "line_id",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "payer_name",
+    "payer_account",
+    "remittance",
+    "reference",
+    "status",
+    "rule",
+    "confidence",
+    "customer_id",
+    "customer_name",
+    "invoice_ids",
+    "applied_amount",
+    "unapplied_amount",
+    "fx_difference",
+    "candidates",
+    "reason",
+    "statement_id",
+    "source_row",
+]
+DEFAULT_OUT_DIR = "data/cash"
+LEDGER_FILE = "cash_ledger.jsonl"
+APPLIED_FILE = "applied_payments.csv"
+METHOD = "Bank Transfer"
+
+
+@dataclass
+class MatchRun:
+    """What one ``arinsight match`` did."""
+
+    worklist: pd.DataFrame
+    candidates: pd.DataFrame
+    allocations: pd.DataFrame
+    as_of: pd.Timestamp
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Lines per status (every status present, 0 when none)."""
+        got = self.worklist["status"].value_counts()
+        return {
+            s: int(got.get(s, 0))
+            for s in ("matched", "suggested", "unmatched", "skipped", "already_applied")
+        }
+
+    @property
+    def auto_match_rate(self) -> float | None:
+        """Matched lines / credit lines matched in this run (skipped and already applied left out)."""
+        c = self.counts
+        n = c["matched"] + c["suggested"] + c["unmatched"]
+        return None if n == 0 else c["matched"] / n
+
+
+# --------------------------------------------------------------------------------------------
+# ledger
+# --------------------------------------------------------------------------------------------
+
+
+def read_ledger(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a cash-application ledger (a missing file is empty)."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    records = []
+    for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            rec["line_id"], rec["payments"]  # noqa: B018 - the two keys every record needs
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(
+                f"{p}: line {number}: not a cash-application ledger record ({exc})"
+            ) from None
+        records.append(rec)
+    return records
+
+
+def ledger_payments(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id."""
+    rows = [
+        {**pay, "statement_line_id": rec["line_id"], "rule": rec.get("rule", "")}
+        for rec in records
+        for pay in rec["payments"]
+    ]
+    out = pd.DataFrame(rows, columns=APPLIED_COLUMNS)
+    out["amount"] = out["amount"].astype(float)
+    return out.sort_values("payment_id", kind="mergesort").reset_index(drop=True)
+
+
+def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Payer accounts that paid exactly one customer's invoices in earlier runs -> that customer."""
+    seen: dict[str, set[str]] = {}
+    for rec in records:
+        acct = "".join(ch for ch in str(rec.get("payer_account") or "").upper() if ch.isalnum())
+        if acct and rec.get("customer_id"):
+            seen.setdefault(acct, set()).add(str(rec["customer_id"]))
+    return {a: next(iter(c)) for a, c in seen.items() if len(c) == 1}
+
+
+def _append_ledger(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    if not records:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, sort_keys=True, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# --------------------------------------------------------------------------------------------
+# the open invoices at the statement date
+# --------------------------------------------------------------------------------------------
+
+
+def invoice_book(
+    tables: Mapping[str, pd.DataFrame],
+    as_of: Any,
+    applied: pd.DataFrame | None = None,
+    reporting_currency: str = "USD",
+) -> pd.DataFrame:
+    """Every invoice dated up to T = ``as_of`` with what is still open on it.
+
+    ``open_amount`` = max(0, invoice_positions' open amount - payments of ``applied`` (the
+    ledger) to that invoice whose payment id is not in the processed payments). Adds the
+    invoice's ``currency`` (the reporting currency where it is empty).
+    """
+    from arinsight.receivables import invoice_positions
+
+    inv, pay = tables["invoices"], tables["payments"]
+    pos = invoice_positions(inv, pay, as_of)
+    ccy = inv.drop_duplicates("invoice_id").set_index("invoice_id")["currency"]
+    pos["currency"] = (
+        pos["invoice_id"].map(ccy).fillna(reporting_currency).replace("", reporting_currency)
+    )
+    if applied is not None and len(applied):
+        known = set(pay["payment_id"].astype(str))
+        new = applied.loc[
+            ~applied["payment_id"].astype(str).isin(known) & applied["invoice_id"].notna()
+        ]
+        new = new.loc[pd.to_datetime(new["payment_date"]) <= pd.Timestamp(as_of)]
+        extra = new.groupby("invoice_id")["amount"].sum()
+        pos["open_amount"] = (
+            (pos["open_amount"] - pos["invoice_id"].map(extra).fillna(0.0)).clip(lower=0.0).round(2)
+        )
+    return pos
+
+
+# --------------------------------------------------------------------------------------------
+# results as tables
+# --------------------------------------------------------------------------------------------
+
+
+def _payment_id(line_id: str, k: int, n: int) -> str:
+    digest = hashlib.sha1(line_id.encode("utf-8")).hexdigest()[:12].upper()
+    return f"BNK-{digest}" + (f"-{k}" if n > 1 else "")
+
+
+def _tables(
+    lines: pd.DataFrame,
+    results: list[LineResult | None],
+    book: InvoiceBook,
+    names: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(worklist, candidates, allocations) from the lines and the rules' results."""
+    work, cands, allocs = [], [], []
+    for (_, line), res in zip(lines.iterrows(), results, strict=True):
+        if res is None:  # already applied in an earlier run
+            res = LineResult("already_applied", reason="applied by an earlier run (ledger)")
+        parts = [(book.ids[i], cents) for i, cents in res.allocations]
+        n = len(parts) + (1 if res.unapplied else 0)
+        for k, (inv_id, cents) in enumerate(parts, start=1):
+            allocs.append(
+                {
+                    "payment_id": _payment_id(line["line_id"], k, n),
+                    "invoice_id": inv_id,
+                    "customer_id": res.customer_id,
+                    "payment_date": line["booking_date"],
+                    "amount": round(cents / 100, 2),
+                    "method": METHOD,
+                    "currency": res.currency,
+                    "statement_line_id": line["line_id"],
+                    "rule": res.rule,
+                }
+            )
+        if res.unapplied:
+            allocs.append(
+                {
+                    "payment_id": _payment_id(line["line_id"], n, n),
+                    "invoice_id": None,
+                    "customer_id": res.customer_id,
+                    "payment_date": line["booking_date"],
+                    "amount": round(res.unapplied / 100, 2),
+                    "method": METHOD,
+                    "currency": res.currency,
+                    "statement_line_id": line["line_id"],
+                    "rule": res.rule,
+                }
+            )
+        for rank, c in enumerate(res.candidates, start=1):
+            cands.append(
+                {
+                    "line_id": line["line_id"],
+                    "rank": rank,
+                    **c,
+                    "customer_name": names.get(c["customer_id"], ""),
+                }
+            )
+        cust = res.customer_id or (
+            res.candidates[0]["customer_id"]
+            if len({c["customer_id"] for c in res.candidates}) == 1 and res.candidates
+            else None
+        )
+        work.append(
+            {
+                "line_id": line["line_id"],
+                "booking_date": line["booking_date"],
+                "value_date": line["value_date"],
+                "amount": line["amount"],
+                "currency": line["currency"],
+                "payer_name": line["payer_name"],
+                "payer_account": line["payer_account"],
+                "remittance": line["remittance"],
+                "reference": line["reference"],
+                "status": res.status,
+                "rule": res.rule,
+                "confidence": res.confidence
+                if res.status == "matched"
+                else (res.candidates[0]["confidence"] if res.candidates else None),
+                "customer_id": cust,
+                "customer_name": names.get(cust, "") if cust else "",
+                "invoice_ids": "; ".join(p[0] for p in parts),
+                "applied_amount": round(sum(c for _, c in parts) / 100, 2) if parts else None,
+                "unapplied_amount": round(res.unapplied / 100, 2) if res.unapplied else None,
+                "fx_difference": round(res.fx_difference / 100, 2) if res.fx_difference else None,
+                "candidates": "; ".join(
+                    f"{c['invoice_ids']} ({c['customer_id']}, {c['confidence']:.2f})"
+                    for c in res.candidates
+                ),
+                "reason": res.reason,
+                "statement_id": line["statement_id"],
+                "source_row": line["_source_row"],
+            }
+        )
+    worklist = pd.DataFrame(work, columns=WORKLIST_COLUMNS)
+    candidates = pd.DataFrame(
+        cands,
+        columns=[
+            "line_id",
+            "rank",
+            "customer_id",
+            "customer_name",
+            "invoice_ids",
+            "open_amount",
+            "confidence",
+            "why",
+        ],
+    )
+    allocations = pd.DataFrame(allocs, columns=APPLIED_COLUMNS)
+    return worklist, candidates, allocations
+
+
+def match_statement(
+    lines: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    settings: MatchSettings,
+    as_of: Any = None,
+    ledger: Sequence[Mapping[str, Any]] = (),
+) -> MatchRun:
+    """Match the lines of one statement against the invoices open at T (no files written).
+
+    T = ``as_of`` or the last booking date of the lines. Lines whose id is in ``ledger`` are
+    ``already_applied``. Returns the worklist (one row per line, in statement order), the
+    candidates of the suggestions and the allocations (the payments to write).
+    """
+    if lines.empty:
+        raise UserError("the statement has no lines")
+    T = (
+        pd.Timestamp(as_of).normalize()
+        if as_of is not None
+        else pd.Timestamp(lines["booking_date"].max())
+    )
+    if pd.isna(T):
+        raise UserError(f"--as-of {as_of!r} is not a date")
+    applied = ledger_payments(ledger)
+    book_frame = invoice_book(tables, T, applied, settings.reporting_currency)
+    book = InvoiceBook(book_frame, tables["customers"])
+    done = {str(r["line_id"]) for r in ledger}
+    todo = lines.loc[~lines["line_id"].isin(done)]
+    results: list[LineResult | None] = [None] * len(lines)
+    if len(todo):
+        found = match_lines(todo.reset_index(drop=True), book, settings, known_accounts(ledger))
+        for pos, res in zip(np.flatnonzero(~lines["line_id"].isin(done)), found, strict=True):
+            results[pos] = res
+    names = {c: str(n) for c, n in book.names.items()}
+    worklist, candidates, allocations = _tables(lines, results, book, names)
+    return MatchRun(worklist, candidates, allocations, T)
+
+
+def ledger_records(
+    run: MatchRun, lines: pd.DataFrame, statement_file: str = "", statement_sha256: str = ""
+) -> list[dict[str, Any]]:
+    """One ledger record per statement line applied in ``run`` (in statement order): the line id,
+    the statement, booking date, amount, currency, payer account, customer, rule and payments."""
+    records = []
+    by_line = lines.set_index("line_id")
+    work = run.worklist.set_index("line_id")
+    for line_id, group in run.allocations.groupby("statement_line_id", sort=False):
+        line, row = by_line.loc[line_id], work.loc[line_id]
+        pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
+        pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
+        records.append(
+            {
+                "line_id": line_id,
+                "statement_file": statement_file,
+                "statement_sha256": statement_sha256,
+                "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
+                "amount": float(line["amount"]),
+                "currency": line["currency"],
+                "payer_account": line["payer_account"],
+                "customer_id": row["customer_id"],
+                "rule": row["rule"],
+                "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
+            }
+        )
+    return records
+
+
+def run_match(
+    statement: str | Path,
+    *,
+    params_files: Sequence[str | os.PathLike[str]] = (),
+    as_of: Any = None,
+    out_dir: str | Path | None = None,
+    processed_dir: str | Path | None = None,
+) -> MatchRun:
+    """``arinsight match``: read, match, append the ledger and write the files (module docstring)."""
+    from arinsight.ledger import load_processed
+
+    params = config.load_params(params_files)
+    section = params.get("cash_application") or {}
+    if not isinstance(section, Mapping):
+        raise ParamsError("cash_application must be a mapping")
+    settings = MatchSettings.from_params(params)
+    path = Path(statement)
+    lines = read_statement(path, section.get("csv") or {}, settings.reporting_currency)
+    folder = config.resolve_path(out_dir or section.get("out_dir") or DEFAULT_OUT_DIR)
+    ledger_path = (
+        config.resolve_path(section.get("ledger"))
+        if section.get("ledger")
+        else folder / LEDGER_FILE
+    )
+    tables = load_processed(processed_dir)
+    if tables["invoices"].empty:
+        raise UserError(
+            f"no processed invoices in {processed_dir or config.PROCESSED_DIR}: run "
+            "`arinsight run` (or `arinsight check`) first"
+        )
+    ledger = read_ledger(ledger_path)
+    run = match_statement(lines, tables, settings, as_of, ledger)
+
+    new = ledger_records(run, lines, path.name, sha256_file(path))
+    _append_ledger(ledger_path, new)
+    stem = path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    run.paths = {
+        "worklist_csv": write_csv(run.worklist, folder / f"matching_worklist_{stem}.csv"),
+        "worklist_xlsx": write_excel(
+            folder / f"matching_worklist_{stem}.xlsx",
+            {"lines": run.worklist, "candidates": run.candidates, "allocations": run.allocations},
+        ),
+        "payments": write_csv(
+            _csv_dates(ledger_payments(read_ledger(ledger_path))), folder / APPLIED_FILE
+        ),
+        "ledger": ledger_path,
+    }
+    return run
+
+
+def _csv_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["payment_date"] = pd.to_datetime(out["payment_date"]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+def summary_text(run: MatchRun) -> str:
+    """The command's report: lines per status, the share matched automatically, the files."""
+    c = run.counts
+    rate = run.auto_match_rate
+    lines = [
+        f"statement matched as of {run.as_of:%Y-%m-%d}: {len(run.worklist)} line(s): "
+        + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items() if n),
+        "auto-matched: "
+        + ("n/a (no credit line to match)" if rate is None else f"{rate:.1%} of the credit lines"),
+    ]
+    if len(run.allocations):
+        lines.append(
+            f"applied {run.allocations['amount'].sum():,.2f} in {len(run.allocations)} payment(s)"
+        )
+    lines += [f"{k}: {v}" for k, v in run.paths.items()]
+    return "\n".join(lines)

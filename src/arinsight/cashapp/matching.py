@@ -1,0 +1,872 @@
+"""Matching statement lines to open invoices: the rules, their order and their confidence.
+
+Every credit line ends in one of three states:
+
+* ``matched`` - applied automatically; ``rule`` names the rule and ``allocations`` the invoices
+  and amounts;
+* ``suggested`` - a person decides; ``candidates`` are ranked with a ``confidence`` (0-1);
+* ``unmatched`` - ``reason`` says why nothing fits.
+
+Debit lines, reversals and entries not yet booked are ``skipped``. Lines are taken in booking
+order and every match lowers the open amount the next lines see, so two lines never settle the
+same euro twice; a line only sees the invoices issued on or before its booking date.
+
+**References.** Invoice numbers are searched in the remittance text, the structured references
+and the end-to-end id, also when mangled: case, spaces or separators inside the number
+(``INV-000 0042``), a missing prefix (``0000042``) and missing leading zeros (``INV 42``). An
+invoice id is read as *prefix letters + digits* (``INV-0000042`` -> ``INV`` + ``0000042``); a
+number in the text refers to it when its digits without leading zeros are the same. The
+reference is **strong** when the prefix is written too (``inv42``) or the digits are written
+with all their zeros (``0000042``, at least 5 digits), else **weak** (``42`` alone could be
+anything: a day, a customer number).
+
+**Payer.** Who paid is found, in this order, from a customer id written in the text (``C_55``),
+an account that paid one customer's invoices before (learned from the ledger of earlier runs), or
+the payer's name: rapidfuzz's ``token_sort_ratio`` (and plain ``ratio`` of the names without
+spaces, for ``BLUEFOODS``) between the payer name and every customer name, both without legal
+forms (Ltd, Inc, GmbH, ...). A customer is identified when the best score is at least
+``name_threshold`` and no other customer is within ``name_margin`` points (the legal form breaks
+ties); otherwise the names are *ambiguous* and only an exact amount can decide. rapidfuzz rather
+than the standard library's ``difflib``: its ``process.cdist`` scores every payer against every
+customer in one vectorised C++ call (difflib's ``SequenceMatcher`` is pure Python, one pair at a
+time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods").
+
+**Rules** (the first that applies):
+
+1. ``reference`` / ``reference_multi``: strong references to open invoices of one customer whose
+   open amounts add up to the line amount. ``reference_partial``: the line pays less (allocated
+   oldest due date first). ``reference_overpaid``: it pays more (the excess stays on the invoice
+   as a credit balance; with several invoices it is unapplied cash of the customer).
+2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
+   to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
+   in rule 1 when the payer confirms, exact amounts only otherwise.
+3. ``amount_payer``: the identified payer has exactly one open invoice with the line's amount
+   (or, when the name is ambiguous, exactly one of the candidate customers has exactly one).
+4. ``sum_payer``: one payment for several invoices: exactly one set of 2 to ``max_subset_size``
+   of the payer's open invoices adds up to the amount. The search is bounded: the oldest
+   ``max_candidates`` open invoices of the payer, at most ``search_budget`` steps of a
+   depth-first search over amounts sorted ascending (a branch stops as soon as its sum exceeds
+   the amount or can no longer reach it). Two or more sets, or a search that hits its budget,
+   give suggestions instead.
+5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
+   reference (the payer's oldest open invoices), the same amount at another customer when the
+   payer is unknown (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason.
+
+**Currencies.** A line is compared in each invoice's currency: the instructed amount when it is
+in that currency, else the booked amount when it is, else the booked amount converted with
+``fx_rates`` (1 unit = rate x reporting currency) and compared within ``fx_tolerance`` (a share
+of the amount; banks convert at their own rate). Rules that matched through a conversion end in
+``_fx``; the invoices are settled with their open amounts and the difference is reported as
+``fx_difference``.
+
+**Confidence** of a match: 1.0 for a strong reference with the exact amount, 0.95 for a partial
+or confirmed weak reference, 0.9 for an overpayment; the payer's identification (1.0 by id or
+account, name score / 100) for amount rules, x 0.95 for a sum; x 0.95 again through a conversion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.errors import ParamsError
+
+STATUSES = ("matched", "suggested", "unmatched", "skipped", "already_applied")
+
+LEGAL_FORMS = frozenset(
+    [
+        "LTD",
+        "LIMITED",
+        "INC",
+        "INCORPORATED",
+        "GMBH",
+        "MBH",
+        "GESELLSCHAFT",
+        "LLC",
+        "LLP",
+        "LP",
+        "GROUP",
+        "CO",
+        "COMPANY",
+        "CORP",
+        "CORPORATION",
+        "SA",
+        "SAS",
+        "SARL",
+        "SRL",
+        "SPA",
+        "AG",
+        "KG",
+        "BV",
+        "NV",
+        "PLC",
+        "OY",
+        "AB",
+        "AS",
+        "PTY",
+        "THE",
+    ]
+)
+
+#: Words that name the payer's department rather than the company ("ACME Ltd Accounts Payable").
+DEPARTMENT_WORDS = frozenset(
+    [
+        "ACCOUNTS",
+        "ACCOUNT",
+        "PAYABLE",
+        "AP",
+        "DEPT",
+        "DEPARTMENT",
+        "PAYMENTS",
+        "TREASURY",
+        "FINANCE",
+    ]
+)
+
+_SEP_DIGITS = re.compile(r"(?<=\d)[ \t\-./_]+(?=\d)")
+_SEP_PREFIX = re.compile(r"(?<=[A-Z])[ \t\-./_#:]+(?=\d)")
+_FILLER = re.compile(r"(?<=[A-Z])[ .]*\b(?:NO|NR|NUM|NBR|NUMBER)\b[ .:#]*(?=\d)")
+_TOKEN = re.compile(r"([A-Z]*)(\d+)")
+_ID_SHAPE = re.compile(r"^([A-Z]*)(\d+)$")
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """The matching parameters (``cash_application`` in the params, documented there)."""
+
+    name_threshold: float = 90.0
+    name_margin: float = 3.0
+    fx_tolerance: float = 0.02
+    max_candidates: int = 30
+    max_subset_size: int = 6
+    search_budget: int = 200_000
+    suggestions: int = 3
+    reporting_currency: str = "USD"
+    fx_rates: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> MatchSettings:
+        """Settings from merged params: ``cash_application.*``, ``reporting_currency``, ``fx_rates``."""
+        section = params.get("cash_application") or {}
+        if not isinstance(section, Mapping):
+            raise ParamsError("cash_application must be a mapping")
+        kw: dict[str, Any] = {}
+        for name, kind in (
+            ("name_threshold", float),
+            ("name_margin", float),
+            ("fx_tolerance", float),
+            ("max_candidates", int),
+            ("max_subset_size", int),
+            ("search_budget", int),
+            ("suggestions", int),
+        ):
+            if section.get(name) is not None:
+                try:
+                    kw[name] = kind(section[name])
+                except (TypeError, ValueError):
+                    raise ParamsError(
+                        f"cash_application.{name} must be a number, got {section[name]!r}"
+                    ) from None
+                if kw[name] < 0:
+                    raise ParamsError(
+                        f"cash_application.{name} must be >= 0, got {section[name]!r}"
+                    )
+        if not 0 <= kw.get("name_threshold", 90) <= 100:
+            raise ParamsError("cash_application.name_threshold must be 0-100")
+        rates = params.get("fx_rates") or {}
+        try:
+            rates = {str(k).upper(): float(v) for k, v in dict(rates).items()}
+        except (TypeError, ValueError):
+            raise ParamsError(f"fx_rates must map currency -> number, got {rates!r}") from None
+        return cls(
+            reporting_currency=str(params.get("reporting_currency") or "USD").upper(),
+            fx_rates=rates,
+            **kw,
+        )
+
+
+@dataclass
+class LineResult:
+    """What the rules decided for one line (amounts in cents of the invoices' currency)."""
+
+    status: str
+    rule: str = ""
+    confidence: float | None = None
+    customer_id: str | None = None
+    allocations: list[tuple[int, int]] = field(default_factory=list)  # (invoice row, cents)
+    unapplied: int = 0
+    fx_difference: int = 0
+    currency: str = ""
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# names and references
+# --------------------------------------------------------------------------------------------
+
+
+def _norm(text: Any) -> str:
+    return re.sub(r"[^0-9A-Z]", "", str(text or "").upper())
+
+
+def name_core(name: Any, keep_legal: bool = False) -> str:
+    """A company name for comparison: upper case, ``&`` as AND, punctuation as spaces, words of
+    a payments department (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury") and legal
+    forms (:data:`LEGAL_FORMS`) removed, the legal forms kept when ``keep_legal``."""
+    s = str(name or "").upper().replace("&", " AND ")
+    words = [w for w in re.sub(r"[^0-9A-Z]+", " ", s).split() if w not in DEPARTMENT_WORDS]
+    if not keep_legal:
+        words = [w for w in words if w not in LEGAL_FORMS] or words
+    return " ".join(words)
+
+
+_LEGAL_SAME = {
+    "LIMITED": "LTD",
+    "INCORPORATED": "INC",
+    "COMPANY": "CO",
+    "CORPORATION": "CORP",
+    "GESELLSCHAFT": "GMBH",
+    "MBH": "GMBH",
+}
+
+
+def legal_form(name: Any) -> frozenset[str]:
+    """The legal forms written in a company name, spelled one way (``Limited`` -> LTD,
+    ``Gesellschaft mbH`` -> GMBH); empty when none is written."""
+    words = re.sub(r"[^0-9A-Z]+", " ", str(name or "").upper()).split()
+    return frozenset(_LEGAL_SAME.get(w, w) for w in words if w in LEGAL_FORMS and w != "THE")
+
+
+def reference_tokens(text: str) -> set[tuple[str, str]]:
+    """(prefix letters, digits) pairs written in ``text``, read twice: as written (separators
+    between letters and digits dropped) and with separators inside numbers dropped too. Filler
+    words between a prefix and its number (``INV No. 42``, ``Nr``, ``#``) are dropped first."""
+    upper = _FILLER.sub(" ", str(text or "").upper())
+    plain = _SEP_PREFIX.sub("", upper)
+    joined = _SEP_PREFIX.sub("", _SEP_DIGITS.sub("", upper))
+    return {(m[1], m[2]) for t in (plain, joined) for m in _TOKEN.finditer(t)}
+
+
+class InvoiceBook:
+    """The invoices a statement can pay, indexed for the rules (built once per run).
+
+    ``book`` has invoice_id, customer_id, due_date, currency and ``open_amount`` (what is still
+    receivable, after the ledger's earlier applications); every invoice dated up to the
+    statement date is given, paid ones too (a reference to a paid invoice is reported).
+    """
+
+    def __init__(self, book: pd.DataFrame, customers: pd.DataFrame):
+        need = ["invoice_id", "customer_id", "due_date", "currency", "open_amount"]
+        missing = [c for c in need if c not in book.columns]
+        if missing:
+            raise ParamsError(f"invoice book: missing column(s) {', '.join(missing)}")
+        b = book.sort_values(["due_date", "invoice_id"], kind="mergesort").reset_index(drop=True)
+        self.ids = b["invoice_id"].astype(str).to_numpy()
+        self.customer = b["customer_id"].astype(str).to_numpy()
+        self.currency = b["currency"].fillna("").astype(str).str.upper().to_numpy()
+        self.due = pd.to_datetime(b["due_date"]).to_numpy()
+        issued = b["invoice_date"] if "invoice_date" in b else pd.Series(pd.NaT, index=b.index)
+        self.issued = pd.to_datetime(issued).to_numpy(dtype="datetime64[ns]")
+        self.remaining = np.round(b["open_amount"].astype(float).to_numpy() * 100).astype(np.int64)
+        self.by_customer: dict[str, np.ndarray] = {
+            c: idx.to_numpy() for c, idx in pd.Series(np.arange(len(b))).groupby(self.customer)
+        }
+        self.by_core: dict[str, list[int]] = {}
+        self.shape: list[tuple[str, str] | None] = []
+        self.other: dict[str, int] = {}
+        for i, raw in enumerate(self.ids):
+            m = _ID_SHAPE.match(_norm(raw))
+            self.shape.append((m[1], m[2]) if m else None)
+            if m:
+                self.by_core.setdefault(m[2].lstrip("0") or "0", []).append(i)
+            elif _norm(raw):
+                self.other[_norm(raw)] = i
+        cust = customers.drop_duplicates("customer_id")
+        self.names = dict(
+            zip(
+                cust["customer_id"].astype(str),
+                cust.get("customer_name", cust["customer_id"]).fillna(""),
+                strict=True,
+            )
+        )
+        self.cust_ids = list(self.names)
+        self.cores = [name_core(self.names[c]) for c in self.cust_ids]
+        self.fulls = [name_core(self.names[c], keep_legal=True) for c in self.cust_ids]
+        self.id_tokens = {
+            _norm(c): c
+            for c in self.cust_ids
+            if re.search(r"[A-Z]", _norm(c)) and re.search(r"\d", c)
+        }
+
+    def references(self, text: str) -> tuple[list[int], list[int]]:
+        """Invoice rows referred to in ``text``: (strong, weak), each in book order."""
+        strong, weak = set(), set()
+        for prefix, digits in reference_tokens(text):
+            for i in self.by_core.get(digits.lstrip("0") or "0", []):
+                p, d = self.shape[i]
+                written = digits == d or not digits.startswith("0")  # not cut short
+                if (p and prefix.endswith(p) and written) or (
+                    digits == d and (len(d) >= 5 or not p)
+                ):
+                    strong.add(i)
+                else:
+                    weak.add(i)
+        if self.other:
+            flat = _norm(text)
+            strong |= {i for key, i in self.other.items() if key in flat}
+        return sorted(strong), sorted(weak - strong)
+
+    def customer_in_text(self, text: str) -> str | None:
+        """A customer id written in the text (``C_55``, ``c-55``), when exactly one is."""
+        upper = _SEP_PREFIX.sub("", str(text or "").upper())
+        found = {self.id_tokens[p + d] for p, d in _TOKEN.findall(upper) if p + d in self.id_tokens}
+        return found.pop() if len(found) == 1 else None
+
+
+def name_scores(payers: Iterable[str], book: InvoiceBook) -> np.ndarray:
+    """Similarity 0-100 of each payer name (rows) to each customer name (columns), without legal
+    forms: max(token_sort_ratio, ratio of the names without spaces), by rapidfuzz."""
+    from rapidfuzz import fuzz, process
+
+    queries = [name_core(p) for p in payers]
+    if not queries or not book.cores:
+        return np.zeros((len(queries), len(book.cores)))
+    a = process.cdist(queries, book.cores, scorer=fuzz.token_sort_ratio, workers=1)
+    b = process.cdist(
+        [q.replace(" ", "") for q in queries],
+        [c.replace(" ", "") for c in book.cores],
+        scorer=fuzz.ratio,
+        workers=1,
+    )
+    out = np.maximum(a, b).astype(float)
+    out[[not q for q in queries], :] = 0.0
+    return out
+
+
+def identify_payer(
+    payer_name: str, scores: np.ndarray, book: InvoiceBook, settings: MatchSettings
+) -> tuple[list[str], float]:
+    """Customers the payer name may be: ([one id], score) when identified, (several, score) when
+    ambiguous, ([], best score) when no name reaches ``name_threshold``."""
+    if not len(scores) or not payer_name.strip():
+        return [], 0.0
+    best = float(scores.max())
+    if best < settings.name_threshold:
+        return [], best
+    tied = np.flatnonzero(scores >= best - settings.name_margin)
+    written = legal_form(payer_name)
+    if len(tied) > 1 and written:  # a written legal form (GmbH vs Inc) breaks ties
+        same = [i for i in tied if legal_form(book.names[book.cust_ids[i]]) == written]
+        tied = np.array(same) if same else tied
+    ranked = sorted(tied, key=lambda i: (-scores[i], book.cust_ids[i]))
+    return [book.cust_ids[i] for i in ranked], best
+
+
+# --------------------------------------------------------------------------------------------
+# the bounded subset-sum search
+# --------------------------------------------------------------------------------------------
+
+
+def subset_sums(
+    amounts: list[int], low: int, high: int, max_size: int, budget: int, want: int = 2
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Sets of 2..``max_size`` positions of ``amounts`` (positive cents) whose sum lies in
+    [``low``, ``high``]: up to ``want`` of them, and whether the search stopped at ``budget``
+    steps before it was complete.
+
+    Depth-first over the amounts sorted ascending: a branch ends when adding the next amount
+    exceeds ``high`` (every later one is larger) or when even the largest remaining amounts
+    cannot lift the sum to ``low``.
+    """
+    order = sorted(range(len(amounts)), key=lambda i: (amounts[i], i))
+    a = [amounts[i] for i in order]
+    n = len(a)
+    prefix_top = [0] * (n + 1)  # sum of the r largest amounts: prefix_top[r]
+    for r in range(1, n + 1):
+        prefix_top[r] = prefix_top[r - 1] + a[n - r]
+    found: list[tuple[int, ...]] = []
+    steps = 0
+    exhausted = False
+
+    def dfs(start: int, chosen: list[int], total: int) -> None:
+        nonlocal steps, exhausted
+        if len(found) >= want or exhausted:
+            return
+        size = len(chosen)
+        if size >= 2 and low <= total <= high:
+            found.append(tuple(sorted(order[j] for j in chosen)))
+            if len(found) >= want:
+                return
+        if size == max_size:
+            return
+        room = max_size - size
+        for j in range(start, n):
+            steps += 1
+            if steps > budget:
+                exhausted = True
+                return
+            if total + a[j] > high:
+                break
+            left = min(room, n - j)
+            if total + prefix_top[left] < low and left == n - j:
+                break  # even every remaining amount cannot reach low
+            chosen.append(j)
+            dfs(j + 1, chosen, total + a[j])
+            chosen.pop()
+            if len(found) >= want or exhausted:
+                return
+
+    dfs(0, [], 0)
+    return found, exhausted
+
+
+# --------------------------------------------------------------------------------------------
+# the rules
+# --------------------------------------------------------------------------------------------
+
+
+class _Line:
+    """One credit line's amount in any currency (cents), with the tolerance of that comparison."""
+
+    def __init__(self, row: Mapping[str, Any], settings: MatchSettings):
+        self.amount = float(row["amount"])
+        self.currency = str(row.get("currency") or settings.reporting_currency).upper()
+        instd = row.get("instructed_amount")
+        self.instructed = None if instd is None or pd.isna(instd) else float(instd)
+        self.instructed_ccy = str(row.get("instructed_currency") or "").upper()
+        self.settings = settings
+
+    def value(self, ccy: str) -> tuple[int, int, bool] | None:
+        """(cents in ``ccy``, tolerance in cents, exact?) or None without an exchange rate."""
+        ccy = ccy or self.settings.reporting_currency
+        if self.instructed is not None and self.instructed_ccy == ccy:
+            return round(self.instructed * 100), 0, True
+        if self.currency == ccy:
+            return round(self.amount * 100), 0, True
+        rates = {self.settings.reporting_currency: 1.0, **self.settings.fx_rates}
+        if self.currency not in rates or ccy not in rates or rates[ccy] <= 0:
+            return None
+        cents = round(self.amount * rates[self.currency] / rates[ccy] * 100)
+        return cents, round(cents * self.settings.fx_tolerance), False
+
+
+def _fx(rule: str, exact: bool) -> str:
+    return rule if exact else f"{rule}_fx"
+
+
+def _allocate(book: InvoiceBook, rows: list[int], cents: int) -> list[tuple[int, int]]:
+    """``cents`` over ``rows`` oldest due date first, each up to its remaining amount."""
+    out, left = [], cents
+    for i in rows:
+        take = min(int(book.remaining[i]), left)
+        if take > 0:
+            out.append((i, take))
+            left -= take
+    return out
+
+
+def _settle(
+    book: InvoiceBook, rows: list[int], line: _Line, rule: str, confidence: float, partial_ok: bool
+) -> LineResult | None:
+    """The amount cases of rules 1 and 2 for invoice rows of one customer and one currency."""
+    ccy = book.currency[rows[0]]
+    v = line.value(ccy)
+    if v is None:
+        return None
+    cents, tol, exact = v
+    total = int(book.remaining[rows].sum())
+    cust = book.customer[rows[0]]
+    conf = confidence if exact else round(confidence * 0.95, 4)
+    base = {"customer_id": cust, "currency": ccy}
+    if abs(cents - total) <= tol:
+        name = rule if len(rows) == 1 else f"{rule}_multi" if rule == "reference" else rule
+        res = LineResult("matched", _fx(name, exact), conf, **base)
+        res.allocations = [(i, int(book.remaining[i])) for i in rows]
+        res.fx_difference = cents - total
+        return res
+    if not partial_ok:
+        return None
+    if cents < total and len(rows) > 1:  # which invoice was paid short is unknown: a person decides
+        res = LineResult("suggested", **base, reason="pays less than the invoices it names")
+        res.candidates = [_candidate(book, rows, round(conf * 0.7, 4), "oldest first, rest open")]
+        return res
+    if cents < total:
+        res = LineResult("matched", _fx(f"{rule}_partial", exact), round(conf * 0.95, 4), **base)
+        res.allocations = _allocate(book, rows, cents)
+        return res
+    res = LineResult("matched", _fx(f"{rule}_overpaid", exact), round(conf * 0.9, 4), **base)
+    if len(rows) == 1:
+        res.allocations = [(rows[0], cents)]
+    else:
+        res.allocations = [(i, int(book.remaining[i])) for i in rows]
+        res.unapplied = cents - total
+    return res
+
+
+def _by_customer_currency(
+    book: InvoiceBook, rows: Iterable[int]
+) -> dict[tuple[str, str], list[int]]:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i in rows:
+        groups.setdefault((book.customer[i], book.currency[i]), []).append(i)
+    return groups
+
+
+def _exact_and_sums(
+    book: InvoiceBook, customer: str, line: _Line, settings: MatchSettings, sums: bool = True
+) -> tuple[list[list[int]], list[tuple[list[int], bool]], bool]:
+    """For one customer's open invoices: single invoices with the line's amount, sets that add
+    up to it (each with whether the comparison was exact) and whether the search hit its budget."""
+    rows = [i for i in book.by_customer.get(customer, []) if book.remaining[i] > 0]
+    singles: list[list[int]] = []
+    sets: list[tuple[list[int], bool]] = []
+    exhausted = False
+    by_ccy: dict[str, list[int]] = {}
+    for i in rows:
+        by_ccy.setdefault(book.currency[i], []).append(i)
+    for ccy, cand in sorted(by_ccy.items()):
+        v = line.value(ccy)
+        if v is None:
+            continue
+        cents, tol, exact = v
+        singles += [[i] for i in cand if abs(int(book.remaining[i]) - cents) <= tol]
+        if sums and not singles:
+            pool = cand[: settings.max_candidates]
+            amounts = [int(book.remaining[i]) for i in pool]
+            found, hit = subset_sums(
+                amounts, cents - tol, cents + tol, settings.max_subset_size, settings.search_budget
+            )
+            exhausted |= hit
+            sets += [([pool[j] for j in s], exact) for s in found]
+    return singles, sets, exhausted
+
+
+def _completion(
+    book: InvoiceBook, rows: list[int], weak: list[int], line: _Line, settings: MatchSettings
+) -> list[int]:
+    """Further invoices of the same customer when a line pays more than its referenced invoices:
+    its weak references if they make up the difference exactly, else the one invoice or the one
+    set of the customer's other open invoices that does (nothing when none or several do)."""
+    v = line.value(book.currency[rows[0]])
+    if v is None:
+        return []
+    cents, tol, _ = v
+    total = int(book.remaining[rows].sum())
+    if cents - tol <= total:
+        return []
+    cust, ccy = book.customer[rows[0]], book.currency[rows[0]]
+    same = [
+        i
+        for i in book.by_customer.get(cust, [])
+        if book.remaining[i] > 0 and book.currency[i] == ccy and i not in rows
+    ]
+    extra = [i for i in weak if i in same]
+    if extra and abs(cents - total - int(book.remaining[extra].sum())) <= tol:
+        return extra
+    need = cents - total
+    singles = [[i] for i in same if abs(int(book.remaining[i]) - need) <= tol]
+    if len(singles) == 1:
+        return singles[0]
+    if singles:
+        return []
+    pool = same[: settings.max_candidates]
+    found, exhausted = subset_sums(
+        [int(book.remaining[i]) for i in pool],
+        need - tol,
+        need + tol,
+        settings.max_subset_size,
+        settings.search_budget,
+    )
+    return [pool[j] for j in found[0]] if len(found) == 1 and not exhausted else []
+
+
+def _candidate(book: InvoiceBook, rows: list[int], confidence: float, why: str) -> dict[str, Any]:
+    return {
+        "customer_id": book.customer[rows[0]],
+        "invoice_ids": "; ".join(book.ids[i] for i in rows),
+        "open_amount": round(int(book.remaining[rows].sum()) / 100, 2),
+        "confidence": round(float(confidence), 4),
+        "why": why,
+    }
+
+
+def match_line(
+    row: Mapping[str, Any],
+    book: InvoiceBook,
+    scores: np.ndarray,
+    settings: MatchSettings,
+    known_accounts: Mapping[str, str] | None = None,
+) -> LineResult:
+    """Apply the rules of the module docstring to one credit line (``book`` is not changed).
+
+    A line left unmatched whose text names an invoice that is already paid says so (a duplicate
+    payment, to be refunded or kept on account)."""
+    text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
+    strong, weak = book.references(text)
+    res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
+    closed = [i for i in strong if book.remaining[i] <= 0]
+    if res.status == "unmatched" and closed:
+        ids = ", ".join(book.ids[i] for i in closed[:3])
+        res.reason = f"refers to {ids}, already paid (duplicate payment?)"
+    return res
+
+
+def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
+    line = _Line(row, settings)
+
+    # who paid: customer id in the text, a known account, or the name
+    payer_conf = 0.0
+    payers: list[str] = []
+    if cid := book.customer_in_text(text):
+        payers, payer_conf = [cid], 1.0
+    elif (acct := _norm(row.get("payer_account"))) and known_accounts and acct in known_accounts:
+        payers, payer_conf = [known_accounts[acct]], 1.0
+    else:
+        payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
+        payer_conf = score / 100.0
+    payer = payers[0] if len(payers) == 1 else None
+
+    # rule 1: strong references
+    open_strong = [i for i in strong if book.remaining[i] > 0]
+    if open_strong:
+        groups = _by_customer_currency(book, open_strong)
+        if len(groups) == 1:
+            rows = next(iter(groups.values()))
+            rows = sorted(rows + _completion(book, rows, weak, line, settings))
+            res = _settle(book, rows, line, "reference", 1.0, partial_ok=True)
+            if res is not None:
+                return res
+        else:
+            cands = [
+                _candidate(book, r, 0.6, "invoices of several customers referenced")
+                for r in groups.values()
+            ]
+            return LineResult(
+                "suggested",
+                candidates=cands[: settings.suggestions],
+                reason="the text refers to invoices of several customers",
+            )
+
+    # rule 2: weak references, confirmed by the payer or by the amount
+    open_weak = [i for i in weak if book.remaining[i] > 0]
+    if open_weak:
+        groups = _by_customer_currency(book, open_weak)
+        for (cust, _), rows in sorted(groups.items()):
+            if payer == cust or (payer is None and cust in payers and len(groups) == 1):
+                res = _settle(
+                    book, rows, line, "reference_weak", round(0.95 * max(payer_conf, 0.9), 4), True
+                )
+                if res is not None:
+                    return res
+        exact = [
+            r
+            for r in groups.values()
+            if (res := _settle(book, r, line, "reference_weak", 0.9, False))
+        ]
+        if len(exact) == 1:
+            return _settle(book, exact[0], line, "reference_weak", 0.9, False)
+
+    # rules 3 and 4: the payer's open invoices by amount
+    if payers:
+        found = []
+        for cust in payers:
+            singles, sets, exhausted = _exact_and_sums(
+                book, cust, line, settings, sums=payer is not None
+            )
+            found.append((cust, singles, sets, exhausted))
+        with_single = [(c, s) for c, s, _, _ in found if s]
+        if len(with_single) == 1 and len(with_single[0][1]) == 1:
+            rows = with_single[0][1][0]
+            res = _settle(book, rows, line, "amount_payer", round(payer_conf, 4), False)
+            if res is not None:
+                return res
+        if payer is not None:
+            _, singles, sets, exhausted = found[0]
+            if singles:
+                cands = [
+                    _candidate(
+                        book, r, 0.8 * payer_conf / len(singles), "same amount, several invoices"
+                    )
+                    for r in singles
+                ]
+                return LineResult(
+                    "suggested",
+                    customer_id=payer,
+                    candidates=cands[: settings.suggestions],
+                    reason=f"{len(singles)} open invoices of the payer have this amount",
+                )
+            if len(sets) == 1 and not exhausted:
+                rows, exact = sets[0]
+                res = _settle(book, rows, line, "sum_payer", round(0.95 * payer_conf, 4), False)
+                if res is not None:
+                    return res
+            if sets:
+                cands = [
+                    _candidate(
+                        book, r, 0.6 * payer_conf / len(sets), "invoices adding up to the amount"
+                    )
+                    for r, _ in sets
+                ]
+                why = (
+                    "search limit reached"
+                    if exhausted
+                    else f"{len(sets)} or more sets of invoices add up to it"
+                )
+                return LineResult(
+                    "suggested",
+                    customer_id=payer,
+                    candidates=cands[: settings.suggestions],
+                    reason=why,
+                )
+            return _partial_suggestion(book, payer, line, payer_conf, settings, exhausted)
+        if with_single:
+            cands = [
+                _candidate(book, r, 0.5 * payer_conf, "same amount, similar name")
+                for _, s in with_single
+                for r in s
+            ]
+            return LineResult(
+                "suggested",
+                candidates=cands[: settings.suggestions],
+                reason=f"payer name fits {len(payers)} customers; amount fits several",
+            )
+        sets, hit = [], False
+        for cust in payers:
+            _, found_sets, exhausted = _exact_and_sums(book, cust, line, settings)
+            sets += [(cust, r) for r, _ in found_sets]
+            hit |= exhausted
+        if len(sets) == 1 and not hit:
+            res = _settle(book, sets[0][1], line, "sum_payer", round(0.9 * payer_conf, 4), False)
+            if res is not None:
+                return res
+        if sets:
+            cands = [
+                _candidate(
+                    book, r, 0.4 * payer_conf / len(sets), "invoices adding up, similar name"
+                )
+                for _, r in sets
+            ]
+            return LineResult(
+                "suggested",
+                candidates=cands[: settings.suggestions],
+                reason=f"payer name fits {len(payers)} customers; invoices of "
+                f"{len({c for c, _ in sets})} of them add up to the amount",
+            )
+
+    # rule 5: no payer: the same amount anywhere
+    cands = []
+    for ccy in sorted(set(book.currency)):
+        v = line.value(ccy)
+        if v is None:
+            continue
+        cents, tol, _ = v
+        hit = np.flatnonzero(
+            (np.abs(book.remaining - cents) <= tol) & (book.currency == ccy) & (book.remaining > 0)
+        )
+        cands += [[int(i)] for i in hit]
+    if cands:
+        conf = 0.5 / len(cands)
+        who = f"payer name fits {len(payers)} customers" if payers else "payer not recognised"
+        return LineResult(
+            "suggested",
+            candidates=[
+                _candidate(book, r, conf, "same amount") for r in cands[: settings.suggestions]
+            ],
+            reason=f"no reference, {who}; {len(cands)} open invoice(s) have this amount",
+        )
+    if payers:
+        return LineResult(
+            "unmatched", reason=f"payer name fits {len(payers)} customers, no amount fits"
+        )
+    who = (
+        "no payer name" if not str(row.get("payer_name") or "").strip() else "payer not recognised"
+    )
+    return LineResult(
+        "unmatched", reason=f"no invoice reference, {who}, amount fits no open invoice"
+    )
+
+
+def _partial_suggestion(book, payer, line, payer_conf, settings, exhausted) -> LineResult:
+    rows = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
+    if not rows:
+        return LineResult("unmatched", customer_id=payer, reason="the payer has no open invoice")
+    v = line.value(book.currency[rows[0]])
+    cents = v[0] if v else 0
+    total = int(book.remaining[rows].sum())
+    if cents > total:
+        return LineResult(
+            "suggested",
+            customer_id=payer,
+            candidates=[
+                _candidate(
+                    book,
+                    rows[: settings.max_subset_size],
+                    0.3 * payer_conf,
+                    "pays more than all open invoices",
+                )
+            ],
+            reason="the amount exceeds everything the payer owes (payment on account?)",
+        )
+    cands = [
+        _candidate(book, [i], 0.3 * payer_conf, "partial payment of the oldest open invoice")
+        for i in rows
+        if book.remaining[i] > cents
+    ]
+    reason = "search limit reached; " if exhausted else ""
+    return LineResult(
+        "suggested",
+        customer_id=payer,
+        candidates=cands[: settings.suggestions],
+        reason=reason
+        + "no reference and no invoice or set of invoices with this amount (partial payment?)",
+    )
+
+
+def match_lines(
+    lines: pd.DataFrame,
+    book: InvoiceBook,
+    settings: MatchSettings,
+    known_accounts: Mapping[str, str] | None = None,
+) -> list[LineResult]:
+    """Match every line in order (results in the order of ``lines``). Credit lines that are
+    booked and not reversals go through :func:`match_line`; every match lowers the open amounts
+    of ``book`` for the lines after it. Others are ``skipped`` with the reason."""
+    credit = (
+        (lines["credit_debit"] == "CRDT")
+        & lines["booked"]
+        & ~lines["reversal"]
+        & (lines["amount"] > 0)
+    )
+    scores = name_scores(lines["payer_name"].where(credit, "").tolist(), book)
+    order = lines.sort_values(["booking_date", "line_id"], kind="mergesort").index
+    results: dict[int, LineResult] = {}
+    for pos in order:
+        row = lines.loc[pos]
+        if not credit[pos]:
+            why = (
+                "money out (debit)"
+                if row["credit_debit"] != "CRDT"
+                else "reversal"
+                if row["reversal"]
+                else "not booked yet"
+                if not row["booked"]
+                else "zero amount"
+            )
+            results[pos] = LineResult("skipped", reason=why)
+            continue
+        # an invoice issued after the booking date cannot be what this line pays
+        later = book.issued > np.datetime64(pd.Timestamp(row["booking_date"]), "ns")
+        kept = book.remaining[later].copy()
+        book.remaining[later] = 0
+        res = match_line(row, book, scores[lines.index.get_loc(pos)], settings, known_accounts)
+        book.remaining[later] = kept
+        for i, cents in res.allocations:
+            book.remaining[i] -= min(cents, int(book.remaining[i]))
+        results[pos] = res
+    return [results[pos] for pos in lines.index]

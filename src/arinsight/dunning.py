@@ -1,0 +1,471 @@
+"""Reminders that get paid: the company profile, the dunning sequence, disputes and statements.
+
+**Company profile** (``company`` in the params): who the reminders come from and how to pay:
+``name``, ``address`` (lines), ``reply_to``, ``phone``, ``email``, ``bank`` (``account_holder``,
+``bank_name``, ``iban``, ``bic``, or ``account_number`` and ``routing_number``), ``pay_link`` (a
+URL template with ``{invoice_id}``, ``{amount}``, ``{currency}``, ``{customer_id}``; values are
+URL-encoded), ``signature`` (lines) and ``locale`` (e.g. ``en_US``, ``de_DE``: dates and money in
+every e-mail are written the way readers of that locale expect, with Babel).
+
+**Dunning sequence** (``dunning.levels``, default polite -> firm -> final): per customer, one
+reminder per period at most. A customer whose open overdue invoices have never been reminded, or
+whose last reminder's invoices have all been settled since, starts a new case at level 1. A case
+advances to level k + 1 only when
+
+* level k was *sent* to that customer (the send log records every accepted message with its
+  level and invoices: a dry run or a refused message does not count),
+* at least one invoice of that reminder is still open (and neither matched by cash application
+  nor in dispute),
+* at least ``dunning.min_days_between`` days have passed since the period of level k ended, and
+* the customer's oldest open overdue invoice is at least ``min_days_past_due`` of level k + 1
+  past due.
+
+After the last level nothing more is sent: the plan says "final notice sent: escalate".
+
+**Excluded invoices**: invoices matched by cash application (in the ledger of ``arinsight match``
+but not yet in the processed payments) are treated as paid by what was applied; invoices in
+dispute (``disputes:`` in the sources file, beside ``sources:``) are left out of reminders and
+of the levels. Both are listed in the plan.
+
+**Statement of account**: an HTML file attached to every reminder with all the customer's open
+invoices at T (overdue or not), their total, the pay link of each and the bank details.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from arinsight import config
+from arinsight.errors import ParamsError, SourceError
+
+PAY_LINK_FIELDS = frozenset({"invoice_id", "amount", "currency", "customer_id"})
+BANK_KEYS = ("account_holder", "bank_name", "iban", "bic", "account_number", "routing_number")
+DEFAULT_LEVELS: tuple[tuple[str, int], ...] = (
+    ("reminder_polite", 1),
+    ("reminder_firm", 30),
+    ("reminder_final", 60),
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+# --------------------------------------------------------------------------------------------
+# company profile and locale
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    """The sender of every reminder and report e-mail (see the module docstring)."""
+
+    name: str
+    address: tuple[str, ...] = ()
+    reply_to: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    bank: Mapping[str, str] = field(default_factory=dict)
+    pay_link: str | None = None
+    signature: tuple[str, ...] = ()
+    locale: str = "en_US"
+
+    def money(self, value: Any, currency: str) -> str:
+        """``value`` in ``currency`` as the locale writes it (1234.5 USD: en_US $1,234.50,
+        de_DE 1.234,50 $); "n/a" for a missing value."""
+        from babel.numbers import format_currency
+
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "n/a"
+        return format_currency(float(value), currency, locale=self.locale)
+
+    def date(self, value: Any) -> str:
+        """A date as the locale writes it (medium format: en_US Oct 31, 2026; de_DE 31.10.2026)."""
+        from babel.dates import format_date
+
+        if value is None or pd.isna(value):
+            return ""
+        return format_date(pd.Timestamp(value).date(), format="medium", locale=self.locale)
+
+    def link(self, invoice_id: str, amount: float, currency: str, customer_id: str) -> str:
+        """The pay link of one invoice ("" without a template); values URL-encoded."""
+        if not self.pay_link:
+            return ""
+        values = {
+            "invoice_id": quote(str(invoice_id), safe=""),
+            "amount": f"{float(amount):.2f}",
+            "currency": quote(str(currency), safe=""),
+            "customer_id": quote(str(customer_id), safe=""),
+        }
+        return self.pay_link.format(**values)
+
+    def context(self) -> dict[str, Any]:
+        """The profile as template variables (``company.*``)."""
+        bank = {k: str(self.bank.get(k) or "") for k in BANK_KEYS}
+        return {
+            "has_bank": any(bank.values()),
+            "name": self.name,
+            "address": list(self.address),
+            "reply_to": self.reply_to or "",
+            "phone": self.phone or "",
+            "email": self.email or "",
+            "bank": bank,
+            "has_pay_link": bool(self.pay_link),
+            "signature": list(self.signature) or [self.name],
+        }
+
+
+def _lines(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(line.strip() for line in value.splitlines() if line.strip())
+    if isinstance(value, Sequence):
+        return tuple(str(v) for v in value)
+    raise ParamsError(f"company.{key} must be text or a list of lines, got {value!r}")
+
+
+def company_profile(params: Mapping[str, Any]) -> CompanyProfile:
+    """The ``company`` section of the params, checked: a name; reply_to and email are e-mail
+    addresses; bank keys are known; the pay link uses only {invoice_id} {amount} {currency}
+    {customer_id}; the locale is one Babel knows. Each problem is one ParamsError naming the key."""
+    from babel import Locale, UnknownLocaleError
+
+    c = params.get("company") or {}
+    if not isinstance(c, Mapping):
+        raise ParamsError("company must be a mapping (see params/defaults.yaml)")
+    name = str(c.get("name") or "").strip()
+    if not name:
+        raise ParamsError("company.name is required: reminders say who they come from")
+    for key in ("reply_to", "email"):
+        if c.get(key) and not _EMAIL.match(str(c[key]).strip()):
+            raise ParamsError(f"company.{key} {c[key]!r} is not an e-mail address")
+    bank = c.get("bank") or {}
+    allowed = set(BANK_KEYS)
+    if not isinstance(bank, Mapping) or set(bank) - allowed:
+        raise ParamsError(f"company.bank keys must be among {sorted(allowed)}, got {bank!r}")
+    link = c.get("pay_link")
+    if link:
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(str(link)) if f is not None}
+        except ValueError as exc:
+            raise ParamsError(f"company.pay_link {link!r}: {exc}") from None
+        if used - PAY_LINK_FIELDS:
+            raise ParamsError(
+                f"company.pay_link uses unknown placeholder(s) {sorted(used - PAY_LINK_FIELDS)};"
+                f" allowed: {sorted(PAY_LINK_FIELDS)}"
+            )
+    locale = str(c.get("locale") or "en_US")
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        raise ParamsError(f"company.locale {locale!r} is not a known locale (e.g. en_US)") from None
+    return CompanyProfile(
+        name=name,
+        address=_lines(c.get("address"), "address"),
+        reply_to=str(c["reply_to"]).strip() if c.get("reply_to") else None,
+        phone=str(c["phone"]) if c.get("phone") else None,
+        email=str(c["email"]).strip() if c.get("email") else None,
+        bank={str(k): str(v) for k, v in bank.items() if v not in (None, "")},
+        pay_link=str(link) if link else None,
+        signature=_lines(c.get("signature"), "signature"),
+        locale=locale,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the dunning sequence
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    """One step of the sequence: its template and the days past due it needs."""
+
+    number: int
+    template: str
+    min_days_past_due: int
+
+
+def dunning_levels(params: Mapping[str, Any]) -> list[Level]:
+    """``dunning.levels`` (a list of {template, min_days_past_due}, days not decreasing)."""
+    section = params.get("dunning") or {}
+    raw = section.get("levels") if isinstance(section, Mapping) else None
+    if raw is None:
+        raw = [{"template": t, "min_days_past_due": d} for t, d in DEFAULT_LEVELS]
+    levels = []
+    try:
+        for i, item in enumerate(raw, start=1):
+            levels.append(Level(i, str(item["template"]), int(item["min_days_past_due"])))
+    except (TypeError, KeyError, ValueError):
+        raise ParamsError(
+            f"dunning.levels must be a list of {{template, min_days_past_due}}, got {raw!r}"
+        ) from None
+    days = [lv.min_days_past_due for lv in levels]
+    if not levels or days[0] < 1 or days != sorted(days):
+        raise ParamsError(f"dunning.levels: days past due must start >= 1 and not decrease: {days}")
+    return levels
+
+
+def reminder_history(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Reminders sent, from the send log's records: customer_id, period, level, invoice_ids
+    (a list). Records of other kinds, or without a level, are left out."""
+    rows = []
+    for rec in records:
+        key = str(rec.get("key", ""))
+        if rec.get("kind") != "reminder" or rec.get("level") is None:
+            continue
+        _, period, customer, _ = key.split(":", 3)
+        rows.append(
+            {
+                "customer_id": customer,
+                "period": period,
+                "level": int(rec["level"]),
+                "invoice_ids": list(rec.get("invoices") or []),
+            }
+        )
+    return pd.DataFrame(rows, columns=["customer_id", "period", "level", "invoice_ids"])
+
+
+PLAN_COLUMNS = [
+    "customer_id",
+    "level",
+    "template",
+    "action",
+    "invoice_ids",
+    "overdue_amount",
+    "max_days_past_due",
+    "previous_level",
+    "previous_period",
+    "reason",
+]
+
+
+def dunning_plan(
+    positions: pd.DataFrame,
+    period: Any,
+    history: pd.DataFrame,
+    levels: Sequence[Level],
+    min_days_between: int = 14,
+    excluded: Iterable[str] = (),
+) -> pd.DataFrame:
+    """The reminder of every customer with an open overdue invoice at T (rules: module docstring).
+
+    ``positions``: invoice_positions at T (invoice_id, customer_id, open_amount, days_past_due);
+    ``history``: :func:`reminder_history`; ``excluded``: invoice ids never reminded (matched by
+    cash application, in dispute). One row per customer (:data:`PLAN_COLUMNS`): ``action`` is
+    ``send`` (``level``/``template`` to send), ``wait`` (``reason`` says for what), ``escalate``
+    (the final level was sent), or ``done`` (sent this period already).
+    """
+    from arinsight.ledger import period_bounds
+
+    p = period_bounds(period) if isinstance(period, str) else period
+    T = p.end
+    excluded = set(map(str, excluded))
+    pos = positions.assign(invoice_id=positions["invoice_id"].astype(str))
+    pos = pos.assign(customer_id=pos["customer_id"].astype(str))
+    first = levels[0].min_days_past_due
+    due = pos.loc[
+        (pos["open_amount"] > 0)
+        & (pos["days_past_due"] >= first)
+        & ~pos["invoice_id"].isin(excluded)
+    ]
+    rows = []
+    by_level = {lv.number: lv for lv in levels}
+    hist = history.sort_values(["period", "level"], kind="mergesort")
+    for cust, inv in due.groupby("customer_id", sort=True):
+        oldest = int(inv["days_past_due"].max())
+        open_ids = set(inv["invoice_id"])
+        row = {
+            "customer_id": cust,
+            "invoice_ids": sorted(open_ids),
+            "overdue_amount": round(float(inv["open_amount"].sum()), 2),
+            "max_days_past_due": oldest,
+            "previous_level": None,
+            "previous_period": None,
+        }
+        past = hist.loc[hist["customer_id"] == cust]
+        last = past.iloc[-1] if len(past) else None
+        if last is not None:
+            row["previous_level"], row["previous_period"] = int(last["level"]), last["period"]
+        if last is not None and last["period"] == p.label:
+            rows.append(
+                {
+                    **row,
+                    "level": int(last["level"]),
+                    "template": "",
+                    "action": "done",
+                    "reason": "reminder sent for this period",
+                }
+            )
+            continue
+        continuing = last is not None and bool(open_ids & set(last["invoice_ids"]))
+        if not continuing:
+            level = by_level[1]
+            rows.append(
+                {
+                    **row,
+                    "level": 1,
+                    "template": level.template,
+                    "action": "send",
+                    "reason": "new case" if last is None else "previous case settled",
+                }
+            )
+            continue
+        prev = int(last["level"])
+        if prev >= len(levels):
+            rows.append(
+                {
+                    **row,
+                    "level": prev,
+                    "template": "",
+                    "action": "escalate",
+                    "reason": f"final notice sent in {last['period']}: call or escalate",
+                }
+            )
+            continue
+        nxt = by_level[prev + 1]
+        since = (T - period_bounds(str(last["period"])).end).days
+        if since < int(min_days_between):
+            reason = f"level {prev} sent {since} day(s) ago; next after {min_days_between}"
+        elif oldest < nxt.min_days_past_due:
+            reason = f"level {nxt.number} needs {nxt.min_days_past_due} days past due ({oldest})"
+        else:
+            rows.append(
+                {
+                    **row,
+                    "level": nxt.number,
+                    "template": nxt.template,
+                    "action": "send",
+                    "reason": f"level {prev} sent in {last['period']}, still unpaid",
+                }
+            )
+            continue
+        rows.append({**row, "level": prev, "template": "", "action": "wait", "reason": reason})
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# excluded invoices: cash application and disputes
+# --------------------------------------------------------------------------------------------
+
+
+def applied_by_cash_application(
+    params: Mapping[str, Any], payments: pd.DataFrame, as_of: Any
+) -> pd.DataFrame:
+    """Payments the cash-application ledger applied by T that the processed payments do not have
+    yet (invoice_id, amount): they lower what reminders ask for. Empty without a ledger."""
+    from arinsight.cashapp.apply import DEFAULT_OUT_DIR, LEDGER_FILE, ledger_payments, read_ledger
+
+    section = params.get("cash_application") or {}
+    path = section.get("ledger") or Path(section.get("out_dir") or DEFAULT_OUT_DIR) / LEDGER_FILE
+    applied = ledger_payments(read_ledger(config.resolve_path(path)))
+    known = set(payments["payment_id"].astype(str)) if len(payments) else set()
+    new = applied.loc[
+        ~applied["payment_id"].astype(str).isin(known) & applied["invoice_id"].notna()
+    ]
+    new = new.loc[pd.to_datetime(new["payment_date"]) <= pd.Timestamp(as_of)]
+    return new[["invoice_id", "amount"]].reset_index(drop=True)
+
+
+def apply_cash(positions: pd.DataFrame, applied: pd.DataFrame) -> pd.DataFrame:
+    """Positions with the applied amounts taken off ``open_amount`` (floored at 0); an invoice
+    then fully paid has ``days_past_due`` 0."""
+    if applied.empty:
+        return positions
+    extra = applied.groupby("invoice_id")["amount"].sum()
+    out = positions.copy()
+    paid = out["invoice_id"].astype(str).map(extra).fillna(0.0)
+    out["open_amount"] = (out["open_amount"] - paid).clip(lower=0.0).round(2)
+    out.loc[out["open_amount"] <= 0, "days_past_due"] = 0
+    return out
+
+
+DISPUTE_COLUMNS = ("invoice_id", "reason", "opened_date")
+
+
+def read_disputes(sources_path: str | Path | None) -> pd.DataFrame:
+    """The invoices in dispute, from ``disputes:`` in the sources file (beside ``sources:``)::
+
+        disputes:
+          kind: csv            # csv | excel
+          path: disputes.csv   # relative to the sources file
+          sheet: disputes      # excel only
+          columns: {invoice_id: Invoice, reason: Reason, opened_date: Opened}
+
+    Returns invoice_id, reason, opened_date (empty when the sources file has no ``disputes``).
+    A missing file or invoice column is a SourceError naming the file and column.
+    """
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in DISPUTE_COLUMNS})
+    if not sources_path:
+        return empty
+    spec_path = config.resolve_path(sources_path)
+    if spec_path is None or not spec_path.exists():
+        return empty
+    spec = config.read_yaml(spec_path).get("disputes")
+    if not spec:
+        return empty
+    if not isinstance(spec, Mapping) or spec.get("kind") not in ("csv", "excel"):
+        raise SourceError(f"{spec_path} (disputes)", "expected {kind: csv|excel, path, columns}")
+    path = config.resolve_path(spec.get("path"), spec_path.parent)
+    if path is None or not path.exists():
+        raise SourceError(str(path or spec_path), "disputes file not found")
+    if spec["kind"] == "csv":
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, sep=spec.get("delimiter", ","))
+    else:
+        raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), dtype=str).fillna("")
+    cols = {c: (spec.get("columns") or {}).get(c, c) for c in DISPUTE_COLUMNS}
+    if cols["invoice_id"] not in raw.columns:
+        raise SourceError(str(path), "required column missing", column="invoice_id")
+    out = pd.DataFrame(
+        {c: raw[s].astype(str).str.strip() if s in raw.columns else "" for c, s in cols.items()}
+    )
+    return out.loc[out["invoice_id"] != ""].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the statement of account
+# --------------------------------------------------------------------------------------------
+
+
+def statement_rows(
+    positions: pd.DataFrame, customer_id: str, profile: CompanyProfile, currency: str
+) -> list[dict[str, str]]:
+    """Every open invoice of the customer at T (oldest due first) as formatted template rows."""
+    inv = positions.loc[
+        (positions["customer_id"].astype(str) == str(customer_id)) & (positions["open_amount"] > 0)
+    ].sort_values(["due_date", "invoice_id"], kind="mergesort")
+    return [
+        {
+            "invoice_id": str(r.invoice_id),
+            "invoice_date": profile.date(getattr(r, "invoice_date", None)),
+            "due_date": profile.date(r.due_date),
+            "days_past_due": str(int(r.days_past_due)),
+            "amount": profile.money(getattr(r, "amount", None), currency),
+            "open_amount": profile.money(r.open_amount, currency),
+            "pay_link": profile.link(r.invoice_id, r.open_amount, currency, customer_id),
+        }
+        for r in inv.itertuples(index=False)
+    ]
+
+
+def read_send_records(log_path: str | Path) -> list[dict[str, Any]]:
+    """Every record of the JSON-lines send log (a missing log is empty)."""
+    path = Path(log_path)
+    if not path.exists():
+        return []
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError as exc:
+                raise ParamsError(f"{path}: line {number}: not a send-log record ({exc})") from None
+    return out

@@ -1,0 +1,280 @@
+"""Ingest: read every source named in a sources file and map it onto the canonical tables.
+
+A sources file (YAML) lists, per canonical table, where its rows come from and how its columns are
+named there, so a user with their own export writes a mapping file, never code::
+
+    reporting_currency: USD
+    sources:
+      invoices:
+        kind: csv                      # csv | excel | sql | ubl
+        path: invoices.csv             # relative to the sources file's folder
+        delimiter: ";"                 # csv options: delimiter, encoding, decimal, thousands
+        encoding: latin-1
+        decimal: ","
+        date_format: "%d.%m.%Y"        # strftime format of every date column (default ISO)
+        on_bad_value: error            # error (default): stop at the first unreadable value
+                                       # quarantine: keep the row for 02_clean to quarantine
+        columns: {invoice_id: Rechnung, customer_id: Kunde, ...}   # canonical: source column
+        values: {region: {N: North}}   # optional value mapping per canonical column
+      customers: {kind: excel, path: crm.xlsx, sheet: customers, header_row: 1, columns: {...}}
+      payments: {kind: sql, url: "sqlite:///{here}/ledger.sqlite", table: payments, columns: {...}}
+
+Every option is documented with an example per export shape in ``docs/own-data.md``; the modules
+of this package do the work:
+
+* :mod:`~arinsight.ingest.sources` reads and checks the sources file (an unknown key is an error);
+* :mod:`~arinsight.ingest.readers` reads each source (CSV, Excel, SQL, UBL 2.1 / PEPPOL XML)
+  faithfully, with the row numbers a user sees, and keeps malformed CSV rows apart;
+* :mod:`~arinsight.ingest.parse` and :mod:`~arinsight.ingest.canonical` map and parse the values
+  strictly (money exact to the cent), marking or refusing what cannot be read;
+* :mod:`~arinsight.ingest.flat` derives payments, customers and invoice segments from a flat
+  export (one row per invoice).
+
+Every file read is recorded with its sha256 in the ingest manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arinsight import config
+from arinsight.errors import SourceError
+from arinsight.files import write_json
+from arinsight.ingest.canonical import to_canonical
+from arinsight.ingest.flat import (
+    DATE_ASSUMED,
+    DEFAULT_PAID_VALUES,
+    UNDATED,
+    derive_customers,
+    derive_payments,
+    invoice_segments,
+)
+from arinsight.ingest.readers import UBL_DEFAULT_COLUMNS, UBL_FIELDS, RawTable, read_raw
+from arinsight.ingest.sources import (
+    DERIVE_PAYMENT_KEYS,
+    KINDS,
+    SEGMENT_BY,
+    SOURCE_KEYS,
+    SOURCES_FILE_KEYS,
+    read_sources,
+)
+from arinsight.schemas import CANONICAL
+
+#: kept for callers of the earlier single-module ingest
+_to_canonical = to_canonical
+
+__all__ = [
+    "DATE_ASSUMED",
+    "DEFAULT_PAID_VALUES",
+    "DERIVE_PAYMENT_KEYS",
+    "KINDS",
+    "SEGMENT_BY",
+    "SOURCES_FILE_KEYS",
+    "SOURCE_KEYS",
+    "UBL_DEFAULT_COLUMNS",
+    "UBL_FIELDS",
+    "UNDATED",
+    "IngestResult",
+    "derived_table",
+    "files_table",
+    "ingest",
+    "load_source",
+    "manifest_of",
+    "read_interim",
+    "read_sources",
+    "regions_in_sources",
+    "rows_read_table",
+    "to_canonical",
+    "write_interim",
+]
+
+
+@dataclass
+class IngestResult:
+    """The canonical tables as read (values parsed, bad values marked) and what was read from
+    where."""
+
+    tables: dict[str, pd.DataFrame]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    derived: dict[str, str] = field(default_factory=dict)
+    reporting_currency: str | None = None
+    #: derive_customers: attribute -> {customers with conflicting values, invoice rows overruled}
+    conflicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: "customer" (default): invoices are reported under their customer's region, industry and
+    #: type; "invoice": under the values of their own row (how BI tools slice flat exports).
+    segment_by: str = "customer"
+    #: exchange rates set in the sources file (they win over the parameters' fx_rates)
+    fx_rates: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> dict[str, int]:
+        return {t: int(len(df)) for t, df in self.tables.items()}
+
+
+def load_source(
+    table: str, src: dict[str, Any], base: Path
+) -> tuple[pd.DataFrame, dict[str, Any], RawTable]:
+    """Read one source and map it onto ``table``; returns (canonical frame, file record, raw).
+
+    The first ``len(raw.frame)`` rows of the canonical frame are the raw rows in order; malformed
+    CSV rows follow them."""
+    raw = read_raw(table, src, base)
+    if table == "invoices" and raw.frame.empty and not raw.malformed:
+        raise SourceError(
+            raw.info["name"], "no data rows (the file has a header only): no invoices to report"
+        )
+    df = to_canonical(table, raw.frame, src, raw.info["name"], raw.malformed)
+    return df, raw.info, raw
+
+
+def ingest(sources_path: str | Path | None = None) -> IngestResult:
+    """Read every source of the sources file into canonical tables (default: params' ``sources``)."""
+    if sources_path is None:
+        sources_path = config.load_params()["sources"]
+    spec = read_sources(sources_path)
+    base: Path = spec["_base"]
+    tables: dict[str, pd.DataFrame] = {}
+    files: list[dict[str, Any]] = []
+    derived: dict[str, str] = {}
+    conflicts: dict[str, dict[str, int]] = {}
+    segment_by = spec.get("segment_by", "customer")
+    for table, src in spec["sources"].items():
+        df, info, raw = load_source(table, src, base)
+        files.append(info)
+        tables[table] = df
+        if table != "invoices":
+            continue
+        frame, name = raw.frame, info["name"]
+        aligned = df.iloc[: len(frame)]
+        if src.get("derive_payments"):
+            tables["payments"] = derive_payments(frame, aligned, src["derive_payments"], src, name)
+            derived["payments"] = f"derived from {name} (derive_payments)"
+        if src.get("derive_customers"):
+            tables["customers"], conflicts = derive_customers(
+                aligned, frame, src["derive_customers"], name, src.get("values")
+            )
+            derived["customers"] = f"derived from {name} (derive_customers)"
+        if segment_by == "invoice":
+            tables[table] = pd.concat(
+                [invoice_segments(aligned, frame, src, name), df.iloc[len(frame) :]],
+                ignore_index=True,
+            )
+    if "invoices" not in tables:
+        raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
+    if "customers" not in tables:
+        tables["customers"], _ = derive_customers(
+            tables["invoices"], tables["invoices"], {}, "derived"
+        )
+        derived["customers"] = (
+            "derived from the invoices' distinct customer ids (no customers source)"
+        )
+    for table in CANONICAL:
+        if table not in tables:
+            tables[table] = _empty_ingested(table)
+            derived.setdefault(table, "not provided (empty)")
+    return IngestResult(
+        tables,
+        files,
+        derived,
+        spec.get("reporting_currency"),
+        conflicts,
+        segment_by,
+        dict(spec.get("fx_rates") or {}),
+    )
+
+
+def regions_in_sources(sources_path: str | Path) -> list[str]:
+    """The regions the data will report, read from the one source that holds them (the
+    customers source, or the invoice rows of a flat export), without cleaning: for checking a
+    ``--regions`` argument before any work. Regions only found in rows that cleaning later
+    quarantines are included."""
+    spec = read_sources(sources_path)
+    base, sources = spec["_base"], spec["sources"]
+    found: set[str] = set()
+    invoices = sources.get("invoices") or {}
+    derive = invoices.get("derive_customers")
+    row_region = (invoices.get("columns") or {}).get("region") or (
+        derive.get("region") if isinstance(derive, dict) else None
+    )
+    if "customers" in sources:
+        customers, _, _ = load_source("customers", sources["customers"], base)
+        found |= set(customers["region"].dropna().astype(str))
+    if row_region and (spec.get("segment_by") == "invoice" or "customers" not in sources):
+        raw = read_raw("invoices", invoices, base).frame
+        if row_region in raw:
+            from arinsight.ingest.parse import as_text
+
+            text = as_text(raw[row_region])
+            mapping = (invoices.get("values") or {}).get("region") or {}
+            text = text.replace({str(k): str(v) for k, v in mapping.items()})
+            found |= set(text[text != ""])
+    return sorted(found)
+
+
+def _empty_ingested(table: str) -> pd.DataFrame:
+    raw = pd.DataFrame({c: pd.Series(dtype=str) for c in CANONICAL[table]})
+    return to_canonical(table, raw, {"on_bad_value": "quarantine"}, "none")
+
+
+def manifest_of(result: IngestResult) -> dict[str, Any]:
+    """What ingest records for the next steps: files read (with sha256), rows read, derived
+    tables, and the dataset settings of the sources file (reporting currency, exchange rates,
+    segment_by) with the customer conflicts."""
+    return {
+        "files": result.files,
+        "rows_read": result.rows_read,
+        "derived": result.derived,
+        "reporting_currency": result.reporting_currency,
+        "customer_conflicts": result.conflicts,
+        "segment_by": result.segment_by,
+        "fx_rates": result.fx_rates,
+    }
+
+
+def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -> Path:
+    """Write each ingested table to ``<interim>/<table>.parquet`` and the ingest manifest."""
+    folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, df in result.tables.items():
+        df.to_parquet(folder / f"{table}.parquet", index=False)
+    return write_json(folder / "ingest_manifest.json", manifest_of(result))
+
+
+def read_interim(
+    interim_dir: str | Path | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Read what ``write_interim`` wrote: (tables, ingest manifest)."""
+    folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
+    path = folder / "ingest_manifest.json"
+    if not path.exists():
+        raise SourceError(str(path), "no ingest output: run notebooks/01_ingest.ipynb first")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in CANONICAL}
+    return tables, manifest
+
+
+def files_table(result: IngestResult) -> pd.DataFrame:
+    """The files read, for the notebook: table, kind, path, rows, sha256."""
+    cols = ["table", "kind", "path", "rows", "sha256"]
+    return pd.DataFrame(result.files, columns=cols)
+
+
+def rows_read_table(result: IngestResult) -> pd.DataFrame:
+    """Rows read per canonical table, for the notebook."""
+    return pd.DataFrame(
+        [{"table": t, "rows_read": n} for t, n in result.rows_read.items()],
+        columns=["table", "rows_read"],
+    )
+
+
+def derived_table(result: IngestResult) -> pd.DataFrame:
+    """Tables that were derived from another source or are missing, with how."""
+    return pd.DataFrame(
+        [{"table": t, "how": how} for t, how in sorted(result.derived.items())],
+        columns=["table", "how"],
+    )

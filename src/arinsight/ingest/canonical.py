@@ -1,0 +1,219 @@
+"""A raw source frame mapped onto a canonical table: columns renamed, values parsed strictly
+(:mod:`arinsight.ingest.parse`), every problem kept with the row or raised, provenance added.
+
+Every canonical frame has the canonical columns of its table, then:
+
+* ``_cents_<column>`` for each money column (exact whole cents, nullable);
+* ``_parse_errors``: ``column=value`` of every value that could not be read (";"-separated,
+  "" when none), and ``_parse_reason``: the reason code cleaning quarantines the row under
+  (``malformed_row``, ``unparseable_value``, ``out_of_range``, ``sub_cent_amount``; "" when none);
+* ``_source_file`` and ``_source_row``: where the row is in its source (the row number a user
+  sees: CSV line, sheet row, position in a query result, row 1 of a UBL document).
+
+Malformed CSV rows (see :mod:`arinsight.ingest.readers`) come last, with empty values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.errors import SourceError
+from arinsight.ingest.parse import (
+    INVALID,
+    MONEY_COLUMNS,
+    OUT_OF_RANGE,
+    SUB_CENT,
+    NumberFormat,
+    as_text,
+    cents_column,
+    parse_bools,
+    parse_dates,
+    parse_numbers,
+)
+from arinsight.ingest.readers import UBL_DEFAULT_COLUMNS
+from arinsight.schemas import (
+    BOOL_COLUMNS,
+    CANONICAL,
+    DATE_COLUMNS,
+    NUMBER_COLUMNS,
+    PARSE_ERRORS,
+    PARSE_REASON,
+    REQUIRED,
+)
+
+#: Reason code of each kind of parse problem, in order of precedence within one row.
+PROBLEM_REASONS = {
+    INVALID: "unparseable_value",
+    OUT_OF_RANGE: "out_of_range",
+    SUB_CENT: "sub_cent_amount",
+}
+#: Reasons by severity: a row with several problems is quarantined under the first.
+_RANK = {
+    "malformed_row": 0,
+    "unparseable_value": 1,
+    "out_of_range": 2,
+    "sub_cent_amount": 3,
+    "": 99,
+}
+_WHAT = {
+    INVALID: "cannot parse {value!r} as {what}",
+    OUT_OF_RANGE: "{value!r} is out of range for {what} ({bound})",
+    SUB_CENT: "{value!r} has more than two decimals (a thousands separator read as a decimal "
+    "point? set `decimal:`/`thousands:`, or `round_money: true` to round to the cent)",
+}
+
+
+def number_format(src: dict[str, Any]) -> NumberFormat:
+    try:
+        return NumberFormat(
+            src.get("decimal") or ".", src.get("thousands"), bool(src.get("round_money", False))
+        )
+    except ValueError as exc:
+        raise SourceError(f"sources: {exc}", "check the number format options") from exc
+
+
+def source_columns(table: str, src: dict[str, Any], present: set[str], name: str) -> dict:
+    """Canonical column -> source column, checked: every mapped column exists, every required
+    column is there."""
+    mapping: dict[str, str] = {str(k): str(v) for k, v in (src.get("columns") or {}).items()}
+    if src.get("kind") == "ubl":
+        mapping = {**UBL_DEFAULT_COLUMNS, **mapping}
+    for canon, source_col in mapping.items():
+        if source_col not in present:
+            raise SourceError(
+                name,
+                f"column {source_col!r} (mapped to {canon!r}) not found; columns present: "
+                f"{', '.join(map(repr, sorted(present - {'__file'})))}",
+                column=canon,
+            )
+    source_of = {c: mapping.get(c, c) for c in CANONICAL[table]}
+    for canon in REQUIRED[table]:
+        if source_of[canon] not in present:
+            raise SourceError(
+                name,
+                "required column missing (map it under `columns:`); columns present: "
+                f"{', '.join(map(repr, sorted(present - {'__file'})))}",
+                column=canon,
+            )
+    return source_of
+
+
+def _bound(what: str) -> str:
+    return {
+        "money": "at most 9,999,999,999,999,999.99",
+        "a number": "at most 1e16",
+        "a date": "1900-01-01 to 2199-12-31",
+    }.get(what, "")
+
+
+def to_canonical(
+    table: str,
+    raw: pd.DataFrame,
+    src: dict[str, Any],
+    name: str,
+    malformed: list[dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Rename mapped columns, check required ones exist, parse types, mark unreadable values (see
+    the module docstring). With ``on_bad_value: error`` (the default) the first problem raises
+    :class:`~arinsight.errors.SourceError` naming the file, the column and the row."""
+    malformed = list(malformed or [])
+    policy = src.get("on_bad_value", "error")
+    if malformed and policy == "error":
+        bad = malformed[0]
+        raise SourceError(
+            bad.get("file", name),
+            f"the row has {bad['fields']} field(s) but the header has {bad['expected']} (a line "
+            "cut short, or a delimiter inside an unquoted value): "
+            f"{bad['text'][:80]!r}",
+            row=int(bad["row"]),
+        )
+    present = set(raw.columns)
+    source_of = source_columns(table, src, present, name)
+    rows = raw.index.to_numpy()  # the row numbers a user sees (not unique for UBL documents)
+    raw = raw.reset_index(drop=True)
+    fmt = number_format(src)
+    out = pd.DataFrame(index=raw.index)
+    empty = pd.Series("", index=raw.index, dtype=object)
+    for canon in CANONICAL[table]:
+        col = source_of[canon]
+        out[canon] = raw[col] if col in present else empty
+    values = src.get("values") or {}
+    for canon, table_map in values.items():
+        if canon in out:
+            text = as_text(out[canon])
+            out[canon] = text.replace({str(k): str(v) for k, v in table_map.items()})
+
+    errors = pd.Series("", index=out.index, dtype=object)
+    reason = pd.Series("", index=out.index, dtype=object)
+    date_format = src.get("date_format")
+    money = set(MONEY_COLUMNS.get(table, ()))
+
+    def mark(canon: str, problem: pd.Series, what: str, original: pd.Series) -> None:
+        nonlocal errors, reason
+        bad = problem != ""
+        if not bad.any():
+            return
+        if policy == "error":
+            pos = int(bad.to_numpy().argmax())
+            kind = problem.iloc[pos]
+            source = source_of[canon]
+            value = original.iloc[pos]
+            raise SourceError(
+                raw["__file"].iloc[pos] if "__file" in raw else name,
+                _WHAT[kind].format(value=value, what=what, bound=_bound(what)),
+                column=canon + (f" (source {source!r})" if source != canon else ""),
+                row=int(rows[pos]),
+            )
+        text = original.map(lambda v: "" if v is None else str(v)).astype(str)
+        entry = canon + "=" + text
+        errors = errors.where(~bad, errors + np.where(errors == "", "", ";") + entry)
+        candidate = problem.map(PROBLEM_REASONS).fillna("")  # keep the row's most severe reason
+        worse = candidate.map(_RANK) < reason.map(_RANK)
+        reason = reason.where(~worse, candidate)
+
+    for canon in DATE_COLUMNS[table]:
+        original = out[canon]
+        parsed, problem = parse_dates(original, date_format)
+        mark(canon, problem, "a date" + (f" ({date_format})" if date_format else ""), original)
+        out[canon] = parsed
+    for canon in NUMBER_COLUMNS[table]:
+        original = out[canon]
+        parsed, cents, problem = parse_numbers(original, fmt, canon in money)
+        mark(canon, problem, "money" if canon in money else "a number", original)
+        out[canon] = parsed
+        if cents is not None:
+            out[cents_column(canon)] = cents
+    for canon in BOOL_COLUMNS.get(table, []):
+        original = out[canon]
+        parsed, problem = parse_bools(original)
+        mark(canon, problem, "yes/no", original)
+        out[canon] = parsed
+    typed = set(DATE_COLUMNS[table]) | set(NUMBER_COLUMNS[table]) | set(BOOL_COLUMNS.get(table, []))
+    for canon in CANONICAL[table]:
+        if canon not in typed:
+            text = as_text(out[canon])
+            out[canon] = text.where(text != "")
+    out[PARSE_ERRORS] = errors.astype(str)
+    out[PARSE_REASON] = reason.astype(str)
+    out["_source_file"] = raw["__file"].to_numpy() if "__file" in raw else name
+    out["_source_row"] = rows.astype("int64")
+    if malformed:
+        out = pd.concat([out, _malformed_rows(table, out, malformed, name)], ignore_index=True)
+    return out
+
+
+def _malformed_rows(
+    table: str, like: pd.DataFrame, malformed: list[dict[str, Any]], name: str
+) -> pd.DataFrame:
+    rows = like.iloc[:0].reindex(range(len(malformed)))  # every value missing
+    rows[PARSE_ERRORS] = [
+        f"{m['fields']} field(s), the header has {m['expected']}: {m['text'][:200]}"
+        for m in malformed
+    ]
+    rows[PARSE_REASON] = "malformed_row"
+    rows["_source_file"] = [m.get("file", name) for m in malformed]
+    rows["_source_row"] = np.asarray([m["row"] for m in malformed], dtype="int64")
+    return rows

@@ -1,0 +1,448 @@
+"""Reading a source into a raw frame: one column per source column, the frame's index the row
+number a user sees in the source, values as stored (text from CSV; numbers, dates and text from
+a workbook or a database).
+
+Every reader refuses what it cannot read faithfully, with one message naming the file, the
+column and the row: an empty file, a header only where data is required, two columns of the same
+name, bytes that do not decode in the declared encoding. A CSV row whose number of fields differs
+from the header (a file cut mid-line, an unquoted delimiter inside a value) is a *malformed row*:
+it is returned apart, with its line number, so ingest can quarantine it (``malformed_row``) or
+stop (``on_bad_value: error``); it is never padded or shifted into the other columns.
+
+CSV row numbers are line numbers (the header is line 1), correct also with blank lines and with
+line breaks inside quoted values. CSV files are parsed by Apache Arrow's reader; a file whose
+layout the fast path cannot vouch for (a stray quote inside an unquoted value) is re-read with the
+standard library's ``csv`` module.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight import config
+from arinsight.errors import SourceError
+from arinsight.files import sha256_file
+
+#: Encodings whose bytes for quote, delimiter and newline are plain ASCII (byte scan is safe).
+_ASCII_COMPATIBLE = re.compile(
+    r"^(utf-?8(-sig)?|ascii|us-ascii|latin-?1|iso-?8859-\d+|l\d|cp\d+|windows-\d+)$", re.I
+)
+
+
+@dataclass
+class RawTable:
+    """A source as read: ``frame`` (index = source row numbers), the rows that could not be split
+    into the header's columns, and what was read from where."""
+
+    frame: pd.DataFrame
+    info: dict[str, Any]
+    malformed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def display_path(path: Path) -> str:
+    """A path as recorded in outputs: relative to the project root when inside it (portable)."""
+    try:
+        return path.resolve().relative_to(config.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_header(names: list[str], where: str) -> list[str]:
+    names = [str(n).strip() for n in names]
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(names, start=1):
+        if name and name in seen:
+            raise SourceError(
+                where,
+                f"two columns are named {name!r} (columns {seen[name]} and {pos}); rename one so "
+                "the mapping is unambiguous",
+                column=name,
+            )
+        seen[name] = pos
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+
+def read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """A CSV file as text columns (index = line numbers) and its malformed rows."""
+    shown = display_path(path)
+    encoding = src.get("encoding", "utf-8")
+    delimiter = src.get("delimiter", ",")
+    if len(delimiter) != 1:
+        raise SourceError(shown, f"delimiter must be one character, got {delimiter!r}")
+    data = path.read_bytes()
+    if not data.strip():
+        raise SourceError(shown, "file is empty")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start : exc.start + 1]
+        raise SourceError(
+            shown,
+            f"cannot decode byte {bad!r} as {encoding} "
+            "(set `encoding:` in the sources file, e.g. latin-1)",
+            row=line,
+        ) from exc
+    except LookupError as exc:
+        raise SourceError(shown, f"unknown encoding {encoding!r}") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not _ASCII_COMPATIBLE.match(encoding.replace("_", "-")):
+        data = text.encode("utf-8")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
+    names = _check_header(header, shown)
+    if not any(names):
+        raise SourceError(shown, "file is empty (no header row)")
+    fast = _read_csv_fast(data, names, delimiter)
+    frame, malformed = fast if fast is not None else _read_csv_exact(text, names, delimiter)
+    for bad in malformed:
+        bad["file"] = shown
+    return frame, malformed
+
+
+def _record_layout(data: bytes, delimiter: str):
+    """Record boundaries of a CSV byte string by quote parity: for each record after the header,
+    its first line number, its number of fields and whether it is blank."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(buf == ord('"'))
+    newlines = np.flatnonzero(buf == ord("\n"))
+    outside = np.searchsorted(quotes, newlines) % 2 == 0
+    ends = newlines[outside]
+    if len(buf) and buf[-1] != ord("\n"):
+        ends = np.append(ends, len(buf))  # the last record has no line break
+    starts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else np.array([0])
+    line_of_start = np.searchsorted(newlines, starts) + 1
+    delims = np.flatnonzero(buf == ord(delimiter))
+    delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    fields = np.bincount(np.searchsorted(ends, delims), minlength=len(ends))[: len(ends)] + 1
+    length = ends - starts
+    last = np.where(length > 0, buf[np.maximum(ends - 1, 0)], 0)
+    blank = (length == 0) | ((length == 1) & (last == ord("\r")))
+    return line_of_start[1:], fields[1:], blank[1:], starts[1:], ends[1:]
+
+
+def _read_csv_fast(data: bytes, names: list[str], delimiter: str):
+    """Arrow's parser with the record layout from :func:`_record_layout`; None when the two do
+    not agree (a quote inside an unquoted value): the caller then reads it exactly."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    lines, fields, blank, starts, ends = _record_layout(data, delimiter)
+    width = len(names)
+    good = ~blank & (fields == width)
+    skipped: list[str] = []
+
+    def handler(row) -> str:
+        skipped.append(row.text)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(
+                column_names=[f"c{i}" for i in range(width)], skip_rows=1, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    bad_rows = ~blank & (fields != width)
+    if table.num_rows != int(good.sum()) or len(skipped) != int(bad_rows.sum()):
+        return None
+    frame = pd.DataFrame(
+        {name: table.column(i).to_pandas() for i, name in enumerate(names) if name},
+    )
+    frame.index = pd.Index(lines[good].astype("int64"))
+    malformed = [
+        {
+            "row": int(lines[i]),
+            "fields": int(fields[i]),
+            "expected": width,
+            "text": data[starts[i] : ends[i]].decode("utf-8", "replace").rstrip("\r"),
+        }
+        for i in np.flatnonzero(bad_rows)
+    ]
+    return frame, malformed
+
+
+def _read_csv_exact(text: str, names: list[str], delimiter: str):
+    """The standard library's csv reader: slower, exact with any quoting."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader, None)
+    width = len(names)
+    rows, numbers, malformed = [], [], []
+    previous_end = reader.line_num
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if not record or record == [""]:
+            continue
+        if len(record) != width:
+            malformed.append(
+                {
+                    "row": start,
+                    "fields": len(record),
+                    "expected": width,
+                    "text": delimiter.join(record),
+                }
+            )
+            continue
+        rows.append(record)
+        numbers.append(start)
+    frame = (
+        pd.DataFrame(rows, columns=names, dtype="str")
+        if rows
+        else pd.DataFrame({n: pd.Series(dtype="str") for n in names})
+    )
+    frame = frame.loc[:, [bool(n) for n in names]]
+    frame.index = pd.Index(np.asarray(numbers, dtype="int64"))
+    return frame, malformed
+
+
+# --------------------------------------------------------------------------------------------
+# Excel
+# --------------------------------------------------------------------------------------------
+
+
+def read_excel(path: Path, src: dict[str, Any]) -> pd.DataFrame:
+    """One sheet with calamine (a Rust reader, ~25x faster than openpyxl on large sheets); cell
+    values as stored (numbers, dates, text); the index is the sheet row number."""
+    from python_calamine import CalamineWorkbook
+
+    shown = display_path(path)
+    header_row = int(src.get("header_row", 1))
+    if header_row < 1:
+        raise SourceError(shown, f"header_row must be 1 or more, got {header_row}")
+    sheet = src.get("sheet", 0)
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for non-workbooks
+        raise SourceError(shown, f"cannot open as an Excel workbook: {exc}") from exc
+    if isinstance(sheet, str):
+        if sheet not in wb.sheet_names:
+            raise SourceError(
+                shown, f"no sheet named {sheet!r}; sheets present: {', '.join(wb.sheet_names)}"
+            )
+        ws = wb.get_sheet_by_name(sheet)
+    else:
+        if not 0 <= int(sheet) < len(wb.sheet_names):
+            raise SourceError(
+                shown, f"no sheet number {sheet}; the workbook has {len(wb.sheet_names)}"
+            )
+        ws = wb.get_sheet_by_index(int(sheet))
+    where = f"{shown}[{ws.name}]"
+    rows = ws.to_python(skip_empty_area=False)[header_row - 1 :]
+    if not rows or not any(str(c).strip() for c in rows[0]):
+        raise SourceError(where, f"sheet is empty (no header on row {header_row})")
+    header = _check_header([str(h) for h in rows[0]], where)
+    width = len(header)
+    body = [tuple(r[:width]) + ("",) * (width - len(r)) for r in rows[1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object) if body else pd.DataFrame(columns=header)
+    df = df.loc[:, [h != "" for h in header]]
+    df.index = np.arange(header_row + 1, header_row + 1 + len(df))
+    filled = df.map(lambda v: v is not None and str(v).strip() != "")
+    return df[filled.any(axis=1)] if len(df) else df
+
+
+# --------------------------------------------------------------------------------------------
+# SQL
+# --------------------------------------------------------------------------------------------
+
+
+def mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, str]:
+    """A table or a query through SQLAlchemy (any URL); columns keep the database's types."""
+    import sqlalchemy as sa
+
+    url = url.replace("{here}", base.as_posix())
+    shown = mask_url(url)
+    if url.startswith("sqlite:///"):
+        db = Path(url[len("sqlite:///") :])
+        shown = display_path(db)
+        if not db.exists():
+            raise SourceError(shown, "database file not found")
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:
+        raise SourceError(shown, f"not a usable SQLAlchemy URL: {exc}") from exc
+    if src.get("query"):
+        query = sa.text(src["query"])
+    elif src.get("table"):
+        query = sa.select(sa.text("*")).select_from(sa.table(src["table"]))
+    else:
+        raise SourceError(shown, "a sql source needs `table:` or `query:`")
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            names = _check_header(list(result.keys()), shown)
+            df = pd.DataFrame(result.fetchall(), columns=names)
+    except sa.exc.OperationalError as exc:
+        raise SourceError(shown, f"cannot read: {exc.orig}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise SourceError(shown, f"query failed: {exc}") from exc
+    finally:
+        engine.dispose()
+    df.index = np.arange(1, len(df) + 1)
+    return df, shown
+
+
+# --------------------------------------------------------------------------------------------
+# UBL
+# --------------------------------------------------------------------------------------------
+
+UBL_NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+_BUYER = "cac:AccountingCustomerParty/cac:Party/"
+#: Source columns of a ``ubl`` source and where each is found in an Invoice document.
+UBL_FIELDS = {
+    "ID": "cbc:ID",
+    "IssueDate": "cbc:IssueDate",
+    "DueDate": "cbc:DueDate",
+    "PaymentDueDate": "cac:PaymentMeans/cbc:PaymentDueDate",
+    "DocumentCurrencyCode": "cbc:DocumentCurrencyCode",
+    "PayableAmount": "cac:LegalMonetaryTotal/cbc:PayableAmount",
+    "BuyerID": _BUYER + "cac:PartyIdentification/cbc:ID",
+    "BuyerCompanyID": _BUYER + "cac:PartyLegalEntity/cbc:CompanyID",
+    "BuyerName": _BUYER + "cac:PartyLegalEntity/cbc:RegistrationName",
+    "BuyerCountry": _BUYER + "cac:PostalAddress/cac:Country/cbc:IdentificationCode",
+    "BuyerEmail": _BUYER + "cac:Contact/cbc:ElectronicMail",
+}
+UBL_DEFAULT_COLUMNS = {
+    "invoice_id": "ID",
+    "customer_id": "BuyerID",
+    "invoice_date": "IssueDate",
+    "due_date": "DueDate",
+    "amount": "PayableAmount",
+    "currency": "DocumentCurrencyCode",
+}
+
+
+def read_ubl(pattern: Path) -> pd.DataFrame:
+    """One row per UBL Invoice document, sorted by file name; ``__file`` names each row's file.
+
+    The buyer id falls back to the legal company id, and the due date to the payment means' due
+    date, as PEPPOL BIS documents carry one or the other. Parsed with the standard library's
+    expat parser, which refuses entity-expansion attacks (Python >= 3.7.1 with expat >= 2.4).
+    """
+    import xml.etree.ElementTree as ET
+
+    if pattern.is_dir():
+        files = sorted(pattern.glob("*.xml"))
+    elif any(ch in pattern.name for ch in "*?["):
+        files = sorted(pattern.parent.glob(pattern.name))
+    else:
+        files = [pattern] if pattern.exists() else []
+    if not files:
+        raise SourceError(display_path(pattern), "no UBL invoice files found")
+    rows = []
+    for f in files:
+        try:
+            root = ET.parse(f).getroot()
+        except ET.ParseError as exc:
+            raise SourceError(display_path(f), f"not well-formed XML: {exc}") from exc
+        if root.tag.rsplit("}", 1)[-1] != "Invoice":
+            raise SourceError(display_path(f), f"not a UBL Invoice document (root {root.tag!r})")
+        row = {}
+        for col, xpath in UBL_FIELDS.items():
+            el = root.find(xpath, UBL_NS)
+            row[col] = (el.text or "").strip() if el is not None else ""
+        row["BuyerID"] = row["BuyerID"] or row["BuyerCompanyID"]
+        row["DueDate"] = row["DueDate"] or row["PaymentDueDate"]
+        row["__file"] = display_path(f)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=[*UBL_FIELDS, "__file"])
+    df.index = np.ones(len(df), dtype="int64")  # one document per file: row 1 of its file
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# any source
+# --------------------------------------------------------------------------------------------
+
+
+def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
+    """Read one source (see the module docstring); ``info`` records what was read from where
+    (kind, path, sha256, rows, source columns) for the ingest manifest."""
+    kind = src["kind"]
+    malformed: list[dict[str, Any]] = []
+    if kind == "ubl":
+        if not src.get("path"):
+            raise SourceError(f"sources.{table}", "a ubl source needs `path:`")
+        if table != "invoices":
+            raise SourceError(f"sources.{table}", "a ubl source can only provide invoices")
+        pattern = config.resolve_path(src["path"], base)
+        df = read_ubl(pattern)
+        name = display_path(pattern)
+        digest = hashlib.sha256()
+        for f in df["__file"]:
+            digest.update(sha256_file(config.resolve_path(f)).encode())
+        info = {
+            "table": table,
+            "kind": kind,
+            "path": name,
+            "sha256": digest.hexdigest(),
+            "documents": int(len(df)),
+        }
+    elif kind in ("csv", "excel"):
+        if not src.get("path"):
+            raise SourceError(f"sources.{table}", f"a {kind} source needs `path:`")
+        path = config.resolve_path(src["path"], base)
+        if not path.exists():
+            raise SourceError(str(path), "file not found")
+        if kind == "csv":
+            df, malformed = read_csv(path, src)
+        else:
+            df = read_excel(path, src)
+        name = display_path(path)
+        info = {"table": table, "kind": kind, "path": name, "sha256": sha256_file(path)}
+        if kind == "excel":
+            name = f"{name}[{src.get('sheet', 0)}]"
+            info["sheet"] = src.get("sheet", 0)
+    else:
+        if not src.get("url"):
+            raise SourceError(f"sources.{table}", "a sql source needs `url:`")
+        df, name = read_sql(src["url"], src, base)
+        info = {"table": table, "kind": kind, "path": name}
+        db = Path(src["url"].replace("{here}", base.as_posix())[len("sqlite:///") :])
+        if src["url"].startswith("sqlite:///") and db.exists():
+            info["sha256"] = sha256_file(db)
+            name = f"{display_path(db)}[{src.get('table') or 'query'}]"
+            info["path"] = display_path(db)
+        else:  # a server database: hash what was read
+            info["sha256"] = hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()
+        if src.get("table"):
+            info["sql_table"] = src["table"]
+    df.columns = [str(c).strip() for c in df.columns]
+    info["rows"] = int(len(df)) + len(malformed)
+    info["columns"] = [c for c in df.columns if c != "__file"]
+    if malformed:
+        info["malformed_rows"] = len(malformed)
+    return RawTable(df, {"name": name, **info}, malformed)

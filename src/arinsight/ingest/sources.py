@@ -1,0 +1,144 @@
+"""The sources file: read it and check every key before anything is read.
+
+A misspelt option is the most common mapping mistake, so every unknown key (at the top level, in
+a source, in ``derive_payments``) is an error that names the key and lists the keys allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from arinsight import config
+from arinsight.errors import SourceError
+from arinsight.schemas import CANONICAL
+
+KINDS = ("csv", "excel", "sql", "ubl")
+BAD_VALUE_POLICIES = ("error", "quarantine")
+#: Whose attributes an invoice is reported under (``segment_by`` in the sources file).
+SEGMENT_BY = ("customer", "invoice")
+#: Top-level keys of a sources file.
+SOURCES_FILE_KEYS = ("dataset", "reporting_currency", "fx_rates", "segment_by", "sources")
+#: Options of one source.
+SOURCE_KEYS = (
+    "kind",
+    "path",
+    "url",
+    "table",
+    "query",
+    "sheet",
+    "header_row",
+    "delimiter",
+    "encoding",
+    "decimal",
+    "thousands",
+    "round_money",
+    "date_format",
+    "on_bad_value",
+    "columns",
+    "values",
+    "derive_payments",
+    "derive_customers",
+)
+#: Options of ``derive_payments`` (a flat export: one row per invoice with its payment state).
+DERIVE_PAYMENT_KEYS = (
+    "payment_date",
+    "amount",
+    "method",
+    "status",
+    "paid_values",
+    "undated_payment_date",
+)
+
+
+def read_sources(path: str | Path) -> dict[str, Any]:
+    """Read and check a sources file; returns the mapping with ``_base`` (its folder) added."""
+    p = config.resolve_path(path)
+    if p is None or not p.exists():
+        raise SourceError(
+            str(path), "sources file not found (run `arinsight sample` for the sample)"
+        )
+    spec = config.read_yaml(p)
+    unknown = sorted(set(spec) - set(SOURCES_FILE_KEYS))
+    if unknown:
+        raise SourceError(
+            str(p), f"unknown key(s) {unknown}; allowed at the top level: {list(SOURCES_FILE_KEYS)}"
+        )
+    if spec.get("segment_by", "customer") not in SEGMENT_BY:
+        raise SourceError(
+            str(p), f"segment_by must be one of {', '.join(SEGMENT_BY)}, got {spec['segment_by']!r}"
+        )
+    if "fx_rates" in spec and not _rates_ok(spec["fx_rates"]):
+        raise SourceError(
+            str(p), "fx_rates must map currency codes to positive numbers, e.g. {EUR: 1.08}"
+        )
+    sources = spec.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise SourceError(str(p), "expected a non-empty 'sources:' mapping of table -> source")
+    for table, src in sources.items():
+        _check_source(p, table, src)
+    invoices = sources.get("invoices") or {}
+    if "derive_customers" in invoices and "customers" in sources:
+        raise SourceError(str(p), "derive_customers and a customers source exclude each other")
+    if "derive_payments" in invoices and "payments" in sources:
+        raise SourceError(str(p), "derive_payments and a payments source exclude each other")
+    return {**spec, "_base": p.parent, "_path": p}
+
+
+def _rates_ok(rates: Any) -> bool:
+    return isinstance(rates, dict) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in rates.values()
+    )
+
+
+def _check_source(p: Path, table: str, src: Any) -> None:
+    where = f"{p} (sources.{table})"
+    if table not in CANONICAL:
+        raise SourceError(where, f"unknown table; expected one of {', '.join(CANONICAL)}")
+    if not isinstance(src, dict):
+        raise SourceError(where, "expected a mapping with kind, path/url and columns")
+    unknown = sorted(set(src) - set(SOURCE_KEYS))
+    if unknown:
+        raise SourceError(where, f"unknown option(s) {unknown}; allowed: {sorted(SOURCE_KEYS)}")
+    if src.get("kind") not in KINDS:
+        raise SourceError(where, f"kind must be one of {', '.join(KINDS)}, got {src.get('kind')!r}")
+    if src.get("on_bad_value", "error") not in BAD_VALUE_POLICIES:
+        raise SourceError(where, f"on_bad_value must be one of {', '.join(BAD_VALUE_POLICIES)}")
+    mapping = src.get("columns") or {}
+    if not isinstance(mapping, dict):
+        raise SourceError(where, "columns must map canonical columns to source columns")
+    bad = sorted(set(mapping) - set(CANONICAL[table]))
+    if bad:
+        raise SourceError(
+            where,
+            f"columns maps unknown canonical column(s) {bad}; the {table} table has "
+            f"{', '.join(CANONICAL[table])}",
+        )
+    derive = src.get("derive_payments")
+    if derive is not None:
+        if table != "invoices" or not isinstance(derive, dict):
+            raise SourceError(where, "derive_payments is a mapping on the invoices source")
+        unknown = sorted(set(derive) - set(DERIVE_PAYMENT_KEYS))
+        if unknown:
+            raise SourceError(
+                where,
+                f"derive_payments: unknown option(s) {unknown}; allowed: {list(DERIVE_PAYMENT_KEYS)}",
+            )
+    customers = src.get("derive_customers")
+    if customers is not None:
+        if table != "invoices" or not isinstance(customers, dict | bool):
+            raise SourceError(where, "derive_customers is a mapping on the invoices source")
+        if isinstance(customers, dict):
+            bad = sorted(set(customers) - set(CANONICAL["customers"]))
+            if bad:
+                raise SourceError(
+                    where,
+                    f"derive_customers maps unknown customer column(s) {bad}; allowed: "
+                    f"{', '.join(CANONICAL['customers'])}",
+                )
+    for key in ("decimal", "thousands", "delimiter"):
+        value = src.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) != 1):
+            raise SourceError(where, f"{key} must be one character, got {value!r}")
+    if src.get("decimal") and src.get("decimal") == src.get("thousands"):
+        raise SourceError(where, "decimal and thousands separators must differ")

@@ -1,0 +1,168 @@
+"""Company profile, dunning plan, disputes and cash-application exclusions (arinsight.dunning).
+
+The plan's ledger at T = 2026-11-30 (period 2026-11), levels polite (1 day), firm (30), final (60):
+
+    customer  open overdue invoices (days past due)  last reminder sent        plan
+    A         A1 (45)                                 none                      send level 1 (new case)
+    B         B1 (45)                                 level 1 in 2026-10 (B1)   send level 2
+    C         C2 (20)                                 level 1 in 2026-10 (C1,   send level 1: C1 was
+                                                      paid since)               settled, new case
+    D         D1 (25)                                 level 1 in 2026-10 (D1)   wait: level 2 needs 30
+    E         E1 (90)                                 level 3 in 2026-10 (E1)   escalate
+    F         F1 (40)                                 level 1 in 2026-11 (F1)   done (sent this period)
+    G         G1 (70), disputed                       none                      not in the plan
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from arinsight import dunning
+from arinsight.errors import ParamsError, SourceError
+
+
+def test_company_profile_formats_and_links():
+    """de_DE: 1234.5 EUR -> '1.234,50 €', 2026-10-31 -> '31.10.2026'; the pay link encodes its
+    values (a space in an invoice id becomes %20); en_US writes $1,234.50 and Oct 31, 2026."""
+    p = dunning.company_profile(
+        {
+            "company": {
+                "name": "Acme",
+                "locale": "de_DE",
+                "pay_link": "https://pay.example.com/?i={invoice_id}&a={amount}",
+                "address": "Line 1\nLine 2",
+            }
+        }
+    )
+    assert p.money(1234.5, "EUR") == "1.234,50\xa0€"
+    assert p.date("2026-10-31") == "31.10.2026"
+    assert p.link("INV 1", 10, "EUR", "C1") == "https://pay.example.com/?i=INV%201&a=10.00"
+    assert p.address == ("Line 1", "Line 2")
+    us = dunning.company_profile({"company": {"name": "Acme"}})
+    assert (us.money(1234.5, "USD"), us.date("2026-10-31")) == ("$1,234.50", "Oct 31, 2026")
+    assert us.context()["signature"] == ["Acme"] and us.context()["has_bank"] is False
+
+
+@pytest.mark.parametrize(
+    ("company", "message"),
+    [
+        ({}, "company.name is required"),
+        ({"name": "A", "reply_to": "not an address"}, "reply_to"),
+        ({"name": "A", "bank": {"swift": "X"}}, "company.bank keys"),
+        ({"name": "A", "pay_link": "https://x/{invoice}"}, "unknown placeholder"),
+        ({"name": "A", "locale": "xx_YY"}, "not a known locale"),
+    ],
+)
+def test_company_profile_errors(company, message):
+    with pytest.raises(ParamsError, match=message):
+        dunning.company_profile({"company": company})
+
+
+def test_dunning_levels():
+    levels = dunning.dunning_levels({})
+    assert [(lv.number, lv.template, lv.min_days_past_due) for lv in levels] == [
+        (1, "reminder_polite", 1),
+        (2, "reminder_firm", 30),
+        (3, "reminder_final", 60),
+    ]
+    with pytest.raises(ParamsError, match="not decrease"):
+        dunning.dunning_levels(
+            {
+                "dunning": {
+                    "levels": [
+                        {"template": "a", "min_days_past_due": 30},
+                        {"template": "b", "min_days_past_due": 1},
+                    ]
+                }
+            }
+        )
+    with pytest.raises(ParamsError, match="must be a list"):
+        dunning.dunning_levels({"dunning": {"levels": [{"template": "a"}]}})
+
+
+def _positions() -> pd.DataFrame:
+    rows = [
+        ("A1", "A", 100.0, 45),
+        ("B1", "B", 100.0, 45),
+        ("C2", "C", 100.0, 20),
+        ("D1", "D", 100.0, 25),
+        ("E1", "E", 100.0, 90),
+        ("F1", "F", 100.0, 40),
+        ("G1", "G", 100.0, 70),
+        ("H1", "H", 0.0, 0),
+    ]
+    return pd.DataFrame(rows, columns=["invoice_id", "customer_id", "open_amount", "days_past_due"])
+
+
+def _history() -> pd.DataFrame:
+    records = [
+        {"kind": "reminder", "key": "reminder:2026-10:B:1", "level": 1, "invoices": ["B1"]},
+        {"kind": "reminder", "key": "reminder:2026-10:C:1", "level": 1, "invoices": ["C1"]},
+        {"kind": "reminder", "key": "reminder:2026-10:D:1", "level": 1, "invoices": ["D1"]},
+        {"kind": "reminder", "key": "reminder:2026-10:E:3", "level": 3, "invoices": ["E1"]},
+        {"kind": "reminder", "key": "reminder:2026-11:F:1", "level": 1, "invoices": ["F1"]},
+        {"kind": "report", "key": "report:2026-10:All"},
+    ]
+    return dunning.reminder_history(records)
+
+
+def test_dunning_plan_by_hand():
+    """The table of the module docstring."""
+    plan = dunning.dunning_plan(
+        _positions(), "2026-11", _history(), dunning.dunning_levels({}), 14, excluded={"G1"}
+    ).set_index("customer_id")
+    assert plan["action"].to_dict() == {
+        "A": "send",
+        "B": "send",
+        "C": "send",
+        "D": "wait",
+        "E": "escalate",
+        "F": "done",
+    }
+    assert plan.loc[["A", "B", "C"], "template"].tolist() == [
+        "reminder_polite",
+        "reminder_firm",
+        "reminder_polite",
+    ]
+    assert plan.loc["B", "level"] == 2 and plan.loc["B", "previous_period"] == "2026-10"
+    assert plan.loc["C", "reason"] == "previous case settled"
+    assert plan.loc["D", "reason"] == "level 2 needs 30 days past due (25)"
+    assert plan.loc["A", "invoice_ids"] == ["A1"]
+
+
+def test_dunning_plan_waits_between_levels():
+    """B's level 1 was sent for 2026-11 (T' = 11-30); a run for a period ending 12 days later is
+    too early for level 2 with min_days_between 14."""
+    from arinsight.ledger import Period
+
+    history = dunning.reminder_history(
+        [{"kind": "reminder", "key": "reminder:2026-11:B:1", "level": 1, "invoices": ["B1"]}]
+    )
+    short = Period("2026-12-12", pd.Timestamp("2026-12-01"), pd.Timestamp("2026-12-12"))
+    plan = dunning.dunning_plan(
+        _positions().query("customer_id == 'B'"), short, history, dunning.dunning_levels({}), 14
+    )
+    assert plan["action"].tolist() == ["wait"]
+    assert plan["reason"].iloc[0] == "level 1 sent 12 day(s) ago; next after 14"
+
+
+def test_read_disputes_and_apply_cash(tmp_path):
+    (tmp_path / "d.csv").write_text("Inv;Why\nI1;price\n;\n")
+    (tmp_path / "sources.yaml").write_text(
+        "sources: {}\ndisputes: {kind: csv, path: d.csv, delimiter: ';', "
+        "columns: {invoice_id: Inv, reason: Why}}\n"
+    )
+    got = dunning.read_disputes(tmp_path / "sources.yaml")
+    assert got[["invoice_id", "reason"]].values.tolist() == [["I1", "price"]]
+    assert dunning.read_disputes(None).empty
+    (tmp_path / "bad.yaml").write_text("sources: {}\ndisputes: {kind: csv, path: d.csv}\n")
+    with pytest.raises(SourceError, match="invoice_id"):
+        dunning.read_disputes(tmp_path / "bad.yaml")
+    pos = pd.DataFrame(
+        {"invoice_id": ["I1", "I2"], "open_amount": [100.0, 50.0], "days_past_due": [10, 5]}
+    )
+    applied = pd.DataFrame({"invoice_id": ["I1", "I2"], "amount": [40.0, 50.0]})
+    out = dunning.apply_cash(pos, applied)
+    assert out["open_amount"].tolist() == [60.0, 0.0]
+    assert out["days_past_due"].tolist() == [10, 0]
