@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 KERNEL := arinsight
 PERIOD ?= 2026-10
+# the sample report shows the last 3 periods, so trends, the archive and the period picker have data
+FROM ?= 2026-08
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -19,19 +21,19 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@# Quarto is optional: PyPI's quarto-cli downloads its binary at install time, which fails offline.
-	@$(BIN)/python -m pip install --quiet quarto-cli >/dev/null 2>&1 \
-	  && echo "quarto-cli installed: the site renders with Quarto" \
-	  || echo "quarto-cli not installable here: the site renders with the built-in nbconvert renderer"
+	@# Quarto is optional: with `quarto` on PATH the site renders with Quarto, else with the built-in renderer.
+	@if command -v quarto >/dev/null 2>&1; then \
+	  echo "quarto $$(quarto --version) is on PATH: the site renders with Quarto"; \
+	else echo "quarto is not on PATH: the site renders with the built-in renderer"; fi
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (arinsight)" >/dev/null
 	touch $(STAMP)
 
 sample: venv ## write the embedded sample (CSV + Excel + SQLite) to data/sample
 	$(BIN)/arinsight sample --out data/sample
 
-report: venv ## build the sample report site end to end (sample, runs for PERIOD, site)
+report: venv ## build the sample report site end to end (sample, runs FROM..PERIOD, site)
 	$(BIN)/arinsight sample --out data/sample
-	$(BIN)/arinsight run --period $(PERIOD)
+	$(BIN)/arinsight run --from $(FROM) --to $(PERIOD)
 	$(BIN)/arinsight site
 
 browser: ## install Debian's chromium for the browser tests when it is missing

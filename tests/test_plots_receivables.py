@@ -101,7 +101,7 @@ def test_table_html_escapes(tables):
     """Values are HTML-escaped and money is formatted."""
     df = pd.DataFrame({"name": ["<b>x</b>"], "open_ar": [1500.0]})
     html = rplots.table_html(df, money_columns=["open_ar"]).data
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and "$1.5k" in html and "<script" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "$1,500.00" in html and "<script" not in html
 
 
 def _run(notebook: str, tmp_path, tables, **parameters) -> dict:
@@ -140,8 +140,13 @@ def test_notebook_03_receivables(tmp_path, tables):
     import nbformat
 
     nb = nbformat.read(tmp_path / "out" / "03_receivables.ipynb", as_version=4)
-    pngs = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
-    assert pngs == 8
+    mime = "application/vnd.plotly.v1+json"
+    charts = sum(mime in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert charts == 8  # the eight interactive figures
+    streams = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "stream"]
+    assert not [o for o in streams if o.get("name") == "stdout"]  # no developer prints
+    history = json.loads((tmp_path / "out" / "history_receivables.json").read_text())
+    assert history["dso"]["2026-10"] == part["dso"] and len(history["dso"]) == 12
 
 
 @pytest.mark.slow
@@ -178,3 +183,6 @@ def test_notebook_04_commissions(tmp_path, tables):
     assert part["average_commission_rate"] == pytest.approx(5.0)
     assert part["comparison"]["total_accrued_commissions"]["change"] == 90.0
     assert [r["sales_rep_id"] for r in part["top_reps"]] == ["R1", "R2"]
+    history = json.loads((tmp_path / "out" / "history_commissions.json").read_text())
+    assert history["total_accrued_commissions"]["2026-10"] == 140.0
+    assert history["total_accrued_commissions"]["2026-09"] == 50.0

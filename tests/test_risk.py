@@ -964,6 +964,41 @@ def test_large_training_sets_use_fewer_larger_boosting_steps_and_the_card_says_s
     assert f"the {n0:,} most recent matured invoices" in card
 
 
+def test_customer_risk_pending_risk_and_measured_kpis():
+    """A: INV-1 open 100 already late (P = 1), INV-2 open 300 not late (P = 0.2) -> expected
+    overdue 100 + 60 = 160, risk share 160/400 = 0.4, pending risk 60/300 = 0.2, max P 1.0.
+    B: INV-3 open 100, P = 0.7 -> risk share 0.7 = pending risk. Amount at risk 230 of 500
+    open = 46 %; customers with a risk share >= 0.5: B only (1), whatever the call-list size."""
+    scores = pd.DataFrame(
+        {
+            "invoice_id": ["INV-1", "INV-2", "INV-3"],
+            "customer_id": ["A", "A", "B"],
+            "open_amount": [100.0, 300.0, 100.0],
+            "days_past_due": [45, 0, 10],
+            "probability_late": [1.0, 0.2, 0.7],
+            "expected_overdue": [100.0, 60.0, 70.0],
+        }
+    )
+    cr = risk.customer_risk(scores).set_index("customer_id")
+    assert cr.loc["A", "expected_overdue"] == 160.0 and cr.loc["A", "max_probability"] == 1.0
+    assert cr.loc["A", "risk_share"] == pytest.approx(0.4)
+    assert cr.loc["A", "pending_risk"] == pytest.approx(0.2)
+    assert cr.loc["B", "pending_risk"] == pytest.approx(0.7)
+    by_days = risk.customer_risk(scores, late_days=30).set_index("customer_id")
+    assert by_days.loc["A", "pending_risk"] == pytest.approx(0.2)
+    run = risk.RiskRun(
+        period="2026-10", region="All", as_of=pd.Timestamp("2026-10-31"), late_days=30,
+        evaluation=None, model=None, metadata={}, scores=scores,
+        customers=cr.reset_index(), high_risk=["A", "B"], collections={}, importance=pd.DataFrame(),
+    )  # fmt: skip
+    k = run.kpis()
+    assert k["expected_overdue_amount"] == 230.0 and k["open_amount_scored"] == 500.0
+    assert k["amount_at_risk_share"] == pytest.approx(46.0)
+    assert k["customers_at_risk"] == 1 and k["high_risk_customers"] == ["A", "B"]
+    with pytest.raises(risk.RiskModelError, match="open_amount"):
+        risk.customer_risk(scores.drop(columns=["open_amount"]))
+
+
 # ----------------------------------------------------------------------------------------------
 # own data: empty or constant features, nothing open
 # ----------------------------------------------------------------------------------------------

@@ -645,6 +645,9 @@ def test_a_notebook_run_by_hand_never_changes_what_was_published(tmp_path, monke
     )
     after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     changed = sorted(str(p.relative_to(home)) for p in after if before.get(p) != after[p])
-    assert changed == ["data/scratch/reports/2026-10/All/kpis_receivables.json"]
-    part = json.loads((home / changed[0]).read_text())
+    assert changed == [  # its JSON part and its 12-month KPI history (the sparklines)
+        "data/scratch/reports/2026-10/All/history_receivables.json",
+        "data/scratch/reports/2026-10/All/kpis_receivables.json",
+    ]
+    part = json.loads((home / changed[1]).read_text())
     assert part["open_ar"] == 100.0

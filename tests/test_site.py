@@ -1,6 +1,6 @@
-"""Tests of arinsight.site: KPI cards, links, the explorer table and a built-in render of a small
-reports tree (two periods, two regions) made by :func:`make_reports` (also used by the browser
-tests)."""
+"""Tests of arinsight.site: tiles, links, customer pages, the explorer and full builds of a small
+reports tree (two periods, two or three regions) made by :func:`make_reports` (also used by the
+browser tests), with the built-in renderer and, when ``quarto`` is on PATH, with Quarto."""
 
 from __future__ import annotations
 
@@ -14,17 +14,21 @@ import nbformat
 import pandas as pd
 import pytest
 
-from arinsight import config, site
+from arinsight import config, kpis, site
 from arinsight.errors import UserError
+from arinsight.plots.interactive import receivables as ichart
+from arinsight.plots.tables import table_markup
+from arinsight.site import quarto_hook
 
 EVIL = "<img src=x onerror=alert(1)>"
-# a 1x1 PNG, as the figures of the executed notebooks are inline PNGs
+# a 1x1 PNG, as the static figures of the executed notebooks are inline PNGs
 PNG = base64.b64encode(
     bytes.fromhex(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
         "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
     )
 ).decode()
+RENDERERS = ["builtin"] + (["quarto"] if shutil.which("quarto") else [])
 
 KPIS_OCT_ALL = {
     "period": "2026-10",
@@ -33,6 +37,7 @@ KPIS_OCT_ALL = {
     "open_ar": 1234567.89,
     "overdue_ar": 234567.5,
     "current_ar": 1000000.39,
+    "collections": 456789.0,
     "dso": 45.25,
     "cei": 82.5,
     "ar_turnover_annualised": 6.2,
@@ -42,23 +47,16 @@ KPIS_OCT_ALL = {
     "average_days_late": None,
     "total_accrued_commissions": 5400.0,
     "commissions_paid_mtd": 1200.0,
+    "commissions_earned": 2500.0,
     "average_commission_rate": 2.5,
-    "high_risk_customers": ["C_333", "C_260", "C_111"],
+    "expected_overdue_amount": 300000.0,
+    "amount_at_risk_share": 24.3,
+    "customers_at_risk": 4,
+    "expected_collections_30d": 500000.0,
+    "high_risk_customers": ["C_4", "C_1", "C_2"],
     "comparison": {
-        "dso": {
-            "previous": 40.25,
-            "change": 5.0,
-            "direction": "up",
-            "better": "lower",
-            "assessment": "worse",
-        },
-        "cei": {
-            "previous": 80.0,
-            "change": 2.5,
-            "direction": "up",
-            "better": "higher",
-            "assessment": "better",
-        },
+        "dso": {"previous": 40.25, "change": 5.0, "direction": "up", "assessment": "worse"},
+        "cei": {"previous": 80.0, "change": 2.5, "direction": "up", "assessment": "better"},
     },
 }
 
@@ -69,44 +67,12 @@ def _kpis(period: str, region: str, scale: float) -> dict:
     out.update({"period": period, "region": region, "as_of": f"{period}-30"})
     if region == "All" and period == "2026-10":
         out = dict(KPIS_OCT_ALL)
-    if period == "2026-09":
-        out["high_risk_customers"] = ["C_333"]
     return out
 
 
-def _executed(title: str, table_html: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "arinsight",
-        "display_name": "Python (arinsight)",
-        "language": "python",
-    }
-    params = nbformat.v4.new_code_cell('period = "2026-10"\nregion = "All"')
-    params.metadata["tags"] = ["parameters"]
-    fig = nbformat.v4.new_code_cell("plot_aging(tables)")
-    fig.outputs = [
-        nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
-        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy\n"),
-    ]
-    tab = nbformat.v4.new_code_cell("top_customers(tables)")
-    tab.outputs = [
-        nbformat.v4.new_output("execute_result", data={"text/html": table_html}, execution_count=3)
-    ]
-    prov = nbformat.v4.new_markdown_cell("## Provenance\n\nfrom the runner")
-    prov.metadata["tags"] = ["provenance"]
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat you see and what to do."),
-        params,
-        nbformat.v4.new_markdown_cell("The aging chart shows where the money is stuck."),
-        fig,
-        tab,
-        prov,
-    ]
-    return nb
-
-
 def _explorer_frame() -> pd.DataFrame:
-    """12 invoices: 6 North, 4 South, 2 East; 2 are paid (open_amount 0) and never listed."""
+    """12 invoices of 12 customers C_0..C_11: 6 North, 4 South, 2 East; 2 are paid (INV-000,
+    INV-007: open_amount 0) and never listed in the explorer. C_3's name is hostile."""
     rows = []
     regions = ["North"] * 6 + ["South"] * 4 + ["East"] * 2
     for i, region in enumerate(regions):
@@ -126,8 +92,8 @@ def _explorer_frame() -> pd.DataFrame:
                 "balance": 0.0 if paid else 1000.0 + i,
                 "open_amount": 0.0 if paid else 1000.0 + i,
                 "days_past_due": 30 - i,
-                "days_late": None,
-                "paid_date": None,
+                "days_late": 3.0 if paid else None,
+                "paid_date": pd.Timestamp("2026-09-04") if paid else None,
                 "payment_status": "Paid" if paid else ("Overdue" if i % 3 else "Open - current"),
                 "energy_kwh": None,
             }
@@ -135,9 +101,62 @@ def _explorer_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _executed(title: str, table_html: str) -> nbformat.NotebookNode:
+    """An executed notebook as papermill leaves it: title, parameters, an interactive chart, a
+    static figure with a warning on stderr, a table, a print, and the runner's provenance."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "arinsight", "display_name": "x", "language": "python"}
+    params = nbformat.v4.new_code_cell('period = "2026-10"\nregion = "All"')
+    params.metadata["tags"] = ["parameters"]
+    top = pd.DataFrame(
+        {
+            "customer_id": ["C_1", "C_2"],
+            "customer_name": ["Customer 1", EVIL],
+            "open_ar": [1001.0, 1002.0],
+            "overdue_amount": [1001.0, 0.0],
+        }
+    )
+    chart = nbformat.v4.new_code_cell("fig.top_customers_chart(top)")
+    chart.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={site.notebook.PLOTLY_MIME: json.loads(ichart.top_customers_chart(top).to_json())},
+        )
+    ]
+    fig = nbformat.v4.new_code_cell("plot_aging(tables)")
+    fig.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy\n"),
+    ]
+    tab = nbformat.v4.new_code_cell("top_customers(tables)")
+    tab.outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/html": table_html}, execution_count=3)
+    ]
+    wrote = nbformat.v4.new_code_cell("print('wrote kpis_receivables.json')")
+    wrote.outputs = [nbformat.v4.new_output("stream", name="stdout", text="wrote kpis.json\n")]
+    hidden = nbformat.v4.new_markdown_cell("## Machine-readable numbers\n\nsee `kpis.json`")
+    hidden.metadata["tags"] = ["remove-cell"]
+    prov = nbformat.v4.new_markdown_cell("## Provenance\n\nfrom the runner")
+    prov.metadata["tags"] = ["provenance"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat you see and what to do."),
+        params,
+        nbformat.v4.new_markdown_cell("## Top customers\n\nWho owes the most."),
+        chart,
+        tab,
+        nbformat.v4.new_markdown_cell("## Aging\n\nWhere the money is stuck."),
+        fig,
+        wrote,
+        hidden,
+        prov,
+    ]
+    return nb
+
+
 def make_reports(root: Path) -> Path:
     """reports/ with 2026-09 (All, North) and 2026-10 (All, North, South; South's last run failed
-    so its previous report is kept), as `arinsight run` lays them out."""
+    so its previous report is kept), as `arinsight run` lays them out, with the snapshots of the
+    customer pages and a send log with one reminder to C_1."""
     pages = {
         "02_clean.ipynb": "Data quality",
         "03_receivables.ipynb": "Receivables Health",
@@ -145,7 +164,12 @@ def make_reports(root: Path) -> Path:
         "05_risk_scoring.ipynb": "Risk scoring",
         "06_cash_forecast.ipynb": "Cash Forecast",
     }
+    table = table_markup(
+        pd.DataFrame({"customer_id": ["C_3"], "customer_name": [EVIL], "open_ar": [1003.0]}),
+        money_columns=["open_ar"],
+    )
     layout = {"2026-09": ["All", "North"], "2026-10": ["All", "North", "South"]}
+    explorer = _explorer_frame()
     for period, regions in layout.items():
         folder = root / period
         reports = {}
@@ -155,55 +179,77 @@ def make_reports(root: Path) -> Path:
             for nb_name, title in pages.items():
                 if nb_name == "02_clean.ipynb" and region != "All":
                     continue
-                table = (
-                    "<table class='dataframe'><tr><th>customer</th></tr>"
-                    f"<tr><td>{site.esc(EVIL)}</td></tr></table>"
-                )
                 nbformat.write(_executed(title, table), rdir / nb_name)
-            kpis = _kpis(period, region, 1.0 - 0.1 * n)
-            (rdir / "kpis.json").write_text(json.dumps(kpis, sort_keys=True, indent=2))
+            k = _kpis(period, region, 1.0 - 0.1 * n)
+            (rdir / "kpis.json").write_text(json.dumps(k, sort_keys=True, indent=2))
+            history = {"dso": {f"2026-{m:02d}": 40.0 + m for m in range(1, 10)}}
+            history["dso"][period] = k["dso"]
+            (rdir / "history_receivables.json").write_text(json.dumps(history))
             reports[region] = {
                 "dir": region,
-                "region": region,
                 "status": "ok",
                 "published": "previous" if region == "South" else "this run",
-                "generated_at": f"{period}-31T10:00:00Z",
+                "generated_at": f"{period}-30T10:00:00Z",
                 "code_version": "0.1.0 (git abc1234)",
                 "params": {"late_days": 30, "note": EVIL},
-                "inputs": [
-                    {"table": "invoices", "path": "data/sample/invoices.csv", "sha256": "ab" * 32}
-                ],
+                "inputs": [{"table": "invoices", "path": "data/x.csv", "sha256": "ab" * 32}],
             }
             if region == "South":
-                reports[region]["failed_attempt"] = {
-                    "started_at": "2026-11-01T09:00:00Z",
-                    "dir": "_failed/South",
-                }
-        _explorer_frame().to_parquet(folder / "All" / "invoice_explorer.parquet")
+                reports[region]["failed_attempt"] = {"started_at": "2026-11-01T09:00:00Z"}
+        all_dir = folder / "All"
+        explorer.to_parquet(all_dir / "invoice_explorer.parquet")
+        customers = explorer[["customer_id", "customer_name", "region"]].assign(
+            credit_limit=2000.0, payment_terms_days=30
+        )
+        customers.to_parquet(all_dir / "customers.parquet")
+        pd.DataFrame(
+            {
+                "payment_id": ["P-1", "P-2"],
+                "invoice_id": ["INV-000", "INV-007"],
+                "customer_id": ["C_0", "C_7"],
+                "payment_date": pd.to_datetime(["2026-09-04", "2026-09-04"]),
+                "amount": [1000.0, 1007.0],
+                "method": ["wire", "card"],
+            }
+        ).to_parquet(all_dir / "customer_payments.parquet")
+        open_ = explorer[explorer["open_amount"] > 0]
+        pd.DataFrame(
+            {
+                "invoice_id": open_["invoice_id"],
+                "customer_id": open_["customer_id"],
+                "due_date": open_["due_date"],
+                "open_amount": open_["open_amount"],
+                "days_past_due": open_["days_past_due"],
+                "model_probability": 0.2,
+                "probability_late": 0.25,
+                "expected_overdue": (open_["open_amount"] * 0.25).round(2),
+            }
+        ).to_parquet(all_dir / "risk_scores.parquet")
         (folder / "_failed" / "South").mkdir(parents=True)
         manifest = {
             "period": period,
             "as_of": f"{period}-30" if period == "2026-09" else "2026-10-31",
             "status": "failed" if period == "2026-10" else "ok",
-            "finished_at": f"{period}-31T10:00:00Z",
-            "code_version": "0.1.0 (git abc1234)",
-            "kernel": "arinsight",
+            "finished_at": f"{period}-30T10:00:00Z",
             "params": {"reporting_currency": "USD", "late_days": 30},
             "inputs": [],
             "regions": regions,
-            "runs": [
-                {
-                    "region": "South",
-                    "notebook": "05_risk_scoring.ipynb",
-                    "status": "failed",
-                    "error": "boom",
-                }
-            ]
+            "runs": [{"region": "South", "notebook": "05_risk_scoring.ipynb", "status": "failed"}]
             if period == "2026-10"
             else [],
             "reports": reports,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (root / "notify_log.jsonl").write_text(
+        json.dumps(
+            {
+                "key": "reminder:2026-10:C_1:1",
+                "sent_at": "2026-11-02T08:00:00+00:00",
+                "subject": "Friendly reminder",
+            }
+        )  # fmt: skip
+        + "\n"
+    )
     (root / ".staging-2026-11-deadbeef").mkdir()
     (root / "notes").mkdir()
     return root
@@ -213,16 +259,22 @@ def make_project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(config.PROJECT_ROOT / "_quarto.yml", project / "_quarto.yml")
+    hook = Path("src/arinsight/site/quarto_hook.py")  # the steps _quarto.yml names
+    (project / hook).parent.mkdir(parents=True)
+    shutil.copy(config.PROJECT_ROOT / hook, project / hook)
     return project
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
-    tmp = tmp_path_factory.mktemp("site")
+def build(tmp: Path, renderer: str) -> dict:
     reports = make_reports(tmp / "reports")
     project = make_project(tmp)
-    out = site.build_site(tmp / "out", renderer="builtin", reports_dir=reports, project_dir=project)
-    return {"out": out, "project": project, "reports": reports}
+    out = site.build_site(tmp / "out", renderer=renderer, reports_dir=reports, project_dir=project)
+    return {"out": out, "project": project, "reports": reports, "renderer": renderer}
+
+
+@pytest.fixture(scope="module", params=RENDERERS)
+def built(request, tmp_path_factory) -> dict:
+    return build(tmp_path_factory.mktemp(f"site-{request.param}"), request.param)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +298,7 @@ def test_format_value():
 
 
 def test_kpi_change_uses_comparison_then_previous_period():
-    """DSO comes from the receivables comparison (40.25 -> 45.25: up 5, worse). Open AR has no
+    """DSO comes from the notebook's comparison (40.25 -> 45.25: up 5, worse). Open AR has no
     comparison: 1,000 -> 1,200 from the previous kpis.json is up 200, and lower open AR is
     better, so worse. Accrued commissions (no good direction) 10 -> 8 is down, assessment None.
     With no previous value the change is None."""
@@ -278,62 +330,92 @@ def test_kpi_change_uses_comparison_then_previous_period():
     assert site.kpi_change("open_ar", cur, None)["previous"] is None
 
 
-def test_kpi_cards_html_values_arrows_and_escaping():
-    """13 cards; DSO shows 45.2 days with a red up arrow (worse), CEI a green one (better);
-    high-risk customers counts the list (3, previously 1: up 2, worse); text is escaped."""
-    prev = {"high_risk_customers": ["C_1"]}
-    cards = site.kpi_cards_html(KPIS_OCT_ALL, prev, "USD", "2026-09")
-    assert cards.count('class="kpi-card"') == len(site.CARDS)
-    dso = re.search(r'data-kpi="dso".*?</div></div>', cards).group(0)
-    assert 'data-value="45.25"' in dso and "45.2 days" in dso
-    assert "kpi-change bad" in dso and "▲" in dso and "+5.0 days vs 2026-09" in dso
-    cei = re.search(r'data-kpi="cei".*?</div></div>', cards).group(0)
-    assert "kpi-change good" in cei
-    risk = re.search(r'data-kpi="high_risk_customers".*?</div></div>', cards).group(0)
-    assert 'data-value="3"' in risk and "+2 vs 2026-09" in risk and "kpi-change bad" in risk
-    late = re.search(r'data-kpi="average_days_late".*?</div></div>', cards).group(0)
+def test_tile_value_arrow_sparkline_and_escaping():
+    """DSO 45.25 shows "45.2 days" with a red up arrow (+5.0 days, worse) and a sparkline whose
+    label runs from the first month (40.0 days) to the last (45.2 days); CEI's arrow is green;
+    a missing value is n/a with an empty data-value; the currency text is escaped."""
+    history = {"dso": {"2026-08": 40.0, "2026-09": 40.25, "2026-10": 45.25}}
+    tile = site.tile_html("dso", KPIS_OCT_ALL, None, "USD", "2026-09", history)
+    assert 'data-kpi="dso" data-value="45.25"' in tile and "45.2 days" in tile
+    assert "kpi-change bad" in tile and "▲" in tile and "+5.0 days vs 2026-09" in tile
+    assert "<svg" in tile and "2026-08 to 2026-10: from 40.0 days to 45.2 days" in tile
+    assert "kpi-change good" in site.tile_html("cei", KPIS_OCT_ALL)
+    late = site.tile_html("average_days_late", KPIS_OCT_ALL)
     assert "n/a" in late and 'data-value=""' in late
-    evil = site.kpi_cards_html({"open_ar": 1.0}, None, EVIL)
-    assert "<img" not in evil
+    assert "<img" not in site.tile_html("open_ar", {"open_ar": 1.0}, currency=EVIL)
+    with pytest.raises(KeyError, match="not a KPI"):
+        site.tile_html("no_such_kpi", KPIS_OCT_ALL)
 
 
-def test_href_between_pages():
-    assert site.href("site/2026-10/North/receivables.ipynb", "index.ipynb") == "../../../index.html"
-    assert site.href("index.ipynb", "site/2026-10/All/risk.ipynb") == "site/2026-10/All/risk.html"
-    assert site.href("site/archive.ipynb", "site/2026-10/Asia Pacific/risk.ipynb") == (
+def test_sparkline_needs_two_values_and_marks_gaps():
+    """One known value draws nothing; [1, None, 3, 4] draws two segments (the gap is kept)."""
+    assert site.sparkline_svg([1.0], ["a"], "t") == ""
+    svg = site.sparkline_svg([1.0, None, 3.0, 4.0], list("abcd"), "t")
+    assert svg.count("<polyline") == 1  # the single point before the gap is no segment
+    svg = site.sparkline_svg([1.0, 2.0, None, 3.0, 4.0], list("abcde"), "t")
+    assert svg.count("<polyline") == 2
+
+
+def test_registry_feeds_tiles_and_docs():
+    """Every tile KPI is in the registry with a unit and a definition, duplicates are not
+    tiles, and docs/kpis.md is the registry's table."""
+    for page, _, _ in site.REGION_PAGES:
+        for k in kpis.tiles(page):
+            assert k.unit in kpis.UNITS and k.definition and k.duplicate_of is None
+    assert [k.key for k in kpis.tiles("risk")][0] == "expected_overdue_amount"
+    assert not kpis.shown("overdue_amount") and kpis.shown("overdue_ar")
+    docs = (config.PROJECT_ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
+    assert docs.endswith("\n" + kpis.markdown_table())
+
+
+def test_kpi_history_ends_at_the_period():
+    """Three months up to 2026-10: the series runs 2026-08, 2026-09, 2026-10 (oldest first),
+    each the value compute() gives for that month."""
+    hist = kpis.kpi_history(lambda p: {"x": int(p.label[-2:])}, "2026-10", ["x"], 3)
+    assert hist == {"x": {"2026-08": 8, "2026-09": 9, "2026-10": 10}}
+    with pytest.raises(ValueError, match="at least 1"):
+        kpis.kpi_history(lambda p: {}, "2026-10", ["x"], 0)
+
+
+def test_href_and_customer_slug():
+    assert site.href("site/2026-10/North/receivables.qmd", "index.qmd") == "../../../index.html"
+    assert site.href("index.qmd", "site/2026-10/All/risk.qmd") == "site/2026-10/All/risk.html"
+    assert site.href("site/archive.qmd", "site/2026-10/Asia Pacific/risk.qmd") == (
         "2026-10/Asia%20Pacific/risk.html"
     )
+    assert site.customer_slug("C_195") == "C_195"
+    odd = site.customer_slug("../x/ü")
+    assert "/" not in odd and odd != site.customer_slug("../x/u")
+    assert site.customer_slug("index") != "index"
 
 
 def test_open_invoices_keeps_owed_invoices_oldest_due_first():
-    """12 invoices, 2 paid (INV-000, INV-007) -> 10 rows; due dates rise with the number, so the
-    order is INV-001, INV-002, ...; dates become ISO text."""
+    """12 invoices, 2 paid (INV-000, INV-007) -> 10 rows; due dates rise with the number."""
     out = site.open_invoices(_explorer_frame())
     assert len(out) == 10
     assert out["invoice_id"].tolist()[:3] == ["INV-001", "INV-002", "INV-003"]
     assert "INV-007" not in set(out["invoice_id"])
     assert out.loc[0, "due_date"] == "2026-09-02"
-    assert list(out.columns) == [c for c, _ in site.EXPLORER_COLUMNS]
     with pytest.raises(ValueError, match="invoice_id"):
         site.open_invoices(pd.DataFrame({"x": [1]}))
 
 
-def test_explorer_html_is_offline_and_escaped():
-    page = site.explorer_html(_explorer_frame())
+def test_explorer_html_is_offline_escaped_formatted_and_linked():
+    """Amounts carry the currency and separators ($1,001.00); the hostile name is text; a
+    customer with a page is a link; no script or stylesheet comes from another host."""
+    page = site.explorer_html(_explorer_frame(), "USD", lambda cid: f"c/{cid}.html")
     assert EVIL not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "searchPanes" in page
+    assert "$1,001.00" in page and '<a href="c/C_1.html">Customer 1</a>' in page
+    assert '"0": "Filter the invoices"' in page  # not the default "Filters Active - 0"
     assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?https?:", page)
-    assert "unpkg.com" not in page
 
 
 def test_collect_reports_newest_first(tmp_path):
-    """Two periods (the staging and non-period folders are ignored); South of 2026-10 is kept
-    from before its failed run."""
     periods = site.collect_reports(make_reports(tmp_path / "reports"))
     assert [p.label for p in periods] == ["2026-10", "2026-09"]
     assert [r.name for r in periods[0].regions] == ["All", "North", "South"]
     assert periods[0].region("South").record["published"] == "previous"
-    assert periods[0].all.kpis["open_ar"] == 1234567.89
+    assert periods[0].all.history()["dso"]["2026-10"] == 45.25
     assert site.collect_reports(tmp_path / "missing") == []
 
 
@@ -345,24 +427,16 @@ def test_read_quarto_config_errors(tmp_path):
         site.read_quarto_config(tmp_path)
 
 
-def test_quarto_yml_declares_the_pages_and_no_execution():
+def test_quarto_yml_pages_hooks_and_no_execution():
     cfg = site.read_quarto_config(config.PROJECT_ROOT)
     assert cfg["project"]["output-dir"] == "_site"
-    assert "index.ipynb" in cfg["project"]["render"]
+    assert cfg["project"]["render"] == ["index.qmd", "site/**/*.qmd"]
+    assert cfg["project"]["pre-render"].endswith("quarto_hook.py pre-render")
+    assert cfg["project"]["post-render"].endswith("quarto_hook.py post-render")
     hrefs = [i["href"] for i in cfg["website"]["navbar"]["left"]]
-    assert hrefs == [
-        "index.ipynb",
-        "site/receivables.ipynb",
-        "site/commissions.ipynb",
-        "site/risk.ipynb",
-        "site/forecast.ipynb",
-        "site/data-quality.ipynb",
-        "site/explorer.ipynb",
-        "site/archive.ipynb",
-    ]
-    html_fmt = cfg["format"]["html"]
-    assert html_fmt["echo"] is False and html_fmt["theme"] == "default"
-    assert "execute" not in cfg  # Quarto never executes the papermill outputs
+    assert hrefs[0] == "index.qmd" and "site/explorer.qmd" in hrefs
+    assert cfg["format"]["html"]["html-table-processing"] == "none"
+    assert cfg["format"]["html"]["theme"] == "default" and "execute" not in cfg
 
 
 def test_build_site_errors(tmp_path):
@@ -379,97 +453,177 @@ def test_build_site_errors(tmp_path):
         site.build_site(renderer="builtin", project_dir=project, reports_dir=tmp_path / "r")
 
 
+def test_quarto_hook_finds_the_venv_or_keeps_a_site(tmp_path, monkeypatch):
+    """The hook picks $ARINSIGHT_PYTHON when it imports arinsight; with no usable Python it
+    writes a placeholder page (the render still gives a site) and keeps an existing one."""
+    import sys
+
+    monkeypatch.delenv("ARINSIGHT_SITE_PREPARED", raising=False)
+    monkeypatch.setenv("ARINSIGHT_PYTHON", sys.executable)
+    assert quarto_hook.find_python(tmp_path) == sys.executable
+    monkeypatch.setattr(quarto_hook, "find_python", lambda project: None)
+    monkeypatch.chdir(tmp_path)
+    assert quarto_hook.main(["hook", "pre-render"]) == 0
+    text = (tmp_path / "index.qmd").read_text()
+    assert "could not be prepared" in text and "make venv" in text
+    (tmp_path / "index.qmd").write_text("---\ntitle: old\n---\n")
+    assert quarto_hook.main(["hook", "pre-render"]) == 0
+    assert (tmp_path / "index.qmd").read_text() == "---\ntitle: old\n---\n"
+    assert quarto_hook.main(["hook", "post-render"]) == 1
+
+
 # --------------------------------------------------------------------------------------------
-# the built site
+# the built site (each renderer)
 # --------------------------------------------------------------------------------------------
 
-EXPECTED_PAGES = [
-    "index.html",
-    "site/receivables.html",
-    "site/commissions.html",
-    "site/risk.html",
-    "site/forecast.html",
-    "site/data-quality.html",
-    "site/explorer.html",
-    "site/archive.html",
-    "site/2026-10/index.html",
-    "site/2026-10/data-quality.html",
-    "site/2026-09/index.html",
-    "site/2026-09/data-quality.html",
-] + [
-    f"site/{p}/{r}/{page}.html"
-    for p, regions in {"2026-10": ["All", "North", "South"], "2026-09": ["All", "North"]}.items()
-    for r in regions
-    for page in ("receivables", "commissions", "risk", "forecast")
-]
+REGION_SETS = {"2026-10": ["All", "North", "South"], "2026-09": ["All", "North"]}
+CUSTOMERS = [f"C_{i}" for i in range(12)]
+EXPECTED_PAGES = (
+    [
+        "index.html",
+        "site/receivables.html",
+        "site/commissions.html",
+        "site/risk.html",
+        "site/forecast.html",
+        "site/data-quality.html",
+        "site/explorer.html",
+        "site/archive.html",
+    ]
+    + [f"site/{p}/{x}.html" for p in REGION_SETS for x in ("index", "data-quality")]
+    + [f"site/{p}/customers/index.html" for p in REGION_SETS]
+    + [f"site/{p}/customers/{c}.html" for p in REGION_SETS for c in CUSTOMERS]
+    + [
+        f"site/{p}/{r}/{page}.html"
+        for p, regions in REGION_SETS.items()
+        for r in regions
+        for page, _, _ in site.REGION_PAGES
+    ]
+)
 
 
-def test_built_site_has_every_page(built):
+def _text(built: dict, rel: str) -> str:
+    return (built["out"] / rel).read_text(encoding="utf-8")
+
+
+def test_built_site_has_every_page_and_assets_once(built):
     out = built["out"]
     pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
     assert pages == sorted(EXPECTED_PAGES)
-    assert (out / "site" / "arinsight.css").is_file()
+    assert [p.relative_to(out).as_posix() for p in out.rglob("plotly*.js")] == [
+        "site/assets/plotly.min.js"
+    ]
+    assert (out / "site" / "assets" / "arinsight.css").is_file()
 
 
-def test_every_page_has_navbar_provenance_and_no_code(built):
-    out = built["out"]
+def test_no_page_loads_anything_from_another_host(built):
     for rel in EXPECTED_PAGES:
-        text = (out / rel).read_text(encoding="utf-8")
-        assert text.count('class="ar-navbar"') == 1, rel
-        for label in ("Home", "Receivables Health", "Invoice explorer", "Archive"):
-            assert f">{label}</a>" in text, (rel, label)
-        tail = text[text.rindex('class="provenance"') :]
-        assert "</main>" in tail and "<h2>" in tail, rel  # provenance is the page's last block
-        assert "generated by arinsight.site" not in text and 'period = "2026-10"' not in text
-        assert "plot_aging(tables)" not in text and "UserWarning" not in text
-        assert "from the runner" not in text  # the runner's cell is replaced by the manifest's
+        text = _text(built, rel)
+        assert not re.search(
+            r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?(https?:)?//", text
+        ), rel
+        assert "cdn.jsdelivr" not in text and "require.min.js" not in text, rel
+
+
+def test_no_developer_output_on_any_page(built):
+    """No code, prints, warnings, hidden cells, the runner's cell, snake_case headers or
+    True/False cells; the hostile customer name is escaped everywhere."""
+    for rel in EXPECTED_PAGES:
+        text = _text(built, rel)
+        for dev in ("wrote ", "UserWarning", 'period = "2026-10"', "plot_aging(tables)",
+                    "Machine-readable", "from the runner", "kpis.json"):  # fmt: skip
+            assert dev not in text, (rel, dev)
         assert EVIL not in text, rel
-        assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", text), rel
+        headers = re.findall(r"<th[^>]*>([^<]*)</th>", text)
+        assert not [h for h in headers if re.fullmatch(r"[a-z]+(_[a-z]+)+", h.strip())], rel
+        assert not re.search(r"<td[^>]*>(True|False)</td>", text), rel
 
 
-def test_report_page_content(built):
-    """The North receivables page of 2026-10: title from the notebook (its H1 moved to the page
-    title), the figure inline, the escaped table, links to the other regions and periods."""
-    text = (built["out"] / "site/2026-10/North/receivables.html").read_text(encoding="utf-8")
-    assert "<title>Receivables Health: North, 2026-10" in text
+def test_region_page_is_a_dashboard(built):
+    """North, 2026-10: context bar first, then one tile per receivables KPI of the registry
+    (data-value = kpis.json), the chart in a card (plotly JSON, scripts from the site), the
+    static figure in a card, the table collapsed, the provenance last."""
+    text = _text(built, "site/2026-10/North/receivables.html")
+    k = json.loads((built["reports"] / "2026-10" / "North" / "kpis.json").read_text())
+    order = [text.index(s) for s in ('class="ar-context"', 'class="kpi-tiles"', 'class="ar-cards"',
+                                     'class="ar-details"', 'class="provenance"')]  # fmt: skip
+    assert order == sorted(order)
+    tiles = re.findall(r'data-kpi="([a-z_0-9]+)" data-value="([^"]*)"', text)
+    assert [t[0] for t in tiles] == [x.key for x in kpis.tiles("receivables")]
+    for key, raw in tiles:
+        assert (json.loads(raw) if raw else None) == k.get(key), key
+    assert 'class="ar-chart"' in text and "../../assets/plotly.min.js" in text
     assert "data:image/png;base64," in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
-    assert 'href="../South/receivables.html"' in text
-    assert 'href="../../2026-09/North/receivables.html"' in text
-    assert 'href="../../../index.html"' in text
-    south = (built["out"] / "site/2026-10/South/receivables.html").read_text(encoding="utf-8")
+    assert '<a class="ar-customer" href="../customers/C_3.html">' in text
+    assert 'data-customers="{&quot;C_1&quot;: &quot;../customers/C_1.html&quot;' in text
+    south = _text(built, "site/2026-10/South/receivables.html")
     assert "previous good report" in south
 
 
-def test_home_page_cards_match_kpis(built):
-    """The home page shows the latest period (2026-10), All: every card's data-value is the
-    kpis.json number; DSO 45.25 is shown as 45.2 days."""
-    text = (built["out"] / "index.html").read_text(encoding="utf-8")
-    kpis = json.loads((built["reports"] / "2026-10" / "All" / "kpis.json").read_text())
-    for key, _ in site.CARDS:
-        m = re.search(rf'data-kpi="{key}" data-value="([^"]*)"', text)
-        assert m, key
-        want = kpis.get(key)
-        if key == "high_risk_customers":
-            want = len(want)
-        assert (json.loads(m.group(1)) if m.group(1) else None) == want, key
-    assert "45.2 days" in text and "$1,234,568" in text
-    assert "October 2026" in text
+def test_every_region_page_tiles_equal_kpis(built):
+    for period, regions in REGION_SETS.items():
+        for region in regions:
+            k = json.loads((built["reports"] / period / region / "kpis.json").read_text())
+            for page, _, _ in site.REGION_PAGES:
+                text = _text(built, f"site/{period}/{region}/{page}.html")
+                tiles = re.findall(r'data-kpi="([a-z_0-9]+)" data-value="([^"]*)"', text)
+                assert len(tiles) == len(kpis.tiles(page)), (period, region, page)
+                for key, raw in tiles:
+                    assert (json.loads(raw) if raw else None) == k.get(key), (period, region, key)
+
+
+def test_period_picker_lists_every_period(built):
+    """Every page offers both periods; North's receivables page of 2026-10 points to North's
+    receivables page of 2026-09."""
+    text = _text(built, "site/2026-10/North/receivables.html")
+    options = re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*)</option>', text)
+    assert [(v, "selected" in a, t) for v, a, t in options] == [
+        ("receivables.html", True, "October 2026"),
+        ("../../2026-09/North/receivables.html", False, "September 2026"),
+    ]
+    south = _text(built, "site/2026-10/South/risk.html")
+    assert '<option value="../../2026-09/index.html">September 2026' in south  # no South then
+    for rel in EXPECTED_PAGES:
+        assert _text(built, rel).count('class="ar-period-picker"') == 1, rel
+
+
+def test_customer_page_statement_sums_to_pending_balance(built):
+    """C_5 owes INV-005 (1,005.00, 25 days past due): the statement lists it, its total and the
+    pending balance are $1,005.00; credit limit 2,000 -> 50% used; the risk share is 25%."""
+    text = _text(built, "site/2026-10/customers/C_5.html")
+    assert 'data-pending="1005.00"' in text
+    statement = text[text.index('class="ar-section statement"') :]
+    statement = statement[: statement.index("</section>")]
+    assert "INV-005" in statement and "2026-09-06" in statement
+    assert re.search(r"<tfoot>.*\$1,005\.00", statement)
+    assert "50% of $2,000" in text and "<strong>25%</strong>" in text
+    assert "Customer 5: October 2026" in text
+    c1 = _text(built, "site/2026-10/customers/C_1.html")
+    assert "Friendly reminder" in c1  # the send log's reminder
+    c0 = _text(built, "site/2026-10/customers/C_0.html")
+    assert "P-1" in c0 and "$1,000.00" in c0  # its payment
+
+
+def test_home_and_archive_link_every_region_and_period(built):
+    home = _text(built, "index.html")
+    for region in REGION_SETS["2026-10"]:
+        assert f'<a class="ar-region" href="site/2026-10/{region}/receivables.html">' in home
+    archive = _text(built, "site/archive.html")
+    assert 'href="2026-10/index.html"' in archive and 'href="2026-09/index.html"' in archive
 
 
 def test_explorer_page_rows(built):
-    text = (built["out"] / "site/explorer.html").read_text(encoding="utf-8")
+    text = _text(built, "site/explorer.html")
     assert "INV-001" in text and "INV-007" not in text  # INV-007 is paid
     assert "&lt;img src=x onerror=alert(1)&gt;" in text and EVIL not in text
 
 
-def test_sources_prepared_for_quarto(built):
-    """The page sources Quarto renders: notebooks whose first cell is YAML front matter with a
-    title, and whose outputs are already there (nothing to execute)."""
-    nb = nbformat.read(built["project"] / "index.ipynb", as_version=4)
-    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---\ntitle:")
-    assert all(c.outputs for c in nb.cells if c.cell_type == "code")
-    assert (built["project"] / "site" / "2026-10" / "North" / "risk.ipynb").is_file()
+def test_two_builds_give_the_same_html(tmp_path):
+    """Same reports, two builds: byte-identical pages (no random ids, no build times)."""
+    a = build(tmp_path / "a", "builtin")
+    b = build(tmp_path / "b", "builtin")
+    for rel in EXPECTED_PAGES:
+        assert _text(a, rel) == _text(b, rel), rel
 
 
 def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
@@ -494,5 +648,8 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
     page = (out / "site" / "2026-10" / "North" / "receivables.html").read_text(encoding="utf-8")
     assert 'title="not produced: E2 &lt;b&gt;">Risk (failed)</span>' in page
     assert 'href="risk.html"' not in page
-    assert '<a href="commissions.html">Commission Analytics</a> <span class="badge bad"' in page
+    assert (
+        '<a class="ar-tab" href="commissions.html">Commission Analytics</a> <span class="badge bad"'
+        in page
+    )
     assert "the last run failed (E1); showing the previous version" in page

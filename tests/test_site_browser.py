@@ -1,8 +1,11 @@
-"""The built site in headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+"""The built site in headless Chromium (Debian's /usr/bin/chromium driven by Playwright), for
+each renderer: the built-in one always, Quarto when ``quarto`` is on PATH.
 
-The site is built with the built-in renderer from the small reports tree of test_site, served by
-a local http.server on 127.0.0.1; every request the browser makes is recorded and any host other
-than 127.0.0.1/localhost fails the test. The home page screenshot is kept in tests/artifacts/.
+The site is built from the small reports tree of test_site and served by a local http.server on
+127.0.0.1. Every page fixture records the requests, console errors, page errors and dialogs of
+its page and fails the test on any request to another host, any console or page error and any
+dialog. Screenshots of the home page, a region dashboard, a customer page and the explorer are
+kept in tests/artifacts/ (``<renderer>-<page>.png``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from arinsight import site
+from arinsight import kpis
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +37,7 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 LOCAL = {"127.0.0.1", "localhost"}
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def _need_chromium() -> None:
@@ -48,21 +52,23 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """Build the site from test_site's reports tree and serve it on 127.0.0.1."""
-    from test_site import make_project, make_reports
+def _renderers() -> list[str]:
+    from test_site import RENDERERS
 
-    tmp = tmp_path_factory.mktemp("browser")
-    reports = make_reports(tmp / "reports")
-    out = site.build_site(
-        tmp / "out", renderer="builtin", reports_dir=reports, project_dir=make_project(tmp)
-    )
-    handler = functools.partial(_Quiet, directory=str(out))
+    return RENDERERS
+
+
+@pytest.fixture(scope="module", params=_renderers())
+def served(request, tmp_path_factory):
+    """Build the site from test_site's reports tree with one renderer and serve it."""
+    from test_site import build
+
+    built = build(tmp_path_factory.mktemp(f"browser-{request.param}"), request.param)
+    handler = functools.partial(_Quiet, directory=str(built["out"]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "reports": reports, "out": out}
+    yield built | {"url": f"http://127.0.0.1:{server.server_address[1]}/"}
     server.shutdown()
     server.server_close()
 
@@ -80,12 +86,14 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh page that records every request and every dialog (alert/confirm/prompt)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    """A fresh page that records requests, console errors, page errors and dialogs."""
+    context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
-    pg.requests, pg.dialogs = [], []
+    pg.requests, pg.dialogs, pg.errors = [], [], []
     pg.on("request", lambda req: pg.requests.append(req.url))
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     yield pg
     off_host = [
         u
@@ -94,6 +102,7 @@ def page(browser):
     ]
     context.close()
     assert not off_host, f"requests left localhost: {off_host}"
+    assert not pg.errors, f"console or page errors: {pg.errors}"
     assert not pg.dialogs, f"a script ran a dialog: {pg.dialogs}"
 
 
@@ -101,47 +110,125 @@ def _number(text: str) -> float:
     return float(re.sub(r"[^0-9.\-]", "", text.replace("−", "-")))
 
 
-def test_home_page_cards_equal_kpis(page, served):
-    """Every card's shown number equals kpis.json of 2026-10/All to the shown precision (money to
-    the dollar, days and percent to 0.1, times to 0.01), and its data-value exactly."""
-    page.goto(served["url"] + "index.html")
-    kpis = json.loads((served["reports"] / "2026-10" / "All" / "kpis.json").read_text())
-    cards = page.locator(".kpi-card")
-    assert cards.count() == len(site.CARDS)
-    seen = set()
-    for i in range(cards.count()):
-        card = cards.nth(i)
-        key = card.get_attribute("data-kpi")
-        seen.add(key)
-        want = kpis[key]
-        if key == "high_risk_customers":
-            want = len(want)
-        shown = card.locator(".kpi-value").inner_text()
-        raw = card.get_attribute("data-value")
-        if want is None:
-            assert shown == "n/a" and raw == ""
+def _step(shown: str) -> float:
+    if shown.endswith("x"):
+        return 0.01
+    if "$" in shown or re.fullmatch(r"-?[\d,]+", shown):
+        return 1.0
+    return 0.1
+
+
+def _check_tiles(page, want: dict, keys: list[str]) -> None:
+    tiles = page.locator(".kpi-tile")
+    assert [tiles.nth(i).get_attribute("data-kpi") for i in range(tiles.count())] == keys
+    for i in range(tiles.count()):
+        tile = tiles.nth(i)
+        key = tile.get_attribute("data-kpi")
+        shown = tile.locator(".kpi-value").inner_text()
+        raw = tile.get_attribute("data-value")
+        if want.get(key) is None:
+            assert shown == "n/a" and raw == "", key
             continue
-        assert json.loads(raw) == want
-        step = (
-            1.0
-            if "$" in shown or key in ("customers_over_credit_limit", "high_risk_customers")
-            else 0.1
-        )
-        if shown.endswith("x"):
-            step = 0.01
-        assert abs(_number(shown) - want) <= step / 2 + 1e-9, (key, shown, want)
-    assert seen == {k for k, _ in site.CARDS}
-    dso = page.locator('.kpi-card[data-kpi="dso"] .kpi-change')
+        assert json.loads(raw) == want[key], key
+        assert abs(_number(shown) - want[key]) <= _step(shown) / 2 + 1e-9, (key, shown)
+
+
+def test_tiles_equal_kpis_on_every_region_page(page, served):
+    """Every tile of every region page equals that region's kpis.json (exactly in data-value,
+    to the shown precision in the text), and all tiles are on screen without scrolling."""
+    from test_site import REGION_SETS
+
+    for period, regions in REGION_SETS.items():
+        for region in regions:
+            want = json.loads((served["reports"] / period / region / "kpis.json").read_text())
+            for key in ("receivables", "commissions", "risk"):
+                page.goto(f"{served['url']}site/{period}/{region}/{key}.html")
+                _check_tiles(page, want, [k.key for k in kpis.tiles(key)])
+                last = page.locator(".kpi-tile").last.bounding_box()
+                assert last["y"] + last["height"] <= VIEWPORT["height"], (period, region, key)
+    dso = page.locator('.kpi-tile[data-kpi="dso"] .kpi-change')
+    page.goto(served["url"] + "site/2026-10/All/receivables.html")
     assert "bad" in dso.get_attribute("class") and "▲" in dso.inner_text()
-    colour = dso.evaluate("e => getComputedStyle(e).color")
-    assert colour == "rgb(192, 57, 43)"  # the BAD colour of plots._style
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    assert dso.evaluate("e => getComputedStyle(e).color") == "rgb(192, 57, 43)"
 
 
-def test_navigation_reaches_every_period_region_page(page, served):
-    """Crawl from the home page following links only: every page of every period and region
-    is reachable and loads (HTTP 200) without off-host requests."""
+def test_every_customer_link_resolves_and_statements_sum(page, served):
+    """Every customer link on the region pages, the customer index and the explorer opens a
+    customer page (HTTP 200) whose statement total and open invoices add up to the pending
+    balance shown on it."""
+    base = served["url"]
+    sources = [f"site/{p}/{r}/receivables.html" for p, rs in
+               {"2026-10": ["All", "North", "South"], "2026-09": ["All"]}.items() for r in rs]  # fmt: skip
+    sources += ["site/2026-10/customers/index.html", "site/explorer.html"]
+    links = set()
+    for rel in sources:
+        page.goto(base + rel)
+        if "explorer" in rel:
+            page.wait_for_selector("#invoice_explorer tbody tr", timeout=20_000)
+            page.select_option("select[name$='_length'], .dt-length select", "100")
+        hrefs = page.eval_on_selector_all(
+            "a.ar-customer, #invoice_explorer tbody a", "els => els.map(e => e.href)"
+        )
+        assert hrefs, rel
+        links |= set(hrefs)
+    assert len(links) >= 12
+    for url in sorted(links):
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        pending = float(page.locator("[data-pending]").get_attribute("data-pending"))
+        rows = page.locator(".statement tbody tr")
+        if rows.count() == 0:  # nothing open: the statement says so
+            assert pending == 0 and "No data" in page.locator(".statement").inner_text(), url
+            continue
+        col = page.locator(".statement thead th").all_inner_texts().index("Pending amount")
+        amounts = [
+            _number(rows.nth(i).locator("td").nth(col).inner_text()) for i in range(rows.count())
+        ]
+        assert round(sum(amounts), 2) == round(pending, 2), url
+        total = page.locator(".statement tfoot td.num").first.inner_text()
+        assert _number(total) == pytest.approx(pending), url
+
+
+def test_chart_hover_legend_and_resize(page, served):
+    """Hovering a bar shows a tooltip with the exact amount; clicking a legend entry hides its
+    series; the chart follows the page width."""
+    page.goto(served["url"] + "site/2026-10/North/receivables.html")
+    page.wait_for_selector(".ar-chart .main-svg", timeout=20_000)
+    chart = page.locator(".ar-chart").first
+    chart.scroll_into_view_if_needed()
+    bars = chart.locator(".bars path")
+    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
+    box = max((b for b in boxes if b), key=lambda b: b["width"] * b["height"])
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=5)
+    tip = chart.locator(".hoverlayer .hovertext")
+    tip.first.wait_for(timeout=5_000)
+    assert re.search(r"\$[\d,]+\.\d\d", tip.first.text_content())
+    chart.locator(".legend .traces .legendtoggle").first.click(force=True)
+    page.wait_for_timeout(1000)  # plotly waits its double-click delay before toggling
+    assert chart.evaluate("e => e.data.filter(t => t.visible === 'legendonly').length") == 1
+    svg_width = "e => e.querySelector('.main-svg').getBoundingClientRect().width"
+    div_width = "e => e.getBoundingClientRect().width"
+    before = chart.evaluate(svg_width)
+    page.set_viewport_size({"width": 1000, "height": 1000})  # one column of cards: wider
+    page.wait_for_timeout(800)
+    after = chart.evaluate(svg_width)
+    assert abs(after - before) > 50 and abs(after - chart.evaluate(div_width)) < 2
+
+
+def test_period_picker_reaches_every_period(page, served):
+    """From North's receivables page of 2026-10 the picker leads to 2026-09's and back."""
+    base = served["url"]
+    page.goto(base + "site/2026-10/North/receivables.html")
+    for label, path in (("September 2026", "2026-09/North"), ("October 2026", "2026-10/North")):
+        with page.expect_navigation():
+            page.select_option(".ar-period-picker", label=label)
+        assert page.url == f"{base}site/{path}/receivables.html"
+        assert label in page.title()
+
+
+def test_navigation_reaches_every_page_without_errors(page, served):
+    """Crawl from the home page following links only: every page of every period, region and
+    customer loads (HTTP 200), with no console error and no off-host request (the fixture)."""
     from test_site import EXPECTED_PAGES
 
     base = served["url"]
@@ -157,14 +244,12 @@ def test_navigation_reaches_every_period_region_page(page, served):
             "a[href]", "els => els.map(e => e.getAttribute('href'))"
         ):
             target = urljoin(url, href).split("#")[0]
+            if target.endswith("/"):  # Quarto writes links to index.html as the folder
+                target += "index.html"
             if target.startswith(base) and target.endswith(".html"):
                 todo.append(target)
     reached = {u[len(base) :] for u in seen}
-    assert set(EXPECTED_PAGES) <= reached
-    # the navbar of a deep page leads back to the top-level pages
-    page.goto(base + "site/2026-09/North/risk.html")
-    page.get_by_role("link", name="Invoice explorer").click()
-    assert page.url == base + "site/explorer.html"
+    assert set(EXPECTED_PAGES) <= reached, set(EXPECTED_PAGES) - reached
 
 
 def _info(page) -> str:
@@ -172,11 +257,12 @@ def _info(page) -> str:
 
 
 def test_explorer_region_filter_narrows_rows(page, served):
-    """10 open invoices (12 minus the paid INV-000 and INV-007): 5 in North (INV-001..005),
-    3 in South (INV-006, 008, 009), 2 in East. Selecting North in the region filter leaves 5."""
+    """10 open invoices: 5 in North (INV-001..005), 3 in South, 2 in East. Selecting North in
+    the region filter leaves 5; amounts show currency and separators."""
     page.goto(served["url"] + "site/explorer.html")
     page.wait_for_selector(".dtsp-searchPane", timeout=20_000)
     assert re.search(r"of 10 entries", _info(page)), _info(page)
+    assert "Filters Active" not in page.locator(".dtsp-title").inner_text()
     region_pane = page.locator('.dtsp-searchPane:has(input[placeholder="Region"])')
     assert region_pane.locator(".dtsp-name").all_inner_texts() == ["East", "North", "South"]
     region_pane.locator(".dtsp-name", has_text="North").click()
@@ -185,13 +271,15 @@ def test_explorer_region_filter_narrows_rows(page, served):
         timeout=10_000,
     )
     assert re.search(r"of 5 entries \(filtered from 10 total entries\)", _info(page)), _info(page)
-    regions = page.locator("#invoice_explorer tbody tr td:nth-child(4)").all_inner_texts()
+    regions = page.locator("#invoice_explorer tbody tr td:nth-child(3)").all_inner_texts()
     assert regions and set(regions) == {"North"}
+    amounts = page.locator("#invoice_explorer tbody tr td:nth-child(7)").all_inner_texts()
+    assert all(re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", a) for a in amounts), amounts
 
 
 def test_hostile_customer_name_is_text(page, served):
-    """The customer `<img src=x onerror=alert(1)>` shows as text in the explorer and on a report
-    page, no <img src=x> element exists and no dialog opens (checked by the page fixture)."""
+    """`<img src=x onerror=alert(1)>` shows as text in the explorer, on a report page and on its
+    customer page; no such element exists and no dialog opens (the fixture checks)."""
     evil = "<img src=x onerror=alert(1)>"
     page.goto(served["url"] + "site/explorer.html")
     page.wait_for_selector(".dtsp-searchPane", timeout=20_000)
@@ -199,10 +287,26 @@ def test_hostile_customer_name_is_text(page, served):
         "onerror"
     )
     page.wait_for_timeout(300)
-    cells = page.locator("#invoice_explorer tbody td").all_inner_texts()
-    assert evil in cells
+    assert evil in page.locator("#invoice_explorer tbody td").all_inner_texts()
     assert page.locator('img[src="x"]').count() == 0
-    page.goto(served["url"] + "site/2026-10/North/receivables.html")
-    assert page.get_by_text(evil).count() >= 1
-    assert page.locator('img[src="x"]').count() == 0
-    page.wait_for_timeout(200)
+    for rel in ("site/2026-10/North/receivables.html", "site/2026-10/customers/C_3.html"):
+        page.goto(served["url"] + rel)
+        assert page.get_by_text(evil).count() >= 1
+        assert page.locator('img[src="x"]').count() == 0
+
+
+def test_screenshots(page, served):
+    """Screenshots of the home page, a region dashboard, a customer page and the explorer."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    r = served["renderer"]
+    for name, rel, full in (
+        ("home", "index.html", False),
+        ("region", "site/2026-10/North/receivables.html", True),
+        ("customer", "site/2026-10/customers/C_5.html", True),
+        ("explorer", "site/explorer.html", False),
+    ):
+        page.goto(served["url"] + rel)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"{r}-{name}.png"), full_page=full)
+        assert (ARTIFACTS / f"{r}-{name}.png").stat().st_size > 10_000

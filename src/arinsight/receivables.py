@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arinsight import kpis as kpi_registry
 from arinsight.ledger import Period, period_bounds
 
 #: Half a cent: amounts are in cents, so a remaining balance below this is zero.
@@ -41,32 +42,9 @@ _DAY = np.timedelta64(1, "D")
 
 DEFAULT_AGING_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
 
-#: Which way is good for each KPI (``compare`` uses it for the trend assessment).
-#: KPIs that are neither good nor bad in themselves (current AR, commission liabilities) are absent.
-KPI_DIRECTION: dict[str, str] = {
-    "credit_sales": "higher",
-    "total_revenue": "higher",
-    "collections": "higher",
-    "open_ar": "lower",
-    "open_ar_begin": "lower",
-    "overdue_ar": "lower",
-    "overdue_amount": "lower",
-    "overdue_invoices": "lower",
-    "dso": "lower",
-    "countback_dso": "lower",
-    "best_possible_dso": "lower",
-    "average_days_delinquent": "lower",
-    "cei": "higher",
-    "ar_turnover": "higher",
-    "ar_turnover_annualised": "higher",
-    "customers_over_credit_limit": "lower",
-    "average_days_late": "lower",
-    "payment_completion_rate_count": "higher",
-    "payment_completion_rate_amount": "higher",
-    "paid_to_billed_rate": "higher",
-    "unapplied_cash": "lower",
-    "credit_balances": "lower",
-}
+#: Which way is good for each KPI (``compare`` uses it for the trend assessment), the unit and the
+#: readable name of each KPI: views of the one registry, :mod:`arinsight.kpis`.
+KPI_DIRECTION: dict[str, str] = kpi_registry.directions()
 
 #: The scalar KPIs of :func:`receivables_kpis` (besides period, as_of and the aging mapping).
 RECEIVABLES_KEYS: tuple[str, ...] = (
@@ -95,67 +73,8 @@ RECEIVABLES_KEYS: tuple[str, ...] = (
     "credit_balances",
 )
 
-#: Unit of each KPI, for display (money, days, percent, count, times).
-KPI_UNITS: dict[str, str] = {
-    "credit_sales": "money",
-    "total_revenue": "money",
-    "collections": "money",
-    "open_ar": "money",
-    "open_ar_begin": "money",
-    "current_ar": "money",
-    "overdue_ar": "money",
-    "overdue_amount": "money",
-    "overdue_invoices": "count",
-    "dso": "days",
-    "countback_dso": "days",
-    "best_possible_dso": "days",
-    "average_days_delinquent": "days",
-    "cei": "percent",
-    "ar_turnover": "times",
-    "ar_turnover_annualised": "times",
-    "customers_over_credit_limit": "count",
-    "average_days_late": "days",
-    "payment_completion_rate_count": "percent",
-    "payment_completion_rate_amount": "percent",
-    "paid_to_billed_rate": "percent",
-    "unapplied_cash": "money",
-    "credit_balances": "money",
-    "total_accrued_commissions": "money",
-    "commissions_paid_mtd": "money",
-    "commissions_earned": "money",
-    "average_commission_rate": "percent",
-}
-
-#: Readable names of the KPIs (KPI tables in the notebooks and on the site).
-KPI_LABELS: dict[str, str] = {
-    "credit_sales": "Credit sales",
-    "total_revenue": "Total revenue (billed)",
-    "collections": "Collections",
-    "open_ar": "Open AR (end)",
-    "open_ar_begin": "Open AR (begin)",
-    "current_ar": "Current AR",
-    "overdue_ar": "Overdue AR",
-    "overdue_amount": "Overdue amount",
-    "overdue_invoices": "Overdue invoices",
-    "dso": "DSO",
-    "countback_dso": "Countback DSO",
-    "best_possible_dso": "Best possible DSO",
-    "average_days_delinquent": "Average days delinquent",
-    "cei": "CEI",
-    "ar_turnover": "AR turnover (period)",
-    "ar_turnover_annualised": "AR turnover (annualised)",
-    "customers_over_credit_limit": "Customers over credit limit",
-    "average_days_late": "Average days late",
-    "payment_completion_rate_count": "Invoices due by T fully paid (count)",
-    "payment_completion_rate_amount": "Invoices due by T fully paid (amount)",
-    "paid_to_billed_rate": "Paid of billed, all invoices to T (amount)",
-    "unapplied_cash": "Unapplied cash",
-    "credit_balances": "Credit balances",
-    "total_accrued_commissions": "Total accrued commissions",
-    "commissions_paid_mtd": "Commissions paid (period to date)",
-    "commissions_earned": "Commissions earned in period",
-    "average_commission_rate": "Average commission rate",
-}
+KPI_UNITS: dict[str, str] = kpi_registry.units()
+KPI_LABELS: dict[str, str] = kpi_registry.labels()
 
 #: Readable payment status of an invoice (invoice explorer, overdue lists).
 STATUS_LABELS: dict[str, str] = {
@@ -1358,12 +1277,14 @@ def kpi_summary_table(
 ) -> pd.DataFrame:
     """One row per KPI: label, value, previous value, change and trend (arrow and good/bad).
 
-    The trend column reads "▲ better", "▼ worse", "= same" or "▲"/"▼" alone for KPIs that are
-    neither good nor bad; all values are formatted text ("n/a" where undefined, with the reason
-    from ``current["na_reasons"]`` when there is one).
+    The trend column reads "▲ better", "▼ worse", "= same", or the arrow with "not rated" for
+    KPIs that are neither good nor bad, "n/a" without a previous value; all values are formatted
+    text ("n/a" where undefined, with the reason from ``current["na_reasons"]`` when there is
+    one). Without ``keys``: every KPI of the registry in ``current`` except those that duplicate
+    another (overdue amount = overdue AR, total revenue = credit sales).
     """
     comparison = comparison or {}
-    keys = list(keys) if keys is not None else [k for k in current if k in KPI_UNITS]
+    keys = list(keys) if keys is not None else [k for k in current if kpi_registry.shown(k)]
     reasons = current.get("na_reasons") or {}
     rows = []
     for key in keys:
@@ -1373,7 +1294,8 @@ def kpi_summary_table(
         if current.get(key) is None and reasons.get(key):
             value = f"n/a ({reasons[key]})"
         arrow = {"up": "▲", "down": "▼", "flat": "="}.get(cmp.get("direction"), "")
-        trend = f"{arrow} {cmp.get('assessment') or ''}".strip()
+        rated = cmp.get("assessment") or ("not rated" if arrow else "")
+        trend = f"{arrow} {rated}".strip()
         change = cmp.get("change")
         change_text = ("+" if change is not None and change > 0 else "") + format_kpi(
             change, unit, currency

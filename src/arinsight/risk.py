@@ -982,13 +982,19 @@ def score_open_invoices(
     return out.sort_values("invoice_id", kind="mergesort").reset_index(drop=True)
 
 
-def customer_risk(scores: pd.DataFrame, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+def customer_risk(
+    scores: pd.DataFrame, customers: pd.DataFrame | None = None, late_days: int | None = None
+) -> pd.DataFrame:
     """Customer-level risk at T from :func:`score_open_invoices`.
 
     Per customer: ``open_invoices``, ``open_amount``, ``overdue_amount`` (open amount of invoices
-    past due), ``expected_overdue = sum(probability_late x open_amount)``, ``max_probability`` and
-    ``risk_share = expected_overdue / open_amount`` (None when nothing is open). Sorted by
-    expected overdue amount, largest first (ties by customer id).
+    past due), ``expected_overdue = sum(probability_late x open_amount)``, ``max_probability``,
+    ``risk_share = expected_overdue / open_amount`` (None when nothing is open) and
+    ``pending_risk`` = the amount-weighted probability of late payment of the invoices that are
+    not late yet (at most ``late_days`` past due; without ``late_days``: probability below 1),
+    None when every open invoice is already late. ``max_probability`` saturates at 100 % for any
+    customer with one invoice already late; ``pending_risk`` is the figure that tells customers
+    apart. Sorted by expected overdue amount, largest first (ties by customer id).
     """
     _check_columns(
         scores,
@@ -996,14 +1002,26 @@ def customer_risk(scores: pd.DataFrame, customers: pd.DataFrame | None = None) -
         ["customer_id", "open_amount", "days_past_due", "expected_overdue", "probability_late"],
     )
     s = scores.assign(overdue=scores["open_amount"].where(scores["days_past_due"] > 0, 0.0))
+    if late_days is None:
+        pending = s["probability_late"] < 1.0
+    else:
+        pending = s["days_past_due"] <= int(late_days)
+    s = s.assign(
+        pending_amount=s["open_amount"].where(pending, 0.0),
+        pending_expected=(s["probability_late"] * s["open_amount"]).where(pending, 0.0),
+    )
     g = s.groupby("customer_id", sort=True).agg(
         open_invoices=("open_amount", "size"),
         open_amount=("open_amount", "sum"),
         overdue_amount=("overdue", "sum"),
         expected_overdue=("expected_overdue", "sum"),
         max_probability=("probability_late", "max"),
+        pending_amount=("pending_amount", "sum"),
+        pending_expected=("pending_expected", "sum"),
     )
     g["risk_share"] = (g["expected_overdue"] / g["open_amount"]).where(g["open_amount"] > 0)
+    g["pending_risk"] = (g["pending_expected"] / g["pending_amount"]).where(g["pending_amount"] > 0)
+    g = g.drop(columns=["pending_amount", "pending_expected"])
     g[["open_amount", "overdue_amount", "expected_overdue"]] = g[
         ["open_amount", "overdue_amount", "expected_overdue"]
     ].round(2)
@@ -1158,9 +1176,18 @@ class RiskRun:
     def metrics(self) -> dict[str, Any]:
         return self.evaluation.metrics if self.evaluation is not None else {}
 
-    def kpis(self) -> dict[str, Any]:
-        """The risk part of kpis.json (None everywhere, with the reason, without a model)."""
+    def kpis(self, at_risk_threshold: float = 0.5) -> dict[str, Any]:
+        """The risk part of kpis.json (None everywhere, with the reason, without a model).
+
+        Measured figures, not settings: ``expected_overdue_amount`` (amount at risk = sum of
+        P(late) x open amount), ``amount_at_risk_share`` (that amount / the open amount scored
+        x 100, None when nothing is open) and ``customers_at_risk`` (customers whose
+        ``risk_share`` is at least ``at_risk_threshold``: with calibrated probabilities, 0.5
+        means their open balance is more likely than not to be paid late). The
+        ``high_risk_customers`` list is the call list (largest amounts at risk first).
+        """
         keys = ["high_risk_customers", "expected_overdue_amount", "open_invoices_scored"]
+        keys += ["open_amount_scored", "amount_at_risk_share", "customers_at_risk"]
         keys += [f"expected_collections_{h}d" for h in HORIZONS]
         if not self.available:
             reason = f"no risk model: {self.unavailable}"
@@ -1169,9 +1196,17 @@ class RiskRun:
                 "risk_status": "not enough data",
                 "na_reasons": dict.fromkeys(keys, reason),
             }
+        expected = round(float(self.scores["expected_overdue"].sum()), 2)
+        open_amount = round(float(self.scores["open_amount"].sum()), 2)
+        share = self.customers.get("risk_share")
         return {
             "high_risk_customers": list(self.high_risk),
-            "expected_overdue_amount": round(float(self.scores["expected_overdue"].sum()), 2),
+            "expected_overdue_amount": expected,
+            "open_amount_scored": open_amount,
+            "amount_at_risk_share": round(expected / open_amount * 100, 4) if open_amount else None,
+            "customers_at_risk": int((share >= at_risk_threshold).sum())
+            if share is not None
+            else 0,
             "open_invoices_scored": int(len(self.scores)),
             **self.collections,
             "risk_status": "ok",

@@ -87,8 +87,8 @@ KPI_PARTS: tuple[str, ...] = (
 #: The files each analysis notebook writes beside itself (globs): they are published, kept from
 #: the previous report or moved to ``_failed/`` together with their notebook.
 NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "03_receivables.ipynb": ("kpis_receivables.json",),
-    "04_commissions.ipynb": ("kpis_commissions.json",),
+    "03_receivables.ipynb": ("kpis_receivables.json", "history_receivables.json"),
+    "04_commissions.ipynb": ("kpis_commissions.json", "history_commissions.json"),
     "05_risk_scoring.ipynb": (
         "kpis_risk.json",
         "risk_metrics.json",
@@ -772,12 +772,16 @@ def _discover_regions(processed_dir: Path) -> list[str]:
 def _snapshot_explorer(processed_dir: Path, period: Period, out: Path) -> str | None:
     """Save the invoice explorer table at T for the site; returns an error text or None."""
     try:
+        from arinsight.customers import snapshot_tables
         from arinsight.ledger import load_processed
         from arinsight.receivables import invoice_explorer_table
 
-        table = invoice_explorer_table(load_processed(processed_dir), period.end)
+        tables = load_processed(processed_dir)
+        table = invoice_explorer_table(tables, period.end)
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(out, index=False)
+        for name, frame in snapshot_tables(tables, period.end).items():  # the customer pages
+            frame.to_parquet(out.parent / name, index=False)
         return None
     except Exception as exc:  # the site then says the explorer is unavailable
         return f"{type(exc).__name__}: {exc}"

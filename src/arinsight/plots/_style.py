@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
@@ -58,44 +56,6 @@ def label_hbars(ax, values, texts) -> None:
         )
 
 
-NO_DATA = "No data for this selection"
-
-
-def table_html(
-    df: pd.DataFrame,
-    money_columns: Sequence[str] = (),
-    currency: str = "USD",
-    percent_columns: Sequence[str] = (),
-    max_rows: int | None = 50,
-):
-    """A DataFrame as an escaped, static HTML table (no JavaScript), for notebooks and the site.
-
-    Money columns are formatted with the currency, percent columns with "%", dates as YYYY-MM-DD,
-    missing values as "n/a". Every value is HTML-escaped. Returns an ``IPython.display.HTML``.
-    """
-    from IPython.display import HTML
-
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"table_html: expected a DataFrame, got {type(df).__name__}")
-    shown = df.head(max_rows) if max_rows else df
-    out = pd.DataFrame(index=shown.index)
-    for col in shown.columns:
-        s = shown[col]
-        if col in money_columns:
-            out[col] = [money(v, currency) for v in s]
-        elif col in percent_columns:
-            out[col] = ["n/a" if pd.isna(v) else f"{v:.1f}%" for v in s]
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = ["" if pd.isna(v) else v.strftime("%Y-%m-%d") for v in s]
-        elif pd.api.types.is_float_dtype(s):
-            out[col] = ["n/a" if pd.isna(v) else f"{v:,.1f}" for v in s]
-        else:
-            out[col] = [
-                "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in s
-            ]
-    html = out.to_html(escape=True, index=False, border=0, classes="table table-sm arinsight")
-    if max_rows and len(df) > max_rows:
-        html += f"<p><em>First {max_rows} of {len(df):,} rows.</em></p>"
-    if df.empty:
-        html = f"<p><em>{NO_DATA}.</em></p>"
-    return HTML(html)
+# One table style everywhere: the notebooks keep importing it from here.
+from arinsight.plots.tables import NO_DATA as NO_DATA  # noqa: E402
+from arinsight.plots.tables import table_html as table_html  # noqa: E402

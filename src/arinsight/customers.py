@@ -1,0 +1,267 @@
+"""Customer statements at T: what each customer owes, has paid, how old it is, and its risk.
+
+Inputs are the period's snapshots that ``arinsight run`` publishes (the invoice positions at T of
+:func:`arinsight.receivables.invoice_explorer_table`, the payments dated by T, the customer master
+data and the risk scores of the open invoices), so a statement is always "as of T" of its period.
+Every function takes a DataFrame first and returns a new one, one row per customer or per line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arinsight.receivables import DEFAULT_AGING_BUCKETS, aging_labels
+
+STATEMENT_COLUMNS = [
+    "customer_id",
+    "invoice_id",
+    "invoice_date",
+    "due_date",
+    "amount",
+    "paid_to_date",
+    "open_amount",
+    "days_past_due",
+]
+PAYMENT_COLUMNS = ["customer_id", "payment_date", "payment_id", "invoice_id", "amount", "method"]
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what}: expected a DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def open_items(positions: pd.DataFrame) -> pd.DataFrame:
+    """The statement lines: every invoice with an open amount at T (open_amount > 0), by
+    customer then due date (oldest first) then invoice id. The open amounts of one customer add
+    up to that customer's pending balance."""
+    _require(positions, STATEMENT_COLUMNS, "invoice positions")
+    out = positions.loc[positions["open_amount"].fillna(0) > 0, STATEMENT_COLUMNS].copy()
+    out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="mergesort")
+    return out.reset_index(drop=True)
+
+
+def payment_history(payments: pd.DataFrame, as_of: Any, months: int = 12) -> pd.DataFrame:
+    """Payments dated in the ``months`` months up to T (T - months < payment_date <= T), newest
+    first; unapplied cash (no invoice) is kept with an empty invoice."""
+    _require(payments, ["customer_id", "payment_date", "amount"], "payments")
+    t = pd.Timestamp(as_of).normalize()
+    start = t - pd.DateOffset(months=int(months))
+    dates = pd.to_datetime(payments["payment_date"])
+    out = payments.loc[(dates > start) & (dates <= t)].copy()
+    for col in PAYMENT_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    out = out[PAYMENT_COLUMNS].sort_values(
+        ["customer_id", "payment_date", "payment_id"],
+        ascending=[True, False, True],
+        kind="mergesort",
+    )
+    return out.reset_index(drop=True)
+
+
+def customer_aging(
+    positions: pd.DataFrame, buckets: Sequence[int] = DEFAULT_AGING_BUCKETS
+) -> pd.DataFrame:
+    """Open amount per customer and aging bucket (columns in bucket order: Current, 1-30, ...).
+
+    Bucket edges as :func:`arinsight.receivables.aging_table`: an invoice ``d`` days past due is
+    "Current" when d <= 0, else in the first bucket whose upper edge is >= d."""
+    _require(positions, ["customer_id", "open_amount", "days_past_due"], "invoice positions")
+    labels = aging_labels(buckets)
+    edges = list(buckets)
+    open_ = positions.loc[positions["open_amount"].fillna(0) > 0]
+    dpd = open_["days_past_due"].to_numpy(dtype="int64")
+    idx = np.searchsorted(np.asarray(edges), dpd, side="left")
+    bucket = pd.Categorical.from_codes(idx, categories=labels)
+    table = (
+        open_.assign(bucket=bucket)
+        .pivot_table(
+            index="customer_id",
+            columns="bucket",
+            values="open_amount",
+            aggfunc="sum",
+            fill_value=0.0,
+            observed=False,
+        )  # fmt: skip
+        .reindex(columns=labels, fill_value=0.0)
+        .round(2)
+    )
+    table.columns = [str(c) for c in table.columns]
+    return table.reset_index()
+
+
+def customer_summary(
+    positions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    risk: pd.DataFrame | None = None,
+    late_days: int = 30,
+) -> pd.DataFrame:
+    """One row per customer with any invoice up to T.
+
+    ``open_amount`` (pending balance), ``overdue_amount`` (open on invoices past due),
+    ``open_invoices``, ``credit_limit`` and ``credit_use_pct = open_amount / credit_limit x 100``
+    (None without a positive limit), ``invoices_settled`` (paid invoices with a known delay),
+    ``paid_late_pct`` (share of them paid more than ``late_days`` days after the due date),
+    ``average_days_late`` (of the paid invoices), ``late_open_invoices`` (open and more than
+    ``late_days`` past due) and, from ``risk`` (:func:`arinsight.risk.customer_risk`),
+    ``expected_overdue``, ``risk_share`` and ``pending_risk``. Sorted by open amount, largest first.
+    """
+    _require(positions, STATEMENT_COLUMNS + ["days_late"], "invoice positions")
+    p = positions
+    is_open = p["open_amount"].fillna(0) > 0
+    settled = p["days_late"].notna() & ~is_open
+    frame = pd.DataFrame(
+        {
+            "customer_id": p["customer_id"],
+            "open_amount": p["open_amount"].where(is_open, 0.0),
+            "overdue_amount": p["open_amount"].where(is_open & (p["days_past_due"] > 0), 0.0),
+            "open_invoices": is_open.astype(int),
+            "late_open_invoices": (is_open & (p["days_past_due"] > late_days)).astype(int),
+            "invoices_settled": settled.astype(int),
+            "paid_late": (settled & (p["days_late"] > late_days)).astype(int),
+            "days_late": p["days_late"].where(settled),
+        }
+    )
+    g = frame.groupby("customer_id", sort=True).agg(
+        open_amount=("open_amount", "sum"),
+        overdue_amount=("overdue_amount", "sum"),
+        open_invoices=("open_invoices", "sum"),
+        late_open_invoices=("late_open_invoices", "sum"),
+        invoices_settled=("invoices_settled", "sum"),
+        paid_late=("paid_late", "sum"),
+        average_days_late=("days_late", "mean"),
+    )
+    g["paid_late_pct"] = (g["paid_late"] / g["invoices_settled"] * 100).where(
+        g["invoices_settled"] > 0
+    )
+    g = g.drop(columns=["paid_late"]).reset_index()
+    meta_cols = ["customer_id", "customer_name", "region", "industry", "customer_type"]
+    meta = p[[c for c in meta_cols if c in p.columns]].drop_duplicates("customer_id")
+    if customers is not None and len(customers):
+        extra = [c for c in ("credit_limit", "payment_terms_days") if c in customers.columns]
+        meta = meta.merge(
+            customers[["customer_id", *extra]].drop_duplicates("customer_id"),
+            on="customer_id",
+            how="left",
+        )
+    g = g.merge(meta, on="customer_id", how="left")
+    if "credit_limit" not in g.columns:
+        g["credit_limit"] = np.nan
+    limit = pd.to_numeric(g["credit_limit"], errors="coerce")
+    g["credit_use_pct"] = (g["open_amount"] / limit * 100).where(limit > 0)
+    for col in ("expected_overdue", "risk_share", "pending_risk"):
+        g[col] = np.nan
+    if risk is not None and len(risk):
+        r = risk.set_index("customer_id")
+        for col in ("expected_overdue", "risk_share", "pending_risk"):
+            if col in r.columns:
+                g[col] = g["customer_id"].map(r[col])
+    g[["open_amount", "overdue_amount"]] = g[["open_amount", "overdue_amount"]].round(2)
+    g = g.sort_values(["open_amount", "customer_id"], ascending=[False, True], kind="mergesort")
+    return g.reset_index(drop=True)
+
+
+def risk_reasons(
+    row: pd.Series | dict, portfolio: dict[str, float], late_days: int = 30
+) -> list[str]:
+    """Plain-language reasons behind a customer's risk, from the facts the model weighs most
+    (payment history, invoices already late, credit-limit use), each compared with the
+    portfolio. ``portfolio`` holds ``paid_late_pct`` and ``pending_risk`` of all customers."""
+    r = dict(row)
+    out = []
+    late_pct, base = r.get("paid_late_pct"), portfolio.get("paid_late_pct")
+    if late_pct is not None and late_pct == late_pct:
+        cmp = ""
+        if base is not None and base == base:
+            cmp = " (higher than" if late_pct > base else " (at or below"
+            cmp += f" the {base:.0f}% of all customers)"
+        out.append(
+            f"Paid {late_pct:.0f}% of {int(r.get('invoices_settled') or 0):,} settled invoices "
+            f"more than {late_days} days late{cmp}."
+        )
+    else:
+        out.append("No settled invoices yet: the score relies on industry and invoice facts.")
+    n_late = int(r.get("late_open_invoices") or 0)
+    if n_late:
+        out.append(
+            f"{n_late:,} open invoice{'s are' if n_late > 1 else ' is'} already more than "
+            f"{late_days} days past due (certainly late)."
+        )
+    use = r.get("credit_use_pct")
+    if use is not None and use == use:
+        if use > 100:
+            out.append(f"Open balance is {use:.0f}% of the credit limit (over the limit).")
+        elif use >= 80:
+            out.append(f"Open balance is {use:.0f}% of the credit limit (close to it).")
+    days = r.get("average_days_late")
+    if days is not None and days == days and days > 0:
+        out.append(f"Paid {days:.0f} days after the due date on average.")
+    return out
+
+
+def read_reminders(log_path: str | Path) -> pd.DataFrame:
+    """Reminders recorded in the send log (JSON lines, keys ``reminder:<period>:<customer>:<level>``):
+    customer_id, period, level, sent_at, subject; empty when the log is missing. A line that is
+    not JSON is an error naming the file and the line."""
+    path = Path(log_path)
+    cols = ["customer_id", "period", "level", "sent_at", "subject"]
+    if not path.is_file():
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{path}: line {number}: not JSON ({exc})") from None
+        parts = str(rec.get("key", "")).split(":")
+        if len(parts) == 4 and parts[0] == "reminder":
+            rows.append(
+                {
+                    "customer_id": parts[2],
+                    "period": parts[1],
+                    "level": int(parts[3]) if parts[3].isdigit() else parts[3],
+                    "sent_at": str(rec.get("sent_at", "")),
+                    "subject": str(rec.get("subject", "")),
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def group_by_customer(df: pd.DataFrame, ids: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """``{customer_id: rows}`` for the given ids (an empty frame for a customer without rows)."""
+    groups = {str(k): g for k, g in df.groupby("customer_id", sort=False)} if len(df) else {}
+    empty = df.iloc[0:0]
+    return {cid: groups.get(cid, empty) for cid in ids}
+
+
+def snapshot_tables(tables: dict[str, pd.DataFrame], as_of: Any) -> dict[str, pd.DataFrame]:
+    """What the customer pages of a period need besides the invoice positions, as of T:
+    ``customers.parquet`` (the customer master data) and ``customer_payments.parquet``
+    (payments dated by T), each sorted so the same ledger gives the same files."""
+    t = pd.Timestamp(as_of).normalize()
+    customers = tables["customers"]
+    keep = [c for c in ("customer_id", "customer_name", "region", "industry", "customer_type",
+                        "credit_limit", "payment_terms_days", "sales_rep_id") if c in customers]  # fmt: skip
+    pay = tables["payments"]
+    pay = pay.loc[pd.to_datetime(pay["payment_date"]) <= t]
+    cols = [c for c in ("payment_id", "invoice_id", "customer_id", "payment_date", "amount",
+                        "method") if c in pay.columns]  # fmt: skip
+    return {
+        "customers.parquet": customers[keep]
+        .sort_values("customer_id", kind="mergesort")
+        .reset_index(drop=True),
+        "customer_payments.parquet": pay[cols]
+        .sort_values(["customer_id", "payment_date", "payment_id"], kind="mergesort")
+        .reset_index(drop=True),
+    }

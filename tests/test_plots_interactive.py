@@ -1,0 +1,138 @@
+"""Interactive figures (arinsight.plots.interactive) on the hand-made ledger of test_receivables
+and test_commissions: every figure draws data, hovers give exact amounts, empty selections say
+so, bad input is refused, and the same data gives the same JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from test_commissions import make_tables
+from test_receivables import T, make_ledger
+
+from arinsight import commissions, ledger, receivables
+from arinsight.plots.interactive import commissions as cchart
+from arinsight.plots.interactive import receivables as rchart
+from arinsight.plots.interactive import risk as kchart
+
+
+@pytest.fixture()
+def tables() -> dict[str, pd.DataFrame]:
+    t = make_ledger()
+    com = make_tables()
+    t["sales_reps"], t["commissions"] = com["sales_reps"], com["commissions"]
+    return t
+
+
+def _figures(tables):
+    pos = receivables.invoice_positions(tables["invoices"], tables["payments"], T)
+    monthly = receivables.monthly_trends(tables, "2026-10", 3)
+    kpis = commissions.commission_kpis(tables, "2026-10", {"trailing_months": 3})
+    return [
+        rchart.aging_chart(receivables.aging_table(pos)),
+        rchart.sales_vs_collections_chart(monthly),
+        rchart.billed_vs_paid_chart(monthly),
+        rchart.ar_balance_chart(monthly),
+        rchart.top_customers_chart(receivables.top_customers(tables, T)),
+        rchart.industry_delays_chart(receivables.delays_by_industry(tables, T)),
+        rchart.seasonality_chart(receivables.seasonality(tables, T)),
+        rchart.energy_payment_chart(receivables.energy_vs_payment(tables, T, 3)),
+        cchart.top_reps_chart(kpis["top_reps"]),
+        cchart.accrued_vs_paid_chart(kpis["monthly"]),
+        cchart.group_distribution_chart(kpis["by_group"]),
+    ]
+
+
+def test_every_figure_draws_data_with_exact_hovers(tables):
+    """Each figure has at least one trace with data and every trace has a hover template; the
+    JSON of the same data is the same twice (no random ids)."""
+    for fig in _figures(tables):
+        assert isinstance(fig, go.Figure)
+        assert fig.data and any(len(t.x or t.y or []) for t in fig.data)
+        assert all(t.hovertemplate for t in fig.data), fig.layout.title.text
+    assert [f.to_json() for f in _figures(tables)] == [f.to_json() for f in _figures(tables)]
+
+
+def test_aging_hover_has_amount_and_share(tables):
+    """Current holds 800 of 1,500 open: the bar is 800 with customdata share 0.5333 and the
+    hover shows dollars to the cent and the share."""
+    pos = receivables.invoice_positions(tables["invoices"], tables["payments"], T)
+    fig = rchart.aging_chart(receivables.aging_table(pos))
+    bar = fig.data[0]
+    assert bar.x[0] == "Current" and bar.y[0] == 800.0
+    assert bar.customdata[0][0] == pytest.approx(800 / 1500)
+    assert "$%{y:,.2f}" in bar.hovertemplate and "%{customdata[0]:.1%}" in bar.hovertemplate
+
+
+def test_top_customers_carry_ids_for_links(tables):
+    """The bars carry the customer id (the site links a click to the customer's page)."""
+    fig = rchart.top_customers_chart(receivables.top_customers(tables, T))
+    ids = {c[0] for t in fig.data for c in t.customdata}
+    assert ids == set(receivables.top_customers(tables, T)["customer_id"])
+    assert json.loads(fig.to_json())["layout"]["meta"] == {"link": "customer"}
+
+
+def test_empty_selection_says_no_data(tables):
+    """A region with a customer (W1 in West) but nothing billed: every figure says so."""
+    from conftest import clean_table
+
+    west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
+    tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
+    empty = ledger.select_region(tables, "West")
+    pos = receivables.invoice_positions(empty["invoices"], empty["payments"], T)
+    kpis = commissions.commission_kpis(empty, "2026-10", {})
+    for fig in (
+        rchart.aging_chart(receivables.aging_table(pos)),
+        rchart.top_customers_chart(receivables.top_customers(empty, T)),
+        rchart.seasonality_chart(receivables.seasonality(empty, T)),
+        cchart.top_reps_chart(kpis["top_reps"]),
+        cchart.group_distribution_chart(kpis["by_group"]),
+    ):
+        assert not fig.data and "No " in fig.layout.annotations[0].text
+
+
+def _run(**kw):
+    from types import SimpleNamespace
+
+    base = {"available": True, "unavailable": None, "as_of": pd.Timestamp("2026-10-31"),
+            "late_days": 30, "scores": pd.DataFrame(), "customers": pd.DataFrame(),
+            "high_risk": [], "evaluation": SimpleNamespace(backtest=pd.DataFrame())}  # fmt: skip
+    return SimpleNamespace(**(base | kw))
+
+
+def test_figure_errors_and_missing_data():
+    """Bad tables are refused naming the column; a run without a model, without backtest
+    months or without open invoices gives a figure that says so."""
+    with pytest.raises(ValueError, match="amount"):
+        rchart.aging_chart(pd.DataFrame({"bucket": []}))
+    with pytest.raises(TypeError):
+        cchart.top_reps_chart(None)
+    no_model = _run(available=False, unavailable="only 3 invoices matured")
+    for draw in (kchart.roc_pr_curves, kchart.calibration_plot, kchart.backtest_plot,
+                 kchart.importance_plot, kchart.risk_by_segment):  # fmt: skip
+        fig = draw(no_model)
+        assert "No risk model: only 3 invoices matured" in fig.layout.annotations[0].text
+    assert "Too little history" in kchart.backtest_plot(_run()).layout.annotations[0].text
+    assert "No open invoice" in kchart.risk_by_segment(_run()).layout.annotations[0].text
+    assert "No risk model" in kchart.call_list(no_model).data
+
+
+def test_call_list_totals_and_shares():
+    """Two flagged customers: open 100 + 300 = 400, at risk 50 + 30 = 80; shares as percent."""
+    risk = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "customer_name": ["Acme", "Beta", "Gamma"],
+            "open_invoices": [1, 2, 1],
+            "open_amount": [100.0, 300.0, 5.0],
+            "overdue_amount": [100.0, 0.0, 0.0],
+            "expected_overdue": [50.0, 30.0, 1.0],
+            "risk_share": [0.5, 0.1, 0.2],
+            "pending_risk": [None, 0.1, 0.2],
+        }
+    )
+    html = kchart.call_list(_run(customers=risk, high_risk=["A", "B"])).data
+    assert "Gamma" not in html and html.index("Acme") < html.index("Beta")
+    assert "$400.00" in html and "$80.00" in html and "50%" in html and "10%" in html

@@ -1,0 +1,68 @@
+"""The one table style (arinsight.plots.tables): labels, formats, totals, customer marks."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from arinsight.plots.tables import column_label, kpi_table, money_text, table_markup
+
+
+def test_column_labels_are_readable():
+    assert column_label("customer_name") == "Customer"
+    assert column_label("open_ar") == "Open balance"
+    assert column_label("late_rate_pct") == "Late rate"
+    assert column_label("some_new_column") == "Some new column"
+    assert column_label("ar_turnover") == "AR turnover"
+    assert column_label("Already nice") == "Already nice"
+
+
+def test_money_text_has_currency_and_separators():
+    assert money_text(1234567.891) == "$1,234,567.89"
+    assert money_text(-5, "EUR") == "-€5.00"
+    assert money_text(1000, "CHF", 0) == "1,000 CHF"
+    assert money_text(None) == "n/a" and money_text(float("nan")) == "n/a"
+
+
+def test_table_markup_formats_totals_and_marks_customers():
+    """Two rows, 1,000.50 + 2,000.25 = 3,000.75 in the total row (over every row even when
+    only the first is shown); dates do not wrap; booleans read Yes/No; the customer name
+    carries its id; headers are labels, never snake_case."""
+    df = pd.DataFrame(
+        {
+            "customer_id": ["C_1", "C_2"],
+            "customer_name": ["Acme <Ltd>", "Beta"],
+            "due_date": pd.to_datetime(["2026-10-01", "2026-11-15"]),
+            "open_amount": [1000.50, 2000.25],
+            "late_rate_pct": [12.34, None],
+            "is_settled": [True, False],
+        }
+    )
+    html = table_markup(df, money_columns=["open_amount"], percent_columns=["late_rate_pct"],
+                        totals=["open_amount"], max_rows=1)  # fmt: skip
+    assert '<span class="ar-customer" data-customer="C_1">Acme &lt;Ltd&gt;</span>' in html
+    assert '<td class="date">2026-10-01</td>' in html and "2026-11-15" not in html
+    assert "<tfoot>" in html and "$3,000.75" in html and "First 1 of 2 rows" in html
+    assert "12.3%" in html and ">Yes<" in html
+    assert not re.search(r"<th[^>]*>[a-z]+_[a-z_]+</th>", html)
+    assert "No data" in table_markup(df.iloc[0:0])
+
+
+def test_table_markup_errors():
+    with pytest.raises(TypeError, match="DataFrame"):
+        table_markup([1, 2])
+    with pytest.raises(ValueError, match="totals column"):
+        table_markup(pd.DataFrame({"a": [1]}), totals=["b"])
+
+
+def test_kpi_table_uses_the_registry():
+    """Labels and formats of arinsight.kpis: DSO 45.25 -> "45.2 days"; missing -> n/a."""
+    t = kpi_table({"dso": 45.25, "open_ar": None}, ["dso", "open_ar"])
+    assert t.to_dict("records") == [
+        {"Figure": "DSO", "Value": "45.2 days"},
+        {"Figure": "Open AR (end)", "Value": "n/a"},
+    ]
+    with pytest.raises(KeyError, match="not a KPI"):
+        kpi_table({}, ["nope"])
