@@ -1,0 +1,198 @@
+"""The customer pages of a period: an index of every customer and one statement page each.
+
+A customer page shows, as of T: the balance, overdue part, credit-limit use and risk in small
+tiles; the statement (open invoices with due date, days past due and pending amount, with a total
+equal to the pending balance); the customer's aging; the risk score with the reasons behind it;
+the payment history of the last 12 months; the reminders sent (from the send log).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from arinsight import config
+from arinsight import customers as cust
+from arinsight.plots.tables import money_text, table_markup
+from arinsight.site.html import esc, href, is_number, month_name
+from arinsight.site.reports import PeriodReport
+
+if TYPE_CHECKING:
+    from arinsight.site.pages import Builder
+
+
+def _pct(value: Any, digits: int = 0) -> str:
+    return f"{float(value):.{digits}f}%" if is_number(value) else "n/a"
+
+
+def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
+    attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
+    return (
+        f'<div class="cust-fact"{attrs}><div class="kpi-label">{esc(label)}</div>'
+        f'<div class="kpi-value">{esc(value)}</div></div>'
+    )
+
+
+def customer_fragments(
+    builder: Builder, period: PeriodReport, data: dict[str, pd.DataFrame], index_source: str
+) -> tuple[str, dict[str, tuple[str, str]]]:
+    """(body of the customer index, {customer_id: (title, body)}) for one period."""
+    from arinsight.risk import customer_risk
+    from arinsight.site.pages import (
+        REGION_PAGES,
+        currency_of,
+        customer_source,
+        late_days_of,
+        provenance_html,
+        region_source,
+    )
+
+    currency = currency_of(period)
+    late_days = late_days_of(period)
+    positions = data["positions"].copy()
+    positions["customer_id"] = positions["customer_id"].astype(str)
+    scores = data["scores"]
+    risk = customer_risk(scores) if len(scores) else None
+    summary = cust.customer_summary(positions, data["customers"], risk, late_days)
+    items = cust.open_items(positions)
+    aging = cust.customer_aging(positions).set_index("customer_id")
+    payments = (
+        cust.payment_history(data["payments"], period.manifest.get("as_of") or period.label)
+        if len(data["payments"])
+        else pd.DataFrame(columns=cust.PAYMENT_COLUMNS)
+    )
+    log = cust.read_reminders((builder.reports_dir or config.REPORTS_DIR) / "notify_log.jsonl")
+    log = log.loc[log["period"].astype(str) <= period.label] if len(log) else log
+    ids = summary["customer_id"].astype(str).tolist()
+    items_by = cust.group_by_customer(items, ids)
+    pays_by = cust.group_by_customer(
+        payments.assign(customer_id=payments["customer_id"].astype(str)), ids
+    )
+    log_by = cust.group_by_customer(log, ids) if len(log) else {}
+    settled = summary["invoices_settled"].sum()
+    portfolio = {
+        "paid_late_pct": (
+            float((summary["paid_late_pct"] * summary["invoices_settled"]).sum() / settled)
+            if settled
+            else None
+        ),
+    }
+    region_dirs = {r.name: r for r in period.regions}
+
+    # -- the index -----------------------------------------------------------------------
+    index_cols = ["customer_id", "customer_name", "region", "open_amount", "overdue_amount",
+                  "credit_use_pct", "risk_share"]  # fmt: skip
+    index_table = table_markup(
+        summary[[c for c in index_cols if c in summary.columns]],
+        money_columns=["open_amount", "overdue_amount"],
+        percent_columns=["credit_use_pct"],
+        share_columns=["risk_share"],
+        currency=currency,
+        max_rows=None,
+        totals=["open_amount", "overdue_amount"],
+        labels={"credit_use_pct": "Credit limit used"},
+    )
+    from arinsight.site.pages import link_customers
+
+    resolve_index = builder.resolver(index_source, period.label)
+    index_body = (
+        builder.context_bar(index_source, period, None, "customers")
+        + f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
+        "largest balances first. Click a customer for its statement.</p>"
+        + link_customers(index_table, resolve_index)
+        + provenance_html(period, period.all)
+    )
+
+    # -- one page per customer -------------------------------------------------------------
+    pages: dict[str, tuple[str, str]] = {}
+    for row in summary.itertuples(index=False):
+        cid = str(row.customer_id)
+        source = customer_source(period.label, cid)
+        name = (
+            row.customer_name if isinstance(row.customer_name, str) and row.customer_name else cid
+        )
+        region = region_dirs.get(row.region) if isinstance(row.region, str) else None
+        region_link = (
+            f'<a href="{esc(href(source, region_source(period.label, region, REGION_PAGES[0][0])))}">'
+            f"{esc(row.region)}</a>"
+            if region is not None and region.has(REGION_PAGES[0][1])
+            else esc(row.region)
+        )
+        facts = [
+            _fact("Pending balance", money_text(row.open_amount, currency),
+                  {"pending": f"{row.open_amount:.2f}"}),
+            _fact("Overdue", money_text(row.overdue_amount, currency)),
+            _fact("Credit limit used", _pct(row.credit_use_pct)
+                  + (f" of {money_text(row.credit_limit, currency, 0)}"
+                     if is_number(row.credit_limit) else "")),
+            _fact("Amount at risk", money_text(row.expected_overdue, currency)
+                  if is_number(row.expected_overdue) else "n/a"),
+            _fact("P(late), invoices not yet late", _pct(
+                row.pending_risk * 100 if is_number(row.pending_risk) else None)),
+        ]  # fmt: skip
+        head = (
+            f'<p class="cust-meta">Customer ID {esc(cid)} · Region {region_link} · '
+            f"{esc(row.industry)} · {esc(row.customer_type)}"
+            + (f" · payment terms {int(row.payment_terms_days)} days"
+               if is_number(getattr(row, "payment_terms_days", None)) else "")
+            + f" · as of {esc(period.manifest.get('as_of'))}</p>"
+        )  # fmt: skip
+        lines = items_by[cid].drop(columns=["customer_id"])
+        statement = table_markup(
+            lines,
+            money_columns=["amount", "paid_to_date", "open_amount"],
+            currency=currency,
+            max_rows=None,
+            totals=["open_amount"],
+            labels={"open_amount": "Pending amount"},
+        )
+        ages = aging.loc[[cid]] if cid in aging.index else None
+        aging_html = (
+            table_markup(
+                ages.reset_index(drop=True),
+                money_columns=list(ages.columns),
+                currency=currency,
+                max_rows=None,
+            )  # fmt: skip
+            if ages is not None
+            else "<p>Nothing open.</p>"
+        )
+        reasons = cust.risk_reasons(row._asdict(), portfolio, late_days)
+        risk_html = (
+            f"<p>Share of the open balance expected to be paid late: "
+            f"<strong>{_pct(row.risk_share * 100 if is_number(row.risk_share) else None)}</strong>"
+            f"; probability of late payment of the invoices not yet late: "
+            f"<strong>{_pct(row.pending_risk * 100 if is_number(row.pending_risk) else None)}"
+            "</strong>.</p>"
+            if is_number(row.risk_share)
+            else "<p>No open invoice was scored for this customer.</p>"
+        )
+        risk_html += "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>"
+        pays = pays_by[cid].drop(columns=["customer_id"])
+        pays_html = table_markup(
+            pays, money_columns=["amount"], currency=currency, max_rows=None, totals=["amount"]
+        ) if len(pays) else "<p>No payment in the last 12 months.</p>"  # fmt: skip
+        sent = log_by.get(cid) if log_by else None
+        reminders_html = (
+            table_markup(sent.drop(columns=["customer_id"]), max_rows=None)
+            if sent is not None and len(sent)
+            else "<p>No reminder recorded.</p>"
+        )
+        body = (
+            builder.context_bar(source, period, None, "customers")
+            + head
+            + f'<section class="cust-facts">{"".join(facts)}</section>'
+            + '<section class="ar-section statement" data-customer="'
+            + esc(cid)
+            + '">'
+            + f"<h2>Statement: open invoices at {esc(period.manifest.get('as_of'))}</h2>"
+            + statement
+            + "</section>"
+            + f'<section class="ar-section"><h2>Aging</h2>{aging_html}</section>'
+            + f'<section class="ar-section"><h2>Risk</h2>{risk_html}</section>'
+            + f'<details class="ar-detail" open><summary>Payments, last 12 months</summary>{pays_html}</details>'
+            + f'<details class="ar-detail"><summary>Reminders sent</summary>{reminders_html}</details>'
+        )
+        pages[cid] = (f"{name}: {month_name(period.label)}", body)
+    return index_body, pages

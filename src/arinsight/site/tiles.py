@@ -1,0 +1,170 @@
+"""KPI tiles: value, change vs the previous period with an arrow coloured good/bad, sparkline.
+
+Labels, units and good directions come from :mod:`arinsight.kpis`. Each tile carries
+``data-kpi`` (the kpis.json key) and ``data-value`` (the exact kpis.json number, JSON) so a test
+can compare the page with kpis.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from arinsight import kpis as registry
+from arinsight.site.html import esc, format_value, is_number
+
+ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
+TONES = {"better": "good", "worse": "bad"}
+SPARK_MONTHS = 12
+
+
+def kpi_change(
+    key: str,
+    current: Mapping[str, Any] | None,
+    previous: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Change of one KPI vs the previous period and whether that is good.
+
+    Uses the ``comparison`` the notebooks wrote into kpis.json when it has this KPI (it knows
+    the previous period even when that period was never run); otherwise compares with the
+    previous period's kpis.json: change = current - previous; direction "up"/"down"/"flat";
+    assessment "better"/"worse" from the KPI's good direction (lower DSO is better), "same" when
+    flat, None when the KPI is neither good nor bad or either value is missing.
+    """
+    directions = registry.directions()
+    cmp = ((current or {}).get("comparison") or {}).get(key)
+    if isinstance(cmp, Mapping) and "change" in cmp:
+        out = {k: cmp.get(k) for k in ("previous", "change", "direction", "assessment")}
+        if out["assessment"] is None and out["direction"] == "flat":
+            out["assessment"] = "same"
+        return out
+    cur, prev = (current or {}).get(key), (previous or {}).get(key)
+    if not (is_number(cur) and is_number(prev)):
+        return {"previous": prev, "change": None, "direction": None, "assessment": None}
+    change = round(float(cur) - float(prev), 4) + 0.0
+    tol = 1e-9 * max(1.0, abs(float(cur)), abs(float(prev)))
+    direction = "up" if change > tol else "down" if change < -tol else "flat"
+    better = directions.get(key)
+    if direction == "flat":
+        assessment = "same"
+    elif better in ("higher", "lower"):
+        assessment = "better" if (direction == "up") == (better == "higher") else "worse"
+    else:
+        assessment = None
+    return {"previous": prev, "change": change, "direction": direction, "assessment": assessment}
+
+
+def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> str:
+    """A small inline SVG line of up to 12 values (None leaves a gap), last point marked.
+
+    Static (no script): the label lists the first and last month and the range, for readers
+    and screen readers. Empty string when fewer than two values are known.
+    """
+    pts = [(i, float(v)) for i, v in enumerate(values) if is_number(v)]
+    if len(pts) < 2:
+        return ""
+    w, h, pad = 120.0, 28.0, 3.0
+    lo = min(v for _, v in pts)
+    hi = max(v for _, v in pts)
+    span = hi - lo or 1.0
+    n = max(1, len(values) - 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return pad + (w - 2 * pad) * i / n, h - pad - (h - 2 * pad) * (v - lo) / span
+
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, v in enumerate(values):
+        if is_number(v):
+            segments[-1].append(xy(i, float(v)))
+        elif segments[-1]:
+            segments.append([])
+    lines = "".join(
+        '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="'
+        + " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+        + '"/>'
+        for seg in segments
+        if len(seg) > 1
+    )
+    lx, ly = xy(*pts[-1])
+    return (
+        f'<svg class="kpi-spark" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" '
+        f'role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>{lines}'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.2" fill="currentColor"/></svg>'
+    )
+
+
+def _series(
+    key: str, history: Mapping[str, Mapping[str, Any]] | None, fallback: Mapping[str, Any]
+) -> tuple[list[str], list[Any]]:
+    series = (history or {}).get(key) or fallback.get(key) or {}
+    months = sorted(series)[-SPARK_MONTHS:]
+    return months, [series[m] for m in months]
+
+
+def tile_html(
+    key: str,
+    kpis: Mapping[str, Any] | None,
+    previous: Mapping[str, Any] | None = None,
+    currency: str = "USD",
+    previous_label: str | None = None,
+    history: Mapping[str, Mapping[str, Any]] | None = None,
+    fallback_history: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """One tile: label, value, change with arrow (green good, red bad, grey neither), sparkline.
+
+    ``history`` is KPI -> {month: value} (the notebooks' 12 month ends); ``fallback_history``
+    the same from the published periods, used for KPIs without a computed history.
+    """
+    kpi = registry.get(key)
+    value = (kpis or {}).get(key)
+    value = value if is_number(value) else None
+    ch = kpi_change(key, kpis, previous)
+    arrow = ARROWS.get(ch["direction"] or "", "")
+    tone = TONES.get(ch["assessment"] or "", "neutral")
+    if ch["change"] is None:
+        change_text = "no previous period" if ch["previous"] is None else "n/a"
+    else:
+        change_text = format_value(ch["change"], kpi.unit, currency, signed=True)
+        if kpi.unit == "percent":  # a change of a percentage is in percentage points
+            change_text = change_text.replace("%", " pts")
+        if previous_label:
+            change_text += f" vs {previous_label}"
+    judged = {"good": "good news", "bad": "needs attention"}.get(tone, "not judged")
+    change_title = (
+        f"previous: {format_value(ch['previous'], kpi.unit, currency)} ({judged})"
+        if ch["previous"] is not None
+        else "no previous value"
+    )
+    months, values = _series(key, history, fallback_history or {})
+    spark = ""
+    if months:
+        lo = [v for v in values if is_number(v)]
+        text = (
+            f"{kpi.label}, {months[0]} to {months[-1]}: "
+            f"from {format_value(lo[0], kpi.unit, currency)} to "
+            f"{format_value(lo[-1], kpi.unit, currency)}"
+            if len(lo) >= 2
+            else ""
+        )
+        spark = sparkline_svg(values, months, text)
+    data_value = "" if value is None else json.dumps(value)
+    return (
+        f'<div class="kpi-tile" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
+        f'title="{esc(kpi.definition)}">'
+        f'<div class="kpi-label">{esc(kpi.label)}</div>'
+        f'<div class="kpi-value">{esc(format_value(value, kpi.unit, currency))}</div>'
+        f'<div class="kpi-change {tone}" title="{esc(change_title)}" '
+        f'data-assessment="{esc(ch["assessment"] or "")}">'
+        f'<span class="kpi-arrow" aria-hidden="true">{arrow}</span> {esc(change_text)}</div>'
+        f'<div class="kpi-trend {tone}">{spark}</div>'
+        "</div>"
+    )
+
+
+def tiles_html(keys: Sequence[str], kpis: Mapping[str, Any] | None, **kw: Any) -> str:
+    """The grid of tiles for ``keys`` (see :func:`tile_html`); empty string for no keys."""
+    if not keys:
+        return ""
+    body = "".join(tile_html(key, kpis, **kw) for key in keys)
+    return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'
