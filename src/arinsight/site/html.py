@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from arinsight.kpis import format_value as format_value  # re-exported for the site
-
 import yaml
+
+from arinsight.kpis import format_value as format_value  # re-exported for the site
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
