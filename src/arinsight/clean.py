@@ -28,7 +28,7 @@ cash in the reporting currency. Assumption: one rate per currency for the whole 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +45,7 @@ from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
-from arinsight.ledger import isin, lookup
+from arinsight.ledger import isin, lookup, positions
 from arinsight.schemas import (
     CANONICAL,
     DATE_COLUMNS,
@@ -141,25 +141,55 @@ def _record_json(df: pd.DataFrame) -> pd.Series:
 
 
 class _Rules:
-    """Applies the rules to one table, moving rows to the quarantine as they fail."""
+    """Applies the rules to one table, moving rows to the quarantine as they fail.
+
+    The rows read stay in ``frame`` (in the order read); ``alive`` marks the rows kept so far, so a
+    rule looks at every row at once and only the few rows it quarantines are copied. ``df`` is the
+    kept rows as a frame (built when asked for)."""
 
     def __init__(self, table: str, df: pd.DataFrame):
         self.table = table
-        self.df = df.reset_index(drop=True)
         self.read = len(df)
         self.counts: dict[str, int] = {}
         self.amounts: dict[str, float] = {}  # money held back per reason (tables with amounts)
         self.quarantined: list[pd.DataFrame] = []
         self.dropped = 0
+        #: positions of the kept rows in a parent table, when a rule computed them
+        self.customer_at: np.ndarray | None = None
+        self.invoice_at: np.ndarray | None = None
+        self.df = df
 
-    def quarantine(self, reason: str, mask: pd.Series, detail: pd.Series | str = "") -> None:
-        mask = mask.fillna(False).astype(bool)
+    @property
+    def df(self) -> pd.DataFrame:
+        """The rows kept so far, in the order read."""
+        if self._kept is None:
+            self._kept = self.frame.take(np.flatnonzero(self.alive)).reset_index(drop=True)
+        return self._kept
+
+    @df.setter
+    def df(self, value: pd.DataFrame) -> None:
+        self.frame = value.reset_index(drop=True)
+        self.alive = np.ones(len(self.frame), dtype=bool)
+        self._kept: pd.DataFrame | None = self.frame
+
+    def quarantine(
+        self,
+        reason: str,
+        mask: pd.Series | np.ndarray,
+        detail: str | Callable[[pd.DataFrame], pd.Series] = "",
+    ) -> None:
+        """Quarantine the kept rows where ``mask`` (one value per row of ``frame``) is true;
+        ``detail`` is a text, or a function giving the text of each row of the quarantined
+        frame."""
+        mask = _bools(mask) & self.alive
         n = int(mask.sum())
         if n == 0:
             return
-        bad = self.df[mask]
+        bad = self.frame[mask]
         detail = (
-            detail[mask] if isinstance(detail, pd.Series) else pd.Series(detail, index=bad.index)
+            pd.Series(detail(bad), index=bad.index)
+            if callable(detail)
+            else pd.Series(detail, index=bad.index)
         )
         self.quarantined.append(
             pd.DataFrame(
@@ -187,16 +217,35 @@ class _Rules:
         if money:
             total = float(pd.to_numeric(bad[money], errors="coerce").fillna(0.0).sum())
             self.amounts[reason] = round(self.amounts.get(reason, 0.0) + total, 2)
-        self.df = self.df[~mask].reset_index(drop=True)
+        self.alive &= ~mask
+        self._kept = None
 
-    def drop_exact_duplicates(self) -> None:
-        cols = CANONICAL[self.table] + [c for c in self.df.columns if c.startswith("_cents_")]
-        dup = self.df.duplicated(subset=cols, keep="first")
+    def duplicates(self) -> None:
+        """duplicate_exact (dropped, the first copy kept) then duplicate_key_conflict (every
+        version quarantined) among the kept rows.
+
+        Rows that are exact copies share their key, so only rows whose key is repeated are
+        compared on every column."""
+        key = KEYS[self.table]
+        cols = CANONICAL[self.table] + [c for c in self.frame.columns if c.startswith("_cents_")]
+        kept = np.flatnonzero(self.alive)
+        repeated = kept[_repeated(self.frame[key].take(kept))]
+        dup = self.frame[cols].take(repeated).duplicated(keep="first").to_numpy()
         n = int(dup.sum())
         if n:
             self.counts["duplicate_exact"] = n
             self.dropped = n
-            self.df = self.df[~dup].reset_index(drop=True)
+            self.alive[repeated[dup]] = False
+            self._kept = None
+        # a key is still repeated only among the rows that repeated it before
+        left = repeated[~dup]
+        conflict = np.zeros(len(self.frame), dtype=bool)
+        conflict[left[_repeated(self.frame[key].take(left))]] = True
+        self.quarantine(
+            "duplicate_key_conflict",
+            conflict,
+            f"{key} appears more than once with different content",
+        )
 
     def flag(self, reason: str, n: int) -> None:
         if n:
@@ -208,6 +257,21 @@ class _Rules:
                 {"source_row": "int64"}
             )
         return pd.concat(self.quarantined, ignore_index=True)
+
+
+def _repeated(values: pd.Series) -> np.ndarray:
+    """``values.duplicated(keep=False)`` as a numpy array (missing values equal each other),
+    counted on the codes of one hash pass."""
+    codes, uniques = pd.factorize(values)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)  # slot 0: missing values
+    return counts[codes + 1] > 1
+
+
+def _bools(mask: pd.Series | np.ndarray) -> np.ndarray:
+    """A rule's mask as a numpy boolean array (missing = False)."""
+    if isinstance(mask, np.ndarray) and mask.dtype == bool:
+        return mask
+    return pd.Series(mask).fillna(False).astype(bool).to_numpy()
 
 
 # --------------------------------------------------------------------------- the rules
@@ -236,15 +300,25 @@ def _parse_reason(df: pd.DataFrame) -> pd.Series:
 def _out_of_range(rules: _Rules) -> None:
     """out_of_range: a negative credit limit, payment terms or energy usage, or terms beyond
     :data:`MAX_TERMS_DAYS` (the schema of the clean tables does not admit them)."""
-    df = rules.df
-    bad = pd.Series(False, index=df.index)
-    detail = pd.Series("", index=df.index, dtype=object)
-    for col in NON_NEGATIVE.get(rules.table, ()):
+    columns = NON_NEGATIVE.get(rules.table, ())
+    if not columns:
+        return
+
+    def beyond(df: pd.DataFrame, col: str) -> pd.Series:
         neg = df[col].notna() & (df[col] < 0)
         if col == "payment_terms_days":
             neg |= df[col].notna() & (df[col] > MAX_TERMS_DAYS)
-        detail = detail.where(~neg | (detail != ""), col + " " + df[col].astype(str))
-        bad |= neg
+        return neg
+
+    def detail(df: pd.DataFrame) -> pd.Series:  # the first column out of range
+        text = pd.Series("", index=df.index, dtype=object)
+        for col in columns:
+            text = text.where(~beyond(df, col) | (text != ""), col + " " + df[col].astype(str))
+        return text
+
+    bad = np.zeros(len(rules.frame), dtype=bool)
+    for col in columns:
+        bad |= beyond(rules.frame, col).to_numpy()
     rules.quarantine("out_of_range", bad, detail)
 
 
@@ -253,59 +327,64 @@ def _generic_rules(rules: _Rules, run_date: pd.Timestamp) -> None:
     sub_cent_amount), out_of_range numbers, (undated_payment), missing_required, duplicates,
     future_date: the same for every table; undated_payment only exists for payments derived from
     a flat export."""
-    for code in _PARSE_REASONS:
-        rules.quarantine(code, _parse_reason(rules.df) == code, rules.df[PARSE_ERRORS])
+    df = rules.frame
+    reason = _parse_reason(df)
+    if (reason != "").any():
+        for code in _PARSE_REASONS:
+            rules.quarantine(code, (reason == code).to_numpy(), lambda bad: bad[PARSE_ERRORS])
     _out_of_range(rules)
-    df = rules.df
     if UNDATED in df:
         rules.quarantine(
             "undated_payment",
             df[UNDATED].fillna(False).astype(bool) & df["payment_date"].isna(),
-            "paid "
-            + df["amount"].map(lambda v: "?" if pd.isna(v) else f"{v:,.2f}").astype(str)
-            + " with no payment date",
+            lambda bad: (
+                "paid "
+                + bad["amount"].map(lambda v: "?" if pd.isna(v) else f"{v:,.2f}").astype(str)
+                + " with no payment date"
+            ),
         )
-    df = rules.df
-    missing = pd.Series(False, index=df.index)
-    which = pd.Series("", index=df.index, dtype=str)
+
+    def first_missing(bad: pd.DataFrame) -> pd.Series:
+        which = pd.Series("", index=bad.index, dtype=str)
+        for col in REQUIRED[rules.table]:
+            which = which.where(~bad[col].isna() | (which != ""), col)
+        return "empty " + which
+
+    missing = np.zeros(len(df), dtype=bool)
     for col in REQUIRED[rules.table]:
-        m = df[col].isna()
-        which = which.where(~m | (which != ""), col)
-        missing |= m
-    rules.quarantine("missing_required", missing, "empty " + which)
-    rules.drop_exact_duplicates()
-    key = KEYS[rules.table]
-    conflict = rules.df.duplicated(subset=[key], keep=False)
-    rules.quarantine(
-        "duplicate_key_conflict", conflict, f"{key} appears more than once with different content"
-    )
-    df = rules.df
-    future = pd.Series(False, index=df.index)
+        missing |= df[col].isna().to_numpy()
+    rules.quarantine("missing_required", missing, first_missing)
+    rules.duplicates()
+    future = np.zeros(len(df), dtype=bool)
     for col in EVENT_DATES.get(rules.table, []):
-        future |= df[col] > run_date
+        future |= (df[col] > run_date).to_numpy()
     rules.quarantine("future_date", future, f"after run date {run_date:%Y-%m-%d}")
 
 
 def _non_positive_amount(rules: _Rules) -> None:
     """non_positive_amount: an invoice or payment amount <= 0 (to the exact cent)."""
-    df = rules.df
+    df = rules.frame
     cents = df[cents_column("amount")] if cents_column("amount") in df else df["amount"] * 100
     rules.quarantine(
         "non_positive_amount",
         (cents <= 0).fillna(False).astype(bool),
-        "amount " + df["amount"].map(lambda v: f"{v:,.2f}").astype(str),
+        lambda bad: "amount " + bad["amount"].map(lambda v: f"{v:,.2f}").astype(str),
     )
 
 
-def _unknown_reference(rules: _Rules, column: str, parent: pd.DataFrame) -> None:
-    """unknown_customer / unknown_invoice: a non-empty reference missing from the clean parent."""
-    df = rules.df
+def _unknown_reference(
+    rules: _Rules, column: str, parent: pd.DataFrame, at: np.ndarray | None = None
+) -> None:
+    """unknown_customer / unknown_invoice: a non-empty reference missing from the clean parent.
+    ``at``: each row's :func:`~arinsight.ledger.positions` in the parent, when already known."""
+    df = rules.frame
     reason = {"customer_id": "unknown_customer", "invoice_id": "unknown_invoice"}[column]
     where = "customers" if column == "customer_id" else "(clean) invoices"
+    found = isin(df[column], parent[column]) if at is None else at >= 0
     rules.quarantine(
         reason,
-        df[column].notna() & ~isin(df[column], parent[column]),
-        column.removesuffix("_id") + " " + df[column].astype(str) + f" not in {where}",
+        df[column].notna() & ~found,
+        lambda bad: column.removesuffix("_id") + " " + bad[column].astype(str) + f" not in {where}",
     )
 
 
@@ -323,29 +402,38 @@ def _clean_invoices(
     fx_rates: dict[str, float],
 ) -> _Rules:
     terms = customers.set_index("customer_id")["payment_terms_days"]
+    at = positions(df["customer_id"], terms.index)  # each invoice's customer, once
     df = df.copy()
     missing_due = df["due_date"].isna()
-    derived_due = df["invoice_date"] + pd.to_timedelta(lookup(df["customer_id"], terms), unit="D")
+    derived_due = df["invoice_date"] + pd.to_timedelta(
+        lookup(df["customer_id"], terms, at), unit="D"
+    )
     df["due_date_derived"] = missing_due & derived_due.notna() & df[PARSE_ERRORS].eq("")
     df["due_date"] = df["due_date"].where(~missing_due, derived_due)
     rules = _Rules("invoices", df)
     _generic_rules_with_due(rules, run_date)
     _non_positive_amount(rules)
-    df_ = rules.df
+    frame = rules.frame
     rules.quarantine(
         "due_before_invoice",
-        df_["due_date"] < df_["invoice_date"],
-        "due "
-        + df_["due_date"].dt.strftime("%Y-%m-%d")
-        + " < invoice "
-        + df_["invoice_date"].dt.strftime("%Y-%m-%d"),
+        frame["due_date"] < frame["invoice_date"],
+        lambda bad: (
+            "due "
+            + bad["due_date"].dt.strftime("%Y-%m-%d")
+            + " < invoice "
+            + bad["invoice_date"].dt.strftime("%Y-%m-%d")
+        ),
     )
-    df_ = rules.df
-    currency = df_["currency"].fillna(reporting_currency)
+    currency = frame["currency"].fillna(reporting_currency)
     known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
-    rules.quarantine("unknown_currency", ~known, "no rate for " + currency.astype(str))
-    _unknown_reference(rules, "customer_id", customers)
+    rules.quarantine(
+        "unknown_currency",
+        ~known,
+        lambda bad: "no rate for " + bad["currency"].fillna(reporting_currency).astype(str),
+    )
+    _unknown_reference(rules, "customer_id", customers, at)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
+    rules.customer_at = at[rules.alive] if at is not None else None
     return rules
 
 
@@ -353,10 +441,9 @@ def _generic_rules_with_due(rules: _Rules, run_date: pd.Timestamp) -> None:
     """The generic rules, with "due date missing and no payment terms" as missing_required."""
     # run the generic rules first so their reasons take precedence, then the underivable due dates
     _generic_rules(rules, run_date)
-    df = rules.df
     rules.quarantine(
         "missing_required",
-        df["due_date"].isna(),
+        rules.frame["due_date"].isna(),
         "empty due_date and no payment terms for the customer",
     )
 
@@ -376,18 +463,23 @@ def _clean_payments(
     _generic_rules(rules, run_date)
     _non_positive_amount(rules)
     _unknown_reference(rules, "customer_id", customers)
-    _unknown_reference(rules, "invoice_id", invoices)
-    df_ = rules.df
-    inv_date = lookup(df_["invoice_id"], invoices.set_index("invoice_id")["invoice_date"])
+    frame = rules.frame
+    inv_dates = invoices.set_index("invoice_id")["invoice_date"]
+    at = positions(frame["invoice_id"], inv_dates.index)  # each payment's invoice, once
+    _unknown_reference(rules, "invoice_id", invoices, at)
+    inv_date = lookup(frame["invoice_id"], inv_dates, at)
     rules.quarantine(
         "payment_before_invoice",
-        inv_date.notna() & (df_["payment_date"] < inv_date),
-        "paid "
-        + df_["payment_date"].dt.strftime("%Y-%m-%d")
-        + " before invoice date "
-        + inv_date.dt.strftime("%Y-%m-%d"),
+        inv_date.notna() & (frame["payment_date"] < inv_date),
+        lambda bad: (
+            "paid "
+            + bad["payment_date"].dt.strftime("%Y-%m-%d")
+            + " before invoice date "
+            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
+        ),
     )
     rules.flag("payment_date_assumed", int(rules.df[DATE_ASSUMED].sum()))
+    rules.invoice_at = at[rules.alive] if at is not None else None
     return rules
 
 
@@ -417,16 +509,22 @@ def _convert_currency(
     payment applied to an invoice is taken in that invoice's currency, unapplied cash in the
     reporting currency."""
     rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
-    inv = invoices.copy()
-    inv_rate = inv["currency"].fillna(reporting).map(rates)
     c = cents_column("amount")
-    inv[c] = money.convert(inv[c], inv_rate)
+    inv = invoices.copy()
+    currency = inv["currency"].fillna(reporting)
+    pay = payments.copy()
+    if all(rates.get(code) == 1 for code in currency.unique()):
+        # nothing to convert (every invoice, hence every applied payment, at rate 1)
+        inv[c] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
+        pay[c] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
+    else:
+        inv_rate = currency.map(rates)
+        inv[c] = money.convert(inv[c], inv_rate)
+        rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
+        pay_rate = lookup(pay["invoice_id"], rate_of)
+        pay[c] = money.convert(pay[c], pay_rate.where(pay_rate.notna(), Decimal(1)))
     inv["amount"] = inv[c].astype("float64") / 100
     inv["currency"] = reporting
-    pay = payments.copy()
-    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
-    pay_rate = lookup(pay["invoice_id"], rate_of).map(lambda r: Decimal(1) if pd.isna(r) else r)
-    pay[c] = money.convert(pay[c], pay_rate)
     pay["amount"] = pay[c].astype("float64") / 100
     return inv, pay
 
@@ -462,22 +560,42 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- public API
 
 
+def _applied(invoices: pd.DataFrame, payments: pd.DataFrame, at: np.ndarray | None) -> pd.Series:
+    """Payments applied to each invoice (sum of their amounts, 0 when none). ``at``: each
+    payment's position in ``invoices`` (-1: none) when known; the sums are the same either way
+    (one group per invoice, its payments added in the order read)."""
+    if at is None:
+        applied = payments.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum()
+        return lookup(invoices["invoice_id"], applied.astype(float)).fillna(0.0)
+    matched = at >= 0
+    applied = payments["amount"][matched].groupby(at[matched]).sum().astype(float)
+    return pd.Series(
+        applied.reindex(np.arange(len(invoices))).fillna(0.0).to_numpy(), index=invoices.index
+    )
+
+
 def _segments(
-    invoices: pd.DataFrame, customers: pd.DataFrame, segment_by: str = "customer"
+    invoices: pd.DataFrame,
+    customers: pd.DataFrame,
+    segment_by: str = "customer",
+    at: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Region, industry and customer type each invoice is reported under (``SEGMENT_COLUMNS``).
 
     ``segment_by="customer"`` (default): the customer's master data, for every invoice.
     ``segment_by="invoice"``: the invoice row's own value, the customer's where the row has none.
+    ``at``: each invoice's position in ``customers`` when known (customer ids unique).
     """
     if segment_by not in ("customer", "invoice"):
         raise ValueError(f"segment_by: expected 'customer' or 'invoice', got {segment_by!r}")
     out = invoices.copy()
     master = customers.drop_duplicates("customer_id").set_index("customer_id")
+    if at is None or len(master) != len(customers):
+        at = positions(out["customer_id"], master.index)  # once for the three columns
     for col in SEGMENT_COLUMNS:
         own = out[col] if col in out else pd.Series(None, index=out.index, dtype="str")
         from_customer = (
-            lookup(out["customer_id"], master[col])
+            lookup(out["customer_id"], master[col], at)
             if col in master
             else pd.Series(None, index=out.index, dtype="str")
         )
@@ -519,10 +637,12 @@ def clean(
     done["commissions"] = _clean_commissions(tables["commissions"], invoices, run_date)
 
     inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
-    applied = pay.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum().astype(float)
-    inv["is_overpaid"] = lookup(inv["invoice_id"], applied).fillna(0.0) > inv["amount"] + 0.005
+    inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
     done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
-    done["invoices"].df, done["payments"].df = _segments(inv, customers, segment_by), pay
+    done["invoices"].df, done["payments"].df = (
+        _segments(inv, customers, segment_by, done["invoices"].customer_at),
+        pay,
+    )
     assumed = pay[DATE_ASSUMED]
 
     clean_tables = {t: _finish(t, done[t].df) for t in CANONICAL}

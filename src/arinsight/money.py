@@ -10,7 +10,7 @@ up to about 90 trillion; KPIs come from the exact columns. :func:`to_decimal` gi
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, getcontext
 
 import numpy as np
 import pandas as pd
@@ -60,10 +60,46 @@ def to_decimal(cents: int | None) -> Decimal | None:
 
 def convert(cents: pd.Series, rate: pd.Series) -> pd.Series:
     """``cents x rate`` rounded half up to the cent, exactly (rates as Decimal; rows with rate 1
-    are copied as they are)."""
+    are copied as they are).
+
+    The rows of one rate are converted together in whole numbers: a rate ``m x 10^e`` (``m``
+    its digits) gives ``cents x m``, divided by ``10^-e`` with halves rounded away from zero,
+    which is what :class:`~decimal.Decimal` computes as long as ``cents x m`` fits the decimal
+    context's precision (28 digits); rows beyond it are computed with Decimal, one by one."""
     out = pd.Series(pd.array(cents, dtype="Int64"), index=cents.index)
-    one = rate.map(lambda r: r == 1)
-    for i in out.index[~one.to_numpy(dtype=bool) & out.notna().to_numpy()]:
-        value = Decimal(int(out[i])) * rate[i]
-        out[i] = int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    present = out.notna().to_numpy()
+    codes, distinct = pd.factorize(rate.to_numpy(dtype=object))
+    for k, r in enumerate(distinct):
+        if r == 1:
+            continue
+        rows = np.flatnonzero((codes == k) & present)
+        if len(rows):
+            _convert_rows(out, rows, r)
+    missing_rate = np.flatnonzero((codes == -1) & present)  # no rate: fails as Decimal does
+    for pos in missing_rate:
+        _convert_rows(out, np.array([pos]), rate.iloc[pos], exact=False)
     return out
+
+
+def _convert_rows(out: pd.Series, rows: np.ndarray, rate, exact: bool = True) -> None:
+    """Convert ``out`` at positions ``rows`` (all present) by one rate, in place."""
+    values = out.to_numpy(dtype="int64", na_value=0)[rows].astype(object)  # Python ints
+    if exact and isinstance(rate, Decimal) and rate.is_finite():
+        sign, digits, exponent = rate.as_tuple()
+        m = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        largest = max(abs(int(v)) for v in (values.min(), values.max())) * abs(m)
+        largest *= 10 ** max(exponent, 0)  # the digits of the result
+        if largest < 10 ** getcontext().prec:
+            product = values * m
+            if exponent >= 0:
+                result = product * 10**exponent
+            else:
+                q = 10**-exponent
+                magnitude = (np.abs(product) + q // 2) // q  # half away from zero
+                result = np.where(product < 0, -magnitude, magnitude)
+            if all(abs(int(v)) < 2**63 for v in (result.min(), result.max())):
+                out.iloc[rows] = result.astype("int64")
+                return
+    for pos, value in zip(rows, values, strict=True):
+        converted = Decimal(int(value)) * rate
+        out.iloc[pos] = int(converted.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -152,7 +152,6 @@ def to_canonical(
     money = set(MONEY_COLUMNS.get(table, ()))
 
     def mark(canon: str, problem: pd.Series, what: str, original: pd.Series) -> None:
-        nonlocal errors, reason
         bad = problem != ""
         if not bad.any():
             return
@@ -167,12 +166,14 @@ def to_canonical(
                 column=canon + (f" (source {source!r})" if source != canon else ""),
                 row=int(rows[pos]),
             )
-        text = original.map(lambda v: "" if v is None else str(v)).astype(str)
-        entry = canon + "=" + text
-        errors = errors.where(~bad, errors + np.where(errors == "", "", ";") + entry)
-        candidate = problem.map(PROBLEM_REASONS).fillna("")  # keep the row's most severe reason
-        worse = candidate.map(_RANK) < reason.map(_RANK)
-        reason = reason.where(~worse, candidate)
+        # only the rows with a problem are touched (a few among millions)
+        rows_bad = bad.to_numpy()
+        text = original[rows_bad].map(lambda v: "" if v is None else str(v)).astype(str)
+        before = errors[rows_bad]
+        errors[rows_bad] = before + np.where(before == "", "", ";") + (canon + "=" + text)
+        candidate = problem[rows_bad].map(PROBLEM_REASONS).fillna("")  # the most severe wins
+        held = reason[rows_bad]
+        reason[rows_bad] = held.where(~(candidate.map(_RANK) < held.map(_RANK)), candidate)
 
     for canon in DATE_COLUMNS[table]:
         original = out[canon]

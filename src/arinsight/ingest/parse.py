@@ -102,32 +102,49 @@ class NumberFormat:
         body = rf"(?:{whole}(?:{d}\d*)?|{d}\d+){exp}"
         return rf"^(?:[+-]?{body}|{body}-|\({body}\))$"
 
+    def simple_pattern(self, money: bool) -> str:
+        """The plain values among those :attr:`plain_pattern` accepts: an optional minus, digits
+        without leading zeros or separators, and decimals (for money at most 2, and at most 16
+        digits before the decimal separator, so never sub_cent or out_of_range)."""
+        d = re.escape(self.decimal)
+        if money:
+            return rf"^-?(?:0|[1-9]\d{{0,15}})(?:{d}\d{{1,2}})?$"
+        return rf"^-?(?:0|[1-9]\d*)(?:{d}\d+)?$"
+
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
 
-def _kinds(values: pd.Series) -> pd.Series:
+def _kinds(values: pd.Series) -> np.ndarray:
     """What each value of a column is: "text", "number", "decimal", "empty" or "other" (a
     date, a yes/no...). One C-level pass for columns of one type, per cell only when mixed."""
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    blank = values.isna()
-    if kind in ("string", "empty"):
+    blank = values.isna().to_numpy()
+    if isinstance(values.dtype, pd.StringDtype) or pd.api.types.infer_dtype(
+        values, skipna=True
+    ) in ("string", "empty"):
+        out = np.full(len(values), "text", dtype="<U7")
         text = values.astype(str).str.strip()
-        out = pd.Series("text", index=values.index, dtype=object)
-        out[blank.to_numpy() | (text == "").to_numpy()] = "empty"
+        out[blank | (text == "").to_numpy()] = "empty"
         return out
     types = values.map(type)
-    out = pd.Series("other", index=values.index, dtype=object)
-    out[types.isin([str]).to_numpy()] = "text"
-    numeric = types.map(lambda t: issubclass(t, _NUMBER_TYPES) and not issubclass(t, bool))
-    out[numeric.to_numpy(dtype=bool)] = "number"
-    out[types.isin([Decimal]).to_numpy()] = "decimal"
-    out[blank.to_numpy()] = "empty"
+    kind_of = {t: _kind_of_type(t) for t in pd.unique(types.to_numpy(dtype=object))}
+    out = types.map(kind_of).to_numpy(dtype="<U7")
+    out[blank] = "empty"
     text = out == "text"
     if text.any():
         stripped = values[text].astype(str).str.strip()
-        out[stripped.index[stripped == ""]] = "empty"
+        out[np.flatnonzero(text)[(stripped == "").to_numpy()]] = "empty"
     return out
+
+
+def _kind_of_type(t: type) -> str:
+    if t is str:
+        return "text"
+    if t is Decimal:
+        return "decimal"
+    if issubclass(t, _NUMBER_TYPES) and not issubclass(t, bool):
+        return "number"
+    return "other"
 
 
 def parse_numbers(
@@ -218,7 +235,17 @@ def _text_numbers(text: pd.Series, fmt: NumberFormat, money, out, cents, problem
     import pyarrow.compute as pc
 
     s = text.str.strip()
-    arr = pa.array(s.to_numpy(dtype=object), type=pa.string())
+    arr = pa.array(s.array)  # the Arrow strings themselves: no Python object per value
+    if fmt.decimal in ".," and fmt.thousands != "-":
+        # most values are plain ("1234.50"): checked by one pattern and cast as they are
+        fast = np.asarray(pc.match_substring_regex(arr, fmt.simple_pattern(money)))
+        if fast.any():
+            _simple_numbers(
+                pc.filter(arr, pa.array(fast)), text.index[fast], fmt, money, out, cents, problem
+            )
+            if fast.all():
+                return
+            text, arr = text[~fast], pc.filter(arr, pa.array(~fast))
     valid = pc.match_substring_regex(arr, fmt.plain_pattern)
     # negatives written "(1.000,00)" or "1.000,00-" become "-1.000,00"
     norm = pc.replace_substring_regex(arr, r"^\((.*)\)$", r"-\1")
@@ -281,20 +308,43 @@ def _text_numbers(text: pd.Series, fmt: NumberFormat, money, out, cents, problem
         out[where[~big]] = number[~big]
 
 
+def _simple_numbers(arr, where: pd.Index, fmt: NumberFormat, money, out, cents, problem) -> None:
+    """Values matching :meth:`NumberFormat.simple_pattern`: already in the plain form the other
+    values are rewritten to, so they are cast directly (same results, a fraction of the work)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if fmt.decimal != ".":
+        arr = pc.replace_substring(arr, fmt.decimal, ".")
+    if money:
+        from arinsight.money import cents_of
+
+        c = cents_of(pc.cast(arr, pa.decimal128(18, 2))).to_numpy(dtype="int64")
+        cents[where] = c
+        out[where] = c / 100
+    else:
+        number = np.asarray(pc.cast(arr, pa.float64()))
+        big = np.abs(number) > MAX_NUMBER
+        problem[where[big]] = OUT_OF_RANGE
+        out[where[~big]] = number[~big]
+
+
 def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
     """``(dates datetime64[us] at midnight, problem)``: see the module docstring."""
     index = values.index
-    problem = pd.Series("", index=index, dtype=object)
+    problem = np.full(len(values), "", dtype=object)
     if pd.api.types.is_datetime64_any_dtype(values):
         out = pd.Series(pd.to_datetime(values).dt.tz_localize(None).dt.normalize(), index=index)
     else:
-        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            kinds = pd.Series("text", index=index, dtype=object)
-            kinds[values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()] = (
-                "empty"
-            )
+        stripped = None
+        if isinstance(values.dtype, pd.StringDtype) or pd.api.types.infer_dtype(
+            values, skipna=True
+        ) in ("string", "empty"):
+            stripped = values.astype(str).str.strip()
+            empty = values.isna().to_numpy() | (stripped == "").to_numpy()
+            kinds = np.where(empty, "empty", "text")
         else:
-            kinds = values.map(_date_kind)
+            kinds = values.map(_date_kind).to_numpy(dtype=object)
         out = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
         typed = kinds == "date"
         if typed.any():
@@ -309,21 +359,54 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
             ).dt.normalize()
         text = kinds == "text"
         if text.any():
-            s = values[text].astype(str).str.strip()
-            if date_format:
-                parsed = pd.to_datetime(s, format=date_format, errors="coerce")
+            s = (stripped if stripped is not None else values.astype(str).str.strip())[text]
+            parsed = _parse_date_text(s, date_format)
+            problem[np.flatnonzero(text)[parsed.isna().to_numpy()]] = INVALID
+            if isinstance(parsed.dtype, np.dtype) and not typed.any():  # naive: in one step
+                dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+                dates[text] = parsed.to_numpy().astype("datetime64[us]")
+                out = pd.Series(dates, index=index)
             else:
-                # the date as written: a time (and its offset) after it is dropped, not converted
-                iso = s.str.fullmatch(_ISO)
-                parsed = pd.to_datetime(s.str[:10].where(iso), format="%Y-%m-%d", errors="coerce")
-            problem[parsed[parsed.isna()].index] = INVALID
-            out[text] = parsed.dt.normalize()
+                out[text] = parsed
         problem[kinds == "other"] = INVALID
-    out = out.astype("datetime64[us]")
-    outside = out.notna() & ((out < MIN_DATE) | (out > MAX_DATE))
-    problem[outside[outside].index] = OUT_OF_RANGE
-    out = out.where(~outside)
-    return out, problem.astype(str)
+    dates = out.to_numpy().astype("datetime64[us]")
+    outside = ~np.isnat(dates) & (
+        (dates < MIN_DATE.to_datetime64()) | (dates > MAX_DATE.to_datetime64())
+    )
+    problem[outside] = OUT_OF_RANGE
+    dates[outside] = np.datetime64("NaT")
+    return pd.Series(dates, index=index), pd.Series(problem, index=index, dtype=str)
+
+
+def _parse_date_text(s: pd.Series, date_format: str | None) -> pd.Series:
+    """Dates written as text (stripped, none empty) to timestamps at midnight (NaT where they do
+    not match), each distinct text parsed once: a ledger has far fewer distinct dates than rows."""
+    codes, uniques = pd.factorize(s)
+    distinct = pd.Series(uniques)
+    if date_format:
+        parsed = pd.to_datetime(distinct, format=date_format, errors="coerce")
+    else:
+        # the date as written: a time (and its offset) after it is dropped, not converted
+        iso = distinct.str.fullmatch(_ISO)
+        parsed = pd.to_datetime(distinct.str[:10].where(iso), format="%Y-%m-%d", errors="coerce")
+    out = parsed.dt.normalize().take(codes)
+    out.index = s.index
+    return out
+
+
+def _per_distinct(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (an object Series of the results).
+    Object columns, whose equal-looking values may differ in type, are mapped cell by cell."""
+    if values.dtype == object:
+        return values.map(func)
+    codes, uniques = pd.factorize(values)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    results[: len(uniques)] = [func(u) for u in uniques]
+    out = results[codes]  # code -1 (a missing value) picks the last slot, filled below
+    missing = codes == -1
+    if missing.any():
+        out[missing] = values[missing].map(func).to_numpy(dtype=object)
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _date_kind(value) -> str:
@@ -338,7 +421,7 @@ def _date_kind(value) -> str:
 
 def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``(booleans, problem)``: the yes/no words of the module docstring; anything else invalid."""
-    s = values.map(_bool_text)
+    s = _per_distinct(values, _bool_text)
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[s.isin(_TRUE)] = True
     out[s.isin(_FALSE)] = False
@@ -375,6 +458,8 @@ def cell_text(value) -> str:
 
 def as_text(values: pd.Series) -> pd.Series:
     """A source column as stripped text (see :func:`cell_text`), vectorised for typed columns."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.fillna("").astype(str).str.strip()
     if pd.api.types.is_string_dtype(values) and pd.api.types.infer_dtype(values, skipna=True) in (
         "string",
         "empty",
@@ -385,5 +470,5 @@ def as_text(values: pd.Series) -> pd.Series:
     elif pd.api.types.is_integer_dtype(values):
         text = values.astype(str)
     else:
-        text = values.map(cell_text)
+        text = _per_distinct(values, cell_text)
     return text.astype(object).where(values.notna(), "").astype(str).str.strip()

@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import re
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,11 @@ def _record_layout(data: bytes, delimiter: str):
     starts = np.concatenate([[0], ends[:-1] + 1]) if len(ends) else np.array([0])
     line_of_start = np.searchsorted(newlines, starts) + 1
     delims = np.flatnonzero(buf == ord(delimiter))
-    delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
-    fields = np.bincount(np.searchsorted(ends, delims), minlength=len(ends))[: len(ends)] + 1
+    if len(quotes):
+        delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    # delimiters of record i: those in [starts[i], ends[i]) (records are contiguous)
+    bounds = np.searchsorted(delims, np.concatenate([starts[:1], ends]))
+    fields = np.diff(bounds) + 1
     length = ends - starts
     last = np.where(length > 0, buf[np.maximum(ends - 1, 0)], 0)
     blank = (length == 0) | ((length == 1) & (last == ord("\r")))
@@ -296,10 +300,143 @@ def _columns_of(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+#: SQLite's type affinity TEXT (declared type containing CHAR, CLOB or TEXT, and not INT): such a
+#: table column stores text, blobs and nulls only (numbers are converted to text on insert).
+def _text_affinity(declared: str) -> bool:
+    declared = (declared or "").upper()
+    return "INT" not in declared and any(t in declared for t in ("CHAR", "CLOB", "TEXT"))
+
+
+def _read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
+    """A SQLite table read into Arrow columns by the ADBC SQLite driver (about 2x faster than the
+    DB-API cursor and no Python object per cell), with exactly the values and types the cursor
+    gives (see :func:`_columns_of`). None when this path cannot vouch for that (a blob, text that
+    is not UTF-8, rows added while reading, any driver error): the caller then reads the table
+    through the cursor, which also gives the error messages.
+
+    SQLite stores a type per cell, not per column; the driver infers one type per column from the
+    rows it reads (integers, then reals, then text: a number among text becomes text), so the
+    whole table is read as one batch, and a column that came back as text although it may hold
+    numbers (a column without TEXT affinity, any column of a view) is read again as its integer
+    and real cells, which restores each cell's own type.
+    """
+    import sqlite3
+
+    import pyarrow as pa
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    try:
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+    except ImportError:  # pragma: no cover - a pinned dependency
+        return None
+    dialect = sqlite_dialect.dialect()
+    quoted = dialect.identifier_preparer.quote(table)
+    sql = str(
+        sa.select(sa.text("*"))
+        .select_from(sa.table(table))
+        .compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    )
+    try:
+        with closing(sqlite3.connect(db)) as meta:
+            declared = {row[1]: row[2] for row in meta.execute(f"PRAGMA table_info({quoted})")}
+            kind = meta.execute(
+                "SELECT type FROM sqlite_master WHERE lower(name) = lower(?)", (table,)
+            ).fetchone()
+            n = meta.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+        is_table = kind is not None and kind[0] == "table"
+
+        def arrow(query: str) -> pa.Table:
+            with conn.cursor() as cursor:
+                cursor.adbc_statement.set_options(
+                    **{"adbc.sqlite.query.batch_rows": str(max(int(n), 1))}
+                )
+                cursor.execute(query)
+                return cursor.fetch_arrow_table()
+
+        with adbc_sqlite.connect(str(db)) as conn:
+            result = arrow(sql)
+            if result.num_rows != n:
+                return None
+            suspect = []
+            for i, field in enumerate(result.schema):
+                if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+                    result.column(i).validate(full=True)  # raises on text that is not UTF-8
+                    if not (is_table and _text_affinity(declared.get(field.name, ""))):
+                        suspect.append(i)
+                elif not (pa.types.is_int64(field.type) or pa.types.is_float64(field.type)):
+                    return None  # blobs (binary)
+            split = None
+            if suspect:
+                cells = []
+                for i in suspect:
+                    col = dialect.identifier_preparer.quote(result.schema.field(i).name)
+                    cells += [
+                        f"CASE typeof({col}) WHEN 'integer' THEN {col} END",
+                        f"CASE typeof({col}) WHEN 'real' THEN {col} END",
+                    ]
+                split = arrow(f"SELECT {', '.join(cells)} FROM {quoted}")
+                if split.num_rows != n:
+                    return None
+    except Exception:  # any driver or SQL error: the cursor path reports it
+        return None
+    names = _check_header(result.schema.names, shown)
+    data = {}
+    for i, name in enumerate(names):
+        column = result.column(i).combine_chunks()
+        if i in suspect:
+            pos = suspect.index(i)
+            ints = split.column(2 * pos).combine_chunks()
+            reals = split.column(2 * pos + 1).combine_chunks()
+            data[name] = _mixed_cells(column, ints, reals)
+        else:
+            data[name] = _typed_column(column)
+    return pd.DataFrame(data) if data else pd.DataFrame(columns=names)
+
+
+def _typed_column(column) -> pd.Series:
+    """One Arrow column of a single SQLite storage class as :func:`_columns_of` makes it."""
+    import pyarrow as pa
+
+    if column.null_count == len(column):  # no value at all (or no rows)
+        return pd.Series([None] * len(column), dtype=object)
+    if pa.types.is_int64(column.type):
+        values = column.fill_null(0).to_numpy()
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+        return pd.Series(pd.arrays.IntegerArray(values, mask))
+    if pa.types.is_float64(column.type):
+        return pd.Series(column.to_numpy(zero_copy_only=False), dtype="float64")
+    return column.to_pandas()
+
+
+def _mixed_cells(text, ints, reals) -> pd.Series:
+    """A column whose cells may mix text with numbers: each cell as its own type (int, float or
+    str, as the DB-API cursor gives it); typed like :func:`_columns_of` would type it."""
+    import pyarrow as pa
+
+    is_int = ints.is_valid().to_numpy(zero_copy_only=False)
+    is_real = reals.is_valid().to_numpy(zero_copy_only=False)
+    if not is_int.any() and not is_real.any():
+        return _typed_column(text)
+    values = text.to_numpy(zero_copy_only=False).astype(object)
+    if is_int.any():
+        values[is_int] = ints.fill_null(0).to_numpy()[is_int].astype(object)
+    if is_real.any():
+        column = reals if pa.types.is_float64(reals.type) else reals.cast(pa.float64())
+        values[is_real] = column.to_numpy(zero_copy_only=False)[is_real].astype(object)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("floating", "mixed-integer-float"):  # every text cell was a number
+        return pd.Series(values, dtype="float64")
+    if kind == "integer":
+        return pd.Series(pd.array(values, dtype="Int64"))
+    return pd.Series(values, dtype=object)
+
+
 def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, str]:
     """A table or a query through SQLAlchemy (any URL), fetched with the driver's own cursor
     (plain tuples, about 20x faster than SQLAlchemy rows on a million); values keep the
-    database's types."""
+    database's types. A ``table:`` of a SQLite file is read Arrow-native by the ADBC SQLite
+    driver (:func:`_read_sqlite_table`), with the same values and types."""
     import sqlalchemy as sa
 
     url = url.replace("{here}", base.as_posix())
@@ -309,6 +446,11 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
         shown = display_path(db)
         if not db.exists():
             raise SourceError(shown, "database file not found")
+        if src.get("table") and not src.get("query"):
+            df = _read_sqlite_table(db, src["table"], shown)
+            if df is not None:
+                df.index = np.arange(1, len(df) + 1)
+                return df, shown
     try:
         engine = sa.create_engine(url)
     except Exception as exc:
