@@ -31,6 +31,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from pandera.errors import SchemaErrors
 from arinsight import config, money, schemas
 from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import write_json
-from arinsight.ingest import DATE_ASSUMED, UNDATED
+from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
 from arinsight.ledger import isin, lookup, positions
 from arinsight.schemas import (
@@ -128,15 +129,26 @@ def _as_date(value: Any) -> pd.Timestamp:
 
 
 def _record_json(df: pd.DataFrame) -> pd.Series:
-    """Each row's canonical values as a JSON object (text), for the quarantine file."""
+    """Each row's canonical values as a JSON object (text), for the quarantine file: missing
+    values as null, dates as YYYY-MM-DD, keys sorted."""
     cols = [c for c in df.columns if not c.startswith("_")]
-    data = df[cols].astype(object).where(df[cols].notna(), None)
+    values = []
     for c in cols:
-        if pd.api.types.is_datetime64_any_dtype(df[c]):
-            data[c] = df[c].dt.strftime("%Y-%m-%d").astype(object).where(df[c].notna(), None)
-    records = data.to_dict(orient="records")
+        col = df[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            col = col.dt.strftime("%Y-%m-%d")
+        items = col.astype(object).tolist()  # Python values (numbers, text, booleans)
+        for i in np.flatnonzero(df[c].isna().to_numpy()):
+            items[i] = None
+        values.append(items)
+    rows = zip(*values, strict=True) if cols else [()] * len(df)
     return pd.Series(
-        [json.dumps(r, sort_keys=True, default=str) for r in records], index=df.index, dtype=str
+        [
+            json.dumps(dict(zip(cols, row, strict=True)), sort_keys=True, default=str)
+            for row in rows
+        ],
+        index=df.index,
+        dtype=str,
     )
 
 
@@ -403,7 +415,7 @@ def _clean_invoices(
 ) -> _Rules:
     terms = customers.set_index("customer_id")["payment_terms_days"]
     at = positions(df["customer_id"], terms.index)  # each invoice's customer, once
-    df = df.copy()
+    df = df.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     missing_due = df["due_date"].isna()
     derived_due = df["invoice_date"] + pd.to_timedelta(
         lookup(df["customer_id"], terms, at), unit="D"
@@ -496,7 +508,7 @@ def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in MONEY_COLUMNS.get(table, ()) if cents_column(c) not in df]
     if not missing:
         return df
-    df = df.copy()
+    df = df.copy(deep=False)
     for col in missing:
         df[cents_column(col)] = pd.array(np.round(df[col].astype("float64") * 100), dtype="Int64")
     return df
@@ -510,9 +522,9 @@ def _convert_currency(
     reporting currency."""
     rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
     c = cents_column("amount")
-    inv = invoices.copy()
+    inv = invoices.copy(deep=False)
     currency = inv["currency"].fillna(reporting)
-    pay = payments.copy()
+    pay = payments.copy(deep=False)
     if all(rates.get(code) == 1 for code in currency.unique()):
         # nothing to convert (every invoice, hence every applied payment, at rate 1)
         inv[c] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
@@ -534,7 +546,7 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     exact cents of the money columns follow (``_cents_<column>``)."""
     cols = CANONICAL[table] + schemas.FLAGS.get(table, [])
     cents = [cents_column(c) for c in MONEY_COLUMNS.get(table, ())]
-    out = df[cols + cents].copy()
+    out = df[cols + cents]
     for c in schemas.NUMBER_COLUMNS[table]:
         out[c] = out[c].astype("float64")
     for c in MONEY_COLUMNS.get(table, ()):
@@ -588,7 +600,7 @@ def _segments(
     """
     if segment_by not in ("customer", "invoice"):
         raise ValueError(f"segment_by: expected 'customer' or 'invoice', got {segment_by!r}")
-    out = invoices.copy()
+    out = invoices.copy(deep=False)
     master = customers.drop_duplicates("customer_id").set_index("customer_id")
     if at is None or len(master) != len(customers):
         at = positions(out["customer_id"], master.index)  # once for the three columns
@@ -730,9 +742,14 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
     """Write clean tables, quarantine.parquet and data_quality.json to ``processed_dir``."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    for table, df in result.tables.items():
+
+    def write(table: str, df: pd.DataFrame) -> None:
         pq.write_table(processed_table(table, df), folder / f"{table}.parquet")
-    result.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
+
+    parallel_writes(
+        [partial(write, table, df) for table, df in result.tables.items()]
+        + [partial(result.quarantine.to_parquet, folder / "quarantine.parquet", index=False)]
+    )
     return write_json(folder / "data_quality.json", result.summary)
 
 

@@ -122,8 +122,8 @@ def isin(values: pd.Series, allowed) -> pd.Series:
     text; nulls are never "in".
     """
     allowed = allowed if isinstance(allowed, pd.Series) else pd.Series(list(allowed), dtype=object)
-    value_set = pa.array(_id_text(allowed.dropna()), type=pa.large_string(), from_pandas=True)
-    arr = pa.array(_id_text(values), type=pa.large_string(), from_pandas=True)
+    value_set = _id_arrow(allowed.dropna())
+    arr = _id_arrow(values)
     hit = pc.is_in(arr, value_set=value_set, skip_nulls=True).fill_null(False)
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
@@ -137,6 +137,9 @@ def lookup(keys: pd.Series, values: pd.Series, at: np.ndarray | None = None) -> 
     if pos is None:  # keys that are not all text: pandas matches them
         return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
     taken = values.reset_index(drop=True).reindex(pos)  # position -1: missing, as reindex fills
+    text = isinstance(taken.dtype, pd.StringDtype) and taken.dtype.na_value is np.nan
+    if text and taken.notna().any():  # text stays Arrow text (what the round trip below gives)
+        return pd.Series(taken.array, index=keys.index)
     return pd.Series(taken.to_numpy(), index=keys.index)
 
 
@@ -148,7 +151,7 @@ def positions(keys: pd.Series, index: pd.Index) -> np.ndarray | None:
     if not (_all_text(keys) and _all_text(index)) or index.hasnans:
         return None
     value_set = _arrow_text(index)
-    if pc.count_distinct(value_set).as_py() != len(value_set):
+    if len(pc.unique(value_set)) != len(value_set):  # (count_distinct is twice as slow)
         raise ValueError("cannot reindex on an axis with duplicate labels")
     arr = _arrow_text(keys)
     found = pc.index_in(arr, value_set=value_set).fill_null(-1)
@@ -167,6 +170,13 @@ def _all_text(values: pd.Series | pd.Index) -> bool:
         "string",
         "empty",
     )
+
+
+def _id_arrow(s: pd.Series) -> pa.Array:
+    """Ids as Arrow text (a text column as it is, without a Python object per value)."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return pa.array(s.array, type=pa.large_string(), from_pandas=True)
+    return pa.array(_id_text(s), type=pa.large_string(), from_pandas=True)
 
 
 def _id_text(s: pd.Series):

@@ -36,7 +36,11 @@ Every file read is recorded with its sha256 in the ingest manifest.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +58,13 @@ from arinsight.ingest.flat import (
     derive_payments,
     invoice_segments,
 )
-from arinsight.ingest.readers import UBL_DEFAULT_COLUMNS, UBL_FIELDS, RawTable, read_raw
+from arinsight.ingest.readers import (
+    UBL_DEFAULT_COLUMNS,
+    UBL_FIELDS,
+    RawTable,
+    one_pass,
+    read_raw,
+)
 from arinsight.ingest.sources import (
     DERIVE_PAYMENT_KEYS,
     KINDS,
@@ -143,27 +153,30 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
     derived: dict[str, str] = {}
     conflicts: dict[str, dict[str, int]] = {}
     segment_by = spec.get("segment_by", "customer")
-    for table, src in spec["sources"].items():
-        df, info, raw = load_source(table, src, base)
-        files.append(info)
-        tables[table] = df
-        if table != "invoices":
-            continue
-        frame, name = raw.frame, info["name"]
-        aligned = df.iloc[: len(frame)]
-        if src.get("derive_payments"):
-            tables["payments"] = derive_payments(frame, aligned, src["derive_payments"], src, name)
-            derived["payments"] = f"derived from {name} (derive_payments)"
-        if src.get("derive_customers"):
-            tables["customers"], conflicts = derive_customers(
-                aligned, frame, src["derive_customers"], name, src.get("values")
-            )
-            derived["customers"] = f"derived from {name} (derive_customers)"
-        if segment_by == "invoice":
-            tables[table] = pd.concat(
-                [invoice_segments(aligned, frame, src, name), df.iloc[len(frame) :]],
-                ignore_index=True,
-            )
+    with one_pass():  # a file providing several tables is hashed once
+        for table, src in spec["sources"].items():
+            df, info, raw = load_source(table, src, base)
+            files.append(info)
+            tables[table] = df
+            if table != "invoices":
+                continue
+            frame, name = raw.frame, info["name"]
+            aligned = df.iloc[: len(frame)]
+            if src.get("derive_payments"):
+                tables["payments"] = derive_payments(
+                    frame, aligned, src["derive_payments"], src, name
+                )
+                derived["payments"] = f"derived from {name} (derive_payments)"
+            if src.get("derive_customers"):
+                tables["customers"], conflicts = derive_customers(
+                    aligned, frame, src["derive_customers"], name, src.get("values")
+                )
+                derived["customers"] = f"derived from {name} (derive_customers)"
+            if segment_by == "invoice":
+                tables[table] = pd.concat(
+                    [invoice_segments(aligned, frame, src, name), df.iloc[len(frame) :]],
+                    ignore_index=True,
+                )
     if "invoices" not in tables:
         raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
     if "customers" not in tables:
@@ -240,9 +253,23 @@ def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -
     """Write each ingested table to ``<interim>/<table>.parquet`` and the ingest manifest."""
     folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    for table, df in result.tables.items():
-        df.to_parquet(folder / f"{table}.parquet", index=False)
+    parallel_writes(
+        [
+            partial(df.to_parquet, folder / f"{table}.parquet", index=False)
+            for table, df in result.tables.items()
+        ]
+    )
     return write_json(folder / "ingest_manifest.json", manifest_of(result))
+
+
+def parallel_writes(writes: list[Callable[[], Any]]) -> None:
+    """Run independent file writes on up to 4 threads (as many as there are cores): Arrow's
+    parquet writer releases the GIL, so the files of a run are encoded side by side. The first
+    failing write (in the order given) raises."""
+    workers = max(1, min(4, os.cpu_count() or 1, len(writes)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(write) for write in writes]:
+            future.result()
 
 
 def read_interim(

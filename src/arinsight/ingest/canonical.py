@@ -28,10 +28,13 @@ from arinsight.ingest.parse import (
     SUB_CENT,
     NumberFormat,
     as_text,
+    blank_as_missing,
     cents_column,
+    constant_text,
     parse_bools,
     parse_dates,
     parse_numbers,
+    text_series,
 )
 from arinsight.ingest.readers import UBL_DEFAULT_COLUMNS
 from arinsight.schemas import (
@@ -146,8 +149,8 @@ def to_canonical(
             text = as_text(out[canon])
             out[canon] = text.replace({str(k): str(v) for k, v in table_map.items()})
 
-    errors = pd.Series("", index=out.index, dtype=object)
-    reason = pd.Series("", index=out.index, dtype=object)
+    errors = np.full(len(out), "", dtype=object)  # per row; only rows with a problem change
+    reason = np.full(len(out), "", dtype=object)
     date_format = src.get("date_format")
     money = set(MONEY_COLUMNS.get(table, ()))
 
@@ -167,13 +170,17 @@ def to_canonical(
                 row=int(rows[pos]),
             )
         # only the rows with a problem are touched (a few among millions)
-        rows_bad = bad.to_numpy()
-        text = original[rows_bad].map(lambda v: "" if v is None else str(v)).astype(str)
-        before = errors[rows_bad]
-        errors[rows_bad] = before + np.where(before == "", "", ";") + (canon + "=" + text)
-        candidate = problem[rows_bad].map(PROBLEM_REASONS).fillna("")  # the most severe wins
-        held = reason[rows_bad]
-        reason[rows_bad] = held.where(~(candidate.map(_RANK) < held.map(_RANK)), candidate)
+        at = np.flatnonzero(bad.to_numpy())
+        text = original.iloc[at].map(lambda v: "" if v is None else str(v)).astype(str)
+        errors[at] = [
+            before + (";" if before else "") + canon + "=" + value
+            for before, value in zip(errors[at], text, strict=True)
+        ]
+        candidate = problem.iloc[at].map(PROBLEM_REASONS).fillna("")  # the most severe wins
+        reason[at] = [
+            new if _RANK[new] < _RANK[held] else held
+            for new, held in zip(candidate, reason[at], strict=True)
+        ]
 
     for canon in DATE_COLUMNS[table]:
         original = out[canon]
@@ -194,12 +201,17 @@ def to_canonical(
         out[canon] = parsed
     typed = set(DATE_COLUMNS[table]) | set(NUMBER_COLUMNS[table]) | set(BOOL_COLUMNS.get(table, []))
     for canon in CANONICAL[table]:
-        if canon not in typed:
-            text = as_text(out[canon])
-            out[canon] = text.where(text != "")
-    out[PARSE_ERRORS] = errors.astype(str)
-    out[PARSE_REASON] = reason.astype(str)
-    out["_source_file"] = raw["__file"].to_numpy() if "__file" in raw else name
+        if canon in typed:
+            continue
+        if source_of[canon] in present or canon in values:
+            out[canon] = blank_as_missing(as_text(out[canon]))
+        else:  # not in the source: missing on every row
+            out[canon] = blank_as_missing(constant_text("", out.index))
+    out[PARSE_ERRORS] = text_series(errors, out.index)
+    out[PARSE_REASON] = text_series(reason, out.index)
+    out["_source_file"] = (
+        raw["__file"].to_numpy() if "__file" in raw else constant_text(name, out.index)
+    )
     out["_source_row"] = rows.astype("int64")
     if malformed:
         out = pd.concat([out, _malformed_rows(table, out, malformed, name)], ignore_index=True)

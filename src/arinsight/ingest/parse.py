@@ -158,10 +158,10 @@ def parse_numbers(
     problem = pd.Series("", index=index, dtype=object)
     if pd.api.types.is_bool_dtype(values):
         problem[values.notna()] = INVALID
-        return out, cents, problem.astype(str)
+        return out, cents, text_series(problem)
     if pd.api.types.is_numeric_dtype(values):
         _typed_numbers(values, money, fmt, out, cents, problem)
-        return out, cents, problem.astype(str)
+        return out, cents, text_series(problem)
     kinds = _kinds(values)
     text = kinds == "text"
     if text.any():
@@ -173,7 +173,7 @@ def parse_numbers(
     for i in values.index[exact]:
         _one_decimal(values[i], money, fmt, i, out, cents, problem)
     problem[kinds == "other"] = INVALID
-    return out, cents, problem.astype(str)
+    return out, cents, text_series(problem)
 
 
 def _typed_numbers(values, money, fmt, out, cents, problem) -> None:
@@ -375,7 +375,7 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
     )
     problem[outside] = OUT_OF_RANGE
     dates[outside] = np.datetime64("NaT")
-    return pd.Series(dates, index=index), pd.Series(problem, index=index, dtype=str)
+    return pd.Series(dates, index=index), text_series(problem, index)
 
 
 def _parse_date_text(s: pd.Series, date_format: str | None) -> pd.Series:
@@ -427,7 +427,7 @@ def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     out[s.isin(_FALSE)] = False
     problem = pd.Series("", index=values.index, dtype=object)
     problem[(s != "") & out.isna()] = INVALID
-    return out, problem.astype(str)
+    return out, text_series(problem)
 
 
 def _bool_text(value) -> str:
@@ -438,6 +438,56 @@ def _bool_text(value) -> str:
     if isinstance(value, int | float | np.integer | np.floating):
         return str(int(value)) if float(value).is_integer() else str(value)
     return str(value).strip().lower()
+
+
+def text_series(values: pd.Series | np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """``values.astype(str)`` for a column of Python strings that are mostly empty (problems,
+    parse errors): only the non-empty ones are encoded, the Arrow string column is assembled
+    from them directly. ``index`` for a numpy array (default: the Series' own)."""
+    import pyarrow as pa
+
+    if isinstance(values, pd.Series):
+        index = values.index
+        raw = values.to_numpy(dtype=object)
+    else:
+        raw = values
+    try:
+        filled = np.flatnonzero(raw != "")
+        encoded = [raw[i].encode("utf-8") for i in filled]
+    except (AttributeError, UnicodeEncodeError):  # not all text: the general conversion
+        return pd.Series(raw, index=index, dtype=object).astype(str)
+    lengths = np.zeros(len(raw), dtype="int64")
+    lengths[filled] = [len(e) for e in encoded]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    arr = pa.LargeStringArray.from_buffers(
+        len(raw), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+    )
+    out = arr.to_pandas()
+    out.index = index if index is not None else pd.RangeIndex(len(raw))
+    return out
+
+
+def blank_as_missing(text: pd.Series) -> pd.Series:
+    """``text.where(text != "")`` for a text column: empty strings become missing values."""
+    if not isinstance(text.dtype, pd.StringDtype) or text.dtype.na_value is not np.nan:
+        return text.where(text != "")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.array)
+    kept = pc.if_else(pc.equal(arr, ""), pa.scalar(None, type=arr.type), arr)
+    out = kept.to_pandas()
+    out.index = text.index
+    return out
+
+
+def constant_text(value: str, index: pd.Index) -> pd.Series:
+    """A text column holding ``value`` on every row (a file name), built by Arrow."""
+    import pyarrow as pa
+
+    out = pa.repeat(pa.scalar(value, type=pa.large_string()), len(index)).to_pandas()
+    out.index = index
+    return out
 
 
 def cell_text(value) -> str:

@@ -21,7 +21,7 @@ import csv
 import hashlib
 import io
 import re
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,20 +323,17 @@ def _read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
     import sqlite3
 
     import pyarrow as pa
-    import sqlalchemy as sa
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
 
     try:
         import adbc_driver_sqlite.dbapi as adbc_sqlite
     except ImportError:  # pragma: no cover - a pinned dependency
         return None
-    dialect = sqlite_dialect.dialect()
-    quoted = dialect.identifier_preparer.quote(table)
-    sql = str(
-        sa.select(sa.text("*"))
-        .select_from(sa.table(table))
-        .compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    )
+
+    def quote(name: str) -> str:  # an SQLite identifier, whatever its characters
+        return '"' + name.replace('"', '""') + '"'
+
+    quoted = quote(table)
+    sql = f"SELECT * FROM {quoted}"
     try:
         with closing(sqlite3.connect(db)) as meta:
             declared = {row[1]: row[2] for row in meta.execute(f"PRAGMA table_info({quoted})")}
@@ -370,7 +367,7 @@ def _read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
             if suspect:
                 cells = []
                 for i in suspect:
-                    col = dialect.identifier_preparer.quote(result.schema.field(i).name)
+                    col = quote(result.schema.field(i).name)
                     cells += [
                         f"CASE typeof({col}) WHEN 'integer' THEN {col} END",
                         f"CASE typeof({col}) WHEN 'real' THEN {col} END",
@@ -437,8 +434,6 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
     (plain tuples, about 20x faster than SQLAlchemy rows on a million); values keep the
     database's types. A ``table:`` of a SQLite file is read Arrow-native by the ADBC SQLite
     driver (:func:`_read_sqlite_table`), with the same values and types."""
-    import sqlalchemy as sa
-
     url = url.replace("{here}", base.as_posix())
     shown = mask_url(url)
     if url.startswith("sqlite:///"):
@@ -451,6 +446,8 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
             if df is not None:
                 df.index = np.arange(1, len(df) + 1)
                 return df, shown
+    import sqlalchemy as sa
+
     try:
         engine = sa.create_engine(url)
     except Exception as exc:
@@ -560,6 +557,31 @@ def read_ubl(pattern: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+#: sha256 of the files read during one :func:`one_pass` (a workbook or database that provides
+#: several tables is hashed once); None outside it.
+_DIGESTS: dict[Path, str] | None = None
+
+
+@contextmanager
+def one_pass():
+    """Within this block each file is hashed once (an ingest run reads every file once)."""
+    global _DIGESTS
+    _DIGESTS = {}
+    try:
+        yield
+    finally:
+        _DIGESTS = None
+
+
+def _file_sha256(path: Path) -> str:
+    if _DIGESTS is None:
+        return sha256_file(path)
+    key = path.resolve()
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_file(path)
+    return _DIGESTS[key]
+
+
 def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
     """Read one source (see the module docstring); ``info`` records what was read from where
     (kind, path, sha256, rows, source columns) for the ingest manifest."""
@@ -594,7 +616,7 @@ def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
         else:
             df = read_excel(path, src)
         name = display_path(path)
-        info = {"table": table, "kind": kind, "path": name, "sha256": sha256_file(path)}
+        info = {"table": table, "kind": kind, "path": name, "sha256": _file_sha256(path)}
         if kind == "excel":
             name = f"{name}[{src.get('sheet', 0)}]"
             info["sheet"] = src.get("sheet", 0)
@@ -605,7 +627,7 @@ def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
         info = {"table": table, "kind": kind, "path": name}
         db = Path(src["url"].replace("{here}", base.as_posix())[len("sqlite:///") :])
         if src["url"].startswith("sqlite:///") and db.exists():
-            info["sha256"] = sha256_file(db)
+            info["sha256"] = _file_sha256(db)
             name = f"{display_path(db)}[{src.get('table') or 'query'}]"
             info["path"] = display_path(db)
         else:  # a server database: hash what was read
