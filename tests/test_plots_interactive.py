@@ -180,3 +180,31 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
     for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):
         meta = chart.to_plotly_json()["layout"]["meta"][_base.NO_DATA_KEY]
         assert meta.endswith("36 invoices, at least 200 needed")
+
+
+def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
+    """Two quarantine reasons (3 and 1 rows) and one flag (2 rows): a "quarantined" series of two
+    bars and a "flagged" one of one bar, stacked; an empty summary is a placeholder that says
+    every row was kept."""
+    from arinsight.plots.interactive import _base, quality
+
+    summary = pd.DataFrame(
+        {
+            "table": ["invoices", "payments", "invoices"],
+            "reason": ["unparseable_value", "undated_payment", "due_date_derived"],
+            "action": ["quarantined", "quarantined", "flagged"],
+            "rows": [3, 1, 2],
+            "meaning": ["m1", "m2", "m3"],
+        }
+    )
+    fig = quality.reason_bars(summary).to_plotly_json()
+    by_name = {t["name"]: t for t in fig["data"]}
+    assert sorted(by_name) == ["flagged", "quarantined"]
+    assert list(by_name["quarantined"]["x"]) == [1, 3]
+    assert list(by_name["quarantined"]["y"]) == [
+        "payments: undated payment",
+        "invoices: unparseable value",
+    ]
+    assert fig["layout"]["barmode"] == "stack"
+    empty = quality.reason_bars(summary.iloc[:0]).to_plotly_json()
+    assert empty["layout"]["meta"][_base.NO_DATA_KEY].startswith("No data-quality issue found")

@@ -534,8 +534,8 @@ def _check_trainable(train: pd.DataFrame, what: str) -> None:
     """Raise :class:`NotEnoughHistory` when ``train`` cannot teach a model anything."""
     if len(train) < MIN_TRAINING_INVOICES:
         raise NotEnoughHistory(
-            f"not enough history for {what}: {len(train)} invoices with a known outcome, at least "
-            f"{MIN_TRAINING_INVOICES} needed"
+            f"not enough history for {what}: {len(train)} invoice{'' if len(train) == 1 else 's'} "
+            f"with a known outcome, at least {MIN_TRAINING_INVOICES} needed"
         )
     if train["late"].nunique() < 2:
         outcome = "late" if bool(train["late"].iloc[0]) else "paid on time"

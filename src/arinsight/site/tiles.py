@@ -128,6 +128,7 @@ def tile_html(
     reason = ((kpis or {}).get("na_reasons") or {}).get(key) if value is None else None
     if reason:  # an undefined KPI says why, on the tile itself
         change_text = reason[:1].upper() + reason[1:]
+        tone = "neutral na"
     elif ch["change"] is None:
         change_text = "no previous period" if ch["previous"] is None else "n/a"
     else:
@@ -142,6 +143,8 @@ def tile_html(
         if ch["previous"] is not None
         else "no previous value"
     )
+    if reason:
+        change_title = change_text
     months, values = _series(key, history, fallback_history or {})
     spark = ""
     if months:
