@@ -704,3 +704,15 @@ def test_reporting_currency_and_rates_of_the_sources_file_win(tmp_path):
     assert set(inv["currency"]) == {"EUR"} and cleaned.quarantine.empty
     settings = runs._dataset_settings({"sources": str(tmp_path / "sources.yaml")})
     assert settings == {"reporting_currency": "EUR", "fx_rates": {"GBP": 1.15}}
+
+
+def test_data_quality_summary_says_what_needs_attention(tmp_path):
+    """flat_partial: 6 invoices + 5 derived payments + 3 derived customers = 14 rows read; 12
+    kept, 2 quarantined (the undated F2 and F5), none dropped; the two undated paid amounts
+    (200 + 150 = 350.00 USD) are named."""
+    _, cleaned = _clean(export("flat_partial", tmp_path))
+    assert clean.summary_markdown(cleaned) == (
+        "**14 rows read**: 12 kept, 2 quarantined with a reason, 0 exact duplicates dropped; "
+        "every row is accounted for. **Needs attention:** 2 paid amounts without a payment date "
+        "held back (350.00 USD)."
+    )

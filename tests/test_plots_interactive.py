@@ -136,3 +136,75 @@ def test_call_list_totals_and_shares():
     html = kchart.call_list(_run(customers=risk, high_risk=["A", "B"])).data
     assert "Gamma" not in html and html.index("Acme") < html.index("Beta")
     assert "$400.00" in html and "$80.00" in html and "50%" in html and "10%" in html
+
+
+def test_forecast_charts_draw_the_weeks_or_say_why():
+    """Two weeks expected 100 (range 80-130) and 50 (40-60), due-date line 150 and 0: one bar
+    trace with asymmetric error bars (+30/-20, +10/-10) and the dashed due-date line; without a
+    forecast both charts are placeholders carrying the reason."""
+    from types import SimpleNamespace
+
+    from arinsight.plots.interactive import _base
+    from arinsight.plots.interactive import forecast as ff
+
+    weeks = pd.DataFrame(
+        {
+            "week_start": pd.to_datetime(["2026-11-02", "2026-11-09"]),
+            "expected": [100.0, 50.0],
+            "low": [80.0, 40.0],
+            "high": [130.0, 60.0],
+            "due_date_baseline": [150.0, 0.0],
+        }
+    )
+    errors = pd.DataFrame(
+        {"week": [1, 2], "mae_model": [10.0, 12.0], "mae_due_date": [90.0, 30.0],
+         "mae_customer_delay": [20.0, 25.0], "origins": [6, 6]}
+    )  # fmt: skip
+    fc = SimpleNamespace(available=True, unavailable=None, weeks=weeks, errors=errors,
+                         details={"interval": [0.1, 0.9]})  # fmt: skip
+    fig = ff.forecast_chart(fc).to_plotly_json()
+    bar, line = fig["data"]
+    assert list(bar["y"]) == [100.0, 50.0]
+    assert list(bar["error_y"]["array"]) == [30.0, 10.0]
+    assert list(bar["error_y"]["arrayminus"]) == [20.0, 10.0]
+    assert line["line"]["dash"] == "dash" and list(line["y"]) == [150.0, 0.0]
+    back = ff.backtest_error_chart(fc).to_plotly_json()
+    assert [t["name"] for t in back["data"]] == [
+        "model",
+        "paid on due date",
+        "customer's average delay",
+    ]
+    assert back["layout"]["yaxis"]["type"] == "log"
+    none = SimpleNamespace(available=False, unavailable="36 invoices, at least 200 needed",
+                           weeks=weeks.iloc[:0], errors=errors.iloc[:0], details={})  # fmt: skip
+    for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):
+        meta = chart.to_plotly_json()["layout"]["meta"][_base.NO_DATA_KEY]
+        assert meta.endswith("36 invoices, at least 200 needed")
+
+
+def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
+    """Two quarantine reasons (3 and 1 rows) and one flag (2 rows): a "quarantined" series of two
+    bars and a "flagged" one of one bar, stacked; an empty summary is a placeholder that says
+    every row was kept."""
+    from arinsight.plots.interactive import _base, quality
+
+    summary = pd.DataFrame(
+        {
+            "table": ["invoices", "payments", "invoices"],
+            "reason": ["unparseable_value", "undated_payment", "due_date_derived"],
+            "action": ["quarantined", "quarantined", "flagged"],
+            "rows": [3, 1, 2],
+            "meaning": ["m1", "m2", "m3"],
+        }
+    )
+    fig = quality.reason_bars(summary).to_plotly_json()
+    by_name = {t["name"]: t for t in fig["data"]}
+    assert sorted(by_name) == ["flagged", "quarantined"]
+    assert list(by_name["quarantined"]["x"]) == [1, 3]
+    assert list(by_name["quarantined"]["y"]) == [
+        "payments: undated payment",
+        "invoices: unparseable value",
+    ]
+    assert fig["layout"]["barmode"] == "stack"
+    empty = quality.reason_bars(summary.iloc[:0]).to_plotly_json()
+    assert empty["layout"]["meta"][_base.NO_DATA_KEY].startswith("No data-quality issue found")

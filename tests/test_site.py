@@ -347,6 +347,19 @@ def test_tile_value_arrow_sparkline_and_escaping():
         site.tile_html("no_such_kpi", KPIS_OCT_ALL)
 
 
+def test_an_na_tile_says_why():
+    """Customers over credit limit is n/a because the data has no credit limits: the tile shows
+    n/a and, where the change would be, the reason (escaped), not "no previous period"."""
+    kpis = {
+        "customers_over_credit_limit": None,
+        "na_reasons": {"customers_over_credit_limit": "the customer data has no <credit> limits"},
+    }
+    tile = site.tile_html("customers_over_credit_limit", kpis)
+    assert ">n/a<" in tile and 'data-value=""' in tile
+    assert "The customer data has no &lt;credit&gt; limits" in tile
+    assert "no previous period" not in tile
+
+
 def test_sparkline_needs_two_values_and_marks_gaps():
     """One known value draws nothing; [1, None, 3, 4] draws two segments (the gap is kept)."""
     assert site.sparkline_svg([1.0], ["a"], "t") == ""
@@ -653,3 +666,22 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
         in page
     )
     assert "the last run failed (E1); showing the previous version" in page
+
+
+def test_a_chart_with_nothing_to_draw_is_one_line_not_an_empty_card():
+    """A section whose figure is a placeholder (no risk model) becomes a compact card with the
+    reason, without a chart; a real figure next to it keeps its chart."""
+    from arinsight.plots.interactive._base import figure, no_data
+    from arinsight.site.notebook import Section
+    from arinsight.site.pages import sections_html
+
+    empty = Section(
+        "Calibration",
+        2,
+        charts=[{"plotly": no_data("Calibration", "No risk model: 4 < 50").to_plotly_json()}],
+    )
+    real = Section("Aging", 2, charts=[{"plotly": figure("Aging").to_plotly_json()}])
+    cards, _, has_charts = sections_html([empty, real], "site/x.qmd", lambda _: None)
+    assert '<article class="ar-card ar-card-empty"><h2>Calibration</h2>' in cards
+    assert '<p class="ar-nodata">No risk model: 4 &lt; 50</p>' in cards
+    assert cards.count('class="ar-chart"') == 1 and has_charts

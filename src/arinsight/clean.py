@@ -772,6 +772,44 @@ def reason_counts(result: CleanResult) -> pd.DataFrame:
     )
 
 
+def summary_markdown(result: CleanResult) -> str:
+    """What cleaning did, in two sentences for the top of the Data Quality page: rows read,
+    kept, quarantined and dropped (balanced), then what a flat export left open (undated paid
+    amounts held back or dated, attributes that differ between a customer's rows)."""
+    s = result.summary
+    totals = {
+        k: sum(t[k] for t in s["tables"].values())
+        for k in ("read", "kept", "quarantined", "duplicates_dropped")
+    }
+    text = (
+        f"**{totals['read']:,} rows read**: {totals['kept']:,} kept, {totals['quarantined']:,} "
+        f"quarantined with a reason, {totals['duplicates_dropped']:,} exact duplicates dropped; "
+        "every row is accounted for."
+    )
+    currency = s.get("reporting_currency", "")
+    undated = s.get("undated_payments") or {}
+    held, dated = undated.get("quarantined") or {}, undated.get("dated_by_assumption") or {}
+    notes = []
+    if held.get("rows"):
+        notes.append(
+            f"{held['rows']:,} paid amounts without a payment date held back "
+            f"({held['amount']:,.2f} {currency})"
+        )
+    if dated.get("rows"):
+        notes.append(
+            f"{dated['rows']:,} paid amounts without a date dated by the export date "
+            f"({dated['amount']:,.2f} {currency})"
+        )
+    for attribute, c in sorted((s.get("customer_conflicts") or {}).items()):
+        notes.append(
+            f"{attribute.replace('_', ' ')} differs between the rows of {c['customers']:,} "
+            f"customer{'s' if c['customers'] != 1 else ''}"
+        )
+    if notes:
+        text += " **Needs attention:** " + "; ".join(notes) + "."
+    return text
+
+
 def flat_export_table(result: CleanResult) -> pd.DataFrame:
     """What a flat export left open, for the Data Quality page: payments without a date
     (quarantined, or dated by ``undated_payment_date``) with their amounts, and customer

@@ -448,6 +448,10 @@ def _fit(
     from threadpoolctl import threadpool_limits
 
     model = build_model(numeric, categorical, seed)
+    if len(X) * 0.15 < 2 * len(np.unique(y)):
+        # too few rows to hold out a validation set with every delay bin in it: boost without
+        # early stopping (the fixed number of trees) instead of failing on a small ledger
+        model.set_params(model__early_stopping=False)
     with threadpool_limits(limits=1 if len(X) < 100_000 else None):
         model.fit(X, y, model__sample_weight=w)
     return model, len(X)

@@ -534,8 +534,8 @@ def _check_trainable(train: pd.DataFrame, what: str) -> None:
     """Raise :class:`NotEnoughHistory` when ``train`` cannot teach a model anything."""
     if len(train) < MIN_TRAINING_INVOICES:
         raise NotEnoughHistory(
-            f"not enough history for {what}: {len(train)} invoices with a known outcome, at least "
-            f"{MIN_TRAINING_INVOICES} needed"
+            f"not enough history for {what}: {len(train)} invoice{'' if len(train) == 1 else 's'} "
+            f"with a known outcome, at least {MIN_TRAINING_INVOICES} needed"
         )
     if train["late"].nunique() < 2:
         outcome = "late" if bool(train["late"].iloc[0]) else "paid on time"
@@ -1369,15 +1369,22 @@ def _train_and_score(
         feats = invoice_features(inv, pay, cust, late_days)
         settled = settlement(inv, pay)
         timings["features"] = time.perf_counter() - t
-        t = time.perf_counter()
-        evaluation = evaluate(
-            feats, settled, T, late_days, random_seed, test_months, backtest_months
-        )
-        timings["evaluation"] = time.perf_counter() - t
-        t = time.perf_counter()
         labels = _labels_at(settled, T, int(late_days))
         train = _training_rows(feats, labels)
-        _check_trainable(train, "the final model")
+        _check_trainable(train, f"a model at {T.date()}")  # say first what the whole ledger lacks
+        t = time.perf_counter()
+        try:
+            evaluation = evaluate(
+                feats, settled, T, late_days, random_seed, test_months, backtest_months
+            )
+        except NotEnoughHistory as exc:
+            raise NotEnoughHistory(
+                f"{len(train)} invoices have a known outcome, enough to train a model but not to "
+                f"test it on the most recent months ({exc}); a model that cannot be tested is "
+                "not shown"
+            ) from exc
+        timings["evaluation"] = time.perf_counter() - t
+        t = time.perf_counter()
         model = _fit(train, random_seed)
         timings["final_fit"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -240,6 +240,15 @@ def _customdata_ids(fig: Mapping[str, Any]) -> list[str]:
     return sorted(set(ids))
 
 
+def _no_data_message(chart: Mapping[str, Any]) -> str | None:
+    """The message of a placeholder chart (see plots.interactive's ``no_data``), else None."""
+    fig = chart.get("plotly")
+    if not isinstance(fig, Mapping):
+        return None
+    meta = (fig.get("layout") or {}).get("meta")
+    return meta.get("arinsight_no_data") if isinstance(meta, Mapping) else None
+
+
 def scripts_html(source: str) -> str:
     """plotly.js and the site's script, served from the site itself (one copy each)."""
     return (
@@ -258,6 +267,14 @@ def sections_html(
     cards, details = [], []
     n = 0
     for sec in sections:
+        empty = [_no_data_message(c) for c in sec.charts]
+        if sec.charts and all(empty):  # nothing to draw: one line says why, no blank chart
+            cards.append(
+                f'<article class="ar-card ar-card-empty"><h2>{esc(sec.title)}</h2>'
+                + "".join(f'<p class="ar-nodata">{esc(m)}</p>' for m in dict.fromkeys(empty))
+                + "</article>"
+            )
+            continue
         if sec.charts:
             charts = []
             for chart in sec.charts:

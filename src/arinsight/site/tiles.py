@@ -113,6 +113,9 @@ def tile_html(
 ) -> str:
     """One tile: label, value, change with arrow (green good, red bad, grey neither), sparkline.
 
+    A KPI that is n/a shows, in place of its change, the reason from ``kpis["na_reasons"]``
+    ("The customer data has no credit limits").
+
     ``history`` is KPI -> {month: value} (the notebooks' 12 month ends); ``fallback_history``
     the same from the published periods, used for KPIs without a computed history.
     """
@@ -122,7 +125,11 @@ def tile_html(
     ch = kpi_change(key, kpis, previous)
     arrow = ARROWS.get(ch["direction"] or "", "")
     tone = TONES.get(ch["assessment"] or "", "neutral")
-    if ch["change"] is None:
+    reason = ((kpis or {}).get("na_reasons") or {}).get(key) if value is None else None
+    if reason:  # an undefined KPI says why, on the tile itself
+        change_text = reason[:1].upper() + reason[1:]
+        tone = "neutral na"
+    elif ch["change"] is None:
         change_text = "no previous period" if ch["previous"] is None else "n/a"
     else:
         change_text = format_value(ch["change"], kpi.unit, currency, signed=True)
@@ -136,6 +143,8 @@ def tile_html(
         if ch["previous"] is not None
         else "no previous value"
     )
+    if reason:
+        change_title = change_text
     months, values = _series(key, history, fallback_history or {})
     spark = ""
     if months:

@@ -55,9 +55,14 @@ def figure(title: str, height: int = 380, subtitle: str | None = None) -> go.Fig
     return fig
 
 
+#: Key of ``layout.meta`` marking a placeholder figure (no data): its message.
+NO_DATA_KEY = "arinsight_no_data"
+
+
 def no_data(title: str, message: str = "No data for this selection") -> go.Figure:
     """A small figure with a title and a centred message (empty selections)."""
     fig = figure(title, height=200)
+    fig.update_layout(meta={NO_DATA_KEY: message})  # the site shows a short note instead
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font={"size": 14, "color": NEUTRAL})  # fmt: skip
     fig.update_xaxes(visible=False)
