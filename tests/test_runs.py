@@ -563,11 +563,15 @@ def test_processed_data_change_only_with_a_published_report(project):
     """Run 1 publishes with customers North and South (processed customers: 2 rows). Run 2
     cleans a ledger with a third customer but every page fails: exit 1, nothing of run 2 is
     published, and processed/ still holds run 1's 2 customers (the report and the data alerts
-    read stay consistent); no staging folder is left. Run 3 publishes: processed has 3."""
+    read stay consistent); no staging folder is left. Run 3 publishes: processed has 3. The
+    clone's placeholder processed/.gitkeep survives every swap."""
     import pandas as pd
 
     processed = Path(project["params"]["processed_dir"])
+    processed.mkdir(parents=True, exist_ok=True)
+    (processed / ".gitkeep").write_text("")
     assert _run(project, period=PERIOD) == 0
+    assert (processed / ".gitkeep").is_file()
     assert len(pd.read_parquet(processed / "customers.parquet")) == 2
     three = {"customer_regions": ["North", "South", "East"]}
     assert _run(project, period=PERIOD, params={**three, "fail_pages": True}) == 1
@@ -578,6 +582,7 @@ def test_processed_data_change_only_with_a_published_report(project):
     assert _manifest(project)["reports"]["North"]["published"] == "previous"  # run 1 pages kept
     assert _run(project, period=PERIOD, params=three) == 0
     assert len(pd.read_parquet(processed / "customers.parquet")) == 3
+    assert (processed / ".gitkeep").is_file()
 
 
 @pytest.mark.slow

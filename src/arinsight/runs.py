@@ -858,7 +858,8 @@ class _PeriodRun:
 
     def publish_data(self, published: bool) -> None:
         """Swap this run's interim and processed data in when its report was published (the
-        report and the data alerts read change together), else drop them."""
+        report and the data alerts read change together), else drop them. A ``.gitkeep`` in
+        the folder being replaced is carried over (a clone's placeholder, not run output)."""
         final = {"interim": self.settings.interim_dir, "processed": self.settings.processed_dir}
         for kind, staged in self.data.items():
             if not staged.exists():
@@ -867,6 +868,9 @@ class _PeriodRun:
                 shutil.rmtree(staged, ignore_errors=True)
                 continue
             trash = staged.with_name(staged.name.replace(".staging-", ".trash-", 1))
+            keep = final[kind] / ".gitkeep"
+            if keep.is_file() and not (staged / ".gitkeep").exists():
+                shutil.copy2(keep, staged / ".gitkeep")
             if final[kind].exists():
                 os.replace(final[kind], trash)
             final[kind].parent.mkdir(parents=True, exist_ok=True)
