@@ -19,14 +19,14 @@ Beside it, the tool a finance team uses instead: a spreadsheet lookup of the exa
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _per_size import main as per_size
 
 MONTHS = ["2026-07", "2026-08", "2026-09", "2026-10"]
 
@@ -126,16 +126,7 @@ def _one(n: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--one"]:
-        print(json.dumps(_one(int(argv[1]))))
-        return 0
-    sizes = [int(a) for a in argv] or [10_000, 100_000]
-    for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True
-        )
-        print(out.stdout.strip().splitlines()[-1], flush=True)
-    return 0
+    return per_size(__file__, _one, argv, default=[10_000, 100_000])
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ peak memory.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import subprocess
 import sys
 import time
+
+from _per_size import main as per_size
 
 
 def _one(n: int) -> dict:
@@ -51,16 +51,7 @@ def _one(n: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--one"]:
-        print(json.dumps(_one(int(argv[1]))))
-        return 0
-    sizes = [int(a) for a in argv] or [10_000, 100_000]
-    for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True
-        )
-        print(out.stdout.strip().splitlines()[-1], flush=True)
-    return 0
+    return per_size(__file__, _one, argv, default=[10_000, 100_000])
 
 
 if __name__ == "__main__":

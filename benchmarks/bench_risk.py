@@ -16,12 +16,12 @@ the cache, i.e. what the first risk run of a period pays (T = 2026-10-31), per s
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import subprocess
 import sys
 import time
+
+from _per_size import main as per_size
 
 
 def _one(n: int) -> dict:
@@ -50,16 +50,7 @@ def _one(n: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--one"]:
-        print(json.dumps(_one(int(argv[1]))))
-        return 0
-    sizes = [int(a) for a in argv] or [100_000, 1_000_000]
-    for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True
-        )
-        print(out.stdout.strip().splitlines()[-1], flush=True)
-    return 0
+    return per_size(__file__, _one, argv, default=[100_000, 1_000_000])
 
 
 if __name__ == "__main__":
