@@ -262,6 +262,8 @@ def make_project(tmp_path: Path) -> Path:
     hook = Path("src/arinsight/site/quarto_hook.py")  # the steps _quarto.yml names
     (project / hook).parent.mkdir(parents=True)
     shutil.copy(config.PROJECT_ROOT / hook, project / hook)
+    # the package's own copy of the assets, as in a checkout: never published from there
+    shutil.copytree(config.PROJECT_ROOT / hook.parent / "assets", project / hook.parent / "assets")
     return project
 
 
@@ -526,6 +528,9 @@ def test_built_site_has_every_page_and_assets_once(built):
         "site/assets/plotly.min.js"
     ]
     assert (out / "site" / "assets" / "arinsight.css").is_file()
+    # _quarto.yml's resources glob is anchored at the project root (Quarto's globs are
+    # gitignore-style): the package's src/arinsight/site/assets/ is not copied into the site
+    assert not (out / "src").exists()
 
 
 def test_no_page_loads_anything_from_another_host(built):

@@ -46,7 +46,10 @@ def _globbed(project: Path, patterns: list[str], suffixes: tuple[str, ...] | Non
     for pattern in patterns:
         if str(pattern).startswith("!"):
             continue
-        for path in sorted(glob.glob(str(project / pattern), recursive=True)):
+        # Quarto's globs are gitignore-style: a leading "/" anchors the pattern at the project
+        # root (without it "site/assets/*" also matches src/arinsight/site/assets/*).
+        anchored = str(pattern).lstrip("/")
+        for path in sorted(glob.glob(str(project / anchored), recursive=True)):
             rel = Path(path).relative_to(project).as_posix()
             if (
                 Path(path).is_file()
