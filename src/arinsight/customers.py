@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.receivables import DEFAULT_AGING_BUCKETS, aging_labels
+from arinsight.receivables import DEFAULT_AGING_BUCKETS, _require, aging_labels
 
 STATEMENT_COLUMNS = [
     "customer_id",
@@ -29,14 +29,6 @@ STATEMENT_COLUMNS = [
     "days_past_due",
 ]
 PAYMENT_COLUMNS = ["customer_id", "payment_date", "payment_id", "invoice_id", "amount", "method"]
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what}: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def open_items(positions: pd.DataFrame) -> pd.DataFrame:

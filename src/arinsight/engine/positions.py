@@ -161,6 +161,14 @@ def customer_positions(
     )
 
 
+def _paid_so_far(p: ir.Table) -> ir.Value:
+    """Per payment row, its invoice's payments up to and including it (running sum in payment
+    date, then payment id order: a unique tie-breaker)."""
+    order = [p.payment_date, p.payment_id]
+    window = ibis.window(group_by=p.invoice_id, order_by=order, preceding=None, following=0)
+    return p.amount.cast(MONEY_SUM).sum().over(window)
+
+
 def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     """Invoices first fully paid in start .. T, with ``paid_date`` and ``days_late``.
 
@@ -175,18 +183,7 @@ def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     p = upto.semi_join(touched, "invoice_id")
     inv = invoices.select("invoice_id", "due_date", "region", invoice_amount=invoices.amount)
     p = p.join(inv, "invoice_id")
-    running = (
-        p.amount.cast(MONEY_SUM)
-        .sum()
-        .over(
-            ibis.window(
-                group_by=p.invoice_id,
-                order_by=[p.payment_date, p.payment_id],
-                preceding=None,
-                following=0,
-            )
-        )
-    )
+    running = _paid_so_far(p)
     p = p.mutate(running=running)
     first = p.filter(
         p.running >= p.invoice_amount,
@@ -252,18 +249,7 @@ def balance_events(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     p = p.join(
         inv.select("invoice_id", "due_date", "region", invoice_amount=inv.amount), "invoice_id"
     )
-    after = (
-        p.amount.cast(MONEY_SUM)
-        .sum()
-        .over(
-            ibis.window(
-                group_by=p.invoice_id,
-                order_by=[p.payment_date, p.payment_id],
-                preceding=None,
-                following=0,
-            )
-        )
-    )
+    after = _paid_so_far(p)
     p = p.mutate(after=after)
     zero = ibis.literal(0).cast(MONEY_SUM)
     delta = ibis.greatest(p.invoice_amount - p.after, zero) - ibis.greatest(

@@ -27,6 +27,7 @@ from arinsight.plots._style import (
     money_axis,
 )
 from arinsight.plots._style import table_html as table_html  # re-exported for the notebooks
+from arinsight.receivables import _require
 
 
 def _figure(width: float = 9.0, height: float = 4.5, **subplots) -> tuple[Figure, object]:
@@ -43,14 +44,6 @@ def no_data_figure(title: str, message: str = NO_DATA) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, color=NEUTRAL)
     ax.set_axis_off()
     return fig
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what}: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def _is_empty(df: pd.DataFrame, value_columns: Sequence[str]) -> bool:

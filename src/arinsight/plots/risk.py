@@ -17,14 +17,14 @@ from arinsight.plots._style import BAD, GOOD, NEUTRAL, PALETTE, apply_style, mon
 from arinsight.plots.receivables import no_data_figure
 
 
-def _needs_model(title: str):
-    """Return a "no model" figure (with the reason) instead of drawing without a model."""
+def _needs_model(title: str, empty=no_data_figure):
+    """Return a "no model" figure (``empty(title, reason)``) instead of drawing without a model."""
 
     def wrap(draw):
         @functools.wraps(draw)
         def inner(run, *args, **kwargs):
             if not run.available:
-                return no_data_figure(title, f"No risk model: {run.unavailable}")
+                return empty(title, f"No risk model: {run.unavailable}")
             return draw(run, *args, **kwargs)
 
         return inner

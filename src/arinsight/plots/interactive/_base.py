@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from arinsight.plots._style import BAD, GOOD, NEUTRAL, PALETTE
+from arinsight.receivables import _require as require  # the checks the KPI functions make
 
 __all__ = ["BAD", "GOOD", "NEUTRAL", "PALETTE", "figure", "money_fmt", "no_data", "require"]
 
@@ -68,14 +69,6 @@ def no_data(title: str, message: str = "No data for this selection") -> go.Figur
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
-
-
-def require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what}: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def is_empty(df: pd.DataFrame, value_columns: Sequence[str]) -> bool:

@@ -7,8 +7,6 @@ failing, so the rest of the page shows."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -25,24 +23,15 @@ from arinsight.plots.interactive._base import (
     values,
 )
 from arinsight.plots.risk import _curves
+from arinsight.plots.risk import _needs_model as _static_needs_model
 from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
 
 _MAX_POINTS = 400
 
 
 def _needs_model(title: str):
-    """Return a "no model" figure (with the reason) instead of drawing without a model."""
-
-    def wrap(draw):
-        @functools.wraps(draw)
-        def inner(run, *args, **kwargs):
-            if not run.available:
-                return no_data(title, f"No risk model: {run.unavailable}")
-            return draw(run, *args, **kwargs)
-
-        return inner
-
-    return wrap
+    """The static pages' guard, drawing this module's "no data" figure."""
+    return _static_needs_model(title, empty=no_data)
 
 
 def _thin(*arrays: np.ndarray) -> list[list[float]]:
