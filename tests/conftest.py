@@ -13,6 +13,16 @@ from arinsight.ingest import _to_canonical
 from arinsight.schemas import CANONICAL, empty_table
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plan_cache(tmp_path_factory):
+    """Compiled KPI plans (arinsight.engine.duck) go to a folder of the test session, never to
+    the user's ~/.cache; child processes inherit it."""
+    import os
+
+    os.environ["ARINSIGHT_CACHE_DIR"] = str(tmp_path_factory.mktemp("arinsight-cache"))
+    os.environ.pop("ARINSIGHT_PLAN_CACHE", None)
+
+
 def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
     """A table as ingest returns it, from rows of text (source row numbers 2, 3, ... like a CSV)."""
     raw = pd.DataFrame(rows, columns=CANONICAL[table], dtype=str).fillna("")

@@ -25,10 +25,12 @@ I7 (no region anywhere) counts in All and in no region.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -276,6 +278,106 @@ def test_cli_kpis(tmp_path):
         )
         assert proc.returncode == 2, bad
         assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+
+
+def _processed(folder: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def test_compiled_plan_serves_every_period(tmp_path, monkeypatch):
+    """The first run over a processed folder keeps its compiled plan; later runs with the same
+    tables run that plan without Ibis, for any period and as-of date, and give exactly what
+    compiling for the real dates gives (the hand-computed All open AR 1600.00 of October; at
+    2026-10-15 it is the same ledger seen earlier: compared to the Ibis path on the real dates).
+    A changed table (a new column) compiles a new plan."""
+    from arinsight.engine import duck
+
+    monkeypatch.setenv("ARINSIGHT_CACHE_DIR", str(tmp_path / "cache"))
+    folder = _processed(tmp_path / "processed", ledger_with_regions())
+    plans = tmp_path / "cache" / "plans"
+
+    def direct(period, as_of=None, params=None):
+        params = {"as_of": as_of, **(params or {})}
+        window, label = run.window_of(period, as_of)
+        con = duck.DuckDBRunner()
+        try:
+            rows, top = run.kpi_rows(con, sources.from_parquet(con, folder), window, params, None)
+        finally:
+            con.disconnect()
+        return run.shape(rows, top, run.buckets_of(params), window, label)
+
+    first = duck.kpis_from_processed(folder, "2026-10")
+    assert len(list(plans.glob("*.json"))) == 1
+    assert first == direct("2026-10")
+    assert first["All"]["open_ar"] == D("1600.00") and first["North"]["open_ar"] == D("1100.00")
+
+    def no_compiling(*a, **k):
+        raise AssertionError("compiled again although a plan was kept")
+
+    monkeypatch.setattr(run, "kpi_rows", no_compiling)
+    assert duck.kpis_from_processed(folder, "2026-10") == first
+    mid = duck.kpis_from_processed(folder, "2026-10", {"as_of": "2026-10-15"})
+    quarter = duck.kpis_from_processed(folder, "2026-Q4")
+    monkeypatch.undo()
+    monkeypatch.setenv("ARINSIGHT_CACHE_DIR", str(tmp_path / "cache"))
+    assert mid == direct("2026-10", "2026-10-15")
+    assert mid["All"]["as_of"] == "2026-10-15" and mid["All"]["open_ar"] != first["All"]["open_ar"]
+    assert quarter == direct("2026-Q4")
+    assert len(list(plans.glob("*.json"))) == 1
+
+    tables = ledger_with_regions()
+    tables["invoices"] = tables["invoices"].assign(note="x")
+    _processed(folder, tables)
+    assert duck.kpis_from_processed(folder, "2026-10") == first
+    assert len(list(plans.glob("*.json"))) == 2
+
+
+def test_plan_in_parts_and_without_a_cache(tmp_path, monkeypatch):
+    """In 3 hash parts (the statements that insert part by part are in the plan too) and with
+    ARINSIGHT_PLAN_CACHE=off (nothing kept), the KPIs equal the one-pass result."""
+    from arinsight.engine import duck
+
+    folder = _processed(tmp_path / "processed", ledger_with_regions())
+    whole = duck.kpis_from_processed(folder, "2026-10")
+    for _ in range(2):  # compiled, then run from the plan
+        assert duck.kpis_from_processed(folder, "2026-10", {"engine_parts": 3}) == whole
+    monkeypatch.setenv("ARINSIGHT_PLAN_CACHE", "off")
+    monkeypatch.setenv("ARINSIGHT_CACHE_DIR", str(tmp_path / "off"))
+    assert duck.kpis_from_processed(folder, "2026-10") == whole
+    assert not (tmp_path / "off").exists()
+
+
+def test_cli_kpis_runs_a_kept_plan_without_ibis(tmp_path):
+    """`arinsight kpis` the second time over the same tables does not import Ibis (the half
+    second of Python that made it slower than plain DuckDB SQL at 1M invoices)."""
+    folder = _processed(tmp_path / "processed", ledger_with_regions())
+    code = (
+        "import sys; from arinsight.cli import main; "
+        f"main(['kpis', '--period', '2026-10', '--processed', {str(folder)!r}, '--out', "
+        f"{str(tmp_path / 'k.json')!r}]); print('ibis' in sys.modules)"
+    )
+    env = {**os.environ, "ARINSIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr for r in runs]
+
+
+def test_a_stand_in_date_left_in_a_plan_is_an_error():
+    from arinsight.engine import duck
+
+    con = duck.DuckDBRunner()
+    try:
+        con.swaps = {"MAKE_DATE(1001, 5, 7)": "MAKE_DATE(2026, 10, 31)"}
+        with pytest.raises(RuntimeError, match="stand-in date"):
+            con._text("SELECT MAKE_DATE(1001, 2, 3)")
+        assert con._text("SELECT MAKE_DATE(1001, 5, 7)") == "SELECT MAKE_DATE(2026, 10, 31)"
+    finally:
+        con.disconnect()
 
 
 # ---------------------------------------------------------------------------------------------

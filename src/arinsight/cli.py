@@ -190,7 +190,7 @@ def _kpis_args(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from arinsight import config
-    from arinsight.engine.run import period_window
+    from arinsight.engine.window import period_window
     from arinsight.errors import UserError
 
     if not _PERIOD.fullmatch(args.period or ""):
@@ -231,7 +231,8 @@ def _kpis_args(args: argparse.Namespace) -> dict:
 def _cmd_kpis(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from arinsight.engine.run import kpis_from_processed, kpis_json
+    from arinsight.engine.duck import kpis_from_processed
+    from arinsight.engine.results import kpis_json
 
     checked = _kpis_args(args)
     results = kpis_from_processed(

@@ -13,27 +13,34 @@ come from one grouped query. The layers, each a module named after what it holds
 - :mod:`~arinsight.engine.positions`: what every invoice and customer owes at T;
 - :mod:`~arinsight.engine.metrics`: the measures and the KPI registry, each defined once;
 - :mod:`~arinsight.engine.marts`: KPIs by region (+ "All"), top customers, monthly trends;
-- :mod:`~arinsight.engine.run`: connects, executes, and returns small Python / pandas results.
+- :mod:`~arinsight.engine.run`: connects, executes, and returns small Python / pandas results;
+- :mod:`~arinsight.engine.duck`: the default engine (DuckDB over parquet) and its compiled
+  plans, which let ``arinsight kpis`` run without importing Ibis;
+- :mod:`~arinsight.engine.window` and :mod:`~arinsight.engine.results`: the report's dates and
+  the shape of what the engine returns (no Ibis either).
+
+The names below are imported on first use, so importing this package costs nothing.
 """
 
 from __future__ import annotations
 
-from arinsight.engine.run import (
-    EngineError,
-    connect,
-    kpis_by_region,
-    kpis_from_frames,
-    kpis_from_processed,
-    kpis_json,
-    monthly_trends_from_frames,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "EngineError",
-    "connect",
-    "kpis_by_region",
-    "kpis_from_frames",
-    "kpis_from_processed",
-    "kpis_json",
-    "monthly_trends_from_frames",
-]
+_WHERE = {
+    "EngineError": "run",
+    "connect": "run",
+    "kpis_by_region": "run",
+    "kpis_from_frames": "run",
+    "kpis_from_processed": "duck",
+    "kpis_json": "results",
+    "monthly_trends_from_frames": "run",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -16,10 +16,9 @@ import ibis.expr.types as ir
 from arinsight.engine import positions as pos
 from arinsight.engine.metrics import COMMISSIONS, KPIS, RECEIVABLES, measures
 from arinsight.engine.positions import AsOf
+from arinsight.engine.results import ALL
 from arinsight.engine.sources import Ledgers
 from arinsight.engine.staging import MONEY_SUM
-
-ALL = "All"
 
 
 def _with_all(by_region: ir.Table, keys: Sequence[str] = ()) -> ir.Table:

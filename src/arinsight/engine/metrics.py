@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from arinsight.engine.positions import AsOf
+from arinsight.engine.positions import AsOf, days_of, months_of
 from arinsight.engine.staging import money_sum
 
 
@@ -72,7 +72,7 @@ class Kpi:
 
 def _cei(m: ir.Table, w: AsOf) -> ir.Value:
     current = _f(m.open_ar) - _f(m.overdue_ar)
-    base = _f(m.open_ar_begin) + _f(m.credit_sales) / w.months
+    base = _f(m.open_ar_begin) + _f(m.credit_sales) / months_of(w)
     den = base - current
     return ibis.ifelse(den > 0, (base - _f(m.open_ar)) / den * 100, ibis.null("float64"))
 
@@ -103,21 +103,21 @@ _RECEIVABLES: tuple[Kpi, ...] = (
     Kpi("overdue_invoices", "count", "lower", "open invoices past due at T",
         lambda m, w: m.overdue_invoices),
     Kpi("dso", "days", "lower", "AR(T) / credit sales * days (start .. T)",
-        lambda m, w: _ratio(m.open_ar, m.credit_sales, w.days)),
+        lambda m, w: _ratio(m.open_ar, m.credit_sales, days_of(w))),
     Kpi("countback_dso", "days", "lower",
         "days of sales, walking back month by month from T, that make up AR(T)",
         lambda m, w: m.countback_dso),
     Kpi("best_possible_dso", "days", "lower", "current AR / credit sales * days",
-        lambda m, w: _ratio(m.open_ar - m.overdue_ar, m.credit_sales, w.days)),
+        lambda m, w: _ratio(m.open_ar - m.overdue_ar, m.credit_sales, days_of(w))),
     Kpi("average_days_delinquent", "days", "lower", "DSO - best possible DSO",
-        lambda m, w: _ratio(m.overdue_ar, m.credit_sales, w.days)),
+        lambda m, w: _ratio(m.overdue_ar, m.credit_sales, days_of(w))),
     Kpi("cei", "percent", "higher",
         "(AR(begin) + sales/months - AR(T)) / (AR(begin) + sales/months - current AR) * 100",
         _cei),
     Kpi("ar_turnover", "times", "higher", "credit sales / ((AR(begin) + AR(T)) / 2)",
         lambda m, w: _turnover(m, w, 1.0)),
     Kpi("ar_turnover_annualised", "times", "higher", "ar_turnover * 365 / days",
-        lambda m, w: _turnover(m, w, 365.0 / w.days)),
+        lambda m, w: _turnover(m, w, 365.0 / days_of(w))),
     Kpi("customers_over_credit_limit", "count", "lower",
         "customers whose open AR at T exceeds their credit limit (n/a without any limit)",
         lambda m, w: m.customers_over_credit_limit),

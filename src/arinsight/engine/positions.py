@@ -11,50 +11,28 @@ invoice; unapplied cash follows its customer's master-data region.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
 from arinsight.engine.staging import MONEY, MONEY_SUM, money_sum
+from arinsight.engine.window import AsOf
 
 #: Key prefix of unapplied cash grouped per customer (a control character no id contains).
 _UNAPPLIED = "\x1f"
 
 
-@dataclass(frozen=True)
-class AsOf:
-    """The dates of one report: P = [start, end]; T = ``as_of`` (start <= T <= end).
+def days_of(w: AsOf) -> ir.IntegerValue:
+    """Days from start to T inclusive, computed by the engine from the two dates (so a
+    compiled plan serves any dates: see arinsight.engine.duck)."""
+    return ibis.literal(w.as_of).delta(ibis.literal(w.start), unit="day") + 1
 
-    Balances are measured at the end of day T, flows cover ``start .. T``; ``begin`` is the day
-    before P starts (AR(begin) = the opening balance); ``days`` = days from start to T inclusive;
-    ``months`` = calendar months from start to T (the CEI convention divides sales by it).
-    """
 
-    start: dt.date
-    end: dt.date
-    as_of: dt.date
-
-    def __post_init__(self) -> None:
-        if not self.start <= self.as_of <= self.end:
-            raise ValueError(
-                f"as_of {self.as_of.isoformat()}: must lie in the period "
-                f"{self.start.isoformat()} .. {self.end.isoformat()}"
-            )
-
-    @property
-    def begin(self) -> dt.date:
-        return self.start - dt.timedelta(days=1)
-
-    @property
-    def days(self) -> int:
-        return (self.as_of - self.start).days + 1
-
-    @property
-    def months(self) -> int:
-        return (self.as_of.year - self.start.year) * 12 + self.as_of.month - self.start.month + 1
+def months_of(w: AsOf) -> ir.IntegerValue:
+    """Calendar months from start to T (the CEI convention), computed by the engine."""
+    t, s = ibis.literal(w.as_of), ibis.literal(w.start)
+    return (t.year() - s.year()) * 12 + t.month() - s.month() + 1
 
 
 def aging_bucket(days_past_due: ir.IntegerValue, buckets: Sequence[int]) -> ir.IntegerValue:

@@ -1,0 +1,133 @@
+"""What the engine returns, shaped for people and programs: KPI values rounded for display, the
+aging labels, the per-region result objects and kpis.json.
+
+Free of the query layer (no Ibis import), so a run of a compiled plan starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from arinsight.engine.window import AsOf
+
+ALL = "All"
+DEFAULT_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
+DEFAULT_TOP_N = 10
+
+
+def buckets_of(params: Mapping[str, Any]) -> list[int]:
+    raw = params.get("aging_buckets") or DEFAULT_BUCKETS
+    try:
+        b = [int(x) for x in raw]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"aging_buckets: expected a list of whole days, got {raw!r}") from exc
+    if not b or b[0] < 0 or any(hi <= lo for lo, hi in zip(b[:-1], b[1:], strict=True)):
+        raise ValueError(
+            f"aging_buckets: expected non-negative, strictly increasing day bounds, got {raw!r}"
+        )
+    return b
+
+
+def aging_labels(buckets: Sequence[int]) -> list[str]:
+    """Current, 1-30, 31-60, ..., 120+ for ``[0, 30, 60, 90, 120]`` (a first bound b > 0: 0-b)."""
+    labels = ["Current" if buckets[0] == 0 else f"0-{buckets[0]}"]
+    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(buckets[:-1], buckets[1:], strict=True)]
+    return [*labels, f"{buckets[-1]}+"]
+
+
+def rounded(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return v.quantize(Decimal("0.01")) + Decimal("0.00")
+    if isinstance(v, float):
+        return round(v, 4) + 0.0
+    return v
+
+
+def top_n_of(params: Mapping[str, Any]) -> int:
+    """``params["top_n"]`` (default :data:`DEFAULT_TOP_N`), at least 1."""
+    top_n = int(params["top_n"]) if params.get("top_n") is not None else DEFAULT_TOP_N
+    if top_n < 1:
+        raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
+    return top_n
+
+
+def shape(
+    rows: Sequence[Mapping[str, Any]],
+    top: Sequence[Mapping[str, Any]],
+    buckets: Sequence[int],
+    window: AsOf,
+    label: str | None,
+) -> dict[str, dict[str, Any]]:
+    """The rows of the KPI query and of the top-customers query as one object per region, "All"
+    first: {period, region, as_of, KPIs..., aging: {label: amount}, top_pending_customers}."""
+    labels = aging_labels(buckets)
+    tops: dict[str, list[tuple]] = {}
+    for r in top:
+        tops.setdefault(r["region"], []).append(
+            (
+                r["rank"],
+                {
+                    "customer_id": r["customer_id"],
+                    "customer_name": r["customer_name"],
+                    "pending": rounded(r["pending"]),
+                    "overdue": rounded(r["overdue"]),
+                },
+            )
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["region"] != ALL, r["region"])):
+        r = dict(r)
+        region = r.pop("region")
+        aging = {lab: rounded(r.pop(f"aging_{i}")) for i, lab in enumerate(labels)}
+        kpis = {k: rounded(v) for k, v in r.items()}
+        out[region] = {
+            "period": label,
+            "region": region,
+            "as_of": window.as_of.isoformat(),
+            **kpis,
+            "aging": aging,
+            "top_pending_customers": [c for _, c in sorted(tops.get(region, []))],
+        }
+    return out
+
+
+#: The keys of kpis.json (DESIGN section 11's interface), in order. The model-based keys
+#: ``cash_forecast`` and ``high_risk_customers`` come from the risk model, not from the engine:
+#: ``arinsight kpis`` writes them as null.
+KPIS_JSON_KEYS: tuple[str, ...] = (
+    "period", "region", "as_of", "credit_sales", "collections", "open_ar", "open_ar_begin",
+    "current_ar", "overdue_ar", "overdue_invoices", "dso", "countback_dso", "best_possible_dso",
+    "average_days_delinquent", "cei", "ar_turnover", "ar_turnover_annualised",
+    "customers_over_credit_limit", "aging", "average_days_late", "payment_completion_rate_count",
+    "payment_completion_rate_amount", "paid_to_billed_rate", "top_pending_customers",
+    "cash_forecast", "total_accrued_commissions", "commissions_paid_mtd",
+    "average_commission_rate", "high_risk_customers",
+)  # fmt: skip
+
+_EXACT = "\u0000decimal:"
+
+
+def kpis_json(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The kpis.json objects of every region as one JSON document: region -> object with the
+    keys of :data:`KPIS_JSON_KEYS`. Money is written as an exact decimal number (``12.30``, never
+    a rounded float), undefined values as null; keys in the order above, regions "All" first."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{_EXACT}{value:.2f}"
+        if isinstance(value, Mapping):
+            return {str(k): mark(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(v) for v in value]
+        return value
+
+    doc = {
+        region: {key: mark(kpis.get(key)) for key in KPIS_JSON_KEYS}
+        for region, kpis in results.items()
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return re.sub(r'"\\u0000decimal:(-?[0-9]+\.[0-9]+)"', r"\1", text) + "\n"
