@@ -34,13 +34,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arinsight import kpis as kpi_registry
+from arinsight.engine.results import DEFAULT_BUCKETS, aging_labels
+from arinsight.engine.results import check_buckets as _check_buckets
 from arinsight.ledger import Period, period_bounds
 
 #: Half a cent: amounts are in cents, so a remaining balance below this is zero.
 _EPS = 0.005
 _DAY = np.timedelta64(1, "D")
 
-DEFAULT_AGING_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
+DEFAULT_AGING_BUCKETS: tuple[int, ...] = DEFAULT_BUCKETS
 
 #: Which way is good for each KPI (``compare`` uses it for the trend assessment), the unit and the
 #: readable name of each KPI: views of the one registry, :mod:`arinsight.kpis`.
@@ -151,32 +153,6 @@ def _days(delta: np.ndarray) -> np.ndarray:
     """Whole days of a timedelta64 array (NaT -> NaN)."""
     out = delta / _DAY
     return np.asarray(out, dtype="float64")
-
-
-def aging_labels(buckets: Sequence[int] = DEFAULT_AGING_BUCKETS) -> list[str]:
-    """Labels of the aging buckets: ``[0, 30, 60, 90, 120]`` -> Current, 1-30, 31-60, 61-90, 91-120, 120+.
-
-    ``buckets`` are the inclusive upper bounds in days past due; the last bucket is open-ended
-    ("120+" means more than 120 days past due). A first bound of 0 is the "Current" bucket (not
-    past due); any other first bound ``b`` gives a first bucket "0-b".
-    """
-    b = _check_buckets(buckets)
-    labels = ["Current" if b[0] == 0 else f"0-{b[0]}"]
-    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
-    labels.append(f"{b[-1]}+")
-    return labels
-
-
-def _check_buckets(buckets: Sequence[int]) -> list[int]:
-    try:
-        b = [int(x) for x in buckets]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"aging_buckets: expected a list of whole days, got {buckets!r}") from exc
-    if not b or b[0] < 0 or any(hi <= lo for lo, hi in zip(b[:-1], b[1:], strict=True)):
-        raise ValueError(
-            f"aging_buckets: expected non-negative, strictly increasing day bounds, got {buckets!r}"
-        )
-    return b
 
 
 # --------------------------------------------------------------------------------------------

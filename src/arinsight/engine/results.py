@@ -19,24 +19,36 @@ DEFAULT_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
 DEFAULT_TOP_N = 10
 
 
-def buckets_of(params: Mapping[str, Any]) -> list[int]:
-    raw = params.get("aging_buckets") or DEFAULT_BUCKETS
+def check_buckets(buckets: Sequence[int]) -> list[int]:
+    """Aging bucket bounds as whole days (ValueError unless non-negative, strictly increasing)."""
     try:
-        b = [int(x) for x in raw]
+        b = [int(x) for x in buckets]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"aging_buckets: expected a list of whole days, got {raw!r}") from exc
+        raise ValueError(f"aging_buckets: expected a list of whole days, got {buckets!r}") from exc
     if not b or b[0] < 0 or any(hi <= lo for lo, hi in zip(b[:-1], b[1:], strict=True)):
         raise ValueError(
-            f"aging_buckets: expected non-negative, strictly increasing day bounds, got {raw!r}"
+            f"aging_buckets: expected non-negative, strictly increasing day bounds, got {buckets!r}"
         )
     return b
 
 
-def aging_labels(buckets: Sequence[int]) -> list[str]:
-    """Current, 1-30, 31-60, ..., 120+ for ``[0, 30, 60, 90, 120]`` (a first bound b > 0: 0-b)."""
-    labels = ["Current" if buckets[0] == 0 else f"0-{buckets[0]}"]
-    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(buckets[:-1], buckets[1:], strict=True)]
-    return [*labels, f"{buckets[-1]}+"]
+def buckets_of(params: Mapping[str, Any]) -> list[int]:
+    """``params["aging_buckets"]`` checked (default :data:`DEFAULT_BUCKETS`)."""
+    return check_buckets(params.get("aging_buckets") or DEFAULT_BUCKETS)
+
+
+def aging_labels(buckets: Sequence[int] = DEFAULT_BUCKETS) -> list[str]:
+    """Labels of the aging buckets: ``[0, 30, 60, 90, 120]`` -> Current, 1-30, 31-60, 61-90,
+    91-120, 120+.
+
+    ``buckets`` are the inclusive upper bounds in days past due; the last bucket is open-ended
+    ("120+" means more than 120 days past due). A first bound of 0 is the "Current" bucket (not
+    past due); any other first bound ``b`` gives a first bucket "0-b".
+    """
+    b = check_buckets(buckets)
+    labels = ["Current" if b[0] == 0 else f"0-{b[0]}"]
+    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+    return [*labels, f"{b[-1]}+"]
 
 
 def rounded(v: Any) -> Any:
