@@ -162,8 +162,12 @@ def main(argv: list[str]) -> int:
         )
     by_n = {r["invoices"]: r for r in results}
     if 1_000_000 in by_n and 10_000_000 in by_n:
-        growth = by_n[10_000_000]["ours_s"] / by_n[1_000_000]["ours_s"]
-        print(f"growth time(10M) / time(1M) = {growth:.1f} (target <= 11)")
+        later = by_n[10_000_000]["ours_s"] / by_n[1_000_000]["ours_s"]
+        first = by_n[10_000_000]["first_run_s"] / by_n[1_000_000]["first_run_s"]
+        print(
+            f"growth time(10M) / time(1M) = {later:.1f} later runs, {first:.1f} first runs "
+            "(target <= 11)"
+        )
     for n, ref_s in ISSUE_REFERENCE_S.items():
         if n in by_n:
             print(f"issue's DuckDB reference at {n:,}: {ref_s} s (quiet machine)")
