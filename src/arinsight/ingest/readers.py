@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import re
+import threading
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -558,8 +559,11 @@ def read_ubl(pattern: Path) -> pd.DataFrame:
 
 
 #: sha256 of the files read during one :func:`one_pass` (a workbook or database that provides
-#: several tables is hashed once); None outside it.
+#: several tables is hashed once); None outside it. Sources are read on several threads, so
+#: each file's digest is computed under its own lock (the other tables of the file wait for it).
 _DIGESTS: dict[Path, str] | None = None
+_DIGEST_LOCKS: dict[Path, threading.Lock] = {}
+_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -571,15 +575,20 @@ def one_pass():
         yield
     finally:
         _DIGESTS = None
+        _DIGEST_LOCKS.clear()
 
 
 def _file_sha256(path: Path) -> str:
-    if _DIGESTS is None:
+    digests = _DIGESTS
+    if digests is None:
         return sha256_file(path)
     key = path.resolve()
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_file(path)
-    return _DIGESTS[key]
+    with _LOCK:
+        lock = _DIGEST_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        if key not in digests:
+            digests[key] = sha256_file(path)
+    return digests[key]
 
 
 def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
