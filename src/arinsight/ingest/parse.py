@@ -482,10 +482,23 @@ def blank_as_missing(text: pd.Series) -> pd.Series:
 
 
 def constant_text(value: str, index: pd.Index) -> pd.Series:
-    """A text column holding ``value`` on every row (a file name), built by Arrow."""
+    """A text column holding ``value`` on every row (a file name), its Arrow buffers built
+    directly (the bytes repeated, evenly spaced offsets)."""
     import pyarrow as pa
 
-    out = pa.repeat(pa.scalar(value, type=pa.large_string()), len(index)).to_pandas()
+    encoded, n = value.encode("utf-8"), len(index)
+    offsets = np.arange(n + 1, dtype="int64") * len(encoded)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(encoded * n))
+    out = arr.to_pandas()
+    out.index = index
+    return out
+
+
+def missing_text(index: pd.Index) -> pd.Series:
+    """A text column missing on every row (``blank_as_missing(constant_text("", index))``)."""
+    import pyarrow as pa
+
+    out = pa.nulls(len(index), pa.large_string()).to_pandas()
     out.index = index
     return out
 
