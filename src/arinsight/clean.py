@@ -419,7 +419,7 @@ def _clean_invoices(
     fx_rates: dict[str, float],
 ) -> _Rules:
     terms = customers.set_index("customer_id")["payment_terms_days"]
-    at = positions(df["customer_id"], terms.index)  # each invoice's customer, once
+    at = positions(df["customer_id"], terms.index, unique=True)  # each invoice's customer, once
     df = df.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     missing_due = df["due_date"].isna()
     derived_due = df["invoice_date"] + pd.to_timedelta(
@@ -482,7 +482,8 @@ def _clean_payments(
     _unknown_reference(rules, "customer_id", customers)
     frame = rules.frame
     inv_dates = invoices.set_index("invoice_id")["invoice_date"]
-    at = positions(frame["invoice_id"], inv_dates.index)  # each payment's invoice, once
+    # each payment's invoice, once (the clean invoices' ids are unique: duplicates() saw to it)
+    at = positions(frame["invoice_id"], inv_dates.index, unique=True)
     _unknown_reference(rules, "invoice_id", invoices, at)
     inv_date = lookup(frame["invoice_id"], inv_dates, at)
     rules.quarantine(
