@@ -416,14 +416,26 @@ def _mixed_cells(text, ints, reals) -> pd.Series:
     is_real = reals.is_valid().to_numpy(zero_copy_only=False)
     if not is_int.any() and not is_real.any():
         return _typed_column(text)
-    values = text.to_numpy(zero_copy_only=False).astype(object)
+    reals = reals if pa.types.is_float64(reals.type) else reals.cast(pa.float64())
+    is_text = text.is_valid().to_numpy(zero_copy_only=False) & ~is_int & ~is_real
+    if not is_text.any() and (pa.types.is_int64(ints.type) or not is_int.any()):
+        # every cell a number (or null): one numeric column, no Python object per cell
+        if not is_real.any():
+            return _typed_column(ints)  # Int64
+        number = np.array(reals.to_numpy(zero_copy_only=False), dtype="float64")  # NaN: null
+        if is_int.any():
+            number[is_int] = ints.fill_null(0).to_numpy()[is_int]
+        return pd.Series(number, dtype="float64")
+    values = np.empty(len(text), dtype=object)  # None: missing; only the text cells decoded
+    values[is_text] = text.filter(pa.array(is_text)).to_numpy(zero_copy_only=False)
     if is_int.any():
         values[is_int] = ints.fill_null(0).to_numpy()[is_int].astype(object)
     if is_real.any():
-        column = reals if pa.types.is_float64(reals.type) else reals.cast(pa.float64())
-        values[is_real] = column.to_numpy(zero_copy_only=False)[is_real].astype(object)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("floating", "mixed-integer-float"):  # every text cell was a number
+        values[is_real] = reals.to_numpy(zero_copy_only=False)[is_real].astype(object)
+    if is_text.any():
+        return pd.Series(values, dtype=object)
+    kind = pd.api.types.infer_dtype(values, skipna=True)  # numbers of another Arrow type
+    if kind in ("floating", "mixed-integer-float"):
         return pd.Series(values, dtype="float64")
     if kind == "integer":
         return pd.Series(pd.array(values, dtype="Int64"))
