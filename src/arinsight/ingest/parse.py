@@ -126,9 +126,8 @@ def _kinds(values: pd.Series) -> np.ndarray:
         text = values.astype(str).str.strip()
         out[blank | (text == "").to_numpy()] = "empty"
         return out
-    types = values.map(type)
-    kind_of = {t: _kind_of_type(t) for t in pd.unique(types.to_numpy(dtype=object))}
-    out = types.map(kind_of).to_numpy(dtype="<U7")
+    codes, types = pd.factorize(values.map(type).to_numpy(dtype=object))  # a few distinct
+    out = np.array([_kind_of_type(t) for t in types] + ["other"], dtype="<U7")[codes]
     out[blank] = "empty"
     text = out == "text"
     if text.any():
@@ -421,6 +420,8 @@ def _date_kind(value) -> str:
 
 def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``(booleans, problem)``: the yes/no words of the module docstring; anything else invalid."""
+    if values.dtype != object:
+        return _typed_bools(values)
     s = _per_distinct(values, _bool_text)
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[s.isin(_TRUE)] = True
@@ -428,6 +429,26 @@ def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     problem = pd.Series("", index=values.index, dtype=object)
     problem[(s != "") & out.isna()] = INVALID
     return out, text_series(problem)
+
+
+def _typed_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`parse_bools` of a typed column (integers from a database, booleans, text), decided
+    once per distinct value (the missing cells one by one, as :func:`_per_distinct` maps them)."""
+    codes, uniques = pd.factorize(values)
+    words = [_bool_text(u) for u in uniques]
+    is_true = np.array([w in _TRUE for w in words] + [False])[codes]
+    is_false = np.array([w in _FALSE for w in words] + [False])[codes]
+    filled = np.array([w != "" for w in words] + [False])[codes]
+    missing = np.flatnonzero(codes == -1)
+    if len(missing):
+        words = values.iloc[missing].map(_bool_text).tolist()
+        is_true[missing] = [w in _TRUE for w in words]
+        is_false[missing] = [w in _FALSE for w in words]
+        filled[missing] = [w != "" for w in words]
+    known = is_true | is_false
+    out = pd.Series(pd.arrays.BooleanArray(is_true, ~known), index=values.index)
+    problem = np.where(filled & ~known, INVALID, "").astype(object)
+    return out, text_series(problem, values.index)
 
 
 def _bool_text(value) -> str:
