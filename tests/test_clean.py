@@ -277,3 +277,24 @@ def test_processed_files_are_byte_identical_across_runs(tmp_path):
     assert "quarantine.parquet" in names and "data_quality.json" in names
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_schema_checks_a_sorted_key_by_its_neighbours_and_reports_a_repeated_one():
+    """A clean table sorted by its key is validated without hashing the key; a repeated key
+    (sorted or not) is still reported by the pandera schema's uniqueness check."""
+    from pandera.errors import SchemaErrors
+
+    from arinsight import schemas
+
+    reps = pd.DataFrame(
+        {"sales_rep_id": ["R1", "R2", "R3"], "rep_name": ["a", None, "c"], "sales_group": "G"}
+    ).astype("str")
+    reps["rep_name"] = reps["rep_name"].where(reps["rep_name"] != "None")
+    assert schemas._sorted_unique(reps["sales_rep_id"])
+    assert schemas.validate("sales_reps", reps).equals(
+        schemas.MODELS["sales_reps"].validate(reps, lazy=True)
+    )
+    assert schemas.validate("sales_reps", reps.iloc[::-1]).shape == (3, 3)  # unsorted: pandera
+    for repeated in (["R1", "R1", "R2"], ["R2", "R1", "R1"]):
+        with pytest.raises(SchemaErrors, match="field_uniqueness"):
+            schemas.validate("sales_reps", reps.assign(sales_rep_id=repeated))

@@ -421,3 +421,39 @@ def test_ubl_bad_document_names_its_file(write_sources, tmp_path):
     spec = write_sources({"invoices": {"kind": "ubl", "path": "einv/*.xml"}}, {})
     with pytest.raises(SourceError, match=r"bad\.xml: not well-formed XML"):
         ingest(spec)
+
+
+def test_sqlite_table_read_by_adbc_keeps_each_cells_type_as_the_cursor_gives_it(tmp_path):
+    """The Arrow read of a SQLite table (ADBC) gives the frame the DB-API cursor gives: a REAL
+    column mixing reals, integers, text and nulls keeps each cell's own Python type (object);
+    a column of numbers only is one numeric column (ints and reals -> float64, ints -> Int64)."""
+    from arinsight.ingest.readers import _columns_of, _read_sqlite_table
+
+    db = tmp_path / "mixed.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (mixed REAL, numbers, ints, words TEXT)")
+    con.executemany(
+        "INSERT INTO t VALUES (?,?,?,?)",
+        [
+            (1.5, 1, 7, "a"),
+            ("abc", 2.25, None, None),
+            (None, None, -3, "b"),
+            (4, 3, 2, "c"),
+        ],
+    )
+    con.execute("CREATE VIEW v AS SELECT * FROM t")
+    con.commit()
+    for table in ("t", "v"):
+        cursor = con.execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cursor.description]
+        expected = _columns_of(cursor.fetchall(), names)
+        got = _read_sqlite_table(db, table, "mixed.sqlite")
+        assert got is not None
+        assert list(got.dtypes.astype(str)) == list(expected.dtypes.astype(str))
+        for col in names:
+            for a, b in zip(got[col].tolist(), expected[col].tolist(), strict=True):
+                assert type(a) is type(b)
+                assert (pd.isna(a) and pd.isna(b)) if pd.isna(b) else a == b
+    con.close()
+    assert got["mixed"].dtype == object and got["numbers"].dtype == "float64"
+    assert str(got["ints"].dtype) == "Int64"

@@ -405,3 +405,21 @@ def test_garbage_in_any_field_is_quarantined_refused_or_kept_as_written(
     elif column in ("id", "cust", "status"):
         name = {"id": "invoice_id", "cust": "customer_id", "status": "status"}[column]
         assert (got[name] if pd.notna(got[name]) else "") == value  # empty text = missing
+
+
+def test_yes_no_of_a_typed_column_is_decided_like_text():
+    """Integers from a database (1/0), booleans and yes/no text give the same values; any other
+    value is invalid."""
+    from arinsight.ingest.parse import parse_bools
+
+    ints = pd.Series([1, 0, 2, 1], dtype="int64")
+    words = pd.Series(["Yes", " no ", "maybe", ""], dtype="str")
+    flags = pd.Series([True, False], dtype="bool")
+    values, problem = parse_bools(ints)
+    assert values.tolist() == [True, False, pd.NA, True] and str(values.dtype) == "boolean"
+    assert problem.tolist() == ["", "", "invalid", ""]
+    values, problem = parse_bools(words)
+    assert values.tolist() == [True, False, pd.NA, pd.NA]
+    assert problem.tolist() == ["", "", "invalid", ""]
+    values, problem = parse_bools(flags)
+    assert values.tolist() == [True, False] and problem.tolist() == ["", ""]

@@ -28,7 +28,10 @@ cash in the reporting currency. Assumption: one rate per currency for the whole 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -240,8 +243,9 @@ class _Rules:
         compared on every column."""
         key = KEYS[self.table]
         cols = CANONICAL[self.table] + [c for c in self.frame.columns if c.startswith("_cents_")]
+        codes = pd.factorize(self.frame[key])[0]  # one hash pass over the key, no copy of it
         kept = np.flatnonzero(self.alive)
-        repeated = kept[_repeated(self.frame[key].take(kept))]
+        repeated = kept[_repeated(codes[kept])]
         dup = self.frame[cols].take(repeated).duplicated(keep="first").to_numpy()
         n = int(dup.sum())
         if n:
@@ -252,7 +256,7 @@ class _Rules:
         # a key is still repeated only among the rows that repeated it before
         left = repeated[~dup]
         conflict = np.zeros(len(self.frame), dtype=bool)
-        conflict[left[_repeated(self.frame[key].take(left))]] = True
+        conflict[left[_repeated(codes[left])]] = True
         self.quarantine(
             "duplicate_key_conflict",
             conflict,
@@ -271,11 +275,12 @@ class _Rules:
         return pd.concat(self.quarantined, ignore_index=True)
 
 
-def _repeated(values: pd.Series) -> np.ndarray:
-    """``values.duplicated(keep=False)`` as a numpy array (missing values equal each other),
-    counted on the codes of one hash pass."""
-    codes, uniques = pd.factorize(values)
-    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)  # slot 0: missing values
+def _repeated(codes: np.ndarray) -> np.ndarray:
+    """``values.duplicated(keep=False)`` of the values with these :func:`pandas.factorize`
+    codes (-1: missing; missing values equal each other), as a numpy array."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    counts = np.bincount(codes + 1)  # slot 0: missing values
     return counts[codes + 1] > 1
 
 
@@ -414,7 +419,7 @@ def _clean_invoices(
     fx_rates: dict[str, float],
 ) -> _Rules:
     terms = customers.set_index("customer_id")["payment_terms_days"]
-    at = positions(df["customer_id"], terms.index)  # each invoice's customer, once
+    at = positions(df["customer_id"], terms.index, unique=True)  # each invoice's customer, once
     df = df.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
     missing_due = df["due_date"].isna()
     derived_due = df["invoice_date"] + pd.to_timedelta(
@@ -477,7 +482,8 @@ def _clean_payments(
     _unknown_reference(rules, "customer_id", customers)
     frame = rules.frame
     inv_dates = invoices.set_index("invoice_id")["invoice_date"]
-    at = positions(frame["invoice_id"], inv_dates.index)  # each payment's invoice, once
+    # each payment's invoice, once (the clean invoices' ids are unique: duplicates() saw to it)
+    at = positions(frame["invoice_id"], inv_dates.index, unique=True)
     _unknown_reference(rules, "invoice_id", invoices, at)
     inv_date = lookup(frame["invoice_id"], inv_dates, at)
     rules.quarantine(
@@ -541,6 +547,15 @@ def _convert_currency(
     return inv, pay
 
 
+_VALIDATING = threading.Lock()
+
+
+def _finish_rules(table: str, rules: _Rules) -> pd.DataFrame:
+    """:func:`_finish` of the rows a table's rules kept (taken from the rows read on the calling
+    thread)."""
+    return _finish(table, rules.df)
+
+
 def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
     exact cents of the money columns follow (``_cents_<column>``)."""
@@ -557,7 +572,8 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].astype("datetime64[us]")
     out = out.sort_values(KEYS[table], kind="stable").reset_index(drop=True)
     try:
-        valid = schemas.validate(table, out[cols])
+        with _VALIDATING:  # pandera's validation is not safe to run on several threads at once
+            valid = schemas.validate(table, out[cols])
     except SchemaErrors as exc:  # the rules above should make this impossible: say where
         first = exc.failure_cases.iloc[0]
         raise CleaningError(
@@ -574,16 +590,18 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
 
 def _applied(invoices: pd.DataFrame, payments: pd.DataFrame, at: np.ndarray | None) -> pd.Series:
     """Payments applied to each invoice (sum of their amounts, 0 when none). ``at``: each
-    payment's position in ``invoices`` (-1: none) when known; the sums are the same either way
-    (one group per invoice, its payments added in the order read)."""
-    if at is None:
+    payment's position in ``invoices`` (-1: none) when known: then the exact cents are added
+    (whole numbers, exact in float64 up to 2**53 cents) by one ``bincount`` pass, and the sum
+    divided by 100 once; otherwise one group per invoice, its amounts added in the order read.
+    Both give the same comparison with an invoice amount to the half cent."""
+    c = cents_column("amount")
+    if at is None or c not in payments:
         applied = payments.dropna(subset=["invoice_id"]).groupby("invoice_id")["amount"].sum()
         return lookup(invoices["invoice_id"], applied.astype(float)).fillna(0.0)
     matched = at >= 0
-    applied = payments["amount"][matched].groupby(at[matched]).sum().astype(float)
-    return pd.Series(
-        applied.reindex(np.arange(len(invoices))).fillna(0.0).to_numpy(), index=invoices.index
-    )
+    cents = payments[c].to_numpy(dtype="float64", na_value=0.0)[matched]
+    applied = np.bincount(at[matched], weights=cents, minlength=len(invoices)) / 100
+    return pd.Series(applied, index=invoices.index)
 
 
 def _segments(
@@ -637,27 +655,38 @@ def clean(
     fx_rates = dict(fx_rates or {})
     tables = {t: _ensure_cents(t, tables[t]) for t in CANONICAL}
     done: dict[str, _Rules] = {}
-    done["customers"] = _clean_customers(tables["customers"], run_date)
-    customers = done["customers"].df
-    done["sales_reps"] = _Rules("sales_reps", tables["sales_reps"])
-    _generic_rules(done["sales_reps"], run_date)
-    done["invoices"] = _clean_invoices(
-        tables["invoices"], customers, run_date, reporting_currency, fx_rates
-    )
-    invoices = done["invoices"].df
-    done["payments"] = _clean_payments(tables["payments"], invoices, customers, run_date)
-    done["commissions"] = _clean_commissions(tables["commissions"], invoices, run_date)
+    # A table is finished (sorted, validated) on a worker thread as soon as its rows are final,
+    # while the main thread cleans the tables that depend on it; commissions (which only need
+    # the clean invoices) are cleaned on a worker beside the payments.
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arinsight-clean") as pool:
+        finishing: dict[str, Future] = {}
+        done["customers"] = _clean_customers(tables["customers"], run_date)
+        customers = done["customers"].df
+        done["sales_reps"] = _Rules("sales_reps", tables["sales_reps"])
+        _generic_rules(done["sales_reps"], run_date)
+        for t in ("customers", "sales_reps"):
+            finishing[t] = pool.submit(_finish_rules, t, done[t])
+        done["invoices"] = _clean_invoices(
+            tables["invoices"], customers, run_date, reporting_currency, fx_rates
+        )
+        invoices = done["invoices"].df
+        commissions = pool.submit(_clean_commissions, tables["commissions"], invoices, run_date)
+        done["payments"] = _clean_payments(tables["payments"], invoices, customers, run_date)
 
-    inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
-    inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
-    done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
-    done["invoices"].df, done["payments"].df = (
-        _segments(inv, customers, segment_by, done["invoices"].customer_at),
-        pay,
-    )
-    assumed = pay[DATE_ASSUMED]
-
-    clean_tables = {t: _finish(t, done[t].df) for t in CANONICAL}
+        inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
+        inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
+        done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
+        done["invoices"].df, done["payments"].df = (
+            _segments(inv, customers, segment_by, done["invoices"].customer_at),
+            pay,
+        )
+        assumed = pay[DATE_ASSUMED]
+        for t in ("invoices", "payments"):
+            finishing[t] = pool.submit(_finish_rules, t, done[t])
+        done["commissions"] = commissions.result()
+        finishing["commissions"] = pool.submit(_finish_rules, "commissions", done["commissions"])
+        clean_tables = {t: finishing[t].result() for t in CANONICAL}
     quarantine = pd.concat([done[t].quarantine_frame() for t in TABLE_ORDER], ignore_index=True)
     quarantine = quarantine.sort_values(
         ["table", "source_file", "source_row", "reason"], kind="stable"

@@ -31,6 +31,7 @@ from arinsight.ingest.parse import (
     blank_as_missing,
     cents_column,
     constant_text,
+    missing_text,
     parse_bools,
     parse_dates,
     parse_numbers,
@@ -206,7 +207,7 @@ def to_canonical(
         if source_of[canon] in present or canon in values:
             out[canon] = blank_as_missing(as_text(out[canon]))
         else:  # not in the source: missing on every row
-            out[canon] = blank_as_missing(constant_text("", out.index))
+            out[canon] = missing_text(out.index)
     out[PARSE_ERRORS] = text_series(errors, out.index)
     out[PARSE_REASON] = text_series(reason, out.index)
     out["_source_file"] = (

@@ -126,9 +126,8 @@ def _kinds(values: pd.Series) -> np.ndarray:
         text = values.astype(str).str.strip()
         out[blank | (text == "").to_numpy()] = "empty"
         return out
-    types = values.map(type)
-    kind_of = {t: _kind_of_type(t) for t in pd.unique(types.to_numpy(dtype=object))}
-    out = types.map(kind_of).to_numpy(dtype="<U7")
+    codes, types = pd.factorize(values.map(type).to_numpy(dtype=object))  # a few distinct
+    out = np.array([_kind_of_type(t) for t in types] + ["other"], dtype="<U7")[codes]
     out[blank] = "empty"
     text = out == "text"
     if text.any():
@@ -421,6 +420,8 @@ def _date_kind(value) -> str:
 
 def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``(booleans, problem)``: the yes/no words of the module docstring; anything else invalid."""
+    if values.dtype != object:
+        return _typed_bools(values)
     s = _per_distinct(values, _bool_text)
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     out[s.isin(_TRUE)] = True
@@ -428,6 +429,26 @@ def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     problem = pd.Series("", index=values.index, dtype=object)
     problem[(s != "") & out.isna()] = INVALID
     return out, text_series(problem)
+
+
+def _typed_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`parse_bools` of a typed column (integers from a database, booleans, text), decided
+    once per distinct value (the missing cells one by one, as :func:`_per_distinct` maps them)."""
+    codes, uniques = pd.factorize(values)
+    words = [_bool_text(u) for u in uniques]
+    is_true = np.array([w in _TRUE for w in words] + [False])[codes]
+    is_false = np.array([w in _FALSE for w in words] + [False])[codes]
+    filled = np.array([w != "" for w in words] + [False])[codes]
+    missing = np.flatnonzero(codes == -1)
+    if len(missing):
+        words = values.iloc[missing].map(_bool_text).tolist()
+        is_true[missing] = [w in _TRUE for w in words]
+        is_false[missing] = [w in _FALSE for w in words]
+        filled[missing] = [w != "" for w in words]
+    known = is_true | is_false
+    out = pd.Series(pd.arrays.BooleanArray(is_true, ~known), index=values.index)
+    problem = np.where(filled & ~known, INVALID, "").astype(object)
+    return out, text_series(problem, values.index)
 
 
 def _bool_text(value) -> str:
@@ -482,10 +503,23 @@ def blank_as_missing(text: pd.Series) -> pd.Series:
 
 
 def constant_text(value: str, index: pd.Index) -> pd.Series:
-    """A text column holding ``value`` on every row (a file name), built by Arrow."""
+    """A text column holding ``value`` on every row (a file name), its Arrow buffers built
+    directly (the bytes repeated, evenly spaced offsets)."""
     import pyarrow as pa
 
-    out = pa.repeat(pa.scalar(value, type=pa.large_string()), len(index)).to_pandas()
+    encoded, n = value.encode("utf-8"), len(index)
+    offsets = np.arange(n + 1, dtype="int64") * len(encoded)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(encoded * n))
+    out = arr.to_pandas()
+    out.index = index
+    return out
+
+
+def missing_text(index: pd.Index) -> pd.Series:
+    """A text column missing on every row (``blank_as_missing(constant_text("", index))``)."""
+    import pyarrow as pa
+
+    out = pa.nulls(len(index), pa.large_string()).to_pandas()
     out.index = index
     return out
 

@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import re
+import threading
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -415,14 +416,26 @@ def _mixed_cells(text, ints, reals) -> pd.Series:
     is_real = reals.is_valid().to_numpy(zero_copy_only=False)
     if not is_int.any() and not is_real.any():
         return _typed_column(text)
-    values = text.to_numpy(zero_copy_only=False).astype(object)
+    reals = reals if pa.types.is_float64(reals.type) else reals.cast(pa.float64())
+    is_text = text.is_valid().to_numpy(zero_copy_only=False) & ~is_int & ~is_real
+    if not is_text.any() and (pa.types.is_int64(ints.type) or not is_int.any()):
+        # every cell a number (or null): one numeric column, no Python object per cell
+        if not is_real.any():
+            return _typed_column(ints)  # Int64
+        number = np.array(reals.to_numpy(zero_copy_only=False), dtype="float64")  # NaN: null
+        if is_int.any():
+            number[is_int] = ints.fill_null(0).to_numpy()[is_int]
+        return pd.Series(number, dtype="float64")
+    values = np.empty(len(text), dtype=object)  # None: missing; only the text cells decoded
+    values[is_text] = text.filter(pa.array(is_text)).to_numpy(zero_copy_only=False)
     if is_int.any():
         values[is_int] = ints.fill_null(0).to_numpy()[is_int].astype(object)
     if is_real.any():
-        column = reals if pa.types.is_float64(reals.type) else reals.cast(pa.float64())
-        values[is_real] = column.to_numpy(zero_copy_only=False)[is_real].astype(object)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("floating", "mixed-integer-float"):  # every text cell was a number
+        values[is_real] = reals.to_numpy(zero_copy_only=False)[is_real].astype(object)
+    if is_text.any():
+        return pd.Series(values, dtype=object)
+    kind = pd.api.types.infer_dtype(values, skipna=True)  # numbers of another Arrow type
+    if kind in ("floating", "mixed-integer-float"):
         return pd.Series(values, dtype="float64")
     if kind == "integer":
         return pd.Series(pd.array(values, dtype="Int64"))
@@ -558,8 +571,11 @@ def read_ubl(pattern: Path) -> pd.DataFrame:
 
 
 #: sha256 of the files read during one :func:`one_pass` (a workbook or database that provides
-#: several tables is hashed once); None outside it.
+#: several tables is hashed once); None outside it. Sources are read on several threads, so
+#: each file's digest is computed under its own lock (the other tables of the file wait for it).
 _DIGESTS: dict[Path, str] | None = None
+_DIGEST_LOCKS: dict[Path, threading.Lock] = {}
+_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -571,15 +587,20 @@ def one_pass():
         yield
     finally:
         _DIGESTS = None
+        _DIGEST_LOCKS.clear()
 
 
 def _file_sha256(path: Path) -> str:
-    if _DIGESTS is None:
+    digests = _DIGESTS
+    if digests is None:
         return sha256_file(path)
     key = path.resolve()
-    if key not in _DIGESTS:
-        _DIGESTS[key] = sha256_file(path)
-    return _DIGESTS[key]
+    with _LOCK:
+        lock = _DIGEST_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        if key not in digests:
+            digests[key] = sha256_file(path)
+    return digests[key]
 
 
 def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
