@@ -1,6 +1,7 @@
 """The edge of the engine: connect to a backend, run the marts, return small Python results.
 
-This is the only module that connects or executes. Money comes back as :class:`decimal.Decimal`
+With :mod:`arinsight.engine.duck` (the default DuckDB path and its compiled plans), the only
+module that connects or executes. Money comes back as :class:`decimal.Decimal`
 (exact to the cent at any size); ratios and days as floats rounded to 4 decimals; undefined
 values as None.
 """
