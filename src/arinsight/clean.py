@@ -550,12 +550,6 @@ def _convert_currency(
 _VALIDATING = threading.Lock()
 
 
-def _finish_rules(table: str, rules: _Rules) -> pd.DataFrame:
-    """:func:`_finish` of the rows a table's rules kept (taken from the rows read on the calling
-    thread)."""
-    return _finish(table, rules.df)
-
-
 def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
     exact cents of the money columns follow (``_cents_<column>``)."""
@@ -666,7 +660,7 @@ def clean(
         done["sales_reps"] = _Rules("sales_reps", tables["sales_reps"])
         _generic_rules(done["sales_reps"], run_date)
         for t in ("customers", "sales_reps"):
-            finishing[t] = pool.submit(_finish_rules, t, done[t])
+            finishing[t] = pool.submit(_finish, t, done[t].df)
         done["invoices"] = _clean_invoices(
             tables["invoices"], customers, run_date, reporting_currency, fx_rates
         )
@@ -683,9 +677,9 @@ def clean(
         )
         assumed = pay[DATE_ASSUMED]
         for t in ("invoices", "payments"):
-            finishing[t] = pool.submit(_finish_rules, t, done[t])
+            finishing[t] = pool.submit(_finish, t, done[t].df)
         done["commissions"] = commissions.result()
-        finishing["commissions"] = pool.submit(_finish_rules, "commissions", done["commissions"])
+        finishing["commissions"] = pool.submit(_finish, "commissions", done["commissions"].df)
         clean_tables = {t: finishing[t].result() for t in CANONICAL}
     quarantine = pd.concat([done[t].quarantine_frame() for t in TABLE_ORDER], ignore_index=True)
     quarantine = quarantine.sort_values(

@@ -96,6 +96,7 @@ class DuckDBRunner:
         self._pending: list[Future] = []
         self.swaps: dict[str, str] = {}
         self.recording: list[dict[str, Any]] | None = None
+        self._views: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         settings = dict(settings or {})
         settings.setdefault("temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb")))
         for key, value in settings.items():
@@ -143,20 +144,21 @@ class DuckDBRunner:
     def parquet_views(self, folder: str | Path) -> dict[str, list[tuple[str, str]] | None]:
         """A view ``src_<table>`` over each ``folder/<table>.parquet``; table -> its columns
         (name, DuckDB type), None for a missing file."""
-        out: dict[str, list[tuple[str, str]] | None] = {}
-        for name in TABLES:
-            path = Path(folder, f"{name}.parquet")
-            if not path.exists():
-                out[name] = None
-                continue
-            self.read_parquet_view(path, f"src_{name}")
-            cols = self._execute(f'DESCRIBE "src_{name}"').fetchall()
-            out[name] = [(c[0], c[1]) for c in cols]
-        return out
+        return {
+            name: self.read_parquet_view(path, f"src_{name}") if path.exists() else None
+            for name, path in ((n, Path(folder, f"{n}.parquet")) for n in TABLES)
+        }
 
-    def read_parquet_view(self, path: str | Path, view: str) -> None:
-        text = str(path).replace("'", "''")
-        self._execute(f"CREATE OR REPLACE VIEW \"{view}\" AS SELECT * FROM read_parquet('{text}')")
+    def read_parquet_view(self, path: str | Path, view: str) -> list[tuple[str, str]]:
+        """A view over the parquet file ``path`` (made once per view and file); its columns."""
+        if self._views.get(view, (None,))[0] != str(path):
+            text = str(path).replace("'", "''")
+            self._execute(
+                f"CREATE OR REPLACE VIEW \"{view}\" AS SELECT * FROM read_parquet('{text}')"
+            )
+            cols = self._execute(f'DESCRIBE "{view}"').fetchall()
+            self._views[view] = (str(path), [(c[0], c[1]) for c in cols])
+        return self._views[view][1]
 
     def count(self, table: str) -> int:
         return int(self._execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
@@ -184,8 +186,11 @@ class DuckDBRunner:
         return sql
 
     def read_parquet(self, path: str | Path, table_name: str) -> ir.Table:
-        self.read_parquet_view(path, table_name)
-        return self._bind(table_name)
+        import ibis
+        from ibis.backends.sql.datatypes import DuckDBType
+
+        cols = self.read_parquet_view(path, table_name)
+        return ibis.table({c: DuckDBType.from_string(t) for c, t in cols}, name=table_name)
 
     def create_table(self, name: str, obj: Any, temp: bool | None = True) -> ir.Table:
         import ibis
