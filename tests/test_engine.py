@@ -494,3 +494,118 @@ def test_queries_compile_for_warehouses(dialect):
     ):
         sql = ibis.to_sql(expr, dialect=dialect)
         assert "SELECT" in sql.upper()
+
+
+def test_range_bounds_cut_ordered_row_groups():
+    """Row groups of invoice ids I01-I04 (4 rows), I05-I08 (4), I09-I10 (2), listed out of
+    order: 2 parts of 10 rows cut at I05 (4 | 6: the boundary nearest 5 rows), 3 parts at I05
+    and I09 (4 | 4 | 2). Overlapping groups (a file not ordered by invoice id) or a group
+    without statistics give no ranges: the parts are hashes then."""
+    from arinsight.engine.parts import Part, hash_parts, plan_parts, range_bounds
+
+    groups = [("I09", "I10", 2), ("I01", "I04", 4), ("I05", "I08", 4)]
+    assert range_bounds(groups, 2) == ["I05"]
+    assert range_bounds(groups, 3) == ["I05", "I09"]
+    assert range_bounds(groups, 1) == []
+    assert range_bounds([("I01", "I06", 4), ("I05", "I08", 4)], 2) == []
+    assert range_bounds([("I01", "I04", 4), (None, None, 4)], 2) == []
+    assert plan_parts(3, groups) == (
+        Part("range", 0, 3, None, "I05"),
+        Part("range", 1, 3, "I05", "I09"),
+        Part("range", 2, 3, "I09", None),
+        Part("unapplied", 3, 4),
+    )
+    assert plan_parts(3, [("I01", "I06", 4), ("I05", "I08", 4)]) == hash_parts(3)
+    assert plan_parts(3, None) == hash_parts(3)
+    assert plan_parts(1, groups) == (Part(),)
+
+
+def _with_commissions(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The ledger of the module docstring with three commissions::
+
+    M1  invoice I2 (North)  50.00  accrued 2026-10-05, not settled
+    M2  no invoice          30.00  accrued 2026-10-10, settled 2026-10-20
+    M3  invoice I6 (South)  20.00  accrued 2026-09-15, settled 2026-10-02
+    """
+    ts = pd.Timestamp
+    tables["commissions"] = pd.DataFrame(
+        {
+            "commission_id": ["M1", "M2", "M3"],
+            "sales_rep_id": ["R1", "R1", "R2"],
+            "invoice_id": ["I2", None, "I6"],
+            "commission_amount": [50.0, 30.0, 20.0],
+            "accrual_date": [ts("2026-10-05"), ts("2026-10-10"), ts("2026-09-15")],
+            "is_settled": [False, True, True],
+            "settlement_date": [pd.NaT, ts("2026-10-20"), ts("2026-10-02")],
+        }
+    )
+    return tables
+
+
+def _check_commissions(k: dict[str, dict]) -> None:
+    """October, T = 10-31 (see :func:`_with_commissions`): All: accrued and unsettled 50 (M1),
+    paid 30 + 20 = 50, earned 50 + 30 = 80 (M3 was accrued in September), rate 80 / 2900 * 100
+    = 2.7586; North: 50, 0, 50, 50 / 2800 * 100 = 1.7857; South: 0, 20, 0 (no sales: no rate).
+    M2 has no invoice: it counts in All only."""
+    a, n, s = k["All"], k["North"], k["South"]
+    assert (a["total_accrued_commissions"], a["commissions_paid_mtd"], a["commissions_earned"]) == (
+        D("50.00"), D("50.00"), D("80.00")
+    )  # fmt: skip
+    assert a["average_commission_rate"] == pytest.approx(2.7586, abs=1e-4)
+    assert (n["total_accrued_commissions"], n["commissions_paid_mtd"], n["commissions_earned"]) == (
+        D("50.00"), D("0.00"), D("50.00")
+    )  # fmt: skip
+    assert n["average_commission_rate"] == pytest.approx(1.7857, abs=1e-4)
+    assert (s["total_accrued_commissions"], s["commissions_paid_mtd"], s["commissions_earned"]) == (
+        D("0.00"), D("20.00"), D("0.00")
+    )  # fmt: skip
+    assert s["average_commission_rate"] is None
+
+
+def test_hash_parts_count_commissions_without_invoice_once():
+    """In 1 and in 3 hash parts, the commissions of :func:`_with_commissions` (one without an
+    invoice, which only the first hash part reads) give the same, hand-computed values."""
+    whole = run.kpis_from_frames(_with_commissions(ledger_with_regions()), "2026-10", {}, None)
+    _check_commissions(whole)
+    parts = run.kpis_from_frames(
+        _with_commissions(ledger_with_regions()), "2026-10", {"engine_parts": 3}, None
+    )
+    assert parts == whole
+
+
+def test_range_parts_over_ordered_parquet_add_up_to_the_whole(tmp_path):
+    """invoices.parquet ordered by invoice id in row groups of 2 rows (I1-I2, I3-I4, I5-I6,
+    I7): 3 parts are ranges cut at I3 and I5 (read from the row-group statistics) plus the
+    unapplied cash (P7, no invoice id) and the commission without invoice (M2). Every KPI of
+    every region equals the one-pass result, which has the hand-computed values."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arinsight.engine import duck
+    from arinsight.engine.parts import Part
+
+    tables = _with_commissions(ledger_with_regions())
+    folder = _processed(tmp_path / "processed", tables)
+    invoices = tables["invoices"].sort_values("invoice_id")
+    pq.write_table(
+        pa.Table.from_pandas(invoices, preserve_index=False),
+        folder / "invoices.parquet",
+        row_group_size=2,
+    )
+    con = duck.DuckDBRunner()
+    try:
+        groups = con.row_groups(folder / "invoices.parquet", "invoice_id")
+    finally:
+        con.disconnect()
+    assert groups == [("I1", "I2", 2), ("I3", "I4", 2), ("I5", "I6", 2), ("I7", "I7", 1)]
+    assert duck.plan_parts(3, groups)[:3] == (
+        Part("range", 0, 3, None, "I3"),
+        Part("range", 1, 3, "I3", "I5"),
+        Part("range", 2, 3, "I5", None),
+    )
+    whole = duck.kpis_from_processed(folder, "2026-10")
+    assert whole["All"]["open_ar"] == D("1600.00") and whole["North"]["open_ar"] == D("1100.00")
+    assert whole["All"]["unapplied_cash"] == D("150.00")
+    _check_commissions(whole)
+    for _ in range(2):  # compiled, then run from the plan
+        assert duck.kpis_from_processed(folder, "2026-10", {"engine_parts": 3}) == whole

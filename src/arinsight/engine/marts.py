@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 
 from arinsight.engine import positions as pos
 from arinsight.engine.metrics import COMMISSIONS, KPIS, RECEIVABLES, measures
+from arinsight.engine.parts import WHOLE, Part
 from arinsight.engine.positions import AsOf
 from arinsight.engine.results import ALL
 from arinsight.engine.sources import Ledgers
@@ -38,22 +39,89 @@ def _attach(left: ir.Table, right: ir.Table) -> ir.Table:
     return joined.select(*left.columns, *extra)
 
 
-def customer_positions(
-    ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: tuple[int, int] = (0, 1)
-) -> ir.Table:
-    """Every measure per (region, customer) at T: the one pass over invoices and payments.
+def _invoices_of(invoices: ir.Table, part: Part) -> ir.Table:
+    """The invoices of ``part`` (see :mod:`arinsight.engine.parts`)."""
+    if part.kind == "hash":
+        return invoices.filter(_part_of(invoices.invoice_id, part.n) == part.k)
+    if part.kind == "range":
+        return invoices.filter(*_in_range(invoices.invoice_id, part))
+    if part.kind == "unapplied":
+        return invoices.filter(invoices.invoice_id.isnull())  # none: ids are never null
+    return invoices
 
-    ``part = (k, n)`` keeps only the invoices (and the payments applied to them, or the unapplied
-    cash) whose key hashes to k of n: the n parts add up to the whole, and a ledger too large for
-    memory is computed part by part instead of spilling one huge hash table to disk.
+
+def _payments_of(payments: ir.Table, part: Part) -> ir.Table:
+    """The payments of ``part``: those applied to its invoices (by invoice id, known or not),
+    and for a hash part the unapplied cash whose customer key hashes to it."""
+    if part.kind == "hash":
+        return payments.filter(_part_of(pos.payment_key(payments), part.n) == part.k)
+    if part.kind == "range":
+        return payments.filter(*_in_range(payments.invoice_id, part))
+    if part.kind == "unapplied":
+        return payments.filter(payments.invoice_id.isnull())
+    return payments
+
+
+def _in_range(key: ir.StringValue, part: Part) -> list[ir.BooleanValue]:
+    """``lo <= key < hi`` (a None bound open; a null key is in no range). Plain comparisons
+    of the column, so that DuckDB skips the row groups outside them by their statistics."""
+    out = [key.notnull()]
+    if part.lo is not None:
+        out.append(key >= part.lo)
+    if part.hi is not None:
+        out.append(key < part.hi)
+    return out
+
+
+def positions(ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part = WHOLE[0]) -> ir.Table:
+    """Every invoice's position at T (:func:`~arinsight.engine.positions.invoice_positions`):
+    the one pass over invoices and payments, which the engine keeps in the backend and reads
+    twice (:func:`customer_balances`, :func:`region_measures`).
+
+    ``part`` keeps only the invoices of a part of the ids and the payments applied to them (or
+    the unapplied cash): the parts add up to the whole, and a ledger too large for memory is
+    computed part by part instead of spilling one huge hash table to disk.
     """
-    invoices, payments = ledgers.invoices, ledgers.payments
-    k, n = part
-    if n > 1:
-        invoices = invoices.filter(_part_of(invoices.invoice_id, n) == k)
-        payments = payments.filter(_part_of(pos.payment_key(payments), n) == k)
-    positions = pos.invoice_positions(invoices, payments, w, buckets)
-    return pos.customer_positions(positions, ledgers.customers, measures(buckets))
+    invoices = _invoices_of(ledgers.invoices, part)
+    payments = _payments_of(ledgers.payments, part)
+    return pos.invoice_positions(invoices, payments, w, buckets)
+
+
+#: The measures needed per customer: the top customers and the credit-limit check.
+CUSTOMER_MEASURES = ("open_ar", "overdue_ar")
+
+
+def customer_balances(p: ir.Table, ledgers: Ledgers, buckets: Sequence[int]) -> ir.Table:
+    """open_ar and overdue_ar per (region, customer) of the positions ``p``."""
+    m = measures(buckets)
+    return pos.customer_positions(p, ledgers.customers, {k: m[k] for k in CUSTOMER_MEASURES})
+
+
+def region_measures(p: ir.Table, ledgers: Ledgers, buckets: Sequence[int]) -> ir.Table:
+    """Every measure per region of the positions ``p``."""
+    return pos.region_positions(p, ledgers.customers, measures(buckets))
+
+
+def sales_months(p: ir.Table) -> ir.Table:
+    """Credit sales per region and month of the positions ``p`` (for countback DSO)."""
+    p = p.filter(p.exists)
+    return pos.sales_by_month(p.select(region=p.invoice_region, month=p.month, amount=p.amount))
+
+
+def _invoice_months(invoices: ir.Table, w: AsOf) -> ir.Table:
+    """:func:`sales_months` from the invoices themselves."""
+    inv = invoices.filter(invoices.invoice_date <= w.as_of)
+    return pos.sales_by_month(inv.select("region", "amount", month=inv.invoice_date.truncate("M")))
+
+
+def customer_positions(
+    ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part = WHOLE[0]
+) -> ir.Table:
+    """Every measure per (region, customer) at T, in one query (the warehouses' compile check
+    and :func:`kpis_by_region` of a single expression use it; the engine keeps
+    :func:`positions` and reads it twice instead)."""
+    p = positions(ledgers, w, buckets, part)
+    return pos.customer_positions(p, ledgers.customers, measures(buckets))
 
 
 def _part_of(key: ir.StringValue, n: int) -> ir.IntegerValue:
@@ -61,14 +129,15 @@ def _part_of(key: ir.StringValue, n: int) -> ir.IntegerValue:
     return (key.hash() % n + n) % n
 
 
-def regroup(cp: ir.Table) -> ir.Table:
-    """Customer positions computed in parts, summed back to one row per (region, customer)."""
-    values = [c for c in cp.columns if c not in ("region", "customer_id")]
-    return cp.group_by("region", "customer_id").aggregate(**{c: cp[c].sum() for c in values})
+def regroup(t: ir.Table, keys: Sequence[str] = ("region", "customer_id")) -> ir.Table:
+    """Sums computed in parts, summed back to one row per ``keys``."""
+    values = [c for c in t.columns if c not in keys]
+    return t.group_by(*keys).aggregate(**{c: t[c].sum() for c in values})
 
 
-def dim_regions(customers: ir.Table, invoices: ir.Table, regions: Sequence[str] | None) -> ir.Table:
-    """ "All" plus the requested regions, or every non-null region of customers and invoices.
+def dim_regions(customers: ir.Table, scoped: ir.Table, regions: Sequence[str] | None) -> ir.Table:
+    """ "All" plus the requested regions, or every non-null region of customers and of
+    ``scoped`` (measures by region, which hold every invoice's region).
 
     Each named region is a one-row aggregate (no in-memory table: nothing to upload to a
     database, no pandas on the command line's path)."""
@@ -81,7 +150,7 @@ def dim_regions(customers: ir.Table, invoices: ir.Table, regions: Sequence[str] 
         for name in dict.fromkeys(str(r) for r in regions if r != ALL):
             out = out.union(one(name))
         return out
-    found = customers.select("region").union(invoices.select("region")).distinct()
+    found = customers.select("region").union(scoped.select("region")).distinct()
     return out.union(found.filter(found.region.notnull()))
 
 
@@ -108,11 +177,12 @@ def over_limit(cp: ir.Table, customers: ir.Table) -> ir.Table:
     )
 
 
-def countback(cp_by_scope: ir.Table, invoices: ir.Table, w: AsOf) -> ir.Table:
+def countback(cp_by_scope: ir.Table, months: ir.Table, w: AsOf) -> ir.Table:
     """Countback DSO per region: walk back month by month from T, consuming AR(T) with each
     month's sales; whole months count all their days (up to T), the month where AR runs out
-    counts ``remaining AR / its sales * its days``. Regions with nothing open get no row."""
-    months = pos.sales_by_month(invoices, w)
+    counts ``remaining AR / its sales * its days``. Regions with nothing open get no row.
+    ``months``: the rows of :func:`sales_months` (of one or several parts)."""
+    months = pos.month_days(months, w)
     months = _with_all(months, keys=("month", "days"))
     s = months.join(cp_by_scope.select("region", "open_ar"), "region")
     win = ibis.window(group_by=s.region, order_by=ibis.desc(s.month), preceding=None, following=0)
@@ -124,19 +194,62 @@ def countback(cp_by_scope: ir.Table, invoices: ir.Table, w: AsOf) -> ir.Table:
     return hit.select("region", countback_dso=full_days - hit.days + share * hit.days)
 
 
-def late_payments(ledgers: Ledgers, w: AsOf) -> ir.Table:
-    """late_days (sum) and late_invoices (count) of invoices fully paid in start .. T."""
-    paid = pos.paid_in_period(ledgers.invoices, ledgers.payments, w)
-    by_region = paid.group_by("region").aggregate(
+def late_by_region(
+    ledgers: Ledgers, w: AsOf, part: Part = WHOLE[0], p: ir.Table | None = None
+) -> ir.Table:
+    """late_days (sum) and late_invoices (count) per region of the invoices of ``part`` fully
+    paid in start .. T (the parts add up: an invoice and its payments are in one part);
+    ``p``: the part's positions, when kept (their invoices are read instead of the ledger's)."""
+    payments = _payments_of(ledgers.payments, part)
+    if p is None:
+        paid = pos.paid_in_period(_invoices_of(ledgers.invoices, part), payments, w)
+    else:
+        paid = pos.paid_in_period_of(p, payments, w)
+    return paid.group_by("region").aggregate(
         late_days=paid.days_late.sum(), late_invoices=paid.count()
     )
-    return _with_all(by_region)
 
 
-def commissions(ledgers: Ledgers, w: AsOf) -> ir.Table:
+def late_payments(ledgers: Ledgers, w: AsOf, by_region: ir.Table | None = None) -> ir.Table:
+    """late_days (sum) and late_invoices (count) of invoices fully paid in start .. T, per
+    region and "All"; ``by_region``: the rows of :func:`late_by_region` computed in parts."""
+    if by_region is None:
+        return _with_all(late_by_region(ledgers, w))
+    sums = by_region.group_by("region").aggregate(
+        late_days=by_region.late_days.sum(), late_invoices=by_region.late_invoices.sum()
+    )
+    return _with_all(sums)
+
+
+def commissions_by_region(
+    ledgers: Ledgers, w: AsOf, part: Part = WHOLE[0], p: ir.Table | None = None
+) -> ir.Table:
+    """Commission sums per region of the commissions of ``part`` (by their invoice id; those
+    without one go with the unapplied cash, or the first hash part); ``p``: the part's
+    positions, when kept (the invoices' regions are read from them)."""
+    c = ledgers.commissions
+    if part.kind == "hash":
+        mine = _part_of(c.invoice_id, part.n) == part.k
+        c = c.filter(mine | c.invoice_id.isnull() if part.k == 0 else mine)
+    elif part.kind == "range":
+        c = c.filter(*_in_range(c.invoice_id, part))
+    elif part.kind == "unapplied":
+        c = c.filter(c.invoice_id.isnull())
+    if p is None:
+        invoices = _invoices_of(ledgers.invoices, part)
+    else:
+        invoices = p.filter(p.applied).select("invoice_id", region=p.invoice_region)
+    return pos.commission_positions(c, invoices, w)
+
+
+def commissions(ledgers: Ledgers, w: AsOf, by_region: ir.Table | None = None) -> ir.Table:
     """Commission sums per region and "All": com_commissions (accrued by T), com_outstanding,
-    com_paid, com_earned."""
-    c = pos.commission_positions(ledgers.commissions, ledgers.invoices, w)
+    com_paid, com_earned; ``by_region``: the rows of :func:`commissions_by_region` of every
+    part, default computed here."""
+    if by_region is None:
+        c = pos.commission_positions(ledgers.commissions, ledgers.invoices, w)
+    else:
+        c = regroup(by_region, ["region"])
     c = c.rename(**{f"com_{k}": k for k in ("commissions", "outstanding", "paid", "earned")})
     return _with_all(c)
 
@@ -147,6 +260,10 @@ def kpis_by_region(
     w: AsOf,
     buckets: Sequence[int],
     regions: Sequence[str] | None = None,
+    late: ir.Table | None = None,
+    by_region: ir.Table | None = None,
+    months: ir.Table | None = None,
+    commission_rows: ir.Table | None = None,
 ) -> ir.Table:
     """One row per region ("All" first in the data, order not guaranteed): every KPI of
     :data:`~arinsight.engine.metrics.KPIS` and ``aging_<i>`` (open AR per aging bucket).
@@ -154,15 +271,25 @@ def kpis_by_region(
     A region with no invoice and no payment up to T has every receivables KPI NULL; commission
     KPIs are NULL without any commission accrued by T in the region (none in the dataset: NULL
     everywhere).
+
+    ``cp``: per (region, customer) at least open_ar and overdue_ar (:func:`customer_balances`),
+    or every measure (:func:`customer_positions`); ``by_region``: every measure per region
+    (:func:`region_measures`, rows of several parts summed here), default the sums of ``cp``;
+    ``late``: the rows of :func:`late_by_region` when computed part by part; ``months``: the
+    rows of :func:`sales_months`, default computed from the invoices; ``commission_rows``: the
+    rows of :func:`commissions_by_region`, default computed from the commissions.
     """
     names = list(measures(buckets))
-    by_scope = _with_all(cp.group_by("region").aggregate(**{n: cp[n].sum() for n in names}))
-    m = dim_regions(ledgers.customers, ledgers.invoices, regions)
+    src = cp if by_region is None else by_region
+    by_scope = _with_all(src.group_by("region").aggregate(**{n: src[n].sum() for n in names}))
+    if months is None:
+        months = _invoice_months(ledgers.invoices, w)
+    m = dim_regions(ledgers.customers, src, regions)
     m = _attach(m, by_scope)
-    m = _attach(m, late_payments(ledgers, w))
-    m = _attach(m, countback(by_scope, ledgers.invoices, w))
+    m = _attach(m, late_payments(ledgers, w, late))
+    m = _attach(m, countback(by_scope, months, w))
     m = _attach(m, over_limit(cp, ledgers.customers))
-    m = _attach(m, commissions(ledgers, w))
+    m = _attach(m, commissions(ledgers, w, commission_rows))
     m = m.mutate(
         countback_dso=ibis.ifelse(m.open_ar == 0, 0.0, m.countback_dso),
         customers_over_credit_limit=m.customers_over_credit_limit.fill_null(0),

@@ -52,7 +52,8 @@ def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
     """Payments up to T per invoice id (``key``), and unapplied cash without an id per customer.
 
     Columns: key, payer (the smallest paying customer id: the customer of unapplied cash),
-    payments (count), paid (by T), paid_begin (by the day before P), collected (in start .. T).
+    payments (count), paid (by T), paid_begin (by the day before P), collected (in start .. T),
+    touched (payments in start .. T).
     """
     p = payments.filter(payments.payment_date <= w.as_of)
     return p.group_by(key=payment_key(p)).aggregate(
@@ -61,6 +62,7 @@ def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
         paid=money_sum(p.amount),
         paid_begin=money_sum(p.amount, where=p.payment_date <= w.begin),
         collected=money_sum(p.amount, where=p.payment_date >= w.start),
+        touched=p.count(where=p.payment_date >= w.start),
     )
 
 
@@ -76,7 +78,10 @@ def invoice_positions(
       else 0; ``bucket`` = its aging bucket (:func:`aging_bucket`);
     - ``open_begin`` = ``max(0, amount - paid by begin)`` for invoices dated <= begin;
     - ``due``: ``due_date <= T``; ``fully_paid``: ``paid >= amount``;
-    - ``collected`` = payments received in start .. T; ``unapplied`` = paid by T without invoice.
+    - ``collected`` = payments received in start .. T; ``unapplied`` = paid by T without invoice;
+    - ``month``: the first day of the invoice's month (null for unapplied cash);
+    - ``invoice_id``, ``due_date``, ``invoice_amount``: the invoice's own (null for unapplied
+      cash); ``touched``: a payment to it is dated in start .. T.
     """
     totals = payment_totals(payments, w)
     j = invoices.outer_join(totals, invoices.invoice_id == totals.key)
@@ -117,6 +122,11 @@ def invoice_positions(
         collected=j.collected.cast(MONEY).fill_null(zero),
         unapplied=ibis.ifelse(applied, zero, paid),
         payments=j.payments.fill_null(0),
+        month=j.invoice_date.truncate("M").cast("date"),
+        invoice_id=j.invoice_id,
+        due_date=j.due_date,
+        invoice_amount=j.amount,
+        touched=j.touched.fill_null(0) > 0,
     )
 
 
@@ -130,13 +140,38 @@ def customer_positions(
     by_customer = positions.group_by("invoice_region", "customer_id").aggregate(
         **{name: fn(positions) for name, fn in measures.items()}
     )
-    master = customers.select("customer_id", master_region=customers.region)
-    joined = by_customer.left_join(master, "customer_id")
-    region = joined.invoice_region.fill_null(joined.master_region)
-    scoped = joined.select("customer_id", *measures, region=region)
-    return scoped.group_by("region", "customer_id").aggregate(
-        **{name: scoped[name].sum() for name in measures}
+    return _by_region(by_customer, customers, list(measures), "customer_id")
+
+
+def region_positions(
+    positions: ir.Table, customers: ir.Table, measures: dict[str, callable]
+) -> ir.Table:
+    """The ``measures`` of each region, by the rule of :func:`customer_positions`. Rows with an
+    invoice region are summed per region at once; only the others (unapplied cash, customers
+    without a region) are summed per customer first to meet the customer's region, so the
+    large grouping per customer is left to the few measures that need it."""
+    who = ibis.ifelse(positions.invoice_region.isnull(), positions.customer_id, ibis.null("string"))
+    by_who = positions.group_by("invoice_region", who=who).aggregate(
+        **{name: fn(positions) for name, fn in measures.items()}
     )
+    return _by_region(by_who, customers, list(measures), "who", keep=False)
+
+
+def _by_region(
+    rows: ir.Table, customers: ir.Table, names: Sequence[str], key: str, keep: bool = True
+) -> ir.Table:
+    """``rows`` (invoice_region, ``key``, measures) summed per (region, customer) (``keep``)
+    or per region: ``region = invoice_region``, else the master-data region of ``key``."""
+    master = customers.select(_customer="customer_id", master_region=customers.region)
+    joined = rows.left_join(master, rows[key] == master._customer)
+    region = joined.invoice_region.fill_null(joined.master_region)
+    if keep:
+        scoped = joined.select(*names, region=region, customer_id=joined[key])
+        keys = ["region", "customer_id"]
+    else:
+        scoped = joined.select(*names, region=region)
+        keys = ["region"]
+    return scoped.group_by(*keys).aggregate(**{name: scoped[name].sum() for name in names})
 
 
 def _paid_so_far(p: ir.Table) -> ir.Value:
@@ -160,7 +195,22 @@ def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     touched = upto.filter(upto.payment_date >= w.start).select("invoice_id").distinct()
     p = upto.semi_join(touched, "invoice_id")
     inv = invoices.select("invoice_id", "due_date", "region", invoice_amount=invoices.amount)
-    p = p.join(inv, "invoice_id")
+    return _first_paid(p.join(inv, "invoice_id"), w)
+
+
+def paid_in_period_of(positions: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+    """:func:`paid_in_period` of the invoices of ``positions`` (:func:`invoice_positions`, which
+    already knows the invoices with a payment in the period: no second look at the invoices);
+    ``payments``: those applied to them (others are left out by the join)."""
+    inv = positions.filter(positions.touched)
+    inv = inv.select("invoice_id", "due_date", "invoice_amount", region=inv.invoice_region)
+    upto = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    return _first_paid(upto.join(inv, "invoice_id"), w)
+
+
+def _first_paid(p: ir.Table, w: AsOf) -> ir.Table:
+    """The payment rows ``p`` (with their invoice's due_date, region, invoice_amount) at which
+    the invoice's running total first reaches its amount within start .. T."""
     running = _paid_so_far(p)
     p = p.mutate(running=running)
     first = p.filter(
@@ -176,12 +226,19 @@ def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     )
 
 
-def sales_by_month(invoices: ir.Table, w: AsOf) -> ir.Table:
-    """Credit sales per region and calendar month, for invoices dated <= T: region, month (its
-    first day), days (days of the month up to T), sales."""
-    inv = invoices.filter(invoices.invoice_date <= w.as_of)
-    inv = inv.mutate(month=inv.invoice_date.truncate("M"))
-    out = inv.group_by("region", "month").aggregate(sales=money_sum(inv.amount))
+def sales_by_month(rows: ir.Table) -> ir.Table:
+    """Credit sales per region and calendar month of ``rows`` (region, month: the first day of
+    the invoice's month, amount; invoices dated <= T): region, month, sales."""
+    return rows.group_by("region", "month").aggregate(sales=money_sum(rows.amount))
+
+
+def month_days(months: ir.Table, w: AsOf) -> ir.Table:
+    """``months`` (region, month, sales; rows of several parts) summed per region and month,
+    with days: the days of the month up to T."""
+    # a date again: a backend may keep the month of a stored table as a timestamp (Spark)
+    out = months.group_by("region", month=months.month.cast("date")).aggregate(
+        sales=months.sales.sum()
+    )
     next_month = out.month + ibis.interval(months=1)
     last_day = ibis.least(next_month - ibis.interval(days=1), ibis.literal(w.as_of))
     return out.mutate(days=last_day.delta(out.month, unit="day") + 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ibis.util import gen_name
 
 from arinsight.engine import marts, sources
 from arinsight.engine.duck import DuckDBRunner, kpis_from_processed, parts_for  # noqa: F401
+from arinsight.engine.parts import Part, hash_parts
 from arinsight.engine.results import (  # noqa: F401 (the engine's results, importable from here)
     DEFAULT_BUCKETS,
     DEFAULT_TOP_N,
@@ -113,13 +115,14 @@ def _redact(url: str) -> str:
     return url
 
 
-def _parts(con: BaseBackend, ledgers: Ledgers, params: Mapping[str, Any]) -> int:
-    """How many parts the positions are computed in (:func:`~arinsight.engine.duck.parts_for`
-    on DuckDB; elsewhere ``params["engine_parts"]``, else 1)."""
+def _parts(con: BaseBackend, ledgers: Ledgers, params: Mapping[str, Any]) -> tuple[Part, ...]:
+    """The parts the positions are computed in: on DuckDB, :func:`~arinsight.engine.duck.
+    parts_for` hash parts (ranges need the parquet statistics: see :mod:`~arinsight.engine.
+    duck`); elsewhere ``params["engine_parts"]`` hash parts, else the whole."""
     if con.name != "duckdb":
-        return max(1, int(params.get("engine_parts") or 1))
+        return hash_parts(int(params.get("engine_parts") or 1))
     n = int(next(iter(_records(con, ledgers.payments.count())[0][0].values())) or 0)
-    return parts_for(n, params)
+    return hash_parts(parts_for(n, params))
 
 
 def kpi_rows(
@@ -128,31 +131,65 @@ def kpi_rows(
     window: AsOf,
     params: Mapping[str, Any],
     regions: Sequence[str] | None,
-    parts: int | None = None,
+    parts: Sequence[Part] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of the KPI query (one per region) and of the top-customers query, as the backend
-    returns them (see :func:`kpis_by_region`); ``parts`` default: :func:`_parts`."""
+    returns them (see :func:`kpis_by_region`); ``parts`` default: :func:`_parts`.
+
+    The invoice positions are kept in the backend and read twice: open and overdue AR per
+    (region, customer), every measure per region (a large grouping with two sums instead of
+    twenty-odd). In parts, each part's positions are kept in turn, and its customer balances,
+    region measures and late payments are inserted into three tables, summed back when the
+    KPIs are read."""
     buckets, top_n = buckets_of(params), top_n_of(params)
-    ledgers = stage(raw)
-    parts = parts or _parts(con, ledgers, params)
-    if parts == 1:
-        cp, release = _materialize(con, marts.customer_positions(ledgers, window, buckets))
+    customers, release_customers = _materialize(con, stage(raw).customers)
+    ledgers = stage(raw, customers)
+    parts = tuple(parts or _parts(con, ledgers, params))
+    if len(parts) == 1:
+        p, release_p = _materialize(con, marts.positions(ledgers, window, buckets))
+        cp, release_cp = _materialize(con, marts.customer_balances(p, ledgers, buckets))
+        by_region, months = marts.region_measures(p, ledgers, buckets), marts.sales_months(p)
+        late = marts.late_by_region(ledgers, window, p=p)
+        commissions = marts.commissions_by_region(ledgers, window, p=p)
+        releases = [release_cp, release_p, release_customers]
     else:
-        name = gen_name("arinsight_parts")
-        first = marts.customer_positions(ledgers, window, buckets, (0, parts))
-        partial = con.create_table(name, first, temp=True)
-        for k in range(1, parts):
-            con.insert(name, marts.customer_positions(ledgers, window, buckets, (k, parts)))
-        cp, release = _materialize(con, marts.regroup(partial))
-        con.drop_table(name)
+        tables: dict[str, ir.Table] = {}
+        names: dict[str, str] = {}
+
+        def add(kind: str, expr: ir.Table) -> None:
+            if kind in tables:
+                con.insert(names[kind], expr)
+            else:
+                names[kind] = gen_name(f"arinsight_{kind}")
+                tables[kind] = con.create_table(names[kind], expr, temp=True)
+
+        for part in parts:
+            p, release_p = _materialize(con, marts.positions(ledgers, window, buckets, part))
+            add("balances", marts.customer_balances(p, ledgers, buckets))
+            add("regions", marts.region_measures(p, ledgers, buckets))
+            add("months", marts.sales_months(p))
+            add("commissions", marts.commissions_by_region(ledgers, window, part, p))
+            if part.kind != "unapplied":  # paid_in_period reads applied payments only
+                add("late", marts.late_by_region(ledgers, window, part, p))
+            release_p()
+        cp, release_cp = _materialize(con, marts.regroup(tables["balances"]))
+        del tables["balances"]
+        con.drop_table(names.pop("balances"))
+        by_region, late, months = tables["regions"], tables.get("late"), tables["months"]
+        commissions = tables["commissions"]
+        releases = [release_cp, *(partial(con.drop_table, name) for name in names.values())]
+        releases.append(release_customers)
     try:
         rows, top = _records(
             con,
-            marts.kpis_by_region(cp, ledgers, window, buckets, regions),
+            marts.kpis_by_region(
+                cp, ledgers, window, buckets, regions, late, by_region, months, commissions
+            ),
             marts.top_pending(cp, ledgers.customers, top_n),
         )
     finally:
-        release()
+        for release in releases:
+            release()
     return rows, top
 
 

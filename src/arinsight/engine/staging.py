@@ -118,9 +118,11 @@ def stg_commissions(raw: ir.Table) -> ir.Table:
     )
 
 
-def stage(raw: Ledgers) -> Ledgers:
-    """Every table of ``raw`` staged."""
-    customers = stg_customers(raw.customers)
+def stage(raw: Ledgers, customers: ir.Table | None = None) -> Ledgers:
+    """Every table of ``raw`` staged; ``customers``: the staged customers when the engine
+    already keeps them (every invoice reference then reads them instead of grouping the
+    master data again)."""
+    customers = stg_customers(raw.customers) if customers is None else customers
     return Ledgers(
         customers=customers,
         invoices=stg_invoices(raw.invoices, customers),
