@@ -92,8 +92,12 @@ CUSTOMER_MEASURES = ("open_ar", "overdue_ar")
 
 
 def customer_balances(p: ir.Table, ledgers: Ledgers, buckets: Sequence[int]) -> ir.Table:
-    """open_ar and overdue_ar per (region, customer) of the positions ``p``."""
+    """open_ar and overdue_ar per (region, customer) of the positions ``p``, for the customers
+    with something open (only they can be top customers or over a credit limit, limits being
+    >= 0: the processed schema refuses a negative one). Most invoices of a ledger are paid,
+    so this grouping is small."""
     m = measures(buckets)
+    p = p.filter(p.open_amount > 0)
     return pos.customer_positions(p, ledgers.customers, {k: m[k] for k in CUSTOMER_MEASURES})
 
 
