@@ -137,10 +137,11 @@ def kpi_rows(
     returns them (see :func:`kpis_by_region`); ``parts`` default: :func:`_parts`.
 
     The invoice positions are kept in the backend and read twice: open and overdue AR per
-    (region, customer), every measure per region (a large grouping with two sums instead of
-    twenty-odd). In parts, each part's positions are kept in turn, and its customer balances,
-    region measures and late payments are inserted into three tables, summed back when the
-    KPIs are read."""
+    (region, customer) of the customers with something open, every measure per region (a
+    large grouping with two sums instead of twenty-odd); late payments, sales per month and
+    commissions read them too. In parts, each part's positions are kept in turn and dropped
+    after its customer balances, region measures, monthly sales, commissions and late payments
+    are inserted into five tables, summed back when the KPIs are read."""
     buckets, top_n = buckets_of(params), top_n_of(params)
     customers, release_customers = _materialize(con, stage(raw).customers)
     ledgers = stage(raw, customers)
