@@ -258,6 +258,25 @@ def commissions(ledgers: Ledgers, w: AsOf, by_region: ir.Table | None = None) ->
     return _with_all(c)
 
 
+def part_sums(
+    ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part, p: ir.Table
+) -> dict[str, ir.Table]:
+    """What the KPIs read of one part's kept positions ``p``: ``balances``
+    (:func:`customer_balances`), ``regions`` (:func:`region_measures`), ``months``
+    (:func:`sales_months`), ``commissions`` (:func:`commissions_by_region`) and, except for
+    the unapplied-cash part (late payments read applied payments only), ``late``
+    (:func:`late_by_region`)."""
+    out = {
+        "balances": customer_balances(p, ledgers, buckets),
+        "regions": region_measures(p, ledgers, buckets),
+        "months": sales_months(p),
+        "commissions": commissions_by_region(ledgers, w, part, p),
+    }
+    if part.kind != "unapplied":
+        out["late"] = late_by_region(ledgers, w, part, p)
+    return out
+
+
 def kpis_by_region(
     cp: ir.Table,
     ledgers: Ledgers,

@@ -147,44 +147,39 @@ def kpi_rows(
     ledgers = stage(raw, customers)
     parts = tuple(parts or _parts(con, ledgers, params))
     if len(parts) == 1:
-        p, release_p = _materialize(con, marts.positions(ledgers, window, buckets))
-        cp, release_cp = _materialize(con, marts.customer_balances(p, ledgers, buckets))
-        by_region, months = marts.region_measures(p, ledgers, buckets), marts.sales_months(p)
-        late = marts.late_by_region(ledgers, window, p=p)
-        commissions = marts.commissions_by_region(ledgers, window, p=p)
+        p, release_p = _materialize(con, marts.positions(ledgers, window, buckets, parts[0]))
+        sums = marts.part_sums(ledgers, window, buckets, parts[0], p)
+        cp, release_cp = _materialize(con, sums.pop("balances"))
         releases = [release_cp, release_p, release_customers]
     else:
-        tables: dict[str, ir.Table] = {}
+        sums: dict[str, ir.Table] = {}
         names: dict[str, str] = {}
-
-        def add(kind: str, expr: ir.Table) -> None:
-            if kind in tables:
-                con.insert(names[kind], expr)
-            else:
-                names[kind] = gen_name(f"arinsight_{kind}")
-                tables[kind] = con.create_table(names[kind], expr, temp=True)
-
         for part in parts:
             p, release_p = _materialize(con, marts.positions(ledgers, window, buckets, part))
-            add("balances", marts.customer_balances(p, ledgers, buckets))
-            add("regions", marts.region_measures(p, ledgers, buckets))
-            add("months", marts.sales_months(p))
-            add("commissions", marts.commissions_by_region(ledgers, window, part, p))
-            if part.kind != "unapplied":  # paid_in_period reads applied payments only
-                add("late", marts.late_by_region(ledgers, window, part, p))
+            for kind, expr in marts.part_sums(ledgers, window, buckets, part, p).items():
+                if kind in sums:
+                    con.insert(names[kind], expr)
+                else:
+                    names[kind] = gen_name(f"arinsight_{kind}")
+                    sums[kind] = con.create_table(names[kind], expr, temp=True)
             release_p()
-        cp, release_cp = _materialize(con, marts.regroup(tables["balances"]))
-        del tables["balances"]
+        cp, release_cp = _materialize(con, marts.regroup(sums.pop("balances")))
         con.drop_table(names.pop("balances"))
-        by_region, late, months = tables["regions"], tables.get("late"), tables["months"]
-        commissions = tables["commissions"]
         releases = [release_cp, *(partial(con.drop_table, name) for name in names.values())]
         releases.append(release_customers)
     try:
         rows, top = _records(
             con,
             marts.kpis_by_region(
-                cp, ledgers, window, buckets, regions, late, by_region, months, commissions
+                cp,
+                ledgers,
+                window,
+                buckets,
+                regions,
+                sums.get("late"),
+                sums["regions"],
+                sums["months"],
+                sums["commissions"],
             ),
             marts.top_pending(cp, ledgers.customers, top_n),
         )
