@@ -43,6 +43,14 @@ from arinsight.schemas import empty_table
 T = "2026-10-31"
 
 
+#: Each customer's segment, which clean copies onto its invoices (segment_by: customer).
+SEGMENTS = {
+    "A": dict(region="North", industry="Manufacturing", customer_type="Business"),
+    "B": dict(region="North", industry="Energy", customer_type="Business"),
+    "C": dict(region="South", industry="Retail", customer_type="Residential"),
+}
+
+
 def make_ledger() -> dict[str, pd.DataFrame]:
     customers = clean_table(
         "customers",
@@ -67,7 +75,7 @@ def make_ledger() -> dict[str, pd.DataFrame]:
         "invoices",
         [
             dict(invoice_id=i, customer_id=c, invoice_date=d, due_date=due, amount=a, energy_kwh=e,
-                 currency="USD", due_date_derived=False, is_overpaid=i == "I5")
+                 currency="USD", due_date_derived=False, is_overpaid=i == "I5", **SEGMENTS[c])
             for i, c, d, due, a, e in inv
         ],
     )  # fmt: skip
@@ -99,6 +107,23 @@ def make_ledger() -> dict[str, pd.DataFrame]:
 @pytest.fixture()
 def tables() -> dict[str, pd.DataFrame]:
     return make_ledger()
+
+
+def kept(tables: dict[str, pd.DataFrame], folder, period: str = "2026-10", **params):
+    """The ledger written as processed parquet and the engine's kept results of ``period`` over
+    it: what the monthly run computes once and every page reads."""
+    from arinsight.engine.period import period_results
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("customers", "invoices", "payments", "sales_reps", "commissions"):
+        frame = tables.get(name, empty_table(name))
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return period_results(folder, period, None, params)
+
+
+@pytest.fixture()
+def results(tables, tmp_path):
+    return kept(tables, tmp_path / "processed", trailing_months=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,11 +194,14 @@ def test_invoice_positions_errors(tables):
         receivables.invoice_positions(tables["invoices"], tables["payments"], "not a date")
 
 
-def test_customer_balances(tables):
+def test_customer_balances(results):
     """At T: A open 300 (I2), unapplied 150 -> net 150, limit 1000 not exceeded; B open 800 (I4),
     not overdue; C open 400 (I6) with a credit of 50 (I5) -> net 350, limit 100 -> over by 300."""
+    assert results.unapplied()[["customer_id", "region", "unapplied_cash"]].values.tolist() == [
+        ["A", "North", 150.0]
+    ]
     bal = receivables.customer_balances(
-        tables["invoices"], tables["payments"], tables["customers"], T
+        results.positions(), results.customers(), results.unapplied()
     ).set_index("customer_id")
     assert bal["open_ar"].to_dict() == {"A": 300.0, "B": 800.0, "C": 400.0}
     assert bal["credit_balance"].to_dict() == {"A": 0.0, "B": 0.0, "C": 50.0}
@@ -184,15 +212,10 @@ def test_customer_balances(tables):
     assert bal.loc["C", "credit_limit"] == 100.0
 
 
-def test_customer_balances_error(tables):
-    """The customer table must have customer_id."""
+def test_customer_balances_error(results):
+    """The positions must have customer_id."""
     with pytest.raises(ValueError, match="customer_id"):
-        receivables.customer_balances(
-            tables["invoices"],
-            tables["payments"],
-            tables["customers"].drop(columns="customer_id"),
-            T,
-        )
+        receivables.customer_balances(results.positions().drop(columns="customer_id"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,7 +483,7 @@ def test_aging_table_custom_buckets(tables):
         receivables.aging_table(pos, [-1, 5])
 
 
-def test_monthly_trends(tables):
+def test_monthly_trends(tables, tmp_path):
     """Trailing 3 months to October:
     billed: Aug 1000 (I1), Sep 800 (I2 + I5), Oct 2800 (I3 + I4);
     collections: Aug 0, Sep 750 (P1 + P6), Oct 2950;
@@ -470,7 +493,8 @@ def test_monthly_trends(tables):
     overdue AR: Aug 31 only I6 400 (I1 due that day), Sep 600 + 400 = 1000, Oct 300 + 400 = 700.
     The month-end balances equal the as-of engine's open AR at each month end.
     """
-    m = receivables.monthly_trends(tables, "2026-10", 3)
+    results = kept(tables, tmp_path / "processed", trailing_months=3)
+    m = receivables.monthly_trends(results.months(), results.positions(), T)
     assert m["month"].tolist() == ["2026-08", "2026-09", "2026-10"]
     assert m["billed"].tolist() == [1000.0, 800.0, 2800.0]
     assert m["collections"].tolist() == [0.0, 750.0, 2950.0]
@@ -482,13 +506,13 @@ def test_monthly_trends(tables):
         pos = receivables.invoice_positions(tables["invoices"], tables["payments"], end)
         assert pos["open_amount"].sum() == value
     with pytest.raises(ValueError, match="trailing_months"):
-        receivables.monthly_trends(tables, "2026-10", 0)
+        kept(tables, tmp_path / "processed", trailing_months=0)
 
 
-def test_invoice_explorer_table(tables):
+def test_invoice_explorer_table(results):
     """Readable statuses: I1 Paid, I2 Overdue, I4 Open - current, I5 Credit; customer metadata
     joined (I6 -> Cafe, South, Retail, Residential)."""
-    table = receivables.invoice_explorer_table(tables, T).set_index("invoice_id")
+    table = receivables.invoice_explorer_table(results.positions()).set_index("invoice_id")
     assert table["payment_status"].to_dict() == {
         "I1": "Paid", "I2": "Overdue", "I3": "Paid", "I4": "Open - current", "I5": "Credit",
         "I6": "Overdue",
@@ -499,72 +523,80 @@ def test_invoice_explorer_table(tables):
         "Retail",
         "Residential",
     ]
-    with pytest.raises(KeyError):
-        receivables.invoice_explorer_table({"customers": tables["customers"]}, T)
+    with pytest.raises(ValueError, match="status"):
+        receivables.invoice_explorer_table(results.positions().drop(columns="status"))
 
 
-def test_overdue_list_top_customers_and_over_limit(tables):
+def test_overdue_list_top_customers_and_over_limit(results):
     """Overdue at T: I6 (92 days) then I2 (16 days). Top 2 by open AR: B 800, C 400.
     Over limit: C, open 400 vs limit 100 -> over by 300."""
-    od = receivables.overdue_invoice_list(tables, T)
+    pos = results.positions()
+    bal = receivables.customer_balances(pos, results.customers(), results.unapplied())
+    od = receivables.overdue_invoice_list(pos)
     assert od["invoice_id"].tolist() == ["I6", "I2"]
     assert od["days_past_due"].tolist() == [92, 16]
-    assert receivables.overdue_invoice_list(tables, T, 30)["invoice_id"].tolist() == ["I6"]
-    top = receivables.top_customers(tables, T, 2)
+    assert receivables.overdue_invoice_list(pos, 30)["invoice_id"].tolist() == ["I6"]
+    top = receivables.top_customers(bal, 2)
     assert top["customer_id"].tolist() == ["B", "C"] and top["open_ar"].tolist() == [800.0, 400.0]
-    over = receivables.customers_over_credit_limit(tables, T)
+    over = receivables.customers_over_credit_limit(bal)
     assert over[["customer_id", "open_ar", "over_limit_by"]].values.tolist() == [
         ["C", 400.0, 300.0]
     ]
     with pytest.raises(ValueError):
-        receivables.top_customers(tables, T, 0)
+        receivables.top_customers(bal, 0)
     with pytest.raises(ValueError):
-        receivables.overdue_invoice_list(tables, T, 0)
+        receivables.overdue_invoice_list(pos, 0)
 
 
-def test_delays_by_industry(tables):
+def test_delays_by_industry(results):
     """Known outcomes at T: I1 paid 45 days late, I2 overdue 16 days, I3 on time, I5 early (0),
     I6 overdue 92 days; I4 is open and not due (unknown, left out).
     Manufacturing (A): I1, I2 -> 2 late of 2 = 100 %, average delay (45 + 16) / 2 = 30.5,
     overdue 300. Retail (C): I5, I6 -> 1 of 2 = 50 %, delay (0 + 92) / 2 = 46, overdue 400.
     Energy (B): I3 -> 0 %, delay 0, overdue 0."""
-    d = receivables.delays_by_industry(tables, T, 12).set_index("industry")
+    pos = results.positions()
+    d = receivables.delays_by_industry(pos, T, 12).set_index("industry")
     assert d.index.tolist() == ["Manufacturing", "Retail", "Energy"]
     assert d["invoices"].tolist() == [2, 2, 1]
     assert d["late_rate_pct"].tolist() == [100.0, 50.0, 0.0]
     assert d["average_delay_days"].tolist() == [30.5, 46.0, 0.0]
     assert d["overdue_amount"].tolist() == [300.0, 400.0, 0.0]
     with pytest.raises(ValueError, match="window_months"):
-        receivables.delays_by_industry(tables, T, 0)
+        receivables.delays_by_industry(pos, T, 0)
 
 
-def test_seasonality(tables):
+def test_seasonality(results):
     """One year observed (July to October 2026): billed July 400, Aug 1000, Sep 800, Oct 2800;
     months outside the span are NaN with years = 0. Late rate of invoices due in the month:
     July I6 (late) 100 %, August I1 (late) 100 %, September I5 (early) 0 %, October I2 late and
     I3 on time -> 50 %. Energy billed in October: I3 + I4 = 10,000 kWh."""
-    s = receivables.seasonality(tables, T).set_index("month")
+    pos, cash = results.positions(), results.cash_months()
+    s = receivables.seasonality(pos, cash, T).set_index("month")
     assert s.loc[[7, 8, 9, 10], "billed_avg"].tolist() == [400.0, 1000.0, 800.0, 2800.0]
     assert s.loc[[7, 8, 9, 10], "late_rate_pct"].tolist() == [100.0, 100.0, 0.0, 50.0]
     assert s.loc[10, "energy_kwh_avg"] == 10000.0
     assert s.loc[1, "years"] == 0 and np.isnan(s.loc[1, "billed_avg"])
     assert s.loc[10, "month_name"] == "Oct"
+    # collections (every payment by T, the unapplied P7 too): Sep P1 400 + P6 350, Oct 600 +
+    # 200 + 2000 + 150 = 2950 (P5 of 11-01 is after T)
+    assert s.loc[[9, 10], "collections_avg"].tolist() == [750.0, 2950.0]
     with pytest.raises(ValueError):
-        receivables.seasonality(tables, None)
+        receivables.seasonality(pos, cash, None)
 
 
-def test_energy_vs_payment(tables):
+def test_energy_vs_payment(results):
     """Usage in the last 12 months: A 200 kWh (I1 + I2), B 10,000 (I3 + I4), C 50 (I5; I6 has no
     reading). Three bands -> one customer each, lowest first: C (late rate 1 of 2 = 50 %, overdue
     400), A (2 of 2 = 100 %, overdue 300), B (0 of 1 = 0 %, overdue 0)."""
-    e = receivables.energy_vs_payment(tables, T, n_bands=3)
+    pos = results.positions()
+    e = receivables.energy_vs_payment(pos, T, n_bands=3)
     assert e["customers"].tolist() == [1, 1, 1]
     assert e["usage_kwh"].tolist() == [50.0, 200.0, 10000.0]
     assert e["late_rate_pct"].tolist() == [50.0, 100.0, 0.0]
     assert e["overdue_amount"].tolist() == [400.0, 300.0, 0.0]
     assert e["band"].tolist() == ["50 kWh", "200 kWh", "10.0k kWh"]
     with pytest.raises(ValueError, match="n_bands"):
-        receivables.energy_vs_payment(tables, T, n_bands=0)
+        receivables.energy_vs_payment(pos, T, n_bands=0)
 
 
 def test_kpi_summary_table_and_json(tables, tmp_path):
@@ -581,13 +613,14 @@ def test_kpi_summary_table_and_json(tables, tmp_path):
     assert receivables.format_kpi(None, "days") == "n/a"
 
 
-def test_aging_buckets_sum_to_open_ar_property():
+def test_aging_buckets_sum_to_open_ar_property(tmp_path_factory):
     """Property: for random ledgers, aging buckets sum to open AR, open amounts are never negative
     and month-end open AR from the event series equals the as-of engine (seeded, vectorised)."""
     hypothesis = pytest.importorskip("hypothesis")
+    tmp = tmp_path_factory.mktemp("ledgers")
     st = hypothesis.strategies
 
-    @hypothesis.settings(max_examples=25, deadline=None)
+    @hypothesis.settings(max_examples=8, deadline=None)
     @hypothesis.given(st.integers(0, 10_000))
     def check(seed: int) -> None:
         rng = np.random.default_rng(seed)
@@ -618,7 +651,8 @@ def test_aging_buckets_sum_to_open_ar_property():
         aging = receivables.aging_table(pos)
         assert aging["amount"].sum() == pytest.approx(pos["open_amount"].sum())
         tables = {"invoices": invoices, "payments": payments}
-        monthly = receivables.monthly_trends(tables, "2026-09", 4)
+        results = kept(tables, tmp / f"p{seed}", "2026-09", trailing_months=4)
+        monthly = receivables.monthly_trends(results.months(), results.positions(), "2026-09-30")
         for end, value in zip(monthly["month_end"], monthly["open_ar"], strict=True):
             at = receivables.invoice_positions(invoices, payments, end)
             assert at["open_amount"].sum() == pytest.approx(value)

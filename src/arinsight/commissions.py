@@ -71,10 +71,33 @@ def _outstanding(com: pd.DataFrame, t: pd.Timestamp) -> pd.Series:
     return (com["accrual_date"] <= t) & ~_settled_by(com, t)
 
 
+def commission_figures(
+    row: Mapping[str, Any], period: Period | str, has_commissions: bool = True
+) -> dict[str, Any]:
+    """The Commission Analytics KPIs of period P from the engine's row of a region (see
+    :meth:`arinsight.engine.period.PeriodResults.kpis`): ``period``, ``as_of``, the keys of
+    :data:`COMMISSION_KEYS` and ``na_reasons``. Without any commission record accrued by T
+    every number is None (n/a), never 0, with the reason (``has_commissions``: whether the
+    dataset has commissions at all, for the wording)."""
+    p = as_period(period)
+    out: dict[str, Any] = {"period": p.label, "as_of": p.end.date().isoformat(), "na_reasons": {}}
+    out.update({k: _plain(row.get(k)) for k in COMMISSION_KEYS})
+    if out["total_accrued_commissions"] is None:
+        out["credit_sales"] = None
+        why = "no commission records accrued by T" + (
+            "" if has_commissions else " (the data has no commissions)"
+        )
+        out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
+    elif out["average_commission_rate"] is None:
+        out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
+    return out
+
+
 def commission_kpis(
     tables: Mapping[str, pd.DataFrame],
     period: Period | str,
     params: Mapping[str, Any] | None = None,
+    engine_row: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Commission Analytics KPIs of period P (T = end of P) and the tables for its charts.
 
@@ -84,14 +107,13 @@ def commission_kpis(
       period-to-date for a quarter or a year);
     - ``commissions_earned`` = amounts accrued in P; ``credit_sales`` = invoice amounts dated in P;
     - ``average_commission_rate = commissions_earned / credit_sales * 100`` (None without sales);
-    - the numbers come from the query engine (:mod:`arinsight.engine`); without any commission
-      in the dataset every number is None (n/a), never 0;
+    - the numbers come from the query engine (:mod:`arinsight.engine`): ``engine_row``, the
+      region's row of the run's kept results, or else computed over ``tables``; without any
+      commission in the dataset every number is None (n/a), never 0 (:func:`commission_figures`);
     - ``top_reps`` (:func:`top_reps`, ``params["top_n"]``), ``monthly`` (:func:`monthly_commissions`,
       ``params["trailing_months"]``) and ``by_group`` (:func:`distribution_by_group`) DataFrames.
 
-    T is the period's last day or ``params["as_of"]`` (a snapshot date within P). Without any
-    commission record accrued by T (a dataset without commissions, or a region whose invoices
-    carry none) every number is None, never 0, with the reason under ``na_reasons``.
+    T is the period's last day or ``params["as_of"]`` (a snapshot date within P).
     """
     p = as_period(period)
     prm = {"top_n": 10, "trailing_months": 12}
@@ -101,17 +123,9 @@ def commission_kpis(
     inv = tables["invoices"]
     _require(inv, ["invoice_date", "amount"], "invoices")
     t = p.end
-    out: dict[str, Any] = {"period": p.label, "as_of": t.date().isoformat(), "na_reasons": {}}
-    engine = kpis_from_frames(dict(tables, commissions=com), p, prm, regions=())["All"]
-    out.update({k: _plain(engine[k]) for k in COMMISSION_KEYS})
-    if out["total_accrued_commissions"] is None:
-        out["credit_sales"] = None
-        why = "no commission records accrued by T" + (
-            "" if len(com) else " (the data has no commissions)"
-        )
-        out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
-    elif out["average_commission_rate"] is None:
-        out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
+    if engine_row is None:
+        engine_row = kpis_from_frames(dict(tables, commissions=com), p, prm, regions=())["All"]
+    out = commission_figures(engine_row, p, bool(len(com)))
     out["top_reps"] = _top_reps(com, reps, p, int(prm["top_n"]))
     out["monthly"] = _monthly(com, t, int(prm["trailing_months"]))
     out["by_group"] = _by_group(com, reps, p)

@@ -237,23 +237,39 @@ def group_by_customer(df: pd.DataFrame, ids: Iterable[str]) -> dict[str, pd.Data
     return {cid: groups.get(cid, empty) for cid in ids}
 
 
-def snapshot_tables(tables: dict[str, pd.DataFrame], as_of: Any) -> dict[str, pd.DataFrame]:
-    """What the customer pages of a period need besides the invoice positions, as of T:
-    ``customers.parquet`` (the customer master data) and ``customer_payments.parquet``
-    (payments dated by T), each sorted so the same ledger gives the same files."""
+def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataFrame]:
+    """What the customer pages of a period need besides the invoice positions, as of T, from the
+    processed tables of ``processed_dir``: ``customers.parquet`` (the customer master data) and
+    ``customer_payments.parquet`` (payments dated by T), each sorted so the same ledger gives
+    the same files. Only the columns the pages show are read."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from arinsight.ledger import arrow_to_frame
+    from arinsight.schemas import empty_table
+
+    folder = Path(processed_dir)
     t = pd.Timestamp(as_of).normalize()
-    customers = tables["customers"]
-    keep = [c for c in ("customer_id", "customer_name", "region", "industry", "customer_type",
-                        "credit_limit", "payment_terms_days", "sales_rep_id") if c in customers]  # fmt: skip
-    pay = tables["payments"]
-    pay = pay.loc[pd.to_datetime(pay["payment_date"]) <= t]
-    cols = [c for c in ("payment_id", "invoice_id", "customer_id", "payment_date", "amount",
-                        "method") if c in pay.columns]  # fmt: skip
+
+    def read(name: str, wanted: Sequence[str], condition: Any = None) -> pd.DataFrame:
+        path = folder / f"{name}.parquet"
+        if not path.exists():
+            frame = empty_table(name)
+            return frame[[c for c in wanted if c in frame.columns]]
+        data = ds.dataset(path)
+        cols = [c for c in wanted if c in data.schema.names]
+        return arrow_to_frame(data.to_table(columns=cols, filter=condition))[cols]
+
+    customers = read("customers", ["customer_id", "customer_name", "region", "industry",
+                                   "customer_type", "credit_limit", "payment_terms_days",
+                                   "sales_rep_id"])  # fmt: skip
+    pay = read("payments", ["payment_id", "invoice_id", "customer_id", "payment_date", "amount",
+                            "method"], pc.field("payment_date") <= t)  # fmt: skip
     return {
-        "customers.parquet": customers[keep]
-        .sort_values("customer_id", kind="mergesort")
-        .reset_index(drop=True),
-        "customer_payments.parquet": pay[cols]
-        .sort_values(["customer_id", "payment_date", "payment_id"], kind="mergesort")
-        .reset_index(drop=True),
+        "customers.parquet": customers.sort_values("customer_id", kind="mergesort").reset_index(
+            drop=True
+        ),
+        "customer_payments.parquet": pay.sort_values(
+            ["customer_id", "payment_date", "payment_id"], kind="mergesort"
+        ).reset_index(drop=True),
     }

@@ -10,6 +10,7 @@ its first and last day.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,24 +186,32 @@ def _id_text(s: pd.Series):
     return text.to_numpy(dtype=object, na_value=None)
 
 
-def load_processed(processed_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """Read every canonical table from ``processed_dir`` (default ``data/processed``)."""
+def load_processed(
+    processed_dir: str | Path | None = None, only: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Read every canonical table from ``processed_dir`` (default ``data/processed``); with
+    ``only``, just those tables (the others are empty tables with the canonical columns)."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = folder / f"{table}.parquet"
-        tables[table] = read_table(path) if path.exists() else empty_table(table)
+        wanted = only is None or table in only
+        tables[table] = read_table(path) if path.exists() and wanted else empty_table(table)
     return tables
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """One processed parquet file as pandas: money (decimal(18, 2)) as float64 amounts plus their
-    exact cents in ``_cents_<column>``; everything else as written."""
+    """One processed parquet file as pandas (see :func:`arrow_to_frame`)."""
     import pyarrow.parquet as pq
 
+    return arrow_to_frame(pq.read_table(path))
+
+
+def arrow_to_frame(arrow: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas: money (decimal(18, 2)) as float64 amounts plus their exact cents
+    in ``_cents_<column>``; everything else as written."""
     from arinsight.money import cents_of
 
-    arrow = pq.read_table(path)
     decimals = [f.name for f in arrow.schema if pa.types.is_decimal(f.type)]
     cents = {name: cents_of(arrow.column(name)) for name in decimals}
     for name in decimals:

@@ -769,22 +769,27 @@ def _discover_regions(processed_dir: Path) -> list[str]:
     return regions_of(tables)
 
 
-def _snapshot_explorer(processed_dir: Path, period: Period, out: Path) -> str | None:
-    """Save the invoice explorer table at T for the site; returns an error text or None."""
-    try:
-        from arinsight.customers import snapshot_tables
-        from arinsight.ledger import load_processed
-        from arinsight.receivables import invoice_explorer_table
+def _period_results(processed_dir: Path, period: Period, params: Mapping[str, Any]) -> Any:
+    """The engine's results of the period, computed once before the region notebooks start
+    (they read them back: :func:`arinsight.engine.period.period_results`), with the page
+    parameters of 03_receivables."""
+    from arinsight.engine.period import period_results
 
-        tables = load_processed(processed_dir)
-        table = invoice_explorer_table(tables, period.end)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_parquet(out, index=False)
-        for name, frame in snapshot_tables(tables, period.end).items():  # the customer pages
-            frame.to_parquet(out.parent / name, index=False)
-        return None
-    except Exception as exc:  # the site then says the explorer is unavailable
-        return f"{type(exc).__name__}: {exc}"
+    as_of = period.end if period.is_snapshot else None
+    return period_results(processed_dir, period.label, as_of, params)
+
+
+def _snapshot_explorer(results: Any, processed_dir: Path, period: Period, out: Path) -> None:
+    """Save the invoice explorer table at T (the kept positions) and what the customer pages
+    need besides it, for the site."""
+    from arinsight.customers import snapshot_tables
+    from arinsight.receivables import invoice_explorer_table
+
+    table = invoice_explorer_table(results.positions())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False)
+    for name, frame in snapshot_tables(processed_dir, period.end).items():  # the customer pages
+        frame.to_parquet(out.parent / name, index=False)
 
 
 class _PeriodRun:
@@ -821,6 +826,7 @@ class _PeriodRun:
         self.regions: list[str] = []
         self.notes: list[str] = []
         self.kpi_errors: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -982,6 +988,8 @@ class _PeriodRun:
         if bar is not None:
             bar.total = len(PREP_NOTEBOOKS) + len(self.regions) * len(REGION_NOTEBOOKS)
             bar.refresh()
+        if prep_ok:  # a page that cannot read them says why in its own notebook
+            self._results()
         pending: dict[Future, _Task] = {}
         for name, region in region_jobs(self.regions):
             task = self._task(name, region)
@@ -992,18 +1000,34 @@ class _PeriodRun:
                     bar.update(1)
                 continue
             pending[self._submit(task)] = task
-        if prep_ok:  # while the notebooks run: the explorer table at T, for the site
-            err = _snapshot_explorer(
-                self.processed_dir,
-                self.period,
-                self.staging / region_dir(ALL_REGIONS) / "invoice_explorer.parquet",
-            )
-            if err:
-                self.notes.append(f"invoice explorer not saved: {err}")
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 self._finish_task(pending.pop(fut), self._wait(fut), bar)
+
+    def _results(self) -> None:
+        """The engine's results of the period (every KPI of every region, the trailing months,
+        the positions at T), computed once for every page; then the explorer table and the
+        customer pages' tables. When the engine cannot compute them the reason goes to the
+        notes (the pages that need them then fail with it; the others are shown)."""
+        t0 = time.perf_counter()
+        try:
+            results = _period_results(
+                self.processed_dir, self.period, self.per_nb.get("03_receivables.ipynb", {})
+            )
+        except Exception as exc:
+            self.notes.append(f"the engine could not compute the period: {exc}")
+            return
+        self.timings["engine"] = round(time.perf_counter() - t0, 2)
+        try:
+            _snapshot_explorer(
+                results,
+                self.processed_dir,
+                self.period,
+                self.staging / region_dir(ALL_REGIONS) / "invoice_explorer.parquet",
+            )
+        except Exception as exc:  # the site then says the explorer is unavailable
+            self.notes.append(f"invoice explorer not saved: {type(exc).__name__}: {exc}")
 
     def _current_inputs(self) -> list[dict[str, Any]]:
         files = _input_files(self.interim_dir)
@@ -1245,6 +1269,7 @@ class _PeriodRun:
             "runs": runs,
             "reports": {r: reports[r] for r in order if r in reports},
             "notes": self.notes,
+            "timings": self.timings,
         }
 
 

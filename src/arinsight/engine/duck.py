@@ -176,7 +176,7 @@ class DuckDBRunner:
         return self._views[view][1]
 
     def count(self, table: str) -> int:
-        return int(self._execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+        return int(self._execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
 
     def row_groups(self, path: str | Path, column: str) -> list[tuple[Any, Any, int]]:
         """(min, max, rows) of ``column`` in each row group of the parquet file ``path``, from

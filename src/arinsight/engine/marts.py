@@ -19,7 +19,7 @@ from arinsight.engine.parts import WHOLE, Part
 from arinsight.engine.positions import AsOf
 from arinsight.engine.results import ALL
 from arinsight.engine.sources import Ledgers
-from arinsight.engine.staging import MONEY_SUM
+from arinsight.engine.staging import MONEY, MONEY_SUM, money_sum
 
 
 def _with_all(by_region: ir.Table, keys: Sequence[str] = ()) -> ir.Table:
@@ -398,3 +398,130 @@ def monthly(ledgers: Ledgers, w: AsOf, month_starts: Sequence) -> ir.Table:
     return out.mutate(
         open_ar=out.open_ar.sum().over(running), overdue_ar=out.overdue_ar.sum().over(running)
     ).order_by("month")
+
+
+#: The statuses of :func:`invoice_report`, in the order the pages list them.
+STATUSES = ("paid", "current", "overdue", "credit")
+
+
+def _text(t: ir.Table, name: str) -> ir.StringValue:
+    return t[name].cast("string") if name in t.columns else ibis.null("string")
+
+
+def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[int]) -> ir.Table:
+    """One row per invoice dated <= T with its position at T: the table a run keeps
+    (``positions.parquet``) and every page, list, customer page, alert and forecast reads.
+
+    - ``paid_to_date`` = the payments applied to it dated <= T; ``balance = amount -
+      paid_to_date``; ``open_amount = max(0, balance)``; ``credit_amount = max(0, -balance)``;
+    - ``days_past_due = T - due_date`` when open and past due (``due_date < T``), else 0;
+      ``bucket`` its aging bucket (0 = the first, see :func:`~arinsight.engine.positions.
+      aging_bucket`);
+    - ``status``: credit (overpaid), overdue (open, past due), current (open, not past due), paid;
+    - ``paid_date`` = the date its cumulative payments (payment date, then payment id order: the
+      engine's one definition, as in ``average_days_late``) first reach its amount, null unless
+      fully paid at T; ``days_late = paid_date - due_date`` (negative = early);
+    - ``payments`` (count by T), ``last_payment_date``; the report ``region`` (the invoice's,
+      else its customer's), ``customer_name``, and ``industry``, ``customer_type``,
+      ``energy_kwh`` as the processed invoices carry them.
+
+    Money stays ``decimal(18,2)``; dates are timestamps at midnight (what pandas reads as dates).
+    Ordered by invoice id, so the same ledger writes the same file.
+    """
+    inv = ledgers.invoices.filter(ledgers.invoices.invoice_date <= w.as_of)
+    pay = ledgers.payments.filter(
+        ledgers.payments.payment_date <= w.as_of, ledgers.payments.invoice_id.notnull()
+    )
+    pay = pay.join(inv.select("invoice_id", invoice_amount=inv.amount), "invoice_id")
+    pay = pay.mutate(running=pos.paid_so_far(pay))
+    totals = pay.group_by(_key="invoice_id").aggregate(
+        paid=pay.amount.sum(),
+        reached=pay.payment_date.min(where=pay.running >= pay.invoice_amount),
+        payments=pay.count(),
+        last_payment_date=pay.payment_date.max(),
+    )
+    rinv = raw.invoices
+    extra = rinv.select(
+        _id=rinv.invoice_id.cast("string"),
+        industry=_text(rinv, "industry"),
+        customer_type=_text(rinv, "customer_type"),
+        energy_kwh=rinv.energy_kwh.cast("float64")
+        if "energy_kwh" in rinv.columns
+        else ibis.null("float64"),
+    )
+    names = ledgers.customers.select(_cid="customer_id", customer_name="customer_name")
+    j = inv.left_join(totals, inv.invoice_id == totals._key)
+    j = j.left_join(extra, j.invoice_id == extra._id)
+    j = j.left_join(names, j.customer_id == names._cid)
+    zero = ibis.literal(0).cast(MONEY_SUM)
+    paid = j.paid.cast(MONEY_SUM).fill_null(zero)
+    balance = j.amount.cast(MONEY_SUM) - paid
+    open_amount = ibis.greatest(balance, zero)
+    credit = ibis.greatest(-balance, zero)
+    past_due = j.due_date < w.as_of
+    days_past_due = ibis.ifelse(
+        (open_amount > 0) & past_due, ibis.literal(w.as_of).delta(j.due_date, unit="day"), 0
+    )
+    status = ibis.cases(
+        (credit > 0, "credit"),
+        ((open_amount > 0) & past_due, "overdue"),
+        (open_amount > 0, "current"),
+        else_="paid",
+    )
+    paid_date = ibis.ifelse(paid >= j.amount, j.reached, ibis.null("date"))
+    money = MONEY
+    return j.select(
+        invoice_id=j.invoice_id,
+        customer_id=j.customer_id,
+        customer_name=j.customer_name,
+        region=j.region,
+        industry=j.industry,
+        customer_type=j.customer_type,
+        invoice_date=j.invoice_date.cast("timestamp"),
+        due_date=j.due_date.cast("timestamp"),
+        amount=j.amount,
+        paid_to_date=paid.cast(money),
+        balance=balance.cast(money),
+        open_amount=open_amount.cast(money),
+        credit_amount=credit.cast(money),
+        days_past_due=days_past_due.cast("int64"),
+        bucket=pos.aging_bucket(days_past_due, buckets).cast("int8"),
+        status=status,
+        paid_date=paid_date.cast("timestamp"),
+        days_late=paid_date.delta(j.due_date, unit="day").cast("int64"),
+        payments=j.payments.fill_null(0).cast("int64"),
+        last_payment_date=j.last_payment_date.cast("timestamp"),
+        energy_kwh=j.energy_kwh,
+    ).order_by("invoice_id")
+
+
+def unapplied_report(ledgers: Ledgers, w: AsOf) -> ir.Table:
+    """Unapplied cash at T per customer: the payments dated <= T that settle no invoice of the
+    ledger (no invoice id, or an id the invoices do not have), as the engine's positions count
+    them: customer_id, region (the customer's master data), unapplied_cash, payments."""
+    p = ledgers.payments.filter(ledgers.payments.payment_date <= w.as_of)
+    p = p.anti_join(ledgers.invoices.select("invoice_id"), "invoice_id")
+    by_customer = p.group_by("customer_id").aggregate(
+        unapplied_cash=money_sum(p.amount).cast(MONEY), payments=p.count()
+    )
+    master = ledgers.customers.select(_cid="customer_id", region="region")
+    j = by_customer.left_join(master, by_customer.customer_id == master._cid)
+    return j.select("customer_id", "region", "unapplied_cash", "payments").order_by("customer_id")
+
+
+def cash_months(ledgers: Ledgers, w: AsOf) -> ir.Table:
+    """Cash received per region and calendar month up to T, applied or not: region (the
+    invoice's, else the paying customer's master region; null: "All" only), month (its first
+    day, as a timestamp), collections."""
+    p = ledgers.payments.filter(ledgers.payments.payment_date <= w.as_of)
+    inv = ledgers.invoices.select(_iid="invoice_id", invoice_region="region")
+    master = ledgers.customers.select(_cid="customer_id", master_region="region")
+    j = p.left_join(inv, p.invoice_id == inv._iid)
+    j = j.left_join(master, j.customer_id == master._cid)
+    rows = j.select(
+        region=j.invoice_region.fill_null(j.master_region),
+        month=j.payment_date.truncate("M").cast("timestamp"),
+        amount=j.amount,
+    )
+    out = rows.group_by("region", "month").aggregate(collections=money_sum(rows.amount))
+    return out.order_by("region", "month")

@@ -174,7 +174,7 @@ def _by_region(
     return scoped.group_by(*keys).aggregate(**{name: scoped[name].sum() for name in names})
 
 
-def _paid_so_far(p: ir.Table) -> ir.Value:
+def paid_so_far(p: ir.Table) -> ir.Value:
     """Per payment row, its invoice's payments up to and including it (running sum in payment
     date, then payment id order: a unique tie-breaker)."""
     order = [p.payment_date, p.payment_id]
@@ -211,7 +211,7 @@ def paid_in_period_of(positions: ir.Table, payments: ir.Table, w: AsOf) -> ir.Ta
 def _first_paid(p: ir.Table, w: AsOf) -> ir.Table:
     """The payment rows ``p`` (with their invoice's due_date, region, invoice_amount) at which
     the invoice's running total first reaches its amount within start .. T."""
-    running = _paid_so_far(p)
+    running = paid_so_far(p)
     p = p.mutate(running=running)
     first = p.filter(
         p.running >= p.invoice_amount,
@@ -284,7 +284,7 @@ def balance_events(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     p = p.join(
         inv.select("invoice_id", "due_date", "region", invoice_amount=inv.amount), "invoice_id"
     )
-    after = _paid_so_far(p)
+    after = paid_so_far(p)
     p = p.mutate(after=after)
     zero = ibis.literal(0).cast(MONEY_SUM)
     delta = ibis.greatest(p.invoice_amount - p.after, zero) - ibis.greatest(
