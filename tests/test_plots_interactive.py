@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from test_commissions import make_tables
-from test_receivables import T, make_ledger
+from test_receivables import T, kept, make_ledger
 
 from arinsight import commissions, ledger, receivables
 from arinsight.plots.interactive import commissions as cchart
@@ -26,39 +26,52 @@ def tables() -> dict[str, pd.DataFrame]:
     return t
 
 
-def _figures(tables):
-    pos = receivables.invoice_positions(tables["invoices"], tables["payments"], T)
-    monthly = receivables.monthly_trends(tables, "2026-10", 3)
+@pytest.fixture()
+def results(tables, tmp_path):
+    return kept(tables, tmp_path / "processed", trailing_months=3)
+
+
+def _balances(results, region="All"):
+    pos = results.positions(region)
+    return receivables.customer_balances(
+        pos, results.customers(region), results.unapplied(region)
+    )
+
+
+def _figures(tables, results):
+    pos = results.positions()
+    monthly = receivables.monthly_trends(results.months(), pos, T)
     kpis = commissions.commission_kpis(tables, "2026-10", {"trailing_months": 3})
     return [
         rchart.aging_chart(receivables.aging_table(pos)),
         rchart.sales_vs_collections_chart(monthly),
         rchart.billed_vs_paid_chart(monthly),
         rchart.ar_balance_chart(monthly),
-        rchart.top_customers_chart(receivables.top_customers(tables, T)),
-        rchart.industry_delays_chart(receivables.delays_by_industry(tables, T)),
-        rchart.seasonality_chart(receivables.seasonality(tables, T)),
-        rchart.energy_payment_chart(receivables.energy_vs_payment(tables, T, 3)),
+        rchart.top_customers_chart(receivables.top_customers(_balances(results))),
+        rchart.industry_delays_chart(receivables.delays_by_industry(pos, T)),
+        rchart.seasonality_chart(receivables.seasonality(pos, results.cash_months(), T)),
+        rchart.energy_payment_chart(receivables.energy_vs_payment(pos, T, 3)),
         cchart.top_reps_chart(kpis["top_reps"]),
         cchart.accrued_vs_paid_chart(kpis["monthly"]),
         cchart.group_distribution_chart(kpis["by_group"]),
     ]
 
 
-def test_every_figure_draws_data_with_exact_hovers(tables):
+def test_every_figure_draws_data_with_exact_hovers(tables, results):
     """Each figure has at least one trace with data and every trace has a hover template; the
     JSON of the same data is the same twice (no random ids)."""
-    for fig in _figures(tables):
+    for fig in _figures(tables, results):
         assert isinstance(fig, go.Figure)
         assert fig.data and any(len(t.x or t.y or []) for t in fig.data)
         assert all(t.hovertemplate for t in fig.data), fig.layout.title.text
-    assert [f.to_json() for f in _figures(tables)] == [f.to_json() for f in _figures(tables)]
+    first, again = _figures(tables, results), _figures(tables, results)
+    assert [f.to_json() for f in first] == [f.to_json() for f in again]
 
 
-def test_aging_hover_has_amount_and_share(tables):
+def test_aging_hover_has_amount_and_share(results):
     """Current holds 800 of 1,500 open: the bar is 800 with customdata share 0.5333 and the
     hover shows dollars to the cent and the share."""
-    pos = receivables.invoice_positions(tables["invoices"], tables["payments"], T)
+    pos = results.positions()
     fig = rchart.aging_chart(receivables.aging_table(pos))
     bar = fig.data[0]
     assert bar.x[0] == "Current" and bar.y[0] == 800.0
@@ -66,27 +79,30 @@ def test_aging_hover_has_amount_and_share(tables):
     assert "$%{y:,.2f}" in bar.hovertemplate and "%{customdata[0]:.1%}" in bar.hovertemplate
 
 
-def test_top_customers_carry_ids_for_links(tables):
+def test_top_customers_carry_ids_for_links(results):
     """The bars carry the customer id (the site links a click to the customer's page)."""
-    fig = rchart.top_customers_chart(receivables.top_customers(tables, T))
+    top = receivables.top_customers(_balances(results))
+    fig = rchart.top_customers_chart(top)
     ids = {c[0] for t in fig.data for c in t.customdata}
-    assert ids == set(receivables.top_customers(tables, T)["customer_id"])
+    assert ids == set(top["customer_id"]) == {"A", "B", "C"}
     assert json.loads(fig.to_json())["layout"]["meta"] == {"link": "customer"}
 
 
-def test_empty_selection_says_no_data(tables):
+def test_empty_selection_says_no_data(tables, tmp_path):
     """A region with a customer (W1 in West) but nothing billed: every figure says so."""
     from conftest import clean_table
 
     west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
     tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     empty = ledger.select_region(tables, "West")
-    pos = receivables.invoice_positions(empty["invoices"], empty["payments"], T)
+    results = kept(tables, tmp_path / "processed", trailing_months=3)
+    pos = results.positions("West")
+    assert pos.empty
     kpis = commissions.commission_kpis(empty, "2026-10", {})
     for fig in (
         rchart.aging_chart(receivables.aging_table(pos)),
-        rchart.top_customers_chart(receivables.top_customers(empty, T)),
-        rchart.seasonality_chart(receivables.seasonality(empty, T)),
+        rchart.top_customers_chart(receivables.top_customers(_balances(results, "West"))),
+        rchart.seasonality_chart(receivables.seasonality(pos, results.cash_months("West"), T)),
         cchart.top_reps_chart(kpis["top_reps"]),
         cchart.group_distribution_chart(kpis["by_group"]),
     ):

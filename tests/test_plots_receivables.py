@@ -14,7 +14,7 @@ import pytest
 from conftest import clean_table
 from matplotlib.figure import Figure
 from test_commissions import make_tables
-from test_receivables import T, make_ledger
+from test_receivables import T, kept, make_ledger
 
 from arinsight import commissions, config, ledger, receivables
 from arinsight.plots import commissions as cplots
@@ -33,20 +33,28 @@ def _texts(fig: Figure) -> str:
     return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
 
 
-def test_every_figure_renders(tables):
+def _balances(results, region="All"):
+    pos = results.positions(region)
+    return receivables.customer_balances(
+        pos, results.customers(region), results.unapplied(region)
+    )
+
+
+def test_every_figure_renders(tables, tmp_path):
     """Each figure function returns a Figure with at least one drawn artist and a PNG renders."""
-    pos = receivables.invoice_positions(tables["invoices"], tables["payments"], T)
-    monthly = receivables.monthly_trends(tables, "2026-10", 3)
+    results = kept(tables, tmp_path / "processed", trailing_months=3)
+    pos = results.positions()
+    monthly = receivables.monthly_trends(results.months(), pos, T)
     kpis = commissions.commission_kpis(tables, "2026-10", {"trailing_months": 3})
     figures = [
         rplots.aging_chart(receivables.aging_table(pos)),
         rplots.sales_vs_collections_chart(monthly),
         rplots.billed_vs_paid_chart(monthly),
         rplots.ar_balance_chart(monthly),
-        rplots.top_customers_chart(receivables.top_customers(tables, T)),
-        rplots.industry_delays_chart(receivables.delays_by_industry(tables, T)),
-        rplots.seasonality_chart(receivables.seasonality(tables, T)),
-        rplots.energy_payment_chart(receivables.energy_vs_payment(tables, T, 3)),
+        rplots.top_customers_chart(receivables.top_customers(_balances(results))),
+        rplots.industry_delays_chart(receivables.delays_by_industry(pos, T)),
+        rplots.seasonality_chart(receivables.seasonality(pos, results.cash_months(), T)),
+        rplots.energy_payment_chart(receivables.energy_vs_payment(pos, T, 3)),
         cplots.top_reps_chart(kpis["top_reps"]),
         cplots.accrued_vs_paid_chart(kpis["monthly"]),
         cplots.group_distribution_chart(kpis["by_group"]),
@@ -67,21 +75,23 @@ def test_aging_chart_labels_money(tables):
     assert any(t.get_text().startswith("$") for t in fig.axes[0].get_yticklabels())
 
 
-def test_empty_selection_shows_no_data(tables):
+def test_empty_selection_shows_no_data(tables, tmp_path):
     """An empty region (a customer W1 in West, nothing billed) gives "No data" figures instead
     of errors."""
     west = clean_table("customers", [{"customer_id": "W1", "region": "West"}])
     tables = {**tables, "customers": pd.concat([tables["customers"], west], ignore_index=True)}
     empty = ledger.select_region(tables, "West")
-    pos = receivables.invoice_positions(empty["invoices"], empty["payments"], T)
+    results = kept(tables, tmp_path / "processed", trailing_months=3)
+    pos = results.positions("West")
+    monthly = receivables.monthly_trends(results.months("West"), pos, T)
     kpis = commissions.commission_kpis(empty, "2026-10", {})
     for fig in (
         rplots.aging_chart(receivables.aging_table(pos)),
-        rplots.sales_vs_collections_chart(receivables.monthly_trends(empty, "2026-10", 3)),
-        rplots.top_customers_chart(receivables.top_customers(empty, T)),
-        rplots.industry_delays_chart(receivables.delays_by_industry(empty, T)),
-        rplots.seasonality_chart(receivables.seasonality(empty, T)),
-        rplots.energy_payment_chart(receivables.energy_vs_payment(empty, T)),
+        rplots.sales_vs_collections_chart(monthly),
+        rplots.top_customers_chart(receivables.top_customers(_balances(results, "West"))),
+        rplots.industry_delays_chart(receivables.delays_by_industry(pos, T)),
+        rplots.seasonality_chart(receivables.seasonality(pos, results.cash_months("West"), T)),
+        rplots.energy_payment_chart(receivables.energy_vs_payment(pos, T)),
         cplots.top_reps_chart(kpis["top_reps"]),
         cplots.accrued_vs_paid_chart(kpis["monthly"]),
         cplots.group_distribution_chart(kpis["by_group"]),

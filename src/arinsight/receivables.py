@@ -261,7 +261,7 @@ def customer_balances(
         names = positions.drop_duplicates("customer_id").set_index("customer_id")["customer_name"]
         known = out["customer_name"] if "customer_name" in out.columns else None
         fill = out["customer_id"].map(names)
-        out["customer_name"] = fill if known is None else known.fillna(fill)
+        out["customer_name"] = fill if known is None else known.where(known.notna(), fill)
     if "credit_limit" not in out.columns:
         out["credit_limit"] = np.nan
     out["net_balance"] = (out["open_ar"] - out["credit_balance"] - out["unapplied_cash"]).round(2)
