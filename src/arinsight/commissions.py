@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arinsight import kpis as kpi_registry
 from arinsight.engine import kpis_from_frames
 from arinsight.ledger import Period
 from arinsight.receivables import _EPS, _month_ends, _plain, _require, as_period
@@ -84,12 +85,14 @@ def commission_figures(
     out.update({k: _plain(row.get(k)) for k in COMMISSION_KEYS})
     if out["total_accrued_commissions"] is None:
         out["credit_sales"] = None
-        why = "no commission records accrued by T" + (
+        why = kpi_registry.NA_NO_COMMISSIONS + (
             "" if has_commissions else " (the data has no commissions)"
         )
         out["na_reasons"] = dict.fromkeys(COMMISSION_KEYS, why)
     elif out["average_commission_rate"] is None:
-        out["na_reasons"]["average_commission_rate"] = "no credit sales in the period"
+        out["na_reasons"]["average_commission_rate"] = kpi_registry.get(
+            "average_commission_rate"
+        ).na
     return out
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 UNITS = ("money", "days", "percent", "times", "count")
@@ -35,9 +35,14 @@ class KPI:
     page: str | None = None
     tile: int | None = None
     duplicate_of: str | None = None
+    #: why the KPI is n/a when its inputs are there but it is undefined (a zero denominator, no
+    #: credit limits...); None when it is always defined once the selection has data
+    na: str | None = None
+    #: the module whose expression computes it (one hop from here)
+    formula: str | None = None
 
 
-REGISTRY: tuple[KPI, ...] = (
+_RECORDS: tuple[KPI, ...] = (
     # -- Receivables Health ------------------------------------------------------------------
     KPI("open_ar", "Open AR (end)", "money", "lower",
         "Amount still owed at T: sum over invoices of max(0, amount - payments applied by T).",
@@ -48,8 +53,9 @@ REGISTRY: tuple[KPI, ...] = (
         "Days sales outstanding: open AR at T / credit sales in the period x days in the period.",
         "receivables", 3),
     KPI("cei", "CEI", "percent", "higher",
-        "Collection effectiveness: (AR at start + sales - AR at T) / (AR at start + sales - "
-        "current AR at T) x 100.", "receivables", 4),
+        "Collection effectiveness: (AR at start + sales / months - AR at T) / (AR at start + "
+        "sales / months - current AR at T) x 100 (months: of the period up to T).",
+        "receivables", 4),
     KPI("average_days_delinquent", "Average days delinquent", "days", "lower",
         "DSO minus best possible DSO: the days that are due to late payment.", "receivables", 5),
     KPI("collections", "Collections", "money", "higher",
@@ -120,7 +126,82 @@ REGISTRY: tuple[KPI, ...] = (
         "Invoices open at T that received a late-payment probability."),
 )  # fmt: skip
 
+_NO_SALES = "no credit sales in the period"
+_NO_DUE = "no invoice was due by T"
+
+#: Why a KPI is n/a when its inputs are there (see :attr:`KPI.na`).
+_NA: dict[str, str] = {
+    "dso": _NO_SALES,
+    "best_possible_dso": _NO_SALES,
+    "average_days_delinquent": _NO_SALES,
+    "ar_turnover": _NO_SALES,
+    "ar_turnover_annualised": _NO_SALES,
+    "cei": "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
+    "customers_over_credit_limit": "the customer data has no credit limits",
+    "average_days_late": "no invoice was paid in full in the period",
+    "payment_completion_rate_count": _NO_DUE,
+    "payment_completion_rate_amount": _NO_DUE,
+    "paid_to_billed_rate": "nothing was billed by T",
+    "average_commission_rate": _NO_SALES,
+}
+
+#: The KPIs computed by the risk model; every other KPI is an expression of the query engine.
+_MODEL_KPIS = frozenset(
+    {"expected_overdue_amount", "amount_at_risk_share", "customers_at_risk",
+     "expected_collections_30d", "expected_collections_60d", "expected_collections_90d",
+     "open_invoices_scored"}
+)  # fmt: skip
+ENGINE_MODULE = "arinsight.engine.metrics"
+MODEL_MODULE = "arinsight.risk"
+
+REGISTRY: tuple[KPI, ...] = tuple(
+    replace(k, na=_NA.get(k.key), formula=MODEL_MODULE if k.key in _MODEL_KPIS else ENGINE_MODULE)
+    for k in _RECORDS
+)
+
+#: The keys of kpis.json (the interface of docs/kpis.md), in their one order: a run writes them
+#: for every region (null where undefined), ``arinsight kpis`` writes them too (the two model
+#: keys ``cash_forecast`` and ``high_risk_customers`` as null, it runs no model).
+JSON_KEYS: tuple[str, ...] = (
+    "period", "region", "as_of", "credit_sales", "collections", "open_ar", "open_ar_begin",
+    "current_ar", "overdue_ar", "overdue_invoices", "dso", "countback_dso", "best_possible_dso",
+    "average_days_delinquent", "cei", "ar_turnover", "ar_turnover_annualised",
+    "customers_over_credit_limit", "aging", "average_days_late", "payment_completion_rate_count",
+    "payment_completion_rate_amount", "paid_to_billed_rate", "unapplied_cash", "credit_balances",
+    "top_pending_customers", "cash_forecast", "total_accrued_commissions",
+    "commissions_paid_mtd", "commissions_earned", "average_commission_rate",
+    "high_risk_customers", "na_reasons",
+)  # fmt: skip
+
 _BY_KEY: dict[str, KPI] = {k.key: k for k in REGISTRY}
+
+
+def na_reasons() -> dict[str, str]:
+    """KPI -> why it is n/a when its inputs are there (:attr:`KPI.na`)."""
+    return {k.key: k.na for k in REGISTRY if k.na}
+
+
+#: The n/a reason of every KPI of a selection without any invoice or payment up to T.
+NA_EMPTY = "no invoices or payments up to T in this selection"
+#: The n/a reason of the commission KPIs without any commission accrued by T.
+NA_NO_COMMISSIONS = "no commission records accrued by T"
+
+
+def reasons_for(row: Mapping[str, Any]) -> dict[str, str]:
+    """The reason, in plain words, of every engine KPI that is None in ``row`` (one region's
+    KPIs): no commission accrued by T for the commission KPIs, no data at all in the selection,
+    else the KPI's own :attr:`KPI.na`."""
+    out: dict[str, str] = {}
+    for k in REGISTRY:
+        if k.formula != ENGINE_MODULE or k.key not in row or row[k.key] is not None:
+            continue
+        if k.page == "commissions" and row.get("total_accrued_commissions") is None:
+            out[k.key] = NA_NO_COMMISSIONS
+        elif row.get("open_ar") is None:
+            out[k.key] = NA_EMPTY
+        elif k.na:
+            out[k.key] = k.na
+    return out
 
 
 def get(key: str) -> KPI:
@@ -190,13 +271,19 @@ def markdown_table() -> str:
         "hover a tile, as written by `arinsight.kpis.markdown_table()` (a test keeps this section",
         "in step with the code).",
         "",
-        "| key | label | unit | good when | definition |",
-        "| --- | --- | --- | --- | --- |",
+        "The formula of each KPI lives one hop away: the engine's expressions in",
+        f"`{ENGINE_MODULE}` (`KPIS[key].formula`), the model's figures in `{MODEL_MODULE}`.",
+        "",
+        "| key | label | unit | good when | definition | n/a when | formula in |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for k in REGISTRY:
         if k.duplicate_of:
             continue
-        lines.append(f"| `{k.key}` | {k.label} | {k.unit} | {k.better or '-'} | {k.definition} |")
+        lines.append(
+            f"| `{k.key}` | {k.label} | {k.unit} | {k.better or '-'} | {k.definition} | "
+            f"{k.na or '-'} | `{k.formula}` |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -230,6 +317,7 @@ def kpi_history(
 
 
 __all__ = [
+    "JSON_KEYS",
     "KPI",
     "REGISTRY",
     "UNITS",
@@ -240,6 +328,7 @@ __all__ = [
     "kpi_history",
     "labels",
     "markdown_table",
+    "na_reasons",
     "shown",
     "tiles",
     "units",

@@ -809,7 +809,7 @@ def run_alerts(
     section = params.get("dunning") or {}
     min_days_between = int(section.get("min_days_between", 14))
 
-    tables = load_processed(processed_dir)
+    tables = load_processed(processed_dir, ["customers", "invoices", "payments"])
     if tables["invoices"].empty:
         raise UserError(
             f"no processed invoices in {processed_dir or config.PROCESSED_DIR}: "
@@ -817,7 +817,7 @@ def run_alerts(
         )
     # what cash application matched lowers the open amounts; disputed invoices are never dunned
     applied = dunning.applied_by_cash_application(params, tables["payments"], p.end)
-    positions = dunning.apply_cash(_positions(tables, p.end), applied)
+    positions = dunning.apply_cash(_positions(processed_dir, p, params), applied)
     disputes = dunning.read_disputes(params.get("sources"))
     disputed = set(disputes["invoice_id"].astype(str))
     undisputed = positions.loc[~positions["invoice_id"].astype(str).isin(disputed)]
@@ -963,7 +963,7 @@ def run_email_report(
     tables = load_processed(processed_dir)
     profile = dunning.company_profile(params)
     env = template_environment(email.get("template_dir"))
-    positions = _positions(tables, p.end) if not tables["invoices"].empty else None
+    positions = _positions(processed_dir, p, params) if not tables["invoices"].empty else None
     owners = email.get("region_owners") or {}
     if not isinstance(owners, Mapping):
         raise ParamsError("email.region_owners must map region -> list of addresses")
@@ -1232,10 +1232,14 @@ def _render_message(
     return msg
 
 
-def _positions(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame:
-    from arinsight.receivables import invoice_positions
+def _positions(processed_dir: str | Path | None, p: Period, params: Mapping[str, Any]):
+    """The invoice positions at T of period ``p``: the engine's kept results of the run (the
+    same call computes and keeps them when the period was not run; see
+    :func:`arinsight.engine.period.period_results`)."""
+    from arinsight.engine.period import period_results
 
-    return invoice_positions(tables["invoices"], tables["payments"], as_of)
+    as_of = p.end if p.is_snapshot else None
+    return period_results(processed_dir, p.label, as_of, params).positions()
 
 
 def _read_risk_scores(reports: Path, period: str, region: str = ALL_REGIONS) -> pd.DataFrame | None:

@@ -275,31 +275,14 @@ def customer_balances(
 # KPIs
 # --------------------------------------------------------------------------------------------
 
-_NA_EMPTY = "no invoices or payments up to T in this selection"
-_NA_NO_SALES = "no credit sales in the period"
-
-#: Why a KPI is n/a, when its inputs are there but a denominator is 0 (see :func:`na_reasons`).
-_NA_WHY: dict[str, str] = {
-    "dso": _NA_NO_SALES,
-    "best_possible_dso": _NA_NO_SALES,
-    "average_days_delinquent": _NA_NO_SALES,
-    "ar_turnover": _NA_NO_SALES,
-    "ar_turnover_annualised": _NA_NO_SALES,
-    "cei": "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
-    "customers_over_credit_limit": "the customer data has no credit limits",
-    "average_days_late": "no invoice was paid in full in the period",
-    "payment_completion_rate_count": "no invoice was due by T",
-    "payment_completion_rate_amount": "no invoice was due by T",
-    "paid_to_billed_rate": "nothing was billed by T",
-}
-
 
 def na_reasons(kpis: Mapping[str, Any]) -> dict[str, str]:
-    """The reason, in plain words, of every None KPI: no data at all in the selection, else the
-    KPI's own."""
+    """The reason, in plain words, of every None receivables KPI of ``kpis`` (the registry's:
+    :func:`arinsight.kpis.reasons_for`)."""
+    why = kpi_registry.reasons_for({k: kpis.get(k) for k in RECEIVABLES_KEYS})
     if kpis.get("open_ar") is None:
-        return dict.fromkeys(RECEIVABLES_KEYS, _NA_EMPTY)
-    return {k: _NA_WHY[k] for k in RECEIVABLES_KEYS if kpis.get(k) is None and k in _NA_WHY}
+        return dict.fromkeys(RECEIVABLES_KEYS, kpi_registry.NA_EMPTY)
+    return why
 
 
 def page_kpis(row: Mapping[str, Any], period: Period | str) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from typing import Any
 from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
+from arinsight.kpis import JSON_KEYS
 from arinsight.ledger import ALL_REGIONS, Period, check_region_dirs, period_bounds, region_dir
 
 #: Run once per period, in this order, under region "All".
@@ -97,38 +98,9 @@ NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-#: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined.
-KPI_KEYS: tuple[str, ...] = (
-    "period",
-    "region",
-    "as_of",
-    "credit_sales",
-    "collections",
-    "open_ar",
-    "open_ar_begin",
-    "current_ar",
-    "overdue_ar",
-    "overdue_invoices",
-    "dso",
-    "countback_dso",
-    "best_possible_dso",
-    "average_days_delinquent",
-    "cei",
-    "ar_turnover",
-    "ar_turnover_annualised",
-    "customers_over_credit_limit",
-    "aging",
-    "average_days_late",
-    "payment_completion_rate_count",
-    "payment_completion_rate_amount",
-    "paid_to_billed_rate",
-    "top_pending_customers",
-    "total_accrued_commissions",
-    "commissions_paid_mtd",
-    "average_commission_rate",
-    "high_risk_customers",
-    "cash_forecast",
-)
+#: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined: the
+#: one order of the KPI registry.
+KPI_KEYS: tuple[str, ...] = JSON_KEYS
 
 #: Top-level parameter keys that belong to the runner or to other commands, so no notebook
 #: declares them and they are not "unknown":
@@ -385,12 +357,13 @@ _PART_KEYS: dict[str, tuple[str, ...]] = {
     "kpis_receivables.json": tuple(
         k
         for k in KPI_KEYS
-        if k not in ("period", "region", "as_of", "high_risk_customers")
+        if k not in ("period", "region", "as_of", "high_risk_customers", "na_reasons")
         and not k.startswith(("total_accrued", "commissions_", "average_commission"))
     ),
     "kpis_commissions.json": (
         "total_accrued_commissions",
         "commissions_paid_mtd",
+        "commissions_earned",
         "average_commission_rate",
     ),
     "kpis_risk.json": ("high_risk_customers",),

@@ -1,4 +1,5 @@
-"""Measures and KPIs, each defined once.
+"""Measures and KPI formulas, each defined once (the words of each KPI, its label, unit, good
+direction, definition and n/a reason, live in the registry :mod:`arinsight.kpis`).
 
 :func:`measures` are additive sums over invoice positions (money in ``decimal(38,2)``, 0 over
 no rows, counts as integers); they are summed per (region, customer), per region and for "All"
@@ -59,14 +60,12 @@ def _ratio(num: ir.Value, den: ir.Value, scale: float = 1.0) -> ir.FloatingValue
 
 @dataclass(frozen=True)
 class Kpi:
-    """One KPI: key (kpis.json), unit, which way is good, definition, and its formula over the
-    measures of one region (columns of :func:`measures` plus late_days, late_invoices,
-    countback_dso, customers_over_credit_limit and the commission sums)."""
+    """One KPI: its key (in kpis.json and in the registry, :mod:`arinsight.kpis`, which holds its
+    label, unit, good direction, definition and n/a reason) and its formula over the measures of
+    one region (columns of :func:`measures` plus late_days, late_invoices, countback_dso,
+    customers_over_credit_limit and the commission sums)."""
 
     key: str
-    unit: str
-    better: str | None
-    definition: str
     formula: Callable[[ir.Table, AsOf], ir.Value]
 
 
@@ -85,69 +84,36 @@ def _turnover(m: ir.Table, w: AsOf, scale: float) -> ir.Value:
 
 
 _RECEIVABLES: tuple[Kpi, ...] = (
-    Kpi("credit_sales", "money", "higher", "invoice amounts dated in start .. T",
-        lambda m, w: m.credit_sales),
-    Kpi("total_revenue", "money", "higher", "= credit_sales (billed in the period)",
-        lambda m, w: m.credit_sales),
-    Kpi("collections", "money", "higher", "every payment received in start .. T",
-        lambda m, w: m.collections),
-    Kpi("open_ar", "money", "lower", "AR(T) = sum of max(0, amount - paid by T)",
-        lambda m, w: m.open_ar),
-    Kpi("open_ar_begin", "money", "lower", "AR(the day before the period)",
-        lambda m, w: m.open_ar_begin),
-    Kpi("current_ar", "money", None, "open AR not past due at T",
-        lambda m, w: m.open_ar - m.overdue_ar),
-    Kpi("overdue_ar", "money", "lower", "open AR past due at T (due_date < T)",
-        lambda m, w: m.overdue_ar),
-    Kpi("overdue_amount", "money", "lower", "= overdue_ar", lambda m, w: m.overdue_ar),
-    Kpi("overdue_invoices", "count", "lower", "open invoices past due at T",
-        lambda m, w: m.overdue_invoices),
-    Kpi("dso", "days", "lower", "AR(T) / credit sales * days (start .. T)",
-        lambda m, w: _ratio(m.open_ar, m.credit_sales, days_of(w))),
-    Kpi("countback_dso", "days", "lower",
-        "days of sales, walking back month by month from T, that make up AR(T)",
-        lambda m, w: m.countback_dso),
-    Kpi("best_possible_dso", "days", "lower", "current AR / credit sales * days",
-        lambda m, w: _ratio(m.open_ar - m.overdue_ar, m.credit_sales, days_of(w))),
-    Kpi("average_days_delinquent", "days", "lower", "DSO - best possible DSO",
-        lambda m, w: _ratio(m.overdue_ar, m.credit_sales, days_of(w))),
-    Kpi("cei", "percent", "higher",
-        "(AR(begin) + sales/months - AR(T)) / (AR(begin) + sales/months - current AR) * 100",
-        _cei),
-    Kpi("ar_turnover", "times", "higher", "credit sales / ((AR(begin) + AR(T)) / 2)",
-        lambda m, w: _turnover(m, w, 1.0)),
-    Kpi("ar_turnover_annualised", "times", "higher", "ar_turnover * 365 / days",
-        lambda m, w: _turnover(m, w, 365.0 / days_of(w))),
-    Kpi("customers_over_credit_limit", "count", "lower",
-        "customers whose open AR at T exceeds their credit limit (n/a without any limit)",
-        lambda m, w: m.customers_over_credit_limit),
-    Kpi("average_days_late", "days", "lower",
-        "mean max(0, paid_date - due_date) of invoices fully paid in start .. T",
-        lambda m, w: _ratio(m.late_days, m.late_invoices)),
-    Kpi("payment_completion_rate_count", "percent", "higher",
-        "invoices due by T fully paid by T / invoices due by T * 100",
-        lambda m, w: _ratio(m.due_paid_invoices, m.due_invoices, 100.0)),
-    Kpi("payment_completion_rate_amount", "percent", "higher",
-        "amount of invoices due by T fully paid by T / amount due by T * 100",
-        lambda m, w: _ratio(m.due_paid_amount, m.due_amount, 100.0)),
-    Kpi("paid_to_billed_rate", "percent", "higher",
-        "sum of min(amount, paid by T) / sum of amount * 100, invoices dated <= T",
-        lambda m, w: _ratio(m.paid_capped, m.billed, 100.0)),
-    Kpi("unapplied_cash", "money", "lower", "payments without an invoice received by T",
-        lambda m, w: m.unapplied_cash),
-    Kpi("credit_balances", "money", "lower", "overpayments on invoices at T",
-        lambda m, w: m.credit_balances),
+    Kpi("credit_sales", lambda m, w: m.credit_sales),
+    Kpi("total_revenue", lambda m, w: m.credit_sales),
+    Kpi("collections", lambda m, w: m.collections),
+    Kpi("open_ar", lambda m, w: m.open_ar),
+    Kpi("open_ar_begin", lambda m, w: m.open_ar_begin),
+    Kpi("current_ar", lambda m, w: m.open_ar - m.overdue_ar),
+    Kpi("overdue_ar", lambda m, w: m.overdue_ar),
+    Kpi("overdue_amount", lambda m, w: m.overdue_ar),
+    Kpi("overdue_invoices", lambda m, w: m.overdue_invoices),
+    Kpi("dso", lambda m, w: _ratio(m.open_ar, m.credit_sales, days_of(w))),
+    Kpi("countback_dso", lambda m, w: m.countback_dso),
+    Kpi("best_possible_dso", lambda m, w: _ratio(m.open_ar - m.overdue_ar, m.credit_sales, days_of(w))),
+    Kpi("average_days_delinquent", lambda m, w: _ratio(m.overdue_ar, m.credit_sales, days_of(w))),
+    Kpi("cei", _cei),
+    Kpi("ar_turnover", lambda m, w: _turnover(m, w, 1.0)),
+    Kpi("ar_turnover_annualised", lambda m, w: _turnover(m, w, 365.0 / days_of(w))),
+    Kpi("customers_over_credit_limit", lambda m, w: m.customers_over_credit_limit),
+    Kpi("average_days_late", lambda m, w: _ratio(m.late_days, m.late_invoices)),
+    Kpi("payment_completion_rate_count", lambda m, w: _ratio(m.due_paid_invoices, m.due_invoices, 100.0)),
+    Kpi("payment_completion_rate_amount", lambda m, w: _ratio(m.due_paid_amount, m.due_amount, 100.0)),
+    Kpi("paid_to_billed_rate", lambda m, w: _ratio(m.paid_capped, m.billed, 100.0)),
+    Kpi("unapplied_cash", lambda m, w: m.unapplied_cash),
+    Kpi("credit_balances", lambda m, w: m.credit_balances),
 )  # fmt: skip
 
 _COMMISSIONS: tuple[Kpi, ...] = (
-    Kpi("total_accrued_commissions", "money", None,
-        "commissions accrued by T and not settled by T", lambda m, w: m.com_outstanding),
-    Kpi("commissions_paid_mtd", "money", None, "commissions settled in start .. T",
-        lambda m, w: m.com_paid),
-    Kpi("commissions_earned", "money", None, "commissions accrued in start .. T",
-        lambda m, w: m.com_earned),
-    Kpi("average_commission_rate", "percent", None, "commissions earned / credit sales * 100",
-        lambda m, w: _ratio(m.com_earned, m.credit_sales, 100.0)),
+    Kpi("total_accrued_commissions", lambda m, w: m.com_outstanding),
+    Kpi("commissions_paid_mtd", lambda m, w: m.com_paid),
+    Kpi("commissions_earned", lambda m, w: m.com_earned),
+    Kpi("average_commission_rate", lambda m, w: _ratio(m.com_earned, m.credit_sales, 100.0)),
 )  # fmt: skip
 
 #: Every KPI of a region, by kpis.json key (aging is returned apart, as a mapping).

@@ -346,13 +346,15 @@ class PeriodResults:
         money as float64 (the exact cents beside it in ``_cents_<column>``), dates as
         datetime64. ``open_only`` keeps the invoices with an open amount; ``customer_id`` one
         customer's."""
+        import pyarrow as pa
         import pyarrow.compute as pc
 
+        zero = pa.scalar(Decimal("0.00"), pa.decimal128(18, 2))
         return self._read(
             "positions",
             region,
             columns,
-            (pc.field("open_amount") > 0) if open_only else None,
+            (pc.field("open_amount") > zero) if open_only else None,
             (pc.field("customer_id") == customer_id) if customer_id is not None else None,
         )
 

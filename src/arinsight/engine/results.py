@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from arinsight.engine.window import AsOf
+from arinsight.kpis import JSON_KEYS, reasons_for
 
 ALL = "All"
 DEFAULT_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
@@ -75,7 +76,8 @@ def shape(
     label: str | None,
 ) -> dict[str, dict[str, Any]]:
     """The rows of the KPI query and of the top-customers query as one object per region, "All"
-    first: {period, region, as_of, KPIs..., aging: {label: amount}, top_pending_customers}."""
+    first: {period, region, as_of, KPIs..., aging: {label: amount}, top_pending_customers,
+    na_reasons: {KPI: why it is null} (:func:`arinsight.kpis.reasons_for`)}."""
     labels = aging_labels(buckets)
     tops: dict[str, list[tuple]] = {}
     for r in top:
@@ -103,22 +105,13 @@ def shape(
             **kpis,
             "aging": aging,
             "top_pending_customers": [c for _, c in sorted(tops.get(region, []))],
+            "na_reasons": reasons_for(kpis),
         }
     return out
 
 
-#: The keys of kpis.json (DESIGN section 11's interface), in order. The model-based keys
-#: ``cash_forecast`` and ``high_risk_customers`` come from the risk model, not from the engine:
-#: ``arinsight kpis`` writes them as null.
-KPIS_JSON_KEYS: tuple[str, ...] = (
-    "period", "region", "as_of", "credit_sales", "collections", "open_ar", "open_ar_begin",
-    "current_ar", "overdue_ar", "overdue_invoices", "dso", "countback_dso", "best_possible_dso",
-    "average_days_delinquent", "cei", "ar_turnover", "ar_turnover_annualised",
-    "customers_over_credit_limit", "aging", "average_days_late", "payment_completion_rate_count",
-    "payment_completion_rate_amount", "paid_to_billed_rate", "top_pending_customers",
-    "cash_forecast", "total_accrued_commissions", "commissions_paid_mtd",
-    "average_commission_rate", "high_risk_customers",
-)  # fmt: skip
+#: The keys of kpis.json, in the one order of the KPI registry (:data:`arinsight.kpis.JSON_KEYS`).
+KPIS_JSON_KEYS: tuple[str, ...] = JSON_KEYS
 
 _EXACT = "\u0000decimal:"
 
