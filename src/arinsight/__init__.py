@@ -4,8 +4,8 @@ The public API is re-exported here and loaded lazily (PEP 562), so ``import arin
 command line stay fast: scikit-learn and matplotlib are imported only when a function needs them.
 
     >>> import arinsight as ar
-    >>> tables = ar.load_processed()
-    >>> kpis = ar.receivables_kpis(tables, "2026-10", {})
+    >>> results = ar.period_results("data/processed", "2026-10")  # the engine, once per period
+    >>> results.kpis("North")["dso"], results.positions("North").head()
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ _EXPORTS: dict[str, str] = {
     "period_bounds": "ledger",
     "Period": "ledger",
     # KPIs
+    "period_results": "engine.period",
+    "PeriodResults": "engine.period",
+    "positions_at": "receivables",
     "invoice_positions": "receivables",
     "customer_balances": "receivables",
     "receivables_kpis": "receivables",

@@ -154,12 +154,10 @@ def month_chain(period: Any, as_of: Any, months: int) -> list:
 
 
 def _kpis_of(processed: Path, q: Any, settings: Mapping[str, Any], url: Any) -> dict:
+    """Every KPI of All and every region of the period ``q`` (T = its end), as JSON values."""
     from arinsight.engine.duck import kpis_from_processed
-    from arinsight.engine.window import window_of
 
-    params = {**settings, "engine": url}
-    _, label = window_of(q)
-    rows = kpis_from_processed(processed, q, {**params, "as_of": None}, None, url)
+    rows = kpis_from_processed(processed, q, {**settings, "engine": url}, None, url)
     return {region: _plain(row) for region, row in rows.items()}
 
 
