@@ -33,9 +33,7 @@ def results(tables, tmp_path):
 
 def _balances(results, region="All"):
     pos = results.positions(region)
-    return receivables.customer_balances(
-        pos, results.customers(region), results.unapplied(region)
-    )
+    return receivables.customer_balances(pos, results.customers(region), results.unapplied(region))
 
 
 def _figures(tables, results):

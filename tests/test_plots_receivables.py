@@ -35,9 +35,7 @@ def _texts(fig: Figure) -> str:
 
 def _balances(results, region="All"):
     pos = results.positions(region)
-    return receivables.customer_balances(
-        pos, results.customers(region), results.unapplied(region)
-    )
+    return receivables.customer_balances(pos, results.customers(region), results.unapplied(region))
 
 
 def test_every_figure_renders(tables, tmp_path):

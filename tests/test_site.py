@@ -690,3 +690,20 @@ def test_a_chart_with_nothing_to_draw_is_one_line_not_an_empty_card():
     assert '<article class="ar-card ar-card-empty"><h2>Calibration</h2>' in cards
     assert '<p class="ar-nodata">No risk model: 4 &lt; 50</p>' in cards
     assert cards.count('class="ar-chart"') == 1 and has_charts
+
+
+def test_customer_pages_are_bounded_on_a_large_ledger(tmp_path):
+    """With ``site: {customer_pages: 2}`` and five customers (open balances A 500, B 400, C 300,
+    D 0, E 100): pages for the two largest (A, B) plus D, whom North's kpis.json names as a
+    high-risk customer; without a limit below the customer count, every customer gets one."""
+    from arinsight.site.pages import customers_with_pages
+    from arinsight.site.reports import PeriodReport, RegionReport
+
+    positions = pd.DataFrame(
+        {"customer_id": list("ABCDE"), "open_amount": [500.0, 400.0, 300.0, 0.0, 100.0]}
+    )
+    north = RegionReport("North", "North", tmp_path, {"high_risk_customers": ["D"]}, {})
+    period = PeriodReport("2026-10", tmp_path, {"params": {"site": {"customer_pages": 2}}}, [north])
+    assert customers_with_pages(positions, period) == {"A", "B", "D"}
+    period = PeriodReport("2026-10", tmp_path, {"params": {}}, [north])
+    assert customers_with_pages(positions, period) == set("ABCDE")

@@ -55,6 +55,14 @@ def customer_fragments(
     scores = data["scores"]
     risk = customer_risk(scores) if len(scores) else None
     summary = cust.customer_summary(positions, data["customers"], risk, late_days)
+    everyone = len(summary)
+    chosen = builder.customer_ids.get(period.label)
+    if chosen is not None and len(chosen) < everyone:  # the portfolio figures stay everyone's
+        everyone_summary = summary
+        positions = positions.loc[positions["customer_id"].isin(chosen)]
+        summary = summary.loc[summary["customer_id"].isin(chosen)].reset_index(drop=True)
+    else:
+        everyone_summary = summary
     items = cust.open_items(positions)
     aging = cust.customer_aging(positions).set_index("customer_id")
     payments = (
@@ -70,10 +78,13 @@ def customer_fragments(
         payments.assign(customer_id=payments["customer_id"].astype(str)), ids
     )
     log_by = cust.group_by_customer(log, ids) if len(log) else {}
-    settled = summary["invoices_settled"].sum()
+    settled = everyone_summary["invoices_settled"].sum()
     portfolio = {
         "paid_late_pct": (
-            float((summary["paid_late_pct"] * summary["invoices_settled"]).sum() / settled)
+            float(
+                (everyone_summary["paid_late_pct"] * everyone_summary["invoices_settled"]).sum()
+                / settled
+            )
             if settled
             else None
         ),
@@ -98,8 +109,15 @@ def customer_fragments(
     resolve_index = builder.resolver(index_source, period.label)
     index_body = (
         builder.context_bar(index_source, period, None, "customers")
-        + f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
-        "largest balances first. Click a customer for its statement.</p>"
+        + (
+            f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
+            "largest balances first. Click a customer for its statement.</p>"
+            if len(summary) >= everyone
+            else f"<p>The {len(summary):,} customers (of {everyone:,}) with the largest open "
+            f"balances at {esc(period.manifest.get('as_of'))} and every customer a page names, "
+            "the largest balances first. Click a customer for its statement; find any other "
+            "customer's invoices in the invoice explorer.</p>"
+        )
         + link_customers(index_table, resolve_index)
         + provenance_html(period, period.all)
     )

@@ -317,6 +317,39 @@ def sections_html(
 # --------------------------------------------------------------------------------------------
 
 
+#: How many customers get a page per period when the run's params do not say
+#: (``site: {customer_pages: N}``): the largest open balances at T, plus every customer a
+#: region's kpis.json names (top pending customers, high-risk customers).
+DEFAULT_CUSTOMER_PAGES = 2000
+
+
+def customers_with_pages(positions: pd.DataFrame, period: PeriodReport) -> set[str]:
+    """The customers of ``positions`` (the invoices at T) that get a page: all of them when they
+    are at most ``site.customer_pages`` (default :data:`DEFAULT_CUSTOMER_PAGES`), else that
+    many with the largest open balance at T (ties by id) and every customer named in a
+    region's kpis.json. The others are found through the invoice explorer, so a ledger of
+    33,000 customers does not build 33,000 pages a period."""
+    if positions.empty:
+        return set()
+    ids = positions["customer_id"].astype(str)
+    site_params = (period.manifest.get("params") or {}).get("site") or {}
+    limit = int(site_params.get("customer_pages") or DEFAULT_CUSTOMER_PAGES)
+    if ids.nunique() <= limit:
+        return set(ids)
+    open_by = (
+        pd.to_numeric(positions["open_amount"], errors="coerce").fillna(0.0).groupby(ids).sum()
+    )
+    ranked = open_by.reset_index(name="open").rename(columns={"index": "customer_id"})
+    ranked.columns = ["customer_id", "open"]
+    ranked = ranked.sort_values(["open", "customer_id"], ascending=[False, True], kind="stable")
+    chosen = set(ranked["customer_id"].head(limit))
+    for region in period.regions:
+        k = region.kpis or {}
+        chosen |= {str(c.get("customer_id")) for c in k.get("top_pending_customers") or []}
+        chosen |= {str(c) for c in k.get("high_risk_customers") or []}
+    return chosen & set(ids)
+
+
 class Builder:
     """Writes every page source for a list of periods (newest first)."""
 
@@ -357,10 +390,7 @@ class Builder:
             path = folder / file if folder else None
             out[name] = pd.read_parquet(path) if path and path.is_file() else pd.DataFrame()
         self._data[period.label] = out
-        if len(out["positions"]):
-            self.customer_ids[period.label] = set(out["positions"]["customer_id"].astype(str))
-        else:
-            self.customer_ids[period.label] = set()
+        self.customer_ids[period.label] = customers_with_pages(out["positions"], period)
         return out
 
     def resolver(self, source: str, period: str) -> Callable[[str], str | None]:
