@@ -54,7 +54,7 @@ format: venv ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format src tests benchmarks
 
 test: venv browser java postgres lint ## run the whole test suite (unit, integration, browser, then every notebook with nbval)
-	$(BIN)/pytest -n 2 --dist loadgroup tests
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25 tests
 	@# nbval runs the notebooks as shipped, in order, on the embedded sample (01 and 02 write data/processed)
 	$(BIN)/arinsight sample --out data/sample
 	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks

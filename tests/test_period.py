@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -188,3 +189,17 @@ def test_runner_results_timing_and_explorer(ledger_tables, tmp_path):
     pays = pd.read_parquet(out.parent / "customer_payments.parquet")
     assert "P5" not in set(pays["payment_id"])  # dated 11-01, after T
     assert len(pays) == 6 and str(T) >= str(pays["payment_date"].max().date())
+
+
+@pytest.mark.xdist_group("spark")
+@pytest.mark.skipif(shutil.which("java") is None, reason="no Java (make java)")
+def test_positions_on_spark_equal_duckdb(ledger_tables):
+    """The kept tables computed by Spark (local mode) equal DuckDB's cell by cell: the same
+    expressions, money to the cent, the same paid dates (I1 2026-10-15) and statuses."""
+    duck = engine_period.frames_at(ledger_tables, T)
+    spark = engine_period.frames_at(ledger_tables, T, url="pyspark://")
+    for name in ("positions", "unapplied", "cash_months"):
+        pd.testing.assert_frame_equal(spark[name], duck[name], check_dtype=False)
+    assert duck["positions"].set_index("invoice_id").loc["I1", "paid_date"] == pd.Timestamp(
+        "2026-10-15"
+    )

@@ -200,12 +200,17 @@ def _write_tables(processed: Path, p: Any, settings: Mapping[str, Any], url: Any
 
 
 def frames_at(
-    tables: Mapping[str, Any], as_of: Any, params: Mapping[str, Any] | None = None
+    tables: Mapping[str, Any],
+    as_of: Any,
+    params: Mapping[str, Any] | None = None,
+    url: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The kept tables (``positions``, ``unapplied``, ``cash_months``) at T = ``as_of`` over
     pandas frames (the dict of :func:`arinsight.ledger.load_processed`, possibly a region's
-    selection), computed by the same engine expressions on an embedded DuckDB and read as
-    :meth:`PeriodResults.positions` reads them: for tests and analysts' own frames."""
+    selection), computed by the same engine expressions (on an embedded DuckDB, or the engine
+    of ``url``: ``pyspark://``, ``spark://host:port``...) and read as
+    :meth:`PeriodResults.positions` reads them, ordered by their keys: for tests, other
+    backends and analysts' own frames."""
     from arinsight.engine import sources
     from arinsight.engine.run import connect
     from arinsight.engine.window import AsOf, as_date
@@ -213,11 +218,17 @@ def frames_at(
 
     t = as_date(as_of)
     settings = settings_of(params)
-    con = connect()
+    con = connect(url)
     try:
         raw = sources.from_frames(con, tables)
         exprs = report_tables(raw, AsOf(t, t, t), settings["aging_buckets"])
-        return {name: arrow_to_frame(con.to_pyarrow(e)) for name, e in exprs.items()}
+        out = {}
+        for name, expr in exprs.items():
+            frame = arrow_to_frame(con.to_pyarrow(expr))
+            keys = [c for c in ("invoice_id", "customer_id", "region", "month") if c in frame]
+            out[name] = frame.sort_values(keys[:1] if name != "cash_months" else keys,
+                                          kind="stable").reset_index(drop=True)  # fmt: skip
+        return out
     finally:
         con.disconnect()
 
