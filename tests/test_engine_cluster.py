@@ -2,10 +2,10 @@
 127.0.0.1 only, with Debian's Java and the jars of the pyspark package (``make java``).
 
 ``engine: spark://host:port`` (run.connect) opens a session on that master; the queries run in
-the worker's executor, a separate JVM (not ``local[*]``). Every KPI of All and every region must
-equal DuckDB's to the cent: the hand-made ledger of test_engine.py (whose docstring works the
-figures out) registered from frames, and a generated sample written to parquet that the
-executor reads by path.
+the worker's executor, a separate JVM (not ``local[*]``), which reads the ledgers from parquet by
+path. Every KPI of All and every region must equal DuckDB's to the cent: a generated ledger
+(every region, mid-period), and the hand-made ledger of test_engine.py (whose docstring works
+the figures out) through ``engine:`` in the params, the path of ``arinsight kpis``.
 """
 
 from __future__ import annotations
@@ -163,7 +163,16 @@ def cluster_con(spark_cluster):
             os.environ["PYSPARK_PYTHON"] = saved
 
 
-def test_the_session_runs_on_the_standalone_cluster(cluster_con, spark_cluster):
+def test_kpis_on_a_spark_standalone_cluster(cluster_con, spark_cluster, tmp_path):
+    """One test, so that one cluster serves it all: pytest-xdist 3.8 under pytest 9 does not
+    apply ``xdist_group`` (it renames ``item._nodeid``, which pytest 9 no longer reads), and a
+    module split over two workers would start a second cluster."""
+    _session_runs_on_the_cluster(cluster_con, spark_cluster)
+    _generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_path / "generated")
+    _engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tmp_path / "hand")
+
+
+def _session_runs_on_the_cluster(cluster_con, spark_cluster):
     """The session's master is the cluster's URL, the master lists it as a running application
     with the worker's core, and the executor (not the driver) runs this Python interpreter."""
     sc = cluster_con._session.sparkContext
@@ -171,12 +180,12 @@ def test_the_session_runs_on_the_standalone_cluster(cluster_con, spark_cluster):
     assert cluster_con._session.conf.get("spark.sql.session.timeZone") == "UTC"
     apps = _state(spark_cluster["ui_port"])["activeapps"]
     assert [(a["name"], a["cores"]) for a in apps] == [("arinsight", 1)]
-    assert sc._jsc.sc().getExecutorMemoryStatus().size() == 2  # the driver and one executor
     seen = sc.parallelize([0], 1).map(lambda _: (sys.executable, os.getpid())).collect()
     assert seen[0][0] == sys.executable and seen[0][1] != os.getpid()
+    assert sc._jsc.sc().getExecutorMemoryStatus().size() == 2  # the driver and one executor
 
 
-def test_generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_path):
+def _generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_path):
     """A generated ledger (3000 invoices, every region) written to parquet and read by path by
     the cluster's executor: every KPI of All and every region at T = 2025-12-17 equals DuckDB's
     over the same files (money as Decimal to the cent, ratios rounded to 4 decimals)."""
@@ -192,12 +201,12 @@ def test_generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_p
     assert len(on_cluster) > 2 and on_cluster["All"]["open_ar"] > 0
 
 
-def test_engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tmp_path):
+def _engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tmp_path):
     """``engine: spark://...`` in the params (the path of ``arinsight kpis``): the hand-made
     ledger of test_engine.py with its three commissions, as parquet tables of the session's
     catalog (what a metastore gives a real cluster), is analysed in place by the executor; every
     KPI of All and every region equals DuckDB's over the same files and the hand-computed
-    values. Last in the module: the run stops the session when it ends."""
+    values. Last: the run stops the session when it ends."""
     folder = _processed(tmp_path / "processed", _with_commissions(ledger_with_regions()))
     for name in sources.TABLES:
         cluster_con.raw_sql(
