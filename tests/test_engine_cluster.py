@@ -123,16 +123,11 @@ def spark_cluster(tmp_path_factory):
     finally:
         _stop_spark()
         for p in reversed(procs):  # the worker (and its executors) first, then the master
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                pass
-            except ProcessLookupError:
-                continue
-            with contextlib.suppress(ProcessLookupError):  # anything left in its group
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(5)
+            for sig, seconds in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+                with contextlib.suppress(ProcessLookupError):  # the whole group, by its id
+                    os.killpg(p.pid, sig)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(seconds)
 
 
 @pytest.fixture(scope="module")
