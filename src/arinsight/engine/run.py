@@ -47,9 +47,11 @@ class EngineError(UserError):
 
 def connect(url: str | None = None, **options: Any) -> BaseBackend:
     """A backend connection: DuckDB in memory by default (``None``, ``""`` or ``duckdb://``),
-    ``pyspark://`` for a local Spark session (time zone UTC), else any Ibis URL such as
+    ``pyspark://`` for a local Spark session, ``spark://host:7077`` for a session on that Spark
+    standalone master (both time zone UTC), else any Ibis URL such as
     ``postgres://user:password@host:5432/db``. ``options`` go to DuckDB's settings
-    (``memory_limit="6GB"``, ``threads=2``)."""
+    (``memory_limit="6GB"``, ``threads=2``); on Spark, those named ``spark.*`` are the session's
+    settings (``spark.executor.memory="4g"``) and the others are ignored."""
     text = (url or "duckdb://").strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     try:
@@ -63,24 +65,42 @@ def connect(url: str | None = None, **options: Any) -> BaseBackend:
                 if value is not None:
                     con.raw_sql(f"SET {key} = '{value}'")
             return con
-        if scheme == "pyspark":
-            from pyspark.sql import SparkSession
-
-            session = (
-                SparkSession.builder.master("local[2]")
-                .appName("arinsight")
-                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="arinsight-spark-"))
-                .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.shuffle.partitions", "2")
-                .config("spark.ui.enabled", "false")
-                .getOrCreate()
+        if scheme in ("pyspark", "spark"):
+            return ibis.pyspark.connect(
+                _spark_session(text if scheme == "spark" else "local[2]", options)
             )
-            return ibis.pyspark.connect(session)
         return ibis.connect(text)
     except ImportError as exc:
         raise EngineError(f"engine {scheme}://: its driver is not installed ({exc})") from exc
     except Exception as exc:
         raise EngineError(f"engine {_redact(text)}: cannot connect: {exc}") from exc
+
+
+def _spark_session(master: str, options: Mapping[str, Any]) -> Any:
+    """A Spark session on ``master`` (``local[2]``, or ``spark://host:port``: a standalone
+    cluster, whose executors run the queries), time zone UTC; ``options`` named ``spark.*``
+    override the defaults. A process holds one Spark context: one already running on another
+    master is an error rather than silently used."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    running = SparkContext._active_spark_context
+    if running is not None and running.master != master:
+        raise EngineError(f"a Spark session on {running.master} already runs in this process")
+    settings = {
+        "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="arinsight-spark-"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+    }
+    if master.startswith("local"):
+        settings["spark.sql.shuffle.partitions"] = "2"
+    for key, value in options.items():
+        if key.startswith("spark.") and value is not None:
+            settings[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    builder = SparkSession.builder.master(master).appName("arinsight")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def _records(con: Any, *exprs: ir.Expr) -> list[list[dict[str, Any]]]:
