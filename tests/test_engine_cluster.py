@@ -3,9 +3,10 @@
 
 ``engine: spark://host:port`` (run.connect) opens a session on that master; the queries run in
 the worker's executor, a separate JVM (not ``local[*]``), which reads the ledgers from parquet by
-path. Every KPI of All and every region must equal DuckDB's to the cent: a generated ledger
-(every region, mid-period), and the hand-made ledger of test_engine.py (whose docstring works
-the figures out) through ``engine:`` in the params, the path of ``arinsight kpis``.
+path. The positions a run keeps must equal DuckDB's cell by cell (a generated ledger, every
+region, mid-period), and every KPI of All and every region DuckDB's to the cent (the hand-made
+ledger of test_engine.py, whose docstring works the figures out, through ``engine:`` in the
+params, the path of ``arinsight kpis``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_engine import _check_commissions, _processed, _with_commissions, ledger_with_regions
 
@@ -163,7 +165,7 @@ def test_kpis_on_a_spark_standalone_cluster(cluster_con, spark_cluster, tmp_path
     apply ``xdist_group`` (it renames ``item._nodeid``, which pytest 9 no longer reads), and a
     module split over two workers would start a second cluster."""
     _session_runs_on_the_cluster(cluster_con, spark_cluster)
-    _generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_path / "generated")
+    _positions_on_the_cluster_equal_duckdb(cluster_con)
     _engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tmp_path / "hand")
 
 
@@ -180,20 +182,22 @@ def _session_runs_on_the_cluster(cluster_con, spark_cluster):
     assert sc._jsc.sc().getExecutorMemoryStatus().size() == 2  # the driver and one executor
 
 
-def _generated_parquet_read_by_the_executor_equals_duckdb(cluster_con, tmp_path):
-    """A generated ledger (3000 invoices, every region) written to parquet and read by path by
-    the cluster's executor: every KPI of All and every region at T = 2025-12-17 equals DuckDB's
-    over the same files (money as Decimal to the cent, ratios rounded to 4 decimals)."""
+def _positions_on_the_cluster_equal_duckdb(cluster_con):
+    """The tables a run keeps (arinsight.engine.period): the position of every invoice of a
+    generated ledger (3000 invoices, every region) at T = 2025-12-17, the unapplied cash per
+    customer and the cash received per region and month, computed by the cluster's executor,
+    equal DuckDB's cell by cell (money to the cent, paid dates, statuses, aging buckets)."""
+    from arinsight.engine.period import frames_at
     from arinsight.sample import generate
 
     tables = {k: v for k, v in generate(n_invoices=3000, seed=7).items() if k in sources.TABLES}
-    folder = _processed(tmp_path / "processed", tables)
-    params = {"as_of": "2025-12-17"}
-    window, label = run.window_of("2025-12", params["as_of"])
-    raw = sources.from_parquet(cluster_con, folder)
-    on_cluster = run.kpis_by_region(cluster_con, raw, window, params, None, label)
-    assert on_cluster == duck.kpis_from_processed(folder, "2025-12", params)
-    assert len(on_cluster) > 2 and on_cluster["All"]["open_ar"] > 0
+    on_cluster = frames_at(tables, "2025-12-17", con=cluster_con)
+    duckdb = frames_at(tables, "2025-12-17")
+    for name, frame in duckdb.items():
+        pd.testing.assert_frame_equal(on_cluster[name], frame, check_dtype=False)
+    positions = on_cluster["positions"]
+    assert len(positions) > 1500 and (positions["open_amount"] > 0).any()
+    assert positions["paid_date"].notna().any()
 
 
 def _engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tmp_path):

@@ -204,13 +204,15 @@ def frames_at(
     as_of: Any,
     params: Mapping[str, Any] | None = None,
     url: str | None = None,
+    con: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """The kept tables (``positions``, ``unapplied``, ``cash_months``) at T = ``as_of`` over
     pandas frames (the dict of :func:`arinsight.ledger.load_processed`, possibly a region's
     selection), computed by the same engine expressions (on an embedded DuckDB, or the engine
     of ``url``: ``pyspark://``, ``spark://host:port``...) and read as
     :meth:`PeriodResults.positions` reads them, ordered by their keys: for tests, other
-    backends and analysts' own frames."""
+    backends and analysts' own frames. ``con``: an open engine connection to use (and leave
+    open) instead of connecting to ``url``."""
     from arinsight.engine import sources
     from arinsight.engine.run import connect
     from arinsight.engine.window import AsOf, as_date
@@ -218,7 +220,8 @@ def frames_at(
 
     t = as_date(as_of)
     settings = settings_of(params)
-    con = connect(url)
+    own = con is None
+    con = connect(url) if own else con
     try:
         raw = sources.from_frames(con, tables)
         exprs = report_tables(raw, AsOf(t, t, t), settings["aging_buckets"])
@@ -230,7 +233,8 @@ def frames_at(
                                           kind="stable").reset_index(drop=True)  # fmt: skip
         return out
     finally:
-        con.disconnect()
+        if own:
+            con.disconnect()
 
 
 def period_results(
