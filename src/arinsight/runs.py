@@ -749,7 +749,7 @@ def _period_results(processed_dir: Path, period: Period, params: Mapping[str, An
     from arinsight.engine.period import period_results
 
     as_of = period.end if period.is_snapshot else None
-    return period_results(processed_dir, period.label, as_of, params)
+    return period_results(processed_dir, period.label, as_of, params, processed_dir / "engine")
 
 
 def _snapshot_explorer(results: Any, processed_dir: Path, period: Period, out: Path) -> None:

@@ -9,7 +9,8 @@ computes with the engine
 - the position of every invoice at T (:func:`arinsight.engine.marts.invoice_report`):
   open amount, days past due, aging bucket, status, paid date, days late, customer and segment.
 
-and keeps them in ``<processed_dir>/engine/<period>[_<as_of>]-<settings digest>/``:
+and keeps them in ``<processed_dir>/engine/<period>[_<as_of>]-<settings digest>/`` (a notebook
+run by hand over the published data keeps them in ``data/scratch/engine/`` instead):
 
 - ``kpis.json``: ``{"period", "as_of", "chain": [labels, oldest first], "months": [...],
   "kpis": {label: {region: {KPI: value}}}}`` (money as numbers to the cent);
@@ -242,24 +243,47 @@ def period_results(
     period: Any,
     as_of: Any = None,
     params: Mapping[str, Any] | None = None,
+    keep_dir: str | Path | None = None,
 ) -> PeriodResults:
     """The kept results of ``period`` at T = ``as_of`` (default the period's end) over the
     processed tables of ``processed_dir``: read back when they were kept for the same inputs,
     else computed once by the engine and kept (see the module's docstring). ``params``:
     ``aging_buckets``, ``top_n``, ``trailing_months``, ``engine`` (a URL: compute in that
-    database; default DuckDB over the parquet files)."""
+    database; default DuckDB over the parquet files).
+
+    Where they are kept: ``keep_dir`` (the runner passes ``<processed_dir>/engine``), else
+    ``<processed_dir>/engine``, except for the published ``data/processed`` itself: a notebook
+    run by hand never changes what was published, so it keeps what it computes in
+    ``data/scratch/engine`` (it still reads the run's results from ``data/processed/engine``
+    when they match)."""
     from arinsight import config
 
     processed = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     settings = settings_of(params)
     url = (params or {}).get("engine") or None
-    folder = processed / FOLDER / _folder_name(period, as_of, settings, url)
+    name = _folder_name(period, as_of, settings, url)
     stamp = _stamp(processed, period, as_of, settings, url)
-    with _lock(processed / FOLDER / f".{folder.name}.lock"):
-        kept = folder / "stamp.json"
-        if not (kept.exists() and json.loads(kept.read_text()) == stamp):
-            _compute(processed, period, as_of, settings, url, folder, stamp)
-    return load(folder)
+    if keep_dir is not None:
+        keep = Path(keep_dir)
+    elif processed.resolve() == config.PROCESSED_DIR.resolve():
+        keep = config.SCRATCH_DIR / FOLDER
+    else:
+        keep = processed / FOLDER
+    for base in dict.fromkeys([processed / FOLDER, keep]):
+        if _matches(base / name, stamp):
+            return load(base / name)
+    with _lock(keep / f".{name}.lock"):
+        if not _matches(keep / name, stamp):
+            _compute(processed, period, as_of, settings, url, keep / name, stamp)
+    return load(keep / name)
+
+
+def _matches(folder: Path, stamp: Mapping[str, Any]) -> bool:
+    kept = folder / "stamp.json"
+    try:
+        return kept.exists() and json.loads(kept.read_text()) == stamp
+    except ValueError:  # a damaged stamp: compute again
+        return False
 
 
 def _compute(processed, period, as_of, settings, url, folder: Path, stamp) -> None:
