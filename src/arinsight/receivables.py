@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from arinsight import kpis as kpi_registry
+from arinsight.engine.period import plain as _plain
 from arinsight.engine.results import DEFAULT_BUCKETS, aging_labels
 from arinsight.engine.results import check_buckets as _check_buckets
 from arinsight.ledger import Period, period_bounds
@@ -134,17 +134,6 @@ def _month_ends(t: pd.Timestamp, months: int) -> pd.DatetimeIndex:
         raise ValueError(f"trailing_months: expected at least 1, got {months!r}")
     last = t + pd.offsets.MonthEnd(0)
     return pd.date_range(end=last, periods=int(months), freq="ME").normalize()
-
-
-def _plain(value: Any) -> Any:
-    """Engine results as the notebooks use them: Decimal money as float (cents), recursively."""
-    if isinstance(value, Decimal):
-        return float(value) + 0.0
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 # --------------------------------------------------------------------------------------------

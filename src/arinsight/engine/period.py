@@ -58,15 +58,15 @@ DEFAULTS: dict[str, Any] = {
 _TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Engine values as JSON numbers: Decimal money as float (exact to the cent: two decimals
     round-trip through a float's shortest repr)."""
     if isinstance(value, Decimal):
         return float(value) + 0.0
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -159,7 +159,7 @@ def _kpis_of(processed: Path, q: Any, settings: Mapping[str, Any], url: Any) -> 
     from arinsight.engine.duck import kpis_from_processed
 
     rows = kpis_from_processed(processed, q, {**settings, "engine": url}, None, url)
-    return {region: _plain(row) for region, row in rows.items()}
+    return {region: plain(row) for region, row in rows.items()}
 
 
 #: The tables a run keeps beside kpis.json: file name -> what it holds (see ``report_tables``).
