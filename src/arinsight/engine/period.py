@@ -29,20 +29,19 @@ else in the package computes a balance as of a date.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arinsight.engine.results import ALL, DEFAULT_BUCKETS, DEFAULT_TOP_N, aging_labels, buckets_of
+from arinsight.files import file_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,17 +124,6 @@ def _stamp(processed: Path, period: Any, as_of: Any, settings: Mapping[str, Any]
         "engine_source": _engine_digest(),
         "files": files,
     }
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def chain_of(period: Any, as_of: Any, months: int) -> list:
@@ -272,7 +260,7 @@ def period_results(
     for base in dict.fromkeys([processed / FOLDER, keep]):
         if _matches(base / name, stamp):
             return load(base / name)
-    with _lock(keep / f".{name}.lock"):
+    with file_lock(keep / f".{name}.lock"):
         if not _matches(keep / name, stamp):
             _compute(processed, period, as_of, settings, url, keep / name, stamp)
     return load(keep / name)
