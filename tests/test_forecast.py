@@ -352,6 +352,10 @@ def test_training_sample_is_capped_stratified_and_follows_the_keys():
     assert kept.tolist() == [1, 3, 6, 9]
     assert factor.tolist() == pytest.approx([1.0, 1.0, 1.2, 0.8])
     assert np.bincount(strata[kept], weights=factor).tolist() == pytest.approx([2.0, 1.2, 0.8])
+    order = np.lexsort((keys, strata))  # rows already by stratum and key: the same rows
+    kept_sorted, factor_sorted = fc.training_sample(strata[order], keys[order], 4)
+    assert sorted(order[kept_sorted].tolist()) == [1, 3, 6, 9]
+    assert sorted(factor_sorted.tolist()) == pytest.approx([0.8, 1.0, 1.0, 1.2])
     kept, factor = fc.training_sample(strata, keys, 10)
     assert kept.tolist() == list(range(10)) and factor.tolist() == [1.0] * 10
 

@@ -649,11 +649,11 @@ def _fit(
 # --------------------------------------------------------------------------------------------
 
 #: Training rows per model (:func:`training_sample`); None in :func:`compute` = no cap.
-DEFAULT_MAX_TRAIN_ROWS = 20_000
+DEFAULT_MAX_TRAIN_ROWS = 10_000
 #: Month ends in the backtest (the most recent ones with enough history).
 DEFAULT_BACKTEST_ORIGINS = 12
 #: Open invoices whose timing the model predicts per backtest month end (:func:`inclusion`).
-DEFAULT_BACKTEST_SAMPLE = 20_000
+DEFAULT_BACKTEST_SAMPLE = 10_000
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -703,14 +703,18 @@ def training_sample(
     n = len(strata)
     if cap is None or n <= cap:
         return np.arange(n), np.ones(n)
-    _, inverse = np.unique(strata, return_inverse=True)
-    inverse = inverse.ravel()
+    strata, keys = np.asarray(strata), np.asarray(keys)
+    new = np.r_[True, strata[1:] != strata[:-1]]
+    if (strata[1:] >= strata[:-1]).all() and (new[1:] | (keys[1:] >= keys[:-1])).all():
+        inverse, order = np.cumsum(new) - 1, np.arange(n)  # already by stratum, then key
+    else:
+        inverse = np.unique(strata, return_inverse=True)[1].ravel()
+        order = np.lexsort((keys, inverse))  # by stratum, then key (ties: row order)
     counts = np.bincount(inverse)
     quota = counts * (cap / n)
     take = np.floor(quota).astype(np.int64)
     rest = int(cap - take.sum())
     take[np.argsort(-(quota - take), kind="stable")[:rest]] += 1
-    order = np.lexsort((keys, inverse))  # by stratum, then key (ties: row order)
     starts = np.r_[0, np.cumsum(counts)[:-1]]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n) - starts[inverse[order]]
@@ -810,6 +814,9 @@ def compute(
     t_last = _days(t_due) + int(DELAY_EDGES[-1])  # the first cut-off that may use the row
     t_strata = t_due.astype("datetime64[M]").astype(np.int64) * (NEVER + 1) + y
     t_keys = _uniform(base[t_code], y)
+    by_stratum = np.lexsort((t_keys, t_strata))  # once, so each sample needs no sort
+    t_code, y, w, t_last = t_code[by_stratum], y[by_stratum], w[by_stratum], t_last[by_stratum]
+    t_strata, t_keys = t_strata[by_stratum], t_keys[by_stratum]
 
     def fit_at(cutoff: pd.Timestamp):
         avail = np.flatnonzero(t_last <= _days(np.datetime64(cutoff, "ns")))
