@@ -15,7 +15,8 @@ invoice date, so nothing leaks from the future (see the risk module's docstring)
 a date C learns from the invoices due a year or more before C: every payment (capped at the
 amount) is a training row in the bin of its delay, weighted by the share of the amount it paid;
 what was not paid within the year is "not within a year". So partial payments count as they
-happened, and no invoice with an unknown outcome is used (no censoring bias).
+happened, and no invoice with an unknown outcome is used (no censoring bias). Each model learns
+from a bounded sample of these rows (see *Bounded work* below).
 
 An invoice open at a date O (an *origin*) has not been paid by O: its distribution is cut at the
 days already past (``O - due date``), spread uniformly within each bin and renormalised
@@ -35,13 +36,44 @@ where q are quantiles of ``actual / expected`` at horizon k over the backtest's 
 ``expected +- z x sqrt(sum A^2 p (1 - p))``). It covers what the model does not know: customers
 paying together, months that differ.
 
-**The backtest.** At each past month end O_b whose 13 weeks are known at T (all of them, or the
-most recent ``backtest_origins``), the model is trained as it would have been at O_b (invoices due
-a year before O_b, payments dated by O_b) and forecasts the invoices open at O_b; the cash that actually came from them
-is summed per week. Two baselines forecast the same invoices: **due date** (each open amount on its
-due date; already overdue ones in week 1) and **customer delay** (on due date + the customer's
-average days late of its invoices paid by O_b, the average of every customer when it has none).
-Mean absolute error per horizon week over the origins, in money.
+**The backtest.** At each of the ``backtest_origins`` (default 12) most recent past month ends
+O_b whose 13 weeks are known at T and that have enough history, the model is trained as it would
+have been at O_b (invoices due a year before O_b, payments dated by O_b) and forecasts the
+invoices open at O_b; the cash that actually came from them is summed per week. Two baselines
+forecast the same invoices: **due date** (each open amount on its due date; already overdue ones
+in week 1) and **customer delay** (on due date + the customer's average days late of its
+invoices paid by O_b, the average of every customer when it has none). Mean absolute error per
+horizon week over the origins, in money. It is computed once for every region and kept as sums
+per origin and customer region.
+
+**Bounded work** (so a period costs about the same whatever the length of the history, and
+grows with the ledger only through the invoices open at T):
+
+* *Training sample* (:func:`training_sample`, ``max_train_rows``, default
+  :data:`DEFAULT_MAX_TRAIN_ROWS` = 10,000 rows per model): the history's payment rows are
+  stratified by delay bin x due month; each stratum keeps its proportional share of the cap
+  (largest remainder) and, within it, the rows with the smallest seeded keys (a hash of the
+  invoice id, the bin and ``random_seed``: :func:`sample_keys`); kept rows are re-weighted so
+  every stratum keeps its share of the weight. Measured on a 100k-invoice ledger (12 month ends,
+  about 69,000 rows available): the model's backtest error summed over the 13 weeks is 0.8 %
+  above the model trained on every row (5,000 rows: 7.9 %; 20,000: 2.7 %, within the
+  sample-to-sample spread of a few per cent), for a quarter of the fitting time.
+* *Backtest origins*: ``backtest_origins`` most recent month ends (default
+  :data:`DEFAULT_BACKTEST_ORIGINS` = 12: a year of months, enough for the 10 % / 90 % quantiles
+  of the interval), not every month end of the history.
+* *Backtest sample* (:func:`inclusion`, ``backtest_sample_rows``, default
+  :data:`DEFAULT_BACKTEST_SAMPLE` = 10,000 per origin): the actual cash and both baselines are
+  summed over every invoice open at O_b, but the model predicts a sample of them drawn with
+  probability proportional to the open amount (the largest certain), each standing for
+  1 / its probability of the others (Horvitz-Thompson, unbiased); with fewer open invoices,
+  all of them. The invoices open at T are all forecast, one by one.
+* *One pass over the ledger*: payments are sorted once by invoice and day with their running
+  sums; the open invoices and the cash of the 13 weeks after each origin are binary searches
+  in it (:func:`open_at_origins`), the training rows of every origin are those of T due early
+  enough, and paid dates are read once.
+
+Same ledger, parameters and ``random_seed``: the same numbers (the samples depend only on the
+ids and the seed; the boosting's validation split on the seed).
 
 Assumptions: payments are dated when the money arrived; unapplied cash (no invoice) is not in
 the forecast nor in the actuals; an overpayment counts up to the open amount.
