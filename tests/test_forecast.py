@@ -422,3 +422,26 @@ def test_compute_caps_the_training_sample_and_repeats_itself(tmp_path):
     pd.testing.assert_frame_equal(a["backtest"], b["backtest"])
     c = fc.compute(tables, T0, **kw, random_seed=7)
     assert not np.allclose(a["forecast"]["p_week_1"], c["forecast"]["p_week_1"])
+
+
+def test_cache_key_follows_every_value_of_the_tables():
+    """The key of the same tables (a copy) is the same; one customer id (text), one amount or
+    one region changed, or another parameter, gives another key."""
+    inv, pay = _three_month_ledger()
+    customers = clean_table(
+        "customers", [{"customer_id": "C1", "region": "North"}, {"customer_id": "C2"}]
+    )
+    tables = {"invoices": inv, "payments": pay, "customers": customers}
+    key = fc.cache_key(tables, T0, {"random_seed": 42})
+    copy = {k: v.copy() for k, v in tables.items()}
+    assert fc.cache_key(copy, T0, {"random_seed": 42}) == key
+    assert fc.cache_key(tables, T0, {"random_seed": 7}) != key
+    changed = inv.copy()
+    changed.loc[1, "customer_id"] = "C2"
+    assert fc.cache_key({**tables, "invoices": changed}, T0, {"random_seed": 42}) != key
+    changed = pay.copy()
+    changed.loc[0, "amount"] = 40.01
+    assert fc.cache_key({**tables, "payments": changed}, T0, {"random_seed": 42}) != key
+    changed = customers.copy()
+    changed.loc[1, "region"] = "South"
+    assert fc.cache_key({**tables, "customers": changed}, T0, {"random_seed": 42}) != key
