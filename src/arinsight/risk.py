@@ -81,8 +81,10 @@ BASELINE = "last_late"
 HORIZONS = (30, 60, 90)
 #: At most this many matured invoices train each model (the final model, the headline evaluation
 #: and every backtest month): above it, a random sample stratified by invoice month and label
-#: (:func:`training_sample`). Measured cost on the 1M-invoice ledger in docs/risk.md.
-MAX_TRAIN_ROWS = 200_000
+#: (:func:`training_sample`). On the 1M-invoice ledger (800k training rows) this costs 0.0004 to
+#: 0.0010 ROC AUC against no cap (200k: 0.0001 to 0.0003) and brings the first run of a period
+#: to about 30 s (200k: twice the fitting time); see docs/risk.md.
+MAX_TRAIN_ROWS = 100_000
 #: From this many training rows a model boosts with fewer, larger steps (see :func:`build_model`);
 #: only reached when ``max_train_rows`` is raised above it or switched off.
 LARGE_TRAIN_ROWS = 500_000
@@ -300,6 +302,8 @@ class _Before:
     ``key = customer * width + day``; the events are sorted by key once. For a query key ``q`` of
     customer c and day d, the events of c dated before d are the sorted positions
     ``[searchsorted(c * width), searchsorted(q))``: their sum is a difference of prefix sums.
+    The queries are searched in sorted order (``q_order``): the same answer, far fewer cache
+    misses on a million invoices.
     """
 
     def __init__(self, cust: np.ndarray, day: np.ndarray, width: int, rank=None):
@@ -308,23 +312,27 @@ class _Before:
         self.key = key[self.order]
         self.width = width
 
-    def query(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def query(self, q: np.ndarray, q_order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(first, end) sorted positions of the customer's events dated before each query."""
-        first = np.searchsorted(self.key, (q // self.width) * self.width, side="left")
-        return first, np.searchsorted(self.key, q, side="left")
+        first = np.empty(len(q), np.int64)
+        end = np.empty(len(q), np.int64)
+        qs = q[q_order]
+        first[q_order] = np.searchsorted(self.key, (qs // self.width) * self.width, side="left")
+        end[q_order] = np.searchsorted(self.key, qs, side="left")
+        return first, end
 
-    def sums(self, q: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
-        first, end = self.query(q)
+    def sums(self, q: np.ndarray, q_order: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
+        first, end = self.query(q, q_order)
         out = []
         for v in values:
             prefix = np.concatenate([[0], np.cumsum(v[self.order])])
             out.append(prefix[end] - prefix[first])
         return out
 
-    def latest(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def latest(self, q: np.ndarray, q_order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(has one, event index) of the customer's latest event dated before each query (the
         last in ``rank`` order on that day)."""
-        first, end = self.query(q)
+        first, end = self.query(q, q_order)
         has = end > first
         idx = self.order[np.maximum(end - 1, 0)] if len(self.order) else np.zeros(len(q), int)
         return has, idx
@@ -385,34 +393,35 @@ def _features(book: _Book, customers: pd.DataFrame, L: int) -> pd.DataFrame:
     top = max([int(x.max()) for x in days] + [int(due_day.max(initial=base)) + L + 2])
     width = top - base + 2
     q = cust * width + (inv_day - base)
+    qo = np.argsort(q, kind="stable")
 
     # issues: count and amounts; payments: what they took off the balance (and off the overdue part)
     issues = _Before(cust, inv_day - base, width)
-    n_inv, issued = issues.sums(q, np.ones(n, np.int64), book.cents)
+    n_inv, issued = issues.sums(q, qo, np.ones(n, np.int64), book.cents)
     after_due = pay_day > due_day[book.pay_inv]
     pays = _Before(pay_cust, pay_day - base, width)
     paid_cents, paid_overdue = pays.sums(
-        q, book.pay_applied, np.where(after_due, book.pay_applied, 0)
+        q, qo, book.pay_applied, np.where(after_due, book.pay_applied, 0)
     )
     # due dates: the amount still open at the close of D becomes overdue on D + 1
     by_due = np.bincount(
         book.pay_inv[~after_due], weights=book.pay_applied[~after_due], minlength=n
     )[:n]
     overdue_start = book.cents - np.round(by_due).astype(np.int64)
-    (became_overdue,) = _Before(cust, due_day + 1 - base, width).sums(q, overdue_start)
+    (became_overdue,) = _Before(cust, due_day + 1 - base, width).sums(q, qo, overdue_start)
     # resolutions: K = D + L + 1 for a late invoice, S for an on-time one
     late = ~is_paid | (paid_day - due_day > L)
     k_day = np.where(late, due_day + L + 1, paid_day) - base
     resolved = _Before(cust, k_day, width, rank=late.astype(np.int8))
-    n_known, n_late = resolved.sums(q, np.ones(n, np.int64), late.astype(np.int64))
-    has_last, last = resolved.latest(q)
+    n_known, n_late = resolved.sums(q, qo, np.ones(n, np.int64), late.astype(np.int64))
+    has_last, last = resolved.latest(q, qo)
     late_idx = np.flatnonzero(late)
-    has_late, last_late = _Before(cust[late_idx], k_day[late_idx], width).latest(q)
+    has_late, last_late = _Before(cust[late_idx], k_day[late_idx], width).latest(q, qo)
     # paid dates: count and days late
     paid_idx = np.flatnonzero(is_paid)
     settles = _Before(cust[paid_idx], paid_day[paid_idx] - base, width)
     n_paid, days_late = settles.sums(
-        q, np.ones(len(paid_idx), np.int64), np.maximum(paid_day - due_day, 0)[paid_idx]
+        q, qo, np.ones(len(paid_idx), np.int64), np.maximum(paid_day - due_day, 0)[paid_idx]
     )
 
     cust_table = customers.drop_duplicates("customer_id").set_index("customer_id")
@@ -565,13 +574,22 @@ def fit_model(
     return _fit(training_sample(train, max_train_rows, random_seed), random_seed)
 
 
-def _threads(n_rows: int):
-    """Single-threaded OpenMP below 100k rows: thread start-up and contention with parallel
-    notebook runs cost more than they save on small data (3x slower measured on 2 busy cores)."""
+#: OpenMP threads of every risk fit and prediction (see :func:`_threads`).
+RISK_THREADS = 1
+
+
+def _threads(n_rows: int = 0):
+    """Single-threaded OpenMP (:data:`RISK_THREADS`) for every fit and prediction, whatever the
+    size. The monthly run keeps both cores busy (two notebook workers, other jobs), and OpenMP
+    threads that wait at every barrier for a thread the system has descheduled spin instead of
+    working: a 200k-row fit took 103 s with 2 threads and 9-22 s with 1 on the busy 2-core
+    machine (load average about 10); the first 1M risk run took 1,166 s with 2 threads. Below
+    100k rows one thread was already faster (3x, on 2 busy cores). A fixed count also keeps the
+    numbers independent of the machine's core count."""
     import sklearn.ensemble  # noqa: F401 - load the OpenMP runtime first, so the limit applies
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1 if n_rows < 100_000 else None)
+    return threadpool_limits(limits=RISK_THREADS)
 
 
 def _fit(train: pd.DataFrame, random_seed: int):
