@@ -17,6 +17,15 @@ own; every child prints one JSON line. Building or loading the ledger is not tim
   every open invoice, and writing the cache entry. Its stages (``run.timings``) are listed as
   ``<stage>_s``;
 * ``regional_run_s``: the next run of the same period for one region, which loads the entry.
+
+The accuracy cost of the training cap (docs/risk.md)::
+
+    python benchmarks/bench_risk.py --accuracy none:42 200000:42 100000:42 100000:1 \
+        --processed /tmp/d1m/processed
+
+runs ``risk.evaluate`` (no backtest) once per ``cap:seed`` on the same ledger: the same test set
+(the last three months with a known outcome), the model trained on a sample of ``cap`` rows
+(``none`` = all). One JSON line each: ROC AUC, PR AUC, Brier, rows, seconds.
 """
 
 from __future__ import annotations
@@ -84,11 +93,37 @@ def _one(source: str, period: str, max_train_rows: int | None) -> dict:
     }
 
 
+def _accuracy(source: str, period: str, runs: list[str]) -> None:
+    from arinsight import ledger, risk
+    from arinsight.ledger import period_bounds
+
+    tables = ledger.load_processed(source)
+    T = period_bounds(period).end
+    inv, pay = tables["invoices"], tables["payments"]
+    book = risk._book(inv[inv["invoice_date"] <= T], pay[pay["payment_date"] <= T])
+    feats, settled = risk._features(book, tables["customers"], 30), risk._settled(book)
+    for spec in runs:
+        cap, seed = spec.split(":")
+        t0 = time.perf_counter()
+        cap_rows = None if cap == "none" else int(cap)
+        m = risk.evaluate(feats, settled, T, 30, int(seed), 3, 0, cap_rows).metrics
+        row = {"cap": cap_rows, "seed": int(seed), "n_train": m["n_train"]}
+        row |= {"n_matured": m["n_matured"], "n_test": m["n_test"], "cutoff": m["train_cutoff"]}
+        row |= {"test": [m["test_from"], m["test_to"]]}
+        row |= {k: round(v, 4) for k, v in m["model"].items()}
+        row |= {"seconds": round(time.perf_counter() - t0, 1)}
+        print(json.dumps(row | {"load_avg_1m": round(os.getloadavg()[0], 1)}), flush=True)
+
+
 def main(argv: list[str]) -> int:
-    period, max_rows, sources, child = "2026-10", None, [], False
+    period, max_rows, sources, child, accuracy, specs = "2026-10", None, [], False, False, []
     args = iter(argv)
     for a in args:
-        if a == "--period":
+        if a == "--accuracy":
+            accuracy = True
+        elif ":" in a:
+            specs.append(a)
+        elif a == "--period":
             period = next(args)
         elif a == "--max-train-rows":
             max_rows = int(next(args))
@@ -98,6 +133,9 @@ def main(argv: list[str]) -> int:
             child = True
         else:
             sources.append(str(int(a)))
+    if accuracy:
+        _accuracy(sources[0], period, specs or ["none:42", "200000:42", "100000:42"])
+        return 0
     if child:
         print(json.dumps(_one(sources[0], period, max_rows)), flush=True)
         return 0
