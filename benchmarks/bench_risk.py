@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_risk.py                      # 1M invoices (arinsight.sample.generate)
     python benchmarks/bench_risk.py 100000 1000000       # sizes, each from sample.generate(N, 42)
-    python benchmarks/bench_risk.py --processed /tmp/d1m/processed [--processed DIR ...]
+    python benchmarks/bench_risk.py --processed /tmp/d1m/processed [--processed DIR]
     python benchmarks/bench_risk.py --period 2026-10 --max-train-rows 0 ...  # 0 = no cap
 
 Each ledger is measured in a fresh child process, so the peak memory (``ru_maxrss``, which
@@ -47,15 +47,26 @@ def _rss_mb() -> int:
     return -1
 
 
-def _one(source: str, period: str, max_train_rows: int | None) -> dict:
+def _risk_tables(source: str) -> dict:
+    """The tables a risk run reads (``risk.CACHE_TABLES``) of a processed folder; the others are
+    not loaded (``benchmarks/generate_parquet.py`` writes a commission rate that
+    ``ledger.load_processed`` does not read)."""
+    from pathlib import Path
+
     from arinsight import ledger, risk
+
+    return {name: ledger.read_table(Path(source) / f"{name}.parquet") for name in risk.CACHE_TABLES}
+
+
+def _one(source: str, period: str, max_train_rows: int | None) -> dict:
+    from arinsight import risk
 
     if source.isdigit():
         from arinsight.sample import generate
 
         tables = generate(int(source), 42)
     else:
-        tables = ledger.load_processed(source)
+        tables = _risk_tables(source)
     rss0 = _rss_mb()
     kw = {} if max_train_rows is None else {"max_train_rows": max_train_rows or None}
     with tempfile.TemporaryDirectory() as cache:
@@ -94,10 +105,10 @@ def _one(source: str, period: str, max_train_rows: int | None) -> dict:
 
 
 def _accuracy(source: str, period: str, runs: list[str]) -> None:
-    from arinsight import ledger, risk
+    from arinsight import risk
     from arinsight.ledger import period_bounds
 
-    tables = ledger.load_processed(source)
+    tables = _risk_tables(source)
     T = period_bounds(period).end
     inv, pay = tables["invoices"], tables["payments"]
     book = risk._book(inv[inv["invoice_date"] <= T], pay[pay["payment_date"] <= T])
@@ -144,7 +155,10 @@ def main(argv: list[str]) -> int:
         if max_rows is not None:
             cmd += ["--max-train-rows", str(max_rows)]
         cmd += [source] if source.isdigit() else ["--processed", source]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            print(out.stderr, file=sys.stderr)
+            return out.returncode
         print(out.stdout.strip().splitlines()[-1], flush=True)
     return 0
 
