@@ -187,6 +187,56 @@ def test_settlement_missing_column_is_an_error():
         risk.settlement(inv, _pay([]))
 
 
+def test_paid_date_is_the_engines_no_redating_and_payment_id_breaks_ties():
+    """Paid date = the payment date on which the cumulative payments, in (payment_date,
+    payment_id) order, first reach the amount; nothing else.
+
+    * E (issued 01-10, 100): paid in full on 01-05, before its invoice date (a cleaning matter:
+      02_clean quarantines it as payment_before_invoice). Risk does not re-date it: paid 01-05.
+    * R (issued 01-01, 100): on 01-05 a payment of 100 (id P9) and its reversal of -100 (id P1),
+      listed in that order; then 100 on 01-20. By payment id the reversal comes first: cumulative
+      -100, 0 on 01-05, 100 on 01-20 -> paid 01-20 (in list order it would have been 01-05).
+    * Cut at T = 01-19: R is not paid by T (NaT)."""
+    inv = _inv(
+        [
+            ("E", "X", "2026-01-10", "2026-02-09", 100),
+            ("R", "X", "2026-01-01", "2026-01-31", 100),
+        ]
+    )
+    pay = _pay(
+        [
+            ("E", "X", "2026-01-05", 100),
+            ("R", "X", "2026-01-05", 100),
+            ("R", "X", "2026-01-05", -100),
+            ("R", "X", "2026-01-20", 100),
+        ]
+    )
+    pay["payment_id"] = ["P5", "P9", "P1", "P7"]
+    s = risk.settlement(inv, pay).set_index("invoice_id")["paid_date"]
+    assert s["E"] == D("2026-01-05") and s["R"] == D("2026-01-20")
+    cut = risk.settlement(inv, pay[pay["payment_date"] <= "2026-01-19"]).set_index("invoice_id")
+    assert pd.isna(cut.loc["R", "paid_date"])
+    labels = risk.late_labels(inv, pay, "2026-01-31", late_days=0).set_index("invoice_id")
+    assert labels.loc["E", "days_to_pay"] == -35 and labels.loc["R", "days_to_pay"] == -11
+
+
+def test_paid_dates_match_the_receivables_engine(ledger):
+    """On the synthetic ledger (split payments, unpaid invoices) risk's paid date of every invoice
+    equals receivables.invoice_positions' at T = 2026-10-31 and at T = 2025-06-30 (payments cut
+    at T), and at least a thousand invoices are paid by each."""
+    from arinsight.receivables import invoice_positions
+
+    inv, pay = ledger["invoices"], ledger["payments"]
+    for T in ("2026-10-31", "2025-06-30"):
+        cut = pay[pay["payment_date"] <= T]
+        ours = risk.settlement(inv[inv["invoice_date"] <= T], cut).set_index("invoice_id")
+        engine = invoice_positions(inv, cut, T).set_index("invoice_id")
+        assert engine["paid_date"].notna().sum() > 1000
+        pd.testing.assert_series_equal(
+            ours["paid_date"], engine["paid_date"].reindex(ours.index), check_names=False
+        )
+
+
 def test_late_labels_by_hand():
     """late_days L = 30, every invoice due 2026-01-31 (D).
 
@@ -359,6 +409,95 @@ def test_no_leakage_deleting_or_shuffling_the_future_changes_no_feature(ledger):
         pd.testing.assert_series_equal(
             mixed.loc[row["invoice_id"], cols], full.loc[row["invoice_id"], cols], check_names=False
         )
+
+
+def _leak_ledger():
+    """Customer X (credit limit 1000), late_days L = 10; the invoice I of 02-01 is looked at.
+
+    Known at the close of 01-31 (dated before 02-01):
+    * A: issued 01-01, due 01-11, 100, paid 100 on 01-15 -> S - D = 4, on time, K = 01-15.
+    * B: issued 01-05, due 01-15, 200, paid 50 on 01-10 only -> unpaid at 01-26 -> late,
+      K = D + 11 = 01-26; open 150, overdue since 01-16.
+    * C: issued 01-20, due 02-20, 400, unpaid -> open 400, not due.
+    Features of I: prior_invoices 3; resolved before 02-01: A (on time), B (late) -> known 2, late
+    rate 1/2; paid before: A, days late max(0, 4) = 4 -> mean 4; open balance 100 - 100 + 200 - 50
+    + 400 = 550; overdue: B's 150 (due 01-15 < 01-31); credit use 550 / 1000 = 0.55; days since
+    last late 02-01 - 01-26 = 6; latest resolution (B, 01-26) late -> last_late 1; terms 30.
+    """
+    inv = _inv(
+        [
+            ("A", "X", "2026-01-01", "2026-01-11", 100),
+            ("B", "X", "2026-01-05", "2026-01-15", 200),
+            ("C", "X", "2026-01-20", "2026-02-20", 400),
+            ("I", "X", "2026-02-01", "2026-03-03", 80),
+        ]
+    )
+    pay = _pay(
+        [
+            ("A", "X", "2026-01-15", 100),
+            ("B", "X", "2026-01-10", 50),
+        ]
+    )
+    cust = _cust([("X", "North", "Energy", "SME", 1000.0)])
+    return inv, pay, cust
+
+
+_LEAK_EXPECTED = {
+    "prior_invoices": 3.0,
+    "prior_known": 2.0,
+    "prior_late_rate": 0.5,
+    "prior_mean_days_late": 4.0,
+    "open_balance": 550.0,
+    "overdue_balance": 150.0,
+    "credit_limit_use": 0.55,
+    "days_since_last_late": 6.0,
+    "last_late": 1.0,
+    "terms_days": 30.0,
+    "amount": 80.0,
+}
+
+
+def test_vectorised_features_by_hand_never_see_what_is_dated_from_the_invoice_date_on():
+    """I's features (see _leak_ledger, computed by hand there) stay the same whatever is added or
+    changed on or after its invoice date 02-01: B paid in full on 02-01 (same day) and C paid on
+    02-10; another invoice of X issued 02-01 (same day) and one issued 03-01; a payment of I
+    itself; more unapplied cash; every later payment moved by a year. Changing something dated
+    before 02-01 (B's payment of 01-10 raised to 200) does move them (the test can fail)."""
+    inv, pay, cust = _leak_ledger()
+    cols = list(_LEAK_EXPECTED)
+
+    def feats_of_i(invoices, payments):
+        f = risk.invoice_features(invoices, payments, cust, late_days=10).set_index("invoice_id")
+        return f.loc["I", cols].astype(float).to_dict()
+
+    assert feats_of_i(inv, pay) == pytest.approx(_LEAK_EXPECTED)
+    later_pay = _pay(
+        [
+            ("B", "X", "2026-02-01", 150),
+            ("C", "X", "2026-02-10", 400),
+            ("I", "X", "2026-02-01", 80),
+            (None, "X", "2026-02-02", 999),
+        ]
+    )
+    later_inv = _inv(
+        [
+            ("J", "X", "2026-02-01", "2026-02-11", 500),
+            ("K", "X", "2026-03-01", "2026-03-11", 50),
+        ]
+    )
+    more_pay = pd.concat([pay, later_pay], ignore_index=True)
+    more_pay["payment_id"] = [f"P{i}" for i in range(len(more_pay))]
+    more_inv = pd.concat([inv, later_inv], ignore_index=True)
+    assert feats_of_i(more_inv, more_pay) == pytest.approx(_LEAK_EXPECTED)
+    moved = more_pay.copy()
+    after = moved["payment_date"] >= "2026-02-01"
+    moved.loc[after, "payment_date"] += pd.Timedelta(days=365)
+    moved.loc[after, "amount"] *= 0.5
+    assert feats_of_i(more_inv, moved) == pytest.approx(_LEAK_EXPECTED)
+    past = pay.copy()
+    past.loc[past["invoice_id"] == "B", "amount"] = 200.0
+    changed = feats_of_i(inv, past)
+    assert changed["open_balance"] == 400 and changed["prior_late_rate"] == 0
 
 
 def test_training_rows_never_include_invoices_due_after_the_cutoff(ledger):
@@ -897,23 +1036,89 @@ def test_unreadable_or_untrusted_entry_is_replaced_not_loaded(ledger, cache_dir,
     pd.testing.assert_frame_equal(again.importance, trained.importance)
 
 
-def test_backtest_training_is_capped_to_the_most_recent_rows(ledger):
-    """With a cap of 400 rows, each backtest model learns from the 400 most recent invoices
-    matured at its cut-off; the headline evaluation still learns from all of them (> 400)."""
+def _strata(frame):
+    """Rows per (invoice month, late) of a frame of training rows."""
+    month = frame["invoice_date"].dt.strftime("%Y-%m")
+    return frame.groupby([month, frame["late"].astype(bool)]).size()
+
+
+def test_training_sample_by_hand_is_stratified_capped_and_seeded():
+    """20 training rows: January 8 on time + 2 late, February 6 on time + 4 late.
+
+    Cap 10 (half): each stratum keeps exactly half: 4, 1, 3, 2.
+    Cap 7: quotas 7 x n_s / 20 = 2.8, 0.7, 2.1, 1.4 -> floors 2, 0, 2, 1 (5 rows); the 2 rows left
+    go to the largest remainders 7 x n_s mod 20: Jan on time (16) and Jan late (14), not Feb on
+    time (2) or Feb late (8) -> 3, 1, 2, 1 (7 rows).
+    Cap 20 or more, or None: every row, the frame itself.
+    The rows kept keep their order; the same seed gives the same rows, another seed other rows."""
+    rows = [("2026-01-05", False)] * 8 + [("2026-01-20", True)] * 2
+    rows += [("2026-02-03", False)] * 6 + [("2026-02-17", True)] * 4
+    train = pd.DataFrame(rows, columns=["invoice_date", "late"])
+    train["invoice_date"] = pd.to_datetime(train["invoice_date"])
+    train["invoice_id"] = [f"I{i:02d}" for i in range(len(train))]
+    train = train.sample(frac=1.0, random_state=1)  # strata interleaved in the row order
+
+    def counts(frame):
+        return dict(_strata(frame))
+
+    half = risk.training_sample(train, 10, random_seed=42)
+    assert counts(half) == {
+        ("2026-01", False): 4,
+        ("2026-01", True): 1,
+        ("2026-02", False): 3,
+        ("2026-02", True): 2,
+    }
+    seven = risk.training_sample(train, 7, random_seed=42)
+    assert counts(seven) == {
+        ("2026-01", False): 3,
+        ("2026-01", True): 1,
+        ("2026-02", False): 2,
+        ("2026-02", True): 1,
+    }
+    order = list(train.index)
+    assert [order.index(i) for i in seven.index] == sorted(order.index(i) for i in seven.index)
+    again = risk.training_sample(train, 7, random_seed=42)
+    assert list(again["invoice_id"]) == list(seven["invoice_id"])
+    other = risk.training_sample(train, 7, random_seed=7)
+    assert counts(other) == counts(seven)
+    assert set(other["invoice_id"]) != set(seven["invoice_id"])
+    assert risk.training_sample(train, 20) is train and risk.training_sample(train, None) is train
+    with pytest.raises(risk.RiskModelError, match="max_train_rows"):
+        risk.training_sample(train, -1)
+
+
+def test_every_fit_is_capped_to_a_stratified_sample(ledger):
+    """With a cap of 400 rows the headline evaluation and each backtest month learn from 400
+    invoices drawn from the (far more) invoices matured at their cut-off, and every (month,
+    late) stratum of the sample holds its proportional share of the 400 to within one row; the
+    numbers are the same on a second run (seeded)."""
     inv, pay, cust = ledger["invoices"], ledger["payments"], ledger["customers"]
     feats = risk.invoice_features(inv, pay, cust)
     settled = risk.settlement(inv, pay)
-    ev = risk.evaluate(feats, settled, "2026-10-31", backtest_months=2, backtest_max_train_rows=400)
-    assert ev.metrics["backtest_max_train_rows"] == 400
-    assert ev.metrics["n_train"] > 2000
-    assert [r["n_train"] for r in ev.metrics["backtest"]] == [400, 400]
+    ev = risk.evaluate(feats, settled, "2026-10-31", backtest_months=2, max_train_rows=400)
+    m = ev.metrics
+    assert m["max_train_rows"] == 400 and m["n_train"] == 400 and m["n_matured"] > 2000
+    assert [r["n_train"] for r in m["backtest"]] == [400, 400]
+    assert all(r["n_matured"] > 2000 for r in m["backtest"])
+    again = risk.evaluate(feats, settled, "2026-10-31", backtest_months=2, max_train_rows=400)
+    assert again.metrics == m
     train = risk.training_rows(feats, risk.late_labels(inv, pay, "2026-06-30"))
-    recent = risk._most_recent(train, 400)
-    assert len(recent) == 400 and recent.index.is_monotonic_increasing
-    cut = train["invoice_date"].sort_values().iloc[-400]
-    assert (recent["invoice_date"] >= cut).all()
-    assert (train.loc[~train.index.isin(recent.index), "invoice_date"] <= cut).all()
-    assert risk._most_recent(train, None) is train
+    sample = risk.training_sample(train, 400, random_seed=42)
+    whole, part = _strata(train), _strata(sample).reindex(_strata(train).index, fill_value=0)
+    share = whole * 400 / len(train)
+    assert len(sample) == 400 and (np.abs(part - share) < 1).all()
+    assert sample["invoice_id"].is_unique and set(sample["invoice_id"]) <= set(train["invoice_id"])
+
+
+def test_capped_run_says_so_on_the_page(ledger):
+    """A run whose final model learned from a sample (cap 1,000 of about 3,000 matured invoices):
+    the metadata, the headline and the model card say it was a sample, and of how many."""
+    run = risk.run_risk(ledger, "2026-10", backtest_months=1, max_train_rows=1000)
+    tw = run.metadata["training_window"]
+    assert tw["n_train"] == 1000 and tw["n_matured"] > 2000 and tw["max_train_rows"] == 1000
+    assert f"a random sample of 1,000 of the {tw['n_matured']:,} invoices" in risk.headline(run)
+    card = risk.model_card(run)
+    assert f"of the {tw['n_matured']:,} issued" in card and "at most 1,000" in card
 
 
 def test_runner_submits_risk_for_all_first_and_regional_risk_last():
@@ -940,7 +1145,8 @@ def test_runner_submits_risk_for_all_first_and_regional_risk_last():
 
 def test_large_training_sets_use_fewer_larger_boosting_steps_and_the_card_says_so(small_run):
     """< 100k rows: 3 folds, lr 0.08, 200 trees; 100k..500k: 2 folds; >= 500k: lr 0.16, 100
-    trees. The model card reports the settings, and the backtest cap only when it was applied."""
+    trees. The model card reports the settings, and no sample when none was drawn (the synthetic
+    ledger is far below the default cap; a capped run: test_capped_run_says_so_on_the_page)."""
     settings = {
         n: (m[-1].cv, m[-1].estimator.learning_rate, m[-1].estimator.max_iter)
         for n in (99_999, 100_000, 499_999, 500_000)
@@ -956,12 +1162,7 @@ def test_large_training_sets_use_fewer_larger_boosting_steps_and_the_card_says_s
     ms = run.metadata["model_settings"]
     assert ms["learning_rate"] == 0.08 and ms["calibration_folds"] == 3 and len(ms["n_iter"]) == 3
     card = risk.model_card(run)
-    assert "Learning rate 0.08, at most 200 trees" in card and "most recent" not in card
-    n0 = run.metrics["backtest"][0]["n_train"]
-    capped = dict(run.metrics) | {"backtest_max_train_rows": n0}
-    ev = risk.Evaluation(capped, run.evaluation.predictions, run.evaluation.backtest)
-    card = risk.model_card(risk.RiskRun(**{**run.__dict__, "evaluation": ev}))
-    assert f"the {n0:,} most recent matured invoices" in card
+    assert "Learning rate 0.08, at most 200 trees" in card and "random sample" not in card
 
 
 def test_customer_risk_pending_risk_and_measured_kpis():
