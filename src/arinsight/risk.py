@@ -38,7 +38,6 @@ label, seeded by ``random_seed``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -54,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import UserError
-from arinsight.files import write_json
+from arinsight.files import file_lock, write_json
 from arinsight.ledger import lookup, positions
 
 #: Categorical features (customer master data); missing values become "Unknown".
@@ -1708,23 +1707,6 @@ def risk_cache_key(
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    """An exclusive ``flock`` on ``path`` (created if needed), released on exit; no-op where
-    ``fcntl`` does not exist (Windows: parallel runs may then train the same key twice)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _cached(cache_dir: Path, key: str, compute) -> tuple[_Trained, bool]:
     """The entry ``key`` of ``cache_dir``, loaded; computed and stored first when it is missing.
 
@@ -1741,7 +1723,7 @@ def _cached(cache_dir: Path, key: str, compute) -> tuple[_Trained, bool]:
         except (RiskModelError, OSError, ValueError, KeyError) as exc:
             logging.getLogger(__name__).warning("risk cache %s unreadable (%s)", entry, exc)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(cache_dir / f"{key}.lock"):
+    with file_lock(cache_dir / f"{key}.lock"):
         if entry.is_dir():
             try:
                 return _load_entry(entry), True
