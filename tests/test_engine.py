@@ -127,12 +127,17 @@ def test_kpis_by_region_same_on_every_backend(con):
     assert (s["credit_sales"], s["open_ar"], s["credit_balances"], s["dso"]) == (
         D("0.00"), D("400.00"), D("50.00"), None
     )  # fmt: skip
-    assert all(
-        v is None
-        for key, v in k["West"].items()
-        if key not in ("period", "region", "as_of", "aging", "top_pending_customers")
-    )
+    skip = ("period", "region", "as_of", "aging", "top_pending_customers", "na_reasons")
+    assert all(v is None for key, v in k["West"].items() if key not in skip)
     assert k["West"]["top_pending_customers"] == []
+    # every null KPI says why: West has no data at all (the commission KPIs: no commission)
+    west_reasons = k["West"]["na_reasons"]
+    assert west_reasons["dso"] == "no invoices or payments up to T in this selection"
+    assert west_reasons["total_accrued_commissions"] == "no commission records accrued by T"
+    assert (
+        s["na_reasons"]["dso"] == "no credit sales in the period"
+        and "open_ar" not in (s["na_reasons"])
+    )
     # the invoice without any region counts in All only
     assert a["open_ar"] == n["open_ar"] + s["open_ar"] + D("100.00")
 
