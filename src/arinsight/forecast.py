@@ -1006,13 +1006,11 @@ def compute_cached(
     """
     if cache_dir is None:
         return compute(tables, as_of, **params)
-    import fcntl
+    from arinsight.files import file_lock
 
     folder = Path(cache_dir) / cache_key(tables, as_of, params)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     names = ("forecast", "backtest", "info")
-    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(folder.parent / f".{folder.name}.lock"):
         if all((folder / f"{n}.parquet").exists() for n in names):
             return {n: pd.read_parquet(folder / f"{n}.parquet") for n in names}
         result = compute(tables, as_of, **params)
