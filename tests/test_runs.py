@@ -660,3 +660,38 @@ def test_a_notebook_run_by_hand_never_changes_what_was_published(tmp_path, monke
     assert {Path(c).name for c in kept} >= {"kpis.json", "positions.parquet", "stamp.json"}
     part = json.loads((home / changed[-1]).read_text())
     assert part["open_ar"] == 100.0
+
+
+def test_a_kernel_that_dies_while_starting_is_started_once_more(tmp_path, monkeypatch):
+    """nbclient's "Kernel died before replying to kernel_info" (no cell ran) is retried once:
+    the first attempt fails that way, the second succeeds, the page is ok. Any other error, or
+    the same error twice, fails the page with its message."""
+    import papermill
+
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    task = {
+        "input": str(config.NOTEBOOKS_DIR / "03_receivables.ipynb"),
+        "output": str(tmp_path / "out.ipynb"),
+        "parameters": {},
+        "kernel_name": config.KERNEL_NAME,
+        "cwd": str(tmp_path),
+        "cell_timeout": 10,
+        "start_timeout": 10,
+    }
+    assert runs._execute_notebook(task)["status"] == "ok" and len(calls) == 2
+
+    def dead(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", dead)
+    result = runs._execute_notebook(task)
+    assert result["status"] == "failed" and "kernel_info" in result["error"] and len(calls) == 2

@@ -511,6 +511,10 @@ def _redirect_output(log_path: str) -> None:
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
 
 
+#: nbclient's message for a kernel that died before its first reply (no cell ran): retried once.
+_KERNEL_START_FAILED = "Kernel died before replying to kernel_info"
+
+
 def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     """Run one notebook with papermill; never raises: returns status, error and seconds."""
     import papermill
@@ -522,7 +526,8 @@ def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
     out = Path(task["output"])
     out.parent.mkdir(parents=True, exist_ok=True)
     status, error = "ok", None
-    try:
+
+    def execute() -> None:
         papermill.execute_notebook(
             str(task["input"]),
             str(out),
@@ -535,6 +540,15 @@ def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
             log_output=False,
             report_mode=False,
         )
+
+    try:
+        try:
+            execute()
+        except RuntimeError as exc:
+            # a kernel that died while starting ran no cell: start it once more
+            if _KERNEL_START_FAILED not in str(exc):
+                raise
+            execute()
     except PapermillExecutionError as exc:
         status = "failed"
         error = f"{exc.ename}: {exc.evalue} (cell {exc.cell_index})"
