@@ -298,3 +298,47 @@ def test_schema_checks_a_sorted_key_by_its_neighbours_and_reports_a_repeated_one
     for repeated in (["R1", "R1", "R2"], ["R2", "R1", "R1"]):
         with pytest.raises(SchemaErrors, match="field_uniqueness"):
             schemas.validate("sales_reps", reps.assign(sales_rep_id=repeated))
+
+
+def test_written_as_cleaned_gives_the_same_files_and_leaves_no_staging(tmp_path):
+    """``write_to`` (the monthly run's way, each table written as soon as it is final) gives
+    byte-identical processed files to cleaning in memory; its staging folder is gone after
+    ``write_processed`` and ``result.tables`` reads the written tables back."""
+    tables = _tables([_inv("I1"), _inv("I2", amount="0"), _inv("I3")], [_pay("P1")])
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_processed(clean(tables, run_date=RUN), a)
+    streamed = clean(tables, run_date=RUN, write_to=b)
+    write_processed(streamed, b)
+    assert sorted(p.name for p in b.iterdir()) == sorted(p.name for p in a.iterdir())
+    for path in a.iterdir():
+        assert (b / path.name).read_bytes() == path.read_bytes(), path.name
+    assert list(streamed.tables["invoices"]["invoice_id"]) == ["I1", "I3"]
+    assert streamed.summary["tables"]["invoices"] == {
+        "read": 3,
+        "kept": 2,
+        "quarantined": 1,
+        "duplicates_dropped": 0,
+    }
+
+
+def test_a_clean_that_fails_half_way_leaves_the_last_processed_data(tmp_path, monkeypatch):
+    """Customers and commissions are final (and written) before payments: a failure while
+    finishing the payments must not leave new customers beside old invoices."""
+    from arinsight import clean as clean_module
+
+    tables = _tables([_inv("I1")], [_pay("P1")])
+    out = tmp_path / "processed"
+    write_processed(clean(tables, run_date=RUN), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    finish = clean_module._finish
+
+    def failing(table, df):
+        if table == "payments":
+            raise RuntimeError("disk full")
+        return finish(table, df)
+
+    monkeypatch.setattr(clean_module, "_finish", failing)
+    other = _tables([_inv("I1"), _inv("I2")], [_pay("P1")])
+    with pytest.raises(RuntimeError, match="disk full"):
+        clean(other, run_date=RUN, write_to=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

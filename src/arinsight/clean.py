@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -49,13 +50,14 @@ from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
-from arinsight.ledger import isin, lookup, positions
+from arinsight.ledger import isin, lookup, positions, read_table
 from arinsight.schemas import (
     CANONICAL,
     DATE_COLUMNS,
     KEYS,
     PARSE_ERRORS,
     PARSE_REASON,
+    PROVENANCE,
     REASONS,
     REQUIRED,
     SEGMENT_COLUMNS,
@@ -92,7 +94,7 @@ QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "key", "reason", "de
 class CleanResult:
     """Clean tables, the quarantine, exact duplicates dropped and the counts of the run."""
 
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
     quarantine: pd.DataFrame
     summary: dict[str, Any]
 
@@ -180,6 +182,21 @@ class _Rules:
         if self._kept is None:
             self._kept = self.frame.take(np.flatnonzero(self.alive)).reset_index(drop=True)
         return self._kept
+
+    def release(self) -> None:
+        """Let go of the rows (the counts and the quarantine stay)."""
+        self.frame = self._kept = None  # type: ignore[assignment]
+
+    def settle(self) -> pd.DataFrame:
+        """The kept rows, once every rule has run, without what only the rules read (parse
+        errors, source file and row): the rows read are let go (the quarantine already holds
+        copies of those it needs), so a large table is not held twice."""
+        done_with = [c for c in (PARSE_ERRORS, PARSE_REASON, *PROVENANCE) if c in self.frame]
+        kept = self.frame.drop(columns=done_with)
+        if not self.alive.all():
+            kept = kept.take(np.flatnonzero(self.alive)).reset_index(drop=True)
+        self.df = kept
+        return kept
 
     @df.setter
     def df(self, value: pd.DataFrame) -> None:
@@ -629,14 +646,56 @@ def _segments(
     return out
 
 
+class _Finals:
+    """Where each table goes once its rows are final: sorted and validated (:func:`_finish`), then
+    kept in memory, or, with ``folder``, written to ``<folder>/<table>.parquet`` at once and let
+    go, so a large ledger is never held whole twice (:class:`WrittenTables` reads it back)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.kept: dict[str, pd.DataFrame] = {}
+        self.rows: dict[str, int] = {}
+
+    def add(self, table: str, df: pd.DataFrame) -> None:
+        final = _finish(table, df)
+        self.rows[table] = len(final)
+        if self.folder is None:
+            self.kept[table] = final
+        else:
+            pq.write_table(processed_table(table, final), self.folder / f"{table}.parquet")
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        return self.kept if self.folder is None else WrittenTables(self.folder)
+
+
+class WrittenTables(Mapping[str, pd.DataFrame]):
+    """The clean tables :func:`clean` wrote to a folder (``write_to``), read back from their
+    parquet files when asked for (each access reads the file)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in CANONICAL:
+            raise KeyError(table)
+        return read_table(self.folder / f"{table}.parquet")
+
+    def __iter__(self):
+        return iter(CANONICAL)
+
+    def __len__(self) -> int:
+        return len(CANONICAL)
+
+
 def clean(
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     run_date: Any = None,
     reporting_currency: str = "USD",
     fx_rates: dict[str, float] | None = None,
     *,
     segment_by: str = "customer",
     customer_conflicts: Mapping[str, Mapping[str, int]] | None = None,
+    write_to: str | Path | None = None,
 ) -> CleanResult:
     """Apply every rule to the ingested tables; returns clean tables, quarantine and counts.
 
@@ -644,43 +703,82 @@ def clean(
     ``segment_by`` says whose region/industry/type an invoice is reported under (see
     :func:`_segments`); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
     the summary so the Data Quality page can show it.
-    """
-    run_date = _as_date(run_date)
-    fx_rates = dict(fx_rates or {})
-    tables = {t: _ensure_cents(t, tables[t]) for t in CANONICAL}
-    done: dict[str, _Rules] = {}
-    # A table is finished (sorted, validated) on a worker thread as soon as its rows are final,
-    # while the main thread cleans the tables that depend on it; commissions (which only need
-    # the clean invoices) are cleaned on a worker beside the payments.
-    workers = max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arinsight-clean") as pool:
-        finishing: dict[str, Future] = {}
-        done["customers"] = _clean_customers(tables["customers"], run_date)
-        customers = done["customers"].df
-        done["sales_reps"] = _Rules("sales_reps", tables["sales_reps"])
-        _generic_rules(done["sales_reps"], run_date)
-        for t in ("customers", "sales_reps"):
-            finishing[t] = pool.submit(_finish, t, done[t].df)
-        done["invoices"] = _clean_invoices(
-            tables["invoices"], customers, run_date, reporting_currency, fx_rates
-        )
-        invoices = done["invoices"].df
-        commissions = pool.submit(_clean_commissions, tables["commissions"], invoices, run_date)
-        done["payments"] = _clean_payments(tables["payments"], invoices, customers, run_date)
 
-        inv, pay = _convert_currency(invoices, done["payments"].df, reporting_currency, fx_rates)
-        inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
-        done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
-        done["invoices"].df, done["payments"].df = (
-            _segments(inv, customers, segment_by, done["invoices"].customer_at),
-            pay,
+    Memory: each ingested table is taken from ``tables`` once, when its turn comes (the lazy
+    mapping of :func:`~arinsight.ingest.read_interim` reads its file only then), and the rows read
+    are let go once its rules have run. With ``write_to`` (a folder) every clean table is written
+    as soon as it is final and not kept (``result.tables`` reads it back): the monthly run
+    cleans a 10M-invoice ledger holding about one copy of its two largest tables. They are
+    written to a staging folder inside ``write_to``; :func:`write_processed` moves them into place
+    with the quarantine and ``data_quality.json``, so a clean that fails half-way leaves the
+    processed data of the last run as it was.
+    """
+    folder = None
+    if write_to is not None:  # a staging folder inside it: write_processed moves the files in
+        target = config.resolve_path(write_to)
+        target.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".clean-", dir=target))
+    try:
+        return _clean(
+            tables,
+            _as_date(run_date),
+            reporting_currency,
+            dict(fx_rates or {}),
+            segment_by,
+            customer_conflicts,
+            _Finals(folder),
         )
-        assumed = pay[DATE_ASSUMED]
-        for t in ("invoices", "payments"):
-            finishing[t] = pool.submit(_finish, t, done[t].df)
-        done["commissions"] = commissions.result()
-        finishing["commissions"] = pool.submit(_finish, "commissions", done["commissions"].df)
-        clean_tables = {t: finishing[t].result() for t in CANONICAL}
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _clean(
+    tables: Mapping[str, pd.DataFrame],
+    run_date: pd.Timestamp,
+    reporting_currency: str,
+    fx_rates: dict[str, float],
+    segment_by: str,
+    customer_conflicts: Mapping[str, Mapping[str, int]] | None,
+    finals: _Finals,
+) -> CleanResult:
+    done: dict[str, _Rules] = {}
+
+    def ingested(table: str) -> pd.DataFrame:
+        return _ensure_cents(table, tables[table])
+
+    done["customers"] = _clean_customers(ingested("customers"), run_date)
+    customers = done["customers"].settle()
+    finals.add("customers", customers)
+    done["sales_reps"] = _Rules("sales_reps", ingested("sales_reps"))
+    _generic_rules(done["sales_reps"], run_date)
+    finals.add("sales_reps", done["sales_reps"].settle())
+    done["invoices"] = _clean_invoices(
+        ingested("invoices"), customers, run_date, reporting_currency, fx_rates
+    )
+    invoices = done["invoices"].settle()
+    done["commissions"] = _clean_commissions(ingested("commissions"), invoices, run_date)
+    finals.add("commissions", done["commissions"].settle())
+    done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
+    payments = done["payments"].settle()
+
+    inv, pay = _convert_currency(invoices, payments, reporting_currency, fx_rates)
+    del invoices, payments
+    inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
+    done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
+    inv = _segments(inv, customers, segment_by, done["invoices"].customer_at)
+    assumed = pay[DATE_ASSUMED].to_numpy(dtype=bool)
+    undated = {
+        "rows": int(assumed.sum()),
+        "amount": round(float(pay["amount"].to_numpy()[assumed].sum()), 2),
+    }
+    for t in ("invoices", "payments"):
+        done[t].release()  # the cleaned rows now live in inv / pay only
+    finals.add("invoices", inv)
+    del inv
+    finals.add("payments", pay)
+    del pay
     quarantine = pd.concat([done[t].quarantine_frame() for t in TABLE_ORDER], ignore_index=True)
     quarantine = quarantine.sort_values(
         ["table", "source_file", "source_row", "reason"], kind="stable"
@@ -691,7 +789,7 @@ def clean(
         "tables": {
             t: {
                 "read": done[t].read,
-                "kept": int(len(clean_tables[t])),
+                "kept": finals.rows[t],
                 "quarantined": int(sum(len(q) for q in done[t].quarantined)),
                 "duplicates_dropped": done[t].dropped,
             }
@@ -706,27 +804,27 @@ def clean(
                 "rows": done["payments"].counts.get("undated_payment", 0),
                 "amount": done["payments"].amounts.get("undated_payment", 0.0),
             },
-            "dated_by_assumption": {
-                "rows": int(assumed.sum()),
-                "amount": round(float(pay.loc[assumed, "amount"].sum()), 2),
-            },
+            "dated_by_assumption": undated,
         },
     }
-    result = CleanResult(clean_tables, quarantine, summary)
+    result = CleanResult(finals.tables(), quarantine, summary)
     check_conservation(result)
     return result
 
 
 def clean_ingested(
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     manifest: Mapping[str, Any],
     run_date: Any = None,
     reporting_currency: str = "USD",
     fx_rates: Mapping[str, float] | None = None,
+    *,
+    write_to: str | Path | None = None,
 ) -> CleanResult:
     """:func:`clean` of what ingest read, with the settings its manifest carries from the sources
     file: ``segment_by``, the customer conflicts, and ``reporting_currency`` / ``fx_rates``,
-    which describe the data and so win over the parameters given here."""
+    which describe the data and so win over the parameters given here. ``write_to``: see
+    :func:`clean`."""
     rates = {**(fx_rates or {}), **(manifest.get("fx_rates") or {})}
     return clean(
         tables,
@@ -735,6 +833,7 @@ def clean_ingested(
         fx_rates=rates,
         segment_by=manifest.get("segment_by") or "customer",
         customer_conflicts=manifest.get("customer_conflicts"),
+        write_to=write_to,
     )
 
 
@@ -762,16 +861,26 @@ def processed_table(table: str, df: pd.DataFrame) -> pa.Table:
 
 
 def write_processed(result: CleanResult, processed_dir: str | Path | None = None) -> Path:
-    """Write clean tables, quarantine.parquet and data_quality.json to ``processed_dir``."""
+    """Write clean tables, quarantine.parquet and data_quality.json to ``processed_dir``. Tables
+    :func:`clean` already wrote (``write_to``) are moved in from its staging folder, each file
+    replaced at once; written to another folder, they are copied."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    staged = result.tables.folder if isinstance(result.tables, WrittenTables) else None
 
-    def write(table: str, df: pd.DataFrame) -> None:
-        pq.write_table(processed_table(table, df), folder / f"{table}.parquet")
+    def write(table: str) -> None:
+        pq.write_table(processed_table(table, result.tables[table]), folder / f"{table}.parquet")
 
+    if staged is not None and staged.parent == folder:
+        for table in CANONICAL:
+            os.replace(staged / f"{table}.parquet", folder / f"{table}.parquet")
+        staged.rmdir()
+        result.tables = WrittenTables(folder)
+        writes = []
+    else:
+        writes = [partial(write, table) for table in result.tables]
     parallel_writes(
-        [partial(write, table, df) for table, df in result.tables.items()]
-        + [partial(result.quarantine.to_parquet, folder / "quarantine.parquet", index=False)]
+        writes + [partial(result.quarantine.to_parquet, folder / "quarantine.parquet", index=False)]
     )
     return write_json(folder / "data_quality.json", result.summary)
 
