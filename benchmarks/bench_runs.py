@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--keep", help="keep the scratch folder here instead of deleting it")
+    parser.add_argument(
+        "--sample",
+        help="use this sample folder (written by `arinsight sample`) instead of a new one",
+    )
     args = parser.parse_args(argv)
 
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="arinsight-bench-"))
@@ -126,7 +130,13 @@ def main(argv: list[str] | None = None) -> dict:
     }
     try:
         t0 = time.perf_counter()
-        write_sample(scratch / "sample", n_invoices=args.invoices, seed=42)
+        if args.sample:  # a sample written before (its size is in its manifest)
+            shutil.copytree(args.sample, scratch / "sample", dirs_exist_ok=True)
+            written = json.loads((scratch / "sample" / "manifest.json").read_text())
+            result["invoices"] = written["expected_clean_rows"]["invoices"]
+            result["sample_reused"] = True
+        else:
+            write_sample(scratch / "sample", n_invoices=args.invoices, seed=42)
         result["sample_s"] = round(time.perf_counter() - t0, 2)
 
         reports = scratch / "reports"

@@ -8,6 +8,8 @@ values as None.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -87,8 +89,10 @@ def _spark_session(master: str, options: Mapping[str, Any]) -> Any:
     running = SparkContext._active_spark_context
     if running is not None and running.master != master:
         raise EngineError(f"a Spark session on {running.master} already runs in this process")
+    warehouse = tempfile.mkdtemp(prefix="arinsight-spark-")  # unused by our queries: removed
+    atexit.register(shutil.rmtree, warehouse, True)  # when the process ends
     settings = {
-        "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="arinsight-spark-"),
+        "spark.sql.warehouse.dir": warehouse,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
     }
