@@ -59,7 +59,7 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("average_days_delinquent", "Average days delinquent", "days", "lower",
         "DSO minus best possible DSO: the days that are due to late payment.", "receivables", 5),
     KPI("collections", "Collections", "money", "higher",
-        "Payments received in the period up to T.", "receivables", 6),
+        "Payments received in the period up to T, applied to an invoice or not.", "receivables", 6),
     KPI("payment_completion_rate_amount", "Invoices due by T fully paid (amount)", "percent", "higher",
         "Share of the amount of invoices due by T that is fully paid by T.", "receivables", 7),
     KPI("customers_over_credit_limit", "Customers over credit limit", "count", "lower",
@@ -73,7 +73,9 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("overdue_invoices", "Overdue invoices", "count", "lower",
         "Number of open invoices past their due date at T."),
     KPI("countback_dso", "Countback DSO", "days", "lower",
-        "Days of the most recent sales, counted back month by month, that add up to open AR."),
+        "Days of the most recent sales, counted back month by month from T, that add up to open "
+        "AR at T: whole months count all their days, the last one the share of its sales "
+        "consumed; 0 when nothing is open."),
     KPI("best_possible_dso", "Best possible DSO", "days", "lower",
         "Current AR / credit sales x days in the period: DSO if every customer paid on time."),
     KPI("ar_turnover", "AR turnover (period)", "times", "higher",
@@ -81,11 +83,13 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("ar_turnover_annualised", "AR turnover (annualised)", "times", "higher",
         "AR turnover of the period scaled to a year."),
     KPI("average_days_late", "Average days late", "days", "lower",
-        "Average days after the due date of the invoices fully paid in the period."),
+        "Average days after the due date of the invoices fully paid in the period up to T (an "
+        "invoice paid early counts 0)."),
     KPI("payment_completion_rate_count", "Invoices due by T fully paid (count)", "percent", "higher",
         "Share of the invoices due by T that are fully paid by T."),
     KPI("paid_to_billed_rate", "Paid of billed, all invoices to T (amount)", "percent", "higher",
-        "Amount paid by T / amount billed by T over all invoices dated up to T."),
+        "Amount paid by T / amount billed by T over all invoices dated up to T, each invoice "
+        "counting at most its amount."),
     KPI("total_revenue", "Total revenue (billed)", "money", "higher",
         "Same figure as credit sales (kept in kpis.json under both names).",
         duplicate_of="credit_sales"),
