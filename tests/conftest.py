@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -65,3 +67,64 @@ def write_sources(tmp_path: Path):
         return spec
 
     return _write
+
+
+# ---------------------------------------------------------------------------------------------
+# A real PostgreSQL server (the `engine:` and `sql` source tests)
+# ---------------------------------------------------------------------------------------------
+
+
+def _pg_bin() -> str | None:
+    import glob
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return str(__import__("pathlib").Path(found).resolve().parent)
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return dirs[-1] if dirs else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server (Debian's `postgresql`, installed by `make postgres`) on a
+    free local port in a temp dir, one per test worker, stopped at the end. PostgreSQL refuses to run as root, so as
+    root it runs as the `postgres` user (runuser)."""
+    import os
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (make postgres)")
+    root = Path(tempfile.mkdtemp(prefix="arinsight-pg-"))  # pytest's own tmp is root-only
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        [*as_user, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"),
+         "-w", "start"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)

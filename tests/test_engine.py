@@ -392,62 +392,6 @@ def test_a_stand_in_date_left_in_a_plan_is_an_error():
 # ---------------------------------------------------------------------------------------------
 
 
-def _pg_bin() -> str | None:
-    import glob
-
-    found = shutil.which("pg_ctl")
-    if found:
-        return str(__import__("pathlib").Path(found).resolve().parent)
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    return dirs[-1] if dirs else None
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throwaway PostgreSQL server (Debian's `postgresql`, installed by `make postgres`) on a
-    free local port in a temp dir, stopped at the end. PostgreSQL refuses to run as root, so as
-    root it runs as the `postgres` user (runuser)."""
-    import os
-    import socket
-    import tempfile
-    from pathlib import Path
-
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (make postgres)")
-    root = Path(tempfile.mkdtemp(prefix="arinsight-pg-"))  # pytest's own tmp is root-only
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(
-        [*as_user, f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"),
-         "-w", "start"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def test_kpis_run_inside_postgres(postgres_url, tmp_path):
     """The ledger of the module docstring loaded into PostgreSQL tables named after the canonical
     tables; with ``engine: <URL>`` the KPIs are computed by PostgreSQL in place (no parquet is

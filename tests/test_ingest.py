@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -457,3 +458,82 @@ def test_sqlite_table_read_by_adbc_keeps_each_cells_type_as_the_cursor_gives_it(
     con.close()
     assert got["mixed"].dtype == object and got["numbers"].dtype == "float64"
     assert str(got["ints"].dtype) == "Int64"
+
+
+def _pay_db(path):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE pay (id TEXT, inv TEXT, cust TEXT, dt TEXT, amt REAL)")
+    con.execute("CREATE TABLE commissions (id TEXT)")
+    con.execute("INSERT INTO pay VALUES ('P1', 'I1', 'C1', '2024-02-10', 60.0)")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("DROP TABLE commissions; SELECT * FROM pay", "contains DROP"),
+        ("SELECT * FROM pay; DELETE FROM pay", "contains DELETE"),
+        ("WITH gone AS (DELETE FROM pay RETURNING *) SELECT * FROM gone", "contains DELETE"),
+        ("SELECT * INTO copy FROM pay", "contains INTO"),
+        ("SELECT * FROM pay; SELECT * FROM pay", "holds 2 statements"),
+        ("PRAGMA writable_schema = 1", "contains PRAGMA"),
+    ],
+)
+def test_a_sql_source_query_that_writes_is_refused_and_changes_nothing(tmp_path, query, message):
+    """A `query:` is one SELECT or it is refused before it reaches the database: the error
+    names the source and what the query would do, and the database file is byte-identical."""
+    from arinsight.ingest.readers import read_sql
+
+    db = tmp_path / "ledger.sqlite"
+    _pay_db(db)
+    before = db.read_bytes()
+    with pytest.raises(SourceError, match=message) as err:
+        read_sql("sqlite:///{here}/ledger.sqlite", {"query": query}, tmp_path)
+    assert str(err.value).startswith(f"{db}: `query:`")
+    assert db.read_bytes() == before
+
+
+def test_a_sqlite_source_is_opened_read_only(tmp_path):
+    """Beyond the query check, the connection itself cannot write: SQLite opens the file with
+    mode=ro, so even a statement that slipped past the check fails."""
+    import sqlalchemy as sa
+
+    from arinsight.ingest.readers import _read_only_engine, read_sql
+
+    db = tmp_path / "ledger.sqlite"
+    _pay_db(db)
+    df, _ = read_sql("sqlite:///{here}/ledger.sqlite", {"query": "SELECT * FROM pay"}, tmp_path)
+    assert df["id"].tolist() == ["P1"]
+    engine = _read_only_engine(f"sqlite:///{db}")
+    with engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
+        conn.exec_driver_sql("DROP TABLE commissions")
+    engine.dispose()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM commissions").fetchone() == (0,)
+
+
+def test_a_postgres_source_reads_in_a_read_only_session(postgres_url):
+    """On a real PostgreSQL server: a query that drops a table is refused by the check, and the
+    session the reader opens is read-only (a write that slipped past the check fails), so the
+    table is still there."""
+    import sqlalchemy as sa
+
+    from arinsight.ingest.readers import _read_only_engine, read_sql
+
+    url = postgres_url.replace("postgres://", "postgresql+psycopg://")
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS src_pay")
+        conn.exec_driver_sql("CREATE TABLE src_pay (id text, amt numeric(18, 2))")
+        conn.exec_driver_sql("INSERT INTO src_pay VALUES ('P1', 60.00)")
+    with pytest.raises(SourceError, match="contains DROP"):
+        read_sql(url, {"query": "DROP TABLE src_pay; SELECT 1"}, Path("."))
+    df, shown = read_sql(url, {"query": "SELECT id, amt FROM src_pay"}, Path("."))
+    assert df["id"].tolist() == ["P1"] and "@" in shown
+    engine = _read_only_engine(url)
+    with engine.connect() as conn, pytest.raises(sa.exc.InternalError, match="read-only"):
+        conn.exec_driver_sql("DROP TABLE src_pay")
+    engine.dispose()
+    with admin.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM src_pay").scalar() == 1
+    admin.dispose()

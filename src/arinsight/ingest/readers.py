@@ -442,11 +442,84 @@ def _mixed_cells(text, ints, reals) -> pd.Series:
     return pd.Series(values, dtype=object)
 
 
+#: sqlglot's dialect for a SQLAlchemy dialect name (the same name where they agree).
+_SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql", "mariadb": "mysql"}
+#: Statements that change a database (or run something that may): refused anywhere in a query.
+_WRITES = (
+    "Insert", "Update", "Delete", "Merge", "Drop", "Create", "Alter", "TruncateTable", "Command",
+    "Copy", "Grant", "Revoke", "Set", "Use", "Pragma", "Transaction", "Commit", "Rollback",
+    "LoadData", "Into",
+)  # fmt: skip
+
+
+def _check_read_only(query: str, dialect: str, shown: str) -> None:
+    """Refuse a ``query:`` that is not one statement that only reads: it is parsed (sqlglot, in
+    the database's dialect) and must be a single SELECT (WITH, UNION... included) containing no
+    statement that writes, not even in a common table expression. A query sqlglot cannot parse
+    is refused too: map a ``table:`` or a view instead."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        parsed = sqlglot.parse(query, read=_SQLGLOT_DIALECTS.get(dialect, dialect))
+    except Exception as exc:  # sqlglot's ParseError / TokenError, or an unknown dialect
+        raise SourceError(
+            shown,
+            f"`query:` could not be checked to only read ({str(exc).splitlines()[0]}); "
+            "write it as one plain SELECT, or map a `table:` (or a view) instead",
+        ) from None
+    statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+    kinds = tuple(getattr(exp, name) for name in _WRITES if hasattr(exp, name))
+    for stmt in statements:
+        writes = [type(node).__name__.upper() for node in stmt.find_all(*kinds)]
+        if not isinstance(stmt, exp.Query) or writes:
+            what = writes[0] if writes else type(stmt).__name__.upper()
+            raise SourceError(
+                shown,
+                f"`query:` must only read (one SELECT), but it contains {what}: arinsight "
+                "never changes the database it reads",
+            )
+    if len(statements) != 1:
+        raise SourceError(
+            shown,
+            f"`query:` holds {len(statements)} statements; a source is read with one SELECT",
+        )
+
+
+def _read_only_engine(url: str):
+    """A SQLAlchemy engine whose connections cannot write where the driver allows it: a SQLite
+    file opened read-only (``mode=ro``), PostgreSQL sessions with
+    ``default_transaction_read_only``; with every driver the transaction is rolled back after the
+    read (:func:`read_sql`)."""
+    import sqlalchemy as sa
+
+    made = sa.engine.make_url(url)
+    if made.get_backend_name() == "sqlite" and made.database not in (None, "", ":memory:"):
+        import sqlite3
+
+        path = Path(made.database).resolve().as_uri()
+        return sa.create_engine(
+            "sqlite://", creator=lambda: sqlite3.connect(f"{path}?mode=ro", uri=True)
+        )
+    if made.get_backend_name() == "postgresql" and made.get_driver_name() in (
+        "psycopg2",
+        "psycopg",
+    ):
+        return sa.create_engine(
+            made, connect_args={"options": "-c default_transaction_read_only=on"}
+        )
+    return sa.create_engine(made)
+
+
 def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, str]:
     """A table or a query through SQLAlchemy (any URL), fetched with the driver's own cursor
     (plain tuples, about 20x faster than SQLAlchemy rows on a million); values keep the
     database's types. A ``table:`` of a SQLite file is read Arrow-native by the ADBC SQLite
-    driver (:func:`_read_sqlite_table`), with the same values and types."""
+    driver (:func:`_read_sqlite_table`), with the same values and types.
+
+    Read-only by construction: a ``query:`` must be one SELECT (:func:`_check_read_only`), the
+    connection is read-only where the driver allows it and the transaction is rolled back after
+    the read (:func:`_read_only_engine`)."""
     url = url.replace("{here}", base.as_posix())
     shown = mask_url(url)
     if url.startswith("sqlite:///"):
@@ -462,10 +535,11 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
     import sqlalchemy as sa
 
     try:
-        engine = sa.create_engine(url)
+        engine = _read_only_engine(url)
     except Exception as exc:
         raise SourceError(shown, f"not a usable SQLAlchemy URL: {exc}") from exc
     if src.get("query"):
+        _check_read_only(str(src["query"]), engine.dialect.name, shown)
         query = sa.text(src["query"])
     elif src.get("table"):
         query = sa.select(sa.text("*")).select_from(sa.table(src["table"]))
@@ -474,13 +548,15 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
     try:
         with engine.connect() as conn:
             sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
-            cursor = conn.connection.dbapi_connection.cursor()
+            dbapi = conn.connection.dbapi_connection
+            cursor = dbapi.cursor()
             try:
                 cursor.execute(sql)
                 names = _check_header([d[0] for d in cursor.description], shown)
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
+                dbapi.rollback()  # whatever the statement did is undone, never committed
     except sa.exc.OperationalError as exc:
         raise SourceError(shown, f"cannot read: {exc.orig}") from exc
     except sa.exc.SQLAlchemyError as exc:
