@@ -537,3 +537,47 @@ def test_a_postgres_source_reads_in_a_read_only_session(postgres_url):
     with admin.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM src_pay").scalar() == 1
     admin.dispose()
+
+
+def _status_export(write_sources, derive):
+    csv = """
+    inv,cust,date,due,amt,state
+    S1,K1,2026-08-01,2026-08-31,1200.00,Bezahlt
+    S2,K1,2026-09-15,2026-10-15,800.00,Offen
+    S3,K2,2026-09-20,2026-10-20,50.00, bezahlt
+    S4,K2,2026-09-21,2026-10-21,70.00,
+    """
+    cols = {"invoice_id": "inv", "customer_id": "cust", "invoice_date": "date",
+            "due_date": "due", "amount": "amt"}  # fmt: skip
+    return write_sources(
+        {"invoices": {"kind": "csv", "path": "op.csv", "columns": cols, "derive_payments": derive}},
+        {"op.csv": csv},
+    )
+
+
+def test_a_status_word_that_is_not_known_stops_ingest_naming_the_words(write_sources):
+    """A German status column with the default (English) status words: 'Bezahlt' (rows 2 and
+    4, one written ' bezahlt') and 'Offen' (row 3) are neither paid nor unpaid words, so ingest
+    stops and names each word with its rows, instead of reading every invoice as unpaid (open
+    AR 15x too high). An empty status (row 5) is unpaid."""
+    spec = _status_export(write_sources, {"status": "state", "undated_payment_date": "2026-09-30"})
+    with pytest.raises(SourceError) as err:
+        ingest(spec)
+    assert str(err.value).endswith(
+        "op.csv, column 'status': status words not recognised: 'Bezahlt' (2 rows, first row 2), "
+        "'Offen' (1 row, first row 3); list each under derive_payments.paid_values or "
+        "derive_payments.unpaid_values"
+    )
+
+
+def test_status_words_mapped_as_paid_and_unpaid_derive_the_payments(write_sources):
+    """paid_values [Bezahlt] (any case, spaces trimmed) and unpaid_values [Offen]: S1 and S3 are
+    paid in full on the export date (1200.00 and 50.00), S2 and S4 stay open."""
+    spec = _status_export(
+        write_sources,
+        {"status": "state", "paid_values": ["Bezahlt"], "unpaid_values": ["Offen"],
+         "undated_payment_date": "2026-09-30"},
+    )  # fmt: skip
+    pay = ingest(spec).tables["payments"]
+    assert pay[["invoice_id", "amount"]].values.tolist() == [["S1", 1200.0], ["S3", 50.0]]
+    assert (pay["payment_date"] == pd.Timestamp("2026-09-30")).all()

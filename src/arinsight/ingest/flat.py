@@ -20,6 +20,14 @@ from arinsight.schemas import CANONICAL, SEGMENT_COLUMNS
 
 #: Status values that mean "paid in full" when ``derive_payments.paid_values`` is not given.
 DEFAULT_PAID_VALUES = ("paid", "closed", "settled", "cleared")
+#: Status words that say an invoice is not (fully) paid (``unpaid_values``, case-insensitive).
+#: A status word in neither list is an error naming it: a word we do not know never silently
+#: means "unpaid" (a German "Bezahlt" read as unpaid made open AR 15 times too high).
+DEFAULT_UNPAID_VALUES = (
+    "open", "unpaid", "not paid", "pending", "outstanding", "due", "overdue", "past due",
+    "partial", "partially paid", "part paid", "issued", "sent", "posted", "disputed",
+    "in dispute",
+)  # fmt: skip
 #: Column of a derived payment: the export had a paid amount (or a paid status) but no date.
 UNDATED = "_undated"
 #: Flag column of a derived payment dated by ``undated_payment_date``.
@@ -75,10 +83,8 @@ def derive_payments(
             raise SourceError(
                 name, f"derive_payments.undated_payment_date: {undated_date!r} is not a date"
             ) from exc
-    paid_values = spec.get("paid_values", DEFAULT_PAID_VALUES)
-    if isinstance(paid_values, str) or not isinstance(paid_values, list | tuple):
-        paid_values = [paid_values]
-    paid_values = {str(v).strip().casefold() for v in paid_values}
+    paid_values = _words(spec.get("paid_values", DEFAULT_PAID_VALUES))
+    unpaid_values = _words(spec.get("unpaid_values", DEFAULT_UNPAID_VALUES))
 
     n = len(raw)
     index = raw.index
@@ -90,11 +96,11 @@ def derive_payments(
     invoice_amount = _column(raw, invoice_col, "columns.amount", name)
 
     has_date = _present(date) if date is not None else np.zeros(n, dtype=bool)
-    paid_status = (
-        as_text(status).str.casefold().isin(paid_values).to_numpy()
-        if status is not None
-        else np.zeros(n, dtype=bool)
-    )
+    paid_status = np.zeros(n, dtype=bool)
+    if status is not None:
+        words = as_text(status).str.strip().str.casefold()
+        paid_status = words.isin(paid_values).to_numpy()
+        _check_status_words(status, words, paid_values | unpaid_values, name)
     if paid_amount is not None:
         has_amount = _present(paid_amount)
         value, _, problem = parse_numbers(paid_amount, number_format(src), money=True)
@@ -128,6 +134,40 @@ def derive_payments(
     out[DATE_ASSUMED] = flags & (undated_date is not None)
     out[UNDATED] = flags & (undated_date is None)
     return out
+
+
+def _words(values: Any) -> set[str]:
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        values = [values]
+    return {str(v).strip().casefold() for v in values}
+
+
+def _check_status_words(status: pd.Series, words: pd.Series, known: set[str], name: str) -> None:
+    """Every non-empty status word is a paid or an unpaid word, or the source is refused with
+    the words it does not know (rows and the first row of each), so that ``check`` names them."""
+    unknown = (words != "") & ~words.isin(known)
+    if not unknown.any():
+        return
+    at = unknown.to_numpy()
+    found = pd.DataFrame(
+        {
+            "word": words.to_numpy()[at],
+            "shown": as_text(status).str.strip().to_numpy()[at],  # as first written
+            "row": status.index.to_numpy()[at],
+        }
+    )
+    listed = [
+        f"{g['shown'].iloc[0]!r} ({len(g):,} row{'s' if len(g) > 1 else ''}, first row "
+        f"{g['row'].iloc[0]})"
+        for _, g in found.groupby("word", sort=True)
+    ]
+    more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+    raise SourceError(
+        name,
+        f"status words not recognised: {', '.join(listed[:10])}{more}; list each under "
+        "derive_payments.paid_values or derive_payments.unpaid_values",
+        column="status",
+    )
 
 
 def derive_customers(

@@ -47,6 +47,7 @@ DERIVE_PAYMENT_KEYS = (
     "method",
     "status",
     "paid_values",
+    "unpaid_values",
     "undated_payment_date",
 )
 
