@@ -27,7 +27,7 @@ from arinsight.plots._style import (
     money_axis,
 )
 from arinsight.plots._style import table_html as table_html  # re-exported for the notebooks
-from arinsight.receivables import _require
+from arinsight.receivables import require_columns as _require
 
 
 def _figure(width: float = 9.0, height: float = 4.5, **subplots) -> tuple[Figure, object]:
