@@ -56,6 +56,7 @@ from arinsight import config, dunning
 from arinsight.dunning import CompanyProfile
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import csv_text, write_csv, write_excel
+from arinsight.kpis import format_value
 from arinsight.ledger import ALL_REGIONS, Period, load_processed, period_bounds
 from arinsight.receivables import KPI_LABELS, KPI_UNITS
 
@@ -562,13 +563,13 @@ def compose_report(
         "region": region,
         "as_of": str(kpis.get("as_of") or ""),
         "cards": cards,
-        "open_ar": _format_value(kpis.get("open_ar"), "money", currency),
-        "dso": _format_value(kpis.get("dso"), "days", currency),
+        "open_ar": format_value(kpis.get("open_ar"), "money", currency, style="mail"),
+        "dso": format_value(kpis.get("dso"), "days", currency, style="mail"),
         "top_overdue": [
             {
                 "customer_id": str(r.customer_id),
                 "customer_name": str(r.customer_name),
-                "overdue_amount": _money(r.overdue_amount, currency),
+                "overdue_amount": format_value(r.overdue_amount, "money", currency, style="mail"),
                 "overdue_invoices": _count(r.overdue_invoices),
                 "max_days_past_due": _count(r.max_days_past_due),
             }
@@ -578,9 +579,11 @@ def compose_report(
             {
                 "customer_id": str(r.customer_id),
                 "customer_name": str(r.customer_name),
-                "expected_overdue": _money(r.expected_overdue, currency),
-                "open_amount": _money(r.open_amount, currency),
-                "max_probability": _format_value(r.max_probability, "share", currency),
+                "expected_overdue": format_value(
+                    r.expected_overdue, "money", currency, style="mail"
+                ),
+                "open_amount": format_value(r.open_amount, "money", currency, style="mail"),
+                "max_probability": format_value(r.max_probability, "share", currency, style="mail"),
             }
             for r in high_risk.itertuples(index=False)
         ],
@@ -1362,54 +1365,14 @@ def _card(row: Mapping[str, Any], currency: str) -> dict[str, str]:
     change = row["change"]
     return {
         "label": row["label"],
-        "value": _format_value(row["value"], row["unit"], currency),
-        "change": "" if change is None else _format_change(change, row["unit"], currency),
+        "value": format_value(row["value"], row["unit"], currency, style="mail"),
+        "change": ""
+        if change is None
+        else format_value(change, row["unit"], currency, True, style="mail"),
         "arrow": ARROWS.get(str(row["direction"] or "").lower(), ""),
         "assessment": assessment,
         "colour": colour,
     }
-
-
-def _format_value(value: Any, unit: str, currency: str) -> str:
-    if _missing(value):
-        return "n/a"
-    v = float(value)
-    if unit == "money":
-        return _money(v, currency)
-    if unit == "days":
-        return f"{v:,.1f} days"
-    if unit == "percent":
-        return f"{v:.1f}%"
-    if unit == "share":
-        return f"{v * 100:.1f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "times":
-        return f"{v:,.2f}x"
-    return f"{v:,.2f}"
-
-
-def _format_change(change: float, unit: str, currency: str) -> str:
-    v = float(change)
-    sign = "+" if v > 0 else "-" if v < 0 else "\u00b1"
-    a = abs(v)
-    if unit == "money":
-        return f"{sign}{currency} {a:,.2f}"
-    if unit == "days":
-        return f"{sign}{a:,.1f} days"
-    if unit == "percent":
-        return f"{sign}{a:.1f} pp"
-    if unit == "share":
-        return f"{sign}{a * 100:.1f} pp"
-    if unit == "count":
-        return f"{sign}{a:,.0f}"
-    if unit == "times":
-        return f"{sign}{a:,.2f}x"
-    return f"{sign}{a:,.2f}"
-
-
-def _money(value: Any, currency: str) -> str:
-    return "n/a" if _missing(value) else f"{currency} {float(value):,.2f}"
 
 
 def _count(value: Any) -> str:

@@ -22,7 +22,6 @@ never 0 or inf.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from arinsight import kpis as kpi_registry
 from arinsight.engine.period import plain as _plain
 from arinsight.engine.results import DEFAULT_BUCKETS, aging_labels
 from arinsight.engine.results import check_buckets as _check_buckets
+from arinsight.kpis import compare as compare  # the one trend comparison; notebooks call it here
 from arinsight.ledger import Period, period_bounds
 
 #: Half a cent: amounts are in cents, so a remaining balance below this is zero.
@@ -340,45 +340,6 @@ def page_scope(period: Period, region: str, positions: pd.DataFrame) -> str:
         f"{payments:,} payments applied to them, "
         f"{positions['customer_id'].nunique():,} customers with invoices."
     )
-
-
-def compare(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, dict]:
-    """Each numeric KPI against the previous period: change, direction and whether that is good.
-
-    For every key whose current value is a number or None (booleans, text and mappings are skipped):
-    ``{"previous": x, "change": current - previous (None if either is None), "direction": "up" |
-    "down" | "flat" | None, "better": "higher" | "lower" | None (from KPI_DIRECTION),
-    "assessment": "better" | "worse" | "same" | None}``.
-    """
-    if not isinstance(current, Mapping) or not isinstance(previous, Mapping):
-        raise TypeError("compare: expected two mappings of KPI -> value")
-
-    def numeric(v: Any) -> bool:
-        return v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool))
-
-    out: dict[str, dict] = {}
-    for key, cur in current.items():
-        prev = previous.get(key)
-        if not numeric(cur) or not numeric(prev):
-            continue
-        change = direction = assessment = None
-        if cur is not None and prev is not None:
-            change = round(float(cur) - float(prev), 4) + 0.0
-            tol = 1e-9 * max(1.0, abs(float(cur)), abs(float(prev)))
-            direction = "up" if change > tol else "down" if change < -tol else "flat"
-        better = KPI_DIRECTION.get(key)
-        if direction == "flat":
-            assessment = "same"
-        elif direction is not None and better is not None:
-            assessment = "better" if (direction == "up") == (better == "higher") else "worse"
-        out[key] = {
-            "previous": None if prev is None else float(prev) if isinstance(prev, float) else prev,
-            "change": change,
-            "direction": direction,
-            "better": better,
-            "assessment": assessment,
-        }
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -765,25 +726,6 @@ def energy_vs_payment(
 # --------------------------------------------------------------------------------------------
 
 
-def format_kpi(value: Any, unit: str, currency: str = "USD") -> str:
-    """A KPI value as text: money compact with its symbol, days "42.1 days", percent "85.3%"; None -> n/a."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if unit == "money":
-        from arinsight.plots._style import money
-
-        return money(value, currency)
-    if unit == "days":
-        return f"{value:,.1f} days"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "times":
-        return f"{value:.2f}x"
-    if unit == "count":
-        return f"{int(value):,}"
-    return str(value)
-
-
 def kpi_summary_table(
     current: Mapping[str, Any],
     comparison: Mapping[str, Mapping[str, Any]] | None = None,
@@ -805,23 +747,25 @@ def kpi_summary_table(
     for key in keys:
         unit = KPI_UNITS.get(key, "")
         cmp = comparison.get(key, {})
-        value = format_kpi(current.get(key), unit, currency)
+        value = kpi_registry.format_value(current.get(key), unit, currency, style="compact")
         if current.get(key) is None and reasons.get(key):
             value = f"n/a ({reasons[key]})"
         arrow = {"up": "▲", "down": "▼", "flat": "="}.get(cmp.get("direction"), "")
         rated = cmp.get("assessment") or ("not rated" if arrow else "")
         trend = f"{arrow} {rated}".strip()
         change = cmp.get("change")
-        change_text = ("+" if change is not None and change > 0 else "") + format_kpi(
-            change, unit, currency
-        )
+        change_text = kpi_registry.format_value(change, unit, currency, True, style="compact")
         if unit == "percent" and change is not None:
             change_text = change_text.replace("%", " pp")  # percentage points
         rows.append(
             {
                 "KPI": KPI_LABELS.get(key, key),
                 "Value": value,
-                "Previous": format_kpi(cmp.get("previous"), unit, currency) if cmp else "n/a",
+                "Previous": (
+                    kpi_registry.format_value(cmp.get("previous"), unit, currency, style="compact")
+                    if cmp
+                    else "n/a"
+                ),
                 "Change": change_text,
                 "Trend": trend or "n/a",
             }

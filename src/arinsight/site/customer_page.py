@@ -14,7 +14,8 @@ import pandas as pd
 
 from arinsight import config
 from arinsight import customers as cust
-from arinsight.plots.tables import money_text, table_markup
+from arinsight.kpis import format_value
+from arinsight.plots.tables import table_markup
 from arinsight.site.html import esc, href, is_number, month_name
 from arinsight.site.reports import PeriodReport
 
@@ -138,13 +139,13 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _fact("Pending balance", money_text(row.open_amount, currency),
+            _fact("Pending balance", format_value(row.open_amount, "money", currency, style="table"),
                   {"pending": f"{row.open_amount:.2f}"}),
-            _fact("Overdue", money_text(row.overdue_amount, currency)),
+            _fact("Overdue", format_value(row.overdue_amount, "money", currency, style="table")),
             _fact("Credit limit used", _pct(row.credit_use_pct)
-                  + (f" of {money_text(row.credit_limit, currency, 0)}"
+                  + (f" of {format_value(row.credit_limit, 'money', currency, style='table', decimals=0)}"
                      if is_number(row.credit_limit) else "")),
-            _fact("Amount at risk", money_text(row.expected_overdue, currency)
+            _fact("Amount at risk", format_value(row.expected_overdue, "money", currency, style="table")
                   if is_number(row.expected_overdue) else "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),

@@ -21,7 +21,6 @@ import pandas as pd
 
 from arinsight import kpis as registry
 from arinsight.ledger import ALL_REGIONS, period_bounds
-from arinsight.plots.tables import money_text
 from arinsight.site.html import (
     esc,
     format_value,
@@ -829,7 +828,7 @@ def explorer_html(
             continue
         s = df[col]
         if col in ("amount", "open_amount"):
-            shown[col] = [esc(money_text(v, currency)) for v in s]
+            shown[col] = [esc(format_value(v, "money", currency, style="table")) for v in s]
         elif col == "customer_name":
             cells = []
             for name, cid in zip(s, df["customer_id"], strict=True):
