@@ -21,9 +21,11 @@ from arinsight.ledger import Period
 from arinsight.receivables import (
     DEFAULT_AGING_BUCKETS,
     RECEIVABLES_KEYS,
-    _require,
     aging_table,
     as_period,
+)
+from arinsight.receivables import (
+    require_columns as _require,
 )
 
 _EPS = 0.005

@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 from test_receivables import make_ledger
 
-from arinsight.engine import run, sources
+from arinsight.engine import duck, run, sources
 from arinsight.engine.positions import AsOf
 
 OCT = AsOf(dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 10, 31))
@@ -403,7 +403,7 @@ def test_kpis_run_inside_postgres(postgres_url, tmp_path):
         if name in sources.TABLES:
             con.create_table(name, sources._arrow(frame), overwrite=True)
     con.disconnect()
-    k = run.kpis_from_processed(
+    k = duck.kpis_from_processed(
         tmp_path / "absent", "2026-10", {"engine": postgres_url}, regions=["North", "South"]
     )
     a, n = k["All"], k["North"]

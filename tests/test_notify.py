@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from arinsight import notify
+from arinsight import monthly, notify
 from arinsight.errors import ParamsError
 from arinsight.notify import NotifyError, SmtpSettings
 
@@ -451,8 +451,8 @@ def test_parse_addresses_and_previous_month():
         "v@y.example.com",
     ]
     assert notify.parse_addresses(None) == [] and notify.parse_addresses("no address") == []
-    assert notify.previous_month(dt.date(2026, 11, 2)) == "2026-10"
-    assert notify.previous_month(dt.date(2026, 1, 31)) == "2025-12"
+    assert monthly.previous_month(dt.date(2026, 11, 2)) == "2026-10"
+    assert monthly.previous_month(dt.date(2026, 1, 31)) == "2025-12"
 
 
 def test_smtp_settings_from_env():
@@ -830,14 +830,14 @@ def test_run_monthly_stops_when_the_run_fails(monkeypatch):
     monkeypatch.setattr(notify, "run_alerts", lambda p, **kw: calls.append(("alerts", p)) or 0)
     monkeypatch.setattr(notify, "run_email_report", lambda p, **kw: calls.append(("email", p)) or 0)
     status = {"run": 1}
-    assert notify.run_monthly(today=dt.date(2026, 11, 2)) == 1
+    assert monthly.run_monthly(today=dt.date(2026, 11, 2)) == 1
     assert calls == [("run", "2026-10")]
     calls.clear()
     status["run"] = 0
-    assert notify.run_monthly(today=dt.date(2026, 11, 2)) == 0
+    assert monthly.run_monthly(today=dt.date(2026, 11, 2)) == 0
     assert calls == [("run", "2026-10"), ("alerts", "2026-10"), ("email", "2026-10")]
     with pytest.raises(ValueError):
-        notify.run_monthly("2026-13")
+        monthly.run_monthly("2026-13")
 
 
 # ------------------------------------------------------------------------------------------------

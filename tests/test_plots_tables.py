@@ -7,7 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from arinsight.plots.tables import column_label, kpi_table, money_text, table_markup
+from arinsight.kpis import format_value
+from arinsight.plots.tables import column_label, kpi_table, table_markup
 
 
 def test_column_labels_are_readable():
@@ -19,11 +20,35 @@ def test_column_labels_are_readable():
     assert column_label("Already nice") == "Already nice"
 
 
-def test_money_text_has_currency_and_separators():
-    assert money_text(1234567.891) == "$1,234,567.89"
-    assert money_text(-5, "EUR") == "-€5.00"
-    assert money_text(1000, "CHF", 0) == "1,000 CHF"
-    assert money_text(None) == "n/a" and money_text(float("nan")) == "n/a"
+def test_table_money_has_currency_and_separators():
+    def money(value, currency="USD", decimals=2):
+        return format_value(value, "money", currency, style="table", decimals=decimals)
+
+    assert money(1234567.891) == "$1,234,567.89"
+    assert money(-5, "EUR") == "-€5.00"
+    assert money(1000, "CHF", 0) == "1,000 CHF"
+    assert money(None) == "n/a" and money(float("nan")) == "n/a" and money(True) == "n/a"
+
+
+def test_one_formatter_with_named_styles():
+    """The same KPI value in each style (tile, compact, mail, table), and a change (signed)."""
+    styles = {
+        s: format_value(1234.5, "money", style=s) for s in ("tile", "compact", "mail", "table")
+    }
+    assert styles == {
+        "tile": "$1,234",
+        "compact": "$1.2k",
+        "mail": "USD 1,234.50",
+        "table": "$1,234.50",
+    }
+    assert format_value(2_500_000, "money", "CHF", style="compact") == "2.5M CHF"
+    assert format_value(-3.25, "percent", signed=True, style="mail") == "-3.2 pp"
+    assert format_value(0.0, "money", signed=True, style="mail") == "\u00b1USD 0.00"
+    assert format_value(0.125, "share", style="mail") == "12.5%"
+    assert format_value(12.0, "days", signed=True, style="compact") == "+12.0 days"
+    assert format_value(None, "days", style="compact") == "n/a"
+    with pytest.raises(ValueError, match="style"):
+        format_value(1, "money", style="fancy")
 
 
 def test_table_markup_formats_totals_and_marks_customers():

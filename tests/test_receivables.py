@@ -37,7 +37,7 @@ import pandas as pd
 import pytest
 from conftest import clean_table
 
-from arinsight import ledger, receivables
+from arinsight import kpis, ledger, receivables
 from arinsight.schemas import empty_table
 
 T = "2026-10-31"
@@ -610,7 +610,7 @@ def test_kpi_summary_table_and_json(tables, tmp_path):
     assert table.loc["CEI", "Value"] == "80.0%"
     assert table.loc["CEI", "Change"] == "+80.0 pp"
     assert table.loc["CEI", "Trend"] == "▲ better"
-    assert receivables.format_kpi(None, "days") == "n/a"
+    assert kpis.format_value(None, "days", style="compact") == "n/a"
 
 
 def test_aging_buckets_sum_to_open_ar_property(tmp_path_factory):

@@ -6,7 +6,6 @@ model-quality tests use a synthetic ledger with learnable behaviour (and the emb
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -868,35 +867,6 @@ def test_model_card_reports_a_model_that_does_not_beat_the_rule(small_run):
     assert "does not beat" in card and "ROC AUC" in card
 
 
-def test_risk_figures_and_table(small_run):
-    import matplotlib.pyplot as plt
-
-    from arinsight.plots import risk as rp
-
-    run = small_run
-    for fig in (
-        rp.roc_pr_curves(run),
-        rp.calibration_plot(run),
-        rp.importance_plot(run),
-        rp.backtest_plot(run),
-        rp.risk_by_segment(run),
-        rp.expected_overdue_top(run.customers),
-    ):
-        assert fig.axes
-        plt.close(fig)
-    html = rp.flagged_table(run).to_html()
-    assert run.high_risk[0] in html
-    empty = rp.importance_plot(dataclasses.replace(run, importance=run.importance.head(0)))
-    assert [t.get_text() for t in empty.axes[0].texts] == ["No feature importance was measured"]
-    gone = dataclasses.replace(
-        run, unavailable="12 invoices with a known outcome, at least 50 needed"
-    )
-    for draw in (rp.roc_pr_curves, rp.calibration_plot, rp.backtest_plot, rp.risk_by_segment):
-        texts = [t.get_text() for t in draw(gone).axes[0].texts]
-        assert texts == ["No risk model: 12 invoices with a known outcome, at least 50 needed"]
-    assert "at least 50 needed" in rp.flagged_table(gone).data
-
-
 # ----------------------------------------------------------------------------------------------
 # the risk cache (trained once per period) and the cost controls
 # ----------------------------------------------------------------------------------------------
@@ -1247,9 +1217,7 @@ def test_nothing_open_at_t_is_shown_not_an_error(ledger):
     """Every invoice paid by T (payments added for whatever was open): the model trains, no
     invoice is scored, expected collections are 0 (nothing is owed), no customer is flagged and
     the segment figure and the flagged table say so instead of failing."""
-    import matplotlib.pyplot as plt
-
-    from arinsight.plots import risk as rp
+    from arinsight.plots.interactive import risk as ip
 
     pos = risk.settlement(ledger["invoices"], ledger["payments"])
     open_ = pos.loc[pos["paid_date"].isna() & (pos["invoice_date"] <= "2026-10-31")]
@@ -1269,7 +1237,6 @@ def test_nothing_open_at_t_is_shown_not_an_error(ledger):
     run = risk.run_risk(settled, "2026-10", backtest_months=1)
     assert run.available and run.scores.empty and run.high_risk == []
     assert run.kpis()["expected_collections_30d"] == 0.0
-    fig = rp.risk_by_segment(run)
-    assert [t.get_text() for t in fig.axes[0].texts] == ["No open invoice on 2026-10-31"]
-    plt.close(fig)
-    assert "No customer has an open invoice at risk" in rp.flagged_table(run).data
+    fig = ip.risk_by_segment(run)
+    assert [a.text for a in fig.layout.annotations] == ["No open invoice on 2026-10-31"]
+    assert "No customer has an open invoice at risk" in ip.call_list(run).data

@@ -678,7 +678,7 @@ def test_a_chart_with_nothing_to_draw_is_one_line_not_an_empty_card():
     reason, without a chart; a real figure next to it keeps its chart."""
     from arinsight.plots.interactive._base import figure, no_data
     from arinsight.site.notebook import Section
-    from arinsight.site.pages import sections_html
+    from arinsight.site.sections import sections_html
 
     empty = Section(
         "Calibration",
@@ -696,7 +696,7 @@ def test_customer_pages_are_bounded_on_a_large_ledger(tmp_path):
     """With ``site: {customer_pages: 2}`` and five customers (open balances A 500, B 400, C 300,
     D 0, E 100): pages for the two largest (A, B) plus D, whom North's kpis.json names as a
     high-risk customer; without a limit below the customer count, every customer gets one."""
-    from arinsight.site.pages import customers_with_pages
+    from arinsight.site.customer_page import customers_with_pages
     from arinsight.site.reports import PeriodReport, RegionReport
 
     positions = pd.DataFrame(

@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
     "invoice_positions": "receivables",
     "customer_balances": "receivables",
     "receivables_kpis": "receivables",
-    "compare": "receivables",
+    "compare": "kpis",
     "invoice_explorer_table": "receivables",
     "commission_kpis": "commissions",
     # risk

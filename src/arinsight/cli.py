@@ -154,7 +154,7 @@ def _cmd_email_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_monthly(args: argparse.Namespace) -> int:
-    from arinsight.notify import run_monthly
+    from arinsight.monthly import run_monthly
 
     return run_monthly(
         args.period,

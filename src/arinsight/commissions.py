@@ -22,8 +22,9 @@ import pandas as pd
 
 from arinsight import kpis as kpi_registry
 from arinsight.engine import kpis_from_frames
+from arinsight.engine.period import plain
 from arinsight.ledger import Period
-from arinsight.receivables import _EPS, _month_ends, _plain, _require, as_period
+from arinsight.receivables import EPS, as_period, month_ends, require_columns
 
 COMMISSION_KEYS: tuple[str, ...] = (
     "total_accrued_commissions",
@@ -42,7 +43,7 @@ def _frame(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFra
     Rep names and groups are joined after aggregating by rep, never row by row (10M commissions).
     """
     com = tables["commissions"]
-    _require(
+    require_columns(
         com,
         ["sales_rep_id", "commission_amount", "accrual_date", "is_settled", "settlement_date"],
         "commissions",
@@ -82,7 +83,7 @@ def commission_figures(
     dataset has commissions at all, for the wording)."""
     p = as_period(period)
     out: dict[str, Any] = {"period": p.label, "as_of": p.end.date().isoformat(), "na_reasons": {}}
-    out.update({k: _plain(row.get(k)) for k in COMMISSION_KEYS})
+    out.update({k: plain(row.get(k)) for k in COMMISSION_KEYS})
     if out["total_accrued_commissions"] is None:
         out["credit_sales"] = None
         why = kpi_registry.NA_NO_COMMISSIONS + (
@@ -124,7 +125,7 @@ def commission_kpis(
     p = p.at(prm.get("as_of"))
     com, reps = _frame(tables)
     inv = tables["invoices"]
-    _require(inv, ["invoice_date", "amount"], "invoices")
+    require_columns(inv, ["invoice_date", "amount"], "invoices")
     t = p.end
     if engine_row is None:
         engine_row = kpis_from_frames(dict(tables, commissions=com), p, prm, regions=())["All"]
@@ -173,7 +174,7 @@ def top_reps(
 
 
 def _monthly(com: pd.DataFrame, t: pd.Timestamp, months: int) -> pd.DataFrame:
-    ends = _month_ends(t, months)
+    ends = month_ends(t, months)
     m = len(ends)
     end_ns = np.asarray(ends, dtype="datetime64[ns]")
     amount = com["commission_amount"].to_numpy(dtype="float64")
@@ -231,7 +232,7 @@ def _by_group(com: pd.DataFrame, reps: pd.DataFrame, p: Period) -> pd.DataFrame:
     )
     total = out["commissions"].sum()
     out["commissions"] = out["commissions"].round(2) + 0.0
-    out["share_pct"] = (out["commissions"] / total * 100).round(2) if abs(total) > _EPS else np.nan
+    out["share_pct"] = (out["commissions"] / total * 100).round(2) if abs(total) > EPS else np.nan
     return out.sort_values(
         ["commissions", "sales_group"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)

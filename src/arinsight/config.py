@@ -12,12 +12,16 @@ order. Mappings merge recursively; any other value in a later file replaces the 
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from arinsight.errors import ConfigError as ConfigError  # raised here, defined below everything
 
 
 def _find_root() -> Path:
@@ -45,10 +49,6 @@ SCRATCH_DIR = DATA_DIR / "scratch"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 DEFAULTS_FILE = PARAMS_DIR / "defaults.yaml"
 KERNEL_NAME = "arinsight"
-
-
-class ConfigError(ValueError):
-    """A parameter file is missing, unreadable or holds a value of the wrong kind."""
 
 
 def resolve_path(value: str | os.PathLike[str] | None, base: Path = PROJECT_ROOT) -> Path | None:
@@ -86,9 +86,18 @@ def notebook_output(given: str | os.PathLike[str] | None, period: str, region: s
     ``data/scratch/reports/<period>/<region>`` (never the published report)."""
     if given:
         return resolve_path(given)
-    from arinsight.ledger import region_dir
-
     return SCRATCH_DIR / "reports" / str(period) / region_dir(region)
+
+
+def region_dir(region: str) -> str:
+    """Folder name of a region's reports: the name itself when it is a plain name (letters,
+    digits, ``_ . -``, not starting with ``.`` or ``_``), else a readable slug plus a hash of the
+    name ("Asia/Pacific" -> "Asia_Pacific-3c1e6b2a"), so two names can never share a folder."""
+    name = str(region)
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        return name
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "region"
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.receivables import DEFAULT_AGING_BUCKETS, _require, aging_labels
+from arinsight.receivables import DEFAULT_AGING_BUCKETS, aging_labels, require_columns
 
 STATEMENT_COLUMNS = [
     "customer_id",
@@ -35,7 +35,7 @@ def open_items(positions: pd.DataFrame) -> pd.DataFrame:
     """The statement lines: every invoice with an open amount at T (open_amount > 0), by
     customer then due date (oldest first) then invoice id. The open amounts of one customer add
     up to that customer's pending balance."""
-    _require(positions, STATEMENT_COLUMNS, "invoice positions")
+    require_columns(positions, STATEMENT_COLUMNS, "invoice positions")
     out = positions.loc[positions["open_amount"].fillna(0) > 0, STATEMENT_COLUMNS].copy()
     out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="mergesort")
     return out.reset_index(drop=True)
@@ -44,7 +44,7 @@ def open_items(positions: pd.DataFrame) -> pd.DataFrame:
 def payment_history(payments: pd.DataFrame, as_of: Any, months: int = 12) -> pd.DataFrame:
     """Payments dated in the ``months`` months up to T (T - months < payment_date <= T), newest
     first; unapplied cash (no invoice) is kept with an empty invoice."""
-    _require(payments, ["customer_id", "payment_date", "amount"], "payments")
+    require_columns(payments, ["customer_id", "payment_date", "amount"], "payments")
     t = pd.Timestamp(as_of).normalize()
     start = t - pd.DateOffset(months=int(months))
     dates = pd.to_datetime(payments["payment_date"])
@@ -67,7 +67,7 @@ def customer_aging(
 
     Bucket edges as :func:`arinsight.receivables.aging_table`: an invoice ``d`` days past due is
     "Current" when d <= 0, else in the first bucket whose upper edge is >= d."""
-    _require(positions, ["customer_id", "open_amount", "days_past_due"], "invoice positions")
+    require_columns(positions, ["customer_id", "open_amount", "days_past_due"], "invoice positions")
     labels = aging_labels(buckets)
     edges = list(buckets)
     open_ = positions.loc[positions["open_amount"].fillna(0) > 0]
@@ -107,7 +107,7 @@ def customer_summary(
     ``late_days`` past due) and, from ``risk`` (:func:`arinsight.risk.customer_risk`),
     ``expected_overdue``, ``risk_share`` and ``pending_risk``. Sorted by open amount, largest first.
     """
-    _require(positions, STATEMENT_COLUMNS + ["days_late"], "invoice positions")
+    require_columns(positions, STATEMENT_COLUMNS + ["days_late"], "invoice positions")
     p = positions
     is_open = p["open_amount"].fillna(0) > 0
     settled = p["days_late"].notna() & ~is_open

@@ -1,8 +1,14 @@
-"""Errors a user can act on: each names the file, the column and, where it applies, the row."""
+"""Errors a user can act on: each names the file, the column and, where it applies, the row.
+
+The bottom of the package: this module imports nothing of arinsight's, so every module can raise
+these (:class:`ConfigError` is re-exported by :mod:`arinsight.config`, where it used to live).
+"""
 
 from __future__ import annotations
 
-from arinsight.config import ConfigError
+
+class ConfigError(ValueError):
+    """A parameter file is missing, unreadable or holds a value of the wrong kind."""
 
 
 class UserError(Exception):

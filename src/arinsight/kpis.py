@@ -1,7 +1,7 @@
 """The KPI registry: one record per KPI (key, label, unit, good direction, definition, page).
 
 Every place that shows or compares a KPI reads it from here: the trend assessment of
-:func:`arinsight.receivables.compare`, the KPI tables of the notebooks, the tiles of the website,
+:func:`compare` (the one comparison with the previous period), the KPI tables of the notebooks, the tiles of the website,
 the monthly e-mail and ``docs/kpis.md`` (written by :func:`markdown_table`, checked by a test).
 ``key`` is the name in ``kpis.json``; ``unit`` is one of money, days, percent, times, count;
 ``better`` is "higher", "lower" or None for a figure that is neither good nor bad in itself
@@ -15,6 +15,7 @@ that computes the period's figures, so a tile's sparkline ends exactly at the ti
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -233,6 +234,46 @@ def directions() -> dict[str, str]:
     return {k.key: k.better for k in REGISTRY if k.better}
 
 
+def compare(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, dict]:
+    """Each numeric KPI against the previous period: change, direction and whether that is good.
+
+    For every key whose current value is a number or None (booleans, text and mappings are skipped):
+    ``{"previous": x, "change": current - previous (None if either is None), "direction": "up" |
+    "down" | "flat" | None, "better": "higher" | "lower" | None (from :func:`directions`),
+    "assessment": "better" | "worse" | "same" | None}``.
+    """
+    if not isinstance(current, Mapping) or not isinstance(previous, Mapping):
+        raise TypeError("compare: expected two mappings of KPI -> value")
+
+    def numeric(v: Any) -> bool:
+        return v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+
+    better_when = directions()
+    out: dict[str, dict] = {}
+    for key, cur in current.items():
+        prev = previous.get(key)
+        if not numeric(cur) or not numeric(prev):
+            continue
+        change = direction = assessment = None
+        if cur is not None and prev is not None:
+            change = round(float(cur) - float(prev), 4) + 0.0
+            tol = 1e-9 * max(1.0, abs(float(cur)), abs(float(prev)))
+            direction = "up" if change > tol else "down" if change < -tol else "flat"
+        better = better_when.get(key)
+        if direction == "flat":
+            assessment = "same"
+        elif direction is not None and better is not None:
+            assessment = "better" if (direction == "up") == (better == "higher") else "worse"
+        out[key] = {
+            "previous": None if prev is None else float(prev) if isinstance(prev, float) else prev,
+            "change": change,
+            "direction": direction,
+            "better": better,
+            "assessment": assessment,
+        }
+    return out
+
+
 def shown(key: str) -> bool:
     """Whether a KPI table lists ``key``: a KPI of the registry that duplicates no other."""
     return key in _BY_KEY and _BY_KEY[key].duplicate_of is None
@@ -243,10 +284,51 @@ def tiles(page: str) -> list[KPI]:
     return sorted((k for k in REGISTRY if k.page == page and k.tile), key=lambda k: k.tile)
 
 
-def format_value(value: Any, unit: str, currency: str = "USD", signed: bool = False) -> str:
-    """A KPI value as tile text: money to whole units with thousands separators ("$1,234,568"),
-    days and percent to one decimal ("42.1 days", "85.3%"), times to two ("6.20x"), counts whole;
-    None, NaN and non-numbers are "n/a". ``signed`` puts "+" before positive values (changes)."""
+#: The named styles of :func:`format_value`, by where the text is shown.
+STYLES = ("tile", "compact", "mail", "table")
+
+
+def format_value(
+    value: Any,
+    unit: str,
+    currency: str = "USD",
+    signed: bool = False,
+    *,
+    style: str = "tile",
+    decimals: int = 2,
+) -> str:
+    """A KPI value (or its change, ``signed``) as text, in one of the named :data:`STYLES`:
+
+    - ``"tile"`` (website tiles and KPI tables): money to whole units with thousands separators
+      ("$1,234,568", "10 CHF"), days and percent to one decimal ("42.1 days", "85.3%"), times to
+      two ("6.20x"), counts whole; None, NaN, booleans and non-numbers are "n/a". ``signed``
+      puts "+" before positive values;
+    - ``"compact"`` (the notebooks' KPI summary, the risk model card): money abbreviated
+      ("$1.2k", "$2.5M", "-€3.4B", "950 CHF"), days "42.1 days", percent "85.3%", times "6.20x",
+      counts "1,234"; None and non-finite floats are "n/a". ``signed``: "+" before positive;
+    - ``"mail"`` (the monthly e-mail): money with its code and cents ("USD 1,234.00"), share
+      (0..1) as percent ("12.5%"); ``signed`` gives the change text: "+USD 12.00", "-3.0 days",
+      "\u00b10.0 pp" (percent and share changes in percentage points);
+    - ``"table"`` (tables, customer pages): money with its symbol and ``decimals`` decimals
+      ("$1,234.50", "-€5.00", "1,000 CHF"); missing and booleans are "n/a"; other units as
+      ``"tile"``.
+    """
+    if style not in _FORMATTERS:
+        raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
+    return _FORMATTERS[style](value, unit, currency, signed, decimals)
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN (any float kind), pandas' NA and NaT."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _tile(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return "n/a"
     sign = "+" if signed and value > 0 else "-" if value < 0 else ""
@@ -263,6 +345,67 @@ def format_value(value: Any, unit: str, currency: str = "USD", signed: bool = Fa
     if unit == "count":
         return f"{sign}{v:,.0f}"
     return f"{sign}{v:,.2f}"
+
+
+def _compact(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    plus = "+" if signed and value > 0 else ""
+    if unit == "money":
+        symbol = _SYMBOLS.get(currency, "")
+        code = "" if symbol else f" {currency}"
+        sign = "-" if value < 0 else ""
+        v = abs(float(value))
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if v >= size:
+                return f"{plus}{sign}{symbol}{v / size:.1f}{suffix}{code}"
+        return f"{plus}{sign}{symbol}{v:,.0f}{code}"
+    if unit == "days":
+        return f"{plus}{value:,.1f} days"
+    if unit == "percent":
+        return f"{plus}{value:.1f}%"
+    if unit == "times":
+        return f"{plus}{value:.2f}x"
+    if unit == "count":
+        return f"{plus}{int(value):,}"
+    return f"{plus}{value}"
+
+
+def _mail(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
+    if _missing(value):
+        return "n/a"
+    v = float(value)
+    sign = ("+" if v > 0 else "-" if v < 0 else "\u00b1") if signed else ""
+    a = abs(v) if signed else v
+    points = " pp" if signed else "%"
+    if unit == "money":
+        return f"{sign}{currency} {a:,.2f}"
+    if unit == "days":
+        return f"{sign}{a:,.1f} days"
+    if unit == "percent":
+        return f"{sign}{a:.1f}{points}"
+    if unit == "share":
+        return f"{sign}{a * 100:.1f}{points}"
+    if unit == "count":
+        return f"{sign}{a:,.0f}"
+    if unit == "times":
+        return f"{sign}{a:,.2f}x"
+    return f"{sign}{a:,.2f}"
+
+
+def _table(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
+    if unit != "money":
+        return _tile(value, unit, currency, signed, decimals)
+    if isinstance(value, bool) or _missing(value):
+        return "n/a"
+    v = float(value)
+    sign = "-" if v < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    body = f"{abs(v):,.{decimals}f}"
+    return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
+
+
+_FORMATTERS = {"tile": _tile, "compact": _compact, "mail": _mail, "table": _table}
 
 
 def markdown_table() -> str:
@@ -324,7 +467,9 @@ __all__ = [
     "JSON_KEYS",
     "KPI",
     "REGISTRY",
+    "STYLES",
     "UNITS",
+    "compare",
     "directions",
     "format_value",
     "get",

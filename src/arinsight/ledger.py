@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arinsight import config
+from arinsight.config import region_dir as region_dir  # its home is config (paths)
 from arinsight.errors import UserError
 from arinsight.schemas import CANONICAL, empty_table
 
@@ -267,19 +268,6 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
         com = tables["commissions"]
         out["commissions"] = com[isin(com["invoice_id"], inv["invoice_id"])].reset_index(drop=True)
     return out
-
-
-def region_dir(region: str) -> str:
-    """Folder name of a region's reports: the name itself when it is a plain name (letters,
-    digits, ``_ . -``, not starting with ``.`` or ``_``), else a readable slug plus a hash of the
-    name ("Asia/Pacific" -> "Asia_Pacific-3c1e6b2a"), so two names can never share a folder."""
-    import hashlib
-
-    name = str(region)
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        return name
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "region"
-    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def check_region_dirs(regions: list[str]) -> None:

@@ -22,7 +22,6 @@ never 0 or inf.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,10 +32,11 @@ from arinsight import kpis as kpi_registry
 from arinsight.engine.period import plain as _plain
 from arinsight.engine.results import DEFAULT_BUCKETS, aging_labels
 from arinsight.engine.results import check_buckets as _check_buckets
+from arinsight.kpis import compare as compare  # the one trend comparison; notebooks call it here
 from arinsight.ledger import Period, period_bounds
 
 #: Half a cent: amounts are in cents, so a remaining balance below this is zero.
-_EPS = 0.005
+EPS = 0.005
 
 DEFAULT_AGING_BUCKETS: tuple[int, ...] = DEFAULT_BUCKETS
 
@@ -121,7 +121,9 @@ def as_period(period: Period | str) -> Period:
     return period if isinstance(period, Period) else period_bounds(period)
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+def require_columns(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """The check every table function of the package makes on its input: ``df`` is a DataFrame
+    (else TypeError) holding ``columns`` (else ValueError naming ``name`` and the missing ones)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{name}: expected a DataFrame, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
@@ -129,7 +131,8 @@ def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
         raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
 
 
-def _month_ends(t: pd.Timestamp, months: int) -> pd.DatetimeIndex:
+def month_ends(t: pd.Timestamp, months: int) -> pd.DatetimeIndex:
+    """The last ``months`` month ends up to T's month (2026-10-15, 3 -> Aug 31, Sep 30, Oct 31)."""
     if int(months) < 1:
         raise ValueError(f"trailing_months: expected at least 1, got {months!r}")
     last = t + pd.offsets.MonthEnd(0)
@@ -157,7 +160,7 @@ def positions_at(
     from arinsight.engine.period import frames_at
 
     for name in ("invoices", "payments"):
-        _require(tables.get(name), ["invoice_id", "amount"], name)
+        require_columns(tables.get(name), ["invoice_id", "amount"], name)
     return frames_at(tables, as_date(as_of), params)["positions"]
 
 
@@ -184,10 +187,10 @@ def invoice_positions(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any
     columns of :data:`POSITION_COLUMNS`: the position of every invoice dated <= T = ``as_of``
     as the engine computes it, for callers that hold the two frames (the forecast at a
     backtest origin, cash application at a statement date)."""
-    _require(
+    require_columns(
         invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"], "invoices"
     )
-    _require(payments, ["invoice_id", "customer_id", "payment_date", "amount"], "payments")
+    require_columns(payments, ["invoice_id", "customer_id", "payment_date", "amount"], "payments")
     ids = invoices["invoice_id"]
     if ids.duplicated().any():
         dupes = ids[ids.duplicated()].unique()[:5].tolist()
@@ -214,7 +217,9 @@ def customer_balances(
     Customers of ``customers`` with nothing owed appear with zeros; customers that only appear in
     the positions appear with the name the positions carry.
     """
-    _require(positions, ["customer_id", "open_amount", "credit_amount", "status"], "positions")
+    require_columns(
+        positions, ["customer_id", "open_amount", "credit_amount", "status"], "positions"
+    )
     overdue = (positions["status"] == "overdue").to_numpy()
     grouped = (
         positions.assign(
@@ -254,7 +259,7 @@ def customer_balances(
     if "credit_limit" not in out.columns:
         out["credit_limit"] = np.nan
     out["net_balance"] = (out["open_ar"] - out["credit_balance"] - out["unapplied_cash"]).round(2)
-    out["over_limit"] = (out["open_ar"] > out["credit_limit"] + _EPS).fillna(False).astype(bool)
+    out["over_limit"] = (out["open_ar"] > out["credit_limit"] + EPS).fillna(False).astype(bool)
     out["over_limit_by"] = np.where(out["over_limit"], out["open_ar"] - out["credit_limit"], 0.0)
     out["over_limit_by"] = out["over_limit_by"].round(2)
     return out
@@ -314,7 +319,7 @@ def receivables_kpis(
     _check_buckets(prm["aging_buckets"])
     p = as_period(period).at(prm.get("as_of"))
     for name in ("invoices", "payments"):
-        _require(tables[name], [], name)
+        require_columns(tables[name], [], name)
     row = kpis_from_frames(tables, p, dict(prm, as_of=None), regions=())["All"]
     return page_kpis(row, p)
 
@@ -337,45 +342,6 @@ def page_scope(period: Period, region: str, positions: pd.DataFrame) -> str:
     )
 
 
-def compare(current: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, dict]:
-    """Each numeric KPI against the previous period: change, direction and whether that is good.
-
-    For every key whose current value is a number or None (booleans, text and mappings are skipped):
-    ``{"previous": x, "change": current - previous (None if either is None), "direction": "up" |
-    "down" | "flat" | None, "better": "higher" | "lower" | None (from KPI_DIRECTION),
-    "assessment": "better" | "worse" | "same" | None}``.
-    """
-    if not isinstance(current, Mapping) or not isinstance(previous, Mapping):
-        raise TypeError("compare: expected two mappings of KPI -> value")
-
-    def numeric(v: Any) -> bool:
-        return v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool))
-
-    out: dict[str, dict] = {}
-    for key, cur in current.items():
-        prev = previous.get(key)
-        if not numeric(cur) or not numeric(prev):
-            continue
-        change = direction = assessment = None
-        if cur is not None and prev is not None:
-            change = round(float(cur) - float(prev), 4) + 0.0
-            tol = 1e-9 * max(1.0, abs(float(cur)), abs(float(prev)))
-            direction = "up" if change > tol else "down" if change < -tol else "flat"
-        better = KPI_DIRECTION.get(key)
-        if direction == "flat":
-            assessment = "same"
-        elif direction is not None and better is not None:
-            assessment = "better" if (direction == "up") == (better == "higher") else "worse"
-        out[key] = {
-            "previous": None if prev is None else float(prev) if isinstance(prev, float) else prev,
-            "change": change,
-            "direction": direction,
-            "better": better,
-            "assessment": assessment,
-        }
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # tables for the figures and the site
 # --------------------------------------------------------------------------------------------
@@ -390,7 +356,7 @@ def aging_table(
     in days past due (``[0, 30, 60, 90, 120]`` -> Current, 1-30, ..., 120+). The amounts sum to open
     AR; every bucket is listed, empty ones with 0.
     """
-    _require(positions, ["open_amount", "days_past_due"], "positions")
+    require_columns(positions, ["open_amount", "days_past_due"], "positions")
     b = _check_buckets(buckets)
     labels = aging_labels(b)
     open_ = positions.loc[positions["open_amount"] > 0]
@@ -403,7 +369,7 @@ def aging_table(
             "bucket": pd.Categorical(labels, categories=labels, ordered=True),
             "amount": np.round(amount, 2) + 0.0,
             "invoices": count.astype("int64"),
-            "share_pct": np.round(amount / total * 100, 2) if total > _EPS else np.nan,
+            "share_pct": np.round(amount / total * 100, 2) if total > EPS else np.nan,
         }
     )
 
@@ -426,7 +392,7 @@ def monthly_trends(
     """
     if not len(months):
         raise ValueError("trailing_months: expected at least 1 month")
-    _require(positions, ["invoice_date", "amount", "paid_to_date"], "positions")
+    require_columns(positions, ["invoice_date", "amount", "paid_to_date"], "positions")
     t = as_date(as_of)
     labels = [label for label, _ in months]
     month_of = positions["invoice_date"].dt.strftime("%Y-%m")
@@ -456,7 +422,7 @@ def invoice_explorer_table(positions: pd.DataFrame) -> pd.DataFrame:
     Columns: :data:`EXPLORER_COLUMNS` (``payment_status``: "Paid", "Open - current", "Overdue",
     "Credit"). Sorted by invoice date then invoice id.
     """
-    _require(
+    require_columns(
         positions, [*(c for c in EXPLORER_COLUMNS if c != "payment_status"), "status"], "positions"
     )
     out = positions.assign(payment_status=positions["status"].map(STATUS_LABELS).astype("str"))[
@@ -473,7 +439,7 @@ def overdue_invoice_list(positions: pd.DataFrame, min_days_past_due: int = 1) ->
     """
     if int(min_days_past_due) < 1:
         raise ValueError("min_days_past_due: expected at least 1 (0 would list current invoices)")
-    _require(positions, ["days_past_due"], "positions")
+    require_columns(positions, ["days_past_due"], "positions")
     table = invoice_explorer_table(
         positions.loc[positions["days_past_due"] >= int(min_days_past_due)]
     )
@@ -491,7 +457,7 @@ def customers_over_credit_limit(balances: pd.DataFrame) -> pd.DataFrame:
     Columns: customer_id, customer_name, region, credit_limit, open_ar, over_limit_by,
     overdue_amount.
     """
-    _require(balances, ["customer_id", "over_limit", "over_limit_by"], "customer balances")
+    require_columns(balances, ["customer_id", "over_limit", "over_limit_by"], "customer balances")
     cols = [
         "customer_id",
         "customer_name",
@@ -517,7 +483,7 @@ def top_customers(balances: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:
     """
     if int(top_n) < 1:
         raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
-    _require(balances, ["customer_id", "open_ar"], "customer balances")
+    require_columns(balances, ["customer_id", "open_ar"], "customer balances")
     cols = [
         "customer_id",
         "customer_name",
@@ -544,7 +510,7 @@ def _behaviour(pos: pd.DataFrame, t: pd.Timestamp, window_months: int) -> pd.Dat
     """
     if int(window_months) < 1:
         raise ValueError(f"window_months: expected at least 1, got {window_months!r}")
-    start = _month_ends(t, window_months)[0] - pd.offsets.MonthBegin(1)
+    start = month_ends(t, window_months)[0] - pd.offsets.MonthBegin(1)
     paid = pos["paid_date"].notna()
     known = (paid | (pos["status"] == "overdue")) & (pos["invoice_date"] >= start)
     out = pos.loc[known].copy()
@@ -567,7 +533,7 @@ def delays_by_industry(
     invoices without one are grouped as "Unknown". Sorted by late rate.
     """
     t = as_date(as_of)
-    _require(positions, ["industry", "status", "paid_date", "days_late"], "positions")
+    require_columns(positions, ["industry", "status", "paid_date", "days_late"], "positions")
     pos = positions.assign(industry=positions["industry"].fillna("Unknown"))
     beh = _behaviour(pos, t, window_months)
     od = pos.loc[pos["status"] == "overdue"].groupby("industry")["open_amount"].sum()
@@ -635,7 +601,7 @@ def seasonality(positions: pd.DataFrame, cash_months: pd.DataFrame, as_of: Any) 
         "energy_kwh_avg",
         "late_rate_pct",
     ]
-    _require(positions, ["invoice_date", "amount", "energy_kwh"], "positions")
+    require_columns(positions, ["invoice_date", "amount", "energy_kwh"], "positions")
     if not len(positions):
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
     first = int(_month_index(positions["invoice_date"].to_numpy()).min())
@@ -711,9 +677,9 @@ def energy_vs_payment(
         "overdue_per_customer",
     ]
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in cols}).astype({"band": "str"})
-    _require(positions, ["customer_id", "invoice_date", "energy_kwh"], "positions")
+    require_columns(positions, ["customer_id", "invoice_date", "energy_kwh"], "positions")
     pos = positions
-    start = _month_ends(t, window_months)[0] - pd.offsets.MonthBegin(1)
+    start = month_ends(t, window_months)[0] - pd.offsets.MonthBegin(1)
     energy = pos["energy_kwh"].to_numpy(dtype="float64")
     recent = (pos["invoice_date"] >= start).to_numpy() & ~np.isnan(energy)
     usage = pd.Series(energy[recent]).groupby(pos["customer_id"].to_numpy()[recent]).sum()
@@ -760,25 +726,6 @@ def energy_vs_payment(
 # --------------------------------------------------------------------------------------------
 
 
-def format_kpi(value: Any, unit: str, currency: str = "USD") -> str:
-    """A KPI value as text: money compact with its symbol, days "42.1 days", percent "85.3%"; None -> n/a."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if unit == "money":
-        from arinsight.plots._style import money
-
-        return money(value, currency)
-    if unit == "days":
-        return f"{value:,.1f} days"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    if unit == "times":
-        return f"{value:.2f}x"
-    if unit == "count":
-        return f"{int(value):,}"
-    return str(value)
-
-
 def kpi_summary_table(
     current: Mapping[str, Any],
     comparison: Mapping[str, Mapping[str, Any]] | None = None,
@@ -800,23 +747,25 @@ def kpi_summary_table(
     for key in keys:
         unit = KPI_UNITS.get(key, "")
         cmp = comparison.get(key, {})
-        value = format_kpi(current.get(key), unit, currency)
+        value = kpi_registry.format_value(current.get(key), unit, currency, style="compact")
         if current.get(key) is None and reasons.get(key):
             value = f"n/a ({reasons[key]})"
         arrow = {"up": "▲", "down": "▼", "flat": "="}.get(cmp.get("direction"), "")
         rated = cmp.get("assessment") or ("not rated" if arrow else "")
         trend = f"{arrow} {rated}".strip()
         change = cmp.get("change")
-        change_text = ("+" if change is not None and change > 0 else "") + format_kpi(
-            change, unit, currency
-        )
+        change_text = kpi_registry.format_value(change, unit, currency, True, style="compact")
         if unit == "percent" and change is not None:
             change_text = change_text.replace("%", " pp")  # percentage points
         rows.append(
             {
                 "KPI": KPI_LABELS.get(key, key),
                 "Value": value,
-                "Previous": format_kpi(cmp.get("previous"), unit, currency) if cmp else "n/a",
+                "Previous": (
+                    kpi_registry.format_value(cmp.get("previous"), unit, currency, style="compact")
+                    if cmp
+                    else "n/a"
+                ),
                 "Change": change_text,
                 "Trend": trend or "n/a",
             }

@@ -36,7 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arinsight.engine.parts import plan_parts, range_bounds
+from arinsight.engine.parts import PAYMENTS_PER_RANGE, parts_for, plan_parts, range_bounds
 from arinsight.engine.results import buckets_of, shape, top_n_of
 from arinsight.engine.window import AsOf, window_of
 
@@ -46,30 +46,11 @@ if TYPE_CHECKING:
 #: The tables of a processed folder, ``<name>.parquet`` each.
 TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions")
 
-#: Payments per part when the positions are computed in hash parts (every part reads every
-#: row: few parts, each as large as memory allows).
-PAYMENTS_PER_PART = 100_000_000
-
-#: Payments per part when the parts are ranges of invoice ids over a file ordered by them
-#: (each part reads its own row groups: smaller parts cost little and keep memory low; 10
-#: parts measured fastest at 200M payments, one part up to the 20M of 10M invoices).
-PAYMENTS_PER_RANGE = 20_000_000
-
 #: The dates a plan is compiled for; no ledger holds them, and each renders distinctly.
 STAND_IN = AsOf(dt.date(1001, 2, 3), dt.date(1001, 12, 31), dt.date(1001, 5, 7))
 
 #: Bump when the plan file's layout changes.
 PLAN_FORMAT = 1
-
-
-def parts_for(payments: int, params: Mapping[str, Any], ranges: bool = False) -> int:
-    """How many parts DuckDB computes the positions in: ``params["engine_parts"]``, else one per
-    :data:`PAYMENTS_PER_RANGE` payments when the parts can be ``ranges`` of ordered invoice ids,
-    one per :data:`PAYMENTS_PER_PART` otherwise (its hash tables then fit in memory)."""
-    if params.get("engine_parts"):
-        return max(1, int(params["engine_parts"]))
-    per = PAYMENTS_PER_RANGE if ranges else PAYMENTS_PER_PART
-    return max(1, -(-int(payments) // per))
 
 
 def _date_sql(d: dt.date) -> str:
@@ -102,6 +83,9 @@ class DuckDBRunner:
     """
 
     name = "duckdb"
+    #: :mod:`arinsight.engine.run` tells this runner from an Ibis backend by this flag (duck
+    #: imports run, so run does not import duck for an isinstance check).
+    arinsight_runner = True
 
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         import duckdb

@@ -22,8 +22,7 @@ from ibis.backends import BaseBackend
 from ibis.util import gen_name
 
 from arinsight.engine import marts, sources
-from arinsight.engine.duck import DuckDBRunner, kpis_from_processed, parts_for  # noqa: F401
-from arinsight.engine.parts import Part, hash_parts
+from arinsight.engine.parts import Part, hash_parts, parts_for
 from arinsight.engine.results import (  # noqa: F401 (the engine's results, importable from here)
     DEFAULT_BUCKETS,
     DEFAULT_TOP_N,
@@ -107,9 +106,14 @@ def _spark_session(master: str, options: Mapping[str, Any]) -> Any:
     return builder.getOrCreate()
 
 
+def _is_runner(con: Any) -> bool:
+    """Whether ``con`` is :class:`~arinsight.engine.duck.DuckDBRunner` (not an Ibis backend)."""
+    return getattr(con, "arinsight_runner", False) is True
+
+
 def _records(con: Any, *exprs: ir.Expr) -> list[list[dict[str, Any]]]:
     """The rows of each of ``exprs`` as dicts."""
-    if isinstance(con, DuckDBRunner):
+    if _is_runner(con):
         return con.records(*exprs)
     out = []
     for expr in exprs:
@@ -123,7 +127,7 @@ def _records(con: Any, *exprs: ir.Expr) -> list[list[dict[str, Any]]]:
 def _materialize(con: Any, expr: ir.Table) -> tuple[ir.Table, Any]:
     """``expr`` computed once and kept in the backend (a temporary table, or Spark's cache);
     returns the table and the function that releases it."""
-    if isinstance(con, DuckDBRunner):
+    if _is_runner(con):
         name = gen_name("arinsight_positions")
         return con.create_table(name, expr), lambda: con.drop_table(name)
     cached = expr.cache()
@@ -140,7 +144,7 @@ def _redact(url: str) -> str:
 
 
 def _parts(con: BaseBackend, ledgers: Ledgers, params: Mapping[str, Any]) -> tuple[Part, ...]:
-    """The parts the positions are computed in: on DuckDB, :func:`~arinsight.engine.duck.
+    """The parts the positions are computed in: on DuckDB, :func:`~arinsight.engine.parts.
     parts_for` hash parts (ranges need the parquet statistics: see :mod:`~arinsight.engine.
     duck`); elsewhere ``params["engine_parts"]`` hash parts, else the whole."""
     if con.name != "duckdb":

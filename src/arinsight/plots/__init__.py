@@ -1,5 +1,6 @@
-"""Figures for the notebooks and the site (matplotlib/seaborn), one module per page.
+"""Figures and tables for the notebooks, the website and the e-mails.
 
-All figures use :func:`arinsight.plots._style.apply_style`: one palette, readable labels, currency
-tick formatting, and no timestamps in saved files (``save_figure`` strips the metadata).
+- :mod:`~arinsight.plots.interactive`: the figures (Plotly), one module per notebook page;
+- :mod:`~arinsight.plots.tables`: one table style (escaped static HTML) everywhere;
+- :mod:`~arinsight.plots._style`: the palette every figure and e-mail shares.
 """

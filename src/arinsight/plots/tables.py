@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+from arinsight import kpis
+
 NO_DATA = "No data for this selection"
 
 #: Headers of the columns the package's tables use; others are derived from the name.
@@ -71,20 +72,9 @@ def column_label(name: str) -> str:
     return " ".join(words)
 
 
-def money_text(value: Any, currency: str = "USD", decimals: int = 2) -> str:
-    """An amount with its currency and thousands separators: 1234.5 -> "$1,234.50"."""
-    if value is None or isinstance(value, bool) or pd.isna(value):
-        return "n/a"
-    v = float(value)
-    sign = "-" if v < 0 else ""
-    symbol = _SYMBOLS.get(currency)
-    body = f"{abs(v):,.{decimals}f}"
-    return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
-
-
 def _cell(value: Any, kind: str, currency: str, decimals: int, number_decimals: int = 1) -> str:
     if kind == "money":
-        return money_text(value, currency, decimals)
+        return kpis.format_value(value, "money", currency, style="table", decimals=decimals)
     if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
         return "n/a" if kind in ("percent", "number") else ""
     if kind == "percent":
@@ -228,8 +218,6 @@ def kpi_table(
     values: Mapping[str, Any], keys: Sequence[str], currency: str = "USD"
 ) -> pd.DataFrame:
     """Figure and value of the given KPIs, labelled and formatted by :mod:`arinsight.kpis`."""
-    from arinsight import kpis
-
     rows = [
         {
             "Figure": kpis.get(k).label,

@@ -35,20 +35,10 @@ from pathlib import Path
 
 from arinsight import config
 from arinsight.errors import UserError
+from arinsight.site.explorer import EXPLORER_COLUMNS, EXPLORER_FILTERS, explorer_html, open_invoices
 from arinsight.site.html import esc, format_value, href, qmd, read_qmd
-from arinsight.site.pages import (
-    ASSETS,
-    DQ_PAGE,
-    EXPLORER_COLUMNS,
-    EXPLORER_FILTERS,
-    HOME,
-    REGION_PAGES,
-    SOURCES_DIR,
-    Builder,
-    customer_slug,
-    explorer_html,
-    open_invoices,
-)
+from arinsight.site.pages import Builder
+from arinsight.site.paths import ASSETS, DQ_PAGE, HOME, REGION_PAGES, SOURCES_DIR, customer_slug
 from arinsight.site.render import (
     MARKER,
     QUARTO_FILE,

@@ -8,17 +8,35 @@ the payment history of the last 12 months; the reminders sent (from the send log
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from arinsight import config
 from arinsight import customers as cust
-from arinsight.plots.tables import money_text, table_markup
-from arinsight.site.html import esc, href, is_number, month_name
+from arinsight.kpis import format_value
+from arinsight.plots.tables import table_markup
+from arinsight.site.html import esc, href, is_number, month_name, write_text
+from arinsight.site.paths import (
+    CUSTOMER_FRAGMENTS,
+    REGION_PAGES,
+    currency_of,
+    customer_slug,
+    customer_source,
+    customers_source,
+    late_days_of,
+    region_source,
+)
 from arinsight.site.reports import PeriodReport
+from arinsight.site.sections import (
+    link_customers,
+    page,
+    provenance_html,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the annotation only: pages imports this module
     from arinsight.site.pages import Builder
 
 
@@ -39,14 +57,6 @@ def customer_fragments(
 ) -> tuple[str, dict[str, tuple[str, str]]]:
     """(body of the customer index, {customer_id: (title, body)}) for one period."""
     from arinsight.risk import customer_risk
-    from arinsight.site.pages import (
-        REGION_PAGES,
-        currency_of,
-        customer_source,
-        late_days_of,
-        provenance_html,
-        region_source,
-    )
 
     currency = currency_of(period)
     late_days = late_days_of(period)
@@ -104,8 +114,6 @@ def customer_fragments(
         totals=["open_amount", "overdue_amount"],
         labels={"credit_use_pct": "Credit limit used"},
     )
-    from arinsight.site.pages import link_customers
-
     resolve_index = builder.resolver(index_source, period.label)
     index_body = (
         builder.context_bar(index_source, period, None, "customers")
@@ -138,13 +146,13 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _fact("Pending balance", money_text(row.open_amount, currency),
+            _fact("Pending balance", format_value(row.open_amount, "money", currency, style="table"),
                   {"pending": f"{row.open_amount:.2f}"}),
-            _fact("Overdue", money_text(row.overdue_amount, currency)),
+            _fact("Overdue", format_value(row.overdue_amount, "money", currency, style="table")),
             _fact("Credit limit used", _pct(row.credit_use_pct)
-                  + (f" of {money_text(row.credit_limit, currency, 0)}"
+                  + (f" of {format_value(row.credit_limit, 'money', currency, style='table', decimals=0)}"
                      if is_number(row.credit_limit) else "")),
-            _fact("Amount at risk", money_text(row.expected_overdue, currency)
+            _fact("Amount at risk", format_value(row.expected_overdue, "money", currency, style="table")
                   if is_number(row.expected_overdue) else "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
@@ -214,3 +222,52 @@ def customer_fragments(
         )
         pages[cid] = (f"{name}: {month_name(period.label)}", body)
     return index_body, pages
+
+
+#: How many customers get a page per period when the run's params do not say
+#: (``site: {customer_pages: N}``): the largest open balances at T, plus every customer a
+#: region's kpis.json names (top pending customers, high-risk customers).
+DEFAULT_CUSTOMER_PAGES = 2000
+
+
+def customers_with_pages(positions: pd.DataFrame, period: PeriodReport) -> set[str]:
+    """The customers of ``positions`` (the invoices at T) that get a page: all of them when they
+    are at most ``site.customer_pages`` (default :data:`DEFAULT_CUSTOMER_PAGES`), else that
+    many with the largest open balance at T (ties by id) and every customer named in a
+    region's kpis.json. The others are found through the invoice explorer, so a ledger of
+    33,000 customers does not build 33,000 pages a period."""
+    if positions.empty:
+        return set()
+    ids = positions["customer_id"].astype(str)
+    site_params = (period.manifest.get("params") or {}).get("site") or {}
+    limit = int(site_params.get("customer_pages") or DEFAULT_CUSTOMER_PAGES)
+    if ids.nunique() <= limit:
+        return set(ids)
+    open_by = (
+        pd.to_numeric(positions["open_amount"], errors="coerce").fillna(0.0).groupby(ids).sum()
+    )
+    ranked = open_by.reset_index(name="open").rename(columns={"index": "customer_id"})
+    ranked.columns = ["customer_id", "open"]
+    ranked = ranked.sort_values(["open", "customer_id"], ascending=[False, True], kind="stable")
+    chosen = set(ranked["customer_id"].head(limit))
+    for region in period.regions:
+        k = region.kpis or {}
+        chosen |= {str(c.get("customer_id")) for c in k.get("top_pending_customers") or []}
+        chosen |= {str(c) for c in k.get("high_risk_customers") or []}
+    return chosen & set(ids)
+
+
+def customer_pages(builder: Builder, period: PeriodReport) -> None:
+    """The period's customer index (a page source) and one page fragment per customer,
+    turned into pages by the post-render step (same chrome as the index)."""
+    data = builder.data(period)
+    if data["positions"].empty:
+        return
+    source = customers_source(period.label)
+    index_body, fragments = customer_fragments(builder, period, data, source)
+    builder.write(source, f"Customers: {month_name(period.label)}", [page(index_body)], "customers")
+    folder = builder.project_dir / Path(source).parent / CUSTOMER_FRAGMENTS
+    folder.mkdir(parents=True, exist_ok=True)
+    for cid, (title, body) in fragments.items():
+        frag = {"title": title, "body": page(body)}
+        write_text(folder / f"{customer_slug(cid)}.json", json.dumps(frag, sort_keys=True))

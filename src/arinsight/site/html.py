@@ -22,8 +22,6 @@ import yaml
 
 from arinsight.kpis import format_value as format_value  # re-exported for the site
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
 
 def esc(value: Any) -> str:
     """HTML-escape any value (quotes too, so it is safe in attributes; backticks too, so no
@@ -58,16 +56,6 @@ def is_number(value: Any) -> bool:
         and not isinstance(value, bool)
         and math.isfinite(float(value))
     )
-
-
-def money_cents(value: Any, currency: str = "USD") -> str:
-    """An amount to the cent with its currency and thousands separators: "$1,234.50"."""
-    if not is_number(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    symbol = _SYMBOLS.get(currency)
-    v = abs(float(value))
-    return f"{sign}{symbol}{v:,.2f}" if symbol else f"{sign}{v:,.2f} {currency}"
 
 
 def month_name(label: str) -> str:

@@ -5,15 +5,19 @@ dashboard: the context bar (period picker, regions, pages), the KPI tiles of tha
 (:func:`arinsight.kpis.tiles`), the notebook's charts in cards, then its tables collapsed, then
 the provenance. The home page, the period overviews, the archive, the invoice explorer and the
 customer pages complete the site. Every value from the data is escaped here.
+
+The modules of the site, from the bottom: :mod:`~arinsight.site.html` (escaping, links, the tile
+formatter), :mod:`~arinsight.site.reports` (the published reports read back),
+:mod:`~arinsight.site.notebook` (a notebook's sections), :mod:`~arinsight.site.tiles` (KPI tiles),
+:mod:`~arinsight.site.paths` (where every page lives), :mod:`~arinsight.site.sections` (the blocks
+of a page), :mod:`~arinsight.site.explorer` and :mod:`~arinsight.site.customer_page` (those
+pages), this module (:class:`Builder`: every other page), then :mod:`~arinsight.site.render`
+(the built-in renderer and the post-render step) and the package (``build_site``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
-import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,333 +25,50 @@ import pandas as pd
 
 from arinsight import kpis as registry
 from arinsight.ledger import ALL_REGIONS, period_bounds
-from arinsight.plots.tables import money_text
+from arinsight.site.customer_page import customer_pages, customers_with_pages
+from arinsight.site.explorer import explorer_page
 from arinsight.site.html import (
     esc,
     format_value,
     href,
-    json_for_script,
     month_name,
     qmd,
     write_text,
 )
-from arinsight.site.notebook import Section, png_html, read_notebook
+from arinsight.site.notebook import read_notebook
+from arinsight.site.paths import (
+    ARCHIVE,
+    DQ_PAGE,
+    EXPLORER,
+    HOME,
+    REGION_PAGES,
+    currency_of,
+    customer_source,
+    customers_source,
+    dq_source,
+    latest_source,
+    period_source,
+    region_source,
+)
 from arinsight.site.reports import PeriodReport, RegionReport
+from arinsight.site.sections import (
+    empty_html,
+    failed_badge,
+    failed_page,
+    page,
+    provenance_html,
+    scripts_html,
+    sections_html,
+)
 from arinsight.site.tiles import tiles_html
 
-SOURCES_DIR = "site"
-HOME = "index.qmd"
-ASSETS = f"{SOURCES_DIR}/assets"
-ARCHIVE = f"{SOURCES_DIR}/archive.qmd"
-EXPLORER = f"{SOURCES_DIR}/explorer.qmd"
-CUSTOMER_FRAGMENTS = "_pages"
-PAGE_START, PAGE_END = "<!--ar-page-start-->", "<!--ar-page-end-->"
-
-#: (page key, notebook, title) of the per-region pages. Everything below is generic over it:
-#: a new entry gets its pages, tabs, tiles (``arinsight.kpis`` records with that page) and links.
-REGION_PAGES: list[tuple[str, str, str]] = [
-    ("receivables", "03_receivables.ipynb", "Receivables Health"),
-    ("commissions", "04_commissions.ipynb", "Commission Analytics"),
-    ("risk", "05_risk_scoring.ipynb", "Risk"),
-    ("forecast", "06_cash_forecast.ipynb", "Cash Forecast"),
-]
-#: The data-quality page: one per period (cleaning runs once for all regions).
-DQ_PAGE: tuple[str, str, str] = ("data-quality", "02_clean.ipynb", "Data Quality")
 #: Tiles of the home page: the first few tiles of every region page.
 HOME_TILES_PER_PAGE = 4
-
-#: Columns of the invoice explorer, in order, with their headers.
-EXPLORER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("invoice_id", "Invoice"),
-    ("customer_name", "Customer"),
-    ("region", "Region"),
-    ("industry", "Industry"),
-    ("invoice_date", "Invoice date"),
-    ("due_date", "Due date"),
-    ("amount", "Amount"),
-    ("open_amount", "Open amount"),
-    ("days_past_due", "Days past due"),
-    ("payment_status", "Payment status"),
-)
-EXPLORER_FILTERS: tuple[str, ...] = ("region", "industry", "payment_status")
-
-
-def region_source(period: str, region: RegionReport, page: str) -> str:
-    return f"{SOURCES_DIR}/{period}/{region.dir}/{page}.qmd"
-
-
-def dq_source(period: str) -> str:
-    return f"{SOURCES_DIR}/{period}/{DQ_PAGE[0]}.qmd"
-
-
-def period_source(period: str) -> str:
-    return f"{SOURCES_DIR}/{period}/index.qmd"
-
-
-def latest_source(page: str) -> str:
-    return f"{SOURCES_DIR}/{page}.qmd"
-
-
-def customers_source(period: str) -> str:
-    return f"{SOURCES_DIR}/{period}/customers/index.qmd"
-
-
-def customer_slug(customer_id: str) -> str:
-    """A file name for a customer id: the id when it is plain, else a cleaned id and a hash."""
-    cid = str(customer_id)
-    clean = re.sub(r"[^A-Za-z0-9_.-]", "-", cid).strip(".-")[:60]
-    if clean != cid or not clean or clean.lower() == "index":
-        clean = f"{clean or 'customer'}-{hashlib.sha256(cid.encode()).hexdigest()[:10]}"
-    return clean
-
-
-def customer_source(period: str, customer_id: str) -> str:
-    return f"{SOURCES_DIR}/{period}/customers/{customer_slug(customer_id)}.html"
-
-
-def currency_of(period: PeriodReport) -> str:
-    return str((period.manifest.get("params") or {}).get("reporting_currency") or "USD")
-
-
-def late_days_of(period: PeriodReport) -> int:
-    try:
-        return int((period.manifest.get("params") or {}).get("late_days") or 30)
-    except (TypeError, ValueError):
-        return 30
-
-
-def failed_badge(note: str | None) -> str:
-    """A "previous run" badge for a page whose last run failed (its previous version shows)."""
-    return f' <span class="badge bad" title="{esc(note)}">previous run</span>' if note else ""
-
-
-def failed_page(title: str, note: str | None) -> str:
-    """A page that was not produced: its name, marked, with the reason on hover."""
-    return f'<span class="page-failed" title="{esc(note)}">{esc(title)} (failed)</span>'
-
-
-def empty_html() -> str:
-    return (
-        '<p class="notice">No reports yet. Run <code>arinsight run --period YYYY-MM</code>, '
-        "then <code>arinsight site</code>.</p>"
-    )
-
-
-def page(body: str, scripts: str = "") -> str:
-    """A page body between the markers the post-render step uses to clone a page."""
-    return f'{PAGE_START}<div class="ar-page">{body}</div>{scripts}{PAGE_END}'
-
-
-# --------------------------------------------------------------------------------------------
-# provenance
-# --------------------------------------------------------------------------------------------
-
-
-def provenance_html(
-    period: PeriodReport, region: RegionReport | None, notebook: str | None = None
-) -> str:
-    """A page's provenance from the manifest (collapsed): period, region, status, when, with
-    what code, parameters and input files with their sha256."""
-    rec = (region.record if region else None) or {}
-    manifest = period.manifest
-    params = rec.get("params") or manifest.get("params") or {}
-    inputs = rec.get("inputs") or manifest.get("inputs") or []
-    status = rec.get("status") or manifest.get("status")
-    if rec.get("published") == "previous":
-        attempt = (rec.get("failed_attempt") or {}).get("started_at")
-        status = f"previous good report kept (the run started {attempt} failed)"
-    rows = [
-        ("Dataset", (manifest.get("dataset") or {}).get("name")),
-        ("Period", period.label),
-        ("As of", manifest.get("as_of")),
-        ("Region", region.name if region else "all regions"),
-        ("Notebook", notebook),
-        ("Status", status),
-        ("Generated at", rec.get("generated_at") or manifest.get("finished_at")),
-        ("Code version", rec.get("code_version") or manifest.get("code_version")),
-    ]
-    body = "".join(
-        f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in rows if v is not None
-    )
-    param_rows = "".join(
-        f"<tr><td>{esc(k)}</td><td>{esc(json.dumps(v, sort_keys=True, default=str))}</td></tr>"
-        for k, v in sorted(params.items())
-    )
-    input_rows = "".join(
-        f"<tr><td>{esc(i.get('table'))}</td><td>{esc(i.get('path'))}</td>"
-        f'<td class="hash">{esc(i.get("sha256"))}</td></tr>'
-        for i in inputs
-        if isinstance(i, Mapping)
-    )
-    return (
-        '<details class="provenance"><summary>Provenance: how this page was made</summary>'
-        f'<table class="provenance-table"><tbody>{body}</tbody></table>'
-        f"<p>Run settings ({len(params)})</p>"
-        f'<table class="provenance-table"><tbody>{param_rows}</tbody></table>'
-        f"<p>Input files ({len(inputs)}, with their sha256)</p>"
-        f'<table class="provenance-table"><tbody>{input_rows}</tbody></table>'
-        "</details>"
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# charts and sections
-# --------------------------------------------------------------------------------------------
-
-_CUSTOMER_SPAN = re.compile(r'<span class="ar-customer" data-customer="([^"]*)">(.*?)</span>', re.S)
-
-
-def link_customers(block: str, resolve: Callable[[str], str | None]) -> str:
-    """Customer names marked by the table helper become links to the customer's page."""
-
-    def one(m: re.Match) -> str:
-        target = resolve(html.unescape(m.group(1)))
-        if target is None:
-            return m.group(0)
-        return f'<a class="ar-customer" href="{esc(target)}">{m.group(2)}</a>'
-
-    return _CUSTOMER_SPAN.sub(one, block)
-
-
-def _figure_spec(fig: Mapping[str, Any]) -> dict[str, Any]:
-    layout = dict(fig.get("layout") or {})
-    layout.pop("title", None)  # the card has the title
-    margin = dict(layout.get("margin") or {})
-    margin["t"] = 36
-    layout["margin"] = margin
-    return {"data": fig.get("data") or [], "layout": layout}
-
-
-def chart_html(
-    fig: Mapping[str, Any], chart_id: str, title: str, links: Mapping[str, str] | None = None
-) -> str:
-    """A chart drawn by the site's plotly.js: an empty div and its figure JSON."""
-    spec = _figure_spec(fig)
-    attrs = f' data-customers="{esc(json.dumps(dict(links), sort_keys=True))}"' if links else ""
-    return (
-        f'<div class="ar-chart" id="{chart_id}" data-spec="{chart_id}-spec" role="img" '
-        f'aria-label="{esc(title)}"{attrs}></div>'
-        f'<script type="application/json" id="{chart_id}-spec">{json_for_script(spec)}</script>'
-    )
-
-
-def _customdata_ids(fig: Mapping[str, Any]) -> list[str]:
-    ids: list[str] = []
-    for trace in fig.get("data") or []:
-        for item in trace.get("customdata") or []:
-            if isinstance(item, list) and item and isinstance(item[0], str):
-                ids.append(item[0])
-    return sorted(set(ids))
-
-
-def _no_data_message(chart: Mapping[str, Any]) -> str | None:
-    """The message of a placeholder chart (see plots.interactive's ``no_data``), else None."""
-    fig = chart.get("plotly")
-    if not isinstance(fig, Mapping):
-        return None
-    meta = (fig.get("layout") or {}).get("meta")
-    return meta.get("arinsight_no_data") if isinstance(meta, Mapping) else None
-
-
-def scripts_html(source: str) -> str:
-    """plotly.js and the site's script, served from the site itself (one copy each)."""
-    return (
-        f'<script src="{esc(href(source, ASSETS + "/plotly.min.js"))}"></script>'
-        f'<script src="{esc(href(source, ASSETS + "/arinsight.js"))}"></script>'
-    )
-
-
-def sections_html(
-    sections: list[Section],
-    source: str,
-    resolve: Callable[[str], str | None],
-) -> tuple[str, str, bool]:
-    """(cards, details, has charts): charts in cards with their notes, then every table and
-    text collapsed under the cards."""
-    cards, details = [], []
-    n = 0
-    for sec in sections:
-        empty = [_no_data_message(c) for c in sec.charts]
-        if sec.charts and all(empty):  # nothing to draw: one line says why, no blank chart
-            cards.append(
-                f'<article class="ar-card ar-card-empty"><h2>{esc(sec.title)}</h2>'
-                + "".join(f'<p class="ar-nodata">{esc(m)}</p>' for m in dict.fromkeys(empty))
-                + "</article>"
-            )
-            continue
-        if sec.charts:
-            charts = []
-            for chart in sec.charts:
-                n += 1
-                if "plotly" in chart:
-                    fig = chart["plotly"]
-                    links = {cid: resolve(cid) for cid in _customdata_ids(fig)}
-                    links = {k: v for k, v in links.items() if v}
-                    charts.append(chart_html(fig, f"chart-{n}", sec.title, links))
-                else:
-                    charts.append(png_html(chart["png"], sec.title))
-            cards.append(
-                f'<article class="ar-card"><h2>{esc(sec.title)}</h2>'
-                f'<div class="ar-card-note">{sec.note}</div>{"".join(charts)}</article>'
-            )
-            if sec.tables:
-                body = "".join(link_customers(t, resolve) for t in sec.tables)
-                details.append(
-                    f'<details class="ar-detail"><summary>{esc(sec.title)}: the figures</summary>'
-                    f"{body}</details>"
-                )
-        elif sec.tables or sec.texts:
-            body = "".join(link_customers(t, resolve) for t in sec.tables) + "".join(sec.texts)
-            note = sec.note if not sec.charts else ""
-            details.append(
-                f'<details class="ar-detail"><summary>{esc(sec.title)}</summary>'
-                f'<div class="ar-card-note">{note}</div>{body}</details>'
-            )
-    cards_html = f'<section class="ar-cards">{"".join(cards)}</section>' if cards else ""
-    details_html = (
-        f'<section class="ar-details"><h2>Details</h2>{"".join(details)}</section>'
-        if details
-        else ""
-    )
-    return cards_html, details_html, any("plotly" in c for s in sections for c in s.charts)
 
 
 # --------------------------------------------------------------------------------------------
 # the builder
 # --------------------------------------------------------------------------------------------
-
-
-#: How many customers get a page per period when the run's params do not say
-#: (``site: {customer_pages: N}``): the largest open balances at T, plus every customer a
-#: region's kpis.json names (top pending customers, high-risk customers).
-DEFAULT_CUSTOMER_PAGES = 2000
-
-
-def customers_with_pages(positions: pd.DataFrame, period: PeriodReport) -> set[str]:
-    """The customers of ``positions`` (the invoices at T) that get a page: all of them when they
-    are at most ``site.customer_pages`` (default :data:`DEFAULT_CUSTOMER_PAGES`), else that
-    many with the largest open balance at T (ties by id) and every customer named in a
-    region's kpis.json. The others are found through the invoice explorer, so a ledger of
-    33,000 customers does not build 33,000 pages a period."""
-    if positions.empty:
-        return set()
-    ids = positions["customer_id"].astype(str)
-    site_params = (period.manifest.get("params") or {}).get("site") or {}
-    limit = int(site_params.get("customer_pages") or DEFAULT_CUSTOMER_PAGES)
-    if ids.nunique() <= limit:
-        return set(ids)
-    open_by = (
-        pd.to_numeric(positions["open_amount"], errors="coerce").fillna(0.0).groupby(ids).sum()
-    )
-    ranked = open_by.reset_index(name="open").rename(columns={"index": "customer_id"})
-    ranked.columns = ["customer_id", "open"]
-    ranked = ranked.sort_values(["open", "customer_id"], ascending=[False, True], kind="stable")
-    chosen = set(ranked["customer_id"].head(limit))
-    for region in period.regions:
-        k = region.kpis or {}
-        chosen |= {str(c.get("customer_id")) for c in k.get("top_pending_customers") or []}
-        chosen |= {str(c) for c in k.get("high_risk_customers") or []}
-    return chosen & set(ids)
 
 
 class Builder:
@@ -735,167 +456,12 @@ class Builder:
         bar = self.context_bar(ARCHIVE, self.periods[0]) if self.periods else ""
         self.write(ARCHIVE, "Archive of periods", [page(bar + table)], "archive")
 
-    # -- explorer ----------------------------------------------------------------------------
-
-    def explorer(self) -> None:
-        latest = self.latest
-        positions = self.data(latest)["positions"] if latest else pd.DataFrame()
-        if latest is None or positions.empty:
-            self.write(
-                EXPLORER,
-                "Invoice explorer",
-                [page('<p class="notice">No invoice data published yet.</p>')],
-                "explorer",
-            )
-            return
-        resolve = self.resolver(EXPLORER, latest.label)
-        blocks = (
-            self.context_bar(EXPLORER, latest)
-            + f'<p class="lead">Open invoices at {esc(latest.manifest.get("as_of"))}, all '
-            "regions. Filter by region, industry and payment status; click a column to sort; "
-            "type in the search box to find a customer or an invoice; click a customer for "
-            "its statement.</p>"
-            + explorer_html(positions, currency_of(latest), resolve)
-            + provenance_html(latest, latest.all, "invoice explorer")
-        )
-        self.write(
-            EXPLORER, f"Invoice explorer: {month_name(latest.label)}", [page(blocks)], "explorer"
-        )
-
     # -- customers ---------------------------------------------------------------------------
 
+    def explorer(self) -> None:
+        """The invoice explorer (:func:`arinsight.site.explorer.explorer_page`)."""
+        explorer_page(self)
+
     def customer_pages(self, period: PeriodReport) -> None:
-        """The period's customer index (a page source) and one page fragment per customer,
-        turned into pages by the post-render step (same chrome as the index)."""
-        from arinsight.site.customer_page import customer_fragments
-
-        data = self.data(period)
-        if data["positions"].empty:
-            return
-        source = customers_source(period.label)
-        index_body, fragments = customer_fragments(self, period, data, source)
-        self.write(
-            source, f"Customers: {month_name(period.label)}", [page(index_body)], "customers"
-        )
-        folder = self.project_dir / Path(source).parent / CUSTOMER_FRAGMENTS
-        folder.mkdir(parents=True, exist_ok=True)
-        for cid, (title, body) in fragments.items():
-            frag = {"title": title, "body": page(body)}
-            write_text(folder / f"{customer_slug(cid)}.json", json.dumps(frag, sort_keys=True))
-
-
-# --------------------------------------------------------------------------------------------
-# the invoice explorer
-# --------------------------------------------------------------------------------------------
-
-
-def open_invoices(table: pd.DataFrame) -> pd.DataFrame:
-    """The explorer's rows: invoices still owed at T (open amount > 0), oldest due date first,
-    with the explorer columns (and customer_id); dates as ISO text, money to cents."""
-    df = table
-    if "invoice_id" not in df.columns or "open_amount" not in df.columns:
-        raise ValueError("invoice explorer table: needs invoice_id and open_amount")
-    df = df[df["open_amount"].fillna(0) > 0]
-    cols = ["customer_id"] + [c for c, _ in EXPLORER_COLUMNS if c in df.columns]
-    out = df[[c for c in cols if c in df.columns]].copy()
-    for c in ("invoice_date", "due_date"):
-        if c in out.columns:
-            out[c] = pd.to_datetime(out[c], errors="coerce").dt.strftime("%Y-%m-%d")
-    for c in ("amount", "open_amount"):
-        if c in out.columns:
-            out[c] = pd.to_numeric(out[c], errors="coerce").round(2)
-    if "days_past_due" in out.columns:
-        out["days_past_due"] = pd.to_numeric(out["days_past_due"], errors="coerce").astype("Int64")
-    sort = [c for c in ("due_date", "invoice_id") if c in out.columns]
-    return out.sort_values(sort, kind="stable").reset_index(drop=True)
-
-
-def explorer_html(
-    table: pd.DataFrame,
-    currency: str = "USD",
-    resolve: Callable[[str], str | None] | None = None,
-) -> str:
-    """The invoice explorer: an itables (DataTables) table of the open invoices in offline mode
-    (the DataTables bundle is inlined, nothing is fetched) with filters for region, industry and
-    payment status. Amounts with currency and separators; customers link to their pages. Every
-    value is escaped here (the table is given to itables as HTML)."""
-    from itables import javascript as itjs
-    from itables import options as itopt
-
-    df = open_invoices(table)
-    shown = pd.DataFrame(index=df.index)
-    for col, _ in EXPLORER_COLUMNS:
-        if col not in df.columns:
-            continue
-        s = df[col]
-        if col in ("amount", "open_amount"):
-            shown[col] = [esc(money_text(v, currency)) for v in s]
-        elif col == "customer_name":
-            cells = []
-            for name, cid in zip(s, df["customer_id"], strict=True):
-                target = resolve(str(cid)) if resolve else None
-                text = esc(name if isinstance(name, str) and name else cid)
-                cells.append(f'<a href="{esc(target)}">{text}</a>' if target else text)
-            shown[col] = cells
-        elif col == "days_past_due":
-            shown[col] = [None if pd.isna(v) else int(v) for v in s]
-        else:
-            shown[col] = [esc("" if v is None or v != v else v) for v in s]
-    labels = dict(EXPLORER_COLUMNS)
-    shown = shown.rename(columns=labels)
-    filter_cols = [
-        list(shown.columns).index(labels[c]) for c in EXPLORER_FILTERS if labels[c] in shown.columns
-    ]
-    num_cols = [
-        list(shown.columns).index(labels[c])
-        for c in ("amount", "open_amount", "days_past_due")
-        if labels[c] in shown.columns
-    ]
-    init = itjs.generate_init_offline_itables_html(itopt.dt_bundle)
-    warn = itopt.warn_on_unexpected_option_type
-    itopt.warn_on_unexpected_option_type = False  # nested `language` options are valid
-    try:
-        table_html = _datatable(itjs, shown, filter_cols, num_cols)
-    finally:
-        itopt.warn_on_unexpected_option_type = warn
-    return f'<div class="explorer">{init}{table_html}</div>'
-
-
-def _datatable(itjs: Any, shown: pd.DataFrame, filter_cols: list[int], num_cols: list[int]) -> str:
-    return itjs.to_html_datatable(
-        shown,
-        connected=False,
-        maxBytes=0,
-        maxRows=0,
-        showIndex=False,
-        allow_html=True,
-        table_id="invoice_explorer",
-        classes="display compact ar-explorer",
-        layout={"top1": "searchPanes", "topStart": "pageLength", "topEnd": "search"},
-        searchPanes={
-            "columns": filter_cols,
-            "layout": f"columns-{max(1, len(filter_cols))}",
-            "cascadePanes": True,
-            "viewTotal": True,
-            "initCollapsed": False,
-            "orderable": False,
-            "clear": True,
-        },
-        language={
-            "searchPanes": {
-                "title": {
-                    "_": "%d filters applied",
-                    "0": "Filter the invoices",
-                    "1": "1 filter applied",
-                },
-                "clearMessage": "Clear filters",
-            }
-        },
-        columnDefs=[
-            {"searchPanes": {"show": True}, "targets": filter_cols},
-            {"className": "dt-right ar-num", "type": "num-fmt", "targets": num_cols},
-            {"className": "ar-nowrap", "targets": "_all"},
-        ],
-        lengthMenu=[10, 25, 50, 100],
-        pageLength=25,
-    )
+        """The period's customer index and pages (:func:`arinsight.site.customer_page.customer_pages`)."""
+        customer_pages(self, period)

@@ -24,7 +24,7 @@ import yaml
 from arinsight import config
 from arinsight.errors import UserError
 from arinsight.site.html import esc, href, html_path, read_qmd
-from arinsight.site.pages import CUSTOMER_FRAGMENTS, PAGE_END, PAGE_START, SOURCES_DIR
+from arinsight.site.paths import CUSTOMER_FRAGMENTS, PAGE_END, PAGE_START, SOURCES_DIR
 
 QUARTO_FILE = "_quarto.yml"
 MARKER = ".arinsight-generated"

@@ -28,11 +28,11 @@ def kpi_change(
 
     Uses the ``comparison`` the notebooks wrote into kpis.json when it has this KPI (it knows
     the previous period even when that period was never run); otherwise compares with the
-    previous period's kpis.json: change = current - previous; direction "up"/"down"/"flat";
-    assessment "better"/"worse" from the KPI's good direction (lower DSO is better), "same" when
-    flat, None when the KPI is neither good nor bad or either value is missing.
+    previous period's kpis.json by :func:`arinsight.kpis.compare`: change = current - previous;
+    direction "up"/"down"/"flat"; assessment "better"/"worse" from the KPI's good direction
+    (lower DSO is better), "same" when flat, None when the KPI is neither good nor bad or either
+    value is missing.
     """
-    directions = registry.directions()
     cmp = ((current or {}).get("comparison") or {}).get(key)
     if isinstance(cmp, Mapping) and "change" in cmp:
         out = {k: cmp.get(k) for k in ("previous", "change", "direction", "assessment")}
@@ -42,17 +42,8 @@ def kpi_change(
     cur, prev = (current or {}).get(key), (previous or {}).get(key)
     if not (is_number(cur) and is_number(prev)):
         return {"previous": prev, "change": None, "direction": None, "assessment": None}
-    change = round(float(cur) - float(prev), 4) + 0.0
-    tol = 1e-9 * max(1.0, abs(float(cur)), abs(float(prev)))
-    direction = "up" if change > tol else "down" if change < -tol else "flat"
-    better = directions.get(key)
-    if direction == "flat":
-        assessment = "same"
-    elif better in ("higher", "lower"):
-        assessment = "better" if (direction == "up") == (better == "higher") else "worse"
-    else:
-        assessment = None
-    return {"previous": prev, "change": change, "direction": direction, "assessment": assessment}
+    ch = registry.compare({key: cur}, {key: prev})[key]
+    return {"previous": prev, **{k: ch[k] for k in ("change", "direction", "assessment")}}
 
 
 def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> str:

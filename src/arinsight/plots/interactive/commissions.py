@@ -1,5 +1,9 @@
-"""Interactive figures of the Commission Analytics page (notebook 04), one per static figure of
-:mod:`arinsight.plots.commissions` (bars of shares instead of a pie: see there why)."""
+"""Interactive figures of the Commission Analytics page (notebook 04).
+
+Distribution by sales group is a horizontal bar chart of shares rather than the seed's pie: lengths
+on a common axis are compared more accurately than angles, small groups stay readable, the
+amounts fit next to the bars, and a negative group total (clawbacks) can still be drawn.
+"""
 
 from __future__ import annotations
 

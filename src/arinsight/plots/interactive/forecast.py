@@ -1,5 +1,4 @@
-"""Interactive figures of the Cash Forecast page (notebook 06), one per static figure of
-:mod:`arinsight.plots.forecast` (those stay for e-mails and exports)."""
+"""Interactive figures of the Cash Forecast page (notebook 06)."""
 
 from __future__ import annotations
 

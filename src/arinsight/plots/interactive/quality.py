@@ -1,5 +1,4 @@
-"""Interactive figure of the Data Quality page (notebook 02), the counterpart of
-:func:`arinsight.plots.quality.reason_bars` (which stays for static exports)."""
+"""Interactive figure of the Data Quality page (notebook 02): why rows were quarantined."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Interactive figures of the Receivables Health page (notebook 03), one per static figure of
-:mod:`arinsight.plots.receivables`, taking the same :mod:`arinsight.receivables` frames."""
+"""Interactive figures of the Receivables Health page (notebook 03), taking the frames of
+:mod:`arinsight.receivables`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ from arinsight.plots.interactive._base import (
     require,
     values,
 )
-from arinsight.plots.receivables import _bucket_colours
 from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
+
+
+def _bucket_colours(n: int) -> list[str]:
+    """Green for the first (current) bucket, then from amber to red as debt ages."""
+    ramp = ["#f0c419", "#e8a33d", "#e07b39", "#d35400", BAD, "#8e1b10"]
+    rest = [ramp[min(i, len(ramp) - 1)] for i in range(max(0, n - 1))]
+    return [GOOD, *rest][:n]
 
 
 def aging_chart(aging, currency: str = "USD") -> go.Figure:

@@ -1,11 +1,12 @@
-"""Interactive figures of the Risk page (notebook 05), one per static figure of
-:mod:`arinsight.plots.risk`: model quality and where the risk sits.
+"""Interactive figures of the Risk page (notebook 05): model quality and where the risk sits.
 
 Every function takes the page's :class:`arinsight.risk.RiskRun`. Without a model (not enough
 history) or without the data a figure needs it returns a small figure saying so instead of
 failing, so the rest of the page shows."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,16 +23,39 @@ from arinsight.plots.interactive._base import (
     no_data,
     values,
 )
-from arinsight.plots.risk import _curves
-from arinsight.plots.risk import _needs_model as _static_needs_model
 from arinsight.plots.tables import table_html as table_html  # re-exported for the notebooks
 
 _MAX_POINTS = 400
 
 
 def _needs_model(title: str):
-    """The static pages' guard, drawing this module's "no data" figure."""
-    return _static_needs_model(title, empty=no_data)
+    """Return a "no model" figure instead of drawing without a model."""
+
+    def wrap(draw):
+        @functools.wraps(draw)
+        def inner(run, *args, **kwargs):
+            if not run.available:
+                return no_data(title, f"No risk model: {run.unavailable}")
+            return draw(run, *args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def _curves(predictions):
+    """The test months' outcomes and, per score, its ROC (fpr, tpr) and PR (recall, precision)."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    y = predictions["late"].to_numpy(dtype=int)
+    if len(np.unique(y)) < 2:
+        raise ValueError("the test months hold only one outcome: no ROC or PR curve")
+    out = {}
+    for col in ("model_score", "baseline_score"):
+        fpr, tpr, _ = roc_curve(y, predictions[col])
+        prec, rec, _ = precision_recall_curve(y, predictions[col])
+        out[col] = (fpr, tpr, rec, prec)
+    return y, out
 
 
 def _thin(*arrays: np.ndarray) -> list[list[float]]:
