@@ -581,3 +581,29 @@ def test_status_words_mapped_as_paid_and_unpaid_derive_the_payments(write_source
     pay = ingest(spec).tables["payments"]
     assert pay[["invoice_id", "amount"]].values.tolist() == [["S1", 1200.0], ["S3", 50.0]]
     assert (pay["payment_date"] == pd.Timestamp("2026-09-30")).all()
+
+
+def test_a_blank_attribute_on_the_latest_row_does_not_move_the_customer(write_sources):
+    """K1's rows: North (Aug), South (Sep), blank (Oct, the latest). The latest non-blank value
+    wins: K1 is South, not moved out of every region by the blank; the conflict is counted once
+    (1 customer, 1 row, the North one, differs from South). K2's only row has no region: blank."""
+    csv = """
+    inv,cust,date,due,amt,reg
+    A1,K1,2026-08-01,2026-08-31,10.00,North
+    A2,K1,2026-09-01,2026-09-30,20.00,South
+    A3,K1,2026-10-01,2026-10-31,30.00,
+    B1,K2,2026-10-02,2026-11-01,40.00,
+    """
+    cols = {"invoice_id": "inv", "customer_id": "cust", "invoice_date": "date",
+            "due_date": "due", "amount": "amt"}  # fmt: skip
+    spec = write_sources(
+        {"invoices": {"kind": "csv", "path": "f.csv", "columns": cols,
+                      "derive_customers": {"region": "reg"}}},
+        {"f.csv": csv},
+    )  # fmt: skip
+    result = ingest(spec)
+    cust = result.tables["customers"].set_index("customer_id")
+    assert cust.loc["K1", "region"] == "South"
+    assert pd.isna(cust.loc["K2", "region"])
+    assert cust.loc["K1", "_source_row"] == 4  # the customer's latest row (A3)
+    assert result.conflicts == {"region": {"customers": 1, "invoices": 1}}

@@ -181,7 +181,7 @@ def derive_customers(
 
     Each attribute mapped in ``spec`` (customer_name, region, ...) takes the value of the
     customer's most recent invoice (latest invoice date; on a tie, the row further down the
-    file). A customer whose rows carry different non-empty values of an attribute is a
+    file) that has one: a blank cell never overwrites a known value. A customer whose rows carry different non-empty values of an attribute is a
     *conflict*; returns per attribute ``{"customers": customers with more than one value,
     "invoices": invoice rows whose value differs from the one kept}`` (attributes without
     conflicts are left out). ``inv`` and ``invoices_raw`` are the same rows in the same order
@@ -222,6 +222,9 @@ def derive_customers(
         if canon == "customer_id":
             continue
         filled = raw[raw[canon] != ""]
+        # a blank never overwrites a known value: each attribute is the latest non-blank one
+        known = filled.drop_duplicates("customer_id", keep="last").set_index("customer_id")[canon]
+        kept[canon] = known.reindex(kept.index).fillna("").to_numpy()
         distinct = filled.groupby("customer_id")[canon].nunique()
         n_customers = int((distinct > 1).sum())
         if n_customers:
@@ -230,7 +233,7 @@ def derive_customers(
                 "customers": n_customers,
                 "invoices": int((filled[canon] != chosen).sum()),
             }
-    latest = latest.sort_index(kind="stable")
+    latest = kept.reset_index()[latest.columns].set_axis(latest.index).sort_index(kind="stable")
     return to_canonical("customers", latest, {"on_bad_value": "quarantine"}, name), conflicts
 
 
