@@ -47,7 +47,7 @@ from pandera.errors import SchemaErrors
 
 from arinsight import config, money, schemas
 from arinsight.errors import CleaningError, ConservationError
-from arinsight.files import write_json
+from arinsight.files import fingerprint, write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
 from arinsight.ledger import isin, lookup, positions, read_table
@@ -882,6 +882,10 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
     parallel_writes(
         writes + [partial(result.quarantine.to_parquet, folder / "quarantine.parquet", index=False)]
     )
+    # what the engine checks before it reads them (arinsight.engine.checks)
+    result.summary["files"] = {
+        f"{t}.parquet": fingerprint(folder / f"{t}.parquet") for t in CANONICAL
+    }
     return write_json(folder / "data_quality.json", result.summary)
 
 

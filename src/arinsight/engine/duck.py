@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from arinsight.engine.checks import check_processed
 from arinsight.engine.parts import PAYMENTS_PER_RANGE, parts_for, plan_parts, range_bounds
 from arinsight.engine.results import buckets_of, shape, top_n_of
 from arinsight.engine.window import AsOf, window_of
@@ -112,6 +113,10 @@ class DuckDBRunner:
     def _execute(self, sql: str) -> Any:
         self._wait()
         return self.con.execute(sql)
+
+    def rows(self, sql: str) -> list[tuple]:
+        """The rows of one query (not recorded in a plan)."""
+        return self._execute(sql).fetchall()
 
     def _text(self, sql: str) -> str:
         if not self.swaps:
@@ -316,6 +321,7 @@ def kpis_over_parquet(
     con = DuckDBRunner(params.get("engine_settings"))
     try:
         columns = con.parquet_views(folder)
+        check_processed(con, folder, columns)
         complete = all(cols is not None for cols in columns.values())
         payments = con.count("src_payments") if columns["payments"] else 0
         stats = None

@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 from ibis.util import gen_name
 
-from arinsight.errors import UserError
+from arinsight.errors import ProcessedDataError, UserError
 
 TABLES: tuple[str, ...] = ("customers", "invoices", "payments", "sales_reps", "commissions")
 
@@ -104,10 +104,14 @@ def empty(con: BaseBackend, table: str) -> ir.Table:
 
 
 def check_columns(table: str, t: ir.Table, where: str) -> ir.Table:
-    """``t`` unchanged when it has the required columns, else a ValueError naming them."""
+    """``t`` unchanged when it has the required columns, else a
+    :class:`~arinsight.errors.ProcessedDataError` naming them."""
     missing = [c for c in REQUIRED[table] if c not in t.columns]
     if missing:
-        raise ValueError(f"{where}: {table}: missing column(s) {', '.join(missing)}")
+        raise ProcessedDataError(
+            f"{where}: {table}: missing column(s) {', '.join(missing)}; the tables come from "
+            "clean: run `arinsight run` (or notebooks 01 and 02) again"
+        )
     return t
 
 
