@@ -129,3 +129,64 @@ def test_a_period_in_the_future_is_refused_before_any_work(small_sample):
         "arinsight run: error: period 2031-01 starts after the run date 2026-11-05: nothing to "
         "report yet (set run_date in the params file to report as of another day)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("as_of: 2026-10-20 12:30\n", "as_of: '2026-10-20 12:30' has a time of day"),
+        ("as_of: 2026-10-20T09:00:00Z\n", "has a time of day"),
+        ("as_of: 2026-11-31\n", "as_of: '2026-11-31' is not a date (YYYY-MM-DD)"),
+        ("fx_rates: {EUR: '1,08'}\n", "fx_rates.EUR: '1,08' is not a number"),
+        ("fx_rates: {EUR: 0}\n", "fx_rates.EUR: 0 must be a positive number"),
+        ("reporting_currency: dollars\n", "reporting_currency: 'dollars' is not a currency code"),
+    ],
+)
+def test_a_params_file_value_is_checked_before_anything_runs(tmp_path, text, message):
+    """A params file's as_of with a time (was a TypeError deep in the engine), an impossible
+    day, an fx rate written as text (was InvalidOperation) or 0 (was "a kept row breaks the
+    clean schema"), a currency that is not a code: one line naming the file, exit status 2."""
+    params = tmp_path / "p.yaml"
+    params.write_text(text)
+    out = _cli("kpis", "--period", "2026-10", "--params", str(params), "--processed", str(tmp_path))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert f"arinsight kpis: error: {params}: " in out.stderr and message in out.stderr
+
+
+def test_params_values_are_normalised():
+    """A currency code in lower case is the code (usd -> USD, fx keys too); a YAML timestamp at
+    midnight is its day."""
+    import datetime as dt
+
+    from arinsight import config
+
+    assert config.check_values(
+        {
+            "reporting_currency": "usd",
+            "fx_rates": {"eur": 1.08},
+            "as_of": dt.datetime(2026, 10, 20),
+        },
+        "p.yaml",
+    ) == {"reporting_currency": "USD", "fx_rates": {"EUR": 1.08}, "as_of": "2026-10-20"}
+
+
+def test_an_io_error_is_one_line(tmp_path, monkeypatch, capsys):
+    """A full disk while writing (ENOSPC) ends in one line naming the file, exit status 2."""
+    import errno
+    from pathlib import Path
+
+    from arinsight import cli
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(
+        "arinsight.engine.duck.kpis_from_processed", lambda *a, **k: {"All": {"period": "2026-10"}}
+    )
+    code = cli.main(["kpis", "--period", "2026-10", "--processed", str(tmp_path), "--out",
+                     str(tmp_path / "k.json")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"arinsight kpis: error: No space left on device: {tmp_path / 'k.json'}\n"

@@ -438,6 +438,7 @@ def _clean_invoices(
     terms = customers.set_index("customer_id")["payment_terms_days"]
     at = positions(df["customer_id"], terms.index, unique=True)  # each invoice's customer, once
     df = df.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
+    df["currency"] = df["currency"].str.strip().str.upper()  # "usd " is USD: codes are case-blind
     missing_due = df["due_date"].isna()
     derived_due = df["invoice_date"] + pd.to_timedelta(
         lookup(df["customer_id"], terms, at), unit="D"

@@ -434,6 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split())  # always one line
         print(f"arinsight {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder without write permission...: one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"arinsight {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,9 @@ order. Mappings merge recursively; any other value in a later file replaces the 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -100,13 +102,26 @@ def region_dir(region: str) -> str:
     return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
+class _TextDates(yaml.SafeLoader):
+    """YAML's safe loader without its implicit timestamps: ``2026-10-20`` stays text, so a date
+    is checked by the code that needs it (:func:`day_of`), and an impossible day such as
+    ``2026-11-31`` is named there instead of breaking the YAML reader."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read one YAML mapping; an empty file is an empty mapping."""
+    """Read one YAML mapping; an empty file is an empty mapping. Dates stay text
+    (:class:`_TextDates`)."""
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: parameter file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
     if data is None:
@@ -155,13 +170,88 @@ def check_keys(data: Mapping[str, Any], path: str | os.PathLike[str], defaults: 
                 )
 
 
+def currency_code(value: Any, where: str) -> str:
+    """An ISO 4217 code as three capital letters (``usd`` -> ``USD``: codes are case-blind),
+    else a ConfigError naming ``where``."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[A-Za-z]{3}", text):
+        raise ConfigError(f"{where}: {value!r} is not a currency code (three letters, e.g. USD)")
+    return text.upper()
+
+
+def fx_rates_of(rates: Any, where: str) -> dict[str, float]:
+    """``{code: rate}`` with codes in capitals and every rate a positive finite number (1 unit =
+    rate x reporting currency), else a ConfigError naming the code and the value."""
+    if rates is None:
+        return {}
+    if not isinstance(rates, Mapping):
+        raise ConfigError(f"{where}: fx_rates must map currency codes to rates, e.g. {{EUR: 1.08}}")
+    out = {}
+    for code, rate in rates.items():
+        key = currency_code(code, f"{where}: fx_rates")
+        number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        if not number or not math.isfinite(rate) or rate <= 0:
+            why = "is not a number" if not number else "must be a positive number"
+            raise ConfigError(
+                f"{where}: fx_rates.{key}: {rate!r} {why} (1 {key} = rate x the reporting "
+                "currency, e.g. 1.08)"
+            )
+        out[key] = float(rate)
+    return out
+
+
+def day_of(value: Any, where: str) -> str | None:
+    """A date parameter (``as_of``) as ``YYYY-MM-DD``: a date, a text date, or a YAML timestamp at
+    midnight; a time of day, an impossible day (2026-11-31) or anything else is a ConfigError
+    (balances are measured at the end of a day)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0, 0):
+            raise ConfigError(
+                f"{where}: {value} has a time of day; give a date (YYYY-MM-DD): balances are "
+                "measured at the end of a day"
+            )
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\S*", text):
+        raise ConfigError(
+            f"{where}: {value!r} has a time of day; give a date (YYYY-MM-DD): balances are "
+            "measured at the end of a day"
+        )
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_values(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with the values every command relies on checked and normalised up front:
+    ``reporting_currency`` (case), ``fx_rates`` (codes, positive numbers), ``as_of`` (a day)."""
+    out = dict(data)
+    if out.get("reporting_currency") is not None:
+        out["reporting_currency"] = currency_code(
+            out["reporting_currency"], f"{where}: reporting_currency"
+        )
+    if "fx_rates" in out:
+        out["fx_rates"] = fx_rates_of(out["fx_rates"], where)
+    if "as_of" in out:
+        out["as_of"] = day_of(out["as_of"], f"{where}: as_of")
+    return out
+
+
 def load_params(overrides: Iterable[str | os.PathLike[str]] = (), **values: Any) -> dict[str, Any]:
     """Defaults from ``params/defaults.yaml`` merged with override files (each checked with
-    :func:`check_keys`), then keyword values."""
+    :func:`check_keys` and :func:`check_values`), then keyword values (checked too)."""
     defaults = read_yaml(DEFAULTS_FILE)
     params = defaults
     for path in overrides:
         data = read_yaml(path)
         check_keys(data, path, defaults)
-        params = deep_merge(params, data)
-    return deep_merge(params, {k: v for k, v in values.items() if v is not None})
+        params = deep_merge(params, check_values(data, str(path)))
+    given = check_values({k: v for k, v in values.items() if v is not None}, "parameters")
+    return deep_merge(params, given)

@@ -69,10 +69,10 @@ def read_sources(path: str | Path) -> dict[str, Any]:
         raise SourceError(
             str(p), f"segment_by must be one of {', '.join(SEGMENT_BY)}, got {spec['segment_by']!r}"
         )
-    if "fx_rates" in spec and not _rates_ok(spec["fx_rates"]):
-        raise SourceError(
-            str(p), "fx_rates must map currency codes to positive numbers, e.g. {EUR: 1.08}"
-        )
+    try:  # the same checks as the parameters' (codes in capitals, rates positive numbers)
+        spec = config.check_values(spec, str(p))
+    except config.ConfigError as exc:
+        raise SourceError(str(p), str(exc).removeprefix(f"{p}: ")) from None
     sources = spec.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise SourceError(str(p), "expected a non-empty 'sources:' mapping of table -> source")
@@ -84,12 +84,6 @@ def read_sources(path: str | Path) -> dict[str, Any]:
     if "derive_payments" in invoices and "payments" in sources:
         raise SourceError(str(p), "derive_payments and a payments source exclude each other")
     return {**spec, "_base": p.parent, "_path": p}
-
-
-def _rates_ok(rates: Any) -> bool:
-    return isinstance(rates, dict) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in rates.values()
-    )
 
 
 def _check_source(p: Path, table: str, src: Any) -> None:
