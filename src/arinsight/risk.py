@@ -5,8 +5,9 @@ Vocabulary used throughout (docs/risk.md):
 * ``L`` = ``late_days`` (parameter, default 30). ``D`` = an invoice's due date.
 * **Paid date** ``S`` (the receivables engine's definition, :func:`settlement`): the payment date
   on which the invoice's cumulative applied payments, taken in order of ``payment_date`` then
-  ``payment_id`` and counting only payments dated ``<= T``, first reach its amount (to the cent).
-  Unapplied cash (no invoice id, or an id not in the invoices) settles no invoice.
+  ``payment_id`` and counting only payments dated ``<= T``, first reach its amount (to the cent),
+  provided they still cover it at T (a refund that re-opens it leaves it unpaid). Unapplied cash
+  (no invoice id, or an id not in the invoices) settles no invoice.
 * **Late**: paid more than ``L`` days after the due date (``S - D > L``), or still unpaid that long
   after it.
 * **Outcome known at a cut-off C** (a date, inclusive; only payments dated ``<= C`` count):
@@ -25,11 +26,14 @@ Vocabulary used throughout (docs/risk.md):
 
 Features of an invoice dated ``d`` use only what the ledger showed at the **close of day d - 1**:
 invoices dated ``< d`` and payments dated ``< d`` (same-day invoices of the customer do not see each
-other). Each is a sum (or the latest value) over one kind of dated event of the customer (issues,
-payments, due dates, resolutions, paid dates): the events are sorted once by (customer, day) and
-every invoice reads its prefix sum just before (customer, d) with ``np.searchsorted``; no loop per
-invoice, and money is summed in integer cents (exact). Since they never depend on the cut-off, they
-are computed once per run and every backtest only changes the labels.
+other). Each is a sum (or the latest value) over the customer's dated events (issues, payments,
+due dates, resolutions, paid dates), computed by the engine for every invoice at once
+(:func:`arinsight.engine.history.customer_history`, with the paid dates and applied payments of
+:func:`arinsight.engine.history.settlement` and :func:`~arinsight.engine.history.applied`; money
+exact to the cent); this module only turns those sums into rates and means and adds the master
+data. Since they never depend on the cut-off, they are computed once per run and every backtest
+only changes the labels. The as-of accounting is the engine's; here are only labels, sampling,
+fitting, prediction and evaluation.
 
 Training is bounded (:func:`training_sample`): a model learns from at most ``max_train_rows``
 matured invoices (default :data:`MAX_TRAIN_ROWS`), a random sample stratified by invoice month and
