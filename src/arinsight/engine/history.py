@@ -32,6 +32,16 @@ from arinsight.engine import positions as pos
 from arinsight.engine.sources import Ledgers
 from arinsight.engine.staging import MONEY, MONEY_SUM
 
+#: The columns that identify each mart's rows (unique): the marts read by others are left
+#: unordered, the runner orders every result by them (the same ledger, the same order).
+KEYS = {
+    "settlement": ("invoice_id",),
+    "applied": ("invoice_id", "payment_date", "payment_id"),
+    "customer_history": ("invoice_id",),
+    "open_at_origins": ("origin", "invoice_id"),
+    "collected_by_week": ("origin", "invoice_id", "week"),
+}
+
 
 def _cut(ledgers: Ledgers, as_of: dt.date | None) -> tuple[ir.Table, ir.Table]:
     """The invoices and the applied payments (with an invoice id and a date) dated <= T."""
@@ -64,7 +74,7 @@ def applied(ledgers: Ledgers, as_of: dt.date | None = None) -> ir.Table:
 
 
 def settlement(ledgers: Ledgers, as_of: dt.date | None = None) -> ir.Table:
-    """One row per invoice (dated <= T), ordered by invoice id.
+    """One row per invoice (dated <= T).
 
     Columns: invoice_id, customer_id, invoice_date, due_date, amount; ``paid_date``: the date
     its cumulative payments (dated <= T; payment date, then payment id order) first reach its
@@ -86,34 +96,30 @@ def settlement(ledgers: Ledgers, as_of: dt.date | None = None) -> ir.Table:
         paid_date=pos.paid_date(paid, j.amount, j.reached),
         paid=paid.cast(MONEY),
         open_amount=ibis.greatest(j.amount.cast(MONEY_SUM) - paid, zero).cast(MONEY),
-    ).order_by("invoice_id")
+    )
 
 
-#: The columns of :func:`customer_history` after invoice_id, in order.
-HISTORY_COLUMNS = (
-    "prior_invoices",
-    "prior_known",
-    "prior_late",
-    "prior_paid",
-    "prior_days_late",
-    "open_balance",
-    "overdue_balance",
-    "last_late_day",
-    "last_resolved_late",
-)
+def _running(events: ir.Table, name: str, **values: ir.Value) -> ir.Table:
+    """The running ``values`` (aggregates of ``events``' columns) per customer in day order, as
+    known at the end of each day with an event (the frame takes every event of the day: its
+    peers), keyed by ``_<name>_cid`` and ``_<name>_day``."""
+    w = ibis.range_window(
+        preceding=None, following=0, group_by=events.customer_id, order_by=events.day
+    )
+    return events.select(
+        **{f"_{name}_cid": events.customer_id, f"_{name}_day": events.day},
+        **{key: value.over(w) for key, value in values.items()},
+    )
 
-#: The running values of :func:`customer_history`: how each is summed, and its type per event.
-_RUNNING = {
-    "prior_invoices": ("sum", "int32"),
-    "open": ("sum", MONEY),
-    "overdue": ("sum", MONEY),
-    "prior_known": ("sum", "int32"),
-    "prior_late": ("sum", "int32"),
-    "last_code": ("max", "int64"),
-    "last_late_day": ("max", "int32"),
-    "prior_paid": ("sum", "int32"),
-    "prior_days_late": ("sum", "int32"),
-}
+
+def _as_of(q: ir.Table, running: ir.Table, name: str) -> ir.Table:
+    """``q`` (customer_id, day, ...) with the values of ``running`` (:func:`_running`) of its
+    customer's latest event day before ``day`` (null when none)."""
+    cid, day = running[f"_{name}_cid"], running[f"_{name}_day"]
+    j = q.asof_join(running, on=q.day > day, predicates=q.customer_id == cid)
+    return j.select(
+        *q.columns, *[c for c in running.columns if c not in (cid.get_name(), day.get_name())]
+    )
 
 
 def customer_history(settled: ir.Table, paid: ir.Table, late_days: int) -> ir.Table:
@@ -139,84 +145,90 @@ def customer_history(settled: ir.Table, paid: ir.Table, late_days: int) -> ir.Ta
     - ``last_resolved_late``: whether c's invoice with the latest K < d was late (ties on a
       day: late if any was; null when none resolved).
 
-    The customer's dated events (issues, payments, due dates, resolutions, paid dates) are one
-    union, summed per customer in day order (a window: every event of a day sees the whole
-    day); each invoice then reads the running values of its customer's latest event day
-    before d (an as-of join).
+    Days are numbers (days since 1970-01-01). Three kinds of dated events per customer, each
+    summed in day order (a window) and read by every invoice as of its customer's latest event
+    day before d (an as-of join): money (invoices issued, payments, due dates passed),
+    resolutions, paid dates. The invoices issued before d are its rank among its customer's
+    invoices by date.
     """
     L = int(late_days)
     s, a = settled, paid
     by_due = a.filter(a.payment_date <= a.due_date)
     by_due = by_due.group_by(_inv="invoice_id").aggregate(before_due=by_due.applied.sum())
     s_due = s.left_join(by_due, s.invoice_id == by_due._inv)
-    late = s.paid_date.isnull() | (s.paid_date.delta(s.due_date, unit="day") > L)
-    due_day = s.due_date.epoch_days()
-    k_day = ibis.ifelse(late, due_day + (L + 1), s.paid_date.epoch_days())
-    done = s.filter(s.paid_date.notnull())
-    one = ibis.literal(1, "int32")
-    events = {
-        "issued": s.select(
-            "customer_id", day=s.invoice_date.epoch_days(), prior_invoices=one, open=s.amount
-        ),
-        "payment": a.select(
+
+    def money(t: ir.Table, day: ir.Value, open_: ir.Value | None, overdue: ir.Value | None):
+        zero = ibis.literal(0).cast(MONEY)
+        return t.select(
             "customer_id",
-            day=a.payment_date.epoch_days(),
-            open=-a.applied,
-            overdue=ibis.ifelse(a.payment_date > a.due_date, -a.applied, 0),
-        ),
-        "due": s_due.select(
-            "customer_id",
-            day=s_due.due_date.epoch_days() + 1,
-            overdue=s_due.amount.cast(MONEY_SUM) - s_due.before_due.fill_null(0),
-        ),
-        "resolved": s.select(
-            "customer_id",
-            day=k_day,
-            prior_known=one,
-            prior_late=late.cast("int32"),
-            last_code=k_day.cast("int64") * 2 + late.cast("int64"),
-            last_late_day=ibis.ifelse(late, k_day, ibis.null("int32")),
-        ),
-        "settled": done.select(
-            "customer_id",
-            day=done.paid_date.epoch_days(),
-            prior_paid=one,
-            prior_days_late=ibis.greatest(done.paid_date.delta(done.due_date, unit="day"), 0),
-        ),
-    }
-    union = None
-    for t in events.values():
-        part = t.select(
-            customer_id=t.customer_id,
-            day=t.day.cast("int32"),
-            **{
-                name: (t[name] if name in t.columns else ibis.null()).cast(dtype)
-                for name, (_, dtype) in _RUNNING.items()
-            },
+            day=day.epoch_days().cast("int32"),
+            open=zero if open_ is None else open_.cast(MONEY),
+            overdue=zero if overdue is None else overdue.cast(MONEY),
         )
-        union = part if union is None else union.union(part)
-    # order by day alone: the frame takes every event of the day (its peers), so the running
-    # values of any row of a day are the day's
-    w = ibis.range_window(
-        preceding=None, following=0, group_by=union.customer_id, order_by=union.day
+
+    after_due = a.payment_date > a.due_date
+    flows = (
+        money(s, s.invoice_date, s.amount, None)
+        .union(money(a, a.payment_date, -a.applied, ibis.ifelse(after_due, -a.applied, 0)))
+        .union(
+            money(
+                s_due,
+                s_due.due_date + ibis.interval(days=1),
+                None,
+                s_due.amount.cast(MONEY_SUM) - s_due.before_due.fill_null(0),
+            )
+        )
     )
-    running = union.select(
-        _cid="customer_id",
-        _day="day",
-        **{name: getattr(union[name], how)().over(w) for name, (how, _) in _RUNNING.items()},
+    late = s.paid_date.isnull() | (s.paid_date.delta(s.due_date, unit="day") > L)
+    k_day = ibis.ifelse(late, s.due_date.epoch_days() + (L + 1), s.paid_date.epoch_days())
+    resolved = s.select(
+        "customer_id",
+        day=k_day.cast("int32"),
+        late=late.cast("int32"),
+        code=k_day.cast("int64") * 2 + late.cast("int64"),
+        late_day=ibis.ifelse(late, k_day, ibis.null("int64")).cast("int32"),
     )
-    q = s.select("invoice_id", "customer_id", day=s.invoice_date.epoch_days().cast("int32"))
-    h = q.asof_join(running, on=q.day > running._day, predicates=q.customer_id == running._cid)
+    done = s.filter(s.paid_date.notnull())
+    settles = done.select(
+        "customer_id",
+        day=done.paid_date.epoch_days().cast("int32"),
+        days_late=ibis.greatest(done.paid_date.delta(done.due_date, unit="day"), 0).cast("int32"),
+    )
+    rank = ibis.rank().over(group_by=s.customer_id, order_by=s.invoice_date)
+    q = s.select(
+        "invoice_id",
+        "customer_id",
+        day=s.invoice_date.epoch_days().cast("int32"),
+        prior_invoices=rank,
+    )
+    q = _as_of(q, _running(flows, "m", open=flows.open.sum(), overdue=flows.overdue.sum()), "m")
+    q = _as_of(
+        q,
+        _running(
+            resolved,
+            "r",
+            prior_known=resolved.count(),
+            prior_late=resolved.late.sum(),
+            last_code=resolved.code.max(),
+            last_late_day=resolved.late_day.max(),
+        ),
+        "r",
+    )
+    q = _as_of(
+        q,
+        _running(settles, "s", prior_paid=settles.count(), prior_days_late=settles.days_late.sum()),
+        "s",
+    )
     zero = ibis.literal(0).cast(MONEY_SUM)
     counts = ("prior_invoices", "prior_known", "prior_late", "prior_paid", "prior_days_late")
-    return h.select(
+    return q.select(
         "invoice_id",
-        **{name: h[name].fill_null(0).cast("int64") for name in counts},
-        open_balance=ibis.greatest(h.open.fill_null(zero), zero).cast(MONEY),
-        overdue_balance=ibis.greatest(h.overdue.fill_null(zero), zero).cast(MONEY),
-        last_late_day=h.last_late_day.cast("int64"),
-        last_resolved_late=(h.last_code % 2) == 1,
-    ).order_by("invoice_id")
+        **{name: q[name].fill_null(0).cast("int64") for name in counts},
+        open_balance=ibis.greatest(q.open.fill_null(zero), zero).cast(MONEY),
+        overdue_balance=ibis.greatest(q.overdue.fill_null(zero), zero).cast(MONEY),
+        last_late_day=q.last_late_day.cast("int64"),
+        last_resolved_late=(q.last_code % 2) == 1,
+    ).order_by(*KEYS["customer_history"])
 
 
 def _origins(origins: Sequence[dt.date]) -> ir.Table:
@@ -228,8 +240,8 @@ def open_at_origins(ledgers: Ledgers, origins: Sequence[dt.date]) -> ir.Table:
     = amount - payments dated <= O > 0``, as :func:`~arinsight.engine.positions.
     invoice_positions` measures it at T = O.
 
-    Columns: origin, invoice_id, customer_id, invoice_date, due_date, amount, open_amount;
-    ordered by origin, then invoice id. The payments are summed per invoice and day once, with
+    Columns: origin, invoice_id, customer_id, invoice_date, due_date, amount, open_amount.
+    The payments are summed per invoice and day once, with
     their running total and the invoice's next payment day; an invoice is looked at only at the
     origins before the day from which it stays settled (most invoices of a long history are
     settled long before the recent origins), and its balance at O is the running total of its
@@ -277,7 +289,7 @@ def open_at_origins(ledgers: Ledgers, origins: Sequence[dt.date]) -> ir.Table:
         "due_date",
         "amount",
         open_amount=j.open_amount.cast(MONEY),
-    ).order_by("origin", "invoice_id")
+    )
 
 
 def collected_by_week(open_rows: ir.Table, ledgers: Ledgers, weeks: int) -> ir.Table:
@@ -311,6 +323,5 @@ def collected_by_week(open_rows: ir.Table, ledgers: Ledgers, weeks: int) -> ir.T
         week=(j.payment_date.delta(j.origin, unit="day") + 6) // 7,
     )
     out = j.group_by("origin", "invoice_id", "week").aggregate(collected=j.collected.sum())
-    return out.mutate(week=out.week.cast("int64"), collected=out.collected.cast(MONEY)).order_by(
-        "origin", "invoice_id", "week"
-    )
+    out = out.mutate(week=out.week.cast("int64"), collected=out.collected.cast(MONEY))
+    return out.order_by(*KEYS["collected_by_week"])

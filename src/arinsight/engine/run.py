@@ -313,7 +313,6 @@ HISTORY_MARTS = (
 _HISTORY_COLUMNS = {
     "invoices": ("invoice_id", "customer_id", "invoice_date", "due_date", "amount"),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
-    "customers": ("customer_id",),
 }
 
 
@@ -359,12 +358,13 @@ def history_frames(
     open_rows: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """The ``marts`` (names of :data:`HISTORY_MARTS`) of :mod:`arinsight.engine.history` over
-    the pandas frames ``tables`` (invoices, payments; customers optional), on an embedded
-    DuckDB, as pandas frames in the marts' order. ``as_of``: cut the ledger at T (None: take it
-    as it is); ``late_days``: of ``customer_history``; ``origins``: the dates of
+    the pandas frames ``tables`` (invoices, payments), on an embedded DuckDB, as pandas frames
+    ordered by their keys (``history.KEYS``). ``as_of``: cut the ledger at T (None: take it as
+    it is); ``late_days``: of ``customer_history``; ``origins``: the dates of
     ``open_at_origins``; ``weeks``: of ``collected_by_week``, which reads ``open_rows`` (a frame
-    with origin, invoice_id, open_amount) or else the rows of ``open_at_origins`` (computed
-    once and kept in the engine when both are asked for)."""
+    with origin, invoice_id, open_amount) or else the rows of ``open_at_origins``. Settlement,
+    applied payments and the open rows are computed once and kept in the engine, where the
+    marts that read them find them."""
     from arinsight.engine import history
     from arinsight.engine.window import as_date
 
@@ -384,7 +384,7 @@ def history_frames(
         kept: dict[str, ir.Table] = {}
 
         def table(name: str) -> ir.Table:
-            """The mart ``name``, computed once and kept in the engine when another reads it."""
+            """The mart ``name``, computed once and kept in the engine."""
             if name not in kept:
                 if name == "settlement":
                     expr = history.settlement(ledgers, t)
@@ -403,7 +403,7 @@ def history_frames(
                 rows = table("open_at_origins") if open_rows is None else _open_rows(con, open_rows)
                 expr = history.collected_by_week(rows, ledgers, weeks)
             else:
-                expr = table(name)
+                expr = table(name).order_by(*history.KEYS[name])
             out[name] = _pandas(con, expr)
         return out
     finally:
