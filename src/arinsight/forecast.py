@@ -253,14 +253,14 @@ def _engine(
     payments: pd.DataFrame,
     marts: Sequence[str],
     origins: Sequence[pd.Timestamp] = (),
-    open_rows: pd.DataFrame | None = None,
+    late_days: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The engine's history ``marts`` (:func:`arinsight.engine.run.history_frames`) of the
     ledger; ``open_at_origins`` with the state at each origin (:func:`open_at`)."""
     from arinsight.engine.run import history_frames
 
     tables = {"invoices": invoices, "payments": payments}
-    out = history_frames(tables, marts, origins=origins, weeks=WEEKS, open_rows=open_rows)
+    out = history_frames(tables, marts, origins=origins, weeks=WEEKS, late_days=late_days)
     if "open_at_origins" in out:
         out["open_at_origins"] = _with_state(out["open_at_origins"][ROW_COLUMNS + ["origin"]])
     return out
@@ -723,27 +723,36 @@ def compute(
     ``delay_1..13``) and ``info`` (training rows, the bounds). Raises :class:`ForecastError`
     without enough history.
     """
-    from arinsight.risk import invoice_features
+    from arinsight.risk import features_of
 
     T = pd.Timestamp(as_of).normalize()
     inv = tables["invoices"].loc[tables["invoices"]["invoice_date"] <= T].reset_index(drop=True)
     pay = tables["payments"].loc[tables["payments"]["payment_date"] <= T].reset_index(drop=True)
     if inv.empty:
         raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
-    feats = invoice_features(inv, pay, tables["customers"], late_days)
-    if not feats["invoice_id"].reset_index(drop=True).equals(inv["invoice_id"]):
-        feats = feats.iloc[_codes(inv["invoice_id"], feats["invoice_id"])]
+    if inv["invoice_id"].duplicated().any():
+        raise ForecastError("invoices: invoice_id is not unique (run 02_clean first)")
+    if late_days is None or int(late_days) < 0:
+        raise ForecastError(f"late_days must be a non-negative number of days, got {late_days!r}")
+    n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
+    candidates = month_ends(inv["invoice_date"].min(), T - pd.Timedelta(days=7 * WEEKS))
+    # one engine query: the paid dates, applied payments and customers' history at T (the
+    # features), the invoices open at T and at the last candidates (the backtest's origins are
+    # among them: those with enough history are the latest) and their cash after each
+    marts = ["settlement", "applied", "customer_history", "open_at_origins", "collected_by_week"]
+    ledger = _engine(inv, pay, marts, [*candidates[-n_origins:], T], late_days=late_days)
+    applied, opened, settled = ledger["applied"], ledger["open_at_origins"], ledger["settlement"]
+    at = _codes(inv["invoice_id"], settled["invoice_id"])  # the engine's rows in inv's order
+    feats = features_of(
+        settled.iloc[at].reset_index(drop=True),
+        ledger["customer_history"].iloc[at].reset_index(drop=True),
+        inv,
+        tables["customers"],
+    )
     numeric, categorical = _feature_columns(feats)
     cols = numeric + categorical
     feats = feats[cols].reset_index(drop=True)  # row i = invoice code i
     base = _id_hash(inv["invoice_id"], random_seed)
-    n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
-    candidates = month_ends(inv["invoice_date"].min(), T - pd.Timedelta(days=7 * WEEKS))
-    # the backtest's origins are among the last candidates (the ones with enough history are
-    # the latest): the engine gives the invoices open at them and at T, and their cash
-    marts = ["settlement", "applied", "open_at_origins", "collected_by_week"]
-    ledger = _engine(inv, pay, marts, [*candidates[-n_origins:], T])
-    applied, opened = ledger["applied"], ledger["open_at_origins"]
 
     # every training row of T, once: an earlier cut-off C only keeps those due by C - 365
     t_code, y, w = _training_rows(inv, applied, T)
@@ -784,9 +793,7 @@ def compute(
     enough = np.searchsorted(np.sort(t_last), cand_days, side="right") >= min_train_invoices
     origins = [o for o, ok in zip(candidates, enough, strict=True) if ok][-n_origins:]
     region, names = _region_codes(inv, tables["customers"])
-    settled = ledger["settlement"]
-    paid_date = settled["paid_date"].to_numpy(dtype="datetime64[ns]")
-    paid_date = paid_date[_codes(inv["invoice_id"], settled["invoice_id"])]
+    paid_date = settled["paid_date"].to_numpy(dtype="datetime64[ns]")[at]
     has_paid = ~np.isnat(paid_date)  # the engine's paid date at T: "paid by O" = paid date <= O
     paid_day = np.where(has_paid, _days(paid_date), 0)
     inv_day = _days(inv["invoice_date"])

@@ -153,7 +153,6 @@ def _engine(
     payments: pd.DataFrame,
     as_of: Any = None,
     late_days: int | None = None,
-    customers: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The engine's settlement of the ledger (cut at ``as_of`` when given) in the invoices' row
     order, and with ``late_days`` the customer history of every invoice
@@ -169,7 +168,7 @@ def _engine(
             "invoices: invoice_date and due_date must be filled (run 02_clean first)"
         )
     marts = ["settlement"] if late_days is None else ["settlement", "customer_history"]
-    tables = {"invoices": invoices, "payments": payments, "customers": customers}
+    tables = {"invoices": invoices, "payments": payments}
     frames = history_frames(tables, marts, as_of, late_days=late_days)
     settled = frames["settlement"]
     if settled["invoice_id"].duplicated().any():
@@ -289,25 +288,28 @@ def invoice_features(
     if len(invoices) and invoices["invoice_id"].duplicated().any():
         raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
     settled, history = _engine(invoices, payments, late_days=int(late_days))
-    energy = invoices.get("energy_kwh")
-    out = _features(settled, history, energy, customers)
+    out = features_of(settled, history, invoices, customers)
     out.index = invoices.index
     return out
 
 
-def _features(
+def features_of(
     settled: pd.DataFrame,
     history: pd.DataFrame,
-    energy: pd.Series | None,
+    invoices: pd.DataFrame,
     customers: pd.DataFrame,
 ) -> pd.DataFrame:
-    """:func:`invoice_features` from the engine's settlement and customer history (aligned, one
-    row per invoice; RangeIndex) and the invoices' ``energy_kwh`` (same order, or None)."""
+    """:func:`invoice_features` from the engine's ``settlement`` and ``customer_history``
+    (:func:`arinsight.engine.run.history_frames`), aligned with ``invoices`` (row i of each is
+    the same invoice; their ``amount`` and ``energy_kwh`` are taken as given), for a caller that
+    asks the engine for more in the same query. RangeIndex."""
     inv = settled
     cust_table = customers.drop_duplicates("customer_id").set_index("customer_id")
     at = positions(inv["customer_id"], cust_table.index, unique=True)
-    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
+    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date"]].copy()
+    out["amount"] = invoices["amount"].astype(float).to_numpy()
     out["terms_days"] = (inv["due_date"] - inv["invoice_date"]).dt.days.astype(float)
+    energy = invoices.get("energy_kwh")
     out["energy_kwh"] = np.nan if energy is None else energy.astype(float).to_numpy()
     out["month"] = inv["invoice_date"].dt.month.astype(float)
     for col in CATEGORICAL:
@@ -1463,8 +1465,7 @@ def _train_and_score(
     t = time.perf_counter()
     # paid dates, open amounts and the customers' history at T, once for every stage
     settled, history = _engine(inv, pay, T, L)
-    energy = inv.get("energy_kwh")
-    feats = _features(settled, history, energy, cust)
+    feats = features_of(settled, history, inv, cust)
     timings["features"] = time.perf_counter() - t
     history = _History.of(feats, settled, L)
     matured = history.matured(T)
