@@ -111,8 +111,9 @@ def _accuracy(source: str, period: str, runs: list[str]) -> None:
     tables = _risk_tables(source)
     T = period_bounds(period).end
     inv, pay = tables["invoices"], tables["payments"]
-    book = risk._book(inv[inv["invoice_date"] <= T], pay[pay["payment_date"] <= T])
-    feats, settled = risk._features(book, tables["customers"], 30), risk._settled(book)
+    inv, pay = inv[inv["invoice_date"] <= T], pay[pay["payment_date"] <= T]
+    feats = risk.invoice_features(inv, pay, tables["customers"], 30)
+    settled = risk.settlement(inv, pay)
     for spec in runs:
         cap, seed = spec.split(":")
         t0 = time.perf_counter()

@@ -560,3 +560,124 @@ def test_range_parts_over_ordered_parquet_add_up_to_the_whole(tmp_path):
     _check_commissions(whole)
     for _ in range(2):  # compiled, then run from the plan
         assert duck.kpis_from_processed(folder, "2026-10", {"engine_parts": 3}) == whole
+
+
+# ----------------------------------------------------------------------------------------------
+# history: the as-of marts the risk model and the cash forecast learn from
+# ----------------------------------------------------------------------------------------------
+
+
+def _history_ledger() -> dict[str, pd.DataFrame]:
+    """Customer X, every invoice issued in January 2026 (amounts and payments in the docstrings
+    of the tests below); U: 999 of unapplied cash (no invoice id), which settles nothing."""
+    inv = pd.DataFrame(
+        [
+            ("A", "X", "2026-01-01", "2026-01-11", 100.0),
+            ("B", "X", "2026-01-10", "2026-01-20", 200.0),
+            ("D", "X", "2026-01-10", "2026-01-20", 10.0),
+            ("E", "X", "2026-01-23", "2026-02-02", 300.0),
+            ("R", "X", "2026-01-02", "2026-02-01", 80.0),
+        ],
+        columns=["invoice_id", "customer_id", "invoice_date", "due_date", "amount"],
+    )
+    pay = pd.DataFrame(
+        [
+            ("P1", "A", "X", "2026-01-05", 40.0),
+            ("P2", "A", "X", "2026-01-30", 70.0),
+            ("P3", "B", "X", "2026-01-25", 200.0),
+            ("P4", "D", "X", "2026-01-12", 10.0),
+            ("P5", "R", "X", "2026-01-08", 80.0),
+            ("P6", "R", "X", "2026-01-09", -80.0),
+            ("P7", None, "X", "2026-01-02", 999.0),
+        ],
+        columns=["payment_id", "invoice_id", "customer_id", "payment_date", "amount"],
+    )
+    for frame, cols in ((inv, ["invoice_date", "due_date"]), (pay, ["payment_date"])):
+        frame[cols] = frame[cols].apply(pd.to_datetime)
+    return {"invoices": inv, "payments": pay}
+
+
+def test_history_settlement_and_applied_by_hand():
+    """At T = 2026-01-31 (every payment):
+
+    - A (100): 40 on 01-05, 70 on 01-30: running 40, 110 -> applied 40 and 60 (capped at the
+      amount), paid on 01-30, paid 110, open 0;
+    - B (200) paid on 01-25, D (10) on 01-12; E (300) unpaid: open 300, no paid date;
+    - R (80): 80 on 01-08, then -80 on 01-09 (a refund): applied 80 and -80; it reached its
+      amount on 01-08 but its payments no longer cover it at T -> no paid date, open 80;
+    - the unapplied 999 is no invoice's payment.
+
+    Cut at T = 2026-01-20: A has only the 40 (open 60), B is unpaid, E is not issued yet."""
+    tables = _history_ledger()
+    out = run.history_frames(tables, ["settlement", "applied"], "2026-01-31")
+    s = out["settlement"].set_index("invoice_id")
+    assert list(s.index) == ["A", "B", "D", "E", "R"]
+    paid = s["paid_date"].dt.strftime("%m-%d").fillna("none").to_dict()
+    assert paid == {"A": "01-30", "B": "01-25", "D": "01-12", "E": "none", "R": "none"}
+    assert s["open_amount"].to_dict() == {"A": 0.0, "B": 0.0, "D": 0.0, "E": 300.0, "R": 80.0}
+    assert s.loc["A", "paid"] == 110.0
+    a = out["applied"].sort_values("payment_id")
+    assert a["payment_id"].tolist() == ["P1", "P2", "P3", "P4", "P5", "P6"]
+    assert a["applied"].tolist() == [40.0, 60.0, 200.0, 10.0, 80.0, -80.0]
+    cut = run.history_frames(tables, ["settlement"], "2026-01-20")["settlement"]
+    cut = cut.set_index("invoice_id")
+    assert list(cut.index) == ["A", "B", "D", "R"]
+    assert cut["open_amount"].to_dict() == {"A": 60.0, "B": 200.0, "D": 0.0, "R": 80.0}
+
+
+def test_customer_history_by_hand():
+    """late_days L = 10, ledger of :func:`_history_ledger` (no cut). Late = unpaid or paid more
+    than 10 days after the due date D; resolved on K = D + 11 when late, on the paid date S
+    when not: A (D 01-11, S 01-30: 19 days) late, K = 01-22; B (S - D = 5) K = 01-25; D (S - D
+    = -8) K = 01-12; R (unpaid at T) late, K = 02-12; E (unpaid) late, K = 02-13.
+
+    - A (01-01): nothing before: every count 0, balances 0, no last resolution.
+    - R (01-02): prior {A}: 1; open 100 (A), nothing overdue.
+    - B and D (01-10, same day: they do not see each other): prior {A, R} = 2; open = A 100 -
+      40 + R 80 - 80 + 80 (the refund of 01-09 re-opens it) = 140; nothing resolved or paid.
+    - E (01-23): prior {A, R, B, D} = 4; resolved before: D (01-12, on time), A (01-22, late)
+      -> known 2, late 1, latest (A) late, last late day 01-22; paid before: D (max(0, -8) =
+      0) -> 1 paid, 0 days late; open = A 60 + R 80 + B 200 + D 0 = 340; overdue: A's 60
+      (due 01-11) and B's 200 (due 01-20), both past due at the close of 01-22 -> 260."""
+    out = run.history_frames(_history_ledger(), ["customer_history"], late_days=10)
+    h = out["customer_history"].set_index("invoice_id")
+    cols = ["prior_invoices", "prior_known", "prior_late", "prior_paid", "prior_days_late"]
+    assert h.loc["A", cols].tolist() == [0, 0, 0, 0, 0]
+    assert h.loc["R", ["prior_invoices", "open_balance", "overdue_balance"]].tolist() == [1, 100, 0]
+    for k in ("B", "D"):
+        assert h.loc[k, cols].tolist() == [2, 0, 0, 0, 0]
+        assert h.loc[k, "open_balance"] == 140.0 and h.loc[k, "overdue_balance"] == 0.0
+        assert pd.isna(h.loc[k, "last_resolved_late"]) and pd.isna(h.loc[k, "last_late_day"])
+    e = h.loc["E"]
+    assert e[cols].tolist() == [4, 2, 1, 1, 0]
+    assert e["open_balance"] == 340.0 and e["overdue_balance"] == 260.0
+    assert bool(e["last_resolved_late"]) is True
+    assert dt.date(1970, 1, 1) + dt.timedelta(days=int(e["last_late_day"])) == dt.date(2026, 1, 22)
+
+
+def test_open_at_origins_and_collected_by_week_by_hand():
+    """Origins 01-07 and 01-31 over :func:`_history_ledger`:
+
+    - 01-07: A (100 - 40) 60, B and D not issued, R 80 (its 80 comes on 01-08); E not issued;
+    - 01-31: A is paid (110 >= 100), B and D paid, E 300 open, R 80 (re-opened by the refund).
+
+    Cash after 01-07 (week 1 = 01-08..14, week 2 = 01-15..21, ...): A: 70 on 01-30 (23 days:
+    week 4), capped at the 60 open; R: 80 on 01-08 and -80 on 01-09 (week 1: 0 in all). After
+    01-31: nothing (no payment dated later)."""
+    out = run.history_frames(
+        _history_ledger(),
+        ["open_at_origins", "collected_by_week"],
+        origins=["2026-01-07", "2026-01-31"],
+        weeks=13,
+    )
+    o = out["open_at_origins"]
+    got = [(str(r.origin.date()), r.invoice_id, r.open_amount) for r in o.itertuples()]
+    assert got == [
+        ("2026-01-07", "A", 60.0),
+        ("2026-01-07", "R", 80.0),
+        ("2026-01-31", "E", 300.0),
+        ("2026-01-31", "R", 80.0),
+    ]
+    c = out["collected_by_week"]
+    got = [(str(r.origin.date()), r.invoice_id, r.week, r.collected) for r in c.itertuples()]
+    assert got == [("2026-01-07", "A", 4, 60.0), ("2026-01-07", "R", 1, 0.0)]

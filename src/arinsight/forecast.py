@@ -69,10 +69,11 @@ grows with the ledger only through the invoices open at T):
   probability proportional to the open amount (the largest certain), each standing for
   1 / its probability of the others (Horvitz-Thompson, unbiased); with fewer open invoices,
   all of them. The invoices open at T are all forecast, one by one.
-* *One pass over the ledger*: payments are sorted once by invoice and day with their running
-  sums; the open invoices and the cash of the 13 weeks after each origin are binary searches
-  in it (:func:`open_at_origins`), the training rows of every origin are those of T due early
-  enough, and paid dates are read once.
+* *One engine query for the as-of facts*: the paid dates and applied payments at T, the invoices
+  open at T and at each backtest origin and the cash of the 13 weeks after each origin come from
+  the KPI engine in one session (:mod:`arinsight.engine.history`: the paid date and the applied
+  amount every page uses); the training rows of every origin are those of T due early enough.
+  This module keeps no book of its own: it samples, fits, predicts and evaluates.
 
 Same ledger, parameters and ``random_seed``: the same numbers (the samples depend only on the
 ids and the seed; the boosting's validation split on the seed).
@@ -189,9 +190,6 @@ class Forecast:
 
 #: What :func:`open_at` and :func:`open_at_origins` return, one row per (origin, open invoice).
 ROW_COLUMNS = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount", "open_amount"]
-_EPS = 0.005  # a balance up to half a cent is settled (as in arinsight.receivables)
-_NS_DAY = 86_400 * 10**9
-_NEVER_DAY = np.iinfo(np.int64).max // 4  # a day after every date
 
 
 def _open_positions(invoices: pd.DataFrame, payments: pd.DataFrame, origin_t: pd.Timestamp):
@@ -245,153 +243,58 @@ def _codes(keys: pd.Series, ids: pd.Series) -> np.ndarray:
     return np.asarray(pos, dtype=np.int64)
 
 
-def _days(values: Any, ceil: bool = False) -> np.ndarray:
-    """Dates as int64 days since 1970 (floor, or ceil: a payment at 10:00 on day d is after d)."""
-    ns = np.asarray(values, dtype="datetime64[ns]").view("int64")
-    return -((-ns) // _NS_DAY) if ceil else ns // _NS_DAY
+def _days(values: Any) -> np.ndarray:
+    """Dates as int64 days since 1970."""
+    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
-@dataclass
-class _Book:
-    """Invoices and their applied payments as arrays, payments sorted by (invoice, day): built once,
-    then read at every origin (positions, cash per week) with binary searches, no loop per origin."""
+def _engine(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    marts: Sequence[str],
+    origins: Sequence[pd.Timestamp] = (),
+    late_days: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The engine's history ``marts`` (:func:`arinsight.engine.run.history_frames`) of the
+    ledger; ``open_at_origins`` with the state at each origin (:func:`open_at`)."""
+    from arinsight.engine.run import history_frames
 
-    inv: pd.DataFrame  # ROW_COLUMNS but open_amount, index 0..n-1 = the invoice's code
-    inv_day: np.ndarray
-    amount: np.ndarray
-    code: np.ndarray  # per applied payment, sorted by (code, day), stable
-    day: np.ndarray  # payment day (ceil)
-    paid: np.ndarray
-    cum: np.ndarray  # cumulative paid of the invoice up to and including this payment
-    key: np.ndarray  # code * span + (day - day0): sorted
-    day0: int
-    span: int
-    settle_day: np.ndarray  # per invoice: from this day on its balance stays settled (or huge)
-
-    def paid_day(self) -> np.ndarray:
-        """Each invoice's paid date (day), as :func:`arinsight.risk.settlement` defines it: the
-        first day its payments add up to the amount (to half a cent), not before the invoice
-        date; :data:`_NEVER_DAY` when not paid."""
-        out = np.full(len(self.amount), _NEVER_DAY, dtype=np.int64)
-        if len(self.key):
-            end = np.r_[self.key[1:] != self.key[:-1], True]  # the day's last payment
-            c, d = self.code[end], self.day[end]
-            reached = np.flatnonzero(self.cum[end] >= self.amount[c] - _EPS)
-            first = (
-                reached[np.r_[True, c[reached][1:] != c[reached][:-1]]] if len(reached) else reached
-            )
-            out[c[first]] = np.maximum(d[first], self.inv_day[c[first]])
-        return out
-
-    def key_at(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
-        return code * self.span + np.clip(day - self.day0, -1, self.span - 1)
-
-    def paid_by(self, code: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Sum of the invoice's payments dated <= day, per (code, day) pair."""
-        if not len(self.key):
-            return np.zeros(len(code))
-        i = np.searchsorted(self.key, self.key_at(code, day), side="right") - 1
-        j = np.maximum(i, 0)
-        return np.where((i >= 0) & (self.code[j] == code), self.cum[j], 0.0)
-
-
-def _book(invoices: pd.DataFrame, payments: pd.DataFrame) -> _Book:
-    inv = invoices[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]]
-    inv = inv.reset_index(drop=True)
-    amount = inv["amount"].to_numpy(dtype=float)
-    dates = payments["payment_date"].to_numpy(dtype="datetime64[ns]")
-    code = _codes(payments["invoice_id"], inv["invoice_id"])
-    ok = (code >= 0) & ~np.isnat(dates)
-    code, day = code[ok], _days(dates[ok], ceil=True)
-    paid = payments["amount"].to_numpy(dtype=float)[ok]
-    day0 = int(day.min()) if len(day) else 0
-    span = int(day.max()) - day0 + 1 if len(day) else 1
-    key = code * span + (day - day0)
-    order = np.argsort(key, kind="stable")
-    code, day, paid, key = code[order], day[order], paid[order], key[order]
-    total = np.cumsum(paid)
-    start = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
-    cum = total - (total - paid)[start][np.cumsum(start) - 1] if len(code) else paid
-    # the day from which each invoice stays settled: the first day-end of its last run of
-    # settled day-ends (a refund can re-open an invoice, so "first settled" is not enough)
-    settle = np.full(len(inv), _NEVER_DAY, dtype=np.int64)
-    if len(code):
-        end = np.r_[key[1:] != key[:-1], True]
-        c, d = code[end], day[end]
-        is_open = np.round(amount[c] - np.round(cum[end], 2), 2) > _EPS
-        group_end = np.r_[c[1:] != c[:-1], True]
-        opens = np.cumsum(is_open[::-1])[::-1]  # open day-ends from here to the very end
-        after = np.r_[opens[1:], 0]
-        last_of_group = np.flatnonzero(group_end)
-        # open day-ends of the same invoice from row i on = opens[i] - opens after its group
-        tail = np.repeat(after[last_of_group], np.diff(np.r_[-1, last_of_group]))
-        closed_for_good = (opens - tail) == 0
-        first = closed_for_good & ~np.r_[False, closed_for_good[:-1] & (c[1:] == c[:-1])]
-        settle[c[first]] = d[first]
-    return _Book(
-        inv, _days(inv["invoice_date"]), amount, code, day, paid, cum, key, day0, span, settle
-    )
-
-
-def _open_codes(book: _Book, origin_days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(origin index, invoice code, open amount) of every invoice open at each origin day: the
-    invoices issued by O and not settled for good by O, then their exact balance at O."""
-    parts_o, parts_c = [], []
-    for j, d in enumerate(origin_days):
-        c = np.flatnonzero((book.inv_day <= d) & (book.settle_day > d))
-        parts_o.append(np.full(len(c), j, dtype=np.int64))
-        parts_c.append(c)
-    o = np.concatenate(parts_o) if parts_o else np.zeros(0, np.int64)
-    c = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
-    paid = np.round(book.paid_by(c, np.asarray(origin_days, dtype=np.int64)[o]), 2)
-    balance = np.round(book.amount[c] - paid, 2)
-    keep = balance > _EPS
-    return o[keep], c[keep], balance[keep]
-
-
-def _rows(book: _Book, origins: Sequence[pd.Timestamp], o: np.ndarray, c: np.ndarray, open_amount):
-    rows = book.inv.iloc[c].reset_index(drop=True)
-    rows["open_amount"] = open_amount
-    rows["origin"] = pd.DatetimeIndex(origins)[o]
-    return _with_state(rows)
+    tables = {"invoices": invoices, "payments": payments}
+    out = history_frames(tables, marts, origins=origins, weeks=WEEKS, late_days=late_days)
+    if "open_at_origins" in out:
+        out["open_at_origins"] = _with_state(out["open_at_origins"][ROW_COLUMNS + ["origin"]])
+    return out
 
 
 def open_at_origins(
     invoices: pd.DataFrame, payments: pd.DataFrame, origins: Sequence[Any]
 ) -> pd.DataFrame:
-    """:func:`open_at` at several origins in one pass over the ledger: the payments are sorted
-    once by (invoice, day) with their running sum, and the balance of an invoice at O is the
-    running sum at its last payment dated <= O (a binary search), so each origin costs a search
-    over the invoices open at it, not a pass over the ledger. Same rows and values as
-    :func:`open_at` at each origin; ordered by origin, then by invoice id."""
+    """:func:`open_at` at several origins in one query of the engine
+    (:func:`arinsight.engine.history.open_at_origins`: the invoices dated <= O whose payments
+    dated <= O leave something open); same rows and values as :func:`open_at` at each origin;
+    ordered by origin, then by invoice id."""
     ts = [pd.Timestamp(x).normalize() for x in origins]
-    book = _book(invoices, payments)
-    o, c, amt = _open_codes(book, _days(np.array(ts, dtype="datetime64[ns]")))
-    out = _rows(book, ts, o, c, amt)
-    return out.sort_values(["origin", "invoice_id"], kind="mergesort").reset_index(drop=True)
+    return _engine(invoices, payments, ["open_at_origins"], ts)["open_at_origins"]
 
 
-def _collected(book: _Book, code: np.ndarray, day: np.ndarray, open_amount: np.ndarray, weeks: int):
-    """Cash per week after each (invoice code, origin day) pair, capped at the open amount."""
-    n = len(code)
-    out = np.zeros((n, weeks + 1))
-    if n and len(book.key):
-        lo = np.searchsorted(book.key, book.key_at(code, day), side="right")
-        hi = np.searchsorted(book.key, book.key_at(code, day + 7 * weeks), side="right")
-        cnt = hi - lo
-        row = np.repeat(np.arange(n), cnt)
-        idx = lo[row] + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        amt = book.paid[idx]
-        total = np.cumsum(amt)
-        first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, bool)
-        cum = total - (total - amt)[first][np.cumsum(first) - 1] if len(row) else amt
-        capped = np.minimum(cum, open_amount[row])
-        prev = np.r_[0.0, capped[:-1]]
-        prev[first] = 0.0
-        week = (book.day[idx] - day[row] + 6) // 7 - 1  # ceil(days / 7) - 1, days >= 1
-        flat = np.bincount(row * weeks + week, weights=capped - prev, minlength=n * weeks)
-        out[:, :weeks] = flat.reshape(n, weeks)
-    out[:, weeks] = np.maximum(open_amount - out[:, :weeks].sum(axis=1), 0)
+def _weeks_of(rows: pd.DataFrame, collected: pd.DataFrame, weeks: int) -> np.ndarray:
+    """The engine's cash per (origin, invoice, week) (:func:`arinsight.engine.history.
+    collected_by_week`) as an array aligned with ``rows``: one column per week, then the part
+    of the open amount not collected within them."""
+    out = np.zeros((len(rows), weeks + 1))
+    ids = rows["invoice_id"].drop_duplicates()
+
+    def keys(frame: pd.DataFrame) -> pd.Index:
+        """(origin, invoice) as one integer; -1 for an invoice not in ``rows``."""
+        code = _codes(frame["invoice_id"], ids)
+        return pd.Index(np.where(code >= 0, _days(frame["origin"]) * len(ids) + code, -1))
+
+    at = keys(rows).get_indexer(keys(collected))
+    ok = at >= 0
+    np.add.at(
+        out, (at[ok], collected["week"].to_numpy()[ok] - 1), collected["collected"].to_numpy()[ok]
+    )
+    out[:, weeks] = np.maximum(rows["open_amount"].to_numpy(dtype=float) - out[:, :weeks].sum(1), 0)
     return np.round(out, 2)
 
 
@@ -403,18 +306,16 @@ def collected_by_week(
     Payments to the invoice dated in week k (``O + 7(k-1) < date <= O + 7k``) count in column
     k-1, cumulatively capped at the open amount at O (an overpayment counts up to it); the last
     column is the part not collected within ``weeks`` weeks (later or never). The rows may come
-    from several origins (``origin`` per row, as :func:`open_at_origins` gives them).
+    from several origins (``origin`` per row, as :func:`open_at_origins` gives them). Computed
+    by the engine (:func:`arinsight.engine.history.collected_by_week`).
     """
     if len(open_rows) == 0:
         return np.zeros((0, weeks + 1))
-    ids = open_rows["invoice_id"].drop_duplicates()
-    book = _book(
-        ids.to_frame().assign(customer_id="", invoice_date=pd.NaT, due_date=pd.NaT, amount=0.0),
-        payments,
-    )
-    code = _codes(open_rows["invoice_id"], book.inv["invoice_id"])
-    day = _days(open_rows["origin"])
-    return _collected(book, code, day, open_rows["open_amount"].to_numpy(dtype=float), weeks)
+    from arinsight.engine.run import history_frames
+
+    tables = {"payments": payments}
+    frame = history_frames(tables, ["collected_by_week"], weeks=weeks, open_rows=open_rows)
+    return _weeks_of(open_rows, frame["collected_by_week"], weeks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,43 +383,39 @@ def delay_training_rows(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """What the invoices due by ``cutoff`` - the last edge were paid when, as (invoice_id, bin,
     weight) rows: every payment dated <= cutoff in the bin of its delay, weighted by the share of
-    the amount it settled (cumulative payments capped at the amount); the part unpaid by the
-    last edge in ``NEVER``. Only such invoices are complete at ``cutoff``: no censoring."""
+    the amount it settled (what the engine applies of it: cumulative payments capped at the
+    amount, :func:`arinsight.engine.history.applied`); the part unpaid by the last edge in
+    ``NEVER``. Only such invoices are complete at ``cutoff``: no censoring."""
     inv = invoices.reset_index(drop=True)
-    code, bins, weights = _training_rows(inv, payments, cutoff)
+    applied = _engine(inv, payments, ["applied"])["applied"]
+    code, bins, weights = _training_rows(inv, applied, cutoff)
     ids = inv["invoice_id"].to_numpy()[code]
     return pd.DataFrame({"invoice_id": ids}), bins, weights
 
 
 def _training_rows(
-    invoices: pd.DataFrame, payments: pd.DataFrame, cutoff: Any
+    invoices: pd.DataFrame, applied: pd.DataFrame, cutoff: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`delay_training_rows` as (invoice position in ``invoices``, bin, weight) arrays:
-    the payment rows by invoice and date, then one "not within a year" row per invoice."""
+    """:func:`delay_training_rows` as (invoice position in ``invoices``, bin, weight) arrays
+    from the engine's applied payments (``applied``, of a ledger cut at or after ``cutoff``):
+    the payment rows by invoice, date and payment id, then one "not within a year" row per
+    invoice."""
     C = np.datetime64(pd.Timestamp(cutoff), "ns")
     horizon = np.timedelta64(int(DELAY_EDGES[-1]), "D")
     due = invoices["due_date"].to_numpy(dtype="datetime64[ns]")
     amount = invoices["amount"].to_numpy(dtype=float)
     done = np.flatnonzero((due + horizon <= C) & (amount > 0))
-    code = _codes(payments["invoice_id"], invoices["invoice_id"])
-    date = payments["payment_date"].to_numpy(dtype="datetime64[ns]")
-    paid = payments["amount"].to_numpy(dtype=float)
+    applied = applied.assign(_code=_codes(applied["invoice_id"], invoices["invoice_id"]))
+    applied = applied.sort_values(["_code", "payment_date", "payment_id"], kind="stable")
+    c = applied["_code"].to_numpy()
+    d = applied["payment_date"].to_numpy(dtype="datetime64[ns]")
     member = np.zeros(len(invoices), dtype=bool)
     member[done] = True
-    ok = (code >= 0) & (date <= C)
-    ok[ok] = member[code[ok]]
-    ok[ok] = date[ok] <= due[code[ok]] + horizon
-    c, d, a = code[ok], date[ok], paid[ok]
-    order = np.lexsort((d, c))  # by invoice, then date (stable: same-day in table order)
-    c, d, a = c[order], d[order], a[order]
-    share = np.zeros(len(c))
-    if len(c):
-        total = np.cumsum(a)
-        start = np.r_[True, c[1:] != c[:-1]]
-        cum = np.minimum(total - (total - a)[start][np.cumsum(start) - 1], amount[c])
-        prev = np.r_[0.0, cum[:-1]]
-        prev[start] = 0.0
-        share = (cum - prev) / amount[c]
+    ok = (c >= 0) & (d <= C)
+    ok[ok] = member[c[ok]]
+    ok[ok] = d[ok] <= due[c[ok]] + horizon
+    c, d = c[ok], d[ok]
+    share = applied["applied"].to_numpy(dtype=float)[ok] / amount[c]
     m = share > 1e-9
     delay = (d[m] - due[c[m]]) / np.timedelta64(1, "D")
     paid_share = np.bincount(c[m], weights=share[m], minlength=len(invoices))
@@ -816,7 +713,7 @@ def compute(
     open invoice; the model's cash over a sample of ``backtest_sample_rows`` of them drawn with
     probability proportional to the open amount (:func:`inclusion`; None: every one), each
     weighted by 1 / its probability. So the work per model and per origin is bounded, whatever
-    the length of the history; only the invoices open at T and the one-pass ledger arrays grow
+    the length of the history; only the invoices open at T and the engine's as-of queries grow
     with the ledger.
 
     Returns ``forecast`` (one row per invoice open at T: invoice_id, customer_id, due_date,
@@ -826,24 +723,39 @@ def compute(
     ``delay_1..13``) and ``info`` (training rows, the bounds). Raises :class:`ForecastError`
     without enough history.
     """
-    from arinsight.risk import invoice_features
+    from arinsight.risk import features_of
 
     T = pd.Timestamp(as_of).normalize()
     inv = tables["invoices"].loc[tables["invoices"]["invoice_date"] <= T].reset_index(drop=True)
     pay = tables["payments"].loc[tables["payments"]["payment_date"] <= T].reset_index(drop=True)
     if inv.empty:
         raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
-    feats = invoice_features(inv, pay, tables["customers"], late_days)
-    if not feats["invoice_id"].reset_index(drop=True).equals(inv["invoice_id"]):
-        feats = feats.iloc[_codes(inv["invoice_id"], feats["invoice_id"])]
+    if inv["invoice_id"].duplicated().any():
+        raise ForecastError("invoices: invoice_id is not unique (run 02_clean first)")
+    if late_days is None or int(late_days) < 0:
+        raise ForecastError(f"late_days must be a non-negative number of days, got {late_days!r}")
+    n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
+    candidates = month_ends(inv["invoice_date"].min(), T - pd.Timedelta(days=7 * WEEKS))
+    # one engine query: the paid dates, applied payments and customers' history at T (the
+    # features), the invoices open at T and at the last candidates (the backtest's origins are
+    # among them: those with enough history are the latest) and their cash after each
+    marts = ["settlement", "applied", "customer_history", "open_at_origins", "collected_by_week"]
+    ledger = _engine(inv, pay, marts, [*candidates[-n_origins:], T], late_days=late_days)
+    applied, opened, settled = ledger["applied"], ledger["open_at_origins"], ledger["settlement"]
+    at = _codes(inv["invoice_id"], settled["invoice_id"])  # the engine's rows in inv's order
+    feats = features_of(
+        settled.iloc[at].reset_index(drop=True),
+        ledger["customer_history"].iloc[at].reset_index(drop=True),
+        inv,
+        tables["customers"],
+    )
     numeric, categorical = _feature_columns(feats)
     cols = numeric + categorical
     feats = feats[cols].reset_index(drop=True)  # row i = invoice code i
-    book = _book(inv, pay)
     base = _id_hash(inv["invoice_id"], random_seed)
 
     # every training row of T, once: an earlier cut-off C only keeps those due by C - 365
-    t_code, y, w = _training_rows(inv, pay, T)
+    t_code, y, w = _training_rows(inv, applied, T)
     t_due = inv["due_date"].to_numpy(dtype="datetime64[ns]")[t_code]
     t_last = _days(t_due) + int(DELAY_EDGES[-1])  # the first cut-off that may use the row
     t_strata = t_due.astype("datetime64[M]").astype(np.int64) * (NEVER + 1) + y
@@ -867,7 +779,7 @@ def compute(
             f"{n_train} payment outcome(s) of invoices due more than {horizon} days before "
             f"{T:%Y-%m-%d}; at least {min_train_invoices} needed to learn payment timing"
         )
-    rows = open_at(inv, pay, T)
+    rows = opened.loc[opened["origin"] == T].reset_index(drop=True)
     p = week_probabilities(
         _predict_bins(model, feats.iloc[_codes(rows["invoice_id"], inv["invoice_id"])]), rows
     )
@@ -877,30 +789,28 @@ def compute(
     forecast["p_later"] = p[:, WEEKS]
 
     # the backtest: the most recent month ends with 13 known weeks and enough history
-    n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
-    candidates = month_ends(inv["invoice_date"].min(), T - pd.Timedelta(days=7 * WEEKS))
     cand_days = _days(np.array(candidates, dtype="datetime64[ns]"))
     enough = np.searchsorted(np.sort(t_last), cand_days, side="right") >= min_train_invoices
     origins = [o for o, ok in zip(candidates, enough, strict=True) if ok][-n_origins:]
-    o_days = _days(np.array(origins, dtype="datetime64[ns]"))
-    o_idx, o_code, o_open = _open_codes(book, o_days)
     region, names = _region_codes(inv, tables["customers"])
-    paid_day = book.paid_day()  # once: "paid by O" = paid date <= O
-    has_paid = paid_day < _NEVER_DAY
+    paid_date = settled["paid_date"].to_numpy(dtype="datetime64[ns]")[at]
+    has_paid = ~np.isnat(paid_date)  # the engine's paid date at T: "paid by O" = paid date <= O
+    paid_day = np.where(has_paid, _days(paid_date), 0)
+    inv_day = _days(inv["invoice_date"])
     delay = (paid_day - _days(inv["due_date"])).astype(float)
     cust, _ = pd.factorize(inv["customer_id"], use_na_sentinel=True)
     n_cust = int(cust.max()) + 2 if len(cust) else 1
     cust = np.where(cust >= 0, cust, n_cust - 1)  # no customer: never has its own average
     parts = []
-    for j, origin_t in enumerate(origins):
+    for origin_t in origins:
         m, n, _ = fit_at(origin_t)
-        at = np.flatnonzero(o_idx == j)
-        if m is None or n < min_train_invoices or len(at) == 0:
+        r = opened.loc[opened["origin"] == origin_t].reset_index(drop=True)
+        if m is None or n < min_train_invoices or len(r) == 0:
             continue
-        code, amount, day = o_code[at], o_open[at], o_days[j]
-        r = _rows(book, [origin_t], np.zeros(len(at), dtype=np.int64), code, amount)
+        day = _days(np.datetime64(origin_t, "ns"))
+        code, amount = _codes(r["invoice_id"], inv["invoice_id"]), r["open_amount"].to_numpy()
         # each customer's average delay over its invoices paid by O (ALL: over every one)
-        known = has_paid & (paid_day <= day) & (book.inv_day <= day) & (cust < n_cust - 1)
+        known = has_paid & (paid_day <= day) & (inv_day <= day) & (cust < n_cust - 1)
         sums = np.bincount(cust[known], weights=delay[known], minlength=n_cust)
         counts = np.bincount(cust[known], minlength=n_cust)
         everyone = float(delay[known].mean()) if known.any() else 0.0
@@ -908,14 +818,14 @@ def compute(
         d = np.where(counts[c] > 0, sums[c] / np.maximum(counts[c], 1), everyone)
         pi = inclusion(amount, backtest_sample_rows)
         take = np.flatnonzero(_uniform(base[code], day) < pi)
-        model_cash = np.zeros((len(at), OUTCOMES))
+        model_cash = np.zeros((len(r), OUTCOMES))
         model_cash[take] = (
             _predict_cash(m, r.iloc[take].reset_index(drop=True), feats.iloc[code[take]])
             / pi[take, None]
         )
         blocks = {
             "model": model_cash,
-            "actual": _collected(book, code, np.full(len(at), day), amount, WEEKS),
+            "actual": _weeks_of(r, ledger["collected_by_week"], WEEKS),
             "due": due_date_baseline(r),
             "delay": _paid_after_due(r, d),
         }

@@ -5,8 +5,9 @@ Vocabulary used throughout (docs/risk.md):
 * ``L`` = ``late_days`` (parameter, default 30). ``D`` = an invoice's due date.
 * **Paid date** ``S`` (the receivables engine's definition, :func:`settlement`): the payment date
   on which the invoice's cumulative applied payments, taken in order of ``payment_date`` then
-  ``payment_id`` and counting only payments dated ``<= T``, first reach its amount (to the cent).
-  Unapplied cash (no invoice id, or an id not in the invoices) settles no invoice.
+  ``payment_id`` and counting only payments dated ``<= T``, first reach its amount (to the cent),
+  provided they still cover it at T (a refund that re-opens it leaves it unpaid). Unapplied cash
+  (no invoice id, or an id not in the invoices) settles no invoice.
 * **Late**: paid more than ``L`` days after the due date (``S - D > L``), or still unpaid that long
   after it.
 * **Outcome known at a cut-off C** (a date, inclusive; only payments dated ``<= C`` count):
@@ -25,11 +26,14 @@ Vocabulary used throughout (docs/risk.md):
 
 Features of an invoice dated ``d`` use only what the ledger showed at the **close of day d - 1**:
 invoices dated ``< d`` and payments dated ``< d`` (same-day invoices of the customer do not see each
-other). Each is a sum (or the latest value) over one kind of dated event of the customer (issues,
-payments, due dates, resolutions, paid dates): the events are sorted once by (customer, day) and
-every invoice reads its prefix sum just before (customer, d) with ``np.searchsorted``; no loop per
-invoice, and money is summed in integer cents (exact). Since they never depend on the cut-off, they
-are computed once per run and every backtest only changes the labels.
+other). Each is a sum (or the latest value) over the customer's dated events (issues, payments,
+due dates, resolutions, paid dates), computed by the engine for every invoice at once
+(:func:`arinsight.engine.history.customer_history`, with the paid dates and applied payments of
+:func:`arinsight.engine.history.settlement` and :func:`~arinsight.engine.history.applied`; money
+exact to the cent); this module only turns those sums into rates and means and adds the master
+data. Since they never depend on the cut-off, they are computed once per run and every backtest
+only changes the labels. The as-of accounting is the engine's; here are only labels, sampling,
+fitting, prediction and evaluation.
 
 Training is bounded (:func:`training_sample`): a model learns from at most ``max_train_rows``
 matured invoices (default :data:`MAX_TRAIN_ROWS`), a random sample stratified by invoice month and
@@ -130,17 +134,6 @@ def _check_columns(df: pd.DataFrame, table: str, columns: list[str]) -> None:
         raise RiskModelError(f"{table}: missing column(s) {', '.join(missing)}")
 
 
-def _cents(values: pd.Series) -> np.ndarray:
-    """Money as whole cents (int64; a missing amount counts 0)."""
-    x = np.round(values.to_numpy(dtype="float64", na_value=np.nan) * 100.0)
-    return np.nan_to_num(x).astype(np.int64)
-
-
-def _days(values) -> np.ndarray:
-    """Dates as int64 day numbers (days since 1970-01-01); NaT becomes the int64 minimum."""
-    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-
-
 def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
     """The row of each key in the unique ``ids`` (-1 when absent or missing)."""
     index = pd.Index(ids)
@@ -155,71 +148,39 @@ def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray:
     return np.asarray(at, dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class _Book:
-    """Invoices and their applied payments, prepared once (every array is aligned with ``inv``
-    or with the applied payments, sorted by invoice, day, payment id)."""
+def _engine(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    as_of: Any = None,
+    late_days: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The engine's settlement of the ledger (cut at ``as_of`` when given) in the invoices' row
+    order, and with ``late_days`` the customer history of every invoice
+    (:func:`arinsight.engine.history.customer_history`) in the same order, else None."""
+    from arinsight.engine.run import history_frames
 
-    inv: pd.DataFrame  # invoice_id, customer_id, invoice_date, due_date, amount (+ energy_kwh)
-    cents: np.ndarray  # invoice amount in cents
-    paid_date: np.ndarray  # datetime64[ns]: the paid date S, NaT when never fully paid
-    pay_inv: np.ndarray  # each applied payment's invoice (row of inv)
-    pay_date: np.ndarray  # datetime64[ns], the day of the payment
-    pay_applied: np.ndarray  # cents by which the payment reduces its invoice's open amount
-
-
-def _book(invoices: pd.DataFrame, payments: pd.DataFrame) -> _Book:
-    """Prepare ``invoices`` and ``payments`` (see :class:`_Book` and :func:`settlement`).
-
-    A payment's ``applied`` amount = how much it reduces its invoice's open amount: the invoice's
-    cumulative payments capped at the invoice amount, differenced (an overpayment reduces it to 0,
-    not below). Payments are used on their own date, whatever the invoice date (a payment dated
-    before its invoice is a data error that 02_clean quarantines as ``payment_before_invoice``).
-    """
     _check_columns(
         invoices, "invoices", ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]
     )
     _check_columns(payments, "payments", ["invoice_id", "customer_id", "payment_date", "amount"])
-    cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]
-    cols += ["energy_kwh"] if "energy_kwh" in invoices else []
-    inv = invoices[cols].reset_index(drop=True)
-    for col in ("invoice_date", "due_date"):
-        inv[col] = _as_day(inv[col])
-    if inv["due_date"].isna().any() or inv["invoice_date"].isna().any():
+    if invoices["due_date"].isna().any() or invoices["invoice_date"].isna().any():
         raise RiskModelError(
             "invoices: invoice_date and due_date must be filled (run 02_clean first)"
         )
-    inv["amount"] = inv["amount"].astype(float)
-    cents = _cents(inv["amount"])
-
-    code = _positions(payments["invoice_id"], inv["invoice_id"]) if len(payments) else None
-    if code is None or len(inv) == 0:
-        code = np.full(len(payments), -1, dtype=np.int64)
-    pay_date = _as_day(payments["payment_date"]).to_numpy(dtype="datetime64[ns]")
-    ok = (code >= 0) & ~np.isnat(pay_date)
-    c, d, a = code[ok], pay_date[ok], _cents(payments["amount"])[ok]
-    # order: invoice, day, then payment id. With no negative amount the cumulative sum only grows,
-    # so the order of one invoice's payments of one day cannot change the day it is first reached
-    # (nor any day's applied total): the id is only read when a negative amount exists.
-    keys = [d.astype(np.int64), c]
-    if (a < 0).any() and "payment_id" in payments:
-        pid = payments["payment_id"][ok].astype(str).to_numpy()
-        keys.insert(0, pd.factorize(pid, sort=True)[0])
-    order = np.lexsort(keys)
-    c, d, a = c[order], d[order], a[order]
-    paid_date = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
-    applied = a.copy()
-    if len(c):
-        start = np.r_[True, c[1:] != c[:-1]]
-        total = np.cumsum(a)
-        cum = total - (total - a)[start][np.cumsum(start) - 1]  # per invoice, exact in cents
-        cap = cents[c]
-        applied = np.minimum(cum, cap) - np.minimum(cum - a, cap)
-        full = cum >= cap
-        fc, fd = c[full], d[full]  # sorted by invoice, then day: the first row per invoice
-        first = np.r_[True, fc[1:] != fc[:-1]] if len(fc) else np.zeros(0, bool)
-        paid_date[fc[first]] = fd[first]
-    return _Book(inv, cents, paid_date, c, d, applied)
+    marts = ["settlement"] if late_days is None else ["settlement", "customer_history"]
+    tables = {"invoices": invoices, "payments": payments}
+    frames = history_frames(tables, marts, as_of, late_days=late_days)
+    settled = frames["settlement"]
+    if settled["invoice_id"].duplicated().any():
+        raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
+    # the invoices' own order (the engine's is by id)
+    cut = invoices if as_of is None else invoices.loc[_as_day(invoices["invoice_date"]) <= as_of]
+    at = _positions(cut["invoice_id"], settled["invoice_id"])
+    settled = settled.iloc[at].reset_index(drop=True)
+    history = frames.get("customer_history")
+    if history is not None:
+        history = history.iloc[at].reset_index(drop=True)
+    return settled, history
 
 
 def settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
@@ -228,21 +189,16 @@ def settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
     **Paid date** of an invoice = the ``payment_date`` on which its cumulative payments, ordered
     by ``payment_date`` then ``payment_id`` (tie-breaker), counting only the payments given
     (pass payments cut at T: those dated ``<= T``), first reach its amount (to the cent); NaT when
-    they never do. Unapplied cash (no invoice id, or one not among the invoices) settles no
+    they do not cover it (:func:`arinsight.engine.history.settlement`: the engine's one
+    definition). Unapplied cash (no invoice id, or one not among the invoices) settles no
     invoice. No other rule: a payment dated before its invoice counts on its own date (02_clean
     quarantines such payments, ``payment_before_invoice``).
 
     Returns one row per invoice (input order): ``invoice_id, customer_id, invoice_date, due_date,
     amount, paid_date``.
     """
-    book = _book(invoices, payments)
-    return _settled(book)
-
-
-def _settled(book: _Book) -> pd.DataFrame:
-    out = book.inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
-    out["paid_date"] = book.paid_date
-    return out
+    settled, _ = _engine(invoices, payments)
+    return settled[["invoice_id", "customer_id", "invoice_date", "due_date", "amount", "paid_date"]]
 
 
 def _labels_at(settled: pd.DataFrame, as_of: pd.Timestamp, late_days: int) -> pd.DataFrame:
@@ -286,55 +242,13 @@ def late_labels(
     if late_days is None or int(late_days) < 0:
         raise RiskModelError(f"late_days must be a non-negative number of days, got {late_days!r}")
     C = pd.Timestamp(as_of).normalize()
-    pay = payments.loc[_as_day(payments["payment_date"]) <= C] if len(payments) else payments
-    return _labels_at(settlement(invoices, pay), C, int(late_days))
+    settled, _ = _engine(invoices, payments, C)
+    return _labels_at(settled, C, int(late_days))
 
 
 # ----------------------------------------------------------------------------------------------
 # Features
 # ----------------------------------------------------------------------------------------------
-
-
-class _Before:
-    """Events of one kind per customer and day, to read "before day d" for each invoice.
-
-    ``key = customer * width + day``; the events are sorted by key once. For a query key ``q`` of
-    customer c and day d, the events of c dated before d are the sorted positions
-    ``[searchsorted(c * width), searchsorted(q))``: their sum is a difference of prefix sums.
-    The queries are searched in sorted order (``q_order``): the same answer, far fewer cache
-    misses on a million invoices.
-    """
-
-    def __init__(self, cust: np.ndarray, day: np.ndarray, width: int, rank=None):
-        key = cust * width + day
-        self.order = np.lexsort((rank, key)) if rank is not None else np.argsort(key, kind="stable")
-        self.key = key[self.order]
-        self.width = width
-
-    def query(self, q: np.ndarray, q_order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(first, end) sorted positions of the customer's events dated before each query."""
-        first = np.empty(len(q), np.int64)
-        end = np.empty(len(q), np.int64)
-        qs = q[q_order]
-        first[q_order] = np.searchsorted(self.key, (qs // self.width) * self.width, side="left")
-        end[q_order] = np.searchsorted(self.key, qs, side="left")
-        return first, end
-
-    def sums(self, q: np.ndarray, q_order: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
-        first, end = self.query(q, q_order)
-        out = []
-        for v in values:
-            prefix = np.concatenate([[0], np.cumsum(v[self.order])])
-            out.append(prefix[end] - prefix[first])
-        return out
-
-    def latest(self, q: np.ndarray, q_order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(has one, event index) of the customer's latest event dated before each query (the
-        last in ``rank`` order on that day)."""
-        first, end = self.query(q, q_order)
-        has = end > first
-        idx = self.order[np.maximum(end - 1, 0)] if len(self.order) else np.zeros(len(q), int)
-        return has, idx
 
 
 def invoice_features(
@@ -354,8 +268,8 @@ def invoice_features(
       ``prior_late_rate`` = late ones / ``prior_known`` (NaN when none);
     * ``prior_mean_days_late`` = mean of ``max(0, S - D)`` over c's invoices paid before d (NaN when none);
     * ``open_balance`` = c's invoiced amounts dated before d minus what c's payments dated before d
-      took off them (:func:`_book`: each invoice's reductions capped at its amount; unapplied cash
-      not netted), floored at 0;
+      took off them (each invoice's reductions capped at its amount; unapplied cash not netted),
+      floored at 0;
     * ``overdue_balance`` = the part of ``open_balance`` already past due at the close of d - 1
       (invoices with D < d - 1);
     * ``credit_limit_use = open_balance / credit_limit`` (NaN when the limit is missing or 0);
@@ -363,71 +277,40 @@ def invoice_features(
     * ``last_late`` (the baseline rule, not a model feature): 1 if the invoice of c resolved most
       recently before d was late, 0 if not, NaN if none (ties on a day: late if any was late).
 
-    Returns one row per invoice in input order (and with the input's index) with ``invoice_id,
-    customer_id, invoice_date, due_date`` + :data:`FEATURES` + ``last_late``.
+    The customer's history (every sum over c's dated events before d) is the engine's
+    :func:`arinsight.engine.history.customer_history`; the rates, means and master data are
+    read from it here. Returns one row per invoice in input order (and with the input's index)
+    with ``invoice_id, customer_id, invoice_date, due_date`` + :data:`FEATURES` + ``last_late``.
     """
     if late_days is None or int(late_days) < 0:
         raise RiskModelError(f"late_days must be a non-negative number of days, got {late_days!r}")
     _check_columns(customers, "customers", ["customer_id"])
     if len(invoices) and invoices["invoice_id"].duplicated().any():
         raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
-    out = _features(_book(invoices, payments), customers, int(late_days))
+    settled, history = _engine(invoices, payments, late_days=int(late_days))
+    out = features_of(settled, history, invoices, customers)
     out.index = invoices.index
     return out
 
 
-def _features(book: _Book, customers: pd.DataFrame, L: int) -> pd.DataFrame:
-    """:func:`invoice_features` of a prepared ledger (RangeIndex, the book's row order)."""
-    inv = book.inv
-    n = len(inv)
-    cust = pd.factorize(inv["customer_id"], use_na_sentinel=False)[0].astype(np.int64)
-    inv_day, due_day = _days(inv["invoice_date"]), _days(inv["due_date"])
-    is_paid = ~np.isnat(book.paid_date)
-    paid_day = np.where(is_paid, _days(book.paid_date), 0)
-    pay_day = _days(book.pay_date)
-    pay_cust = cust[book.pay_inv]
-    # day numbers from 0; every event and query day fits in [0, width)
-    days = [x for x in (inv_day, due_day, pay_day) if len(x)]
-    base = int(min(x.min() for x in days)) if days else 0
-    top = max([int(x.max()) for x in days] + [int(due_day.max(initial=base)) + L + 2])
-    width = top - base + 2
-    q = cust * width + (inv_day - base)
-    qo = np.argsort(q, kind="stable")
-
-    # issues: count and amounts; payments: what they took off the balance (and off the overdue part)
-    issues = _Before(cust, inv_day - base, width)
-    n_inv, issued = issues.sums(q, qo, np.ones(n, np.int64), book.cents)
-    after_due = pay_day > due_day[book.pay_inv]
-    pays = _Before(pay_cust, pay_day - base, width)
-    paid_cents, paid_overdue = pays.sums(
-        q, qo, book.pay_applied, np.where(after_due, book.pay_applied, 0)
-    )
-    # due dates: the amount still open at the close of D becomes overdue on D + 1
-    by_due = np.bincount(
-        book.pay_inv[~after_due], weights=book.pay_applied[~after_due], minlength=n
-    )[:n]
-    overdue_start = book.cents - np.round(by_due).astype(np.int64)
-    (became_overdue,) = _Before(cust, due_day + 1 - base, width).sums(q, qo, overdue_start)
-    # resolutions: K = D + L + 1 for a late invoice, S for an on-time one
-    late = ~is_paid | (paid_day - due_day > L)
-    k_day = np.where(late, due_day + L + 1, paid_day) - base
-    resolved = _Before(cust, k_day, width, rank=late.astype(np.int8))
-    n_known, n_late = resolved.sums(q, qo, np.ones(n, np.int64), late.astype(np.int64))
-    has_last, last = resolved.latest(q, qo)
-    late_idx = np.flatnonzero(late)
-    has_late, last_late = _Before(cust[late_idx], k_day[late_idx], width).latest(q, qo)
-    # paid dates: count and days late
-    paid_idx = np.flatnonzero(is_paid)
-    settles = _Before(cust[paid_idx], paid_day[paid_idx] - base, width)
-    n_paid, days_late = settles.sums(
-        q, qo, np.ones(len(paid_idx), np.int64), np.maximum(paid_day - due_day, 0)[paid_idx]
-    )
-
+def features_of(
+    settled: pd.DataFrame,
+    history: pd.DataFrame,
+    invoices: pd.DataFrame,
+    customers: pd.DataFrame,
+) -> pd.DataFrame:
+    """:func:`invoice_features` from the engine's ``settlement`` and ``customer_history``
+    (:func:`arinsight.engine.run.history_frames`), aligned with ``invoices`` (row i of each is
+    the same invoice; their ``amount`` and ``energy_kwh`` are taken as given), for a caller that
+    asks the engine for more in the same query. RangeIndex."""
+    inv = settled
     cust_table = customers.drop_duplicates("customer_id").set_index("customer_id")
     at = positions(inv["customer_id"], cust_table.index, unique=True)
-    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]].copy()
-    out["terms_days"] = (due_day - inv_day).astype(float)
-    out["energy_kwh"] = inv["energy_kwh"].astype(float) if "energy_kwh" in inv else np.nan
+    out = inv[["invoice_id", "customer_id", "invoice_date", "due_date"]].copy()
+    out["amount"] = invoices["amount"].astype(float).to_numpy()
+    out["terms_days"] = (inv["due_date"] - inv["invoice_date"]).dt.days.astype(float)
+    energy = invoices.get("energy_kwh")
+    out["energy_kwh"] = np.nan if energy is None else energy.astype(float).to_numpy()
     out["month"] = inv["invoice_date"].dt.month.astype(float)
     for col in CATEGORICAL:
         values = (
@@ -442,17 +325,22 @@ def _features(book: _Book, customers: pd.DataFrame, L: int) -> pd.DataFrame:
         else pd.Series(np.nan, index=inv.index)
     )
     out["credit_limit"] = limit
-    out["prior_invoices"] = n_inv.astype(float)
-    out["prior_known"] = n_known.astype(float)
+    n_known = history["prior_known"].to_numpy(dtype=float)
+    n_paid = history["prior_paid"].to_numpy(dtype=float)
+    out["prior_invoices"] = history["prior_invoices"].astype(float).to_numpy()
+    out["prior_known"] = n_known
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["prior_late_rate"] = np.where(n_known > 0, n_late / n_known, np.nan)
-        out["prior_mean_days_late"] = np.where(n_paid > 0, days_late / n_paid, np.nan)
-    out["open_balance"] = np.maximum(issued - paid_cents, 0) / 100.0
-    out["overdue_balance"] = np.maximum(became_overdue - paid_overdue, 0) / 100.0
+        out["prior_late_rate"] = np.where(n_known > 0, history["prior_late"] / n_known, np.nan)
+        out["prior_mean_days_late"] = np.where(
+            n_paid > 0, history["prior_days_late"] / n_paid, np.nan
+        )
+    out["open_balance"] = history["open_balance"].to_numpy()
+    out["overdue_balance"] = history["overdue_balance"].to_numpy()
     out["credit_limit_use"] = (out["open_balance"] / limit).where(limit > 0)
-    since = (inv_day - base) - k_day[late_idx][last_late] if len(late_idx) else np.zeros(n)
-    out["days_since_last_late"] = np.where(has_late, since, np.nan)
-    out[BASELINE] = np.where(has_last, late[last].astype(float), np.nan)
+    day = inv["invoice_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    out["days_since_last_late"] = (day - history["last_late_day"]).astype(float).to_numpy()
+    last = history["last_resolved_late"]
+    out[BASELINE] = last.astype(float).to_numpy() if len(last) else np.zeros(0)
     return out[["invoice_id", "customer_id", "invoice_date", "due_date"] + FEATURES + [BASELINE]]
 
 
@@ -1132,24 +1020,24 @@ def score_open_invoices(
     """
     C = pd.Timestamp(as_of).normalize()
     L = int(late_days)
-    inv = invoices.loc[_as_day(invoices["invoice_date"]) <= C]
-    pay = payments.loc[_as_day(payments["payment_date"]) <= C] if len(payments) else payments
-    book = _book(inv, pay)
+    settled, _ = _engine(invoices, payments, C)
     if timing is None:
-        timing = payment_timing(_settled(book), C, L)
-    return _score(model, features, book, C, L, timing)
+        timing = payment_timing(settled, C, L)
+    return _score(model, features, settled, C, L, timing)
 
 
 def _score(
-    model, features: pd.DataFrame, book: _Book, C: pd.Timestamp, L: int, timing: PaymentTiming
+    model,
+    features: pd.DataFrame,
+    settled: pd.DataFrame,
+    C: pd.Timestamp,
+    L: int,
+    timing: PaymentTiming,
 ) -> pd.DataFrame:
-    """:func:`score_open_invoices` on a ledger already cut at C (invoices and payments)."""
-    n = len(book.inv)
-    applied = np.bincount(book.pay_inv, weights=book.pay_applied, minlength=n)[:n]
-    open_cents = book.cents - np.round(applied).astype(np.int64)
-    is_open = open_cents > 0
-    rows = book.inv.loc[is_open, ["invoice_id", "customer_id", "invoice_date", "due_date"]]
-    rows = rows.assign(open_amount=open_cents[is_open] / 100.0).reset_index(drop=True)
+    """:func:`score_open_invoices` of the engine's settlement at C (its ``open_amount``)."""
+    is_open = (settled["_cents_open_amount"] > 0).to_numpy()
+    cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "open_amount"]
+    rows = settled.loc[is_open, cols].reset_index(drop=True)
     at = _positions(rows["invoice_id"], features["invoice_id"])
     if (at < 0).any():
         raise RiskModelError(
@@ -1569,16 +1457,15 @@ def _train_and_score(
     pay = tables["payments"]
     cust = tables["customers"]
     inv = inv.loc[_as_day(inv["invoice_date"]) <= T]
-    pay = pay.loc[_as_day(pay["payment_date"]) <= T]
     if inv.empty:
         raise NotEnoughHistory(f"no invoices issued by {T.date()}: nothing to train or score")
     if inv["invoice_id"].duplicated().any():
         raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
     L = int(late_days)
     t = time.perf_counter()
-    book = _book(inv, pay)  # paid dates and applied payments, once for every stage
-    feats = _features(book, cust, L)
-    settled = _settled(book)
+    # paid dates, open amounts and the customers' history at T, once for every stage
+    settled, history = _engine(inv, pay, T, L)
+    feats = features_of(settled, history, inv, cust)
     timings["features"] = time.perf_counter() - t
     history = _History.of(feats, settled, L)
     matured = history.matured(T)
@@ -1621,7 +1508,7 @@ def _train_and_score(
         timings["importance"] = time.perf_counter() - t
         t = time.perf_counter()
         timing = payment_timing(settled, T, L)
-        scores = _score(model, feats, book, T, L, timing)
+        scores = _score(model, feats, settled, T, L, timing)
         timings["scoring"] = time.perf_counter() - t
     metadata = {
         "period": period,

@@ -433,13 +433,7 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         ledgers.payments.payment_date <= w.as_of, ledgers.payments.invoice_id.notnull()
     )
     pay = pay.join(inv.select("invoice_id", invoice_amount=inv.amount), "invoice_id")
-    pay = pay.mutate(running=pos.paid_so_far(pay))
-    totals = pay.group_by(_key="invoice_id").aggregate(
-        paid=pay.amount.sum(),
-        reached=pay.payment_date.min(where=pay.running >= pay.invoice_amount),
-        payments=pay.count(),
-        last_payment_date=pay.payment_date.max(),
-    )
+    totals = pos.invoice_payments(pos.applied_payments(pay))
     rinv = raw.invoices
     extra = rinv.select(
         _id=rinv.invoice_id.cast("string"),
@@ -468,7 +462,7 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         (open_amount > 0, "current"),
         else_="paid",
     )
-    paid_date = ibis.ifelse(paid >= j.amount, j.reached, ibis.null("date"))
+    paid_date = pos.paid_date(paid, j.amount, j.reached)
     money = MONEY
     return j.select(
         invoice_id=j.invoice_id,

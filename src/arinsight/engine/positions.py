@@ -271,31 +271,56 @@ def commission_positions(commissions: ir.Table, invoices: ir.Table, w: AsOf) -> 
     )
 
 
+def applied_payments(p: ir.Table) -> ir.Table:
+    """The payment rows ``p`` (each with its invoice's ``invoice_amount``) with ``running`` (its
+    invoice's payments up to and including it: :func:`paid_so_far`) and ``applied``: how much it
+    reduces the invoice's open amount, ``min(running, amount) - min(running - payment, amount)``
+    (the running total capped at the amount, differenced: an overpayment reduces it to 0, not
+    below; a refund re-opens it)."""
+    p = p.mutate(running=paid_so_far(p))
+    cap = p.invoice_amount.cast(MONEY_SUM)
+    return p.mutate(applied=ibis.least(p.running, cap) - ibis.least(p.running - p.amount, cap))
+
+
+def invoice_payments(p: ir.Table) -> ir.Table:
+    """The payment rows ``p`` of :func:`applied_payments` per invoice (``_key``): ``paid`` (their
+    sum), ``reached`` (the first payment date at which the running total reaches the amount),
+    ``payments`` (count), ``last_payment_date``."""
+    return p.group_by(_key="invoice_id").aggregate(
+        paid=p.amount.sum(),
+        reached=p.payment_date.min(where=p.running >= p.invoice_amount),
+        payments=p.count(),
+        last_payment_date=p.payment_date.max(),
+    )
+
+
+def paid_date(paid: ir.Value, amount: ir.Value, reached: ir.DateValue) -> ir.DateValue:
+    """An invoice's paid date: the date its cumulative payments (payment date, then payment id
+    order) first reach its amount (``reached`` of :func:`invoice_payments`), null unless its
+    payments (``paid``) cover the ``amount``: the engine's one definition."""
+    return ibis.ifelse(paid >= amount, reached, ibis.null("date"))
+
+
 def balance_events(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
     """Dated changes of open AR up to T, so that AR(x) = sum of the deltas dated <= x.
 
-    An invoice adds its amount on its invoice date; a payment changes the invoice's open amount
-    by ``max(0, amount - paid after it) - max(0, amount - paid before it)`` (running sums in
-    payment date, then payment id order). ``overdue_date`` = ``max(date, due_date + 1 day)``: the
-    day the change starts to count as overdue. Columns: region, date, overdue_date, delta.
+    An invoice adds its amount on its invoice date; a payment takes off the invoice's open amount
+    what it is applied (:func:`applied_payments`: running sums in payment date, then payment id
+    order). ``overdue_date`` = ``max(date, due_date + 1 day)``: the day the change starts to
+    count as overdue. Columns: region, date, overdue_date, delta.
     """
     inv = invoices.filter(invoices.invoice_date <= w.as_of)
     p = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
     p = p.join(
         inv.select("invoice_id", "due_date", "region", invoice_amount=inv.amount), "invoice_id"
     )
-    after = paid_so_far(p)
-    p = p.mutate(after=after)
-    zero = ibis.literal(0).cast(MONEY_SUM)
-    delta = ibis.greatest(p.invoice_amount - p.after, zero) - ibis.greatest(
-        p.invoice_amount - (p.after - p.amount), zero
-    )
+    p = applied_payments(p)
     one_day = ibis.interval(days=1)
     pay_events = p.select(
         "region",
         date=p.payment_date,
         overdue_date=ibis.greatest(p.payment_date, p.due_date + one_day),
-        delta=delta,
+        delta=-p.applied,
     )
     inv_events = inv.select(
         "region",

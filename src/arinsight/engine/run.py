@@ -34,7 +34,7 @@ from arinsight.engine.results import (  # noqa: F401 (the engine's results, impo
     top_n_of,
 )
 from arinsight.engine.sources import Ledgers
-from arinsight.engine.staging import stage
+from arinsight.engine.staging import stage, to_money
 from arinsight.engine.window import AsOf, period_window, window_of  # noqa: F401
 from arinsight.errors import UserError
 
@@ -305,3 +305,114 @@ def monthly_trends_from_frames(
     out["dso"] = np.round(dso, 2)
     cols = ["month", "month_end", "billed", "collections", "paid", "unpaid", "open_ar"]
     return out[[*cols, "overdue_ar", "dso"]]
+
+
+#: The marts of :func:`history_frames`, each the name of its function in
+#: :mod:`arinsight.engine.history`.
+HISTORY_MARTS = (
+    "settlement",
+    "applied",
+    "customer_history",
+    "open_at_origins",
+    "collected_by_week",
+)
+
+#: The columns of each table the history marts read (others are not sent to the engine).
+_HISTORY_COLUMNS = {
+    "invoices": ("invoice_id", "customer_id", "invoice_date", "due_date", "amount"),
+    "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
+}
+
+
+def _pandas(con: BaseBackend, expr: ir.Table) -> pd.DataFrame:
+    """``expr`` as pandas (:func:`arinsight.ledger.arrow_to_frame`: money as float64, the float
+    nearest each amount, beside its exact ``_cents_<column>``), dates as ``datetime64[ns]`` at
+    midnight."""
+    from arinsight.ledger import arrow_to_frame
+
+    dates = {c: expr[c].cast("timestamp") for c in expr.columns if expr[c].type().is_date()}
+    frame = arrow_to_frame(con.to_pyarrow(expr.mutate(**dates) if dates else expr))
+    for col in [c for c in frame.columns if f"_cents_{c}" in frame.columns]:
+        frame[col] = frame[f"_cents_{col}"] / 100.0  # the float nearest each amount
+    for col in frame.columns:
+        if str(frame[col].dtype).startswith("datetime64"):
+            frame[col] = frame[col].astype("datetime64[ns]")
+    return frame
+
+
+def _open_rows(con: BaseBackend, frame: pd.DataFrame) -> ir.Table:
+    """The frame's origin, invoice_id and open_amount as an engine table (staged types)."""
+    import pyarrow as pa
+
+    data = pa.Table.from_pandas(
+        frame[["origin", "invoice_id", "open_amount"]], preserve_index=False
+    )
+    t = con.create_table(gen_name("arinsight_open_rows"), data, temp=True)
+    return t.select(
+        origin=t.origin.cast("date"),
+        invoice_id=t.invoice_id.cast("string"),
+        open_amount=to_money(t.open_amount),
+    )
+
+
+def history_frames(
+    tables: Mapping[str, Any],
+    marts: Sequence[str],
+    as_of: Any = None,
+    *,
+    late_days: int | None = None,
+    origins: Sequence[Any] = (),
+    weeks: int = 13,
+    open_rows: Any = None,
+) -> dict[str, pd.DataFrame]:
+    """The ``marts`` (names of :data:`HISTORY_MARTS`) of :mod:`arinsight.engine.history` over
+    the pandas frames ``tables`` (invoices, payments), on an embedded DuckDB, as pandas frames
+    ordered by their keys (``history.KEYS``). ``as_of``: cut the ledger at T (None: take it as
+    it is); ``late_days``: of ``customer_history``; ``origins``: the dates of
+    ``open_at_origins``; ``weeks``: of ``collected_by_week``, which reads ``open_rows`` (a frame
+    with origin, invoice_id, open_amount) or else the rows of ``open_at_origins``. Settlement,
+    applied payments and the open rows are computed once and kept in the engine, where the
+    marts that read them find them."""
+    from arinsight.engine import history
+    from arinsight.engine.window import as_date
+
+    unknown = [m for m in marts if m not in HISTORY_MARTS]
+    if unknown:
+        raise ValueError(f"unknown history mart(s): {', '.join(unknown)}")
+    t = None if as_of is None else as_date(as_of)
+    days = [as_date(o) for o in origins]
+    frames = {}
+    for name, cols in _HISTORY_COLUMNS.items():
+        frame = tables.get(name)
+        if frame is not None:
+            frames[name] = frame[[c for c in cols if c in frame.columns]]
+    con = connect()
+    try:
+        ledgers = stage(sources.from_frames(con, frames))
+        kept: dict[str, ir.Table] = {}
+
+        def table(name: str) -> ir.Table:
+            """The mart ``name``, computed once and kept in the engine."""
+            if name not in kept:
+                if name == "settlement":
+                    expr = history.settlement(ledgers, t)
+                elif name == "applied":
+                    expr = history.applied(ledgers, t)
+                else:
+                    expr = history.open_at_origins(ledgers, days)
+                kept[name] = con.create_table(gen_name(f"arinsight_{name}"), expr, temp=True)
+            return kept[name]
+
+        out = {}
+        for name in marts:
+            if name == "customer_history":
+                expr = history.customer_history(table("settlement"), table("applied"), late_days)
+            elif name == "collected_by_week":
+                rows = table("open_at_origins") if open_rows is None else _open_rows(con, open_rows)
+                expr = history.collected_by_week(rows, ledgers, weeks)
+            else:
+                expr = table(name).order_by(*history.KEYS[name])
+            out[name] = _pandas(con, expr)
+        return out
+    finally:
+        con.disconnect()
