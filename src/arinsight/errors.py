@@ -48,7 +48,7 @@ class ConservationError(UserError):
     """Rows read != rows kept + rows quarantined + duplicates dropped."""
 
 
-class ProcessedDataError(UserError):
+class ProcessedDataError(UserError, ValueError):
     """A processed folder that is not what clean wrote: a table changed since (its fingerprint in
     ``data_quality.json`` differs), a column missing, or a value clean never keeps (an amount
     <= 0, a repeated key, an empty required field). The message names the file, and the fix is to
