@@ -423,3 +423,18 @@ def test_yes_no_of_a_typed_column_is_decided_like_text():
     assert problem.tolist() == ["", "", "invalid", ""]
     values, problem = parse_bools(flags)
     assert values.tolist() == [True, False] and problem.tolist() == ["", ""]
+
+
+def test_a_malformed_line_is_traceable_by_its_invoice_id(write_sources):
+    """The quarantine row of a malformed line carries the invoice id when the line reaches it:
+    the line cut on line 3 is INV-9000001; line 4 has an unquoted comma in its note (9 fields of
+    8) and its id, before the split, is INV-3; line 5, where the file ends, holds only its id
+    INV-4."""
+    text = TRUNCATED + "\nINV-3,C_1,2026-10-01,2026-10-31,5.00,USD,see note, please,open\nINV-4"
+    spec = write_sources(_csv_source(on_bad_value="quarantine"), {"inv.csv": text})
+    q = _clean(ingest(spec)).quarantine
+    assert q[["source_row", "key", "reason"]].values.tolist() == [
+        [3, "INV-9000001", "malformed_row"],
+        [4, "INV-3", "malformed_row"],
+        [5, "INV-4", "malformed_row"],
+    ]

@@ -15,6 +15,7 @@ Malformed CSV rows (see :mod:`arinsight.ingest.readers`) come last, with empty v
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ from arinsight.schemas import (
     BOOL_COLUMNS,
     CANONICAL,
     DATE_COLUMNS,
+    KEYS,
     NUMBER_COLUMNS,
     PARSE_ERRORS,
     PARSE_REASON,
@@ -215,8 +217,26 @@ def to_canonical(
     )
     out["_source_row"] = rows.astype("int64")
     if malformed:
-        out = pd.concat([out, _malformed_rows(table, out, malformed, name)], ignore_index=True)
+        key = KEYS[table]
+        rows = _malformed_rows(table, out, malformed, name)
+        rows[key] = [_field_of(m, source_of[key]) for m in malformed]
+        out = pd.concat([out, rows], ignore_index=True)
     return out
+
+
+def _field_of(bad: dict[str, Any], column: str) -> str | None:
+    """The value of ``column`` in a malformed line (a line cut short, a delimiter inside an
+    unquoted value), when the fields before it are intact: it lies before the line's first
+    field beyond the header's count, so a line cut after the key, or split later, still names
+    its invoice. None when the line does not reach it."""
+    header = bad.get("header") or []
+    if column not in header:
+        return None
+    at = header.index(column)
+    fields = next(csv.reader([bad["text"]], delimiter=bad.get("delimiter", ",")), [])
+    if at >= len(fields) or (bad["fields"] > len(header) and at >= len(header) - 1):
+        return None
+    return fields[at].strip() or None
 
 
 def _malformed_rows(

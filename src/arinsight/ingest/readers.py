@@ -115,6 +115,8 @@ def read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[s
     frame, malformed = fast if fast is not None else _read_csv_exact(text, names, delimiter)
     for bad in malformed:
         bad["file"] = shown
+        bad["header"] = names  # so the row's key can be read from its leading fields
+        bad["delimiter"] = delimiter
     return frame, malformed
 
 
