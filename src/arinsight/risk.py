@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import UserError
-from arinsight.files import file_lock, write_json
+from arinsight.files import file_lock, hash_frame, write_json
 from arinsight.ledger import lookup, positions
 
 #: Categorical features (customer master data); missing values become "Unknown".
@@ -1553,10 +1553,7 @@ def default_cache_dir(processed_dir: str | Path | None = None) -> Path:
 
 def _table_digest(df: pd.DataFrame) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
-    h.update(str(len(df)).encode())
-    if len(df.columns):
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    hash_frame(h, df)
     return h.hexdigest()
 
 

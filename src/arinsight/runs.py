@@ -725,18 +725,23 @@ def _reusable_clean(settings: _Settings, fingerprint: Mapping[str, Any]) -> dict
     return dict(stamp)
 
 
+#: Pages whose run for "All" trains the period's model once and fills a cache (under a lock)
+#: that the regions' runs of the same page read.
+MODEL_NOTEBOOKS = ("05_risk_scoring.ipynb", "06_cash_forecast.ipynb")
+
+
 def region_jobs(regions: Sequence[str]) -> list[tuple[str, str]]:
     """The (notebook, region) runs of a period, in the order they are submitted to the pool.
 
-    ``05_risk_scoring`` for "All" first: the longest run, it trains the period's model once and
-    fills the risk cache. Then 03/04 for every region, and the regional risk runs last, so with
-    2 workers they find the cache ready and only score instead of waiting on its lock.
+    The model pages for "All" first (:data:`MODEL_NOTEBOOKS`: the longest runs; they train the
+    period's models once and fill their caches), side by side with 2 workers; then 03/04 for
+    every region; the regions' model pages last, so they find the caches ready and only score
+    instead of holding a worker while they wait on a cache's lock.
     """
-    risk_nb = "05_risk_scoring.ipynb"
-    has_risk = risk_nb in REGION_NOTEBOOKS
-    jobs = [(risk_nb, ALL_REGIONS)] if has_risk and ALL_REGIONS in regions else []
-    jobs += [(n, r) for n in REGION_NOTEBOOKS if n != risk_nb for r in regions]
-    jobs += [(risk_nb, r) for r in regions if r != ALL_REGIONS] if has_risk else []
+    models = [n for n in MODEL_NOTEBOOKS if n in REGION_NOTEBOOKS]
+    jobs = [(n, ALL_REGIONS) for n in models] if ALL_REGIONS in regions else []
+    jobs += [(n, r) for n in REGION_NOTEBOOKS if n not in models for r in regions]
+    jobs += [(n, r) for n in reversed(models) for r in regions if r != ALL_REGIONS]
     return jobs
 
 
