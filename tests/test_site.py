@@ -648,7 +648,7 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
     """2026-10 North: the risk page failed without a previous version (published "none": no
     notebook, marked "Risk (failed)" with its error, not linked) and the commission page failed
     with its previous version kept (linked, with a "previous run" badge); receivables is linked
-    as usual."""
+    as usual. The commission page itself says it is older than its neighbours."""
     reports = make_reports(tmp_path / "reports")
     north = reports / "2026-10" / "North"
     (north / "05_risk_scoring.ipynb").unlink()
@@ -656,7 +656,12 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
     manifest = json.loads(manifest_path.read_text())
     manifest["reports"]["North"]["pages"] = {
         "03_receivables.ipynb": {"status": "ok", "published": "this run"},
-        "04_commissions.ipynb": {"status": "failed", "published": "previous", "error": "E1"},
+        "04_commissions.ipynb": {
+            "status": "failed",
+            "published": "previous",
+            "error": "E1",
+            "previous_generated_at": "2026-11-01T09:00:00Z",
+        },
         "05_risk_scoring.ipynb": {"status": "failed", "published": "none", "error": "E2 <b>"},
     }
     manifest_path.write_text(json.dumps(manifest))
@@ -671,6 +676,17 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
         in page
     )
     assert "the last run failed (E1); showing the previous version" in page
+    assert "This page is from the previous run" not in page  # receivables is from the last run
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert (
+        "This period is mixed: 1 page (North: Commission Analytics) comes from an earlier run"
+        in home
+    )
+    older = (out / "site" / "2026-10" / "North" / "commissions.html").read_text(encoding="utf-8")
+    assert (
+        "This page is from the previous run (generated 2026-11-01T09:00:00Z): its last run failed "
+        "(E1), while the other pages of this period come from the last run." in older
+    )
 
 
 def test_a_chart_with_nothing_to_draw_is_one_line_not_an_empty_card():

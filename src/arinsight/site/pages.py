@@ -169,6 +169,7 @@ class Builder:
                 return f'<span class="ar-tab current" aria-current="page">{esc(text)}</span>'
             return f'<a class="ar-tab" href="{esc(href(source, target))}">{esc(text)}</a>'
 
+        nb_for_key = {k: n for k, n, _ in REGION_PAGES}
         tabs = []
         region_for_tabs = region or period.all
         for key, nb_name, title in REGION_PAGES:
@@ -205,6 +206,15 @@ class Builder:
                 '<p class="notice bad">The last run of this region failed; this is the previous '
                 "good report.</p>"
             )
+        elif region is not None and page_key in nb_for_key:
+            page = region.page(nb_for_key[page_key])
+            if page.get("published") == "previous":  # this page is older than its neighbours
+                when = page.get("previous_generated_at") or "an earlier run"
+                notice = (
+                    '<p class="notice bad">This page is from the previous run (generated '
+                    f"{esc(when)}): its last run failed ({esc(page.get('error') or 'an error')}), "
+                    "while the other pages of this period come from the last run.</p>"
+                )
         return (
             f'<nav class="ar-context" aria-label="Period, region and page">'
             f'<div class="ar-context-row">{picker}'
@@ -388,6 +398,19 @@ class Builder:
             f"{esc(latest.manifest.get('as_of'))}. Green arrows are good news, red ones need "
             "attention; hover a tile for its definition.</p>"
         )
+        older = [
+            f"{r.name}: {title}"
+            for r in latest.regions
+            for _, nb_name, title in REGION_PAGES
+            if r.page(nb_name).get("published") == "previous"
+        ]
+        if older:  # the period is mixed: say so where a reader starts
+            intro += (
+                '<p class="notice bad">This period is mixed: '
+                f"{len(older)} page{'s' if len(older) > 1 else ''} ({esc(', '.join(older))}) "
+                f"{'come' if len(older) > 1 else 'comes'} from an earlier run, because the last "
+                "run of it failed; every other page comes from the last run.</p>"
+            )
         body = (
             self.context_bar(HOME, latest, None, None)
             + intro
