@@ -355,6 +355,12 @@ def _open_rows(con: BaseBackend, frame: pd.DataFrame) -> ir.Table:
     )
 
 
+#: DuckDB's memory for :func:`history_frames` (beyond it, it spills to its temp folder): its
+#: default, 80 % of the machine's memory, let a model page's kernel grow until it was killed
+#: beside the other pages of a run.
+HISTORY_MEMORY_LIMIT = "4GB"
+
+
 def history_frames(
     tables: Mapping[str, Any],
     marts: Sequence[str],
@@ -386,7 +392,7 @@ def history_frames(
         frame = tables.get(name)
         if frame is not None:
             frames[name] = frame[[c for c in cols if c in frame.columns]]
-    con = connect()
+    con = connect(memory_limit=HISTORY_MEMORY_LIMIT)
     try:
         ledgers = stage(sources.from_frames(con, frames))
         kept: dict[str, ir.Table] = {}
