@@ -310,3 +310,26 @@ def test_screenshots(page, served):
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{r}-{name}.png"), full_page=full)
         assert (ARTIFACTS / f"{r}-{name}.png").stat().st_size > 10_000
+
+
+def test_no_chart_offers_to_send_it_anywhere(page, served):
+    """plotly.js 4 puts "Share chart" (an upload to Plotly Cloud) in every chart's toolbar by
+    default: no chart of the site has it, nor a link to Plotly's editors, and no request leaves
+    the local server while a dashboard loads and its toolbar is shown."""
+    outside = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(served["url"]) else None,
+    )
+    page.goto(served["url"] + "site/2026-10/All/receivables.html")
+    page.wait_for_selector(".ar-chart .main-svg", timeout=20_000)
+    chart = page.locator(".ar-chart").first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    page.wait_for_selector(".ar-chart .modebar-btn", state="attached", timeout=5_000)
+    titles = page.eval_on_selector_all(
+        ".ar-chart .modebar-btn", "els => els.map(e => e.getAttribute('data-title') || '')"
+    )
+    assert titles and not [t for t in titles if "share" in t.lower() or "cloud" in t.lower()]
+    assert page.locator("[data-title*='Chart Studio'], .js-plot-link-container").count() == 0
+    assert outside == []

@@ -1,11 +1,20 @@
 /* arinsight site: draws the charts with the site's own plotly.js (no CDN) and links chart
-   points that carry a customer id to the customer's page. */
+   points that carry a customer id to the customer's page. Nothing leaves the host: plotly.js 4
+   offers "Share chart" (an upload to Plotly Cloud) on every chart by default; it is switched off
+   and its destination emptied, with the links to Plotly's editors. */
 (function () {
   "use strict";
   var config = {
     responsive: true,
     displaylogo: false,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+    showLink: false,
+    plotlyServerURL: "",
+    modeBarButtonsToRemove: [
+      "select2d", "lasso2d", "autoScale2d", "sendChartToCloud", "sendDataToCloud",
+      "editInChartStudio",
+    ],
   };
   function draw(el) {
     var node = document.getElementById(el.getAttribute("data-spec"));
