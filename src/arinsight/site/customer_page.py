@@ -52,6 +52,11 @@ def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
     )
 
 
+def _text(value: Any) -> bool:
+    """A non-empty text value (not None, NaN or blank)."""
+    return isinstance(value, str) and value.strip() != ""
+
+
 def customer_fragments(
     builder: Builder, period: PeriodReport, data: dict[str, pd.DataFrame], index_source: str
 ) -> tuple[str, dict[str, tuple[str, str]]]:
@@ -157,13 +162,18 @@ def customer_fragments(
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
         ]  # fmt: skip
+        known = [  # an attribute the data does not have is left out, never shown as "nan"
+            f"Region {region_link}" if _text(row.region) else "",
+            esc(row.industry) if _text(row.industry) else "",
+            esc(row.customer_type) if _text(row.customer_type) else "",
+            f"payment terms {int(row.payment_terms_days)} days"
+            if is_number(getattr(row, "payment_terms_days", None)) else "",
+        ]  # fmt: skip
         head = (
-            f'<p class="cust-meta">Customer ID {esc(cid)} · Region {region_link} · '
-            f"{esc(row.industry)} · {esc(row.customer_type)}"
-            + (f" · payment terms {int(row.payment_terms_days)} days"
-               if is_number(getattr(row, "payment_terms_days", None)) else "")
+            f'<p class="cust-meta">Customer ID {esc(cid)}'
+            + "".join(f" · {part}" for part in known if part)
             + f" · as of {esc(period.manifest.get('as_of'))}</p>"
-        )  # fmt: skip
+        )
         lines = items_by[cid].drop(columns=["customer_id"])
         statement = table_markup(
             lines,
