@@ -111,7 +111,7 @@ def _customers() -> pd.DataFrame:
                 "ap@acme.example.com",
                 None,
                 "g@gamma.example.com",
-                "bad; a@delta.example.com",
+                " a@delta.example.com; ",
             ],
         }
     )
@@ -234,7 +234,7 @@ def test_collections_worklist_without_risk_orders_by_amount_x_days():
     """amount_x_days over each customer's overdue invoices:
     C2 = 300*60 + 400*122 = 66,800; C1 = 100*1 + 200*30 = 6,100; C4 = 50*90 = 4,500.
     C1 level 30 (max of 1, 30), 2 crossed invoices for 300; C2 crossed only I3 (300) but owes 700
-    overdue, oldest 122 days; C4 level 90. C2 has no e-mail, C4's 'bad' entry is dropped."""
+    overdue, oldest 122 days; C4 level 90. C2 has no e-mail, C4's spaces and trailing ';' are ignored."""
     pos = _positions()
     cross = notify.overdue_crossings(pos, PERIOD)
     wl = notify.collections_worklist(pos, cross, _customers(), None, TEMPLATES)
@@ -446,10 +446,9 @@ def test_parse_addresses_and_previous_month():
         "b@y.example.com",
         "c@z.example.com",
     ]
-    assert notify.parse_addresses("evil@x.example.com\r\nBcc: v@y.example.com") == [
-        "evil@x.example.com",
-        "v@y.example.com",
-    ]
+    # a line break (header injection) or any part that is not one plain address: nothing at all
+    assert notify.parse_addresses("evil@x.example.com\r\nBcc: v@y.example.com") == []
+    assert notify.parse_addresses("bad; a@delta.example.com") == []
     assert notify.parse_addresses(None) == [] and notify.parse_addresses("no address") == []
     assert monthly.previous_month(dt.date(2026, 11, 2)) == "2026-10"
     assert monthly.previous_month(dt.date(2026, 1, 31)) == "2025-12"
@@ -1046,3 +1045,106 @@ def test_summary_e_mails_to_region_owners(smtp_server, dunning_dirs):
     assert ("finance-team@example.com", "controller@example.com") in by_to
     assert notify.run_email_report("2026-10", **kw) == 0  # both in the send log: nothing new
     assert len(sink.messages) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# hostile data: addresses, header values, file names
+# ------------------------------------------------------------------------------------------------
+
+
+def _with_customer(processed: Path, **changes) -> None:
+    """Rewrite customers.parquet with C1's columns changed."""
+    cust = _customers()
+    for col, value in changes.items():
+        cust.loc[cust["customer_id"] == "C1", col] = value
+    cust.to_parquet(processed / "customers.parquet")
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "ap@acme.example.com\nvictim@evil.example",
+        "ap@acme.example.com\r\nvictim@evil.example",
+        "ap@acme.example.com\r\nBcc: victim@evil.example",
+    ],
+)
+def test_a_contact_with_a_hidden_second_address_is_skipped_not_mailed(
+    smtp_server, ledger_dirs, capsys, contact
+):
+    """C1's contact holds a line break before a second address: C1 gets no reminder at all, with
+    reason invalid_email in the worklist, the dunning plan and the send log; C4's reminder still
+    goes out (exit 0). Other hidden separators: test_check_addresses_reasons."""
+    processed, reports = ledger_dirs
+    _with_customer(processed, contact_email=contact)
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert [rcpt for _, rcpt, _ in sink.messages] == [["a@delta.example.com"]]
+    assert not any("evil" in str(msg) for _, _, msg in sink.messages)
+    alerts = reports / PERIOD / "alerts"
+    worklist = pd.read_csv(alerts / "collections_worklist.csv", keep_default_na=False)
+    c1 = worklist.set_index("customer_id").loc["C1"]
+    assert c1["email_to"] == "" and c1["reminder"].startswith("invalid_email: ")
+    plan = pd.read_csv(alerts / "dunning_plan.csv").set_index("customer_id")
+    assert plan.loc["C1", "action"] == "skip"
+    assert plan.loc["C1", "reason"].startswith("invalid_email: ")
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    skipped = [r for r in log if r["kind"] == "skipped"]
+    assert [(r["key"], r["customer_id"], r["reason"]) for r in skipped] == [
+        ("skipped:reminder:2026-10:C1:1", "C1", "invalid_email")
+    ]
+    assert [r["key"] for r in log if r["kind"] == "reminder"] == ["reminder:2026-10:C4:1"]
+    out = capsys.readouterr().out
+    assert "reminder skipped for customer 'C1': invalid_email: " in out
+    assert "\r" not in out and "\x00" not in out  # the refused text is shown escaped
+    if "Bcc" not in contact:
+        return
+    # a second run logs the skip once only
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    log2 = (reports / "notify_log.jsonl").read_text().splitlines()
+    assert len(log2) == len(log)
+
+
+def test_check_addresses_reasons():
+    """One address, or several with the documented separators ; and , (spaces around them are
+    fine); anything else is refused as a whole, naming why."""
+    check = notify.check_addresses
+    assert check("ap@x.example.com").addresses == ["ap@x.example.com"]
+    assert check("a@x.example.com, b@x.example.com").addresses == [
+        "a@x.example.com",
+        "b@x.example.com",
+    ]
+    assert check(None).reason == "no_email" and check(None).addresses == []
+    assert check("  ").reason == "no_email"
+    refused = check("ap@x.example.com\nvictim@evil.example")
+    assert refused.addresses == [] and refused.reason == "invalid_email"
+    assert refused.detail == "control character in 'ap@x.example.com\\nvictim@evil.example'"
+    assert check("ap@x.example.com; b@").detail == "not an e-mail address: 'b@'"
+    assert check('"a b"@x.example.com').reason == "invalid_email"  # quoted local part
+    assert check("ap@localhost").reason == "invalid_email"  # no dotted domain
+    assert check("ap@x.example.com\t").reason == "invalid_email"  # tab is a control character
+    for hidden in (
+        "ap@x.example.com\x00victim@evil.example",  # NUL
+        "ap@x.example.com\x85victim@evil.example",  # NEL (C1)
+        "ap@x.example.com\u2028victim@evil.example",  # Unicode line separator
+        "ap@x.example.com victim@evil.example",  # a space
+        "AP <ap@x.example.com>, victim@evil.example",  # a display name
+        "ap@x.example.com; bad",  # a part that is not an address
+    ):
+        assert check(hidden).addresses == [] and check(hidden).reason == "invalid_email", hidden
+
+
+def test_params_addresses_are_checked_with_the_key_named(ledger_dirs, tmp_path):
+    """alerts.cc with a line break in it stops the command naming the key (exit 2 at the CLI)
+    instead of adding a recipient or crashing with a header error."""
+    processed, reports = ledger_dirs
+    params = tmp_path / "cc.yaml"
+    params.write_text(
+        yaml.safe_dump({"alerts": {"cc": ["collections@example.com\nBcc: x@evil.example"]}})
+    )
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    with pytest.raises(ParamsError, match=r"^alerts\.cc: control character in "):
+        notify.run_alerts(PERIOD, dry_run=True, params_files=[params], **kw)
+    params.write_text(yaml.safe_dump({"email": {"stakeholders": ["ceo@example.com, x@"]}}))
+    with pytest.raises(ParamsError, match=r"^email\.stakeholders: not an e-mail address: 'x@'"):
+        notify.run_email_report(PERIOD, dry_run=True, params_files=[params], **kw)

@@ -26,7 +26,14 @@ from typing import Any
 from arinsight import config, dunning
 from arinsight.dunning import CompanyProfile
 from arinsight.ledger import Period, period_bounds
-from arinsight.notify.compose import EMAIL_RE, KEY_HEADER, POLICY, domain_of, template_environment
+from arinsight.notify.compose import (
+    EMAIL_RE,
+    KEY_HEADER,
+    POLICY,
+    domain_of,
+    reminder_key,
+    template_environment,
+)
 from arinsight.notify.setup import NotifyError, as_text, params_section, safe_name
 
 SECURITY_MODES = ("none", "starttls", "ssl")
@@ -200,6 +207,23 @@ def read_send_log(log_path: str | Path) -> set[str]:
         except (ValueError, KeyError, TypeError) as exc:
             raise NotifyError(f"{path}: line {number}: not a send-log record ({exc})") from None
     return keys
+
+
+def log_skipped(log_path: str | Path, skipped: Iterable[Mapping[str, Any]]) -> int:
+    """Record reminders skipped (kind ``skipped``: customer, period, level, ``reason`` code such
+    as ``invalid_email`` and ``detail``) in the send log, once per key
+    ``skipped:reminder:<period>:<customer>:<level>``; returns how many were new."""
+    done = read_send_log(log_path)
+    new = 0
+    for rec in skipped:
+        key = "skipped:" + reminder_key(rec["period"], rec["customer_id"], rec["level"])
+        if key in done:
+            continue
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _append_log(log_path, {**rec, "key": key, "kind": "skipped", "skipped_at": at})
+        done.add(key)
+        new += 1
+    return new
 
 
 def deliver(

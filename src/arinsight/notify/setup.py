@@ -35,7 +35,9 @@ def positions_at(processed_dir: str | Path | None, p: Period, params: Mapping[st
 
 
 def read_risk_scores(reports: Path, period: str, region: str = ALL_REGIONS) -> pd.DataFrame | None:
-    path = reports / period / region / "risk_scores.parquet"
+    from arinsight.config import region_dir
+
+    path = reports / period / region_dir(region) / "risk_scores.parquet"
     return pd.read_parquet(path) if path.exists() else None
 
 
