@@ -1148,3 +1148,74 @@ def test_params_addresses_are_checked_with_the_key_named(ledger_dirs, tmp_path):
     params.write_text(yaml.safe_dump({"email": {"stakeholders": ["ceo@example.com, x@"]}}))
     with pytest.raises(ParamsError, match=r"^email\.stakeholders: not an e-mail address: 'x@'"):
         notify.run_email_report(PERIOD, dry_run=True, params_files=[params], **kw)
+
+
+def test_line_breaks_in_ids_and_the_company_name_never_break_a_header(
+    smtp_server, ledger_dirs, tmp_path
+):
+    """Invoice I2 is 'I\\r\\n2', customer C4 is 'C\\n4', the company name holds CR LF and a fake
+    Bcc: every reminder still goes out (before: ValueError 'Header values may not contain
+    linefeed or carriage return characters' stopped the whole run). The From display name has
+    the line break as a space, the ids travel percent-encoded in the key and invoice headers and
+    come back exact in the send log, so a second run knows both reminders were sent."""
+    processed, reports = ledger_dirs
+    inv = _invoices()
+    inv["invoice_id"] = inv["invoice_id"].replace({"I2": "I\r\n2"})
+    inv["customer_id"] = inv["customer_id"].replace({"C4": "C\n4"})
+    inv.to_parquet(processed / "invoices.parquet")
+    cust = _customers()
+    cust["customer_id"] = cust["customer_id"].replace({"C4": "C\n4"})
+    cust.to_parquet(processed / "customers.parquet")
+    params = tmp_path / "company.yaml"
+    params.write_text(yaml.safe_dump({"company": {"name": "Acme\r\nBcc: x@evil.example"}}))
+    sink, port = smtp_server()
+    env = _env(port, ARINSIGHT_MAIL_FROM="ar@example.com")
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": env}
+    assert notify.run_alerts(PERIOD, params_files=[params], **kw) == 0
+    got = {tuple(rcpt): msg for _, rcpt, msg in sink.messages}
+    assert set(got) == {("ap@acme.example.com",), ("a@delta.example.com",)}
+    for msg in got.values():
+        assert msg["From"] == '"Acme Bcc: x@evil.example" <ar@example.com>'
+        assert msg["Bcc"] is None and "\n" not in msg["Subject"]
+    assert got[("a@delta.example.com",)]["X-Arinsight-Key"] == "reminder:2026-10:C%0A4:1"
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    assert sorted((r["key"], tuple(r["invoices"])) for r in log) == [
+        ("reminder:2026-10:C%0A4:1", ("I7",)),
+        ("reminder:2026-10:C1:1", ("I\r\n2", "I1")),  # by due date
+    ]
+    history = notify.alerts.dunning.reminder_history(log)
+    assert sorted(history["customer_id"]) == ["C\n4", "C1"]
+    assert notify.run_alerts(PERIOD, params_files=[params], **kw) == 0
+    assert len(sink.messages) == 2  # both known as sent: nothing twice
+
+
+def test_one_customer_whose_message_cannot_be_built_does_not_stop_the_others(
+    ledger_dirs, monkeypatch
+):
+    """Composing C1's reminder fails with a ValueError (data the e-mail library refuses): C1 is
+    skipped with reason compose_error in the plan, C4's reminder is written; a template error
+    (ParamsError) still stops the command, being the same for every customer."""
+    processed, reports = ledger_dirs
+    real = notify.alerts.compose_reminder
+
+    def fails_for_c1(customer, *args, **kwargs):
+        if customer["customer_id"] == "C1":
+            raise ValueError("Header values may not contain linefeed")
+        return real(customer, *args, **kwargs)
+
+    monkeypatch.setattr(notify.alerts, "compose_reminder", fails_for_c1)
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    assert [p.name for p in (reports / PERIOD / "outbox").glob("*.eml")] == [
+        "reminder_2026-10_C4_1.eml"
+    ]
+    plan = pd.read_csv(reports / PERIOD / "alerts" / "dunning_plan.csv").set_index("customer_id")
+    assert plan.loc["C1", "action"] == "skip"
+    assert plan.loc["C1", "reason"] == "compose_error: Header values may not contain linefeed"
+
+    def template_error(*args, **kwargs):
+        raise ParamsError("e-mail template 'x' not found")
+
+    monkeypatch.setattr(notify.alerts, "compose_reminder", template_error)
+    with pytest.raises(ParamsError, match="not found"):
+        notify.run_alerts(PERIOD, dry_run=True, **kw)

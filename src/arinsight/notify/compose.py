@@ -211,7 +211,7 @@ def compose_reminder(
         key=key,
     )
     msg["X-Arinsight-Level"] = str(int(level))
-    msg["X-Arinsight-Invoices"] = " ".join(r["invoice_id"] for r in rows)
+    msg["X-Arinsight-Invoices"] = " ".join(quote(r["invoice_id"], safe="") for r in rows)
     if statement:
         html = env.get_template("statement.html").render(
             {**context, "statement": list(statement), "statement_total": statement_total or ""}
@@ -303,7 +303,7 @@ def compose_report(
         context,
         mail_from=_with_display_name(mail_from, profile.name) if profile else mail_from,
         to=to,
-        key=f"report:{period}:{region}",
+        key=f"report:{period}:{quote(region, safe='')}",
     )
     msg.add_attachment(
         csv_text(table).encode("utf-8"), maintype="text", subtype="csv", filename=attachment

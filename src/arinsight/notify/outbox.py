@@ -22,6 +22,7 @@ from email.parser import BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from arinsight import config, dunning
 from arinsight.dunning import CompanyProfile
@@ -352,7 +353,7 @@ def _log_record(msg: EmailMessage, sent_path: Path, refused: Mapping[str, Any]) 
     if msg["X-Arinsight-Level"] is not None:  # a reminder: its dunning level and invoices
         extra = {
             "level": int(str(msg["X-Arinsight-Level"])),
-            "invoices": str(msg["X-Arinsight-Invoices"] or "").split(),
+            "invoices": [unquote(i) for i in str(msg["X-Arinsight-Invoices"] or "").split()],
         }
     recipients = [a.addr_spec for h in ("To", "Cc") if msg[h] for a in msg[h].addresses]
     return {
