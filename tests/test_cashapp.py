@@ -606,3 +606,20 @@ def test_statement_scenario_errors(october):
         syn.statement_scenario(tables, "2026-10-31", "2026-10-01")
     with pytest.raises(ValueError, match="no payments"):
         syn.statement_scenario(tables, "2030-01-01", "2030-01-31")
+
+
+def test_a_long_statement_name_gets_a_bounded_worklist_name(tmp_path: Path, processed: Path):
+    """A statement file named with 240 characters (the bank's long export name): before, the
+    worklist 'matching_worklist_<name>.xlsx' was longer than a file name may be (OSError);
+    now its name is bounded (80-character slug) and the run completes."""
+    path = tmp_path / ("s" * 240 + ".csv")
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    run = run_match(path, params_files=[_params(tmp_path)], out_dir=out, processed_dir=processed)
+    assert run.counts["matched"] == 7
+    name = run.paths["worklist_xlsx"].name
+    assert (
+        name.startswith("matching_worklist_sss")
+        and len(name) <= len("matching_worklist_.xlsx") + 80
+    )
+    assert run.paths["worklist_xlsx"].exists()

@@ -1219,3 +1219,50 @@ def test_one_customer_whose_message_cannot_be_built_does_not_stop_the_others(
     monkeypatch.setattr(notify.alerts, "compose_reminder", template_error)
     with pytest.raises(ParamsError, match="not found"):
         notify.run_alerts(PERIOD, dry_run=True, **kw)
+
+
+def test_a_300_character_customer_id_gets_a_bounded_file_name(ledger_dirs):
+    """C1 and C4 become two 300-character ids that differ only in their last character (before:
+    OSError 'File name too long' from `arinsight alerts`). Each reminder gets its own .eml file
+    whose name is at most 84 characters (an 80-character slug + .eml); the statement attachment
+    name is bounded too."""
+    processed, reports = ledger_dirs
+    long1, long4 = "C" * 299 + "1", "C" * 299 + "4"
+    inv = _invoices()
+    inv["customer_id"] = inv["customer_id"].replace({"C1": long1, "C4": long4})
+    inv.to_parquet(processed / "invoices.parquet")
+    cust = _customers()
+    cust["customer_id"] = cust["customer_id"].replace({"C1": long1, "C4": long4})
+    cust.to_parquet(processed / "customers.parquet")
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    names = sorted(p.name for p in (reports / PERIOD / "outbox").glob("*.eml"))
+    assert len(names) == 2 and all(len(n) <= 84 for n in names)
+    assert names[0].startswith("reminder_2026-10_CCC") and names[0] != names[1]
+    msg = BytesParser(policy=policy.default).parsebytes(
+        (reports / PERIOD / "outbox" / names[0]).read_bytes()
+    )
+    (statement,) = list(msg.iter_attachments())
+    assert len(statement.get_filename()) <= 80 + len("statement__2026-10.html")
+
+
+def test_safe_slug_is_bounded_safe_and_never_shared():
+    """Plain values stay; path separators, control characters, leading dots, spaces, device names
+    and long values get a cut slug + 16 hex digits; a plain value that looks like a hashed name is
+    hashed too, so it cannot take another value's file."""
+    from arinsight.files import safe_slug
+
+    assert safe_slug("C_195") == "C_195" and safe_slug("2026-10") == "2026-10"
+    for odd in ("../../etc/passwd", "a/b", "a\\b", ".hidden", "-rf", "a\nb", "a\x00b", "x.", "CON"):
+        slug = safe_slug(odd)
+        assert slug != odd and "/" not in slug and "\\" not in slug, odd
+        assert not slug.startswith((".", "-")) and slug.isprintable(), odd
+        assert len(slug) <= 80
+    long = safe_slug("x" * 300)
+    assert len(long) == 80 and long.startswith("x" * 63 + "-")
+    assert safe_slug("x" * 299 + "y") != long
+    taken = safe_slug("a/b")  # "a-b-<hash>"
+    assert safe_slug(taken) != taken  # the plain value equal to it is hashed as well
+    assert safe_slug("index", reserved=("index",)) != "index"
+    values = ["a/b", "a\\b", "a b", "a\nb", "a-b", "A-B", "a_b", taken, "ü", "u"]
+    assert len({safe_slug(v) for v in values}) == len(values)

@@ -402,6 +402,11 @@ def test_href_and_customer_slug():
     odd = site.customer_slug("../x/ü")
     assert "/" not in odd and odd != site.customer_slug("../x/u")
     assert site.customer_slug("index") != "index"
+    # one helper for every file named from data (arinsight.files.safe_slug): a 300-character id
+    # gets an 80-character page name, one that differs in its last character another
+    long = site.customer_slug("C" * 300)
+    assert len(long) == 80 and long != site.customer_slug("C" * 299 + "D")
+    assert site.customer_slug(".hidden") != ".hidden"
 
 
 def test_open_invoices_keeps_owed_invoices_oldest_due_first():

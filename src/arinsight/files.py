@@ -25,7 +25,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
@@ -157,6 +157,44 @@ def write_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]
                         cell.data_type = "s"
     os.replace(tmp, path)
     return path
+
+
+#: The longest name :func:`safe_slug` returns (file systems allow 255 bytes; a prefix such as
+#: ``reminder_2026-10_`` and a suffix such as ``_3.eml`` leave room).
+SLUG_MAX = 80
+_SLUG_PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+_SLUG_HASHED = re.compile(r".*-[0-9a-f]{16}")
+_SLUG_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def safe_slug(text: Any, max_len: int = SLUG_MAX, reserved: Iterable[str] = ()) -> str:
+    """A file name (without its extension) for a value from the data: a customer id, a region, a
+    statement's name. The one helper for every file named from data.
+
+    A plain value (letters, digits, ``_ . -``, not starting with ``.`` or ``-``, not ending with
+    ``.``, at most ``max_len`` characters, not a reserved device name such as ``CON`` nor one of
+    ``reserved``) is its own name, so ``C001`` stays ``C001``. Anything else (a path separator, a
+    control character, a leading dot, a space, non-ASCII, a 300-character id) becomes a readable
+    slug cut to fit plus ``-`` and 16 hex digits of the value's sha256: ``../x/ü`` ->
+    ``x-<hash>``. Plain names never end like that (a plain value that does is hashed too), so two
+    different values never share a name (short of a sha256 collision). Names are case-sensitive,
+    as on Linux."""
+    value = str(text)
+    stop = {r.lower() for r in reserved} | _SLUG_RESERVED
+    if (
+        len(value) <= max_len
+        and _SLUG_PLAIN.fullmatch(value)
+        and not _SLUG_HASHED.fullmatch(value)
+        and value.split(".")[0].lower() not in stop
+        and value.lower() not in stop
+    ):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("._-")
+    clean = clean[: max(1, max_len - 17)].rstrip("._-") or "x"
+    return f"{clean}-{digest}"
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -42,7 +42,7 @@ from arinsight import config
 from arinsight.cashapp.matching import InvoiceBook, LineResult, MatchSettings, match_lines
 from arinsight.cashapp.statements import read_statement
 from arinsight.errors import ParamsError, UserError
-from arinsight.files import sha256_file, write_csv, write_excel
+from arinsight.files import safe_slug, sha256_file, write_csv, write_excel
 
 PAYMENT_COLUMNS = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"]
 #: Columns of applied_payments.csv: the canonical payments columns, then where each came from.
@@ -415,7 +415,7 @@ def run_match(
 
     new = ledger_records(run, lines, path.name, sha256_file(path))
     _append_ledger(ledger_path, new)
-    stem = path.stem
+    stem = safe_slug(path.stem)  # a statement named from a bank's data: bounded, no separators
     folder.mkdir(parents=True, exist_ok=True)
     run.paths = {
         "worklist_csv": write_csv(run.worklist, folder / f"matching_worklist_{stem}.csv"),
