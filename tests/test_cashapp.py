@@ -623,3 +623,47 @@ def test_a_long_statement_name_gets_a_bounded_worklist_name(tmp_path: Path, proc
         and len(name) <= len("matching_worklist_.xlsx") + 80
     )
     assert run.paths["worklist_xlsx"].exists()
+
+
+def test_two_matches_of_one_statement_at_once_apply_each_line_once(
+    tmp_path: Path, processed: Path, monkeypatch, capsys
+):
+    """Two `arinsight match` of the same statement started together (two threads, each reading
+    the ledger slowly): before, both read an empty ledger and both applied all 7 lines (14 ledger
+    records, every payment twice). Now the second waits for the ledger's lock, says so on
+    stderr in one line, then finds the 7 lines already applied."""
+    import threading
+    import time
+
+    from arinsight.cashapp import apply
+
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    real_read = apply.read_ledger
+
+    def slow_read(p):
+        records = real_read(p)
+        time.sleep(0.5)  # the window in which the other run used to read the same empty ledger
+        return records
+
+    monkeypatch.setattr(apply, "read_ledger", slow_read)
+    start = threading.Barrier(2)
+    runs = []
+
+    def one():
+        start.wait()
+        runs.append(run_match(path, **kw))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.counts["matched"] for r in runs) == [0, 7]
+    assert sorted(r.counts["already_applied"] for r in runs) == [0, 7]
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 7
+    assert len(pd.read_csv(out / "applied_payments.csv")) == 8
+    err = capsys.readouterr().err
+    assert err.count("arinsight match: waiting for another arinsight match to finish (") == 1

@@ -1266,3 +1266,67 @@ def test_safe_slug_is_bounded_safe_and_never_shared():
     assert safe_slug("index", reserved=("index",)) != "index"
     values = ["a/b", "a\\b", "a b", "a\nb", "a-b", "A-B", "a_b", taken, "ü", "u"]
     assert len({safe_slug(v) for v in values}) == len(values)
+
+
+def test_two_alerts_at_once_send_each_reminder_once(smtp_server, ledger_dirs, monkeypatch):
+    """Two `arinsight alerts` for one period started together, each reading the send log slowly:
+    before, both found nothing sent and both sent (4 messages). Now the second waits for the send
+    log's lock and finds both reminders sent: 2 messages, 2 log lines."""
+    import threading
+    import time
+
+    processed, reports = ledger_dirs
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    real = notify.alerts.dunning.read_send_records
+
+    def slow(path):
+        records = real(path)
+        time.sleep(0.5)
+        return records
+
+    monkeypatch.setattr(notify.alerts.dunning, "read_send_records", slow)
+    start = threading.Barrier(2)
+    codes = []
+
+    def one():
+        start.wait()
+        codes.append(notify.run_alerts(PERIOD, **kw))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert codes == [0, 0]
+    assert len(sink.messages) == 2
+    assert len((reports / "notify_log.jsonl").read_text().splitlines()) == 2
+
+
+def test_email_report_takes_the_send_log_lock(ledger_dirs, monkeypatch):
+    """email-report reads the send log only while holding its lock: with the lock held by
+    another process's stand-in (a thread), it waits, then goes on (dry run)."""
+    import threading
+    import time
+
+    from arinsight.files import file_lock
+
+    processed, reports = ledger_dirs
+    lock = reports / ".notify_log.jsonl.lock"
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with file_lock(lock):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    timer = threading.Timer(1.0, release.set)
+    timer.start()
+    began = time.monotonic()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_email_report(PERIOD, dry_run=True, **kw) == 0
+    assert time.monotonic() - began >= 0.9  # it waited for the holder
+    t.join(10)

@@ -712,3 +712,33 @@ def test_customer_pages_are_bounded_on_a_large_ledger(tmp_path):
     assert customers_with_pages(positions, period) == {"A", "B", "D"}
     period = PeriodReport("2026-10", tmp_path, {"params": {}}, [north])
     assert customers_with_pages(positions, period) == set("ABCDE")
+
+
+def test_two_site_builds_take_turns(tmp_path, monkeypatch, capsys):
+    """Two `arinsight site` at once (two threads) both used to write site/ and swap _site: now
+    the second waits for the project's lock (one line on stderr) and they never overlap."""
+    import threading
+    import time
+
+    active, overlap = [], []
+
+    def prepare(project, reports_dir=None):
+        active.append(1)
+        overlap.append(len(active))
+        time.sleep(0.3)
+        active.pop()
+        return []
+
+    monkeypatch.setattr(site, "prepare_sources", prepare)
+    monkeypatch.setattr(site, "render_builtin", lambda project, out: tmp_path / "_site")
+    monkeypatch.setattr(site, "_quarto", lambda: None)
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    threads = [
+        threading.Thread(target=site.build_site, kwargs={"project_dir": tmp_path}) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert overlap == [1, 1]
+    assert capsys.readouterr().err.count("arinsight site: waiting for another arinsight site") == 1

@@ -25,7 +25,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
@@ -225,10 +225,15 @@ def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def file_lock(
+    path: str | os.PathLike[str], on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     """An exclusive ``flock`` on ``path`` (created with its folder if needed), released on exit:
-    two processes computing the same cached result take turns. A no-op where ``fcntl`` does
-    not exist (Windows: two processes may then compute the same result twice)."""
+    two processes computing the same cached result, or two commands writing the same state (a
+    ledger, a send log, a site), take turns: the second waits for the first, then sees what it
+    wrote. ``on_wait`` is called once when the lock is held by someone else, before waiting (to
+    tell the user why nothing happens). The kernel drops the lock when its process ends, so a
+    killed command never blocks the next one. A no-op where ``fcntl`` does not exist (Windows)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -236,8 +241,31 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def command_lock(path: str | os.PathLike[str], command: str) -> Iterator[None]:
+    """:func:`file_lock` for a command of the CLI: when another invocation holds ``path``, one line
+    on stderr says so (``arinsight match: waiting for another arinsight match (<path>)``), then
+    this one waits for it."""
+    import sys
+
+    def say() -> None:
+        print(
+            f"arinsight {command}: waiting for another arinsight {command} to finish ({path})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with file_lock(path, on_wait=say):
+        yield

@@ -214,6 +214,11 @@ def run_alerts(
     Returns 0, or 1 when some message was refused (it stays in the outbox).
     """
     d = Delivery.start(period, params_files, reports_dir, dry_run, environ)
+    with d.lock("alerts"):  # one sender per send log at a time: a second one waits, then skips
+        return _alerts(d, force, processed_dir)
+
+
+def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     p, params, currency, reports = d.period, d.params, d.currency, d.reports
     alerts = params_section(params, "alerts")
     thresholds = _thresholds(alerts.get("thresholds", DEFAULT_THRESHOLDS))
@@ -299,7 +304,7 @@ def run_alerts(
     # refused addresses and data that broke a message go to the send log too (not on a dry run);
     # a customer without any address is in the worklist only, as before
     skipped = [rec for rec in skipped if rec["reason"] != "no_email"]
-    if skipped and not dry_run:
+    if skipped and not d.dry_run:
         log_skipped(log_path, skipped)
     top_n = int(alerts.get("worklist_top_n") or 25)
     print(

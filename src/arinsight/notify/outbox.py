@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from arinsight import config, dunning
 from arinsight.dunning import CompanyProfile
+from arinsight.files import command_lock
 from arinsight.ledger import Period, period_bounds
 from arinsight.notify.compose import (
     EMAIL_RE,
@@ -449,6 +450,13 @@ class Delivery:
     @property
     def outbox(self) -> Path:
         return self.reports / self.period.label / "outbox"
+
+    def lock(self, command: str):
+        """The lock of the send log (``.<send log>.lock`` beside it), held while a command reads
+        the log, writes the outbox and sends: two ``alerts`` or ``email-report`` at once would
+        both find nothing sent and both send (:func:`arinsight.files.command_lock`: the second
+        waits, then finds the messages in the log)."""
+        return command_lock(self.log_path.with_name(f".{self.log_path.name}.lock"), command)
 
     def write(self, messages: Iterable[tuple[str, EmailMessage]]) -> list[Path]:
         """The messages as .eml files in the outbox (see :func:`write_outbox`)."""

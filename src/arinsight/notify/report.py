@@ -142,6 +142,13 @@ def run_email_report(
     ``force``. Returns 0, or 1 when the server refused one.
     """
     d = Delivery.start(period, params_files, reports_dir, dry_run, environ)
+    with d.lock(
+        "email-report"
+    ):  # one sender per send log at a time: a second one waits, then skips
+        return _email_report(d, force, processed_dir)
+
+
+def _email_report(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     p, params, email, currency, reports = d.period, d.params, d.email, d.currency, d.reports
     stakeholders = email.get("stakeholders") or []
     if isinstance(stakeholders, str):
