@@ -606,3 +606,64 @@ def test_statement_scenario_errors(october):
         syn.statement_scenario(tables, "2026-10-31", "2026-10-01")
     with pytest.raises(ValueError, match="no payments"):
         syn.statement_scenario(tables, "2030-01-01", "2030-01-31")
+
+
+def test_a_long_statement_name_gets_a_bounded_worklist_name(tmp_path: Path, processed: Path):
+    """A statement file named with 240 characters (the bank's long export name): before, the
+    worklist 'matching_worklist_<name>.xlsx' was longer than a file name may be (OSError);
+    now its name is bounded (80-character slug) and the run completes."""
+    path = tmp_path / ("s" * 240 + ".csv")
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    run = run_match(path, params_files=[_params(tmp_path)], out_dir=out, processed_dir=processed)
+    assert run.counts["matched"] == 7
+    name = run.paths["worklist_xlsx"].name
+    assert (
+        name.startswith("matching_worklist_sss")
+        and len(name) <= len("matching_worklist_.xlsx") + 80
+    )
+    assert run.paths["worklist_xlsx"].exists()
+
+
+def test_two_matches_of_one_statement_at_once_apply_each_line_once(
+    tmp_path: Path, processed: Path, monkeypatch, capsys
+):
+    """Two `arinsight match` of the same statement started together (two threads, each reading
+    the ledger slowly): before, both read an empty ledger and both applied all 7 lines (14 ledger
+    records, every payment twice). Now the second waits for the ledger's lock, says so on
+    stderr in one line, then finds the 7 lines already applied."""
+    import threading
+    import time
+
+    from arinsight.cashapp import apply
+
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    real_read = apply.read_ledger
+
+    def slow_read(p):
+        records = real_read(p)
+        time.sleep(0.5)  # the window in which the other run used to read the same empty ledger
+        return records
+
+    monkeypatch.setattr(apply, "read_ledger", slow_read)
+    start = threading.Barrier(2)
+    runs = []
+
+    def one():
+        start.wait()
+        runs.append(run_match(path, **kw))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.counts["matched"] for r in runs) == [0, 7]
+    assert sorted(r.counts["already_applied"] for r in runs) == [0, 7]
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 7
+    assert len(pd.read_csv(out / "applied_payments.csv")) == 8
+    err = capsys.readouterr().err
+    assert err.count("arinsight match: waiting for another arinsight match to finish (") == 1

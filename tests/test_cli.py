@@ -190,3 +190,134 @@ def test_an_io_error_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err == f"arinsight kpis: error: No space left on device: {tmp_path / 'k.json'}\n"
+
+
+# ------------------------------------------------------------------------------------------------
+# every argument of every subcommand, given random text: exit 0 or 2, never a traceback
+# ------------------------------------------------------------------------------------------------
+
+#: (command, the other arguments it needs, the option under test). Each option once.
+ARGUMENTS = [
+    ("sample", [], "--invoices"),
+    ("sample", [], "--seed"),
+    ("sample", [], "--out"),
+    ("check", [], "--params"),
+    ("check", [], "--json"),
+    ("run", [], "--period"),
+    ("run", ["--period=2026-10"], "--as-of"),
+    ("run", [], "--from"),
+    ("run", [], "--to"),
+    ("run", ["--period=2026-10"], "--regions"),
+    ("run", ["--period=2026-10"], "--params"),
+    ("run", ["--period=2026-10"], "--jobs"),
+    ("kpis", [], "--period"),
+    ("kpis", ["--period=2026-10"], "--as-of"),
+    ("kpis", ["--period=2026-10"], "--regions"),
+    ("kpis", ["--period=2026-10"], "--params"),
+    ("kpis", ["--period=2026-10"], "--processed"),
+    ("kpis", ["--period=2026-10", "--processed=PROCESSED"], "--out"),
+    ("site", [], "--output-dir"),
+    ("site", [], "--renderer"),
+    ("match", [], "--statement"),
+    ("match", ["--statement=s.csv"], "--params"),
+    ("match", ["--statement=s.csv"], "--as-of"),
+    ("match", ["--statement=s.csv"], "--out"),
+    ("match", ["--statement=s.csv"], "--processed"),
+    ("alerts", [], "--period"),
+    ("alerts", ["--period=2026-10"], "--params"),
+    ("email-report", [], "--period"),
+    ("email-report", ["--period=2026-10"], "--params"),
+    ("monthly", [], "--period"),
+    ("monthly", [], "--regions"),
+    ("monthly", [], "--jobs"),
+    ("monthly", [], "--params"),
+]
+
+
+def _values():
+    from hypothesis import strategies as st
+
+    control = st.characters(min_codepoint=0, max_codepoint=0x9F)
+    return st.one_of(
+        st.text(max_size=30),  # any unicode, control characters included
+        st.text(alphabet=control, max_size=12),
+        st.text(alphabet="0123456789-Q/.:T ", max_size=14),  # near misses of periods and dates
+        st.integers(min_value=100, max_value=6000).map(lambda n: "9" * n),  # huge numbers
+        st.integers(min_value=256, max_value=5000).map(lambda n: "x" * n),  # too long a name
+        st.lists(
+            st.sampled_from(["..", ".", "~", "a", "\x00", "ü", " ", "-", "\n", "C:", "\\"]),
+            max_size=8,
+        ).map("/".join),  # path-like text
+        st.sampled_from(
+            ["", "-", "--", "-1", "0", "all", "ALL", ",", "North,,", "2026-13", "2026-Q0", "١٢"]
+        ),
+    )
+
+
+@pytest.fixture
+def stubbed_commands(monkeypatch, tmp_path):
+    """Every command's work replaced by nothing once its arguments parsed (kpis keeps its own
+    up-front checks, which read only); the working folder is a temporary one."""
+    from arinsight import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "PROCESSED").mkdir()
+    for name in ("sample", "check", "run", "site", "alerts", "email_report", "monthly", "match"):
+        monkeypatch.setattr(cli, f"_cmd_{name}", lambda args: 0)
+    monkeypatch.setattr(cli, "_cmd_kpis", lambda args: cli._kpis_args(args) and 0)
+    return cli
+
+
+@pytest.mark.parametrize("command, needed, option", ARGUMENTS)
+def test_random_text_in_any_argument_never_gives_a_traceback(
+    stubbed_commands, capsys, command, needed, option
+):
+    """30 random values per argument (control characters, 5000-character text, unicode digits,
+    path-like text): `arinsight.cli.main` ends with 0 or 2, and a 2 is one line on stderr that
+    starts with `arinsight` (control characters shown escaped); no exception escapes."""
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(value=_values())
+    def check(value):
+        capsys.readouterr()
+        try:
+            code = stubbed_commands.main([command, *needed, f"{option}={value}"])
+        except SystemExit as exc:  # argparse: a bad value, or --help
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code in (0, 2), (value, code, err)
+        assert "Traceback" not in err
+        if code == 2:
+            assert err.startswith("arinsight") and err.endswith("\n"), (value, err)
+            assert "\n" not in err[:-1] and "\r" not in err and "\x00" not in err, (value, err)
+
+    check()
+
+
+def test_a_random_command_name_is_one_line(stubbed_commands, capsys):
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(value=_values())
+    def check(value):
+        capsys.readouterr()
+        try:
+            code = stubbed_commands.main([value])
+        except SystemExit as exc:
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "Traceback" not in err
+        assert "\n" not in err.rstrip("\n") and "\x00" not in err, (value, err)
+
+    check()

@@ -111,7 +111,7 @@ def _customers() -> pd.DataFrame:
                 "ap@acme.example.com",
                 None,
                 "g@gamma.example.com",
-                "bad; a@delta.example.com",
+                " a@delta.example.com; ",
             ],
         }
     )
@@ -234,7 +234,7 @@ def test_collections_worklist_without_risk_orders_by_amount_x_days():
     """amount_x_days over each customer's overdue invoices:
     C2 = 300*60 + 400*122 = 66,800; C1 = 100*1 + 200*30 = 6,100; C4 = 50*90 = 4,500.
     C1 level 30 (max of 1, 30), 2 crossed invoices for 300; C2 crossed only I3 (300) but owes 700
-    overdue, oldest 122 days; C4 level 90. C2 has no e-mail, C4's 'bad' entry is dropped."""
+    overdue, oldest 122 days; C4 level 90. C2 has no e-mail, C4's spaces and trailing ';' are ignored."""
     pos = _positions()
     cross = notify.overdue_crossings(pos, PERIOD)
     wl = notify.collections_worklist(pos, cross, _customers(), None, TEMPLATES)
@@ -446,10 +446,9 @@ def test_parse_addresses_and_previous_month():
         "b@y.example.com",
         "c@z.example.com",
     ]
-    assert notify.parse_addresses("evil@x.example.com\r\nBcc: v@y.example.com") == [
-        "evil@x.example.com",
-        "v@y.example.com",
-    ]
+    # a line break (header injection) or any part that is not one plain address: nothing at all
+    assert notify.parse_addresses("evil@x.example.com\r\nBcc: v@y.example.com") == []
+    assert notify.parse_addresses("bad; a@delta.example.com") == []
     assert notify.parse_addresses(None) == [] and notify.parse_addresses("no address") == []
     assert monthly.previous_month(dt.date(2026, 11, 2)) == "2026-10"
     assert monthly.previous_month(dt.date(2026, 1, 31)) == "2025-12"
@@ -1046,3 +1045,288 @@ def test_summary_e_mails_to_region_owners(smtp_server, dunning_dirs):
     assert ("finance-team@example.com", "controller@example.com") in by_to
     assert notify.run_email_report("2026-10", **kw) == 0  # both in the send log: nothing new
     assert len(sink.messages) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# hostile data: addresses, header values, file names
+# ------------------------------------------------------------------------------------------------
+
+
+def _with_customer(processed: Path, **changes) -> None:
+    """Rewrite customers.parquet with C1's columns changed."""
+    cust = _customers()
+    for col, value in changes.items():
+        cust.loc[cust["customer_id"] == "C1", col] = value
+    cust.to_parquet(processed / "customers.parquet")
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "ap@acme.example.com\nvictim@evil.example",
+        "ap@acme.example.com\r\nvictim@evil.example",
+        "ap@acme.example.com\r\nBcc: victim@evil.example",
+    ],
+)
+def test_a_contact_with_a_hidden_second_address_is_skipped_not_mailed(
+    smtp_server, ledger_dirs, capsys, contact
+):
+    """C1's contact holds a line break before a second address: C1 gets no reminder at all, with
+    reason invalid_email in the worklist, the dunning plan and the send log; C4's reminder still
+    goes out (exit 0). Other hidden separators: test_check_addresses_reasons."""
+    processed, reports = ledger_dirs
+    _with_customer(processed, contact_email=contact)
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    assert [rcpt for _, rcpt, _ in sink.messages] == [["a@delta.example.com"]]
+    assert not any("evil" in str(msg) for _, _, msg in sink.messages)
+    alerts = reports / PERIOD / "alerts"
+    worklist = pd.read_csv(alerts / "collections_worklist.csv", keep_default_na=False)
+    c1 = worklist.set_index("customer_id").loc["C1"]
+    assert c1["email_to"] == "" and c1["reminder"].startswith("invalid_email: ")
+    plan = pd.read_csv(alerts / "dunning_plan.csv").set_index("customer_id")
+    assert plan.loc["C1", "action"] == "skip"
+    assert plan.loc["C1", "reason"].startswith("invalid_email: ")
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    skipped = [r for r in log if r["kind"] == "skipped"]
+    assert [(r["key"], r["customer_id"], r["reason"]) for r in skipped] == [
+        ("skipped:reminder:2026-10:C1:1", "C1", "invalid_email")
+    ]
+    assert [r["key"] for r in log if r["kind"] == "reminder"] == ["reminder:2026-10:C4:1"]
+    out = capsys.readouterr().out
+    assert "reminder skipped for customer 'C1': invalid_email: " in out
+    assert "\r" not in out and "\x00" not in out  # the refused text is shown escaped
+    if "Bcc" not in contact:
+        return
+    # a second run logs the skip once only
+    assert notify.run_alerts(PERIOD, **kw) == 0
+    log2 = (reports / "notify_log.jsonl").read_text().splitlines()
+    assert len(log2) == len(log)
+
+
+def test_check_addresses_reasons():
+    """One address, or several with the documented separators ; and , (spaces around them are
+    fine); anything else is refused as a whole, naming why."""
+    check = notify.check_addresses
+    assert check("ap@x.example.com").addresses == ["ap@x.example.com"]
+    assert check("a@x.example.com, b@x.example.com").addresses == [
+        "a@x.example.com",
+        "b@x.example.com",
+    ]
+    assert check(None).reason == "no_email" and check(None).addresses == []
+    assert check("  ").reason == "no_email"
+    refused = check("ap@x.example.com\nvictim@evil.example")
+    assert refused.addresses == [] and refused.reason == "invalid_email"
+    assert refused.detail == "control character in 'ap@x.example.com\\nvictim@evil.example'"
+    assert check("ap@x.example.com; b@").detail == "not an e-mail address: 'b@'"
+    assert check('"a b"@x.example.com').reason == "invalid_email"  # quoted local part
+    assert check("ap@localhost").reason == "invalid_email"  # no dotted domain
+    assert check("ap@x.example.com\t").reason == "invalid_email"  # tab is a control character
+    for hidden in (
+        "ap@x.example.com\x00victim@evil.example",  # NUL
+        "ap@x.example.com\x85victim@evil.example",  # NEL (C1)
+        "ap@x.example.com\u2028victim@evil.example",  # Unicode line separator
+        "ap@x.example.com victim@evil.example",  # a space
+        "AP <ap@x.example.com>, victim@evil.example",  # a display name
+        "ap@x.example.com; bad",  # a part that is not an address
+    ):
+        assert check(hidden).addresses == [] and check(hidden).reason == "invalid_email", hidden
+
+
+def test_params_addresses_are_checked_with_the_key_named(ledger_dirs, tmp_path):
+    """alerts.cc with a line break in it stops the command naming the key (exit 2 at the CLI)
+    instead of adding a recipient or crashing with a header error."""
+    processed, reports = ledger_dirs
+    params = tmp_path / "cc.yaml"
+    params.write_text(
+        yaml.safe_dump({"alerts": {"cc": ["collections@example.com\nBcc: x@evil.example"]}})
+    )
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    with pytest.raises(ParamsError, match=r"^alerts\.cc: control character in "):
+        notify.run_alerts(PERIOD, dry_run=True, params_files=[params], **kw)
+    params.write_text(yaml.safe_dump({"email": {"stakeholders": ["ceo@example.com, x@"]}}))
+    with pytest.raises(ParamsError, match=r"^email\.stakeholders: not an e-mail address: 'x@'"):
+        notify.run_email_report(PERIOD, dry_run=True, params_files=[params], **kw)
+
+
+def test_line_breaks_in_ids_and_the_company_name_never_break_a_header(
+    smtp_server, ledger_dirs, tmp_path
+):
+    """Invoice I2 is 'I\\r\\n2', customer C4 is 'C\\n4', the company name holds CR LF and a fake
+    Bcc: every reminder still goes out (before: ValueError 'Header values may not contain
+    linefeed or carriage return characters' stopped the whole run). The From display name has
+    the line break as a space, the ids travel percent-encoded in the key and invoice headers and
+    come back exact in the send log, so a second run knows both reminders were sent."""
+    processed, reports = ledger_dirs
+    inv = _invoices()
+    inv["invoice_id"] = inv["invoice_id"].replace({"I2": "I\r\n2"})
+    inv["customer_id"] = inv["customer_id"].replace({"C4": "C\n4"})
+    inv.to_parquet(processed / "invoices.parquet")
+    cust = _customers()
+    cust["customer_id"] = cust["customer_id"].replace({"C4": "C\n4"})
+    cust.to_parquet(processed / "customers.parquet")
+    params = tmp_path / "company.yaml"
+    params.write_text(yaml.safe_dump({"company": {"name": "Acme\r\nBcc: x@evil.example"}}))
+    sink, port = smtp_server()
+    env = _env(port, ARINSIGHT_MAIL_FROM="ar@example.com")
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": env}
+    assert notify.run_alerts(PERIOD, params_files=[params], **kw) == 0
+    got = {tuple(rcpt): msg for _, rcpt, msg in sink.messages}
+    assert set(got) == {("ap@acme.example.com",), ("a@delta.example.com",)}
+    for msg in got.values():
+        assert msg["From"] == '"Acme Bcc: x@evil.example" <ar@example.com>'
+        assert msg["Bcc"] is None and "\n" not in msg["Subject"]
+    assert got[("a@delta.example.com",)]["X-Arinsight-Key"] == "reminder:2026-10:C%0A4:1"
+    log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
+    assert sorted((r["key"], tuple(r["invoices"])) for r in log) == [
+        ("reminder:2026-10:C%0A4:1", ("I7",)),
+        ("reminder:2026-10:C1:1", ("I\r\n2", "I1")),  # by due date
+    ]
+    history = notify.alerts.dunning.reminder_history(log)
+    assert sorted(history["customer_id"]) == ["C\n4", "C1"]
+    assert notify.run_alerts(PERIOD, params_files=[params], **kw) == 0
+    assert len(sink.messages) == 2  # both known as sent: nothing twice
+
+
+def test_one_customer_whose_message_cannot_be_built_does_not_stop_the_others(
+    ledger_dirs, monkeypatch
+):
+    """Composing C1's reminder fails with a ValueError (data the e-mail library refuses): C1 is
+    skipped with reason compose_error in the plan, C4's reminder is written; a template error
+    (ParamsError) still stops the command, being the same for every customer."""
+    processed, reports = ledger_dirs
+    real = notify.alerts.compose_reminder
+
+    def fails_for_c1(customer, *args, **kwargs):
+        if customer["customer_id"] == "C1":
+            raise ValueError("Header values may not contain linefeed")
+        return real(customer, *args, **kwargs)
+
+    monkeypatch.setattr(notify.alerts, "compose_reminder", fails_for_c1)
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    assert [p.name for p in (reports / PERIOD / "outbox").glob("*.eml")] == [
+        "reminder_2026-10_C4_1.eml"
+    ]
+    plan = pd.read_csv(reports / PERIOD / "alerts" / "dunning_plan.csv").set_index("customer_id")
+    assert plan.loc["C1", "action"] == "skip"
+    assert plan.loc["C1", "reason"] == "compose_error: Header values may not contain linefeed"
+
+    def template_error(*args, **kwargs):
+        raise ParamsError("e-mail template 'x' not found")
+
+    monkeypatch.setattr(notify.alerts, "compose_reminder", template_error)
+    with pytest.raises(ParamsError, match="not found"):
+        notify.run_alerts(PERIOD, dry_run=True, **kw)
+
+
+def test_a_300_character_customer_id_gets_a_bounded_file_name(ledger_dirs):
+    """C1 and C4 become two 300-character ids that differ only in their last character (before:
+    OSError 'File name too long' from `arinsight alerts`). Each reminder gets its own .eml file
+    whose name is at most 84 characters (an 80-character slug + .eml); the statement attachment
+    name is bounded too."""
+    processed, reports = ledger_dirs
+    long1, long4 = "C" * 299 + "1", "C" * 299 + "4"
+    inv = _invoices()
+    inv["customer_id"] = inv["customer_id"].replace({"C1": long1, "C4": long4})
+    inv.to_parquet(processed / "invoices.parquet")
+    cust = _customers()
+    cust["customer_id"] = cust["customer_id"].replace({"C1": long1, "C4": long4})
+    cust.to_parquet(processed / "customers.parquet")
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_alerts(PERIOD, dry_run=True, **kw) == 0
+    names = sorted(p.name for p in (reports / PERIOD / "outbox").glob("*.eml"))
+    assert len(names) == 2 and all(len(n) <= 84 for n in names)
+    assert names[0].startswith("reminder_2026-10_CCC") and names[0] != names[1]
+    msg = BytesParser(policy=policy.default).parsebytes(
+        (reports / PERIOD / "outbox" / names[0]).read_bytes()
+    )
+    (statement,) = list(msg.iter_attachments())
+    assert len(statement.get_filename()) <= 80 + len("statement__2026-10.html")
+
+
+def test_safe_slug_is_bounded_safe_and_never_shared():
+    """Plain values stay; path separators, control characters, leading dots, spaces, device names
+    and long values get a cut slug + 16 hex digits; a plain value that looks like a hashed name is
+    hashed too, so it cannot take another value's file."""
+    from arinsight.files import safe_slug
+
+    assert safe_slug("C_195") == "C_195" and safe_slug("2026-10") == "2026-10"
+    for odd in ("../../etc/passwd", "a/b", "a\\b", ".hidden", "-rf", "a\nb", "a\x00b", "x.", "CON"):
+        slug = safe_slug(odd)
+        assert slug != odd and "/" not in slug and "\\" not in slug, odd
+        assert not slug.startswith((".", "-")) and slug.isprintable(), odd
+        assert len(slug) <= 80
+    long = safe_slug("x" * 300)
+    assert len(long) == 80 and long.startswith("x" * 63 + "-")
+    assert safe_slug("x" * 299 + "y") != long
+    taken = safe_slug("a/b")  # "a-b-<hash>"
+    assert safe_slug(taken) != taken  # the plain value equal to it is hashed as well
+    assert safe_slug("index", reserved=("index",)) != "index"
+    values = ["a/b", "a\\b", "a b", "a\nb", "a-b", "A-B", "a_b", taken, "ü", "u"]
+    assert len({safe_slug(v) for v in values}) == len(values)
+
+
+def test_two_alerts_at_once_send_each_reminder_once(smtp_server, ledger_dirs, monkeypatch):
+    """Two `arinsight alerts` for one period started together, each reading the send log slowly:
+    before, both found nothing sent and both sent (4 messages). Now the second waits for the send
+    log's lock and finds both reminders sent: 2 messages, 2 log lines."""
+    import threading
+    import time
+
+    processed, reports = ledger_dirs
+    sink, port = smtp_server()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": _env(port)}
+    real = notify.alerts.dunning.read_send_records
+
+    def slow(path):
+        records = real(path)
+        time.sleep(0.5)
+        return records
+
+    monkeypatch.setattr(notify.alerts.dunning, "read_send_records", slow)
+    start = threading.Barrier(2)
+    codes = []
+
+    def one():
+        start.wait()
+        codes.append(notify.run_alerts(PERIOD, **kw))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert codes == [0, 0]
+    assert len(sink.messages) == 2
+    assert len((reports / "notify_log.jsonl").read_text().splitlines()) == 2
+
+
+def test_email_report_takes_the_send_log_lock(ledger_dirs, monkeypatch):
+    """email-report reads the send log only while holding its lock: with the lock held by
+    another process's stand-in (a thread), it waits, then goes on (dry run)."""
+    import threading
+    import time
+
+    from arinsight.files import file_lock
+
+    processed, reports = ledger_dirs
+    lock = reports / ".notify_log.jsonl.lock"
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with file_lock(lock):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    timer = threading.Timer(1.0, release.set)
+    timer.start()
+    began = time.monotonic()
+    kw = {"processed_dir": processed, "reports_dir": reports, "environ": {}}
+    assert notify.run_email_report(PERIOD, dry_run=True, **kw) == 0
+    assert time.monotonic() - began >= 0.9  # it waited for the holder
+    t.join(10)

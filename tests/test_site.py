@@ -402,6 +402,11 @@ def test_href_and_customer_slug():
     odd = site.customer_slug("../x/ü")
     assert "/" not in odd and odd != site.customer_slug("../x/u")
     assert site.customer_slug("index") != "index"
+    # one helper for every file named from data (arinsight.files.safe_slug): a 300-character id
+    # gets an 80-character page name, one that differs in its last character another
+    long = site.customer_slug("C" * 300)
+    assert len(long) == 80 and long != site.customer_slug("C" * 299 + "D")
+    assert site.customer_slug(".hidden") != ".hidden"
 
 
 def test_open_invoices_keeps_owed_invoices_oldest_due_first():
@@ -748,3 +753,33 @@ def test_a_customer_attribute_the_data_lacks_is_left_out_not_nan(tmp_path):
         r"Customer ID C_1 · Region <a [^>]+>North</a> · payment terms 30 days · as of 2026-10-31",
         meta,
     ), meta
+
+
+def test_two_site_builds_take_turns(tmp_path, monkeypatch, capsys):
+    """Two `arinsight site` at once (two threads) both used to write site/ and swap _site: now
+    the second waits for the project's lock (one line on stderr) and they never overlap."""
+    import threading
+    import time
+
+    active, overlap = [], []
+
+    def prepare(project, reports_dir=None):
+        active.append(1)
+        overlap.append(len(active))
+        time.sleep(0.3)
+        active.pop()
+        return []
+
+    monkeypatch.setattr(site, "prepare_sources", prepare)
+    monkeypatch.setattr(site, "render_builtin", lambda project, out: tmp_path / "_site")
+    monkeypatch.setattr(site, "_quarto", lambda: None)
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    threads = [
+        threading.Thread(target=site.build_site, kwargs={"project_dir": tmp_path}) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert overlap == [1, 1]
+    assert capsys.readouterr().err.count("arinsight site: waiting for another arinsight site") == 1

@@ -37,7 +37,17 @@ class _Parser(argparse.ArgumentParser):
     user error, instead of the usage block."""
 
     def error(self, message: str) -> None:  # noqa: D102 - argparse's hook
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line for the terminal: white space (line breaks too) collapsed, any other
+    control character (NUL, ESC...) written as its escape (``\\x00``), so a value from the
+    command line or the data can neither break the line nor drive the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], " ".join(str(text).split()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,6 +89,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
     return value
+
+
+def path_arg(text: str) -> str:
+    """A file or folder path: any text a file system takes (checked when it is used), but never a
+    NUL character, which no path can hold."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: a path cannot contain a NUL character")
+    return text
 
 
 def int_arg(text: str) -> int:
@@ -250,6 +268,7 @@ def _params_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--params",
         action="append",
+        type=path_arg,
         metavar="FILE",
         help="a parameter file merged over params/defaults.yaml (repeatable; later files win)",
     )
@@ -280,7 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--invoices", type=positive_int, default=10_000, help="invoices (default 10000)")
     p.add_argument("--seed", type=int_arg, default=42, help="random seed (default 42)")
-    p.add_argument("--out", default="data/sample", help="output folder (default data/sample)")
+    p.add_argument(
+        "--out", type=path_arg, default="data/sample", help="output folder (default data/sample)"
+    )
     p.set_defaults(func=_cmd_sample)
 
     p = command(
@@ -290,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
         "arinsight check --params my_params.yaml",
     )
     _params_option(p)
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON")
+    p.add_argument(
+        "--json", type=path_arg, default=None, metavar="FILE", help="also write the report as JSON"
+    )
     p.set_defaults(func=_cmd_check)
 
     p = command(
@@ -332,8 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--regions", default=None, help="all, or R1,R2 (default: the `regions` parameter)"
     )
     _params_option(p)
-    p.add_argument("--processed", default=None, help="folder of <table>.parquet (data/processed)")
-    p.add_argument("--out", default=None, help="output file (default: standard output)")
+    p.add_argument(
+        "--processed",
+        type=path_arg,
+        default=None,
+        help="folder of <table>.parquet (data/processed)",
+    )
+    p.add_argument(
+        "--out", type=path_arg, default=None, help="output file (default: standard output)"
+    )
     p.set_defaults(func=_cmd_kpis)
 
     p = command(
@@ -342,7 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
         "renderer) into _site/",
         "arinsight site",
     )
-    p.add_argument("--output-dir", default=None, help="where to write the site (default _site)")
+    p.add_argument(
+        "--output-dir", type=path_arg, default=None, help="where to write the site (default _site)"
+    )
     p.add_argument(
         "--renderer",
         choices=["auto", "quarto", "builtin"],
@@ -358,7 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
         "arinsight match --statement statements/2026-10.xml --params my_params.yaml",
     )
     p.add_argument(
-        "--statement", required=True, metavar="FILE", help="camt.053 XML or CSV bank statement"
+        "--statement",
+        required=True,
+        type=path_arg,
+        metavar="FILE",
+        help="camt.053 XML or CSV bank statement",
     )
     _params_option(p)
     p.add_argument(
@@ -368,9 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="open invoices at this date (default: the statement's last booking date)",
     )
-    p.add_argument("--out", default=None, help="output folder (default data/cash)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default data/cash)")
     p.add_argument(
-        "--processed", default=None, help="processed data folder (default data/processed)"
+        "--processed",
+        type=path_arg,
+        default=None,
+        help="processed data folder (default data/processed)",
     )
     p.set_defaults(func=_cmd_match)
 
@@ -431,12 +470,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ConfigError) as exc:
-        message = " ".join(str(exc).split())  # always one line
+        message = one_line(exc)  # always one line
         print(f"arinsight {args.command}: error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder without write permission...: one line
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"arinsight {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(
+            f"arinsight {args.command}: error: {one_line(exc.strerror or exc)}{one_line(where)}",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -208,6 +208,8 @@ def read_reminders(log_path: str | Path) -> pd.DataFrame:
     cols = ["customer_id", "period", "level", "sent_at", "subject"]
     if not path.is_file():
         return pd.DataFrame(columns=cols)
+    from arinsight.dunning import parse_reminder_key
+
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -216,13 +218,14 @@ def read_reminders(log_path: str | Path) -> pd.DataFrame:
             rec = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"{path}: line {number}: not JSON ({exc})") from None
-        parts = str(rec.get("key", "")).split(":")
-        if len(parts) == 4 and parts[0] == "reminder":
+        key = str(rec.get("key", ""))
+        if key.startswith("reminder:") and key.count(":") >= 3:
+            period, customer, level = parse_reminder_key(key)
             rows.append(
                 {
-                    "customer_id": parts[2],
-                    "period": parts[1],
-                    "level": int(parts[3]) if parts[3].isdigit() else parts[3],
+                    "customer_id": customer,
+                    "period": period,
+                    "level": int(level) if level.isdigit() else level,
                     "sent_at": str(rec.get("sent_at", "")),
                     "subject": str(rec.get("subject", "")),
                 }

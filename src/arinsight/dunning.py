@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
@@ -214,6 +214,15 @@ def dunning_levels(params: Mapping[str, Any]) -> list[Level]:
     return levels
 
 
+def parse_reminder_key(key: str) -> tuple[str, str, str]:
+    """(period, customer_id, level) of a send-log key ``reminder:<period>:<customer>:<level>``.
+    The customer id is percent-decoded (keys encode it; older logs hold it as it was, which
+    decodes to itself unless it holds a ``%``), and may hold ``:``."""
+    _, period, rest = str(key).split(":", 2)
+    customer, _, level = rest.rpartition(":")
+    return period, unquote(customer), level
+
+
 def reminder_history(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Reminders sent, from the send log's records: customer_id, period, level, invoice_ids
     (a list). Records of other kinds, or without a level, are left out."""
@@ -222,7 +231,7 @@ def reminder_history(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         key = str(rec.get("key", ""))
         if rec.get("kind") != "reminder" or rec.get("level") is None:
             continue
-        _, period, customer, _ = key.split(":", 3)
+        period, customer, _ = parse_reminder_key(key)
         rows.append(
             {
                 "customer_id": customer,

@@ -25,7 +25,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
@@ -159,6 +159,44 @@ def write_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]
     return path
 
 
+#: The longest name :func:`safe_slug` returns (file systems allow 255 bytes; a prefix such as
+#: ``reminder_2026-10_`` and a suffix such as ``_3.eml`` leave room).
+SLUG_MAX = 80
+_SLUG_PLAIN = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+_SLUG_HASHED = re.compile(r".*-[0-9a-f]{16}")
+_SLUG_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def safe_slug(text: Any, max_len: int = SLUG_MAX, reserved: Iterable[str] = ()) -> str:
+    """A file name (without its extension) for a value from the data: a customer id, a region, a
+    statement's name. The one helper for every file named from data.
+
+    A plain value (letters, digits, ``_ . -``, not starting with ``.`` or ``-``, not ending with
+    ``.``, at most ``max_len`` characters, not a reserved device name such as ``CON`` nor one of
+    ``reserved``) is its own name, so ``C001`` stays ``C001``. Anything else (a path separator, a
+    control character, a leading dot, a space, non-ASCII, a 300-character id) becomes a readable
+    slug cut to fit plus ``-`` and 16 hex digits of the value's sha256: ``../x/ü`` ->
+    ``x-<hash>``. Plain names never end like that (a plain value that does is hashed too), so two
+    different values never share a name (short of a sha256 collision). Names are case-sensitive,
+    as on Linux."""
+    value = str(text)
+    stop = {r.lower() for r in reserved} | _SLUG_RESERVED
+    if (
+        len(value) <= max_len
+        and _SLUG_PLAIN.fullmatch(value)
+        and not _SLUG_HASHED.fullmatch(value)
+        and value.split(".")[0].lower() not in stop
+        and value.lower() not in stop
+    ):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("._-")
+    clean = clean[: max(1, max_len - 17)].rstrip("._-") or "x"
+    return f"{clean}-{digest}"
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """sha256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
@@ -214,10 +252,15 @@ def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def file_lock(
+    path: str | os.PathLike[str], on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
     """An exclusive ``flock`` on ``path`` (created with its folder if needed), released on exit:
-    two processes computing the same cached result take turns. A no-op where ``fcntl`` does
-    not exist (Windows: two processes may then compute the same result twice)."""
+    two processes computing the same cached result, or two commands writing the same state (a
+    ledger, a send log, a site), take turns: the second waits for the first, then sees what it
+    wrote. ``on_wait`` is called once when the lock is held by someone else, before waiting (to
+    tell the user why nothing happens). The kernel drops the lock when its process ends, so a
+    killed command never blocks the next one. A no-op where ``fcntl`` does not exist (Windows)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -225,8 +268,31 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def command_lock(path: str | os.PathLike[str], command: str) -> Iterator[None]:
+    """:func:`file_lock` for a command of the CLI: when another invocation holds ``path``, one line
+    on stderr says so (``arinsight match: waiting for another arinsight match (<path>)``), then
+    this one waits for it."""
+    import sys
+
+    def say() -> None:
+        print(
+            f"arinsight {command}: waiting for another arinsight {command} to finish ({path})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with file_lock(path, on_wait=say):
+        yield

@@ -42,7 +42,7 @@ from arinsight import config
 from arinsight.cashapp.matching import InvoiceBook, LineResult, MatchSettings, match_lines
 from arinsight.cashapp.statements import read_statement
 from arinsight.errors import ParamsError, UserError
-from arinsight.files import sha256_file, write_csv, write_excel
+from arinsight.files import command_lock, safe_slug, sha256_file, write_csv, write_excel
 
 PAYMENT_COLUMNS = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"]
 #: Columns of applied_payments.csv: the canonical payments columns, then where each came from.
@@ -410,12 +410,19 @@ def run_match(
             f"no processed invoices in {processed_dir or config.PROCESSED_DIR}: run "
             "`arinsight run` (or `arinsight check`) first"
         )
+    # one match at a time per ledger: a second one waits, then finds the lines already applied
+    with command_lock(ledger_path.with_name(f".{ledger_path.name}.lock"), "match"):
+        return _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path)
+
+
+def _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path) -> MatchRun:
+    """Read the ledger, match, append the ledger and write the files (under the ledger's lock)."""
     ledger = read_ledger(ledger_path)
     run = match_statement(lines, tables, settings, as_of, ledger)
 
     new = ledger_records(run, lines, path.name, sha256_file(path))
     _append_ledger(ledger_path, new)
-    stem = path.stem
+    stem = safe_slug(path.stem)  # a statement named from a bank's data: bounded, no separators
     folder.mkdir(parents=True, exist_ok=True)
     run.paths = {
         "worklist_csv": write_csv(run.worklist, folder / f"matching_worklist_{stem}.csv"),

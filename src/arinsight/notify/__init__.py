@@ -53,8 +53,11 @@ from arinsight.notify.compose import KEY_HEADER as KEY_HEADER
 from arinsight.notify.compose import KPI_CARDS as KPI_CARDS
 from arinsight.notify.compose import NEUTRAL as NEUTRAL
 from arinsight.notify.compose import TEMPLATES_DIR as TEMPLATES_DIR
+from arinsight.notify.compose import AddressCheck as AddressCheck
+from arinsight.notify.compose import check_addresses as check_addresses
 from arinsight.notify.compose import compose_reminder as compose_reminder
 from arinsight.notify.compose import compose_report as compose_report
+from arinsight.notify.compose import header_text as header_text
 from arinsight.notify.compose import kpi_table as kpi_table
 from arinsight.notify.compose import parse_addresses as parse_addresses
 from arinsight.notify.compose import template_environment as template_environment
@@ -103,6 +106,9 @@ __all__ = [
     "BAD",
     "NEUTRAL",
     "NotifyError",
+    "AddressCheck",
+    "check_addresses",
+    "header_text",
     "SendReport",
     "SmtpSettings",
     "collections_worklist",

@@ -16,12 +16,17 @@ from arinsight import config, dunning
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import write_csv, write_excel
 from arinsight.ledger import Period, load_processed, period_bounds
-from arinsight.notify.compose import compose_reminder, parse_addresses
-from arinsight.notify.outbox import (
-    Delivery,
+from arinsight.notify.compose import (
+    AddressCheck,
+    check_addresses,
+    compose_reminder,
+    config_addresses,
+    header_text,
 )
+from arinsight.notify.outbox import Delivery, log_skipped
 from arinsight.notify.setup import (
     POSITION_COLUMNS,
+    NotifyError,
     customer_lookup,
     overdue_positions,
     params_section,
@@ -106,8 +111,10 @@ def collections_worklist(
     Order (``rank`` 1..n): by expected_loss, largest first, when ``risk_scores`` is given
     (``priority_basis`` = "expected_loss"; customers without a score come last), else by
     amount_x_days (``priority_basis`` = "amount_x_days"); ties by amount_x_days, then customer_id.
-    ``email_to`` holds the valid addresses of the customer's ``contact_email`` ("; "-separated);
-    ``reminder`` names the template of the level, or says why no e-mail can be sent.
+    ``email_to`` holds the addresses of the customer's ``contact_email`` ("; "-separated,
+    checked by :func:`~arinsight.notify.compose.check_addresses`); ``reminder`` names the template
+    of the level, or says why no e-mail can be sent: "no contact e-mail", or
+    "invalid_email: <why>" for a refused field (a line break, a second address hidden in it...).
     """
     require_columns(positions, POSITION_COLUMNS, "positions")
     require_columns(crossings, ("invoice_id", "customer_id", "open_amount", "level"), "crossings")
@@ -165,16 +172,15 @@ def collections_worklist(
     out["customer_name"] = out["customer_name"].where(
         out["customer_name"].notna(), out["customer_id"]
     )
-    out["email_to"] = out["contact_email"].map(lambda v: "; ".join(parse_addresses(v)))
+    checks = out["contact_email"].map(check_addresses)
+    out["email_to"] = checks.map(lambda c: "; ".join(c.addresses))
     if templates is not None:
         mapping = _template_map(templates, out["level"].unique())
         out["reminder"] = out["level"].map(mapping)
     else:
         out["reminder"] = ""
     no_mail = out["email_to"] == ""
-    out.loc[no_mail, "reminder"] = np.where(
-        out.loc[no_mail, "contact_email"].isna(), "no contact e-mail", "invalid contact e-mail"
-    )
+    out.loc[no_mail, "reminder"] = checks[no_mail].map(_skip_text)
     out["priority_basis"] = basis
     sort_cols = (["expected_loss"] if basis == "expected_loss" else []) + [
         "amount_x_days",
@@ -208,6 +214,11 @@ def run_alerts(
     Returns 0, or 1 when some message was refused (it stays in the outbox).
     """
     d = Delivery.start(period, params_files, reports_dir, dry_run, environ)
+    with d.lock("alerts"):  # one sender per send log at a time: a second one waits, then skips
+        return _alerts(d, force, processed_dir)
+
+
+def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     p, params, currency, reports = d.period, d.params, d.currency, d.reports
     alerts = params_section(params, "alerts")
     thresholds = _thresholds(alerts.get("thresholds", DEFAULT_THRESHOLDS))
@@ -241,9 +252,29 @@ def run_alerts(
     plan = dunning.dunning_plan(
         positions, p, history, levels, min_days_between, disputed | set(applied["invoice_id"])
     )
-    plan = plan.merge(customer_lookup(tables["customers"]), on="customer_id", how="left").assign(
-        email_to=lambda d: d["contact_email"].map(lambda v: "; ".join(parse_addresses(v)))
-    )
+    plan = plan.merge(customer_lookup(tables["customers"]), on="customer_id", how="left")
+    checks = plan["contact_email"].map(check_addresses)
+    plan["email_to"] = checks.map(lambda c: "; ".join(c.addresses))
+    # a reminder due to a customer without a usable address is skipped, with the reason
+    skipped: list[dict[str, Any]] = []
+    no_address = (plan["action"] == "send") & (plan["email_to"] == "")
+    for i in plan.index[no_address]:
+        _skip(plan, i, checks[i].reason, _skip_text(checks[i]), skipped, p)
+    by_level = {lv.number: lv for lv in levels}
+    messages, done = [], int((plan["action"] == "done").sum())
+    for i in plan.index[plan["action"] == "send"]:
+        row = plan.loc[i]
+        invoices = undisputed.loc[undisputed["invoice_id"].astype(str).isin(row.invoice_ids)]
+        try:
+            msg = _reminder(
+                row, invoices, undisputed, p, by_level, alerts, mail_from, currency, env, profile
+            )
+        except ParamsError:  # a template or a setting: the same for every customer, stop
+            raise
+        except (NotifyError, ValueError) as exc:  # this customer's data: skip it, go on
+            _skip(plan, i, "compose_error", f"compose_error: {header_text(exc)}", skipped, p)
+            continue
+        messages.append((f"reminder_{p.label}_{row.customer_id}_{int(row.level)}", msg))
     action = plan.set_index("customer_id")
     label = action["template"].where(
         action["action"] == "send", action["action"] + ": " + action["reason"]
@@ -269,36 +300,12 @@ def run_alerts(
         {"worklist": worklist, "invoices": crossings_named, "dunning": plan_out},
     )
 
-    by_level = {lv.number: lv for lv in levels}
-    messages, skipped = [], int((plan["action"] == "done").sum())
-    for row in plan.loc[(plan["action"] == "send") & (plan["email_to"] != "")].itertuples(
-        index=False
-    ):
-        invoices = undisputed.loc[undisputed["invoice_id"].astype(str).isin(row.invoice_ids)]
-        msg = compose_reminder(
-            row._asdict(),
-            invoices,
-            period=p,
-            level=int(row.level),
-            template=row.template,
-            mail_from=mail_from,
-            currency=currency,
-            reply_to=alerts.get("reply_to"),
-            cc=[a for s in alerts.get("cc") or [] for a in parse_addresses(s)],
-            env=env,
-            profile=profile,
-            statement=dunning.statement_rows(undisputed, row.customer_id, profile, currency),
-            statement_total=profile.money(
-                undisputed.loc[
-                    undisputed["customer_id"].astype(str) == row.customer_id, "open_amount"
-                ].sum(),
-                currency,
-            ),
-            threshold_days=by_level[int(row.level)].min_days_past_due,
-        )
-        messages.append((f"reminder_{p.label}_{row.customer_id}_{int(row.level)}", msg))
-
     paths = d.write(messages)
+    # refused addresses and data that broke a message go to the send log too (not on a dry run);
+    # a customer without any address is in the worklist only, as before
+    skipped = [rec for rec in skipped if rec["reason"] != "no_email"]
+    if skipped and not d.dry_run:
+        log_skipped(log_path, skipped)
     top_n = int(alerts.get("worklist_top_n") or 25)
     print(
         f"alerts {p.label}: {len(crossings)} invoice(s) crossed a threshold "
@@ -320,11 +327,56 @@ def run_alerts(
     no_mail = int((worklist["email_to"] == "").sum()) if not worklist.empty else 0
     if no_mail:
         print(f"{no_mail} customer(s) have no valid contact e-mail: call them (see the worklist)")
-    if skipped:
+    for rec in skipped:
+        print(f"reminder skipped for customer {header_text(rec['customer_id'])!r}: {rec['detail']}")
+    if done:
         print(
-            f"{skipped} reminder(s) already sent for {p.label} (send log {log_path}); --force resends"
+            f"{done} reminder(s) already sent for {p.label} (send log {log_path}); --force resends"
         )
     return d.send(paths)
+
+
+def _reminder(row, invoices, undisputed, p, by_level, alerts, mail_from, currency, env, profile):
+    """The reminder of one row of the dunning plan (with the customer's statement)."""
+    open_amount = undisputed.loc[
+        undisputed["customer_id"].astype(str) == row.customer_id, "open_amount"
+    ].sum()
+    return compose_reminder(
+        row.to_dict(),
+        invoices,
+        period=p,
+        level=int(row.level),
+        template=row.template,
+        mail_from=mail_from,
+        currency=currency,
+        reply_to=alerts.get("reply_to"),
+        cc=config_addresses(alerts.get("cc"), "alerts.cc"),
+        env=env,
+        profile=profile,
+        statement=dunning.statement_rows(undisputed, row.customer_id, profile, currency),
+        statement_total=profile.money(open_amount, currency),
+        threshold_days=by_level[int(row.level)].min_days_past_due,
+    )
+
+
+def _skip_text(check: AddressCheck) -> str:
+    return check.detail if check.reason == "no_email" else f"{check.reason}: {check.detail}"
+
+
+def _skip(plan: pd.DataFrame, i: Any, reason: str, text: str, skipped: list, p: Period) -> None:
+    """Mark row ``i`` of the plan skipped (action ``skip``, the reason) and keep a record of it
+    for the send log."""
+    plan.loc[i, "action"] = "skip"
+    plan.loc[i, "reason"] = text
+    skipped.append(
+        {
+            "customer_id": str(plan.loc[i, "customer_id"]),
+            "period": p.label,
+            "level": int(plan.loc[i, "level"]),
+            "reason": reason,
+            "detail": text,
+        }
+    )
 
 
 def _thresholds(values: Iterable[Any]) -> np.ndarray:

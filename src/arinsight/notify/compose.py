@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from email import policy
+from email import errors, policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -27,7 +29,6 @@ from arinsight.notify.setup import (
     count_text,
     is_missing,
     is_number,
-    one_line,
     require_columns,
     safe_name,
 )
@@ -60,7 +61,7 @@ KPI_CARDS = (
 
 _NOT_KPIS = ("comparison", "period", "region", "as_of", "late_days", "random_seed")
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 
 
 def kpi_table(kpis: Mapping[str, Any]) -> pd.DataFrame:
@@ -198,7 +199,7 @@ def compose_reminder(
         "company": profile.context(),
         "statement_attached": bool(statement),
     }
-    key = f"reminder:{p.label}:{customer_id}:{int(level)}"
+    key = reminder_key(p.label, customer_id, level)
     msg = _render_message(
         env,
         template,
@@ -210,7 +211,7 @@ def compose_reminder(
         key=key,
     )
     msg["X-Arinsight-Level"] = str(int(level))
-    msg["X-Arinsight-Invoices"] = " ".join(r["invoice_id"] for r in rows)
+    msg["X-Arinsight-Invoices"] = " ".join(quote(r["invoice_id"], safe="") for r in rows)
     if statement:
         html = env.get_template("statement.html").render(
             {**context, "statement": list(statement), "statement_total": statement_total or ""}
@@ -245,7 +246,7 @@ def compose_report(
     Text + HTML alternative from ``monthly_report.*``, the :func:`kpi_table` attached as
     ``arinsight_kpis_<period>.csv``; key header ``report:<period>:<region>``.
     """
-    to = [a for s in stakeholders for a in parse_addresses(s)]
+    to = config_addresses(stakeholders, "email.stakeholders")
     if not to:
         raise ParamsError("email.stakeholders: no valid e-mail address to send the report to")
     period = str(kpis.get("period") or "")
@@ -302,7 +303,7 @@ def compose_report(
         context,
         mail_from=_with_display_name(mail_from, profile.name) if profile else mail_from,
         to=to,
-        key=f"report:{period}:{region}",
+        key=f"report:{period}:{quote(region, safe='')}",
     )
     msg.add_attachment(
         csv_text(table).encode("utf-8"), maintype="text", subtype="csv", filename=attachment
@@ -310,16 +311,100 @@ def compose_report(
     return msg
 
 
-def parse_addresses(value: Any) -> list[str]:
-    """The valid e-mail addresses in a contact field ("a@x.com; b@y.com", commas also work).
+#: The separators of several addresses in one contact field (documented in automation.md).
+LIST_SEPARATORS = re.compile(r"[;,]")
 
-    Anything that is not a plain address (spaces, angle brackets, line breaks) is left out, which
-    also keeps header injection out of the To line. Null gives an empty list.
+#: Characters never allowed in an address or a header value: C0 and C1 control characters
+#: (CR, LF, NUL, tab, ESC, ...), DEL, and Unicode's line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class AddressCheck(NamedTuple):
+    """What a contact field holds: its addresses, or ``reason`` (``no_email`` for an empty
+    field, ``invalid_email`` for one refused) and ``detail`` saying why."""
+
+    addresses: list[str]
+    reason: str = ""
+    detail: str = ""
+
+
+def check_addresses(value: Any) -> AddressCheck:
+    """The e-mail addresses of a contact field, checked strictly.
+
+    One plain address (``ap@acme.example.com``) or several separated by ``;`` or ``,``. Each
+    part must be exactly one bare address as :class:`email.headerregistry.Address` reads it
+    (no display name, no angle brackets, no spaces inside) with a dotted domain. The whole field
+    is refused (``invalid_email``) when any part is not such an address or when the field holds a
+    control character anywhere (a line break, a carriage return, NUL, tab...): a contact such as
+    ``"ap@x.example\\nvictim@evil.example"`` never yields a second recipient.
     """
-    if is_missing(value):
-        return []
-    parts = re.split(r"[;,\s]+", str(value).strip())
-    return [p for p in parts if p and EMAIL_RE.match(p)]
+    if is_missing(value) or not str(value).strip(" "):
+        return AddressCheck([], "no_email", "no contact e-mail")
+    text = str(value)
+    if _CONTROL.search(text):
+        return AddressCheck([], "invalid_email", f"control character in {_shown(text)}")
+    out = []
+    for part in (p.strip(" ") for p in LIST_SEPARATORS.split(text)):
+        if not part:
+            continue
+        addr = _one_address(part)
+        if addr is None:
+            return AddressCheck([], "invalid_email", f"not an e-mail address: {_shown(part)}")
+        if addr not in out:
+            out.append(addr)
+    if not out:
+        return AddressCheck([], "invalid_email", f"no e-mail address in {_shown(text)}")
+    return AddressCheck(out)
+
+
+def reminder_key(period: str, customer_id: Any, level: Any) -> str:
+    """The send-log key of a reminder, ``reminder:<period>:<customer>:<level>``; the customer
+    id is percent-encoded (``%`` and every character but letters, digits and ``_ . - ~``), so the key is one safe header line whatever
+    the id holds and :func:`arinsight.dunning.parse_reminder_key` gets the id back exactly."""
+    return f"reminder:{period}:{quote(str(customer_id), safe='')}:{int(level)}"
+
+
+def parse_addresses(value: Any) -> list[str]:
+    """The addresses of a contact field ("a@x.com; b@y.com", commas also work), or an empty
+    list when the field is empty or refused (see :func:`check_addresses`)."""
+    return check_addresses(value).addresses
+
+
+def config_addresses(value: Any, key: str) -> list[str]:
+    """The addresses of a params entry (``alerts.cc``, ``email.stakeholders``...): a text or a
+    list of texts, each checked like a contact field; a refused one is a ParamsError naming the
+    key (a typo in the params stops the command instead of mailing fewer people)."""
+    items = [] if value is None else [value] if isinstance(value, str) else list(value)
+    out = []
+    for item in items:
+        found = check_addresses(item)
+        if found.reason == "invalid_email":
+            raise ParamsError(f"{key}: {found.detail}")
+        out += [a for a in found.addresses if a not in out]
+    return out
+
+
+def header_text(value: Any) -> str:
+    """``value`` fit for one header line: every control character (CR, LF, NUL, ESC...) becomes
+    a space, runs of white space one space. Data (ids, names) never breaks a header."""
+    return " ".join(_CONTROL.sub(" ", str(value)).split())
+
+
+def _one_address(part: str) -> str | None:
+    try:
+        addr = Address(addr_spec=part)
+    except (ValueError, TypeError, IndexError, errors.HeaderParseError):
+        return None
+    spec = addr.addr_spec
+    if spec != part or not EMAIL_RE.match(spec) or len(getaddresses([spec])) != 1:
+        return None
+    return spec
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a message: control characters escaped, long text cut."""
+    shown = repr(text[:limit])
+    return shown + ("..." if len(text) > limit else "")
 
 
 def _render_message(
@@ -337,7 +422,7 @@ def _render_message(
 
     try:
         subject = env.get_template(f"{template}.subject.txt").render(context)
-        body = {"subject": one_line(subject), **context}
+        body = {"subject": header_text(subject), **context}
         text = env.get_template(f"{template}.txt").render(body)
         html = env.get_template(f"{template}.html").render(body)
     except jinja2.TemplateNotFound as exc:
@@ -347,14 +432,14 @@ def _render_message(
     except jinja2.TemplateError as exc:
         raise ParamsError(f"e-mail template {template!r}: {exc}") from None
     msg = EmailMessage()
-    msg["Subject"] = one_line(subject)
+    msg["Subject"] = header_text(subject)
     msg["From"] = mail_from
-    msg["To"] = ", ".join(to)
+    msg["To"] = [Address(addr_spec=a) for a in to]
     if cc:
-        msg["Cc"] = ", ".join(cc)
+        msg["Cc"] = [Address(addr_spec=a) for a in cc]
     if reply_to:
-        msg["Reply-To"] = str(reply_to)
-    msg[KEY_HEADER] = key
+        msg["Reply-To"] = [Address(addr_spec=a) for a in config_addresses(reply_to, "reply_to")]
+    msg[KEY_HEADER] = header_text(key)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
@@ -415,8 +500,10 @@ def domain_of(mail_from: str) -> str | None:
 
 
 def _with_display_name(mail_from: str, name: str) -> str:
-    """``mail_from`` with ``name`` as its display name when it has none (ar@x -> Name <ar@x>)."""
+    """``mail_from`` with ``name`` as its display name when it has none (ar@x -> Name <ar@x>);
+    the name's control characters become spaces (a company name with a line break)."""
     shown, addr = parseaddr(mail_from)
+    name = header_text(name or "")
     if shown or not addr or not name:
         return mail_from
-    return formataddr((name, addr))
+    return str(Address(display_name=name, addr_spec=addr))

@@ -22,11 +22,20 @@ from email.parser import BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from arinsight import config, dunning
 from arinsight.dunning import CompanyProfile
+from arinsight.files import command_lock
 from arinsight.ledger import Period, period_bounds
-from arinsight.notify.compose import EMAIL_RE, KEY_HEADER, POLICY, domain_of, template_environment
+from arinsight.notify.compose import (
+    EMAIL_RE,
+    KEY_HEADER,
+    POLICY,
+    domain_of,
+    reminder_key,
+    template_environment,
+)
 from arinsight.notify.setup import NotifyError, as_text, params_section, safe_name
 
 SECURITY_MODES = ("none", "starttls", "ssl")
@@ -202,6 +211,23 @@ def read_send_log(log_path: str | Path) -> set[str]:
     return keys
 
 
+def log_skipped(log_path: str | Path, skipped: Iterable[Mapping[str, Any]]) -> int:
+    """Record reminders skipped (kind ``skipped``: customer, period, level, ``reason`` code such
+    as ``invalid_email`` and ``detail``) in the send log, once per key
+    ``skipped:reminder:<period>:<customer>:<level>``; returns how many were new."""
+    done = read_send_log(log_path)
+    new = 0
+    for rec in skipped:
+        key = "skipped:" + reminder_key(rec["period"], rec["customer_id"], rec["level"])
+        if key in done:
+            continue
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _append_log(log_path, {**rec, "key": key, "kind": "skipped", "skipped_at": at})
+        done.add(key)
+        new += 1
+    return new
+
+
 def deliver(
     paths: list[Path], settings: SmtpSettings | None, log_path: Path, outbox: Path, dry_run: bool
 ) -> int:
@@ -328,7 +354,7 @@ def _log_record(msg: EmailMessage, sent_path: Path, refused: Mapping[str, Any]) 
     if msg["X-Arinsight-Level"] is not None:  # a reminder: its dunning level and invoices
         extra = {
             "level": int(str(msg["X-Arinsight-Level"])),
-            "invoices": str(msg["X-Arinsight-Invoices"] or "").split(),
+            "invoices": [unquote(i) for i in str(msg["X-Arinsight-Invoices"] or "").split()],
         }
     recipients = [a.addr_spec for h in ("To", "Cc") if msg[h] for a in msg[h].addresses]
     return {
@@ -424,6 +450,13 @@ class Delivery:
     @property
     def outbox(self) -> Path:
         return self.reports / self.period.label / "outbox"
+
+    def lock(self, command: str):
+        """The lock of the send log (``.<send log>.lock`` beside it), held while a command reads
+        the log, writes the outbox and sends: two ``alerts`` or ``email-report`` at once would
+        both find nothing sent and both send (:func:`arinsight.files.command_lock`: the second
+        waits, then finds the messages in the log)."""
+        return command_lock(self.log_path.with_name(f".{self.log_path.name}.lock"), command)
 
     def write(self, messages: Iterable[tuple[str, EmailMessage]]) -> list[Path]:
         """The messages as .eml files in the outbox (see :func:`write_outbox`)."""

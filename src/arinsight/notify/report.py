@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from arinsight import config
 from arinsight.errors import ParamsError, UserError
 from arinsight.ledger import ALL_REGIONS, load_processed
-from arinsight.notify.compose import KEY_HEADER, compose_report
+from arinsight.notify.compose import KEY_HEADER, compose_report, config_addresses, header_text
 from arinsight.notify.outbox import (
     Delivery,
     read_send_log,
@@ -141,6 +142,13 @@ def run_email_report(
     ``force``. Returns 0, or 1 when the server refused one.
     """
     d = Delivery.start(period, params_files, reports_dir, dry_run, environ)
+    with d.lock(
+        "email-report"
+    ):  # one sender per send log at a time: a second one waits, then skips
+        return _email_report(d, force, processed_dir)
+
+
+def _email_report(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     p, params, email, currency, reports = d.period, d.params, d.email, d.currency, d.reports
     stakeholders = email.get("stakeholders") or []
     if isinstance(stakeholders, str):
@@ -166,14 +174,15 @@ def run_email_report(
         raise ParamsError("email.region_owners must map region -> list of addresses")
     jobs = [(ALL_REGIONS, kpis, stakeholders)]
     for region, to in sorted(owners.items()):
-        path = reports / p.label / str(region) / "kpis.json"
+        owners_to = config_addresses(to, f"email.region_owners.{header_text(region)}")
+        path = reports / p.label / config.region_dir(str(region)) / "kpis.json"
         if not path.exists():
             print(f"email-report {p.label}: no report for region {region!r} ({path}); skipped")
             continue
         region_kpis = json.loads(path.read_text(encoding="utf-8"))
         region_kpis.setdefault("period", p.label)
         region_kpis["region"] = str(region)
-        jobs.append((str(region), region_kpis, [to] if isinstance(to, str) else list(to or [])))
+        jobs.append((str(region), region_kpis, owners_to))
     log_path = d.log_path
     done = set() if force else read_send_log(log_path)
     messages = []

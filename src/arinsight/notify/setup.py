@@ -4,9 +4,7 @@ positions at T and the risk scores of a period, and small value helpers.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import ParamsError, UserError
+from arinsight.files import safe_slug
 from arinsight.ledger import ALL_REGIONS, Period
 
 POSITION_COLUMNS = ("invoice_id", "customer_id", "due_date", "open_amount", "days_past_due")
@@ -35,7 +34,9 @@ def positions_at(processed_dir: str | Path | None, p: Period, params: Mapping[st
 
 
 def read_risk_scores(reports: Path, period: str, region: str = ALL_REGIONS) -> pd.DataFrame | None:
-    path = reports / period / region / "risk_scores.parquet"
+    from arinsight.config import region_dir
+
+    path = reports / period / region_dir(region) / "risk_scores.parquet"
     return pd.read_parquet(path) if path.exists() else None
 
 
@@ -95,10 +96,8 @@ def one_line(text: str) -> str:
 
 
 def safe_name(text: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))
-    if safe != str(text):
-        safe += "-" + hashlib.sha1(str(text).encode("utf-8")).hexdigest()[:8]
-    return safe
+    """A file name from data: :func:`arinsight.files.safe_slug` (bounded, never shared)."""
+    return safe_slug(text)
 
 
 def as_text(value: Any) -> str:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from arinsight import config
 from arinsight.errors import UserError
+from arinsight.files import command_lock
 from arinsight.site.explorer import EXPLORER_COLUMNS, EXPLORER_FILTERS, explorer_html, open_invoices
 from arinsight.site.html import esc, format_value, href, qmd, read_qmd
 from arinsight.site.pages import Builder
@@ -51,6 +52,9 @@ from arinsight.site.reports import PeriodReport, RegionReport, collect_reports
 from arinsight.site.tiles import kpi_change, sparkline_svg, tile_html, tiles_html
 
 _ASSET_FILES = ("arinsight.css", "arinsight.js", "favicon.svg")
+
+#: The lock file of ``arinsight site`` in the project folder (see :func:`build_site`).
+SITE_LOCK = ".arinsight-site.lock"
 
 
 def _clear_generated(project_dir: Path) -> None:
@@ -127,6 +131,13 @@ def build_site(
     quarto = _quarto()
     if renderer == "quarto" and not quarto:
         raise UserError("quarto is not on PATH (use --renderer builtin or auto)")
+    # one build per project at a time: both write the page sources under site/ and swap the
+    # output folder; a second build waits for the first, then builds from the newest reports
+    with command_lock(project / SITE_LOCK, "site"):
+        return _build(project, quarto, renderer, output_dir, reports_dir)
+
+
+def _build(project: Path, quarto: str | None, renderer: str, output_dir, reports_dir) -> Path:
     cfg = read_quarto_config(project)
     prepare_sources(project, reports_dir)
     if renderer == "builtin" or not quarto:

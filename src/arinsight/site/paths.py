@@ -4,9 +4,7 @@ read (its currency, its late-days threshold)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-
+from arinsight.files import safe_slug
 from arinsight.site.reports import PeriodReport, RegionReport
 
 SOURCES_DIR = "site"
@@ -50,12 +48,9 @@ def customers_source(period: str) -> str:
 
 
 def customer_slug(customer_id: str) -> str:
-    """A file name for a customer id: the id when it is plain, else a cleaned id and a hash."""
-    cid = str(customer_id)
-    clean = re.sub(r"[^A-Za-z0-9_.-]", "-", cid).strip(".-")[:60]
-    if clean != cid or not clean or clean.lower() == "index":
-        clean = f"{clean or 'customer'}-{hashlib.sha256(cid.encode()).hexdigest()[:10]}"
-    return clean
+    """A file name for a customer id: :func:`arinsight.files.safe_slug` (the id when it is plain,
+    else a cleaned id and a hash; never ``index``, the customer index beside the pages)."""
+    return safe_slug(customer_id, reserved=("index",))
 
 
 def customer_source(period: str, customer_id: str) -> str:
