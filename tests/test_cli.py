@@ -321,3 +321,23 @@ def test_a_random_command_name_is_one_line(stubbed_commands, capsys):
         assert "\n" not in err.rstrip("\n") and "\x00" not in err, (value, err)
 
     check()
+
+
+def test_a_full_disk_during_a_run_is_one_line(monkeypatch, capsys):
+    """`arinsight run` on a disk that fills up mid-run (ENOSPC from deep inside the runner): one
+    line naming the file, exit status 2, no traceback. (The runner writes to a staging folder and
+    swaps it in only at the end, so the published report stays as it was; a later run removes the
+    staging folder.)"""
+    import errno
+
+    from arinsight import cli
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "reports/.staging-2026-10-0a1b2c3d")
+
+    monkeypatch.setattr("arinsight.runs.run_period", full)
+    code = cli.main(["run", "--period", "2026-10"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "arinsight run: error: No space left on device: reports/.staging-2026-10-0a1b2c3d\n"
+    )
