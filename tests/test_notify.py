@@ -396,6 +396,40 @@ def test_user_template_dir_wins(tmp_path: Path):
         notify.template_environment(tmp_path / "missing")
 
 
+def test_the_report_carries_its_aging_chart_inside_the_message():
+    """Aging at T: Current 1,000, 1-30 600, 31-60 0, 120+ 20 (keys in any order). The HTML part
+    shows a PNG (seaborn) embedded as a related part and referenced by cid: (no URL to fetch),
+    with the amounts in its alt text, which the plain-text part repeats; the same report gives
+    the same bytes. Nothing open: no chart."""
+    kpis = {**_kpis(), "aging": {"120+": 20.0, "31-60": 0.0, "Current": 1000.0, "1-30": 600.0}}
+
+    def compose(k):
+        return notify.compose_report(
+            k, top_overdue=pd.DataFrame(), high_risk=pd.DataFrame(),
+            stakeholders=["cfo@example.com"], mail_from="ar@example.com",
+        )  # fmt: skip
+
+    msg = compose(kpis)
+    related = msg.get_body(("related",))
+    images = [p for p in related.iter_parts() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0]["Content-ID"] == "<aging.2026-10.All@arinsight>"
+    assert images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    alt = "Open AR by days past due: Current $1.0k, 1-30 $600, 31-60 $0, 120+ $20"
+    body = msg.get_body(("html",)).get_content()
+    assert 'src="cid:aging.2026-10.All@arinsight"' in body and f'alt="{alt}"' in body
+    assert "http" not in body.split('src="')[1][:10]
+    assert alt in msg.get_body(("plain",)).get_content()
+    assert images[0].get_content() == _png_of(compose(kpis))
+    nothing = compose({**kpis, "aging": {"Current": 0.0, "1-30": None}})
+    assert "cid:" not in nothing.get_body(("html",)).get_content()
+
+
+def _png_of(msg):
+    return next(
+        p for p in msg.get_body(("related",)).iter_parts() if p.get_content_type() == "image/png"
+    ).get_content()
+
+
 def test_compose_report_cards_tables_and_attachment():
     """Cards: open_ar USD 1,620.00 with '+USD 120.00' (worse), dso 42.5 days '-2.5 days' (better),
     payment completion 85.3% (kpis hold percent). The CSV attachment has the kpi table."""

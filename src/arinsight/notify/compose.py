@@ -262,6 +262,7 @@ def compose_report(
         cards.append(_card(_kpi_row(key, kpis[key], comparison.get(key) or {}), currency))
     table = kpi_table(kpis)
     attachment = f"arinsight_kpis_{safe_name(period)}.csv"
+    chart = _aging_chart(kpis.get("aging"), period, region, currency)
     context = {
         "period": period,
         "region": region,
@@ -296,6 +297,7 @@ def compose_report(
         "attachment_name": attachment,
         "company": (profile or CompanyProfile(name="arinsight")).context(),
         "as_of_text": (profile or CompanyProfile(name="arinsight")).date(kpis.get("as_of")),
+        "aging_chart": None if chart is None else {"cid": chart[0], "alt": chart[1]},
     }
     msg = _render_message(
         env,
@@ -305,10 +307,37 @@ def compose_report(
         to=to,
         key=f"report:{period}:{quote(region, safe='')}",
     )
+    if chart is not None:  # the PNG travels inside the message: opening it fetches nothing
+        msg.get_body(("html",)).add_related(chart[2], "image", "png", cid=f"<{chart[0]}>")
     msg.add_attachment(
         csv_text(table).encode("utf-8"), maintype="text", subtype="csv", filename=attachment
     )
     return msg
+
+
+def _aging_order(label: str) -> float:
+    """Current first, then the buckets by their first day ("1-30" < "31-60" < "120+")."""
+    if label.lower() == "current":
+        return -1.0
+    head = re.match(r"\d+", label)
+    return float(head.group()) + (0.5 if label.endswith("+") else 0.0) if head else 1e9
+
+
+def _aging_chart(aging: Any, period: str, region: str, currency: str):
+    """(content id, alt text, PNG) of the summary e-mail's aging chart
+    (:func:`arinsight.plots.mail.aging_png`), or None when the KPIs have no open AR to show. The
+    content id is made of the period and region, so the same report gives the same message."""
+    if not isinstance(aging, Mapping) or not any(v for v in aging.values() if v):
+        return None
+    from arinsight.plots.mail import aging_png
+
+    order = sorted((str(k) for k in aging), key=_aging_order)
+    alt = "Open AR by days past due: " + ", ".join(
+        f"{label} {format_value(aging.get(label) or 0, 'money', currency, style='compact')}"
+        for label in order
+    )
+    cid = f"aging.{safe_name(period)}.{safe_name(region)}@arinsight"
+    return cid, alt, aging_png(aging, order, currency)
 
 
 #: The separators of several addresses in one contact field (documented in automation.md).
