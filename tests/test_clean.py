@@ -226,6 +226,23 @@ def test_currency_conversion_and_unknown_currency():
     assert _reasons(result, "invoices") == {"unknown_currency": 1}
 
 
+def test_currency_codes_are_case_blind():
+    """Invoices in "usd", " Usd " and "eur" with reporting currency USD and a rate for EUR of
+    1.10: all kept (I3 100 EUR -> 110.00 USD), none quarantined as unknown_currency (a lower-case
+    code quarantined 2,005 of 2,045 invoices and the run said only "no invoice survived")."""
+    result = clean(
+        _tables(
+            [_inv("I1", currency="usd"), _inv("I2", currency=" Usd "), _inv("I3", currency="eur")],
+        ),  # fmt: skip
+        run_date=RUN,
+        reporting_currency="USD",
+        fx_rates={"EUR": 1.10},
+    )
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert inv["amount"].to_dict() == {"I1": 100.0, "I2": 100.0, "I3": 110.0}
+    assert _reasons(result, "invoices") == {}
+
+
 def test_first_matching_reason_wins():
     """I1 is both unparseable (amount) and future-dated: only unparseable_value is counted."""
     result = clean(_tables([_inv("I1", date="2099-01-01", amount="x")]), run_date=RUN)
