@@ -20,10 +20,12 @@
    notebooks wrote (``kpis_receivables.json``, ``kpis_commissions.json``, ``kpis_risk.json``;
    notebooks of one region run in parallel, so none of them writes ``kpis.json`` itself) merged
    into one object that has every key listed in docs/kpis.md (null when undefined).
-5. **Publish atomically.** Everything is written to ``reports/.staging-<period>-<id>/`` first. A
-   region whose notebooks all succeeded replaces its previous report; a failed region keeps its
-   last good report, and the failed attempt (the notebooks with their error) goes to
-   ``reports/<period>/_failed/<region>/``. The new period folder is then swapped in with two
+5. **Publish atomically.** Everything is written to ``reports/.staging-<period>-<id>/`` first.
+   Page by page: a page that ran replaces its previous version; a failed page keeps its last
+   good version (recorded as ``published: previous``; the site says so on that page and the home
+   page says the period is mixed), and the failed attempt (the notebook with its error) goes to
+   ``reports/<period>/_failed/<region>/``. When ingest or clean failed, every region keeps its
+   previous report as it was. The new period folder is then swapped in with two
    renames, and ``reports/<period>/manifest.json`` records the parameters, input hashes, package
    and code versions, timings and the status of every notebook.
 
