@@ -93,14 +93,19 @@ def test_line_numbers_survive_blank_lines_and_quoted_line_breaks(write_sources):
     assert inv["amount"].to_dict() == {"A": 1.0, "B": 2.0, "C": 3.0}
 
 
-def test_two_columns_of_the_same_name_are_refused(write_sources):
-    """amount appears twice (columns 5 and 6): taking the first would be a guess."""
-    text = "id,cust,date,due,amount,amount\nA,C_1,2026-10-01,2026-10-31,1.00,2.00\n"
+def test_a_repeated_column_name_is_chosen_by_position(write_sources):
+    """amount appears twice (columns 5 and 6), like SAP's two document_create_date columns:
+    mapping the bare name is refused, naming the two columns to choose from; mapping 'amount (2)'
+    reads column 6 (2.00); a repeated column the mapping does not use is no error at all."""
+    text = "id,cust,date,due,amount,amount,note,note\nA,C_1,2026-10-01,2026-10-31,1.00,2.00,x,y\n"
     spec = write_sources(_csv_source(), {"inv.csv": text})
     with pytest.raises(SourceError) as err:
         ingest(spec)
     assert err.value.column == "amount"
-    assert "two columns are named 'amount' (columns 5 and 6)" in str(err.value)
+    assert "2 columns are named 'amount'; map the one you mean by its position: 'amount (1)' or" \
+        " 'amount (2)' (in file order)" in str(err.value)  # fmt: skip
+    spec = write_sources(_csv_source(columns={**MAP, "amount": "amount (2)"}), {"inv.csv": text})
+    assert ingest(spec).tables["invoices"]["amount"].tolist() == [2.0]
 
 
 def test_header_only_invoices_file_stops_like_an_empty_one(write_sources):

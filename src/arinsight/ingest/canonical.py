@@ -89,6 +89,7 @@ def source_columns(table: str, src: dict[str, Any], present: set[str], name: str
         mapping = {**UBL_DEFAULT_COLUMNS, **mapping}
     for canon, source_col in mapping.items():
         if source_col not in present:
+            _repeated_name(source_col, present, canon, name)
             raise SourceError(
                 name,
                 f"column {source_col!r} (mapped to {canon!r}) not found; columns present: "
@@ -98,6 +99,7 @@ def source_columns(table: str, src: dict[str, Any], present: set[str], name: str
     source_of = {c: mapping.get(c, c) for c in CANONICAL[table]}
     for canon in REQUIRED[table]:
         if source_of[canon] not in present:
+            _repeated_name(source_of[canon], present, canon, name)
             raise SourceError(
                 name,
                 "required column missing (map it under `columns:`); columns present: "
@@ -105,6 +107,21 @@ def source_columns(table: str, src: dict[str, Any], present: set[str], name: str
                 column=canon,
             )
     return source_of
+
+
+def _repeated_name(column: str, present: set[str], canon: str, name: str) -> None:
+    """Refuse a mapping of a header name that repeats, naming the columns to choose from."""
+    copies = sorted(
+        (c for c in present if c.startswith(f"{column} (") and c[len(column) + 2 : -1].isdigit()),
+        key=lambda c: int(c[len(column) + 2 : -1]),
+    )
+    if copies:
+        raise SourceError(
+            name,
+            f"{len(copies)} columns are named {column!r}; map the one you mean by its position: "
+            f"{' or '.join(map(repr, copies))} (in file order)",
+            column=canon,
+        )
 
 
 def _bound(what: str) -> str:

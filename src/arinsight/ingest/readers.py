@@ -59,18 +59,28 @@ def display_path(path: Path) -> str:
 
 
 def _check_header(names: list[str], where: str) -> list[str]:
+    """The header's names, stripped. A name that repeats (an ERP export with two
+    ``document_create_date`` columns) is not an error: its columns are read as ``name (1)``,
+    ``name (2)``... in file order, so a mapping picks one by position and an unused one is only
+    listed among the columns not used; mapping the bare name is refused with that choice
+    (:func:`arinsight.ingest.canonical.source_columns`)."""
     names = [str(n).strip() for n in names]
+    counts: dict[str, int] = {}
+    for name in names:
+        if name:
+            counts[name] = counts.get(name, 0) + 1
     seen: dict[str, int] = {}
-    for pos, name in enumerate(names, start=1):
-        if name and name in seen:
-            raise SourceError(
-                where,
-                f"two columns are named {name!r} (columns {seen[name]} and {pos}); rename one so "
-                "the mapping is unambiguous",
-                column=name,
-            )
-        seen[name] = pos
-    return names
+    out = []
+    for name in names:
+        if name and counts[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name} ({seen[name]})"
+        out.append(name)
+    taken = [n for n in out if n]
+    if len(set(taken)) != len(taken):  # "x (2)" was also a real name: no safe renaming
+        twice = next(n for n in taken if taken.count(n) > 1)
+        raise SourceError(where, f"two columns are named {twice!r}; rename one", column=twice)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
