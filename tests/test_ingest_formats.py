@@ -8,6 +8,7 @@ through the real readers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 import tempfile
 from decimal import Decimal
@@ -359,8 +360,8 @@ def test_garbage_in_any_field_is_quarantined_refused_or_kept_as_written(
     """Random text in one field of one row of a valid export (written with proper CSV quoting,
     so the file holds exactly that text): either ingest refuses the file with a message naming
     it, or the row ends in the quarantine, or it is kept and its value is what the file holds
-    (text trimmed; a number equal to the text read as a plain decimal; a date equal to the ISO
-    day). Never another value."""
+    (text trimmed, an id written as a whole float read as its integer; a number equal to the text
+    read as a plain decimal; a date equal to the ISO day). Never another value."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     rows = [list(r) for r in _ROWS]
     rows[row][field] = garbage
@@ -409,6 +410,8 @@ def test_garbage_in_any_field_is_quarantined_refused_or_kept_as_written(
         assert value in ("", "USD") and got["currency"] == "USD"  # empty = reporting currency
     elif column in ("id", "cust", "status"):
         name = {"id": "invoice_id", "cust": "customer_id", "status": "status"}[column]
+        if column != "status":  # an id written as a whole float is the integer ("42.0" -> "42")
+            value = re.sub(r"^([+-]?\d+)\.0+$", r"\1", value)
         assert (got[name] if pd.notna(got[name]) else "") == value  # empty text = missing
 
 
@@ -443,3 +446,30 @@ def test_a_malformed_line_is_traceable_by_its_invoice_id(write_sources):
         [4, "INV-3", "malformed_row"],
         [5, "INV-4", "malformed_row"],
     ]
+
+
+def test_ids_stored_as_floats_read_as_the_integers_they_are(write_sources):
+    """SAP-style ids written as floats: customer "200769623.0" and "200769623" are one customer
+    (the top debtor was split and understated); invoice "1929003413.0" shows as 1929003413; an
+    id like "INV.1" or "7.5" is kept as written."""
+    text = (
+        HEADER + "1929003413.0,200769623.0,2026-10-01,2026-10-31,1.00,USD,,open\n"
+        "1929003414,200769623,2026-10-01,2026-10-31,2.00,USD,,open\n"
+        "INV.1,7.5,2026-10-01,2026-10-31,3.00,USD,,open\n"
+    )
+    spec = write_sources(_csv_source(), {"inv.csv": text})
+    inv = ingest(spec).tables["invoices"]
+    assert inv["invoice_id"].tolist() == ["1929003413", "1929003414", "INV.1"]
+    assert inv["customer_id"].tolist() == ["200769623", "200769623", "7.5"]
+
+
+def test_an_id_stored_as_a_float_beyond_2_53_is_not_silently_changed():
+    """A typed float id of 1.2345678901234567e17 cannot hold its digits: marked unreadable
+    (quarantined as unparseable_value with on_bad_value: quarantine), not turned into another
+    id; 42.0 reads as 42."""
+    import pandas as pd
+
+    from arinsight.ingest.canonical import id_text
+
+    text, problem = id_text(pd.Series([42.0, 1.2345678901234567e17, None]))
+    assert text.tolist()[0] == "42" and problem.tolist() == ["", "invalid", ""]

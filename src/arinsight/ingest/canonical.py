@@ -109,6 +109,25 @@ def source_columns(table: str, src: dict[str, Any], present: set[str], name: str
     return source_of
 
 
+#: An id written as a whole float ("1929003413.0", "42.00"): an ERP column stored as REAL.
+_FLOAT_ID = r"^([+-]?\d+)\.0+$"
+
+
+def id_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(text, problem) of an id column: an id stored as a whole float shows as the integer it is
+    (``1929003413.0`` -> ``1929003413``, as typed floats already do), so one customer is not
+    split in two; a float at or beyond 2^53, which cannot hold every digit, is a problem
+    (``invalid``) rather than a silently different id. Everything else is kept as written."""
+    problem = pd.Series("", index=values.index, dtype=object)
+    if pd.api.types.is_float_dtype(values):
+        lost = values.notna() & (values.abs() >= 2**53)
+        problem = problem.where(~lost, INVALID)
+    text = as_text(values)
+    if not text.str.contains(".", regex=False).any():  # the usual case: one cheap pass
+        return text, problem
+    return text.str.replace(_FLOAT_ID, r"\1", regex=True), problem
+
+
 def _repeated_name(column: str, present: set[str], canon: str, name: str) -> None:
     """Refuse a mapping of a header name that repeats, naming the columns to choose from."""
     copies = sorted(
@@ -224,6 +243,13 @@ def to_canonical(
         if canon in typed:
             continue
         if source_of[canon] in present or canon in values:
+            if canon.endswith("_id"):
+                original = out[canon]
+                text, problem = id_text(original)
+                mark(canon, problem, "an id (a number stored as a float beyond 2^53 lost its last "
+                     "digits: export the column as text)", original)  # fmt: skip
+                out[canon] = blank_as_missing(text)
+                continue
             out[canon] = blank_as_missing(as_text(out[canon]))
         else:  # not in the source: missing on every row
             out[canon] = missing_text(out.index)
