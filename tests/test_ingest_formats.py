@@ -473,3 +473,51 @@ def test_an_id_stored_as_a_float_beyond_2_53_is_not_silently_changed():
 
     text, problem = id_text(pd.Series([42.0, 1.2345678901234567e17, None]))
     assert text.tolist()[0] == "42" and problem.tolist() == ["", "invalid", ""]
+
+
+def test_one_column_with_several_date_formats(write_sources):
+    """An SAP extract mixes 2019-03-21, 2019-04-05 00:00:00 and YYYYMMDD written as a float
+    (20190405.0): `date_format: [iso, "%Y%m%d"]` reads all three (the first format that fits,
+    in order); a value none fits is named with every format tried."""
+    text = (
+        HEADER + "A,C_1,2019-03-21,2019-04-20,1.00,USD,,open\n"
+        "B,C_1,2019-04-05 00:00:00,2019-05-05,2.00,USD,,open\n"
+        "C,C_1,20190405.0,20190505,3.00,USD,,open\n"
+    )
+    spec = write_sources(_csv_source(date_format=["iso", "%Y%m%d"]), {"inv.csv": text})
+    inv = ingest(spec).tables["invoices"].set_index("invoice_id")
+    assert inv["invoice_date"].dt.strftime("%Y-%m-%d").to_dict() == {
+        "A": "2019-03-21", "B": "2019-04-05", "C": "2019-04-05",
+    }  # fmt: skip
+    assert inv.loc["C", "due_date"] == pd.Timestamp("2019-05-05")
+    bad = text + "D,C_1,05.04.2019,2019-05-05,4.00,USD,,open\n"
+    spec = write_sources(_csv_source(date_format=["iso", "%Y%m%d"]), {"inv.csv": bad})
+    with pytest.raises(SourceError) as err:
+        ingest(spec)
+    assert "row 5: cannot parse '05.04.2019' as a date (formats tried: ISO YYYY-MM-DD, " \
+        "'%Y%m%d')" in str(err.value)  # fmt: skip
+
+
+def test_a_date_format_per_column(write_sources):
+    """`date_format: {invoice_date: "%d.%m.%Y", due_date: "%Y%m%d"}`: each column its own."""
+    text = HEADER + "A,C_1,21.03.2019,20190420,1.00,USD,,open\n"
+    spec = write_sources(
+        _csv_source(date_format={"invoice_date": "%d.%m.%Y", "due_date": "%Y%m%d"}),
+        {"inv.csv": text},
+    )
+    inv = ingest(spec).tables["invoices"]
+    assert inv["invoice_date"].tolist() == [pd.Timestamp("2019-03-21")]
+    assert inv["due_date"].tolist() == [pd.Timestamp("2019-04-20")]
+
+
+def test_yyyymmdd_stored_as_a_number_in_a_typed_column():
+    """A spreadsheet or database column of numbers 20190405.0 / 20190420 with the format
+    %Y%m%d reads as dates; without that format a number is not a date."""
+    from arinsight.ingest.parse import parse_dates
+
+    values = pd.Series([20190405.0, 20190420, None], dtype=object)
+    dates, problem = parse_dates(values, ["iso", "%Y%m%d"])
+    assert dates.tolist()[:2] == [pd.Timestamp("2019-04-05"), pd.Timestamp("2019-04-20")]
+    assert problem.tolist() == ["", "", ""]
+    _, problem = parse_dates(values, None)
+    assert problem.tolist() == ["invalid", "invalid", ""]

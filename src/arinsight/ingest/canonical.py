@@ -32,6 +32,7 @@ from arinsight.ingest.parse import (
     blank_as_missing,
     cents_column,
     constant_text,
+    date_formats,
     missing_text,
     parse_bools,
     parse_dates,
@@ -223,8 +224,10 @@ def to_canonical(
 
     for canon in DATE_COLUMNS[table]:
         original = out[canon]
-        parsed, problem = parse_dates(original, date_format)
-        mark(canon, problem, "a date" + (f" ({date_format})" if date_format else ""), original)
+        formats = date_format.get(canon) if isinstance(date_format, dict) else date_format
+        parsed, problem = parse_dates(original, formats)
+        tried = ", ".join("ISO YYYY-MM-DD" if f is None else repr(f) for f in date_formats(formats))
+        mark(canon, problem, f"a date (formats tried: {tried})", original)
         out[canon] = parsed
     for canon in NUMBER_COLUMNS[table]:
         original = out[canon]

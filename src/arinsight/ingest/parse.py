@@ -34,6 +34,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -328,7 +329,7 @@ def _simple_numbers(arr, where: pd.Index, fmt: NumberFormat, money, out, cents, 
         out[where[~big]] = number[~big]
 
 
-def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+def parse_dates(values: pd.Series, date_format: Any) -> tuple[pd.Series, pd.Series]:
     """``(dates datetime64[us] at midnight, problem)``: see the module docstring."""
     index = values.index
     problem = np.full(len(values), "", dtype=object)
@@ -344,6 +345,11 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
             kinds = np.where(empty, "empty", "text")
         else:
             kinds = values.map(_date_kind).to_numpy(dtype=object)
+            other = kinds == "other"
+            if other.any() and any(f and "%Y%m%d" in f for f in date_formats(date_format)):
+                # YYYYMMDD stored as a number (20190405 or 20190405.0): read as its digits
+                stripped = values.map(cell_text).astype(str).str.strip()
+                kinds[other] = "text"
         out = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
         typed = kinds == "date"
         if typed.any():
@@ -377,17 +383,36 @@ def parse_dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, 
     return pd.Series(dates, index=index), text_series(problem, index)
 
 
-def _parse_date_text(s: pd.Series, date_format: str | None) -> pd.Series:
+def date_formats(date_format: Any) -> list[str | None]:
+    """The formats a ``date_format`` option accepts, tried in order: one ``strftime`` format, or
+    a list of them; ``iso`` (or no option) is the default ISO date, a time after it dropped."""
+    if date_format is None or date_format == "":
+        return [None]
+    items = date_format if isinstance(date_format, list | tuple) else [date_format]
+    return [None if str(f).strip().lower() == "iso" else str(f) for f in items]
+
+
+def _parse_date_text(s: pd.Series, date_format: Any) -> pd.Series:
     """Dates written as text (stripped, none empty) to timestamps at midnight (NaT where they do
-    not match), each distinct text parsed once: a ledger has far fewer distinct dates than rows."""
+    not match any of the formats, tried in order: :func:`date_formats`), each distinct text
+    parsed once: a ledger has far fewer distinct dates than rows."""
     codes, uniques = pd.factorize(s)
     distinct = pd.Series(uniques)
-    if date_format:
-        parsed = pd.to_datetime(distinct, format=date_format, errors="coerce")
-    else:
-        # the date as written: a time (and its offset) after it is dropped, not converted
-        iso = distinct.str.fullmatch(_ISO)
-        parsed = pd.to_datetime(distinct.str[:10].where(iso), format="%Y-%m-%d", errors="coerce")
+    parsed = pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[ns]")
+    for fmt in date_formats(date_format):
+        todo = parsed.isna().to_numpy()
+        if not todo.any():
+            break
+        text = distinct[todo]
+        if fmt is None:
+            # the date as written: a time (and its offset) after it is dropped, not converted
+            iso = text.str.fullmatch(_ISO)
+            got = pd.to_datetime(text.str[:10].where(iso), format="%Y-%m-%d", errors="coerce")
+        else:
+            if "%Y%m%d" in fmt:  # 20190405.0: YYYYMMDD written by a float column
+                text = text.str.replace(r"^(\d{8})\.0+$", r"\1", regex=True)
+            got = pd.to_datetime(text, format=fmt, errors="coerce")
+        parsed[todo] = got.to_numpy().astype("datetime64[ns]")
     out = parsed.dt.normalize().take(codes)
     out.index = s.index
     return out
