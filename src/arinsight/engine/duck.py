@@ -99,7 +99,6 @@ class DuckDBRunner:
         self._views: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         settings = dict(settings or {})
         settings.setdefault("temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb")))
-        settings.setdefault("enable_progress_bar", "false")  # no bar on a page or in a log
         for key, value in settings.items():
             if value is not None:
                 self.con.execute(f"SET {key} = '{value}'")

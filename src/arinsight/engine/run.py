@@ -62,7 +62,6 @@ def connect(url: str | None = None, **options: Any) -> BaseBackend:
             options.setdefault(
                 "temp_directory", str(Path(tempfile.gettempdir(), "arinsight-duckdb"))
             )
-            options.setdefault("enable_progress_bar", "false")  # no bar on a page or in a log
             for key, value in options.items():
                 if value is not None:
                     con.raw_sql(f"SET {key} = '{value}'")
