@@ -50,7 +50,7 @@ from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import fingerprint, write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
-from arinsight.ledger import isin, lookup, positions, read_table
+from arinsight.ledger import FolderTables, isin, lookup, positions, read_table
 from arinsight.schemas import (
     CANONICAL,
     DATE_COLUMNS,
@@ -650,7 +650,7 @@ def _segments(
 class _Finals:
     """Where each table goes once its rows are final: sorted and validated (:func:`_finish`), then
     kept in memory, or, with ``folder``, written to ``<folder>/<table>.parquet`` at once and let
-    go, so a large ledger is never held whole twice (:class:`WrittenTables` reads it back)."""
+    go, so a large ledger is never held whole twice (:class:`~arinsight.ledger.FolderTables` reads it back)."""
 
     def __init__(self, folder: Path | None):
         self.folder = folder
@@ -666,26 +666,7 @@ class _Finals:
             pq.write_table(processed_table(table, final), self.folder / f"{table}.parquet")
 
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        return self.kept if self.folder is None else WrittenTables(self.folder)
-
-
-class WrittenTables(Mapping[str, pd.DataFrame]):
-    """The clean tables :func:`clean` wrote to a folder (``write_to``), read back from their
-    parquet files when asked for (each access reads the file)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def __getitem__(self, table: str) -> pd.DataFrame:
-        if table not in CANONICAL:
-            raise KeyError(table)
-        return read_table(self.folder / f"{table}.parquet")
-
-    def __iter__(self):
-        return iter(CANONICAL)
-
-    def __len__(self) -> int:
-        return len(CANONICAL)
+        return self.kept if self.folder is None else FolderTables(self.folder, read_table)
 
 
 def clean(
@@ -867,7 +848,7 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
     replaced at once; written to another folder, they are copied."""
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    staged = result.tables.folder if isinstance(result.tables, WrittenTables) else None
+    staged = result.tables.folder if isinstance(result.tables, FolderTables) else None
 
     def write(table: str) -> None:
         pq.write_table(processed_table(table, result.tables[table]), folder / f"{table}.parquet")
@@ -876,7 +857,7 @@ def write_processed(result: CleanResult, processed_dir: str | Path | None = None
         for table in CANONICAL:
             os.replace(staged / f"{table}.parquet", folder / f"{table}.parquet")
         staged.rmdir()
-        result.tables = WrittenTables(folder)
+        result.tables = FolderTables(folder, read_table)
         writes = []
     else:
         writes = [partial(write, table) for table in result.tables]

@@ -10,7 +10,7 @@ its first and last day.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +199,27 @@ def load_processed(
         wanted = only is None or table in only
         tables[table] = read_table(path) if path.exists() and wanted else empty_table(table)
     return tables
+
+
+class FolderTables(Mapping[str, pd.DataFrame]):
+    """The canonical tables of a folder of ``<table>.parquet`` files, read by ``read`` when asked
+    for: each access reads the file, so whoever works through the tables one by one (clean) holds
+    each only while it works on it. Ingest's interim tables read with ``pd.read_parquet``, the
+    tables clean wrote with :func:`read_table`."""
+
+    def __init__(self, folder: Path, read: Callable[[Path], pd.DataFrame]):
+        self.folder, self.read = folder, read
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in TABLES:
+            raise KeyError(table)
+        return self.read(self.folder / f"{table}.parquet")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLES)
+
+    def __len__(self) -> int:
+        return len(TABLES)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -73,6 +73,7 @@ from arinsight.ingest.sources import (
     SOURCES_FILE_KEYS,
     read_sources,
 )
+from arinsight.ledger import FolderTables
 from arinsight.schemas import CANONICAL
 
 #: kept for callers of the earlier single-module ingest
@@ -291,36 +292,17 @@ def parallel_writes(writes: list[Callable[[], Any]]) -> None:
             future.result()
 
 
-class InterimTables(Mapping[str, pd.DataFrame]):
-    """The tables ``write_interim`` wrote, read from their parquet files when asked for: each
-    access reads the file, so whoever cleans a table holds it only while cleaning it."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def __getitem__(self, table: str) -> pd.DataFrame:
-        if table not in CANONICAL:
-            raise KeyError(table)
-        return pd.read_parquet(self.folder / f"{table}.parquet")
-
-    def __iter__(self):
-        return iter(CANONICAL)
-
-    def __len__(self) -> int:
-        return len(CANONICAL)
-
-
 def read_interim(
     interim_dir: str | Path | None = None,
 ) -> tuple[Mapping[str, pd.DataFrame], dict[str, Any]]:
     """What ``write_interim`` wrote: (tables, ingest manifest); the tables are read lazily
-    (:class:`InterimTables`)."""
+    (:class:`~arinsight.ledger.FolderTables`)."""
     folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
     path = folder / "ingest_manifest.json"
     if not path.exists():
         raise SourceError(str(path), "no ingest output: run notebooks/01_ingest.ipynb first")
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    return InterimTables(folder), manifest
+    return FolderTables(folder, pd.read_parquet), manifest
 
 
 def files_table(result: IngestResult) -> pd.DataFrame:
