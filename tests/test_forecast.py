@@ -238,6 +238,16 @@ def test_sample_backtest_beats_the_due_date_every_week(tmp_path):
     assert 0 < f.weeks["expected"].sum() < f.details["open_amount"]
     again = fc.compute_cached(tables, T0, tmp_path, backtest_origins=24)
     pd.testing.assert_frame_equal(again["forecast"], result["forecast"])
+    # the page passes the processed folder: the engine reads the files and only the rows the
+    # models learn from or forecast come into pandas; the same numbers
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    for name in ("invoices", "payments", "customers"):
+        tables[name].to_parquet(folder / f"{name}.parquet", index=False)
+    from_files = fc.compute_cached(folder, T0, tmp_path / "files", backtest_origins=24)
+    for name in ("forecast", "backtest", "info"):
+        pd.testing.assert_frame_equal(from_files[name], result[name], check_dtype=False)
+    assert fc.cache_key(folder, T0, {}) != fc.cache_key(tables, T0, {})
 
 
 def test_run_forecast_says_why_instead_of_failing(tmp_path):

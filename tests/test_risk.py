@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 
 from arinsight import risk  # noqa: E402
 from arinsight.errors import UserError  # noqa: E402
+from arinsight.ledger import UnknownRegion  # noqa: E402
 
 D = pd.Timestamp
 
@@ -881,6 +882,23 @@ def cache_dir(ledger, tmp_path_factory):
     run = risk.run_risk(ledger, "2026-10", "All", cache_dir=folder, **_CACHE_KW)
     assert run.from_cache is False
     return folder
+
+
+def test_a_processed_folder_gives_the_run_of_its_frames(ledger, tmp_path):
+    """The notebook passes the processed folder: the engine reads the files and only the rows
+    the models learn from, test and score come into pandas. Same model, metrics, scores and
+    region selection as from the frames; a region not in the data is still refused."""
+    for name, frame in ledger.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    fresh = risk.run_risk(ledger, "2026-10", "North", **_CACHE_KW)
+    from_files = risk.run_risk(tmp_path, "2026-10", "North", **_CACHE_KW)
+    assert 0 < len(from_files.scores) < len(risk.run_risk(tmp_path, "2026-10", **_CACHE_KW).scores)
+    a = risk.write_outputs(fresh, tmp_path / "fresh")
+    b = risk.write_outputs(from_files, tmp_path / "files")
+    for name in ("kpis", "metrics", "scores"):
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+    with pytest.raises(UnknownRegion, match="Westt"):
+        risk.run_risk(tmp_path, "2026-10", "Westt", **_CACHE_KW)
 
 
 def _entries(folder):

@@ -233,6 +233,22 @@ def hash_frame(h: Any, df: pd.DataFrame) -> None:
             h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
 
 
+def hash_tables(h: Any, tables: Any, names: Iterable[str]) -> None:
+    """Feed the content of the tables ``names`` to ``h``: of a folder of ``<name>.parquet``
+    files (a path, or an object with a ``folder``: :class:`arinsight.ledger.FolderTables`), each
+    file's sha256 ("absent" when missing), so a model page checks its cache without loading the
+    ledger; of a mapping of frames, :func:`hash_frame`. The two never give the same key for the
+    same data: a needless recompute, never a wrong hit."""
+    folder = getattr(tables, "folder", tables)
+    for name in names:
+        h.update(name.encode())
+        if isinstance(folder, (str, os.PathLike)):
+            path = Path(folder) / f"{name}.parquet"
+            h.update(f"file:{sha256_file(path) if path.exists() else 'absent'}".encode())
+        else:
+            hash_frame(h, tables[name])
+
+
 #: How much of a file's end :func:`fingerprint` hashes: a parquet file's footer (schema, row
 #: groups, statistics, offsets) lies there, so any rewrite of its data changes it.
 FINGERPRINT_TAIL = 64 * 1024

@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import UserError
-from arinsight.files import hash_frame
+from arinsight.files import hash_tables
 
 WEEKS = 13
 OUTCOMES = WEEKS + 1  # weeks 1..13, then "later or never"
@@ -398,28 +398,46 @@ def _training_rows(
     invoices: pd.DataFrame, applied: pd.DataFrame, cutoff: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`delay_training_rows` as (invoice position in ``invoices``, bin, weight) arrays
-    from the engine's applied payments (``applied``, of a ledger cut at or after ``cutoff``):
-    the payment rows by invoice, date and payment id, then one "not within a year" row per
-    invoice."""
-    C = np.datetime64(pd.Timestamp(cutoff), "ns")
-    horizon = np.timedelta64(int(DELAY_EDGES[-1]), "D")
-    due = invoices["due_date"].to_numpy(dtype="datetime64[ns]")
-    amount = invoices["amount"].to_numpy(dtype=float)
-    done = np.flatnonzero((due + horizon <= C) & (amount > 0))
+    from the engine's applied payments (``applied``, of a ledger cut at or after ``cutoff``)."""
     applied = applied.assign(_code=_codes(applied["invoice_id"], invoices["invoice_id"]))
     applied = applied.sort_values(["_code", "payment_date", "payment_id"], kind="stable")
-    c = applied["_code"].to_numpy()
-    d = applied["payment_date"].to_numpy(dtype="datetime64[ns]")
-    member = np.zeros(len(invoices), dtype=bool)
+    return _training_arrays(
+        _days(invoices["due_date"]),
+        invoices["amount"].to_numpy(dtype=float),
+        applied["_code"].to_numpy(),
+        _days(applied["payment_date"]),
+        applied["applied"].to_numpy(dtype=float),
+        int(_days(np.datetime64(pd.Timestamp(cutoff), "ns"))),
+    )
+
+
+def _training_arrays(
+    due_day: np.ndarray,
+    amount: np.ndarray,
+    a_code: np.ndarray,
+    a_day: np.ndarray,
+    a_applied: np.ndarray,
+    cutoff_day: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training rows at the cut-off day C as (invoice code, bin, weight) arrays: per invoice
+    (``due_day``, ``amount`` by code) due by C - the last edge, each applied payment (``a_code``
+    -1 = none, ``a_day``, ``a_applied``, ordered by code, date and payment id) dated <= C and
+    within the last edge of the due date, in the bin of its delay and weighted by the share of
+    the amount it settled; then one "not within a year" row per invoice for the rest."""
+    horizon = int(DELAY_EDGES[-1])
+    due_day = np.asarray(due_day, dtype=np.int64)
+    done = np.flatnonzero((due_day + horizon <= cutoff_day) & (amount > 0))
+    c, d = np.asarray(a_code, dtype=np.int64), np.asarray(a_day, dtype=np.int64)
+    member = np.zeros(len(due_day), dtype=bool)
     member[done] = True
-    ok = (c >= 0) & (d <= C)
+    ok = (c >= 0) & (d <= cutoff_day)
     ok[ok] = member[c[ok]]
-    ok[ok] = d[ok] <= due[c[ok]] + horizon
+    ok[ok] = d[ok] <= due_day[c[ok]] + horizon
     c, d = c[ok], d[ok]
-    share = applied["applied"].to_numpy(dtype=float)[ok] / amount[c]
+    share = np.asarray(a_applied, dtype=float)[ok] / amount[c]
     m = share > 1e-9
-    delay = (d[m] - due[c[m]]) / np.timedelta64(1, "D")
-    paid_share = np.bincount(c[m], weights=share[m], minlength=len(invoices))
+    delay = (d[m] - due_day[c[m]]).astype(float)
+    paid_share = np.bincount(c[m], weights=share[m], minlength=len(due_day))
     rest = np.maximum(1 - paid_share[done], 0.0)
     codes = np.concatenate([c[m], done])
     bins = np.concatenate([delay_bin(delay), np.full(len(done), NEVER)])
@@ -678,21 +696,74 @@ def _predict_cash(model, rows: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
     return p * rows["open_amount"].to_numpy()[:, None]
 
 
-def _region_codes(invoices: pd.DataFrame, customers: pd.DataFrame) -> tuple[np.ndarray, list]:
-    """Each invoice's region as a code into the returned names (the last name, None: no region)."""
-    cust = customers.drop_duplicates("customer_id")
-    names, codes = [], np.full(len(cust), -1, dtype=np.int64)
-    if "region" in cust.columns:
-        region = cust["region"].astype(object).where(cust["region"].notna(), None)
+def _region_codes(
+    cust: np.ndarray, customer_ids: pd.Series, customers: pd.DataFrame
+) -> tuple[np.ndarray, list]:
+    """Each invoice's region (its customer code ``cust``; ``customer_ids``: the id of each code)
+    as a code into the returned names, in the order of the customers table (the last name,
+    None: no region)."""
+    cust_table = customers.drop_duplicates("customer_id")
+    names, codes = [], np.full(len(cust_table), -1, dtype=np.int64)
+    if "region" in cust_table.columns:
+        region = cust_table["region"].astype(object).where(cust_table["region"].notna(), None)
         codes, uniques = pd.factorize(region.to_numpy(dtype=object), use_na_sentinel=True)
         names = [str(u) for u in uniques]
-    pos = _codes(invoices["customer_id"].astype(str), cust["customer_id"].astype(str))
-    out = np.r_[np.asarray(codes, dtype=np.int64), -1][pos]  # position -1: unknown customer
+    n_codes = int(customer_ids.index.max()) + 1 if len(customer_ids) else 0
+    ids = pd.Series(pd.NA, index=range(n_codes), dtype=object)
+    ids[customer_ids.index] = customer_ids.astype(str).to_numpy()
+    pos = _codes(ids.astype(str), cust_table["customer_id"].astype(str))
+    by_code = np.r_[np.asarray(codes, dtype=np.int64), -1][pos]  # position -1: unknown customer
+    out = np.r_[by_code, -1][np.where(cust >= 0, cust, n_codes)]  # -1 code: no customer
     return np.where(out >= 0, out, len(names)), [*names, None]
 
 
+def _source(tables: Any) -> tuple[Any, pd.DataFrame]:
+    """What the engine reads (a folder of processed parquet files, or the frames) and the
+    customers table: ``tables`` is a folder (a path, or :class:`arinsight.ledger.FolderTables`)
+    or a mapping of pandas frames."""
+    from arinsight.ledger import FolderTables, empty_table, read_table
+
+    if isinstance(tables, FolderTables):
+        tables = tables.folder
+    if isinstance(tables, (str, Path)):
+        path = Path(tables) / "customers.parquet"
+        return Path(tables), read_table(path) if path.exists() else empty_table("customers")
+    return tables, tables["customers"]
+
+
+def _week_index(days: np.ndarray) -> np.ndarray:
+    """Outcome index of a pay date ``days`` after the origin (:func:`_week_of`)."""
+    week = np.ceil(np.maximum(np.asarray(days, dtype=float), 1) / 7) - 1
+    return np.clip(np.nan_to_num(week, nan=WEEKS), 0, WEEKS).astype(int)
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """Days since 1970 as ``datetime64[ns]``."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _state(origin_day: int, due_day: np.ndarray, invoice_day: np.ndarray) -> pd.DataFrame:
+    """What :func:`week_probabilities` reads of open rows at one origin."""
+    return pd.DataFrame(
+        {
+            "origin": _dates(np.full(len(due_day), origin_day)),
+            "due_date": _dates(due_day),
+            "invoice_date": _dates(invoice_day),
+        }
+    )
+
+
+def _hash_ids(ids: Any, seed: int, chunk: int = 1_000_000) -> np.ndarray:
+    """:func:`_id_hash` of an Arrow array of ids, a chunk at a time (never all as Python strings)."""
+    out = np.empty(len(ids), dtype=np.uint64)
+    for start in range(0, len(ids), chunk):
+        part = ids.slice(start, chunk).to_pandas()
+        out[start : start + len(part)] = _id_hash(part, seed)
+    return out
+
+
 def compute(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Any,
     as_of: Any,
     *,
     late_days: int = 30,
@@ -703,6 +774,11 @@ def compute(
     backtest_sample_rows: int | None = DEFAULT_BACKTEST_SAMPLE,
 ) -> dict[str, pd.DataFrame]:
     """The forecast at T and its backtest for every open invoice (all regions at once).
+
+    ``tables``: a folder of processed parquet files (a path or
+    :class:`arinsight.ledger.FolderTables`: the engine reads the files, and only the rows the
+    models learn from or score come into pandas) or a mapping of pandas frames (invoices,
+    payments, customers).
 
     The model at a date C is trained on the invoices due by C - 365 days (their payments up to a
     year after the due date are known at C): a :func:`training_sample` of at most
@@ -715,7 +791,8 @@ def compute(
     probability proportional to the open amount (:func:`inclusion`; None: every one), each
     weighted by 1 / its probability. So the work per model and per origin is bounded, whatever
     the length of the history; only the invoices open at T and the engine's as-of queries grow
-    with the ledger.
+    with the ledger. Per invoice of the history this holds a few numbers (codes, days, amounts:
+    :mod:`arinsight.engine.session`), never its ids or features.
 
     Returns ``forecast`` (one row per invoice open at T: invoice_id, customer_id, due_date,
     open_amount, p_week_1..13, p_later), ``backtest`` (one row per origin and customer region:
@@ -724,92 +801,131 @@ def compute(
     ``delay_1..13``) and ``info`` (training rows, the bounds). Raises :class:`ForecastError`
     without enough history.
     """
+    from arinsight.engine.session import NO_DAY, history_session
     from arinsight.risk import features_of
 
     T = pd.Timestamp(as_of).normalize()
-    inv = tables["invoices"].loc[tables["invoices"]["invoice_date"] <= T].reset_index(drop=True)
-    pay = tables["payments"].loc[tables["payments"]["payment_date"] <= T].reset_index(drop=True)
-    if inv.empty:
-        raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
-    if inv["invoice_id"].duplicated().any():
-        raise ForecastError("invoices: invoice_id is not unique (run 02_clean first)")
     if late_days is None or int(late_days) < 0:
         raise ForecastError(f"late_days must be a non-negative number of days, got {late_days!r}")
     n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
-    candidates = month_ends(inv["invoice_date"].min(), T - pd.Timedelta(days=7 * WEEKS))
-    # one engine query: the paid dates, applied payments and customers' history at T (the
-    # features), the invoices open at T and at the last candidates (the backtest's origins are
-    # among them: those with enough history are the latest) and their cash after each
-    marts = ["settlement", "applied", "customer_history", "open_at_origins", "collected_by_week"]
-    ledger = _engine(inv, pay, marts, [*candidates[-n_origins:], T], late_days=late_days)
-    applied, opened, settled = ledger["applied"], ledger["open_at_origins"], ledger["settlement"]
-    at = _codes(inv["invoice_id"], settled["invoice_id"])  # the engine's rows in inv's order
-    feats = features_of(
-        settled.iloc[at].reset_index(drop=True),
-        ledger["customer_history"].iloc[at].reset_index(drop=True),
-        inv,
-        tables["customers"],
-    )
+    source, customers = _source(tables)
+    t_day = int(_days(np.datetime64(T, "ns")))
+    horizon = int(DELAY_EDGES[-1])
+    with history_session(source, T, late_days=int(late_days)) as s:
+        summary = s.summary()
+        if summary["invoices"] == 0:
+            raise ForecastError(f"no invoices issued by {T:%Y-%m-%d}: nothing to forecast")
+        if summary["distinct_ids"] != summary["invoices"]:
+            raise ForecastError("invoices: invoice_id is not unique (run 02_clean first)")
+        candidates = month_ends(summary["first_invoice_date"], T - pd.Timedelta(days=7 * WEEKS))
+        inv = s.invoices()  # row i = invoice code i (by invoice id)
+        due_day = inv["due_day"].to_numpy(np.int64)
+        amount = inv["amount"].to_numpy(float)
+        base = _hash_ids(s.invoice_ids(), random_seed)
+        ap = s.applied()
+        # every training row of T, once: an earlier cut-off C only keeps those due by C - 365
+        t_code, y, w = _training_arrays(
+            due_day, amount, ap["code"].to_numpy(), ap["day"].to_numpy(np.int64),
+            ap["applied"].to_numpy(float), t_day,
+        )  # fmt: skip
+        del ap
+        t_last = due_day[t_code] + horizon  # the first cut-off that may use the row
+        t_month = _dates(due_day[t_code]).astype("datetime64[M]").astype(np.int64)
+        t_strata = t_month * (NEVER + 1) + y
+        t_keys = _uniform(base[t_code], y)
+        by_stratum = np.lexsort((t_keys, t_strata))  # once, so each sample needs no sort
+        t_code, y, w, t_last = t_code[by_stratum], y[by_stratum], w[by_stratum], t_last[by_stratum]
+        t_strata, t_keys = t_strata[by_stratum], t_keys[by_stratum]
+
+        def sample_at(cutoff_day: int) -> tuple[np.ndarray, np.ndarray, int]:
+            """The training rows of the model at ``cutoff_day``: positions, weight factors,
+            rows available."""
+            avail = np.flatnonzero(t_last <= cutoff_day)
+            kept, factor = training_sample(t_strata[avail], t_keys[avail], max_train_rows)
+            return avail[kept], factor, len(avail)
+
+        cand_days = _days(np.array(candidates, dtype="datetime64[ns]"))
+        enough = np.searchsorted(np.sort(t_last), cand_days, side="right") >= min_train_invoices
+        origins = [o for o, ok in zip(candidates, enough, strict=True) if ok][-n_origins:]
+        opened = s.open_rows([*candidates[-n_origins:], T])
+        collected = s.collected()
+        o_day = opened["origin_day"].to_numpy(np.int64)
+        o_code = opened["code"].to_numpy(np.int64)
+        o_open = opened["open_amount"].to_numpy(float)
+        del opened
+        # what each model learns from and predicts, decided before any feature is read
+        fits = {t_day: sample_at(t_day)}
+        at_t = np.flatnonzero(o_day == t_day)
+        plans = []
+        for origin_t in origins:
+            day = int(_days(np.datetime64(origin_t, "ns")))
+            fits[day] = sample_at(day)
+            rows = np.flatnonzero(o_day == day)
+            pi = inclusion(o_open[rows], backtest_sample_rows)
+            take = np.flatnonzero(_uniform(base[o_code[rows]], day) < pi)
+            plans.append((origin_t, day, rows, pi, take))
+        wanted = [o_code[at_t], *(t_code[f[0]] for f in fits.values())]
+        wanted += [o_code[rows[take]] for _, _, rows, _, take in plans]
+        needed = np.unique(np.concatenate(wanted))
+        details = s.rows(needed)
+        customer_ids = s.customer_ids()
+        invoice_ids = s.invoice_ids().take(o_code[at_t]).to_pandas()
+    feats = features_of(details, details, details, customers)
     numeric, categorical = _feature_columns(feats)
     cols = numeric + categorical
-    feats = feats[cols].reset_index(drop=True)  # row i = invoice code i
-    base = _id_hash(inv["invoice_id"], random_seed)
+    feats = feats[cols]
+    del details
 
-    # every training row of T, once: an earlier cut-off C only keeps those due by C - 365
-    t_code, y, w = _training_rows(inv, applied, T)
-    t_due = inv["due_date"].to_numpy(dtype="datetime64[ns]")[t_code]
-    t_last = _days(t_due) + int(DELAY_EDGES[-1])  # the first cut-off that may use the row
-    t_strata = t_due.astype("datetime64[M]").astype(np.int64) * (NEVER + 1) + y
-    t_keys = _uniform(base[t_code], y)
-    by_stratum = np.lexsort((t_keys, t_strata))  # once, so each sample needs no sort
-    t_code, y, w, t_last = t_code[by_stratum], y[by_stratum], w[by_stratum], t_last[by_stratum]
-    t_strata, t_keys = t_strata[by_stratum], t_keys[by_stratum]
+    def features(codes: np.ndarray) -> pd.DataFrame:
+        return feats.iloc[np.searchsorted(needed, codes)].reset_index(drop=True)
 
-    def fit_at(cutoff: pd.Timestamp):
-        avail = np.flatnonzero(t_last <= _days(np.datetime64(cutoff, "ns")))
-        kept, factor = training_sample(t_strata[avail], t_keys[avail], max_train_rows)
-        rows = avail[kept]
-        X = feats.iloc[t_code[rows]].reset_index(drop=True)
+    def fit_at(day: int):
+        rows, factor, n_avail = fits[day]
+        X = features(t_code[rows])
         model, n = _fit(X, y[rows], w[rows] * factor, numeric, categorical, random_seed)
-        return model, n, len(avail)
+        return model, n, n_avail
 
-    model, n_train, n_avail = fit_at(T)
+    model, n_train, n_avail = fit_at(t_day)
     if model is None or n_train < min_train_invoices:
-        horizon = int(DELAY_EDGES[-1])
         raise ForecastError(
             f"{n_train} payment outcome(s) of invoices due more than {horizon} days before "
             f"{T:%Y-%m-%d}; at least {min_train_invoices} needed to learn payment timing"
         )
-    rows = opened.loc[opened["origin"] == T].reset_index(drop=True)
+    code_t = o_code[at_t]
+    inv_day = inv["invoice_day"].to_numpy(np.int64)
     p = week_probabilities(
-        _predict_bins(model, feats.iloc[_codes(rows["invoice_id"], inv["invoice_id"])]), rows
+        _predict_bins(model, features(code_t)), _state(t_day, due_day[code_t], inv_day[code_t])
     )
-    forecast = rows[["invoice_id", "customer_id", "due_date", "open_amount"]].copy()
+    cust = inv["cust"].to_numpy(np.int64)
+    forecast = pd.DataFrame(
+        {
+            "invoice_id": invoice_ids.to_numpy(dtype=object),
+            "customer_id": customer_ids.reindex(cust[code_t]).to_numpy(dtype=object),
+            "due_date": _dates(due_day[code_t]),
+            "open_amount": o_open[at_t],
+        }
+    )
     for k in range(WEEKS):
         forecast[f"p_week_{k + 1}"] = p[:, k]
     forecast["p_later"] = p[:, WEEKS]
 
     # the backtest: the most recent month ends with 13 known weeks and enough history
-    cand_days = _days(np.array(candidates, dtype="datetime64[ns]"))
-    enough = np.searchsorted(np.sort(t_last), cand_days, side="right") >= min_train_invoices
-    origins = [o for o, ok in zip(candidates, enough, strict=True) if ok][-n_origins:]
-    region, names = _region_codes(inv, tables["customers"])
-    paid_date = settled["paid_date"].to_numpy(dtype="datetime64[ns]")[at]
-    has_paid = ~np.isnat(paid_date)  # the engine's paid date at T: "paid by O" = paid date <= O
-    paid_day = np.where(has_paid, _days(paid_date), 0)
-    inv_day = _days(inv["invoice_date"])
-    delay = (paid_day - _days(inv["due_date"])).astype(float)
-    cust, _ = pd.factorize(inv["customer_id"], use_na_sentinel=True)
+    region, names = _region_codes(cust, customer_ids, customers)
+    paid_day = inv["paid_day"].to_numpy(np.int64)
+    has_paid = paid_day != NO_DAY  # the engine's paid date at T: "paid by O" = paid date <= O
+    delay = np.where(has_paid, paid_day - due_day, 0).astype(float)
     n_cust = int(cust.max()) + 2 if len(cust) else 1
     cust = np.where(cust >= 0, cust, n_cust - 1)  # no customer: never has its own average
+    c_day = collected["origin_day"].to_numpy(np.int64)
+    c_code = collected["code"].to_numpy(np.int64)
+    c_week = collected["week"].to_numpy(np.int64)
+    c_cash = collected["collected"].to_numpy(float)
     parts = []
-    for origin_t in origins:
-        m, n, _ = fit_at(origin_t)
-        r = opened.loc[opened["origin"] == origin_t].reset_index(drop=True)
-        if m is None or n < min_train_invoices or len(r) == 0:
+    for origin_t, day, rows, pi, take in plans:
+        m, n, _ = fit_at(day)
+        if m is None or n < min_train_invoices or len(rows) == 0:
             continue
-        day = _days(np.datetime64(origin_t, "ns"))
-        code, amount = _codes(r["invoice_id"], inv["invoice_id"]), r["open_amount"].to_numpy()
+        code, open_ = o_code[rows], o_open[rows]
         # each customer's average delay over its invoices paid by O (ALL: over every one)
         known = has_paid & (paid_day <= day) & (inv_day <= day) & (cust < n_cust - 1)
         sums = np.bincount(cust[known], weights=delay[known], minlength=n_cust)
@@ -817,20 +933,19 @@ def compute(
         everyone = float(delay[known].mean()) if known.any() else 0.0
         c = cust[code]
         d = np.where(counts[c] > 0, sums[c] / np.maximum(counts[c], 1), everyone)
-        pi = inclusion(amount, backtest_sample_rows)
-        take = np.flatnonzero(_uniform(base[code], day) < pi)
-        model_cash = np.zeros((len(r), OUTCOMES))
-        model_cash[take] = (
-            _predict_cash(m, r.iloc[take].reset_index(drop=True), feats.iloc[code[take]])
-            / pi[take, None]
-        )
-        blocks = {
-            "model": model_cash,
-            "actual": _weeks_of(r, ledger["collected_by_week"], WEEKS),
-            "due": due_date_baseline(r),
-            "delay": _paid_after_due(r, d),
-        }
+        model_cash = np.zeros((len(rows), OUTCOMES))
+        state = _state(day, due_day[code[take]], inv_day[code[take]])
+        p_take = week_probabilities(_predict_bins(m, features(code[take])), state)
+        model_cash[take] = p_take * (open_[take] / pi[take])[:, None]
         g = region[code]
+        actual = np.zeros((len(rows), WEEKS))
+        sel = np.flatnonzero(c_day == day)
+        at = np.searchsorted(code, c_code[sel])  # the open rows of O are ordered by code
+        np.add.at(actual, (at, c_week[sel] - 1), c_cash[sel])
+        week_of = {
+            "due": _week_index(due_day[code] - day),
+            "delay": _week_index(due_day[code] + np.round(d) - day),
+        }
         present = np.flatnonzero(np.bincount(g, minlength=len(names)))
         frame = pd.DataFrame(
             {
@@ -840,9 +955,15 @@ def compute(
                 "sampled": np.bincount(g[take], minlength=len(names))[present],
             }
         )
-        for name, arr in blocks.items():
+        for name in ("model", "actual", "due", "delay"):
             for k in range(WEEKS):
-                sums_k = np.bincount(g, weights=arr[:, k], minlength=len(names))[present]
+                if name == "model":
+                    weights = model_cash[:, k]
+                elif name == "actual":
+                    weights = actual[:, k]
+                else:
+                    weights = np.where(week_of[name] == k, open_, 0.0)
+                sums_k = np.bincount(g, weights=weights, minlength=len(names))[present]
                 frame[f"{name}_{k + 1}"] = np.round(sums_k, 2)
         parts.append(frame)
     backtest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -862,12 +983,13 @@ def compute(
 
 
 #: The layout of :func:`compute`'s result; a new one makes older cached results unreachable.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
-def cache_key(tables: Mapping[str, pd.DataFrame], as_of: Any, params: Mapping[str, Any]) -> str:
+def cache_key(tables: Any, as_of: Any, params: Mapping[str, Any]) -> str:
     """sha256 of the period, the parameters, the package version and the three tables' content
-    (every column: names, types, values, by :func:`arinsight.files.hash_frame`)."""
+    (:func:`arinsight.files.hash_tables`: the files' bytes of a folder, every column of
+    frames)."""
     from arinsight import __version__
 
     h = hashlib.sha256()
@@ -876,14 +998,12 @@ def cache_key(tables: Mapping[str, pd.DataFrame], as_of: Any, params: Mapping[st
     )
     h.update(__version__.encode())
     h.update(f"forecast-result-{_CACHE_FORMAT}".encode())
-    for name in ("invoices", "payments", "customers"):
-        h.update(name.encode())
-        hash_frame(h, tables[name])
+    hash_tables(h, tables, ("invoices", "payments", "customers"))
     return h.hexdigest()[:24]
 
 
 def compute_cached(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Any,
     as_of: Any,
     cache_dir: str | Path | None = None,
     **params: Any,
@@ -1090,7 +1210,7 @@ def error_summary_table(fc: Forecast, currency: str = "USD") -> pd.DataFrame:
 
 
 def run_forecast(
-    tables: Mapping[str, pd.DataFrame],
+    tables: Any,
     as_of: Any,
     region: str = "All",
     cache_dir: str | Path | None = None,
@@ -1106,7 +1226,7 @@ def run_forecast(
         result = compute_cached(tables, T, cache_dir, **params)
     except ForecastError as exc:
         return Forecast(T, empty, pd.DataFrame(), error_table(pd.DataFrame()), {}, str(exc))
-    fc = region_forecast(result, tables["customers"], region, interval)
+    fc = region_forecast(result, _source(tables)[1], region, interval)
     if fc.details["open_invoices"] == 0:
         fc.unavailable = f"no invoice of region {region} is open at {T:%Y-%m-%d}"
     return fc

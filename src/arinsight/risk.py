@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.errors import UserError
-from arinsight.files import file_lock, hash_frame, write_json
+from arinsight.files import file_lock, hash_tables, write_json
 from arinsight.ledger import lookup, positions
 
 #: Categorical features (customer master data); missing values become "Unknown".
@@ -662,14 +662,19 @@ class _History:
 
     An invoice is matured at a cut-off C when ``C - D > L`` (and issued by C); a matured invoice's
     label never changes afterwards: late iff not paid within ``L`` days of its due date
-    (:func:`_labels_at` gives the same label at every C at which it is matured)."""
+    (:func:`_labels_at` gives the same label at every C at which it is matured).
 
-    features: pd.DataFrame  # RangeIndex
+    Row i is invoice i (of the settlement); ``features`` holds the rows of every invoice, or
+    with ``codes`` (sorted) only those rows: the ones a run learns from, tests and scores
+    (:func:`_plan`), so a long history never has its features built in full."""
+
+    features: pd.DataFrame | None  # RangeIndex
     invoice_date: np.ndarray
     due: np.ndarray
     late: np.ndarray  # the label once matured
     known: np.ndarray  # has a settlement row (invoices of the ledger cut at T)
     late_days: int
+    codes: np.ndarray | None = None
 
     @classmethod
     def of(cls, features: pd.DataFrame, settled: pd.DataFrame, late_days: int) -> _History:
@@ -683,6 +688,41 @@ class _History:
         in_time = ~np.isnat(paid) & ((paid - due) <= np.timedelta64(int(late_days), "D"))
         return cls(feats, inv_date, due, ~in_time, known, int(late_days))
 
+    @classmethod
+    def of_days(
+        cls, invoice_day: np.ndarray, due_day: np.ndarray, paid_day: np.ndarray, late_days: int
+    ) -> _History:
+        """The history of the engine's invoices by code (:meth:`arinsight.engine.session.
+        HistorySession.invoices`), without features yet (:meth:`with_features`)."""
+        from arinsight.engine.session import NO_DAY
+
+        paid = np.asarray(paid_day, dtype=np.int64)
+        due = np.asarray(due_day, dtype=np.int64)
+        in_time = (paid != NO_DAY) & (paid - due <= int(late_days))
+        dates = np.asarray(invoice_day, dtype=np.int64).astype("datetime64[D]")
+        return cls(
+            None,
+            dates.astype("datetime64[ns]"),
+            due.astype("datetime64[D]").astype("datetime64[ns]"),
+            ~in_time,
+            np.ones(len(due), dtype=bool),
+            int(late_days),
+        )
+
+    def with_features(self, features: pd.DataFrame, codes: np.ndarray) -> _History:
+        """The same history with the features of the rows ``codes`` (sorted, unique)."""
+        from dataclasses import replace
+
+        return replace(self, features=features.reset_index(drop=True), codes=codes)
+
+    def _features_at(self, idx: np.ndarray) -> pd.DataFrame:
+        if self.codes is None:
+            return self.features.iloc[idx]
+        at = np.searchsorted(self.codes, idx)
+        if len(idx) and (at.max() >= len(self.codes) or (self.codes[at] != idx).any()):
+            raise RiskModelError("internal: features asked for an invoice the run did not plan")
+        return self.features.iloc[at]
+
     def matured(self, cutoff: pd.Timestamp) -> np.ndarray:
         c = np.datetime64(pd.Timestamp(cutoff).normalize(), "ns")
         limit = c - np.timedelta64(self.late_days, "D")
@@ -691,20 +731,25 @@ class _History:
     def rows(self, mask: np.ndarray) -> pd.DataFrame:
         """Features of the rows in ``mask`` with their ``late`` label (bool)."""
         idx = np.flatnonzero(mask)
-        return self.features.iloc[idx].assign(late=self.late[idx]).reset_index(drop=True)
+        return self._features_at(idx).assign(late=self.late[idx]).reset_index(drop=True)
 
-    def train(self, cutoff: pd.Timestamp, max_rows: int | None, seed: int):
-        """(the rows a model at ``cutoff`` learns from, :func:`training_sample` of the invoices
+    def train_positions(self, cutoff: pd.Timestamp, max_rows: int | None, seed: int):
+        """(the rows a model at ``cutoff`` learns from: :func:`training_sample` of the invoices
         matured there; how many matured and the range of their invoice dates)."""
         idx = np.flatnonzero(self.matured(cutoff))
         month = self.invoice_date[idx].astype("datetime64[M]")
         keep = idx[sample_positions(month, self.late[idx], max_rows, seed)]
-        rows = self.features.iloc[keep].assign(late=self.late[keep]).reset_index(drop=True)
         population = {"n_matured": len(idx), "train_from": None, "train_to": None}
         if len(idx):
             dates = self.invoice_date[idx]
             population["train_from"] = str(pd.Timestamp(dates.min()).date())
             population["train_to"] = str(pd.Timestamp(dates.max()).date())
+        return keep, population
+
+    def train(self, cutoff: pd.Timestamp, max_rows: int | None, seed: int):
+        """The features and labels of :meth:`train_positions`, and its population."""
+        keep, population = self.train_positions(cutoff, max_rows, seed)
+        rows = self._features_at(keep).assign(late=self.late[keep]).reset_index(drop=True)
         return rows, population
 
 
@@ -759,9 +804,33 @@ def evaluate(
     learned from, ``n_matured`` the number available; the cap is ``metrics["max_train_rows"]``.
     """
     C = pd.Timestamp(as_of).normalize()
-    L = int(late_days)
-    cap = None if max_train_rows is None else int(max_train_rows)
-    history = _History.of(features, settled, L)
+    history = _History.of(features, settled, int(late_days))
+    return _evaluate(history, C, random_seed, test_months, backtest_months, max_train_rows)
+
+
+@dataclass(frozen=True)
+class _EvaluationPlan:
+    """The dates of :func:`evaluate` at C, from the labels alone."""
+
+    matured: np.ndarray  # matured at C
+    test_from: pd.Timestamp
+    cutoff: pd.Timestamp  # the test's model is trained as on this day
+    months: list[pd.Timestamp]  # the backtest's months (first days)
+
+    def cutoffs(self) -> list[pd.Timestamp]:
+        """Every cut-off a model of the evaluation is trained at."""
+        return [self.cutoff, *(start - pd.Timedelta(days=1) for start in self.months)]
+
+    def tested(self, history: _History) -> np.ndarray:
+        """Every invoice the evaluation tests (the test months and the backtest's)."""
+        first = min([self.test_from, *self.months])
+        return self.matured & (history.invoice_date >= np.datetime64(first, "ns"))
+
+
+def _evaluation_plan(
+    history: _History, C: pd.Timestamp, test_months: int, backtest_months: int
+) -> _EvaluationPlan:
+    L = history.late_days
     matured = history.matured(C)
     if not matured.any():
         raise NotEnoughHistory(
@@ -771,7 +840,25 @@ def evaluate(
     test_to = pd.Timestamp(inv_date[matured].max())
     last_month = _month_start(test_to)
     test_from = last_month - pd.DateOffset(months=max(int(test_months), 1) - 1)
-    cutoff = test_from - pd.Timedelta(days=1)
+    starts = pd.Series(inv_date[matured]).dt.to_period("M").drop_duplicates().sort_values()
+    months = [p.to_timestamp() for p in starts.iloc[len(starts) - max(int(backtest_months), 0) :]]
+    return _EvaluationPlan(matured, test_from, test_from - pd.Timedelta(days=1), months)
+
+
+def _evaluate(
+    history: _History,
+    C: pd.Timestamp,
+    random_seed: int,
+    test_months: int,
+    backtest_months: int,
+    max_train_rows: int | None,
+) -> Evaluation:
+    """:func:`evaluate` of a :class:`_History`."""
+    L = history.late_days
+    cap = None if max_train_rows is None else int(max_train_rows)
+    plan = _evaluation_plan(history, C, test_months, backtest_months)
+    matured, test_from, cutoff = plan.matured, plan.test_from, plan.cutoff
+    inv_date = history.invoice_date
     test = history.rows(matured & (inv_date >= np.datetime64(test_from, "ns")))
     if test.empty:
         raise NotEnoughHistory("no invoice with a known outcome in the test months")
@@ -814,9 +901,7 @@ def evaluate(
     )
 
     rows = []
-    starts = pd.Series(inv_date[matured]).dt.to_period("M").drop_duplicates().sort_values()
-    months = [p.to_timestamp() for p in starts.iloc[len(starts) - max(int(backtest_months), 0) :]]
-    for start in months:
+    for start in plan.months:
         end = start + pd.offsets.MonthEnd(0)
         sel = matured & (inv_date >= np.datetime64(start, "ns"))
         month_test = history.rows(sel & (inv_date <= np.datetime64(end, "ns")))
@@ -975,14 +1060,34 @@ class PaymentTiming:
 
 def payment_timing(settled: pd.DataFrame, as_of: Any, late_days: int = 30) -> PaymentTiming:
     """Learn payment timing from the invoices matured at T (see :class:`PaymentTiming`)."""
+    from arinsight.engine.session import NO_DAY
+
     C = pd.Timestamp(as_of).normalize()
+    s = settled.loc[settled["invoice_date"] <= C]
+    paid = s["paid_date"].notna() & (s["paid_date"] <= C)
+
+    def days(values: pd.Series) -> np.ndarray:
+        return values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+    paid_day = np.where(paid.to_numpy(), days(s["paid_date"].fillna(C)), NO_DAY)
+    return _timing(days(s["due_date"]), paid_day, int(days(pd.Series([C]))[0]), int(late_days))
+
+
+def _timing(due_day: np.ndarray, paid_day: np.ndarray, t_day: int, late_days: int) -> PaymentTiming:
+    """:func:`payment_timing` of invoices issued by T (day ``t_day``) given by their due and
+    paid days (:data:`~arinsight.engine.session.NO_DAY`: unpaid at T)."""
+    from arinsight.engine.session import NO_DAY
+
     L = int(late_days)
-    lab = _labels_at(settled, C, L)
-    lab = lab.loc[lab["matured"]]
-    on_time = np.sort(lab.loc[~lab["late"].astype(bool), "days_to_pay"].to_numpy(dtype=float))
-    late = lab.loc[lab["late"].astype(bool)]
-    observed = late["days_to_pay"].notna().to_numpy()
-    duration = late["days_to_pay"].fillna((C - late["due_date"]).dt.days).to_numpy(dtype=int)
+    due_day, paid_day = np.asarray(due_day, np.int64), np.asarray(paid_day, np.int64)
+    paid = paid_day != NO_DAY
+    days_to_pay = paid_day - due_day
+    matured = t_day - due_day > L
+    late = np.where(paid, days_to_pay > L, True)
+    on_time = np.sort(days_to_pay[matured & paid & ~late].astype(float))
+    sel = matured & late
+    observed = paid[sel]
+    duration = np.where(observed, days_to_pay[sel], t_day - due_day[sel]).astype(int)
     survival = np.zeros(0)
     if len(duration):
         t = duration - (L + 1)  # >= 0 for every late invoice
@@ -1043,7 +1148,8 @@ def _score(
         raise RiskModelError(
             "features are missing for some open invoices; compute them on the same ledger"
         )
-    picked = features[FEATURES].iloc[at].reset_index(drop=True)
+    extra = [c for c in ("report_region",) if c in features.columns]
+    picked = features[FEATURES + extra].iloc[at].reset_index(drop=True)
     rows = pd.concat([rows, picked], axis=1)
     k = (C - rows["due_date"]).dt.days.to_numpy(dtype=int)
     p = predict_late(model, rows)
@@ -1067,7 +1173,7 @@ def _score(
         )
         prob = p_now * late_part + (1.0 - p_now) * on_part
         out[f"expected_collected_{h}d"] = (prob * out["open_amount"]).round(2)
-    for col in CATEGORICAL:
+    for col in CATEGORICAL + extra:
         out[col] = rows[col].to_numpy()
     return out.sort_values("invoice_id", kind="mergesort").reset_index(drop=True)
 
@@ -1353,7 +1459,7 @@ def run_risk(
     """
     import time
 
-    from arinsight.ledger import ALL_REGIONS, isin, period_bounds, select_region
+    from arinsight.ledger import ALL_REGIONS, UnknownRegion, period_bounds
 
     t0 = time.perf_counter()
     T = period_bounds(period).at(as_of).end
@@ -1381,11 +1487,18 @@ def run_risk(
     except NotEnoughHistory as exc:
         return _unavailable_run(period, region, T, int(late_days), int(random_seed), str(exc))
     t1 = time.perf_counter()
-    cust = tables["customers"]
+    _, cust = _source(tables)
     scores = trained.scores
     if region not in (None, "", ALL_REGIONS):
-        ids = select_region(tables, region)["invoices"]["invoice_id"]
-        scores = scores.loc[isin(scores["invoice_id"], ids)].reset_index(drop=True)
+        known = trained.metadata.get("regions", [])
+        if region not in known:
+            raise UnknownRegion(
+                f"region {region!r} is not in the data (regions in the data: "
+                f"{', '.join(known) or 'none'})"
+            )
+        # the region the invoice is reported under, as ledger.select_region takes it
+        scores = scores.loc[(scores["report_region"] == region).to_numpy()]
+        scores = scores.reset_index(drop=True)
     risk = customer_risk(scores, cust)
     flagged = high_risk_customers(risk, top_n=high_risk_top_n)
     timings["region"] = time.perf_counter() - t1
@@ -1437,6 +1550,22 @@ def _unavailable_run(
     )
 
 
+def _source(tables: Any) -> tuple[Any, pd.DataFrame]:
+    """What the engine reads (a processed folder or the frames) and the customers table
+    (:func:`arinsight.forecast._source`)."""
+    from arinsight.forecast import _source as source
+
+    return source(tables)
+
+
+def _untestable(n_matured: int, exc: Exception) -> NotEnoughHistory:
+    return NotEnoughHistory(
+        f"{n_matured} invoices have a known outcome, enough to train a model but not to "
+        f"test it on the most recent months ({exc}); a model that cannot be tested is "
+        "not shown"
+    )
+
+
 def _train_and_score(
     tables,
     period,
@@ -1450,47 +1579,56 @@ def _train_and_score(
     timings,
 ) -> _Trained:
     """Features, evaluation + backtest, final model, permutation importance and the scores of
-    every invoice open at T (all regions). Stage times go into ``timings``."""
+    every invoice open at T (all regions). Stage times go into ``timings``.
+
+    ``tables``: a processed folder (read by the engine) or a mapping of frames. The labels
+    of every invoice come from the engine as numbers (:mod:`arinsight.engine.session`); the
+    rows each model learns from, the invoices the evaluation tests and those open at T are
+    chosen from them first, and only those rows get their features."""
     import time
 
-    inv = tables["invoices"]
-    pay = tables["payments"]
-    cust = tables["customers"]
-    inv = inv.loc[_as_day(inv["invoice_date"]) <= T]
-    if inv.empty:
-        raise NotEnoughHistory(f"no invoices issued by {T.date()}: nothing to train or score")
-    if inv["invoice_id"].duplicated().any():
-        raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
+    from arinsight.engine.session import history_session
+
     L = int(late_days)
+    source, cust = _source(tables)
     t = time.perf_counter()
-    # paid dates, open amounts and the customers' history at T, once for every stage
-    settled, history = _engine(inv, pay, T, L)
-    feats = features_of(settled, history, inv, cust)
+    with history_session(source, T, late_days=L) as s:
+        summary = s.summary()
+        if summary["invoices"] == 0:
+            raise NotEnoughHistory(f"no invoices issued by {T.date()}: nothing to train or score")
+        if summary["distinct_ids"] != summary["invoices"]:
+            raise RiskModelError("invoices: invoice_id is not unique (run 02_clean first)")
+        inv = s.invoices()
+        history = _History.of_days(inv["invoice_day"], inv["due_day"], inv["paid_day"], L)
+        matured = history.matured(T)
+        n_matured = int(matured.sum())
+        _check_outcomes(history.late[matured], f"a model at {T.date()}")  # what the ledger lacks
+        try:
+            plan = _evaluation_plan(history, T, test_months, backtest_months)
+        except NotEnoughHistory as exc:
+            raise _untestable(n_matured, exc) from exc
+        is_open = (inv["open_cents"] > 0).to_numpy()
+        wanted = [np.flatnonzero(plan.tested(history)), np.flatnonzero(is_open)]
+        for cutoff in [T, *plan.cutoffs()]:
+            wanted.append(history.train_positions(cutoff, max_train_rows, random_seed)[0])
+        needed = np.unique(np.concatenate(wanted))
+        rows = s.rows(needed)
+        regions = s.regions()
+    feats = features_of(rows, rows, rows, cust)
+    feats["report_region"] = rows["report_region"].to_numpy()
+    history = history.with_features(feats, needed)
+    settled = rows.loc[(rows["_cents_open_amount"] > 0).to_numpy()].reset_index(drop=True)
+    del rows
     timings["features"] = time.perf_counter() - t
-    history = _History.of(feats, settled, L)
-    matured = history.matured(T)
-    n_matured = int(matured.sum())
-    _check_outcomes(history.late[matured], f"a model at {T.date()}")  # what the ledger lacks
     with _threads(len(inv)):
         t = time.perf_counter()
         train, population = history.train(T, max_train_rows, random_seed)
         try:
-            evaluation = evaluate(
-                feats,
-                settled,
-                T,
-                L,
-                random_seed,
-                test_months,
-                backtest_months,
-                max_train_rows,
+            evaluation = _evaluate(
+                history, T, random_seed, test_months, backtest_months, max_train_rows
             )
         except NotEnoughHistory as exc:
-            raise NotEnoughHistory(
-                f"{n_matured} invoices have a known outcome, enough to train a model but not to "
-                f"test it on the most recent months ({exc}); a model that cannot be tested is "
-                "not shown"
-            ) from exc
+            raise _untestable(n_matured, exc) from exc
         timings["evaluation"] = time.perf_counter() - t
         t = time.perf_counter()
         _check_trainable(train, f"a model at {T.date()}")
@@ -1507,7 +1645,8 @@ def _train_and_score(
         )
         timings["importance"] = time.perf_counter() - t
         t = time.perf_counter()
-        timing = payment_timing(settled, T, L)
+        t_day = int(np.datetime64(T, "D").astype(np.int64))
+        timing = _timing(inv["due_day"], inv["paid_day"], t_day, L)
         scores = _score(model, feats, settled, T, L, timing)
         timings["scoring"] = time.perf_counter() - t
     metadata = {
@@ -1529,6 +1668,8 @@ def _train_and_score(
         },
         "metrics": evaluation.metrics,
         "model_settings": model_settings(model),
+        # every region a run may ask for (ledger.regions_of): the invoices' and the customers'
+        "regions": sorted(set(regions) | set(cust["region"].dropna().astype(str))),
     }
     return _Trained(evaluation, model, importance, metadata, scores)
 
@@ -1551,14 +1692,16 @@ def default_cache_dir(processed_dir: str | Path | None = None) -> Path:
     return Path(folder) / "risk_cache"
 
 
-def _table_digest(df: pd.DataFrame) -> str:
+def _tables_digest(tables: Any) -> str:
+    """sha256 of the :data:`CACHE_TABLES` (:func:`arinsight.files.hash_tables`: the files of a
+    processed folder, or every value of frames)."""
     h = hashlib.sha256()
-    hash_frame(h, df)
+    hash_tables(h, tables, CACHE_TABLES)
     return h.hexdigest()
 
 
 def risk_cache_key(
-    tables: dict[str, pd.DataFrame],
+    tables: Any,
     period: str,
     late_days: int = 30,
     random_seed: int = 42,
@@ -1586,7 +1729,7 @@ def risk_cache_key(
         "max_train_rows": None if max_train_rows is None else int(max_train_rows),
         "libraries": library_versions(),
         "risk_source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
-        "tables": {name: _table_digest(tables[name]) for name in CACHE_TABLES},
+        "tables": _tables_digest(tables),
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
