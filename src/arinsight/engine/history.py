@@ -122,10 +122,14 @@ def _as_of(q: ir.Table, running: ir.Table, name: str) -> ir.Table:
     )
 
 
-def customer_history(settled: ir.Table, paid: ir.Table, late_days: int) -> ir.Table:
+def customer_history(
+    settled: ir.Table, paid: ir.Table, late_days: int, only: ir.Table | None = None
+) -> ir.Table:
     """Per invoice of customer c dated d, what c's ledger showed at the close of day d - 1: sums
     over c's dated events before d (same-day invoices do not see each other). ``settled``: the
-    rows of :func:`settlement`, ``paid``: those of :func:`applied` (of the same ledger, cut at T).
+    rows of :func:`settlement`, ``paid``: those of :func:`applied` (of the same ledger, cut at T);
+    ``only``: a table whose ``invoice_id`` column names the invoices wanted (every event of their
+    customers still counts; default every invoice).
 
     With L = ``late_days``, D an invoice's due date and S its paid date (at T); an invoice is
     *late* when it is unpaid at T or ``S - D > L``, and its outcome is known from its
@@ -201,6 +205,8 @@ def customer_history(settled: ir.Table, paid: ir.Table, late_days: int) -> ir.Ta
         day=s.invoice_date.epoch_days().cast("int32"),
         prior_invoices=rank,
     )
+    if only is not None:
+        q = q.semi_join(only, q.invoice_id == only.invoice_id)
     q = _as_of(q, _running(flows, "m", open=flows.open.sum(), overdue=flows.overdue.sum()), "m")
     q = _as_of(
         q,

@@ -50,7 +50,13 @@ NO_DAY = np.iinfo(np.int32).min
 #: The columns of each pandas table the session reads (others are not sent to the engine).
 FRAME_COLUMNS = {
     "invoices": (
-        "invoice_id", "customer_id", "invoice_date", "due_date", "amount", "energy_kwh", "region",
+        "invoice_id",
+        "customer_id",
+        "invoice_date",
+        "due_date",
+        "amount",
+        "energy_kwh",
+        "region",
     ),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
     "customers": ("customer_id", "region"),
@@ -101,10 +107,6 @@ class HistorySession:
             )
         elif name == "applied":
             expr = history.applied(self.ledgers)
-        elif name == "customer_history":
-            expr = history.customer_history(
-                self._table("settlement"), self._table("applied"), self.late_days
-            )
         elif name == "open_at_origins":
             expr = history.open_at_origins(self.ledgers, self.origins)
         else:
@@ -191,7 +193,9 @@ class HistorySession:
             day=_days(a.payment_date),
             applied=_cents(a.applied),
         )
-        rows = rows.order_by("code", "payment_date", "payment_id").drop("payment_date", "payment_id")
+        rows = rows.order_by("code", "payment_date", "payment_id").drop(
+            "payment_date", "payment_id"
+        )
         return self._fetch(rows).assign(applied=lambda f: f["applied"] / 100.0)
 
     def open_rows(self, origins: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -232,32 +236,40 @@ class HistorySession:
 
         want = pa.table({"_pos": np.arange(len(codes)), "_want": np.asarray(codes, np.int64)})
         w = self.con.create_table(ibis.util.gen_name("arinsight_codes"), want, temp=True)
+        picked = None
         try:
             s = self._table("settlement")
-            j = w.join(s, w._want == s.code)
             cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount", "paid_date"]
-            j = j.select("_pos", *cols, "open_amount")
+            picked = self.con.create_table(
+                ibis.util.gen_name("arinsight_picked"),
+                w.join(s, w._want == s.code).select("_pos", *cols, "open_amount"),
+                temp=True,
+            )
+            j = picked
             inv = self.ledgers.invoices
             segment = inv.select(_rid=inv.invoice_id, report_region=inv.region)
             j = j.left_join(segment, j.invoice_id == segment._rid).drop("_rid")
             raw = self.raw_invoices
-            energy = (
-                raw.select(_eid=raw.invoice_id.cast("string"), energy_kwh=raw.energy_kwh)
-                if "energy_kwh" in raw.columns
-                else None
-            )
-            if energy is not None:
+            if "energy_kwh" in raw.columns:
+                energy = raw.select(_eid=raw.invoice_id.cast("string"), energy_kwh=raw.energy_kwh)
                 j = j.left_join(energy, j.invoice_id == energy._eid).drop("_eid")
             else:
                 j = j.mutate(energy_kwh=ibis.null("float64"))
             if history_of_customer:
-                h = self._table("customer_history")
+                h = history.customer_history(
+                    self._table("settlement"),
+                    self._table("applied"),
+                    self.late_days,
+                    picked.select("invoice_id"),
+                )
                 h = h.rename(_hid="invoice_id")
                 j = j.left_join(h, j.invoice_id == h._hid).drop("_hid")
             out = _pandas(self.con, j.order_by("_pos"))
             return out.drop(columns=["_pos"])
         finally:
-            self.con.drop_table(w.get_name(), force=True)
+            for table in (w, picked):
+                if table is not None:
+                    self.con.drop_table(table.get_name(), force=True)
 
 
 @contextmanager
