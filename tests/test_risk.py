@@ -1197,18 +1197,24 @@ def test_customer_risk_pending_risk_and_measured_kpis():
 
 
 def test_usable_features_drops_empty_and_constant_ones():
-    """credit_limit has no value, energy_kwh is 5.0 on every row and customer_type is "Unknown"
-    everywhere (no data): those three are dropped with their reason; amount (two values) and
-    industry (two values) are kept."""
-    train = pd.DataFrame({c: [np.nan, np.nan] for c in risk.NUMERIC})
-    train["amount"] = [10.0, 20.0]
-    train["energy_kwh"] = [5.0, 5.0]
-    train["industry"] = ["Energy", "Retail"]
-    train["region"] = ["North", "North"]
-    train["customer_type"] = ["Unknown", "Unknown"]
+    """30 rows. credit_limit has no value, energy_kwh is 5.0 on every row and customer_type is
+    "Unknown" everywhere (no data): those three are dropped with their reason; so is
+    credit_limit_use, known on 29 rows only (fewer than MIN_FEATURE_VALUES = 30: a fold of the
+    calibrated model could hold none of them); amount (two values on all 30 rows) and industry
+    (two values) are kept."""
+    train = pd.DataFrame({c: [np.nan] * 30 for c in risk.NUMERIC})
+    train["amount"] = [10.0, 20.0] * 15
+    train["energy_kwh"] = [5.0] * 30
+    train["credit_limit_use"] = [0.1, 0.2] * 14 + [0.3, np.nan]
+    train["industry"] = ["Energy", "Retail"] * 15
+    train["region"] = ["North"] * 30
+    train["customer_type"] = ["Unknown"] * 30
     numeric, categorical, dropped = risk.usable_features(train)
     assert numeric == ["amount"] and categorical == ["industry"]
     assert dropped["credit_limit"] == "no values in the data"
+    assert dropped["credit_limit_use"] == (
+        "known for only 29 of 30 training invoices (at least 30 needed)"
+    )
     assert dropped["customer_type"] == "no values in the data"
     assert dropped["energy_kwh"] == "the same value on every invoice (5.0)"
     assert dropped["region"] == "the same value on every invoice (North)"

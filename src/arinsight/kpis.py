@@ -43,6 +43,16 @@ class KPI:
     formula: str | None = None
 
 
+#: The risk model's expected collections (kept in kpis.json, not shown as the page's cash story).
+_RISK_CASH = (
+    "Sum over open invoices of open amount x P(paid within {h} days after T), from the risk "
+    "model's late-payment probability and the ledger's payment timing as a whole. A by-product "
+    "of risk scoring, not a forecast: the Cash Forecast page (a model of each invoice's timing, "
+    "tested against the cash that came) is the figure to plan with, and the two differ because "
+    "this one uses one timing curve for every invoice and is never backtested. Not shown on "
+    "the pages."
+)
+
 _RECORDS: tuple[KPI, ...] = (
     # -- Receivables Health ------------------------------------------------------------------
     KPI("open_ar", "Open AR (end)", "money", "lower",
@@ -121,12 +131,12 @@ _RECORDS: tuple[KPI, ...] = (
         "Customers whose open balance is more likely than not to be paid late (amount-weighted "
         "probability of late payment of at least 50 %, from calibrated probabilities).",
         "risk", 3),
-    KPI("expected_collections_30d", "Expected cash in 30 days", "money", "higher",
-        "Sum over open invoices of open amount x P(paid within 30 days after T).", "risk", 4),
-    KPI("expected_collections_60d", "Expected cash in 60 days", "money", "higher",
-        "Sum over open invoices of open amount x P(paid within 60 days after T)."),
-    KPI("expected_collections_90d", "Expected cash in 90 days", "money", "higher",
-        "Sum over open invoices of open amount x P(paid within 90 days after T)."),
+    KPI("expected_collections_30d", "Risk model: cash within 30 days", "money", "higher",
+        _RISK_CASH.format(h=30)),
+    KPI("expected_collections_60d", "Risk model: cash within 60 days", "money", "higher",
+        _RISK_CASH.format(h=60)),
+    KPI("expected_collections_90d", "Risk model: cash within 90 days", "money", "higher",
+        _RISK_CASH.format(h=90)),
     KPI("open_invoices_scored", "Open invoices scored", "count", None,
         "Invoices open at T that received a late-payment probability."),
 )  # fmt: skip

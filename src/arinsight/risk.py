@@ -113,6 +113,10 @@ class NotEnoughHistory(RiskModelError):
 
 #: Fewest invoices with a known outcome a model is trained on.
 MIN_TRAINING_INVOICES = 50
+#: Fewest training invoices with a value for a numeric feature to be used (see
+#: :func:`usable_features`): with 30 values, the chance that a fold of the calibrated model holds
+#: none is below 1e-10.
+MIN_FEATURE_VALUES = 30
 
 
 class UntrustedModelError(RiskModelError):
@@ -354,15 +358,26 @@ def usable_features(train: pd.DataFrame) -> tuple[list[str], list[str], dict[str
 
     A feature with no value at all (e.g. no credit limits, no energy usage in the export) or with
     a single value on every row (constant: e.g. one customer type) carries no information and is
-    dropped; ``dropped`` maps each such feature to the reason, for the model card.
+    dropped; so is a numeric feature known for fewer than :data:`MIN_FEATURE_VALUES` training
+    invoices (e.g. two customers of hundreds have a credit limit): the calibration's folds and
+    the boosting's validation split can leave a part with none of its values, where the boosting
+    cannot bin it (scikit-learn fails with "window shape cannot be larger than input array
+    shape"), and so few values teach nothing reliable anyway. ``dropped`` maps each such feature
+    to the reason, for the model card.
     """
     numeric, categorical, dropped = [], [], {}
     for col in FEATURES:
         values = train[col]
         if col in CATEGORICAL:
             values = values.where(values != "Unknown")
-        if values.notna().sum() == 0:
+        known = int(values.notna().sum())
+        if known == 0:
             dropped[col] = "no values in the data"
+        elif col not in CATEGORICAL and known < MIN_FEATURE_VALUES:
+            dropped[col] = (
+                f"known for only {known} of {len(values)} training invoices "
+                f"(at least {MIN_FEATURE_VALUES} needed)"
+            )
         elif values.nunique(dropna=False) <= 1:
             dropped[col] = f"the same value on every invoice ({values.dropna().iloc[0]})"
         else:
@@ -867,6 +882,13 @@ def _evaluate(
         history, cutoff, test, random_seed, cap, fitted
     )
     y = test["late"].astype(int).to_numpy()
+    if len(np.unique(y)) < 2:
+        outcome = "late" if y.all() else "paid on time"
+        raise NotEnoughHistory(
+            f"every invoice of the test months ({test_from:%Y-%m} to "
+            f"{pd.Timestamp(test['invoice_date'].max()):%Y-%m}) was "
+            f"{outcome}, and a model is tested on how it tells late from on-time invoices"
+        )
     base_rate_train = float(train["late"].astype(float).mean())
     m_model = classification_metrics(y, p_model)
     m_rule = classification_metrics(y, p_rule)
@@ -1878,7 +1900,7 @@ def headline(run: RiskRun) -> str:
 
 def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
     """Headline numbers of the scoring at T: open amount scored, expected overdue amount,
-    expected collections in the next 30/60/90 days, customers flagged."""
+    customers flagged (the cash to expect is the Cash Forecast page's)."""
     from arinsight.plots._style import money
 
     if not run.available:
@@ -1895,13 +1917,6 @@ def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
             "expected overdue amount (probability x open amount)",
             money(k["expected_overdue_amount"], currency),
         ),
-    ]
-    rows += [
-        (
-            f"expected collections in the next {h} days",
-            money(k[f"expected_collections_{h}d"], currency),
-        )
-        for h in HORIZONS
     ]
     rows.append(("high-risk customers flagged", f"{len(run.high_risk)}"))
     table = pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")

@@ -285,7 +285,8 @@ def headline_table(run, currency: str = "USD"):
     from arinsight.plots.tables import kpi_table
 
     kpis = run.kpis()
+    # the cash story is the Cash Forecast page's (kpis.py: the risk model's expected
+    # collections stay in kpis.json only)
     keys = ["open_invoices_scored", "expected_overdue_amount", "amount_at_risk_share",
-            "customers_at_risk", "expected_collections_30d", "expected_collections_60d",
-            "expected_collections_90d"]  # fmt: skip
+            "customers_at_risk"]  # fmt: skip
     return table_html(kpi_table(kpis, keys, currency), max_rows=None)
