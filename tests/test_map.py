@@ -1,0 +1,354 @@
+"""``arinsight map``: a sources file proposed from raw exports.
+
+The first tests run ``map`` on every export of tests/exports/ (the binary ones built as
+test_own_data builds them), check the proposal with ``arinsight check`` (in process: ingest and
+clean in memory) and compare it with the folder's hand-written sources file. The others feed
+small hand-made files to the guesses (names in four languages and SAP's, dates, numbers,
+encodings, title blocks, leading zeros, status words).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from test_own_data import EXPORTS, RUN_DATE, export
+
+from arinsight import mapper
+from arinsight.check import check
+
+#: The data files of each export folder (what a user would give to `map`).
+FILES = {
+    "all_settled": ["late_payment_history.csv"],
+    "excel_offset": ["ar_report.xlsx"],
+    "flat_partial": ["export.csv"],
+    "no_limits": ["customers.csv", "invoices.csv", "payments.csv"],
+    "region_per_row": ["export.csv"],
+    "small_120": ["invoices.csv"],
+    "sql_export": ["erp.db"],
+    "status_only": ["offene_posten.csv"],
+    "us_dates": ["invoice_list.csv"],
+}
+
+#: Where the proposal differs from the hand-written mapping, and why (everything else agrees):
+#: (table, section, canonical column) -> (hand-written value, proposed value).
+DIFFERENCES = {
+    # the same column mapped twice by hand (id and name); map uses a column once
+    ("us_dates", "invoices", "derive_customers", "customer_name"): ("Customer", None),
+    # a SQL query that leaves credit notes out: map reads the table (credit notes are then
+    # quarantined as non_positive_amount, and the doc_type column is listed with that note)
+    ("sql_export", "invoices", "query", None): (
+        "SELECT doc_no, cust, doc_date, due, amt FROM ar_invoices WHERE doc_type = 'INV' "
+        "ORDER BY doc_no",
+        None,
+    ),
+    ("sql_export", "invoices", "table", None): (None, "ar_invoices"),
+    # the hand-written file dates the undated "Bezahlt" rows by the export date, which no file
+    # says: map writes the option as a comment to fill in
+    ("status_only", "invoices", "derive_payments", "undated_payment_date"): (
+        dt.date(2026, 9, 30),
+        None,
+    ),
+    # countryCode 391/406 renamed North/South by hand (a value mapping is the user's choice)
+    ("all_settled", "invoices", "values", "region"): ({"391": "North", "406": "South"}, None),
+}
+
+
+def _flatten(spec: dict) -> dict[tuple, object]:
+    """(table, section, key) -> value of every source option and mapped column."""
+    out: dict[tuple, object] = {}
+    for table, src in spec["sources"].items():
+        for key, value in src.items():
+            if isinstance(value, dict) and key in (
+                "columns",
+                "derive_payments",
+                "derive_customers",
+                "values",
+                "normalize",
+            ):
+                for k, v in value.items():
+                    out[(table, key, k)] = v
+            elif key not in ("path", "url", "kind"):
+                out[(table, key, None)] = value
+    return out
+
+
+@pytest.mark.parametrize("shape", sorted(FILES))
+def test_map_proposes_a_mapping_that_check_accepts(shape, tmp_path):
+    """map on the export's files writes a sources file that `check` accepts (a run would work)
+    and that agrees with the hand-written one, option by option and column by column, except
+    for the differences listed (and explained) in DIFFERENCES."""
+    folder = export(shape, tmp_path)
+    out = folder / "sources.proposed.yaml"
+    proposal = mapper.propose([str(folder / f) for f in FILES[shape]], out=out)
+    mapper.write(proposal, out)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"sources": str(out), "run_date": RUN_DATE}))
+    report = check([params])
+    assert report.ok, report.text()
+    hand = _flatten(yaml.safe_load((EXPORTS / shape / "sources.yaml").read_text()))
+    got = _flatten(yaml.safe_load(out.read_text()))
+    found = {
+        (shape, *k): (hand.get(k), got.get(k))
+        for k in set(hand) | set(got)
+        if hand.get(k) != got.get(k)
+    }
+    expected = {k: v for k, v in DIFFERENCES.items() if k[0] == shape}
+    assert found == expected
+
+
+def test_map_cli_writes_the_file_and_never_overwrites(tmp_path, capsys):
+    """`arinsight map FILE --out X` writes X and prints what it mapped; a second call refuses
+    to replace X (exit 2, one line) unless --force."""
+    from arinsight import cli
+
+    folder = export("no_limits", tmp_path)
+    out = tmp_path / "proposed.yaml"
+    files = [str(folder / f) for f in FILES["no_limits"]]
+    assert cli.main(["map", *files, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "customers <- customers.csv: 3 column(s) mapped" in printed
+    assert "invoices <- invoices.csv: 5 column(s) mapped (1 unsure)" in printed
+    assert "payments <- payments.csv: 6 column(s) mapped (1 unsure)" in printed
+    spec = yaml.safe_load(out.read_text())
+    assert spec["sources"]["customers"]["path"] == "no_limits/customers.csv"
+    assert cli.main(["map", *files, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("arinsight map: error: ") and "already exists" in err
+    assert err.count("\n") == 1
+    assert cli.main(["map", *files, "--out", str(out), "--force"]) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# guesses on small hand-made files
+# --------------------------------------------------------------------------------------------
+
+
+def _propose(tmp_path: Path, name: str, content: str | bytes) -> dict:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    proposal = mapper.propose([str(path)], out=tmp_path / "sources.yaml")
+    return proposal
+
+
+def test_sap_field_names_title_block_and_per_column_date_formats(tmp_path):
+    """An SAP cleared-items extract with a two-line title block, ';' and comma decimals:
+    BELNR, KUNNR, BLDAT, BUDAT, ZFBDT, FAEDT, WRBTR, DMBTR, WAERS, AUGDT, AUGBL, BUKRS.
+    BLDAT is dd.mm.yyyy, FAEDT YYYYMMDD (one written 20260915.0 by a float column), AUGDT ISO
+    (one with a time): three date columns with their own formats. WRBTR 1.500,00 is the amount
+    (document currency, beside WAERS); DMBTR, BUDAT, ZFBDT, AUGBL and BUKRS are listed as not
+    used with what they are. The header is on line 3."""
+    text = (
+        "Offene und ausgeglichene Posten\n"
+        "Buchungskreis 1000;;;\n"
+        "BUKRS;BELNR;KUNNR;BLDAT;BUDAT;ZFBDT;FAEDT;WRBTR;DMBTR;WAERS;AUGDT;AUGBL\n"
+        "1000;1900000001;0000100001;01.08.2026;03.08.2026;01.08.2026;20260831;1.500,00;1.500,00;EUR;2026-08-30;1400000001\n"
+        "1000;1900000002;0000100002;15.08.2026;15.08.2026;15.08.2026;20260915.0;250,50;275,55;USD;;\n"
+        "1000;1900000003;0000100001;20.08.2026;21.08.2026;20.08.2026;20260919;99,00;99,00;EUR;2026-09-02 00:00:00;1400000002\n"
+    )
+    proposal = _propose(tmp_path, "fbl5n.csv", text.encode("utf-8"))
+    src = proposal.spec["sources"]["invoices"]
+    assert src["delimiter"] == ";" and src["header_row"] == 3
+    assert src["decimal"] == "," and src["thousands"] == "."
+    assert src["columns"] == {
+        "invoice_id": "BELNR",
+        "customer_id": "KUNNR",
+        "invoice_date": "BLDAT",
+        "due_date": "FAEDT",
+        "amount": "WRBTR",
+        "currency": "WAERS",
+    }
+    assert src["derive_payments"] == {"payment_date": "AUGDT"}
+    assert src["date_format"] == {
+        "invoice_date": "%d.%m.%Y",
+        "due_date": "%Y%m%d",
+        "payment_date": "iso",
+    }
+    unused = dict(proposal.sources[0].unused)
+    assert set(unused) == {"BUKRS", "BUDAT", "ZFBDT", "DMBTR", "AUGBL"}
+    assert unused["AUGBL"].startswith("the clearing document")
+    assert unused["BUKRS"].startswith("a company code")
+    assert "# unsure:" not in proposal.text.split("columns:")[1].split("derive_payments")[0]
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        # French
+        (
+            "N° facture,Code client,Nom client,Date facture,Échéance,Montant TTC,Devise",
+            {
+                "invoice_id": "N° facture",
+                "customer_id": "Code client",
+                "invoice_date": "Date facture",
+                "due_date": "Échéance",
+                "amount": "Montant TTC",
+                "currency": "Devise",
+            },
+        ),
+        # Spanish
+        (
+            "Número de factura,Cliente,Nombre,Fecha de emisión,Fecha de vencimiento,Importe,Moneda",
+            {
+                "invoice_id": "Número de factura",
+                "customer_id": "Cliente",
+                "invoice_date": "Fecha de emisión",
+                "due_date": "Fecha de vencimiento",
+                "amount": "Importe",
+                "currency": "Moneda",
+            },
+        ),
+        # German
+        (
+            "Rechnungsnummer,Kundennummer,Kundenname,Rechnungsdatum,Fälligkeitsdatum,Betrag,Währung",
+            {
+                "invoice_id": "Rechnungsnummer",
+                "customer_id": "Kundennummer",
+                "invoice_date": "Rechnungsdatum",
+                "due_date": "Fälligkeitsdatum",
+                "amount": "Betrag",
+                "currency": "Währung",
+            },
+        ),
+    ],
+)
+def test_names_in_french_spanish_and_german(tmp_path, header, expected):
+    """The same two invoices under French, Spanish and German headers: each column is placed
+    by its name, without an unsure comment; the third column (a name) is the customer name."""
+    rows = "A1,C1,Alpha,2026-09-01,2026-10-01,100.00,EUR\nA2,C2,Beta,2026-09-02,2026-10-02,200.00,EUR\n"
+    proposal = _propose(tmp_path, "f.csv", header + "\n" + rows)
+    src = proposal.spec["sources"]["invoices"]
+    assert src["columns"] == expected
+    assert src["derive_customers"] == {"customer_name": header.split(",")[2]}
+    assert proposal.unsure == 0, proposal.text
+
+
+def test_ambiguous_day_month_and_unknown_columns_are_commented(tmp_path):
+    """03/04/2026 and 05/06/2026 read as dd/mm and as mm/dd: the format is proposed with an
+    'unsure' comment naming the other reading. A column of unknown name ('Zeta') is listed
+    with what it holds, never an error; a near miss of a known name ('Invoce Date', one letter
+    off 'invoice date') is used, marked unsure."""
+    text = (
+        "Invoice,Customer,Invoce Date,Due Date,Amount,Zeta\n"
+        "I1,C1,03/04/2026,05/06/2026,10.00,x\n"
+        "I2,C1,04/04/2026,06/06/2026,20.00,y\n"
+    )
+    proposal = _propose(tmp_path, "a.csv", text)
+    src = proposal.spec["sources"]["invoices"]
+    assert src["date_format"] == "%d/%m/%Y"
+    assert "could also be %m/%d/%Y" in proposal.text
+    assert src["columns"]["invoice_date"] == "Invoce Date"
+    assert "unsure: the name resembles 'invoice date'" in proposal.text
+    assert proposal.sources[0].unused == [("Zeta", "text: 'x', 'y'")]
+
+
+def test_latin1_encoding_status_words_and_leading_zeros(tmp_path):
+    """A latin-1 file (Ä, ü are not UTF-8 bytes) with French status words 'Payée' and
+    'Ouverte', and customer 0200769623 also written 200769623: encoding latin-1, paid_values
+    [Payée], unpaid_values [Ouverte], and normalize {customer_id: {zeros: strip}} with a
+    comment saying which ids met."""
+    text = (
+        "Facture;Client;Nom;Date;Echeance;Montant;Statut\n"
+        "F1;0200769623;Ärzte SA;2026-09-01;2026-10-01;100,00;Payée\n"
+        "F2;200769623;Ärzte SA;2026-09-05;2026-10-05;50,00;Ouverte\n"
+        "F3;0300000001;Müller;2026-09-06;2026-10-06;75,00;Ouverte\n"
+    ).encode("latin-1")
+    proposal = _propose(tmp_path, "factures.csv", text)
+    src = proposal.spec["sources"]["invoices"]
+    assert src["encoding"] == "latin-1" and src["delimiter"] == ";" and src["decimal"] == ","
+    assert src["derive_payments"]["paid_values"] == ["Payée"]
+    assert src["derive_payments"]["unpaid_values"] == ["Ouverte"]
+    assert src["normalize"] == {"customer_id": {"zeros": "strip"}}
+    assert "'0200769623' and '200769623'" in proposal.text
+
+
+def test_unknown_status_word_is_named_for_the_user(tmp_path):
+    """A status word map does not know ('Storniert') is left out of both lists with a comment
+    naming it; the known ones are sorted."""
+    text = (
+        "Invoice,Customer,Invoice Date,Amount,Status\n"
+        "I1,C1,2026-09-01,10.00,Bezahlt\nI2,C1,2026-09-02,10.00,Offen\n"
+        "I3,C1,2026-09-03,10.00,Storniert\n"
+    )
+    proposal = _propose(tmp_path, "s.csv", text)
+    pays = proposal.spec["sources"]["invoices"]["derive_payments"]
+    assert pays == {"status": "Status", "paid_values": ["Bezahlt"], "unpaid_values": ["Offen"]}
+    assert "status word(s) ['Storniert'] are neither" in proposal.text
+
+
+def test_excel_title_block_and_sqlite_tables(tmp_path):
+    """An Excel sheet whose header is on row 3 (a title and a blank row above) gets
+    header_row: 3; a SQLite file offers each table: 'receipts' (rcpt, rcpt_date) is the payments
+    table, 'inv' (due) the invoices table, both read with {here} in the URL."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Report"
+    ws.append(["AR report 2026-09"])
+    ws.append([])
+    ws.append(["Invoice", "Customer", "Date", "Due", "Amount"])
+    ws.append(["E1", "K1", dt.date(2026, 9, 1), dt.date(2026, 10, 1), 50.0])
+    wb.save(tmp_path / "r.xlsx")
+    proposal = mapper.propose([str(tmp_path / "r.xlsx")], out=tmp_path / "s.yaml")
+    src = proposal.spec["sources"]["invoices"]
+    assert (src["kind"], src["sheet"], src["header_row"]) == ("excel", "Report", 3)
+    assert src["columns"]["due_date"] == "Due" and "date_format" not in src
+
+    con = sqlite3.connect(tmp_path / "erp.db")
+    con.executescript(
+        "CREATE TABLE inv (doc_no TEXT, cust TEXT, doc_date TEXT, due TEXT, amt REAL);"
+        "INSERT INTO inv VALUES ('Q1','Z1','2026-08-10','2026-09-09',1500.0);"
+        "CREATE TABLE receipts (rcpt TEXT, doc_no TEXT, cust TEXT, rcpt_date TEXT, amt REAL);"
+        "INSERT INTO receipts VALUES ('R1','Q1','Z1','2026-09-05',1000.0);"
+    )
+    con.commit()
+    con.close()
+    spec = mapper.propose([str(tmp_path / "erp.db")], out=tmp_path / "s.yaml").spec
+    assert spec["sources"]["invoices"]["url"] == "sqlite:///{here}/erp.db"
+    assert spec["sources"]["invoices"]["table"] == "inv"
+    assert spec["sources"]["payments"]["columns"] == {
+        "payment_id": "rcpt",
+        "invoice_id": "doc_no",
+        "customer_id": "cust",
+        "payment_date": "rcpt_date",
+        "amount": "amt",
+    }
+
+
+def test_words_normalises_names():
+    assert mapper.words("invoiceNumber") == "invoice number"
+    assert mapper.words("Fälligkeit") == "falligkeit"
+    assert mapper.words("N° facture") == "n facture"
+    assert mapper.words("customerID") == "customer id"
+    assert mapper.concept_of("KUNNR") == ("customer_id", "name")
+    assert mapper.concept_of("PaperlessDate") == (None, "")
+
+
+def test_csv_header_row_skips_a_title_block_and_keeps_line_numbers(write_sources):
+    """`header_row: 3` on a CSV source skips two title lines; row numbers stay the file's line
+    numbers: the bad date on the file's line 5 is reported as row 5."""
+    from arinsight import ingest
+    from arinsight.errors import SourceError
+
+    spec = write_sources(
+        {"invoices": {"kind": "csv", "path": "t.csv", "header_row": 3}},
+        {
+            "t.csv": "Open items\nexported 2026-10-15\n"
+            "invoice_id,customer_id,invoice_date,amount\n"
+            "I1,C1,2026-09-01,10.00\nI2,C1,2026-13-01,20.00\n"
+        },
+    )
+    with pytest.raises(SourceError, match=r"t\.csv, column 'invoice_date', row 5: cannot parse"):
+        ingest.ingest(spec)
+    text = spec.read_text().replace("header_row: 3", "header_row: 3\n    on_bad_value: quarantine")
+    spec.write_text(text)
+    inv = ingest.ingest(spec).tables["invoices"]
+    assert inv["invoice_id"].tolist() == ["I1", "I2"]
+    assert inv["_source_row"].tolist() == [4, 5]
