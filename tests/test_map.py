@@ -27,6 +27,7 @@ FILES = {
     "flat_partial": ["export.csv"],
     "no_limits": ["customers.csv", "invoices.csv", "payments.csv"],
     "region_per_row": ["export.csv"],
+    "sap_cleared": ["fbl5n_cleared_items.csv"],
     "small_120": ["invoices.csv"],
     "sql_export": ["erp.db"],
     "status_only": ["offene_posten.csv"],
@@ -352,3 +353,16 @@ def test_csv_header_row_skips_a_title_block_and_keeps_line_numbers(write_sources
     inv = ingest.ingest(spec).tables["invoices"]
     assert inv["invoice_id"].tolist() == ["I1", "I2"]
     assert inv["_source_row"].tolist() == [4, 5]
+
+
+def test_several_currencies_propose_the_most_common_with_a_note(tmp_path):
+    """Two USD invoices and one CAD: reporting_currency USD, unsure, naming CAD (1 row) and the
+    fx_rates entry it needs."""
+    text = (
+        "Invoice,Customer,Invoice Date,Amount,Currency\n"
+        "I1,C1,2026-09-01,10.00,USD\nI2,C1,2026-09-02,10.00,usd\nI3,C2,2026-09-03,10.00,CAD\n"
+    )
+    proposal = _propose(tmp_path, "c.csv", text)
+    assert proposal.spec["reporting_currency"] == "USD"
+    assert "unsure: most invoices are in USD; also CAD (1 rows)" in proposal.text
+    assert "fx_rates: {CAD: <1 CAD in USD>}" in proposal.text

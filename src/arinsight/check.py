@@ -200,7 +200,7 @@ def _repeated_headers(
                 + (f"the mapping uses {', '.join(map(repr, used))}" if used else "none is mapped")
                 + (
                     f", {', '.join(repr(c) for c in cols if c in unused)} not used"
-                    if len(used) < len(cols)
+                    if used and len(used) < len(cols)
                     else ""
                 )
             )

@@ -320,7 +320,7 @@ NUMBER_CANDIDATES: tuple[tuple[str, str | None], ...] = (
     (".", None), (".", ","), (",", None), (",", "."), (",", " "), (".", "'"), (",", "'"),
     (".", " "),
 )  # fmt: skip
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")  # codes are case-blind, as in clean
 _DELIMITERS = (",", ";", "\t", "|")
 #: How much of a file is looked at to find its delimiter and header.
 _HEAD_BYTES = 256 * 1024
@@ -725,6 +725,8 @@ class Proposal:
     dataset: str
     skipped: list[str] = field(default_factory=list)
     text: str = ""
+    currency: str | None = None  # the reporting currency proposed
+    currency_note: str | None = None
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -1036,8 +1038,33 @@ def propose(
     sources.sort(key=lambda s: order[s.table])
     dataset = Path(str(paths[0])).stem if "://" not in str(paths[0]) else "database"
     proposal = Proposal(sources, dataset, skipped)
+    proposal.currency, proposal.currency_note = _reporting_currency(sources)
     proposal.text = render(proposal)
     return proposal
+
+
+def _reporting_currency(sources: list[SourceProposal]) -> tuple[str | None, str | None]:
+    """(reporting currency, note) when a currency column is mapped: its only currency, or the
+    one most amounts are in, with a note naming the others (each needs a rate in ``fx_rates``,
+    or its invoices are quarantined as unknown_currency)."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for sp in sources:
+        for g in sp.guesses:
+            if g.target == "currency" and sp.frame is not None:
+                text = sp.frame[g.column].astype(str).str.strip().str.upper()
+                counts.update(text[text != ""].tolist())
+    if not counts:
+        return None, None
+    (top, _), *others = counts.most_common()
+    if not others:
+        return top, f"every invoice is in {top}"
+    listed = ", ".join(f"{c} ({n} rows)" for c, n in others[:10])
+    return top, (
+        f"unsure: most invoices are in {top}; also {listed}: give each a rate, e.g. "
+        f"fx_rates: {{{others[0][0]}: <1 {others[0][0]} in {top}>}}, or they are quarantined"
+    )
 
 
 def _place_customer_attributes(sources: list[SourceProposal]) -> None:
@@ -1080,8 +1107,11 @@ def _formats(sp: SourceProposal) -> None:
         prof = sp.profiles[g.column]
         if g.target in _DATE_FIELDS and prof.kind == "date" and prof.formats:
             per_column[g.target] = prof.formats
-            if prof.date_note:
-                notes.append(f"{g.column}: {prof.date_note.removeprefix('unsure: ')}")
+            note = prof.date_note
+            if note and g.sure and note.startswith("unsure: 8-digit"):
+                note = None  # a column named like a date: YYYYMMDD is what it holds
+            if note:
+                notes.append(f"{g.column}: {note.removeprefix('unsure: ')}")
     distinct = {tuple(f) for f in per_column.values()}
     if not distinct or distinct == {(None,)}:
         pass
@@ -1251,6 +1281,8 @@ def render(proposal: Proposal) -> str:
     for note in proposal.skipped:
         out.append(f"# not proposed: {note}")
     out.append(_line(0, "dataset", proposal.dataset))
+    if proposal.currency:
+        out.append(_line(0, "reporting_currency", proposal.currency, proposal.currency_note))
     out.append("sources:")
     for sp in proposal.sources:
         out.append(_line(2, sp.table) + f"  # from {sp.label}")
