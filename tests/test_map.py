@@ -366,3 +366,23 @@ def test_several_currencies_propose_the_most_common_with_a_note(tmp_path):
     assert proposal.spec["reporting_currency"] == "USD"
     assert "unsure: most invoices are in USD; also CAD (1 rows)" in proposal.text
     assert "fx_rates: {CAD: <1 CAD in USD>}" in proposal.text
+
+
+def test_odd_files_get_one_line_or_a_proposal_naming_what_is_missing(tmp_path, capsys):
+    """A binary file is refused in one line (exit 2). A UTF-16 file (with its byte order mark)
+    is read as utf-16; its missing required invoice_date is written as a comment to fill in."""
+    from arinsight import cli
+
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)) * 4)
+    assert cli.main(["map", str(tmp_path / "bin.csv"), "--out", "-"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"arinsight map: error: {tmp_path / 'bin.csv'}: not a text (CSV) file (it holds NUL bytes)\n"
+    )
+    text = "Rechnung;Kunde;Betrag\r\nR1;K1;5,00\r\n"
+    proposal = _propose(tmp_path, "u16.csv", text.encode("utf-16"))
+    src = proposal.spec["sources"]["invoices"]
+    assert (src["encoding"], src["delimiter"], src["decimal"]) == ("utf-16", ";", ",")
+    assert src["columns"] == {"invoice_id": "Rechnung", "customer_id": "Kunde", "amount": "Betrag"}
+    assert "# invoice_date: <column>  # required: no column found, map it" in proposal.text

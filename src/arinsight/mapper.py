@@ -392,6 +392,12 @@ def detect_encoding(data: bytes) -> tuple[str, str | None]:
         return "utf-8", None
     except UnicodeDecodeError:
         pass
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark
+        try:
+            data.decode("utf-16")
+            return "utf-16", None
+        except UnicodeDecodeError:
+            pass
     try:
         western = data.decode("cp1252")
     except UnicodeDecodeError:
@@ -401,7 +407,9 @@ def detect_encoding(data: bytes) -> tuple[str, str | None]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 4 * _HEAD_BYTES]).best()
-    guess = best.encoding if best is not None else "latin-1"
+    if best is None:
+        raise UserError("the bytes are not text in any encoding charset_normalizer knows")
+    guess = best.encoding
     return guess, (
         f"unsure: the bytes are neither UTF-8 nor Western European; {guess} is "
         "charset_normalizer's guess (check accented names in the report)"
@@ -801,7 +809,12 @@ def _read_inputs(path_text: str, out_dir: Path, tables: Sequence[str]) -> list[_
     data = path.read_bytes()
     if not data.strip():
         raise UserError(f"{path_text}: file is empty")
-    encoding, enc_note = detect_encoding(data)
+    if b"\x00" in data[:_HEAD_BYTES] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UserError(f"{path_text}: not a text (CSV) file (it holds NUL bytes)")
+    try:
+        encoding, enc_note = detect_encoding(data)
+    except UserError as exc:
+        raise UserError(f"{path_text}: not a text (CSV) file: {exc}") from None
     layout = detect_layout(data, encoding)
     options = {"kind": "csv", "path": rel}
     notes = dict(layout.notes)
@@ -1304,6 +1317,11 @@ def render(proposal: Proposal) -> str:
             for g in gs:
                 comment = ("unsure: " + g.why) if not g.sure else (g.why or None)
                 out.append(_line(6, g.target, g.column, comment))
+            if section == "columns":
+                for missing in [c for c in REQUIRED[sp.table] if c not in {g.target for g in gs}]:
+                    out.append(
+                        " " * 6 + f"# {missing}: <column>  # required: no column found, map it"
+                    )
             if section == "derive_payments":
                 for key, value in sp.derive.items():
                     out.append(_line(6, key, value, sp.derive_notes.get(key)))
