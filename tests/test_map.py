@@ -386,3 +386,35 @@ def test_odd_files_get_one_line_or_a_proposal_naming_what_is_missing(tmp_path, c
     assert (src["encoding"], src["delimiter"], src["decimal"]) == ("utf-16", ";", ",")
     assert src["columns"] == {"invoice_id": "Rechnung", "customer_id": "Kunde", "amount": "Betrag"}
     assert "# invoice_date: <column>  # required: no column found, map it" in proposal.text
+
+
+def test_map_of_the_embedded_sample_keeps_what_its_manifest_says(tmp_path):
+    """The embedded sample as a user would meet it (invoices CSV, customers workbook with a
+    sales_reps sheet, a SQLite ledger with payments and commissions, injected bad values):
+    map proposes invoices, customers and payments (sales reps and commissions are named as not
+    proposed), marks the unreadable values and sets on_bad_value: quarantine; check then keeps
+    exactly the rows the sample's manifest says are clean (invoices, payments, customers)."""
+    import json
+
+    from arinsight.sample import write_sample
+
+    folder = tmp_path / "s"
+    write_sample(folder, n_invoices=1000, seed=5)
+    out = folder / "proposed.yaml"
+    files = [str(folder / f) for f in ("invoices.csv", "customers.xlsx", "ledger.sqlite")]
+    proposal = mapper.propose(files, out=out)
+    mapper.write(proposal, out)
+    spec = proposal.spec["sources"]
+    assert sorted(spec) == ["customers", "invoices", "payments"]
+    assert spec["payments"]["table"] == "payments" and spec["customers"]["sheet"] == "customers"
+    assert spec["invoices"]["on_bad_value"] == spec["payments"]["on_bad_value"] == "quarantine"
+    assert "looks like the commissions table, which map does not propose" in proposal.text
+    assert "looks like the sales_reps table" in proposal.text
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"sources": str(out), "run_date": "2026-11-05"}))
+    report = check([params])
+    assert report.ok, report.text()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    kept = {t: c["kept"] for t, c in report.quality["tables"].items()}
+    for table in ("invoices", "payments", "customers"):
+        assert kept[table] == manifest["expected_clean_rows"][table], table

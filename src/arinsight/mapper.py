@@ -139,7 +139,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "metodo de pago", "forma de pago", "medio de pago",
     ),
     "region": (
-        "region", "area", "territory", "sales region", "zone", "district", "regio", "gebiet",
+        "region", "region code", "area", "area code", "territory", "sales region", "zone",
+        "district", "regio", "gebiet",
         "bezirk", "vertriebsgebiet", "secteur geographique", "zona", "territorio",
     ),
     "country": ("country", "country code", "land", "land1", "pays", "pais", "countrycode"),
@@ -163,7 +164,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "terms_code": ("zterm", "payment terms", "terms", "terms code", "zahlungsbedingung"),
     "sales_rep_id": (
-        "sales rep", "salesperson", "sales person", "rep", "account manager", "vertreter",
+        "sales rep", "sales rep id", "salesrep", "salesrep id", "rep id", "salesperson",
+        "sales person", "rep", "account manager", "vertreter",
         "sachbearbeiter", "commercial", "vendeur", "vendedor", "comercial",
     ),
     "contact_email": (
@@ -503,6 +505,7 @@ class Profile:
     currencies: bool = False
     example: str = ""
     text_values: pd.Series | None = None  # distinct text, for the number convention
+    number_note: str | None = None  # text cells among typed numbers
 
     def describe(self) -> str:
         if self.kind == "date":
@@ -523,6 +526,16 @@ def _cell_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return values.iloc[:0].astype(str), values.dropna(), values.iloc[:0]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.iloc[:0].astype(str), values.iloc[:0], values.dropna()
+    if isinstance(values.dtype, pd.StringDtype) or (
+        pd.api.types.is_string_dtype(values)
+        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):  # text only (every CSV column): one vectorised pass
+        text = values.dropna().astype(str).str.strip()
+        return (
+            text[text != ""].astype(object).reset_index(drop=True),
+            pd.Series([], dtype=object),
+            pd.Series([]),
+        )
     text, dates, numbers = [], [], []
     import datetime as dt
 
@@ -542,41 +555,46 @@ def _cell_kinds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def date_formats_of(text: pd.Series) -> tuple[list[str | None], float, str | None]:
-    """(formats, share of the distinct values they read, unsure note) of dates written as text.
+    """(formats, share of the values they read, unsure note) of dates written as text (every
+    non-empty value of a column; its :data:`_DISTINCT` most frequent distinct values are tried).
 
     Formats are taken greedily (the one reading most values, then the one reading most of the
     rest...), each tried exactly as ingest will (:func:`arinsight.ingest.parse._parse_date_text`);
-    a value counts only when its year lies in 1950-2100, and YYYYMMDD only for 8 digits (or 8
-    digits and ``.0``). Day and month are ambiguous when the swapped format reads every value
-    too (every day <= 12): the note says so."""
+    a value counts when its year lies in 1900-2199 (ingest's range; beyond, it is out_of_range),
+    YYYYMMDD only for 8 digits (or 8 digits and ``.0``) in 1950-2100 (other 8-digit numbers are
+    ids). Day and month are ambiguous when the swapped format reads every value too (every
+    day <= 12): the note says so, as it names values no format reads."""
     from arinsight.ingest.parse import _parse_date_text
 
-    distinct = pd.Series(pd.unique(text.astype(str).str.strip()))[:_DISTINCT]
-    distinct = distinct[distinct != ""].reset_index(drop=True)
-    if distinct.empty:
+    counts = text.astype(str).str.strip().value_counts()
+    counts = counts[counts.index != ""].head(_DISTINCT)
+    if counts.empty:
         return [], 0.0, None
+    distinct = pd.Series(counts.index, dtype=object)
+    weight = counts.to_numpy()
     eight = distinct.str.fullmatch(r"\d{8}(?:\.0+)?")
     read: dict[str | None, np.ndarray] = {}
     for fmt in DATE_CANDIDATES:
         if fmt == "%Y%m%d":
             got = _parse_date_text(distinct[eight], fmt).reindex(distinct.index)
+            low, high = 1950, 2100
         else:
             got = _parse_date_text(distinct, fmt)
-        years = got.dt.year
-        ok = (got.notna() & years.between(1950, 2100)).to_numpy()
+            low, high = 1900, 2199
+        ok = (got.notna() & got.dt.year.between(low, high)).to_numpy()
         if ok.any():
             read[fmt] = ok
     chosen: list[str | None] = []
     covered = np.zeros(len(distinct), dtype=bool)
     while True:
-        gains = {f: int((ok & ~covered).sum()) for f, ok in read.items() if f not in chosen}
+        gains = {f: int(weight[ok & ~covered].sum()) for f, ok in read.items() if f not in chosen}
         if not gains or max(gains.values()) == 0:
             break
         top = max(gains.values())
         fmt = next(f for f in DATE_CANDIDATES if gains.get(f) == top)
         chosen.append(fmt)
         covered |= read[fmt]
-    share = float(covered.mean())
+    share = float(weight[covered].sum() / weight.sum())
     note = None
     for fmt in chosen:
         other = _SWAPPED.get(fmt)
@@ -588,9 +606,10 @@ def date_formats_of(text: pd.Series) -> tuple[list[str | None], float, str | Non
     if chosen == ["%Y%m%d"]:
         note = "unsure: 8-digit numbers read as dates YYYYMMDD"
     if share < 1 and chosen:
-        left = distinct[~covered].head(3).tolist()
+        left = distinct[~covered]
         note = (note + "; " if note else "unsure: ") + (
-            f"{int((~covered).sum())} value(s) fit no date format, e.g. {left!r}"
+            f"{int(weight[~covered].sum()):,} value(s) fit no date format (they will be "
+            f"unparseable_value), e.g. {left.head(3).tolist()!r}"
         )
     return chosen, share, note
 
@@ -609,7 +628,7 @@ def profile_column(name: str, values: pd.Series) -> Profile:
     formats: list[str | None] = []
     share = 0.0
     if len(distinct_text):
-        formats, share, p.date_note = date_formats_of(distinct_text)
+        formats, share, p.date_note = date_formats_of(text)
     text_dates = share >= 0.95
     if len(dates) and (not len(text) or text_dates):
         p.kind, p.typed_dates, p.formats = "date", True, formats if len(text) else []
@@ -618,8 +637,13 @@ def profile_column(name: str, values: pd.Series) -> Profile:
         p.kind, p.formats = "date", formats
         return p
     p.date_note = None
-    if len(numbers) and not len(text):
+    if len(numbers) and len(numbers) >= 0.95 * p.filled:  # typed numbers (a few text cells)
         p.kind = "number"
+        if len(text):
+            p.number_note = (
+                f"{len(text):,} text value(s) among its numbers do not fit a number (they will be "
+                f"unparseable_value), e.g. {pd.unique(text)[:3].tolist()!r}"
+            )
         whole = (numbers.astype(float) % 1 == 0).all()
         p.integers = bool(whole)
         p.money_like = not whole
@@ -879,6 +903,11 @@ def _relative(path: Path, out_dir: Path) -> str:
         return path.as_posix()
 
 
+#: Tables map does not propose (their columns are read, but mapping them is left to the user).
+_OTHER_TABLES = {
+    "commissions": ("commission", "provision", "comision"),
+    "sales_reps": ("sales rep", "salesrep", "rep", "vertreter", "vendedor", "commercial"),
+}
 _ROLE_HINTS = {
     "payments": ("pay", "receipt", "rcpt", "zahlung", "paiement", "pago", "cobro", "cash",
                  "remittance", "eingang"),
@@ -895,6 +924,9 @@ def table_of(stem: str, concepts: set[str]) -> tuple[str, str | None]:
     name (``ar_receipts``, ``customers``...), else customers when it has no dates and no
     amounts, else invoices."""
     name = words(stem)
+    for other, hints in _OTHER_TABLES.items():
+        if any(re.search(rf"(^|\s){re.escape(h)}s?(\s|$)", name) for h in hints):
+            return other, None
     invoice_dates = {"invoice_date", "due_date", "baseline_date", "posting_date"} & concepts
     if invoice_dates:
         return "invoices", None
@@ -1018,33 +1050,54 @@ def propose(
     inputs: list[_Input] = []
     for p in paths:
         inputs.extend(_read_inputs(str(p), out_dir, tables))
-    sources: list[SourceProposal] = []
-    taken: dict[str, SourceProposal] = {}
+    candidates: list[SourceProposal] = []
     skipped: list[str] = []
     for inp in inputs:
-        profiles = {c: profile_column(c, inp.frame[c]) for c in inp.frame.columns if c != "__file"}
-        concepts = {concept_of(c)[0] for c in profiles} - {None}
+        concepts = {concept_of(c)[0] for c in inp.frame.columns if c != "__file"} - {None}
         table, note = table_of(inp.stem, concepts)  # type: ignore[arg-type]
-        if table in taken:
+        if table not in ROLE_FIELDS:
             skipped.append(
-                f"{inp.label}: also looks like {table}, already proposed from "
-                f"{taken[table].label} (one source per table: merge the files, or run map on "
-                "each and keep one)"
+                f"{inp.label}: looks like the {table} table, which map does not propose: map "
+                "it by hand (docs/own-data.md)"
             )
             continue
+        profiles = {c: profile_column(c, inp.frame[c]) for c in inp.frame.columns if c != "__file"}
         sp = SourceProposal(table, inp.label, dict(inp.options), dict(inp.notes))
         if note:
             sp.comments.append(note)
         sp.profiles, sp.frame = profiles, inp.frame
         sp.guesses, sp.unused = _guesses(inp, table, profiles)
-        taken[table] = sp
-        sources.append(sp)
+        candidates.append(sp)
+    # one source per table: the input whose name says the table, else the one most mapped
+    sources: list[SourceProposal] = []
+    for table in ROLE_FIELDS:
+        same = [sp for sp in candidates if sp.table == table]
+        if not same:
+            continue
+        best = max(
+            same,
+            key=lambda sp: (
+                any(
+                    re.search(rf"(^|\s){re.escape(h)}", words(sp.label)) for h in _ROLE_HINTS[table]
+                ),
+                sum(1 for g in sp.guesses if g.sure),
+                -same.index(sp),
+            ),
+        )
+        sources.append(best)
+        skipped.extend(
+            f"{sp.label}: also looks like {table}, proposed from {best.label} (one source per "
+            "table: merge the files, or keep the one you mean)"
+            for sp in same
+            if sp is not best
+        )
     if not sources:
         raise UserError("no table could be proposed from " + ", ".join(map(str, paths)))
     _place_customer_attributes(sources)
+    has_payments = any(sp.table == "payments" for sp in sources)
     for sp in sources:
         _formats(sp)
-        _statuses(sp)
+        _statuses(sp, has_payments)
         _ids(sp)
     _leading_zeros(sources)
     order = {"customers": 0, "invoices": 1, "payments": 2}
@@ -1066,8 +1119,8 @@ def _reporting_currency(sources: list[SourceProposal]) -> tuple[str | None, str 
     for sp in sources:
         for g in sp.guesses:
             if g.target == "currency" and sp.frame is not None:
-                text = sp.frame[g.column].astype(str).str.strip().str.upper()
-                counts.update(text[text != ""].tolist())
+                text = sp.frame[g.column].dropna().astype(str).str.strip().str.upper()
+                counts.update(text[text != ""].value_counts().to_dict())
     if not counts:
         return None, None
     (top, _), *others = counts.most_common()
@@ -1113,7 +1166,14 @@ def _formats(sp: SourceProposal) -> None:
         if thousands:
             sp.options["thousands"] = thousands
         if note:
-            sp.notes["decimal" if decimal != "." else "thousands" if thousands else "path"] = note
+            sp.notes["decimal"] = note
+    typed = [
+        f"{g.column}: {sp.profiles[g.column].number_note}"
+        for g in sp.guesses
+        if sp.profiles[g.column].number_note
+    ]
+    if typed:
+        sp.notes["numbers"] = "unsure: " + "; ".join(typed)
     per_column: dict[str, list[str | None]] = {}
     notes = []
     for g in sp.guesses:
@@ -1135,6 +1195,15 @@ def _formats(sp: SourceProposal) -> None:
         sp.options["date_format"] = {k: _format_value(v) for k, v in per_column.items()}
     if notes:
         sp.notes["date_format"] = "unsure: " + "; ".join(notes)
+    unreadable = [
+        n for k, n in sp.notes.items() if k in ("decimal", "date_format", "numbers") and "fit" in n
+    ]
+    if unreadable:
+        sp.options["on_bad_value"] = "quarantine"
+        sp.notes["on_bad_value"] = (
+            "unsure: some values cannot be read (above): each such row is quarantined as "
+            "unparseable_value, with its file and line; remove this line to stop at the first"
+        )
 
 
 def _format_value(formats: list[str | None]) -> Any:
@@ -1142,10 +1211,11 @@ def _format_value(formats: list[str | None]) -> Any:
     return names[0] if len(names) == 1 else names
 
 
-def _statuses(sp: SourceProposal) -> None:
+def _statuses(sp: SourceProposal, payments_source: bool = False) -> None:
     """A status column's words sorted into paid and unpaid; a status-only export gets
-    ``derive_payments.status`` (its paid rows have no date: see undated_payment_date)."""
-    if sp.table != "invoices":
+    ``derive_payments.status`` (its paid rows have no date: see undated_payment_date), unless
+    a payments source is proposed (the status column then stays a plain column)."""
+    if sp.table != "invoices" or payments_source:
         return
     status = next((g for g in sp.guesses if g.target == "status"), None)
     has_date = any(
