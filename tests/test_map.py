@@ -19,6 +19,7 @@ from test_own_data import EXPORTS, RUN_DATE, export
 
 from arinsight import mapper
 from arinsight.check import check
+from arinsight.errors import UserError
 
 #: The data files of each export folder (what a user would give to `map`).
 FILES = {
@@ -311,6 +312,11 @@ def test_excel_title_block_and_sqlite_tables(tmp_path):
     )
     con.commit()
     con.close()
+    url = f"sqlite:///{tmp_path / 'erp.db'}"  # a database URL, one table named
+    by_url = mapper.propose([url], out=tmp_path / "s.yaml", tables=["receipts"]).spec["sources"]
+    assert list(by_url) == ["payments"] and by_url["payments"]["url"] == url
+    with pytest.raises(UserError, match=r"no table 'nope'; tables: inv, receipts"):
+        mapper.propose([url], out=tmp_path / "s.yaml", tables=["nope"])
     spec = mapper.propose([str(tmp_path / "erp.db")], out=tmp_path / "s.yaml").spec
     assert spec["sources"]["invoices"]["url"] == "sqlite:///{here}/erp.db"
     assert spec["sources"]["invoices"]["table"] == "inv"

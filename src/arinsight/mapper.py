@@ -884,11 +884,18 @@ def _read_database(
             )
         names = list(tables)
     out = []
+    masked = readers.mask_url(url)
+    notes = {}
+    if masked != url:  # a password given on the command line is not written into a file
+        notes["url"] = (
+            "the password is left out of this file (***): put it back, or use the database's "
+            "own password file (PostgreSQL: ~/.pgpass)"
+        )
     for name in names:
-        options = {"kind": "sql", "url": url, "table": name}
+        options = {"kind": "sql", "url": masked, "table": name}
         frame, _ = readers.read_sql(real, {"table": name}, out_dir)
-        label = f"{path.name if path else readers.mask_url(shown)}[{name}]"
-        out.append(_Input(label, name, options, {}, frame))
+        label = f"{path.name if path else masked}[{name}]"
+        out.append(_Input(label, name, options, dict(notes), frame))
     if not out:
         raise UserError(f"{readers.mask_url(shown)}: the database has no tables")
     return out
