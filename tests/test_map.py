@@ -424,3 +424,26 @@ def test_map_of_the_embedded_sample_keeps_what_its_manifest_says(tmp_path):
     kept = {t: c["kept"] for t, c in report.quality["tables"].items()}
     for table in ("invoices", "payments", "customers"):
         assert kept[table] == manifest["expected_clean_rows"][table], table
+
+
+def test_date_formats_and_number_convention_by_hand():
+    """The issue's mixed column: 2019-03-21, 2019-04-05 00:00:00 (ISO with a time) and
+    20190405.0 (YYYYMMDD from a float column) -> [iso, %Y%m%d], all 3 read. 31/12/2026 fixes
+    the day first. Numbers 1.234,50 / 99,5 / 7 read with decimal ',' and thousands '.'; with
+    1,234.50 among them the US convention reads 2 of 3 and names the odd one."""
+    import pandas as pd
+
+    fmts, share, note = mapper.date_formats_of(
+        pd.Series(["2019-03-21", "2019-04-05 00:00:00", "20190405.0"])
+    )
+    assert (fmts, share, note) == ([None, "%Y%m%d"], 1.0, None)
+    fmts, share, note = mapper.date_formats_of(pd.Series(["31/12/2026", "01/02/2026"]))
+    assert (fmts, share, note) == (["%d/%m/%Y"], 1.0, None)
+
+    def profiles(*values):
+        return [mapper.profile_column("x", pd.Series(list(values), dtype="str"))]
+
+    assert mapper.number_convention(profiles("1.234,50", "99,5", "7")) == (",", ".", None)
+    decimal, thousands, note = mapper.number_convention(profiles("1,234.50", "99.50", "1.234,50"))
+    assert (decimal, thousands) == (".", ",")
+    assert note == "unsure: 1 number(s) do not fit decimal '.' / thousands ',', e.g. ['1.234,50']"
