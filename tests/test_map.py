@@ -447,3 +447,28 @@ def test_date_formats_and_number_convention_by_hand():
     decimal, thousands, note = mapper.number_convention(profiles("1,234.50", "99.50", "1.234,50"))
     assert (decimal, thousands) == (".", ",")
     assert note == "unsure: 1 number(s) do not fit decimal '.' / thousands ',', e.g. ['1.234,50']"
+
+
+def test_region_per_row_and_zeros_across_files_are_noted(tmp_path):
+    """region_per_row's export: D1 is North on one row and South on others, Retail and Energy:
+    the derive_customers line says so and names segment_by: invoice. A customers file writing
+    0000100001 and an invoices file writing 100001: both sources get zeros: strip."""
+    folder = export("region_per_row", tmp_path)
+    text = mapper.propose([str(folder / "export.csv")], out=folder / "s.yaml").text
+    assert (
+        "derive_customers:  # unsure: Region (1 customer), Industry (1 customer) differ between "
+        "a customer's rows" in text
+    )
+    assert "add segment_by: invoice at the top" in text
+    (tmp_path / "customers.csv").write_text("CustNo,Name\n0000100001,Alpha\n0000100002,Beta\n")
+    (tmp_path / "invoices.csv").write_text(
+        "DocNo,CustNo,Date,DueDate,Total\nN1,100001,2026-09-01,2026-10-01,5.00\n"
+    )
+    spec = mapper.propose(
+        [str(tmp_path / "customers.csv"), str(tmp_path / "invoices.csv")], out=tmp_path / "s.yaml"
+    ).spec["sources"]
+    assert (
+        spec["customers"]["normalize"]
+        == spec["invoices"]["normalize"]
+        == {"customer_id": {"zeros": "strip"}}
+    )

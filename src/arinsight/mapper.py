@@ -742,6 +742,7 @@ class SourceProposal:
     derive_notes: dict[str, str] = field(default_factory=dict)
     normalize: dict[str, dict[str, Any]] = field(default_factory=dict)
     normalize_notes: dict[str, str] = field(default_factory=dict)
+    section_notes: dict[str, str] = field(default_factory=dict)  # section -> comment
     unused: list[tuple[str, str]] = field(default_factory=list)  # (column, what it holds)
     profiles: dict[str, Profile] = field(default_factory=dict)
     frame: pd.DataFrame | None = None
@@ -1106,6 +1107,7 @@ def propose(
         _formats(sp)
         _statuses(sp, has_payments)
         _ids(sp)
+        _segments(sp)
     _leading_zeros(sources)
     order = {"customers": 0, "invoices": 1, "payments": 2}
     sources.sort(key=lambda s: order[s.table])
@@ -1266,6 +1268,36 @@ def _statuses(sp: SourceProposal, payments_source: bool = False) -> None:
         )
 
 
+def _segments(sp: SourceProposal) -> None:
+    """Customer attributes derived from invoice rows that differ between a customer's rows
+    (a region per row): a note on ``derive_customers`` naming them and ``segment_by: invoice``
+    (ingest reports the most recent row's value per customer unless told otherwise)."""
+    if sp.table != "invoices" or sp.frame is None:
+        return
+    customer = next((g.column for g in sp.guesses if g.target == "customer_id"), None)
+    if customer is None:
+        return
+    varying = []
+    for g in sp.guesses:
+        if g.section != "derive_customers" or g.target not in (
+            "region",
+            "industry",
+            "customer_type",
+        ):
+            continue
+        values = sp.frame[[customer, g.column]].astype(str).apply(lambda c: c.str.strip())
+        values = values[values[g.column] != ""]
+        n = int((values.groupby(customer)[g.column].nunique() > 1).sum())
+        if n:
+            varying.append(f"{g.column} ({n} customer{'s' if n > 1 else ''})")
+    if varying:
+        sp.section_notes["derive_customers"] = (
+            f"unsure: {', '.join(varying)} differ between a customer's rows: each customer gets "
+            "its most recent row's value; add segment_by: invoice at the top to report each "
+            "invoice under its own row's value"
+        )
+
+
 def _ids(sp: SourceProposal) -> None:
     """Notes on ids written as floats (read as integers by ingest) or beyond 2^53."""
     for g in sp.guesses:
@@ -1390,7 +1422,7 @@ def render(proposal: Proposal) -> str:
             )
             if not gs and not (section == "derive_payments" and sp.derive):
                 continue
-            out.append(_line(4, section))
+            out.append(_line(4, section, comment=sp.section_notes.get(section)))
             for g in gs:
                 comment = ("unsure: " + g.why) if not g.sure else (g.why or None)
                 out.append(_line(6, g.target, g.column, comment))
