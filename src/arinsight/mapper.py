@@ -492,16 +492,11 @@ class Profile:
     filled: int = 0
     kind: str = "empty"  # empty, date, number, text
     formats: list[str | None] = field(default_factory=list)  # of text dates, in order
-    typed_dates: bool = False
     date_note: str | None = None
     money_like: bool = False  # numbers with decimals
-    integers: bool = False  # whole numbers only (ids, counts)
     float_ids: int = 0  # whole numbers written "123.0"
     lost_digits: int = 0  # whole floats at or beyond 2^53
-    leading_zeros: int = 0  # digit strings starting with 0
-    zero_values: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)  # distinct texts when few
-    distinct: int = 0
     currencies: bool = False
     example: str = ""
     text_values: pd.Series | None = None  # distinct text, for the number convention
@@ -622,8 +617,6 @@ def profile_column(name: str, values: pd.Series) -> Profile:
     if p.filled == 0:
         return p
     distinct_text = pd.Series(pd.unique(text)) if len(text) else pd.Series([], dtype=object)
-    p.distinct = len(distinct_text) + (len(pd.unique(dates.astype(str))) if len(dates) else 0)
-    p.distinct += len(pd.unique(numbers)) if len(numbers) else 0
     p.example = str(text.iloc[0] if len(text) else (numbers.iloc[0] if len(numbers) else ""))
     formats: list[str | None] = []
     share = 0.0
@@ -631,7 +624,7 @@ def profile_column(name: str, values: pd.Series) -> Profile:
         formats, share, p.date_note = date_formats_of(text)
     text_dates = share >= 0.95
     if len(dates) and (not len(text) or text_dates):
-        p.kind, p.typed_dates, p.formats = "date", True, formats if len(text) else []
+        p.kind, p.formats = "date", formats if len(text) else []
         return p
     if len(text) and text_dates and len(text) >= len(numbers):
         p.kind, p.formats = "date", formats
@@ -645,7 +638,6 @@ def profile_column(name: str, values: pd.Series) -> Profile:
                 f"unparseable_value), e.g. {pd.unique(text)[:3].tolist()!r}"
             )
         whole = (numbers.astype(float) % 1 == 0).all()
-        p.integers = bool(whole)
         p.money_like = not whole
         lost = numbers.astype(float).abs() >= 2**53
         p.lost_digits = int(lost.sum()) if pd.api.types.is_float_dtype(numbers) else 0
@@ -657,16 +649,9 @@ def profile_column(name: str, values: pd.Series) -> Profile:
     if len(distinct_text) and numeric.mean() >= 0.95:
         p.kind = "number"
         p.float_ids = int(distinct_text.str.fullmatch(r"[+-]?\d+\.0+").sum())
-        p.integers = bool(distinct_text.str.fullmatch(r"[+-]?\d+(?:\.0+)?").all())
         p.money_like = bool(distinct_text.str.contains(r"[.,]\d{1,2}-?\)?$").any())
-        zeros = distinct_text[distinct_text.str.fullmatch(r"0\d+")]
-        p.leading_zeros = len(zeros)
-        p.zero_values = zeros.head(2000).tolist()
         return p
     p.kind = "text"
-    zeros = distinct_text[distinct_text.str.fullmatch(r"0\d+")]
-    p.leading_zeros = len(zeros)
-    p.zero_values = zeros.head(2000).tolist()
     if len(distinct_text) <= 12:
         p.words = sorted(distinct_text.astype(str).tolist(), key=str.casefold)
     p.currencies = bool(distinct_text.str.fullmatch(_CURRENCY).all()) and len(distinct_text) <= 30
