@@ -472,3 +472,139 @@ def test_region_per_row_and_zeros_across_files_are_noted(tmp_path):
         == spec["invoices"]["normalize"]
         == {"customer_id": {"zeros": "strip"}}
     )
+
+
+# --------------------------------------------------------------------------------------------
+# one ledger in six export shapes: map -> check -> the engine's figures
+# --------------------------------------------------------------------------------------------
+
+#: (invoice, customer, name, invoice date, due date, amount, paid date or None). At T =
+#: 2026-09-30: open = F2 500 + F3 800 = 1,300.00; overdue = F3 800 (due 09-09); credit sales in
+#: September = F2 500 + F4 1,300 = 1,800.00; collections = F4 1,300.00 (09-20).
+LEDGER = [
+    ("F1", "1", "Acme", "2026-08-01", "2026-08-31", "1000.00", "2026-08-25"),
+    ("F2", "1", "Acme", "2026-09-05", "2026-10-05", "500.00", None),
+    ("F3", "2", "Beta", "2026-08-10", "2026-09-09", "800.00", None),
+    ("F4", "2", "Beta", "2026-09-12", "2026-10-12", "1300.00", "2026-09-20"),
+]
+
+
+def _dmy(iso: str, sep: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{d}{sep}{m}{sep}{y}"
+
+
+def _mdy(iso: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{m}/{d}/{y}"
+
+
+def _de(amount: str) -> str:
+    whole, cents = amount.split(".")
+    return (f"{int(whole):,}".replace(",", ".")) + "," + cents
+
+
+def _write_variant(folder: Path, shape: str) -> str:
+    """The LEDGER written as one export shape; returns the file name."""
+    if shape == "english":
+        rows = ["Invoice No,Customer,Customer Name,Invoice Date,Due Date,Amount,Paid Date"]
+        rows += [",".join([i, f"C{c}", n, d, u, a, p or ""]) for i, c, n, d, u, a, p in LEDGER]
+        (folder / "export.csv").write_text("\n".join(rows) + "\n")
+        return "export.csv"
+    if shape == "german":  # latin-1, ';', 1.300,00, dd.mm.yyyy, a title block
+        rows = ["Offene Posten", "Stand 15.10.2026"]
+        rows.append("Rechnungsnummer;Kundennummer;Kundenname;Rechnungsdatum;Fälligkeitsdatum;"
+                    "Betrag;Zahlungsdatum")  # fmt: skip
+        rows += [
+            ";".join([i, f"K{c}", n + " GmbH Ä", _dmy(d, "."), _dmy(u, "."), _de(a),
+                      _dmy(p, ".") if p else ""])
+            for i, c, n, d, u, a, p in LEDGER
+        ]  # fmt: skip
+        (folder / "posten.csv").write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+        return "posten.csv"
+    if shape == "french":  # UTF-8 with BOM, ';', 1 300,00, dd/mm/yyyy
+        rows = ["N° facture;Code client;Nom client;Date facture;Échéance;Montant TTC;"
+                "Date de paiement"]  # fmt: skip
+        rows += [
+            ";".join([i, f"CL{c}", n, _dmy(d, "/"), _dmy(u, "/"),
+                      _de(a).replace(".", " "), _dmy(p, "/") if p else ""])
+            for i, c, n, d, u, a, p in LEDGER
+        ]  # fmt: skip
+        (folder / "factures.csv").write_bytes(("\n".join(rows) + "\n").encode("utf-8-sig"))
+        return "factures.csv"
+    if shape == "spanish":  # tab, decimal comma, dd-mm-yyyy
+        rows = ["Número de factura\tCliente\tNombre\tFecha de emisión\tFecha de vencimiento\t"
+                "Importe\tFecha de pago"]  # fmt: skip
+        rows += [
+            "\t".join([i, f"CLI{c}", n, _dmy(d, "-"), _dmy(u, "-"), a.replace(".", ","),
+                       _dmy(p, "-") if p else ""])
+            for i, c, n, d, u, a, p in LEDGER
+        ]  # fmt: skip
+        (folder / "facturas.txt").write_text("\n".join(rows) + "\n")
+        return "facturas.txt"
+    if shape == "sap":  # KUNNR with and without zeros, FAEDT YYYYMMDD (one a float), AUGDT
+        rows = ["BUKRS;BELNR;KUNNR;NAME1;BLDAT;FAEDT;WAERS;WRBTR;AUGDT;AUGBL"]
+        for k, (i, c, n, d, u, a, p) in enumerate(LEDGER):
+            kunnr = f"{int(c) + 100000:010d}" if k % 2 == 0 else str(int(c) + 100000)
+            faedt = u.replace("-", "") + (".0" if k == 1 else "")
+            rows.append(";".join(["1000", i, kunnr, n, _dmy(d, "."), faedt, "EUR", _de(a),
+                                  p or "", "1400000001" if p else ""]))  # fmt: skip
+        (folder / "fbl5n.csv").write_text("\n".join(rows) + "\n")
+        return "fbl5n.csv"
+    # "us_excel": a workbook with a title block, real date cells, US headers
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Invoices"
+    ws.append(["Invoice list"])
+    ws.append([])
+    ws.append(["Num", "Customer", "Customer Name", "Date", "Due Date", "Amount", "Date Paid"])
+    for i, c, n, d, u, a, p in LEDGER:
+        ws.append([i, f"C{c}", n, dt.date.fromisoformat(d), dt.date.fromisoformat(u), float(a),
+                   dt.date.fromisoformat(p) if p else None])  # fmt: skip
+    wb.save(folder / "invoices.xlsx")
+    return "invoices.xlsx"
+
+
+@pytest.mark.parametrize("shape", ["english", "german", "french", "spanish", "sap", "us_excel"])
+def test_one_ledger_in_six_shapes_gives_the_same_figures(shape, tmp_path):
+    """map's proposal for each shape passes check, and the engine computes the LEDGER's figures
+    by hand from it: open 1,300.00, overdue 800.00, credit sales 1,800.00, collections 1,300.00,
+    2 customers, 4 invoices kept."""
+    from arinsight import clean, config, ingest
+    from arinsight.engine.duck import kpis_from_processed
+
+    folder = tmp_path / shape
+    folder.mkdir()
+    name = _write_variant(folder, shape)
+    out = folder / "sources.yaml"
+    mapper.write(mapper.propose([str(folder / name)], out=out), out)
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"sources": str(out), "run_date": RUN_DATE}))
+    report = check([params])
+    assert report.ok, out.read_text() + report.text()
+    result = ingest.ingest(out)
+    cleaned = clean.clean_ingested(result.tables, ingest.manifest_of(result), run_date=RUN_DATE)
+    assert cleaned.summary["tables"]["invoices"]["kept"] == 4, out.read_text()
+    assert len(cleaned.tables["customers"]) == 2, out.read_text()
+    clean.write_processed(cleaned, tmp_path / "processed")
+    kpi_params = config.load_params()
+    kpi_params["as_of"] = None
+    k = kpis_from_processed(tmp_path / "processed", "2026-09", kpi_params, None)["All"]
+    got = (k["open_ar"], k["overdue_ar"], k["credit_sales"], k["collections"])
+    assert got == (1300.0, 800.0, 1800.0, 1300.0), out.read_text()
+
+
+def test_day_month_order_is_taken_from_another_date_column(tmp_path):
+    """Invoice dates 01/08 and 05/09 read either way, but the due dates 31/08 and 25/09 only as
+    day/month: both columns get %d/%m/%Y, without an unsure comment. Swapped (08/31), the
+    ambiguous column follows month/day."""
+    text = "Invoice,Customer,Invoice Date,Due Date,Amount\nI1,C1,01/08/2026,31/08/2026,5.00\nI2,C1,05/09/2026,25/09/2026,5.00\n"
+    proposal = _propose(tmp_path, "a.csv", text)
+    assert proposal.spec["sources"]["invoices"]["date_format"] == "%d/%m/%Y"
+    assert proposal.unsure == 0, proposal.text
+    text = "Invoice,Customer,Invoice Date,Due Date,Amount\nI1,C1,08/01/2026,08/31/2026,5.00\nI2,C1,09/05/2026,09/25/2026,5.00\n"
+    proposal = _propose(tmp_path, "b.csv", text)
+    assert proposal.spec["sources"]["invoices"]["date_format"] == "%m/%d/%Y"
+    assert proposal.unsure == 0, proposal.text

@@ -501,6 +501,7 @@ class Profile:
     example: str = ""
     text_values: pd.Series | None = None  # distinct text, for the number convention
     number_note: str | None = None  # text cells among typed numbers
+    ambiguous: set[str] = field(default_factory=set)  # formats whose day/month may be swapped
 
     def describe(self) -> str:
         if self.kind == "date":
@@ -622,6 +623,11 @@ def profile_column(name: str, values: pd.Series) -> Profile:
     share = 0.0
     if len(distinct_text):
         formats, share, p.date_note = date_formats_of(text)
+        p.ambiguous = {
+            f
+            for f in formats
+            if f in _SWAPPED and f"could also be {_SWAPPED[f]}" in (p.date_note or "")
+        }
     text_dates = share >= 0.95
     if len(dates) and (not len(text) or text_dates):
         p.kind, p.formats = "date", formats if len(text) else []
@@ -1170,15 +1176,31 @@ def _formats(sp: SourceProposal) -> None:
         sp.notes["numbers"] = "unsure: " + "; ".join(typed)
     per_column: dict[str, list[str | None]] = {}
     notes = []
+    # day/month order: a file writes every date one way, so a column whose days are all <= 12
+    # takes the order another date column of the file shows unambiguously
+    decided = {
+        f
+        for prof in sp.profiles.values()
+        if prof.kind == "date"
+        for f in prof.formats
+        if f in _SWAPPED and f not in prof.ambiguous
+    }
     for g in sp.guesses:
         prof = sp.profiles[g.column]
         if g.target in _DATE_FIELDS and prof.kind == "date" and prof.formats:
-            per_column[g.target] = prof.formats
-            note = prof.date_note
-            if note and g.sure and note.startswith("unsure: 8-digit"):
-                note = None  # a column named like a date: YYYYMMDD is what it holds
-            if note:
-                notes.append(f"{g.column}: {note.removeprefix('unsure: ')}")
+            formats = list(prof.formats)
+            parts = (prof.date_note or "").removeprefix("unsure: ").split("; ")
+            for f in prof.ambiguous:
+                if f in decided or _SWAPPED[f] in decided:
+                    if f not in decided:
+                        formats[formats.index(f)] = _SWAPPED[f]
+                    parts = [x for x in parts if not x.startswith("every day is 12 or less")]
+            per_column[g.target] = formats
+            if g.sure:  # a column named like a date: YYYYMMDD is what it holds
+                parts = [x for x in parts if not x.startswith("8-digit")]
+            parts = [x for x in parts if x]
+            if parts:
+                notes.append(f"{g.column}: {'; '.join(parts)}")
     distinct = {tuple(f) for f in per_column.values()}
     if not distinct or distinct == {(None,)}:
         pass
