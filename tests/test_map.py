@@ -608,3 +608,23 @@ def test_day_month_order_is_taken_from_another_date_column(tmp_path):
     proposal = _propose(tmp_path, "b.csv", text)
     assert proposal.spec["sources"]["invoices"]["date_format"] == "%m/%d/%Y"
     assert proposal.unsure == 0, proposal.text
+
+
+def test_a_cleared_flag_column_is_a_status(tmp_path):
+    """A column 'Cleared' holding X (cleared) or nothing (open), no clearing date: a status-only
+    export with paid_values [X] (empty cells are unpaid), and the undated_payment_date line to
+    fill in; check accepts it."""
+    text = (
+        "BELNR,KUNNR,BLDAT,FAEDT,WRBTR,Cleared\n"
+        "1,100,2026-09-01,2026-10-01,10.00,X\n2,100,2026-09-02,2026-10-02,20.00,\n"
+    )
+    proposal = _propose(tmp_path, "items.csv", text)
+    pays = proposal.spec["sources"]["invoices"]["derive_payments"]
+    assert pays == {"status": "Cleared", "paid_values": ["X"]}
+    assert "# undated_payment_date: YYYY-MM-DD" in proposal.text
+    mapper.write(proposal, tmp_path / "sources.yaml")
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        yaml.safe_dump({"sources": str(tmp_path / "sources.yaml"), "run_date": RUN_DATE})
+    )
+    assert check([params]).ok
