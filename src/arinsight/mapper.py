@@ -1024,15 +1024,17 @@ def _guesses(
             )
             free.remove(pick)
             used.add(pick)
-    inp_unused = [
-        (c, unused_concepts.get(c, profiles[c].describe()))
-        for c in inp.frame.columns
-        if c != "__file" and c not in used
-    ]
-    for c, why in inp_unused:
-        if c in unused_concepts and c in profiles and not why.startswith("named like"):
-            inp_unused[inp_unused.index((c, why))] = (c, f"{why}; holds {profiles[c].describe()}")
-    return chosen, inp_unused
+
+    def what(c: str) -> str:  # an unused column: what map knows of it, and what it holds
+        known = unused_concepts.get(c)
+        if known is None:
+            return profiles[c].describe()
+        return (
+            known if known.startswith("named like") else f"{known}; holds {profiles[c].describe()}"
+        )
+
+    unused = [(c, what(c)) for c in inp.frame.columns if c != "__file" and c not in used]
+    return chosen, unused
 
 
 def propose(
