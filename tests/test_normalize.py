@@ -111,3 +111,22 @@ def test_check_warns_about_repeated_headers(tmp_path, write_sources):
         "'document_create_date (1)', 'document_create_date (2)' in file order; the mapping uses "
         "'document_create_date (2)', 'document_create_date (1)' not used"
     ]
+
+
+def test_check_prints_the_normalisation(tmp_path, write_sources):
+    """The mapping report says which ids are normalised and how."""
+    from arinsight.check import check
+
+    spec = write_sources(
+        {
+            "invoices": {
+                "kind": "csv",
+                "path": "i.csv",
+                "normalize": {"customer_id": {"zeros": "strip"}},
+            }
+        },
+        {"i.csv": INVOICES},
+    )
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"sources": str(spec), "run_date": "2026-10-15"}))
+    assert "  normalize: customer_id: zeros strip\n" in check([params]).text()

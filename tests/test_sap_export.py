@@ -112,6 +112,7 @@ def test_sap_extract_publishes_the_right_open_ar(tmp_path):
         ("300000001", "Beta GmbH", 300.0),
     ]
     checked = json.loads((tmp_path / "check.json").read_text())
+    assert checked["tables"][0]["normalize"] == {"customer_id": {"zeros": "strip"}}
     assert checked["warnings"] == [
         "invoices: the header 'CPUDT' appears 2 times, read as 'CPUDT (1)', 'CPUDT (2)' in file "
         "order; none is mapped"

@@ -74,6 +74,9 @@ class CheckReport:
                 lines.append(f"  source columns not used: {', '.join(map(repr, t['unmapped']))}")
             if t["not_provided"]:
                 lines.append(f"  canonical columns not provided: {', '.join(t['not_provided'])}")
+            for column, rules in (t.get("normalize") or {}).items():
+                said = ", ".join(f"{k} {v}" for k, v in rules.items())
+                lines.append(f"  normalize: {column}: {said}")
             lines.append(
                 f"  rows read {c.get('read', 0):,}, kept {c.get('kept', 0):,}, quarantined "
                 f"{c.get('quarantined', 0):,}, duplicates dropped {c.get('duplicates_dropped', 0):,}"
@@ -166,6 +169,7 @@ def _mapping_table(
                 "mapped": mapped,
                 "unmapped": [c for c in present if c not in used],
                 "not_provided": [c for c in CANONICAL[table] if c not in mapped],
+                "normalize": dict(src.get("normalize") or {}),
             }
         )
     return out
