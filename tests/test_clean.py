@@ -122,7 +122,8 @@ def test_missing_required_and_derived_due_date():
 
 def test_incorrect_billing_rules():
     """I1 amount 0 and I2 amount -5 -> non_positive_amount; I3 due 2025-12-31 before its invoice
-    date 2026-01-01 -> due_before_invoice; I4 dated 2027-01-01 after the run date 2026-10-31 ->
+    date 2026-01-01 -> kept with that due date, flagged due_before_invoice (as SAP allows);
+    I4 dated 2027-01-01 after the run date 2026-10-31 ->
     future_date (I5's due date 2026-12-01 is in the future, which is normal: kept);
     I6 for customer C9 -> unknown_customer; I7 "12x" -> unparseable_value."""
     result = clean(
@@ -139,7 +140,9 @@ def test_incorrect_billing_rules():
         ),
         run_date=RUN,
     )
-    assert result.tables["invoices"]["invoice_id"].tolist() == ["I5"]
+    kept = result.tables["invoices"]
+    assert kept["invoice_id"].tolist() == ["I3", "I5"]
+    assert kept["due_date"].iloc[0] == pd.Timestamp("2025-12-31")
     assert _reasons(result, "invoices") == {
         "due_before_invoice": 1,
         "future_date": 1,
@@ -271,14 +274,16 @@ _row = st.fixed_dictionaries(
 @given(st.lists(_row, max_size=12), st.lists(st.sampled_from(["I1", "I2", "I9", ""]), max_size=6))
 def test_every_row_is_accounted_for(rows, pay_invoices):
     """Property: for every table, read = kept + quarantined + dropped, and kept rows satisfy the
-    rules (positive amounts, due >= invoice date, unique keys)."""
+    rules (positive amounts, unique keys); a due date before the invoice date is kept as given
+    and counted as due_before_invoice, exactly once per kept row that has one."""
     payments = [_pay(f"P{i}", iid=iid) for i, iid in enumerate(pay_invoices)]
     result = clean(_tables(rows, payments), run_date=RUN)
     for table, c in result.summary["tables"].items():
         assert c["read"] == c["kept"] + c["quarantined"] + c["duplicates_dropped"], table
     inv = result.tables["invoices"]
     assert (inv["amount"] > 0).all()
-    assert (inv["due_date"] >= inv["invoice_date"]).all()
+    early = int((inv["due_date"] < inv["invoice_date"]).sum())
+    assert result.summary["reasons"]["invoices"].get("due_before_invoice", 0) == early
     assert inv["invoice_id"].is_unique
     assert len(result.quarantine) == sum(
         c["quarantined"] for c in result.summary["tables"].values()
@@ -359,3 +364,30 @@ def test_a_clean_that_fails_half_way_leaves_the_last_processed_data(tmp_path, mo
     with pytest.raises(RuntimeError, match="disk full"):
         clean(other, run_date=RUN, write_to=out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_due_date_before_the_invoice_date_is_kept_as_given():
+    """SAP: document date 2026-08-11 + 30 days net = due 2026-09-10, posted (invoice_date)
+    2026-09-15. The invoice is kept with due 2026-09-10 (5 days before its invoice date) and
+    counted as due_before_invoice (flagged, not quarantined); read 2 = kept 2 + quarantined 0;
+    the Data Quality summary says so."""
+    from arinsight.clean import summary_markdown
+
+    result = clean(
+        _tables(
+            [
+                _inv("S1", date="2026-09-15", due="2026-09-10"),
+                _inv("S2", date="2026-09-15", due="2026-10-15"),
+            ]
+        ),
+        run_date=RUN,
+    )
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert inv.loc["S1", "due_date"] == pd.Timestamp("2026-09-10")
+    assert result.summary["tables"]["invoices"]["kept"] == 2
+    assert result.summary["tables"]["invoices"]["quarantined"] == 0
+    assert _reasons(result, "invoices") == {"due_before_invoice": 1}
+    assert (
+        "1 invoice is due before its invoice date (kept, overdue from the due date as given)"
+        in (summary_markdown(result))
+    )

@@ -84,7 +84,17 @@ def test_help_says_what_each_command_does_with_an_example():
     assert top.returncode == 0
     assert "Accounts-receivable analysis you can trace" in top.stdout
     assert "argparse" not in top.stdout
-    for command in ("sample", "check", "run", "site", "match", "alerts", "email-report", "monthly"):
+    for command in (
+        "sample",
+        "map",
+        "check",
+        "run",
+        "site",
+        "match",
+        "alerts",
+        "email-report",
+        "monthly",
+    ):
         out = _cli(command, "--help")
         assert out.returncode == 0, command
         assert "example:\n  arinsight " + command in out.stdout, command
@@ -201,6 +211,9 @@ ARGUMENTS = [
     ("sample", [], "--invoices"),
     ("sample", [], "--seed"),
     ("sample", [], "--out"),
+    ("map", ["a.csv"], "--out"),
+    ("map", ["a.csv"], "--table"),
+    ("map", ["--out=x.yaml"], "files"),
     ("check", [], "--params"),
     ("check", [], "--json"),
     ("run", [], "--period"),
@@ -262,7 +275,17 @@ def stubbed_commands(monkeypatch, tmp_path):
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "PROCESSED").mkdir()
-    for name in ("sample", "check", "run", "site", "alerts", "email_report", "monthly", "match"):
+    for name in (
+        "sample",
+        "map",
+        "check",
+        "run",
+        "site",
+        "alerts",
+        "email_report",
+        "monthly",
+        "match",
+    ):
         monkeypatch.setattr(cli, f"_cmd_{name}", lambda args: 0)
     monkeypatch.setattr(cli, "_cmd_kpis", lambda args: cli._kpis_args(args) and 0)
     return cli
@@ -287,7 +310,8 @@ def test_random_text_in_any_argument_never_gives_a_traceback(
     def check(value):
         capsys.readouterr()
         try:
-            code = stubbed_commands.main([command, *needed, f"{option}={value}"])
+            arg = f"{option}={value}" if option.startswith("-") else value  # a positional
+            code = stubbed_commands.main([command, *needed, arg])
         except SystemExit as exc:  # argparse: a bad value, or --help
             code = exc.code
         err = capsys.readouterr().err

@@ -33,7 +33,11 @@ def test_cleaning_finds_exactly_the_injected_problems(sample_dir, tmp_path):
     manifest = json.loads((sample_dir / "manifest.json").read_text())
     result = _run(sample_dir, tmp_path / "processed")
     found = {
-        t: {r: n for r, n in c.items() if r not in ("due_date_derived", "overpayment")}
+        t: {
+            r: n
+            for r, n in c.items()
+            if r not in ("due_date_derived", "overpayment", "due_before_invoice")
+        }
         for t, c in result.summary["reasons"].items()
     }
     expected = {t: manifest["injected"].get(t, {}) for t in found}
@@ -41,6 +45,7 @@ def test_cleaning_finds_exactly_the_injected_problems(sample_dir, tmp_path):
     inv_reasons = result.summary["reasons"]["invoices"]
     assert inv_reasons.get("due_date_derived", 0) == manifest["flags"]["due_date_derived"]
     assert inv_reasons.get("overpayment", 0) == manifest["flags"]["overpayment"]
+    assert inv_reasons["due_before_invoice"] == manifest["flags"]["due_before_invoice"] > 0
     kept = {t: c["kept"] for t, c in result.summary["tables"].items()}
     assert kept == manifest["expected_clean_rows"]
     read = {t: c["read"] for t, c in result.summary["tables"].items()}

@@ -662,21 +662,8 @@ def test_a_notebook_run_by_hand_never_changes_what_was_published(tmp_path, monke
     assert part["open_ar"] == 100.0
 
 
-def test_a_kernel_that_dies_while_starting_is_started_once_more(tmp_path, monkeypatch):
-    """nbclient's "Kernel died before replying to kernel_info" (no cell ran) is retried once:
-    the first attempt fails that way, the second succeeds, the page is ok. Any other error, or
-    the same error twice, fails the page with its message."""
-    import papermill
-
-    calls = []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("Kernel died before replying to kernel_info")
-
-    monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    task = {
+def _task(tmp_path: Path, **extra) -> dict:
+    return {
         "input": str(config.NOTEBOOKS_DIR / "03_receivables.ipynb"),
         "output": str(tmp_path / "out.ipynb"),
         "parameters": {},
@@ -684,14 +671,139 @@ def test_a_kernel_that_dies_while_starting_is_started_once_more(tmp_path, monkey
         "cwd": str(tmp_path),
         "cell_timeout": 10,
         "start_timeout": 10,
+        "retry_pause": 0,
+        **extra,
     }
-    assert runs._execute_notebook(task)["status"] == "ok" and len(calls) == 2
+
+
+def test_a_kernel_that_never_starts_is_started_again_and_logged(tmp_path, monkeypatch):
+    """jupyter_client's "Kernel died before replying to kernel_info" and "Kernel didn't respond
+    in 10 seconds" (no cell ran) are retried: two failed starts then a good one -> the page is
+    ok after 3 calls and the result lists both failed starts (attempts 1 and 2, with their
+    errors) for the manifest."""
+    import papermill
+
+    errors = [
+        "Kernel died before replying to kernel_info",
+        "Kernel didn't respond in 10 seconds",
+    ]
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise RuntimeError(errors[len(calls) - 1])
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    result = runs._execute_notebook(_task(tmp_path))
+    assert result["status"] == "ok" and result["error"] is None and len(calls) == 3
+    assert [(r["attempt"], r["error"]) for r in result["kernel_retries"]] == [
+        (1, errors[0]),
+        (2, errors[1]),
+    ]
+    entry = runs._PeriodRun._run_entry(
+        runs._Task("North", "03_receivables.ipynb", tmp_path / "x", {}, result)
+    )
+    assert entry["status"] == "ok" and entry["kernel_retries"] == result["kernel_retries"]
+    assert entry["output"] == "North/03_receivables.ipynb"
+
+
+def test_a_kernel_that_never_starts_fails_after_three_attempts(tmp_path, monkeypatch):
+    """The same start failure every time: 3 attempts (KERNEL_START_ATTEMPTS), then the page
+    fails with one message saying so; all 3 are logged."""
+    import papermill
+
+    calls = []
 
     def dead(*args, **kwargs):
         calls.append(1)
         raise RuntimeError("Kernel died before replying to kernel_info")
 
-    calls.clear()
     monkeypatch.setattr(papermill, "execute_notebook", dead)
+    result = runs._execute_notebook(_task(tmp_path))
+    assert len(calls) == runs.KERNEL_START_ATTEMPTS == 3
+    assert result["status"] == "failed"
+    assert result["error"] == (
+        "RuntimeError: the kernel did not start in 3 attempts (last: Kernel died before "
+        "replying to kernel_info)"
+    )
+    assert [r["attempt"] for r in result["kernel_retries"]] == [1, 2, 3]
+
+
+def test_a_notebook_error_is_never_retried(tmp_path, monkeypatch):
+    """A cell's own error fails the page at once (one call), even when its text looks like a
+    kernel start failure; so does any other exception."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    calls = []
+
+    def cell_error(*args, **kwargs):
+        calls.append(1)
+        raise PapermillExecutionError(
+            3, 1, "RuntimeError: Kernel died before replying to kernel_info", "RuntimeError",
+            "Kernel died before replying to kernel_info", [],
+        )  # fmt: skip
+
+    monkeypatch.setattr(papermill, "execute_notebook", cell_error)
+    result = runs._execute_notebook(_task(tmp_path))
+    assert len(calls) == 1 and result["status"] == "failed" and "kernel_retries" not in result
+    assert result["error"] == ("RuntimeError: Kernel died before replying to kernel_info (cell 3)")
+
+    def other(*args, **kwargs):
+        calls.append(1)
+        raise ValueError("bad parameter")
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", other)
+    result = runs._execute_notebook(_task(tmp_path))
+    assert len(calls) == 1 and result["error"] == "ValueError: bad parameter"
+
+
+def test_a_real_kernel_that_dies_at_its_first_start_is_retried(tmp_path, monkeypatch):
+    """A kernel spec whose process exits at once the first time it is started and is a real
+    ipykernel afterwards (a kernel killed while starting on a loaded machine): papermill, for
+    real, reports "Kernel died before replying to kernel_info"; the notebook (one cell writing
+    a file) is started again and runs, once: the file holds "ran" once, one retry is logged."""
+    import json as _json
+    import sys
+
+    kernels = tmp_path / "jupyter" / "kernels" / "flaky"
+    kernels.mkdir(parents=True)
+    flag = tmp_path / "started-once"
+    wrapper = tmp_path / "flaky_kernel.py"
+    wrapper.write_text(
+        "import pathlib, sys\n"
+        f"flag = pathlib.Path({str(flag)!r})\n"
+        "if not flag.exists():\n"
+        "    flag.write_text('x')\n"
+        "    sys.exit(1)\n"
+        "from ipykernel import kernelapp\n"
+        "kernelapp.launch_new_instance()\n"
+    )
+    (kernels / "kernel.json").write_text(
+        _json.dumps(
+            {
+                "argv": [sys.executable, str(wrapper), "-f", "{connection_file}"],
+                "display_name": "flaky",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    done = tmp_path / "ran.txt"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"import pathlib\np = pathlib.Path({str(done)!r})\np.write_text(p.read_text() + 'ran' if p.exists() else 'ran')"
+        )
+    ]
+    nb_path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, nb_path)
+    task = _task(tmp_path, input=str(nb_path), kernel_name="flaky", start_timeout=30)
     result = runs._execute_notebook(task)
-    assert result["status"] == "failed" and "kernel_info" in result["error"] and len(calls) == 2
+    assert result["status"] == "ok", result
+    assert done.read_text() == "ran"
+    assert [r["error"] for r in result["kernel_retries"]] == [
+        "Kernel died before replying to kernel_info"
+    ]

@@ -114,7 +114,6 @@ def _invoice_masks(inv: pd.DataFrame, customer_ids: set[str]) -> dict[str, pd.Se
         "duplicate_key_conflict": conflict,
         "future_date": day > EXTRACT,
         "non_positive_amount": amount <= 0,
-        "due_before_invoice": due < day,
         "unknown_customer": (inv["customer_id"] != "") & ~inv["customer_id"].isin(customer_ids),
     }
 
@@ -189,8 +188,12 @@ def test_injected_counts_are_in_the_files(written):
     counts = reason[reason != ""].value_counts().to_dict()
     assert counts == m["injected"]["invoices"]
     kept = inv[reason == ""]
-    assert len(kept) == m["expected_clean_rows"]["invoices"] == 2_000
+    # 2,000 good invoices and 5 due 1-30 days before their invoice date (kept, flagged)
+    assert len(kept) == m["expected_clean_rows"]["invoices"] == 2_005
     assert int((kept["due_date"] == "").sum()) == m["flags"]["due_date_derived"]
+    early = _date(kept["due_date"]) < _date(kept["invoice_date"])
+    assert int(early.sum()) == m["flags"]["due_before_invoice"] == 5
+    assert kept.loc[early, "invoice_id"].str.startswith("INV-X").all()
 
     # payments
     good_inv = kept.set_index("invoice_id")
@@ -254,6 +257,7 @@ def test_cleaner_finds_what_the_manifest_says(written):
         if table == "invoices":
             expected["due_date_derived"] = m["flags"]["due_date_derived"]
             expected["overpayment"] = m["flags"]["overpayment"]
+            expected["due_before_invoice"] = m["flags"]["due_before_invoice"]
         assert {k: v for k, v in reasons[table].items() if v} == expected, table
         assert len(result.tables[table]) == m["expected_clean_rows"][table], table
 
@@ -358,7 +362,7 @@ def _tiny_ledger() -> dict[str, pd.DataFrame]:
 def test_inject_problems_on_a_tiny_ledger_by_hand():
     """One bad row per rule on 4 invoices, 3 payments, 2 customers, 4 commissions.
     Invoices: 4 + 1 exact copy + 2 (key-conflict pair) + 6 single-problem rows = 13 rows;
-    quarantined 2 + 6 = 8, dropped 1, kept 4.
+    quarantined 2 + 5 = 7, dropped 1, kept 4 + 1 (the one due before its invoice date, flagged).
     Payments: 3 + 1 copy + 6 bad = 10. Customers: 2 + copy + row without id = 4.
     Commissions: 4 + 1 copy = 5. Overpaid: INV-2 (paid 120 > 100); INV-1 paid 30 + 20 = 50 < 100.
     The blanked due date must belong to C_1 (C_2 has no terms) and not to the overpaid INV-2."""
@@ -372,10 +376,10 @@ def test_inject_problems_on_a_tiny_ledger_by_hand():
         "sales_reps": 1,
         "commissions": 5,
     }
-    assert part["expected_quarantined_rows"]["invoices"] == 8
+    assert part["expected_quarantined_rows"]["invoices"] == 7
     assert part["expected_dropped_rows"]["invoices"] == 1
-    assert part["expected_clean_rows"]["invoices"] == 4
-    assert part["flags"] == {"due_date_derived": 1, "overpayment": 1}
+    assert part["expected_clean_rows"]["invoices"] == 5
+    assert part["flags"] == {"due_date_derived": 1, "overpayment": 1, "due_before_invoice": 1}
     blanked = raw["invoices"][raw["invoices"]["due_date"] == ""]
     assert blanked["invoice_id"].tolist() in (["INV-1"], ["INV-3"])
     conflict = raw["invoices"][raw["invoices"]["invoice_id"].duplicated(keep=False)]

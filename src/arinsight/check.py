@@ -74,6 +74,9 @@ class CheckReport:
                 lines.append(f"  source columns not used: {', '.join(map(repr, t['unmapped']))}")
             if t["not_provided"]:
                 lines.append(f"  canonical columns not provided: {', '.join(t['not_provided'])}")
+            for column, rules in (t.get("normalize") or {}).items():
+                said = ", ".join(f"{k} {v}" for k, v in rules.items())
+                lines.append(f"  normalize: {column}: {said}")
             lines.append(
                 f"  rows read {c.get('read', 0):,}, kept {c.get('kept', 0):,}, quarantined "
                 f"{c.get('quarantined', 0):,}, duplicates dropped {c.get('duplicates_dropped', 0):,}"
@@ -166,8 +169,45 @@ def _mapping_table(
                 "mapped": mapped,
                 "unmapped": [c for c in present if c not in used],
                 "not_provided": [c for c in CANONICAL[table] if c not in mapped],
+                "normalize": dict(src.get("normalize") or {}),
             }
         )
+    return out
+
+
+def _repeated_headers(
+    tables: Iterable[Mapping[str, Any]], files: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """A warning per header name that repeats in a source (read as ``name (1)``, ``name (2)``
+    in file order, :func:`arinsight.ingest.readers._check_header`): which copy the mapping uses
+    (by position) and that the others are not read. Never an error: the user cannot rename the
+    columns of an ERP export."""
+    import re
+
+    out = []
+    by_table = {f["table"]: f for f in files}
+    for t in tables:
+        columns = list(by_table.get(t["table"], {}).get("columns") or [])
+        copies: dict[str, list[str]] = {}
+        for c in columns:
+            m = re.fullmatch(r"(.*) \((\d+)\)", c)
+            if m and m.group(1) not in columns:
+                copies.setdefault(m.group(1), []).append(c)
+        unused = set(t["unmapped"])
+        for name, cols in copies.items():
+            if len(cols) < 2:
+                continue
+            used = [c for c in cols if c not in unused]
+            out.append(
+                f"{t['table']}: the header {name!r} appears {len(cols)} times, read as "
+                f"{', '.join(map(repr, cols))} in file order; "
+                + (f"the mapping uses {', '.join(map(repr, used))}" if used else "none is mapped")
+                + (
+                    f", {', '.join(repr(c) for c in cols if c in unused)} not used"
+                    if used and len(used) < len(cols)
+                    else ""
+                )
+            )
     return out
 
 
@@ -304,6 +344,7 @@ def check(
         regions=regions_of(tables),
         blocking=blocking,
     )
+    report.warnings.extend(_repeated_headers(report.tables, result.files))
     quarantined = sum(c["quarantined"] for c in cleaned.summary["tables"].values())
     if read and cleaned.summary["tables"]["invoices"]["quarantined"] > read / 2:
         report.warnings.append(

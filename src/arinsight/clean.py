@@ -10,14 +10,16 @@ which :func:`check_conservation` asserts on every run. A row gets the first reas
 this order (``RULE_ORDER``): unparseable_value, missing_required, duplicate_exact (dropped; the first
 copy is kept), duplicate_key_conflict (every version quarantined), future_date (an event date after
 the run date; due dates may lie in the future), non_positive_amount (invoices and payments),
-due_before_invoice, unknown_currency, unknown_customer, unknown_invoice, payment_before_invoice.
+unknown_currency, unknown_customer, unknown_invoice, payment_before_invoice.
 Tables are cleaned in dependency order (customers, sales_reps, invoices, payments, commissions) and
 references are checked against the *clean* parent table, so a payment to a quarantined invoice is
 quarantined as unknown_invoice.
 
 Kept rows that a rule marks (not removed): ``due_date_derived`` (a missing due date set to
 invoice date + the customer's payment terms; without terms the row is missing_required) and
-``is_overpaid`` (applied payments exceed the invoice amount: a credit balance, reported apart).
+``is_overpaid`` (applied payments exceed the invoice amount: a credit balance, reported apart),
+``due_before_invoice`` (counted only: a due date before the invoice date is kept as given, see
+:func:`_clean_invoices`).
 
 Money: amounts in another currency than the reporting one are converted with ``fx_rates``
 (1 unit = rate x reporting currency) and rounded to 2 decimals. Payments carry no currency in the
@@ -75,7 +77,6 @@ RULE_ORDER = (
     "duplicate_key_conflict",
     "future_date",
     "non_positive_amount",
-    "due_before_invoice",
     "unknown_currency",
     "unknown_customer",
     "unknown_invoice",
@@ -435,6 +436,12 @@ def _clean_invoices(
     reporting_currency: str,
     fx_rates: dict[str, float],
 ) -> _Rules:
+    """The invoice rules. A due date before the invoice date is **kept as given** and counted
+    (``due_before_invoice``, flagged): in SAP the net due date runs from the baseline date
+    (usually the document date), so an invoice posted late (document 2026-08-11, 30 days net,
+    posted 2026-09-15) is due 2026-09-10, before its posting date, and really is overdue from
+    then; the customer's statement and SAP's own aging (FBL5N) say so. Moving the due date to
+    the invoice date would make it look 5 days less late than the customer's terms say."""
     terms = customers.set_index("customer_id")["payment_terms_days"]
     at = positions(df["customer_id"], terms.index, unique=True)  # each invoice's customer, once
     df = df.copy(deep=False)  # copy-on-write: new columns leave the caller's frame alone
@@ -449,16 +456,6 @@ def _clean_invoices(
     _generic_rules_with_due(rules, run_date)
     _non_positive_amount(rules)
     frame = rules.frame
-    rules.quarantine(
-        "due_before_invoice",
-        frame["due_date"] < frame["invoice_date"],
-        lambda bad: (
-            "due "
-            + bad["due_date"].dt.strftime("%Y-%m-%d")
-            + " < invoice "
-            + bad["invoice_date"].dt.strftime("%Y-%m-%d")
-        ),
-    )
     currency = frame["currency"].fillna(reporting_currency)
     known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
     rules.quarantine(
@@ -468,6 +465,10 @@ def _clean_invoices(
     )
     _unknown_reference(rules, "customer_id", customers, at)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
+    # an invoice due before its invoice (posting) date is kept, its due date as given: SAP
+    # computes the net due date from the baseline (document) date, which may precede posting
+    early = _bools(frame["due_date"] < frame["invoice_date"]) & rules.alive
+    rules.flag("due_before_invoice", int(early.sum()))
     rules.customer_at = at[rules.alive] if at is not None else None
     return rules
 
@@ -917,6 +918,12 @@ def summary_markdown(result: CleanResult) -> str:
         notes.append(
             f"{dated['rows']:,} paid amounts without a date dated by the export date "
             f"({dated['amount']:,.2f} {currency})"
+        )
+    early = (s.get("reasons") or {}).get("invoices", {}).get("due_before_invoice", 0)
+    if early:
+        notes.append(
+            f"{early:,} invoice{'s are' if early != 1 else ' is'} due before {'their' if early != 1 else 'its'} "
+            "invoice date (kept, overdue from the due date as given)"
         )
     for attribute, c in sorted((s.get("customer_conflicts") or {}).items()):
         notes.append(

@@ -133,6 +133,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_map(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from arinsight import mapper
+
+    first = args.files[0] if args.files else "."
+    out = args.out or str(
+        (Path(first).expanduser().parent if "://" not in first else Path.cwd())
+        / "sources.proposed.yaml"
+    )
+    proposal = mapper.propose(args.files, out=out, tables=args.table or ())
+    if out == "-":
+        sys.stdout.write(proposal.text)
+        return 0
+    written = mapper.write(proposal, out, force=args.force)
+    print(mapper.summary(proposal, str(written)))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from arinsight.runs import run_period
 
@@ -315,6 +334,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=path_arg, default=None, metavar="FILE", help="also write the report as JSON"
     )
     p.set_defaults(func=_cmd_check)
+
+    p = command(
+        "map",
+        "propose a sources file from raw exports (CSV, Excel, a SQLite file or a database URL): "
+        "encoding, delimiter, header row, each column's canonical field by name and content, "
+        "date and number formats, with a comment on every guess that is unsure",
+        "arinsight map exports/open_items.csv exports/customers.xlsx --out my_sources.yaml",
+    )
+    p.add_argument("files", nargs="+", type=path_arg, metavar="FILE", help="export files")
+    p.add_argument(
+        "--out",
+        type=path_arg,
+        default=None,
+        help="the proposed sources file (default sources.proposed.yaml beside the first FILE; "
+        "- prints it)",
+    )
+    p.add_argument(
+        "--table",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="with a database: read only this table (repeatable; default every table)",
+    )
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=_cmd_map)
 
     p = command(
         "run",

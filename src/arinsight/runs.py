@@ -14,7 +14,9 @@
    ``min(4, cores)``), each notebook with an explicit kernel (``arinsight``), working directory
    (the ``notebooks/`` folder: notebooks find data through ``arinsight.config``, never through the
    working directory, so this only matters to an analyst's own relative paths), a kernel start
-   timeout and a per-cell timeout (``runs.start_timeout`` / ``runs.cell_timeout``). A tqdm
+   timeout and a per-cell timeout (``runs.start_timeout`` / ``runs.cell_timeout``); a kernel
+   that dies or times out before it is ready (no cell ran) is started again, up to 3 starts,
+   each failed start logged as ``kernel_retries`` in the manifest. A tqdm
    progress bar counts the notebooks; kernel chatter goes to ``reports/<period>/run.log``.
 4. **Assemble** ``kpis.json`` for each region whose notebooks all succeeded: the JSON parts the
    notebooks wrote (``kpis_receivables.json``, ``kpis_commissions.json``, ``kpis_risk.json``;
@@ -513,8 +515,32 @@ def _redirect_output(log_path: str) -> None:
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
 
 
-#: nbclient's message for a kernel that died before its first reply (no cell ran): retried once.
-_KERNEL_START_FAILED = "Kernel died before replying to kernel_info"
+#: jupyter_client's messages for a kernel that never became ready: it died before its first
+#: reply, or did not answer within the start timeout. No cell ran, so the notebook is started
+#: again, up to :data:`KERNEL_START_ATTEMPTS` times in all, each retry recorded in the manifest
+#: (``kernel_retries`` of the notebook's run). Any other error is the notebook's own and fails
+#: its page at once.
+_KERNEL_START_FAILED = (
+    "Kernel died before replying to kernel_info",
+    "Kernel didn't respond in",
+    "Kernel didn't respond to heartbeats",
+)
+KERNEL_START_ATTEMPTS = 3
+#: Seconds to wait before starting a kernel again (times the attempt number): a busy machine
+#: gets a moment.
+KERNEL_RETRY_PAUSE = 2.0
+
+
+def _kernel_never_started(exc: BaseException) -> bool:
+    """Whether ``exc`` says the kernel never became ready (no cell ran): see above. A cell's
+    own error (PapermillExecutionError) never counts, whatever its text."""
+    from papermill.exceptions import PapermillExecutionError
+
+    return (
+        isinstance(exc, RuntimeError)
+        and not isinstance(exc, PapermillExecutionError)
+        and any(m in str(exc) for m in _KERNEL_START_FAILED)
+    )
 
 
 def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -543,14 +569,22 @@ def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
             report_mode=False,
         )
 
+    retries: list[dict[str, Any]] = []
     try:
-        try:
-            execute()
-        except RuntimeError as exc:
-            # a kernel that died while starting ran no cell: start it once more
-            if _KERNEL_START_FAILED not in str(exc):
-                raise
-            execute()
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                execute()
+                break
+            except Exception as exc:
+                # a kernel that never became ready ran no cell: start it again (bounded)
+                if not _kernel_never_started(exc):
+                    raise
+                retries.append({"attempt": attempt, "error": str(exc).strip(), "at": _now()})
+                if attempt == KERNEL_START_ATTEMPTS:
+                    raise RuntimeError(
+                        f"the kernel did not start in {attempt} attempts (last: {exc})"
+                    ) from exc
+                time.sleep(float(task.get("retry_pause", KERNEL_RETRY_PAUSE)) * attempt)
     except PapermillExecutionError as exc:
         status = "failed"
         error = f"{exc.ename}: {exc.evalue} (cell {exc.cell_index})"
@@ -568,6 +602,7 @@ def _execute_notebook(task: Mapping[str, Any]) -> dict[str, Any]:
         "status": status,
         "error": error,
         "seconds": round(time.perf_counter() - started, 2),
+        **({"kernel_retries": retries} if retries else {}),
     }
 
 
@@ -1221,23 +1256,31 @@ class _PeriodRun:
             "notebooks": {t.notebook: t.result.get("status") for t in tasks},
         }
 
+    @staticmethod
+    def _run_entry(t: _Task) -> dict[str, Any]:
+        """One notebook's line in the manifest's ``runs``; ``kernel_retries`` lists each start
+        of its kernel that failed before any cell ran (attempt, error, time), when any did."""
+        return {
+            "region": t.region,
+            "notebook": t.notebook,
+            "status": t.result.get("status"),
+            "seconds": t.result.get("seconds"),
+            "error": t.result.get("error"),
+            "output": (
+                f"{region_dir(t.region)}/{t.notebook}"
+                if t.result.get("status") in ("ok", "reused")
+                else f"{_FAILED_DIR}/{region_dir(t.region)}/{t.notebook}"
+            ),
+            **({"reused_from": t.result["reused_from"]} if "reused_from" in t.result else {}),
+            **(
+                {"kernel_retries": t.result["kernel_retries"]}
+                if t.result.get("kernel_retries")
+                else {}
+            ),
+        }
+
     def _manifest(self, reports: Mapping[str, Any]) -> dict[str, Any]:
-        runs = [
-            {
-                "region": t.region,
-                "notebook": t.notebook,
-                "status": t.result.get("status"),
-                "seconds": t.result.get("seconds"),
-                "error": t.result.get("error"),
-                "output": (
-                    f"{region_dir(t.region)}/{t.notebook}"
-                    if t.result.get("status") in ("ok", "reused")
-                    else f"{_FAILED_DIR}/{region_dir(t.region)}/{t.notebook}"
-                ),
-                **({"reused_from": t.result["reused_from"]} if "reused_from" in t.result else {}),
-            }
-            for t in self.tasks
-        ]
+        runs = [self._run_entry(t) for t in self.tasks]
         failed = [r for r in runs if r["status"] not in ("ok", "reused")]
         order = [ALL_REGIONS] + sorted(r for r in reports if r != ALL_REGIONS)
         return {

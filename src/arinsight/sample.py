@@ -867,8 +867,9 @@ def inject_problems(
     (2 rows). Every injected row has exactly one problem; bad invoices and bad payments are new
     rows with fresh ids (``INV-X...``, ``PAY-X...``) that nothing refers to, so counts do not
     cascade. Kept-but-flagged: ``per_rule`` invoices lose their due date (their customer has
-    payment terms, so cleaning derives it), and the overpaid invoices of the clean ledger are
-    counted. Customers get 1 exact copy and 1 row without id; commissions ``per_rule`` copies.
+    payment terms, so cleaning derives it), ``per_rule`` fresh invoices are due 1-30 days before
+    their invoice date (kept with that due date, never paid), and the overpaid invoices of the
+    clean ledger are counted. Customers get 1 exact copy and 1 row without id; commissions ``per_rule`` copies.
 
     Returns the raw tables (canonical column names; invoices as text like the CSV, the other
     tables as Python values with ISO date text, as a workbook or database holds them) and the
@@ -906,6 +907,8 @@ def inject_problems(
         rng, text, invoices, tables["customers"], overpaid, k
     )
     raw_pay, pay_counts = _payment_problems(rng, payments, invoices, extract, k)
+    # due dates before the invoice date are kept (flagged), as SAP exports them: see clean
+    due_before = inv_counts.pop("due_before_invoice")
 
     cust = _raw_values("customers", tables["customers"])
     cust_copy = cust.iloc[[int(rng.integers(len(cust)))]]
@@ -939,10 +942,16 @@ def inject_problems(
     part = {
         "rows": {t: len(raw[t]) for t in CANONICAL},
         "injected": {t: dict(sorted(v.items())) for t, v in injected.items()},
-        "expected_clean_rows": {t: len(tables[t]) for t in CANONICAL},
+        "expected_clean_rows": {
+            t: len(tables[t]) + (due_before if t == "invoices" else 0) for t in CANONICAL
+        },
         "expected_dropped_rows": dropped,
         "expected_quarantined_rows": {t: sum(injected[t].values()) - dropped[t] for t in CANONICAL},
-        "flags": {"due_date_derived": n_derived, "overpayment": len(overpaid)},
+        "flags": {
+            "due_date_derived": n_derived,
+            "overpayment": len(overpaid),
+            "due_before_invoice": due_before,
+        },
     }
     return raw, part
 

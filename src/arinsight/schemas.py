@@ -145,7 +145,11 @@ REASONS: dict[str, dict[str, str]] = {
         "(date them with derive_payments.undated_payment_date)",
     },
     "non_positive_amount": {"action": "quarantined", "text": "invoice or payment amount <= 0"},
-    "due_before_invoice": {"action": "quarantined", "text": "due date before the invoice date"},
+    "due_before_invoice": {
+        "action": "flagged",
+        "text": "due date before the invoice date (SAP: a net due date computed from a document "
+        "date that precedes posting): kept, overdue from the due date as given",
+    },
     "payment_before_invoice": {
         "action": "quarantined",
         "text": "payment dated before the invoice it pays",
@@ -205,10 +209,8 @@ class Invoices(pa.DataFrameModel):
     customer_type: Series[str] = pa.Field(nullable=True)
     due_date_derived: Series[bool]
     is_overpaid: Series[bool]
-
-    @pa.dataframe_check
-    def due_not_before_invoice(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["due_date"] >= df["invoice_date"]
+    # no check that due_date >= invoice_date: an SAP due date may precede the posting date and
+    # is kept as given (clean._clean_invoices, flagged due_before_invoice)
 
     class Config:
         strict = "filter"

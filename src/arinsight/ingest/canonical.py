@@ -129,6 +129,30 @@ def id_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text.str.replace(_FLOAT_ID, r"\1", regex=True), problem
 
 
+def normalize_ids(text: pd.Series, rules: dict[str, Any]) -> pd.Series:
+    """An id column (stripped text) normalised by a source's ``normalize`` entry, in this order:
+    ``trim: all`` removes every white space inside the id too (surrounding spaces are always
+    removed); ``case: upper|lower``; ``zeros: strip`` removes leading zeros (``0200769623`` ->
+    ``200769623``; an id of zeros only keeps one, ``000`` -> ``0``); ``zeros: pad`` left-pads ids
+    made only of digits with zeros to ``width`` (``200769623`` -> ``0200769623`` with width 10;
+    longer ids and ids with letters stay as they are). Empty values stay empty."""
+    if rules.get("trim") == "all":
+        text = text.str.replace(r"\s+", "", regex=True)
+    case = rules.get("case", "keep")
+    if case == "upper":
+        text = text.str.upper()
+    elif case == "lower":
+        text = text.str.lower()
+    zeros = rules.get("zeros", "keep")
+    if zeros == "strip":
+        text = text.str.replace(r"^0+(?=.)", "", regex=True)
+    elif zeros == "pad":
+        width = int(rules["width"])
+        digits = text.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        text = text.where(~digits, text.str.zfill(width))
+    return text
+
+
 def _repeated_name(column: str, present: set[str], canon: str, name: str) -> None:
     """Refuse a mapping of a header name that repeats, naming the columns to choose from."""
     copies = sorted(
@@ -251,7 +275,8 @@ def to_canonical(
                 text, problem = id_text(original)
                 mark(canon, problem, "an id (a number stored as a float beyond 2^53 lost its last "
                      "digits: export the column as text)", original)  # fmt: skip
-                out[canon] = blank_as_missing(text)
+                rules = (src.get("normalize") or {}).get(canon)
+                out[canon] = blank_as_missing(normalize_ids(text, rules) if rules else text)
                 continue
             out[canon] = blank_as_missing(as_text(out[canon]))
         else:  # not in the source: missing on every row

@@ -117,17 +117,49 @@ def read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[s
         data = text.encode("utf-8")
     elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    skipped = _header_row(src, shown) - 1  # lines of a title block above the header
+    if skipped:
+        text, data = _skip_lines(text, skipped), _skip_lines(data, skipped)
+        if not text.strip():
+            raise SourceError(shown, f"no header on line {skipped + 1}: the file ends before it")
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
     names = _check_header(header, shown)
     if not any(names):
-        raise SourceError(shown, "file is empty (no header row)")
+        raise SourceError(shown, f"file is empty (no header on line {skipped + 1})")
     fast = _read_csv_fast(data, names, delimiter)
     frame, malformed = fast if fast is not None else _read_csv_exact(text, names, delimiter)
+    if skipped:  # row numbers stay the file's line numbers
+        frame.index = frame.index + skipped
+        for bad in malformed:
+            bad["row"] += skipped
     for bad in malformed:
         bad["file"] = shown
         bad["header"] = names  # so the row's key can be read from its leading fields
         bad["delimiter"] = delimiter
     return frame, malformed
+
+
+def _header_row(src: dict[str, Any], shown: str) -> int:
+    """The 1-based line (CSV) or row (Excel) of the header: ``header_row``, default 1."""
+    value = src.get("header_row", 1)
+    try:
+        row = int(value)
+    except (TypeError, ValueError):
+        raise SourceError(shown, f"header_row must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or row < 1 or str(row) != str(value).strip():
+        raise SourceError(shown, f"header_row must be 1 or more, got {value!r}")
+    return row
+
+
+def _skip_lines(text: str | bytes, n: int) -> str | bytes:
+    """``text`` without its first ``n`` lines (a title block: no line breaks inside quotes)."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    at = -1
+    for _ in range(n):
+        at = text.find(newline, at + 1)
+        if at < 0:
+            return text[:0]
+    return text[at + 1 :]
 
 
 def _record_layout(data: bytes, delimiter: str):
@@ -250,9 +282,7 @@ def read_excel(path: Path, src: dict[str, Any]) -> pd.DataFrame:
     from python_calamine import CalamineWorkbook
 
     shown = display_path(path)
-    header_row = int(src.get("header_row", 1))
-    if header_row < 1:
-        raise SourceError(shown, f"header_row must be 1 or more, got {header_row}")
+    header_row = _header_row(src, shown)
     sheet = src.get("sheet", 0)
     try:
         wb = CalamineWorkbook.from_path(str(path))

@@ -39,7 +39,15 @@ SOURCE_KEYS = (
     "values",
     "derive_payments",
     "derive_customers",
+    "normalize",
 )
+#: Options of one id column's ``normalize`` entry, and the values each takes.
+NORMALIZE_KEYS = {
+    "zeros": ("keep", "strip", "pad"),
+    "width": None,
+    "case": ("keep", "upper", "lower"),
+    "trim": (True, "all"),
+}
 #: Options of ``derive_payments`` (a flat export: one row per invoice with its payment state).
 DERIVE_PAYMENT_KEYS = (
     "payment_date",
@@ -131,9 +139,50 @@ def _check_source(p: Path, table: str, src: Any) -> None:
                     f"derive_customers maps unknown customer column(s) {bad}; allowed: "
                     f"{', '.join(CANONICAL['customers'])}",
                 )
+    _check_normalize(where, table, src.get("normalize"))
     for key in ("decimal", "thousands", "delimiter"):
         value = src.get(key)
         if value is not None and (not isinstance(value, str) or len(value) != 1):
             raise SourceError(where, f"{key} must be one character, got {value!r}")
     if src.get("decimal") and src.get("decimal") == src.get("thousands"):
         raise SourceError(where, "decimal and thousands separators must differ")
+
+
+def _check_normalize(where: str, table: str, normalize: Any) -> None:
+    """``normalize: {<id column>: {zeros: strip|pad, width: N, case: upper|lower, trim: all}}``:
+    only id columns of the table, known options, a width with ``zeros: pad``."""
+    if normalize is None:
+        return
+    ids = [c for c in CANONICAL[table] if c.endswith("_id")]
+    if not isinstance(normalize, dict):
+        raise SourceError(where, f"normalize must map id columns ({', '.join(ids)}) to options")
+    for column, options in normalize.items():
+        if column not in ids:
+            raise SourceError(
+                where,
+                f"normalize: {column!r} is not an id column of {table}; id columns: "
+                f"{', '.join(ids)}",
+            )
+        if not isinstance(options, dict):
+            raise SourceError(where, f"normalize.{column} must be a mapping, e.g. {{zeros: strip}}")
+        unknown = sorted(set(options) - set(NORMALIZE_KEYS))
+        if unknown:
+            raise SourceError(
+                where,
+                f"normalize.{column}: unknown option(s) {unknown}; allowed: {list(NORMALIZE_KEYS)}",
+            )
+        for key, allowed in NORMALIZE_KEYS.items():
+            if key in options and allowed is not None and options[key] not in allowed:
+                raise SourceError(
+                    where,
+                    f"normalize.{column}.{key} must be one of {', '.join(map(str, allowed))}, "
+                    f"got {options[key]!r}",
+                )
+        width = options.get("width")
+        if options.get("zeros") == "pad":
+            if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
+                raise SourceError(
+                    where, f"normalize.{column}: zeros: pad needs width: <1 to 64>, got {width!r}"
+                )
+        elif width is not None:
+            raise SourceError(where, f"normalize.{column}: width goes with zeros: pad")
