@@ -389,7 +389,7 @@ def quirks_for(seed: int) -> dict:
     """The quirk combination of a seed (drawn, then kept consistent: a CSV-only quirk is off in
     an xlsx variant, an SAP cleared-items extract has SAP field names, ...)."""
     r = _rng(seed, "quirks")
-    layout = r.choice(LAYOUTS)
+    layout = r.choices(LAYOUTS, (0.4, 0.3, 0.3))[0]
     fmt = "xlsx" if r.random() < 0.35 else "csv"
     lang = "sap" if layout == "sap_cleared" else r.choice(LANGS)
     q: dict = {"layout": layout, "format": fmt, "headers": lang}
@@ -405,7 +405,7 @@ def quirks_for(seed: int) -> dict:
         primary = r.choice(("excel_date", "excel_date", "iso", "dmy_dot"))
         pool = [f for f in XLSX_DATE_FORMATS if f != primary]
     dates = [primary]
-    if r.random() < 0.45:
+    if r.random() < (0.45 if fmt == "csv" else 0.65):
         dates += r.sample(pool, r.randint(1, 3))
     if (
         "dmy_dot" in dates and "mdy_slash" in dates
@@ -500,12 +500,14 @@ def _amount(r: random.Random, foreign: bool) -> int:
     return cents - cents % 20 if foreign else cents
 
 
-def build_ledger(seed: int, q: dict) -> tuple[list[Customer], list[Invoice], date, date]:
+def build_ledger(
+    seed: int, q: dict, n_invoices: int | None = None
+) -> tuple[list[Customer], list[Invoice], date, date]:
     r = _rng(seed, "ledger")
     T = date(2026, r.randint(2, 11), r.randint(1, 28))
     E = T + timedelta(days=r.randint(3, 12)) if q["export_after_asof"] else T
     reporting = q["reporting_currency"]
-    n_cust = r.randint(3, 7)
+    n_cust = r.randint(3, 7) if n_invoices is None else min(3, n_invoices)
     names = r.sample(CUSTOMER_NAMES, n_cust)
     customers = []
     used_ids: set[str] = set()
@@ -541,7 +543,7 @@ def build_ledger(seed: int, q: dict) -> tuple[list[Customer], list[Invoice], dat
                 country={"USD": "US", "EUR": "DE", "CAD": "CA", "GBP": "GB", "CHF": "CH"}[cur],
             )
         )
-    n_inv = r.randint(8, 18)
+    n_inv = r.randint(8, 18) if n_invoices is None else n_invoices
     invoices: list[Invoice] = []
     next_inv = r.randint(1_900_000_000, 1_930_000_000)
     next_pay = r.randint(1_400_000_000, 1_410_000_000)
@@ -1059,13 +1061,13 @@ FILE_NAMES = {
 }
 
 
-def generate(seed: int, out_dir: str | Path) -> Variant:
+def generate(seed: int, out_dir: str | Path, n_invoices: int | None = None) -> Variant:
     """Write variant ``seed`` into ``out_dir``: the export file(s), ``truth.json`` (figures at T
     plus the quirks and dates) and ``truth_sources.yml`` (the mapping the generator knows)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     q = quirks_for(seed)
-    customers, invoices, T, E = build_ledger(seed, q)
+    customers, invoices, T, E = build_ledger(seed, q, n_invoices)
     truth = compute_truth(q, customers, invoices, T)
     r = _rng(seed, "export")
     w = Writer(q, r)
