@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,26 @@ def open_invoice_count(processed: Path, as_of: str) -> int:
     paid = pay.groupby("invoice_id")["amount"].sum()
     bal = inv["amount"].to_numpy() - inv["invoice_id"].map(paid).fillna(0).to_numpy()
     return int((bal > 0.005).sum())
+
+
+ID_LIKE = re.compile(r"^(K-)?\d+(\.0)?$")
+
+
+def diagnose(processed: Path) -> list[str]:
+    """Rows of the ledger (an id in their key) that clean quarantined, by table and reason, with
+    the first detail: the cause behind a difference. Junk rows (no id: blank, dashes, a repeated
+    header, a totals row) are left out."""
+    import pandas as pd
+
+    path = processed / "quarantine.parquet"
+    if not path.exists():
+        return []
+    q = pd.read_parquet(path)
+    q = q[q["key"].fillna("").astype(str).str.match(ID_LIKE)]
+    out = []
+    for (table, reason), g in q.groupby(["table", "reason"], sort=True):
+        out.append(f"{table} {reason} x{len(g)} ({g['detail'].iloc[0]})")
+    return out
 
 
 def compare(truth: dict, kpis: dict, processed: Path) -> tuple[str | None, list[str]]:
@@ -205,6 +226,7 @@ def run_one(seed: int, out: Path, from_truth: bool, map_opt: list[str] | None) -
     first, others = compare(v.truth, kpis, vdir / "work" / "processed")
     res["seconds"] = round(time.time() - t0, 1)
     res["other_differences"] = others
+    res["quarantined"] = diagnose(vdir / "work" / "processed")
     if first:
         return res | {"status": "fail", "message": first}
     return res | {"status": "pass", "message": ""}
@@ -254,6 +276,9 @@ def summary(results: list[dict]) -> str:
     for r in results:
         if r["status"] != "pass":
             key = f"{r['status']}: {_generic(r['message'])}"
+            if r["status"] == "fail":
+                causes = sorted({" ".join(c.split()[:2]) for c in r.get("quarantined", [])})
+                key = f"fail: {_generic(r['message']).split(':')[0]} differs; ledger rows quarantined: {', '.join(causes) or 'none'}"
             msgs.setdefault(key, []).append(r["seed"])
     if msgs:
         lines += ["", "| outcome (values generalised) | variants | seeds |", "| --- | --- | --- |"]
@@ -313,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if r.get("noise"):
                     extra += f" [{r['noise']}]"
+                if r["status"] == "fail" and r.get("quarantined"):
+                    extra += f" [quarantined: {'; '.join(r['quarantined'])}]"
                 print(f"seed {r['seed']:>5}: {label} {r['message']}{extra}".rstrip(), flush=True)
     text = summary(results)
     (out / "summary.md").write_text(text + "\n", encoding="utf-8")
