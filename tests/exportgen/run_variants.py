@@ -5,7 +5,8 @@
 
 For each variant (tests/exportgen/generate.py) in OUT_DIR/<seed>/:
 
-1. the sources file: ``arinsight map FILE... --output sources.yml`` (issue 22 item 1), or, with
+1. the sources file: ``arinsight map FILE... --out sources.yml`` (issue 22 item 1; the output
+   option is read from ``map --help``), or, with
    ``--mapping-from-truth`` (or while ``map`` does not exist yet), the generator's own
    ``truth_sources.yml``;
 2. ``arinsight check --params params.yml --json check.json`` (run_date = the export date);
