@@ -321,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     out = Path(a.out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # kpis keeps compiled plans: under OUT_DIR, not in the user's ~/.cache (unless set)
+    os.environ.setdefault("ARINSIGHT_CACHE_DIR", str(out / ".arinsight-cache"))
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else variants(a.n, a.base_seed)
     map_opt = None if a.mapping_from_truth else map_command()
     if not a.mapping_from_truth and map_opt is None:
