@@ -20,6 +20,8 @@ matplotlib.use("Agg")
 from arinsight import risk  # noqa: E402
 from arinsight.errors import UserError  # noqa: E402
 from arinsight.ledger import UnknownRegion  # noqa: E402
+from arinsight.risk import cache as risk_cache  # noqa: E402
+from arinsight.risk import run as risk_run  # noqa: E402
 
 D = pd.Timestamp
 
@@ -916,7 +918,7 @@ def test_cached_run_writes_the_same_outputs_as_a_fresh_run(
     def no_training(*args, **kwargs):
         raise AssertionError("a cached run must not train")
 
-    monkeypatch.setattr(risk, "_train_and_score", no_training)
+    monkeypatch.setattr(risk_run, "_train_and_score", no_training)
     cached = risk.run_risk(ledger, "2026-10", "North", cache_dir=cache_dir, **_CACHE_KW)
     assert cached.from_cache is True and fresh.from_cache is False
     assert len(_entries(cache_dir)) == 1
@@ -969,7 +971,7 @@ def test_changed_data_is_never_served_from_the_cache(ledger, cache_dir):
 
 def _trained(ledger, cache_dir):
     run = risk.run_risk(ledger, "2026-10", "All", cache_dir=cache_dir, **_CACHE_KW)
-    return risk._Trained(run.evaluation, run.model, run.importance, run.metadata, run.scores)
+    return risk_cache.Trained(run.evaluation, run.model, run.importance, run.metadata, run.scores)
 
 
 def test_parallel_runs_of_one_key_train_once(ledger, cache_dir, tmp_path):
@@ -990,7 +992,7 @@ def test_parallel_runs_of_one_key_train_once(ledger, cache_dir, tmp_path):
     results = {}
 
     def worker(i):
-        results[i] = risk._cached(tmp_path, "k" * 32, compute)
+        results[i] = risk_cache.cached(tmp_path, "k" * 32, compute)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
     for t in threads:
@@ -1014,14 +1016,14 @@ def test_unreadable_or_untrusted_entry_is_replaced_not_loaded(ledger, cache_dir,
 
     trained = _trained(ledger, cache_dir)
     key = "e" * 32
-    risk._write_entry(trained, tmp_path / key, key)
+    risk_cache._write_entry(trained, tmp_path / key, key)
     sio.dump(Pipeline([("f", FunctionTransformer(func=os.system))]), tmp_path / key / "model.skops")
     with pytest.raises(risk.UntrustedModelError):
-        risk._load_entry(tmp_path / key)
+        risk_cache._load_entry(tmp_path / key)
     calls = []
-    got, from_cache = risk._cached(tmp_path, key, lambda: calls.append(1) or trained)
+    got, from_cache = risk_cache.cached(tmp_path, key, lambda: calls.append(1) or trained)
     assert calls == [1] and from_cache is False
-    again, from_cache = risk._cached(tmp_path, key, lambda: calls.append(2) or trained)
+    again, from_cache = risk_cache.cached(tmp_path, key, lambda: calls.append(2) or trained)
     assert calls == [1] and from_cache is True
     pd.testing.assert_frame_equal(again.importance, trained.importance)
 

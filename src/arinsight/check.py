@@ -267,7 +267,7 @@ def _risk_history(tables: Mapping[str, pd.DataFrame], late_days: int) -> dict[st
             "why": "no invoices",
         }
     t = (inv["invoice_date"].max() + pd.offsets.MonthEnd(0)).normalize()
-    labels = risk._labels_at(risk.settlement(inv, pay.loc[pay["payment_date"] <= t]), t, late_days)
+    labels = risk.labels_at(risk.settlement(inv, pay.loc[pay["payment_date"] <= t]), t, late_days)
     known = labels.loc[labels["matured"]]
     n, n_late = len(known), int(known["late"].astype(bool).sum())
     needed = risk.MIN_TRAINING_INVOICES

@@ -717,20 +717,6 @@ def _region_codes(
     return np.where(out >= 0, out, len(names)), [*names, None]
 
 
-def _source(tables: Any) -> tuple[Any, pd.DataFrame]:
-    """What the engine reads (a folder of processed parquet files, or the frames) and the
-    customers table: ``tables`` is a folder (a path, or :class:`arinsight.ledger.FolderTables`)
-    or a mapping of pandas frames."""
-    from arinsight.ledger import FolderTables, empty_table, read_table
-
-    if isinstance(tables, FolderTables):
-        tables = tables.folder
-    if isinstance(tables, (str, Path)):
-        path = Path(tables) / "customers.parquet"
-        return Path(tables), read_table(path) if path.exists() else empty_table("customers")
-    return tables, tables["customers"]
-
-
 def _week_index(days: np.ndarray) -> np.ndarray:
     """Outcome index of a pay date ``days`` after the origin (:func:`_week_of`)."""
     week = np.ceil(np.maximum(np.asarray(days, dtype=float), 1) / 7) - 1
@@ -801,14 +787,14 @@ def compute(
     ``delay_1..13``) and ``info`` (training rows, the bounds). Raises :class:`ForecastError`
     without enough history.
     """
-    from arinsight.engine.session import NO_DAY, history_session
+    from arinsight.engine.session import NO_DAY, history_session, model_source
     from arinsight.risk import features_of
 
     T = pd.Timestamp(as_of).normalize()
     if late_days is None or int(late_days) < 0:
         raise ForecastError(f"late_days must be a non-negative number of days, got {late_days!r}")
     n_origins = int(backtest_origins) if backtest_origins else DEFAULT_BACKTEST_ORIGINS
-    source, customers = _source(tables)
+    source, customers = model_source(tables)
     t_day = int(_days(np.datetime64(T, "ns")))
     horizon = int(DELAY_EDGES[-1])
     with history_session(source, T, late_days=int(late_days)) as s:
@@ -1220,13 +1206,15 @@ def run_forecast(
     """The page's forecast: :func:`compute_cached` then :func:`region_forecast`. When the data
     cannot give one (no open invoice, too little history) the forecast is *unavailable* with the
     reason, so the page says why instead of failing; any other error is raised."""
+    from arinsight.engine.session import model_source
+
     T = pd.Timestamp(as_of).normalize()
     empty = pd.DataFrame(columns=["week", "week_start", "week_end", "expected", "low", "high"])
     try:
         result = compute_cached(tables, T, cache_dir, **params)
     except ForecastError as exc:
         return Forecast(T, empty, pd.DataFrame(), error_table(pd.DataFrame()), {}, str(exc))
-    fc = region_forecast(result, _source(tables)[1], region, interval)
+    fc = region_forecast(result, model_source(tables)[1], region, interval)
     if fc.details["open_invoices"] == 0:
         fc.unavailable = f"no invoice of region {region} is open at {T:%Y-%m-%d}"
     return fc

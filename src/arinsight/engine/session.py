@@ -272,6 +272,20 @@ class HistorySession:
                     self.con.drop_table(table.get_name(), force=True)
 
 
+def model_source(tables: Any) -> tuple[Any, pd.DataFrame]:
+    """What a model page reads: (what the engine reads, the customers table). ``tables`` is a
+    processed folder (a path, or :class:`arinsight.ledger.FolderTables`: the engine reads the
+    files and only the small customers table is loaded) or a mapping of pandas frames."""
+    from arinsight.ledger import FolderTables, empty_table, read_table
+
+    if isinstance(tables, FolderTables):
+        tables = tables.folder
+    if isinstance(tables, (str, Path)):
+        path = Path(tables) / "customers.parquet"
+        return Path(tables), read_table(path) if path.exists() else empty_table("customers")
+    return tables, tables["customers"]
+
+
 @contextmanager
 def history_session(
     source: str | Path | Mapping[str, pd.DataFrame],
