@@ -129,9 +129,12 @@ class CleanResult:
 
 
 def _as_date(value: Any) -> pd.Timestamp:
+    """The run date (today when none is given; :func:`arinsight.periods.as_date`)."""
+    from arinsight.periods import as_date
+
     if value is None or value == "":
         return pd.Timestamp.today().normalize()
-    return pd.Timestamp(value).normalize()
+    return pd.Timestamp(as_date(value, "run_date"))
 
 
 def _record_json(df: pd.DataFrame) -> pd.Series:

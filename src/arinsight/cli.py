@@ -218,7 +218,6 @@ def _cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4]|\d{4}")
 _REGION = re.compile(r"[^,/\\\x00-\x1f]{1,100}")
 
 
@@ -229,8 +228,9 @@ def _kpis_args(args: argparse.Namespace) -> dict:
     from arinsight import config
     from arinsight.engine.window import period_window
     from arinsight.errors import UserError
+    from arinsight.periods import LABEL
 
-    if not _PERIOD.fullmatch(args.period or ""):
+    if not LABEL.fullmatch(args.period or ""):
         raise UserError(f"--period {args.period!r}: expected YYYY-MM (or YYYY-Qn, YYYY)")
     period = period_window(args.period)
     params = config.load_params(args.params or [])

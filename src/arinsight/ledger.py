@@ -3,15 +3,13 @@
 ``load_processed`` reads ``data/processed/<table>.parquet`` (written by ``clean``); a table the
 dataset does not have comes back empty with the canonical columns, so KPIs that need it become
 n/a instead of failing. ``select_region`` narrows every table to one region's customers.
-``period_bounds`` turns ``YYYY-MM`` (a month), ``YYYY-Qn`` (a quarter) or ``YYYY`` (a year) into
-its first and last day.
+Periods, as-of dates and the region check live in :mod:`arinsight.periods` (``Period``,
+``period_bounds``, ``ALL_REGIONS`` and ``UnknownRegion`` are importable from here too).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,100 +19,16 @@ import pyarrow.compute as pc
 
 from arinsight import config
 from arinsight.config import region_dir as region_dir  # its home is config (paths)
-from arinsight.errors import UserError
+from arinsight.periods import (  # noqa: F401 (their home is periods; importable from here)
+    ALL_REGIONS,
+    Period,
+    UnknownRegion,
+    check_region,
+    period_bounds,
+)
 from arinsight.schemas import CANONICAL, empty_table
 
-ALL_REGIONS = "All"
-
-
-class UnknownRegion(UserError):
-    """A region asked for that is not in the data."""
-
-
 TABLES = tuple(CANONICAL)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A reporting period P = [start, end], both dates inclusive; T = ``end``.
-
-    A *snapshot* (``as_of`` before the period's last day, see :meth:`at`) ends at the as-of date:
-    balances are measured at T = as_of and flows cover ``start`` .. T; ``period_end`` keeps the
-    full period's last day.
-    """
-
-    label: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-    period_end: pd.Timestamp | None = None
-
-    @property
-    def days(self) -> int:
-        """Number of days in P up to T (31 for October, 92 for Q3, 15 for October as of the 15th)."""
-        return int((self.end - self.start).days) + 1
-
-    @property
-    def months(self) -> int:
-        """Number of calendar months in P up to T (1 for a month, 3 for a quarter, 12 for a year)."""
-        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-
-    @property
-    def full_end(self) -> pd.Timestamp:
-        """The last day of the whole period (``end`` unless this is a snapshot)."""
-        return self.period_end if self.period_end is not None else self.end
-
-    @property
-    def is_snapshot(self) -> bool:
-        return self.end < self.full_end
-
-    def at(self, as_of) -> Period:
-        """This period measured at ``as_of`` (a date within it; None = its last day)."""
-        if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-            return self
-        t = pd.Timestamp(as_of)
-        if pd.isna(t):
-            raise ValueError(f"as_of {as_of!r}: not a date")
-        t = t.normalize()
-        if not self.start <= t <= self.full_end:
-            raise ValueError(
-                f"as_of {t:%Y-%m-%d} is outside period {self.label} "
-                f"({self.start:%Y-%m-%d} to {self.full_end:%Y-%m-%d})"
-            )
-        return Period(self.label, self.start, t, self.full_end if t < self.full_end else None)
-
-    def previous(self) -> Period:
-        """The period of the same length that ends the day before this one starts; for a snapshot,
-        that period measured the same number of days after its start (capped at its end)."""
-        if re.fullmatch(r"\d{4}-\d{2}", self.label):
-            prev = period_bounds((self.start - pd.offsets.MonthBegin(1)).strftime("%Y-%m"))
-        elif re.fullmatch(r"\d{4}-Q[1-4]", self.label):
-            start = self.start - pd.offsets.QuarterBegin(1, startingMonth=1)
-            prev = period_bounds(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
-        elif re.fullmatch(r"\d{4}", self.label):
-            prev = period_bounds(str(self.start.year - 1))
-        else:
-            raise ValueError(f"period {self.label!r}: no previous period")
-        if self.is_snapshot:
-            return prev.at(min(prev.start + (self.end - self.start), prev.end))
-        return prev
-
-
-def period_bounds(period: str) -> Period:
-    """Parse ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY`` into a :class:`Period` (first and last day)."""
-    text = str(period).strip()
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        year, month = int(m[1]), int(m[2])
-        if not 1 <= month <= 12:
-            raise ValueError(f"period {period!r}: month must be 01-12")
-        start = pd.Timestamp(year=year, month=month, day=1)
-        return Period(text, start, start + pd.offsets.MonthEnd(0))
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        start = pd.Timestamp(year=int(m[1]), month=3 * int(m[2]) - 2, day=1)
-        return Period(text, start, start + pd.offsets.QuarterEnd(0))
-    if re.fullmatch(r"\d{4}", text):
-        start = pd.Timestamp(year=int(text), month=1, day=1)
-        return Period(text, start, pd.Timestamp(year=int(text), month=12, day=31))
-    raise ValueError(f"period {period!r}: expected YYYY-MM, YYYY-Qn or YYYY")
 
 
 def isin(values: pd.Series, allowed) -> pd.Series:
@@ -260,12 +174,7 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
     """
     if region in (None, "", ALL_REGIONS):
         return dict(tables)
-    known = regions_of(tables)
-    if region not in known:
-        raise UnknownRegion(
-            f"region {region!r} is not in the data (regions in the data: "
-            f"{', '.join(known) or 'none'})"
-        )
+    check_region(region, regions_of(tables))
     customers = tables["customers"]
     invoices = tables["invoices"]
     payments = tables["payments"]

@@ -105,15 +105,11 @@ EXPLORER_COLUMNS = [
 
 
 def as_date(value: Any) -> pd.Timestamp:
-    """A date-like value (``"2026-10-31"``, Timestamp, date, or a Period -> its end T) at midnight."""
-    if isinstance(value, Period):
-        return value.end
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError("as_of: a date is required")
-    ts = pd.Timestamp(value)
-    if pd.isna(ts):
-        raise ValueError(f"as_of: {value!r} is not a date")
-    return ts.normalize()
+    """A date-like value (``"2026-10-31"``, Timestamp, date, or a Period -> its end T) at
+    midnight (:func:`arinsight.periods.as_date`)."""
+    from arinsight.periods import as_date as day
+
+    return pd.Timestamp(day(value))
 
 
 def as_period(period: Period | str) -> Period:

@@ -1371,11 +1371,13 @@ def _check_periods(periods: Sequence[str], run_date: Any) -> None:
 
 
 def _as_day(value: Any) -> dt.date:
-    """A run date parameter as a date."""
+    """A run date parameter as a date (:func:`arinsight.periods.as_date`)."""
+    from arinsight.periods import as_date
+
     try:
-        return dt.date.fromisoformat(str(value)[:10])
+        return as_date(value, "run_date")
     except ValueError as exc:
-        raise ParamsError(f"run_date: {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise ParamsError(str(exc)) from exc
 
 
 def _check_regions(wanted: Sequence[str], params: Mapping[str, Any]) -> None:

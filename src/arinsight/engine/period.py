@@ -334,12 +334,9 @@ class PeriodResults:
     def _row(self, label: str, region: str) -> dict[str, Any]:
         rows = self.doc["kpis"][label]
         if region not in rows:
-            from arinsight.ledger import UnknownRegion
+            from arinsight.periods import check_region
 
-            known = ", ".join(r for r in rows if r != ALL) or "none"
-            raise UnknownRegion(
-                f"region {region!r} is not in the data (regions in the data: {known})"
-            )
+            check_region(region, rows)
         return dict(rows[region])
 
     def kpis(self, region: str = ALL) -> dict[str, Any]:

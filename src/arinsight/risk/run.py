@@ -155,7 +155,7 @@ def run_risk(
     """
     import time
 
-    from arinsight.ledger import ALL_REGIONS, UnknownRegion, period_bounds
+    from arinsight.periods import ALL_REGIONS, check_region, period_bounds
 
     t0 = time.perf_counter()
     T = period_bounds(period).at(as_of).end
@@ -188,12 +188,7 @@ def run_risk(
     _, cust = model_source(tables)
     scores = trained.scores
     if region not in (None, "", ALL_REGIONS):
-        known = trained.metadata.get("regions", [])
-        if region not in known:
-            raise UnknownRegion(
-                f"region {region!r} is not in the data (regions in the data: "
-                f"{', '.join(known) or 'none'})"
-            )
+        check_region(region, trained.metadata.get("regions", []))
         # the region the invoice is reported under, as ledger.select_region takes it
         scores = scores.loc[(scores["report_region"] == region).to_numpy()]
         scores = scores.reset_index(drop=True)
