@@ -18,15 +18,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from arinsight.sample import (
-    _NEVER,
-    SOURCE_COLUMNS,
-    _columns,
-    _open_balance_before,
-    generate,
-    inject_problems,
-    write_sample,
-)
+from arinsight.sample import SOURCE_COLUMNS, generate, inject_problems, write_sample
+from arinsight.sample.generate import _NEVER, _open_balance_before
+from arinsight.sample.generate import columns_of as _columns
 from arinsight.schemas import CANONICAL
 
 FILES = ["invoices.csv", "customers.xlsx", "ledger.sqlite", "sources.yaml", "manifest.json"]
