@@ -61,6 +61,26 @@ def _package_digest() -> str:
     return h.hexdigest()
 
 
+def run_params(
+    late_days: int = 30,
+    random_seed: int = 42,
+    test_months: int = 3,
+    backtest_months: int = 6,
+    importance_samples: int = 2000,
+    max_train_rows: int | None = MAX_TRAIN_ROWS,
+) -> dict[str, Any]:
+    """The parameters that shape a run's region-independent part, as plain numbers (None: no
+    training cap)."""
+    return {
+        "late_days": int(late_days),
+        "random_seed": int(random_seed),
+        "test_months": int(test_months),
+        "backtest_months": int(backtest_months),
+        "importance_samples": int(importance_samples),
+        "max_train_rows": None if max_train_rows is None else int(max_train_rows),
+    }
+
+
 def risk_cache_key(
     tables: Any,
     period: str,
@@ -82,12 +102,9 @@ def risk_cache_key(
     spec = {
         "period": str(period),
         "as_of": None if as_of is None else str(pd.Timestamp(as_of).date()),
-        "late_days": int(late_days),
-        "random_seed": int(random_seed),
-        "test_months": int(test_months),
-        "backtest_months": int(backtest_months),
-        "importance_samples": int(importance_samples),
-        "max_train_rows": None if max_train_rows is None else int(max_train_rows),
+        **run_params(
+            late_days, random_seed, test_months, backtest_months, importance_samples, max_train_rows
+        ),
         "libraries": library_versions(),
         "risk_source": _package_digest(),
         "tables": _tables_digest(tables),

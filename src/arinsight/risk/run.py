@@ -16,7 +16,7 @@ from arinsight.risk.base import (
     NotEnoughHistory,
     RiskModelError,
 )
-from arinsight.risk.cache import Trained, cached, risk_cache_key
+from arinsight.risk.cache import Trained, cached, risk_cache_key, run_params
 from arinsight.risk.evaluate import (
     Evaluation,
     History,
@@ -159,14 +159,9 @@ def run_risk(
 
     t0 = time.perf_counter()
     T = period_bounds(period).at(as_of).end
-    params = {
-        "late_days": int(late_days),
-        "random_seed": int(random_seed),
-        "test_months": int(test_months),
-        "backtest_months": int(backtest_months),
-        "importance_samples": int(importance_samples),
-        "max_train_rows": None if max_train_rows is None else int(max_train_rows),
-    }
+    params = run_params(
+        late_days, random_seed, test_months, backtest_months, importance_samples, max_train_rows
+    )
     timings: dict[str, float] = {}
     from_cache = False
     try:
