@@ -34,6 +34,7 @@ from arinsight.site.sections import (
     link_customers,
     page,
     provenance_html,
+    scripts_html,
 )
 
 if TYPE_CHECKING:  # for the annotation only: pages imports this module
@@ -275,9 +276,12 @@ def customer_pages(builder: Builder, period: PeriodReport) -> None:
         return
     source = customers_source(period.label)
     index_body, fragments = customer_fragments(builder, period, data, source)
-    builder.write(source, f"Customers: {month_name(period.label)}", [page(index_body)], "customers")
+    scripts = scripts_html(source, charts=False, tables=True)  # the pages share the index's folder
+    builder.write(
+        source, f"Customers: {month_name(period.label)}", [page(index_body, scripts)], "customers"
+    )
     folder = builder.project_dir / Path(source).parent / CUSTOMER_FRAGMENTS
     folder.mkdir(parents=True, exist_ok=True)
     for cid, (title, body) in fragments.items():
-        frag = {"title": title, "body": page(body)}
+        frag = {"title": title, "body": page(body, scripts)}
         write_text(folder / f"{customer_slug(cid)}.json", json.dumps(frag, sort_keys=True))
