@@ -315,10 +315,12 @@ def explorer_html(rows: pd.DataFrame, period: str, data_src: str, base: str) -> 
     def cls(c: str) -> str:
         return ' class="num"' if c in (*MONEY_COLUMNS, "days_past_due") else ""
 
+    # the customer ID is a hidden last column: downloads have it, the screen has the name
+    columns = [*EXPLORER_COLUMNS, ("customer_id", "Customer ID")]
     head = "".join(
-        f'<th scope="col" data-col="{c}"{cls(c)}>{esc(label)}</th>' for c, label in EXPLORER_COLUMNS
+        f'<th scope="col" data-col="{c}"{cls(c)}>{esc(label)}</th>' for c, label in columns
     )
-    foot = "".join(f'<td data-total="{c}"{cls(c)}></td>' for c, _ in EXPLORER_COLUMNS)
+    foot = "".join(f'<td data-total="{c}"{cls(c)}></td>' for c, _ in columns)
     return (
         f'<div class="explorer" data-period="{esc(period)}" data-base="{esc(base)}">'
         f'<form class="ar-filters" role="search" aria-label="Filter the invoices" '

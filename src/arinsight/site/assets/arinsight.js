@@ -195,6 +195,7 @@
   };
   var MONEY = { open_amount: 1, amount: 1, amount_at_risk: 1 };
   var NUMBERS = { open_amount: 1, amount: 1, amount_at_risk: 1, days_past_due: 1 };
+  var DEFAULT_SORT = "due_date-asc";
 
   function normal(text) {
     return String(text == null ? "" : text).toLowerCase().replace(/\s+/g, " ").trim();
@@ -246,10 +247,9 @@
         data: at[col], render: render(col), defaultContent: "",
         className: NUMBERS[col] ? "dt-right ar-num" : "ar-nowrap",
         type: NUMBERS[col] ? "num" : "string",
+        visible: col !== "customer_id",  // in the downloads, not on screen
       };
     });
-    columns.push({ data: at.customer_id, title: "Customer ID", visible: false,
-      render: function (v, type) { return type === "display" ? esc(v) : v; } });
 
     function keep(row) {
       var statuses = STATUS[state.status];
@@ -294,7 +294,7 @@
       layout: { topStart: "pageLength", topEnd: null, bottomStart: "info", bottomEnd: "paging" },
       language: { emptyTable: "No invoice", zeroRecords: "No invoice matches these filters" },
       buttons: exportButtons(function () { return filename(); }, function (col) {
-        return col < shown.length && !!NUMBERS[shown[col]];
+        return !!NUMBERS[shown[col]];
       }),
     });
     tableEl._arTable = dt;
@@ -351,8 +351,9 @@
       state.sort = p.get("sort") || "";
       Object.keys(controls).forEach(function (k) { controls[k].value = state[k] || ""; });
       if (controls.status) controls.status.value = state.status;
-      var sort = /^([a-z_]+)-(asc|desc)$/.exec(state.sort);
-      if (sort && shown.indexOf(sort[1]) >= 0) dt.order([[shown.indexOf(sort[1]), sort[2]]]);
+      var sort = /^([a-z_]+)-(asc|desc)$/.exec(state.sort || DEFAULT_SORT);
+      if (!sort || shown.indexOf(sort[1]) < 0) sort = /^(.+)-(.+)$/.exec(DEFAULT_SORT);
+      dt.order([[shown.indexOf(sort[1]), sort[2]]]);
       dt.draw();
     }
 
@@ -374,6 +375,7 @@
       var o = dt.order()[0];
       if (o && shown[o[0]]) {
         var sort = shown[o[0]] + "-" + o[1];
+        sort = sort === DEFAULT_SORT ? "" : sort;
         if (sort !== state.sort) { state.sort = sort; toHash(); }
       }
     });
