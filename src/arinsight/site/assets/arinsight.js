@@ -150,7 +150,8 @@
         var holder = document.createElement("table");
         holder.hidden = true;
         document.body.appendChild(holder);
-        var name = slug((sectionTitle(table) || "table") + " " + document.title);
+        var page = document.title.split(" \u2013 ")[0];  // without the site's name
+        var name = slug((sectionTitle(table) || "table") + " " + page);
         table._arExport = new lib.DataTable(holder, {
           data: got.rows,
           columns: got.heads.map(function (h, i) {
