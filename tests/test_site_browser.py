@@ -328,6 +328,14 @@ def test_screenshots(page, served):
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{r}-{name}.png"), full_page=full)
         assert (ARTIFACTS / f"{r}-{name}.png").stat().st_size > 10_000
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    for name, rel in (("home", "index.html"), ("region", "site/2026-10/North/receivables.html"),
+                      ("customer", "site/2026-10/customers/C_5.html"),
+                      ("explorer", "site/explorer.html")):  # fmt: skip
+        page.goto(served["url"] + rel)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"{r}-{name}-390.png"), full_page=True)
 
 
 def test_no_chart_offers_to_send_it_anywhere(page, served):
@@ -570,6 +578,26 @@ def test_every_tile_with_rows_opens_them_and_the_totals_row_equals_it(page, engi
     want = json.loads((reports / PERIOD / "All" / "kpis.json").read_text())
     assert _totals(page)["open_amount"] == round(want["overdue_ar"] * 100)
     assert _totals(page)["invoice_id"] == want["overdue_invoices"]
+
+
+def test_the_regions_table_opens_the_rows_of_each_figure(page, engine_served):
+    """On the home page's regions table, each region's Open AR, Overdue AR and Amount at risk
+    open the explorer for that region, whose totals row equals the region's kpis.json."""
+    base, reports = engine_served["url"], engine_served["reports"]
+    page.goto(base + "index.html")
+    links = page.eval_on_selector_all(
+        "table.regions a.ar-rows-link",
+        "els => els.map(e => [e.closest('tr').querySelector('th').textContent.trim(),"
+        " e.dataset.kpi, e.href])",
+    )
+    assert {k for _, k, _ in links} == {"open_ar", "overdue_ar", "expected_overdue_amount"}
+    assert len(links) == 3 * 5
+    column = {"open_ar": "open_amount", "overdue_ar": "open_amount",
+              "expected_overdue_amount": "amount_at_risk"}  # fmt: skip
+    for region, kpi, url in links:
+        want = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        page.goto(url)
+        assert _totals(page)[column[kpi]] == round(want[kpi] * 100), (region, kpi)
 
 
 def test_a_truncated_list_opens_all_its_rows(page, engine_served):
