@@ -713,6 +713,7 @@ def test_customer_page_statement_sums_to_pending_balance(built):
     assert "Friendly reminder" in c1  # the send log's reminder
     c0 = _text(built, "site/2026-10/customers/C_0.html")
     assert "P-1" in c0 and "$1,000.00" in c0  # its payment
+    assert '<details class="ar-detail" open><summary>Payments, last 12 months (1)</summary>' in c0
 
 
 def test_home_and_archive_link_every_region_and_period(built):
@@ -883,3 +884,17 @@ def test_two_site_builds_take_turns(tmp_path, monkeypatch, capsys):
         t.join(30)
     assert overlap == [1, 1]
     assert capsys.readouterr().err.count("arinsight site: waiting for another arinsight site") == 1
+
+
+def test_a_long_list_on_a_customer_page_starts_collapsed(tmp_path, monkeypatch):
+    """The payments list is open when it is short and collapsed, with its count, when it is
+    longer than LONG_LIST (here 0: C_0's one payment)."""
+    from arinsight.site import customer_page
+
+    monkeypatch.setattr(customer_page, "LONG_LIST", 0)
+    out = site.build_site(
+        tmp_path / "site", "builtin", reports_dir=make_reports(tmp_path / "reports"),
+        project_dir=make_project(tmp_path),
+    )  # fmt: skip
+    page = (out / "site" / "2026-10" / "customers" / "C_0.html").read_text(encoding="utf-8")
+    assert '<details class="ar-detail"><summary>Payments, last 12 months (1)</summary>' in page

@@ -786,3 +786,53 @@ def test_the_worklist_is_linked_from_home_and_the_risk_pages(page, engine_served
         assert _download(page, link, made_in_page=False).read_bytes() == source
     page.goto(f"{base}site/{PERIOD}/All/receivables.html")
     assert page.locator("a.ar-worklist-link").count() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# customer pages: the picker keeps the customer; the list searches, filters and sorts
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_period_picker_keeps_the_customer(page, served):
+    """On C_5's page of October the picker leads to C_5's page of September and back; the
+    customer list's picker leads to the other period's list."""
+    base = served["url"]
+    page.goto(base + "site/2026-10/customers/C_5.html")
+    for label, path in (("September 2026", "2026-09"), ("October 2026", "2026-10")):
+        with page.expect_navigation():
+            page.select_option(".ar-period-picker", label=label)
+        assert page.url == f"{base}site/{path}/customers/C_5.html"
+        assert page.locator("[data-pending]").count() == 1
+    page.goto(base + "site/2026-10/customers/index.html")
+    with page.expect_navigation():
+        page.select_option(".ar-period-picker", label="September 2026")
+    assert page.url in (
+        f"{base}site/2026-09/customers/index.html",
+        f"{base}site/2026-09/customers/",
+    )
+
+
+def test_the_customer_list_searches_filters_sorts_and_downloads(page, served):
+    """12 customers: the region filter South leaves C_6..C_9 (4); "Customer 10" finds that
+    customer only; a click on "Open amount" sorts by the amount, smallest first; the download
+    holds the rows as filtered and sorted."""
+    page.goto(served["url"] + "site/2026-10/customers/index.html")
+    table = page.locator("#customer_index")
+    page.wait_for_selector("#customer_index_wrapper, .dt-container", timeout=20_000)
+
+    def column(name: str) -> list[str]:
+        i = table.locator("thead th").all_inner_texts().index(name)
+        return [r.locator("td").nth(i).inner_text() for r in table.locator("tbody tr").all()]
+
+    assert len(column("Customer ID")) == 12
+    page.select_option(".ar-column-filter select", "South")
+    assert sorted(column("Customer ID")) == ["C_6", "C_7", "C_8", "C_9"]
+    assert set(column("Region")) == {"South"}
+    page.locator("#customer_index thead th", has_text="Open amount").click()
+    amounts = [_number(a) for a in column("Open amount")]
+    assert amounts == sorted(amounts) and len(amounts) == 4
+    csv_rows = _csv(_download(page, page.locator('.ar-table-downloads [data-download="csv"]')))
+    assert [r[0] for r in csv_rows[1:]] == column("Customer ID")
+    page.select_option(".ar-column-filter select", "")
+    page.locator(".dt-search input").fill("Customer 10")
+    assert column("Customer ID") == ["C_10"]

@@ -178,12 +178,19 @@ class Builder:
     # -- navigation --------------------------------------------------------------------------
 
     def _same_page_in(
-        self, p: PeriodReport, region_name: str | None, page_key: str | None
+        self,
+        p: PeriodReport,
+        region_name: str | None,
+        page_key: str | None,
+        customer_id: str | None = None,
     ) -> str | None:
-        """The source of this page in another period, or None when it was not published."""
+        """The source of this page in another period, or None when it was not published: a
+        customer's page leads to the same customer's page of that period when it has one."""
         nb_for = {k: n for k, n, _ in REGION_PAGES}
         if page_key == DQ_PAGE[0]:
             return dq_source(p.label) if p.all and p.all.has(DQ_PAGE[1]) else None
+        if page_key == "customers" and customer_id in self.customer_ids.get(p.label, set()):
+            return customer_source(p.label, customer_id)
         if page_key == "customers":
             return customers_source(p.label) if self.customer_ids.get(p.label) else None
         if page_key == "explorer":
@@ -199,12 +206,14 @@ class Builder:
         period: PeriodReport,
         region: RegionReport | None = None,
         page_key: str | None = None,
+        customer_id: str | None = None,
     ) -> str:
         """Period picker (every period built; the same page where it exists, else the period's
-        overview), the regions and the pages of this period."""
+        overview; on a customer's page the same customer's page, else the customer list), the
+        regions and the pages of this period."""
         options = []
         for p in self.periods:
-            target = self._same_page_in(p, region.name if region else None, page_key)
+            target = self._same_page_in(p, region.name if region else None, page_key, customer_id)
             target = target or period_source(p.label)
             sel = " selected" if p.label == period.label else ""
             options.append(

@@ -133,7 +133,11 @@
     var heads = Array.prototype.map.call(
       table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
     var numeric = {};
-    var rows = Array.prototype.map.call(table.querySelectorAll("tbody tr"), function (tr) {
+    // a table that sorts and filters (the customer list): its rows as filtered and ordered
+    var trs = table._arTable
+      ? table._arTable.rows({ search: "applied", order: "applied" }).nodes().toArray()
+      : table.querySelectorAll("tbody tr");
+    var rows = Array.prototype.map.call(trs, function (tr) {
       return Array.prototype.map.call(tr.children, function (td, i) {
         var v = td.getAttribute("data-v");
         if (v !== null && v !== "" && !isNaN(Number(v))) { numeric[i] = true; return Number(v); }
@@ -145,6 +149,10 @@
 
   function download(table, kind) {
     withDataTables(function (lib) {
+      if (table._arExport && table._arTable) {  // filtered since: export the rows of now
+        table._arExport.destroy();
+        table._arExport = null;
+      }
       if (!table._arExport) {
         var got = tableRows(table);
         var holder = document.createElement("table");
@@ -164,6 +172,57 @@
       }
       table._arExport.button(kind === "csv" ? 0 : 1).trigger();
     });
+  }
+
+  /* A long table that sorts on a click on any header, searches a phrase and filters by the
+     column named in data-filter-column (the customer list). Numbers sort by their exact
+     value (data-v). */
+  function sortable(table) {
+    var lib = window.arinsightDataTables;
+    if (!lib || !table.querySelector("tbody tr")) return;
+    Array.prototype.forEach.call(table.querySelectorAll("tbody td[data-v]"), function (td) {
+      td.setAttribute("data-order", td.getAttribute("data-v"));
+    });
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"),
+      function (th) { return th.textContent.trim(); });
+    var by = table.getAttribute("data-filter-column");
+    var col = heads.indexOf(by);
+    var dt = new lib.DataTable(table, {
+      paging: true, pageLength: 50, lengthMenu: [25, 50, 100, 500, { label: "All", value: -1 }],
+      order: [], autoWidth: false, search: { smart: false },
+      layout: { topStart: "pageLength", topEnd: "search", bottomStart: "info", bottomEnd: "paging" },
+      language: { search: "Search (exact phrase)", zeroRecords: "No customer matches" },
+    });
+    table._arTable = dt;
+    if (col >= 0) {
+      var values = {};
+      dt.column(col).data().toArray().forEach(function (v) {
+        var text = String(v).replace(/<[^>]*>/g, "").trim();
+        if (text) values[text] = 1;
+      });
+      var label = document.createElement("label");
+      label.className = "ar-filter ar-column-filter";
+      label.textContent = by + " ";
+      var select = document.createElement("select");
+      select.setAttribute("data-filter", "column");
+      var all = document.createElement("option");
+      all.value = "";
+      all.textContent = "All";
+      select.appendChild(all);
+      Object.keys(values).sort().forEach(function (v) {
+        var o = document.createElement("option");
+        o.value = v;
+        o.textContent = v;
+        select.appendChild(o);
+      });
+      select.addEventListener("change", function () {
+        var v = select.value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        dt.column(col).search(select.value ? "^" + v + "$" : "", true, false).draw();
+      });
+      label.appendChild(select);
+      var wrap = table.closest(".dt-container") || table;
+      wrap.parentNode.insertBefore(label, wrap);
+    }
   }
 
   function addDownloads() {
@@ -394,6 +453,7 @@
   function start() {
     var box = document.querySelector(".explorer[data-period]");
     if (box) explorer(box);
+    Array.prototype.forEach.call(document.querySelectorAll("table.ar-sortable"), sortable);
     addDownloads();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
