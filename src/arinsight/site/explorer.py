@@ -14,7 +14,7 @@ The rows are computed here (:func:`explorer_rows`) and written once per period a
 the navbar's ``site/explorer.html`` load: a plain ``<script src>`` works from a web server and
 from a file opened directly, where a ``fetch`` of JSON would not. The table is DataTables (the
 bundle the installed ``itables`` ships, served from the site: see
-:func:`arinsight.site.assets.write_datatables`), driven by ``assets/arinsight.js``.
+:func:`arinsight.site.write_datatables`), driven by ``assets/arinsight.js``.
 
 The URL's hash holds the view: ``#status=overdue&region=North&customers=over-limit&q=...&
 sort=days_past_due-desc``; changing a filter updates it, so any view can be bookmarked or sent.
@@ -22,6 +22,7 @@ sort=days_past_due-desc``; changing a filter updates it, so any view can be book
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -29,7 +30,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 
 from arinsight.ledger import ALL_REGIONS, period_bounds
-from arinsight.site.html import esc, json_for_script, month_name
+from arinsight.site.html import esc, href, json_for_script, month_name, write_text
 from arinsight.site.paths import (
     EXPLORER,
     currency_of,
@@ -37,7 +38,7 @@ from arinsight.site.paths import (
     explorer_data_source,
     period_explorer_source,
 )
-from arinsight.site.sections import page, provenance_html
+from arinsight.site.sections import page, provenance_html, scripts_html
 
 if TYPE_CHECKING:  # for the annotation only: pages imports this module
     from arinsight.site.pages import Builder
@@ -341,10 +342,6 @@ def explorer_html(rows: pd.DataFrame, period: str, data_src: str, base: str) -> 
 def explorer_pages(builder: Builder) -> None:
     """The explorer of every period (``site/<period>/explorer.qmd`` and its data script) and
     the navbar's explorer (``site/explorer.qmd``: the latest period's, same data script)."""
-    import posixpath
-
-    from arinsight.site.html import href, write_text
-
     for period in builder.periods:
         rows = builder.explorer_rows(period)
         if rows is None:
@@ -381,8 +378,6 @@ def _explorer_page(
     data_src: str,
     base: str,
 ) -> None:
-    from arinsight.site.sections import scripts_html
-
     months = paid_months_of(period)
     paid = (
         "the invoices paid in the period"
