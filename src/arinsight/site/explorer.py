@@ -170,8 +170,10 @@ def likely_late_by_scope(scores: pd.DataFrame, positions: pd.DataFrame) -> dict[
     probability of late payment of their scored open invoices of that scope is at least
     :data:`LIKELY_LATE` (:func:`arinsight.risk.customer_risk`, the rule of the KPI
     ``customers_at_risk``). Empty without scores."""
-    if scores.empty or positions.empty:
-        return {}
+    need = {"invoice_id", "customer_id", "open_amount", "days_past_due", "expected_overdue",
+            "probability_late"}  # fmt: skip
+    if scores.empty or positions.empty or not need <= set(scores.columns):
+        return {}  # no scores, or scores of an older version: no group rather than no site
     from arinsight.risk import customer_risk
 
     regions = positions[["invoice_id", "region"]].astype({"invoice_id": str})
