@@ -377,6 +377,15 @@ RENAMED = [
 ]
 
 
+#: a table a notebook shows as pandas writes it (index column, plain numbers)
+PANDAS_TABLE = (
+    '<table border="1" class="dataframe"><thead><tr style="text-align: right;"><th></th>'
+    "<th>week</th><th>note</th><th>expected</th></tr></thead><tbody>"
+    "<tr><th>0</th><td>1</td><td>=1+1</td><td>-1234.5</td></tr>"
+    "<tr><th>1</th><td>2</td><td>-x</td><td>100.25</td></tr></tbody></table>"
+)
+
+
 def _p_late(invoice_id: str) -> float:
     """A made-up probability of late payment per invoice (the model is not what is tested)."""
     return (int(re.sub(r"\D", "", invoice_id) or 0) * 37 % 100) / 100
@@ -463,7 +472,7 @@ def make_engine_reports(root: Path) -> Path:
         pages = {"03_receivables.ipynb": ("Receivables Health", overdue),
                  "04_commissions.ipynb": ("Commission Analytics", ""),
                  "05_risk_scoring.ipynb": ("Risk scoring", ""),
-                 "06_cash_forecast.ipynb": ("Cash Forecast", "")}  # fmt: skip
+                 "06_cash_forecast.ipynb": ("Cash Forecast", PANDAS_TABLE)}  # fmt: skip
         if region == "All":
             pages["02_clean.ipynb"] = ("Data quality", "")
         for nb_name, (title, html) in pages.items():
@@ -836,3 +845,17 @@ def test_the_customer_list_searches_filters_sorts_and_downloads(page, served):
     page.select_option(".ar-column-filter select", "")
     page.locator(".dt-search input").fill("Customer 10")
     assert column("Customer ID") == ["C_10"]
+
+
+def test_a_pandas_table_downloads_too(page, engine_served):
+    """A table a notebook shows as pandas wrote it gets the downloads as well: its plain numbers
+    (-1234.5 too) are numbers, its formula-like texts (=1+1, -x) start with an apostrophe."""
+    page.goto(f"{engine_served['url']}site/{PERIOD}/All/forecast.html")
+    table = page.locator("table.dataframe")
+    table.evaluate("e => { e.closest('details').open = true; }")
+    bar = table.locator("xpath=following-sibling::div[contains(@class,'ar-downloads')][1]")
+    want = [["", "week", "note", "expected"], ["0", "1", "'=1+1", "-1234.5"],
+            ["1", "2", "'-x", "100.25"]]  # fmt: skip
+    assert _csv(_download(page, bar.locator('[data-download="csv"]'))) == want
+    xlsx = _xlsx(_download(page, bar.locator('[data-download="xlsx"]')))
+    assert xlsx[1:] == [[0, 1, "'=1+1", -1234.5], [1, 2, "'-x", 100.25]]

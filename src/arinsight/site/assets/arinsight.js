@@ -55,6 +55,7 @@
   var script = document.currentScript;
   var ASSETS = script && script.src ? script.src.replace(/[^/]*$/, "") : "";
   var UNSAFE = /^[=+\-@\t\r]/;
+  var PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
   var SYMBOLS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3" };
 
   function safeCell(value) {
@@ -99,14 +100,14 @@
 
   /* The Buttons of an export: CSV (UTF-8 with a byte order mark, so Excel reads accents) and
      Excel, of the rows as filtered and ordered, every column, without the totals row. */
-  function exportButtons(filename, numeric) {
+  function exportButtons(filename) {
     var options = {
       modifier: { search: "applied", order: "applied", page: "all" },
       orthogonal: "export",
       columns: function () { return true; },
       format: {
-        body: function (data, row, column) {
-          if (numeric(column)) return data === "" || data == null ? "" : data;
+        body: function (data) {  // each cell by its own type: a number stays a number
+          if (typeof data === "number") return data;
           return safeCell(data == null ? "" : String(data));
         },
         header: function (data, column, node) {
@@ -141,7 +142,10 @@
       return Array.prototype.map.call(tr.children, function (td, i) {
         var v = td.getAttribute("data-v");
         if (v !== null && v !== "" && !isNaN(Number(v))) { numeric[i] = true; return Number(v); }
-        return td.textContent.trim();
+        var text = td.textContent.trim();
+        // a plain number without data-v (a pandas table): a number, not text
+        if (PLAIN_NUMBER.test(text)) { numeric[i] = true; return Number(text); }
+        return text;
       });
     });
     return { heads: heads, rows: rows, numeric: numeric };
@@ -167,7 +171,7 @@
               type: got.numeric[i] ? "num" : "string" };
           }),
           paging: false, searching: false, ordering: false, info: false, layout: {},
-          buttons: exportButtons(name, function (col) { return !!got.numeric[col]; }),
+          buttons: exportButtons(name),
         });
       }
       table._arExport.button(kind === "csv" ? 0 : 1).trigger();
@@ -226,7 +230,9 @@
   }
 
   function addDownloads() {
-    var tables = document.querySelectorAll("table.ar-table:not(#invoice_explorer)");
+    // the site's tables, and any pandas table a notebook shows as it is
+    var tables = document.querySelectorAll(
+      "table.ar-table:not(#invoice_explorer), .ar-page table.dataframe");
     Array.prototype.forEach.call(tables, function (table) {
       if (!table.querySelector("tbody tr")) return;
       var title = sectionTitle(table) || "this table";
@@ -353,9 +359,7 @@
       order: [[shown.indexOf("due_date"), "asc"]],
       layout: { topStart: "pageLength", topEnd: null, bottomStart: "info", bottomEnd: "paging" },
       language: { emptyTable: "No invoice", zeroRecords: "No invoice matches these filters" },
-      buttons: exportButtons(function () { return filename(); }, function (col) {
-        return !!NUMBERS[shown[col]];
-      }),
+      buttons: exportButtons(function () { return filename(); }),
     });
     tableEl._arTable = dt;
 
