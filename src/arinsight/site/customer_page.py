@@ -108,8 +108,9 @@ def customer_fragments(
     region_dirs = {r.name: r for r in period.regions}
 
     # -- the index -----------------------------------------------------------------------
-    index_cols = ["customer_id", "customer_name", "region", "open_amount", "overdue_amount",
-                  "credit_use_pct", "risk_share"]  # fmt: skip
+    # the name and the amounts first: on a phone (390 px) they are what fits
+    index_cols = ["customer_name", "open_amount", "overdue_amount", "region", "credit_use_pct",
+                  "risk_share", "customer_id"]  # fmt: skip
     index_table = table_markup(
         summary[[c for c in index_cols if c in summary.columns]],
         money_columns=["open_amount", "overdue_amount"],
