@@ -738,6 +738,10 @@ def test_explorer_sorts_on_a_header_click_filters_status_and_finds_a_phrase(page
     box = head.bounding_box()
     for order in ("asc", "desc"):
         page.mouse.click(box["x"] + 8, box["y"] + box["height"] / 2)  # on the text, left side
+        sort = "ascending" if order == "asc" else "descending"
+        page.wait_for_selector(
+            f'#invoice_explorer thead th[data-col="open_amount"][aria-sort="{sort}"]'
+        )
         amounts = [r["open_amount"] for r in _rows(page)]
         assert amounts == sorted(amounts, reverse=order == "desc"), order
         first = page.locator("#invoice_explorer tbody tr").first.locator("td").nth(2).inner_text()
@@ -838,6 +842,7 @@ def test_the_customer_list_searches_filters_sorts_and_downloads(page, served):
     assert sorted(column("Customer ID")) == ["C_6", "C_7", "C_8", "C_9"]
     assert set(column("Region")) == {"South"}
     page.locator("#customer_index thead th", has_text="Open amount").click()
+    page.wait_for_selector('#customer_index thead th[aria-sort="ascending"]')  # sorted
     amounts = [_number(a) for a in column("Open amount")]
     assert amounts == sorted(amounts) and len(amounts) == 4
     csv_rows = _csv(_download(page, page.locator('.ar-table-downloads [data-download="csv"]')))
