@@ -420,14 +420,101 @@ def test_open_invoices_keeps_owed_invoices_oldest_due_first():
         site.open_invoices(pd.DataFrame({"x": [1]}))
 
 
-def test_explorer_html_is_offline_escaped_formatted_and_linked():
-    """Amounts carry the currency and separators ($1,001.00); the hostile name is text; a
-    customer with a page is a link; no script or stylesheet comes from another host."""
-    page = site.explorer_html(_explorer_frame(), "USD", lambda cid: f"c/{cid}.html")
-    assert EVIL not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "$1,001.00" in page and '<a href="c/C_1.html">Customer 1</a>' in page
-    assert '"0": "Filter the invoices"' in page  # not the default "Filters Active - 0"
-    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?https?:", page)
+def test_explorer_rows_open_paid_in_window_and_customer_groups():
+    """As of 2026-09-30 with one paid month, INV-000 and INV-007 (paid 2026-09-04) are listed
+    beside the 10 open invoices; as of 2026-10-31 they are not, and with 0 months never.
+    C_1 (North, owes 1,001) with a limit of 1,000 is over it in All and in North; C_6 (South,
+    1,006) with a limit of 5,000 is not. C_2's only scored invoice has P(late) 0.6 (likely
+    late in All and North), C_4's 0.4 (not)."""
+    frame = _explorer_frame()
+    customers = pd.DataFrame({"customer_id": ["C_1", "C_6"], "credit_limit": [1000.0, 5000.0]})
+    scores = pd.DataFrame(
+        {
+            "invoice_id": ["INV-002", "INV-004"],
+            "customer_id": ["C_2", "C_4"],
+            "open_amount": [1002.0, 1004.0],
+            "days_past_due": [28, 26],
+            "probability_late": [0.6, 0.4],
+            "expected_overdue": [601.2, 401.6],
+        }
+    )
+    sept = site.explorer_rows(frame, customers, scores, "2026-09-30", 1)
+    assert len(sept) == 12 and {"INV-000", "INV-007"} <= set(sept["invoice_id"])
+    assert sept.set_index("invoice_id").loc["INV-007", "paid_date"] == "2026-09-04"
+    octo = site.explorer_rows(frame, customers, scores, "2026-10-31", 1)
+    assert len(octo) == 10 and "INV-007" not in set(octo["invoice_id"])
+    assert len(site.explorer_rows(frame, customers, scores, "2026-09-30", 0)) == 10
+    by = octo.set_index("invoice_id")
+    assert by.loc["INV-001", "over_limit"] == ["All", "North"]
+    assert by.loc["INV-006", "over_limit"] == []
+    assert by.loc["INV-002", "likely_late"] == ["All", "North"]
+    assert by.loc["INV-004", "likely_late"] == []
+    assert by.loc["INV-002", "amount_at_risk"] == 601.2
+    assert pd.isna(by.loc["INV-003", "amount_at_risk"])
+    # the columns are the explorer's, amounts right after the customer (on screen at 390 px)
+    assert [c for c, _ in site.EXPLORER_COLUMNS][:4] == [
+        "invoice_id",
+        "customer_name",
+        "open_amount",
+        "amount",
+    ]
+
+
+def test_explorer_data_script_is_escaped_and_offline():
+    """The data script holds every row; the hostile name is written with unicode escapes (it
+    cannot end the script); the page's markup loads nothing from another host and labels every
+    filter."""
+    rows = site.explorer_rows(_explorer_frame())
+    data = site.explorer.explorer_data(
+        rows, "2026-10", "2026-10-31", "USD", {"C_1": "customers/C_1.html"}
+    )
+    script = site.explorer.explorer_data_script(data)
+    assert "<" not in script and "\\u003cimg src=x onerror=alert(1)\\u003e" in script
+    assert script.startswith("window.arinsightExplorer = window.arinsightExplorer || {};")
+    assert len(data["rows"]) == 10 and data["customers"] == {"C_1": "customers/C_1.html"}
+    page = site.explorer_html(rows, "2026-10", "explorer-data.js", "")
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?(https?:)?//", page)
+    assert page.count("<select") == 4 and page.count('<label class="ar-filter') == 5
+    assert '<td data-total="open_amount" class="num"></td>' in page
+
+
+def test_view_hash_and_tile_link():
+    """A tile's view for North: region first, then the view's filters, URL-encoded; the tile
+    links to it and says what it opens."""
+    view = site.explorer.TILE_VIEWS["overdue_ar"][0]
+    assert site.explorer.view_hash(view, "North") == (
+        "#region=North&status=overdue&sort=days_past_due-desc"
+    )
+    assert site.explorer.view_hash(view, "All") == "#status=overdue&sort=days_past_due-desc"
+    assert "region=Asia%20Pacific" in site.explorer.view_hash(view, "Asia Pacific")
+    tile = site.tile_html("overdue_ar", KPIS_OCT_ALL, link=("x.html#a=<b>", "open_amount"))
+    assert 'class="kpi-tile linked"' in tile
+    assert '<a class="kpi-rows" href="x.html#a=&lt;b&gt;" data-total="open_amount">' in tile
+    assert "Show the invoices" in site.tile_html("dso", KPIS_OCT_ALL, link=("x", "open_amount"))
+    assert "kpi-rows" not in site.tile_html("dso", KPIS_OCT_ALL)
+
+
+def test_a_truncated_list_names_its_explorer_view_and_the_site_links_it():
+    """table_markup(explore="overdue") of 30 rows cut at 25 says where all 30 are; the site
+    turns that sentence into a link; number cells carry their exact value in data-v."""
+    from arinsight.site.sections import link_views
+
+    df = pd.DataFrame({"invoice_id": [f"I{i}" for i in range(30)], "open_amount": [1000.5 + i for i in range(30)],
+                       "days": list(range(30))})  # fmt: skip
+    html = table_markup(df, money_columns=["open_amount"], max_rows=25, explore="overdue")
+    assert "First 25 of 30 rows." in html and 'data-explore="overdue"' in html
+    assert '<td class="num" data-v="1000.5">$1,000.50</td>' in html
+    assert '<td class="num" data-v="5">5</td>' in html
+    linked = link_views(
+        html, lambda view: "../explorer.html#status=overdue" if view == "overdue" else None
+    )
+    assert (
+        '<a class="ar-rows-link" href="../explorer.html#status=overdue">All 30 are in the invoice explorer.</a>'
+        in linked
+    )
+    assert "ar-explore" not in linked
+    assert link_views(html, lambda view: None).count("All 30 are in the invoice explorer") == 1
+    assert "data-explore" not in table_markup(df, max_rows=None, explore="overdue")
 
 
 def test_collect_reports_newest_first(tmp_path):
@@ -511,6 +598,7 @@ EXPECTED_PAGES = (
     ]
     + [f"site/{p}/{x}.html" for p in REGION_SETS for x in ("index", "data-quality")]
     + [f"site/{p}/customers/index.html" for p in REGION_SETS]
+    + [f"site/{p}/explorer.html" for p in REGION_SETS]
     + [f"site/{p}/customers/{c}.html" for p in REGION_SETS for c in CUSTOMERS]
     + [
         f"site/{p}/{r}/{page}.html"
@@ -625,6 +713,7 @@ def test_customer_page_statement_sums_to_pending_balance(built):
     assert "Friendly reminder" in c1  # the send log's reminder
     c0 = _text(built, "site/2026-10/customers/C_0.html")
     assert "P-1" in c0 and "$1,000.00" in c0  # its payment
+    assert '<details class="ar-detail" open><summary>Payments, last 12 months (1)</summary>' in c0
 
 
 def test_home_and_archive_link_every_region_and_period(built):
@@ -635,10 +724,22 @@ def test_home_and_archive_link_every_region_and_period(built):
     assert 'href="2026-10/index.html"' in archive and 'href="2026-09/index.html"' in archive
 
 
-def test_explorer_page_rows(built):
-    text = _text(built, "site/explorer.html")
-    assert "INV-001" in text and "INV-007" not in text  # INV-007 is paid
-    assert "&lt;img src=x onerror=alert(1)&gt;" in text and EVIL not in text
+def test_explorer_pages_of_every_period(built):
+    """Each period has its explorer and its data script; the navbar's explorer is the latest
+    period's (same script). INV-007 was paid on 2026-09-04: listed in September's explorer (paid
+    in the period), not in October's."""
+    latest = _text(built, "site/explorer.html")
+    assert '<script src="2026-10/explorer-data.js"></script>' in latest
+    assert 'data-period="2026-10" data-base="2026-10/"' in latest
+    october = _text(built, "site/2026-10/explorer.html")
+    assert '<script src="explorer-data.js"></script>' in october
+    oct_data = _text(built, "site/2026-10/explorer-data.js")
+    sep_data = _text(built, "site/2026-09/explorer-data.js")
+    assert '"INV-001"' in oct_data and '"INV-007"' not in oct_data
+    assert '"INV-007"' in sep_data and '"Paid"' in sep_data
+    assert EVIL not in oct_data and "\\u003cimg" in oct_data
+    # older periods' pages link to their own period's explorer
+    assert 'href="../explorer.html"' in _text(built, "site/2026-09/North/receivables.html")
 
 
 def test_two_builds_give_the_same_html(tmp_path):
@@ -783,3 +884,17 @@ def test_two_site_builds_take_turns(tmp_path, monkeypatch, capsys):
         t.join(30)
     assert overlap == [1, 1]
     assert capsys.readouterr().err.count("arinsight site: waiting for another arinsight site") == 1
+
+
+def test_a_long_list_on_a_customer_page_starts_collapsed(tmp_path, monkeypatch):
+    """The payments list is open when it is short and collapsed, with its count, when it is
+    longer than LONG_LIST (here 0: C_0's one payment)."""
+    from arinsight.site import customer_page
+
+    monkeypatch.setattr(customer_page, "LONG_LIST", 0)
+    out = site.build_site(
+        tmp_path / "site", "builtin", reports_dir=make_reports(tmp_path / "reports"),
+        project_dir=make_project(tmp_path),
+    )  # fmt: skip
+    page = (out / "site" / "2026-10" / "customers" / "C_0.html").read_text(encoding="utf-8")
+    assert '<details class="ar-detail"><summary>Payments, last 12 months (1)</summary>' in page

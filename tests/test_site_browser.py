@@ -10,8 +10,10 @@ kept in tests/artifacts/ (``<renderer>-<page>.png``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -19,6 +21,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
+import nbformat
 import pytest
 
 from arinsight import kpis
@@ -58,19 +61,28 @@ def _renderers() -> list[str]:
     return RENDERERS
 
 
+@contextlib.contextmanager
+def _serving(folder: Path):
+    """A local http.server on 127.0.0.1 serving ``folder``; yields its URL."""
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module", params=_renderers())
 def served(request, tmp_path_factory):
     """Build the site from test_site's reports tree with one renderer and serve it."""
     from test_site import build
 
     built = build(tmp_path_factory.mktemp(f"browser-{request.param}"), request.param)
-    handler = functools.partial(_Quiet, directory=str(built["out"]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield built | {"url": f"http://127.0.0.1:{server.server_address[1]}/"}
-    server.shutdown()
-    server.server_close()
+    with _serving(built["out"]) as url:
+        yield built | {"url": url}
 
 
 @pytest.fixture(scope="module")
@@ -257,24 +269,32 @@ def _info(page) -> str:
 
 
 def test_explorer_region_filter_narrows_rows(page, served):
-    """10 open invoices: 5 in North (INV-001..005), 3 in South, 2 in East. Selecting North in
-    the region filter leaves 5; amounts show currency and separators."""
+    """10 open invoices: 5 in North (INV-001..005), 3 in South, 2 in East. Choosing North in
+    the region filter leaves 5 (also in the URL); amounts show currency and separators; the
+    totals row adds up the 5."""
     page.goto(served["url"] + "site/explorer.html")
-    page.wait_for_selector(".dtsp-searchPane", timeout=20_000)
-    assert re.search(r"of 10 entries", _info(page)), _info(page)
-    assert "Filters Active" not in page.locator(".dtsp-title").inner_text()
-    region_pane = page.locator('.dtsp-searchPane:has(input[placeholder="Region"])')
-    assert region_pane.locator(".dtsp-name").all_inner_texts() == ["East", "North", "South"]
-    region_pane.locator(".dtsp-name", has_text="North").click()
-    page.wait_for_function(
-        "() => /filtered from/.test((document.querySelector('.dt-info')||{}).innerText||'')",
-        timeout=10_000,
-    )
-    assert re.search(r"of 5 entries \(filtered from 10 total entries\)", _info(page)), _info(page)
-    regions = page.locator("#invoice_explorer tbody tr td:nth-child(3)").all_inner_texts()
+    assert _totals(page)["invoice_id"] == 10
+    options = page.locator("[data-filter=region] option").all_inner_texts()
+    assert options == ["All regions", "East", "North", "South"]
+    page.select_option("[data-filter=region]", "North")
+    assert _totals(page)["invoice_id"] == 5 and "region=North" in page.url
+    assert _totals(page)["open_amount"] == sum(100_000 + 100 * i for i in range(1, 6))
+    regions = page.locator("#invoice_explorer tbody tr td:nth-child(11)").all_inner_texts()
     assert regions and set(regions) == {"North"}
-    amounts = page.locator("#invoice_explorer tbody tr td:nth-child(7)").all_inner_texts()
+    amounts = page.locator("#invoice_explorer tbody tr td:nth-child(3)").all_inner_texts()
     assert all(re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", a) for a in amounts), amounts
+
+
+def test_older_periods_link_to_their_own_explorer(page, served):
+    """From September's North receivables page the "Invoices" tab opens September's explorer,
+    which lists the invoices open at its T and the two paid in September (INV-000, INV-007)."""
+    page.goto(served["url"] + "site/2026-09/North/receivables.html")
+    with page.expect_navigation():
+        page.locator("a.ar-tab", has_text="Invoices").click()
+    assert page.url == served["url"] + "site/2026-09/explorer.html"
+    assert _totals(page)["invoice_id"] == 10
+    page.select_option("[data-filter=status]", "paid")
+    assert sorted(r["invoice_id"] for r in _rows(page)) == ["INV-000", "INV-007"]
 
 
 def test_hostile_customer_name_is_text(page, served):
@@ -282,11 +302,9 @@ def test_hostile_customer_name_is_text(page, served):
     customer page; no such element exists and no dialog opens (the fixture checks)."""
     evil = "<img src=x onerror=alert(1)>"
     page.goto(served["url"] + "site/explorer.html")
-    page.wait_for_selector(".dtsp-searchPane", timeout=20_000)
-    page.locator("#invoice_explorer_wrapper input[type=search], .dt-search input").first.fill(
-        "onerror"
-    )
-    page.wait_for_timeout(300)
+    _totals(page)
+    page.fill("[data-filter=q]", "onerror")
+    assert _totals(page)["invoice_id"] == 1
     assert evil in page.locator("#invoice_explorer tbody td").all_inner_texts()
     assert page.locator('img[src="x"]').count() == 0
     for rel in ("site/2026-10/North/receivables.html", "site/2026-10/customers/C_3.html"):
@@ -310,6 +328,14 @@ def test_screenshots(page, served):
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / f"{r}-{name}.png"), full_page=full)
         assert (ARTIFACTS / f"{r}-{name}.png").stat().st_size > 10_000
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    for name, rel in (("home", "index.html"), ("region", "site/2026-10/North/receivables.html"),
+                      ("customer", "site/2026-10/customers/C_5.html"),
+                      ("explorer", "site/explorer.html")):  # fmt: skip
+        page.goto(served["url"] + rel)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / f"{r}-{name}-390.png"), full_page=True)
 
 
 def test_no_chart_offers_to_send_it_anywhere(page, served):
@@ -333,3 +359,510 @@ def test_no_chart_offers_to_send_it_anywhere(page, served):
     assert titles and not [t for t in titles if "share" in t.lower() or "cloud" in t.lower()]
     assert page.locator("[data-title*='Chart Studio'], .js-plot-link-container").count() == 0
     assert outside == []
+
+
+# --------------------------------------------------------------------------------------------
+# every figure opens its rows, every table downloads: a site whose figures the engine computed
+# --------------------------------------------------------------------------------------------
+
+PERIOD = "2026-10"
+#: customer names a spreadsheet would run as formulas, and two customers a word apart
+RENAMED = [
+    '=HYPERLINK("http://example.invalid","x")',
+    "-2+3",
+    "@SUM(A1)",
+    "+cmd",
+    "Iron Energy GmbH",
+    "Iron Logistics GmbH",
+]
+
+
+#: a table a notebook shows as pandas writes it (index column, plain numbers)
+PANDAS_TABLE = (
+    '<table border="1" class="dataframe"><thead><tr style="text-align: right;"><th></th>'
+    "<th>week</th><th>note</th><th>expected</th></tr></thead><tbody>"
+    "<tr><th>0</th><td>1</td><td>=1+1</td><td>-1234.5</td></tr>"
+    "<tr><th>1</th><td>2</td><td>-x</td><td>100.25</td></tr></tbody></table>"
+)
+
+
+def _p_late(invoice_id: str) -> float:
+    """A made-up probability of late payment per invoice (the model is not what is tested)."""
+    return (int(re.sub(r"\D", "", invoice_id) or 0) * 37 % 100) / 100
+
+
+def make_engine_reports(root: Path) -> Path:
+    """reports/2026-10 laid out as a run writes it, its figures computed by the query engine
+    from a 1,500-invoice sample: every region's kpis.json is what `arinsight kpis` computes,
+    the invoice positions at T are the engine's kept results. Risk scores are made up per open
+    invoice (:func:`_p_late`) and the risk KPIs summed from them here, by the definitions of
+    docs/kpis.md. Every receivables page carries the overdue list cut at 25 rows as notebook
+    03 writes it; six customers are renamed (:data:`RENAMED`); the alerts step's collections
+    worklist is there."""
+    import openpyxl
+    import pandas as pd
+    from test_site import _executed
+
+    from arinsight.clean import clean, write_processed
+    from arinsight.customers import snapshot_tables
+    from arinsight.engine.duck import kpis_from_processed
+    from arinsight.engine.period import period_results
+    from arinsight.engine.results import kpis_json
+    from arinsight.ingest import ingest
+    from arinsight.plots.tables import table_markup
+    from arinsight.receivables import invoice_explorer_table, overdue_invoice_list
+    from arinsight.sample import write_sample
+
+    work = root.parent / "engine-work"
+    write_sample(work / "sample", n_invoices=1500, seed=11)
+    cleaned = clean(ingest(work / "sample" / "sources.yaml").tables, run_date="2026-11-05")
+    write_processed(cleaned, work / "processed")
+    figures = json.loads(kpis_json(kpis_from_processed(work / "processed", PERIOD, {}, None)))
+    results = period_results(work / "processed", PERIOD, None, {}, work / "keep")
+    positions = results.positions()
+    owing = positions.loc[positions["open_amount"] > 0, "customer_id"].astype(str)
+    # customers the explorer lists; the first owes North's most overdue invoice (so its name
+    # heads North's overdue list)
+    first = str(
+        overdue_invoice_list(positions.loc[positions["region"] == "North"])["customer_id"].iloc[0]
+    )
+    ids = [first] + [c for c in sorted(owing.unique()) if c != first]
+    names = dict(zip(ids[: len(RENAMED)], RENAMED, strict=True))
+    positions["customer_name"] = [
+        names.get(str(c), n)
+        for c, n in zip(positions["customer_id"], positions["customer_name"], strict=True)
+    ]
+    table = invoice_explorer_table(positions)
+    open_ = table.loc[table["open_amount"] > 0]
+    p = open_["invoice_id"].map(_p_late)
+    scores = pd.DataFrame(
+        {
+            "invoice_id": open_["invoice_id"],
+            "customer_id": open_["customer_id"],
+            "due_date": open_["due_date"],
+            "open_amount": open_["open_amount"],
+            "days_past_due": open_["days_past_due"],
+            "model_probability": p,
+            "probability_late": p,
+            "expected_overdue": (p * open_["open_amount"]).round(2),
+        }
+    )
+    regions = list(figures)
+    folder = root / PERIOD
+    for region in regions:
+        rdir = folder / region
+        rdir.mkdir(parents=True)
+        mine = scores if region == "All" else scores.loc[open_["region"] == region]
+        by = mine.groupby("customer_id")[["expected_overdue", "open_amount"]].sum()
+        k = dict(figures[region])
+        k.update(
+            expected_overdue_amount=round(float(mine["expected_overdue"].sum()), 2),
+            customers_at_risk=int((by["expected_overdue"] / by["open_amount"] >= 0.5).sum()),
+            high_risk_customers=[],
+        )
+        (rdir / "kpis.json").write_text(json.dumps(k, sort_keys=True, indent=2))
+        scope = positions if region == "All" else positions.loc[positions["region"] == region]
+        cols = ["invoice_id", "customer_id", "customer_name", "due_date", "amount", "open_amount", "days_past_due"]  # fmt: skip
+        overdue = table_markup(
+            overdue_invoice_list(scope)[cols],
+            money_columns=["amount", "open_amount"],
+            max_rows=10,  # the notebook's 25 would not cut North's list at this sample's size
+            explore="overdue",
+        )
+        pages = {"03_receivables.ipynb": ("Receivables Health", overdue),
+                 "04_commissions.ipynb": ("Commission Analytics", ""),
+                 "05_risk_scoring.ipynb": ("Risk scoring", ""),
+                 "06_cash_forecast.ipynb": ("Cash Forecast", PANDAS_TABLE)}  # fmt: skip
+        if region == "All":
+            pages["02_clean.ipynb"] = ("Data quality", "")
+        for nb_name, (title, html) in pages.items():
+            nbformat.write(_executed(title, html or "<p>-</p>"), rdir / nb_name)
+    all_dir = folder / "All"
+    table.to_parquet(all_dir / "invoice_explorer.parquet")
+    scores.to_parquet(all_dir / "risk_scores.parquet")
+    for name, frame in snapshot_tables(work / "processed", f"{PERIOD}-31").items():
+        if "customer_name" in frame.columns:
+            frame["customer_name"] = [
+                names.get(str(c), n)
+                for c, n in zip(frame["customer_id"], frame["customer_name"], strict=True)
+            ]
+        frame.to_parquet(all_dir / name, index=False)
+    (folder / "alerts").mkdir()
+    book = openpyxl.Workbook()
+    book.active.append(["customer_id", "overdue_amount"])
+    book.active.append([ids[0], 100.0])
+    book.save(folder / "alerts" / "collections_worklist.xlsx")
+    manifest = {
+        "period": PERIOD, "as_of": f"{PERIOD}-31", "status": "ok",
+        "finished_at": "2026-11-01T10:00:00Z",
+        "params": {"reporting_currency": "USD", "late_days": 30},
+        "inputs": [], "regions": regions, "runs": [],
+        "reports": {r: {"dir": r, "status": "ok", "published": "this run"} for r in regions},
+    }  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return root
+
+
+@pytest.fixture(scope="module", params=_renderers())
+def engine_served(request, tmp_path_factory):
+    """The site of :func:`make_engine_reports`, built with one renderer and served."""
+    from test_site import make_project
+
+    from arinsight import site
+
+    tmp = tmp_path_factory.mktemp(f"engine-{request.param}")
+    reports = make_engine_reports(tmp / "reports")
+    out = site.build_site(
+        tmp / "out", renderer=request.param, reports_dir=reports, project_dir=make_project(tmp)
+    )
+    with _serving(out) as url:
+        yield {"out": out, "reports": reports, "url": url, "renderer": request.param}
+
+
+def _totals(page) -> dict:
+    """The explorer's totals row: money columns in cents, invoices and customers counted."""
+    page.wait_for_selector("#invoice_explorer tfoot [data-total=invoice_id][data-count]",
+                           timeout=20_000)  # fmt: skip
+    return page.evaluate(
+        """() => { const out = {};
+        document.querySelectorAll('#invoice_explorer tfoot [data-total]').forEach(td => {
+          const k = td.dataset.total;
+          if (td.dataset.cents !== undefined) out[k] = Number(td.dataset.cents);
+          if (td.dataset.count !== undefined) out[k] = Number(td.dataset.count);
+        }); return out; }"""
+    )
+
+
+def _rows(page) -> list[dict]:
+    """The rows the explorer shows, every page of them, in its order, as {column: value}."""
+    return page.evaluate(
+        """() => { const t = document.querySelector('#invoice_explorer')._arTable;
+        const box = document.querySelector('.explorer[data-period]');
+        const cols = window.arinsightExplorer[box.dataset.period].columns;
+        return t.rows({search: 'applied', order: 'applied'}).data().toArray()
+          .map(r => Object.fromEntries(cols.map((c, i) => [c, r[i]]))); }"""
+    )
+
+
+def test_every_tile_with_rows_opens_them_and_the_totals_row_equals_it(page, engine_served):
+    """On every region's receivables and risk pages and on the home page, each tile with rows
+    behind it (open AR, overdue AR, customers over their credit limit, amount at risk,
+    customers likely late) links to the explorer, filtered; the totals row there equals the
+    tile's kpis.json figure to the cent (money) or exactly (customers). The whole tile is the
+    link: a click on its value opens the rows."""
+    base, reports = engine_served["url"], engine_served["reports"]
+    expected = {"open_ar", "overdue_ar", "customers_over_credit_limit",
+                "expected_overdue_amount", "customers_at_risk"}  # fmt: skip
+    sources = [("All", "index.html")] + [
+        (r, f"site/{PERIOD}/{r}/{key}.html")
+        for r in ("All", "East", "North", "South", "West")
+        for key in ("receivables", "risk")
+    ]
+    seen: dict[str, set[str]] = {}
+    for region, rel in sources:
+        want = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        page.goto(base + rel)
+        links = page.eval_on_selector_all(
+            ".kpi-tile.linked",
+            "els => els.map(e => [e.dataset.kpi, e.querySelector('a.kpi-rows').href,"
+            " e.querySelector('a.kpi-rows').dataset.total])",
+        )
+        assert links, rel
+        for kpi, url, total in links:
+            page.goto(url)
+            got = _totals(page)
+            if total == "customers":
+                assert got["customer_name"] == want[kpi], (rel, kpi)
+            else:
+                assert got[total] == round(want[kpi] * 100), (rel, kpi, got[total], want[kpi])
+            if region != "All":
+                assert {r["region"] for r in _rows(page)} == {region}, (rel, kpi)
+            seen.setdefault(region, set()).add(kpi)
+    assert all(kpis_seen == expected for kpis_seen in seen.values()), seen
+    page.goto(base + "index.html")
+    value = page.locator('.kpi-tile[data-kpi="overdue_ar"] .kpi-value').bounding_box()
+    with page.expect_navigation():  # a click on the figure itself (the link covers the tile)
+        page.mouse.click(value["x"] + value["width"] / 2, value["y"] + value["height"] / 2)
+    assert "status=overdue" in page.url
+    want = json.loads((reports / PERIOD / "All" / "kpis.json").read_text())
+    assert _totals(page)["open_amount"] == round(want["overdue_ar"] * 100)
+    assert _totals(page)["invoice_id"] == want["overdue_invoices"]
+
+
+def test_the_regions_table_opens_the_rows_of_each_figure(page, engine_served):
+    """On the home page's regions table, each region's Open AR, Overdue AR and Amount at risk
+    open the explorer for that region, whose totals row equals the region's kpis.json."""
+    base, reports = engine_served["url"], engine_served["reports"]
+    page.goto(base + "index.html")
+    links = page.eval_on_selector_all(
+        "table.regions a.ar-rows-link",
+        "els => els.map(e => [e.closest('tr').querySelector('th').textContent.trim(),"
+        " e.dataset.kpi, e.href])",
+    )
+    assert {k for _, k, _ in links} == {"open_ar", "overdue_ar", "expected_overdue_amount"}
+    assert len(links) == 3 * 5
+    column = {"open_ar": "open_amount", "overdue_ar": "open_amount",
+              "expected_overdue_amount": "amount_at_risk"}  # fmt: skip
+    for region, kpi, url in links:
+        want = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        page.goto(url)
+        assert _totals(page)[column[kpi]] == round(want[kpi] * 100), (region, kpi)
+
+
+def test_a_truncated_list_opens_all_its_rows(page, engine_served):
+    """North's overdue list stops at "First 10 of N rows"; its link opens the explorer with
+    exactly those N invoices, all overdue and in North, totalling North's overdue AR."""
+    base, reports = engine_served["url"], engine_served["reports"]
+    want = json.loads((reports / PERIOD / "North" / "kpis.json").read_text())
+    page.goto(f"{base}site/{PERIOD}/North/receivables.html")
+    note = page.locator(".ar-table-note", has_text="First 10 of")
+    note.evaluate("e => { e.closest('details').open = true; }")
+    n = int(re.search(r"First 10 of ([\d,]+) rows", note.inner_text()).group(1).replace(",", ""))
+    assert n == want["overdue_invoices"] > 10
+    with page.expect_navigation():
+        note.locator("a.ar-rows-link").click()
+    got = _totals(page)
+    assert got["invoice_id"] == n and got["open_amount"] == round(want["overdue_ar"] * 100)
+    rows = _rows(page)
+    assert {r["payment_status"] for r in rows} == {"Overdue"} and {r["region"] for r in rows} == {
+        "North"
+    }
+    days = [r["days_past_due"] for r in rows]
+    assert days == sorted(days, reverse=True)  # the list's order: the oldest first
+
+
+def _download(page, button, made_in_page: bool = True) -> Path:
+    with page.expect_download() as info:
+        button.click()
+    path = Path(info.value.path())
+    if made_in_page:  # written by the page's script, not fetched
+        assert info.value.url.startswith(("blob:", "data:")), info.value.url
+    return path
+
+
+def _csv(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _xlsx(path: Path) -> list[list]:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(path.read_bytes())).active
+    assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]  # no formula
+    return [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
+def test_explorer_downloads_are_the_rows_shown(page, engine_served):
+    """North's overdue invoices as filtered: the CSV and the Excel file hold exactly the rows
+    shown, in the order shown, amounts as numbers that add up to the totals row; with every
+    status shown, the names a spreadsheet would run (=, -, @, +) start with an apostrophe in
+    both files and every invoice of the explorer is there."""
+    base = engine_served["url"]
+    page.goto(f"{base}site/{PERIOD}/explorer.html#region=North&status=overdue")
+    totals = _totals(page)
+    shown = _rows(page)
+    csv_rows = _csv(_download(page, page.locator('.ar-explorer-bar [data-download="csv"]')))
+    xlsx_rows = _xlsx(_download(page, page.locator('.ar-explorer-bar [data-download="xlsx"]')))
+    for got in (csv_rows, xlsx_rows):
+        head, body = got[0], got[1:]
+        assert (
+            head[:4] == ["Invoice", "Customer", "Open amount", "Amount"]
+            and head[-1] == "Customer ID"
+        )
+        assert [r[0] for r in body] == [r["invoice_id"] for r in shown]
+        assert len(body) == totals["invoice_id"]
+        cents = sum(round(float(r[2]) * 100) for r in body)
+        assert cents == totals["open_amount"]
+        assert {r[head.index("Payment status")] for r in body} == {"Overdue"}
+    assert all(isinstance(r[2], int | float) for r in xlsx_rows[1:])
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", r[2]) for r in csv_rows[1:])
+    page.select_option("[data-filter=status]", "all")
+    page.select_option("[data-filter=region]", "")
+    total = _totals(page)["invoice_id"]
+    assert "status=all" in page.url
+    for got in (_csv(_download(page, page.locator('.ar-explorer-bar [data-download="csv"]'))),
+                _xlsx(_download(page, page.locator('.ar-explorer-bar [data-download="xlsx"]')))):  # fmt: skip
+        names = {r[1] for r in got[1:]}
+        assert len(got) - 1 == total
+        for name in RENAMED[:4]:
+            assert "'" + name in names and name not in names, name
+        assert "Iron Energy GmbH" in names  # a name that is safe as it is stays as it is
+
+
+def test_every_table_downloads_what_it_shows(page, engine_served):
+    """The overdue list of North's receivables page (10 rows shown): its CSV and Excel
+    downloads hold the 10 rows with the headers shown, texts as shown and amounts as the
+    exact numbers; nothing is fetched from another host (the fixture)."""
+    page.goto(f"{engine_served['url']}site/{PERIOD}/North/receivables.html")
+    table = page.locator("table.ar-table", has=page.locator("th", has_text="Days past due")).first
+    table.evaluate("e => { e.closest('details').open = true; }")
+    heads = table.locator("thead th").all_inner_texts()
+    cells = table.evaluate(
+        "t => [...t.querySelectorAll('tbody tr')].map(tr => [...tr.children].map(td =>"
+        " td.dataset.v !== undefined ? Number(td.dataset.v) : td.textContent.trim()))"
+    )
+    assert len(cells) == 10
+    bar = table.locator(
+        "xpath=ancestor::div[contains(@class,'ar-table-wrap')]/following-sibling::div[1]"
+    )
+    csv_rows = _csv(_download(page, bar.locator('[data-download="csv"]')))
+    xlsx_rows = _xlsx(_download(page, bar.locator('[data-download="xlsx"]')))
+    assert csv_rows[0] == heads and list(xlsx_rows[0]) == heads
+    numeric = [i for i, v in enumerate(cells[0]) if isinstance(v, int | float)]
+    assert heads.index("Open amount") in numeric
+    assert cells[0][heads.index("Customer")] == RENAMED[0]  # a formula, as text
+    for got in (csv_rows[1:], xlsx_rows[1:]):
+        assert len(got) == 10
+        assert got[0][heads.index("Customer")] == "'" + RENAMED[0]
+        for want_row, got_row in zip(cells, got, strict=True):
+            for i, (w, g) in enumerate(zip(want_row, got_row, strict=True)):
+                if i in numeric:
+                    assert float(g) == pytest.approx(w, abs=1e-9), (i, w, g)
+                elif hasattr(g, "date"):  # Excel gets ISO dates as dates
+                    assert g.date().isoformat() == w, (i, w, g)
+                else:
+                    assert str(g) == (("'" + w) if w[:1] in "=+-@" and w else w), (i, w, g)
+
+
+def test_explorer_sorts_on_a_header_click_filters_status_and_finds_a_phrase(page, engine_served):
+    """A click on the header text "Open amount" (not its arrow) sorts by it, smallest first,
+    a second click largest first; the status filter shows the invoices paid in the period with
+    their paid dates; "Iron Energy GmbH" finds that customer's invoices only, not Iron
+    Logistics GmbH's, and the search is kept in the URL."""
+    page.goto(f"{engine_served['url']}site/{PERIOD}/explorer.html")
+    _totals(page)
+    head = page.locator('#invoice_explorer thead th[data-col="open_amount"]')
+    box = head.bounding_box()
+    for order in ("asc", "desc"):
+        page.mouse.click(box["x"] + 8, box["y"] + box["height"] / 2)  # on the text, left side
+        sort = "ascending" if order == "asc" else "descending"
+        page.wait_for_selector(
+            f'#invoice_explorer thead th[data-col="open_amount"][aria-sort="{sort}"]'
+        )
+        amounts = [r["open_amount"] for r in _rows(page)]
+        assert amounts == sorted(amounts, reverse=order == "desc"), order
+        first = page.locator("#invoice_explorer tbody tr").first.locator("td").nth(2).inner_text()
+        assert _number(first) == pytest.approx(amounts[0])
+        assert f"sort=open_amount-{order}" in page.url
+    page.select_option("[data-filter=status]", "paid")
+    paid = _rows(page)
+    assert paid and {r["payment_status"] for r in paid} == {"Paid"}
+    assert all(r["paid_date"] and r["paid_date"].startswith(PERIOD) for r in paid)
+    assert _totals(page)["open_amount"] == 0
+    page.select_option("[data-filter=status]", "all")
+    page.fill("[data-filter=q]", "Iron Energy GmbH")
+    found = _rows(page)
+    assert found and {r["customer_name"] for r in found} == {"Iron Energy GmbH"}
+    assert "q=Iron%20Energy%20GmbH" in page.url
+    page.fill("[data-filter=q]", '"iron logistics gmbh"')  # quotes and case do not matter
+    assert {r["customer_name"] for r in _rows(page)} == {"Iron Logistics GmbH"}
+    page.fill("[data-filter=q]", "Iron GmbH")  # not a phrase of either name
+    assert _rows(page) == []
+
+
+def test_explorer_on_a_phone_shows_amounts(browser, engine_served):
+    """At 390 px the page does not scroll sideways and the open amount of the first rows and
+    the totals row are on screen; screenshot kept in tests/artifacts/."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{engine_served['url']}site/{PERIOD}/explorer.html#status=overdue")
+    _totals(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for cell in (page.locator('#invoice_explorer thead th[data-col="open_amount"]'),
+                 page.locator("#invoice_explorer tbody tr").first.locator("td").nth(2),
+                 page.locator('#invoice_explorer tfoot [data-total="open_amount"]')):  # fmt: skip
+        b = cell.bounding_box()
+        assert b and b["x"] >= 0 and b["x"] + b["width"] <= 390, b
+    assert re.fullmatch(
+        r"\$[\d,]+\.\d\d", page.locator('tfoot [data-total="open_amount"]').inner_text()
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(
+        path=str(ARTIFACTS / f"{engine_served['renderer']}-explorer-390.png"), full_page=True
+    )
+    context.close()
+
+
+def test_the_worklist_is_linked_from_home_and_the_risk_pages(page, engine_served):
+    """reports/2026-10/alerts/collections_worklist.xlsx is published and linked from the home
+    page and every Risk page; the file downloaded is the one the alerts step wrote."""
+    base, reports = engine_served["url"], engine_served["reports"]
+    source = (reports / PERIOD / "alerts" / "collections_worklist.xlsx").read_bytes()
+    for rel in ("index.html", f"site/{PERIOD}/All/risk.html", f"site/{PERIOD}/West/risk.html",
+                "site/risk.html"):  # fmt: skip
+        page.goto(base + rel)
+        link = page.locator("a.ar-worklist-link")
+        assert link.count() == 1, rel
+        assert _download(page, link, made_in_page=False).read_bytes() == source
+    page.goto(f"{base}site/{PERIOD}/All/receivables.html")
+    assert page.locator("a.ar-worklist-link").count() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# customer pages: the picker keeps the customer; the list searches, filters and sorts
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_period_picker_keeps_the_customer(page, served):
+    """On C_5's page of October the picker leads to C_5's page of September and back; the
+    customer list's picker leads to the other period's list."""
+    base = served["url"]
+    page.goto(base + "site/2026-10/customers/C_5.html")
+    for label, path in (("September 2026", "2026-09"), ("October 2026", "2026-10")):
+        with page.expect_navigation():
+            page.select_option(".ar-period-picker", label=label)
+        assert page.url == f"{base}site/{path}/customers/C_5.html"
+        assert page.locator("[data-pending]").count() == 1
+    page.goto(base + "site/2026-10/customers/index.html")
+    with page.expect_navigation():
+        page.select_option(".ar-period-picker", label="September 2026")
+    assert page.url in (
+        f"{base}site/2026-09/customers/index.html",
+        f"{base}site/2026-09/customers/",
+    )
+
+
+def test_the_customer_list_searches_filters_sorts_and_downloads(page, served):
+    """12 customers: the region filter South leaves C_6..C_9 (4); "Customer 10" finds that
+    customer only; a click on "Open amount" sorts by the amount, smallest first; the download
+    holds the rows as filtered and sorted."""
+    page.goto(served["url"] + "site/2026-10/customers/index.html")
+    table = page.locator("#customer_index")
+    page.wait_for_selector("#customer_index_wrapper, .dt-container", timeout=20_000)
+
+    def column(name: str) -> list[str]:
+        i = table.locator("thead th").all_inner_texts().index(name)
+        return [r.locator("td").nth(i).inner_text() for r in table.locator("tbody tr").all()]
+
+    assert len(column("Customer ID")) == 12
+    page.select_option(".ar-column-filter select", "South")
+    assert sorted(column("Customer ID")) == ["C_6", "C_7", "C_8", "C_9"]
+    assert set(column("Region")) == {"South"}
+    page.locator("#customer_index thead th", has_text="Open amount").click()
+    page.wait_for_selector('#customer_index thead th[aria-sort="ascending"]')  # sorted
+    amounts = [_number(a) for a in column("Open amount")]
+    assert amounts == sorted(amounts) and len(amounts) == 4
+    csv_rows = _csv(_download(page, page.locator('.ar-table-downloads [data-download="csv"]')))
+    assert csv_rows[0][:3] == ["Customer", "Open amount", "Overdue"]  # amounts first
+    at = csv_rows[0].index("Customer ID")
+    assert [r[at] for r in csv_rows[1:]] == column("Customer ID")
+    page.select_option(".ar-column-filter select", "")
+    page.locator(".dt-search input").fill("Customer 10")
+    assert column("Customer ID") == ["C_10"]
+
+
+def test_a_pandas_table_downloads_too(page, engine_served):
+    """A table a notebook shows as pandas wrote it gets the downloads as well: its plain numbers
+    (-1234.5 too) are numbers, its formula-like texts (=1+1, -x) start with an apostrophe."""
+    page.goto(f"{engine_served['url']}site/{PERIOD}/All/forecast.html")
+    table = page.locator("table.dataframe")
+    table.evaluate("e => { e.closest('details').open = true; }")
+    bar = table.locator("xpath=following-sibling::div[contains(@class,'ar-downloads')][1]")
+    want = [["", "week", "note", "expected"], ["0", "1", "'=1+1", "-1234.5"],
+            ["1", "2", "'-x", "100.25"]]  # fmt: skip
+    assert _csv(_download(page, bar.locator('[data-download="csv"]'))) == want
+    xlsx = _xlsx(_download(page, bar.locator('[data-download="xlsx"]')))
+    assert xlsx[1:] == [[0, 1, "'=1+1", -1234.5], [1, 2, "'-x", 100.25]]

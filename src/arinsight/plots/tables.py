@@ -135,12 +135,18 @@ def table_markup(
     decimals: int = 2,
     caption: str | None = None,
     number_decimals: int = 1,
+    explore: str | None = None,
 ) -> str:
     """The table as an HTML string (see the module docstring); "No data" for an empty frame.
 
     ``percent_columns`` hold percentages (85.3 -> "85.3%"), ``share_columns`` fractions
     (0.853 -> "85%"). Raises TypeError for a non-DataFrame and ValueError for a money, percent
     or total column that is not in the frame.
+
+    Number cells (money, whole numbers, other numbers) carry their exact value in ``data-v``,
+    which the site's downloads write as numbers. ``explore`` names the invoice explorer's view
+    of the whole list (``"overdue"``, ``"over-limit"``: :data:`arinsight.site.explorer.LIST_VIEWS`);
+    the website links a table cut at ``max_rows`` to all its rows there.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"table_html: expected a DataFrame, got {type(df).__name__}")
@@ -175,10 +181,20 @@ def table_markup(
         for col in df.columns:
             text = esc(_cell(row[col], kinds[col], currency, decimals, number_decimals))
             cls = _ALIGN.get(kinds[col], kinds[col])
+            raw = row[col]
+            value = ""
+            if (
+                kinds[col] in ("money", "int", "number")
+                and not isinstance(raw, bool)
+                and pd.notna(raw)
+            ):
+                exact = round(float(raw), decimals) if kinds[col] == "money" else float(raw)
+                value = f' data-v="{int(exact) if exact.is_integer() else exact!r}"'
+
             if col == name_col and "customer_id" in df.columns and pd.notna(row["customer_id"]):
                 cid = esc(str(row["customer_id"]))
                 text = f'<span class="ar-customer" data-customer="{cid}">{text}</span>'
-            cells.append(f'<td class="{cls}">{text}</td>')
+            cells.append(f'<td class="{cls}"{value}>{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     foot = ""
     if totals:
@@ -201,6 +217,12 @@ def table_markup(
             + (" (the total covers every row)" if totals else "")
             + ".</p>"
         )
+        if explore:  # the website makes this a link to the list in its invoice explorer
+            note = note.replace(
+                "</p>",
+                f' <span class="ar-explore" data-explore="{esc(explore)}">All {len(df):,} are in '
+                "the invoice explorer of the website.</span></p>",
+            )
     return (
         f'<div class="ar-table-wrap"><table class="ar-table">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody>{foot}</table>{note}</div>"

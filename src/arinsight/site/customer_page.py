@@ -34,6 +34,7 @@ from arinsight.site.sections import (
     link_customers,
     page,
     provenance_html,
+    scripts_html,
 )
 
 if TYPE_CHECKING:  # for the annotation only: pages imports this module
@@ -107,8 +108,9 @@ def customer_fragments(
     region_dirs = {r.name: r for r in period.regions}
 
     # -- the index -----------------------------------------------------------------------
-    index_cols = ["customer_id", "customer_name", "region", "open_amount", "overdue_amount",
-                  "credit_use_pct", "risk_share"]  # fmt: skip
+    # the name and the amounts first: on a phone (390 px) they are what fits
+    index_cols = ["customer_name", "open_amount", "overdue_amount", "region", "credit_use_pct",
+                  "risk_share", "customer_id"]  # fmt: skip
     index_table = table_markup(
         summary[[c for c in index_cols if c in summary.columns]],
         money_columns=["open_amount", "overdue_amount"],
@@ -119,16 +121,24 @@ def customer_fragments(
         totals=["open_amount", "overdue_amount"],
         labels={"credit_use_pct": "Credit limit used"},
     )
+    # the index sorts, searches and filters by region in the browser (arinsight.js)
+    index_table = index_table.replace(
+        '<table class="ar-table">',
+        '<table class="ar-table ar-sortable" id="customer_index" data-filter-column="Region">',
+        1,
+    )
     resolve_index = builder.resolver(index_source, period.label)
     index_body = (
         builder.context_bar(index_source, period, None, "customers")
         + (
             f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
-            "largest balances first. Click a customer for its statement.</p>"
+            "largest balances first. Search, filter by region or click a column to sort; click "
+            "a customer for its statement.</p>"
             if len(summary) >= everyone
             else f"<p>The {len(summary):,} customers (of {everyone:,}) with the largest open "
             f"balances at {esc(period.manifest.get('as_of'))} and every customer a page names, "
-            "the largest balances first. Click a customer for its statement; find any other "
+            "the largest balances first. Search, filter by region or click a column to sort; "
+            "click a customer for its statement; find any other "
             "customer's invoices in the invoice explorer.</p>"
         )
         + link_customers(index_table, resolve_index)
@@ -216,7 +226,7 @@ def customer_fragments(
             else "<p>No reminder recorded.</p>"
         )
         body = (
-            builder.context_bar(source, period, None, "customers")
+            builder.context_bar(source, period, None, "customers", cid)
             + head
             + f'<section class="cust-facts">{"".join(facts)}</section>'
             + '<section class="ar-section statement" data-customer="'
@@ -227,12 +237,16 @@ def customer_fragments(
             + "</section>"
             + f'<section class="ar-section"><h2>Aging</h2>{aging_html}</section>'
             + f'<section class="ar-section"><h2>Risk</h2>{risk_html}</section>'
-            + f'<details class="ar-detail" open><summary>Payments, last 12 months</summary>{pays_html}</details>'
+            + f'<details class="ar-detail"{" open" if len(pays) <= LONG_LIST else ""}>'
+            f"<summary>Payments, last 12 months ({len(pays):,})</summary>{pays_html}</details>"
             + f'<details class="ar-detail"><summary>Reminders sent</summary>{reminders_html}</details>'
         )
         pages[cid] = (f"{name}: {month_name(period.label)}", body)
     return index_body, pages
 
+
+#: A customer page's list longer than this starts collapsed (its summary gives the count).
+LONG_LIST = 10
 
 #: How many customers get a page per period when the run's params do not say
 #: (``site: {customer_pages: N}``): the largest open balances at T, plus every customer a
@@ -275,9 +289,16 @@ def customer_pages(builder: Builder, period: PeriodReport) -> None:
         return
     source = customers_source(period.label)
     index_body, fragments = customer_fragments(builder, period, data, source)
-    builder.write(source, f"Customers: {month_name(period.label)}", [page(index_body)], "customers")
+    index_scripts = scripts_html(source, charts=False, tables=True, datatables=True)
+    builder.write(
+        source,
+        f"Customers: {month_name(period.label)}",
+        [page(index_body, index_scripts)],
+        "customers",
+    )
+    scripts = scripts_html(source, charts=False, tables=True)  # the pages share the index's folder
     folder = builder.project_dir / Path(source).parent / CUSTOMER_FRAGMENTS
     folder.mkdir(parents=True, exist_ok=True)
     for cid, (title, body) in fragments.items():
-        frag = {"title": title, "body": page(body)}
+        frag = {"title": title, "body": page(body, scripts)}
         write_text(folder / f"{customer_slug(cid)}.json", json.dumps(frag, sort_keys=True))

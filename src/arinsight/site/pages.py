@@ -26,7 +26,13 @@ import pandas as pd
 from arinsight import kpis as registry
 from arinsight.ledger import ALL_REGIONS, period_bounds
 from arinsight.site.customer_page import customer_pages, customers_with_pages
-from arinsight.site.explorer import explorer_page
+from arinsight.site.explorer import (
+    TILE_VIEWS,
+    explorer_pages,
+    explorer_rows,
+    paid_months_of,
+    view_hash,
+)
 from arinsight.site.html import (
     esc,
     format_value,
@@ -39,7 +45,6 @@ from arinsight.site.notebook import read_notebook
 from arinsight.site.paths import (
     ARCHIVE,
     DQ_PAGE,
-    EXPLORER,
     HOME,
     REGION_PAGES,
     currency_of,
@@ -47,8 +52,10 @@ from arinsight.site.paths import (
     customers_source,
     dq_source,
     latest_source,
+    period_explorer_source,
     period_source,
     region_source,
+    worklist_source,
 )
 from arinsight.site.reports import PeriodReport, RegionReport
 from arinsight.site.sections import (
@@ -82,6 +89,7 @@ class Builder:
         self.written: list[str] = []
         self.customer_ids: dict[str, set[str]] = {}
         self._data: dict[str, dict[str, pd.DataFrame]] = {}
+        self._explorer: dict[str, pd.DataFrame | None] = {}
 
     def write(self, source: str, title: str, blocks: list[str], kind: str) -> None:
         write_text(self.project_dir / source, qmd(title, blocks, kind))
@@ -114,6 +122,51 @@ class Builder:
         self.customer_ids[period.label] = customers_with_pages(out["positions"], period)
         return out
 
+    def explorer_rows(self, period: PeriodReport) -> pd.DataFrame | None:
+        """The rows of the period's invoice explorer (:func:`arinsight.site.explorer.explorer_rows`),
+        None when the period published no invoice positions."""
+        if period.label not in self._explorer:
+            data = self.data(period)
+            self._explorer[period.label] = (
+                None
+                if data["positions"].empty
+                else explorer_rows(
+                    data["positions"],
+                    data["customers"],
+                    data["scores"],
+                    period.manifest.get("as_of"),
+                    paid_months_of(period),
+                )
+            )
+        return self._explorer[period.label]
+
+    def explorer_link(
+        self, source: str, period: PeriodReport, view: dict[str, str], region: str | None = None
+    ) -> str | None:
+        """The link from ``source`` to the period's explorer showing ``view`` for ``region``."""
+        if self.explorer_rows(period) is None:
+            return None
+        return href(source, period_explorer_source(period.label)) + view_hash(view, region)
+
+    def worklist(self, period: PeriodReport) -> Path | None:
+        """The period's collections worklist (reports/<period>/alerts/, written by
+        ``arinsight alerts``) when there is one."""
+        path = period.folder / "alerts" / "collections_worklist.xlsx"
+        return path if path.is_file() else None
+
+    def worklist_html(self, source: str, period: PeriodReport) -> str:
+        """A link to the period's collections worklist, empty when the alerts step has not
+        written one for the period."""
+        if self.worklist(period) is None:
+            return ""
+        return (
+            '<p class="ar-worklist"><a class="ar-worklist-link" '
+            f'href="{esc(href(source, worklist_source(period.label)))}" download>'
+            f"Collections worklist, {esc(month_name(period.label))} (Excel)</a>: every overdue "
+            "customer with the amount, the reminder step and the contact, from the alerts run "
+            "(all regions).</p>"
+        )
+
     def resolver(self, source: str, period: str) -> Callable[[str], str | None]:
         ids = self.customer_ids.get(period, set())
 
@@ -125,14 +178,23 @@ class Builder:
     # -- navigation --------------------------------------------------------------------------
 
     def _same_page_in(
-        self, p: PeriodReport, region_name: str | None, page_key: str | None
+        self,
+        p: PeriodReport,
+        region_name: str | None,
+        page_key: str | None,
+        customer_id: str | None = None,
     ) -> str | None:
-        """The source of this page in another period, or None when it was not published."""
+        """The source of this page in another period, or None when it was not published: a
+        customer's page leads to the same customer's page of that period when it has one."""
         nb_for = {k: n for k, n, _ in REGION_PAGES}
         if page_key == DQ_PAGE[0]:
             return dq_source(p.label) if p.all and p.all.has(DQ_PAGE[1]) else None
+        if page_key == "customers" and customer_id in self.customer_ids.get(p.label, set()):
+            return customer_source(p.label, customer_id)
         if page_key == "customers":
             return customers_source(p.label) if self.customer_ids.get(p.label) else None
+        if page_key == "explorer":
+            return period_explorer_source(p.label) if self.explorer_rows(p) is not None else None
         if page_key in nb_for:
             r = p.region(region_name or ALL_REGIONS)
             return region_source(p.label, r, page_key) if r and r.has(nb_for[page_key]) else None
@@ -144,12 +206,14 @@ class Builder:
         period: PeriodReport,
         region: RegionReport | None = None,
         page_key: str | None = None,
+        customer_id: str | None = None,
     ) -> str:
         """Period picker (every period built; the same page where it exists, else the period's
-        overview), the regions and the pages of this period."""
+        overview; on a customer's page the same customer's page, else the customer list), the
+        regions and the pages of this period."""
         options = []
         for p in self.periods:
-            target = self._same_page_in(p, region.name if region else None, page_key)
+            target = self._same_page_in(p, region.name if region else None, page_key, customer_id)
             target = target or period_source(p.label)
             sel = " selected" if p.label == period.label else ""
             options.append(
@@ -188,6 +252,10 @@ class Builder:
             tabs.append(link(dq_source(period.label), DQ_PAGE[2], page_key == DQ_PAGE[0]))
         if self.customer_ids.get(period.label):
             tabs.append(link(customers_source(period.label), "Customers", page_key == "customers"))
+        if self.explorer_rows(period) is not None:
+            tabs.append(
+                link(period_explorer_source(period.label), "Invoices", page_key == "explorer")
+            )
         regions = []
         nb_for = {k: n for k, n, _ in REGION_PAGES}
         region_page = page_key if page_key in nb_for else REGION_PAGES[0][0]
@@ -241,9 +309,18 @@ class Builder:
                     out.setdefault(key, {})[p.label] = value
         return out
 
-    def tiles(self, period: PeriodReport, region: RegionReport, keys: list[str]) -> str:
+    def tiles(
+        self, source: str, period: PeriodReport, region: RegionReport, keys: list[str]
+    ) -> str:
         previous = self.previous_of(period)
         prev_region = previous.region(region.name) if previous else None
+        links = {}
+        for key in keys:
+            if key in TILE_VIEWS and (region.kpis or {}).get(key) is not None:
+                view, total = TILE_VIEWS[key]
+                target = self.explorer_link(source, period, view, region.name)
+                if target:
+                    links[key] = (target, total)
         return tiles_html(
             keys,
             region.kpis,
@@ -252,6 +329,7 @@ class Builder:
             previous_label=period_bounds(period.label).previous().label,
             history=region.history(),
             fallback_history=self.published_history(region.name, period.label),
+            links=links,
         )
 
     # -- pages -------------------------------------------------------------------------------
@@ -268,8 +346,15 @@ class Builder:
         self.data(period)
         view = read_notebook(region.folder / nb_name)
         resolve = self.resolver(source, period.label)
-        tiles = self.tiles(period, region, [k.key for k in registry.tiles(key)])
-        cards, details, charts = sections_html(view.sections, source, resolve)
+        tiles = self.tiles(source, period, region, [k.key for k in registry.tiles(key)])
+
+        def explore(name: str) -> str | None:
+            from arinsight.site.explorer import LIST_VIEWS
+
+            view_ = LIST_VIEWS.get(name)
+            return self.explorer_link(source, period, view_, region.name) if view_ else None
+
+        cards, details, charts = sections_html(view.sections, source, resolve, explore)
         about = (
             f'<details class="ar-about"><summary>About this page</summary>{view.intro}</details>'
             if view.intro
@@ -278,6 +363,7 @@ class Builder:
         body = (
             self.context_bar(source, period, region, key)
             + tiles
+            + (self.worklist_html(source, period) if key == "risk" else "")
             + about
             + cards
             + details
@@ -286,7 +372,7 @@ class Builder:
         self.write(
             source,
             f"{title}: {region.name}, {month_name(period.label)}",
-            [page(body, scripts_html(source) if charts else "")],
+            [page(body, scripts_html(source, charts=charts, tables=True))],
             "report",
         )
 
@@ -316,7 +402,7 @@ class Builder:
         self.write(
             source,
             f"{DQ_PAGE[2]}: {month_name(period.label)}",
-            [page(body, scripts_html(source) if charts else "")],
+            [page(body, scripts_html(source, charts=charts, tables=True))],
             "report",
         )
 
@@ -335,6 +421,21 @@ class Builder:
         else:
             self.write(source, DQ_PAGE[2], [page(empty_html())], "placeholder")
 
+    def _region_cell(
+        self, source: str, period: PeriodReport, region: RegionReport, key: str, currency: str
+    ) -> str:
+        """One figure of the regions table; a figure with rows behind it links to them."""
+        value = (region.kpis or {}).get(key)
+        text = esc(format_value(value, registry.get(key).unit, currency))
+        target = (
+            self.explorer_link(source, period, TILE_VIEWS[key][0], region.name)
+            if key in TILE_VIEWS and value is not None
+            else None
+        )
+        if target:
+            text = f'<a class="ar-rows-link" href="{esc(target)}" data-kpi="{esc(key)}">{text}</a>'
+        return f'<td class="num" data-v="{esc(value if value is not None else "")}">{text}</td>'
+
     def region_table(self, source: str, period: PeriodReport) -> str:
         """Regions at a glance: key figures per region, the region linked to its pages."""
         currency = currency_of(period)
@@ -345,10 +446,7 @@ class Builder:
         )
         rows = []
         for r in period.regions:
-            cells = "".join(
-                f'<td class="num">{esc(format_value((r.kpis or {}).get(k), registry.get(k).unit, currency))}</td>'
-                for k in keys
-            )
+            cells = "".join(self._region_cell(source, period, r, k, currency) for k in keys)
             first = next(
                 (
                     region_source(period.label, r, key)
@@ -414,18 +512,21 @@ class Builder:
         body = (
             self.context_bar(HOME, latest, None, None)
             + intro
-            + self.tiles(latest, latest.all, keys)
+            + self.tiles(HOME, latest, latest.all, keys)
+            + self.worklist_html(HOME, latest)
             + '<section class="ar-section"><h2>Regions at a glance</h2>'
             + self.region_table(HOME, latest)
             + "</section>"
             + '<p class="links">'
             f'<a href="{esc(href(HOME, period_source(latest.label)))}">Period overview</a> · '
             f'<a href="{esc(href(HOME, customers_source(latest.label)))}">Customers</a> · '
-            f'<a href="{esc(href(HOME, EXPLORER))}">Invoice explorer</a> · '
+            f'<a href="{esc(href(HOME, period_explorer_source(latest.label)))}">Invoice explorer</a> · '
             f'<a href="{esc(href(HOME, ARCHIVE))}">Archive of periods</a></p>'
             + provenance_html(latest, latest.all)
         )
-        self.write(HOME, "Accounts receivable", [page(body)], "home")
+        self.write(
+            HOME, "Accounts receivable", [page(body, scripts_html(HOME, tables=True))], "home"
+        )
 
     def period_index(self, period: PeriodReport) -> None:
         source = period_source(period.label)
@@ -444,9 +545,21 @@ class Builder:
             + f"<p>{esc(month_name(period.label))}, as of {esc(period.manifest.get('as_of'))}.</p>"
             + notice
             + self.region_table(source, period)
+            + (
+                f'<p class="links"><a href="{esc(href(source, period_explorer_source(period.label)))}">'
+                f"Invoice explorer, {esc(month_name(period.label))}</a></p>"
+                if self.explorer_rows(period) is not None
+                else ""
+            )
+            + self.worklist_html(source, period)
             + provenance_html(period, period.all)
         )
-        self.write(source, f"Period {month_name(period.label)}", [page(body)], "period")
+        self.write(
+            source,
+            f"Period {month_name(period.label)}",
+            [page(body, scripts_html(source, tables=True))],
+            "period",
+        )
 
     def archive(self) -> None:
         rows = []
@@ -482,8 +595,17 @@ class Builder:
     # -- customers ---------------------------------------------------------------------------
 
     def explorer(self) -> None:
-        """The invoice explorer (:func:`arinsight.site.explorer.explorer_page`)."""
-        explorer_page(self)
+        """The invoice explorer of every period (:func:`arinsight.site.explorer.explorer_pages`)
+        and the collections worklists, published beside them."""
+        import shutil
+
+        explorer_pages(self)
+        for period in self.periods:
+            path = self.worklist(period)
+            if path is not None:
+                target = self.project_dir / worklist_source(period.label)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
 
     def customer_pages(self, period: PeriodReport) -> None:
         """The period's customer index and pages (:func:`arinsight.site.customer_page.customer_pages`)."""

@@ -43,6 +43,20 @@ def latest_source(page: str) -> str:
     return f"{SOURCES_DIR}/{page}.qmd"
 
 
+def period_explorer_source(period: str) -> str:
+    return f"{SOURCES_DIR}/{period}/explorer.qmd"
+
+
+def explorer_data_source(period: str) -> str:
+    """The explorer's rows of a period, a script both its explorer pages load."""
+    return f"{SOURCES_DIR}/{period}/explorer-data.js"
+
+
+def worklist_source(period: str) -> str:
+    """Where the site publishes the period's collections worklist (written by the alerts step)."""
+    return f"{SOURCES_DIR}/{period}/collections_worklist.xlsx"
+
+
 def customers_source(period: str) -> str:
     return f"{SOURCES_DIR}/{period}/customers/index.qmd"
 

@@ -157,21 +157,58 @@ def _no_data_message(chart: Mapping[str, Any]) -> str | None:
     return meta.get("arinsight_no_data") if isinstance(meta, Mapping) else None
 
 
-def scripts_html(source: str) -> str:
-    """plotly.js and the site's script, served from the site itself (one copy each)."""
-    return (
-        f'<script src="{esc(href(source, ASSETS + "/plotly.min.js"))}"></script>'
-        f'<script src="{esc(href(source, ASSETS + "/arinsight.js"))}"></script>'
+def scripts_html(
+    source: str, charts: bool = True, tables: bool = False, datatables: bool = False
+) -> str:
+    """The site's scripts, served from the site itself (one copy each): plotly.js for pages
+    with charts; ``arinsight.js`` (charts, the download buttons of every table, the invoice
+    explorer) for pages with charts or tables; DataTables with its stylesheet for the explorer
+    (other pages load it on the first click of a download button)."""
+    out = (
+        f'<script src="{esc(href(source, ASSETS + "/plotly.min.js"))}"></script>' if charts else ""
     )
+    if datatables:
+        out += (
+            f'<link rel="stylesheet" href="{esc(href(source, ASSETS + "/datatables.css"))}">'
+            f'<script src="{esc(href(source, ASSETS + "/datatables.js"))}" defer></script>'
+        )
+    if charts or tables or datatables:
+        out += f'<script src="{esc(href(source, ASSETS + "/arinsight.js"))}" defer></script>'
+    return out
+
+
+_VIEW_NOTE = re.compile(r'<span class="ar-explore" data-explore="([a-z-]+)">(.*?)</span>', re.S)
+
+
+def link_views(block: str, explore: Callable[[str], str | None] | None) -> str:
+    """A table cut at "First N of M rows" whose notebook named its explorer view
+    (``table_markup(explore=...)``) links its "All M are in the invoice explorer" to them."""
+    if explore is None:
+        return block
+
+    def one(m: re.Match) -> str:
+        target = explore(html.unescape(m.group(1)))
+        if not target:
+            return m.group(2)
+        text = m.group(2).replace(" of the website", "")
+        return f'<a class="ar-rows-link" href="{esc(target)}">{text}</a>'
+
+    return _VIEW_NOTE.sub(one, block)
 
 
 def sections_html(
     sections: list[Section],
     source: str,
     resolve: Callable[[str], str | None],
+    explore: Callable[[str], str | None] | None = None,
 ) -> tuple[str, str, bool]:
     """(cards, details, has charts): charts in cards with their notes, then every table and
-    text collapsed under the cards."""
+    text collapsed under the cards. ``explore``: a list view's link to the invoice explorer
+    (:func:`link_views`)."""
+
+    def table(t: str) -> str:
+        return link_views(link_customers(t, resolve), explore)
+
     cards, details = [], []
     n = 0
     for sec in sections:
@@ -199,13 +236,13 @@ def sections_html(
                 f'<div class="ar-card-note">{sec.note}</div>{"".join(charts)}</article>'
             )
             if sec.tables:
-                body = "".join(link_customers(t, resolve) for t in sec.tables)
+                body = "".join(table(t) for t in sec.tables)
                 details.append(
                     f'<details class="ar-detail"><summary>{esc(sec.title)}: the figures</summary>'
                     f"{body}</details>"
                 )
         elif sec.tables or sec.texts:
-            body = "".join(link_customers(t, resolve) for t in sec.tables) + "".join(sec.texts)
+            body = "".join(table(t) for t in sec.tables) + "".join(sec.texts)
             note = sec.note if not sec.charts else ""
             details.append(
                 f'<details class="ar-detail"><summary>{esc(sec.title)}</summary>'

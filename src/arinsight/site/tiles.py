@@ -101,8 +101,12 @@ def tile_html(
     previous_label: str | None = None,
     history: Mapping[str, Mapping[str, Any]] | None = None,
     fallback_history: Mapping[str, Mapping[str, Any]] | None = None,
+    link: tuple[str, str] | None = None,
 ) -> str:
     """One tile: label, value, change with arrow (green good, red bad, grey neither), sparkline.
+
+    ``link``: (URL of the rows behind the tile, the figure of the explorer's totals row that
+    equals it: a money column or "customers"); the whole tile then opens them.
 
     A KPI that is n/a shows, in place of its change, the reason from ``kpis["na_reasons"]``
     ("The customer data has no credit limits").
@@ -149,8 +153,17 @@ def tile_html(
         )
         spark = sparkline_svg(values, months, text)
     data_value = "" if value is None else json.dumps(value)
+    rows = ""
+    linked = ""
+    if link is not None:
+        what = "the customers" if link[1] == "customers" else "the invoices"
+        rows = (
+            f'<a class="kpi-rows" href="{esc(link[0])}" data-total="{esc(link[1])}">'
+            f'Show {what}<span class="visually-hidden"> behind {esc(kpi.label)}</span> ›</a>'
+        )
+        linked = " linked"
     return (
-        f'<div class="kpi-tile" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
+        f'<div class="kpi-tile{linked}" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
         f'title="{esc(kpi.definition)}">'
         f'<div class="kpi-label">{esc(kpi.label)}</div>'
         f'<div class="kpi-value">{esc(format_value(value, kpi.unit, currency))}</div>'
@@ -158,13 +171,20 @@ def tile_html(
         f'data-assessment="{esc(ch["assessment"] or "")}">'
         f'<span class="kpi-arrow" aria-hidden="true">{arrow}</span> {esc(change_text)}</div>'
         f'<div class="kpi-trend {tone}">{spark}</div>'
+        f"{rows}"
         "</div>"
     )
 
 
-def tiles_html(keys: Sequence[str], kpis: Mapping[str, Any] | None, **kw: Any) -> str:
-    """The grid of tiles for ``keys`` (see :func:`tile_html`); empty string for no keys."""
+def tiles_html(
+    keys: Sequence[str],
+    kpis: Mapping[str, Any] | None,
+    links: Mapping[str, tuple[str, str]] | None = None,
+    **kw: Any,
+) -> str:
+    """The grid of tiles for ``keys`` (see :func:`tile_html`; ``links``: KPI -> its ``link``);
+    empty string for no keys."""
     if not keys:
         return ""
-    body = "".join(tile_html(key, kpis, **kw) for key in keys)
+    body = "".join(tile_html(key, kpis, link=(links or {}).get(key), **kw) for key in keys)
     return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'
