@@ -41,18 +41,46 @@ FX = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700"), "CHF": Decimal("1.1300
 
 # Banks' abbreviations of the words of the sample's customer names (and a few common ones)
 ABBREV = {
-    "HEALTH": "HLTH", "STORES": "STRS", "PIONEER": "PIONR", "RIVER": "RIVR",
-    "LOGISTICS": "LOGIST", "POWER": "PWR", "CEDAR": "CEDR", "METALS": "MTLS", "NORTH": "NTH",
-    "FREIGHT": "FRGHT", "SYSTEMS": "SYS", "LABS": "LABS", "DELTA": "DLT", "GRID": "GRD",
-    "WORKS": "WKS", "EAGLE": "EAGL", "GREEN": "GRN", "APEX": "APX", "FOODS": "FDS",
-    "ENERGY": "ENRGY", "ATLAS": "ATLS", "BLUE": "BLU", "HARBOR": "HBR", "IRON": "IRON",
-    "SUMMIT": "SMT", "SILVER": "SLVR", "GROUP": "GRP", "INTERNATIONAL": "INTL",
-    "SERVICES": "SVCS", "MANUFACTURING": "MFG", "COMPANY": "CO", "CORPORATION": "CORP",
+    "HEALTH": "HLTH",
+    "STORES": "STRS",
+    "PIONEER": "PIONR",
+    "RIVER": "RIVR",
+    "LOGISTICS": "LOGIST",
+    "POWER": "PWR",
+    "CEDAR": "CEDR",
+    "METALS": "MTLS",
+    "NORTH": "NTH",
+    "FREIGHT": "FRGHT",
+    "SYSTEMS": "SYS",
+    "LABS": "LABS",
+    "DELTA": "DLT",
+    "GRID": "GRD",
+    "WORKS": "WKS",
+    "EAGLE": "EAGL",
+    "GREEN": "GRN",
+    "APEX": "APX",
+    "FOODS": "FDS",
+    "ENERGY": "ENRGY",
+    "ATLAS": "ATLS",
+    "BLUE": "BLU",
+    "HARBOR": "HBR",
+    "IRON": "IRON",
+    "SUMMIT": "SMT",
+    "SILVER": "SLVR",
+    "GROUP": "GRP",
+    "INTERNATIONAL": "INTL",
+    "SERVICES": "SVCS",
+    "MANUFACTURING": "MFG",
+    "COMPANY": "CO",
+    "CORPORATION": "CORP",
 }
 LEGAL_VARIANTS = {
-    "LLC": ["L.L.C.", "LLC.", "Limited Liability Co"], "Ltd": ["Limited", "Ltd.", "LTD"],
-    "GmbH": ["G.m.b.H.", "Gesellschaft mbH", "GMBH"], "Inc": ["Incorporated", "Inc.", "INC"],
-    "Group": ["Grp", "Group Ltd", "GRP"], "Co": ["Company", "Co.", "Corp"],
+    "LLC": ["L.L.C.", "LLC.", "Limited Liability Co"],
+    "Ltd": ["Limited", "Ltd.", "LTD"],
+    "GmbH": ["G.m.b.H.", "Gesellschaft mbH", "GMBH"],
+    "Inc": ["Incorporated", "Inc.", "INC"],
+    "Group": ["Grp", "Group Ltd", "GRP"],
+    "Co": ["Company", "Co.", "Corp"],
 }
 LEGAL = set(LEGAL_VARIANTS)
 
@@ -126,8 +154,15 @@ def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
         pay = pd.read_parquet(path / "payments.parquet")
         cus = pd.read_parquet(path / "customers.parquet")
         inv_rows = [
-            (r.invoice_id, r.customer_id, r.invoice_date, r.due_date, r.amount, r.currency,
-             getattr(r, "status", ""))
+            (
+                r.invoice_id,
+                r.customer_id,
+                r.invoice_date,
+                r.due_date,
+                r.amount,
+                r.currency,
+                getattr(r, "status", ""),
+            )
             for r in inv.itertuples()
         ]
         pay_rows = [(r.invoice_id, r.payment_date, r.amount) for r in pay.itertuples()]
@@ -135,14 +170,22 @@ def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
     elif (path / "invoices.csv").exists():
         with open(path / "invoices.csv", newline="", encoding="utf-8") as f:
             inv_rows = [
-                (r["InvoiceNo"], r["CustomerID"], r["InvoiceDate"], r["DueDate"], r["Amount"],
-                 r.get("Currency") or CURRENCY, r.get("Status", ""))
+                (
+                    r["InvoiceNo"],
+                    r["CustomerID"],
+                    r["InvoiceDate"],
+                    r["DueDate"],
+                    r["Amount"],
+                    r.get("Currency") or CURRENCY,
+                    r.get("Status", ""),
+                )
                 for r in csv.DictReader(f)
             ]
         con = sqlite3.connect(f"file:{path / 'ledger.sqlite'}?mode=ro", uri=True)
         try:
             pay_rows = con.execute(
-                "select InvoiceNo, PaymentDate, AmountPaid from payments").fetchall()
+                "select InvoiceNo, PaymentDate, AmountPaid from payments"
+            ).fetchall()
         finally:
             con.close()
         from openpyxl import load_workbook
@@ -173,9 +216,18 @@ def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
     for inv_id, cid, idate, ddate, amt, ccy, status in inv_rows:
         inv_id, cid = str(inv_id), str(cid)
         d, due, a = _date(idate), _date(ddate), _dec(amt)
-        if (seen[inv_id] > 1 or d is None or due is None or a is None or a <= 0
-                or cid not in cust or d > statement_date or inv_id in paid_later
-                or not re.fullmatch(r"INV-\d{7}", inv_id) or str(ccy) != CURRENCY):
+        if (
+            seen[inv_id] > 1
+            or d is None
+            or due is None
+            or a is None
+            or a <= 0
+            or cid not in cust
+            or d > statement_date
+            or inv_id in paid_later
+            or not re.fullmatch(r"INV-\d{7}", inv_id)
+            or str(ccy) != CURRENCY
+        ):
             continue
         if str(status) == "Paid" and inv_id not in paid:
             continue
@@ -242,8 +294,15 @@ def bank_name(name: str, style: str, rng: random.Random) -> str:
     raise ValueError(style)
 
 
-NAME_STYLES = [("full", 35), ("upper", 20), ("abbrev", 15), ("cut16", 10), ("cut35", 5),
-               ("legal", 10), ("noform", 5)]
+NAME_STYLES = [
+    ("full", 35),
+    ("upper", 20),
+    ("abbrev", 15),
+    ("cut16", 10),
+    ("cut35", 5),
+    ("legal", 10),
+    ("noform", 5),
+]
 
 REF_STYLES = [
     # (style, template, strong?) ; {n} = '0001234', {s} = '1234'
@@ -287,7 +346,7 @@ def transpose(digits: str, rng: random.Random) -> str:
     if not pos:
         return digits
     i = rng.choice(pos)
-    return digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+    return digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
 
 
 # --------------------------------------------------------------------------- statement lines
@@ -296,9 +355,9 @@ def transpose(digits: str, rng: random.Random) -> str:
 @dataclass
 class Line:
     line_no: int
-    file: str                      # day1 | day2 (the re-sent day1 copy has the day1 lines)
+    file: str  # day1 | day2 (the re-sent day1 copy has the day1 lines)
     kind: str
-    cdt_dbt: str                   # CRDT | DBIT
+    cdt_dbt: str  # CRDT | DBIT
     amount: Decimal
     booking_date: dt.date
     value_date: dt.date
@@ -316,14 +375,16 @@ class Line:
     charges: Decimal | None = None
     bank_tx: tuple[str, str, str] = ("PMNT", "RCDT", "ESCT")
     return_reason: str = ""
-    batch: str = ""               # entries sharing a batch id are one Ntry (a batch booking)
+    batch: str = ""  # entries sharing a batch id are one Ntry (a batch booking)
     # the truth
-    pays: list[dict] = field(default_factory=list)   # [{invoice_id, customer_id, amount, open_amount}]
-    settles: bool = False          # the invoices are paid in full (differences: discount, fees, FX)
+    pays: list[dict] = field(
+        default_factory=list
+    )  # [{invoice_id, customer_id, amount, open_amount}]
+    settles: bool = False  # the invoices are paid in full (differences: discount, fees, FX)
     no_invoice_reason: str = ""
     reverses: int | None = None
-    ambiguous: bool = False        # the statement alone cannot say which invoice: never auto-apply
-    expect: str = "auto"           # auto | either | review | none | skip
+    ambiguous: bool = False  # the statement alone cannot say which invoice: never auto-apply
+    expect: str = "auto"  # auto | either | review | none | skip
     note: str = ""
 
 
@@ -381,9 +442,22 @@ class _Gen:
     def name_style(self) -> str:
         return self.rng.choices([s for s, _ in NAME_STYLES], [w for _, w in NAME_STYLES])[0]
 
-    def add(self, kind: str, invs: list[Invoice], amount: Decimal, *, day=None, file="day1",
-            ustrd=None, strd=None, style=None, expect="auto", settles=None, pays=None,
-            **kw) -> Line:
+    def add(
+        self,
+        kind: str,
+        invs: list[Invoice],
+        amount: Decimal,
+        *,
+        day=None,
+        file="day1",
+        ustrd=None,
+        strd=None,
+        style=None,
+        expect="auto",
+        settles=None,
+        pays=None,
+        **kw,
+    ) -> Line:
         bdate = self.booking(invs, day)
         cust = invs[0].customer_id if invs else ""
         style = style or self.name_style()
@@ -395,13 +469,23 @@ class _Gen:
         if settles is None:
             settles = bool(invs) and amount >= sum(i.open_amount for i in invs)
         line = Line(
-            line_no=len(self.lines) + 1, file=file, kind=kind, cdt_dbt=kw.pop("cdt_dbt", "CRDT"),
-            amount=money(amount), booking_date=bdate,
-            value_date=kw.pop("value_date", bdate), acct_svcr_ref=self.ref(bdate),
-            payer_name=payer or "", payer_iban=kw.pop("payer_iban", None)
-            or (customer_iban(cust) if cust else ""),
-            ustrd=list(ustrd or []), strd_refs=list(strd or []), pays=pays, settles=settles,
-            expect=expect, **kw)
+            line_no=len(self.lines) + 1,
+            file=file,
+            kind=kind,
+            cdt_dbt=kw.pop("cdt_dbt", "CRDT"),
+            amount=money(amount),
+            booking_date=bdate,
+            value_date=kw.pop("value_date", bdate),
+            acct_svcr_ref=self.ref(bdate),
+            payer_name=payer or "",
+            payer_iban=kw.pop("payer_iban", None) or (customer_iban(cust) if cust else ""),
+            ustrd=list(ustrd or []),
+            strd_refs=list(strd or []),
+            pays=pays,
+            settles=settles,
+            expect=expect,
+            **kw,
+        )
         if style and invs:
             line.note = (line.note + f" name:{style}").strip()
         self.lines.append(line)
@@ -428,12 +512,23 @@ class _Gen:
             return
         if self.rng.random() < 0.4:
             ref = rf_reference(number(inv.invoice_id))
-            self.add("strd_rf_creditor_ref", [inv], inv.open_amount, strd=[ref],
-                     ustrd=[] if self.rng.random() < 0.5 else ["PAYMENT"], expect="either",
-                     note="ISO 11649 RF reference built from the invoice number")
+            self.add(
+                "strd_rf_creditor_ref",
+                [inv],
+                inv.open_amount,
+                strd=[ref],
+                ustrd=[] if self.rng.random() < 0.5 else ["PAYMENT"],
+                expect="either",
+                note="ISO 11649 RF reference built from the invoice number",
+            )
         else:
-            self.add("strd_ref", [inv], inv.open_amount, strd=[inv.invoice_id],
-                     ustrd=[] if self.rng.random() < 0.5 else ["SAMMELZAHLUNG"])
+            self.add(
+                "strd_ref",
+                [inv],
+                inv.open_amount,
+                strd=[inv.invoice_id],
+                ustrd=[] if self.rng.random() < 0.5 else ["SAMMELZAHLUNG"],
+            )
 
     def k_typo(self, how: str):
         """A mangled number that is no open invoice: the payer and the amount identify it."""
@@ -446,14 +541,21 @@ class _Gen:
                 bad = transpose(n, self.rng)
             else:
                 i = self.rng.randrange(len(n) - len(n.lstrip("0")), len(n))
-                bad = n[:i] + self.rng.choice([d for d in "0123456789" if d != n[i]]) + n[i + 1:]
+                bad = n[:i] + self.rng.choice([d for d in "0123456789" if d != n[i]]) + n[i + 1 :]
             if bad != n and "INV-" + bad not in self.open_ids:
                 style = "full" if self.rng.random() < 0.6 else self.name_style()
                 exp = "auto" if style == "full" and self.unique_name(inv.customer_id) else "either"
                 closed = "INV-" + bad in self.ledger.all_invoice_ids
-                self.add(f"typo_{how}", [inv], inv.open_amount, ustrd=[f"INV-{bad}"],
-                         style=style, expect=exp, note=f"written INV-{bad}"
-                         + (" (a paid invoice)" if closed else " (no such invoice)"))
+                self.add(
+                    f"typo_{how}",
+                    [inv],
+                    inv.open_amount,
+                    ustrd=[f"INV-{bad}"],
+                    style=style,
+                    expect=exp,
+                    note=f"written INV-{bad}"
+                    + (" (a paid invoice)" if closed else " (no such invoice)"),
+                )
                 return
             self.used.discard(inv.invoice_id)
 
@@ -462,48 +564,89 @@ class _Gen:
         cands = []
         for inv in self.free():
             n = number(inv.invoice_id)
-            for i in range(len(n) - 1):
-                if n[i] == n[i + 1]:
-                    continue
-                other = "INV-" + n[:i] + n[i + 1] + n[i] + n[i + 2:]
+            variants = [
+                "INV-" + n[:i] + n[i + 1] + n[i] + n[i + 2 :]
+                for i in range(len(n) - 1)
+                if n[i] != n[i + 1]
+            ]
+            if self.rng.random() < 0.3:  # one digit wrong instead of two swapped
+                variants = [
+                    "INV-" + n[:i] + d + n[i + 1 :]
+                    for i in range(3, len(n))
+                    for d in "0123456789"
+                    if d != n[i]
+                ]
+            for other in variants:
                 o = self.open_ids.get(other)
-                if (o and o.customer_id != inv.customer_id and other not in self.used
-                        and o.open_amount != inv.open_amount):
+                if (
+                    o
+                    and o.customer_id != inv.customer_id
+                    and other not in self.used
+                    and o.open_amount != inv.open_amount
+                ):
                     cands.append((inv, o))
         if not cands:
             return
         inv, other = self.rng.choice(cands)
         self.take(inv)
         self.used.add(other.invoice_id)  # keep the other invoice open and untouched
-        self.add("ref_other_customers_invoice", [inv], inv.open_amount,
-                 ustrd=[other.invoice_id], style="full", expect="either",
-                 note=f"written {other.invoice_id} = open invoice of {other.customer_id} "
-                      f"({other.open_amount}); payer and amount are {inv.customer_id}'s")
+        self.add(
+            "ref_other_customers_invoice",
+            [inv],
+            inv.open_amount,
+            ustrd=[other.invoice_id],
+            style="full",
+            expect="either",
+            note=f"written {other.invoice_id} = open invoice of {other.customer_id} "
+            f"({other.open_amount}); payer and amount are {inv.customer_id}'s",
+        )
 
     def k_name_only(self):
         """No reference: the payer's name and the exact amount."""
-        inv = self.pick(lambda i: sum(
-            1 for j in self.by_customer[i.customer_id] if j.open_amount == i.open_amount) == 1)
+        inv = self.pick(
+            lambda i: (
+                sum(1 for j in self.by_customer[i.customer_id] if j.open_amount == i.open_amount)
+                == 1
+            )
+        )
         if not inv:
             return
         style = self.name_style()
-        exp = "auto" if style in ("full", "upper") and self.unique_name(inv.customer_id) else "either"
-        self.add("no_reference", [inv], inv.open_amount, ustrd=self.rng.choice(
-            [[], ["PAYMENT"], ["ZAHLUNG LT. VEREINBARUNG"], ["ACH CREDIT"]]), style=style,
-            expect=exp)
+        exp = (
+            "auto" if style in ("full", "upper") and self.unique_name(inv.customer_id) else "either"
+        )
+        self.add(
+            "no_reference",
+            [inv],
+            inv.open_amount,
+            ustrd=self.rng.choice([[], ["PAYMENT"], ["ZAHLUNG LT. VEREINBARUNG"], ["ACH CREDIT"]]),
+            style=style,
+            expect=exp,
+        )
 
     def k_parent(self):
         inv = self.pick()
         if not inv:
             return
         first = self.ledger.customers[inv.customer_id].split()[0]
-        parent = self.rng.choice([f"{first} Holdings Corp", f"{first.upper()} TREASURY SVCS",
-                                  f"{first} Industries International Inc"])
+        parent = self.rng.choice(
+            [
+                f"{first} Holdings Corp",
+                f"{first.upper()} TREASURY SVCS",
+                f"{first} Industries International Inc",
+            ]
+        )
         ult = self.ledger.customers[inv.customer_id] if self.rng.random() < 0.5 else ""
-        self.add("parent_pays", [inv], inv.open_amount, payer_name=parent,
-                 payer_iban=customer_iban("parent:" + first), ultimate_debtor=ult,
-                 ustrd=[ref_text(inv.invoice_id, self.rng.choice(["exact", "re", "invoice_no"]))],
-                 note=f"parent {parent} pays for {inv.customer_id}")
+        self.add(
+            "parent_pays",
+            [inv],
+            inv.open_amount,
+            payer_name=parent,
+            payer_iban=customer_iban("parent:" + first),
+            ultimate_debtor=ult,
+            ustrd=[ref_text(inv.invoice_id, self.rng.choice(["exact", "re", "invoice_no"]))],
+            note=f"parent {parent} pays for {inv.customer_id}",
+        )
 
     def k_foreign(self):
         """A foreign payer sends EUR/GBP/CHF; the bank converts at its rate and takes a fee."""
@@ -513,17 +656,27 @@ class _Gen:
         ccy = self.rng.choice(list(FX))
         sent = money(inv.open_amount / FX[ccy])
         bank_rate = (FX[ccy] * Decimal(str(1 - self.rng.uniform(0.002, 0.009)))).quantize(
-            Decimal("0.000001"))
+            Decimal("0.000001")
+        )
         fee = money(self.rng.choice([10, 15, 20, 25]))
         booked = money(sent * bank_rate) - fee
         country = {"EUR": self.rng.choice(["FR", "IT", "NL"]), "GBP": "GB", "CHF": "CH"}[ccy]
         short = (inv.open_amount - booked) / inv.open_amount
-        self.add("foreign_fx", [inv], booked, instd_amount=sent, instd_currency=ccy,
-                 xchg_rate=bank_rate, charges=fee, payer_iban=customer_iban(inv.customer_id, country),
-                 ustrd=[ref_text(inv.invoice_id, self.rng.choice(["exact", "invoice_no", "re"]))],
-                 settles=True, expect="auto" if short <= Decimal("0.02") else "either",
-                 note=f"sent {sent} {ccy}, booked {booked} USD ({short:.2%} short)",
-                 bank_tx=("PMNT", "RCDT", "XBCT"))
+        self.add(
+            "foreign_fx",
+            [inv],
+            booked,
+            instd_amount=sent,
+            instd_currency=ccy,
+            xchg_rate=bank_rate,
+            charges=fee,
+            payer_iban=customer_iban(inv.customer_id, country),
+            ustrd=[ref_text(inv.invoice_id, self.rng.choice(["exact", "invoice_no", "re"]))],
+            settles=True,
+            expect="auto" if short <= Decimal("0.02") else "either",
+            note=f"sent {sent} {ccy}, booked {booked} USD ({short:.2%} short)",
+            bank_tx=("PMNT", "RCDT", "XBCT"),
+        )
 
     def k_foreign_usd(self):
         """A foreign payer sends USD; an intermediary bank lifts a fee (instructed = invoice)."""
@@ -531,32 +684,51 @@ class _Gen:
         if not inv:
             return
         fee = money(self.rng.choice([12, 15, 20, 30, 35]))
-        self.add("foreign_usd_lifting_fee", [inv], inv.open_amount - fee,
-                 instd_amount=inv.open_amount, instd_currency="USD", charges=fee,
-                 payer_iban=customer_iban(inv.customer_id, "GB"), settles=True,
-                 ustrd=[ref_text(inv.invoice_id, "exact")], bank_tx=("PMNT", "RCDT", "XBCT"),
-                 note=f"{fee} taken by an intermediary bank")
+        self.add(
+            "foreign_usd_lifting_fee",
+            [inv],
+            inv.open_amount - fee,
+            instd_amount=inv.open_amount,
+            instd_currency="USD",
+            charges=fee,
+            payer_iban=customer_iban(inv.customer_id, "GB"),
+            settles=True,
+            ustrd=[ref_text(inv.invoice_id, "exact")],
+            bank_tx=("PMNT", "RCDT", "XBCT"),
+            note=f"{fee} taken by an intermediary bank",
+        )
 
     def k_partial(self):
         inv = self.pick(lambda i: i.open_amount > 200)
         if not inv:
             return
         part = money(inv.open_amount * Decimal(str(self.rng.choice([0.25, 0.4, 0.5, 0.6, 0.75]))))
-        txt = self.rng.choice(["Teilzahlung {r}", "partial payment {r}", "{r} 1st instalment",
-                               "Akonto {r}"]).format(r=ref_text(inv.invoice_id, "exact"))
+        txt = self.rng.choice(
+            ["Teilzahlung {r}", "partial payment {r}", "{r} 1st instalment", "Akonto {r}"]
+        ).format(r=ref_text(inv.invoice_id, "exact"))
         self.add("partial", [inv], part, ustrd=[txt], settles=False)
 
     def k_discount(self):
-        inv = self.pick(lambda i: i.open_amount > 100 and i.due_date >= self.day1 - dt.timedelta(20))
+        inv = self.pick(
+            lambda i: i.open_amount > 100 and i.due_date >= self.day1 - dt.timedelta(20)
+        )
         if not inv:
             inv = self.pick(lambda i: i.open_amount > 100)
         if not inv:
             return
         paid = money(inv.open_amount * Decimal("0.98"))
-        txt = self.rng.choice(["{r} abzgl. 2% Skonto", "{r} less 2% discount",
-                               "{r} 2/10 net 30"]).format(r=ref_text(inv.invoice_id, "exact"))
-        self.add("discount_2pct", [inv], paid, ustrd=[txt], settles=True,
-                 pays=[_pay(inv, paid)], note=f"discount {inv.open_amount - paid}")
+        txt = self.rng.choice(
+            ["{r} abzgl. 2% Skonto", "{r} less 2% discount", "{r} 2/10 net 30"]
+        ).format(r=ref_text(inv.invoice_id, "exact"))
+        self.add(
+            "discount_2pct",
+            [inv],
+            paid,
+            ustrd=[txt],
+            settles=True,
+            pays=[_pay(inv, paid)],
+            note=f"discount {inv.open_amount - paid}",
+        )
 
     def _group(self, k_min=2, k_max=4) -> list[Invoice] | None:
         custs = [c for c, v in self.by_customer.items() if len(self.free(c)) >= k_min]
@@ -576,8 +748,11 @@ class _Gen:
             return
         total = sum(i.open_amount for i in invs)
         amount = money(total * Decimal("0.98")) if discount else total
-        ustrd = [multi_ref_text([i.invoice_id for i in invs], self.rng)] if with_refs else \
-            [self.rng.choice(["PAYMENT RUN 44", "SAMMELUEBERWEISUNG", "AP PAYMENT"])]
+        ustrd = (
+            [multi_ref_text([i.invoice_id for i in invs], self.rng)]
+            if with_refs
+            else [self.rng.choice(["PAYMENT RUN 44", "SAMMELUEBERWEISUNG", "AP PAYMENT"])]
+        )
         if discount:
             ustrd[0] += " abzgl. 2% Skonto"
         kind = "multi_ref" if with_refs else "multi_no_ref"
@@ -585,15 +760,17 @@ class _Gen:
             kind += "_discount"
         style = self.name_style() if with_refs else "full"
         exp = "auto" if with_refs and not discount else "either"
-        pays = [_pay(i, money(i.open_amount * Decimal("0.98")) if discount else i.open_amount)
-                for i in invs]
+        pays = [
+            _pay(i, money(i.open_amount * Decimal("0.98")) if discount else i.open_amount)
+            for i in invs
+        ]
         if discount:  # the rounding cent goes to the last invoice
             pays[-1]["amount"] = str(amount - sum(Decimal(p["amount"]) for p in pays[:-1]))
         self.add(kind, invs, amount, ustrd=ustrd, style=style, expect=exp, settles=True, pays=pays)
 
     def k_equal_pair(self):
         """A customer has two open invoices of the same amount and pays one without a reference."""
-        for c, invs in self.by_customer.items():
+        for c in self.by_customer:
             amounts: dict[Decimal, list[Invoice]] = {}
             for i in self.free(c):
                 amounts.setdefault(i.open_amount, []).append(i)
@@ -602,12 +779,65 @@ class _Gen:
                     inv = self.take(same[0])
                     for other in same[1:]:
                         self.used.add(other.invoice_id)
-                    self.add("equal_amount_pair", [inv], amt, ustrd=["PAYMENT"], style="full",
-                             ambiguous=True, expect="review",
-                             note="same open amount as " + ", ".join(o.invoice_id for o in same[1:])
-                             + "; truth: the older one, but nothing on the line says which")
+                    self.add(
+                        "equal_amount_pair",
+                        [inv],
+                        amt,
+                        ustrd=["PAYMENT"],
+                        style="full",
+                        ambiguous=True,
+                        expect="review",
+                        note="same open amount as "
+                        + ", ".join(o.invoice_id for o in same[1:])
+                        + "; truth: the older one, but nothing on the line says which",
+                    )
                     return True
         return False
+
+    def k_multi_one_ref(self):
+        """One transfer for two invoices of a customer; the text names only the first."""
+        invs = self._group(2, 2)
+        if not invs:
+            return
+        total = sum(i.open_amount for i in invs)
+        self.add(
+            "multi_names_one",
+            invs,
+            total,
+            ustrd=[ref_text(invs[0].invoice_id, "exact")],
+            expect="either",
+            settles=True,
+            pays=[_pay(i, i.open_amount) for i in invs],
+            note=f"pays {invs[1].invoice_id} too, unnamed",
+        )
+
+    def k_sister_pays(self):
+        """A customer pays another customer's invoice (same group), exact reference and amount."""
+        for _ in range(20):
+            inv = self.pick()
+            if not inv:
+                return
+            first = self.ledger.customers[inv.customer_id].split()[0]
+            sisters = sorted(
+                c
+                for c, n in self.ledger.customers.items()
+                if n.split()[0] == first and c != inv.customer_id
+            )
+            if sisters:
+                sis = self.rng.choice(sisters)
+                self.add(
+                    "sister_company_pays",
+                    [inv],
+                    inv.open_amount,
+                    payer_name=self.ledger.customers[sis],
+                    payer_iban=customer_iban(sis),
+                    ustrd=[ref_text(inv.invoice_id, "exact")],
+                    expect="either",
+                    note=f"payer is {sis} ({self.ledger.customers[sis]}), a sister "
+                    f"company of {inv.customer_id}; reference and amount are right",
+                )
+                return
+            self.used.discard(inv.invoice_id)
 
     def k_equal_after_partial(self):
         """A customer's two open invoices get the same open amount inside the statement: a
@@ -628,14 +858,28 @@ class _Gen:
             self.take(a)
             self.take(b)
             part = a.open_amount - b.open_amount
-            self.add("partial_leaves_equal_pair", [a], part, day=first,
-                     ustrd=[f"Teilzahlung {a.invoice_id}"], settles=False, style="full",
-                     note=f"leaves {b.open_amount} open on {a.invoice_id}, the amount of "
-                          f"{b.invoice_id}")
-            self.add("equal_amount_pair", [b], b.open_amount, day=self.day1,
-                     ustrd=["PAYMENT"], style="full", ambiguous=True, expect="review",
-                     note=f"{a.invoice_id} and {b.invoice_id} of {c} both have {b.open_amount} "
-                          "open; the truth is the second but nothing on the line says which")
+            self.add(
+                "partial_leaves_equal_pair",
+                [a],
+                part,
+                day=first,
+                ustrd=[f"Teilzahlung {a.invoice_id}"],
+                settles=False,
+                style="full",
+                note=f"leaves {b.open_amount} open on {a.invoice_id}, the amount of {b.invoice_id}",
+            )
+            self.add(
+                "equal_amount_pair",
+                [b],
+                b.open_amount,
+                day=self.day1,
+                ustrd=["PAYMENT"],
+                style="full",
+                ambiguous=True,
+                expect="review",
+                note=f"{a.invoice_id} and {b.invoice_id} of {c} both have {b.open_amount} "
+                "open; the truth is the second but nothing on the line says which",
+            )
             return True
         return False
 
@@ -644,8 +888,9 @@ class _Gen:
         groups: dict[str, list[str]] = {}
         for cid, n in self.ledger.customers.items():
             if self.free(cid):
-                groups.setdefault(" ".join(w for w in n.split() if w not in LEGAL).upper(),
-                                  []).append(cid)
+                groups.setdefault(
+                    " ".join(w for w in n.split() if w not in LEGAL).upper(), []
+                ).append(cid)
         shared = sorted(k for k, v in groups.items() if len(v) >= 2)
         if not shared:
             return False
@@ -656,10 +901,18 @@ class _Gen:
             return False
         self.take(inv)
         amt = Decimal(int(inv.open_amount / 2 / 1000) * 1000 or 1000)
-        self.add("shared_name_round_partial", [inv], amt, ustrd=["ON ACCOUNT"], payer_name=base,
-                 payer_iban=customer_iban("shared:" + base),
-                 ambiguous=True, expect="review", settles=False,
-                 note=f"'{base}' fits " + ", ".join(sorted(groups[base])))
+        self.add(
+            "shared_name_round_partial",
+            [inv],
+            amt,
+            ustrd=["ON ACCOUNT"],
+            payer_name=base,
+            payer_iban=customer_iban("shared:" + base),
+            ambiguous=True,
+            expect="review",
+            settles=False,
+            note=f"'{base}' fits " + ", ".join(sorted(groups[base])),
+        )
         return True
 
     def k_equal_pair_made(self):
@@ -673,15 +926,24 @@ class _Gen:
             for x in range(len(free)):
                 for y in range(x + 1, len(free)):
                     sums.setdefault(free[x].open_amount + free[y].open_amount, []).append(
-                        (free[x], free[y]))
+                        (free[x], free[y])
+                    )
             for s, pairs in sums.items():
                 if len(pairs) >= 2:
                     a, b = pairs[0]
                     for p in pairs:
                         for i in p:
                             self.used.add(i.invoice_id)
-                    self.add("equal_sum_pairs", [a, b], s, ustrd=["PAYMENT"], style="full",
-                             ambiguous=True, expect="review", settles=True)
+                    self.add(
+                        "equal_sum_pairs",
+                        [a, b],
+                        s,
+                        ustrd=["PAYMENT"],
+                        style="full",
+                        ambiguous=True,
+                        expect="review",
+                        settles=True,
+                    )
                     return True
         return False
 
@@ -696,13 +958,21 @@ class _Gen:
             return
         gross = sum(i.open_amount for i in invs)
         fee = money(gross * Decimal("0.029"))
-        self.add("card_acquirer_payout", invs, gross - fee, payer_name="ADYEN N.V.",
-                 payer_iban="NL46ADYB0123456789", ustrd=[f"PAYOUT {self.rng.randint(10**7, 10**8)} "
-                                                         f"BATCH {self.day1:%Y%m%d}"],
-                 style="full", ambiguous=True, expect="review", settles=True,
-                 pays=[_pay(i, i.open_amount) for i in invs],
-                 note=f"gross {gross}, acquirer fee {fee} (2.9 %); card payments of "
-                      + ", ".join(i.customer_id for i in invs))
+        self.add(
+            "card_acquirer_payout",
+            invs,
+            gross - fee,
+            payer_name="ADYEN N.V.",
+            payer_iban="NL46ADYB0123456789",
+            ustrd=[f"PAYOUT {self.rng.randint(10**7, 10**8)} BATCH {self.day1:%Y%m%d}"],
+            style="full",
+            ambiguous=True,
+            expect="review",
+            settles=True,
+            pays=[_pay(i, i.open_amount) for i in invs],
+            note=f"gross {gross}, acquirer fee {fee} (2.9 %); card payments of "
+            + ", ".join(i.customer_id for i in invs),
+        )
 
     def k_direct_debits(self, n: int) -> list[Line]:
         """Our own SEPA direct-debit collection, booked as one batch entry."""
@@ -713,75 +983,178 @@ class _Gen:
             inv = self.pick(lambda i: i.open_amount < 50000)
             if not inv:
                 break
-            out.append(self.add(
-                "direct_debit", [inv], inv.open_amount, day=day, batch=batch,
-                end_to_end_id=f"DD{number(inv.invoice_id)}{self.seed % 10}",
-                ustrd=[f"Lastschrift {inv.invoice_id} Mandat M-{inv.customer_id}"],
-                bank_tx=("PMNT", "RDDT", "ESDD"), style="upper"))
+            out.append(
+                self.add(
+                    "direct_debit",
+                    [inv],
+                    inv.open_amount,
+                    day=day,
+                    batch=batch,
+                    end_to_end_id=f"DD{number(inv.invoice_id)}{self.seed % 10}",
+                    ustrd=[f"Lastschrift {inv.invoice_id} Mandat M-{inv.customer_id}"],
+                    bank_tx=("PMNT", "RDDT", "ESDD"),
+                    style="upper",
+                )
+            )
         return out
 
     def k_duplicate_payment(self, of: Line):
         """The customer pays the same invoice a second time (a new transfer)."""
         day = min(of.booking_date + dt.timedelta(days=self.rng.randint(1, 3)), self.day1)
-        self.add("customer_paid_twice", [], of.amount, day=day, payer_name=of.payer_name,
-                 payer_iban=of.payer_iban, ustrd=list(of.ustrd), strd=list(of.strd_refs),
-                 pays=[], settles=False, expect="none",
-                 no_invoice_reason=f"duplicate payment by the customer of line {of.line_no} "
-                                   "(already paid; to refund or keep as credit)")
+        self.add(
+            "customer_paid_twice",
+            [],
+            of.amount,
+            day=day,
+            payer_name=of.payer_name,
+            payer_iban=of.payer_iban,
+            ustrd=list(of.ustrd),
+            strd=list(of.strd_refs),
+            pays=[],
+            settles=False,
+            expect="none",
+            no_invoice_reason=f"duplicate payment by the customer of line {of.line_no} "
+            "(already paid; to refund or keep as credit)",
+        )
 
     def k_none(self, what: str, day=None, file="day1"):
         r = self.rng
         spec = {
-            "interest": ("CRDT", money(r.uniform(5, 400)), "NORDBANK AG", "",
-                         [f"HABENZINSEN {self.day1:%m/%Y}"], ("ACMT", "MDOP", "INTR")),
-            "tax_refund": ("CRDT", money(r.uniform(1000, 30000)), "IRS TREAS 310", "",
-                           ["TAX REF 941 Q2"], ("PMNT", "RCDT", "ESCT")),
-            "insurance": ("CRDT", money(r.uniform(500, 9000)), "ALLIANZ VERSICHERUNGS-AG",
-                          customer_iban("allianz"), [f"SCHADEN NR {r.randint(10**6, 10**7)}"],
-                          ("PMNT", "RCDT", "ESCT")),
-            "intercompany": ("CRDT", money(r.choice([50000, 100000, 250000])),
-                             OWN_NAME + " SAVINGS", "DE12500700100912345601",
-                             ["CASH POOL TRANSFER"], ("PMNT", "ICDT", "BOOK")),
-            "account_fee": ("DBIT", money(r.choice([35, 49.9, 75])), "NORDBANK AG", "",
-                            [f"KONTOFUEHRUNG {self.day1:%m/%Y}"], ("ACMT", "MDOP", "CHRG")),
-            "wire_fee": ("DBIT", money(r.choice([12.5, 15, 25])), "NORDBANK AG", "",
-                         ["ENTGELT AUSLANDSZAHLUNG"], ("ACMT", "MDOP", "CHRG")),
-            "supplier": ("DBIT", money(r.uniform(800, 60000)), r.choice(
-                ["Grid Parts Supply GmbH", "ACME TURBINES INC", "Office World Ltd"]),
-                customer_iban("supplier" + str(r.random())), [f"INV {r.randint(10**4, 10**5)}"],
-                ("PMNT", "ICDT", "ESCT")),
-            "payroll": ("DBIT", money(r.uniform(150000, 400000)), "PAYROLL SERVICES LLC",
-                        customer_iban("payroll"), [f"SALARIES {self.day1:%m/%Y}"],
-                        ("PMNT", "ICDT", "ESCT")),
-            "unknown_small": ("CRDT", money(r.uniform(10, 90)), "J SMITH", customer_iban(
-                "js" + str(r.random())), ["REFUND DEPOSIT"], ("PMNT", "RCDT", "ESCT")),
+            "interest": (
+                "CRDT",
+                money(r.uniform(5, 400)),
+                "NORDBANK AG",
+                "",
+                [f"HABENZINSEN {self.day1:%m/%Y}"],
+                ("ACMT", "MDOP", "INTR"),
+            ),
+            "tax_refund": (
+                "CRDT",
+                money(r.uniform(1000, 30000)),
+                "IRS TREAS 310",
+                "",
+                ["TAX REF 941 Q2"],
+                ("PMNT", "RCDT", "ESCT"),
+            ),
+            "insurance": (
+                "CRDT",
+                money(r.uniform(500, 9000)),
+                "ALLIANZ VERSICHERUNGS-AG",
+                customer_iban("allianz"),
+                [f"SCHADEN NR {r.randint(10**6, 10**7)}"],
+                ("PMNT", "RCDT", "ESCT"),
+            ),
+            "intercompany": (
+                "CRDT",
+                money(r.choice([50000, 100000, 250000])),
+                OWN_NAME + " SAVINGS",
+                "DE12500700100912345601",
+                ["CASH POOL TRANSFER"],
+                ("PMNT", "ICDT", "BOOK"),
+            ),
+            "account_fee": (
+                "DBIT",
+                money(r.choice([35, 49.9, 75])),
+                "NORDBANK AG",
+                "",
+                [f"KONTOFUEHRUNG {self.day1:%m/%Y}"],
+                ("ACMT", "MDOP", "CHRG"),
+            ),
+            "wire_fee": (
+                "DBIT",
+                money(r.choice([12.5, 15, 25])),
+                "NORDBANK AG",
+                "",
+                ["ENTGELT AUSLANDSZAHLUNG"],
+                ("ACMT", "MDOP", "CHRG"),
+            ),
+            "supplier": (
+                "DBIT",
+                money(r.uniform(800, 60000)),
+                r.choice(["Grid Parts Supply GmbH", "ACME TURBINES INC", "Office World Ltd"]),
+                customer_iban("supplier" + str(r.random())),
+                [f"INV {r.randint(10**4, 10**5)}"],
+                ("PMNT", "ICDT", "ESCT"),
+            ),
+            "payroll": (
+                "DBIT",
+                money(r.uniform(150000, 400000)),
+                "PAYROLL SERVICES LLC",
+                customer_iban("payroll"),
+                [f"SALARIES {self.day1:%m/%Y}"],
+                ("PMNT", "ICDT", "ESCT"),
+            ),
+            "unknown_small": (
+                "CRDT",
+                money(r.uniform(10, 90)),
+                "J SMITH",
+                customer_iban("js" + str(r.random())),
+                ["REFUND DEPOSIT"],
+                ("PMNT", "RCDT", "ESCT"),
+            ),
         }[what]
         cd, amt, payer, acct, text, tx = spec
-        self.add(what, [], amt, day=day or self.booking([]), file=file, cdt_dbt=cd,
-                 payer_name=payer, payer_iban=acct, ustrd=text, pays=[], settles=False,
-                 expect="none" if cd == "CRDT" else "skip", bank_tx=tx,
-                 no_invoice_reason={"CRDT": "not a customer payment"}.get(cd, "money out"))
+        self.add(
+            what,
+            [],
+            amt,
+            day=day or self.booking([]),
+            file=file,
+            cdt_dbt=cd,
+            payer_name=payer,
+            payer_iban=acct,
+            ustrd=text,
+            pays=[],
+            settles=False,
+            expect="none" if cd == "CRDT" else "skip",
+            bank_tx=tx,
+            no_invoice_reason={"CRDT": "not a customer payment"}.get(cd, "money out"),
+        )
 
     def k_return(self, of: Line, day: dt.date, file: str, reason: str, rvsl: bool):
         """A returned direct debit / recalled credit: money goes back, the payment is undone."""
-        self.add("return_of_" + of.kind, [], of.amount, day=day, file=file, cdt_dbt="DBIT",
-                 payer_name=of.payer_name, payer_iban=of.payer_iban, ustrd=list(of.ustrd),
-                 end_to_end_id=of.end_to_end_id, reversal=rvsl, return_reason=reason,
-                 bank_tx=("PMNT", "RDDT", "UPDD") if of.kind == "direct_debit"
-                 else ("PMNT", "RCDT", "RRTN"),
-                 reverses=of.line_no, pays=[], expect="skip",
-                 note=f"returns line {of.line_no} ({reason}); its invoices are open again")
+        self.add(
+            "return_of_" + of.kind,
+            [],
+            of.amount,
+            day=day,
+            file=file,
+            cdt_dbt="DBIT",
+            payer_name=of.payer_name,
+            payer_iban=of.payer_iban,
+            ustrd=list(of.ustrd),
+            end_to_end_id=of.end_to_end_id,
+            reversal=rvsl,
+            return_reason=reason,
+            bank_tx=("PMNT", "RDDT", "UPDD")
+            if of.kind == "direct_debit"
+            else ("PMNT", "RCDT", "RRTN"),
+            reverses=of.line_no,
+            pays=[],
+            expect="skip",
+            note=f"returns line {of.line_no} ({reason}); its invoices are open again",
+        )
 
     # -- the statement
     def build(self):
         r = self.rng
         plan = [  # (kind function, weight per 100 credit lines)
-            (lambda: self.k_ref("exact"), 10), (self.k_ref, 16), (self.k_structured, 6),
-            (lambda: self.k_typo("transposed"), 5), (lambda: self.k_typo("digit"), 5),
-            (self.k_name_only, 10), (self.k_parent, 5), (self.k_foreign, 6),
-            (self.k_foreign_usd, 3), (self.k_partial, 6), (self.k_discount, 5),
-            (self.k_multi, 8), (lambda: self.k_multi(with_refs=False), 3),
+            (lambda: self.k_ref("exact"), 10),
+            (self.k_ref, 16),
+            (self.k_structured, 6),
+            (lambda: self.k_typo("transposed"), 5),
+            (lambda: self.k_typo("digit"), 5),
+            (self.k_name_only, 10),
+            (self.k_parent, 5),
+            (self.k_foreign, 6),
+            (self.k_foreign_usd, 3),
+            (self.k_partial, 6),
+            (self.k_discount, 5),
+            (self.k_multi, 8),
+            (lambda: self.k_multi(with_refs=False), 3),
             (lambda: self.k_multi(discount=True), 2),
+            (self.k_multi_one_ref, 2),
+            (self.k_sister_pays, 2),
         ]
         n = self.n_credit
         dd = self.k_direct_debits(max(3, n // 25))
@@ -799,17 +1172,35 @@ class _Gen:
             r.choices(fns, weights)[0]()
             if len(self.lines) == before and not self.free():
                 break
-        paid_lines = [ln for ln in self.lines if ln.kind.startswith("ref_exact")
-                      and ln.booking_date < self.day1]
+        paid_lines = [
+            ln
+            for ln in self.lines
+            if ln.kind.startswith("ref_exact") and ln.booking_date < self.day1
+        ]
         for ln in r.sample(paid_lines, min(2, len(paid_lines))):
             self.k_duplicate_payment(ln)
-        for what in ["interest", "tax_refund", "insurance", "intercompany", "unknown_small",
-                     "account_fee", "wire_fee", "supplier", "supplier", "payroll"]:
+        for what in [
+            "interest",
+            "tax_refund",
+            "insurance",
+            "intercompany",
+            "unknown_small",
+            "account_fee",
+            "wire_fee",
+            "supplier",
+            "supplier",
+            "payroll",
+        ]:
             self.k_none(what)
         # a credit the payer's bank recalls the same week (same statement)
         recall = r.choice([ln for ln in self.lines if ln.kind.startswith("ref_")])
-        self.k_return(recall, min(recall.booking_date + dt.timedelta(days=1), self.day1), "day1",
-                      "AC03", rvsl=True)
+        self.k_return(
+            recall,
+            min(recall.booking_date + dt.timedelta(days=1), self.day1),
+            "day1",
+            "AC03",
+            rvsl=True,
+        )
         # day 2: new payments, returned direct debits of day 1, fees
         n2 = max(4, n // 8)
         for _ in range(n2):
@@ -820,6 +1211,28 @@ class _Gen:
         for i, ln in enumerate(r.sample(dd, min(2, len(dd)))):
             self.k_return(ln, self.day2, "day2", ["AM04", "MD06"][i % 2], rvsl=(i % 2 == 0))
         self.k_none("wire_fee", day=self.day2, file="day2")
+        self.finish()
+
+    def build_kinds(self, kinds: list[str]):
+        """A small statement of the named kinds, in this order (tests)."""
+        fns = {
+            "ref_exact": lambda: self.k_ref("exact"),
+            "multi": self.k_multi,
+            "no_reference": self.k_name_only,
+            "partial": self.k_partial,
+            "discount": self.k_discount,
+            "interest": lambda: self.k_none("interest", day=self.day1),
+            "account_fee": lambda: self.k_none("account_fee", day=self.day1),
+        }
+        for k in kinds:
+            if k == "return_day2":
+                first = next(ln for ln in self.lines if ln.cdt_dbt == "CRDT")
+                self.k_return(first, self.day2, "day2", "AC03", rvsl=True)
+            else:
+                fns[k]()
+        self.finish()
+
+    def finish(self):
         # the order a bank lists them: by booking date, then the bank's reference
         self.lines.sort(key=lambda ln: (ln.file, ln.booking_date, ln.batch == "", ln.line_no))
         renum = {ln.line_no: k + 1 for k, ln in enumerate(self.lines)}
@@ -827,15 +1240,20 @@ class _Gen:
             ln.line_no = renum[ln.line_no]
             if ln.reverses:
                 ln.reverses = renum[ln.reverses]
-            ln.no_invoice_reason = re.sub(r"line (\d+)", lambda m: f"line {renum[int(m[1])]}",
-                                          ln.no_invoice_reason)
+            ln.no_invoice_reason = re.sub(
+                r"line (\d+)", lambda m: f"line {renum[int(m[1])]}", ln.no_invoice_reason
+            )
             ln.note = re.sub(r"line (\d+)", lambda m: f"line {renum[int(m[1])]}", ln.note)
             ln.acct_svcr_ref = f"NB{ln.booking_date:%y%m%d}{self.seed % 1000:03d}{ln.line_no:05d}"
 
 
 def _pay(inv: Invoice, amount: Decimal) -> dict:
-    return {"invoice_id": inv.invoice_id, "customer_id": inv.customer_id,
-            "amount": str(money(amount)), "open_amount": str(inv.open_amount)}
+    return {
+        "invoice_id": inv.invoice_id,
+        "customer_id": inv.customer_id,
+        "amount": str(money(amount)),
+        "open_amount": str(inv.open_amount),
+    }
 
 
 def _allocate(invs: list[Invoice], amount: Decimal) -> list[dict]:
@@ -862,46 +1280,103 @@ def _el(tag: str, text, **attrs) -> str:
     return f"<{tag}{a}>{escape(str(text))}</{tag}>"
 
 
-def write_camt(lines: list[Line], path: Path, day: dt.date, seq: int, opening: Decimal,
-               *, duplicate: bool = False, created: dt.datetime | None = None) -> Decimal:
+def write_camt(
+    lines: list[Line],
+    path: Path,
+    day: dt.date,
+    seq: int,
+    opening: Decimal,
+    *,
+    duplicate: bool = False,
+    created: dt.datetime | None = None,
+) -> Decimal:
     """One camt.053.001.08 document for the lines booked up to `day` in this file."""
     created = created or dt.datetime.combine(day, dt.time(22, 15, 3))
     cr = sum((ln.amount for ln in lines if _signed(ln) > 0), Decimal(0))
     db = sum((ln.amount for ln in lines if _signed(ln) < 0), Decimal(0))
     closing = opening + cr - db
     frm = min((ln.booking_date for ln in lines), default=day)
-    o = ['<?xml version="1.0" encoding="UTF-8"?>',
-         f'<Document xmlns="{NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
-         "<BkToCstmrStmt>", "<GrpHdr>",
-         _el("MsgId", f"NB053{created:%Y%m%d%H%M%S}{seq:04d}{'D' if duplicate else ''}"),
-         _el("CreDtTm", created.isoformat(timespec="seconds") + "+01:00"),
-         "<MsgPgntn>", _el("PgNb", 1), _el("LastPgInd", "true"), "</MsgPgntn>",
-         "</GrpHdr>", "<Stmt>",
-         _el("Id", f"{OWN_IBAN[-10:]}-{day:%Y%m%d}-{seq}"),
-         "<StmtPgntn>", _el("PgNb", 1), _el("LastPgInd", "true"), "</StmtPgntn>",
-         _el("ElctrncSeqNb", seq), _el("LglSeqNb", seq),
-         _el("CreDtTm", created.isoformat(timespec="seconds") + "+01:00"),
-         "<FrToDt>", _el("FrDtTm", f"{frm}T00:00:00+01:00"),
-         _el("ToDtTm", f"{day}T23:59:59+01:00"), "</FrToDt>"]
+    o = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<Document xmlns="{NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+        "<BkToCstmrStmt>",
+        "<GrpHdr>",
+        _el("MsgId", f"NB053{created:%Y%m%d%H%M%S}{seq:04d}{'D' if duplicate else ''}"),
+        _el("CreDtTm", created.isoformat(timespec="seconds") + "+01:00"),
+        "<MsgPgntn>",
+        _el("PgNb", 1),
+        _el("LastPgInd", "true"),
+        "</MsgPgntn>",
+        "</GrpHdr>",
+        "<Stmt>",
+        _el("Id", f"{OWN_IBAN[-10:]}-{day:%Y%m%d}-{seq}"),
+        "<StmtPgntn>",
+        _el("PgNb", 1),
+        _el("LastPgInd", "true"),
+        "</StmtPgntn>",
+        _el("ElctrncSeqNb", seq),
+        _el("LglSeqNb", seq),
+        _el("CreDtTm", created.isoformat(timespec="seconds") + "+01:00"),
+        "<FrToDt>",
+        _el("FrDtTm", f"{frm}T00:00:00+01:00"),
+        _el("ToDtTm", f"{day}T23:59:59+01:00"),
+        "</FrToDt>",
+    ]
     if duplicate:
         o.append(_el("CpyDplctInd", "DUPL"))
-    o += ["<Acct>", "<Id>", _el("IBAN", OWN_IBAN), "</Id>", _el("Ccy", CURRENCY),
-          "<Ownr>", _el("Nm", OWN_NAME), "</Ownr>",
-          "<Svcr>", "<FinInstnId>", _el("BICFI", OWN_BIC), _el("Nm", "Nordbank AG"),
-          "</FinInstnId>", "</Svcr>", "</Acct>"]
+    o += [
+        "<Acct>",
+        "<Id>",
+        _el("IBAN", OWN_IBAN),
+        "</Id>",
+        _el("Ccy", CURRENCY),
+        "<Ownr>",
+        _el("Nm", OWN_NAME),
+        "</Ownr>",
+        "<Svcr>",
+        "<FinInstnId>",
+        _el("BICFI", OWN_BIC),
+        _el("Nm", "Nordbank AG"),
+        "</FinInstnId>",
+        "</Svcr>",
+        "</Acct>",
+    ]
     for code, amt, d in (("OPBD", opening, frm - dt.timedelta(days=1)), ("CLBD", closing, day)):
-        o += ["<Bal>", "<Tp>", "<CdOrPrtry>", _el("Cd", code), "</CdOrPrtry>", "</Tp>",
-              _el("Amt", f"{abs(amt):.2f}", Ccy=CURRENCY),
-              _el("CdtDbtInd", "CRDT" if amt >= 0 else "DBIT"),
-              "<Dt>", _el("Dt", d.isoformat()), "</Dt>", "</Bal>"]
+        o += [
+            "<Bal>",
+            "<Tp>",
+            "<CdOrPrtry>",
+            _el("Cd", code),
+            "</CdOrPrtry>",
+            "</Tp>",
+            _el("Amt", f"{abs(amt):.2f}", Ccy=CURRENCY),
+            _el("CdtDbtInd", "CRDT" if amt >= 0 else "DBIT"),
+            "<Dt>",
+            _el("Dt", d.isoformat()),
+            "</Dt>",
+            "</Bal>",
+        ]
     ncr = sum(1 for ln in lines if _signed(ln) > 0)
-    o += ["<TxsSummry>", "<TtlNtries>", _el("NbOfNtries", len(lines)),
-          _el("Sum", f"{cr + db:.2f}"),
-          "<TtlNetNtry>", _el("Amt", f"{abs(cr - db):.2f}"),
-          _el("CdtDbtInd", "CRDT" if cr >= db else "DBIT"), "</TtlNetNtry>", "</TtlNtries>",
-          "<TtlCdtNtries>", _el("NbOfNtries", ncr), _el("Sum", f"{cr:.2f}"), "</TtlCdtNtries>",
-          "<TtlDbtNtries>", _el("NbOfNtries", len(lines) - ncr), _el("Sum", f"{db:.2f}"),
-          "</TtlDbtNtries>", "</TxsSummry>"]
+    o += [
+        "<TxsSummry>",
+        "<TtlNtries>",
+        _el("NbOfNtries", len(lines)),
+        _el("Sum", f"{cr + db:.2f}"),
+        "<TtlNetNtry>",
+        _el("Amt", f"{abs(cr - db):.2f}"),
+        _el("CdtDbtInd", "CRDT" if cr >= db else "DBIT"),
+        "</TtlNetNtry>",
+        "</TtlNtries>",
+        "<TtlCdtNtries>",
+        _el("NbOfNtries", ncr),
+        _el("Sum", f"{cr:.2f}"),
+        "</TtlCdtNtries>",
+        "<TtlDbtNtries>",
+        _el("NbOfNtries", len(lines) - ncr),
+        _el("Sum", f"{db:.2f}"),
+        "</TtlDbtNtries>",
+        "</TxsSummry>",
+    ]
     # entries: a batch (same `batch`) is one Ntry with several TxDtls
     groups: list[list[Line]] = []
     for ln in lines:
@@ -912,32 +1387,59 @@ def write_camt(lines: list[Line], path: Path, day: dt.date, seq: int, opening: D
     for g in groups:
         head = g[0]
         total = sum((ln.amount for ln in g), Decimal(0))
-        o += ["<Ntry>", _el("NtryRef", head.acct_svcr_ref[-9:]),
-              _el("Amt", f"{total:.2f}", Ccy=CURRENCY), _el("CdtDbtInd", head.cdt_dbt)]
+        o += [
+            "<Ntry>",
+            _el("NtryRef", head.acct_svcr_ref[-9:]),
+            _el("Amt", f"{total:.2f}", Ccy=CURRENCY),
+            _el("CdtDbtInd", head.cdt_dbt),
+        ]
         if head.reversal:
             o.append(_el("RvslInd", "true"))
-        o += ["<Sts>", _el("Cd", "BOOK"), "</Sts>",
-              "<BookgDt>", _el("Dt", head.booking_date.isoformat()), "</BookgDt>",
-              "<ValDt>", _el("Dt", head.value_date.isoformat()), "</ValDt>",
-              _el("AcctSvcrRef", (head.batch or head.acct_svcr_ref)),
-              _bktxcd(head.bank_tx)]
+        o += [
+            "<Sts>",
+            _el("Cd", "BOOK"),
+            "</Sts>",
+            "<BookgDt>",
+            _el("Dt", head.booking_date.isoformat()),
+            "</BookgDt>",
+            "<ValDt>",
+            _el("Dt", head.value_date.isoformat()),
+            "</ValDt>",
+            _el("AcctSvcrRef", (head.batch or head.acct_svcr_ref)),
+            _bktxcd(head.bank_tx),
+        ]
         if head.charges and len(g) == 1:
-            o += ["<Chrgs>", _el("TtlChrgsAndTaxAmt", f"{head.charges:.2f}", Ccy=CURRENCY),
-                  "<Rcrd>", _el("Amt", f"{head.charges:.2f}", Ccy=CURRENCY),
-                  _el("CdtDbtInd", "DBIT"), _el("ChrgInclInd", "true"), _el("Br", "SHAR"),
-                  "</Rcrd>", "</Chrgs>"]
+            o += [
+                "<Chrgs>",
+                _el("TtlChrgsAndTaxAmt", f"{head.charges:.2f}", Ccy=CURRENCY),
+                "<Rcrd>",
+                _el("Amt", f"{head.charges:.2f}", Ccy=CURRENCY),
+                _el("CdtDbtInd", "DBIT"),
+                _el("ChrgInclInd", "true"),
+                _el("Br", "SHAR"),
+                "</Rcrd>",
+                "</Chrgs>",
+            ]
         o.append("<NtryDtls>")
         if len(g) > 1:
-            o += ["<Btch>", _el("PmtInfId", head.batch), _el("NbOfTxs", len(g)),
-                  _el("TtlAmt", f"{total:.2f}", Ccy=CURRENCY), _el("CdtDbtInd", head.cdt_dbt),
-                  "</Btch>"]
+            o += [
+                "<Btch>",
+                _el("PmtInfId", head.batch),
+                _el("NbOfTxs", len(g)),
+                _el("TtlAmt", f"{total:.2f}", Ccy=CURRENCY),
+                _el("CdtDbtInd", head.cdt_dbt),
+                "</Btch>",
+            ]
         for ln in g:
             o += _txdtls(ln)
         o.append("</NtryDtls>")
-        info = {"PMNT/RCDT/ESCT": "GUTSCHRIFT UEBERWEISUNG", "PMNT/RCDT/XBCT": "AUSLANDSZAHLUNG",
-                "PMNT/RDDT/ESDD": "SEPA LASTSCHRIFT EINZUG", "PMNT/RDDT/UPDD":
-                "RUECKLASTSCHRIFT", "PMNT/RCDT/RRTN": "RUECKUEBERWEISUNG"}.get(
-            "/".join(head.bank_tx), "BUCHUNG")
+        info = {
+            "PMNT/RCDT/ESCT": "GUTSCHRIFT UEBERWEISUNG",
+            "PMNT/RCDT/XBCT": "AUSLANDSZAHLUNG",
+            "PMNT/RDDT/ESDD": "SEPA LASTSCHRIFT EINZUG",
+            "PMNT/RDDT/UPDD": "RUECKLASTSCHRIFT",
+            "PMNT/RCDT/RRTN": "RUECKUEBERWEISUNG",
+        }.get("/".join(head.bank_tx), "BUCHUNG")
         o += [_el("AddtlNtryInf", info), "</Ntry>"]
     o += ["</Stmt>", "</BkToCstmrStmt>", "</Document>", ""]
     path.write_text("\n".join(o), encoding="utf-8")
@@ -950,11 +1452,29 @@ def _signed(ln: Line) -> int:
 
 def _bktxcd(tx: tuple[str, str, str]) -> str:
     d, f, s = tx
-    return ("<BkTxCd><Domn>" + _el("Cd", d) + "<Fmly>" + _el("Cd", f) + _el("SubFmlyCd", s)
-            + "</Fmly></Domn><Prtry>" + _el("Cd", {"ESCT": "166", "XBCT": "202", "ESDD": "171",
-                                                   "UPDD": "109", "RRTN": "159", "CHRG": "808",
-                                                   "INTR": "805", "BOOK": "116"}.get(s, "999"))
-            + _el("Issr", "DK") + "</Prtry></BkTxCd>")
+    return (
+        "<BkTxCd><Domn>"
+        + _el("Cd", d)
+        + "<Fmly>"
+        + _el("Cd", f)
+        + _el("SubFmlyCd", s)
+        + "</Fmly></Domn><Prtry>"
+        + _el(
+            "Cd",
+            {
+                "ESCT": "166",
+                "XBCT": "202",
+                "ESDD": "171",
+                "UPDD": "109",
+                "RRTN": "159",
+                "CHRG": "808",
+                "INTR": "805",
+                "BOOK": "116",
+            }.get(s, "999"),
+        )
+        + _el("Issr", "DK")
+        + "</Prtry></BkTxCd>"
+    )
 
 
 def _party(tag: str, name: str) -> list[str]:
@@ -970,13 +1490,26 @@ def _txdtls(ln: Line) -> list[str]:
         o.append(_el("MndtId", f"M-{ln.payer_iban[-6:]}"))
     o += ["</Refs>", _el("Amt", f"{ln.amount:.2f}", Ccy=CURRENCY), _el("CdtDbtInd", ln.cdt_dbt)]
     if ln.instd_amount is not None:
-        o += ["<AmtDtls>", "<InstdAmt>",
-              _el("Amt", f"{ln.instd_amount:.2f}", Ccy=ln.instd_currency)]
+        o += [
+            "<AmtDtls>",
+            "<InstdAmt>",
+            _el("Amt", f"{ln.instd_amount:.2f}", Ccy=ln.instd_currency),
+        ]
         if ln.xchg_rate is not None:
-            o += ["<CcyXchg>", _el("SrcCcy", ln.instd_currency), _el("TrgtCcy", CURRENCY),
-                  _el("XchgRate", f"{ln.xchg_rate}"), "</CcyXchg>"]
-        o += ["</InstdAmt>", "<TxAmt>", _el("Amt", f"{ln.amount:.2f}", Ccy=CURRENCY),
-              "</TxAmt>", "</AmtDtls>"]
+            o += [
+                "<CcyXchg>",
+                _el("SrcCcy", ln.instd_currency),
+                _el("TrgtCcy", CURRENCY),
+                _el("XchgRate", f"{ln.xchg_rate}"),
+                "</CcyXchg>",
+            ]
+        o += [
+            "</InstdAmt>",
+            "<TxAmt>",
+            _el("Amt", f"{ln.amount:.2f}", Ccy=CURRENCY),
+            "</TxAmt>",
+            "</AmtDtls>",
+        ]
     if ln.payer_name or ln.payer_iban:
         o.append("<RltdPties>")
         incoming = ln.cdt_dbt == "CRDT" or ln.reverses is not None
@@ -998,30 +1531,68 @@ def _txdtls(ln: Line) -> list[str]:
         o.append("<RmtInf>")
         o += [_el("Ustrd", u[:140]) for u in ln.ustrd]
         for ref in ln.strd_refs:
-            o += ["<Strd>", "<CdtrRefInf>", "<Tp>", "<CdOrPrtry>", _el("Cd", "SCOR"),
-                  "</CdOrPrtry>"]
+            o += [
+                "<Strd>",
+                "<CdtrRefInf>",
+                "<Tp>",
+                "<CdOrPrtry>",
+                _el("Cd", "SCOR"),
+                "</CdOrPrtry>",
+            ]
             if ref.startswith("RF"):
                 o.append(_el("Issr", "ISO"))
             o += ["</Tp>", _el("Ref", ref), "</CdtrRefInf>", "</Strd>"]
         o.append("</RmtInf>")
     if ln.return_reason:
-        o += ["<RtrInf>", "<Rsn>", _el("Cd", ln.return_reason), "</Rsn>",
-              _el("AddtlInf", {"AM04": "INSUFFICIENT FUNDS", "MD06": "REFUND REQUEST BY END "
-                               "CUSTOMER", "AC03": "INVALID CREDITOR ACCOUNT NUMBER"}
-                  .get(ln.return_reason, "RETURN")), "</RtrInf>"]
+        o += [
+            "<RtrInf>",
+            "<Rsn>",
+            _el("Cd", ln.return_reason),
+            "</Rsn>",
+            _el(
+                "AddtlInf",
+                {
+                    "AM04": "INSUFFICIENT FUNDS",
+                    "MD06": "REFUND REQUEST BY END CUSTOMER",
+                    "AC03": "INVALID CREDITOR ACCOUNT NUMBER",
+                }.get(ln.return_reason, "RETURN"),
+            ),
+            "</RtrInf>",
+        ]
     o.append("</TxDtls>")
     return o
 
 
-CSV_COLUMNS = ["Booking date", "Value date", "Transaction type", "Counterparty",
-               "Counterparty IBAN", "Ultimate debtor", "Purpose", "Creditor reference",
-               "End-to-end ID", "Amount", "Currency", "Original amount", "Original currency",
-               "Charges", "Bank reference", "Reversal", "Return reason"]
+CSV_COLUMNS = [
+    "Booking date",
+    "Value date",
+    "Transaction type",
+    "Counterparty",
+    "Counterparty IBAN",
+    "Ultimate debtor",
+    "Purpose",
+    "Creditor reference",
+    "End-to-end ID",
+    "Amount",
+    "Currency",
+    "Original amount",
+    "Original currency",
+    "Charges",
+    "Bank reference",
+    "Reversal",
+    "Return reason",
+]
 
-CSV_TYPES = {"ESCT": "SEPA credit transfer", "XBCT": "Foreign credit transfer",
-             "ESDD": "SEPA direct debit collection", "UPDD": "Direct debit return",
-             "RRTN": "Credit transfer return", "CHRG": "Fees", "INTR": "Interest",
-             "BOOK": "Internal transfer"}
+CSV_TYPES = {
+    "ESCT": "SEPA credit transfer",
+    "XBCT": "Foreign credit transfer",
+    "ESDD": "SEPA direct debit collection",
+    "UPDD": "Direct debit return",
+    "RRTN": "Credit transfer return",
+    "CHRG": "Fees",
+    "INTR": "Interest",
+    "BOOK": "Internal transfer",
+}
 
 
 def _de_amount(x: Decimal) -> str:
@@ -1036,15 +1607,27 @@ def write_csv(lines: list[Line], path: Path) -> None:
     w = csv.writer(buf, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for ln in lines:
-        w.writerow([
-            f"{ln.booking_date:%d.%m.%Y}", f"{ln.value_date:%d.%m.%Y}",
-            CSV_TYPES.get(ln.bank_tx[2], ln.bank_tx[2]), ln.payer_name, ln.payer_iban,
-            ln.ultimate_debtor, " ".join(ln.ustrd), " ".join(ln.strd_refs), ln.end_to_end_id,
-            _de_amount(ln.amount * _signed(ln)), CURRENCY,
-            _de_amount(ln.instd_amount) if ln.instd_amount is not None else "",
-            ln.instd_currency, _de_amount(ln.charges) if ln.charges else "",
-            ln.acct_svcr_ref, "J" if ln.reversal else "", ln.return_reason,
-        ])
+        w.writerow(
+            [
+                f"{ln.booking_date:%d.%m.%Y}",
+                f"{ln.value_date:%d.%m.%Y}",
+                CSV_TYPES.get(ln.bank_tx[2], ln.bank_tx[2]),
+                ln.payer_name,
+                ln.payer_iban,
+                ln.ultimate_debtor,
+                " ".join(ln.ustrd),
+                " ".join(ln.strd_refs),
+                ln.end_to_end_id,
+                _de_amount(ln.amount * _signed(ln)),
+                CURRENCY,
+                _de_amount(ln.instd_amount) if ln.instd_amount is not None else "",
+                ln.instd_currency,
+                _de_amount(ln.charges) if ln.charges else "",
+                ln.acct_svcr_ref,
+                "J" if ln.reversal else "",
+                ln.return_reason,
+            ]
+        )
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
@@ -1080,7 +1663,7 @@ class Statement:
     out_dir: Path
     seed: int
     statement_date: dt.date
-    files: list[dict]              # in the order to apply: {name, camt, csv, day, duplicate}
+    files: list[dict]  # in the order to apply: {name, camt, csv, day, duplicate}
     lines: list[Line]
     truth_path: Path
 
@@ -1088,8 +1671,14 @@ class Statement:
         return [ln for ln in self.lines if ln.cdt_dbt == "CRDT"]
 
 
-def generate(seed: int, out_dir: str | Path, statement_date: dt.date | str = "2026-10-29",
-             ledger: str | Path | Ledger = "data/processed", n_credit: int = 120) -> Statement:
+def generate(
+    seed: int,
+    out_dir: str | Path,
+    statement_date: dt.date | str = "2026-10-29",
+    ledger: str | Path | Ledger = "data/processed",
+    n_credit: int = 120,
+    kinds: list[str] | None = None,
+) -> Statement:
     """Write the statements of `seed` into `out_dir` and return them with their truth.
 
     Files (applied in this order): `day1.xml`/`day1.csv` (a week of payments up to the
@@ -1103,36 +1692,72 @@ def generate(seed: int, out_dir: str | Path, statement_date: dt.date | str = "20
     if not isinstance(ledger, Ledger):
         ledger = load_ledger(ledger, statement_date)
     g = _Gen(ledger, seed, statement_date, n_credit)
-    g.build()
+    if kinds:
+        g.build_kinds(kinds)
+    else:
+        g.build()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     day1 = [ln for ln in g.lines if ln.file == "day1"]
     day2 = [ln for ln in g.lines if ln.file == "day2"]
     base = dt.datetime.combine(statement_date, dt.time(22, 15, 3))
     opening = money(1_250_000 + seed * 1000)
-    close1 = write_camt(day1, out / "day1.xml", statement_date, 100 + seed % 100, opening,
-                        created=base)
-    write_camt(day1, out / "day1_resent.xml", statement_date, 100 + seed % 100, opening,
-               duplicate=True, created=base + dt.timedelta(hours=9, minutes=2))
-    write_camt(day2, out / "day2.xml", g.day2, 101 + seed % 100, close1,
-               created=dt.datetime.combine(g.day2, dt.time(22, 15, 3)))
+    close1 = write_camt(
+        day1, out / "day1.xml", statement_date, 100 + seed % 100, opening, created=base
+    )
+    write_camt(
+        day1,
+        out / "day1_resent.xml",
+        statement_date,
+        100 + seed % 100,
+        opening,
+        duplicate=True,
+        created=base + dt.timedelta(hours=9, minutes=2),
+    )
+    write_camt(
+        day2,
+        out / "day2.xml",
+        g.day2,
+        101 + seed % 100,
+        close1,
+        created=dt.datetime.combine(g.day2, dt.time(22, 15, 3)),
+    )
     write_csv(day1, out / "day1.csv")
     # the portal's export of the re-sent day: same rows, the portal adds a download note
     write_csv(day1, out / "day1_resent.csv")
     write_csv(day2, out / "day2.csv")
     (out / "bank_csv_params.yaml").write_text(CSV_PARAMS.format(iban=OWN_IBAN), encoding="utf-8")
     files = [
-        {"name": "day1", "camt": "day1.xml", "csv": "day1.csv", "day": str(statement_date),
-         "duplicate_of": None},
-        {"name": "day1_resent", "camt": "day1_resent.xml", "csv": "day1_resent.csv",
-         "day": str(statement_date), "duplicate_of": "day1"},
-        {"name": "day2", "camt": "day2.xml", "csv": "day2.csv", "day": str(g.day2),
-         "duplicate_of": None},
+        {
+            "name": "day1",
+            "camt": "day1.xml",
+            "csv": "day1.csv",
+            "day": str(statement_date),
+            "duplicate_of": None,
+        },
+        {
+            "name": "day1_resent",
+            "camt": "day1_resent.xml",
+            "csv": "day1_resent.csv",
+            "day": str(statement_date),
+            "duplicate_of": "day1",
+        },
+        {
+            "name": "day2",
+            "camt": "day2.xml",
+            "csv": "day2.csv",
+            "day": str(g.day2),
+            "duplicate_of": None,
+        },
     ]
     truth = {
-        "generator": "tests/bankgen", "seed": seed, "statement_date": str(statement_date),
-        "ledger": Path(ledger.source).name if ledger.source else "", "account": OWN_IBAN,
-        "currency": CURRENCY, "files": files,
+        "generator": "tests/bankgen",
+        "seed": seed,
+        "statement_date": str(statement_date),
+        "ledger": Path(ledger.source).name if ledger.source else "",
+        "account": OWN_IBAN,
+        "currency": CURRENCY,
+        "files": files,
         "lines": [_line_json(ln) for ln in g.lines],
     }
     tp = out / "truth.json"
@@ -1154,8 +1779,11 @@ def _line_json(ln: Line) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--ledger", default="data/processed",
-                    help="processed folder (arinsight run) or sample folder (arinsight sample)")
+    ap.add_argument(
+        "--ledger",
+        default="data/processed",
+        help="processed folder (arinsight run) or sample folder (arinsight sample)",
+    )
     ap.add_argument("--out", required=True)
     ap.add_argument("--date", default="2026-10-29", help="statement date (day 1)")
     ap.add_argument("--lines", type=int, default=120, help="credit lines of day 1 (about)")
