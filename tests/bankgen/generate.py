@@ -1600,17 +1600,30 @@ def _de_amount(x: Decimal) -> str:
     return ("-" if x < 0 else "") + s
 
 
-def write_csv(lines: list[Line], path: Path) -> None:
+def _resaved_amount(x: Decimal) -> str:
+    """How a spreadsheet writes the amount back ("General" format): 30886.40 -> 30886,4."""
+    s = f"{x:.2f}".rstrip("0").rstrip(".")
+    return s.replace(".", ",")
+
+
+def write_csv(lines: list[Line], path: Path, resaved: bool = False) -> None:
     """The bank portal's export: ';'-separated, German number and date formats, one row per
-    transaction (a batch's transactions on their own rows), debits negative."""
+    transaction (a batch's transactions on their own rows), debits negative. `resaved`: the
+    same file opened and saved again by a spreadsheet (amounts without thousands separators
+    and trailing zeros, days and months without leading zeros)."""
+    amount = _resaved_amount if resaved else _de_amount
+
+    def day(d: dt.date) -> str:
+        return f"{d.day}.{d.month}.{d.year}" if resaved else f"{d:%d.%m.%Y}"
+
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for ln in lines:
         w.writerow(
             [
-                f"{ln.booking_date:%d.%m.%Y}",
-                f"{ln.value_date:%d.%m.%Y}",
+                day(ln.booking_date),
+                day(ln.value_date),
                 CSV_TYPES.get(ln.bank_tx[2], ln.bank_tx[2]),
                 ln.payer_name,
                 ln.payer_iban,
@@ -1618,11 +1631,11 @@ def write_csv(lines: list[Line], path: Path) -> None:
                 " ".join(ln.ustrd),
                 " ".join(ln.strd_refs),
                 ln.end_to_end_id,
-                _de_amount(ln.amount * _signed(ln)),
+                amount(ln.amount * _signed(ln)),
                 CURRENCY,
-                _de_amount(ln.instd_amount) if ln.instd_amount is not None else "",
+                amount(ln.instd_amount) if ln.instd_amount is not None else "",
                 ln.instd_currency,
-                _de_amount(ln.charges) if ln.charges else "",
+                amount(ln.charges) if ln.charges else "",
                 ln.acct_svcr_ref,
                 "J" if ln.reversal else "",
                 ln.return_reason,
@@ -1723,9 +1736,13 @@ def generate(
         created=dt.datetime.combine(g.day2, dt.time(22, 15, 3)),
     )
     write_csv(day1, out / "day1.csv")
-    # the portal's export of the re-sent day: same rows, the portal adds a download note
+    # the portal's export of the re-sent day: the same rows
     write_csv(day1, out / "day1_resent.csv")
     write_csv(day2, out / "day2.csv")
+    # a careless user: the day-1 export downloaded twice ("day1 (1).csv") and re-saved by a
+    # spreadsheet, both imported again after day 2
+    write_csv(day1, out / "day1 (1).csv")
+    write_csv(day1, out / "day1_resaved.csv", resaved=True)
     (out / "bank_csv_params.yaml").write_text(CSV_PARAMS.format(iban=OWN_IBAN), encoding="utf-8")
     files = [
         {
@@ -1748,6 +1765,20 @@ def generate(
             "csv": "day2.csv",
             "day": str(g.day2),
             "duplicate_of": None,
+        },
+        {
+            "name": "day1_copy",
+            "camt": None,
+            "csv": "day1 (1).csv",
+            "day": str(statement_date),
+            "duplicate_of": "day1",
+        },
+        {
+            "name": "day1_resaved",
+            "camt": None,
+            "csv": "day1_resaved.csv",
+            "day": str(statement_date),
+            "duplicate_of": "day1",
         },
     ]
     truth = {

@@ -72,14 +72,12 @@ def run_match(
     return subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
 
 
-def _worklist(out: Path, stem: str) -> list[dict]:
-    cands = (
-        sorted(out.glob(f"matching_worklist_{stem}*.csv"))
-        or sorted(out.glob("matching_worklist_*.csv"), key=lambda p: p.stat().st_mtime)[-1:]
-    )
+def _worklist(out: Path) -> list[dict]:
+    """The worklist the run just wrote (the newest; its name is the tool's slug of the file's)."""
+    cands = sorted(out.glob("matching_worklist_*.csv"), key=lambda p: p.stat().st_mtime_ns)
     if not cands:
         return []
-    with open(cands[0], newline="", encoding="utf-8") as f:
+    with open(cands[-1], newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -110,7 +108,7 @@ def score_format(
                 "stderr": res.stderr.strip().splitlines()[-3:],
             }
         )
-        for row in _worklist(out, Path(f[fmt]).stem):
+        for row in _worklist(out):
             seen[(f["name"], _ref(row.get("line_id", "")))] = row
     applied = []
     ap = out / "applied_payments.csv"
@@ -144,15 +142,19 @@ def score_format(
         "resent": defaultdict(int),
         "none_lines_matched": 0,
     }
+    dups = [f for f in truth["files"] if f.get("duplicate_of") and f.get(fmt)]
     for ln in credits:
         row = seen.get((ln["file"], ln["acct_svcr_ref"]))
-        again = seen.get(("day1_resent", ln["acct_svcr_ref"])) if ln["file"] == "day1" else None
-        if (
-            again is not None
-            and again.get("status") == "matched"
-            and (row is None or row.get("status") != "matched")
-        ):
-            row = dict(again, matched_on="the re-sent copy")  # its final state is the match
+        for f in dups:
+            if f["duplicate_of"] != ln["file"]:
+                continue
+            again = seen.get((f["name"], ln["acct_svcr_ref"]))
+            if (
+                again is not None
+                and again.get("status") == "matched"
+                and (row is None or row.get("status") != "matched")
+            ):
+                row = dict(again, matched_on=f[fmt])  # its final state is that match
         truth_ids = sorted({p["invoice_id"] for p in ln["pays"]})
         if truth_ids:
             res["paying_lines"] += 1
@@ -183,12 +185,25 @@ def score_format(
                 res["none_lines_matched"] += 1
         if ln["ambiguous"]:
             res["ambiguous_matched"].append(_desc(ln, row))
-    # the re-sent copy: nothing may be applied again
-    for ln in truth["lines"]:
-        if ln["file"] != "day1":
-            continue
-        row = seen.get(("day1_resent", ln["acct_svcr_ref"]))
-        res["resent"][row.get("status", "?") if row else "missing"] += 1
+    # the copies (re-sent, downloaded twice, re-saved): nothing may be applied again
+    for f in dups:
+        for ln in truth["lines"]:
+            if ln["file"] != f["duplicate_of"]:
+                continue
+            row = seen.get((f["name"], ln["acct_svcr_ref"]))
+            st = row.get("status", "?") if row else "missing"
+            res["resent"][f"{f[fmt]}: {st}"] += 1
+            first = seen.get((ln["file"], ln["acct_svcr_ref"])) or {}
+            if st == "matched" and first.get("status") == "matched":
+                res["applied_twice"].append(
+                    {
+                        "line": ln["line_no"],
+                        "kind": ln["kind"],
+                        "again_in": f[fmt],
+                        "line_id": row.get("line_id"),
+                        "first_line_id": first.get("line_id"),
+                    }
+                )
     # applied twice: a bank line with payments under more than one line id, or more money
     per_line: dict[str, dict] = defaultdict(lambda: {"ids": set(), "amount": Decimal(0)})
     per_inv: dict[str, Decimal] = defaultdict(Decimal)
