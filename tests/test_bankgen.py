@@ -60,7 +60,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(sample_ledger, tmp_path):
 
 def test_camt_is_well_formed_camt_053_001_08(sample_ledger, tmp_path):
     st = generate(5, tmp_path, D, sample_ledger, n_credit=40)
-    for f in st.files:
+    for f in [f for f in st.files if f["camt"]]:
         root = ET.parse(tmp_path / f["camt"]).getroot()
         assert root.tag == f"{{{NS}}}Document"
         assert NS == "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
@@ -87,6 +87,15 @@ def test_camt_is_well_formed_camt_053_001_08(sample_ledger, tmp_path):
     # the re-sent copy is marked as such and carries the same lines
     assert b"<CpyDplctInd>DUPL</CpyDplctInd>" in (tmp_path / "day1_resent.xml").read_bytes()
     assert (tmp_path / "day1.csv").read_bytes() == (tmp_path / "day1_resent.csv").read_bytes()
+    assert (tmp_path / "day1.csv").read_bytes() == (tmp_path / "day1 (1).csv").read_bytes()
+    # re-saved by a spreadsheet: other text, the same amounts and dates
+    rows = [r.split(";") for r in (tmp_path / "day1.csv").read_text().splitlines()[1:]]
+    again = [r.split(";") for r in (tmp_path / "day1_resaved.csv").read_text().splitlines()[1:]]
+    assert rows != again and len(rows) == len(again)
+    for a, b in zip(rows, again, strict=True):
+        assert Decimal(a[9].replace(".", "").replace(",", ".")) == Decimal(b[9].replace(",", "."))
+        assert dt.datetime.strptime(a[0], "%d.%m.%Y") == dt.datetime.strptime(b[0], "%d.%m.%Y")
+        assert a[14] == b[14]  # the bank reference
 
 
 def test_every_truth_line_pays_real_open_invoices(sample_dir, sample_ledger, tmp_path):
