@@ -99,6 +99,8 @@ def score_format(
     params = sdir / "bank_csv_params.yaml" if fmt == "csv" else None
     runs, seen = [], {}  # seen[(file, ref)] = worklist row
     for f in truth["files"]:
+        if not f.get(fmt):
+            continue
         res = run_match(project, python, sdir / f[fmt], out, processed, params)
         runs.append(
             {
