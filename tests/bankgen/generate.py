@@ -1744,6 +1744,8 @@ def generate(
     write_csv(day1, out / "day1 (1).csv")
     write_csv(day1, out / "day1_resaved.csv", resaved=True)
     (out / "bank_csv_params.yaml").write_text(CSV_PARAMS.format(iban=OWN_IBAN), encoding="utf-8")
+    noid = CSV_PARAMS.format(iban=OWN_IBAN).replace("      line_id: Bank reference\n", "")
+    (out / "bank_csv_params_noid.yaml").write_text(noid, encoding="utf-8")
     files = [
         {
             "name": "day1",

@@ -96,22 +96,37 @@ def score_format(
         out.mkdir(parents=True)
     lines = {ln["acct_svcr_ref"]: ln for ln in truth["lines"]}
     by_no = {ln["line_no"]: ln for ln in truth["lines"]}
-    params = sdir / "bank_csv_params.yaml" if fmt == "csv" else None
-    runs, seen = [], {}  # seen[(file, ref)] = worklist row
+    # csv-noid: the same CSV files read without a line-id column (a portal export without the
+    # bank reference): the tool then identifies a line by its content
+    params = {
+        "csv": sdir / "bank_csv_params.yaml",
+        "csv-noid": sdir / "bank_csv_params_noid.yaml",
+    }.get(fmt)
+    src = "csv" if fmt == "csv-noid" else fmt
+    day_lines = defaultdict(list)
+    for ln in sorted(truth["lines"], key=lambda x: x["line_no"]):
+        day_lines[ln["file"]].append(ln)
+    runs, seen, id2ref = [], {}, {}  # seen[(file, ref)] = worklist row
     for f in truth["files"]:
-        if not f.get(fmt):
+        if not f.get(src):
             continue
-        res = run_match(project, python, sdir / f[fmt], out, processed, params)
+        res = run_match(project, python, sdir / f[src], out, processed, params)
         runs.append(
             {
-                "file": f[fmt],
+                "file": f[src],
                 "rc": res.returncode,
                 "stdout": res.stdout.strip().splitlines()[:3],
                 "stderr": res.stderr.strip().splitlines()[-3:],
             }
         )
+        day = f.get("duplicate_of") or f["name"]
         for row in _worklist(out):
-            seen[(f["name"], _ref(row.get("line_id", "")))] = row
+            if fmt == "csv-noid":  # source_row: the file's line number, the header being 1
+                ref = day_lines[day][int(row["source_row"]) - 2]["acct_svcr_ref"]
+            else:
+                ref = _ref(row.get("line_id", ""))
+            seen[(f["name"], ref)] = row
+            id2ref[row.get("line_id", "").lstrip("'")] = ref
     applied = []
     ap = out / "applied_payments.csv"
     if ap.exists():
@@ -144,7 +159,7 @@ def score_format(
         "resent": defaultdict(int),
         "none_lines_matched": 0,
     }
-    dups = [f for f in truth["files"] if f.get("duplicate_of") and f.get(fmt)]
+    dups = [f for f in truth["files"] if f.get("duplicate_of") and f.get(src)]
     for ln in credits:
         row = seen.get((ln["file"], ln["acct_svcr_ref"]))
         for f in dups:
@@ -156,7 +171,7 @@ def score_format(
                 and again.get("status") == "matched"
                 and (row is None or row.get("status") != "matched")
             ):
-                row = dict(again, matched_on=f[fmt])  # its final state is that match
+                row = dict(again, matched_on=f[src])  # its final state is that match
         truth_ids = sorted({p["invoice_id"] for p in ln["pays"]})
         if truth_ids:
             res["paying_lines"] += 1
@@ -194,14 +209,14 @@ def score_format(
                 continue
             row = seen.get((f["name"], ln["acct_svcr_ref"]))
             st = row.get("status", "?") if row else "missing"
-            res["resent"][f"{f[fmt]}: {st}"] += 1
+            res["resent"][f"{f[src]}: {st}"] += 1
             first = seen.get((ln["file"], ln["acct_svcr_ref"])) or {}
-            if st == "matched" and first.get("status") == "matched":
+            if st == "matched" and first.get("status") == "matched":  # applied again
                 res["applied_twice"].append(
                     {
                         "line": ln["line_no"],
                         "kind": ln["kind"],
-                        "again_in": f[fmt],
+                        "again_in": f[src],
                         "line_id": row.get("line_id"),
                         "first_line_id": first.get("line_id"),
                     }
@@ -210,7 +225,8 @@ def score_format(
     per_line: dict[str, dict] = defaultdict(lambda: {"ids": set(), "amount": Decimal(0)})
     per_inv: dict[str, Decimal] = defaultdict(Decimal)
     for p in applied:
-        ref = _ref(p.get("statement_line_id", ""))
+        lid = p.get("statement_line_id", "").lstrip("'")
+        ref = id2ref.get(lid, _ref(lid))
         per_line[ref]["ids"].add(p.get("statement_line_id"))
         per_line[ref]["amount"] += _dec(p.get("amount"))
         per_inv[p.get("invoice_id", "")] += _dec(p.get("amount"))
@@ -351,7 +367,7 @@ def main(argv=None) -> int:
         default=None,
         help="processed ledger (default PROJECT/data/processed)",
     )
-    ap.add_argument("--formats", default="camt,csv")
+    ap.add_argument("--formats", default="camt,csv,csv-noid")
     ap.add_argument("--seeds", default="", help="generate these seeds first (1,2,3)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bankgen")
     ap.add_argument("--date", default="2026-10-29")
