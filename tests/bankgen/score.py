@@ -272,6 +272,11 @@ def score_format(
                 }
             )
     res["statuses"] = dict(res["statuses"])
+    # one entry per bank line applied more than once (both checks may find the same line)
+    twice: dict[int, dict] = {}
+    for a in res["applied_twice"]:
+        twice.setdefault(a["line"], {}).update(a)
+    res["applied_twice"] = [twice[k] for k in sorted(twice)]
     res["resent"] = dict(res["resent"])
     res["out_dir"] = str(out)
     return res
