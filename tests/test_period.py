@@ -88,6 +88,25 @@ def test_kept_results_are_read_back_and_recomputed_when_the_data_changes(
     assert other.kpis()["aging"] == {"Current": 800.0, "1-15": 0.0, "16-90": 300.0, "90+": 400.0}
 
 
+def test_engine_settings_reach_duckdb_and_do_not_change_the_kept_folder(ledger_tables, tmp_path):
+    """The run's engine_settings (DuckDB's memory_limit) are how the results are computed, not
+    what they are: they reach DuckDB (a setting DuckDB refuses fails the call) and a limit of
+    1 GB on one thread keeps the same folder and the same figures as none."""
+    from arinsight.engine.run import EngineError
+
+    folder = tmp_path / "processed"
+    kept(ledger_tables, folder)  # writes the processed files
+    with pytest.raises((EngineError, Exception), match="(?i)memory|limit|parse"):
+        engine_period.period_results(
+            folder, "2026-10", "2026-10-20", {"engine_settings": {"memory_limit": "lots"}}
+        )
+    bounded = engine_period.period_results(
+        folder, "2026-10", "2026-10-21", {"engine_settings": {"memory_limit": "1GB", "threads": 1}}
+    )
+    plain = engine_period.period_results(folder, "2026-10", "2026-10-21", {})
+    assert bounded.folder == plain.folder and bounded.kpis() == plain.kpis()
+
+
 def test_every_page_figure_agrees_with_the_engine_kpis(tmp_path):
     """On a generated ledger (3,000 invoices, every region): for All and each region, what the
     receivables page draws from the positions adds up to the engine's KPI to the cent: the

@@ -142,11 +142,15 @@ def month_chain(period: Any, as_of: Any, months: int) -> list:
     return chain_of(f"{p.end:%Y-%m}", p.end, months)
 
 
-def _kpis_of(processed: Path, q: Any, settings: Mapping[str, Any], url: Any) -> dict:
-    """Every KPI of All and every region of the period ``q`` (T = its end), as JSON values."""
+def _kpis_of(
+    processed: Path, q: Any, settings: Mapping[str, Any], url: Any, engine: Mapping[str, Any]
+) -> dict:
+    """Every KPI of All and every region of the period ``q`` (T = its end), as JSON values;
+    ``engine``: the engine's settings (DuckDB's memory_limit, threads...)."""
     from arinsight.engine.duck import kpis_from_processed
 
-    rows = kpis_from_processed(processed, q, {**settings, "engine": url}, None, url)
+    params = {**settings, "engine": url, "engine_settings": dict(engine)}
+    rows = kpis_from_processed(processed, q, params, None, url)
     return {region: plain(row) for region, row in rows.items()}
 
 
@@ -170,13 +174,20 @@ def report_tables(raw: Any, window: Any, buckets: Sequence[int]) -> dict[str, An
     }
 
 
-def _write_tables(processed: Path, p: Any, settings: Mapping[str, Any], url: Any, out: Path):
+def _write_tables(
+    processed: Path,
+    p: Any,
+    settings: Mapping[str, Any],
+    url: Any,
+    out: Path,
+    engine: Mapping[str, Any],
+):
     from arinsight.engine import sources
     from arinsight.engine.run import connect
     from arinsight.engine.window import window_of
 
     window, _ = window_of(p)
-    con = connect(url)
+    con = connect(url, **dict(engine))
     try:
         if url in (None, "", "duckdb://"):
             raw = sources.from_parquet(con, processed)
@@ -237,7 +248,10 @@ def period_results(
     processed tables of ``processed_dir``: read back when they were kept for the same inputs,
     else computed once by the engine and kept (see the module's docstring). ``params``:
     ``aging_buckets``, ``top_n``, ``trailing_months``, ``engine`` (a URL: compute in that
-    database; default DuckDB over the parquet files).
+    database; default DuckDB over the parquet files), ``engine_settings`` (DuckDB's
+    ``memory_limit`` and the like: how it computes, not what, so not part of the kept results'
+    name; the run passes params/defaults.yaml's 6 GB, without it DuckDB may take 80 % of the
+    machine's memory while the pages start beside it).
 
     Where they are kept: ``keep_dir`` (the runner passes ``<processed_dir>/engine``), else
     ``<processed_dir>/engine``, except for the published ``data/processed`` itself: a notebook
@@ -262,7 +276,8 @@ def period_results(
             return load(base / name)
     with file_lock(keep / f".{name}.lock"):
         if not _matches(keep / name, stamp):
-            _compute(processed, period, as_of, settings, url, keep / name, stamp)
+            engine = (params or {}).get("engine_settings") or {}
+            _compute(processed, period, as_of, settings, url, keep / name, stamp, engine)
     return load(keep / name)
 
 
@@ -274,7 +289,7 @@ def _matches(folder: Path, stamp: Mapping[str, Any]) -> bool:
         return False
 
 
-def _compute(processed, period, as_of, settings, url, folder: Path, stamp) -> None:
+def _compute(processed, period, as_of, settings, url, folder: Path, stamp, engine) -> None:
     p = _period(period, as_of)
     work = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)
@@ -283,7 +298,7 @@ def _compute(processed, period, as_of, settings, url, folder: Path, stamp) -> No
         months = month_chain(p, None, settings["trailing_months"])
         wanted = {q.label: q for q in [*chain, *months, p.previous()]}
         # the month chain's last month ends at T, as P does when P is a month
-        kpis = {label: _kpis_of(processed, q, settings, url) for label, q in wanted.items()}
+        kpis = {label: _kpis_of(processed, q, settings, url, engine) for label, q in wanted.items()}
         doc = {
             "period": p.label,
             "as_of": f"{p.end:%Y-%m-%d}",
@@ -294,7 +309,7 @@ def _compute(processed, period, as_of, settings, url, folder: Path, stamp) -> No
             "kpis": kpis,
         }
         (work / "kpis.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
-        _write_tables(processed, p, settings, url, work)
+        _write_tables(processed, p, settings, url, work, engine)
         (work / "stamp.json").write_text(json.dumps(stamp, indent=1) + "\n")
         if folder.exists():
             shutil.rmtree(folder)
