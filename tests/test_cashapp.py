@@ -402,28 +402,119 @@ def test_rules_by_hand(tmp_path: Path):
         "suggested": 1,
         "unmatched": 2,
         "skipped": 1,
+        "held": 0,
+        "reversal": 0,
+        "reversed": 0,
         "already_applied": 0,
     }
     assert run.auto_match_rate == pytest.approx(7 / 10)
 
 
-def test_overpayment_and_ambiguous_amounts(tmp_path: Path):
-    """A: C_1 pays 120 for INV-1 (open 100): matched reference_overpaid, all 120 on INV-1 (a
-    credit balance of 20). B: 250 from 'Blue Foods' (no legal form) fits C_1 and C_2 by name;
-    C_1's INV-2 and C_2's INV-4 are both open for 250 -> suggested, both at 0.5 x name score 1."""
+def test_overpayment_capped_and_ambiguous_amounts(tmp_path: Path):
+    """A: C_1 pays 104 for INV-1 (open 100): 4 % over, within the 5 % cap -> matched
+    reference_overpaid, all 104 on INV-1 (a credit balance of 4). C: 300 for INV-2 (open 250):
+    50 = 20 % over the cap; no other open invoice of C_1 is 50 -> suggested, the reason names
+    the excess and INV-3, which the text also names ('Rg. 3'). B: 250 from 'Blue Foods' (no
+    legal form) fits C_1 and C_2 by name; C_1's INV-2 and C_2's INV-4 are both open for 250 ->
+    suggested, both at 0.5 x name score 1."""
     text = (
         "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
-        "A;01.10.2026;120,00;USD;Blue Foods Inc;;INV-0000001\n"
+        "A;01.10.2026;104,00;USD;Blue Foods Inc;;INV-0000001\n"
         "B;02.10.2026;250,00;USD;Blue Foods;;\n"
+        "C;13.10.2026;300,00;USD;Blue Foods Inc;;INV-0000002 and Rg. 3\n"
     )
     run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
     w = run.worklist.set_index("line_id")
     assert w.loc["statement:A", "rule"] == "reference_overpaid"
-    assert w.loc["statement:A", "applied_amount"] == 120.0
+    assert w.loc["statement:A", "applied_amount"] == 104.0
     assert w.loc["statement:B", "status"] == "suggested"
     assert w.loc["statement:B", "candidates"] == (
         "INV-0000002 (C_1, 0.50); INV-0000004 (C_2, 0.50)"
     )
+    assert w.loc["statement:C", "status"] == "suggested"
+    assert w.loc["statement:C", "reason"] == (
+        "pays 50.00 more than INV-0000002 (open 250.00; 20 %, above the 5% cap); "
+        "the text also names INV-0000003"
+    )
+
+
+def test_reference_to_another_customers_invoice_is_only_suggested(tmp_path: Path):
+    """Iron Works Ltd (C_3, name score 100) pays 42.00 writing INV-0000002, which is Blue Foods
+    Inc's (C_1) invoice open for 250.00: payer and amount contradict the reference. Before, it
+    was applied as reference_partial (0.95). Now suggested: first C_3's own INV-42 (open 42.00
+    = the amount; 0.5 x 1.0), then the referenced INV-2 (0.3); INV-2 stays open 250."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000002\n"
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    line = run.worklist.iloc[0]
+    assert line["status"] == "suggested"
+    assert line["candidates"] == "INV-0000042 (C_3, 0.50); INV-0000002 (C_1, 0.30)"
+    assert line["reason"] == (
+        "the text refers to INV-0000002 of C_1 (Blue Foods Inc), but the payer is C_3 "
+        "(Iron Works Ltd); the amount differs from their open 250.00"
+    )
+    assert run.allocations.empty
+
+
+def test_partial_candidates_by_closeness_and_honest_reasons(tmp_path: Path):
+    """P: Iron Works Ltd pays 40.00 without a reference; C_3 has INV-5 open 700.00 (the oldest)
+    and INV-42 open 42.00. Ranked by closeness, INV-42 (2.00 short) comes first:
+    0.3 x 1.0 x 40/42 x 0.9 = 0.2571; INV-5: 0.3 x 40/700 x 0.9 = 0.0154.
+    W: 'Rg. 3' from an unknown payer, 77.77: a weak reference the amount does not confirm; the
+    reason says so instead of "no invoice reference"."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "P;05.10.2026;40,00;USD;Iron Works Ltd;;\n"
+        "W;16.10.2026;77,77;USD;Nobody Known;;Rg. 3\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:P", "candidates"] == "INV-0000042 (C_3, 0.26); INV-0000005 (C_3, 0.02)"
+    c = run.candidates.set_index("invoice_ids")["confidence"].to_dict()
+    assert c == {"INV-0000042": 0.2571, "INV-0000005": 0.0154}
+    assert w.loc["statement:W", "reason"] == (
+        "weak reference to INV-0000003 not confirmed by the payer or the amount, payer not "
+        "recognised, amount fits no open invoice"
+    )
+
+
+def test_bank_shortened_payer_names():
+    """Customers Pioneer Guard LLC, Pioneer Guard Services LLC, Pioneer Grid LLC, Iron Systems
+    Inc, Iron Works Ltd. 'IRON SYS INC': SYS abbreviates SYSTEMS -> 90 + 10 x 7/11 = 96.4,
+    Iron Systems. 'PIONEER GUARD SE' (cut at 16): 90 + 10 x 14/20 = 97, the Services one (the
+    shorter Pioneer Guard is 92.3 by rapidfuzz, more than 3 below). 'PIONR GRD LLC' shortens
+    Pioneer Guard (96.7) and Pioneer Grid (97.3) equally well: ambiguous, both kept."""
+    from arinsight.cashapp.matching import _abbreviates, identify_payer, name_scores
+
+    assert _abbreviates("SYS", "SYSTEMS") and _abbreviates("GRD", "GUARD")
+    assert not _abbreviates("SYS", "STORES") and not _abbreviates("S", "SYSTEMS")
+    names = [
+        "Pioneer Guard LLC",
+        "Pioneer Guard Services LLC",
+        "Pioneer Grid LLC",
+        "Iron Systems Inc",
+        "Iron Works Ltd",
+    ]
+    customers = pd.DataFrame(
+        {"customer_id": [f"K{k}" for k in range(5)], "customer_name": names}
+    )
+    book = InvoiceBook(
+        pd.DataFrame(
+            {
+                "invoice_id": ["INV-1"],
+                "customer_id": ["K0"],
+                "due_date": [pd.Timestamp("2026-10-01")],
+                "currency": ["USD"],
+                "open_amount": [1.0],
+            }
+        ),
+        customers,
+    )
+    payers = ["IRON SYS INC", "PIONEER GUARD SE", "PIONR GRD LLC"]
+    scores = name_scores(payers, book)
+    got = [identify_payer(p, s, book, SETTINGS) for p, s in zip(payers, scores, strict=True)]
+    assert got[0][0] == ["K3"] and got[0][1] == pytest.approx(90 + 70 / 11)
+    assert got[1][0] == ["K1"] and got[1][1] == pytest.approx(97.0)
+    assert sorted(got[2][0]) == ["K0", "K2"]
 
 
 def test_match_statement_errors(tmp_path: Path):

@@ -68,9 +68,22 @@ WORKLIST_COLUMNS = [
     "fx_difference",
     "candidates",
     "reason",
+    "flagged_invoices",
+    "reverses",
     "statement_id",
     "source_row",
 ]
+#: Every status a worklist line can have (see docs/collections.md).
+ALL_STATUSES = (
+    "matched",
+    "suggested",
+    "unmatched",
+    "skipped",
+    "held",
+    "reversal",
+    "reversed",
+    "already_applied",
+)
 DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
@@ -91,10 +104,7 @@ class MatchRun:
     def counts(self) -> dict[str, int]:
         """Lines per status (every status present, 0 when none)."""
         got = self.worklist["status"].value_counts()
-        return {
-            s: int(got.get(s, 0))
-            for s in ("matched", "suggested", "unmatched", "skipped", "already_applied")
-        }
+        return {s: int(got.get(s, 0)) for s in ALL_STATUSES}
 
     @property
     def auto_match_rate(self) -> float | None:
@@ -129,11 +139,21 @@ def read_ledger(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def ledger_payments(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id."""
+def reversed_lines(records: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Line ids of the ledger that a later reversal or return undid."""
+    return {str(rec["reverses"]) for rec in records if rec.get("reverses")}
+
+
+def ledger_payments(
+    records: Sequence[Mapping[str, Any]], include_reversed: bool = False
+) -> pd.DataFrame:
+    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id;
+    the payments of reversed lines are left out (``include_reversed``: only those)."""
+    undone = reversed_lines(records)
     rows = [
         {**pay, "statement_line_id": rec["line_id"], "rule": rec.get("rule", "")}
         for rec in records
+        if (str(rec["line_id"]) in undone) == include_reversed
         for pay in rec["payments"]
     ]
     out = pd.DataFrame(rows, columns=APPLIED_COLUMNS)
@@ -172,6 +192,7 @@ def invoice_book(
     as_of: Any,
     applied: pd.DataFrame | None = None,
     reporting_currency: str = "USD",
+    undone: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every invoice dated up to T = ``as_of`` with what is still open on it.
 
@@ -197,6 +218,12 @@ def invoice_book(
         pos["open_amount"] = (
             (pos["open_amount"] - pos["invoice_id"].map(extra).fillna(0.0)).clip(lower=0.0).round(2)
         )
+    if undone is not None and len(undone):
+        # a reversed payment the processed data already has: the invoice is open again
+        known = set(pay["payment_id"].astype(str))
+        back = undone.loc[undone["payment_id"].astype(str).isin(known)]
+        back = back.groupby("invoice_id")["amount"].sum()
+        pos["open_amount"] = (pos["open_amount"] + pos["invoice_id"].map(back).fillna(0.0)).round(2)
     return pos
 
 
@@ -292,6 +319,8 @@ def _tables(
                     for c in res.candidates
                 ),
                 "reason": res.reason,
+                "flagged_invoices": "; ".join(getattr(res, "flagged", [])),
+                "reverses": getattr(res, "reverses", ""),
                 "statement_id": line["statement_id"],
                 "source_row": line["_source_row"],
             }
@@ -320,35 +349,165 @@ def match_statement(
     settings: MatchSettings,
     as_of: Any = None,
     ledger: Sequence[Mapping[str, Any]] = (),
+    run_date: Any = None,
 ) -> MatchRun:
     """Match the lines of one statement against the invoices open at T (no files written).
 
-    T = ``as_of`` or the last booking date of the lines. Lines whose id is in ``ledger`` are
-    ``already_applied``. Returns the worklist (one row per line, in statement order), the
-    candidates of the suggestions and the allocations (the payments to write).
+    T = ``as_of``, else the last booking date of the lines (at most the run date, default
+    today). Lines booked after T are ``held`` (looked at again by a later run). Lines whose id
+    or content key (:func:`~arinsight.cashapp.statements.line_keys`) is in ``ledger`` are
+    ``already_applied``. Reversals and returns undo the credit they reverse (:func:`_reversals`).
+    Returns the worklist (one row per line, in statement order), the candidates of the
+    suggestions and the allocations (the payments to write).
     """
     if lines.empty:
         raise UserError("the statement has no lines")
-    T = (
-        pd.Timestamp(as_of).normalize()
-        if as_of is not None
-        else pd.Timestamp(lines["booking_date"].max())
-    )
-    if pd.isna(T):
-        raise UserError(f"--as-of {as_of!r} is not a date")
+    if lines["booking_date"].isna().any():
+        raise UserError("the statement has lines without a booking date")
+    today = pd.Timestamp(run_date if run_date is not None else pd.Timestamp.today()).normalize()
+    if as_of is not None:
+        T = pd.Timestamp(as_of)
+        if pd.isna(T):
+            raise UserError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        T = T.normalize()
+    else:
+        T = min(pd.Timestamp(lines["booking_date"].max()), today)
     applied = ledger_payments(ledger)
-    book_frame = invoice_book(tables, T, applied, settings.reporting_currency)
+    undone = ledger_payments(ledger, include_reversed=True)
+    book_frame = invoice_book(tables, T, applied, settings.reporting_currency, undone)
     book = InvoiceBook(book_frame, tables["customers"])
-    done = {str(r["line_id"]) for r in ledger}
-    todo = lines.loc[~lines["line_id"].isin(done)]
+    done = {str(r["line_id"]) for r in ledger} | {str(r.get("line_key")) for r in ledger}
+    seen = lines["line_id"].isin(done) | lines["line_key"].isin(done)
+    held = ~seen & (lines["booking_date"] > T)
     results: list[LineResult | None] = [None] * len(lines)
+    for pos in np.flatnonzero(held):
+        day = pd.Timestamp(lines["booking_date"].iloc[pos])
+        cut = "--as-of" if as_of is not None else "the run date"
+        results[pos] = LineResult(
+            "held", reason=f"booked {day:%Y-%m-%d}, after {cut} {T:%Y-%m-%d}: held back until then"
+        )
+    live = ~seen & ~held
+    pairs = _reversals(lines, live, ledger, results)
+    pending = live & pd.Series([r is None for r in results], index=lines.index)
+    todo = lines.loc[pending]
     if len(todo):
         found = match_lines(todo.reset_index(drop=True), book, settings, known_accounts(ledger))
-        for pos, res in zip(np.flatnonzero(~lines["line_id"].isin(done)), found, strict=True):
+        for pos, res in zip(np.flatnonzero(pending), found, strict=True):
             results[pos] = res
+    _flag_reversed(lines, results, pairs, ledger, book, settings)
     names = {c: str(n) for c, n in book.names.items()}
     worklist, candidates, allocations = _tables(lines, results, book, names)
     return MatchRun(worklist, candidates, allocations, T)
+
+
+def _squash(text: Any) -> str:
+    return "".join(ch for ch in str(text or "").upper() if ch.isalnum())
+
+
+def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The credits a reversal or return may undo, best evidence first: the same end-to-end id;
+    the credit's bank reference written in the reversal; the same amount and payer (account,
+    else name). Only credits booked on or before the reversal count."""
+    day = pd.Timestamp(rev["booking_date"])
+    cands = [c for c in credits if pd.Timestamp(c["booking_date"]) <= day]
+    e2e = _squash(rev.get("end_to_end_id"))
+    if e2e:
+        same = [c for c in cands if _squash(c.get("end_to_end_id")) == e2e]
+        if same:
+            return same
+    text = _squash(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
+    by_ref = [c for c in cands if len(_squash(c.get("bank_ref"))) >= 6 and _squash(c.get("bank_ref")) in text]
+    if by_ref:
+        return by_ref
+    cents = round(float(rev["amount"]) * 100)
+    acct, name = _squash(rev.get("payer_account")), _squash(rev.get("payer_name"))
+    return [
+        c
+        for c in cands
+        if round(float(c["amount"]) * 100) == cents
+        and ((acct and _squash(c.get("payer_account")) == acct)
+             or (not acct and name and _squash(c.get("payer_name")) == name))
+    ]  # fmt: skip
+
+
+def _reversals(
+    lines: pd.DataFrame,
+    live: pd.Series,
+    ledger: Sequence[Mapping[str, Any]],
+    results: list[LineResult | None],
+) -> dict[int, tuple[str, int | None]]:
+    """Decide every reversal line of the statement (``RvslInd``, ``RtrInf``, a CSV reversal
+    column). Its original is looked for among the credits of this statement and the ledger
+    (:func:`_original_of`); exactly one must fit. An original in this statement is not applied
+    (status ``reversed``); one in the ledger is undone by the reversal's ledger record. Returns
+    {reversal position: (original line id, original position in this statement or None)}."""
+    undone = reversed_lines(ledger)
+    credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
+    here = [
+        {**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)
+    ]
+    before = [
+        {**r, "_pos": None}
+        for r in ledger
+        if r.get("payments") and str(r["line_id"]) not in undone
+    ]
+    pairs: dict[int, tuple[str, int | None]] = {}
+    taken: set[str] = set()
+    for p in np.flatnonzero(lines["reversal"] & live & lines["booked"]):
+        rev = lines.iloc[p]
+        what = "return" if rev["return_reason"] else "reversal"
+        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
+        found = [c for c in _original_of(rev, here + before) if str(c["line_id"]) not in taken]
+        if len(found) != 1:
+            results[p] = LineResult(
+                "skipped" if not found else "suggested",
+                reason=f"{what}{why}: no applied credit of {rev['amount']:,.2f} found to undo"
+                if not found
+                else f"{what}{why}: {len(found)} credits fit ("
+                + ", ".join(str(c["line_id"]) for c in found[:3])
+                + "); decide which one it undoes",
+            )
+            continue
+        orig = found[0]
+        taken.add(str(orig["line_id"]))
+        pairs[int(p)] = (str(orig["line_id"]), orig["_pos"])
+        if orig["_pos"] is not None:
+            results[orig["_pos"]] = LineResult(
+                "reversed", reason=f"reversed by {rev['line_id']} in the same statement{why}"
+            )
+    return pairs
+
+
+def _flag_reversed(lines, results, pairs, ledger, book, settings) -> None:
+    """Results of the reversal lines: the invoices their originals paid (the ledger's payments,
+    or what the original would have paid now) are open again and flagged."""
+    by_line = {str(r["line_id"]): r for r in ledger}
+    for p, (orig_id, orig_pos) in pairs.items():
+        rev = lines.iloc[p]
+        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
+        what = "returned direct debit / return" if rev["return_reason"] else "reversal"
+        if orig_pos is None:
+            invoices = sorted({str(x["invoice_id"]) for x in by_line[orig_id]["payments"] if x.get("invoice_id")})
+            cust = by_line[orig_id].get("customer_id")
+        else:
+            from arinsight.cashapp.matching import match_line, name_scores
+
+            row = lines.iloc[orig_pos]
+            scores = name_scores([row["payer_name"]], book)[0]
+            would = match_line(row, book, scores, settings)
+            invoices = [book.ids[i] for i, _ in would.allocations]
+            cust = would.customer_id
+            if invoices:
+                results[orig_pos].reason += f"; it would have paid {', '.join(invoices)}"
+        res = LineResult(
+            "reversal",
+            customer_id=cust,
+            reason=f"{what}{why} of {orig_id}: its payment is undone"
+            + (f"; {', '.join(invoices)} open again, flagged for follow-up" if invoices else ""),
+        )
+        res.reverses = orig_id  # type: ignore[attr-defined]
+        res.flagged = invoices  # type: ignore[attr-defined]
+        results[p] = res
 
 
 def ledger_records(
@@ -359,13 +518,28 @@ def ledger_records(
     records = []
     by_line = lines.set_index("line_id")
     work = run.worklist.set_index("line_id")
-    for line_id, group in run.allocations.groupby("statement_line_id", sort=False):
+    groups = dict(list(run.allocations.groupby("statement_line_id", sort=False)))
+    done = run.worklist.loc[run.worklist["status"].isin(["reversal", "reversed"]), "line_id"]
+    for line_id in [*groups, *done]:
         line, row = by_line.loc[line_id], work.loc[line_id]
+        group = groups.get(line_id, run.allocations.iloc[0:0])
         pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
         pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
+        extra = {}
+        if row["status"] == "reversal":
+            extra = {
+                "reverses": row["reverses"],
+                "return_reason": line["return_reason"],
+                "flagged_invoices": [f for f in str(row["flagged_invoices"]).split("; ") if f],
+            }
         records.append(
             {
+                **extra,
                 "line_id": line_id,
+                "line_key": line["line_key"],
+                "end_to_end_id": line["end_to_end_id"],
+                "bank_ref": line["bank_ref"],
+                "payer_name": line["payer_name"],
                 "statement_file": statement_file,
                 "statement_sha256": statement_sha256,
                 "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),

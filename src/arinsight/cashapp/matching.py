@@ -375,7 +375,7 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
     may also be cut off with the words after it, a name cut at 16 characters). The score is
     90 + 10 x the letters written / the letters of the customer's words, so ``IRON SYS`` is
     96.4 for Iron Systems, and two customers it shortens equally well stay within the margin
-    (ambiguous). Only payers below the threshold of 90 are looked at."""
+    (ambiguous). Payers with an exact name (99 or more) are not looked at."""
     if not hasattr(book, "_core_words"):
         book._core_words = [c.split() for c in book.cores]
         first: dict[str, list[int]] = {}
@@ -385,7 +385,7 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
         book._by_first = first
     for r, q in enumerate(queries):
         words = q.split()
-        if not words or (len(out[r]) and out[r].max() >= 90):
+        if not words or (len(out[r]) and out[r].max() >= 99):
             continue
         for k in book._by_first.get(words[0][0], []):
             cw = book._core_words[k]
