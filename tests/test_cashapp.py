@@ -29,6 +29,7 @@ from arinsight.cashapp import (
     match_statement,
     read_camt053,
     read_csv_statement,
+    ledger_records,
     read_ledger,
     read_statement,
     reference_tokens,
@@ -758,3 +759,149 @@ def test_two_matches_of_one_statement_at_once_apply_each_line_once(
     assert len(pd.read_csv(out / "applied_payments.csv")) == 8
     err = capsys.readouterr().err
     assert err.count("arinsight match: waiting for another arinsight match to finish (") == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# careless and hostile input, idempotency by content, reversals
+# ------------------------------------------------------------------------------------------------
+
+CAMT = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><Stmt>
+<Id>S1</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+<Ntry><Amt Ccy="USD">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+<BookgDt><Dt>{booked}</Dt></BookgDt><AcctSvcrRef>B-1</AcctSvcrRef><NtryDtls><TxDtls>
+<Refs><EndToEndId>E2E-77</EndToEndId></Refs>
+<RltdPties><Dbtr><Pty><Nm>Blue Foods Inc</Nm></Pty></Dbtr></RltdPties>
+<RmtInf><Ustrd>INV-0000001</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+{more}</Stmt></BkToCstmrStmt></Document>"""
+
+RETURN = """<Ntry><Amt Ccy="USD">100.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>
+<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-10-09</Dt></BookgDt><AcctSvcrRef>B-2</AcctSvcrRef>
+<NtryDtls><TxDtls><Refs><EndToEndId>E2E-77</EndToEndId></Refs>
+<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>"""
+
+
+@pytest.mark.parametrize(
+    ("value", "element"),
+    [("2026-11-31", "BookgDt/Dt"), ("2026-13-45", "BookgDt/Dt"), ("None", "BookgDt/Dt")],
+)
+def test_impossible_camt_dates_give_one_clear_error(tmp_path: Path, value, element):
+    """Before: 2026-11-31 gave a traceback, 2026-13-45 a TypeError, and alone '--as-of None is
+    not a date'. Now one SourceError naming the file, the entry and the value."""
+    path = tmp_path / "s.xml"
+    path.write_text(CAMT.format(booked=value, more=""))
+    with pytest.raises(SourceError) as err:
+        read_statement(path)
+    assert str(err.value) == (
+        f"{path}, column 'Stmt[1]/Ntry[1]', row 1: {element} {value!r} is not a date (YYYY-MM-DD)"
+    )
+
+
+def test_external_entities_are_refused(tmp_path: Path):
+    """XXE: an entity reading a local file is refused, never expanded."""
+    path = tmp_path / "xxe.xml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<Document><BkToCstmrStmt><Stmt><Id>&x;</Id></Stmt></BkToCstmrStmt></Document>"
+    )
+    with pytest.raises(SourceError, match="refused"):
+        read_statement(path)
+
+
+NO_REF_MAPPING = {k: v for k, v in CSV_MAPPING.items() if k != "columns"} | {
+    "columns": {k: v for k, v in CSV_MAPPING["columns"].items() if k != "line_id"}
+}
+
+
+def test_renamed_and_resaved_statement_applies_nothing_twice(tmp_path: Path):
+    """The statement without a bank-reference column, applied once (7 lines matched). The same
+    lines saved again by a spreadsheet as 'bank_oct (1).csv' with '100' for '100,00' and '542'
+    for '542,00': every key is the same (account, date, amount as a number, payer, text), so
+    all 7 are already applied and nothing is matched again."""
+    first = tmp_path / "bank_oct.csv"
+    first.write_text(STATEMENT, encoding="utf-8")
+    lines = read_csv_statement(first, NO_REF_MAPPING)
+    run = match_statement(lines, _tables(), SETTINGS)
+    assert run.counts["matched"] == 7
+    ledger = ledger_records(run, lines, first.name)
+    copy = tmp_path / "bank_oct (1).csv"
+    copy.write_text(
+        STATEMENT.replace(";100,00;", ";100;").replace(";542,00;", ";542;"), encoding="utf-8"
+    )
+    again_lines = read_csv_statement(copy, NO_REF_MAPPING)
+    assert again_lines["line_id"].tolist() != lines["line_id"].tolist()  # file-based ids
+    assert again_lines["line_key"].tolist() == lines["line_key"].tolist()
+    again = match_statement(again_lines, _tables(), SETTINGS, None, ledger)
+    assert again.counts["already_applied"] == 7 and again.counts["matched"] == 0
+    assert again.allocations.empty
+
+
+def test_lines_booked_after_the_run_date_are_held(tmp_path: Path):
+    """Run on 2026-12-06; line F is booked 2027-06-01: held with the reason, not applied; T is
+    the run date, so L01 (2026-10-02) is still matched."""
+    text = STATEMENT.split("L02")[0] + "F;01.06.2027;250,00;USD;Blue Foods Inc;;INV-0000002\n"
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS, run_date="2026-12-06")
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:F", "status"] == "held"
+    assert w.loc["statement:F", "reason"] == (
+        "booked 2027-06-01, after the run date 2026-12-06: held back until then"
+    )
+    assert w.loc["statement:L01", "status"] == "matched"
+    assert run.as_of == pd.Timestamp("2026-12-06")
+
+
+def test_credit_and_its_return_in_one_statement_leave_the_invoice_open(tmp_path: Path):
+    """A credit of 100.00 for INV-1 (end-to-end id E2E-77) and, two days later, its return
+    (DBIT, RvslInd, RtrInf reason AM04, same end-to-end id). Before: the credit was applied
+    and INV-1 stayed paid. Now: the credit is 'reversed', the return 'reversal' flagging
+    INV-0000001, and nothing is applied."""
+    path = tmp_path / "s.xml"
+    path.write_text(CAMT.format(booked="2026-10-07", more=RETURN))
+    lines = read_statement(path)
+    assert lines["reversal"].tolist() == [False, True]
+    assert lines["return_reason"].tolist() == ["", "AM04"]
+    run = match_statement(lines, _tables(), SETTINGS)
+    w = run.worklist
+    assert w["status"].tolist() == ["reversed", "reversal"]
+    assert w["flagged_invoices"].tolist() == ["", "INV-0000001"]
+    assert w["reverses"].iloc[1] == "DE89370400440532013000:B-1"
+    assert run.allocations.empty
+    assert w["reason"].iloc[1] == (
+        "returned direct debit / return (reason AM04) of DE89370400440532013000:B-1: its payment "
+        "is undone; INV-0000001 open again, flagged for follow-up"
+    )
+
+
+def test_reversal_in_a_later_csv_undoes_the_applied_payment(tmp_path: Path, processed: Path):
+    """Statement 1 applies L01 (100.00 on INV-1, payer account GB01). Statement 2 (CSV with the
+    optional reversal column 'Storno') has -100,00 from GB01 marked 'R': it finds L01 by amount
+    and payer account, writes a ledger record that reverses it, and applied_payments.csv no
+    longer has INV-1's payment (7 lines applied -> 6 remain, 2242.00 - 100.00 = 2142.00); a
+    third run of statement 2 changes nothing."""
+    first = tmp_path / "statement.csv"
+    first.write_text(STATEMENT.replace("\n", ";\n").replace("Text;", "Text;Storno"), "utf-8")
+    out = tmp_path / "cash"
+    params = tmp_path / "params.yaml"
+    mapping = {**CSV_MAPPING, "columns": {**CSV_MAPPING["columns"], "reversal": "Storno"}}
+    params.write_text(
+        "fx_rates: {EUR: 1.10}\ncash_application:\n  csv:\n"
+        + "".join(f"    {k}: {json.dumps(v)}\n" for k, v in mapping.items())
+    )
+    kw = {"params_files": [params], "out_dir": out, "processed_dir": processed}
+    run_match(first, **kw)
+    second = tmp_path / "statement2.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text;Storno\nR1;20.10.2026;-100,00;USD;;GB01;Return;R\n",
+        encoding="utf-8",
+    )
+    run = run_match(second, **kw)
+    assert run.worklist["status"].tolist() == ["reversal"]
+    assert run.worklist["flagged_invoices"].tolist() == ["INV-0000001"]
+    ledger = read_ledger(out / "cash_ledger.jsonl")
+    assert ledger[-1]["reverses"] == "statement:L01" and ledger[-1]["payments"] == []
+    applied = pd.read_csv(out / "applied_payments.csv")
+    assert "INV-0000001" not in set(applied["invoice_id"])
+    assert applied["amount"].sum() == pytest.approx(2142.0)
+    again = run_match(second, **kw)
+    assert again.counts["already_applied"] == 1
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == len(ledger)
