@@ -441,6 +441,8 @@ def _reversals(
     (:func:`_original_of`); exactly one must fit. An original in this statement is not applied
     (status ``reversed``); one in the ledger is undone by the reversal's ledger record. Returns
     {reversal position: (original line id, original position in this statement or None)}."""
+    if not (lines["reversal"] & live).any():
+        return {}
     undone = reversed_lines(ledger)
     credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
     here = [
