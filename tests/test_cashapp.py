@@ -905,3 +905,66 @@ def test_reversal_in_a_later_csv_undoes_the_applied_payment(tmp_path: Path, proc
     again = run_match(second, **kw)
     assert again.counts["already_applied"] == 1
     assert len(read_ledger(out / "cash_ledger.jsonl")) == len(ledger)
+
+
+def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Path):
+    """Run 1 of STATEMENT: L09 (333.33, no name) suggested INV-7, L11 (77.77) unmatched, L04
+    matched reference_partial 200 on INV-5. The analyst decides (decisions.csv):
+    L09 accept (the rules' first candidate INV-7, 333.33); L11 reject; L04 assign to INV-42
+    (re-assignment: its 200 on INV-5 is undone; INV-42 was paid in full by L05, so the 200 are
+    unapplied cash of C_3, and the reason says so). Run 2 of the same statement applies them:
+    the ledger gets 3 records with who and when; applied_payments.csv: 2242.00 - 200 (INV-5
+    undone) + 333.33 + 200 = 2575.33; INV-5 keeps L05's 500. Run 3: nothing changes (each
+    decision is applied once)."""
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    run_match(path, **kw)
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "statement:L09,accept,,ana,2026-11-02T10:00,called the customer\n"
+        "statement:L11,reject,,ana,2026-11-02T10:05,refund\n"
+        "statement:L04,assign,INV-0000042,ben,2026-11-03,wrong invoice\n"
+    )
+    run = run_match(path, **kw)
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:L09", "status"] == "matched"
+    assert w.loc["statement:L09", "rule"] == "decision_accept"
+    assert w.loc["statement:L11", "status"] == "rejected"
+    assert w.loc["statement:L04", "rule"] == "decision_assign"
+    assert w.loc["statement:L04", "decision"] == "assign by ben at 2026-11-03: wrong invoice"
+    ledger = read_ledger(out / "cash_ledger.jsonl")
+    new = ledger[7:]
+    assert [r["line_id"].split("@")[0] for r in new] == [
+        "statement:L04",
+        "statement:L09",
+        "statement:L11",
+    ]
+    assert new[0]["reverses"] == "statement:L04"
+    assert {r["decision"]["decided_by"] for r in new} == {"ana", "ben"}
+    applied = pd.read_csv(out / "applied_payments.csv")
+    assert applied["amount"].sum() == pytest.approx(2575.33)
+    by_inv = applied.groupby(applied["invoice_id"].fillna("-"))["amount"].sum().to_dict()
+    assert by_inv["INV-0000042"] == pytest.approx(42.0)  # L05's
+    assert by_inv["-"] == pytest.approx(200.0)
+    assert w.loc["statement:L04", "reason"].endswith("; 200.00 not applied to an invoice: on account")
+    assert "INV-0000005" in by_inv and by_inv["INV-0000005"] == pytest.approx(500.0)
+    again = run_match(path, **kw)
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
+    assert again.counts["matched"] == 0
+
+
+def test_decisions_file_errors(tmp_path: Path):
+    from arinsight.cashapp.decisions import read_decisions
+
+    path = tmp_path / "d.csv"
+    path.write_text("line_id,action,decided_by,decided_at\nX,approve,ana,2026-11-02\n")
+    with pytest.raises(SourceError, match=r"d\.csv, column 'action', row 2: action 'approve'"):
+        read_decisions(path)
+    path.write_text("line_id,action,decided_by,decided_at\nX,assign,ana,2026-11-02\n")
+    with pytest.raises(SourceError, match="assign needs the invoices"):
+        read_decisions(path)
+    path.write_text("line_id,action,decided_by,decided_at\nX,reject,,2026-11-02\n")
+    with pytest.raises(SourceError, match="column 'decided_by', row 2: empty"):
+        read_decisions(path)

@@ -70,6 +70,7 @@ WORKLIST_COLUMNS = [
     "reason",
     "flagged_invoices",
     "reverses",
+    "decision",
     "statement_id",
     "source_row",
 ]
@@ -82,11 +83,13 @@ ALL_STATUSES = (
     "held",
     "reversal",
     "reversed",
+    "rejected",
     "already_applied",
 )
 DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
+DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
 
 
@@ -99,6 +102,7 @@ class MatchRun:
     allocations: pd.DataFrame
     as_of: pd.Timestamp
     paths: dict[str, Path] = field(default_factory=dict)
+    results: list[LineResult] = field(default_factory=list)  # one per line, in statement order
 
     @property
     def counts(self) -> dict[str, int]:
@@ -260,7 +264,7 @@ def _tables(
                     "amount": round(cents / 100, 2),
                     "method": METHOD,
                     "currency": res.currency,
-                    "statement_line_id": line["line_id"],
+                    "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
                 }
             )
@@ -274,7 +278,7 @@ def _tables(
                     "amount": round(res.unapplied / 100, 2),
                     "method": METHOD,
                     "currency": res.currency,
-                    "statement_line_id": line["line_id"],
+                    "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
                 }
             )
@@ -319,8 +323,9 @@ def _tables(
                     for c in res.candidates
                 ),
                 "reason": res.reason,
-                "flagged_invoices": "; ".join(getattr(res, "flagged", [])),
-                "reverses": getattr(res, "reverses", ""),
+                "flagged_invoices": "; ".join(res.flagged),
+                "reverses": res.reverses,
+                "decision": _decision_text(res.decision),
                 "statement_id": line["statement_id"],
                 "source_row": line["_source_row"],
             }
@@ -350,13 +355,16 @@ def match_statement(
     as_of: Any = None,
     ledger: Sequence[Mapping[str, Any]] = (),
     run_date: Any = None,
+    decisions: pd.DataFrame | None = None,
 ) -> MatchRun:
     """Match the lines of one statement against the invoices open at T (no files written).
 
     T = ``as_of``, else the last booking date of the lines (at most the run date, default
     today). Lines booked after T are ``held`` (looked at again by a later run). Lines whose id
     or content key (:func:`~arinsight.cashapp.statements.line_keys`) is in ``ledger`` are
-    ``already_applied``. Reversals and returns undo the credit they reverse (:func:`_reversals`).
+    ``already_applied``. ``decisions`` (:func:`~arinsight.cashapp.decisions.read_decisions`) are
+    applied first (:func:`_apply_decisions`). Reversals and returns undo the credit they reverse
+    (:func:`_reversals`).
     Returns the worklist (one row per line, in statement order), the candidates of the
     suggestions and the allocations (the payments to write).
     """
@@ -387,6 +395,8 @@ def match_statement(
             "held", reason=f"booked {day:%Y-%m-%d}, after {cut} {T:%Y-%m-%d}: held back until then"
         )
     live = ~seen & ~held
+    if decisions is not None and len(decisions):
+        _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results)
     pairs = _reversals(lines, live, ledger, results)
     pending = live & pd.Series([r is None for r in results], index=lines.index)
     todo = lines.loc[pending]
@@ -397,7 +407,8 @@ def match_statement(
     _flag_reversed(lines, results, pairs, ledger, book, settings)
     names = {c: str(n) for c, n in book.names.items()}
     worklist, candidates, allocations = _tables(lines, results, book, names)
-    return MatchRun(worklist, candidates, allocations, T)
+    final = [r or LineResult("already_applied") for r in results]
+    return MatchRun(worklist, candidates, allocations, T, results=final)
 
 
 def _squash(text: Any) -> str:
@@ -507,53 +518,144 @@ def _flag_reversed(lines, results, pairs, ledger, book, settings) -> None:
             reason=f"{what}{why} of {orig_id}: its payment is undone"
             + (f"; {', '.join(invoices)} open again, flagged for follow-up" if invoices else ""),
         )
-        res.reverses = orig_id  # type: ignore[attr-defined]
-        res.flagged = invoices  # type: ignore[attr-defined]
+        res.reverses, res.flagged = orig_id, invoices
         results[p] = res
 
 
 def ledger_records(
     run: MatchRun, lines: pd.DataFrame, statement_file: str = "", statement_sha256: str = ""
 ) -> list[dict[str, Any]]:
-    """One ledger record per statement line applied in ``run`` (in statement order): the line id,
-    the statement, booking date, amount, currency, payer account, customer, rule and payments."""
+    """One ledger record per statement line applied, reversed, rejected or decided in ``run``
+    (in statement order): the line id (``<line id>@<decision>`` for a re-assignment), its content
+    key, the statement, booking date, amount, currency, payer, customer, rule and payments; a
+    reversal's ``reverses`` and ``flagged_invoices``; a decision's who, when and why."""
     records = []
-    by_line = lines.set_index("line_id")
-    work = run.worklist.set_index("line_id")
     groups = dict(list(run.allocations.groupby("statement_line_id", sort=False)))
-    done = run.worklist.loc[run.worklist["status"].isin(["reversal", "reversed"]), "line_id"]
-    for line_id in [*groups, *done]:
-        line, row = by_line.loc[line_id], work.loc[line_id]
-        group = groups.get(line_id, run.allocations.iloc[0:0])
+    results = run.results or [None] * len(lines)
+    for (_, line), res in zip(lines.iterrows(), results, strict=True):
+        if res is None or res.status in ("already_applied", "held"):
+            continue
+        rec_id = res.record_id or line["line_id"]
+        if rec_id not in groups and not (
+            res.status in ("reversal", "reversed", "rejected") or res.decision
+        ):
+            continue
+        if res.decision and res.status not in ("matched", "rejected"):
+            continue  # a decision that could not be carried out stays pending
+        group = groups.get(rec_id, run.allocations.iloc[0:0])
         pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
         pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
-        extra = {}
-        if row["status"] == "reversal":
-            extra = {
-                "reverses": row["reverses"],
-                "return_reason": line["return_reason"],
-                "flagged_invoices": [f for f in str(row["flagged_invoices"]).split("; ") if f],
-            }
-        records.append(
-            {
-                **extra,
-                "line_id": line_id,
-                "line_key": line["line_key"],
-                "end_to_end_id": line["end_to_end_id"],
-                "bank_ref": line["bank_ref"],
-                "payer_name": line["payer_name"],
-                "statement_file": statement_file,
-                "statement_sha256": statement_sha256,
-                "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
-                "amount": float(line["amount"]),
-                "currency": line["currency"],
-                "payer_account": line["payer_account"],
-                "customer_id": row["customer_id"],
-                "rule": row["rule"],
-                "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
-            }
-        )
+        rec: dict[str, Any] = {
+            "line_id": rec_id,
+            "line_key": line["line_key"],
+            "end_to_end_id": line["end_to_end_id"],
+            "bank_ref": line["bank_ref"],
+            "payer_name": line["payer_name"],
+            "statement_file": statement_file,
+            "statement_sha256": statement_sha256,
+            "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
+            "amount": float(line["amount"]),
+            "currency": line["currency"],
+            "payer_account": line["payer_account"],
+            "customer_id": res.customer_id,
+            "rule": res.rule or res.status,
+            "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
+        }
+        if res.reverses:
+            rec["reverses"] = res.reverses
+        if res.status == "reversal":
+            rec["return_reason"] = line["return_reason"]
+            rec["flagged_invoices"] = list(res.flagged)
+        if res.decision:
+            rec["decision"] = dict(res.decision)
+            rec["decision_id"] = res.decision["decision_id"]
+        records.append(rec)
     return records
+
+
+def _decision_text(decision: Mapping[str, Any] | None) -> str:
+    if not decision:
+        return ""
+    note = f": {decision['note']}" if decision.get("note") else ""
+    return f"{decision['action']} by {decision['decided_by']} at {decision['decided_at']}{note}"
+
+
+def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results) -> None:
+    """Carry out the pending decisions on this statement's lines (module
+    :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
+    first. A line applied before is undone first (its record is reversed by the new one)."""
+    from arinsight.cashapp.matching import _Line, _allocate, match_line, name_scores
+
+    done = {r.get("decision_id") for r in ledger}
+    latest: dict[str, Any] = {}
+    for d in decisions.itertuples(index=False):
+        if d.decision_id not in done:
+            latest[str(d.line_id)] = d  # sorted by decided_at: the last one wins
+    undone = reversed_lines(ledger)
+    row_of = {inv: i for i, inv in enumerate(book.ids)}
+    for pos, line_id in enumerate(lines["line_id"]):
+        d = latest.get(str(line_id))
+        if d is None or not (seen.iloc[pos] or live.iloc[pos]):
+            continue
+        line = lines.iloc[pos]
+        decision = {k: getattr(d, k) for k in ("decision_id", "action", "invoice_ids",
+                                               "decided_by", "decided_at", "note")}  # fmt: skip
+        record_id, reverses = "", ""
+        if seen.iloc[pos]:
+            current = [
+                r
+                for r in ledger
+                if str(r["line_id"]).split("@")[0] == line_id or r.get("line_key") == line["line_key"]
+            ]
+            current = [r for r in current if str(r["line_id"]) not in undone and r.get("payments")]
+            if d.action == "accept" or not current:
+                continue  # applied already: nothing to accept, nothing to undo
+            for pay in current[-1]["payments"]:
+                if pay.get("invoice_id") in row_of:
+                    book.remaining[row_of[pay["invoice_id"]]] += round(float(pay["amount"]) * 100)
+            reverses = str(current[-1]["line_id"])
+            record_id = f"{line_id}@{d.decision_id[:8]}"
+        text = _decision_text(decision)
+        if d.action == "reject":
+            res = LineResult("rejected", reason=f"{text} (not applied, not suggested again)")
+        else:
+            invoices = list(d.invoices)
+            if not invoices:  # accept what the rules propose
+                found = match_line(line, book, name_scores([line["payer_name"]], book)[0], settings)
+                invoices = [book.ids[i] for i, _ in found.allocations] or (
+                    found.candidates[0]["invoice_ids"].split("; ") if found.candidates else []
+                )
+            unknown = [i for i in invoices if i not in row_of]
+            if not invoices or unknown:
+                why = f"unknown invoice(s) {', '.join(unknown)}" if unknown else "nothing to accept"
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but {why}: decide again", decision=decision
+                )
+                continue
+            rows = [row_of[i] for i in invoices]
+            value = _Line(line, settings).value(book.currency[rows[0]])
+            if value is None:
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but no exchange rate", decision=decision
+                )
+                continue
+            allocations = _allocate(book, rows, value[0])
+            res = LineResult(
+                "matched",
+                rule=f"decision_{d.action}",
+                confidence=1.0,
+                customer_id=book.customer[rows[0]],
+                currency=book.currency[rows[0]],
+                allocations=allocations,
+                unapplied=value[0] - sum(c for _, c in allocations),
+                reason=text,
+            )
+            if res.unapplied:
+                res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
+            for i, cents in allocations:
+                book.remaining[i] -= cents
+        res.decision, res.reverses, res.record_id = decision, reverses, record_id
+        results[pos] = res
 
 
 def run_match(
@@ -563,6 +665,7 @@ def run_match(
     as_of: Any = None,
     out_dir: str | Path | None = None,
     processed_dir: str | Path | None = None,
+    decisions_file: str | Path | None = None,
 ) -> MatchRun:
     """``arinsight match``: read, match, append the ledger and write the files (module docstring)."""
     from arinsight.ledger import load_processed
@@ -580,6 +683,13 @@ def run_match(
         if section.get("ledger")
         else folder / LEDGER_FILE
     )
+    from arinsight.cashapp.decisions import read_decisions
+
+    decisions = read_decisions(
+        decisions_file
+        or (config.resolve_path(section["decisions"]) if section.get("decisions") else None)
+        or folder / DECISIONS_FILE
+    )
     tables = load_processed(processed_dir)
     if tables["invoices"].empty:
         raise UserError(
@@ -588,13 +698,17 @@ def run_match(
         )
     # one match at a time per ledger: a second one waits, then finds the lines already applied
     with command_lock(ledger_path.with_name(f".{ledger_path.name}.lock"), "match"):
-        return _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path)
+        return _match_and_write(
+            lines, tables, settings, as_of, path, folder, ledger_path, decisions
+        )
 
 
-def _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path) -> MatchRun:
+def _match_and_write(
+    lines, tables, settings, as_of, path, folder, ledger_path, decisions=None
+) -> MatchRun:
     """Read the ledger, match, append the ledger and write the files (under the ledger's lock)."""
     ledger = read_ledger(ledger_path)
-    run = match_statement(lines, tables, settings, as_of, ledger)
+    run = match_statement(lines, tables, settings, as_of, ledger, decisions=decisions)
 
     new = ledger_records(run, lines, path.name, sha256_file(path))
     _append_ledger(ledger_path, new)

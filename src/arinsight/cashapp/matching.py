@@ -208,6 +208,10 @@ class LineResult:
     currency: str = ""
     candidates: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
+    reverses: str = ""  # the ledger line id this line undoes (a reversal, a re-assignment)
+    flagged: list[str] = field(default_factory=list)  # invoices open again, to follow up
+    record_id: str = ""  # the ledger line id when it is not the line's (a re-assignment)
+    decision: dict[str, Any] | None = None  # the person's decision applied to the line
 
 
 # --------------------------------------------------------------------------------------------
