@@ -406,6 +406,7 @@ def test_rules_by_hand(tmp_path: Path):
         "held": 0,
         "reversal": 0,
         "reversed": 0,
+        "rejected": 0,
         "already_applied": 0,
     }
     assert run.auto_match_rate == pytest.approx(7 / 10)
