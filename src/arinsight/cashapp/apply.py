@@ -447,12 +447,13 @@ def _reversals(
     ledger: Sequence[Mapping[str, Any]],
     results: list[LineResult | None],
 ) -> dict[int, tuple[str, int | None]]:
-    """Decide every reversal line of the statement (``RvslInd``, ``RtrInf``, a CSV reversal
-    column). Its original is looked for among the credits of this statement and the ledger
+    """Decide every reversal line of the statement that takes money out (``RvslInd`` or
+    ``RtrInf`` on a debit, a CSV line marked reversal with a negative amount). Its original is looked for among the credits of this statement and the ledger
     (:func:`_original_of`); exactly one must fit. An original in this statement is not applied
     (status ``reversed``); one in the ledger is undone by the reversal's ledger record. Returns
     {reversal position: (original line id, original position in this statement or None)}."""
-    if not (lines["reversal"] & live).any():
+    undoing = lines["reversal"] & live & lines["booked"] & (lines["credit_debit"] == "DBIT")
+    if not undoing.any():
         return {}
     undone = reversed_lines(ledger)
     credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
@@ -466,7 +467,7 @@ def _reversals(
     ]
     pairs: dict[int, tuple[str, int | None]] = {}
     taken: set[str] = set()
-    for p in np.flatnonzero(lines["reversal"] & live & lines["booked"]):
+    for p in np.flatnonzero(undoing):
         rev = lines.iloc[p]
         what = "return" if rev["return_reason"] else "reversal"
         why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""

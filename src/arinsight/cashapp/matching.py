@@ -1071,7 +1071,7 @@ def match_lines(
             why = (
                 "money out (debit)"
                 if row["credit_debit"] != "CRDT"
-                else "reversal"
+                else "reversal of a debit (money back in): no credit to undo"
                 if row["reversal"]
                 else "not booked yet"
                 if not row["booked"]
