@@ -26,10 +26,10 @@ from conftest import clean_table
 
 from arinsight.cashapp import (
     MatchSettings,
+    ledger_records,
     match_statement,
     read_camt053,
     read_csv_statement,
-    ledger_records,
     read_ledger,
     read_statement,
     reference_tokens,
@@ -445,7 +445,9 @@ def test_reference_to_another_customers_invoice_is_only_suggested(tmp_path: Path
     Inc's (C_1) invoice open for 250.00: payer and amount contradict the reference. Before, it
     was applied as reference_partial (0.95). Now suggested: first C_3's own INV-42 (open 42.00
     = the amount; 0.5 x 1.0), then the referenced INV-2 (0.3); INV-2 stays open 250."""
-    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000002\n"
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000002\n"
+    )
     run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
     line = run.worklist.iloc[0]
     assert line["status"] == "suggested"
@@ -496,9 +498,7 @@ def test_bank_shortened_payer_names():
         "Iron Systems Inc",
         "Iron Works Ltd",
     ]
-    customers = pd.DataFrame(
-        {"customer_id": [f"K{k}" for k in range(5)], "customer_name": names}
-    )
+    customers = pd.DataFrame({"customer_id": [f"K{k}" for k in range(5)], "customer_name": names})
     book = InvoiceBook(
         pd.DataFrame(
             {
@@ -949,7 +949,9 @@ def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Pa
     by_inv = applied.groupby(applied["invoice_id"].fillna("-"))["amount"].sum().to_dict()
     assert by_inv["INV-0000042"] == pytest.approx(42.0)  # L05's
     assert by_inv["-"] == pytest.approx(200.0)
-    assert w.loc["statement:L04", "reason"].endswith("; 200.00 not applied to an invoice: on account")
+    assert w.loc["statement:L04", "reason"].endswith(
+        "; 200.00 not applied to an invoice: on account"
+    )
     assert "INV-0000005" in by_inv and by_inv["INV-0000005"] == pytest.approx(500.0)
     again = run_match(path, **kw)
     assert len(read_ledger(out / "cash_ledger.jsonl")) == 10

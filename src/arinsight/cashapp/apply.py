@@ -427,7 +427,11 @@ def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[
         if same:
             return same
     text = _squash(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
-    by_ref = [c for c in cands if len(_squash(c.get("bank_ref"))) >= 6 and _squash(c.get("bank_ref")) in text]
+    by_ref = [
+        c
+        for c in cands
+        if len(_squash(c.get("bank_ref"))) >= 6 and _squash(c.get("bank_ref")) in text
+    ]
     if by_ref:
         return by_ref
     cents = round(float(rev["amount"]) * 100)
@@ -457,13 +461,9 @@ def _reversals(
         return {}
     undone = reversed_lines(ledger)
     credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
-    here = [
-        {**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)
-    ]
+    here = [{**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)]
     before = [
-        {**r, "_pos": None}
-        for r in ledger
-        if r.get("payments") and str(r["line_id"]) not in undone
+        {**r, "_pos": None} for r in ledger if r.get("payments") and str(r["line_id"]) not in undone
     ]
     pairs: dict[int, tuple[str, int | None]] = {}
     taken: set[str] = set()
@@ -501,7 +501,9 @@ def _flag_reversed(lines, results, pairs, ledger, book, settings) -> None:
         why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
         what = "returned direct debit / return" if rev["return_reason"] else "reversal"
         if orig_pos is None:
-            invoices = sorted({str(x["invoice_id"]) for x in by_line[orig_id]["payments"] if x.get("invoice_id")})
+            invoices = sorted(
+                {str(x["invoice_id"]) for x in by_line[orig_id]["payments"] if x.get("invoice_id")}
+            )
             cust = by_line[orig_id].get("customer_id")
         else:
             from arinsight.cashapp.matching import match_line, name_scores
@@ -585,7 +587,7 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
     """Carry out the pending decisions on this statement's lines (module
     :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
     first. A line applied before is undone first (its record is reversed by the new one)."""
-    from arinsight.cashapp.matching import _Line, _allocate, match_line, name_scores
+    from arinsight.cashapp.matching import _allocate, _Line, match_line, name_scores
 
     done = {r.get("decision_id") for r in ledger}
     latest: dict[str, Any] = {}
@@ -606,7 +608,8 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
             current = [
                 r
                 for r in ledger
-                if str(r["line_id"]).split("@")[0] == line_id or r.get("line_key") == line["line_key"]
+                if str(r["line_id"]).split("@")[0] == line_id
+                or r.get("line_key") == line["line_key"]
             ]
             current = [r for r in current if str(r["line_id"]) not in undone and r.get("payments")]
             if d.action == "accept" or not current:

@@ -802,9 +802,7 @@ def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineRes
         singles, sets, _ = _exact_and_sums(book, payer, ctx.line, ctx.settings)
         for r in singles[:2] + [s for s, _ in sets[:1]]:
             cands.append(_candidate(book, r, 0.5 * ctx.payer_conf, "the payer's, same amount"))
-    cands.append(
-        _candidate(book, rows, 0.4 if exact else 0.3, "referenced, another customer's")
-    )
+    cands.append(_candidate(book, rows, 0.4 if exact else 0.3, "referenced, another customer's"))
     return LineResult(
         "suggested",
         customer_id=ctx.payer,
@@ -851,7 +849,9 @@ def _rule_weak(ctx: _Ctx) -> LineResult | None:
             conf = round(0.95 * max(ctx.payer_conf, 0.9), 4)
             v = line.value(book.currency[rows[0]])
             total = int(book.remaining[rows].sum())
-            if v is not None and v[0] - v[1] > total + round(total * ctx.settings.overpay_tolerance):
+            if v is not None and v[0] - v[1] > total + round(
+                total * ctx.settings.overpay_tolerance
+            ):
                 return _overpaid_beyond_cap(ctx, rows, v[0], total)
             res = _settle(book, rows, line, "reference_weak", conf, True)
             if res is not None:
@@ -899,7 +899,11 @@ def _rule_payer_amount(ctx: _Ctx) -> LineResult | None:
             _candidate(book, r, 0.6 * conf / len(sets), "invoices adding up to the amount")
             for r, _ in sets
         ]
-        why = "search limit reached" if exhausted else f"{len(sets)} or more sets of invoices add up to it"
+        why = (
+            "search limit reached"
+            if exhausted
+            else f"{len(sets)} or more sets of invoices add up to it"
+        )
         return LineResult(
             "suggested",
             customer_id=payer,
@@ -947,7 +951,9 @@ def _rule_payers_ambiguous(ctx: _Ctx) -> LineResult | None:
             return res
     if sets:
         cands = [
-            _candidate(book, r, 0.4 * ctx.payer_conf / len(sets), "invoices adding up, similar name")
+            _candidate(
+                book, r, 0.4 * ctx.payer_conf / len(sets), "invoices adding up, similar name"
+            )
             for _, r in sets
         ]
         return LineResult(
@@ -1003,7 +1009,9 @@ def _partial_suggestion(ctx: _Ctx, exhausted: bool) -> LineResult:
     rows = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
     if not rows:
         return LineResult(
-            "unmatched", customer_id=payer, reason=f"{_ref_note(ctx)}; the payer has no open invoice"
+            "unmatched",
+            customer_id=payer,
+            reason=f"{_ref_note(ctx)}; the payer has no open invoice",
         )
     v = ctx.line.value(book.currency[rows[0]])
     cents = v[0] if v else 0

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
