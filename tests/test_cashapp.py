@@ -522,6 +522,9 @@ def test_bank_shortened_payer_names():
 def test_match_statement_errors(tmp_path: Path):
     with pytest.raises(UserError, match="no lines"):
         match_statement(_lines(tmp_path).iloc[0:0], _tables(), SETTINGS)
+    for bad in ("None", "2026-13-45", "2026-11-31"):
+        with pytest.raises(UserError, match=f"--as-of '{bad}' is not a date"):
+            match_statement(_lines(tmp_path), _tables(), SETTINGS, as_of=bad)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -374,7 +374,10 @@ def match_statement(
         raise UserError("the statement has lines without a booking date")
     today = pd.Timestamp(run_date if run_date is not None else pd.Timestamp.today()).normalize()
     if as_of is not None:
-        T = pd.Timestamp(as_of)
+        try:
+            T = pd.Timestamp(as_of)
+        except (TypeError, ValueError):
+            T = pd.NaT
         if pd.isna(T):
             raise UserError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
         T = T.normalize()
