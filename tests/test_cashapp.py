@@ -441,20 +441,24 @@ def test_overpayment_capped_and_ambiguous_amounts(tmp_path: Path):
 
 
 def test_reference_to_another_customers_invoice_is_only_suggested(tmp_path: Path):
-    """Iron Works Ltd (C_3, name score 100) pays 42.00 writing INV-0000002, which is Blue Foods
-    Inc's (C_1) invoice open for 250.00: payer and amount contradict the reference. Before, it
+    """Iron Works Ltd (C_3, name score 100) pays 42.00 writing INV-0000001, which is Blue Foods
+    Inc's (C_1) invoice open for 100.00: payer and amount contradict the reference. Before, it
     was applied as reference_partial (0.95). Now suggested: first C_3's own INV-42 (open 42.00
-    = the amount; 0.5 x 1.0), then the referenced INV-2 (0.3); INV-2 stays open 250."""
+    = the amount; 0.5 x 1.0; two digits from INV-0000001, so not a typing slip), then C_3's
+    INV-5 (one digit from INV-0000001, but open 700.00; 0.4), then the referenced INV-1 (0.3);
+    nothing is applied."""
     text = (
-        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000002\n"
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000001\n"
     )
     run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
     line = run.worklist.iloc[0]
     assert line["status"] == "suggested"
-    assert line["candidates"] == "INV-0000042 (C_3, 0.50); INV-0000002 (C_1, 0.30)"
+    assert line["candidates"] == (
+        "INV-0000042 (C_3, 0.50); INV-0000005 (C_3, 0.40); INV-0000001 (C_1, 0.30)"
+    )
     assert line["reason"] == (
-        "the text refers to INV-0000002 of C_1 (Blue Foods Inc), but the payer is C_3 "
-        "(Iron Works Ltd); the amount differs from their open 250.00"
+        "the text refers to INV-0000001 of C_1 (Blue Foods Inc), but the payer is C_3 "
+        "(Iron Works Ltd); the amount differs from their open 100.00"
     )
     assert run.allocations.empty
 
@@ -974,3 +978,24 @@ def test_decisions_file_errors(tmp_path: Path):
     path.write_text("line_id,action,decided_by,decided_at\nX,reject,,2026-11-02\n")
     with pytest.raises(SourceError, match="column 'decided_by', row 2: empty"):
         read_decisions(path)
+
+
+def test_a_transposed_number_with_the_payers_exact_amount_is_corrected(tmp_path: Path):
+    """Blue Foods Inc (C_1) pays 250.00 writing INV-0000004 (C_2's, open 250). C_1's only
+    open invoice of 250.00 is INV-0000002, one digit from INV-0000004: matched
+    reference_corrected to INV-0000002 at 0.9 x 1.0; C_2's INV-4 stays open."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;250,00;USD;Blue Foods Inc;;INV-0000004\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    line = run.worklist.iloc[0]
+    assert (line["status"], line["rule"], line["invoice_ids"]) == (
+        "matched",
+        "reference_corrected",
+        "INV-0000002",
+    )
+    assert line["confidence"] == 0.9
+    assert line["reason"] == (
+        "the text's INV-0000004 is C_2 (Blue Foods GmbH)'s; the payer's INV-0000002 has this "
+        "amount and is one typing slip from it"
+    )

@@ -789,19 +789,73 @@ def _payer_words(ctx: _Ctx) -> str:
     return "one of " + ", ".join(ctx.payers[:3])
 
 
-def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineResult:
-    """A reference to invoices the payer or the amount speaks against: suggested, the payer's
-    own invoices that fit the amount first, then the referenced ones."""
+def _one_slip(a: str, b: str) -> bool:
+    """Two invoice numbers one typing slip apart: one digit different, or two neighbouring
+    digits swapped (same prefix, same length)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
+def _corrected(ctx: _Ctx, rows: list[int]) -> LineResult | None:
+    """The identified payer has exactly one open invoice with the line's amount, and its number
+    is one slip (a digit, or two neighbours swapped) from a referenced number: that invoice,
+    ``reference_corrected`` at 0.9 x the payer's score."""
     book = ctx.book
+    if ctx.payer is None:
+        return None
+    singles, _, _ = _exact_and_sums(book, ctx.payer, ctx.line, ctx.settings, sums=False)
+    if len(singles) != 1:
+        return None
+    own = singles[0][0]
+    if not any(_one_slip(_norm(book.ids[own]), _norm(book.ids[i])) for i in rows):
+        return None
+    res = _settle(
+        book, [own], ctx.line, "reference_corrected", round(0.9 * ctx.payer_conf, 4), False
+    )
+    if res is not None:
+        ids = ", ".join(book.ids[i] for i in rows)
+        res.reason = (
+            f"the text's {ids} is {ctx.name(book.customer[rows[0]])}'s; the payer's "
+            f"{book.ids[own]} has this amount and is one typing slip from it"
+        )
+    return res
+
+
+def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineResult:
+    """A reference to invoices the payer or the amount speaks against: the payer's own invoice
+    when it has the amount and its number is one slip away (:func:`_corrected`), else
+    suggested, the payer's own invoices that fit the amount first, then the referenced ones."""
+    book = ctx.book
+    if (fixed := _corrected(ctx, rows)) is not None:
+        return fixed
     cust = book.customer[rows[0]]
     open_ = int(book.remaining[rows].sum()) / 100
     amount = "the amount fits" if exact else f"the amount differs from their open {open_:,.2f}"
     ids = ", ".join(book.ids[i] for i in rows)
     cands = []
-    for payer in ctx.payers[:3]:
+    for payer in ctx.payers[:3]:  # the payer's invoices with the amount, then one slip away
         singles, sets, _ = _exact_and_sums(book, payer, ctx.line, ctx.settings)
         for r in singles[:2] + [s for s, _ in sets[:1]]:
             cands.append(_candidate(book, r, 0.5 * ctx.payer_conf, "the payer's, same amount"))
+        near = [
+            i
+            for i in book.by_customer.get(payer, [])
+            if book.remaining[i] > 0
+            and [i] not in singles
+            and any(_one_slip(_norm(book.ids[i]), _norm(book.ids[r])) for r in rows)
+        ]
+        cands += [
+            _candidate(book, [i], 0.4 * ctx.payer_conf, "the payer's, one slip") for i in near
+        ]
     cands.append(_candidate(book, rows, 0.4 if exact else 0.3, "referenced, another customer's"))
     return LineResult(
         "suggested",
