@@ -35,8 +35,14 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
 
 1. ``reference`` / ``reference_multi``: strong references to open invoices of one customer whose
    open amounts add up to the line amount. ``reference_partial``: the line pays less (allocated
-   oldest due date first). ``reference_overpaid``: it pays more (the excess stays on the invoice
-   as a credit balance; with several invoices it is unapplied cash of the customer).
+   oldest due date first). ``reference_overpaid``: it pays more, by at most ``overpay_tolerance``
+   of the open amount (the excess stays on the invoice as a credit balance; with several
+   invoices it is unapplied cash of the customer); more than that is suggested, naming the
+   other invoices the text mentions. **Precision first**: when the identified payer is another
+   customer, or the amount differs and the payer name scores below ``name_contradiction``
+   against the referenced customer, the reference is only suggested (:func:`_contradiction`),
+   unless the payer's only invoice with the exact amount is one typing slip from the number
+   written (``reference_corrected``).
 2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
    to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
    in rule 1 when the payer confirms, exact amounts only otherwise.
@@ -49,8 +55,13 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
    the amount or can no longer reach it). Two or more sets, or a search that hits its budget,
    give suggestions instead.
 5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
-   reference (the payer's oldest open invoices), the same amount at another customer when the
-   payer is unknown (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason.
+   reference (the payer's open invoices ranked by reference evidence, then by closeness of the
+   amount, not by age), the same amount at another customer when the payer is unknown
+   (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason, which says what the
+   text referred to (never "no invoice reference" when it had one).
+
+Bank-shortened payer names (``IRON SYS INC``, ``PIONR GRD LLC``, a name cut at 16 characters)
+are scored by :func:`_abbreviation_scores` beside rapidfuzz.
 
 **Currencies.** A line is compared in each invoice's currency: the instructed amount when it is
 in that currency, else the booked amount when it is, else the booked amount converted with
