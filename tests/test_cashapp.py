@@ -999,3 +999,25 @@ def test_a_transposed_number_with_the_payers_exact_amount_is_corrected(tmp_path:
         "the text's INV-0000004 is C_2 (Blue Foods GmbH)'s; the payer's INV-0000002 has this "
         "amount and is one typing slip from it"
     )
+
+
+def test_a_resent_camt_statement_applies_nothing_twice(tmp_path: Path):
+    """The camt statement of the return test without the return: its credit (100.00 for INV-1)
+    is applied once. The bank sends it again the next day as another file with another
+    statement id and '100.0' for '100.00': same account, booking date, amount, bank reference
+    and end-to-end id, so the same key -> already_applied, nothing applied."""
+    first = tmp_path / "camt_2026-10-07.xml"
+    first.write_text(CAMT.format(booked="2026-10-07", more=""))
+    lines = read_statement(first)
+    run = match_statement(lines, _tables(), SETTINGS)
+    assert run.worklist["status"].tolist() == ["matched"]
+    ledger = ledger_records(run, lines, first.name)
+    again = tmp_path / "camt_2026-10-08 (resent).xml"
+    again.write_text(
+        CAMT.format(booked="2026-10-07", more="")
+        .replace("<Id>S1</Id>", "<Id>S1-RESENT</Id>")
+        .replace(">100.00<", ">100.0<")
+    )
+    run2 = match_statement(read_statement(again), _tables(), SETTINGS, None, ledger)
+    assert run2.worklist["status"].tolist() == ["already_applied"]
+    assert run2.allocations.empty
