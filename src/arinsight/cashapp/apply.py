@@ -9,7 +9,10 @@ For a statement file the command
    and lowers their open amounts by what the **ledger** says was applied in earlier runs and is
    not yet in the processed payments (so a payments file that has not been ingested yet still
    counts, and one that has is not counted twice);
-3. skips every line whose id is already in the ledger (``already_applied``) and matches the others
+3. skips every line whose id or content key is already in the ledger (``already_applied``),
+   holds back lines booked after the run date (``held``), carries out the pending decisions of
+   the decisions file (:mod:`arinsight.cashapp.decisions`), undoes the credits that reversals
+   and returns reverse (``reversal`` / ``reversed``) and matches the others
    (:mod:`arinsight.cashapp.matching`);
 4. appends the matched lines to the ledger and writes, into the output folder:
 
@@ -21,8 +24,11 @@ For a statement file the command
      with the canonical payments columns, ready to be ingested as a ``payments`` source.
 
 The ledger (``cash_ledger.jsonl`` in the output folder, or ``cash_application.ledger``) has one
-JSON line per applied statement line: the line id, the statement file and its sha256, the rule
-and the payments written for it. It has no timestamps, so the same statements give the same files.
+JSON line per applied, reversed, rejected or decided statement line: the line id and content
+key, the statement file and its sha256, the rule and the payments written for it, and for a
+reversal or a re-assignment the line it ``reverses`` (whose payments then leave
+``applied_payments.csv``), for a decision who took it, when and why. It is only appended to. It
+has no timestamps of its own, so the same statements and decisions give the same files.
 """
 
 from __future__ import annotations
