@@ -1021,3 +1021,18 @@ def test_a_resent_camt_statement_applies_nothing_twice(tmp_path: Path):
     run2 = match_statement(read_statement(again), _tables(), SETTINGS, None, ledger)
     assert run2.worklist["status"].tolist() == ["already_applied"]
     assert run2.allocations.empty
+
+
+def test_a_converted_amount_that_fits_an_invoice_and_a_set_is_suggested(tmp_path: Path):
+    """EUR 340.91 from Blue Foods Inc (C_1) at 1.10 = USD 375.00; with fx_tolerance 15 % the
+    tolerance is 56.25. INV-3 (400.00, 25.00 off) fits, and so does INV-1 + INV-2 (350.00, 25.00
+    off). Before, INV-3 was applied (amount_payer_fx) without looking for sets; now both are
+    candidates at 0.4 x 1.0 and nothing is applied (the 100k benchmark had two such wrong
+    matches of a foreign payer's multi-invoice payment)."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;15.10.2026;340,91;EUR;Blue Foods Inc;;\n"
+    settings = MatchSettings(fx_rates={"EUR": 1.10}, fx_tolerance=0.15)
+    run = match_statement(_lines(tmp_path, text), _tables(), settings)
+    line = run.worklist.iloc[0]
+    assert line["status"] == "suggested"
+    assert line["candidates"] == "INV-0000003 (C_1, 0.40); INV-0000001; INV-0000002 (C_1, 0.40)"
+    assert run.allocations.empty

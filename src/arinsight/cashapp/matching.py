@@ -605,7 +605,9 @@ def _exact_and_sums(
             continue
         cents, tol, exact = v
         singles += [[i] for i in cand if abs(int(book.remaining[i]) - cents) <= tol]
-        if sums and not singles:
+        # through a conversion (a tolerance) a single invoice may fit by chance: look for sets
+        # too, so that a set that also fits makes it a suggestion
+        if sums and (not singles or tol > 0):
             pool = cand[: settings.max_candidates]
             amounts = [int(book.remaining[i]) for i in pool]
             found, hit = subset_sums(
@@ -940,10 +942,22 @@ def _rule_payer_amount(ctx: _Ctx) -> LineResult | None:
         return None
     singles, sets, exhausted = _exact_and_sums(book, payer, ctx.line, settings)
     conf = ctx.payer_conf
-    if len(singles) == 1:
+    if len(singles) == 1 and not sets:
         res = _settle(book, singles[0], ctx.line, "amount_payer", round(conf, 4), False)
         if res is not None:
             return res
+    if singles and sets:  # only through a conversion: one invoice and a set both fit
+        cands = [
+            _candidate(book, r, 0.4 * conf, "within the exchange-rate tolerance") for r in singles
+        ]
+        cands += [_candidate(book, r, 0.4 * conf, "a set within the tolerance") for r, _ in sets]
+        return LineResult(
+            "suggested",
+            customer_id=payer,
+            candidates=cands[: settings.suggestions],
+            reason="converted at the bank's rate, an invoice and a set of invoices both fit "
+            f"within the {settings.fx_tolerance:.0%} tolerance; {_ref_note(ctx)}",
+        )
     if singles:
         cands = [
             _candidate(book, r, 0.8 * conf / len(singles), "same amount, several invoices")
