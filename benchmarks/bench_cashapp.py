@@ -1,7 +1,9 @@
 """Benchmark of cash application: match rates against a known truth, and speed.
 
 Usage: ``python benchmarks/bench_cashapp.py [N ...]`` (default 10000 100000 invoices). Each size
-runs in a fresh child process. The ledger comes from ``arinsight.sample.generate(N, 42)``; the
+runs in a fresh child process. ``BENCH_CASHAPP_SEED`` (default 7) seeds the statements (the
+ledger is always ``generate(N, 42)``); run it for several seeds to see the spread. Every wrong
+match is listed in ``wrong`` (line, style, rule, invoices applied, invoices the line pays). The ledger comes from ``arinsight.sample.generate(N, 42)``; the
 statements from ``arinsight.cashapp.synthetic.monthly_scenarios`` for July to October 2026 (the
 ledger without any payment from 1 July; each month's payments become that month's statement,
 with mangled references, one payment for several invoices, partial payments, foreign payers and
@@ -62,7 +64,9 @@ def _one(n: int) -> dict:
     from arinsight.sample import generate
 
     tables = generate(n, 42)
-    ledger_tables, scenarios = syn.monthly_scenarios(tables, MONTHS, seed=7)
+    seed = int(os.environ.get("BENCH_CASHAPP_SEED", "7"))
+    ledger_tables, scenarios = syn.monthly_scenarios(tables, MONTHS, seed=seed)
+    wrong: list[dict] = []
     settings = MatchSettings(fx_rates={"EUR": 1.08})
     ledger: list[dict] = []
     months, totals = [], {"lines": 0, "matched": 0, "correct": 0, "payable": 0}
@@ -86,6 +90,7 @@ def _one(n: int) -> dict:
             )
             ledger += ledger_records(run, lines)
             r = syn.score(run.worklist, sc.lines)
+            wrong += r["wrong"].assign(month=month).to_dict(orient="records")
             look, t_look = _lookup(lines, sc.lines, ledger_tables)
             lookup_s += t_look
             by_ref = dict(
@@ -112,6 +117,7 @@ def _one(n: int) -> dict:
             )
     return {
         "invoices": n,
+        "seed": seed,
         "cores": os.cpu_count(),
         "months": months,
         "lines": totals["lines"],
@@ -122,6 +128,7 @@ def _one(n: int) -> dict:
         "lookup_s": round(lookup_s, 3),
         "ours_vs_lookup_time": round(ours_s / max(lookup_s, 1e-9), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "wrong": wrong,
     }
 
 

@@ -26,6 +26,7 @@ from conftest import clean_table
 
 from arinsight.cashapp import (
     MatchSettings,
+    ledger_records,
     match_statement,
     read_camt053,
     read_csv_statement,
@@ -402,33 +403,132 @@ def test_rules_by_hand(tmp_path: Path):
         "suggested": 1,
         "unmatched": 2,
         "skipped": 1,
+        "held": 0,
+        "reversal": 0,
+        "reversed": 0,
+        "rejected": 0,
         "already_applied": 0,
     }
     assert run.auto_match_rate == pytest.approx(7 / 10)
 
 
-def test_overpayment_and_ambiguous_amounts(tmp_path: Path):
-    """A: C_1 pays 120 for INV-1 (open 100): matched reference_overpaid, all 120 on INV-1 (a
-    credit balance of 20). B: 250 from 'Blue Foods' (no legal form) fits C_1 and C_2 by name;
-    C_1's INV-2 and C_2's INV-4 are both open for 250 -> suggested, both at 0.5 x name score 1."""
+def test_overpayment_capped_and_ambiguous_amounts(tmp_path: Path):
+    """A: C_1 pays 104 for INV-1 (open 100): 4 % over, within the 5 % cap -> matched
+    reference_overpaid, all 104 on INV-1 (a credit balance of 4). C: 300 for INV-2 (open 250):
+    50 = 20 % over the cap; no other open invoice of C_1 is 50 -> suggested, the reason names
+    the excess and INV-3, which the text also names ('Rg. 3'). B: 250 from 'Blue Foods' (no
+    legal form) fits C_1 and C_2 by name; C_1's INV-2 and C_2's INV-4 are both open for 250 ->
+    suggested, both at 0.5 x name score 1."""
     text = (
         "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
-        "A;01.10.2026;120,00;USD;Blue Foods Inc;;INV-0000001\n"
+        "A;01.10.2026;104,00;USD;Blue Foods Inc;;INV-0000001\n"
         "B;02.10.2026;250,00;USD;Blue Foods;;\n"
+        "C;13.10.2026;300,00;USD;Blue Foods Inc;;INV-0000002 and Rg. 3\n"
     )
     run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
     w = run.worklist.set_index("line_id")
     assert w.loc["statement:A", "rule"] == "reference_overpaid"
-    assert w.loc["statement:A", "applied_amount"] == 120.0
+    assert w.loc["statement:A", "applied_amount"] == 104.0
     assert w.loc["statement:B", "status"] == "suggested"
     assert w.loc["statement:B", "candidates"] == (
         "INV-0000002 (C_1, 0.50); INV-0000004 (C_2, 0.50)"
     )
+    assert w.loc["statement:C", "status"] == "suggested"
+    assert w.loc["statement:C", "reason"] == (
+        "pays 50.00 more than INV-0000002 (open 250.00; 20 %, above the 5% cap); "
+        "the text also names INV-0000003"
+    )
+
+
+def test_reference_to_another_customers_invoice_is_only_suggested(tmp_path: Path):
+    """Iron Works Ltd (C_3, name score 100) pays 42.00 writing INV-0000001, which is Blue Foods
+    Inc's (C_1) invoice open for 100.00: payer and amount contradict the reference. Before, it
+    was applied as reference_partial (0.95). Now suggested: first C_3's own INV-42 (open 42.00
+    = the amount; 0.5 x 1.0; two digits from INV-0000001, so not a typing slip), then C_3's
+    INV-5 (one digit from INV-0000001, but open 700.00; 0.4), then the referenced INV-1 (0.3);
+    nothing is applied."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000001\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    line = run.worklist.iloc[0]
+    assert line["status"] == "suggested"
+    assert line["candidates"] == (
+        "INV-0000042 (C_3, 0.50); INV-0000005 (C_3, 0.40); INV-0000001 (C_1, 0.30)"
+    )
+    assert line["reason"] == (
+        "the text refers to INV-0000001 of C_1 (Blue Foods Inc), but the payer is C_3 "
+        "(Iron Works Ltd); the amount differs from their open 100.00"
+    )
+    assert run.allocations.empty
+
+
+def test_partial_candidates_by_closeness_and_honest_reasons(tmp_path: Path):
+    """P: Iron Works Ltd pays 40.00 without a reference; C_3 has INV-5 open 700.00 (the oldest)
+    and INV-42 open 42.00. Ranked by closeness, INV-42 (2.00 short) comes first:
+    0.3 x 1.0 x 40/42 x 0.9 = 0.2571; INV-5: 0.3 x 40/700 x 0.9 = 0.0154.
+    W: 'Rg. 3' from an unknown payer, 77.77: a weak reference the amount does not confirm; the
+    reason says so instead of "no invoice reference"."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "P;05.10.2026;40,00;USD;Iron Works Ltd;;\n"
+        "W;16.10.2026;77,77;USD;Nobody Known;;Rg. 3\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:P", "candidates"] == "INV-0000042 (C_3, 0.26); INV-0000005 (C_3, 0.02)"
+    c = run.candidates.set_index("invoice_ids")["confidence"].to_dict()
+    assert c == {"INV-0000042": 0.2571, "INV-0000005": 0.0154}
+    assert w.loc["statement:W", "reason"] == (
+        "weak reference to INV-0000003 not confirmed by the payer or the amount, payer not "
+        "recognised, amount fits no open invoice"
+    )
+
+
+def test_bank_shortened_payer_names():
+    """Customers Pioneer Guard LLC, Pioneer Guard Services LLC, Pioneer Grid LLC, Iron Systems
+    Inc, Iron Works Ltd. 'IRON SYS INC': SYS abbreviates SYSTEMS -> 90 + 10 x 7/11 = 96.4,
+    Iron Systems. 'PIONEER GUARD SE' (cut at 16): 90 + 10 x 14/20 = 97, the Services one (the
+    shorter Pioneer Guard is 92.3 by rapidfuzz, more than 3 below). 'PIONR GRD LLC' shortens
+    Pioneer Guard (96.7) and Pioneer Grid (97.3) equally well: ambiguous, both kept."""
+    from arinsight.cashapp.matching import _abbreviates, identify_payer, name_scores
+
+    assert _abbreviates("SYS", "SYSTEMS") and _abbreviates("GRD", "GUARD")
+    assert not _abbreviates("SYS", "STORES") and not _abbreviates("S", "SYSTEMS")
+    names = [
+        "Pioneer Guard LLC",
+        "Pioneer Guard Services LLC",
+        "Pioneer Grid LLC",
+        "Iron Systems Inc",
+        "Iron Works Ltd",
+    ]
+    customers = pd.DataFrame({"customer_id": [f"K{k}" for k in range(5)], "customer_name": names})
+    book = InvoiceBook(
+        pd.DataFrame(
+            {
+                "invoice_id": ["INV-1"],
+                "customer_id": ["K0"],
+                "due_date": [pd.Timestamp("2026-10-01")],
+                "currency": ["USD"],
+                "open_amount": [1.0],
+            }
+        ),
+        customers,
+    )
+    payers = ["IRON SYS INC", "PIONEER GUARD SE", "PIONR GRD LLC"]
+    scores = name_scores(payers, book)
+    got = [identify_payer(p, s, book, SETTINGS) for p, s in zip(payers, scores, strict=True)]
+    assert got[0][0] == ["K3"] and got[0][1] == pytest.approx(90 + 70 / 11)
+    assert got[1][0] == ["K1"] and got[1][1] == pytest.approx(97.0)
+    assert sorted(got[2][0]) == ["K0", "K2"]
 
 
 def test_match_statement_errors(tmp_path: Path):
     with pytest.raises(UserError, match="no lines"):
         match_statement(_lines(tmp_path).iloc[0:0], _tables(), SETTINGS)
+    for bad in ("None", "2026-13-45", "2026-11-31"):
+        with pytest.raises(UserError, match=f"--as-of '{bad}' is not a date"):
+            match_statement(_lines(tmp_path), _tables(), SETTINGS, as_of=bad)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -667,3 +767,272 @@ def test_two_matches_of_one_statement_at_once_apply_each_line_once(
     assert len(pd.read_csv(out / "applied_payments.csv")) == 8
     err = capsys.readouterr().err
     assert err.count("arinsight match: waiting for another arinsight match to finish (") == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# careless and hostile input, idempotency by content, reversals
+# ------------------------------------------------------------------------------------------------
+
+CAMT = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><Stmt>
+<Id>S1</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+<Ntry><Amt Ccy="USD">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+<BookgDt><Dt>{booked}</Dt></BookgDt><AcctSvcrRef>B-1</AcctSvcrRef><NtryDtls><TxDtls>
+<Refs><EndToEndId>E2E-77</EndToEndId></Refs>
+<RltdPties><Dbtr><Pty><Nm>Blue Foods Inc</Nm></Pty></Dbtr></RltdPties>
+<RmtInf><Ustrd>INV-0000001</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+{more}</Stmt></BkToCstmrStmt></Document>"""
+
+RETURN = """<Ntry><Amt Ccy="USD">100.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>
+<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-10-09</Dt></BookgDt><AcctSvcrRef>B-2</AcctSvcrRef>
+<NtryDtls><TxDtls><Refs><EndToEndId>E2E-77</EndToEndId></Refs>
+<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>"""
+
+
+@pytest.mark.parametrize(
+    ("value", "element"),
+    [("2026-11-31", "BookgDt/Dt"), ("2026-13-45", "BookgDt/Dt"), ("None", "BookgDt/Dt")],
+)
+def test_impossible_camt_dates_give_one_clear_error(tmp_path: Path, value, element):
+    """Before: 2026-11-31 gave a traceback, 2026-13-45 a TypeError, and alone '--as-of None is
+    not a date'. Now one SourceError naming the file, the entry and the value."""
+    path = tmp_path / "s.xml"
+    path.write_text(CAMT.format(booked=value, more=""))
+    with pytest.raises(SourceError) as err:
+        read_statement(path)
+    assert str(err.value) == (
+        f"{path}, column 'Stmt[1]/Ntry[1]', row 1: {element} {value!r} is not a date (YYYY-MM-DD)"
+    )
+
+
+def test_external_entities_are_refused(tmp_path: Path):
+    """XXE: an entity reading a local file is refused, never expanded."""
+    path = tmp_path / "xxe.xml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<Document><BkToCstmrStmt><Stmt><Id>&x;</Id></Stmt></BkToCstmrStmt></Document>"
+    )
+    with pytest.raises(SourceError, match="refused"):
+        read_statement(path)
+
+
+NO_REF_MAPPING = {k: v for k, v in CSV_MAPPING.items() if k != "columns"} | {
+    "columns": {k: v for k, v in CSV_MAPPING["columns"].items() if k != "line_id"}
+}
+
+
+def test_renamed_and_resaved_statement_applies_nothing_twice(tmp_path: Path):
+    """The statement without a bank-reference column, applied once (7 lines matched). The same
+    lines saved again by a spreadsheet as 'bank_oct (1).csv' with '100' for '100,00' and '542'
+    for '542,00': every key is the same (account, date, amount as a number, payer, text), so
+    all 7 are already applied and nothing is matched again."""
+    first = tmp_path / "bank_oct.csv"
+    first.write_text(STATEMENT, encoding="utf-8")
+    lines = read_csv_statement(first, NO_REF_MAPPING)
+    run = match_statement(lines, _tables(), SETTINGS)
+    assert run.counts["matched"] == 7
+    ledger = ledger_records(run, lines, first.name)
+    copy = tmp_path / "bank_oct (1).csv"
+    copy.write_text(
+        STATEMENT.replace(";100,00;", ";100;").replace(";542,00;", ";542;"), encoding="utf-8"
+    )
+    again_lines = read_csv_statement(copy, NO_REF_MAPPING)
+    assert again_lines["line_id"].tolist() != lines["line_id"].tolist()  # file-based ids
+    assert again_lines["line_key"].tolist() == lines["line_key"].tolist()
+    again = match_statement(again_lines, _tables(), SETTINGS, None, ledger)
+    assert again.counts["already_applied"] == 7 and again.counts["matched"] == 0
+    assert again.allocations.empty
+
+
+def test_lines_booked_after_the_run_date_are_held(tmp_path: Path):
+    """Run on 2026-12-06; line F is booked 2027-06-01: held with the reason, not applied; T is
+    the run date, so L01 (2026-10-02) is still matched."""
+    text = STATEMENT.split("L02")[0] + "F;01.06.2027;250,00;USD;Blue Foods Inc;;INV-0000002\n"
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS, run_date="2026-12-06")
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:F", "status"] == "held"
+    assert w.loc["statement:F", "reason"] == (
+        "booked 2027-06-01, after the run date 2026-12-06: held back until then"
+    )
+    assert w.loc["statement:L01", "status"] == "matched"
+    assert run.as_of == pd.Timestamp("2026-12-06")
+
+
+def test_credit_and_its_return_in_one_statement_leave_the_invoice_open(tmp_path: Path):
+    """A credit of 100.00 for INV-1 (end-to-end id E2E-77) and, two days later, its return
+    (DBIT, RvslInd, RtrInf reason AM04, same end-to-end id). Before: the credit was applied
+    and INV-1 stayed paid. Now: the credit is 'reversed', the return 'reversal' flagging
+    INV-0000001, and nothing is applied."""
+    path = tmp_path / "s.xml"
+    path.write_text(CAMT.format(booked="2026-10-07", more=RETURN))
+    lines = read_statement(path)
+    assert lines["reversal"].tolist() == [False, True]
+    assert lines["return_reason"].tolist() == ["", "AM04"]
+    run = match_statement(lines, _tables(), SETTINGS)
+    w = run.worklist
+    assert w["status"].tolist() == ["reversed", "reversal"]
+    assert w["flagged_invoices"].tolist() == ["", "INV-0000001"]
+    assert w["reverses"].iloc[1] == "DE89370400440532013000:B-1"
+    assert run.allocations.empty
+    assert w["reason"].iloc[1] == (
+        "returned direct debit / return (reason AM04) of DE89370400440532013000:B-1: its payment "
+        "is undone; INV-0000001 open again, flagged for follow-up"
+    )
+
+
+def test_reversal_in_a_later_csv_undoes_the_applied_payment(tmp_path: Path, processed: Path):
+    """Statement 1 applies L01 (100.00 on INV-1, payer account GB01). Statement 2 (CSV with the
+    optional reversal column 'Storno') has -100,00 from GB01 marked 'R': it finds L01 by amount
+    and payer account, writes a ledger record that reverses it, and applied_payments.csv no
+    longer has INV-1's payment (7 lines applied -> 6 remain, 2242.00 - 100.00 = 2142.00); a
+    third run of statement 2 changes nothing."""
+    first = tmp_path / "statement.csv"
+    first.write_text(STATEMENT.replace("\n", ";\n").replace("Text;", "Text;Storno"), "utf-8")
+    out = tmp_path / "cash"
+    params = tmp_path / "params.yaml"
+    mapping = {**CSV_MAPPING, "columns": {**CSV_MAPPING["columns"], "reversal": "Storno"}}
+    params.write_text(
+        "fx_rates: {EUR: 1.10}\ncash_application:\n  csv:\n"
+        + "".join(f"    {k}: {json.dumps(v)}\n" for k, v in mapping.items())
+    )
+    kw = {"params_files": [params], "out_dir": out, "processed_dir": processed}
+    run_match(first, **kw)
+    second = tmp_path / "statement2.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text;Storno\nR1;20.10.2026;-100,00;USD;;GB01;Return;R\n",
+        encoding="utf-8",
+    )
+    run = run_match(second, **kw)
+    assert run.worklist["status"].tolist() == ["reversal"]
+    assert run.worklist["flagged_invoices"].tolist() == ["INV-0000001"]
+    ledger = read_ledger(out / "cash_ledger.jsonl")
+    assert ledger[-1]["reverses"] == "statement:L01" and ledger[-1]["payments"] == []
+    applied = pd.read_csv(out / "applied_payments.csv")
+    assert "INV-0000001" not in set(applied["invoice_id"])
+    assert applied["amount"].sum() == pytest.approx(2142.0)
+    again = run_match(second, **kw)
+    assert again.counts["already_applied"] == 1
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == len(ledger)
+
+
+def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Path):
+    """Run 1 of STATEMENT: L09 (333.33, no name) suggested INV-7, L11 (77.77) unmatched, L04
+    matched reference_partial 200 on INV-5. The analyst decides (decisions.csv):
+    L09 accept (the rules' first candidate INV-7, 333.33); L11 reject; L04 assign to INV-42
+    (re-assignment: its 200 on INV-5 is undone; INV-42 was paid in full by L05, so the 200 are
+    unapplied cash of C_3, and the reason says so). Run 2 of the same statement applies them:
+    the ledger gets 3 records with who and when; applied_payments.csv: 2242.00 - 200 (INV-5
+    undone) + 333.33 + 200 = 2575.33; INV-5 keeps L05's 500. Run 3: nothing changes (each
+    decision is applied once)."""
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    run_match(path, **kw)
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "statement:L09,accept,,ana,2026-11-02T10:00,called the customer\n"
+        "statement:L11,reject,,ana,2026-11-02T10:05,refund\n"
+        "statement:L04,assign,INV-0000042,ben,2026-11-03,wrong invoice\n"
+    )
+    run = run_match(path, **kw)
+    w = run.worklist.set_index("line_id")
+    assert w.loc["statement:L09", "status"] == "matched"
+    assert w.loc["statement:L09", "rule"] == "decision_accept"
+    assert w.loc["statement:L11", "status"] == "rejected"
+    assert w.loc["statement:L04", "rule"] == "decision_assign"
+    assert w.loc["statement:L04", "decision"] == "assign by ben at 2026-11-03: wrong invoice"
+    ledger = read_ledger(out / "cash_ledger.jsonl")
+    new = ledger[7:]
+    assert [r["line_id"].split("@")[0] for r in new] == [
+        "statement:L04",
+        "statement:L09",
+        "statement:L11",
+    ]
+    assert new[0]["reverses"] == "statement:L04"
+    assert {r["decision"]["decided_by"] for r in new} == {"ana", "ben"}
+    applied = pd.read_csv(out / "applied_payments.csv")
+    assert applied["amount"].sum() == pytest.approx(2575.33)
+    by_inv = applied.groupby(applied["invoice_id"].fillna("-"))["amount"].sum().to_dict()
+    assert by_inv["INV-0000042"] == pytest.approx(42.0)  # L05's
+    assert by_inv["-"] == pytest.approx(200.0)
+    assert w.loc["statement:L04", "reason"].endswith(
+        "; 200.00 not applied to an invoice: on account"
+    )
+    assert "INV-0000005" in by_inv and by_inv["INV-0000005"] == pytest.approx(500.0)
+    again = run_match(path, **kw)
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
+    assert again.counts["matched"] == 0
+
+
+def test_decisions_file_errors(tmp_path: Path):
+    from arinsight.cashapp.decisions import read_decisions
+
+    path = tmp_path / "d.csv"
+    path.write_text("line_id,action,decided_by,decided_at\nX,approve,ana,2026-11-02\n")
+    with pytest.raises(SourceError, match=r"d\.csv, column 'action', row 2: action 'approve'"):
+        read_decisions(path)
+    path.write_text("line_id,action,decided_by,decided_at\nX,assign,ana,2026-11-02\n")
+    with pytest.raises(SourceError, match="assign needs the invoices"):
+        read_decisions(path)
+    path.write_text("line_id,action,decided_by,decided_at\nX,reject,,2026-11-02\n")
+    with pytest.raises(SourceError, match="column 'decided_by', row 2: empty"):
+        read_decisions(path)
+
+
+def test_a_transposed_number_with_the_payers_exact_amount_is_corrected(tmp_path: Path):
+    """Blue Foods Inc (C_1) pays 250.00 writing INV-0000004 (C_2's, open 250). C_1's only
+    open invoice of 250.00 is INV-0000002, one digit from INV-0000004: matched
+    reference_corrected to INV-0000002 at 0.9 x 1.0; C_2's INV-4 stays open."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;250,00;USD;Blue Foods Inc;;INV-0000004\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    line = run.worklist.iloc[0]
+    assert (line["status"], line["rule"], line["invoice_ids"]) == (
+        "matched",
+        "reference_corrected",
+        "INV-0000002",
+    )
+    assert line["confidence"] == 0.9
+    assert line["reason"] == (
+        "the text's INV-0000004 is C_2 (Blue Foods GmbH)'s; the payer's INV-0000002 has this "
+        "amount and is one typing slip from it"
+    )
+
+
+def test_a_resent_camt_statement_applies_nothing_twice(tmp_path: Path):
+    """The camt statement of the return test without the return: its credit (100.00 for INV-1)
+    is applied once. The bank sends it again the next day as another file with another
+    statement id and '100.0' for '100.00': same account, booking date, amount, bank reference
+    and end-to-end id, so the same key -> already_applied, nothing applied."""
+    first = tmp_path / "camt_2026-10-07.xml"
+    first.write_text(CAMT.format(booked="2026-10-07", more=""))
+    lines = read_statement(first)
+    run = match_statement(lines, _tables(), SETTINGS)
+    assert run.worklist["status"].tolist() == ["matched"]
+    ledger = ledger_records(run, lines, first.name)
+    again = tmp_path / "camt_2026-10-08 (resent).xml"
+    again.write_text(
+        CAMT.format(booked="2026-10-07", more="")
+        .replace("<Id>S1</Id>", "<Id>S1-RESENT</Id>")
+        .replace(">100.00<", ">100.0<")
+    )
+    run2 = match_statement(read_statement(again), _tables(), SETTINGS, None, ledger)
+    assert run2.worklist["status"].tolist() == ["already_applied"]
+    assert run2.allocations.empty
+
+
+def test_a_converted_amount_that_fits_an_invoice_and_a_set_is_suggested(tmp_path: Path):
+    """EUR 340.91 from Blue Foods Inc (C_1) at 1.10 = USD 375.00; with fx_tolerance 15 % the
+    tolerance is 56.25. INV-3 (400.00, 25.00 off) fits, and so does INV-1 + INV-2 (350.00, 25.00
+    off). Before, INV-3 was applied (amount_payer_fx) without looking for sets; now both are
+    candidates at 0.4 x 1.0 and nothing is applied (the 100k benchmark had two such wrong
+    matches of a foreign payer's multi-invoice payment)."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;15.10.2026;340,91;EUR;Blue Foods Inc;;\n"
+    settings = MatchSettings(fx_rates={"EUR": 1.10}, fx_tolerance=0.15)
+    run = match_statement(_lines(tmp_path, text), _tables(), settings)
+    line = run.worklist.iloc[0]
+    assert line["status"] == "suggested"
+    assert line["candidates"] == "INV-0000003 (C_1, 0.40); INV-0000001; INV-0000002 (C_1, 0.40)"
+    assert run.allocations.empty

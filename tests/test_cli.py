@@ -236,6 +236,7 @@ ARGUMENTS = [
     ("match", ["--statement=s.csv"], "--as-of"),
     ("match", ["--statement=s.csv"], "--out"),
     ("match", ["--statement=s.csv"], "--processed"),
+    ("match", ["--statement=s.csv"], "--decisions"),
     ("alerts", [], "--period"),
     ("alerts", ["--period=2026-10"], "--params"),
     ("email-report", [], "--period"),

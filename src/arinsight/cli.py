@@ -213,6 +213,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         out_dir=args.out,
         processed_dir=args.processed,
+        decisions_file=args.decisions,
     )
     print(summary_text(run))
     return 0
@@ -454,6 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=path_arg,
         default=None,
         help="processed data folder (default data/processed)",
+    )
+    p.add_argument(
+        "--decisions",
+        type=path_arg,
+        default=None,
+        metavar="FILE",
+        help="accept / assign / reject decisions on lines (CSV; default <out>/decisions.csv)",
     )
     p.set_defaults(func=_cmd_match)
 

@@ -18,6 +18,7 @@ from arinsight.cashapp.apply import (
     run_match,
     summary_text,
 )
+from arinsight.cashapp.decisions import read_decisions
 from arinsight.cashapp.matching import MatchSettings, name_core, reference_tokens, subset_sums
 from arinsight.cashapp.statements import read_camt053, read_csv_statement, read_statement
 
@@ -31,6 +32,7 @@ __all__ = [
     "name_core",
     "read_camt053",
     "read_csv_statement",
+    "read_decisions",
     "read_ledger",
     "read_statement",
     "reference_tokens",

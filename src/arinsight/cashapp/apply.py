@@ -9,7 +9,10 @@ For a statement file the command
    and lowers their open amounts by what the **ledger** says was applied in earlier runs and is
    not yet in the processed payments (so a payments file that has not been ingested yet still
    counts, and one that has is not counted twice);
-3. skips every line whose id is already in the ledger (``already_applied``) and matches the others
+3. skips every line whose id or content key is already in the ledger (``already_applied``),
+   holds back lines booked after the run date (``held``), carries out the pending decisions of
+   the decisions file (:mod:`arinsight.cashapp.decisions`), undoes the credits that reversals
+   and returns reverse (``reversal`` / ``reversed``) and matches the others
    (:mod:`arinsight.cashapp.matching`);
 4. appends the matched lines to the ledger and writes, into the output folder:
 
@@ -21,8 +24,11 @@ For a statement file the command
      with the canonical payments columns, ready to be ingested as a ``payments`` source.
 
 The ledger (``cash_ledger.jsonl`` in the output folder, or ``cash_application.ledger``) has one
-JSON line per applied statement line: the line id, the statement file and its sha256, the rule
-and the payments written for it. It has no timestamps, so the same statements give the same files.
+JSON line per applied, reversed, rejected or decided statement line: the line id and content
+key, the statement file and its sha256, the rule and the payments written for it, and for a
+reversal or a re-assignment the line it ``reverses`` (whose payments then leave
+``applied_payments.csv``), for a decision who took it, when and why. It is only appended to. It
+has no timestamps of its own, so the same statements and decisions give the same files.
 """
 
 from __future__ import annotations
@@ -68,12 +74,28 @@ WORKLIST_COLUMNS = [
     "fx_difference",
     "candidates",
     "reason",
+    "flagged_invoices",
+    "reverses",
+    "decision",
     "statement_id",
     "source_row",
 ]
+#: Every status a worklist line can have (see docs/collections.md).
+ALL_STATUSES = (
+    "matched",
+    "suggested",
+    "unmatched",
+    "skipped",
+    "held",
+    "reversal",
+    "reversed",
+    "rejected",
+    "already_applied",
+)
 DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
+DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
 
 
@@ -86,15 +108,13 @@ class MatchRun:
     allocations: pd.DataFrame
     as_of: pd.Timestamp
     paths: dict[str, Path] = field(default_factory=dict)
+    results: list[LineResult] = field(default_factory=list)  # one per line, in statement order
 
     @property
     def counts(self) -> dict[str, int]:
         """Lines per status (every status present, 0 when none)."""
         got = self.worklist["status"].value_counts()
-        return {
-            s: int(got.get(s, 0))
-            for s in ("matched", "suggested", "unmatched", "skipped", "already_applied")
-        }
+        return {s: int(got.get(s, 0)) for s in ALL_STATUSES}
 
     @property
     def auto_match_rate(self) -> float | None:
@@ -129,11 +149,21 @@ def read_ledger(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def ledger_payments(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id."""
+def reversed_lines(records: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Line ids of the ledger that a later reversal or return undid."""
+    return {str(rec["reverses"]) for rec in records if rec.get("reverses")}
+
+
+def ledger_payments(
+    records: Sequence[Mapping[str, Any]], include_reversed: bool = False
+) -> pd.DataFrame:
+    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id;
+    the payments of reversed lines are left out (``include_reversed``: only those)."""
+    undone = reversed_lines(records)
     rows = [
         {**pay, "statement_line_id": rec["line_id"], "rule": rec.get("rule", "")}
         for rec in records
+        if (str(rec["line_id"]) in undone) == include_reversed
         for pay in rec["payments"]
     ]
     out = pd.DataFrame(rows, columns=APPLIED_COLUMNS)
@@ -172,6 +202,7 @@ def invoice_book(
     as_of: Any,
     applied: pd.DataFrame | None = None,
     reporting_currency: str = "USD",
+    undone: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every invoice dated up to T = ``as_of`` with what is still open on it.
 
@@ -197,6 +228,12 @@ def invoice_book(
         pos["open_amount"] = (
             (pos["open_amount"] - pos["invoice_id"].map(extra).fillna(0.0)).clip(lower=0.0).round(2)
         )
+    if undone is not None and len(undone):
+        # a reversed payment the processed data already has: the invoice is open again
+        known = set(pay["payment_id"].astype(str))
+        back = undone.loc[undone["payment_id"].astype(str).isin(known)]
+        back = back.groupby("invoice_id")["amount"].sum()
+        pos["open_amount"] = (pos["open_amount"] + pos["invoice_id"].map(back).fillna(0.0)).round(2)
     return pos
 
 
@@ -233,7 +270,7 @@ def _tables(
                     "amount": round(cents / 100, 2),
                     "method": METHOD,
                     "currency": res.currency,
-                    "statement_line_id": line["line_id"],
+                    "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
                 }
             )
@@ -247,7 +284,7 @@ def _tables(
                     "amount": round(res.unapplied / 100, 2),
                     "method": METHOD,
                     "currency": res.currency,
-                    "statement_line_id": line["line_id"],
+                    "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
                 }
             )
@@ -292,6 +329,9 @@ def _tables(
                     for c in res.candidates
                 ),
                 "reason": res.reason,
+                "flagged_invoices": "; ".join(res.flagged),
+                "reverses": res.reverses,
+                "decision": _decision_text(res.decision),
                 "statement_id": line["statement_id"],
                 "source_row": line["_source_row"],
             }
@@ -320,64 +360,315 @@ def match_statement(
     settings: MatchSettings,
     as_of: Any = None,
     ledger: Sequence[Mapping[str, Any]] = (),
+    run_date: Any = None,
+    decisions: pd.DataFrame | None = None,
 ) -> MatchRun:
     """Match the lines of one statement against the invoices open at T (no files written).
 
-    T = ``as_of`` or the last booking date of the lines. Lines whose id is in ``ledger`` are
-    ``already_applied``. Returns the worklist (one row per line, in statement order), the
-    candidates of the suggestions and the allocations (the payments to write).
+    T = ``as_of``, else the last booking date of the lines (at most the run date, default
+    today). Lines booked after T are ``held`` (looked at again by a later run). Lines whose id
+    or content key (:func:`~arinsight.cashapp.statements.line_keys`) is in ``ledger`` are
+    ``already_applied``. ``decisions`` (:func:`~arinsight.cashapp.decisions.read_decisions`) are
+    applied first (:func:`_apply_decisions`). Reversals and returns undo the credit they reverse
+    (:func:`_reversals`).
+    Returns the worklist (one row per line, in statement order), the candidates of the
+    suggestions and the allocations (the payments to write).
     """
     if lines.empty:
         raise UserError("the statement has no lines")
-    T = (
-        pd.Timestamp(as_of).normalize()
-        if as_of is not None
-        else pd.Timestamp(lines["booking_date"].max())
-    )
-    if pd.isna(T):
-        raise UserError(f"--as-of {as_of!r} is not a date")
+    if lines["booking_date"].isna().any():
+        raise UserError("the statement has lines without a booking date")
+    today = pd.Timestamp(run_date if run_date is not None else pd.Timestamp.today()).normalize()
+    if as_of is not None:
+        try:
+            T = pd.Timestamp(as_of)
+        except (TypeError, ValueError):
+            T = pd.NaT
+        if pd.isna(T):
+            raise UserError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        T = T.normalize()
+    else:
+        T = min(pd.Timestamp(lines["booking_date"].max()), today)
     applied = ledger_payments(ledger)
-    book_frame = invoice_book(tables, T, applied, settings.reporting_currency)
+    undone = ledger_payments(ledger, include_reversed=True)
+    book_frame = invoice_book(tables, T, applied, settings.reporting_currency, undone)
     book = InvoiceBook(book_frame, tables["customers"])
-    done = {str(r["line_id"]) for r in ledger}
-    todo = lines.loc[~lines["line_id"].isin(done)]
+    done = {str(r["line_id"]) for r in ledger} | {str(r.get("line_key")) for r in ledger}
+    seen = lines["line_id"].isin(done) | lines["line_key"].isin(done)
+    held = ~seen & (lines["booking_date"] > T)
     results: list[LineResult | None] = [None] * len(lines)
+    for pos in np.flatnonzero(held):
+        day = pd.Timestamp(lines["booking_date"].iloc[pos])
+        cut = "--as-of" if as_of is not None else "the run date"
+        results[pos] = LineResult(
+            "held", reason=f"booked {day:%Y-%m-%d}, after {cut} {T:%Y-%m-%d}: held back until then"
+        )
+    live = ~seen & ~held
+    if decisions is not None and len(decisions):
+        _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results)
+    pairs = _reversals(lines, live, ledger, results)
+    pending = live & pd.Series([r is None for r in results], index=lines.index)
+    todo = lines.loc[pending]
     if len(todo):
         found = match_lines(todo.reset_index(drop=True), book, settings, known_accounts(ledger))
-        for pos, res in zip(np.flatnonzero(~lines["line_id"].isin(done)), found, strict=True):
+        for pos, res in zip(np.flatnonzero(pending), found, strict=True):
             results[pos] = res
+    _flag_reversed(lines, results, pairs, ledger, book, settings)
     names = {c: str(n) for c, n in book.names.items()}
     worklist, candidates, allocations = _tables(lines, results, book, names)
-    return MatchRun(worklist, candidates, allocations, T)
+    final = [r or LineResult("already_applied") for r in results]
+    return MatchRun(worklist, candidates, allocations, T, results=final)
+
+
+def _squash(text: Any) -> str:
+    return "".join(ch for ch in str(text or "").upper() if ch.isalnum())
+
+
+def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The credits a reversal or return may undo, best evidence first: the same end-to-end id;
+    the credit's bank reference written in the reversal; the same amount and payer (account,
+    else name). Only credits booked on or before the reversal count."""
+    day = pd.Timestamp(rev["booking_date"])
+    cands = [c for c in credits if pd.Timestamp(c["booking_date"]) <= day]
+    e2e = _squash(rev.get("end_to_end_id"))
+    if e2e:
+        same = [c for c in cands if _squash(c.get("end_to_end_id")) == e2e]
+        if same:
+            return same
+    text = _squash(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
+    by_ref = [
+        c
+        for c in cands
+        if len(_squash(c.get("bank_ref"))) >= 6 and _squash(c.get("bank_ref")) in text
+    ]
+    if by_ref:
+        return by_ref
+    cents = round(float(rev["amount"]) * 100)
+    acct, name = _squash(rev.get("payer_account")), _squash(rev.get("payer_name"))
+    return [
+        c
+        for c in cands
+        if round(float(c["amount"]) * 100) == cents
+        and ((acct and _squash(c.get("payer_account")) == acct)
+             or (not acct and name and _squash(c.get("payer_name")) == name))
+    ]  # fmt: skip
+
+
+def _reversals(
+    lines: pd.DataFrame,
+    live: pd.Series,
+    ledger: Sequence[Mapping[str, Any]],
+    results: list[LineResult | None],
+) -> dict[int, tuple[str, int | None]]:
+    """Decide every reversal line of the statement that takes money out (``RvslInd`` or
+    ``RtrInf`` on a debit, a CSV line marked reversal with a negative amount). Its original is looked for among the credits of this statement and the ledger
+    (:func:`_original_of`); exactly one must fit. An original in this statement is not applied
+    (status ``reversed``); one in the ledger is undone by the reversal's ledger record. Returns
+    {reversal position: (original line id, original position in this statement or None)}."""
+    undoing = lines["reversal"] & live & lines["booked"] & (lines["credit_debit"] == "DBIT")
+    if not undoing.any():
+        return {}
+    undone = reversed_lines(ledger)
+    credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
+    here = [{**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)]
+    before = [
+        {**r, "_pos": None} for r in ledger if r.get("payments") and str(r["line_id"]) not in undone
+    ]
+    pairs: dict[int, tuple[str, int | None]] = {}
+    taken: set[str] = set()
+    for p in np.flatnonzero(undoing):
+        rev = lines.iloc[p]
+        what = "return" if rev["return_reason"] else "reversal"
+        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
+        found = [c for c in _original_of(rev, here + before) if str(c["line_id"]) not in taken]
+        if len(found) != 1:
+            results[p] = LineResult(
+                "skipped" if not found else "suggested",
+                reason=f"{what}{why}: no applied credit of {rev['amount']:,.2f} found to undo"
+                if not found
+                else f"{what}{why}: {len(found)} credits fit ("
+                + ", ".join(str(c["line_id"]) for c in found[:3])
+                + "); decide which one it undoes",
+            )
+            continue
+        orig = found[0]
+        taken.add(str(orig["line_id"]))
+        pairs[int(p)] = (str(orig["line_id"]), orig["_pos"])
+        if orig["_pos"] is not None:
+            results[orig["_pos"]] = LineResult(
+                "reversed", reason=f"reversed by {rev['line_id']} in the same statement{why}"
+            )
+    return pairs
+
+
+def _flag_reversed(lines, results, pairs, ledger, book, settings) -> None:
+    """Results of the reversal lines: the invoices their originals paid (the ledger's payments,
+    or what the original would have paid now) are open again and flagged."""
+    by_line = {str(r["line_id"]): r for r in ledger}
+    for p, (orig_id, orig_pos) in pairs.items():
+        rev = lines.iloc[p]
+        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
+        what = "returned direct debit / return" if rev["return_reason"] else "reversal"
+        if orig_pos is None:
+            invoices = sorted(
+                {str(x["invoice_id"]) for x in by_line[orig_id]["payments"] if x.get("invoice_id")}
+            )
+            cust = by_line[orig_id].get("customer_id")
+        else:
+            from arinsight.cashapp.matching import match_line, name_scores
+
+            row = lines.iloc[orig_pos]
+            scores = name_scores([row["payer_name"]], book)[0]
+            would = match_line(row, book, scores, settings)
+            invoices = [book.ids[i] for i, _ in would.allocations]
+            cust = would.customer_id
+            if invoices:
+                results[orig_pos].reason += f"; it would have paid {', '.join(invoices)}"
+        res = LineResult(
+            "reversal",
+            customer_id=cust,
+            reason=f"{what}{why} of {orig_id}: its payment is undone"
+            + (f"; {', '.join(invoices)} open again, flagged for follow-up" if invoices else ""),
+        )
+        res.reverses, res.flagged = orig_id, invoices
+        results[p] = res
 
 
 def ledger_records(
     run: MatchRun, lines: pd.DataFrame, statement_file: str = "", statement_sha256: str = ""
 ) -> list[dict[str, Any]]:
-    """One ledger record per statement line applied in ``run`` (in statement order): the line id,
-    the statement, booking date, amount, currency, payer account, customer, rule and payments."""
+    """One ledger record per statement line applied, reversed, rejected or decided in ``run``
+    (in statement order): the line id (``<line id>@<decision>`` for a re-assignment), its content
+    key, the statement, booking date, amount, currency, payer, customer, rule and payments; a
+    reversal's ``reverses`` and ``flagged_invoices``; a decision's who, when and why."""
     records = []
-    by_line = lines.set_index("line_id")
-    work = run.worklist.set_index("line_id")
-    for line_id, group in run.allocations.groupby("statement_line_id", sort=False):
-        line, row = by_line.loc[line_id], work.loc[line_id]
+    groups = dict(list(run.allocations.groupby("statement_line_id", sort=False)))
+    results = run.results or [None] * len(lines)
+    for (_, line), res in zip(lines.iterrows(), results, strict=True):
+        if res is None or res.status in ("already_applied", "held"):
+            continue
+        rec_id = res.record_id or line["line_id"]
+        if rec_id not in groups and not (
+            res.status in ("reversal", "reversed", "rejected") or res.decision
+        ):
+            continue
+        if res.decision and res.status not in ("matched", "rejected"):
+            continue  # a decision that could not be carried out stays pending
+        group = groups.get(rec_id, run.allocations.iloc[0:0])
         pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
         pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
-        records.append(
-            {
-                "line_id": line_id,
-                "statement_file": statement_file,
-                "statement_sha256": statement_sha256,
-                "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
-                "amount": float(line["amount"]),
-                "currency": line["currency"],
-                "payer_account": line["payer_account"],
-                "customer_id": row["customer_id"],
-                "rule": row["rule"],
-                "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
-            }
-        )
+        rec: dict[str, Any] = {
+            "line_id": rec_id,
+            "line_key": line["line_key"],
+            "end_to_end_id": line["end_to_end_id"],
+            "bank_ref": line["bank_ref"],
+            "payer_name": line["payer_name"],
+            "statement_file": statement_file,
+            "statement_sha256": statement_sha256,
+            "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
+            "amount": float(line["amount"]),
+            "currency": line["currency"],
+            "payer_account": line["payer_account"],
+            "customer_id": res.customer_id,
+            "rule": res.rule or res.status,
+            "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
+        }
+        if res.reverses:
+            rec["reverses"] = res.reverses
+        if res.status == "reversal":
+            rec["return_reason"] = line["return_reason"]
+            rec["flagged_invoices"] = list(res.flagged)
+        if res.decision:
+            rec["decision"] = dict(res.decision)
+            rec["decision_id"] = res.decision["decision_id"]
+        records.append(rec)
     return records
+
+
+def _decision_text(decision: Mapping[str, Any] | None) -> str:
+    if not decision:
+        return ""
+    note = f": {decision['note']}" if decision.get("note") else ""
+    return f"{decision['action']} by {decision['decided_by']} at {decision['decided_at']}{note}"
+
+
+def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results) -> None:
+    """Carry out the pending decisions on this statement's lines (module
+    :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
+    first. A line applied before is undone first (its record is reversed by the new one)."""
+    from arinsight.cashapp.matching import _allocate, _Line, match_line, name_scores
+
+    done = {r.get("decision_id") for r in ledger}
+    latest: dict[str, Any] = {}
+    for d in decisions.itertuples(index=False):
+        if d.decision_id not in done:
+            latest[str(d.line_id)] = d  # sorted by decided_at: the last one wins
+    undone = reversed_lines(ledger)
+    row_of = {inv: i for i, inv in enumerate(book.ids)}
+    for pos, line_id in enumerate(lines["line_id"]):
+        d = latest.get(str(line_id))
+        if d is None or not (seen.iloc[pos] or live.iloc[pos]):
+            continue
+        line = lines.iloc[pos]
+        decision = {k: getattr(d, k) for k in ("decision_id", "action", "invoice_ids",
+                                               "decided_by", "decided_at", "note")}  # fmt: skip
+        record_id, reverses = "", ""
+        if seen.iloc[pos]:
+            current = [
+                r
+                for r in ledger
+                if str(r["line_id"]).split("@")[0] == line_id
+                or r.get("line_key") == line["line_key"]
+            ]
+            current = [r for r in current if str(r["line_id"]) not in undone and r.get("payments")]
+            if d.action == "accept" or not current:
+                continue  # applied already: nothing to accept, nothing to undo
+            for pay in current[-1]["payments"]:
+                if pay.get("invoice_id") in row_of:
+                    book.remaining[row_of[pay["invoice_id"]]] += round(float(pay["amount"]) * 100)
+            reverses = str(current[-1]["line_id"])
+            record_id = f"{line_id}@{d.decision_id[:8]}"
+        text = _decision_text(decision)
+        if d.action == "reject":
+            res = LineResult("rejected", reason=f"{text} (not applied, not suggested again)")
+        else:
+            invoices = list(d.invoices)
+            if not invoices:  # accept what the rules propose
+                found = match_line(line, book, name_scores([line["payer_name"]], book)[0], settings)
+                invoices = [book.ids[i] for i, _ in found.allocations] or (
+                    found.candidates[0]["invoice_ids"].split("; ") if found.candidates else []
+                )
+            unknown = [i for i in invoices if i not in row_of]
+            if not invoices or unknown:
+                why = f"unknown invoice(s) {', '.join(unknown)}" if unknown else "nothing to accept"
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but {why}: decide again", decision=decision
+                )
+                continue
+            rows = [row_of[i] for i in invoices]
+            value = _Line(line, settings).value(book.currency[rows[0]])
+            if value is None:
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but no exchange rate", decision=decision
+                )
+                continue
+            allocations = _allocate(book, rows, value[0])
+            res = LineResult(
+                "matched",
+                rule=f"decision_{d.action}",
+                confidence=1.0,
+                customer_id=book.customer[rows[0]],
+                currency=book.currency[rows[0]],
+                allocations=allocations,
+                unapplied=value[0] - sum(c for _, c in allocations),
+                reason=text,
+            )
+            if res.unapplied:
+                res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
+            for i, cents in allocations:
+                book.remaining[i] -= cents
+        res.decision, res.reverses, res.record_id = decision, reverses, record_id
+        results[pos] = res
 
 
 def run_match(
@@ -387,6 +678,7 @@ def run_match(
     as_of: Any = None,
     out_dir: str | Path | None = None,
     processed_dir: str | Path | None = None,
+    decisions_file: str | Path | None = None,
 ) -> MatchRun:
     """``arinsight match``: read, match, append the ledger and write the files (module docstring)."""
     from arinsight.ledger import load_processed
@@ -404,6 +696,13 @@ def run_match(
         if section.get("ledger")
         else folder / LEDGER_FILE
     )
+    from arinsight.cashapp.decisions import read_decisions
+
+    decisions = read_decisions(
+        decisions_file
+        or (config.resolve_path(section["decisions"]) if section.get("decisions") else None)
+        or folder / DECISIONS_FILE
+    )
     tables = load_processed(processed_dir)
     if tables["invoices"].empty:
         raise UserError(
@@ -412,13 +711,17 @@ def run_match(
         )
     # one match at a time per ledger: a second one waits, then finds the lines already applied
     with command_lock(ledger_path.with_name(f".{ledger_path.name}.lock"), "match"):
-        return _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path)
+        return _match_and_write(
+            lines, tables, settings, as_of, path, folder, ledger_path, decisions
+        )
 
 
-def _match_and_write(lines, tables, settings, as_of, path, folder, ledger_path) -> MatchRun:
+def _match_and_write(
+    lines, tables, settings, as_of, path, folder, ledger_path, decisions=None
+) -> MatchRun:
     """Read the ledger, match, append the ledger and write the files (under the ledger's lock)."""
     ledger = read_ledger(ledger_path)
-    run = match_statement(lines, tables, settings, as_of, ledger)
+    run = match_statement(lines, tables, settings, as_of, ledger, decisions=decisions)
 
     new = ledger_records(run, lines, path.name, sha256_file(path))
     _append_ledger(ledger_path, new)

@@ -35,8 +35,14 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
 
 1. ``reference`` / ``reference_multi``: strong references to open invoices of one customer whose
    open amounts add up to the line amount. ``reference_partial``: the line pays less (allocated
-   oldest due date first). ``reference_overpaid``: it pays more (the excess stays on the invoice
-   as a credit balance; with several invoices it is unapplied cash of the customer).
+   oldest due date first). ``reference_overpaid``: it pays more, by at most ``overpay_tolerance``
+   of the open amount (the excess stays on the invoice as a credit balance; with several
+   invoices it is unapplied cash of the customer); more than that is suggested, naming the
+   other invoices the text mentions. **Precision first**: when the identified payer is another
+   customer, or the amount differs and the payer name scores below ``name_contradiction``
+   against the referenced customer, the reference is only suggested (:func:`_contradiction`),
+   unless the payer's only invoice with the exact amount is one typing slip from the number
+   written (``reference_corrected``).
 2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
    to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
    in rule 1 when the payer confirms, exact amounts only otherwise.
@@ -49,8 +55,13 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
    the amount or can no longer reach it). Two or more sets, or a search that hits its budget,
    give suggestions instead.
 5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
-   reference (the payer's oldest open invoices), the same amount at another customer when the
-   payer is unknown (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason.
+   reference (the payer's open invoices ranked by reference evidence, then by closeness of the
+   amount, not by age), the same amount at another customer when the payer is unknown
+   (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason, which says what the
+   text referred to (never "no invoice reference" when it had one).
+
+Bank-shortened payer names (``IRON SYS INC``, ``PIONR GRD LLC``, a name cut at 16 characters)
+are scored by :func:`_abbreviation_scores` beside rapidfuzz.
 
 **Currencies.** A line is compared in each invoice's currency: the instructed amount when it is
 in that currency, else the booked amount when it is, else the booked amount converted with
@@ -146,6 +157,8 @@ class MatchSettings:
     max_subset_size: int = 6
     search_budget: int = 200_000
     suggestions: int = 3
+    overpay_tolerance: float = 0.05
+    name_contradiction: float = 60.0
     reporting_currency: str = "USD"
     fx_rates: Mapping[str, float] = field(default_factory=dict)
 
@@ -164,6 +177,8 @@ class MatchSettings:
             ("max_subset_size", int),
             ("search_budget", int),
             ("suggestions", int),
+            ("overpay_tolerance", float),
+            ("name_contradiction", float),
         ):
             if section.get(name) is not None:
                 try:
@@ -204,6 +219,10 @@ class LineResult:
     currency: str = ""
     candidates: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
+    reverses: str = ""  # the ledger line id this line undoes (a reversal, a re-assignment)
+    flagged: list[str] = field(default_factory=list)  # invoices open again, to follow up
+    record_id: str = ""  # the ledger line id when it is not the line's (a re-assignment)
+    decision: dict[str, Any] | None = None  # the person's decision applied to the line
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,6 +315,7 @@ class InvoiceBook:
             )
         )
         self.cust_ids = list(self.names)
+        self.cust_index = {c: k for k, c in enumerate(self.cust_ids)}
         self.cores = [name_core(self.names[c]) for c in self.cust_ids]
         self.fulls = [name_core(self.names[c], keep_legal=True) for c in self.cust_ids]
         self.id_tokens = {
@@ -346,7 +366,56 @@ def name_scores(payers: Iterable[str], book: InvoiceBook) -> np.ndarray:
     )
     out = np.maximum(a, b).astype(float)
     out[[not q for q in queries], :] = 0.0
+    _abbreviation_scores(queries, book, out)
     return out
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``short`` is ``word`` as a bank shortens it: the same word, its beginning (cut), or its
+    letters in order with some left out, starting with the same letter (``SYS`` for
+    ``SYSTEMS``, ``GRD`` for ``GUARD``, ``PIONR`` for ``PIONEER``)."""
+    if short == word:
+        return True
+    if not short or short[0] != word[0] or len(short) >= len(word):
+        return False
+    if len(short) < 2 and len(word) > 2:
+        return False
+    it = iter(word)
+    return all(ch in it for ch in short)
+
+
+def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray) -> None:
+    """Raise ``out`` (in place) for bank-shortened payer names the edit-distance scores miss:
+    every word of the payer abbreviates the customer's word at the same place (the last one
+    may also be cut off with the words after it, a name cut at 16 characters). The score is
+    90 + 10 x the letters written / the letters of the customer's words, so ``IRON SYS`` is
+    96.4 for Iron Systems, and two customers it shortens equally well stay within the margin
+    (ambiguous). Payers with an exact name (99 or more) are not looked at."""
+    if not hasattr(book, "_core_words"):
+        book._core_words = [c.split() for c in book.cores]
+        first: dict[str, list[int]] = {}
+        for k, words in enumerate(book._core_words):
+            if words:
+                first.setdefault(words[0][0], []).append(k)
+        book._by_first = first
+    for r, q in enumerate(queries):
+        words = q.split()
+        if not words or (len(out[r]) and out[r].max() >= 99):
+            continue
+        for k in book._by_first.get(words[0][0], []):
+            cw = book._core_words[k]
+            if len(words) > len(cw):
+                continue
+            if len(words) < len(cw):  # cut off: the last written word begins the next one
+                cut = all(w == c for w, c in zip(words[:-1], cw, strict=False))
+                if not (cut and cw[len(words) - 1].startswith(words[-1])) or len(q) < 12:
+                    continue
+                score = 90 + 10 * len(q.replace(" ", "")) / len("".join(cw))
+            elif all(_abbreviates(w, c) for w, c in zip(words, cw, strict=True)):
+                score = 90 + 10 * len(q.replace(" ", "")) / len("".join(cw))
+            else:
+                continue
+            out[r, k] = max(out[r, k], min(score, 99.0))
 
 
 def identify_payer(
@@ -536,7 +605,9 @@ def _exact_and_sums(
             continue
         cents, tol, exact = v
         singles += [[i] for i in cand if abs(int(book.remaining[i]) - cents) <= tol]
-        if sums and not singles:
+        # through a conversion (a tolerance) a single invoice may fit by chance: look for sets
+        # too, so that a set that also fits makes it a suggestion
+        if sums and (not singles or tol > 0):
             pool = cand[: settings.max_candidates]
             amounts = [int(book.remaining[i]) for i in pool]
             found, hit = subset_sums(
@@ -617,149 +688,365 @@ def match_line(
     return res
 
 
+@dataclass
+class _Ctx:
+    """One credit line as the rules see it: its text, references, amount and payer."""
+
+    row: Mapping[str, Any]
+    text: str
+    strong: list[int]
+    weak: list[int]
+    book: InvoiceBook
+    scores: np.ndarray
+    settings: MatchSettings
+    line: _Line
+    payers: list[str]
+    payer_conf: float
+
+    @property
+    def payer(self) -> str | None:
+        return self.payers[0] if len(self.payers) == 1 else None
+
+    def name(self, cust: str | None) -> str:
+        return f"{cust} ({self.book.names.get(cust, '')})" if cust else ""
+
+
 def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
-    line = _Line(row, settings)
+    """The rules in order (module docstring); each returns a result or None to go on."""
+    payers, payer_conf = _identify(row, text, book, scores, settings, known_accounts)
+    ctx = _Ctx(row, text, strong, weak, book, scores, settings, _Line(row, settings), payers,
+               payer_conf)  # fmt: skip
+    for rule in (_rule_strong, _rule_weak, _rule_payer_amount, _rule_payers_ambiguous):
+        res = rule(ctx)
+        if res is not None:
+            return res
+    return _rule_same_amount_anywhere(ctx)
 
-    # who paid: customer id in the text, a known account, or the name
-    payer_conf = 0.0
-    payers: list[str] = []
+
+def _identify(row, text, book, scores, settings, known_accounts) -> tuple[list[str], float]:
+    """Who paid: a customer id in the text, a known account, or the name (module docstring)."""
     if cid := book.customer_in_text(text):
-        payers, payer_conf = [cid], 1.0
-    elif (acct := _norm(row.get("payer_account"))) and known_accounts and acct in known_accounts:
-        payers, payer_conf = [known_accounts[acct]], 1.0
-    else:
-        payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
-        payer_conf = score / 100.0
-    payer = payers[0] if len(payers) == 1 else None
+        return [cid], 1.0
+    acct = _norm(row.get("payer_account"))
+    if acct and known_accounts and acct in known_accounts:
+        return [known_accounts[acct]], 1.0
+    payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
+    return payers, score / 100.0
 
-    # rule 1: strong references
-    open_strong = [i for i in strong if book.remaining[i] > 0]
-    if open_strong:
-        groups = _by_customer_currency(book, open_strong)
-        if len(groups) == 1:
-            rows = next(iter(groups.values()))
-            rows = sorted(rows + _completion(book, rows, weak, line, settings))
-            res = _settle(book, rows, line, "reference", 1.0, partial_ok=True)
-            if res is not None:
-                return res
-        else:
-            cands = [
-                _candidate(book, r, 0.6, "invoices of several customers referenced")
-                for r in groups.values()
-            ]
-            return LineResult(
-                "suggested",
-                candidates=cands[: settings.suggestions],
-                reason="the text refers to invoices of several customers",
-            )
 
-    # rule 2: weak references, confirmed by the payer or by the amount
-    open_weak = [i for i in weak if book.remaining[i] > 0]
-    if open_weak:
-        groups = _by_customer_currency(book, open_weak)
-        for (cust, _), rows in sorted(groups.items()):
-            if payer == cust or (payer is None and cust in payers and len(groups) == 1):
-                res = _settle(
-                    book, rows, line, "reference_weak", round(0.95 * max(payer_conf, 0.9), 4), True
-                )
-                if res is not None:
-                    return res
-        exact = [
-            r
+def _name_contradicts(ctx: _Ctx, cust: str) -> bool:
+    """The payer is someone else: identified (or ambiguous) without ``cust``, or a written name
+    that scores below ``name_contradiction`` against ``cust``'s name."""
+    if ctx.payers:
+        return cust not in ctx.payers
+    if not str(ctx.row.get("payer_name") or "").strip() or not len(ctx.scores):
+        return False
+    k = ctx.book.cust_index.get(cust)
+    return k is not None and float(ctx.scores[k]) < ctx.settings.name_contradiction
+
+
+def _ref_note(ctx: _Ctx) -> str:
+    """What the text says about invoices, for a reason: never "no reference" when it has one."""
+    book = ctx.book
+    closed = [book.ids[i] for i in ctx.strong if book.remaining[i] <= 0]
+    weak = [book.ids[i] for i in ctx.weak if book.remaining[i] > 0]
+    if closed:
+        return f"refers to {', '.join(closed[:3])}, already paid"
+    if weak:
+        return f"weak reference to {', '.join(weak[:3])} not confirmed by the payer or the amount"
+    if ctx.weak:
+        return f"weak reference to {', '.join(book.ids[i] for i in ctx.weak[:3])}, already paid"
+    return "no invoice reference"
+
+
+def _rule_strong(ctx: _Ctx) -> LineResult | None:
+    """Rule 1: strong references to open invoices of one customer, unless the payer or an
+    over-payment beyond the cap contradicts them."""
+    book, line, settings = ctx.book, ctx.line, ctx.settings
+    open_strong = [i for i in ctx.strong if book.remaining[i] > 0]
+    if not open_strong:
+        return None
+    groups = _by_customer_currency(book, open_strong)
+    if len(groups) > 1:
+        cands = [
+            _candidate(book, r, 0.6, "invoices of several customers referenced")
             for r in groups.values()
-            if (res := _settle(book, r, line, "reference_weak", 0.9, False))
         ]
-        if len(exact) == 1:
-            return _settle(book, exact[0], line, "reference_weak", 0.9, False)
+        return LineResult(
+            "suggested",
+            candidates=cands[: settings.suggestions],
+            reason="the text refers to invoices of several customers",
+        )
+    rows = next(iter(groups.values()))
+    rows = sorted(rows + _completion(book, rows, ctx.weak, line, settings))
+    cust = book.customer[rows[0]]
+    v = line.value(book.currency[rows[0]])
+    if v is None:
+        return None
+    cents, tol, _ = v
+    total = int(book.remaining[rows].sum())
+    exact = abs(cents - total) <= tol
+    if ctx.payers and cust not in ctx.payers:
+        return _contradiction(ctx, rows, "the payer is " + _payer_words(ctx), exact)
+    if not exact and _name_contradicts(ctx, cust):
+        return _contradiction(ctx, rows, "the payer name does not look like it", exact)
+    cap = round(total * settings.overpay_tolerance)
+    if cents - tol > total + cap:
+        return _overpaid_beyond_cap(ctx, rows, cents, total)
+    return _settle(book, rows, line, "reference", 1.0, partial_ok=True)
 
-    # rules 3 and 4: the payer's open invoices by amount
-    if payers:
-        found = []
-        for cust in payers:
-            singles, sets, exhausted = _exact_and_sums(
-                book, cust, line, settings, sums=payer is not None
-            )
-            found.append((cust, singles, sets, exhausted))
-        with_single = [(c, s) for c, s, _, _ in found if s]
-        if len(with_single) == 1 and len(with_single[0][1]) == 1:
-            rows = with_single[0][1][0]
-            res = _settle(book, rows, line, "amount_payer", round(payer_conf, 4), False)
+
+def _payer_words(ctx: _Ctx) -> str:
+    if ctx.payer:
+        return ctx.name(ctx.payer)
+    return "one of " + ", ".join(ctx.payers[:3])
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Two invoice numbers one typing slip apart: one digit different, or two neighbouring
+    digits swapped (same prefix, same length)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
+def _corrected(ctx: _Ctx, rows: list[int]) -> LineResult | None:
+    """The identified payer has exactly one open invoice with the line's amount, and its number
+    is one slip (a digit, or two neighbours swapped) from a referenced number: that invoice,
+    ``reference_corrected`` at 0.9 x the payer's score."""
+    book = ctx.book
+    if ctx.payer is None:
+        return None
+    singles, _, _ = _exact_and_sums(book, ctx.payer, ctx.line, ctx.settings, sums=False)
+    if len(singles) != 1:
+        return None
+    own = singles[0][0]
+    if not any(_one_slip(_norm(book.ids[own]), _norm(book.ids[i])) for i in rows):
+        return None
+    res = _settle(
+        book, [own], ctx.line, "reference_corrected", round(0.9 * ctx.payer_conf, 4), False
+    )
+    if res is not None:
+        ids = ", ".join(book.ids[i] for i in rows)
+        res.reason = (
+            f"the text's {ids} is {ctx.name(book.customer[rows[0]])}'s; the payer's "
+            f"{book.ids[own]} has this amount and is one typing slip from it"
+        )
+    return res
+
+
+def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineResult:
+    """A reference to invoices the payer or the amount speaks against: the payer's own invoice
+    when it has the amount and its number is one slip away (:func:`_corrected`), else
+    suggested, the payer's own invoices that fit the amount first, then the referenced ones."""
+    book = ctx.book
+    if (fixed := _corrected(ctx, rows)) is not None:
+        return fixed
+    cust = book.customer[rows[0]]
+    open_ = int(book.remaining[rows].sum()) / 100
+    amount = "the amount fits" if exact else f"the amount differs from their open {open_:,.2f}"
+    ids = ", ".join(book.ids[i] for i in rows)
+    cands = []
+    for payer in ctx.payers[:3]:  # the payer's invoices with the amount, then one slip away
+        singles, sets, _ = _exact_and_sums(book, payer, ctx.line, ctx.settings)
+        for r in singles[:2] + [s for s, _ in sets[:1]]:
+            cands.append(_candidate(book, r, 0.5 * ctx.payer_conf, "the payer's, same amount"))
+        near = [
+            i
+            for i in book.by_customer.get(payer, [])
+            if book.remaining[i] > 0
+            and [i] not in singles
+            and any(_one_slip(_norm(book.ids[i]), _norm(book.ids[r])) for r in rows)
+        ]
+        cands += [
+            _candidate(book, [i], 0.4 * ctx.payer_conf, "the payer's, one slip") for i in near
+        ]
+    cands.append(_candidate(book, rows, 0.4 if exact else 0.3, "referenced, another customer's"))
+    return LineResult(
+        "suggested",
+        customer_id=ctx.payer,
+        candidates=cands[: ctx.settings.suggestions],
+        reason=f"the text refers to {ids} of {ctx.name(cust)}, but {why}; {amount}",
+    )
+
+
+def _overpaid_beyond_cap(ctx: _Ctx, rows: list[int], cents: int, total: int) -> LineResult:
+    """More than the referenced invoices plus the cap: suggested, naming the other invoices the
+    text mentions (weak references, other customers' or paid invoices)."""
+    book, settings = ctx.book, ctx.settings
+    others = [i for i in ctx.weak + ctx.strong if i not in rows]
+    excess = (cents - total) / 100
+    ids = ", ".join(book.ids[i] for i in rows)
+    reason = (
+        f"pays {excess:,.2f} more than {ids} (open {total / 100:,.2f}; "
+        f"{excess * 100 / max(total / 100, 0.01):.0f} %, above the "
+        f"{settings.overpay_tolerance:.0%} cap)"
+    )
+    if others:
+        reason += "; the text also names " + ", ".join(book.ids[i] for i in others[:3])
+    conf = 0.5
+    cands = [_candidate(book, rows, conf, "referenced; the rest on account?")]
+    cands += [_candidate(book, [i], 0.3, "also named in the text") for i in others]
+    return LineResult(
+        "suggested",
+        customer_id=book.customer[rows[0]],
+        candidates=cands[: settings.suggestions],
+        reason=reason,
+    )
+
+
+def _rule_weak(ctx: _Ctx) -> LineResult | None:
+    """Rule 2: weak references, confirmed by the payer or by the exact amount."""
+    book, line = ctx.book, ctx.line
+    open_weak = [i for i in ctx.weak if book.remaining[i] > 0]
+    if not open_weak:
+        return None
+    groups = _by_customer_currency(book, open_weak)
+    payer = ctx.payer
+    for (cust, _), rows in sorted(groups.items()):
+        if payer == cust or (payer is None and cust in ctx.payers and len(groups) == 1):
+            conf = round(0.95 * max(ctx.payer_conf, 0.9), 4)
+            v = line.value(book.currency[rows[0]])
+            total = int(book.remaining[rows].sum())
+            if v is not None and v[0] - v[1] > total + round(
+                total * ctx.settings.overpay_tolerance
+            ):
+                return _overpaid_beyond_cap(ctx, rows, v[0], total)
+            res = _settle(book, rows, line, "reference_weak", conf, True)
             if res is not None:
                 return res
-        if payer is not None:
-            _, singles, sets, exhausted = found[0]
-            if singles:
-                cands = [
-                    _candidate(
-                        book, r, 0.8 * payer_conf / len(singles), "same amount, several invoices"
-                    )
-                    for r in singles
-                ]
-                return LineResult(
-                    "suggested",
-                    customer_id=payer,
-                    candidates=cands[: settings.suggestions],
-                    reason=f"{len(singles)} open invoices of the payer have this amount",
-                )
-            if len(sets) == 1 and not exhausted:
-                rows, exact = sets[0]
-                res = _settle(book, rows, line, "sum_payer", round(0.95 * payer_conf, 4), False)
-                if res is not None:
-                    return res
-            if sets:
-                cands = [
-                    _candidate(
-                        book, r, 0.6 * payer_conf / len(sets), "invoices adding up to the amount"
-                    )
-                    for r, _ in sets
-                ]
-                why = (
-                    "search limit reached"
-                    if exhausted
-                    else f"{len(sets)} or more sets of invoices add up to it"
-                )
-                return LineResult(
-                    "suggested",
-                    customer_id=payer,
-                    candidates=cands[: settings.suggestions],
-                    reason=why,
-                )
-            return _partial_suggestion(book, payer, line, payer_conf, settings, exhausted)
-        if with_single:
-            cands = [
-                _candidate(book, r, 0.5 * payer_conf, "same amount, similar name")
-                for _, s in with_single
-                for r in s
-            ]
-            return LineResult(
-                "suggested",
-                candidates=cands[: settings.suggestions],
-                reason=f"payer name fits {len(payers)} customers; amount fits several",
-            )
-        sets, hit = [], False
-        for cust in payers:
-            _, found_sets, exhausted = _exact_and_sums(book, cust, line, settings)
-            sets += [(cust, r) for r, _ in found_sets]
-            hit |= exhausted
-        if len(sets) == 1 and not hit:
-            res = _settle(book, sets[0][1], line, "sum_payer", round(0.9 * payer_conf, 4), False)
-            if res is not None:
-                return res
-        if sets:
-            cands = [
-                _candidate(
-                    book, r, 0.4 * payer_conf / len(sets), "invoices adding up, similar name"
-                )
-                for _, r in sets
-            ]
-            return LineResult(
-                "suggested",
-                candidates=cands[: settings.suggestions],
-                reason=f"payer name fits {len(payers)} customers; invoices of "
-                f"{len({c for c, _ in sets})} of them add up to the amount",
-            )
+    exact = [
+        r
+        for (cust, _), r in groups.items()
+        if not (ctx.payers and cust not in ctx.payers)
+        and _settle(book, r, line, "reference_weak", 0.9, False)
+    ]
+    if len(exact) == 1:
+        return _settle(book, exact[0], line, "reference_weak", 0.9, False)
+    return None
 
-    # rule 5: no payer: the same amount anywhere
+
+def _rule_payer_amount(ctx: _Ctx) -> LineResult | None:
+    """Rules 3 and 4 for an identified payer: one open invoice with the amount, one set that
+    adds up to it, else suggestions (same amount several times, several sets, partial)."""
+    payer, book, settings = ctx.payer, ctx.book, ctx.settings
+    if payer is None:
+        return None
+    singles, sets, exhausted = _exact_and_sums(book, payer, ctx.line, settings)
+    conf = ctx.payer_conf
+    if len(singles) == 1 and not sets:
+        res = _settle(book, singles[0], ctx.line, "amount_payer", round(conf, 4), False)
+        if res is not None:
+            return res
+    if singles and sets:  # only through a conversion: one invoice and a set both fit
+        cands = [
+            _candidate(book, r, 0.4 * conf, "within the exchange-rate tolerance") for r in singles
+        ]
+        cands += [_candidate(book, r, 0.4 * conf, "a set within the tolerance") for r, _ in sets]
+        return LineResult(
+            "suggested",
+            customer_id=payer,
+            candidates=cands[: settings.suggestions],
+            reason="converted at the bank's rate, an invoice and a set of invoices both fit "
+            f"within the {settings.fx_tolerance:.0%} tolerance; {_ref_note(ctx)}",
+        )
+    if singles:
+        cands = [
+            _candidate(book, r, 0.8 * conf / len(singles), "same amount, several invoices")
+            for r in singles
+        ]
+        return LineResult(
+            "suggested",
+            customer_id=payer,
+            candidates=cands[: settings.suggestions],
+            reason=f"{len(singles)} open invoices of the payer have this amount; {_ref_note(ctx)}",
+        )
+    if len(sets) == 1 and not exhausted:
+        res = _settle(book, sets[0][0], ctx.line, "sum_payer", round(0.95 * conf, 4), False)
+        if res is not None:
+            return res
+    if sets:
+        cands = [
+            _candidate(book, r, 0.6 * conf / len(sets), "invoices adding up to the amount")
+            for r, _ in sets
+        ]
+        why = (
+            "search limit reached"
+            if exhausted
+            else f"{len(sets)} or more sets of invoices add up to it"
+        )
+        return LineResult(
+            "suggested",
+            customer_id=payer,
+            candidates=cands[: settings.suggestions],
+            reason=why,
+        )
+    return _partial_suggestion(ctx, exhausted)
+
+
+def _rule_payers_ambiguous(ctx: _Ctx) -> LineResult | None:
+    """Rules 3 and 4 when the name fits several customers: exactly one of them has exactly one
+    invoice (or one set) with the amount."""
+    book, settings = ctx.book, ctx.settings
+    if len(ctx.payers) < 2:
+        return None
+    found = [(c, *_exact_and_sums(book, c, ctx.line, settings, sums=False)) for c in ctx.payers]
+    with_single = [(c, s) for c, s, _, _ in found if s]
+    if len(with_single) == 1 and len(with_single[0][1]) == 1:
+        res = _settle(
+            book, with_single[0][1][0], ctx.line, "amount_payer", round(ctx.payer_conf, 4), False
+        )
+        if res is not None:
+            return res
+    if with_single:
+        cands = [
+            _candidate(book, r, 0.5 * ctx.payer_conf, "same amount, similar name")
+            for _, s in with_single
+            for r in s
+        ]
+        return LineResult(
+            "suggested",
+            candidates=cands[: settings.suggestions],
+            reason=f"payer name fits {len(ctx.payers)} customers; amount fits several",
+        )
+    sets, hit = [], False
+    for cust in ctx.payers:
+        _, found_sets, exhausted = _exact_and_sums(book, cust, ctx.line, settings)
+        sets += [(cust, r) for r, _ in found_sets]
+        hit |= exhausted
+    if len(sets) == 1 and not hit:
+        res = _settle(
+            book, sets[0][1], ctx.line, "sum_payer", round(0.9 * ctx.payer_conf, 4), False
+        )
+        if res is not None:
+            return res
+    if sets:
+        cands = [
+            _candidate(
+                book, r, 0.4 * ctx.payer_conf / len(sets), "invoices adding up, similar name"
+            )
+            for _, r in sets
+        ]
+        return LineResult(
+            "suggested",
+            candidates=cands[: settings.suggestions],
+            reason=f"payer name fits {len(ctx.payers)} customers; invoices of "
+            f"{len({c for c, _ in sets})} of them add up to the amount",
+        )
+    return None
+
+
+def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
+    """Rule 5: no payer: the same amount at any customer (suggested), else unmatched."""
+    book, line, settings = ctx.book, ctx.line, ctx.settings
     cands = []
     for ccy in sorted(set(book.currency)):
         v = line.value(ccy)
@@ -770,33 +1057,42 @@ def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> 
             (np.abs(book.remaining - cents) <= tol) & (book.currency == ccy) & (book.remaining > 0)
         )
         cands += [[int(i)] for i in hit]
+    note = _ref_note(ctx)
+    named = str(ctx.row.get("payer_name") or "").strip()
+    who = (
+        f"payer name fits {len(ctx.payers)} customers"
+        if ctx.payers
+        else "payer not recognised"
+        if named
+        else "no payer name"
+    )
     if cands:
         conf = 0.5 / len(cands)
-        who = f"payer name fits {len(payers)} customers" if payers else "payer not recognised"
         return LineResult(
             "suggested",
             candidates=[
                 _candidate(book, r, conf, "same amount") for r in cands[: settings.suggestions]
             ],
-            reason=f"no reference, {who}; {len(cands)} open invoice(s) have this amount",
+            reason=f"{note}, {who}; {len(cands)} open invoice(s) have this amount",
         )
-    if payers:
-        return LineResult(
-            "unmatched", reason=f"payer name fits {len(payers)} customers, no amount fits"
-        )
-    who = (
-        "no payer name" if not str(row.get("payer_name") or "").strip() else "payer not recognised"
-    )
-    return LineResult(
-        "unmatched", reason=f"no invoice reference, {who}, amount fits no open invoice"
-    )
+    if ctx.payers:
+        return LineResult("unmatched", reason=f"{note}; {who}, no amount fits")
+    return LineResult("unmatched", reason=f"{note}, {who}, amount fits no open invoice")
 
 
-def _partial_suggestion(book, payer, line, payer_conf, settings, exhausted) -> LineResult:
+def _partial_suggestion(ctx: _Ctx, exhausted: bool) -> LineResult:
+    """The identified payer has no invoice or set with the amount: a partial payment (or a
+    payment on account). Candidates are ranked by reference evidence (an invoice the text names,
+    even weakly, first), then by how close the open amount is to the line's, not by age."""
+    book, payer, settings = ctx.book, ctx.payer, ctx.settings
     rows = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
     if not rows:
-        return LineResult("unmatched", customer_id=payer, reason="the payer has no open invoice")
-    v = line.value(book.currency[rows[0]])
+        return LineResult(
+            "unmatched",
+            customer_id=payer,
+            reason=f"{_ref_note(ctx)}; the payer has no open invoice",
+        )
+    v = ctx.line.value(book.currency[rows[0]])
     cents = v[0] if v else 0
     total = int(book.remaining[rows].sum())
     if cents > total:
@@ -807,16 +1103,26 @@ def _partial_suggestion(book, payer, line, payer_conf, settings, exhausted) -> L
                 _candidate(
                     book,
                     rows[: settings.max_subset_size],
-                    0.3 * payer_conf,
+                    0.3 * ctx.payer_conf,
                     "pays more than all open invoices",
                 )
             ],
-            reason="the amount exceeds everything the payer owes (payment on account?)",
+            reason=f"{_ref_note(ctx)}; the amount exceeds everything the payer owes "
+            "(payment on account?)",
         )
+    named = set(ctx.weak) | set(ctx.strong)
+    fits = [i for i in rows if book.remaining[i] > cents]
+    fits.sort(key=lambda i: (i not in named, int(book.remaining[i]) - cents, i))
     cands = [
-        _candidate(book, [i], 0.3 * payer_conf, "partial payment of the oldest open invoice")
-        for i in rows
-        if book.remaining[i] > cents
+        _candidate(
+            book,
+            [i],
+            0.3 * ctx.payer_conf * (cents / int(book.remaining[i])) * (1.0 if i in named else 0.9),
+            "partial payment; named in the text"
+            if i in named
+            else f"partial payment, {(int(book.remaining[i]) - cents) / 100:,.2f} short",
+        )
+        for i in fits
     ]
     reason = "search limit reached; " if exhausted else ""
     return LineResult(
@@ -824,7 +1130,7 @@ def _partial_suggestion(book, payer, line, payer_conf, settings, exhausted) -> L
         customer_id=payer,
         candidates=cands[: settings.suggestions],
         reason=reason
-        + "no reference and no invoice or set of invoices with this amount (partial payment?)",
+        + f"{_ref_note(ctx)}; no invoice or set of invoices with this amount (partial payment?)",
     )
 
 
@@ -852,7 +1158,7 @@ def match_lines(
             why = (
                 "money out (debit)"
                 if row["credit_debit"] != "CRDT"
-                else "reversal"
+                else "reversal of a debit (money back in): no credit to undo"
                 if row["reversal"]
                 else "not booked yet"
                 if not row["booked"]

@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,9 @@ LINE_COLUMNS: list[str] = [
     "remittance",
     "reference",
     "end_to_end_id",
+    "bank_ref",
+    "return_reason",
+    "line_key",
     "_source_file",
     "_source_row",
 ]
@@ -80,6 +84,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "remittance",
     "reference",
     "end_to_end_id",
+    "reversal",
+    "return_reason",
+)
+#: Values of a mapped ``reversal`` column that mark a line as a reversal or return (any case).
+REVERSAL_VALUES = frozenset(
+    ["TRUE", "YES", "Y", "1", "X", "R", "RV", "REV", "REVERSAL", "RETURN", "RETURNED", "STORNO"]
 )
 CSV_REQUIRED: tuple[str, ...] = ("booking_date", "amount")
 _CSV_OPTIONS = {
@@ -159,9 +169,27 @@ def _all_text(el, path: str) -> list[str]:
     return [(n.text or "").strip() for n in nodes if (n.text or "").strip()]
 
 
-def _date(el, path: str) -> str:
-    """``<path>/Dt`` or the date part of ``<path>/DtTm``."""
-    return _text(el, f"{path}/Dt") or _text(el, f"{path}/DtTm")[:10]
+def _date(el, path: str, file: str = "", where: str = "", row: int = 0) -> str:
+    """``<path>/Dt`` or the date part of ``<path>/DtTm`` as YYYY-MM-DD ("" when absent).
+
+    A value that is not a real calendar date (``2026-11-31``, ``2026-13-45``, ``None``) stops
+    with the file, the element of the entry and the value."""
+    dt, dttm = _text(el, f"{path}/Dt"), _text(el, f"{path}/DtTm")
+    text = dt or dttm
+    if not text:
+        return ""
+    try:
+        if len(text) < 10 or (dt and len(text) != 10):
+            raise ValueError(text)
+        day = date.fromisoformat(text[:10])
+        if dttm and not dt:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        element = f"{path}/Dt" if dt else f"{path}/DtTm"
+        raise SourceError(
+            file, f"{element} {text!r} is not a date (YYYY-MM-DD)", column=where, row=row
+        ) from None
+    return day.isoformat()
 
 
 def _amount(el, where: str, file: str, row: int) -> tuple[float | None, str]:
@@ -235,8 +263,8 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
             row=first_row,
         )
     status = _text(ntry, "Sts/Cd") or _text(ntry, "Sts")
-    booking = _date(ntry, "BookgDt")
-    value = _date(ntry, "ValDt")
+    booking = _date(ntry, "BookgDt", file, where, first_row)
+    value = _date(ntry, "ValDt", file, where, first_row)
     entry_ref = _text(ntry, "AcctSvcrRef") or _text(ntry, "NtryRef")
     entry_info = _text(ntry, "AddtlNtryInf")
     txs = [tx for d in _children(ntry, "NtryDtls") for tx in _children(d, "TxDtls")]
@@ -258,6 +286,7 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
             {
                 **base,
                 "line_id": f"{account}:{line_ref}",
+                "bank_ref": entry_ref,
                 "amount": amount,
                 "currency": ccy or acct_ccy,
                 "remittance": entry_info,
@@ -303,10 +332,16 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
         free += [t for t in (_text(tx, "AddtlTxInf"), entry_info) if t]
         refs = _all_text(rmt, "Strd/CdtrRefInf/Ref") + _all_text(rmt, "Strd/RfrdDocInf/Nb")
         e2e = _text(tx, "Refs/EndToEndId")
+        rtr = _child(tx, "RtrInf")
         lines.append(
             {
                 **base,
+                "reversal": base["reversal"] or rtr is not None,
+                "return_reason": (_text(rtr, "Rsn/Cd") or _text(rtr, "Rsn/Prtry"))
+                if rtr is not None
+                else "",
                 "line_id": f"{account}:{line_ref}",
+                "bank_ref": "" if line_ref == f"{stmt_id}/{n_no}/{t_no}" else line_ref,
                 "amount": tx_amt,
                 "currency": tx_ccy or ccy or acct_ccy,
                 "credit_debit": tx_cdi if tx_cdi in ("CRDT", "DBIT") else cdi,
@@ -423,6 +458,10 @@ def read_csv_statement(
         is_credit = text["credit_debit"].str.upper().isin({"CRDT", "C", "CR", "CREDIT"})
     else:
         is_credit = amount >= 0
+    if text["reversal"] is not None:
+        reversal = text["reversal"].str.upper().isin(REVERSAL_VALUES)
+    else:
+        reversal = pd.Series(False, index=raw.index)
     ccy_default = str(mapping.get("currency") or currency or "").upper()
     ccy = (
         text["currency"].str.upper()
@@ -440,15 +479,25 @@ def read_csv_statement(
             "amount": amount.abs().round(2),
             "currency": ccy,
             "credit_debit": np.where(is_credit, "CRDT", "DBIT"),
-            "reversal": False,
+            "reversal": reversal,
             "booked": True,
             "instructed_amount": np.nan,
             "instructed_currency": None,
         },
         index=raw.index,
     )
-    for c in ("payer_name", "payer_account", "remittance", "reference", "end_to_end_id"):
+    for c in (
+        "payer_name",
+        "payer_account",
+        "remittance",
+        "reference",
+        "end_to_end_id",
+        "return_reason",
+    ):
         out[c] = text[c] if text[c] is not None else ""
+    out["bank_ref"] = text["line_id"] if text["line_id"] is not None else ""
+    # the key's account: the configured one, never the file name (a renamed copy is the same)
+    out["_key_account"] = str(mapping.get("account") or "")
     if text["line_id"] is not None and (text["line_id"] != "").all():
         ids = text["line_id"]
     else:
@@ -458,7 +507,8 @@ def read_csv_statement(
     out["line_id"] = account + ":" + ids
     out["_source_file"] = file
     out["_source_row"] = rows
-    return _finish(out[LINE_COLUMNS])
+    out["line_key"] = ""
+    return _finish(out[[*LINE_COLUMNS, "_key_account"]])
 
 
 def _first_bad(mask, text, file, canon, source, rows, what) -> None:
@@ -487,6 +537,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
         "currency",
     ):
         out[c] = out[c].fillna("").astype(str)
+    for c in ("bank_ref", "return_reason"):
+        out[c] = out[c].fillna("").astype(str)
     out["reversal"] = out["reversal"].fillna(False).astype(bool)
     out["booked"] = out["booked"].fillna(True).astype(bool)
     out["_source_row"] = out["_source_row"].astype("int64")
@@ -498,7 +550,47 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             f"statement line id {dupes.iloc[0]!r} occurs twice (rows {first}): each bank "
             "reference must be unique",
         )
+    key_account = out.pop("_key_account") if "_key_account" in out else out["account"]
+    out["line_key"] = line_keys(out, key_account)
     return out.reset_index(drop=True)
+
+
+def line_keys(lines: pd.DataFrame, account: pd.Series | str) -> pd.Series:
+    """What the bank says about each line, as a key that does not depend on the file.
+
+    The key is a hash of the account (for a CSV the configured ``account``, never the file
+    name), the booking date, the signed amount in cents, the currency, the bank's reference and
+    the end-to-end id; a line with neither reference adds the payer's account and name and the
+    remittance text (upper case, spaces collapsed); then its occurrence number among equal
+    lines. So ``30886.4`` and ``30886.40``, a renamed or a re-sent file give the same keys."""
+    acct = account if isinstance(account, pd.Series) else pd.Series(account, index=lines.index)
+    cents = (lines["amount"].astype(float) * 100).round().astype("int64").astype(str)
+    day = pd.to_datetime(lines["booking_date"]).dt.strftime("%Y-%m-%d").fillna("")
+    sign = pd.Series(np.where(lines["credit_debit"] == "DBIT", "-", "+"), index=lines.index)
+    parts = [
+        acct.fillna("").astype(str).map(_squash),
+        day,
+        sign + cents,
+        lines["currency"].astype(str).str.upper(),
+        lines["bank_ref"].map(_squash),
+        lines["end_to_end_id"].map(_squash),
+    ]
+    content = parts[0].str.cat(parts[1:], sep="|")
+    no_ref = (lines["bank_ref"] == "") & (lines["end_to_end_id"] == "")
+    extra = (
+        lines["payer_account"].map(_squash)
+        + "|"
+        + lines["payer_name"].map(normalise_text)
+        + "|"
+        + (lines["remittance"] + " " + lines["reference"]).map(normalise_text)
+    )
+    content = content.where(~no_ref, content + "|" + extra)
+    content = content + "|" + (content.groupby(content).cumcount() + 1).astype(str)
+    return content.map(lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()[:24])
+
+
+def _squash(text: Any) -> str:
+    return re.sub(r"[^0-9A-Z]", "", str(text or "").upper())
 
 
 def normalise_text(text: str) -> str:
