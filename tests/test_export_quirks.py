@@ -302,3 +302,107 @@ def test_check_blocks_on_a_currency_without_a_rate(write_sources, tmp_path):
         "figure; add `fx_rates: {CAD: <value of 1 CAD in EUR>}` to the sources file (or set "
         "`reporting_currency:`)"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# arinsight map on the same quirks: the proposal, run through ingest and cleaning
+# --------------------------------------------------------------------------------------------
+
+
+def _map_and_clean(tmp_path, paths):
+    import yaml
+
+    from arinsight import mapper
+
+    out = tmp_path / "sources.yaml"
+    proposal = mapper.propose([str(p) for p in paths], out=out)
+    mapper.write(proposal, out)
+    return proposal, _clean(out), yaml.safe_load(out.read_text(encoding="utf-8"))
+
+
+def test_map_reads_a_flat_french_export_with_page_breaks_and_a_totals_row(tmp_path):
+    """A flat French export: thousands written with a no-break space (``12 345,60``), the
+    header repeated on line 4, a separator line and a totals line, ``Nom du client``.
+
+    map proposes decimal ``,`` / thousands no-break space, on_bad_value: quarantine (the
+    separator and totals lines are named), maps ``Montant`` as the amount beside
+    ``Montant payé`` (the paid amount) and ``Nom du client`` as the name. By hand: F1
+    12,345.60 open; F2 1,000.00 - 400.00 = 600.00; F3 paid. Open AR 12,945.60; quarantined:
+    line 4 repeated_header, lines 6 and 7 (the separator and the totals: no dates)
+    missing_required."""
+    nb = "\xa0"
+    text = (
+        "N° facture;N° client;Nom du client;Date de facture;Date d'échéance;Montant;"
+        "Montant payé;Date de paiement\n"
+        f"F1;C1;Société A;01/10/2026;31/10/2026;12{nb}345,60;0,00;\n"
+        f"F2;C1;Société A;02/10/2026;01/11/2026;1{nb}000,00;400,00;15/10/2026\n"
+        "N° facture;N° client;Nom du client;Date de facture;Date d'échéance;Montant;"
+        "Montant payé;Date de paiement\n"
+        "F3;C2;Peña SL;03/10/2026;02/11/2026;250,40;250,40;20/10/2026\n"
+        "----------;;;;;;;\n"
+        f"Total général;;;;;13{nb}596,00;;\n"
+    )
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    proposal, cleaned, spec = _map_and_clean(tmp_path, [path])
+    src = spec["sources"]["invoices"]
+    assert (src["decimal"], src["thousands"]) == (",", nb)
+    assert src["on_bad_value"] == "quarantine"
+    assert src["columns"]["amount"] == "Montant"
+    assert src["derive_payments"]["amount"] == "Montant payé"
+    assert src["derive_customers"]["customer_name"] == "Nom du client"
+    assert "2 row(s) hold much less than a data row" in proposal.text
+    q = cleaned.quarantine[cleaned.quarantine["table"] == "invoices"]
+    assert q[["source_row", "reason"]].values.tolist() == [
+        [4, "repeated_header"],
+        [6, "missing_required"],
+        [7, "missing_required"],
+    ]
+    assert _open_ar(cleaned) == Decimal("12945.60")
+
+
+def test_map_proposes_excel_serials_and_yyyymmdd_floats_and_pads_zeros(tmp_path):
+    """A workbook: BLDAT holds Excel serial numbers (46127 = 2026-04-15, 46128) and FAELL
+    YYYYMMDD as floats (20260515.0) beside a date cell; KUNNR writes 0200769623 once and
+    200769623 (a number cell) once. map proposes ``excel`` for BLDAT and ``%Y%m%d`` for FAELL,
+    and ``zeros: pad, width 10``: one customer 0200769623. Open AR 300.00 + 125.50 = 425.50."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "FBL5N"
+    ws.append(["BELNR", "KUNNR", "BLDAT", "FAELL", "WRBTR", "WAERS"])
+    ws.append(["1900000001", "0200769623", 46127, 20260515.0, 300.00, "EUR"])
+    ws.append(["1900000002", 200769623, 46128, dt.datetime(2026, 5, 16), 125.50, "EUR"])
+    path = tmp_path / "FBL5N.xlsx"
+    wb.save(path)
+    proposal, cleaned, spec = _map_and_clean(tmp_path, [path])
+    src = spec["sources"]["invoices"]
+    formats = src["date_format"]
+    assert formats["invoice_date"] == "excel"
+    assert "%Y%m%d" in formats["due_date"]
+    assert src["normalize"] == {"customer_id": {"zeros": "pad", "width": 10}}
+    inv = cleaned.tables["invoices"].set_index("invoice_id")
+    assert inv["invoice_date"].tolist() == [pd.Timestamp("2026-04-15"), pd.Timestamp("2026-04-16")]
+    assert inv["due_date"].tolist() == [pd.Timestamp("2026-05-15"), pd.Timestamp("2026-05-16")]
+    assert set(inv["customer_id"]) == {"0200769623"}
+    assert _open_ar(cleaned) == Decimal("425.50")
+
+
+def test_map_writes_an_fx_rates_block_to_fill_in(tmp_path):
+    """Invoices in EUR (3) and CAD (1): map proposes EUR and writes a commented fx_rates
+    block naming CAD, which check then asks for."""
+    path = tmp_path / "invoices.csv"
+    path.write_text(
+        "Invoice No,Customer No,Invoice Date,Due Date,Amount,Currency\n"
+        "I1,C1,2026-10-01,2026-10-31,100.00,EUR\nI2,C1,2026-10-01,2026-10-31,100.00,EUR\n"
+        "I3,C1,2026-10-01,2026-10-31,100.00,EUR\nI4,C2,2026-10-01,2026-10-31,80.00,CAD\n"
+    )
+    from arinsight import mapper
+
+    text = mapper.propose([str(path)], out=tmp_path / "s.yaml").text
+    assert 'reporting_currency: "EUR"' in text
+    assert "# fx_rates:  # fill in: the value of 1 unit of each currency in EUR" in text
+    assert "#   CAD: <1 CAD in EUR>" in text

@@ -364,7 +364,8 @@ def check(
         blocking=blocking,
     )
     report.warnings.extend(_repeated_headers(report.tables, result.files))
-    missing_rates = _missing_rates(cleaned.quarantine, merged.get("reporting_currency") or "USD")
+    reporting = cleaned.summary.get("reporting_currency") or merged.get("reporting_currency")
+    missing_rates = _missing_rates(cleaned.quarantine, reporting or "USD")
     if missing_rates:
         # a currency without a rate takes its invoices out of every figure: not a run that works
         report.blocking = missing_rates if not blocking else f"{blocking}; {missing_rates}"
