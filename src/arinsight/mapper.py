@@ -125,6 +125,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "bezahlter betrag", "montant paye", "montant regle", "importe pagado", "monto pagado",
         "importe cobrado", "rwbtr",
     ),
+    #: SAP's REBZG: the invoice a payment (clearing) document belongs to
+    "invoice_ref": ("rebzg", "invoice reference no", "applied to invoice", "applied invoice"),
     "paid": ("paid", "bezahlt", "paye", "regle", "pagado", "cobrado", "settled"),
     "payment_id": (
         "payment", "payment id", "payment no", "payment nr", "payment number", "pay no",
@@ -230,6 +232,7 @@ ROLE_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "payment_id": ("columns", "payment_id"),
         "generic_id": ("columns", "payment_id"),
         "invoice_id": ("columns", "invoice_id"),
+        "invoice_ref": ("columns", "invoice_id"),
         "customer_id": ("columns", "customer_id"),
         "payment_date": ("columns", "payment_date"),
         "generic_date": ("columns", "payment_date"),
@@ -996,6 +999,8 @@ def table_of(stem: str, concepts: set[str]) -> tuple[str, str | None]:
     for other, hints in _OTHER_TABLES.items():
         if any(re.search(rf"(^|\s){re.escape(h)}s?(\s|$)", name) for h in hints):
             return other, None
+    if "invoice_ref" in concepts and "due_date" not in concepts:
+        return "payments", None  # documents that reference an invoice (SAP REBZG): payments
     invoice_dates = {"invoice_date", "due_date", "baseline_date", "posting_date"} & concepts
     if invoice_dates:
         return "invoices", None
@@ -1017,6 +1022,11 @@ def _guesses(
     """The columns placed by name (checked against content), then the required fields still
     missing filled by content (unsure)."""
     fields = ROLE_FIELDS[table]
+    # a payments file with an invoice reference (SAP: BELNR the payment document, REBZG the
+    # invoice): the document number is the payment's id
+    referenced = table == "payments" and any(
+        concept_of(c)[0] == "invoice_ref" for c in inp.frame.columns if c != "__file"
+    )
     candidates: dict[tuple[str, str], list[tuple[int, int, Guess]]] = {}
     unused_concepts: dict[str, str] = {}
     for pos, col in enumerate(inp.frame.columns):
@@ -1026,6 +1036,8 @@ def _guesses(
         prof = profiles[col]
         if concept is None:
             continue
+        if referenced and concept == "invoice_id":
+            concept, how = "payment_id", f"{col!r} beside an invoice reference"
         if concept == "paid":  # by content: a date, an amount or a status word
             concept = {"date": "payment_date", "number": "paid_amount"}.get(prof.kind, "status")
             how = f"named {col!r}, holds {prof.describe()}"
