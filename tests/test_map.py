@@ -54,6 +54,12 @@ DIFFERENCES = {
         dt.date(2026, 9, 30),
         None,
     ),
+    # the hand-written file strips the leading zeros; map pads the ids back to the 10 digits
+    # of those written with zeros, so they are shown as SAP writes them (one customer either way)
+    ("sap_cleared", "invoices", "normalize", "customer_id"): (
+        {"zeros": "strip"},
+        {"zeros": "pad", "width": 10},
+    ),
     # countryCode 391/406 renamed North/South by hand (a value mapping is the user's choice)
     ("all_settled", "invoices", "values", "region"): ({"391": "North", "406": "South"}, None),
 }
