@@ -406,3 +406,31 @@ def test_map_writes_an_fx_rates_block_to_fill_in(tmp_path):
     assert 'reporting_currency: "EUR"' in text
     assert "# fx_rates:  # fill in: the value of 1 unit of each currency in EUR" in text
     assert "#   CAD: <1 CAD in EUR>" in text
+
+
+def test_map_takes_an_sap_named_payments_file_for_payments(tmp_path):
+    """Three SAP-named files: customers (KUNNR, NAME1), invoices (BELNR, KUNNR, BLDAT, FAELL,
+    WRBTR, WAERS) and payments (BELNR, REBZG, KUNNR, BUDAT, WRBTR). The payments file has a
+    posting date like an invoice file, but REBZG (the invoice it belongs to) says payments:
+    BELNR is the payment id, REBZG the invoice, BUDAT the payment date. By hand: 1900000001
+    100.00 less 40.00 paid = 60.00 open; 1900000002 250.00 unpaid; open AR 310.00."""
+    (tmp_path / "customers.csv").write_text("KUNNR,NAME1\nC1,Alpha\n")
+    (tmp_path / "invoices.csv").write_text(
+        "BELNR,KUNNR,BLDAT,FAELL,WRBTR,WAERS\n"
+        "1900000001,C1,2026-10-01,2026-10-31,100.00,EUR\n"
+        "1900000002,C1,2026-10-02,2026-11-01,250.00,EUR\n"
+    )
+    (tmp_path / "payments.csv").write_text(
+        "BELNR,REBZG,KUNNR,BUDAT,WRBTR\n1400000001,1900000001,C1,2026-10-20,40.00\n"
+    )
+    paths = [tmp_path / f for f in ("customers.csv", "invoices.csv", "payments.csv")]
+    proposal, cleaned, spec = _map_and_clean(tmp_path, paths)
+    assert spec["sources"]["payments"]["columns"] == {
+        "payment_id": "BELNR",
+        "invoice_id": "REBZG",
+        "customer_id": "KUNNR",
+        "payment_date": "BUDAT",
+        "amount": "WRBTR",
+    }
+    assert cleaned.quarantine.empty
+    assert _open_ar(cleaned) == Decimal("310.00")
