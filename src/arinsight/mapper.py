@@ -855,7 +855,10 @@ def _read_inputs(path_text: str, out_dir: Path, tables: Sequence[str]) -> list[_
                 options["header_row"] = header
                 notes["header_row"] = f"rows above row {header} are a title block"
             frame = readers.read_excel(path, options)
-            out.append(_Input(f"{path.name}[{sheet}]", sheet, options, notes, frame))
+            # the file's name and the sheet's both hint at the table (customers.xlsx[AR]: the
+            # customer table, though "AR" alone would say invoices)
+            stem = f"{path.stem} {sheet}"
+            out.append(_Input(f"{path.name}[{sheet}]", stem, options, notes, frame))
         if not out:
             raise UserError(f"{path_text}: every sheet is empty")
         if len(out) > 1:
