@@ -434,3 +434,22 @@ def test_map_takes_an_sap_named_payments_file_for_payments(tmp_path):
     }
     assert cleaned.quarantine.empty
     assert _open_ar(cleaned) == Decimal("310.00")
+
+
+def test_map_reads_latin1_whose_only_non_ascii_byte_is_a_no_break_space(tmp_path):
+    """A latin-1 file whose only byte above 0x7F is 0xA0 (the no-break space of ``3 567,33``):
+    encoding latin-1 (charset_normalizer guessed cp775, which reads 0xA0 as 'Ā', so the amount
+    column was not recognised), decimal ``,``, thousands no-break space. Open AR 3,567.33 +
+    195.21 = 3,762.54."""
+    data = (
+        "Invoice No\tCustomer No\tInvoice Date\tDue Date\tAmount\n"
+        "I1\tC1\t2026-10-01\t2026-10-31\t3\xa0567,33\n"
+        "I2\tC1\t2026-10-02\t2026-11-01\t195,21\n"
+    ).encode("latin-1")
+    path = tmp_path / "invoices.csv"
+    path.write_bytes(data)
+    proposal, cleaned, spec = _map_and_clean(tmp_path, [path])
+    src = spec["sources"]["invoices"]
+    assert (src["encoding"], src["decimal"], src["thousands"]) == ("latin-1", ",", "\xa0")
+    assert src["columns"]["amount"] == "Amount"
+    assert _open_ar(cleaned) == Decimal("3762.54")

@@ -424,7 +424,9 @@ def detect_encoding(data: bytes) -> tuple[str, str | None]:
 def _western(text: str) -> bool:
     """Whether a decoded text reads as Western European (letters with accents, no stray
     symbols)."""
-    odd = sum(1 for c in text if ord(c) > 127 and not c.isalpha() and c not in "€–—‘’“”•…°²³½¼¾")
+    # the no-break space (0xA0) is the thousands separator of French numbers (1 234,56)
+    usual = "€–—‘’“”•…°²³½¼¾\xa0«»§£¥©®±×÷¿¡ºª"
+    odd = sum(1 for c in text if ord(c) > 127 and not c.isalpha() and c not in usual)
     return odd == 0
 
 
