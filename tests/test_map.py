@@ -54,6 +54,12 @@ DIFFERENCES = {
         dt.date(2026, 9, 30),
         None,
     ),
+    # the hand-written file strips the leading zeros; map pads the ids back to the 10 digits
+    # of those written with zeros, so they are shown as SAP writes them (one customer either way)
+    ("sap_cleared", "invoices", "normalize", "customer_id"): (
+        {"zeros": "strip"},
+        {"zeros": "pad", "width": 10},
+    ),
     # countryCode 391/406 renamed North/South by hand (a value mapping is the user's choice)
     ("all_settled", "invoices", "values", "region"): ({"391": "North", "406": "South"}, None),
 }
@@ -253,8 +259,9 @@ def test_ambiguous_day_month_and_unknown_columns_are_commented(tmp_path):
 def test_latin1_encoding_status_words_and_leading_zeros(tmp_path):
     """A latin-1 file (Ä, ü are not UTF-8 bytes) with French status words 'Payée' and
     'Ouverte', and customer 0200769623 also written 200769623: encoding latin-1, paid_values
-    [Payée], unpaid_values [Ouverte], and normalize {customer_id: {zeros: strip}} with a
-    comment saying which ids met."""
+    [Payée], unpaid_values [Ouverte], and normalize {customer_id: {zeros: pad, width: 10}}
+    (every id written with zeros has 10 digits, none more: the ids stay as the file writes
+    them) with a comment saying which ids met."""
     text = (
         "Facture;Client;Nom;Date;Echeance;Montant;Statut\n"
         "F1;0200769623;Ärzte SA;2026-09-01;2026-10-01;100,00;Payée\n"
@@ -266,7 +273,7 @@ def test_latin1_encoding_status_words_and_leading_zeros(tmp_path):
     assert src["encoding"] == "latin-1" and src["delimiter"] == ";" and src["decimal"] == ","
     assert src["derive_payments"]["paid_values"] == ["Payée"]
     assert src["derive_payments"]["unpaid_values"] == ["Ouverte"]
-    assert src["normalize"] == {"customer_id": {"zeros": "strip"}}
+    assert src["normalize"] == {"customer_id": {"zeros": "pad", "width": 10}}
     assert "'0200769623' and '200769623'" in proposal.text
 
 
@@ -452,7 +459,9 @@ def test_date_formats_and_number_convention_by_hand():
 def test_region_per_row_and_zeros_across_files_are_noted(tmp_path):
     """region_per_row's export: D1 is North on one row and South on others, Retail and Energy:
     the derive_customers line says so and names segment_by: invoice. A customers file writing
-    0000100001 and an invoices file writing 100001: both sources get zeros: strip."""
+    0000100001 and an invoices file writing 100001: both sources get zeros: pad to 10 (the
+    width of every id written with zeros, so the ids read as the customer master writes them).
+    With ids of two widths (00042 and 0000100001) padding cannot be right: zeros: strip."""
     folder = export("region_per_row", tmp_path)
     text = mapper.propose([str(folder / "export.csv")], out=folder / "s.yaml").text
     assert (
@@ -470,8 +479,17 @@ def test_region_per_row_and_zeros_across_files_are_noted(tmp_path):
     assert (
         spec["customers"]["normalize"]
         == spec["invoices"]["normalize"]
-        == {"customer_id": {"zeros": "strip"}}
+        == {"customer_id": {"zeros": "pad", "width": 10}}
     )
+    (tmp_path / "customers.csv").write_text("CustNo,Name\n0000100001,Alpha\n00042,Beta\n")
+    (tmp_path / "invoices.csv").write_text(
+        "DocNo,CustNo,Date,DueDate,Total\nN1,100001,2026-09-01,2026-10-01,5.00\n"
+        "N2,42,2026-09-01,2026-10-01,5.00\n"
+    )
+    spec = mapper.propose(
+        [str(tmp_path / "customers.csv"), str(tmp_path / "invoices.csv")], out=tmp_path / "s.yaml"
+    ).spec["sources"]
+    assert spec["invoices"]["normalize"] == {"customer_id": {"zeros": "strip"}}
 
 
 # --------------------------------------------------------------------------------------------

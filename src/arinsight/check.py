@@ -175,6 +175,25 @@ def _mapping_table(
     return out
 
 
+def _missing_rates(quarantine: pd.DataFrame, reporting: str) -> str | None:
+    """What to add when invoices are quarantined as unknown_currency: the currencies, how many
+    invoices each, and the ``fx_rates`` entry that converts them (1 unit = rate x reporting)."""
+    if quarantine is None or quarantine.empty:
+        return None
+    bad = quarantine[
+        (quarantine["reason"] == "unknown_currency") & (quarantine["table"] == "invoices")
+    ]
+    if bad.empty:
+        return None
+    counts = bad["detail"].astype(str).str.removeprefix("no rate for ").value_counts().sort_index()
+    listed = ", ".join(f"{c} ({n:,} invoice{'s' if n > 1 else ''})" for c, n in counts.items())
+    example = ", ".join(f"{c}: <value of 1 {c} in {reporting}>" for c in counts.index)
+    return (
+        f"no exchange rate for {listed}: these invoices would be left out of every figure; add "
+        f"`fx_rates: {{{example}}}` to the sources file (or set `reporting_currency:`)"
+    )
+
+
 def _repeated_headers(
     tables: Iterable[Mapping[str, Any]], files: Iterable[Mapping[str, Any]]
 ) -> list[str]:
@@ -345,6 +364,11 @@ def check(
         blocking=blocking,
     )
     report.warnings.extend(_repeated_headers(report.tables, result.files))
+    reporting = cleaned.summary.get("reporting_currency") or merged.get("reporting_currency")
+    missing_rates = _missing_rates(cleaned.quarantine, reporting or "USD")
+    if missing_rates:
+        # a currency without a rate takes its invoices out of every figure: not a run that works
+        report.blocking = missing_rates if not blocking else f"{blocking}; {missing_rates}"
     quarantined = sum(c["quarantined"] for c in cleaned.summary["tables"].values())
     if read and cleaned.summary["tables"]["invoices"]["quarantined"] > read / 2:
         report.warnings.append(

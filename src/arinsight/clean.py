@@ -67,6 +67,7 @@ from arinsight.schemas import (
 
 TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
 RULE_ORDER = (
+    "repeated_header",
     "malformed_row",
     "unparseable_value",
     "out_of_range",
@@ -315,7 +316,13 @@ def _bools(mask: pd.Series | np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the rules
 
 
-_PARSE_REASONS = ("malformed_row", "unparseable_value", "out_of_range", "sub_cent_amount")
+_PARSE_REASONS = (
+    "repeated_header",
+    "malformed_row",
+    "unparseable_value",
+    "out_of_range",
+    "sub_cent_amount",
+)
 
 #: Numbers that cannot be negative (cleaning quarantines them as out_of_range); amounts of
 #: invoices and payments must be positive (non_positive_amount).

@@ -26,7 +26,7 @@ class SourceError(UserError):
     def __init__(
         self, source: str, message: str, column: str | None = None, row: int | None = None
     ):
-        self.source, self.column, self.row = source, column, row
+        self.source, self.column, self.row, self.message = source, column, row, message
         where = [str(source)]
         if column is not None:
             where.append(f"column {column!r}")

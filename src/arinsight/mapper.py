@@ -71,7 +71,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "customer_name": (
         "customer name", "name", "client name", "cust name", "account name", "company",
-        "company name", "debtor name", "name1", "name 1", "kundenname", "kunde name",
+        "company name", "debtor name", "nom du client", "name1", "name 1", "kundenname", "kunde name",
         "debitorname", "firma", "nom", "nom client", "raison sociale", "nombre",
         "nombre cliente", "razon social", "nombre del cliente",
     ),
@@ -123,8 +123,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "paid amount", "amount paid", "payment amount", "paid amt", "settled amount",
         "amount settled", "receipt amount", "bezahlt betrag", "zahlbetrag", "gezahlt",
         "bezahlter betrag", "montant paye", "montant regle", "importe pagado", "monto pagado",
-        "importe cobrado",
+        "importe cobrado", "rwbtr",
     ),
+    #: SAP's REBZG: the invoice a payment (clearing) document belongs to
+    "invoice_ref": ("rebzg", "invoice reference no", "applied to invoice", "applied invoice"),
     "paid": ("paid", "bezahlt", "paye", "regle", "pagado", "cobrado", "settled"),
     "payment_id": (
         "payment", "payment id", "payment no", "payment nr", "payment number", "pay no",
@@ -230,6 +232,7 @@ ROLE_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "payment_id": ("columns", "payment_id"),
         "generic_id": ("columns", "payment_id"),
         "invoice_id": ("columns", "invoice_id"),
+        "invoice_ref": ("columns", "invoice_id"),
         "customer_id": ("columns", "customer_id"),
         "payment_date": ("columns", "payment_date"),
         "generic_date": ("columns", "payment_date"),
@@ -320,7 +323,7 @@ _SWAPPED = {
 #: (decimal, thousands) conventions tried on numbers written as text, preferred first on a tie.
 NUMBER_CANDIDATES: tuple[tuple[str, str | None], ...] = (
     (".", None), (".", ","), (",", None), (",", "."), (",", " "), (".", "'"), (",", "'"),
-    (".", " "),
+    (".", " "), (",", "\xa0"), (",", "\u202f"), (".", "\xa0"),
 )  # fmt: skip
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")  # codes are case-blind, as in clean
 _DELIMITERS = (",", ";", "\t", "|")
@@ -421,7 +424,9 @@ def detect_encoding(data: bytes) -> tuple[str, str | None]:
 def _western(text: str) -> bool:
     """Whether a decoded text reads as Western European (letters with accents, no stray
     symbols)."""
-    odd = sum(1 for c in text if ord(c) > 127 and not c.isalpha() and c not in "€–—‘’“”•…°²³½¼¾")
+    # the no-break space (0xA0) is the thousands separator of French numbers (1 234,56)
+    usual = "€–—‘’“”•…°²³½¼¾\xa0«»§£¥©®±×÷¿¡ºª"
+    odd = sum(1 for c in text if ord(c) > 127 and not c.isalpha() and c not in usual)
     return odd == 0
 
 
@@ -610,6 +615,27 @@ def date_formats_of(text: pd.Series) -> tuple[list[str | None], float, str | Non
     return chosen, share, note
 
 
+#: date_format for Excel serial day numbers (:data:`arinsight.ingest.parse.EXCEL`).
+EXCEL_SERIAL = "excel"
+
+
+def _number_dates(numbers: pd.Series) -> tuple[list[str], float]:
+    """(formats, share of the numbers they read) of dates stored as number cells: YYYYMMDD
+    (whole, 19500101-21001231, a valid date) and Excel serial day numbers (20000-80000, years
+    1954-2119)."""
+    if not len(numbers):
+        return [], 0.0
+    x = pd.to_numeric(numbers, errors="coerce").astype(float)
+    whole = (x % 1 == 0) & x.notna()
+    ymd = whole & x.between(19500101, 21001231)
+    if ymd.any():
+        text = x[ymd].astype("int64").astype(str)
+        ymd[ymd] = pd.to_datetime(text, format="%Y%m%d", errors="coerce").notna().to_numpy()
+    serial = x.between(20000, 80000)
+    formats = [f for f, hit in (("%Y%m%d", ymd), (EXCEL_SERIAL, serial)) if hit.any()]
+    return formats, float((ymd | serial).mean())
+
+
 def profile_column(name: str, values: pd.Series) -> Profile:
     """What one raw column holds (see :class:`Profile`)."""
     p = Profile(name=name)
@@ -629,6 +655,22 @@ def profile_column(name: str, values: pd.Series) -> Profile:
             if f in _SWAPPED and f"could also be {_SWAPPED[f]}" in (p.date_note or "")
         }
     text_dates = share >= 0.95
+    # dates stored as numbers in a workbook: YYYYMMDD (20260414, 20260414.0) or Excel serial
+    # day numbers (46127): beside other dates, or alone in a column named like a date
+    number_formats, number_share = _number_dates(numbers)
+    named_date = concept_of(name)[0] in _DATE_FIELDS
+    if len(numbers) and number_share >= 0.95 and (len(dates) or len(text) or named_date):
+        read = len(dates) + share * len(text) + len(numbers)
+        if read >= 0.95 * p.filled:
+            p.kind = "date"
+            p.formats = list(dict.fromkeys([*(formats if len(text) else []), *number_formats]))
+            if EXCEL_SERIAL in number_formats:
+                p.date_note = (
+                    p.date_note + "; " if p.date_note else "unsure: "
+                ) + "numbers read as Excel serial day numbers (46127 = 2026-04-15)"
+            if len(dates):  # date cells need no format, but the others do: iso stays first
+                p.formats = [None, *[f for f in p.formats if f is not None]]
+            return p
     if len(dates) and (not len(text) or text_dates):
         p.kind, p.formats = "date", formats if len(text) else []
         return p
@@ -651,7 +693,7 @@ def profile_column(name: str, values: pd.Series) -> Profile:
             p.float_ids = len(numbers)
         return p
     p.text_values = distinct_text
-    numeric = distinct_text.str.fullmatch(r"[+-]?\(?[\d.,' ]*\d[\d.,' ]*\)?-?")
+    numeric = distinct_text.str.fullmatch(r"[+-]?\(?[\d.,' \xa0\u202f]*\d[\d.,' \xa0\u202f]*\)?-?")
     if len(distinct_text) and numeric.mean() >= 0.95:
         p.kind = "number"
         p.float_ids = int(distinct_text.str.fullmatch(r"[+-]?\d+\.0+").sum())
@@ -751,6 +793,7 @@ class Proposal:
     text: str = ""
     currency: str | None = None  # the reporting currency proposed
     currency_note: str | None = None
+    other_currencies: list[str] = field(default_factory=list)  # each needs an fx_rates entry
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -814,7 +857,10 @@ def _read_inputs(path_text: str, out_dir: Path, tables: Sequence[str]) -> list[_
                 options["header_row"] = header
                 notes["header_row"] = f"rows above row {header} are a title block"
             frame = readers.read_excel(path, options)
-            out.append(_Input(f"{path.name}[{sheet}]", sheet, options, notes, frame))
+            # the file's name and the sheet's both hint at the table (customers.xlsx[AR]: the
+            # customer table, though "AR" alone would say invoices)
+            stem = f"{path.stem} {sheet}"
+            out.append(_Input(f"{path.name}[{sheet}]", stem, options, notes, frame))
         if not out:
             raise UserError(f"{path_text}: every sheet is empty")
         if len(out) > 1:
@@ -849,6 +895,38 @@ def _read_inputs(path_text: str, out_dir: Path, tables: Sequence[str]) -> list[_
             f"e.g. line {malformed[0]['row']}"
         )
     return [_Input(path.name, path.stem, options, notes, frame)]
+
+
+def _drop_non_data_rows(inp: _Input) -> None:
+    """Profile the data rows only: the header repeated inside the data (a page break; ingest
+    quarantines it as ``repeated_header``) and rows with less than half the filled cells of a
+    usual row (a ``----`` separator, a totals row, a ``12 rows`` footer) would make a date or
+    amount column look like text. Separators and totals make ingest stop at them, so the
+    proposal sets ``on_bad_value: quarantine`` (each quarantined with its line) and says why."""
+    from arinsight.ingest.readers import split_repeated_headers
+
+    frame, repeated = split_repeated_headers(inp.frame, inp.label)
+    cols = [c for c in frame.columns if c != "__file"]
+    if len(frame) >= 3 and len(cols) >= 4:
+        filled = frame[cols].map(lambda v: v is not None and str(v).strip() not in ("", "nan"))
+        count = filled.sum(axis=1)
+        sparse = count < max(2, 0.5 * float(count.median()))
+        if sparse.any():
+            rows = frame.index[sparse].tolist()
+            inp.options["on_bad_value"] = "quarantine"
+            inp.notes["on_bad_value"] = (
+                f"unsure: {len(rows)} row(s) hold much less than a data row (a separator, a "
+                f"totals or footer line), e.g. row(s) {', '.join(map(str, rows[:3]))}: each is "
+                "quarantined with its line; remove this line to stop at the first"
+            )
+            frame = frame[~sparse]
+    if repeated:
+        inp.notes.setdefault(
+            "header_row",
+            f"the header is repeated inside the data ({len(repeated)} time(s), e.g. row "
+            f"{repeated[0]['row']}): those rows are quarantined as repeated_header",
+        )
+    inp.frame = frame
 
 
 def _read_database(
@@ -926,6 +1004,8 @@ def table_of(stem: str, concepts: set[str]) -> tuple[str, str | None]:
     for other, hints in _OTHER_TABLES.items():
         if any(re.search(rf"(^|\s){re.escape(h)}s?(\s|$)", name) for h in hints):
             return other, None
+    if "invoice_ref" in concepts and "due_date" not in concepts:
+        return "payments", None  # documents that reference an invoice (SAP REBZG): payments
     invoice_dates = {"invoice_date", "due_date", "baseline_date", "posting_date"} & concepts
     if invoice_dates:
         return "invoices", None
@@ -947,6 +1027,11 @@ def _guesses(
     """The columns placed by name (checked against content), then the required fields still
     missing filled by content (unsure)."""
     fields = ROLE_FIELDS[table]
+    # a payments file with an invoice reference (SAP: BELNR the payment document, REBZG the
+    # invoice): the document number is the payment's id
+    referenced = table == "payments" and any(
+        concept_of(c)[0] == "invoice_ref" for c in inp.frame.columns if c != "__file"
+    )
     candidates: dict[tuple[str, str], list[tuple[int, int, Guess]]] = {}
     unused_concepts: dict[str, str] = {}
     for pos, col in enumerate(inp.frame.columns):
@@ -956,6 +1041,8 @@ def _guesses(
         prof = profiles[col]
         if concept is None:
             continue
+        if referenced and concept == "invoice_id":
+            concept, how = "payment_id", f"{col!r} beside an invoice reference"
         if concept == "paid":  # by content: a date, an amount or a status word
             concept = {"date": "payment_date", "number": "paid_amount"}.get(prof.kind, "status")
             how = f"named {col!r}, holds {prof.describe()}"
@@ -1054,6 +1141,7 @@ def propose(
     candidates: list[SourceProposal] = []
     skipped: list[str] = []
     for inp in inputs:
+        _drop_non_data_rows(inp)
         concepts = {concept_of(c)[0] for c in inp.frame.columns if c != "__file"} - {None}
         table, note = table_of(inp.stem, concepts)  # type: ignore[arg-type]
         if table not in ROLE_FIELDS:
@@ -1107,6 +1195,7 @@ def propose(
     dataset = Path(str(paths[0])).stem if "://" not in str(paths[0]) else "database"
     proposal = Proposal(sources, dataset, skipped)
     proposal.currency, proposal.currency_note = _reporting_currency(sources)
+    proposal.other_currencies = _other_currencies(sources, proposal.currency)
     proposal.text = render(proposal)
     return proposal
 
@@ -1133,6 +1222,17 @@ def _reporting_currency(sources: list[SourceProposal]) -> tuple[str | None, str 
         f"unsure: most invoices are in {top}; also {listed}: give each a rate, e.g. "
         f"fx_rates: {{{others[0][0]}: <1 {others[0][0]} in {top}>}}, or they are quarantined"
     )
+
+
+def _other_currencies(sources: list[SourceProposal], reporting: str | None) -> list[str]:
+    """The currencies of the mapped currency columns other than the reporting one, sorted."""
+    found: set[str] = set()
+    for sp in sources:
+        for g in sp.guesses:
+            if g.target == "currency" and sp.frame is not None:
+                text = sp.frame[g.column].dropna().astype(str).str.strip().str.upper()
+                found |= set(text[text.str.fullmatch(_CURRENCY)])
+    return sorted(found - {reporting or ""})
 
 
 def _place_customer_attributes(sources: list[SourceProposal]) -> None:
@@ -1325,7 +1425,8 @@ def _ids(sp: SourceProposal) -> None:
 
 def _leading_zeros(sources: list[SourceProposal]) -> None:
     """Ids whose leading zeros differ between rows or files (``0200769623`` and ``200769623``)
-    get ``normalize: {<id>: {zeros: strip}}`` on every source that holds that id."""
+    get ``normalize: {<id>: {zeros: pad, width: 10}}`` on every source that holds that id when
+    every id written with zeros has that width (none longer), else ``{zeros: strip}``."""
     for target in ("customer_id", "invoice_id"):
         holders = [
             (sp, g)
@@ -1348,11 +1449,25 @@ def _leading_zeros(sources: list[SourceProposal]) -> None:
         clash = [v for v in zeros if v.lstrip("0") in values]
         if not clash:
             continue
+        # ids written with zeros all have one width, none longer: pad back to it, so the ids
+        # are shown as the file (and the customer master) writes them; else strip the zeros
+        widths = {len(v) for v in zeros}
+        digits = [v for v in values if v.isdigit()]
+        width = next(iter(widths)) if len(widths) == 1 else None
+        rule: dict[str, Any] = {"zeros": "strip"}
+        if width is not None and all(len(v) <= width for v in digits):
+            rule = {"zeros": "pad", "width": width}
         for sp, _ in holders:
-            sp.normalize[target] = {"zeros": "strip"}
+            sp.normalize[target] = dict(rule)
+            how = (
+                f"padded with zeros to {width} digits as most are written"
+                if rule["zeros"] == "pad"
+                else "leading zeros stripped"
+            )
             sp.normalize_notes[target] = (
                 f"{len(clash)} id(s) appear with and without leading zeros, e.g. "
-                f"{clash[0]!r} and {clash[0].lstrip('0')!r}: one {target.removesuffix('_id')}"
+                f"{clash[0]!r} and {clash[0].lstrip('0')!r}: one {target.removesuffix('_id')} "
+                f"({how})"
             )
 
 
@@ -1414,6 +1529,12 @@ def render(proposal: Proposal) -> str:
     out.append(_line(0, "dataset", proposal.dataset))
     if proposal.currency:
         out.append(_line(0, "reporting_currency", proposal.currency, proposal.currency_note))
+    if proposal.other_currencies:  # a block to fill in: map cannot know the rates
+        out.append(
+            f"# fx_rates:  # fill in: the value of 1 unit of each currency in {proposal.currency}"
+            " (check refuses the run until every currency has a rate), then uncomment"
+        )
+        out.extend(f"#   {c}: <1 {c} in {proposal.currency}>" for c in proposal.other_currencies)
     out.append("sources:")
     for sp in proposal.sources:
         out.append(_line(2, sp.table) + f"  # from {sp.label}")

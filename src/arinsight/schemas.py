@@ -103,7 +103,7 @@ BOOL_COLUMNS: dict[str, list[str]] = {"commissions": ["is_settled"]}
 PROVENANCE = ["_source_file", "_source_row"]
 #: Ingest lists the canonical columns whose raw value could not be parsed (";"-separated, "" if none).
 PARSE_ERRORS = "_parse_errors"
-#: ... and the reason code cleaning quarantines such a row under ("" if none): malformed_row,
+#: ... and the reason code cleaning quarantines such a row under ("" if none): repeated_header, malformed_row,
 #: unparseable_value, out_of_range or sub_cent_amount.
 PARSE_REASON = "_parse_reason"
 
@@ -121,6 +121,10 @@ REASONS: dict[str, dict[str, str]] = {
         "text": "same key as another row with different content (every version kept)",
     },
     "missing_required": {"action": "quarantined", "text": "a required field is empty"},
+    "repeated_header": {
+        "action": "quarantined",
+        "text": "the header line repeated inside the data (a page break of the export): not data",
+    },
     "malformed_row": {
         "action": "quarantined",
         "text": "the row's fields do not match the header (a line cut short, or a delimiter "

@@ -334,6 +334,7 @@ DATE_TOKENS = {  # the documented date_format token that reads each written form
     "ymd_float": "%Y%m%d",
     "dmy_dot": "%d.%m.%Y",
     "mdy_slash": "%m/%d/%Y",
+    "excel_serial": "excel",  # date_format: excel (docs/own-data.md), since it exists
 }
 
 # --------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from arinsight.ingest.readers import (
     UBL_DEFAULT_COLUMNS,
     UBL_FIELDS,
     RawTable,
+    guess_header_row,
     one_pass,
     read_raw,
 )
@@ -139,8 +140,36 @@ def load_source(
         raise SourceError(
             raw.info["name"], "no data rows (the file has a header only): no invoices to report"
         )
-    df = to_canonical(table, raw.frame, src, raw.info["name"], raw.malformed)
+    try:
+        df = to_canonical(table, raw.frame, src, raw.info["name"], raw.malformed)
+    except SourceError as exc:
+        raise _with_header_hint(exc, table, src, base) from exc
     return df, raw.info, raw
+
+
+def _with_header_hint(exc: SourceError, table: str, src: dict[str, Any], base: Path):
+    """A mapped column not found in a CSV or Excel header: when another of the first lines
+    holds the mapped names (a title block above the header), the error says which line and the
+    option that reads it (``header_row:``)."""
+    text = str(exc)
+    if src.get("kind") not in ("csv", "excel") or not (
+        "not found; columns present" in text
+        or "required column missing" in text
+        or "field(s) but the header has" in text
+    ):
+        return exc
+    wanted = {str(v) for v in (src.get("columns") or {}).values()}
+    line = guess_header_row(config.resolve_path(src["path"], base), src, wanted)
+    if line is None:
+        return exc
+    what = "line" if src.get("kind") == "csv" else "row"
+    return SourceError(
+        exc.source,
+        f"{exc.message}; the header is on {what} {line} (the lines above it are a title "
+        f"block): set `header_row: {line}` on this source",
+        column=exc.column,
+        row=exc.row,
+    )
 
 
 def ingest(sources_path: str | Path | None = None) -> IngestResult:
@@ -169,7 +198,7 @@ def ingest(sources_path: str | Path | None = None) -> IngestResult:
                 derived["payments"] = f"derived from {name} (derive_payments)"
             if src.get("derive_customers"):
                 tables["customers"], conflicts = derive_customers(
-                    aligned, frame, src["derive_customers"], name, src.get("values")
+                    aligned, frame, src["derive_customers"], name, src.get("values"), src
                 )
                 derived["customers"] = f"derived from {name} (derive_customers)"
             if segment_by == "invoice":

@@ -59,6 +59,7 @@ PROBLEM_REASONS = {
 }
 #: Reasons by severity: a row with several problems is quarantined under the first.
 _RANK = {
+    "repeated_header": 0,
     "malformed_row": 0,
     "unparseable_value": 1,
     "out_of_range": 2,
@@ -80,6 +81,18 @@ def number_format(src: dict[str, Any]) -> NumberFormat:
         )
     except ValueError as exc:
         raise SourceError(f"sources: {exc}", "check the number format options") from exc
+
+
+def _serial_hint(original: pd.Series, problem: pd.Series) -> str:
+    """A hint when the dates that fail look like Excel serial day numbers (46127 or 46127.0,
+    1954-2119): the format that reads them."""
+    bad = original[(problem != "").to_numpy()]
+    if bad.empty:
+        return ""
+    number = pd.to_numeric(as_text(bad.head(50)), errors="coerce")
+    if number.notna().all() and number.between(20000, 80000).all():
+        return "; it looks like an Excel serial day number: add `excel` to date_format"
+    return ""
 
 
 def source_columns(table: str, src: dict[str, Any], present: set[str], name: str) -> dict:
@@ -188,8 +201,10 @@ def to_canonical(
     :class:`~arinsight.errors.SourceError` naming the file, the column and the row."""
     malformed = list(malformed or [])
     policy = src.get("on_bad_value", "error")
-    if malformed and policy == "error":
-        bad = malformed[0]
+    # a repeated header is never data: quarantined (repeated_header) under either policy
+    broken = [m for m in malformed if m.get("reason", "malformed_row") == "malformed_row"]
+    if broken and policy == "error":
+        bad = broken[0]
         raise SourceError(
             bad.get("file", name),
             f"the row has {bad['fields']} field(s) but the header has {bad['expected']} (a line "
@@ -211,6 +226,10 @@ def to_canonical(
     for canon, table_map in values.items():
         if canon in out:
             text = as_text(out[canon])
+            if canon.endswith("_id") and not pd.api.types.is_float_dtype(out[canon]):
+                # an id written as a float in a CSV ("358061429.0") is the id "358061429"
+                # before the value mapping, as a float cell of a workbook already is
+                text = text.str.replace(_FLOAT_ID, r"\1", regex=True)
             out[canon] = text.replace({str(k): str(v) for k, v in table_map.items()})
 
     errors = np.full(len(out), "", dtype=object)  # per row; only rows with a problem change
@@ -251,7 +270,8 @@ def to_canonical(
         formats = date_format.get(canon) if isinstance(date_format, dict) else date_format
         parsed, problem = parse_dates(original, formats)
         tried = ", ".join("ISO YYYY-MM-DD" if f is None else repr(f) for f in date_formats(formats))
-        mark(canon, problem, f"a date (formats tried: {tried})", original)
+        mark(canon, problem, f"a date (formats tried: {tried}){_serial_hint(original, problem)}",
+             original)  # fmt: skip
         out[canon] = parsed
     for canon in NUMBER_COLUMNS[table]:
         original = out[canon]
@@ -315,10 +335,12 @@ def _malformed_rows(
 ) -> pd.DataFrame:
     rows = like.iloc[:0].reindex(range(len(malformed)))  # every value missing
     rows[PARSE_ERRORS] = [
-        f"{m['fields']} field(s), the header has {m['expected']}: {m['text'][:200]}"
+        f"the header repeated inside the data: {m['text'][:200]}"
+        if m.get("reason") == "repeated_header"
+        else f"{m['fields']} field(s), the header has {m['expected']}: {m['text'][:200]}"
         for m in malformed
     ]
-    rows[PARSE_REASON] = "malformed_row"
+    rows[PARSE_REASON] = [m.get("reason", "malformed_row") for m in malformed]
     rows["_source_file"] = [m.get("file", name) for m in malformed]
     rows["_source_row"] = np.asarray([m["row"] for m in malformed], dtype="int64")
     return rows

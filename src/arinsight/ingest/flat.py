@@ -176,6 +176,7 @@ def derive_customers(
     spec: dict | bool,
     name: str,
     values: dict | None = None,
+    src: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Customers from the invoices' distinct customer ids, and the conflicts between rows.
 
@@ -186,7 +187,9 @@ def derive_customers(
     "invoices": invoice rows whose value differs from the one kept}`` (attributes without
     conflicts are left out). ``inv`` and ``invoices_raw`` are the same rows in the same order
     (canonical and as read); each customer keeps the file and row of the invoice its values came
-    from.
+    from. Numbers (a credit limit, payment terms) are read with the invoices source's
+    ``decimal``, ``thousands`` and ``round_money`` (``src``): a flat export writes its credit
+    limits as it writes its amounts (``50.000,00``).
     """
     cols = spec if isinstance(spec, dict) else {}
     raw = pd.DataFrame(
@@ -234,7 +237,11 @@ def derive_customers(
                 "invoices": int((filled[canon] != chosen).sum()),
             }
     latest = kept.reset_index()[latest.columns].set_axis(latest.index).sort_index(kind="stable")
-    return to_canonical("customers", latest, {"on_bad_value": "quarantine"}, name), conflicts
+    options: dict[str, Any] = {"on_bad_value": "quarantine"}
+    for key in ("decimal", "thousands", "round_money"):
+        if (src or {}).get(key) is not None:
+            options[key] = src[key]
+    return to_canonical("customers", latest, options, name), conflicts
 
 
 def invoice_segments(

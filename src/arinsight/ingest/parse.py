@@ -346,8 +346,10 @@ def parse_dates(values: pd.Series, date_format: Any) -> tuple[pd.Series, pd.Seri
         else:
             kinds = values.map(_date_kind).to_numpy(dtype=object)
             other = kinds == "other"
-            if other.any() and any(f and "%Y%m%d" in f for f in date_formats(date_format)):
-                # YYYYMMDD stored as a number (20190405 or 20190405.0): read as its digits
+            if other.any() and any(
+                f and ("%Y%m%d" in f or f == EXCEL) for f in date_formats(date_format)
+            ):
+                # YYYYMMDD or an Excel serial stored as a number (20190405.0, 46127): its digits
                 stripped = values.map(cell_text).astype(str).str.strip()
                 kinds[other] = "text"
         out = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
@@ -389,7 +391,29 @@ def date_formats(date_format: Any) -> list[str | None]:
     if date_format is None or date_format == "":
         return [None]
     items = date_format if isinstance(date_format, list | tuple) else [date_format]
-    return [None if str(f).strip().lower() == "iso" else str(f) for f in items]
+    out: list[str | None] = []
+    for f in items:
+        word = str(f).strip().lower()
+        out.append(None if word == "iso" else EXCEL if word == EXCEL else str(f))
+    return out
+
+
+#: ``date_format: excel``: an Excel serial day number (46127 = 2026-04-15, 1900 date system, as
+#: a number cell or its text ``46127`` / ``46127.0``); a fraction (a time of day) is dropped.
+EXCEL = "excel"
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+#: Serials accepted: 61 (1900-03-01, after Excel's phantom 1900-02-29) to 2958465 (9999-12-31).
+_EXCEL_RANGE = (61, 2958465)
+
+
+def _excel_serials(text: pd.Series) -> pd.Series:
+    """Text of Excel serial numbers to dates (NaT where it is not one in :data:`_EXCEL_RANGE`)."""
+    whole = text.str.fullmatch(r"\d{1,7}(\.\d+)?")
+    number = pd.to_numeric(text.where(whole), errors="coerce")
+    ok = number.notna() & (number >= _EXCEL_RANGE[0]) & (number < _EXCEL_RANGE[1] + 1)
+    days = np.floor(number.where(ok, 0).to_numpy()).astype("int64")
+    dates = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[ns]")
+    return pd.Series(np.where(ok.to_numpy(), dates, np.datetime64("NaT")), index=text.index)
 
 
 def _parse_date_text(s: pd.Series, date_format: Any) -> pd.Series:
@@ -404,7 +428,9 @@ def _parse_date_text(s: pd.Series, date_format: Any) -> pd.Series:
         if not todo.any():
             break
         text = distinct[todo]
-        if fmt is None:
+        if fmt == EXCEL:
+            got = _excel_serials(text)
+        elif fmt is None:
             # the date as written: a time (and its offset) after it is dropped, not converted
             iso = text.str.fullmatch(_ISO)
             got = pd.to_datetime(text.str[:10].where(iso), format="%Y-%m-%d", errors="coerce")

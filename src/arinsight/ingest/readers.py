@@ -34,11 +34,6 @@ from arinsight import config
 from arinsight.errors import SourceError
 from arinsight.files import sha256_file
 
-#: Encodings whose bytes for quote, delimiter and newline are plain ASCII (byte scan is safe).
-_ASCII_COMPATIBLE = re.compile(
-    r"^(utf-?8(-sig)?|ascii|us-ascii|latin-?1|iso-?8859-\d+|l\d|cp\d+|windows-\d+)$", re.I
-)
-
 
 @dataclass
 class RawTable:
@@ -113,7 +108,9 @@ def read_csv(path: Path, src: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[s
         raise SourceError(shown, f"unknown encoding {encoding!r}") from exc
     if text.startswith("\ufeff"):
         text = text[1:]
-    if not _ASCII_COMPATIBLE.match(encoding.replace("_", "-")):
+    if not re.fullmatch(r"utf-?8(-sig)?", encoding.replace("_", "-"), re.I):
+        # Arrow reads UTF-8 only (its malformed-row handler decodes the row so): latin-1,
+        # cp1252... are handed to it re-encoded; line breaks, hence line numbers, are unchanged
         data = text.encode("utf-8")
     elif data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -198,7 +195,7 @@ def _read_csv_fast(data: bytes, names: list[str], delimiter: str):
     skipped: list[str] = []
 
     def handler(row) -> str:
-        skipped.append(row.text)
+        skipped.append(row.number)  # not row.text: the lines are located by _record_layout
         return "skip"
 
     try:
@@ -269,6 +266,84 @@ def _read_csv_exact(text: str, names: list[str], delimiter: str):
     frame = frame.loc[:, [bool(n) for n in names]]
     frame.index = pd.Index(np.asarray(numbers, dtype="int64"))
     return frame, malformed
+
+
+def guess_header_row(path: Path, src: dict[str, Any], wanted: set[str]) -> int | None:
+    """The 1-based line (CSV) or row (Excel) among the first 30 that holds the most of the
+    ``wanted`` column names (at least two), when it is not the configured ``header_row``: where
+    the header of a file with a title block above it is. None when no line looks like it."""
+    current = src.get("header_row", 1)
+    try:
+        if src.get("kind") == "excel":
+            from python_calamine import CalamineWorkbook
+
+            wb = CalamineWorkbook.from_path(str(path))
+            sheet = src.get("sheet", 0)
+            ws = (
+                wb.get_sheet_by_name(sheet)
+                if isinstance(sheet, str)
+                else (wb.get_sheet_by_index(int(sheet)))
+            )
+            lines = [[str(c) for c in r] for r in ws.to_python(skip_empty_area=False)[:30]]
+        else:
+            text = path.read_bytes()[:200_000].decode(src.get("encoding", "utf-8"), "replace")
+            head = text.lstrip("\ufeff").splitlines()[:30]
+            lines = list(csv.reader(head, delimiter=src.get("delimiter", ",")))
+    except Exception:  # a hint only: the caller's error stands without it
+        return None
+    wanted = {w.strip().casefold() for w in wanted}
+    best, best_hits = None, 1
+    for number, cells in enumerate(lines, start=1):
+        hits = len(wanted & {str(c).strip().casefold() for c in cells})
+        if hits > best_hits:
+            best, best_hits = number, hits
+    return best if best is not None and str(best) != str(current) else None
+
+
+_DUPLICATE_SUFFIX = re.compile(r" \(\d+\)$")
+
+
+def split_repeated_headers(
+    frame: pd.DataFrame, name: str
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """(frame without them, the rows that repeat the header): a page break in an ERP export
+    writes the header again inside the data. A row is a repeated header when at least two of its
+    cells are filled and every filled cell holds its own column's name (case and surrounding
+    spaces ignored; for a repeated name ``x (2)``, ``x``). Such a row is never data: it is
+    returned apart with reason ``repeated_header`` (cleaning quarantines it under that code,
+    whatever ``on_bad_value`` says), never read as an invoice, a payment or a status word."""
+    cols = [c for c in frame.columns if c != "__file"]
+    if len(frame) == 0 or len(cols) < 2:
+        return frame, []
+    hits = np.zeros(len(frame), dtype=np.int64)
+    filled = np.zeros(len(frame), dtype=np.int64)
+    other = np.zeros(len(frame), dtype=bool)
+    for col in cols:
+        text = frame[col].map(lambda v: "" if v is None else str(v)).str.strip().str.casefold()
+        names = {col.casefold(), _DUPLICATE_SUFFIX.sub("", col).casefold()}
+        is_filled = (text != "").to_numpy()
+        is_name = text.isin(names).to_numpy()
+        filled += is_filled
+        hits += is_name
+        other |= is_filled & ~is_name
+    repeated = (hits >= 2) & ~other
+    if not repeated.any():
+        return frame, []
+    rows = frame.index.to_numpy()[repeated]
+    out = [
+        {
+            "row": int(row),
+            "reason": "repeated_header",
+            "fields": len(cols),
+            "expected": len(cols),
+            "text": " | ".join(
+                str(v) for v in frame.loc[row, cols].tolist() if v is not None and str(v).strip()
+            ),
+            "file": name,
+        }
+        for row in rows
+    ]
+    return frame[~repeated], out
 
 
 # --------------------------------------------------------------------------------------------
@@ -774,6 +849,9 @@ def read_raw(table: str, src: dict[str, Any], base: Path) -> RawTable:
         if src.get("table"):
             info["sql_table"] = src["table"]
     df.columns = [str(c).strip() for c in df.columns]
+    if kind in ("csv", "excel"):
+        df, repeated = split_repeated_headers(df, name)
+        malformed = sorted(malformed + repeated, key=lambda m: m["row"])
     info["rows"] = int(len(df)) + len(malformed)
     info["columns"] = [c for c in df.columns if c != "__file"]
     if malformed:
