@@ -13,8 +13,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-
-from tests.bankgen.generate import NS, Invoice, Ledger, generate, load_ledger, rf_reference
+from bankgen.generate import NS, Invoice, Ledger, generate, load_ledger, rf_reference
 
 D = dt.date(2026, 10, 29)
 
