@@ -46,6 +46,16 @@ import pandas as pd
 
 from arinsight.errors import SourceError
 
+#: The free-text columns of a statement line a CSV mapping may give (empty text when it does not).
+TEXT_COLUMNS = (
+    "payer_name",
+    "payer_account",
+    "remittance",
+    "reference",
+    "end_to_end_id",
+    "return_reason",
+)
+
 LINE_COLUMNS: list[str] = [
     "line_id",
     "statement_id",
@@ -486,14 +496,7 @@ def read_csv_statement(
         },
         index=raw.index,
     )
-    for c in (
-        "payer_name",
-        "payer_account",
-        "remittance",
-        "reference",
-        "end_to_end_id",
-        "return_reason",
-    ):
+    for c in TEXT_COLUMNS:
         out[c] = text[c] if text[c] is not None else ""
     out["bank_ref"] = text["line_id"] if text["line_id"] is not None else ""
     # the key's account: the configured one, never the file name (a renamed copy is the same)
@@ -528,16 +531,7 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].dt.normalize().astype("datetime64[us]")
     out["amount"] = out["amount"].astype(float)
     out["instructed_amount"] = pd.to_numeric(out["instructed_amount"], errors="coerce")
-    for c in (
-        "payer_name",
-        "payer_account",
-        "remittance",
-        "reference",
-        "end_to_end_id",
-        "currency",
-    ):
-        out[c] = out[c].fillna("").astype(str)
-    for c in ("bank_ref", "return_reason"):
+    for c in (*TEXT_COLUMNS, "currency", "bank_ref"):
         out[c] = out[c].fillna("").astype(str)
     out["reversal"] = out["reversal"].fillna(False).astype(bool)
     out["booked"] = out["booked"].fillna(True).astype(bool)
