@@ -807,7 +807,8 @@ def compute(
         inv = s.invoices()  # row i = invoice code i (by invoice id)
         due_day = inv["due_day"].to_numpy(np.int64)
         amount = inv["amount"].to_numpy(float)
-        base = _hash_ids(s.invoice_ids(), random_seed)
+        ids = s.invoice_ids()  # an Arrow array: hashed in chunks, taken by code at the end
+        base = _hash_ids(ids, random_seed)
         ap = s.applied()
         # every training row of T, once: an earlier cut-off C only keeps those due by C - 365
         t_code, y, w = _training_arrays(
@@ -855,7 +856,8 @@ def compute(
         needed = np.unique(np.concatenate(wanted))
         details = s.rows(needed)
         customer_ids = s.customer_ids()
-        invoice_ids = s.invoice_ids().take(o_code[at_t]).to_pandas()
+        invoice_ids = ids.take(o_code[at_t]).to_pandas()
+        del ids
     feats = features_of(details, details, details, customers)
     numeric, categorical = _feature_columns(feats)
     cols = numeric + categorical
