@@ -106,12 +106,8 @@ def test_flat_erp_export_derives_payments_and_customers(write_sources):
     assert "payments" in result.derived
 
 
-def test_three_source_kinds_and_hashes(write_sources, tmp_path):
-    """CSV invoices, Excel customers (header on row 3, region codes mapped), SQLite payments.
-
-    Excel rows keep their sheet row numbers: header row 3, so C1 is row 4 and C2 row 5.
-    The manifest records every file with the sha256 of its bytes.
-    """
+def _three_kinds(write_sources, tmp_path) -> Path:
+    """A sources file with CSV invoices, Excel customers and SQLite payments."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "crm"
@@ -165,7 +161,16 @@ def test_three_source_kinds_and_hashes(write_sources, tmp_path):
             """
         },
     )
-    result = ingest(spec)
+    return spec
+
+
+def test_three_source_kinds_and_hashes(write_sources, tmp_path):
+    """CSV invoices, Excel customers (header on row 3, region codes mapped), SQLite payments.
+
+    Excel rows keep their sheet row numbers: header row 3, so C1 is row 4 and C2 row 5.
+    The manifest records every file with the sha256 of its bytes.
+    """
+    result = ingest(_three_kinds(write_sources, tmp_path))
     cust = result.tables["customers"]
     assert cust["region"].tolist() == ["North", "South"]
     assert cust["credit_limit"].tolist() == [5000.0, 2500.5]
@@ -184,6 +189,60 @@ def test_three_source_kinds_and_hashes(write_sources, tmp_path):
     tables, manifest = read_interim(out)
     assert manifest["rows_read"]["payments"] == 2
     pd.testing.assert_frame_equal(tables["invoices"], result.tables["invoices"])
+
+
+@pytest.mark.parametrize("side_by_side", [True, False])
+def test_ingest_writing_each_table_as_read(write_sources, tmp_path, monkeypatch, side_by_side):
+    """``ingest(write_to=folder)`` (the monthly run's way: each table written once final and let
+    go) gives the files and manifest ``write_interim`` writes from an in-memory ingest, whether
+    the sources are read side by side or (sources larger than SIDE_BY_SIDE_BYTES) one by one.
+    Until write_interim writes the manifest, the folder is refused as incomplete."""
+    import arinsight.ingest as ingest_pkg
+
+    spec = _three_kinds(write_sources, tmp_path)
+    in_memory = tmp_path / "in_memory"
+    write_interim(ingest(spec), in_memory)
+    if not side_by_side:
+        monkeypatch.setattr(ingest_pkg, "SIDE_BY_SIDE_BYTES", 0)
+    streamed = tmp_path / "streamed"
+    streamed.mkdir()
+    (streamed / "ingest_manifest.json").write_text("{}")  # the last run's
+    result = ingest(spec, write_to=streamed)
+    assert result.folder == streamed
+    with pytest.raises(SourceError, match="no ingest output"):
+        read_interim(streamed)
+    assert result.rows_read == {
+        "invoices": 1, "customers": 2, "payments": 2, "sales_reps": 0, "commissions": 0
+    }  # fmt: skip
+    write_interim(result, streamed)
+    (a, manifest_a), (b, manifest_b) = read_interim(in_memory), read_interim(streamed)
+    assert manifest_b == manifest_a
+    for table in a:
+        pd.testing.assert_frame_equal(b[table], a[table])
+        assert (streamed / f"{table}.parquet").read_bytes() == (
+            in_memory / f"{table}.parquet"
+        ).read_bytes()
+
+
+def test_customers_derived_from_invoices_when_streaming(write_sources, tmp_path):
+    """No customers source: the invoices are kept until the customers are derived from their
+    ids (C1, C2), then written; both files are there and the counts are right."""
+    spec = write_sources(
+        {"invoices": {"kind": "csv", "path": "inv.csv"}},
+        {
+            "inv.csv": """
+            invoice_id,customer_id,invoice_date,due_date,amount
+            I1,C2,2024-02-01,2024-03-01,100.00
+            I2,C1,2024-02-02,2024-03-02,50.00
+            """
+        },
+    )
+    out = tmp_path / "interim"
+    result = ingest(spec, write_to=out)
+    assert sorted(result.tables["customers"]["customer_id"]) == ["C1", "C2"]
+    assert result.tables["invoices"]["invoice_id"].tolist() == ["I1", "I2"]
+    assert result.rows_read["customers"] == 2 and result.rows_read["invoices"] == 2
+    assert "customers" in result.derived
 
 
 # --------------------------------------------------------------------------- bad files

@@ -77,6 +77,9 @@ from arinsight.ingest.sources import (
 from arinsight.ledger import FolderTables
 from arinsight.schemas import CANONICAL
 
+#: what write_interim writes beside the tables; its presence says the interim folder is complete
+MANIFEST = "ingest_manifest.json"
+
 #: kept for callers of the earlier single-module ingest
 _to_canonical = to_canonical
 
@@ -122,10 +125,19 @@ class IngestResult:
     segment_by: str = "customer"
     #: exchange rates set in the sources file (they win over the parameters' fx_rates)
     fx_rates: dict[str, float] = field(default_factory=dict)
+    #: rows read per table, counted when each table was written (``ingest(write_to=...)``)
+    rows: dict[str, int] | None = None
 
     @property
     def rows_read(self) -> dict[str, int]:
+        if self.rows is not None:
+            return dict(self.rows)
         return {t: int(len(df)) for t, df in self.tables.items()}
+
+    @property
+    def folder(self) -> Path | None:
+        """Where the tables were written as they were read (``ingest(write_to=...)``), else None."""
+        return self.tables.folder if isinstance(self.tables, FolderTables) else None
 
 
 def load_source(
@@ -172,71 +184,147 @@ def _with_header_hint(exc: SourceError, table: str, src: dict[str, Any], base: P
     )
 
 
-def ingest(sources_path: str | Path | None = None) -> IngestResult:
-    """Read every source of the sources file into canonical tables (default: params' ``sources``)."""
+def ingest(
+    sources_path: str | Path | None = None, write_to: str | Path | None = None
+) -> IngestResult:
+    """Read every source of the sources file into canonical tables (default: params' ``sources``).
+
+    Memory: with ``write_to`` (a folder; the monthly run's interim folder) each table is written
+    to ``<write_to>/<table>.parquet`` as soon as it is final and let go, and ``result.tables``
+    reads the files back when asked (:class:`~arinsight.ledger.FolderTables`); with sources too
+    large to read side by side (:data:`SIDE_BY_SIDE_BYTES`) they are read one after the other, so
+    ingest holds one source at a time: its rows as read and as mapped, about 4.7 GB for the
+    11.6M payments of the 10M-invoice sample. Without ``write_to`` every table stays in memory.
+    """
     if sources_path is None:
         sources_path = config.load_params()["sources"]
     spec = read_sources(sources_path)
     base: Path = spec["_base"]
-    tables: dict[str, pd.DataFrame] = {}
+    out = _TableSink(config.resolve_path(write_to) if write_to is not None else None)
     files: list[dict[str, Any]] = []
     derived: dict[str, str] = {}
     conflicts: dict[str, dict[str, int]] = {}
     segment_by = spec.get("segment_by", "customer")
+    # the invoices stay in memory only when the customers must be derived from them at the end
+    customers_from_invoices = "customers" not in spec["sources"] and not (
+        spec["sources"].get("invoices", {}).get("derive_customers")
+    )
     with one_pass():  # a file providing several tables is hashed once
         for table, src, (df, info, raw) in _load_sources(spec["sources"], base):
             files.append(info)
-            tables[table] = df
-            if table != "invoices":
-                continue
-            frame, name = raw.frame, info["name"]
-            aligned = df.iloc[: len(frame)]
-            if src.get("derive_payments"):
-                tables["payments"] = derive_payments(
-                    frame, aligned, src["derive_payments"], src, name
-                )
-                derived["payments"] = f"derived from {name} (derive_payments)"
-            if src.get("derive_customers"):
-                tables["customers"], conflicts = derive_customers(
-                    aligned, frame, src["derive_customers"], name, src.get("values"), src
-                )
-                derived["customers"] = f"derived from {name} (derive_customers)"
-            if segment_by == "invoice":
-                tables[table] = pd.concat(
-                    [invoice_segments(aligned, frame, src, name), df.iloc[len(frame) :]],
-                    ignore_index=True,
-                )
-    if "invoices" not in tables:
+            if table == "invoices":
+                frame, name = raw.frame, info["name"]
+                aligned = df.iloc[: len(frame)]
+                if src.get("derive_payments"):
+                    out.put(
+                        "payments",
+                        derive_payments(frame, aligned, src["derive_payments"], src, name),
+                    )
+                    derived["payments"] = f"derived from {name} (derive_payments)"
+                if src.get("derive_customers"):
+                    customers, conflicts = derive_customers(
+                        aligned, frame, src["derive_customers"], name, src.get("values"), src
+                    )
+                    out.put("customers", customers)
+                    derived["customers"] = f"derived from {name} (derive_customers)"
+                    del customers
+                if segment_by == "invoice":
+                    df = pd.concat(
+                        [invoice_segments(aligned, frame, src, name), df.iloc[len(frame) :]],
+                        ignore_index=True,
+                    )
+                del frame, aligned
+            out.put(table, df, keep=table == "invoices" and customers_from_invoices)
+            del df, info, raw  # before the next source is read
+    if "invoices" not in out:
         raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
-    if "customers" not in tables:
-        tables["customers"], _ = derive_customers(
-            tables["invoices"], tables["invoices"], {}, "derived"
-        )
+    if "customers" not in out:
+        invoices = out.kept.pop("invoices")
+        out.put("customers", derive_customers(invoices, invoices, {}, "derived")[0])
+        out.put("invoices", invoices)
+        del invoices
         derived["customers"] = (
             "derived from the invoices' distinct customer ids (no customers source)"
         )
     for table in CANONICAL:
-        if table not in tables:
-            tables[table] = _empty_ingested(table)
+        if table not in out:
+            out.put(table, _empty_ingested(table))
             derived.setdefault(table, "not provided (empty)")
     return IngestResult(
-        tables,
+        out.tables(),
         files,
         derived,
         spec.get("reporting_currency"),
         conflicts,
         segment_by,
         dict(spec.get("fx_rates") or {}),
+        out.rows if out.folder is not None else None,
     )
+
+
+class _TableSink:
+    """Where ingest puts each table once it is final: in memory, or (with a folder) written to
+    ``<folder>/<table>.parquet`` at once unless ``keep`` (a table still needed later). A table put
+    twice (a derived table that a later source replaces) is the later one, as before."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.kept: dict[str, pd.DataFrame] = {}
+        self.rows: dict[str, int] = {}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            # until write_interim writes the new manifest, the folder holds no complete ingest
+            # (read_interim refuses it), never a mix of this run's tables and the last run's
+            (folder / MANIFEST).unlink(missing_ok=True)
+
+    def __contains__(self, table: str) -> bool:
+        return table in self.rows
+
+    def put(self, table: str, df: pd.DataFrame, keep: bool = False) -> None:
+        self.rows[table] = int(len(df))
+        if self.folder is None or keep:
+            self.kept[table] = df
+        else:
+            self.kept.pop(table, None)
+            df.to_parquet(self.folder / f"{table}.parquet", index=False)
+
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        if self.folder is None:
+            return {t: self.kept[t] for t in self.rows}
+        return FolderTables(self.folder, pd.read_parquet)
+
+
+#: Sources whose files add up to more than this many bytes are read one after the other rather
+#: than side by side: each source being read holds its rows twice (as read and as mapped), so
+#: reading the 10M-invoice sample's three large sources at once peaked at 11 GB, one at a time at
+#: 4.7 GB, for about 25 s more. A database file counts once however many tables it provides.
+SIDE_BY_SIDE_BYTES = 512 * 1024 * 1024
+
+
+def _source_bytes(sources: dict[str, dict[str, Any]], base: Path) -> int:
+    """The size of the files the sources read (a file or database counted once)."""
+    paths: set[Path] = set()
+    for src in sources.values():
+        target = src.get("path")
+        if target is None and str(src.get("url", "")).startswith("sqlite:///"):
+            target = str(src["url"])[len("sqlite:///") :].replace("{here}", str(base))
+        if target:
+            path = config.resolve_path(str(target), base)
+            if path.is_file():
+                paths.add(path.resolve())
+    return sum(p.stat().st_size for p in paths)
 
 
 def _load_sources(sources: dict[str, dict[str, Any]], base: Path):
     """(table, source, :func:`load_source` result) of every source, in the order of the sources
-    file, the sources read side by side on as many threads as there are cores (up to 4): the
-    readers spend most of their time in Arrow, SQLite and the hash, which release the GIL. The
-    first source that fails (in the order of the file) raises; the others are not waited for."""
+    file, the sources read side by side on as many threads as there are cores (up to 4) when
+    they are small enough (:data:`SIDE_BY_SIDE_BYTES`): the readers spend most of their time in
+    Arrow, SQLite and the hash, which release the GIL. The first source that fails (in the order
+    of the file) raises; the others are not waited for."""
     items = list(sources.items())
     workers = max(1, min(4, os.cpu_count() or 1, len(items)))
+    if _source_bytes(sources, base) > SIDE_BY_SIDE_BYTES:
+        workers = 1
     if workers == 1:
         for table, src in items:
             yield table, src, load_source(table, src, base)
@@ -299,16 +387,18 @@ def manifest_of(result: IngestResult) -> dict[str, Any]:
 
 
 def write_interim(result: IngestResult, interim_dir: str | Path | None = None) -> Path:
-    """Write each ingested table to ``<interim>/<table>.parquet`` and the ingest manifest."""
+    """Write each ingested table to ``<interim>/<table>.parquet`` and the ingest manifest (the
+    tables ``ingest(write_to=<interim>)`` already wrote are not written again)."""
     folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    parallel_writes(
-        [
-            partial(df.to_parquet, folder / f"{table}.parquet", index=False)
-            for table, df in result.tables.items()
-        ]
-    )
-    return write_json(folder / "ingest_manifest.json", manifest_of(result))
+    if result.folder is None or result.folder.resolve() != folder.resolve():
+        parallel_writes(
+            [
+                partial(df.to_parquet, folder / f"{table}.parquet", index=False)
+                for table, df in result.tables.items()
+            ]
+        )
+    return write_json(folder / MANIFEST, manifest_of(result))
 
 
 def parallel_writes(writes: list[Callable[[], Any]]) -> None:
@@ -327,7 +417,7 @@ def read_interim(
     """What ``write_interim`` wrote: (tables, ingest manifest); the tables are read lazily
     (:class:`~arinsight.ledger.FolderTables`)."""
     folder = config.resolve_path(interim_dir) if interim_dir else config.INTERIM_DIR
-    path = folder / "ingest_manifest.json"
+    path = folder / MANIFEST
     if not path.exists():
         raise SourceError(str(path), "no ingest output: run notebooks/01_ingest.ipynb first")
     manifest = json.loads(path.read_text(encoding="utf-8"))
