@@ -46,23 +46,38 @@ PERIOD = "2026-10"
 class _PeakMemory:
     """Samples the RSS of this process and all its descendants."""
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, timeline: Path | None = None):
         self.interval, self.tree_peak, self.single_peak = interval, 0, 0
+        #: seconds after the start at which the tree peaked, and the RSS (MB) of the processes
+        #: then, largest first: which steps ran side by side at the peak
+        self.peak_at_s, self.peak_processes_mb = 0.0, []
         self._stop = threading.Event()
+        #: with a path: one line every 2 s, seconds, this process's RSS and its children's (MB)
+        self.timeline = timeline
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         me = psutil.Process()
+        start = last = time.perf_counter()
         while not self._stop.is_set():
-            total = 0
+            total, sizes = 0, []
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     rss = proc.memory_info().rss
                 except psutil.Error:
                     continue
                 total += rss
+                sizes.append(rss)
                 self.single_peak = max(self.single_peak, rss)
-            self.tree_peak = max(self.tree_peak, total)
+            if self.timeline is not None and len(sizes) and time.perf_counter() - last >= 2:
+                last = time.perf_counter()
+                with open(self.timeline, "a") as out:
+                    mine = round(sizes[0] / 2**20)
+                    others = [round(r / 2**20) for r in sorted(sizes[1:])[::-1][:4]]
+                    out.write(f"{last - start:.0f}\t{mine}\t{others}\n")
+            if total > self.tree_peak:
+                self.tree_peak, self.peak_at_s = total, round(time.perf_counter() - start, 1)
+                self.peak_processes_mb = [round(r / 2**20) for r in sorted(sizes)[::-1][:4]]
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _PeakMemory:
@@ -118,6 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
         "--sample",
         help="use this sample folder (written by `arinsight sample`) instead of a new one",
     )
+    parser.add_argument(
+        "--timeline", help="write the run's memory every 2 s to this file (runner, children)"
+    )
     args = parser.parse_args(argv)
 
     scratch = Path(args.keep or tempfile.mkdtemp(prefix="arinsight-bench-"))
@@ -140,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["sample_s"] = round(time.perf_counter() - t0, 2)
 
         reports = scratch / "reports"
-        with _PeakMemory() as mem:
+        with _PeakMemory(timeline=Path(args.timeline) if args.timeline else None) as mem:
             t0 = time.perf_counter()
             code = runs.run_period(
                 PERIOD,
@@ -160,6 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
         result["regions"] = manifest["regions"]
         result["run_peak_tree_mb"] = round(mem.tree_peak / 2**20)
         result["run_peak_process_mb"] = round(mem.single_peak / 2**20)
+        result["run_peak_at_s"] = mem.peak_at_s
+        result["run_peak_processes_mb"] = mem.peak_processes_mb
         result["engine_s"] = (manifest.get("timings") or {}).get("engine")
         result["notebook_seconds"] = {
             f"{r['region']}/{r['notebook']}": r["seconds"] for r in manifest["runs"]
@@ -195,7 +215,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"  run {PERIOD}       {result['run_s']:7.1f} s  ({result['notebook_executions']} notebook "
         f"executions, regions {', '.join(result['regions'])}; exit {result['run_exit_code']})\n"
         f"    peak memory     {result['run_peak_tree_mb']:7d} MB process tree, "
-        f"{result['run_peak_process_mb']} MB largest process\n"
+        f"{result['run_peak_process_mb']} MB largest process; the tree's peak at "
+        f"{result['run_peak_at_s']} s: {result['run_peak_processes_mb']} MB\n"
         f"    slowest         " + ", ".join(f"{k} {v:.1f}s" for k, v in slow) + "\n"
         f"    floor           {result['floor_s']:7.1f} s  ({result['floor']}); run / floor "
         f"{result['run_to_floor']:.2f}x\n"
