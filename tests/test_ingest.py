@@ -558,13 +558,13 @@ def test_a_sqlite_source_is_opened_read_only(tmp_path):
     mode=ro, so even a statement that slipped past the check fails."""
     import sqlalchemy as sa
 
-    from arinsight.ingest.readers import _read_only_engine, read_sql
+    from arinsight.ingest.readers import read_only_engine, read_sql
 
     db = tmp_path / "ledger.sqlite"
     _pay_db(db)
     df, _ = read_sql("sqlite:///{here}/ledger.sqlite", {"query": "SELECT * FROM pay"}, tmp_path)
     assert df["id"].tolist() == ["P1"]
-    engine = _read_only_engine(f"sqlite:///{db}")
+    engine = read_only_engine(f"sqlite:///{db}")
     with engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
         conn.exec_driver_sql("DROP TABLE commissions")
     engine.dispose()
@@ -577,7 +577,7 @@ def test_a_postgres_source_reads_in_a_read_only_session(postgres_url):
     table is still there."""
     import sqlalchemy as sa
 
-    from arinsight.ingest.readers import _read_only_engine, read_sql
+    from arinsight.ingest.readers import read_only_engine, read_sql
 
     url = postgres_url.replace("postgres://", "postgresql+psycopg://")
     admin = sa.create_engine(url)
@@ -589,7 +589,7 @@ def test_a_postgres_source_reads_in_a_read_only_session(postgres_url):
         read_sql(url, {"query": "DROP TABLE src_pay; SELECT 1"}, Path("."))
     df, shown = read_sql(url, {"query": "SELECT id, amt FROM src_pay"}, Path("."))
     assert df["id"].tolist() == ["P1"] and "@" in shown
-    engine = _read_only_engine(url)
+    engine = read_only_engine(url)
     with engine.connect() as conn, pytest.raises(sa.exc.InternalError, match="read-only"):
         conn.exec_driver_sql("DROP TABLE src_pay")
     engine.dispose()

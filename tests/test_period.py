@@ -192,6 +192,11 @@ def test_engine_failure_is_a_note_and_other_pages_still_run(tmp_path):
     (folder / "payments.parquet").write_text("not parquet")
     with pytest.raises(Exception, match="payments"):
         engine_period.period_results(folder, "2026-10", None, {})
+    out = tmp_path / "All" / "invoice_explorer.parquet"
+    seconds, notes = runs.period_step(folder, runs.period_bounds("2026-10"), {}, out)
+    assert seconds is None and not out.exists()
+    assert len(notes) == 1 and notes[0].startswith("the engine could not compute the period")
+    assert "payments" in notes[0]
 
 
 def test_runner_results_timing_and_explorer(ledger_tables, tmp_path):
@@ -200,9 +205,9 @@ def test_runner_results_timing_and_explorer(ledger_tables, tmp_path):
     folder = tmp_path / "processed"
     kept(ledger_tables, folder, trailing_months=3)
     period = runs.period_bounds("2026-10")
-    results = runs._period_results(folder, period, {"trailing_months": 3})
     out = tmp_path / "All" / "invoice_explorer.parquet"
-    runs._snapshot_explorer(results, folder, period, out)
+    seconds, notes = runs.period_step(folder, period, {"trailing_months": 3}, out)
+    assert notes == [] and seconds is not None  # read back: kept() computed them
     explorer = pd.read_parquet(out)
     assert explorer["invoice_id"].tolist() == ["I6", "I1", "I5", "I2", "I3", "I4"]
     pays = pd.read_parquet(out.parent / "customer_payments.parquet")

@@ -560,12 +560,12 @@ def date_formats_of(text: pd.Series) -> tuple[list[str | None], float, str | Non
     non-empty value of a column; its :data:`_DISTINCT` most frequent distinct values are tried).
 
     Formats are taken greedily (the one reading most values, then the one reading most of the
-    rest...), each tried exactly as ingest will (:func:`arinsight.ingest.parse._parse_date_text`);
+    rest...), each tried exactly as ingest will (:func:`arinsight.ingest.parse.parse_date_text`);
     a value counts when its year lies in 1900-2199 (ingest's range; beyond, it is out_of_range),
     YYYYMMDD only for 8 digits (or 8 digits and ``.0``) in 1950-2100 (other 8-digit numbers are
     ids). Day and month are ambiguous when the swapped format reads every value too (every
     day <= 12): the note says so, as it names values no format reads."""
-    from arinsight.ingest.parse import _parse_date_text
+    from arinsight.ingest.parse import parse_date_text
 
     counts = text.astype(str).str.strip().value_counts()
     counts = counts[counts.index != ""].head(_DISTINCT)
@@ -577,10 +577,10 @@ def date_formats_of(text: pd.Series) -> tuple[list[str | None], float, str | Non
     read: dict[str | None, np.ndarray] = {}
     for fmt in DATE_CANDIDATES:
         if fmt == "%Y%m%d":
-            got = _parse_date_text(distinct[eight], fmt).reindex(distinct.index)
+            got = parse_date_text(distinct[eight], fmt).reindex(distinct.index)
             low, high = 1950, 2100
         else:
-            got = _parse_date_text(distinct, fmt)
+            got = parse_date_text(distinct, fmt)
             low, high = 1900, 2199
         ok = (got.notna() & got.dt.year.between(low, high)).to_numpy()
         if ok.any():
@@ -940,7 +940,7 @@ def _read_database(
 
     real = url.replace("{here}", out_dir.as_posix())
     try:
-        engine = readers._read_only_engine(real)
+        engine = readers.read_only_engine(real)
         with engine.connect() as conn:
             names = sa.inspect(conn).get_table_names() + sa.inspect(conn).get_view_names()
         engine.dispose()

@@ -808,6 +808,29 @@ def _period_results(processed_dir: Path, period: Period, params: Mapping[str, An
     return period_results(processed_dir, period.label, as_of, params, processed_dir / "engine")
 
 
+def period_step(
+    processed_dir: Path, period: Period, params: Mapping[str, Any], explorer_out: Path
+) -> tuple[float | None, list[str]]:
+    """The runner's step between clean and the pages: the engine's results of the period
+    (:func:`_period_results`), then the explorer table and the customer pages' tables
+    (:func:`_snapshot_explorer`). Returns (the engine's seconds, None when it failed; notes for
+    the run's manifest): a failure is a note, never an exception, so the pages that do not need
+    the results still run. The runner calls it in a process of its own (:meth:`_PeriodRun.
+    _results`), so the engine's memory (up to ``engine_settings``' limit, 5 GB at 10M invoices)
+    goes back to the system before the pages start instead of staying with the runner."""
+    t0 = time.perf_counter()
+    try:
+        results = _period_results(processed_dir, period, params)
+    except Exception as exc:
+        return None, [f"the engine could not compute the period: {exc}"]
+    seconds = round(time.perf_counter() - t0, 2)
+    try:
+        _snapshot_explorer(results, processed_dir, period, explorer_out)
+    except Exception as exc:  # the site then says the explorer is unavailable
+        return seconds, [f"invoice explorer not saved: {type(exc).__name__}: {exc}"]
+    return seconds, []
+
+
 def _snapshot_explorer(results: Any, processed_dir: Path, period: Period, out: Path) -> None:
     """Save the invoice explorer table at T (the kept positions) and what the customer pages
     need besides it, for the site."""
@@ -1038,25 +1061,23 @@ class _PeriodRun:
         """The engine's results of the period (every KPI of every region, the trailing months,
         the positions at T), computed once for every page; then the explorer table and the
         customer pages' tables. When the engine cannot compute them the reason goes to the
-        notes (the pages that need them then fail with it; the others are shown)."""
-        t0 = time.perf_counter()
+        notes (the pages that need them then fail with it; the others are shown). It runs in a
+        process of its own (:func:`period_step`), which costs a second of start and imports."""
+        args = (
+            self.processed_dir,
+            self.period,
+            self.per_nb.get("03_receivables.ipynb", {}),
+            self.staging / region_dir(ALL_REGIONS) / "invoice_explorer.parquet",
+        )
+        context = multiprocessing.get_context("spawn")
         try:
-            results = _period_results(
-                self.processed_dir, self.period, self.per_nb.get("03_receivables.ipynb", {})
-            )
-        except Exception as exc:
-            self.notes.append(f"the engine could not compute the period: {exc}")
-            return
-        self.timings["engine"] = round(time.perf_counter() - t0, 2)
-        try:
-            _snapshot_explorer(
-                results,
-                self.processed_dir,
-                self.period,
-                self.staging / region_dir(ALL_REGIONS) / "invoice_explorer.parquet",
-            )
-        except Exception as exc:  # the site then says the explorer is unavailable
-            self.notes.append(f"invoice explorer not saved: {type(exc).__name__}: {exc}")
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as one:
+                seconds, notes = one.submit(period_step, *args).result()
+        except Exception as exc:  # the process itself died (killed out of memory...)
+            seconds, notes = None, [f"the engine could not compute the period: {exc!r}"]
+        self.notes.extend(notes)
+        if seconds is not None:
+            self.timings["engine"] = seconds
 
     def _current_inputs(self) -> list[dict[str, Any]]:
         files = _input_files(self.interim_dir)

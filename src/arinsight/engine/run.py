@@ -324,7 +324,7 @@ _HISTORY_COLUMNS = {
 }
 
 
-def _pandas(con: BaseBackend, expr: ir.Table) -> pd.DataFrame:
+def as_pandas(con: BaseBackend, expr: ir.Table) -> pd.DataFrame:
     """``expr`` as pandas (:func:`arinsight.ledger.arrow_to_frame`: money as float64, the float
     nearest each amount, beside its exact ``_cents_<column>``), dates as ``datetime64[ns]`` at
     midnight."""
@@ -418,7 +418,7 @@ def history_frames(
                 expr = history.collected_by_week(rows, ledgers, weeks)
             else:
                 expr = table(name).order_by(*history.KEYS[name])
-            out[name] = _pandas(con, expr)
+            out[name] = as_pandas(con, expr)
         return out
     finally:
         con.disconnect()

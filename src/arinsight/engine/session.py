@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight.engine import history, sources
-from arinsight.engine.run import HISTORY_MEMORY_LIMIT, _pandas, connect
+from arinsight.engine.run import HISTORY_MEMORY_LIMIT, as_pandas, connect
 from arinsight.engine.sources import Ledgers
 from arinsight.engine.staging import stage
 
@@ -264,7 +264,7 @@ class HistorySession:
                 )
                 h = h.rename(_hid="invoice_id")
                 j = j.left_join(h, j.invoice_id == h._hid).drop("_hid")
-            out = _pandas(self.con, j.order_by("_pos"))
+            out = as_pandas(self.con, j.order_by("_pos"))
             return out.drop(columns=["_pos"])
         finally:
             for table in (w, picked):

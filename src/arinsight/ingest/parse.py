@@ -367,7 +367,7 @@ def parse_dates(values: pd.Series, date_format: Any) -> tuple[pd.Series, pd.Seri
         text = kinds == "text"
         if text.any():
             s = (stripped if stripped is not None else values.astype(str).str.strip())[text]
-            parsed = _parse_date_text(s, date_format)
+            parsed = parse_date_text(s, date_format)
             problem[np.flatnonzero(text)[parsed.isna().to_numpy()]] = INVALID
             if isinstance(parsed.dtype, np.dtype) and not typed.any():  # naive: in one step
                 dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
@@ -416,7 +416,7 @@ def _excel_serials(text: pd.Series) -> pd.Series:
     return pd.Series(np.where(ok.to_numpy(), dates, np.datetime64("NaT")), index=text.index)
 
 
-def _parse_date_text(s: pd.Series, date_format: Any) -> pd.Series:
+def parse_date_text(s: pd.Series, date_format: Any) -> pd.Series:
     """Dates written as text (stripped, none empty) to timestamps at midnight (NaT where they do
     not match any of the formats, tried in order: :func:`date_formats`), each distinct text
     parsed once: a ledger has far fewer distinct dates than rows."""

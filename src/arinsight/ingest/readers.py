@@ -603,7 +603,7 @@ def _check_read_only(query: str, dialect: str, shown: str) -> None:
         )
 
 
-def _read_only_engine(url: str):
+def read_only_engine(url: str):
     """A SQLAlchemy engine whose connections cannot write where the driver allows it: a SQLite
     file opened read-only (``mode=ro``), PostgreSQL sessions with
     ``default_transaction_read_only``; with every driver the transaction is rolled back after the
@@ -636,7 +636,7 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
 
     Read-only by construction: a ``query:`` must be one SELECT (:func:`_check_read_only`), the
     connection is read-only where the driver allows it and the transaction is rolled back after
-    the read (:func:`_read_only_engine`)."""
+    the read (:func:`read_only_engine`)."""
     url = url.replace("{here}", base.as_posix())
     shown = mask_url(url)
     if url.startswith("sqlite:///"):
@@ -652,7 +652,7 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
     import sqlalchemy as sa
 
     try:
-        engine = _read_only_engine(url)
+        engine = read_only_engine(url)
     except Exception as exc:
         raise SourceError(shown, f"not a usable SQLAlchemy URL: {exc}") from exc
     if src.get("query"):
