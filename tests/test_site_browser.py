@@ -519,10 +519,15 @@ def engine_served(request, tmp_path_factory):
         yield {"out": out, "reports": reports, "url": url, "renderer": request.param}
 
 
+def _loaded(page) -> None:
+    """Wait until the explorer has loaded the parts of its view and drawn its totals."""
+    page.wait_for_selector(".explorer[data-period]:not([data-loading]) #invoice_explorer "
+                           "tfoot [data-total=invoice_id][data-count]", timeout=20_000)  # fmt: skip
+
+
 def _totals(page) -> dict:
     """The explorer's totals row: money columns in cents, invoices and customers counted."""
-    page.wait_for_selector("#invoice_explorer tfoot [data-total=invoice_id][data-count]",
-                           timeout=20_000)  # fmt: skip
+    _loaded(page)
     return page.evaluate(
         """() => { const out = {};
         document.querySelectorAll('#invoice_explorer tfoot [data-total]').forEach(td => {
@@ -535,6 +540,7 @@ def _totals(page) -> dict:
 
 def _rows(page) -> list[dict]:
     """The rows the explorer shows, every page of them, in its order, as {column: value}."""
+    _loaded(page)
     return page.evaluate(
         """() => { const t = document.querySelector('#invoice_explorer')._arTable;
         const box = document.querySelector('.explorer[data-period]');
@@ -629,6 +635,76 @@ def test_a_truncated_list_opens_all_its_rows(page, engine_served):
     }
     days = [r["days_past_due"] for r in rows]
     assert days == sorted(days, reverse=True)  # the list's order: the oldest first
+
+
+@pytest.fixture(scope="module", params=_renderers())
+def engine_cut_served(request, tmp_path_factory):
+    """The site of :func:`make_engine_reports` with the explorer cut at 5 invoices of one
+    region and status (``site: {explorer_max_rows: 5}``), as a 10M-invoice ledger is at
+    20,000."""
+    from test_site import make_project
+
+    from arinsight import site
+
+    tmp = tmp_path_factory.mktemp(f"engine-cut-{request.param}")
+    reports = make_engine_reports(tmp / "reports")
+    manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
+    manifest["params"]["site"] = {"explorer_max_rows": 5}
+    (reports / PERIOD / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    out = site.build_site(
+        tmp / "out", renderer=request.param, reports_dir=reports, project_dir=make_project(tmp)
+    )
+    with _serving(out) as url:
+        yield {"out": out, "reports": reports, "url": url, "renderer": request.param}
+
+
+def test_a_cut_explorer_lists_the_largest_and_totals_every_invoice(page, engine_cut_served):
+    """With at most 5 invoices of one region and status loaded, every tile of the home page
+    and of North's receivables and risk pages still opens a totals row equal to its kpis.json
+    figure (the totals of the whole view, computed at build time); the table lists the largest
+    invoices only (at most 5 per region and status, the largest open amounts of the set), says
+    so, and links each region's full CSV, whose overdue rows add up to the region's overdue
+    AR. A search then totals the rows listed, and says so."""
+    base, reports = engine_cut_served["url"], engine_cut_served["reports"]
+    for region, rel in (("All", "index.html"), ("North", f"site/{PERIOD}/North/receivables.html"),
+                        ("North", f"site/{PERIOD}/North/risk.html")):  # fmt: skip
+        want = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        page.goto(base + rel)
+        links = page.eval_on_selector_all(
+            ".kpi-tile.linked", "els => els.map(e => [e.dataset.kpi,"
+            " e.querySelector('a.kpi-rows').href, e.querySelector('a.kpi-rows').dataset.total])",
+        )  # fmt: skip
+        assert len(links) >= 2, rel
+        for kpi, url, total in links:
+            page.goto(url)
+            got = _totals(page)
+            if total == "customers":
+                assert got["customer_name"] == want[kpi], (rel, kpi)
+            else:
+                assert got[total] == round(want[kpi] * 100), (rel, kpi, got[total], want[kpi])
+    north = json.loads((reports / PERIOD / "North" / "kpis.json").read_text())
+    page.goto(f"{base}site/{PERIOD}/explorer.html#region=North&status=overdue")
+    got = _totals(page)
+    assert got["invoice_id"] == north["overdue_invoices"] > 5
+    listed = _rows(page)
+    assert len(listed) == 5 and {r["payment_status"] for r in listed} == {"Overdue"}
+    note = page.locator(".ar-explorer-cut")
+    assert note.is_visible()
+    assert f"lists the 5 largest of its {north['overdue_invoices']:,} invoices" in note.inner_text()
+    csv_rows = _csv(_download(page, note.locator("a", has_text="North"), made_in_page=False))
+    head, body = csv_rows[0], csv_rows[1:]
+    overdue = [r for r in body if r[head.index("Payment status")] == "Overdue"]
+    assert len(overdue) == north["overdue_invoices"]
+    cents = sum(round(float(r[head.index("Open amount")]) * 100) for r in overdue)
+    assert cents == round(north["overdue_ar"] * 100)
+    assert {r[head.index("Region")] for r in body} == {"North"}
+    # the 5 listed are the largest open amounts of North's overdue invoices
+    largest = sorted((float(r[head.index("Open amount")]) for r in overdue), reverse=True)[:5]
+    assert sorted((r["open_amount"] for r in listed), reverse=True) == largest
+    # a search covers the rows listed: the totals row adds them up and the note says so
+    page.fill("[data-filter=q]", listed[0]["invoice_id"])
+    assert _totals(page)["invoice_id"] == 1
+    assert "the totals row adds up the rows listed" in note.inner_text()
 
 
 def _download(page, button, made_in_page: bool = True) -> Path:
