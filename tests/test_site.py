@@ -299,6 +299,29 @@ def test_format_value():
     assert site.format_value(True, "count") == "n/a"
 
 
+def test_a_large_amount_tile_is_short_with_the_exact_figure_beside():
+    """Open AR of 33,179,125,289.23 (the 10M ledger's) shows "$33.18B" on its tile, with
+    "$33,179,125,289.23" in its tooltip and for screen readers; a change of +1,234,567.89 shows
+    "+$1.23M"; an amount below a million stays whole ("$987,654"). A customer's balance of
+    12,345,678.90 on its page: "$12.35M", exact to the cent beside it."""
+    kpis_ = {"open_ar": 33_179_125_289.23,
+             "comparison": {"open_ar": {"previous": 33_177_890_721.34, "change": 1_234_567.89,
+                                        "direction": "up", "assessment": "worse"}}}  # fmt: skip
+    tile = site.tile_html("open_ar", kpis_)
+    assert ('<div class="kpi-value" title="$33,179,125,289.23" data-exact="$33,179,125,289.23">'
+            '<span aria-hidden="true">$33.18B</span>'
+            '<span class="visually-hidden">$33,179,125,289.23</span></div>') in tile  # fmt: skip
+    assert "+$1.23M" in tile and 'data-value="33179125289.23"' in tile
+    assert '<div class="kpi-value">$987,654</div>' in site.tile_html(
+        "open_ar", {"open_ar": 987_654.0}
+    )
+    from arinsight.site.customer_page import _money_fact
+
+    fact = _money_fact("Pending balance", 12_345_678.9, "USD")
+    assert 'title="$12,345,678.90"' in fact and '<span aria-hidden="true">$12.35M</span>' in fact
+    assert '<div class="kpi-value">$1,234.50</div>' in _money_fact("Overdue", 1234.5, "USD")
+
+
 def test_kpi_change_uses_comparison_then_previous_period():
     """DSO comes from the notebook's comparison (40.25 -> 45.25: up 5, worse). Open AR has no
     comparison: 1,000 -> 1,200 from the previous kpis.json is up 200, and lower open AR is

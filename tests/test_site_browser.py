@@ -118,13 +118,20 @@ def page(browser):
     assert not pg.dialogs, f"a script ran a dialog: {pg.dialogs}"
 
 
+_SCALE = {"M": 1e6, "B": 1e9, "T": 1e12}
+
+
 def _number(text: str) -> float:
-    return float(re.sub(r"[^0-9.\-]", "", text.replace("−", "-")))
+    scale = next((v for k, v in _SCALE.items() if re.search(rf"\d{k}\b", text)), 1.0)
+    return float(re.sub(r"[^0-9.\-]", "", text.replace("−", "-"))) * scale
 
 
 def _step(shown: str) -> float:
     if shown.endswith("x"):
         return 0.01
+    scale = next((v for k, v in _SCALE.items() if re.search(rf"\d{k}\b", shown)), None)
+    if scale:  # "$1.23M": two decimals of millions
+        return 0.01 * scale
     if "$" in shown or re.fullmatch(r"-?[\d,]+", shown):
         return 1.0
     return 0.1
@@ -136,13 +143,21 @@ def _check_tiles(page, want: dict, keys: list[str]) -> None:
     for i in range(tiles.count()):
         tile = tiles.nth(i)
         key = tile.get_attribute("data-kpi")
-        shown = tile.locator(".kpi-value").inner_text()
+        value = tile.locator(".kpi-value")
+        short = value.locator("[aria-hidden=true]")
+        shown = (short if short.count() else value).inner_text()
         raw = tile.get_attribute("data-value")
         if want.get(key) is None:
             assert shown == "n/a" and raw == "", key
             continue
         assert json.loads(raw) == want[key], key
         assert abs(_number(shown) - want[key]) <= _step(shown) / 2 + 1e-9, (key, shown)
+        if short.count():  # the exact figure, to the cent, in the tooltip and read aloud
+            exact = value.get_attribute("title")
+            assert round(_number(exact) * 100) == round(want[key] * 100), (key, exact)
+            assert value.locator(".visually-hidden").inner_text() == exact
+        # the figure fits its tile
+        assert value.evaluate("e => e.scrollWidth <= e.clientWidth"), (key, shown)
 
 
 def test_tiles_equal_kpis_on_every_region_page(page, served):

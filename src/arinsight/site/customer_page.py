@@ -36,6 +36,7 @@ from arinsight.site.sections import (
     provenance_html,
     scripts_html,
 )
+from arinsight.site.tiles import value_html
 
 if TYPE_CHECKING:  # for the annotation only: pages imports this module
     from arinsight.site.pages import Builder
@@ -50,6 +51,16 @@ def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
     return (
         f'<div class="cust-fact"{attrs}><div class="kpi-label">{esc(label)}</div>'
         f'<div class="kpi-value">{esc(value)}</div></div>'
+    )
+
+
+def _money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
+    """A money fact to the cent; from one million on short ("$12.35M"), exact in its tooltip
+    (:func:`arinsight.site.tiles.value_html`)."""
+    attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
+    return (
+        f'<div class="cust-fact"{attrs}><div class="kpi-label">{esc(label)}</div>'
+        f"{value_html(value, 'money', currency, style='table')}</div>"
     )
 
 
@@ -161,14 +172,14 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _fact("Pending balance", format_value(row.open_amount, "money", currency, style="table"),
-                  {"pending": f"{row.open_amount:.2f}"}),
-            _fact("Overdue", format_value(row.overdue_amount, "money", currency, style="table")),
+            _money_fact("Pending balance", row.open_amount, currency,
+                        {"pending": f"{row.open_amount:.2f}"}),
+            _money_fact("Overdue", row.overdue_amount, currency),
             _fact("Credit limit used", _pct(row.credit_use_pct)
                   + (f" of {format_value(row.credit_limit, 'money', currency, style='table', decimals=0)}"
                      if is_number(row.credit_limit) else "")),
-            _fact("Amount at risk", format_value(row.expected_overdue, "money", currency, style="table")
-                  if is_number(row.expected_overdue) else "n/a"),
+            _money_fact("Amount at risk", row.expected_overdue, currency)
+            if is_number(row.expected_overdue) else _fact("Amount at risk", "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
         ]  # fmt: skip

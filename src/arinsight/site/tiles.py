@@ -85,6 +85,22 @@ def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> s
     )
 
 
+def value_html(value: Any, unit: str, currency: str, style: str = "tile") -> str:
+    """A tile's figure (``kpi-value``) in ``style``; money from one million on in the
+    ``"short"`` form ("$33.18B" for $33,179,125,289.23, so that it fits the tile) with the
+    exact figure, to the cent, in its tooltip and for screen readers."""
+    full = format_value(value, unit, currency, style=style)
+    short = format_value(value, unit, currency, style="short")
+    if unit != "money" or short == format_value(value, unit, currency):
+        return f'<div class="kpi-value">{esc(full)}</div>'
+    exact = format_value(value, unit, currency, style="table")
+    return (
+        f'<div class="kpi-value" title="{esc(exact)}" data-exact="{esc(exact)}">'
+        f'<span aria-hidden="true">{esc(short)}</span>'
+        f'<span class="visually-hidden">{esc(exact)}</span></div>'
+    )
+
+
 def _series(
     key: str, history: Mapping[str, Mapping[str, Any]] | None, fallback: Mapping[str, Any]
 ) -> tuple[list[str], list[Any]]:
@@ -127,7 +143,7 @@ def tile_html(
     elif ch["change"] is None:
         change_text = "no previous period" if ch["previous"] is None else "n/a"
     else:
-        change_text = format_value(ch["change"], kpi.unit, currency, signed=True)
+        change_text = format_value(ch["change"], kpi.unit, currency, signed=True, style="short")
         if kpi.unit == "percent":  # a change of a percentage is in percentage points
             change_text = change_text.replace("%", " pts")
         if previous_label:
@@ -166,7 +182,7 @@ def tile_html(
         f'<div class="kpi-tile{linked}" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
         f'title="{esc(kpi.definition)}">'
         f'<div class="kpi-label">{esc(kpi.label)}</div>'
-        f'<div class="kpi-value">{esc(format_value(value, kpi.unit, currency))}</div>'
+        f"{value_html(value, kpi.unit, currency)}"
         f'<div class="kpi-change {tone}" title="{esc(change_title)}" '
         f'data-assessment="{esc(ch["assessment"] or "")}">'
         f'<span class="kpi-arrow" aria-hidden="true">{arrow}</span> {esc(change_text)}</div>'
