@@ -204,3 +204,58 @@ def tiles_html(
         return ""
     body = "".join(tile_html(key, kpis, link=(links or {}).get(key), **kw) for key in keys)
     return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'
+
+
+def _cents_sum(values: Sequence[Any]) -> float:
+    return sum(round(float(v) * 100) for v in values if is_number(v)) / 100
+
+
+def forecast_tiles_html(kpis: Mapping[str, Any] | None, currency: str = "USD") -> str:
+    """The Cash Forecast page's tiles, from kpis.json's ``cash_forecast`` (week start -> the
+    cash expected that week, its low and high end): the cash expected in week 1 (with its
+    range), in weeks 1-4, the low ends of weeks 1-4 added up (the figure to plan payments
+    against) and the 13 weeks. Sums in whole cents. Empty without a forecast (the page says
+    why)."""
+    weeks = (kpis or {}).get("cash_forecast")
+    if not isinstance(weeks, Mapping) or not weeks:
+        return ""
+    starts = sorted(weeks)
+    rows = [weeks[s] or {} for s in starts]
+
+    def end_of(i: int) -> str:
+        from datetime import date, timedelta
+
+        return (date.fromisoformat(starts[i]) + timedelta(days=6)).isoformat()
+
+    def short(v: Any) -> str:
+        return format_value(v, "money", currency, style="short")
+
+    first, four = rows[0], rows[:4]
+    n4 = len(four)
+    tiles = [
+        ("forecast_week_1", "Expected cash, week 1", first.get("expected"),
+         f"range {short(first.get('low'))} to {short(first.get('high'))}",
+         f"The cash the invoices open at T are expected to bring from {starts[0]} to "
+         f"{end_of(0)}; the range is where such a week's cash fell 8 times out of 10 in the "
+         "past."),
+        (f"forecast_weeks_1_{n4}", f"Expected cash, weeks 1-{n4}",
+         _cents_sum([r.get("expected") for r in four]), f"{starts[0]} to {end_of(n4 - 1)}",
+         f"The cash expected in the first {n4} weeks after T, added up."),
+        (f"forecast_low_weeks_1_{n4}", f"Low end, weeks 1-{n4}",
+         _cents_sum([r.get("low") for r in four]), "plan payments against this",
+         f"The low ends of the first {n4} weeks' ranges, added up: a cautious figure to plan "
+         "payments against."),
+        (f"forecast_weeks_1_{len(rows)}", f"Expected cash, {len(rows)} weeks",
+         _cents_sum([r.get("expected") for r in rows]), f"{starts[0]} to {end_of(len(rows) - 1)}",
+         "The cash expected over the whole forecast, added up. New sales after T are not in "
+         "it."),
+    ]  # fmt: skip
+    body = "".join(
+        f'<div class="kpi-tile" data-kpi="{esc(key)}" data-value="{esc(json.dumps(value))}" '
+        f'title="{esc(definition)}"><div class="kpi-label">{esc(label)}</div>'
+        f"{value_html(value, 'money', currency)}"
+        f'<div class="kpi-change neutral">{esc(note)}</div></div>'
+        for key, label, value, note, definition in tiles
+        if is_number(value)
+    )
+    return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'
