@@ -322,6 +322,45 @@ def test_a_large_amount_tile_is_short_with_the_exact_figure_beside():
     assert '<div class="kpi-value">$1,234.50</div>' in _money_fact("Overdue", 1234.5, "USD")
 
 
+def test_forecast_tiles_add_up_the_weeks_of_kpis_json():
+    """Five weeks from 2026-11-01, expected 100.10, 200.20, 300.30, 400.40, 500.50 (lows 90,
+    180, 270, 360, 450; week 1's high 110): week 1 = $100 (range $90 to $110); weeks 1-4 =
+    100.10 + 200.20 + 300.30 + 400.40 = 1,001.00, from 2026-11-01 to 2026-11-28; their lows
+    90 + 180 + 270 + 360 = 900; the 5 weeks 1,501.50 to 2026-12-05. No forecast: no tiles."""
+    weeks = {f"2026-{d}": {"expected": e, "low": lo, "high": lo + 20}
+             for d, e, lo in (("11-01", 100.1, 90), ("11-08", 200.2, 180), ("11-15", 300.3, 270),
+                              ("11-22", 400.4, 360), ("11-29", 500.5, 450))}  # fmt: skip
+    html = site.tiles.forecast_tiles_html({"cash_forecast": weeks}, "USD")
+    got = dict(re.findall(r'data-kpi="([^"]+)" data-value="([^"]+)"', html))
+    assert got == {"forecast_week_1": "100.1", "forecast_weeks_1_4": "1001.0",
+                   "forecast_low_weeks_1_4": "900.0", "forecast_weeks_1_5": "1501.5"}  # fmt: skip
+    assert "range $90 to $110" in html and "2026-11-01 to 2026-11-28" in html
+    assert "2026-11-01 to 2026-12-05" in html and ">$1,502</div>" in html
+    assert site.tiles.forecast_tiles_html({"cash_forecast": None}) == ""
+
+
+def test_customer_contact_rep_and_disputes_only_where_the_data_has_them():
+    """A customer with an e-mail, a sales rep (name and ID) and two invoices in dispute shows
+    all three; NaN, None and blank attributes are left out (never "nan"); none at all gives no
+    line."""
+    from types import SimpleNamespace
+
+    from arinsight.site.customer_page import contact_html
+
+    row = SimpleNamespace(contact_email="ap@acme.example", sales_rep_id="R07",
+                          sales_rep_name="Ana <Silva>")  # fmt: skip
+    disputes = pd.DataFrame({"invoice_id": ["INV-9", "INV-12"], "reason": ["price", ""],
+                             "opened_date": ["2026-10-03", ""]})  # fmt: skip
+    html = contact_html(row, disputes)
+    assert 'Contact <a href="mailto:ap@acme.example">ap@acme.example</a>' in html
+    assert "Sales rep Ana &lt;Silva&gt; (R07)" in html
+    assert "In dispute: 2 invoices, INV-9 (price, since 2026-10-03), INV-12 (not reminded)" in html
+    bare = SimpleNamespace(contact_email=float("nan"), sales_rep_id="R07", sales_rep_name=None)
+    assert contact_html(bare, None) == '<p class="cust-contact">Sales rep R07</p>'
+    assert contact_html(SimpleNamespace(contact_email=" ", sales_rep_id=None), pd.DataFrame()) == ""
+    assert "nan" not in contact_html(SimpleNamespace(), None)
+
+
 def test_kpi_change_uses_comparison_then_previous_period():
     """DSO comes from the notebook's comparison (40.25 -> 45.25: up 5, worse). Open AR has no
     comparison: 1,000 -> 1,200 from the previous kpis.json is up 200, and lower open AR is

@@ -69,6 +69,51 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
+def _disputes(period: PeriodReport) -> dict[str, pd.DataFrame] | None:
+    """The period's invoices in dispute by customer, from ``alerts/disputes.csv`` (written by
+    ``arinsight alerts``); None when the alerts step has not published one."""
+    path = period.folder / "alerts" / "disputes.csv"
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if frame.empty or "customer_id" not in frame.columns:
+        return {}
+    return {str(c): g for c, g in frame.groupby("customer_id", sort=False)}
+
+
+def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
+    """The customer's contact line: its contact e-mail, its sales rep (name and ID) and its
+    invoices in dispute (with reason and date), each only when the data has it; empty when
+    it has none of them (an absent attribute is left out, never shown as "nan")."""
+    parts = []
+    email = getattr(row, "contact_email", None)
+    if _text(email):
+        parts.append(f'Contact <a href="mailto:{esc(email.strip())}">{esc(email.strip())}</a>')
+    rep_id, rep = getattr(row, "sales_rep_id", None), getattr(row, "sales_rep_name", None)
+    if _text(rep) or _text(rep_id):
+        who = esc(rep) if _text(rep) else ""
+        ident = esc(rep_id) if _text(rep_id) else ""
+        parts.append("Sales rep " + (f"{who} ({ident})" if who and ident else who or ident))
+    if disputes is not None and len(disputes):
+        listed = (
+            ", ".join(
+                esc(r.invoice_id)
+                + (f" ({esc(r.reason)}" if _text(r.reason) else " (")
+                + (f", since {esc(r.opened_date)}" if _text(r.opened_date) else "")
+                + ")"
+                for r in disputes.itertuples()
+            )
+            .replace(" ()", "")
+            .replace("(, ", "(")
+        )
+        n = len(disputes)
+        parts.append(f'<span class="ar-dispute">⚑ In dispute: {n} invoice{"s" if n > 1 else ""}, '
+                     f"{listed} (not reminded)</span>")  # fmt: skip
+    if not parts:
+        return ""
+    return '<p class="cust-contact">' + " · ".join(parts) + "</p>"
+
+
 def customer_fragments(
     builder: Builder, period: PeriodReport, data: dict[str, pd.DataFrame], index_source: str
 ) -> tuple[str, dict[str, tuple[str, str]]]:
@@ -97,6 +142,7 @@ def customer_fragments(
         if len(data["payments"])
         else pd.DataFrame(columns=cust.PAYMENT_COLUMNS)
     )
+    disputes_by = _disputes(period)
     log = cust.read_reminders((builder.reports_dir or config.REPORTS_DIR) / "notify_log.jsonl")
     log = log.loc[log["period"].astype(str) <= period.label] if len(log) else log
     ids = summary["customer_id"].astype(str).tolist()
@@ -194,6 +240,7 @@ def customer_fragments(
             f'<p class="cust-meta">Customer ID {esc(cid)}'
             + "".join(f" · {part}" for part in known if part)
             + f" · as of {esc(period.manifest.get('as_of'))}</p>"
+            + contact_html(row, (disputes_by or {}).get(cid))
         )
         lines = items_by[cid].drop(columns=["customer_id"])
         statement = table_markup(
