@@ -297,7 +297,9 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     write_csv(crossings_named, out_dir / "overdue_crossings.csv")
     write_csv(plan_out, out_dir / "dunning_plan.csv")
     # the invoices in dispute with their customer, for the customer pages of the site
-    owner = dict(zip(positions["invoice_id"].astype(str), positions["customer_id"].astype(str)))
+    owner = dict(
+        zip(positions["invoice_id"].astype(str), positions["customer_id"].astype(str), strict=True)
+    )
     disputes_out = disputes.assign(customer_id=disputes["invoice_id"].astype(str).map(owner))
     write_csv(disputes_out[["invoice_id", "customer_id", "reason", "opened_date"]],
               out_dir / "disputes.csv")  # fmt: skip
