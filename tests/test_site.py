@@ -361,6 +361,21 @@ def test_customer_contact_rep_and_disputes_only_where_the_data_has_them():
     assert "nan" not in contact_html(SimpleNamespace(), None)
 
 
+def test_good_and_bad_are_said_by_a_symbol_not_only_by_colour():
+    """DSO up 5 days is worse: "✗" before the arrow and "worse" for screen readers; CEI up is
+    better: "✓"; a KPI without a good direction gets no symbol."""
+    cur = {"dso": 45.0, "cei": 80.0, "total_accrued_commissions": 8.0}
+    prev = {"dso": 40.0, "cei": 70.0, "total_accrued_commissions": 10.0}
+    dso = site.tile_html("dso", cur, prev)
+    assert ('<span class="kpi-judgement" aria-hidden="true">✗</span>'
+            '<span class="visually-hidden">worse: </span>'
+            '<span class="kpi-arrow" aria-hidden="true">▲</span> +5.0 days') in dso  # fmt: skip
+    assert '<span class="kpi-judgement" aria-hidden="true">✓</span>' in site.tile_html(
+        "cei", cur, prev
+    )
+    assert "kpi-judgement" not in site.tile_html("total_accrued_commissions", cur, prev)
+
+
 def test_kpi_change_uses_comparison_then_previous_period():
     """DSO comes from the notebook's comparison (40.25 -> 45.25: up 5, worse). Open AR has no
     comparison: 1,000 -> 1,200 from the previous kpis.json is up 200, and lower open AR is

@@ -353,6 +353,66 @@ def test_screenshots(page, served):
         page.screenshot(path=str(ARTIFACTS / f"{r}-{name}-390.png"), full_page=True)
 
 
+A4_CONTENT_PX = (297 - 2 * 12) / 25.4 * 96  # the print stylesheet's A4 page less its margins
+
+
+def test_printing_a_dashboard(page, served):
+    """Printed, a dashboard has no navigation, context bar or buttons; every collapsed section
+    but the provenance is open; tiles, chart cards and table rows are never split across pages
+    (break-inside: avoid, and each is shorter than an A4 page, so the rule can hold); the PDF
+    has a few A4 pages and the sections close again after printing."""
+    page.goto(served["url"] + "site/2026-10/North/receivables.html")
+    page.wait_for_selector(".ar-chart .main-svg")
+    closed = page.locator("details:not([open]):not(.provenance)").count()
+    assert closed > 0
+    pdf = page.pdf(format="A4")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert 1 <= pages <= 6, pages
+    assert page.locator("details:not([open]):not(.provenance)").count() == closed  # closed again
+    page.set_viewport_size({"width": 794, "height": 1123})
+    page.emulate_media(media="print")
+    page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
+    assert page.locator("details:not([open]):not(.provenance)").count() == 0
+    assert page.locator("details.provenance:not([open])").count() == 1
+    hidden = page.evaluate(
+        """() => ['.ar-navbar', '#quarto-header', '.ar-context', '.ar-downloads', '.kpi-rows']
+        .flatMap(s => [...document.querySelectorAll(s)])
+        .filter(e => getComputedStyle(e).display !== 'none').length"""
+    )
+    assert hidden == 0
+    blocks = page.evaluate(
+        """() => [...document.querySelectorAll('.kpi-tile, .ar-card, table.ar-table tr')]
+        .map(e => [e.className || e.tagName, getComputedStyle(e).breakInside,
+                   e.getBoundingClientRect().height])"""
+    )
+    assert blocks and all(b[1] == "avoid" for b in blocks), blocks[:3]
+    assert max(b[2] for b in blocks) < A4_CONTENT_PX
+    page.emulate_media(media="screen")
+
+
+def test_phone_layout_of_home_and_a_dashboard(browser, served):
+    """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
+    tile; the home page's regions table keeps one line a region and scrolls inside itself."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = context.new_page()
+    for rel in ("index.html", "site/2026-10/North/receivables.html"):
+        pg.goto(served["url"] + rel)
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390, rel
+        tops = pg.eval_on_selector_all(".kpi-tile", "els => els.map(e => e.offsetTop)")
+        assert len(tops) >= 4 and tops[0] == tops[1] and tops[2] == tops[3] > tops[0], rel
+        assert pg.eval_on_selector_all(
+            ".kpi-value", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
+        ), rel
+    pg.goto(served["url"] + "index.html")
+    heights = pg.eval_on_selector_all(
+        "table.regions tbody tr", "els => els.map(e => e.offsetHeight)"
+    )
+    assert heights and max(heights) < 45, heights
+    wrap = pg.locator("table.regions").locator("xpath=..")
+    assert wrap.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    context.close()
+
+
 def test_no_chart_offers_to_send_it_anywhere(page, served):
     """plotly.js 4 puts "Share chart" (an upload to Plotly Cloud) in every chart's toolbar by
     default: no chart of the site has it, nor a link to Plotly's editors, and no request leaves

@@ -495,7 +495,7 @@ class Builder:
         intro = (
             (f'<p class="dataset">Dataset: <strong>{esc(dataset)}</strong></p>' if dataset else "")
             + f'<p class="lead">{esc(month_name(latest.label))}, all regions, as of '
-            f"{esc(latest.manifest.get('as_of'))}. Green arrows are good news, red ones need "
+            f"{esc(latest.manifest.get('as_of'))}. ✓ (green) is good news, ✗ (red) needs "
             "attention; hover a tile for its definition.</p>"
         )
         older = [

@@ -46,6 +46,20 @@ def kpi_change(
     return {"previous": prev, **{k: ch[k] for k in ("change", "direction", "assessment")}}
 
 
+#: Good and bad said by a symbol as well as by colour (and in words for screen readers).
+JUDGEMENTS = {"good": ("✓", "better"), "bad": ("✗", "worse")}
+
+
+def _judgement(tone: str) -> str:
+    mark = JUDGEMENTS.get(tone)
+    if mark is None:
+        return ""
+    return (
+        f'<span class="kpi-judgement" aria-hidden="true">{mark[0]}</span>'
+        f'<span class="visually-hidden">{mark[1]}: </span>'
+    )
+
+
 def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> str:
     """A small inline SVG line of up to 12 values (None leaves a gap), last point marked.
 
@@ -185,6 +199,7 @@ def tile_html(
         f"{value_html(value, kpi.unit, currency)}"
         f'<div class="kpi-change {tone}" title="{esc(change_title)}" '
         f'data-assessment="{esc(ch["assessment"] or "")}">'
+        f"{_judgement(tone)}"
         f'<span class="kpi-arrow" aria-hidden="true">{arrow}</span> {esc(change_text)}</div>'
         f'<div class="kpi-trend {tone}">{spark}</div>'
         f"{rows}"

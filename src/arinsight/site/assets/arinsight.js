@@ -38,6 +38,31 @@
     var charts = document.querySelectorAll(".ar-chart");
     for (var i = 0; i < charts.length; i++) draw(charts[i]);
   }
+  /* Printing: every collapsed section but the provenance opens (and closes again after), and
+     the charts are drawn at a width that fits an A4 page (600 px: the page's 186 mm less the
+     margins of Quarto's column and the card), then at the screen's width again. */
+  var opened = [];
+  var PRINT_WIDTH = 600;
+  function charts() {
+    if (typeof Plotly === "undefined") return [];
+    return Array.prototype.slice.call(document.querySelectorAll(".ar-chart.js-plotly-plot"));
+  }
+  window.addEventListener("beforeprint", function () {
+    // the provenance (parameters, file hashes) stays closed: it is for an auditor
+    opened = Array.prototype.filter.call(
+      document.querySelectorAll("details:not([open]):not(.provenance)"),
+      function (d) { d.open = true; return true; });
+    charts().forEach(function (el) { Plotly.relayout(el, { width: PRINT_WIDTH }); });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    charts().forEach(function (el) {
+      Plotly.relayout(el, { width: null, autosize: true }).then(function () {
+        Plotly.Plots.resize(el);
+      });
+    });
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all);
   else all();
 })();
