@@ -413,6 +413,45 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
     context.close()
 
 
+def _axe():
+    """axe-core as the pinned axe-playwright-python bundles it (its axe.min.js: nothing is
+    downloaded); missing, the test fails on CI and is skipped elsewhere, as chromium."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("axe-playwright-python is missing (run `make venv`)")
+        pytest.skip("axe-playwright-python is missing (run `make venv`)")
+    return Axe()
+
+
+def test_no_serious_accessibility_violation(page, served):
+    """axe-core, injected into the home page, a dashboard (charts, tiles, tables), a customer
+    page and the invoice explorer once drawn: no violation of impact serious or critical. A
+    chart is a labelled figure (its legend and toolbar are controls, which an image may not
+    hold); the explorer's filters are labelled by their visible text."""
+    axe = _axe()
+    found = {}
+    customer = "site/2026-10/customers/C_5.html"
+    for rel in ("index.html", "site/2026-10/North/receivables.html", customer,
+                "site/explorer.html"):  # fmt: skip
+        page.goto(served["url"] + rel)
+        if "explorer" in rel:
+            _loaded(page)
+        else:
+            page.wait_for_load_state("load")
+        if "receivables" in rel:
+            page.wait_for_selector(".ar-chart .main-svg")
+        results = axe.run(page).response
+        assert results["testEngine"]["name"] == "axe-core", rel  # axe ran on the page
+        found[rel] = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    assert found == {rel: [] for rel in found}, found
+
+
 def test_no_chart_offers_to_send_it_anywhere(page, served):
     """plotly.js 4 puts "Share chart" (an upload to Plotly Cloud) in every chart's toolbar by
     default: no chart of the site has it, nor a link to Plotly's editors, and no request leaves
