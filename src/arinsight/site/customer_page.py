@@ -107,8 +107,8 @@ def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
             .replace("(, ", "(")
         )
         n = len(disputes)
-        parts.append(f'<span class="ar-dispute">⚑ In dispute: {n} invoice{"s" if n > 1 else ""}, '
-                     f"{listed} (not reminded)</span>")  # fmt: skip
+        parts.append(f'<span class="ar-dispute">⚑ In dispute (no reminders): {n} '
+                     f'invoice{"s" if n > 1 else ""}, {listed}</span>')  # fmt: skip
     if not parts:
         return ""
     return '<p class="cust-contact">' + " · ".join(parts) + "</p>"
@@ -222,7 +222,7 @@ def customer_fragments(
                         {"pending": f"{row.open_amount:.2f}"}),
             _money_fact("Overdue", row.overdue_amount, currency),
             _fact("Credit limit used", _pct(row.credit_use_pct)
-                  + (f" of {format_value(row.credit_limit, 'money', currency, style='table', decimals=0)}"
+                  + (f" of {format_value(row.credit_limit, 'money', currency, style='short')}"
                      if is_number(row.credit_limit) else "")),
             _money_fact("Amount at risk", row.expected_overdue, currency)
             if is_number(row.expected_overdue) else _fact("Amount at risk", "n/a"),
