@@ -455,3 +455,36 @@ def test_cache_key_follows_every_value_of_the_tables():
     changed = customers.copy()
     changed.loc[1, "region"] = "South"
     assert fc.cache_key({**tables, "customers": changed}, T0, {"random_seed": 42}) != key
+
+
+def test_the_pages_tables_are_formatted_money_with_totals():
+    """The weeks table: money with its symbol and separators, no index column, no raw float;
+    totals of expected (1,000.40 + 2,000.60 = 3,001.00) and of the due-date baseline, not of
+    the range's ends. The backtest table: money and the model's gain as a percentage (0.253 ->
+    25%). Without a forecast, one sentence with the reason."""
+    from types import SimpleNamespace
+
+    from arinsight.plots.interactive import forecast as fig
+
+    weeks = pd.DataFrame({
+        "week": [1, 2],
+        "week_start": pd.to_datetime(["2026-11-01", "2026-11-08"]),
+        "week_end": pd.to_datetime(["2026-11-07", "2026-11-14"]),
+        "expected": [1000.4, 2000.6], "low": [900.0, 1800.0], "high": [1100.0, 2200.0],
+        "due_date_baseline": [1500.0, 500.0],
+    })  # fmt: skip
+    errors = pd.DataFrame({"week": [1], "origins": [6], "mean_actual": [1010569.03],
+                           "mae_model": [1000.0], "mae_due_date": [1338.7],
+                           "mae_customer_delay": [1200.0], "model_vs_due_date": [0.253]})  # fmt: skip
+    f = SimpleNamespace(available=True, details={"interval": (0.1, 0.9)}, weeks=weeks,
+                        errors=errors, unavailable=None)  # fmt: skip
+    html = fig.weeks_table(f, "USD").data
+    assert "$1,000" in html and "$3,001" in html and "2026-11-01" in html
+    assert "Low (10 %)" in html and "If paid on the due date" in html
+    assert "1000.4" not in html and "dataframe" not in html
+    assert "$2,700" not in html  # the lows are not added up
+    html = fig.backtest_table(f, "USD").data
+    assert "$1,010,569" in html and "1010569.03" not in html and "25%" in html
+    none = SimpleNamespace(available=False, unavailable="no open invoice", errors=pd.DataFrame())
+    assert "No cash forecast: no open invoice." in fig.weeks_table(none).data
+    assert "No backtest: no open invoice." in fig.backtest_table(none).data

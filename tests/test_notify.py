@@ -1009,6 +1009,11 @@ def test_dunning_sequence_over_three_monthly_runs(smtp_server, dunning_dirs):
     plan = pd.read_csv(reports / "2027-01" / "alerts" / "dunning_plan.csv").set_index("customer_id")
     assert plan.loc["C1", "action"] == "escalate" and plan.loc["C1", "level"] == 3
     assert set(plan.index) == {"C1", "C4"}  # D2 matched, D3 disputed: not in the plan
+    # the disputes are published with their customer for the site's customer pages
+    disputes = pd.read_csv(reports / "2026-10" / "alerts" / "disputes.csv", dtype=str)
+    assert disputes.fillna("").to_dict("records") == [
+        {"invoice_id": "D3", "customer_id": "C3", "reason": "price disagreement", "opened_date": ""}
+    ]
     log = [json.loads(x) for x in (reports / "notify_log.jsonl").read_text().splitlines()]
     assert [(r["key"], r["level"], r["invoices"]) for r in log] == [
         ("reminder:2026-10:C1:1", 1, ["D1"]),

@@ -572,7 +572,11 @@ def _site_pages(tmp_path: Path, name: str) -> dict[str, str]:
     out = site.build_site(
         tmp_path / f"site-{name}", "builtin", reports_dir=tmp_path / "reports", project_dir=project
     )
-    files = [*out.rglob("*.html"), *out.rglob("explorer-data.js")]  # the explorer's rows too
+    files = [
+        *out.rglob("*.html"),
+        *out.rglob("explorer-data*.js"),
+        *out.rglob("explorer-data/*.js"),
+    ]  # the explorer's rows too
     return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in files}
 
 

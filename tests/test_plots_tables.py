@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pandas as pd
@@ -31,12 +32,15 @@ def test_table_money_has_currency_and_separators():
 
 
 def test_one_formatter_with_named_styles():
-    """The same KPI value in each style (tile, compact, mail, table), and a change (signed)."""
+    """The same KPI value in each style (tile, short, compact, mail, table), and a change
+    (signed)."""
     styles = {
-        s: format_value(1234.5, "money", style=s) for s in ("tile", "compact", "mail", "table")
+        s: format_value(1234.5, "money", style=s)
+        for s in ("tile", "short", "compact", "mail", "table")
     }
     assert styles == {
         "tile": "$1,234",
+        "short": "$1,234",
         "compact": "$1.2k",
         "mail": "USD 1,234.50",
         "table": "$1,234.50",
@@ -49,6 +53,23 @@ def test_one_formatter_with_named_styles():
     assert format_value(None, "days", style="compact") == "n/a"
     with pytest.raises(ValueError, match="style"):
         format_value(1, "money", style="fancy")
+
+
+def test_short_money_fits_a_tile():
+    """From one million on, money in M/B/T with two decimals, trailing zeros dropped:
+    33,179,125,289.23 = 33.179... billion -> "$33.18B"; 1,234,567.89 -> "$1.23M"; 2,500,000 ->
+    "$2.5M"; 999,995,000 rounds to 1000.00M, written "$1B"; below a million as the tile
+    ("$999,999"); other units as the tile."""
+    short = functools.partial(format_value, style="short")
+    assert short(33_179_125_289.23, "money") == "$33.18B"
+    assert short(1_234_567.89, "money") == "$1.23M"
+    assert short(2_500_000, "money", "CHF") == "2.5M CHF"
+    assert short(-4_051_234_567, "money", "EUR") == "-€4.05B"
+    assert short(1_500_000, "money", signed=True) == "+$1.5M"
+    assert short(999_995_000, "money") == "$1B"
+    assert short(999_999.4, "money") == "$999,999"
+    assert short(1.5e12, "money") == "$1.5T"
+    assert short(12_345_678, "count") == "12,345,678" and short(None, "money") == "n/a"
 
 
 def test_table_markup_formats_totals_and_marks_customers():

@@ -299,6 +299,86 @@ def test_format_value():
     assert site.format_value(True, "count") == "n/a"
 
 
+def test_a_large_amount_tile_is_short_with_the_exact_figure_beside():
+    """Open AR of 33,179,125,289.23 (the 10M ledger's) shows "$33.18B" on its tile, with
+    "$33,179,125,289.23" in its tooltip and for screen readers; a change of +1,234,567.89 shows
+    "+$1.23M"; an amount below a million stays whole ("$987,654"). A customer's balance of
+    12,345,678.90 on its page: "$12.35M", exact to the cent beside it."""
+    kpis_ = {"open_ar": 33_179_125_289.23,
+             "comparison": {"open_ar": {"previous": 33_177_890_721.34, "change": 1_234_567.89,
+                                        "direction": "up", "assessment": "worse"}}}  # fmt: skip
+    tile = site.tile_html("open_ar", kpis_)
+    assert ('<div class="kpi-value" title="$33,179,125,289.23" data-exact="$33,179,125,289.23">'
+            '<span aria-hidden="true">$33.18B</span>'
+            '<span class="visually-hidden">$33,179,125,289.23</span></div>') in tile  # fmt: skip
+    assert "+$1.23M" in tile and 'data-value="33179125289.23"' in tile
+    assert '<div class="kpi-value">$987,654</div>' in site.tile_html(
+        "open_ar", {"open_ar": 987_654.0}
+    )
+    from arinsight.site.customer_page import _money_fact
+
+    fact = _money_fact("Pending balance", 12_345_678.9, "USD")
+    assert 'title="$12,345,678.90"' in fact and '<span aria-hidden="true">$12.35M</span>' in fact
+    assert '<div class="kpi-value">$1,234.50</div>' in _money_fact("Overdue", 1234.5, "USD")
+
+
+def test_forecast_tiles_add_up_the_weeks_of_kpis_json():
+    """Five weeks from 2026-11-01, expected 100.10, 200.20, 300.30, 400.40, 500.50 (lows 90,
+    180, 270, 360, 450; week 1's high 110): week 1 = $100 (range $90 to $110); weeks 1-4 =
+    100.10 + 200.20 + 300.30 + 400.40 = 1,001.00, from 2026-11-01 to 2026-11-28; their lows
+    90 + 180 + 270 + 360 = 900; the 5 weeks 1,501.50 to 2026-12-05. No forecast: no tiles."""
+    weeks = {f"2026-{d}": {"expected": e, "low": lo, "high": lo + 20}
+             for d, e, lo in (("11-01", 100.1, 90), ("11-08", 200.2, 180), ("11-15", 300.3, 270),
+                              ("11-22", 400.4, 360), ("11-29", 500.5, 450))}  # fmt: skip
+    html = site.tiles.forecast_tiles_html({"cash_forecast": weeks}, "USD")
+    got = dict(re.findall(r'data-kpi="([^"]+)" data-value="([^"]+)"', html))
+    assert got == {"forecast_week_1": "100.1", "forecast_weeks_1_4": "1001.0",
+                   "forecast_low_weeks_1_4": "900.0", "forecast_weeks_1_5": "1501.5"}  # fmt: skip
+    assert "range $90 to $110" in html and "2026-11-01 to 2026-11-28" in html
+    assert "2026-11-01 to 2026-12-05" in html and ">$1,502</div>" in html
+    assert site.tiles.forecast_tiles_html({"cash_forecast": None}) == ""
+
+
+def test_customer_contact_rep_and_disputes_only_where_the_data_has_them():
+    """A customer with an e-mail, a sales rep (name and ID) and two invoices in dispute shows
+    all three; NaN, None and blank attributes are left out (never "nan"); none at all gives no
+    line."""
+    from types import SimpleNamespace
+
+    from arinsight.site.customer_page import contact_html
+
+    row = SimpleNamespace(contact_email="ap@acme.example", sales_rep_id="R07",
+                          sales_rep_name="Ana <Silva>")  # fmt: skip
+    disputes = pd.DataFrame({"invoice_id": ["INV-9", "INV-12"], "reason": ["price", ""],
+                             "opened_date": ["2026-10-03", ""]})  # fmt: skip
+    html = contact_html(row, disputes)
+    assert 'Contact <a href="mailto:ap@acme.example">ap@acme.example</a>' in html
+    assert "Sales rep Ana &lt;Silva&gt; (R07)" in html
+    assert (
+        "In dispute (no reminders): 2 invoices, INV-9 (price, since 2026-10-03), INV-12</span>"
+        in html
+    )
+    bare = SimpleNamespace(contact_email=float("nan"), sales_rep_id="R07", sales_rep_name=None)
+    assert contact_html(bare, None) == '<p class="cust-contact">Sales rep R07</p>'
+    assert contact_html(SimpleNamespace(contact_email=" ", sales_rep_id=None), pd.DataFrame()) == ""
+    assert "nan" not in contact_html(SimpleNamespace(), None)
+
+
+def test_good_and_bad_are_said_by_a_symbol_not_only_by_colour():
+    """DSO up 5 days is worse: "✗" before the arrow and "worse" for screen readers; CEI up is
+    better: "✓"; a KPI without a good direction gets no symbol."""
+    cur = {"dso": 45.0, "cei": 80.0, "total_accrued_commissions": 8.0}
+    prev = {"dso": 40.0, "cei": 70.0, "total_accrued_commissions": 10.0}
+    dso = site.tile_html("dso", cur, prev)
+    assert ('<span class="kpi-judgement" aria-hidden="true">✗</span>'
+            '<span class="visually-hidden">worse: </span>'
+            '<span class="kpi-arrow" aria-hidden="true">▲</span> +5.0 days') in dso  # fmt: skip
+    assert '<span class="kpi-judgement" aria-hidden="true">✓</span>' in site.tile_html(
+        "cei", cur, prev
+    )
+    assert "kpi-judgement" not in site.tile_html("total_accrued_commissions", cur, prev)
+
+
 def test_kpi_change_uses_comparison_then_previous_period():
     """DSO comes from the notebook's comparison (40.25 -> 45.25: up 5, worse). Open AR has no
     comparison: 1,000 -> 1,200 from the previous kpis.json is up 200, and lower open AR is
@@ -461,21 +541,83 @@ def test_explorer_rows_open_paid_in_window_and_customer_groups():
 
 
 def test_explorer_data_script_is_escaped_and_offline():
-    """The data script holds every row; the hostile name is written with unicode escapes (it
-    cannot end the script); the page's markup loads nothing from another host and labels every
-    filter."""
+    """The index script holds no row and no customer; a part holds its rows with the hostile
+    name written with unicode escapes (it cannot end the script); the page's markup loads
+    nothing from another host and labels every filter."""
     rows = site.explorer_rows(_explorer_frame())
-    data = site.explorer.explorer_data(
+    index, parts = site.explorer.explorer_data(
         rows, "2026-10", "2026-10-31", "USD", {"C_1": "customers/C_1.html"}
     )
-    script = site.explorer.explorer_data_script(data)
-    assert "<" not in script and "\\u003cimg src=x onerror=alert(1)\\u003e" in script
+    script = site.explorer.explorer_data_script(index)
     assert script.startswith("window.arinsightExplorer = window.arinsightExplorer || {};")
-    assert len(data["rows"]) == 10 and data["customers"] == {"C_1": "customers/C_1.html"}
+    assert "INV-" not in script and "Customer" not in script
+    part = site.explorer.explorer_part_script(
+        "2026-10", "North-current.js", parts["North-current.js"]
+    )
+    assert "<" not in part and "\\u003cimg src=x onerror=alert(1)\\u003e" in part
+    assert part.startswith("window.arinsightExplorerParts = window.arinsightExplorerParts || {};")
+    assert 'window.arinsightExplorerParts["2026-10/North-current.js"] = ' in part
+    assert sum(len(p["rows"]) for p in parts.values()) == 10
     page = site.explorer_html(rows, "2026-10", "explorer-data.js", "")
     assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?(https?:)?//", page)
     assert page.count("<select") == 4 and page.count('<label class="ar-filter') == 5
     assert '<td data-total="open_amount" class="num"></td>' in page
+
+
+def test_explorer_data_in_parts_cut_at_the_row_cap_with_whole_totals():
+    """The 10 open invoices of _explorer_frame at 2026-10-31 (i = 1..6, 8..11; amount and open
+    amount 1,000 + i; Overdue when i % 3, else Open - current): North overdue 1, 2, 4, 5;
+    North current 3; South overdue 8; South current 6, 9; East overdue 10, 11.
+
+    With at most 2 rows a part, North overdue keeps its two largest, INV-005 (1,005.00) and
+    INV-004 (1,004.00), and says 2 of 4. Because a part is cut, the index carries the totals
+    of every view: North overdue = 4 invoices, 4 customers, 1,001 + 1,002 + 1,004 + 1,005 =
+    4,012.00 open and amount, at risk INV-002's 601.20; all open = 10 invoices, 10 customers,
+    10,000 + (1+2+3+4+5+6+8+9+10+11 = 59) = 10,059.00; over the limit (C_1 only, limit 1,000)
+    = 1 invoice of 1,001.00. C_1 is over its limit in All and North (bits 1 + 2 = 3), C_2
+    likely late in both (4 + 8 = 12). Dates are days since 1970-01-01; money whole cents."""
+    customers = pd.DataFrame({"customer_id": ["C_1"], "credit_limit": [1000.0]})
+    scores = pd.DataFrame({"invoice_id": ["INV-002"], "customer_id": ["C_2"],
+                           "open_amount": [1002.0], "days_past_due": [28],
+                           "probability_late": [0.6], "expected_overdue": [601.2]})  # fmt: skip
+    rows = site.explorer_rows(_explorer_frame(), customers, scores, "2026-10-31", 1)
+    index, parts = site.explorer.explorer_data(rows, "2026-10", "2026-10-31", "USD", {}, 2)
+    listed = [(p["file"], p["rows"], p["total"]) for p in index["parts"]]
+    assert listed == [("East-overdue.js", 2, 2), ("North-overdue.js", 2, 4),
+                      ("North-current.js", 1, 1), ("South-overdue.js", 1, 1),
+                      ("South-current.js", 2, 2)]  # fmt: skip
+    north = parts["North-overdue.js"]
+    assert [r[0] for r in north["rows"]] == ["INV-005", "INV-004"]
+    day = (pd.Timestamp("2026-09-06") - pd.Timestamp("1970-01-01")).days  # INV-005's due date
+    c5 = north["customers"][north["rows"][0][1]]
+    assert c5 == ["C_5", "Customer 5", 0, 0]
+    assert north["rows"][0] == ["INV-005", 0 if c5 is north["customers"][0] else 1,
+                                100500, 100500, 25, day, day - 31, None, None, 0]  # fmt: skip
+    assert index["totals"]["North|overdue||"] == [4, 4, 401200, 401200, 60120]
+    assert index["totals"]["|open||"] == [10, 10, 1005900, 1005900, 60120]
+    assert index["totals"]["|open|over-limit|"] == [1, 1, 100100, 100100, 0]
+    assert index["totals"]["North|open|likely-late|Manufacturing"] == [1, 1, 100200, 100200, 60120]
+    assert index["full"] == {"East": "invoices-East.csv", "North": "invoices-North.csv",
+                             "South": "invoices-South.csv"}  # fmt: skip
+    assert "C_1" not in {c[0] for p in parts.values() for c in p["customers"]}  # cut off
+    # no part cut: every row, no totals, no full CSV (the page adds up its rows itself)
+    index, parts = site.explorer.explorer_data(rows, "2026-10", "2026-10-31", "USD", {}, 4)
+    assert index["totals"] is None and index["full"] is None
+    groups = {c[0]: c[3] for p in parts.values() for c in p["customers"]}
+    assert len(groups) == 10 and groups["C_1"] == 3 and groups["C_2"] == 12 and groups["C_3"] == 0
+
+
+def test_full_csv_has_every_row_numbers_as_numbers_and_safe_text():
+    """The full CSV of a region: the explorer's headers, Customer ID last; amounts as plain
+    numbers; a name starting with "=" written with an apostrophe."""
+    frame = _explorer_frame()
+    frame.loc[frame["invoice_id"] == "INV-001", "customer_name"] = "=HYPERLINK(1)"
+    rows = site.explorer_rows(frame)
+    lines = site.explorer.full_csv(rows[rows["region"] == "North"]).splitlines()
+    assert lines[0].startswith("Invoice,Customer,Open amount,Amount,Days past due,")
+    assert lines[0].endswith(",Region,Industry,Customer ID") and len(lines) == 6
+    assert lines[1] == ("INV-001,'=HYPERLINK(1),1001.0,1001.0,29,Overdue,2026-09-02,2026-08-02,"
+                        ",,North,Energy,C_1")  # fmt: skip
 
 
 def test_view_hash_and_tile_link():
@@ -733,10 +875,18 @@ def test_explorer_pages_of_every_period(built):
     assert 'data-period="2026-10" data-base="2026-10/"' in latest
     october = _text(built, "site/2026-10/explorer.html")
     assert '<script src="explorer-data.js"></script>' in october
-    oct_data = _text(built, "site/2026-10/explorer-data.js")
-    sep_data = _text(built, "site/2026-09/explorer-data.js")
+    assert '"explorer-data/North-overdue.js"' not in _text(built, "site/2026-10/explorer-data.js")
+    assert '"file":"North-overdue.js"' in _text(built, "site/2026-10/explorer-data.js")
+
+    def parts(period: str) -> str:  # the rows: one script per region and status, both renderers
+        return "".join(p.read_text(encoding="utf-8") for p in
+                       sorted((built["out"] / f"site/{period}/explorer-data").glob("*.js")))  # fmt: skip
+
+    oct_data, sep_data = parts("2026-10"), parts("2026-09")
     assert '"INV-001"' in oct_data and '"INV-007"' not in oct_data
-    assert '"INV-007"' in sep_data and '"Paid"' in sep_data
+    assert '"INV-007"' in sep_data and '"file":"North-paid.js"' in _text(
+        built, "site/2026-09/explorer-data.js"
+    )
     assert EVIL not in oct_data and "\\u003cimg" in oct_data
     # older periods' pages link to their own period's explorer
     assert 'href="../explorer.html"' in _text(built, "site/2026-09/North/receivables.html")

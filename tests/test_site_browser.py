@@ -118,13 +118,20 @@ def page(browser):
     assert not pg.dialogs, f"a script ran a dialog: {pg.dialogs}"
 
 
+_SCALE = {"M": 1e6, "B": 1e9, "T": 1e12}
+
+
 def _number(text: str) -> float:
-    return float(re.sub(r"[^0-9.\-]", "", text.replace("−", "-")))
+    scale = next((v for k, v in _SCALE.items() if re.search(rf"\d{k}\b", text)), 1.0)
+    return float(re.sub(r"[^0-9.\-]", "", text.replace("−", "-"))) * scale
 
 
 def _step(shown: str) -> float:
     if shown.endswith("x"):
         return 0.01
+    scale = next((v for k, v in _SCALE.items() if re.search(rf"\d{k}\b", shown)), None)
+    if scale:  # "$1.23M": two decimals of millions
+        return 0.01 * scale
     if "$" in shown or re.fullmatch(r"-?[\d,]+", shown):
         return 1.0
     return 0.1
@@ -136,13 +143,21 @@ def _check_tiles(page, want: dict, keys: list[str]) -> None:
     for i in range(tiles.count()):
         tile = tiles.nth(i)
         key = tile.get_attribute("data-kpi")
-        shown = tile.locator(".kpi-value").inner_text()
+        value = tile.locator(".kpi-value")
+        short = value.locator("[aria-hidden=true]")
+        shown = (short if short.count() else value).inner_text()
         raw = tile.get_attribute("data-value")
         if want.get(key) is None:
             assert shown == "n/a" and raw == "", key
             continue
         assert json.loads(raw) == want[key], key
         assert abs(_number(shown) - want[key]) <= _step(shown) / 2 + 1e-9, (key, shown)
+        if short.count():  # the exact figure, to the cent, in the tooltip and read aloud
+            exact = value.get_attribute("title")
+            assert round(_number(exact) * 100) == round(want[key] * 100), (key, exact)
+            assert value.locator(".visually-hidden").inner_text() == exact
+        # the figure fits its tile
+        assert value.evaluate("e => e.scrollWidth <= e.clientWidth"), (key, shown)
 
 
 def test_tiles_equal_kpis_on_every_region_page(page, served):
@@ -338,6 +353,105 @@ def test_screenshots(page, served):
         page.screenshot(path=str(ARTIFACTS / f"{r}-{name}-390.png"), full_page=True)
 
 
+A4_CONTENT_PX = (297 - 2 * 12) / 25.4 * 96  # the print stylesheet's A4 page less its margins
+
+
+def test_printing_a_dashboard(page, served):
+    """Printed, a dashboard has no navigation, context bar or buttons; every collapsed section
+    but the provenance is open; tiles, chart cards and table rows are never split across pages
+    (break-inside: avoid, and each is shorter than an A4 page, so the rule can hold); the PDF
+    has a few A4 pages and the sections close again after printing."""
+    page.goto(served["url"] + "site/2026-10/North/receivables.html")
+    page.wait_for_selector(".ar-chart .main-svg")
+    closed = page.locator("details:not([open]):not(.provenance)").count()
+    assert closed > 0
+    pdf = page.pdf(format="A4")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert 1 <= pages <= 6, pages
+    assert page.locator("details:not([open]):not(.provenance)").count() == closed  # closed again
+    page.set_viewport_size({"width": 794, "height": 1123})
+    page.emulate_media(media="print")
+    page.evaluate("() => dispatchEvent(new Event('beforeprint'))")
+    assert page.locator("details:not([open]):not(.provenance)").count() == 0
+    assert page.locator("details.provenance:not([open])").count() == 1
+    hidden = page.evaluate(
+        """() => ['.ar-navbar', '#quarto-header', '.ar-context', '.ar-downloads', '.kpi-rows']
+        .flatMap(s => [...document.querySelectorAll(s)])
+        .filter(e => getComputedStyle(e).display !== 'none').length"""
+    )
+    assert hidden == 0
+    blocks = page.evaluate(
+        """() => [...document.querySelectorAll('.kpi-tile, .ar-card, table.ar-table tr')]
+        .map(e => [e.className || e.tagName, getComputedStyle(e).breakInside,
+                   e.getBoundingClientRect().height])"""
+    )
+    assert blocks and all(b[1] == "avoid" for b in blocks), blocks[:3]
+    assert max(b[2] for b in blocks) < A4_CONTENT_PX
+    page.emulate_media(media="screen")
+
+
+def test_phone_layout_of_home_and_a_dashboard(browser, served):
+    """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
+    tile; the home page's regions table keeps one line a region and scrolls inside itself."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    pg = context.new_page()
+    for rel in ("index.html", "site/2026-10/North/receivables.html"):
+        pg.goto(served["url"] + rel)
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390, rel
+        tops = pg.eval_on_selector_all(".kpi-tile", "els => els.map(e => e.offsetTop)")
+        assert len(tops) >= 4 and tops[0] == tops[1] and tops[2] == tops[3] > tops[0], rel
+        assert pg.eval_on_selector_all(
+            ".kpi-value", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
+        ), rel
+    pg.goto(served["url"] + "index.html")
+    heights = pg.eval_on_selector_all(
+        "table.regions tbody tr", "els => els.map(e => e.offsetHeight)"
+    )
+    assert heights and max(heights) < 45, heights
+    wrap = pg.locator("table.regions").locator("xpath=..")
+    assert wrap.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    context.close()
+
+
+def _axe():
+    """axe-core as the pinned axe-playwright-python bundles it (its axe.min.js: nothing is
+    downloaded); missing, the test fails on CI and is skipped elsewhere, as chromium."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("axe-playwright-python is missing (run `make venv`)")
+        pytest.skip("axe-playwright-python is missing (run `make venv`)")
+    return Axe()
+
+
+def test_no_serious_accessibility_violation(page, served):
+    """axe-core, injected into the home page, a dashboard (charts, tiles, tables), a customer
+    page and the invoice explorer once drawn: no violation of impact serious or critical. A
+    chart is a labelled figure (its legend and toolbar are controls, which an image may not
+    hold); the explorer's filters are labelled by their visible text."""
+    axe = _axe()
+    found = {}
+    customer = "site/2026-10/customers/C_5.html"
+    for rel in ("index.html", "site/2026-10/North/receivables.html", customer,
+                "site/explorer.html"):  # fmt: skip
+        page.goto(served["url"] + rel)
+        if "explorer" in rel:
+            _loaded(page)
+        else:
+            page.wait_for_load_state("load")
+        if "receivables" in rel:
+            page.wait_for_selector(".ar-chart .main-svg")
+        results = axe.run(page).response
+        assert results["testEngine"]["name"] == "axe-core", rel  # axe ran on the page
+        found[rel] = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    assert found == {rel: [] for rel in found}, found
+
+
 def test_no_chart_offers_to_send_it_anywhere(page, served):
     """plotly.js 4 puts "Share chart" (an upload to Plotly Cloud) in every chart's toolbar by
     default: no chart of the site has it, nor a link to Plotly's editors, and no request leaves
@@ -519,10 +633,15 @@ def engine_served(request, tmp_path_factory):
         yield {"out": out, "reports": reports, "url": url, "renderer": request.param}
 
 
+def _loaded(page) -> None:
+    """Wait until the explorer has loaded the parts of its view and drawn its totals."""
+    page.wait_for_selector(".explorer[data-period]:not([data-loading]) #invoice_explorer "
+                           "tfoot [data-total=invoice_id][data-count]", timeout=20_000)  # fmt: skip
+
+
 def _totals(page) -> dict:
     """The explorer's totals row: money columns in cents, invoices and customers counted."""
-    page.wait_for_selector("#invoice_explorer tfoot [data-total=invoice_id][data-count]",
-                           timeout=20_000)  # fmt: skip
+    _loaded(page)
     return page.evaluate(
         """() => { const out = {};
         document.querySelectorAll('#invoice_explorer tfoot [data-total]').forEach(td => {
@@ -535,6 +654,7 @@ def _totals(page) -> dict:
 
 def _rows(page) -> list[dict]:
     """The rows the explorer shows, every page of them, in its order, as {column: value}."""
+    _loaded(page)
     return page.evaluate(
         """() => { const t = document.querySelector('#invoice_explorer')._arTable;
         const box = document.querySelector('.explorer[data-period]');
@@ -629,6 +749,76 @@ def test_a_truncated_list_opens_all_its_rows(page, engine_served):
     }
     days = [r["days_past_due"] for r in rows]
     assert days == sorted(days, reverse=True)  # the list's order: the oldest first
+
+
+@pytest.fixture(scope="module", params=_renderers())
+def engine_cut_served(request, tmp_path_factory):
+    """The site of :func:`make_engine_reports` with the explorer cut at 5 invoices of one
+    region and status (``site: {explorer_max_rows: 5}``), as a 10M-invoice ledger is at
+    20,000."""
+    from test_site import make_project
+
+    from arinsight import site
+
+    tmp = tmp_path_factory.mktemp(f"engine-cut-{request.param}")
+    reports = make_engine_reports(tmp / "reports")
+    manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
+    manifest["params"]["site"] = {"explorer_max_rows": 5}
+    (reports / PERIOD / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    out = site.build_site(
+        tmp / "out", renderer=request.param, reports_dir=reports, project_dir=make_project(tmp)
+    )
+    with _serving(out) as url:
+        yield {"out": out, "reports": reports, "url": url, "renderer": request.param}
+
+
+def test_a_cut_explorer_lists_the_largest_and_totals_every_invoice(page, engine_cut_served):
+    """With at most 5 invoices of one region and status loaded, every tile of the home page
+    and of North's receivables and risk pages still opens a totals row equal to its kpis.json
+    figure (the totals of the whole view, computed at build time); the table lists the largest
+    invoices only (at most 5 per region and status, the largest open amounts of the set), says
+    so, and links each region's full CSV, whose overdue rows add up to the region's overdue
+    AR. A search then totals the rows listed, and says so."""
+    base, reports = engine_cut_served["url"], engine_cut_served["reports"]
+    for region, rel in (("All", "index.html"), ("North", f"site/{PERIOD}/North/receivables.html"),
+                        ("North", f"site/{PERIOD}/North/risk.html")):  # fmt: skip
+        want = json.loads((reports / PERIOD / region / "kpis.json").read_text())
+        page.goto(base + rel)
+        links = page.eval_on_selector_all(
+            ".kpi-tile.linked", "els => els.map(e => [e.dataset.kpi,"
+            " e.querySelector('a.kpi-rows').href, e.querySelector('a.kpi-rows').dataset.total])",
+        )  # fmt: skip
+        assert len(links) >= 2, rel
+        for kpi, url, total in links:
+            page.goto(url)
+            got = _totals(page)
+            if total == "customers":
+                assert got["customer_name"] == want[kpi], (rel, kpi)
+            else:
+                assert got[total] == round(want[kpi] * 100), (rel, kpi, got[total], want[kpi])
+    north = json.loads((reports / PERIOD / "North" / "kpis.json").read_text())
+    page.goto(f"{base}site/{PERIOD}/explorer.html#region=North&status=overdue")
+    got = _totals(page)
+    assert got["invoice_id"] == north["overdue_invoices"] > 5
+    listed = _rows(page)
+    assert len(listed) == 5 and {r["payment_status"] for r in listed} == {"Overdue"}
+    note = page.locator(".ar-explorer-cut")
+    assert note.is_visible()
+    assert f"lists the 5 largest of its {north['overdue_invoices']:,} invoices" in note.inner_text()
+    csv_rows = _csv(_download(page, note.locator("a", has_text="North"), made_in_page=False))
+    head, body = csv_rows[0], csv_rows[1:]
+    overdue = [r for r in body if r[head.index("Payment status")] == "Overdue"]
+    assert len(overdue) == north["overdue_invoices"]
+    cents = sum(round(float(r[head.index("Open amount")]) * 100) for r in overdue)
+    assert cents == round(north["overdue_ar"] * 100)
+    assert {r[head.index("Region")] for r in body} == {"North"}
+    # the 5 listed are the largest open amounts of North's overdue invoices
+    largest = sorted((float(r[head.index("Open amount")]) for r in overdue), reverse=True)[:5]
+    assert sorted((r["open_amount"] for r in listed), reverse=True) == largest
+    # a search covers the rows listed: the totals row adds them up and the note says so
+    page.fill("[data-filter=q]", listed[0]["invoice_id"])
+    assert _totals(page)["invoice_id"] == 1
+    assert "the totals row adds up the rows listed" in note.inner_text()
 
 
 def _download(page, button, made_in_page: bool = True) -> Path:

@@ -91,6 +91,10 @@ def customer_aging(
     return table.reset_index()
 
 
+#: The customer's contact attributes the customer pages show when the data has them.
+CONTACT_COLUMNS = ("contact_email", "sales_rep_id", "sales_rep_name")
+
+
 def customer_summary(
     positions: pd.DataFrame,
     customers: pd.DataFrame | None = None,
@@ -105,7 +109,8 @@ def customer_summary(
     ``paid_late_pct`` (share of them paid more than ``late_days`` days after the due date),
     ``average_days_late`` (of the paid invoices), ``late_open_invoices`` (open and more than
     ``late_days`` past due) and, from ``risk`` (:func:`arinsight.risk.customer_risk`),
-    ``expected_overdue``, ``risk_share`` and ``pending_risk``. Sorted by open amount, largest first.
+    ``expected_overdue``, ``risk_share`` and ``pending_risk``; from ``customers``, the
+    :data:`CONTACT_COLUMNS` it has. Sorted by open amount, largest first.
     """
     require_columns(positions, STATEMENT_COLUMNS + ["days_late"], "invoice positions")
     p = positions
@@ -139,7 +144,8 @@ def customer_summary(
     meta_cols = ["customer_id", "customer_name", "region", "industry", "customer_type"]
     meta = p[[c for c in meta_cols if c in p.columns]].drop_duplicates("customer_id")
     if customers is not None and len(customers):
-        extra = [c for c in ("credit_limit", "payment_terms_days") if c in customers.columns]
+        extra = [c for c in ("credit_limit", "payment_terms_days", *CONTACT_COLUMNS)
+                 if c in customers.columns]  # fmt: skip
         meta = meta.merge(
             customers[["customer_id", *extra]].drop_duplicates("customer_id"),
             on="customer_id",
@@ -242,7 +248,8 @@ def group_by_customer(df: pd.DataFrame, ids: Iterable[str]) -> dict[str, pd.Data
 
 def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataFrame]:
     """What the customer pages of a period need besides the invoice positions, as of T, from the
-    processed tables of ``processed_dir``: ``customers.parquet`` (the customer master data) and
+    processed tables of ``processed_dir``: ``customers.parquet`` (the customer master data, its
+    contact e-mail and its sales rep's name from ``sales_reps`` when the data has them) and
     ``customer_payments.parquet`` (payments dated by T), each sorted so the same ledger gives
     the same files. Only the columns the pages show are read."""
     import pyarrow.compute as pc
@@ -265,7 +272,11 @@ def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataF
 
     customers = read("customers", ["customer_id", "customer_name", "region", "industry",
                                    "customer_type", "credit_limit", "payment_terms_days",
-                                   "sales_rep_id"])  # fmt: skip
+                                   "sales_rep_id", "contact_email"])  # fmt: skip
+    reps = read("sales_reps", ["sales_rep_id", "rep_name"])
+    if "sales_rep_id" in customers.columns and len(reps) and "rep_name" in reps.columns:
+        names = reps.drop_duplicates("sales_rep_id").set_index("sales_rep_id")["rep_name"]
+        customers["sales_rep_name"] = customers["sales_rep_id"].map(names)
     pay = read("payments", ["payment_id", "invoice_id", "customer_id", "payment_date", "amount",
                             "method"], pc.field("payment_date") <= t)  # fmt: skip
     return {

@@ -295,7 +295,7 @@ def tiles(page: str) -> list[KPI]:
 
 
 #: The named styles of :func:`format_value`, by where the text is shown.
-STYLES = ("tile", "compact", "mail", "table")
+STYLES = ("tile", "short", "compact", "mail", "table")
 
 
 def format_value(
@@ -313,6 +313,10 @@ def format_value(
       ("$1,234,568", "10 CHF"), days and percent to one decimal ("42.1 days", "85.3%"), times to
       two ("6.20x"), counts whole; None, NaN, booleans and non-numbers are "n/a". ``signed``
       puts "+" before positive values;
+    - ``"short"`` (the figure on a website tile, whose box is ~200 px wide): as ``"tile"``,
+      except money from one million on, in millions, billions or trillions with two decimals,
+      trailing zeros dropped ("$987,654", "$1.2M", "$33.18B", "-€4.05B", "2.5M CHF"); the tile
+      gives the exact figure beside it (tooltip, screen readers);
     - ``"compact"`` (the notebooks' KPI summary, the risk model card): money abbreviated
       ("$1.2k", "$2.5M", "-€3.4B", "950 CHF"), days "42.1 days", percent "85.3%", times "6.20x",
       counts "1,234"; None and non-finite floats are "n/a". ``signed``: "+" before positive;
@@ -355,6 +359,20 @@ def _tile(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> 
     if unit == "count":
         return f"{sign}{v:,.0f}"
     return f"{sign}{v:,.2f}"
+
+
+def _short(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
+    text = _tile(value, unit, currency, signed, decimals)
+    if unit != "money" or text == "n/a" or abs(float(value)) < 1e6:
+        return text
+    sign = "+" if signed and value > 0 else "-" if value < 0 else ""
+    v = abs(float(value))
+    size, suffix = next((s, x) for s, x in ((1e12, "T"), (1e9, "B"), (1e6, "M")) if v >= s)
+    number = f"{v / size:.2f}".rstrip("0").rstrip(".")
+    if number == "1000" and suffix != "T":  # 999,995,000 rounds up to the next unit
+        number, suffix = "1", {"M": "B", "B": "T"}[suffix]
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{number}{suffix}" if symbol else f"{sign}{number}{suffix} {currency}"
 
 
 def _compact(value: Any, unit: str, currency: str, signed: bool, decimals: int) -> str:
@@ -415,7 +433,7 @@ def _table(value: Any, unit: str, currency: str, signed: bool, decimals: int) ->
     return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
 
 
-_FORMATTERS = {"tile": _tile, "compact": _compact, "mail": _mail, "table": _table}
+_FORMATTERS = {"tile": _tile, "short": _short, "compact": _compact, "mail": _mail, "table": _table}
 
 
 def markdown_table() -> str:

@@ -208,7 +208,8 @@ def run_alerts(
 ) -> int:
     """``arinsight alerts``: worklist files + one reminder per customer contact (see module doc).
 
-    Writes reports/<period>/alerts/collections_worklist.{csv,xlsx} and overdue_crossings.csv,
+    Writes reports/<period>/alerts/collections_worklist.{csv,xlsx}, overdue_crossings.csv and
+    disputes.csv (the invoices in dispute with their customer, for the site's customer pages),
     then the reminders to reports/<period>/outbox/ and, unless ``dry_run``, sends them. A
     reminder whose key (period, customer, level) is in the send log is skipped unless ``force``.
     Returns 0, or 1 when some message was refused (it stays in the outbox).
@@ -295,6 +296,13 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     write_csv(worklist, out_dir / "collections_worklist.csv")
     write_csv(crossings_named, out_dir / "overdue_crossings.csv")
     write_csv(plan_out, out_dir / "dunning_plan.csv")
+    # the invoices in dispute with their customer, for the customer pages of the site
+    owner = dict(
+        zip(positions["invoice_id"].astype(str), positions["customer_id"].astype(str), strict=True)
+    )
+    disputes_out = disputes.assign(customer_id=disputes["invoice_id"].astype(str).map(owner))
+    write_csv(disputes_out[["invoice_id", "customer_id", "reason", "opened_date"]],
+              out_dir / "disputes.csv")  # fmt: skip
     write_excel(
         out_dir / "collections_worklist.xlsx",
         {"worklist": worklist, "invoices": crossings_named, "dunning": plan_out},

@@ -36,6 +36,7 @@ from arinsight.site.sections import (
     provenance_html,
     scripts_html,
 )
+from arinsight.site.tiles import value_html
 
 if TYPE_CHECKING:  # for the annotation only: pages imports this module
     from arinsight.site.pages import Builder
@@ -53,9 +54,64 @@ def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
     )
 
 
+def _money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
+    """A money fact to the cent; from one million on short ("$12.35M"), exact in its tooltip
+    (:func:`arinsight.site.tiles.value_html`)."""
+    attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
+    return (
+        f'<div class="cust-fact"{attrs}><div class="kpi-label">{esc(label)}</div>'
+        f"{value_html(value, 'money', currency, style='table')}</div>"
+    )
+
+
 def _text(value: Any) -> bool:
     """A non-empty text value (not None, NaN or blank)."""
     return isinstance(value, str) and value.strip() != ""
+
+
+def _disputes(period: PeriodReport) -> dict[str, pd.DataFrame] | None:
+    """The period's invoices in dispute by customer, from ``alerts/disputes.csv`` (written by
+    ``arinsight alerts``); None when the alerts step has not published one."""
+    path = period.folder / "alerts" / "disputes.csv"
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if frame.empty or "customer_id" not in frame.columns:
+        return {}
+    return {str(c): g for c, g in frame.groupby("customer_id", sort=False)}
+
+
+def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
+    """The customer's contact line: its contact e-mail, its sales rep (name and ID) and its
+    invoices in dispute (with reason and date), each only when the data has it; empty when
+    it has none of them (an absent attribute is left out, never shown as "nan")."""
+    parts = []
+    email = getattr(row, "contact_email", None)
+    if _text(email):
+        parts.append(f'Contact <a href="mailto:{esc(email.strip())}">{esc(email.strip())}</a>')
+    rep_id, rep = getattr(row, "sales_rep_id", None), getattr(row, "sales_rep_name", None)
+    if _text(rep) or _text(rep_id):
+        who = esc(rep) if _text(rep) else ""
+        ident = esc(rep_id) if _text(rep_id) else ""
+        parts.append("Sales rep " + (f"{who} ({ident})" if who and ident else who or ident))
+    if disputes is not None and len(disputes):
+        listed = (
+            ", ".join(
+                esc(r.invoice_id)
+                + (f" ({esc(r.reason)}" if _text(r.reason) else " (")
+                + (f", since {esc(r.opened_date)}" if _text(r.opened_date) else "")
+                + ")"
+                for r in disputes.itertuples()
+            )
+            .replace(" ()", "")
+            .replace("(, ", "(")
+        )
+        n = len(disputes)
+        parts.append(f'<span class="ar-dispute">⚑ In dispute (no reminders): {n} '
+                     f'invoice{"s" if n > 1 else ""}, {listed}</span>')  # fmt: skip
+    if not parts:
+        return ""
+    return '<p class="cust-contact">' + " · ".join(parts) + "</p>"
 
 
 def customer_fragments(
@@ -86,6 +142,7 @@ def customer_fragments(
         if len(data["payments"])
         else pd.DataFrame(columns=cust.PAYMENT_COLUMNS)
     )
+    disputes_by = _disputes(period)
     log = cust.read_reminders((builder.reports_dir or config.REPORTS_DIR) / "notify_log.jsonl")
     log = log.loc[log["period"].astype(str) <= period.label] if len(log) else log
     ids = summary["customer_id"].astype(str).tolist()
@@ -161,14 +218,14 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _fact("Pending balance", format_value(row.open_amount, "money", currency, style="table"),
-                  {"pending": f"{row.open_amount:.2f}"}),
-            _fact("Overdue", format_value(row.overdue_amount, "money", currency, style="table")),
+            _money_fact("Pending balance", row.open_amount, currency,
+                        {"pending": f"{row.open_amount:.2f}"}),
+            _money_fact("Overdue", row.overdue_amount, currency),
             _fact("Credit limit used", _pct(row.credit_use_pct)
-                  + (f" of {format_value(row.credit_limit, 'money', currency, style='table', decimals=0)}"
+                  + (f" of {format_value(row.credit_limit, 'money', currency, style='short')}"
                      if is_number(row.credit_limit) else "")),
-            _fact("Amount at risk", format_value(row.expected_overdue, "money", currency, style="table")
-                  if is_number(row.expected_overdue) else "n/a"),
+            _money_fact("Amount at risk", row.expected_overdue, currency)
+            if is_number(row.expected_overdue) else _fact("Amount at risk", "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
         ]  # fmt: skip
@@ -183,6 +240,7 @@ def customer_fragments(
             f'<p class="cust-meta">Customer ID {esc(cid)}'
             + "".join(f" · {part}" for part in known if part)
             + f" · as of {esc(period.manifest.get('as_of'))}</p>"
+            + contact_html(row, (disputes_by or {}).get(cid))
         )
         lines = items_by[cid].drop(columns=["customer_id"])
         statement = table_markup(

@@ -9,11 +9,16 @@ Which invoices: every invoice open at T (open amount above zero), and the invoic
 months up to T (default :data:`DEFAULT_PAID_MONTHS`, the period's month; 0 leaves settled
 invoices out). A ledger's older paid invoices are not published, so the page stays bounded.
 
-The rows are computed here (:func:`explorer_rows`) and written once per period as a script,
-``site/<period>/explorer-data.js``, which both the period's explorer and (for the latest period)
-the navbar's ``site/explorer.html`` load: a plain ``<script src>`` works from a web server and
-from a file opened directly, where a ``fetch`` of JSON would not. The table is DataTables (the
-bundle the installed ``itables`` ships, served from the site: see
+The rows are computed here (:func:`explorer_rows`) and written once per period, compactly
+(:func:`explorer_data`): an index, ``site/<period>/explorer-data.js``, which both the period's
+explorer and (for the latest period) the navbar's ``site/explorer.html`` load, and one part per
+region and payment status, ``site/<period>/explorer-data/<region>-<status>.js``, which the page
+adds when a view needs it. Scripts, not JSON: a ``<script src>`` works from a web server and
+from a file opened directly, where a ``fetch`` would not. A part holds at most
+``site: {explorer_max_rows: N}`` invoices (default :data:`DEFAULT_MAX_ROWS`, the largest
+first); when one is cut, the index carries the totals of every view (the totals row still
+equals the tile) and each region's full CSV is written beside the parts. The table is
+DataTables (the bundle the installed ``itables`` ships, served from the site: see
 :func:`arinsight.site.write_datatables`), driven by ``assets/arinsight.js``.
 
 The URL's hash holds the view: ``#status=overdue&region=North&customers=over-limit&q=...&
@@ -29,6 +34,7 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 
+from arinsight.files import safe_slug
 from arinsight.ledger import ALL_REGIONS, period_bounds
 from arinsight.site.html import esc, href, json_for_script, month_name, write_text
 from arinsight.site.paths import (
@@ -79,6 +85,12 @@ CUSTOMER_GROUPS: tuple[tuple[str, str], ...] = (
     ("likely-late", "Customers likely to pay late"),
 )
 DEFAULT_PAID_MONTHS = 1
+#: The folder of a period's explorer parts (beside ``explorer-data.js``).
+EXPLORER_PARTS = "explorer-data"
+#: The most invoices of one region and one payment status the explorer's page loads (the
+#: largest first): ``site: {explorer_max_rows: N}``. A 1M-invoice ledger stays under it; at
+#: 10M a view shows the largest invoices with the totals of all of them and links the full CSV.
+DEFAULT_MAX_ROWS = 20_000
 #: A customer is likely late when the amount-weighted probability of late payment of its open
 #: invoices is at least this (the Risk page's "Customers likely late", arinsight.risk).
 LIKELY_LATE = 0.5
@@ -126,6 +138,15 @@ def paid_months_of(period: PeriodReport) -> int:
         return max(0, int(DEFAULT_PAID_MONTHS if value is None else value))
     except (TypeError, ValueError):
         return DEFAULT_PAID_MONTHS
+
+
+def max_rows_of(period: PeriodReport) -> int:
+    site = (period.manifest.get("params") or {}).get("site") or {}
+    try:
+        value = site.get("explorer_max_rows", DEFAULT_MAX_ROWS)
+        return max(1, int(DEFAULT_MAX_ROWS if value is None else value))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_ROWS
 
 
 def _cents(values: pd.Series) -> pd.Series:
@@ -263,31 +284,195 @@ def _value(v: Any) -> Any:
     return v
 
 
+def _days(values: pd.Series) -> list[int | None]:
+    """ISO dates as days since 1970-01-01 (None when blank): 5 digits instead of 12."""
+    d = pd.to_datetime(values, errors="coerce")
+    days = (d - pd.Timestamp("1970-01-01")).dt.days
+    return [None if pd.isna(v) else int(v) for v in days]
+
+
+def _cents_or_none(values: pd.Series) -> list[int | None]:
+    num = pd.to_numeric(values, errors="coerce")
+    return [None if pd.isna(v) else int(v) for v in (num * 100).round()]
+
+
+def _status_slug(status: str) -> str:
+    return {"Open - current": "current"}.get(status, status.lower())
+
+
+def _view_totals(rows: pd.DataFrame) -> dict[str, list[int]]:
+    """The totals row of every view the filters can make without a search (region or all,
+    status choice, customer group, industry or all): [invoices, customers, open amount, amount,
+    amount at risk] in cents, over every row of the view (the explorer shows these when a view
+    is cut at the row cap, so the totals row still equals the tile)."""
+    cents = {c: _cents(rows[c]) for c in MONEY_COLUMNS}
+    frame = rows[["customer_id", "region", "industry", "payment_status"]].assign(**cents)
+    frame["_ol"] = [tuple(v) for v in rows["over_limit"]]
+    frame["_ll"] = [tuple(v) for v in rows["likely_late"]]
+    statuses = {k: None for k, _ in STATUS_CHOICES}
+    statuses.update(open=["Open - current", "Overdue"], overdue=["Overdue"],
+                    current=["Open - current"], paid=["Paid"], credit=["Credit"])  # fmt: skip
+    regions = ["", *sorted(frame["region"].dropna().astype(str).unique())]
+    industries = ["", *sorted(frame["industry"].dropna().astype(str).unique())]
+    out: dict[str, list[int]] = {}
+    for region in regions:
+        by_region = frame if not region else frame[frame["region"] == region]
+        scope = region or ALL_REGIONS
+        for status, names in statuses.items():
+            by_status = by_region if names is None else by_region[
+                by_region["payment_status"].isin(names)]  # fmt: skip
+            for group, col in (("", None), ("over-limit", "_ol"), ("likely-late", "_ll")):
+                by_group = (by_status if col is None else by_status[
+                    by_status[col].map(lambda v, s=scope: s in v).astype(bool)])  # fmt: skip
+                for industry in industries:
+                    view = by_group if not industry else by_group[by_group["industry"] == industry]
+                    out[f"{region}|{status}|{group}|{industry}"] = [
+                        len(view),
+                        int(view["customer_id"].nunique()),
+                        *(int(view[c].sum()) for c in MONEY_COLUMNS),
+                    ]
+    return out
+
+
 def explorer_data(
-    rows: pd.DataFrame, period: str, as_of: Any, currency: str, links: Mapping[str, str]
-) -> dict[str, Any]:
-    """The data the explorer's script reads: columns, rows (lists in column order), and the
-    customer pages (paths relative to the period's folder)."""
+    rows: pd.DataFrame,
+    period: str,
+    as_of: Any,
+    currency: str,
+    links: Mapping[str, str],
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> tuple[dict[str, Any], dict[str, list[list[Any]]]]:
+    """The explorer's data, compact, in parts the page loads on demand.
+
+    Returns ``(index, parts)``. ``parts`` maps a file name to the invoices of one region and
+    one payment status: ``customers``, each ``[id, name, page, groups]`` (page
+    :func:`_page`, groups :func:`_group_bits`), and ``rows``, each ``[invoice_id, customer,
+    open_cents, amount_cents, days_past_due, due_day, invoice_day, paid_day, at_risk_cents,
+    industry]`` where customer and industry are positions in the part's customers and the
+    index's industries, days count from 1970-01-01 and money is in whole cents. A part holds at
+    most ``max_rows`` rows, the largest (open amount, or amount for a settled invoice) first;
+    ``rows`` and ``total`` in the index's ``parts`` say when it is cut. The index
+    (``explorer-data.js``) holds the dictionaries (regions, industries, statuses), the parts
+    and, when a part is cut, the totals of every view without a search (:func:`_view_totals`)
+    and the full CSV of each region. Nothing in it grows with the number of customers."""
     cols = ["customer_id", *(c for c, _ in EXPLORER_COLUMNS), "over_limit", "likely_late"]
-    body = [[_value(v) for v in rec] for rec in rows[cols].itertuples(index=False, name=None)]
-    return {
+    industries = sorted({str(v) for v in rows["industry"].dropna()})
+    regions = sorted({str(v) for v in rows["region"].dropna()})
+    statuses = ["Overdue", "Open - current", "Paid", "Credit"]
+    statuses += sorted({str(v) for v in rows["payment_status"].dropna()} - set(statuses))
+    frame = pd.DataFrame({
+        "invoice_id": rows["invoice_id"].astype(str),
+        "customer_id": rows["customer_id"].astype(str),
+        "customer_name": [_value(v) for v in rows["customer_name"]],
+        "groups": [_group_bits(ol, ll) for ol, ll in zip(rows["over_limit"], rows["likely_late"],
+                                                          strict=True)],  # fmt: skip
+        "open": _cents_or_none(rows["open_amount"]),
+        "amount": _cents_or_none(rows["amount"]),
+        "dpd": [_value(v) for v in rows["days_past_due"]],
+        "due": _days(rows["due_date"]),
+        "invoiced": _days(rows["invoice_date"]),
+        "paid": _days(rows["paid_date"]),
+        "risk": _cents_or_none(rows["amount_at_risk"]),
+        "industry": [None if pd.isna(v) else industries.index(str(v)) for v in rows["industry"]],
+        "region": rows["region"].where(rows["region"].notna(), "").astype(str),
+        "status": rows["payment_status"].where(rows["payment_status"].notna(), "").astype(str),
+        "size": pd.to_numeric(rows["open_amount"], errors="coerce").fillna(0).abs(),
+        "settled": pd.to_numeric(rows["amount"], errors="coerce").fillna(0).abs(),
+    })  # fmt: skip
+    fields = ["invoice_id", "customer", "open", "amount", "dpd", "due", "invoiced", "paid",
+              "risk", "industry"]  # fmt: skip
+    parts: dict[str, dict[str, list[list[Any]]]] = {}
+    listed = []
+    for (region, status), part in frame.groupby(["region", "status"], sort=True):
+        weight = part["size"].where(part["size"] > 0, part["settled"])
+        kept = (
+            part.assign(_w=weight)
+            .sort_values(["_w", "invoice_id"], ascending=[False, True], kind="stable")
+            .head(max(0, max_rows))
+        )
+        who = list(zip(kept["customer_id"], kept["customer_name"], kept["groups"], strict=True))
+        local = {k: i for i, k in enumerate(sorted(dict.fromkeys(who), key=str))}
+        customers = [[cid, name, _page(links.get(cid), cid), bits] for cid, name, bits in local]
+        kept = kept.assign(customer=[local[k] for k in who])
+        name = f"{safe_slug(region or 'no-region')}-{safe_slug(_status_slug(status or 'none'))}.js"
+        parts[name] = {
+            "customers": customers,
+            "rows": [
+                [_value(v) for v in rec] for rec in kept[fields].itertuples(index=False, name=None)
+            ],  # fmt: skip
+        }
+        listed.append({"file": name, "region": region, "status": status,
+                       "rows": len(kept), "total": len(part)})  # fmt: skip
+    order = {s: i for i, s in enumerate(statuses)}
+    listed.sort(key=lambda p: (p["region"], order.get(p["status"], len(order))))
+    cut = any(p["rows"] < p["total"] for p in listed)
+    index = {
         "period": period,
         "as_of": None if as_of is None else str(as_of),
         "currency": currency,
         "columns": cols,
-        "rows": body,
-        "customers": dict(sorted(links.items())),
+        "regions": regions,
+        "industries": industries,
+        "statuses": statuses,
+        "parts": listed,
+        "max_rows": max_rows,
+        "totals": _view_totals(rows) if cut else None,
+        "full": {r: f"invoices-{safe_slug(r)}.csv" for r in regions} if cut else None,
     }
+    return index, parts
+
+
+def _group_bits(over_limit: list[str], likely_late: list[str]) -> int:
+    """A row's customer groups as bits: over its limit in All (1) and in the row's region (2),
+    likely late in All (4) and in the row's region (8)."""
+    bits = 0
+    for scopes, shift in ((over_limit, 0), (likely_late, 2)):
+        for scope in scopes:
+            bits |= (1 if scope == ALL_REGIONS else 2) << shift
+    return bits
+
+
+def _page(link: str | None, customer_id: str) -> int | str:
+    """A customer's page for the explorer: 0 none, 1 ``customers/<id>.html``, else the link."""
+    if link is None:
+        return 0
+    return 1 if link == f"customers/{customer_id}.html" else link
 
 
 def explorer_data_script(data: Mapping[str, Any]) -> str:
-    """``explorer-data.js``: the data as a script (loaded by ``<script src>``: it works from a
+    """``explorer-data.js``: the index as a script (loaded by ``<script src>``: it works from a
     file opened directly, where fetching JSON would not)."""
     return (
         "window.arinsightExplorer = window.arinsightExplorer || {};\n"
         f"window.arinsightExplorer[{json_for_script(data['period'])}] = "
         f"{json_for_script(dict(data))};\n"
     )
+
+
+def explorer_part_script(period: str, name: str, rows: list[list[Any]]) -> str:
+    """One part of the explorer's rows as a script (``explorer-data/<region>-<status>.js``),
+    added to the page by the explorer when a view needs it."""
+    key = json_for_script(f"{period}/{name}")
+    return (
+        "window.arinsightExplorerParts = window.arinsightExplorerParts || {};\n"
+        f"window.arinsightExplorerParts[{key}] = {json_for_script(rows)};\n"
+    )
+
+
+def full_csv(rows: pd.DataFrame) -> str:
+    """Every explorer row of ``rows`` as CSV with the explorer's download columns (headers as
+    shown, the customer ID last): amounts and days as numbers, dates ISO, text cells that a
+    spreadsheet would run as a formula prefixed with an apostrophe. UTF-8 with a byte order
+    mark is the caller's (``encoding="utf-8-sig"``)."""
+    columns = [*EXPLORER_COLUMNS, ("customer_id", "Customer ID")]
+    out = pd.DataFrame({label: rows[c] for c, label in columns})
+    for c, label in columns:
+        if c not in (*MONEY_COLUMNS, "days_past_due"):
+            out[label] = out[label].map(
+                lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v))
+                else ("'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r" and v else v)
+            )  # fmt: skip
+    return out.to_csv(index=False, lineterminator="\r\n")
 
 
 def _options(name: str, label: str, choices: list[tuple[str, str]]) -> str:
@@ -333,6 +518,7 @@ def explorer_html(rows: pd.DataFrame, period: str, data_src: str, base: str) -> 
         '<button type="button" class="ar-button" data-download="csv">Download CSV</button>'
         '<button type="button" class="ar-button" data-download="xlsx">Download Excel</button>'
         "</div></div>"
+        '<p class="ar-explorer-cut notice" hidden></p>'
         '<noscript><p class="notice">The explorer needs JavaScript.</p></noscript>'
         '<table id="invoice_explorer" class="ar-table ar-explorer display compact">'
         f"<thead><tr>{head}</tr></thead><tbody></tbody>"
@@ -354,10 +540,21 @@ def explorer_pages(builder: Builder) -> None:
             cid: f"customers/{customer_slug(cid)}.html"
             for cid in builder.customer_ids.get(period.label, set())
         }
-        data = explorer_data(
-            rows, period.label, period.manifest.get("as_of"), currency_of(period), links
+        data, parts = explorer_data(
+            rows,
+            period.label,
+            period.manifest.get("as_of"),
+            currency_of(period),
+            links,
+            max_rows_of(period),
         )
         write_text(builder.project_dir / data_source, explorer_data_script(data))
+        folder = builder.project_dir / posixpath.dirname(data_source) / EXPLORER_PARTS
+        for name, part in parts.items():
+            write_text(folder / name, explorer_part_script(period.label, name, part))
+        for region, name in (data["full"] or {}).items():
+            text = full_csv(rows[rows["region"] == region])
+            (folder / name).write_text(text, encoding="utf-8-sig", newline="")
         targets = [source] + ([EXPLORER] if period is builder.latest else [])
         for target in targets:
             rel = posixpath.relpath(posixpath.dirname(source), posixpath.dirname(target))

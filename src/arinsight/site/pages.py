@@ -67,7 +67,7 @@ from arinsight.site.sections import (
     scripts_html,
     sections_html,
 )
-from arinsight.site.tiles import tiles_html
+from arinsight.site.tiles import forecast_tiles_html, tiles_html
 
 #: Tiles of the home page: the first few tiles of every region page.
 HOME_TILES_PER_PAGE = 4
@@ -347,6 +347,8 @@ class Builder:
         view = read_notebook(region.folder / nb_name)
         resolve = self.resolver(source, period.label)
         tiles = self.tiles(source, period, region, [k.key for k in registry.tiles(key)])
+        if key == "forecast":  # its figures are the weeks of kpis.json's cash_forecast
+            tiles += forecast_tiles_html(region.kpis, currency_of(period))
 
         def explore(name: str) -> str | None:
             from arinsight.site.explorer import LIST_VIEWS
@@ -493,7 +495,7 @@ class Builder:
         intro = (
             (f'<p class="dataset">Dataset: <strong>{esc(dataset)}</strong></p>' if dataset else "")
             + f'<p class="lead">{esc(month_name(latest.label))}, all regions, as of '
-            f"{esc(latest.manifest.get('as_of'))}. Green arrows are good news, red ones need "
+            f"{esc(latest.manifest.get('as_of'))}. ✓ (green) is good news, ✗ (red) needs "
             "attention; hover a tile for its definition.</p>"
         )
         older = [

@@ -167,11 +167,18 @@ _H1 = re.compile(r'(<h1 class="title[^"]*"[^>]*>)(.*?)(</h1>)', re.S)
 
 def post_render(output_dir: str | os.PathLike[str], project_dir: str | os.PathLike[str]) -> int:
     """Write every customer page from its fragment and its period's rendered customer index.
+    Copy each period's explorer parts (``site/<period>/explorer-data/``) beside its explorer.
 
     Returns the number of pages written. A fragment without a rendered index is an error (the
     index and its fragments are written together by the pre-render step)."""
     out, project = Path(output_dir), Path(project_dir)
     (out / MARKER).write_text("rendered by arinsight.site\n")
+    # the explorer's parts (site/<period>/explorer-data/): loaded by the page's script on
+    # demand, so neither renderer finds them in a page; copied here whatever _quarto.yml lists
+    for parts in sorted((project / SOURCES_DIR).glob("*/explorer-data")):
+        target = out / parts.relative_to(project)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(parts, target)
     count = 0
     for folder in sorted((project / SOURCES_DIR).glob(f"*/customers/{CUSTOMER_FRAGMENTS}")):
         rel = folder.parent.relative_to(project)

@@ -129,11 +129,13 @@ def _figure_spec(fig: Mapping[str, Any]) -> dict[str, Any]:
 def chart_html(
     fig: Mapping[str, Any], chart_id: str, title: str, links: Mapping[str, str] | None = None
 ) -> str:
-    """A chart drawn by the site's plotly.js: an empty div and its figure JSON."""
+    """A chart drawn by the site's plotly.js: an empty div and its figure JSON. The div is a
+    labelled ``figure`` (not ``img``: the chart holds controls, its legend and toolbar, which an
+    image may not)."""
     spec = _figure_spec(fig)
     attrs = f' data-customers="{esc(json.dumps(dict(links), sort_keys=True))}"' if links else ""
     return (
-        f'<div class="ar-chart" id="{chart_id}" data-spec="{chart_id}-spec" role="img" '
+        f'<div class="ar-chart" id="{chart_id}" data-spec="{chart_id}-spec" role="figure" '
         f'aria-label="{esc(title)}"{attrs}></div>'
         f'<script type="application/json" id="{chart_id}-spec">{json_for_script(spec)}</script>'
     )

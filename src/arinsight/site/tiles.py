@@ -46,6 +46,20 @@ def kpi_change(
     return {"previous": prev, **{k: ch[k] for k in ("change", "direction", "assessment")}}
 
 
+#: Good and bad said by a symbol as well as by colour (and in words for screen readers).
+JUDGEMENTS = {"good": ("✓", "better"), "bad": ("✗", "worse")}
+
+
+def _judgement(tone: str) -> str:
+    mark = JUDGEMENTS.get(tone)
+    if mark is None:
+        return ""
+    return (
+        f'<span class="kpi-judgement" aria-hidden="true">{mark[0]}</span>'
+        f'<span class="visually-hidden">{mark[1]}: </span>'
+    )
+
+
 def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> str:
     """A small inline SVG line of up to 12 values (None leaves a gap), last point marked.
 
@@ -82,6 +96,22 @@ def sparkline_svg(values: Sequence[Any], labels: Sequence[str], title: str) -> s
         f'<svg class="kpi-spark" viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" '
         f'role="img" aria-label="{esc(title)}"><title>{esc(title)}</title>{lines}'
         f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.2" fill="currentColor"/></svg>'
+    )
+
+
+def value_html(value: Any, unit: str, currency: str, style: str = "tile") -> str:
+    """A tile's figure (``kpi-value``) in ``style``; money from one million on in the
+    ``"short"`` form ("$33.18B" for $33,179,125,289.23, so that it fits the tile) with the
+    exact figure, to the cent, in its tooltip and for screen readers."""
+    full = format_value(value, unit, currency, style=style)
+    short = format_value(value, unit, currency, style="short")
+    if unit != "money" or short == format_value(value, unit, currency):
+        return f'<div class="kpi-value">{esc(full)}</div>'
+    exact = format_value(value, unit, currency, style="table")
+    return (
+        f'<div class="kpi-value" title="{esc(exact)}" data-exact="{esc(exact)}">'
+        f'<span aria-hidden="true">{esc(short)}</span>'
+        f'<span class="visually-hidden">{esc(exact)}</span></div>'
     )
 
 
@@ -127,7 +157,7 @@ def tile_html(
     elif ch["change"] is None:
         change_text = "no previous period" if ch["previous"] is None else "n/a"
     else:
-        change_text = format_value(ch["change"], kpi.unit, currency, signed=True)
+        change_text = format_value(ch["change"], kpi.unit, currency, signed=True, style="short")
         if kpi.unit == "percent":  # a change of a percentage is in percentage points
             change_text = change_text.replace("%", " pts")
         if previous_label:
@@ -166,9 +196,10 @@ def tile_html(
         f'<div class="kpi-tile{linked}" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
         f'title="{esc(kpi.definition)}">'
         f'<div class="kpi-label">{esc(kpi.label)}</div>'
-        f'<div class="kpi-value">{esc(format_value(value, kpi.unit, currency))}</div>'
+        f"{value_html(value, kpi.unit, currency)}"
         f'<div class="kpi-change {tone}" title="{esc(change_title)}" '
         f'data-assessment="{esc(ch["assessment"] or "")}">'
+        f"{_judgement(tone)}"
         f'<span class="kpi-arrow" aria-hidden="true">{arrow}</span> {esc(change_text)}</div>'
         f'<div class="kpi-trend {tone}">{spark}</div>'
         f"{rows}"
@@ -187,4 +218,59 @@ def tiles_html(
     if not keys:
         return ""
     body = "".join(tile_html(key, kpis, link=(links or {}).get(key), **kw) for key in keys)
+    return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'
+
+
+def _cents_sum(values: Sequence[Any]) -> float:
+    return sum(round(float(v) * 100) for v in values if is_number(v)) / 100
+
+
+def forecast_tiles_html(kpis: Mapping[str, Any] | None, currency: str = "USD") -> str:
+    """The Cash Forecast page's tiles, from kpis.json's ``cash_forecast`` (week start -> the
+    cash expected that week, its low and high end): the cash expected in week 1 (with its
+    range), in weeks 1-4, the low ends of weeks 1-4 added up (the figure to plan payments
+    against) and the 13 weeks. Sums in whole cents. Empty without a forecast (the page says
+    why)."""
+    weeks = (kpis or {}).get("cash_forecast")
+    if not isinstance(weeks, Mapping) or not weeks:
+        return ""
+    starts = sorted(weeks)
+    rows = [weeks[s] or {} for s in starts]
+
+    def end_of(i: int) -> str:
+        from datetime import date, timedelta
+
+        return (date.fromisoformat(starts[i]) + timedelta(days=6)).isoformat()
+
+    def short(v: Any) -> str:
+        return format_value(v, "money", currency, style="short")
+
+    first, four = rows[0], rows[:4]
+    n4 = len(four)
+    tiles = [
+        ("forecast_week_1", "Expected cash, week 1", first.get("expected"),
+         f"range {short(first.get('low'))} to {short(first.get('high'))}",
+         f"The cash the invoices open at T are expected to bring from {starts[0]} to "
+         f"{end_of(0)}; the range is where such a week's cash fell 8 times out of 10 in the "
+         "past."),
+        (f"forecast_weeks_1_{n4}", f"Expected cash, weeks 1-{n4}",
+         _cents_sum([r.get("expected") for r in four]), f"{starts[0]} to {end_of(n4 - 1)}",
+         f"The cash expected in the first {n4} weeks after T, added up."),
+        (f"forecast_low_weeks_1_{n4}", f"Low end, weeks 1-{n4}",
+         _cents_sum([r.get("low") for r in four]), "plan payments against this",
+         f"The low ends of the first {n4} weeks' ranges, added up: a cautious figure to plan "
+         "payments against."),
+        (f"forecast_weeks_1_{len(rows)}", f"Expected cash, {len(rows)} weeks",
+         _cents_sum([r.get("expected") for r in rows]), f"{starts[0]} to {end_of(len(rows) - 1)}",
+         "The cash expected over the whole forecast, added up. New sales after T are not in "
+         "it."),
+    ]  # fmt: skip
+    body = "".join(
+        f'<div class="kpi-tile" data-kpi="{esc(key)}" data-value="{esc(json.dumps(value))}" '
+        f'title="{esc(definition)}"><div class="kpi-label">{esc(label)}</div>'
+        f"{value_html(value, 'money', currency)}"
+        f'<div class="kpi-change neutral">{esc(note)}</div></div>'
+        for key, label, value, note, definition in tiles
+        if is_number(value)
+    )
     return f'<section class="kpi-tiles" aria-label="Key figures">{body}</section>'

@@ -85,3 +85,72 @@ def backtest_error_chart(fc, currency: str = "USD") -> go.Figure:
     axis.update(type="log", title="mean absolute error (log scale)")
     fig.update_layout(yaxis=axis, xaxis={"title": "week ahead", "dtick": 1})
     return fig
+
+
+def weeks_table(fc, currency: str = "USD"):
+    """The 13 weeks as the page's table: week, dates, the cash expected, its range and the
+    due-date baseline, in money, with the totals of the expected cash and of the baseline (the
+    range's ends are per week and do not add up). A sentence with the reason when there is no
+    forecast."""
+    from html import escape as esc
+
+    from IPython.display import HTML
+
+    from arinsight.plots.tables import table_html
+
+    if not fc.available:
+        return HTML(f"<p><em>No cash forecast: {esc(str(fc.unavailable))}.</em></p>")
+    lo, hi = (int(round(q * 100)) for q in fc.details["interval"])
+    cols = ["week", "week_start", "week_end", "expected", "low", "high", "due_date_baseline"]
+    return table_html(
+        fc.weeks[cols],
+        money_columns=["expected", "low", "high", "due_date_baseline"],
+        currency=currency,
+        max_rows=None,
+        totals=["expected", "due_date_baseline"],
+        decimals=0,
+        labels={
+            "week": "Week",
+            "week_start": "From",
+            "week_end": "To",
+            "expected": "Expected",
+            "low": f"Low ({lo} %)",
+            "high": f"High ({hi} %)",
+            "due_date_baseline": "If paid on the due date",
+        },  # fmt: skip
+    )
+
+
+def backtest_table(fc, currency: str = "USD"):
+    """The backtest's error per week ahead as the page's table: month ends tested, the average
+    cash of that week, the average error of the model and of the two baselines, in money, and
+    how much smaller the model's error is than the due date's."""
+    from html import escape as esc
+
+    from IPython.display import HTML
+
+    from arinsight.plots.tables import table_html
+
+    e = fc.errors
+    if e.empty:
+        why = fc.unavailable or "no month end with 13 known weeks and enough history before it"
+        return HTML(f"<p><em>No backtest: {esc(str(why))}.</em></p>")
+    money = ["mean_actual", "mae_model", "mae_due_date", "mae_customer_delay"]
+    cols = ["week", "origins", *money, "model_vs_due_date"]
+    return table_html(
+        e[cols],
+        money_columns=money,
+        share_columns=["model_vs_due_date"],
+        currency=currency,
+        max_rows=None,
+        decimals=0,
+        labels={
+            "week": "Week ahead",
+            "origins": "Month ends",
+            "mean_actual": "Average cash",
+            "mae_model": "Error: model",
+            "mae_due_date": "Error: due date",
+            "mae_customer_delay": "Error: customer delay",
+            "model_vs_due_date": "Model's error smaller by",
+        },  # fmt: skip
+    )

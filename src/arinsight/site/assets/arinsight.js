@@ -38,6 +38,31 @@
     var charts = document.querySelectorAll(".ar-chart");
     for (var i = 0; i < charts.length; i++) draw(charts[i]);
   }
+  /* Printing: every collapsed section but the provenance opens (and closes again after), and
+     the charts are drawn at a width that fits an A4 page (600 px: the page's 186 mm less the
+     margins of Quarto's column and the card), then at the screen's width again. */
+  var opened = [];
+  var PRINT_WIDTH = 600;
+  function charts() {
+    if (typeof Plotly === "undefined") return [];
+    return Array.prototype.slice.call(document.querySelectorAll(".ar-chart.js-plotly-plot"));
+  }
+  window.addEventListener("beforeprint", function () {
+    // the provenance (parameters, file hashes) stays closed: it is for an auditor
+    opened = Array.prototype.filter.call(
+      document.querySelectorAll("details:not([open]):not(.provenance)"),
+      function (d) { d.open = true; return true; });
+    charts().forEach(function (el) { Plotly.relayout(el, { width: PRINT_WIDTH }); });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    charts().forEach(function (el) {
+      Plotly.relayout(el, { width: null, autosize: true }).then(function () {
+        Plotly.Plots.resize(el);
+      });
+    });
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", all);
   else all();
 })();
@@ -276,6 +301,92 @@
     if (!data || !lib || !tableEl) return;
     var at = {};
     data.columns.forEach(function (c, i) { at[c] = i; });
+    var pages = {};  // customer id -> its page (relative to the period's folder)
+    var loaded = {};  // part file -> true once its rows are in the table
+    var DAY = 86400000;
+
+    /* The rows of a part (explorer-data/<region>-<status>.js) in the columns of data.columns:
+       money from cents, dates from day numbers, customers from the part's dictionary. */
+    function decode(meta, part) {
+      var customers = part.customers;
+      customers.forEach(function (c) {
+        if (c[2]) pages[c[0]] = c[2] === 1 ? "customers/" + c[0] + ".html" : c[2];
+      });
+      function day(d) { return d == null ? null : new Date(d * DAY).toISOString().slice(0, 10); }
+      function cents(v) { return v == null ? null : v / 100; }
+      return part.rows.map(function (r) {
+        var c = customers[r[1]], bits = c[3], out = new Array(data.columns.length);
+        var scopes = function (shift) {
+          var s = [];
+          if (bits & (1 << shift)) s.push("All");
+          if (bits & (2 << shift) && meta.region) s.push(meta.region);
+          return s;
+        };
+        out[at.customer_id] = c[0];
+        out[at.invoice_id] = r[0];
+        out[at.customer_name] = c[1];
+        out[at.open_amount] = cents(r[2]);
+        out[at.amount] = cents(r[3]);
+        out[at.days_past_due] = r[4];
+        out[at.payment_status] = meta.status || null;
+        out[at.due_date] = day(r[5]);
+        out[at.invoice_date] = day(r[6]);
+        out[at.paid_date] = day(r[7]);
+        out[at.amount_at_risk] = cents(r[8]);
+        out[at.region] = meta.region || null;
+        out[at.industry] = r[9] == null ? null : data.industries[r[9]];
+        out[at.over_limit] = scopes(0);
+        out[at.likely_late] = scopes(2);
+        return out;
+      });
+    }
+
+    /* The parts a view needs: its region (or all) and the statuses of its status choice. */
+    function needed() {
+      var statuses = STATUS[state.status];
+      return data.parts.filter(function (p) {
+        return (!state.region || p.region === state.region) &&
+          (!statuses || statuses.indexOf(p.status) >= 0);
+      });
+    }
+
+    /* Load the parts the view needs (a <script> each: it works from a file opened directly),
+       add their rows to the table, then call done. */
+    function ensure(done) {
+      var missing = needed().filter(function (p) { return !loaded[p.file]; });
+      if (!missing.length) { done(); return; }
+      box.setAttribute("data-loading", "");
+      var count = box.querySelector(".ar-explorer-count");
+      if (count) count.textContent = "Loading the invoices\u2026";
+      var store = window.arinsightExplorerParts = window.arinsightExplorerParts || {};
+      var left = missing.length;
+      missing.forEach(function (p) {
+        var key = period + "/" + p.file;
+        function finish() {
+          if (!loaded[p.file] && store[key]) {
+            loaded[p.file] = true;
+            dt.rows.add(decode(p, store[key]));
+            delete store[key];
+          }
+          left -= 1;
+          if (left === 0) {
+            if (needed().every(function (q) { return loaded[q.file]; })) {
+              box.removeAttribute("data-loading");
+            }
+            done();
+          }
+        }
+        if (store[key]) { finish(); return; }
+        var tag = document.createElement("script");
+        tag.src = base + "explorer-data/" + p.file;
+        tag.addEventListener("load", finish);
+        tag.addEventListener("error", function () {  // a part missing: the others still show
+          loaded[p.file] = true;
+          finish();
+        });
+        document.head.appendChild(tag);
+      });
+    }
     var shown = Array.prototype.map.call(tableEl.querySelectorAll("thead th[data-col]"),
       function (th) { return th.getAttribute("data-col"); });
     var controls = {};
@@ -298,7 +409,7 @@
         if (col === "customer_name") {
           var name = value || row[at.customer_id];
           if (type === "display") {
-            var page = data.customers[row[at.customer_id]];
+            var page = pages[row[at.customer_id]];
             return page ? '<a href="' + esc(base + page) + '">' + esc(name) + "</a>" : esc(name);
           }
           return type === "sort" ? normal(name) : name;
@@ -350,7 +461,7 @@
     }
 
     var dt = new lib.DataTable(tableEl, {
-      data: data.rows,
+      data: [],
       columns: columns,
       deferRender: true,
       autoWidth: false,
@@ -363,7 +474,12 @@
     });
     tableEl._arTable = dt;
 
+    /* The totals row and the count line. When a part the view needs is cut at data.max_rows
+       (a very large ledger), the table holds its largest invoices only: the totals row then
+       shows the totals of every invoice of the view, computed when the site was built
+       (data.totals), unless a search is typed (a search covers the rows loaded). */
     function totals() {
+      if (box.hasAttribute("data-loading")) return;
       var rows = dt.rows({ search: "applied" }).data().toArray();
       var sums = {}, customers = {};
       Object.keys(MONEY).forEach(function (c) { sums[c] = 0; });
@@ -375,6 +491,17 @@
         });
       });
       var n = rows.length, m = Object.keys(customers).length;
+      var parts = needed();
+      var cut = parts.filter(function (p) { return p.rows < p.total; });
+      var whole = null;
+      if (cut.length && !state.q && data.totals) {
+        whole = data.totals[[state.region, state.status, state.customers, state.industry].join("|")];
+      }
+      var shownN = n;
+      if (whole) {
+        n = whole[0]; m = whole[1];
+        sums = { open_amount: whole[2], amount: whole[3], amount_at_risk: whole[4] };
+      }
       Array.prototype.forEach.call(tableEl.querySelectorAll("tfoot [data-total]"), function (td) {
         var col = td.getAttribute("data-total");
         if (MONEY[col]) {
@@ -389,10 +516,32 @@
         }
       });
       var count = box.querySelector(".ar-explorer-count");
+      var all = 0;
+      data.parts.forEach(function (p) { all += p.total; });
       if (count) {
         count.textContent = n.toLocaleString("en-US") + " of " +
-          data.rows.length.toLocaleString("en-US") + " invoices, " +
+          all.toLocaleString("en-US") + " invoices, " +
           m.toLocaleString("en-US") + " customers";
+      }
+      var note = box.querySelector(".ar-explorer-cut");
+      if (note) {
+        note.hidden = !cut.length;
+        if (cut.length) {
+          var links = Object.keys(data.full || {}).filter(function (r) {
+            return !state.region || r === state.region;
+          }).map(function (r) {
+            return '<a href="' + esc(base + "explorer-data/" + data.full[r]) + '" download>' +
+              esc(r) + "</a>";
+          });
+          note.innerHTML = "This view lists the " + shownN.toLocaleString("en-US") +
+            (whole ? " largest of its " + n.toLocaleString("en-US") + " invoices" :
+              " matching invoices among the largest loaded") +
+            " (the explorer loads at most " + Number(data.max_rows).toLocaleString("en-US") +
+            " invoices of one region and status, the largest first); " +
+            (whole ? "the totals row adds up all " + n.toLocaleString("en-US") + ". " :
+              "the totals row adds up the rows listed. ") +
+            "Every invoice, as CSV: " + links.join(" \u00b7 ") + ".";
+        }
       }
     }
 
@@ -418,7 +567,7 @@
       var sort = /^([a-z_]+)-(asc|desc)$/.exec(state.sort || DEFAULT_SORT);
       if (!sort || shown.indexOf(sort[1]) < 0) sort = /^(.+)-(.+)$/.exec(DEFAULT_SORT);
       dt.order([[shown.indexOf(sort[1]), sort[2]]]);
-      dt.draw();
+      ensure(function () { dt.draw(); });
     }
 
     Object.keys(controls).forEach(function (k) {
@@ -426,7 +575,7 @@
       el.addEventListener(el.tagName === "INPUT" ? "input" : "change", function () {
         state[k] = el.value;
         toHash();
-        dt.draw();
+        ensure(function () { dt.draw(); });
       });
     });
     var reset = box.querySelector('[data-action="reset"]');
