@@ -1036,3 +1036,129 @@ def test_a_converted_amount_that_fits_an_invoice_and_a_set_is_suggested(tmp_path
     assert line["status"] == "suggested"
     assert line["candidates"] == "INV-0000003 (C_1, 0.40); INV-0000001; INV-0000002 (C_1, 0.40)"
     assert run.allocations.empty
+
+
+def test_early_payment_discount_settles_the_named_invoices(tmp_path: Path):
+    """D: Blue Foods Inc pays 343.00 naming INV-1 and INV-2 (open 100 + 250 = 350): 350 less 2 %
+    = 343.00 -> reference_discount (0.95), both settled (applied 350.00), discount_amount 7.00;
+    applied_payments has the cash (98.00, 245.00) and the discount split in proportion
+    (7 x 100/350 = 2.00 on INV-1, the rest 5.00 on INV-2) as 'Early Payment Discount'.
+    E: 392.00 for INV-3 (open 400; less 2 % = 392.00) -> reference_discount, 8.00.
+    F: 340.00 for INV-1 and INV-2 is 10.00 short, not 1, 2 or 3 %: which invoice was paid
+    short is not known -> suggested."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "D;13.10.2026;343,00;USD;Blue Foods Inc;;INV-0000001 INV-0000002 less 2% discount\n"
+        "E;14.10.2026;392,00;USD;Blue Foods Inc;;INV-0000003 abzgl. 2% Skonto\n"
+        "F;15.10.2026;340,00;USD;Blue Foods GmbH;;INV-0000004\n"
+    )
+    lines = _lines(tmp_path, text)
+    run = match_statement(lines, _tables(), SETTINGS)
+    w = run.worklist.set_index("line_id")
+    d = w.loc["statement:D"]
+    assert (d["status"], d["rule"], d["confidence"]) == ("matched", "reference_discount", 0.95)
+    assert (d["applied_amount"], d["discount_amount"]) == (350.0, 7.0)
+    assert d["reason"] == (
+        "pays the open 350.00 less a 2% early-payment discount (7.00): settled, post the discount"
+    )
+    pays = run.allocations.loc[run.allocations["statement_line_id"] == "statement:D"]
+    assert list(zip(pays["invoice_id"], pays["amount"], pays["method"], strict=True)) == [
+        ("INV-0000001", 98.0, "Bank Transfer"),
+        ("INV-0000001", 2.0, "Early Payment Discount"),
+        ("INV-0000002", 245.0, "Bank Transfer"),
+        ("INV-0000002", 5.0, "Early Payment Discount"),
+    ]
+    assert (w.loc["statement:E", "rule"], w.loc["statement:E", "discount_amount"]) == (
+        "reference_discount",
+        8.0,
+    )
+    # F names one invoice: 340 is more than INV-4's 250 by 36 %: beyond the cap, suggested
+    assert w.loc["statement:F", "status"] == "suggested"
+    short = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "G;13.10.2026;340,00;USD;Blue Foods Inc;;INV-0000001 INV-0000002\n"
+    )
+    g = match_statement(_lines(tmp_path, short), _tables(), SETTINGS).worklist.iloc[0]
+    assert g["status"] == "suggested"
+    assert g["reason"] == (
+        "pays 10.00 less than the 2 invoices it names (not a listed early-payment discount): "
+        "which one was paid short is not known"
+    )
+
+
+def test_discount_rates_are_validated():
+    assert MatchSettings.from_params(
+        {"cash_application": {"discount_rates": [0.02]}}
+    ).discount_rates == (0.02,)
+    with pytest.raises(UserError, match="discount_rates must be shares between 0 and 0.5"):
+        MatchSettings.from_params({"cash_application": {"discount_rates": [2]}})
+
+
+def test_legal_forms_written_with_dots_or_abbreviated():
+    """Banks and payers write L.L.C., G.m.b.H., GRP: one word each, a legal form."""
+    assert name_core("Eagle Systems L.L.C.") == "EAGLE SYSTEMS"
+    assert legal_form("Eagle Systems L.L.C.") == frozenset({"LLC"})
+    assert legal_form("Blue Foods G.m.b.H.") == frozenset({"GMBH"})
+    assert name_core("DLT STRS GRP") == "DLT STRS"
+    assert legal_form("DLT STRS GRP") == legal_form("Delta Stars Group") == frozenset({"GROUP"})
+
+
+def test_a_slip_to_another_customers_invoice_corrected_for_an_ambiguous_name(tmp_path: Path):
+    """'Blue Foods' (no legal form) fits C_1 and C_2 (both 100). It pays 100.00 writing
+    INV-0000005 (C_3's, open 700): the payer contradicts the reference. Of the invoices of C_1
+    and C_2 together, only INV-0000001 is open for 100.00, and it is one digit from INV-0000005
+    -> reference_corrected to INV-1 at 0.9 x 1.0 (before: suggested)."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;100,00;USD;Blue Foods;;INV-0000005\n"
+    line = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.iloc[0]
+    assert (line["status"], line["rule"], line["invoice_ids"], line["confidence"]) == (
+        "matched",
+        "reference_corrected",
+        "INV-0000001",
+        0.9,
+    )
+
+
+def test_the_only_invoice_with_the_amount_and_a_misspelt_name(tmp_path: Path):
+    """'Iorn Wrks Ltd' scores 84.2 against Iron Works (rapidfuzz token_sort_ratio of 'IORN WRKS'
+    and 'IRON WORKS': 1 - 3/19), below the 90 that identifies a payer, and higher than any other
+    customer. X pays 42.00 with no text: INV-0000042 (C_3) is the only open invoice of the book
+    with 42.00 -> amount_name_close at 0.85 x 0.8421 = 0.7158. Y pays 250.00: INV-2 and INV-4
+    both have it -> suggested. Z: 'Bleu Labs' (best: Harbor Labs, 60) pays 42.00: below the 80
+    of name_close -> suggested."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "X;05.10.2026;42,00;USD;Iorn Wrks Ltd;;\n"
+        "Y;06.10.2026;250,00;USD;Iorn Wrks Ltd;;\n"
+        "Z;04.10.2026;42,00;USD;Bleu Labs;;\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    x = w.loc["statement:X"]
+    assert (x["status"], x["rule"], x["invoice_ids"]) == (
+        "matched",
+        "amount_name_close",
+        "INV-0000042",
+    )
+    assert x["confidence"] == pytest.approx(0.7158, abs=1e-4)
+    assert w.loc["statement:Y", "status"] == "suggested"
+    assert w.loc["statement:Z", "status"] == "suggested"
+
+
+def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):
+    """A returned direct debit booked as a plain debit with a return reason (camt: RtrInf
+    without RvslInd) is a return in the CSV too, when the reason column is mapped: R1 (MD06,
+    no reversal mark) and R2 (marked J, German 'ja', no reason) are returns, R3 (a fee, no reason) is not."""
+    path = tmp_path / "st.csv"
+    path.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text;Rev;Why\n"
+        "R1;02.10.2026;-100,00;USD;Blue Foods Inc;GB01;DD INV-0000001;;MD06\n"
+        "R2;02.10.2026;-100,00;USD;Blue Foods Inc;GB01;DD INV-0000001;J;\n"
+        "R3;02.10.2026;-12,50;USD;;;Fee;;\n",
+        encoding="utf-8",
+    )
+    mapping = {
+        **CSV_MAPPING,
+        "columns": {**CSV_MAPPING["columns"], "reversal": "Rev", "return_reason": "Why"},
+    }
+    lines = read_csv_statement(path, mapping)
+    assert lines["reversal"].tolist() == [True, True, False]
+    assert lines["return_reason"].tolist() == ["MD06", "", ""]

@@ -72,6 +72,7 @@ WORKLIST_COLUMNS = [
     "applied_amount",
     "unapplied_amount",
     "fx_difference",
+    "discount_amount",
     "candidates",
     "reason",
     "flagged_invoices",
@@ -97,6 +98,8 @@ LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
 DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
+#: The method of the payment rows that settle the early-payment discount a customer took.
+DISCOUNT_METHOD = "Early Payment Discount"
 
 
 @dataclass
@@ -247,6 +250,22 @@ def _payment_id(line_id: str, k: int, n: int) -> str:
     return f"BNK-{digest}" + (f"-{k}" if n > 1 else "")
 
 
+def _discount_split(parts: list[tuple[str, int]], discount: int) -> list[tuple[str, int, str]]:
+    """(invoice, cents, method) payment rows: each settled invoice's cash (:data:`METHOD`) and,
+    when the customer took an early-payment discount, its share of it (:data:`DISCOUNT_METHOD`,
+    in proportion to the invoices' amounts, the last one taking the rounding)."""
+    if not discount:
+        return [(inv, cents, METHOD) for inv, cents in parts]
+    total = sum(c for _, c in parts)
+    rows, left = [], discount
+    for k, (inv, cents) in enumerate(parts):
+        share = left if k == len(parts) - 1 else round(discount * cents / total)
+        left -= share
+        rows.append((inv, cents - share, METHOD))
+        rows.append((inv, share, DISCOUNT_METHOD))
+    return rows
+
+
 def _tables(
     lines: pd.DataFrame,
     results: list[LineResult | None],
@@ -259,8 +278,9 @@ def _tables(
         if res is None:  # already applied in an earlier run
             res = LineResult("already_applied", reason="applied by an earlier run (ledger)")
         parts = [(book.ids[i], cents) for i, cents in res.allocations]
-        n = len(parts) + (1 if res.unapplied else 0)
-        for k, (inv_id, cents) in enumerate(parts, start=1):
+        rows = _discount_split(parts, res.discount)
+        n = len(rows) + (1 if res.unapplied else 0)
+        for k, (inv_id, cents, method) in enumerate(rows, start=1):
             allocs.append(
                 {
                     "payment_id": _payment_id(line["line_id"], k, n),
@@ -268,7 +288,7 @@ def _tables(
                     "customer_id": res.customer_id,
                     "payment_date": line["booking_date"],
                     "amount": round(cents / 100, 2),
-                    "method": METHOD,
+                    "method": method,
                     "currency": res.currency,
                     "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
@@ -324,6 +344,7 @@ def _tables(
                 "applied_amount": round(sum(c for _, c in parts) / 100, 2) if parts else None,
                 "unapplied_amount": round(res.unapplied / 100, 2) if res.unapplied else None,
                 "fx_difference": round(res.fx_difference / 100, 2) if res.fx_difference else None,
+                "discount_amount": round(res.discount / 100, 2) if res.discount else None,
                 "candidates": "; ".join(
                     f"{c['invoice_ids']} ({c['customer_id']}, {c['confidence']:.2f})"
                     for c in res.candidates

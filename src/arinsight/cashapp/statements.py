@@ -100,6 +100,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 #: Values of a mapped ``reversal`` column that mark a line as a reversal or return (any case).
 REVERSAL_VALUES = frozenset(
     ["TRUE", "YES", "Y", "1", "X", "R", "RV", "REV", "REVERSAL", "RETURN", "RETURNED", "STORNO"]
+    + ["J", "JA"]  # German exports: "J" (ja) on a Storno booking
 )
 CSV_REQUIRED: tuple[str, ...] = ("booking_date", "amount")
 _CSV_OPTIONS = {
@@ -472,6 +473,8 @@ def read_csv_statement(
         reversal = text["reversal"].str.upper().isin(REVERSAL_VALUES)
     else:
         reversal = pd.Series(False, index=raw.index)
+    if text["return_reason"] is not None:  # a return reason makes it a return, as RtrInf does
+        reversal = reversal | (text["return_reason"].str.strip() != "")
     ccy_default = str(mapping.get("currency") or currency or "").upper()
     ccy = (
         text["currency"].str.upper()
