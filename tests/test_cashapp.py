@@ -1162,3 +1162,45 @@ def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):
     lines = read_csv_statement(path, mapping)
     assert lines["reversal"].tolist() == [True, True, False]
     assert lines["return_reason"].tolist() == ["MD06", "", ""]
+
+
+def test_payer_alias_and_account_learned_from_a_decision(tmp_path: Path, processed: Path):
+    """'B. Foods Purchasing' (account NL77) is no customer's name: its 100.00 (A1) is only
+    suggested (INV-1 is the only open 100.00, but the name scores below name_close). Ana
+    assigns it to INV-0000001 (Blue Foods Inc, C_1). A later statement: B1 from the same name
+    without an account pays 250.00, which C_1's INV-2 and C_2's INV-4 both have open; the alias
+    makes the payer C_1 -> amount_payer INV-2 at 1.0. B2 from the account NL77 with another
+    name ('BFP') pays 400.00 -> C_1's INV-3 (the account). Before the decision, B1 would be
+    suggested with both invoices (0.5 / 2 each)."""
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nA1;02.10.2026;100,00;USD;B. Foods Purchasing;NL77;\n",
+        encoding="utf-8",
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["status"] == "suggested"
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "a:A1,assign,INV-0000001,ana,2026-10-03,purchasing office of Blue Foods\n"
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["rule"] == "decision_assign"
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "B1;05.10.2026;250,00;USD;B FOODS PURCHASING;;\n"
+        "B2;13.10.2026;400,00;USD;BFP;NL77;\n",
+        encoding="utf-8",
+    )
+    w = run_match(second, **kw).worklist.set_index("line_id")
+    assert w.loc["b:B1", ["status", "rule", "invoice_ids", "confidence"]].tolist() == [
+        "matched",
+        "amount_payer",
+        "INV-0000002",
+        1.0,
+    ]
+    assert w.loc["b:B2", ["rule", "invoice_ids"]].tolist() == ["amount_payer", "INV-0000003"]
+    fresh = tmp_path / "fresh"
+    w0 = run_match(second, **{**kw, "out_dir": fresh}).worklist.set_index("line_id")
+    assert w0.loc["b:B1", "status"] == "suggested"
+    assert w0.loc["b:B1", "candidates"] == "INV-0000004 (C_2, 0.25); INV-0000002 (C_1, 0.25)"

@@ -175,13 +175,29 @@ def ledger_payments(
 
 
 def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """Payer accounts that paid exactly one customer's invoices in earlier runs -> that customer."""
+    """What earlier runs taught about payers, as ``{key: customer}``: a payer **account** (its
+    letters and digits) that paid exactly one customer's invoices, and, from the lines a person
+    accepted or assigned (a decision), the payer **name** as written (``name:`` + its
+    :func:`~arinsight.cashapp.matching.name_core`) when it was decided for exactly one customer:
+    an alias such as ``B. FOODS PURCHASING`` for Blue Foods Inc. Lines undone since (reversed,
+    re-assigned, rejected) teach nothing."""
+    from arinsight.cashapp.matching import name_core
+
+    undone = reversed_lines(records)
     seen: dict[str, set[str]] = {}
     for rec in records:
+        cust = rec.get("customer_id")
+        if not cust or not rec.get("payments") or str(rec["line_id"]) in undone:
+            continue
+        if rec.get("rule") in ("reversal", "reversed", "rejected"):
+            continue
         acct = "".join(ch for ch in str(rec.get("payer_account") or "").upper() if ch.isalnum())
-        if acct and rec.get("customer_id"):
-            seen.setdefault(acct, set()).add(str(rec["customer_id"]))
-    return {a: next(iter(c)) for a, c in seen.items() if len(c) == 1}
+        if acct:
+            seen.setdefault(acct, set()).add(str(cust))
+        core = name_core(rec.get("payer_name"))
+        if core and rec.get("decision"):
+            seen.setdefault(f"name:{core}", set()).add(str(cust))
+    return {key: next(iter(c)) for key, c in seen.items() if len(c) == 1}
 
 
 def _append_ledger(path: Path, records: Sequence[Mapping[str, Any]]) -> None:

@@ -782,12 +782,16 @@ def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> 
 
 
 def _identify(row, text, book, scores, settings, known_accounts) -> tuple[list[str], float]:
-    """Who paid: a customer id in the text, a known account, or the name (module docstring)."""
+    """Who paid: a customer id in the text, a known account, a name a person decided for a
+    customer before (an alias), or the name (module docstring)."""
     if cid := book.customer_in_text(text):
         return [cid], 1.0
     acct = _norm(row.get("payer_account"))
     if acct and known_accounts and acct in known_accounts:
         return [known_accounts[acct]], 1.0
+    alias = f"name:{name_core(row.get('payer_name'))}"
+    if known_accounts and alias in known_accounts:  # a name a person decided for a customer
+        return [known_accounts[alias]], 1.0
     payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
     return payers, score / 100.0
 
