@@ -766,16 +766,33 @@ def _match_and_write(
     folder.mkdir(parents=True, exist_ok=True)
     run.paths = {
         "worklist_csv": write_csv(run.worklist, folder / f"matching_worklist_{stem}.csv"),
-        "worklist_xlsx": write_excel(
-            folder / f"matching_worklist_{stem}.xlsx",
-            {"lines": run.worklist, "candidates": run.candidates, "allocations": run.allocations},
-        ),
+        "worklist_xlsx": write_excel(folder / f"matching_worklist_{stem}.xlsx", _excel_sheets(run)),
         "payments": write_csv(
             _csv_dates(ledger_payments(read_ledger(ledger_path))), folder / APPLIED_FILE
         ),
         "ledger": ledger_path,
     }
     return run
+
+
+def _excel_sheets(run: MatchRun) -> dict[str, pd.DataFrame]:
+    """The worklist's Excel sheets: ``lines``, and ``candidates`` and ``allocations`` with the
+    line's booking date, payer and account on every row (a filtered sheet still says who paid)."""
+    payer = run.worklist[["line_id", "booking_date", "payer_name", "payer_account"]]
+
+    def with_payer(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        line = frame[key].astype(str).str.split("@").str[0]  # a re-assignment: <line id>@<dec>
+        out = frame.assign(_line=line).merge(
+            payer.rename(columns={"line_id": "_line"}), on="_line", how="left"
+        )
+        first = [key, "booking_date", "payer_name", "payer_account"]
+        return out[first + [c for c in frame.columns if c not in first]]
+
+    return {
+        "lines": run.worklist,
+        "candidates": with_payer(run.candidates, "line_id"),
+        "allocations": with_payer(run.allocations, "statement_line_id"),
+    }
 
 
 def _csv_dates(frame: pd.DataFrame) -> pd.DataFrame:
