@@ -1095,8 +1095,11 @@ def test_discount_rates_are_validated():
 
 
 def test_legal_forms_written_with_dots_or_abbreviated():
-    """Banks and payers write L.L.C., G.m.b.H., GRP: one word each, a legal form."""
+    """Banks and payers write L.L.C., G.m.b.H., GRP: one word each, a legal form; a name cut
+    inside its department words loses the cut word."""
     assert name_core("Eagle Systems L.L.C.") == "EAGLE SYSTEMS"
+    assert name_core("APEX GRID CO ACCOUNTS PAYABLE DEPAR") == "APEX GRID"  # cut at 35
+    assert name_core("Depar Foods Inc") == "DEPAR FOODS"
     assert legal_form("Eagle Systems L.L.C.") == frozenset({"LLC"})
     assert legal_form("Blue Foods G.m.b.H.") == frozenset({"GMBH"})
     assert name_core("DLT STRS GRP") == "DLT STRS"

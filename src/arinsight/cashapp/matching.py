@@ -267,9 +267,15 @@ def _words(name: Any) -> list[str]:
 
 def name_core(name: Any, keep_legal: bool = False) -> str:
     """A company name for comparison (:func:`_words`), the words of a payments department
-    (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury") and legal forms
-    (:data:`LEGAL_FORMS`) removed, the legal forms kept when ``keep_legal``."""
-    words = [w for w in _words(name) if w not in DEPARTMENT_WORDS]
+    (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury"; also one cut short after
+    another, ``ACCOUNTS PAYABLE DEPAR``) and legal forms (:data:`LEGAL_FORMS`) removed, the
+    legal forms kept when ``keep_legal``."""
+    written = _words(name)
+    if len(written) > 2 and written[-2] in DEPARTMENT_WORDS and len(written[-1]) >= 3:
+        # a name cut at 35 characters inside its department: ACCOUNTS PAYABLE DEPAR(TMENT)
+        if any(d.startswith(written[-1]) for d in DEPARTMENT_WORDS):
+            written = written[:-1]
+    words = [w for w in written if w not in DEPARTMENT_WORDS]
     if not keep_legal:
         words = [w for w in words if w not in LEGAL_FORMS] or words
     return " ".join(words)
