@@ -1380,3 +1380,36 @@ def test_hostile_camt054_is_refused(tmp_path: Path):
     other.write_text("<Document><CstmrCdtTrfInitn/></Document>")
     with pytest.raises(SourceError, match="neither|not a camt.053 statement nor a camt.054"):
         read_statement(other)
+
+
+def test_a_group_company_that_paid_a_sisters_invoice_keeps_its_own_name(
+    tmp_path: Path, processed: Path
+):
+    """Harbor Labs LLC (C_5) pays Iron Works' INV-0000042 (42.00) once; Ana assigns it there.
+    The alias HARBOR LABS -> C_3 is learned, but 'Harbor Labs LLC' is C_5's own name (score
+    100): its next line, 500.00 with no text, is C_5's INV-0000008 (amount_payer), not C_3's.
+    A name that identifies no customer would take the alias (previous test)."""
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nA1;02.10.2026;42,00;USD;Harbor Labs LLC;;\n",
+        encoding="utf-8",
+    )
+    run_match(first, **kw)
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "a:A1,assign,INV-0000042,ana,2026-10-03,pays for its sister company\n"
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["invoice_ids"] == "INV-0000042"
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nB1;05.10.2026;500,00;USD;Harbor Labs LLC;;\n",
+        encoding="utf-8",
+    )
+    line = run_match(second, **kw).worklist.iloc[0]
+    assert line[["rule", "customer_id", "invoice_ids"]].tolist() == [
+        "amount_payer",
+        "C_5",
+        "INV-0000008",
+    ]

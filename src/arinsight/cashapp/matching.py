@@ -271,10 +271,14 @@ def name_core(name: Any, keep_legal: bool = False) -> str:
     another, ``ACCOUNTS PAYABLE DEPAR``) and legal forms (:data:`LEGAL_FORMS`) removed, the
     legal forms kept when ``keep_legal``."""
     written = _words(name)
-    if len(written) > 2 and written[-2] in DEPARTMENT_WORDS and len(written[-1]) >= 3:
-        # a name cut at 35 characters inside its department: ACCOUNTS PAYABLE DEPAR(TMENT)
-        if any(d.startswith(written[-1]) for d in DEPARTMENT_WORDS):
-            written = written[:-1]
+    # a name cut at 35 characters inside its department: ACCOUNTS PAYABLE DEPAR(TMENT)
+    if (
+        len(written) > 2
+        and written[-2] in DEPARTMENT_WORDS
+        and len(written[-1]) >= 3
+        and any(d.startswith(written[-1]) for d in DEPARTMENT_WORDS)
+    ):
+        written = written[:-1]
     words = [w for w in written if w not in DEPARTMENT_WORDS]
     if not keep_legal:
         words = [w for w in words if w not in LEGAL_FORMS] or words
@@ -795,10 +799,14 @@ def _identify(row, text, book, scores, settings, known_accounts) -> tuple[list[s
     acct = _norm(row.get("payer_account"))
     if acct and known_accounts and acct in known_accounts:
         return [known_accounts[acct]], 1.0
-    alias = f"name:{name_core(row.get('payer_name'))}"
-    if known_accounts and alias in known_accounts:  # a name a person decided for a customer
-        return [known_accounts[alias]], 1.0
     payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
+    # a name a person decided for a customer, unless the name is another customer's own: a
+    # group company that once paid a sister's invoice still pays its own under its name
+    alias = (
+        known_accounts.get(f"name:{name_core(row.get('payer_name'))}") if known_accounts else None
+    )
+    if alias and (not payers or alias in payers):
+        return [alias], 1.0
     return payers, score / 100.0
 
 
