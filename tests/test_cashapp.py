@@ -1036,3 +1036,380 @@ def test_a_converted_amount_that_fits_an_invoice_and_a_set_is_suggested(tmp_path
     assert line["status"] == "suggested"
     assert line["candidates"] == "INV-0000003 (C_1, 0.40); INV-0000001; INV-0000002 (C_1, 0.40)"
     assert run.allocations.empty
+
+
+def test_early_payment_discount_settles_the_named_invoices(tmp_path: Path):
+    """D: Blue Foods Inc pays 343.00 naming INV-1 and INV-2 (open 100 + 250 = 350): 350 less 2 %
+    = 343.00 -> reference_discount (0.95), both settled (applied 350.00), discount_amount 7.00;
+    applied_payments has the cash (98.00, 245.00) and the discount split in proportion
+    (7 x 100/350 = 2.00 on INV-1, the rest 5.00 on INV-2) as 'Early Payment Discount'.
+    E: 392.00 for INV-3 (open 400; less 2 % = 392.00) -> reference_discount, 8.00.
+    F: 340.00 for INV-1 and INV-2 is 10.00 short, not 1, 2 or 3 %: which invoice was paid
+    short is not known -> suggested."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "D;13.10.2026;343,00;USD;Blue Foods Inc;;INV-0000001 INV-0000002 less 2% discount\n"
+        "E;14.10.2026;392,00;USD;Blue Foods Inc;;INV-0000003 abzgl. 2% Skonto\n"
+        "F;15.10.2026;340,00;USD;Blue Foods GmbH;;INV-0000004\n"
+    )
+    lines = _lines(tmp_path, text)
+    run = match_statement(lines, _tables(), SETTINGS)
+    w = run.worklist.set_index("line_id")
+    d = w.loc["statement:D"]
+    assert (d["status"], d["rule"], d["confidence"]) == ("matched", "reference_discount", 0.95)
+    assert (d["applied_amount"], d["discount_amount"]) == (350.0, 7.0)
+    assert d["reason"] == (
+        "pays the open 350.00 less a 2% early-payment discount (7.00): settled, post the discount"
+    )
+    pays = run.allocations.loc[run.allocations["statement_line_id"] == "statement:D"]
+    assert list(zip(pays["invoice_id"], pays["amount"], pays["method"], strict=True)) == [
+        ("INV-0000001", 98.0, "Bank Transfer"),
+        ("INV-0000001", 2.0, "Early Payment Discount"),
+        ("INV-0000002", 245.0, "Bank Transfer"),
+        ("INV-0000002", 5.0, "Early Payment Discount"),
+    ]
+    assert (w.loc["statement:E", "rule"], w.loc["statement:E", "discount_amount"]) == (
+        "reference_discount",
+        8.0,
+    )
+    # F names one invoice: 340 is more than INV-4's 250 by 36 %: beyond the cap, suggested
+    assert w.loc["statement:F", "status"] == "suggested"
+    short = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "G;13.10.2026;340,00;USD;Blue Foods Inc;;INV-0000001 INV-0000002\n"
+    )
+    g = match_statement(_lines(tmp_path, short), _tables(), SETTINGS).worklist.iloc[0]
+    assert g["status"] == "suggested"
+    assert g["reason"] == (
+        "pays 10.00 less than the 2 invoices it names (not a listed early-payment discount): "
+        "which one was paid short is not known"
+    )
+
+
+def test_discount_rates_are_validated():
+    assert MatchSettings.from_params(
+        {"cash_application": {"discount_rates": [0.02]}}
+    ).discount_rates == (0.02,)
+    with pytest.raises(UserError, match="discount_rates must be shares between 0 and 0.5"):
+        MatchSettings.from_params({"cash_application": {"discount_rates": [2]}})
+
+
+def test_legal_forms_written_with_dots_or_abbreviated():
+    """Banks and payers write L.L.C., G.m.b.H., GRP: one word each, a legal form; a name cut
+    inside its department words loses the cut word."""
+    assert name_core("Eagle Systems L.L.C.") == "EAGLE SYSTEMS"
+    assert name_core("APEX GRID CO ACCOUNTS PAYABLE DEPAR") == "APEX GRID"  # cut at 35
+    assert name_core("Depar Foods Inc") == "DEPAR FOODS"
+    assert legal_form("Eagle Systems L.L.C.") == frozenset({"LLC"})
+    assert legal_form("Blue Foods G.m.b.H.") == frozenset({"GMBH"})
+    assert name_core("DLT STRS GRP") == "DLT STRS"
+    assert legal_form("DLT STRS GRP") == legal_form("Delta Stars Group") == frozenset({"GROUP"})
+
+
+def test_a_slip_to_another_customers_invoice_corrected_for_an_ambiguous_name(tmp_path: Path):
+    """'Blue Foods' (no legal form) fits C_1 and C_2 (both 100). It pays 100.00 writing
+    INV-0000005 (C_3's, open 700): the payer contradicts the reference. Of the invoices of C_1
+    and C_2 together, only INV-0000001 is open for 100.00, and it is one digit from INV-0000005
+    -> reference_corrected to INV-1 at 0.9 x 1.0 (before: suggested)."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;100,00;USD;Blue Foods;;INV-0000005\n"
+    line = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.iloc[0]
+    assert (line["status"], line["rule"], line["invoice_ids"], line["confidence"]) == (
+        "matched",
+        "reference_corrected",
+        "INV-0000001",
+        0.9,
+    )
+
+
+def test_the_only_invoice_with_the_amount_and_a_misspelt_name(tmp_path: Path):
+    """'Iorn Wrks Ltd' scores 84.2 against Iron Works (rapidfuzz token_sort_ratio of 'IORN WRKS'
+    and 'IRON WORKS': 1 - 3/19), below the 90 that identifies a payer, and higher than any other
+    customer. X pays 42.00 with no text: INV-0000042 (C_3) is the only open invoice of the book
+    with 42.00 -> amount_name_close at 0.85 x 0.8421 = 0.7158. Y pays 250.00: INV-2 and INV-4
+    both have it -> suggested. Z: 'Bleu Labs' (best: Harbor Labs, 60) pays 42.00: below the 80
+    of name_close -> suggested."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "X;05.10.2026;42,00;USD;Iorn Wrks Ltd;;\n"
+        "Y;06.10.2026;250,00;USD;Iorn Wrks Ltd;;\n"
+        "Z;04.10.2026;42,00;USD;Bleu Labs;;\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    x = w.loc["statement:X"]
+    assert (x["status"], x["rule"], x["invoice_ids"]) == (
+        "matched",
+        "amount_name_close",
+        "INV-0000042",
+    )
+    assert x["confidence"] == pytest.approx(0.7158, abs=1e-4)
+    assert w.loc["statement:Y", "status"] == "suggested"
+    assert w.loc["statement:Z", "status"] == "suggested"
+
+
+def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):
+    """A returned direct debit booked as a plain debit with a return reason (camt: RtrInf
+    without RvslInd) is a return in the CSV too, when the reason column is mapped: R1 (MD06,
+    no reversal mark) and R2 (marked J, German 'ja', no reason) are returns, R3 (a fee, no reason) is not."""
+    path = tmp_path / "st.csv"
+    path.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text;Rev;Why\n"
+        "R1;02.10.2026;-100,00;USD;Blue Foods Inc;GB01;DD INV-0000001;;MD06\n"
+        "R2;02.10.2026;-100,00;USD;Blue Foods Inc;GB01;DD INV-0000001;J;\n"
+        "R3;02.10.2026;-12,50;USD;;;Fee;;\n",
+        encoding="utf-8",
+    )
+    mapping = {
+        **CSV_MAPPING,
+        "columns": {**CSV_MAPPING["columns"], "reversal": "Rev", "return_reason": "Why"},
+    }
+    lines = read_csv_statement(path, mapping)
+    assert lines["reversal"].tolist() == [True, True, False]
+    assert lines["return_reason"].tolist() == ["MD06", "", ""]
+
+
+def test_payer_alias_and_account_learned_from_a_decision(tmp_path: Path, processed: Path):
+    """'B. Foods Purchasing' (account NL77) is no customer's name: its 100.00 (A1) is only
+    suggested (INV-1 is the only open 100.00, but the name scores below name_close). Ana
+    assigns it to INV-0000001 (Blue Foods Inc, C_1). A later statement: B1 from the same name
+    without an account pays 250.00, which C_1's INV-2 and C_2's INV-4 both have open; the alias
+    makes the payer C_1 -> amount_payer INV-2 at 1.0. B2 from the account NL77 with another
+    name ('BFP') pays 400.00 -> C_1's INV-3 (the account). Before the decision, B1 would be
+    suggested with both invoices (0.5 / 2 each)."""
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nA1;02.10.2026;100,00;USD;B. Foods Purchasing;NL77;\n",
+        encoding="utf-8",
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["status"] == "suggested"
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "a:A1,assign,INV-0000001,ana,2026-10-03,purchasing office of Blue Foods\n"
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["rule"] == "decision_assign"
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "B1;05.10.2026;250,00;USD;B FOODS PURCHASING;;\n"
+        "B2;13.10.2026;400,00;USD;BFP;NL77;\n",
+        encoding="utf-8",
+    )
+    w = run_match(second, **kw).worklist.set_index("line_id")
+    assert w.loc["b:B1", ["status", "rule", "invoice_ids", "confidence"]].tolist() == [
+        "matched",
+        "amount_payer",
+        "INV-0000002",
+        1.0,
+    ]
+    assert w.loc["b:B2", ["rule", "invoice_ids"]].tolist() == ["amount_payer", "INV-0000003"]
+    fresh = tmp_path / "fresh"
+    w0 = run_match(second, **{**kw, "out_dir": fresh}).worklist.set_index("line_id")
+    assert w0.loc["b:B1", "status"] == "suggested"
+    assert w0.loc["b:B1", "candidates"] == "INV-0000004 (C_2, 0.25); INV-0000002 (C_1, 0.25)"
+
+
+def test_worklist_excel_filters_frozen_header_plain_dates_and_the_payer(
+    tmp_path: Path, processed: Path
+):
+    """The Excel worklist of STATEMENT: every sheet has an autofilter over its header and the
+    header frozen (A2); booking dates are dates shown yyyy-mm-dd (no 00:00:00); the candidates
+    and allocations sheets name the line's payer: L05's two payments (INV-5 and INV-42) are
+    from IRON WORKS LIMITED, GB03, booked 2026-10-06."""
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    run_match(path, params_files=[_params(tmp_path)], out_dir=out, processed_dir=processed)
+    book = openpyxl.load_workbook(out / "matching_worklist_statement.xlsx")
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == sheet.dimensions
+    lines = book["lines"]
+    head = [c.value for c in lines[1]]
+    date_cell = lines.cell(row=2, column=head.index("booking_date") + 1)
+    assert date_cell.is_date and date_cell.number_format == "yyyy-mm-dd"
+    alloc = book["allocations"]
+    head = [c.value for c in alloc[1]]
+    assert head[:4] == ["statement_line_id", "booking_date", "payer_name", "payer_account"]
+    rows = [dict(zip(head, (c.value for c in r), strict=True)) for r in alloc.iter_rows(min_row=2)]
+    l05 = [r for r in rows if r["statement_line_id"] == "statement:L05"]
+    assert sorted(r["invoice_id"] for r in l05) == ["INV-0000005", "INV-0000042"]
+    assert {(r["payer_name"], r["payer_account"]) for r in l05} == {("IRON WORKS LIMITED", "GB03")}
+    assert str(l05[0]["booking_date"])[:10] == "2026-10-06"
+    assert all(r["payer_name"] for r in rows)  # every line applied has a payer name
+    cands = book["candidates"]
+    assert [c.value for c in cands[1]][:4] == [
+        "line_id",
+        "booking_date",
+        "payer_name",
+        "payer_account",
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# camt.054, MT940, BAI2
+# ------------------------------------------------------------------------------------------------
+
+
+def test_read_camt054_notification_and_match_it():
+    """camt.054.001.08 (BkToCstmrDbtCdtNtfctn/Ntfctn, the published structure): two credits on
+    DE44...600, booked 2026-10-30. 1: 350.00 from Blue Foods Inc naming INV-1 and INV-2 (open
+    100 + 250) -> reference_multi; 2: 42.00 from Iron Works Ltd with INV-0000042 as structured
+    creditor reference -> reference."""
+    lines = read_statement(DATA / "camt054_iso_example.xml")
+    acct = "DE44500700100912345600"
+    assert lines["line_id"].tolist() == [f"{acct}:NB2610300101", f"{acct}:NB2610300102"]
+    assert lines["amount"].tolist() == [350.0, 42.0]
+    assert lines.iloc[0][["payer_name", "payer_account", "end_to_end_id"]].tolist() == [
+        "Blue Foods Inc",
+        "DE89370400440532013000",
+        "E2E-BLUE-78",
+    ]
+    assert lines.iloc[1]["reference"] == "INV-0000042"
+    w = match_statement(lines, _tables(), SETTINGS).worklist
+    assert w["rule"].tolist() == ["reference_multi", "reference"]
+    assert w["invoice_ids"].tolist() == ["INV-0000001; INV-0000002", "INV-0000042"]
+
+
+def test_read_mt940_with_the_published_structure_and_match_it():
+    """MT940 in its SWIFT envelope ({1:}{2:}{4: ... -}): :25: NORDDEFF/0912345600, four :61:
+    lines of 2026-10-30. 1: CR 350.00, German structured :86: (?20-?22 purpose with EREF+ and
+    SVWZ+, ?31 IBAN, ?32 name) naming INV-1 and INV-2; 2: CR 42.00, unstructured :86: 'Iron
+    Works Ltd payment for invoice 42' (no name field: the weak 42 is confirmed by the exact
+    amount -> reference_weak); 3: RC 350.00 (the reversal of a credit: money out) whose text
+    names line 1's bank reference -> line 1 is reversed in the same statement; 4: a fee, DR."""
+    lines = read_statement(DATA / "mt940_example.sta")
+    acct = "NORDDEFF/0912345600"
+    assert lines["line_id"].tolist() == [f"{acct}:NB261030000{k}" for k in (1, 2, 3, 4)]
+    assert lines["amount"].tolist() == [350.0, 42.0, 350.0, 12.5]
+    assert lines["credit_debit"].tolist() == ["CRDT", "CRDT", "DBIT", "DBIT"]
+    assert lines["reversal"].tolist() == [False, False, True, False]
+    assert lines["currency"].tolist() == ["USD"] * 4
+    assert lines["booking_date"].dt.strftime("%Y-%m-%d").tolist() == ["2026-10-30"] * 4
+    first = lines.iloc[0]
+    assert first[["payer_name", "payer_account", "remittance", "end_to_end_id"]].tolist() == [
+        "BLUE FOODS INC",
+        "DE89370400440532013000",
+        "INV-0000001 INV-0000002",
+        "E2E-BLUE-77",
+    ]
+    w = match_statement(lines, _tables(), SETTINGS).worklist
+    assert w["status"].tolist() == ["reversed", "matched", "reversal", "skipped"]
+    assert w.iloc[1]["rule"] == "reference_weak"
+    assert w.iloc[2]["reverses"] == f"{acct}:NB2610300001"
+
+
+def test_read_bai2_with_the_published_structure_and_match_it():
+    """BAI2 (01 file header, 02 group as of 2026-10-29, 03 account 0975312468 with summary
+    codes 010/015/100/400, 16 details, an 88 continuation, 49/98/99 trailers whose record
+    counts and control totals the parser checks): 195 incoming transfer 350.00 naming INV-1 and
+    INV-2 (-> reference_multi), 142 ACH credit 42.00 with INV-0000042 (-> reference), 475 check
+    paid 5.00 (money out, skipped). Amounts are in cents in the file."""
+    lines = read_statement(DATA / "bai2_example.bai")
+    assert lines["line_id"].tolist() == [
+        "0975312468:FW2610290001",
+        "0975312468:ACH2610290002",
+        "0975312468:CHK2610290003",
+    ]
+    assert lines["amount"].tolist() == [350.0, 42.0, 5.0]
+    assert lines["credit_debit"].tolist() == ["CRDT", "CRDT", "DBIT"]
+    assert lines["booking_date"].dt.strftime("%Y-%m-%d").tolist() == ["2026-10-29"] * 3
+    assert lines.iloc[0]["remittance"] == "OBI INV-0000001 INV-0000002 ORG BLUE FOODS INC C_1"
+    assert lines.iloc[0]["end_to_end_id"] == "E2E-BLUE-77"
+    w = match_statement(lines, _tables(), SETTINGS).worklist
+    assert w["rule"].tolist() == ["reference_multi", "reference", ""]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "bad_day.sta",
+            lambda t: t.replace(":61:2610301030CR42", ":61:2611311131CR42"),
+            "column ':61:', row 2: ':61:' date '2611311131' is not a date",
+        ),
+        ("junk.sta", lambda t: ":20:X\n:25:1\n:61:garbage\n", "not a readable MT940 statement"),
+        ("empty.sta", lambda t: ":20:X\n:25:1\n:62F:C261030USD1,00\n", "without any :61: line"),
+        ("binary.sta", lambda t: "\x00\xff junk", "not an MT940 statement"),
+        (
+            "total.bai",
+            lambda t: t.replace("49,25370600,6/", "49,25370601,6/"),
+            "not a valid BAI2 file: Invalid account control total",
+        ),
+        (
+            "day.bai",
+            lambda t: t.replace(",261029,2400,", ",261131,2400,"),
+            "column '02 record, field 5', row 2: as-of date '261131' of the 02 record is not",
+        ),
+        ("junk.bai", lambda t: "01,garbage\n99,0,0,1/\n", "not a BAI2 file in order"),
+        (
+            "cut.bai",  # bai2 0.15 alone loops without end on it
+            lambda t: "\n".join(t.splitlines()[:5]),
+            "row 5: BAI2 file cut short: it does not end with the 99 file trailer",
+        ),
+        (
+            "order.bai",
+            lambda t: t.replace("49,25370600,6/\n", ""),
+            "row 8: not a BAI2 file in order: record '98' where 16 (transaction) or 49",
+        ),
+    ],
+)
+def test_bad_mt940_and_bai2_files_give_one_clear_error(tmp_path: Path, name, content, message):
+    """Impossible dates, junk, a wrong control total, a file cut short: one SourceError naming
+    the file (and the tag or record and line when known), never a traceback."""
+    source = DATA / ("mt940_example.sta" if name.endswith(".sta") else "bai2_example.bai")
+    path = tmp_path / name
+    path.write_bytes(content(source.read_text(encoding="utf-8")).encode("latin-1"))
+    with pytest.raises(SourceError) as err:
+        read_statement(path)
+    assert str(err.value).startswith(str(path))
+    assert message in str(err.value)
+
+
+def test_hostile_camt054_is_refused(tmp_path: Path):
+    """An entity declaration in a camt.054 (the way XML bombs and XXE work) is refused, and an
+    XML that is neither camt.053 nor camt.054 says so."""
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        "<Document><BkToCstmrDbtCdtNtfctn><Ntfctn>&b;</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
+    )
+    with pytest.raises(SourceError, match="refused"):
+        read_statement(bomb)
+    other = tmp_path / "pain.xml"
+    other.write_text("<Document><CstmrCdtTrfInitn/></Document>")
+    with pytest.raises(SourceError, match="neither|not a camt.053 statement nor a camt.054"):
+        read_statement(other)
+
+
+def test_a_group_company_that_paid_a_sisters_invoice_keeps_its_own_name(
+    tmp_path: Path, processed: Path
+):
+    """Harbor Labs LLC (C_5) pays Iron Works' INV-0000042 (42.00) once; Ana assigns it there.
+    The alias HARBOR LABS -> C_3 is learned, but 'Harbor Labs LLC' is C_5's own name (score
+    100): its next line, 500.00 with no text, is C_5's INV-0000008 (amount_payer), not C_3's.
+    A name that identifies no customer would take the alias (previous test)."""
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nA1;02.10.2026;42,00;USD;Harbor Labs LLC;;\n",
+        encoding="utf-8",
+    )
+    run_match(first, **kw)
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "a:A1,assign,INV-0000042,ana,2026-10-03,pays for its sister company\n"
+    )
+    assert run_match(first, **kw).worklist.iloc[0]["invoice_ids"] == "INV-0000042"
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nB1;05.10.2026;500,00;USD;Harbor Labs LLC;;\n",
+        encoding="utf-8",
+    )
+    line = run_match(second, **kw).worklist.iloc[0]
+    assert line[["rule", "customer_id", "invoice_ids"]].tolist() == [
+        "amount_payer",
+        "C_5",
+        "INV-0000008",
+    ]

@@ -431,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "match",
         "cash application: match the credit lines of a bank statement (ISO 20022 camt.053 or "
-        "CSV) to open invoices; writes a matching worklist and a payments file for ingest",
+        "camt.054, SWIFT MT940, BAI2 or CSV) to open invoices; writes a matching worklist and a "
+        "payments file for ingest",
         "arinsight match --statement statements/2026-10.xml --params my_params.yaml",
     )
     p.add_argument(
@@ -439,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=path_arg,
         metavar="FILE",
-        help="camt.053 XML or CSV bank statement",
+        help="bank statement: camt.053/054 XML, MT940 (.sta), BAI2 (.bai) or CSV",
     )
     _params_option(p)
     p.add_argument(

@@ -144,17 +144,30 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], **kwargs) -> Path:
 
 def write_excel(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame]) -> Path:
     """Sheets written with openpyxl, every text cell neutralised (:func:`safe_cell`) and stored
-    as text, never as a formula; atomic; returns the path."""
+    as text, never as a formula; each sheet with an autofilter on its header row and the header
+    frozen, and a date column without times shown as ``yyyy-mm-dd`` (not ``00:00:00``);
+    atomic; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp.xlsx")
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             safe_frame(frame).to_excel(writer, sheet_name=name, index=False)
-            for row in writer.sheets[name].iter_rows():
+            sheet = writer.sheets[name]
+            for row in sheet.iter_rows():
                 for cell in row:
                     if cell.data_type == "f":  # openpyxl reads "=..." as a formula: keep text
                         cell.data_type = "s"
+            sheet.freeze_panes = "A2"
+            if len(frame.columns):
+                sheet.auto_filter.ref = sheet.dimensions
+            for k, col in enumerate(frame.columns, start=1):
+                values = frame[col]
+                if pd.api.types.is_datetime64_any_dtype(values):
+                    days = values.dropna()
+                    if (days == days.dt.normalize()).all():
+                        for (cell,) in sheet.iter_rows(min_row=2, min_col=k, max_col=k):
+                            cell.number_format = "yyyy-mm-dd"
     os.replace(tmp, path)
     return path
 

@@ -1665,6 +1665,8 @@ cash_application:
       payer_account: Counterparty IBAN
       remittance: Purpose
       reference: Creditor reference
+      reversal: Reversal
+      return_reason: Return reason
 """
 
 

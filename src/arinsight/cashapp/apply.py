@@ -72,6 +72,7 @@ WORKLIST_COLUMNS = [
     "applied_amount",
     "unapplied_amount",
     "fx_difference",
+    "discount_amount",
     "candidates",
     "reason",
     "flagged_invoices",
@@ -97,6 +98,8 @@ LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
 DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
+#: The method of the payment rows that settle the early-payment discount a customer took.
+DISCOUNT_METHOD = "Early Payment Discount"
 
 
 @dataclass
@@ -172,13 +175,29 @@ def ledger_payments(
 
 
 def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """Payer accounts that paid exactly one customer's invoices in earlier runs -> that customer."""
+    """What earlier runs taught about payers, as ``{key: customer}``: a payer **account** (its
+    letters and digits) that paid exactly one customer's invoices, and, from the lines a person
+    accepted or assigned (a decision), the payer **name** as written (``name:`` + its
+    :func:`~arinsight.cashapp.matching.name_core`) when it was decided for exactly one customer:
+    an alias such as ``B. FOODS PURCHASING`` for Blue Foods Inc. Lines undone since (reversed,
+    re-assigned, rejected) teach nothing."""
+    from arinsight.cashapp.matching import name_core
+
+    undone = reversed_lines(records)
     seen: dict[str, set[str]] = {}
     for rec in records:
+        cust = rec.get("customer_id")
+        if not cust or not rec.get("payments") or str(rec["line_id"]) in undone:
+            continue
+        if rec.get("rule") in ("reversal", "reversed", "rejected"):
+            continue
         acct = "".join(ch for ch in str(rec.get("payer_account") or "").upper() if ch.isalnum())
-        if acct and rec.get("customer_id"):
-            seen.setdefault(acct, set()).add(str(rec["customer_id"]))
-    return {a: next(iter(c)) for a, c in seen.items() if len(c) == 1}
+        if acct:
+            seen.setdefault(acct, set()).add(str(cust))
+        core = name_core(rec.get("payer_name"))
+        if core and rec.get("decision"):
+            seen.setdefault(f"name:{core}", set()).add(str(cust))
+    return {key: next(iter(c)) for key, c in seen.items() if len(c) == 1}
 
 
 def _append_ledger(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
@@ -247,6 +266,22 @@ def _payment_id(line_id: str, k: int, n: int) -> str:
     return f"BNK-{digest}" + (f"-{k}" if n > 1 else "")
 
 
+def _discount_split(parts: list[tuple[str, int]], discount: int) -> list[tuple[str, int, str]]:
+    """(invoice, cents, method) payment rows: each settled invoice's cash (:data:`METHOD`) and,
+    when the customer took an early-payment discount, its share of it (:data:`DISCOUNT_METHOD`,
+    in proportion to the invoices' amounts, the last one taking the rounding)."""
+    if not discount:
+        return [(inv, cents, METHOD) for inv, cents in parts]
+    total = sum(c for _, c in parts)
+    rows, left = [], discount
+    for k, (inv, cents) in enumerate(parts):
+        share = left if k == len(parts) - 1 else round(discount * cents / total)
+        left -= share
+        rows.append((inv, cents - share, METHOD))
+        rows.append((inv, share, DISCOUNT_METHOD))
+    return rows
+
+
 def _tables(
     lines: pd.DataFrame,
     results: list[LineResult | None],
@@ -259,8 +294,9 @@ def _tables(
         if res is None:  # already applied in an earlier run
             res = LineResult("already_applied", reason="applied by an earlier run (ledger)")
         parts = [(book.ids[i], cents) for i, cents in res.allocations]
-        n = len(parts) + (1 if res.unapplied else 0)
-        for k, (inv_id, cents) in enumerate(parts, start=1):
+        rows = _discount_split(parts, res.discount)
+        n = len(rows) + (1 if res.unapplied else 0)
+        for k, (inv_id, cents, method) in enumerate(rows, start=1):
             allocs.append(
                 {
                     "payment_id": _payment_id(line["line_id"], k, n),
@@ -268,7 +304,7 @@ def _tables(
                     "customer_id": res.customer_id,
                     "payment_date": line["booking_date"],
                     "amount": round(cents / 100, 2),
-                    "method": METHOD,
+                    "method": method,
                     "currency": res.currency,
                     "statement_line_id": res.record_id or line["line_id"],
                     "rule": res.rule,
@@ -324,6 +360,7 @@ def _tables(
                 "applied_amount": round(sum(c for _, c in parts) / 100, 2) if parts else None,
                 "unapplied_amount": round(res.unapplied / 100, 2) if res.unapplied else None,
                 "fx_difference": round(res.fx_difference / 100, 2) if res.fx_difference else None,
+                "discount_amount": round(res.discount / 100, 2) if res.discount else None,
                 "candidates": "; ".join(
                     f"{c['invoice_ids']} ({c['customer_id']}, {c['confidence']:.2f})"
                     for c in res.candidates
@@ -729,16 +766,33 @@ def _match_and_write(
     folder.mkdir(parents=True, exist_ok=True)
     run.paths = {
         "worklist_csv": write_csv(run.worklist, folder / f"matching_worklist_{stem}.csv"),
-        "worklist_xlsx": write_excel(
-            folder / f"matching_worklist_{stem}.xlsx",
-            {"lines": run.worklist, "candidates": run.candidates, "allocations": run.allocations},
-        ),
+        "worklist_xlsx": write_excel(folder / f"matching_worklist_{stem}.xlsx", _excel_sheets(run)),
         "payments": write_csv(
             _csv_dates(ledger_payments(read_ledger(ledger_path))), folder / APPLIED_FILE
         ),
         "ledger": ledger_path,
     }
     return run
+
+
+def _excel_sheets(run: MatchRun) -> dict[str, pd.DataFrame]:
+    """The worklist's Excel sheets: ``lines``, and ``candidates`` and ``allocations`` with the
+    line's booking date, payer and account on every row (a filtered sheet still says who paid)."""
+    payer = run.worklist[["line_id", "booking_date", "payer_name", "payer_account"]]
+
+    def with_payer(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        line = frame[key].astype(str).str.split("@").str[0]  # a re-assignment: <line id>@<dec>
+        out = frame.assign(_line=line).merge(
+            payer.rename(columns={"line_id": "_line"}), on="_line", how="left"
+        )
+        first = [key, "booking_date", "payer_name", "payer_account"]
+        return out[first + [c for c in frame.columns if c not in first]]
+
+    return {
+        "lines": run.worklist,
+        "candidates": with_payer(run.candidates, "line_id"),
+        "allocations": with_payer(run.allocations, "statement_line_id"),
+    }
 
 
 def _csv_dates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -102,6 +102,7 @@ LEGAL_FORMS = frozenset(
         "LLP",
         "LP",
         "GROUP",
+        "GRP",
         "CO",
         "COMPANY",
         "CORP",
@@ -159,6 +160,8 @@ class MatchSettings:
     suggestions: int = 3
     overpay_tolerance: float = 0.05
     name_contradiction: float = 60.0
+    discount_rates: tuple[float, ...] = (0.01, 0.02, 0.03)
+    name_close: float = 80.0
     reporting_currency: str = "USD"
     fx_rates: Mapping[str, float] = field(default_factory=dict)
 
@@ -179,6 +182,7 @@ class MatchSettings:
             ("suggestions", int),
             ("overpay_tolerance", float),
             ("name_contradiction", float),
+            ("name_close", float),
         ):
             if section.get(name) is not None:
                 try:
@@ -193,6 +197,21 @@ class MatchSettings:
                     )
         if not 0 <= kw.get("name_threshold", 90) <= 100:
             raise ParamsError("cash_application.name_threshold must be 0-100")
+        if section.get("discount_rates") is not None:
+            raw = section["discount_rates"]
+            try:
+                kw["discount_rates"] = tuple(
+                    float(r) for r in (raw if isinstance(raw, list | tuple) else [raw])
+                )
+            except (TypeError, ValueError):
+                raise ParamsError(
+                    f"cash_application.discount_rates must be a list of shares, got {raw!r}"
+                ) from None
+            if not all(0 < r < 0.5 for r in kw["discount_rates"]):
+                raise ParamsError(
+                    "cash_application.discount_rates must be shares between 0 and 0.5 "
+                    f"(0.02 = 2 %), got {raw!r}"
+                )
         rates = params.get("fx_rates") or {}
         try:
             rates = {str(k).upper(): float(v) for k, v in dict(rates).items()}
@@ -216,6 +235,7 @@ class LineResult:
     allocations: list[tuple[int, int]] = field(default_factory=list)  # (invoice row, cents)
     unapplied: int = 0
     fx_difference: int = 0
+    discount: int = 0  # cents of an early-payment discount the customer took (invoices settled)
     currency: str = ""
     candidates: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
@@ -234,12 +254,32 @@ def _norm(text: Any) -> str:
     return re.sub(r"[^0-9A-Z]", "", str(text or "").upper())
 
 
-def name_core(name: Any, keep_legal: bool = False) -> str:
-    """A company name for comparison: upper case, ``&`` as AND, punctuation as spaces, words of
-    a payments department (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury") and legal
-    forms (:data:`LEGAL_FORMS`) removed, the legal forms kept when ``keep_legal``."""
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}(?:[A-Z]\b)?")
+
+
+def _words(name: Any) -> list[str]:
+    """The words of a name in upper case: ``&`` as AND, a legal form written with dots as one
+    word (``L.L.C.`` -> LLC, ``G.m.b.H.`` -> GMBH), other punctuation as spaces."""
     s = str(name or "").upper().replace("&", " AND ")
-    words = [w for w in re.sub(r"[^0-9A-Z]+", " ", s).split() if w not in DEPARTMENT_WORDS]
+    s = _DOTTED.sub(lambda m: m[0].replace(".", ""), s)
+    return re.sub(r"[^0-9A-Z]+", " ", s).split()
+
+
+def name_core(name: Any, keep_legal: bool = False) -> str:
+    """A company name for comparison (:func:`_words`), the words of a payments department
+    (:data:`DEPARTMENT_WORDS`: "Accounts Payable", "Treasury"; also one cut short after
+    another, ``ACCOUNTS PAYABLE DEPAR``) and legal forms (:data:`LEGAL_FORMS`) removed, the
+    legal forms kept when ``keep_legal``."""
+    written = _words(name)
+    # a name cut at 35 characters inside its department: ACCOUNTS PAYABLE DEPAR(TMENT)
+    if (
+        len(written) > 2
+        and written[-2] in DEPARTMENT_WORDS
+        and len(written[-1]) >= 3
+        and any(d.startswith(written[-1]) for d in DEPARTMENT_WORDS)
+    ):
+        written = written[:-1]
+    words = [w for w in written if w not in DEPARTMENT_WORDS]
     if not keep_legal:
         words = [w for w in words if w not in LEGAL_FORMS] or words
     return " ".join(words)
@@ -252,13 +292,14 @@ _LEGAL_SAME = {
     "CORPORATION": "CORP",
     "GESELLSCHAFT": "GMBH",
     "MBH": "GMBH",
+    "GRP": "GROUP",
 }
 
 
 def legal_form(name: Any) -> frozenset[str]:
     """The legal forms written in a company name, spelled one way (``Limited`` -> LTD,
     ``Gesellschaft mbH`` -> GMBH); empty when none is written."""
-    words = re.sub(r"[^0-9A-Z]+", " ", str(name or "").upper()).split()
+    words = _words(name)
     return frozenset(_LEGAL_SAME.get(w, w) for w in words if w in LEGAL_FORMS and w != "THE")
 
 
@@ -561,8 +602,25 @@ def _settle(
         return res
     if not partial_ok:
         return None
-    if cents < total and len(rows) > 1:  # which invoice was paid short is unknown: a person decides
-        res = LineResult("suggested", **base, reason="pays less than the invoices it names")
+    if exact and cents < total and (rate := _discount_rate(line.settings, cents, total, rows)):
+        res = LineResult("matched", f"{rule}_discount", round(conf * 0.95, 4), **base)
+        res.allocations = [(i, int(book.remaining[i])) for i in rows]
+        res.discount = total - cents
+        res.reason = (
+            f"pays the open {total / 100:,.2f} less a {rate:.0%} early-payment discount "
+            f"({(total - cents) / 100:,.2f}): settled, post the discount"
+        )
+        return res
+    if cents < total and len(rows) > 1:
+        # which invoice was paid short is not known: a person decides. Measured: "all paid in
+        # full but one" (and "oldest first") split the amount wrongly on lines where the customer
+        # paid two invoices in part, and a wrong split misleads the lines after it
+        res = LineResult(
+            "suggested",
+            **base,
+            reason=f"pays {(total - cents) / 100:,.2f} less than the {len(rows)} invoices it "
+            "names (not a listed early-payment discount): which one was paid short is not known",
+        )
         res.candidates = [_candidate(book, rows, round(conf * 0.7, 4), "oldest first, rest open")]
         return res
     if cents < total:
@@ -576,6 +634,16 @@ def _settle(
         res.allocations = [(i, int(book.remaining[i])) for i in rows]
         res.unapplied = cents - total
     return res
+
+
+def _discount_rate(settings: MatchSettings, cents: int, total: int, rows: list[int]) -> float:
+    """The early-payment discount rate of ``settings.discount_rates`` that ``cents`` is of the
+    open ``total`` (within a cent per invoice, for a discount rounded invoice by invoice), else
+    0."""
+    for rate in settings.discount_rates:
+        if abs(cents - round(total * (1 - rate))) <= len(rows):
+            return rate
+    return 0.0
 
 
 def _by_customer_currency(
@@ -724,13 +792,21 @@ def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> 
 
 
 def _identify(row, text, book, scores, settings, known_accounts) -> tuple[list[str], float]:
-    """Who paid: a customer id in the text, a known account, or the name (module docstring)."""
+    """Who paid: a customer id in the text, a known account, a name a person decided for a
+    customer before (an alias), or the name (module docstring)."""
     if cid := book.customer_in_text(text):
         return [cid], 1.0
     acct = _norm(row.get("payer_account"))
     if acct and known_accounts and acct in known_accounts:
         return [known_accounts[acct]], 1.0
     payers, score = identify_payer(str(row.get("payer_name") or ""), scores, book, settings)
+    # a name a person decided for a customer, unless the name is another customer's own: a
+    # group company that once paid a sister's invoice still pays its own under its name
+    alias = (
+        known_accounts.get(f"name:{name_core(row.get('payer_name'))}") if known_accounts else None
+    )
+    if alias and (not payers or alias in payers):
+        return [alias], 1.0
     return payers, score / 100.0
 
 
@@ -819,14 +895,19 @@ def _one_slip(a: str, b: str) -> bool:
 
 
 def _corrected(ctx: _Ctx, rows: list[int]) -> LineResult | None:
-    """The identified payer has exactly one open invoice with the line's amount, and its number
-    is one slip (a digit, or two neighbours swapped) from a referenced number: that invoice,
-    ``reference_corrected`` at 0.9 x the payer's score."""
+    """The identified payer (or, for a name that fits several customers, all of them together)
+    has exactly one open invoice with the line's amount, and its number is one slip (a digit, or
+    two neighbours swapped) from a referenced number: that invoice, ``reference_corrected`` at
+    0.9 x the payer's score."""
     book = ctx.book
-    if ctx.payer is None:
+    if not ctx.payers:
         return None
-    singles, _, _ = _exact_and_sums(book, ctx.payer, ctx.line, ctx.settings, sums=False)
-    if len(singles) != 1:
+    singles = [
+        r
+        for payer in ctx.payers
+        for r in _exact_and_sums(book, payer, ctx.line, ctx.settings, sums=False)[0]
+    ]
+    if len(singles) != 1:  # with an ambiguous name: one invoice among all the names fit
         return None
     own = singles[0][0]
     if not any(_one_slip(_norm(book.ids[own]), _norm(book.ids[i])) for i in rows):
@@ -1047,7 +1128,7 @@ def _rule_payers_ambiguous(ctx: _Ctx) -> LineResult | None:
 def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
     """Rule 5: no payer: the same amount at any customer (suggested), else unmatched."""
     book, line, settings = ctx.book, ctx.line, ctx.settings
-    cands = []
+    cands, exact = [], True
     for ccy in sorted(set(book.currency)):
         v = line.value(ccy)
         if v is None:
@@ -1057,6 +1138,9 @@ def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
             (np.abs(book.remaining - cents) <= tol) & (book.currency == ccy) & (book.remaining > 0)
         )
         cands += [[int(i)] for i in hit]
+        exact &= tol == 0 or not len(hit)
+    if len(cands) == 1 and exact and (res := _unique_amount_close_name(ctx, cands[0])):
+        return res
     note = _ref_note(ctx)
     named = str(ctx.row.get("payer_name") or "").strip()
     who = (
@@ -1078,6 +1162,33 @@ def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
     if ctx.payers:
         return LineResult("unmatched", reason=f"{note}; {who}, no amount fits")
     return LineResult("unmatched", reason=f"{note}, {who}, amount fits no open invoice")
+
+
+def _unique_amount_close_name(ctx: _Ctx, rows: list[int]) -> LineResult | None:
+    """Rule 5a: the only open invoice of the whole book with the line's exact amount, of the
+    customer whose name the payer's comes closest to (at least ``name_close``, a misspelt name
+    such as ``Iorn Grid`` for Iron Grid), when the text names no invoice: ``amount_name_close``
+    at 0.85 x the name's score. Two things the payer wrote agree: the amount to the cent, and
+    a name closer to this customer than to any other."""
+    book, scores = ctx.book, ctx.scores
+    if ctx.strong or ctx.weak or not len(scores):
+        return None
+    k = book.cust_index.get(book.customer[rows[0]])
+    if k is None:
+        return None
+    best = float(scores.max())
+    score = float(scores[k])
+    if score < ctx.settings.name_close or score < best:
+        return None
+    if ctx.payers and book.customer[rows[0]] not in ctx.payers:
+        return None
+    res = _settle(book, rows, ctx.line, "amount_name_close", round(0.85 * score / 100, 4), False)
+    if res is not None:
+        res.reason = (
+            f"the only open invoice with this amount; the payer name scores {score:.0f} "
+            f"against {ctx.name(book.customer[rows[0]])}, no other customer's higher"
+        )
+    return res
 
 
 def _partial_suggestion(ctx: _Ctx, exhausted: bool) -> LineResult:

@@ -100,6 +100,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 #: Values of a mapped ``reversal`` column that mark a line as a reversal or return (any case).
 REVERSAL_VALUES = frozenset(
     ["TRUE", "YES", "Y", "1", "X", "R", "RV", "REV", "REVERSAL", "RETURN", "RETURNED", "STORNO"]
+    + ["J", "JA"]  # German exports: "J" (ja) on a Storno booking
 )
 CSV_REQUIRED: tuple[str, ...] = ("booking_date", "amount")
 _CSV_OPTIONS = {
@@ -118,7 +119,9 @@ _CSV_OPTIONS = {
 def read_statement(
     path: str | Path, csv: Mapping[str, Any] | None = None, currency: str | None = None
 ) -> pd.DataFrame:
-    """Statement lines of a camt.053 file (``.xml``) or a CSV file (anything else).
+    """Statement lines of a camt.053 or camt.054 file (``.xml``), an MT940 file (``.sta``,
+    ``.mt940``, ``.940``, or a file starting with ``{1:`` or ``:20:``), a BAI2 file (``.bai``,
+    ``.bai2``, or starting with ``01,``) or a CSV file (anything else).
 
     ``csv`` is the CSV mapping (see the module docstring); ``currency`` is the currency of CSV
     lines without a currency column (default: the mapping's ``currency``, else the reporting
@@ -130,9 +133,16 @@ def read_statement(
         raise SourceError(str(p), "statement file not found")
     if p.stat().st_size == 0:
         raise SourceError(str(p), "statement file is empty")
+    from arinsight.cashapp import formats
+
     head = p.read_bytes()[:512].lstrip()
-    if p.suffix.lower() == ".xml" or head.startswith(b"<"):
+    suffix = p.suffix.lower()
+    if suffix == ".xml" or head.startswith(b"<"):
         return read_camt053(p)
+    if suffix in (".sta", ".mt940", ".940") or formats.looks_like_mt940(head):
+        return formats.read_mt940(p)
+    if suffix in (".bai", ".bai2") or formats.looks_like_bai2(head):
+        return formats.read_bai2(p)
     return read_csv_statement(p, csv or {}, currency)
 
 
@@ -224,7 +234,9 @@ def _account(acct) -> str:
 
 
 def read_camt053(path: str | Path) -> pd.DataFrame:
-    """Statement lines of an ISO 20022 camt.053 bank-to-customer statement (module docstring)."""
+    """Statement lines of an ISO 20022 camt.053 bank-to-customer statement, or of a camt.054
+    debit/credit notification (``BkToCstmrDbtCdtNtfctn``: its ``Ntfctn`` elements have the
+    account and entries of a ``Stmt``) (module docstring)."""
     import defusedxml.ElementTree as DET
     from defusedxml import DefusedXmlException
 
@@ -238,14 +250,21 @@ def read_camt053(path: str | Path) -> pd.DataFrame:
         ) from None
     except Exception as exc:  # ParseError and its stdlib/expat variants
         raise SourceError(file, f"not well-formed XML: {exc}") from None
-    doc = root if _local(root.tag) == "BkToCstmrStmt" else _child(root, "BkToCstmrStmt")
-    if doc is None:
+    found = [
+        (doc, kind, body)
+        for kind, body in (("BkToCstmrStmt", "Stmt"), ("BkToCstmrDbtCdtNtfctn", "Ntfctn"))
+        if (doc := root if _local(root.tag) == kind else _child(root, kind)) is not None
+    ]
+    if not found:
         raise SourceError(
-            file, f"not a camt.053 statement (no BkToCstmrStmt under {_local(root.tag)!r})"
+            file,
+            "not a camt.053 statement nor a camt.054 notification (no BkToCstmrStmt or "
+            f"BkToCstmrDbtCdtNtfctn under {_local(root.tag)!r})",
         )
-    statements = _children(doc, "Stmt")
+    doc, kind, body = found[0]
+    statements = _children(doc, body)
     if not statements:
-        raise SourceError(file, "camt.053 without any Stmt element")
+        raise SourceError(file, f"{kind} without any {body} element")
     rows: list[dict[str, Any]] = []
     for s_no, stmt in enumerate(statements, start=1):
         stmt_id = _text(stmt, "Id") or f"{p.stem}#{s_no}"
@@ -472,6 +491,8 @@ def read_csv_statement(
         reversal = text["reversal"].str.upper().isin(REVERSAL_VALUES)
     else:
         reversal = pd.Series(False, index=raw.index)
+    if text["return_reason"] is not None:  # a return reason makes it a return, as RtrInf does
+        reversal = reversal | (text["return_reason"].str.strip() != "")
     ccy_default = str(mapping.get("currency") or currency or "").upper()
     ccy = (
         text["currency"].str.upper()
