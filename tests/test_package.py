@@ -166,6 +166,59 @@ def test_errors_imports_nothing_of_ours():
     assert graph["arinsight.errors"] == set()
 
 
+def private_imports(src: Path) -> list[str]:
+    """``module: from other import _name`` for every private name (one underscore) a module of
+    ours imports from another module of ours, and ``module: alias._name`` for every private name
+    it reads from a module of ours it imported (``from arinsight.x import y`` then ``y._f``)."""
+    found = []
+    for f in sorted(src.rglob("*.py")):
+        parts = list(f.relative_to(src).with_suffix("").parts)
+        mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        modules: set[str] = set()  # names bound to a module of ours
+        for node in _imports(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("arinsight"):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        found.append(f"{mod}: from {node.module} import {a.name}")
+                    if (src / node.module.replace(".", "/") / f"{a.name}.py").exists() or (
+                        src / node.module.replace(".", "/") / a.name / "__init__.py"
+                    ).exists():
+                        modules.add(a.asname or a.name)
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("arinsight") and a.asname:
+                        modules.add(a.asname)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{mod}: {node.value.id}.{node.attr}")
+    return sorted(set(found))
+
+
+def test_no_module_uses_another_modules_private_names():
+    """A name one module shares with another is public (no underscore): what a module keeps
+    private can change without looking elsewhere."""
+    assert private_imports(Path(arinsight.__file__).parent.parent) == []
+
+
+def test_private_imports_are_found(tmp_path):
+    pkg = tmp_path / "arinsight"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def _f(): pass\n")
+    (pkg / "b.py").write_text("from arinsight.a import _f\nfrom arinsight import a\na._f()\n")
+    assert private_imports(tmp_path) == [
+        "arinsight.b: a._f",
+        "arinsight.b: from arinsight.a import _f",
+    ]
+
+
 def test_the_cycle_finder_names_the_circle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]

@@ -404,7 +404,7 @@ def match_statement(
 
     T = ``as_of``, else the last booking date of the lines (at most the run date, default
     today). Lines booked after T are ``held`` (looked at again by a later run). Lines whose id
-    or content key (:func:`~arinsight.cashapp.statements.line_keys`) is in ``ledger`` are
+    or content key (:func:`~arinsight.cashapp.lines.line_keys`) is in ``ledger`` are
     ``already_applied``. ``decisions`` (:func:`~arinsight.cashapp.decisions.read_decisions`) are
     applied first (:func:`_apply_decisions`). Reversals and returns undo the credit they reverse
     (:func:`_reversals`).
@@ -633,7 +633,7 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
     """Carry out the pending decisions on this statement's lines (module
     :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
     first. A line applied before is undone first (its record is reversed by the new one)."""
-    from arinsight.cashapp.matching import _allocate, _Line, match_line, name_scores
+    from arinsight.cashapp.matching import LineValue, allocate, match_line, name_scores
 
     done = {r.get("decision_id") for r in ledger}
     latest: dict[str, Any] = {}
@@ -683,13 +683,13 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
                 )
                 continue
             rows = [row_of[i] for i in invoices]
-            value = _Line(line, settings).value(book.currency[rows[0]])
+            value = LineValue(line, settings).value(book.currency[rows[0]])
             if value is None:
                 results[pos] = LineResult(
                     "suggested", reason=f"{text}, but no exchange rate", decision=decision
                 )
                 continue
-            allocations = _allocate(book, rows, value[0])
+            allocations = allocate(book, rows, value[0])
             res = LineResult(
                 "matched",
                 rule=f"decision_{d.action}",

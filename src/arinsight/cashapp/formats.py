@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from arinsight.cashapp.lines import LINE_COLUMNS, finish_lines
 from arinsight.errors import SourceError
 
 _SWIFT_HEADER = re.compile(r"^\s*(\{1:|:20:)")
@@ -67,8 +68,6 @@ def _read_text(p: Path) -> str:
 def read_mt940(path: str | Path) -> pd.DataFrame:
     """Statement lines of a SWIFT MT940 file (module docstring)."""
     import mt940
-
-    from arinsight.cashapp.statements import LINE_COLUMNS, _finish
 
     p = Path(path)
     file = str(p)
@@ -104,7 +103,7 @@ def read_mt940(path: str | Path) -> pd.DataFrame:
         raise SourceError(file, "MT940 statement without any :61: line")
     for k, row in enumerate(rows, start=1):
         row["_source_row"] = k
-    return _finish(pd.DataFrame(rows, columns=LINE_COLUMNS))
+    return finish_lines(pd.DataFrame(rows, columns=LINE_COLUMNS))
 
 
 _MT940_61 = re.compile(r"^:61:(\d{6})(\d{4})?", re.MULTILINE)
@@ -183,8 +182,6 @@ def read_bai2(path: str | Path) -> pd.DataFrame:
     from bai2 import bai2
     from bai2.exceptions import IntegrityException, NotSupportedYetException, ParsingException
 
-    from arinsight.cashapp.statements import LINE_COLUMNS, _finish
-
     p = Path(path)
     file = str(p)
     text = _read_text(p)
@@ -243,7 +240,7 @@ def read_bai2(path: str | Path) -> pd.DataFrame:
                 )
     if not rows:
         raise SourceError(file, "BAI2 file without any 16 transaction record")
-    return _finish(pd.DataFrame(rows, columns=LINE_COLUMNS))
+    return finish_lines(pd.DataFrame(rows, columns=LINE_COLUMNS))
 
 
 def _check_bai2_dates(text: str, file: str) -> None:

@@ -541,7 +541,7 @@ def subset_sums(
 # --------------------------------------------------------------------------------------------
 
 
-class _Line:
+class LineValue:
     """One credit line's amount in any currency (cents), with the tolerance of that comparison."""
 
     def __init__(self, row: Mapping[str, Any], settings: MatchSettings):
@@ -570,7 +570,7 @@ def _fx(rule: str, exact: bool) -> str:
     return rule if exact else f"{rule}_fx"
 
 
-def _allocate(book: InvoiceBook, rows: list[int], cents: int) -> list[tuple[int, int]]:
+def allocate(book: InvoiceBook, rows: list[int], cents: int) -> list[tuple[int, int]]:
     """``cents`` over ``rows`` oldest due date first, each up to its remaining amount."""
     out, left = [], cents
     for i in rows:
@@ -582,7 +582,12 @@ def _allocate(book: InvoiceBook, rows: list[int], cents: int) -> list[tuple[int,
 
 
 def _settle(
-    book: InvoiceBook, rows: list[int], line: _Line, rule: str, confidence: float, partial_ok: bool
+    book: InvoiceBook,
+    rows: list[int],
+    line: LineValue,
+    rule: str,
+    confidence: float,
+    partial_ok: bool,
 ) -> LineResult | None:
     """The amount cases of rules 1 and 2 for invoice rows of one customer and one currency."""
     ccy = book.currency[rows[0]]
@@ -625,7 +630,7 @@ def _settle(
         return res
     if cents < total:
         res = LineResult("matched", _fx(f"{rule}_partial", exact), round(conf * 0.95, 4), **base)
-        res.allocations = _allocate(book, rows, cents)
+        res.allocations = allocate(book, rows, cents)
         return res
     res = LineResult("matched", _fx(f"{rule}_overpaid", exact), round(conf * 0.9, 4), **base)
     if len(rows) == 1:
@@ -656,7 +661,7 @@ def _by_customer_currency(
 
 
 def _exact_and_sums(
-    book: InvoiceBook, customer: str, line: _Line, settings: MatchSettings, sums: bool = True
+    book: InvoiceBook, customer: str, line: LineValue, settings: MatchSettings, sums: bool = True
 ) -> tuple[list[list[int]], list[tuple[list[int], bool]], bool]:
     """For one customer's open invoices: single invoices with the line's amount, sets that add
     up to it (each with whether the comparison was exact) and whether the search hit its budget."""
@@ -687,7 +692,7 @@ def _exact_and_sums(
 
 
 def _completion(
-    book: InvoiceBook, rows: list[int], weak: list[int], line: _Line, settings: MatchSettings
+    book: InvoiceBook, rows: list[int], weak: list[int], line: LineValue, settings: MatchSettings
 ) -> list[int]:
     """Further invoices of the same customer when a line pays more than its referenced invoices:
     its weak references if they make up the difference exactly, else the one invoice or the one
@@ -767,7 +772,7 @@ class _Ctx:
     book: InvoiceBook
     scores: np.ndarray
     settings: MatchSettings
-    line: _Line
+    line: LineValue
     payers: list[str]
     payer_conf: float
 
@@ -782,7 +787,7 @@ class _Ctx:
 def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
     """The rules in order (module docstring); each returns a result or None to go on."""
     payers, payer_conf = _identify(row, text, book, scores, settings, known_accounts)
-    ctx = _Ctx(row, text, strong, weak, book, scores, settings, _Line(row, settings), payers,
+    ctx = _Ctx(row, text, strong, weak, book, scores, settings, LineValue(row, settings), payers,
                payer_conf)  # fmt: skip
     for rule in (_rule_strong, _rule_weak, _rule_payer_amount, _rule_payers_ambiguous):
         res = rule(ctx)

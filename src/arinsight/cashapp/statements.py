@@ -1,7 +1,7 @@
 """Bank statements as one table of statement lines: ISO 20022 camt.053 XML, or CSV with a mapping.
 
 Every reader returns one row per *statement line* (one payment) with the columns of
-:data:`LINE_COLUMNS`:
+:data:`~arinsight.cashapp.lines.LINE_COLUMNS`:
 
 * ``line_id`` - stable across runs: the account plus the bank's own reference of the transaction
   (``TxDtls/Refs/AcctSvcrRef``), else the entry's (``Ntry/AcctSvcrRef`` or ``NtryRef``) with the
@@ -35,7 +35,6 @@ it, by the sign of the amount (negative = money out).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -44,42 +43,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.errors import SourceError
-
-#: The free-text columns of a statement line a CSV mapping may give (empty text when it does not).
-TEXT_COLUMNS = (
-    "payer_name",
-    "payer_account",
-    "remittance",
-    "reference",
-    "end_to_end_id",
-    "return_reason",
+from arinsight.cashapp.lines import (
+    LINE_COLUMNS,
+    TEXT_COLUMNS,
+    finish_lines,
 )
-
-LINE_COLUMNS: list[str] = [
-    "line_id",
-    "statement_id",
-    "account",
-    "booking_date",
-    "value_date",
-    "amount",
-    "currency",
-    "credit_debit",
-    "reversal",
-    "booked",
-    "instructed_amount",
-    "instructed_currency",
-    "payer_name",
-    "payer_account",
-    "remittance",
-    "reference",
-    "end_to_end_id",
-    "bank_ref",
-    "return_reason",
-    "line_key",
-    "_source_file",
-    "_source_row",
-]
+from arinsight.errors import SourceError
 
 #: Canonical columns a CSV statement may map (``columns:``); booking_date and amount are required.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -275,7 +244,7 @@ def read_camt053(path: str | Path) -> pd.DataFrame:
             rows.extend(
                 _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, len(rows) + 1)
             )
-    return _finish(pd.DataFrame(rows, columns=LINE_COLUMNS))
+    return finish_lines(pd.DataFrame(rows, columns=LINE_COLUMNS))
 
 
 def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) -> list[dict]:
@@ -532,7 +501,7 @@ def read_csv_statement(
     out["_source_file"] = file
     out["_source_row"] = rows
     out["line_key"] = ""
-    return _finish(out[[*LINE_COLUMNS, "_key_account"]])
+    return finish_lines(out[[*LINE_COLUMNS, "_key_account"]])
 
 
 def _first_bad(mask, text, file, canon, source, rows, what) -> None:
@@ -542,72 +511,3 @@ def _first_bad(mask, text, file, canon, source, rows, what) -> None:
         raise SourceError(
             file, f"cannot parse {text.iloc[pos]!r} as {what}", column=col, row=int(rows[pos])
         )
-
-
-def _finish(df: pd.DataFrame) -> pd.DataFrame:
-    """Types and a check that line ids are unique (a repeated id would be applied once only)."""
-    out = df.copy()
-    for c in ("booking_date", "value_date"):
-        out[c] = pd.to_datetime(out[c].replace("", None), format="ISO8601", errors="coerce")
-        out[c] = out[c].dt.normalize().astype("datetime64[us]")
-    out["amount"] = out["amount"].astype(float)
-    out["instructed_amount"] = pd.to_numeric(out["instructed_amount"], errors="coerce")
-    for c in (*TEXT_COLUMNS, "currency", "bank_ref"):
-        out[c] = out[c].fillna("").astype(str)
-    out["reversal"] = out["reversal"].fillna(False).astype(bool)
-    out["booked"] = out["booked"].fillna(True).astype(bool)
-    out["_source_row"] = out["_source_row"].astype("int64")
-    dupes = out["line_id"][out["line_id"].duplicated()]
-    if len(dupes):
-        first = out.loc[out["line_id"] == dupes.iloc[0], "_source_row"].tolist()
-        raise SourceError(
-            str(out["_source_file"].iloc[0]),
-            f"statement line id {dupes.iloc[0]!r} occurs twice (rows {first}): each bank "
-            "reference must be unique",
-        )
-    key_account = out.pop("_key_account") if "_key_account" in out else out["account"]
-    out["line_key"] = line_keys(out, key_account)
-    return out.reset_index(drop=True)
-
-
-def line_keys(lines: pd.DataFrame, account: pd.Series | str) -> pd.Series:
-    """What the bank says about each line, as a key that does not depend on the file.
-
-    The key is a hash of the account (for a CSV the configured ``account``, never the file
-    name), the booking date, the signed amount in cents, the currency, the bank's reference and
-    the end-to-end id; a line with neither reference adds the payer's account and name and the
-    remittance text (upper case, spaces collapsed); then its occurrence number among equal
-    lines. So ``30886.4`` and ``30886.40``, a renamed or a re-sent file give the same keys."""
-    acct = account if isinstance(account, pd.Series) else pd.Series(account, index=lines.index)
-    cents = (lines["amount"].astype(float) * 100).round().astype("int64").astype(str)
-    day = pd.to_datetime(lines["booking_date"]).dt.strftime("%Y-%m-%d").fillna("")
-    sign = pd.Series(np.where(lines["credit_debit"] == "DBIT", "-", "+"), index=lines.index)
-    parts = [
-        acct.fillna("").astype(str).map(_squash),
-        day,
-        sign + cents,
-        lines["currency"].astype(str).str.upper(),
-        lines["bank_ref"].map(_squash),
-        lines["end_to_end_id"].map(_squash),
-    ]
-    content = parts[0].str.cat(parts[1:], sep="|")
-    no_ref = (lines["bank_ref"] == "") & (lines["end_to_end_id"] == "")
-    extra = (
-        lines["payer_account"].map(_squash)
-        + "|"
-        + lines["payer_name"].map(normalise_text)
-        + "|"
-        + (lines["remittance"] + " " + lines["reference"]).map(normalise_text)
-    )
-    content = content.where(~no_ref, content + "|" + extra)
-    content = content + "|" + (content.groupby(content).cumcount() + 1).astype(str)
-    return content.map(lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()[:24])
-
-
-def _squash(text: Any) -> str:
-    return re.sub(r"[^0-9A-Z]", "", str(text or "").upper())
-
-
-def normalise_text(text: str) -> str:
-    """Upper case with runs of whitespace collapsed (for remittance matching)."""
-    return re.sub(r"\s+", " ", str(text or "").upper()).strip()
