@@ -71,6 +71,7 @@ def test_foreign_csv_export_loads_with_a_mapping_only(write_sources):
         "payments": 0,
         "sales_reps": 0,
         "commissions": 0,
+        "adjustments": 0,
     }
 
 

@@ -50,7 +50,7 @@ from pandera.errors import SchemaErrors
 from arinsight import config, money, schemas
 from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import fingerprint, write_json
-from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
+from arinsight.ingest import DATE_ASSUMED, UNDATED, empty_ingested, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
 from arinsight.ledger import FolderTables, isin, lookup, positions, read_table
 from arinsight.schemas import (
@@ -65,7 +65,7 @@ from arinsight.schemas import (
     SEGMENT_COLUMNS,
 )
 
-TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
+TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions", "adjustments")
 RULE_ORDER = (
     "repeated_header",
     "malformed_row",
@@ -81,13 +81,16 @@ RULE_ORDER = (
     "unknown_currency",
     "unknown_customer",
     "unknown_invoice",
+    "unknown_kind",
     "payment_before_invoice",
+    "adjustment_before_invoice",
 )
 #: Event dates checked against the run date (due dates are allowed to be in the future).
 EVENT_DATES = {
     "invoices": ["invoice_date"],
     "payments": ["payment_date"],
     "commissions": ["accrual_date", "settlement_date"],
+    "adjustments": ["adjustment_date"],
 }
 QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "key", "reason", "detail", "record"]
 
@@ -537,6 +540,60 @@ def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Ti
     return rules
 
 
+def _clean_adjustments(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+    """Write-offs, credit notes and adjustments: the generic rules, a positive amount, a known
+    invoice (whose customer fills an empty ``customer_id``), a known kind (the words of
+    :data:`~arinsight.schemas.ADJUSTMENT_WORDS`, case, spaces and hyphens ignored) and a date on
+    or after the invoice's (``adjustment_before_invoice``)."""
+    df = df.copy(deep=False)
+    words = df["kind"].astype("string").str.strip().str.lower()
+    words = words.str.replace(r"[\s\-]+", "_", regex=True)
+    df["kind"] = words.map(schemas.ADJUSTMENT_WORDS).astype("string").fillna(df["kind"])
+    inv = invoices.set_index("invoice_id")
+    at = positions(df["invoice_id"], inv.index, unique=True)
+    df["customer_id"] = df["customer_id"].fillna(lookup(df["invoice_id"], inv["customer_id"], at))
+    rules = _Rules("adjustments", df)
+    _generic_rules(rules, run_date)
+    _non_positive_amount(rules)
+    _unknown_reference(rules, "invoice_id", invoices)
+    frame = rules.frame
+    rules.quarantine(
+        "unknown_kind",
+        ~frame["kind"].isin(list(schemas.ADJUSTMENT_KINDS)),
+        lambda bad: "kind " + bad["kind"].astype(str),
+    )
+    inv_date = lookup(frame["invoice_id"], inv["invoice_date"])
+    rules.quarantine(
+        "adjustment_before_invoice",
+        inv_date.notna() & (frame["adjustment_date"] < inv_date),
+        lambda bad: (
+            "dated "
+            + bad["adjustment_date"].dt.strftime("%Y-%m-%d")
+            + " before invoice date "
+            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
+        ),
+    )
+    return rules
+
+
+def _convert_adjustments(
+    adjustments: pd.DataFrame, invoices: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
+) -> pd.DataFrame:
+    """Adjustments in the reporting currency: each is in its invoice's currency (the rule of
+    applied payments, :func:`_convert_currency`)."""
+    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
+    c = cents_column("amount")
+    out = adjustments.copy(deep=False)
+    currency = invoices.set_index("invoice_id")["currency"].fillna(reporting)
+    rate = lookup(out["invoice_id"], currency.map(rates))
+    if all(r == 1 for r in rate.dropna().unique()):
+        out[c] = pd.Series(pd.array(out[c], dtype="Int64"), index=out.index)
+    else:
+        out[c] = money.convert(out[c], rate.where(rate.notna(), Decimal(1)))
+    out["amount"] = out[c].astype("float64") / 100
+    return out
+
+
 def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Money columns with their exact-cents companion (derived from the float when a caller
     passes a frame that ingest did not make)."""
@@ -739,6 +796,8 @@ def _clean(
     done: dict[str, _Rules] = {}
 
     def ingested(table: str) -> pd.DataFrame:
+        if table == "adjustments" and table not in tables:  # optional: older callers lack it
+            return _ensure_cents(table, empty_ingested(table))
         return _ensure_cents(table, tables[table])
 
     done["customers"] = _clean_customers(ingested("customers"), run_date)
@@ -755,6 +814,13 @@ def _clean(
     finals.add("commissions", done["commissions"].settle())
     done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
     payments = done["payments"].settle()
+    done["adjustments"] = _clean_adjustments(ingested("adjustments"), invoices, run_date)
+    finals.add(
+        "adjustments",
+        _convert_adjustments(
+            done["adjustments"].settle(), invoices, reporting_currency, fx_rates
+        ),
+    )
 
     inv, pay = _convert_currency(invoices, payments, reporting_currency, fx_rates)
     del invoices, payments

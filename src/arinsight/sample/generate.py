@@ -1,4 +1,6 @@
-"""Generate: the clean canonical ledger of the sample (customers, reps, invoices, payments, commissions) from one seeded generator."""
+"""Generate: the clean canonical ledger of the sample (customers, reps, invoices, payments,
+commissions, adjustments) from one seeded generator; the adjustments (write-offs, credit notes)
+come from a second stream of the same seed, so adding them changed none of the other tables."""
 
 from __future__ import annotations
 
@@ -92,6 +94,15 @@ SOURCE_COLUMNS: dict[str, dict[str, str]] = {
         "is_settled": "IsSettled",
         "settlement_date": "SettlementDate",
     },
+    "adjustments": {
+        "adjustment_id": "DocNo",
+        "invoice_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "adjustment_date": "PostingDate",
+        "amount": "Amount",
+        "kind": "DocType",
+        "reason": "Reason",
+    },
 }
 
 FILES = {
@@ -100,7 +111,12 @@ FILES = {
     "sales_reps": "customers.xlsx",
     "payments": "ledger.sqlite",
     "commissions": "ledger.sqlite",
+    "adjustments": "adjustments.csv",
 }
+#: The document types of the adjustments export (each read as a canonical kind by clean).
+ADJUSTMENT_TYPES = {"write_off": "Write-off", "credit_note": "Credit memo", "adjustment": "Adj"}
+WRITE_OFF_REASONS = ["Uncollectible after collection efforts", "Customer insolvency"]
+CREDIT_REASONS = ["Price dispute", "Quantity short-delivered", "Service credit"]
 #: The fixed time stamped into the Excel workbook (properties and zip entries).
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 _KEY = 1_000_000  # customer code x _KEY + day number: one sortable key per (customer, day)
@@ -450,13 +466,74 @@ def _commissions_table(
     )
 
 
+def _adjustments_table(
+    seed: int,
+    inv_ids: np.ndarray,
+    cust_ids: np.ndarray,
+    cents: np.ndarray,
+    paid_cents: np.ndarray,
+    due: np.ndarray,
+    last_pay: np.ndarray,
+    never: np.ndarray,
+    partial: np.ndarray,
+    last: int,
+) -> pd.DataFrame:
+    """Write-offs and credit notes, from their own random stream
+    (``default_rng([seed, 7])``) so the other tables are those of the seed without them.
+
+    - an invoice never paid is written off in full (95 %; the rest are still pursued) 120-360
+      days after its due date;
+    - the rest of a partly paid invoice is credited (55 %, a credit memo 10-60 days after the
+      payment: the short payment was a dispute the company accepted), written off (35 %,
+      120-300 days after due) or left open (10 %);
+    Only documents dated up to ``last`` (the extract date) are kept.
+    """
+    rng = np.random.default_rng([int(seed), 7])
+    n = len(inv_ids)
+    rest = cents - paid_cents.astype(np.int64)
+    u, lag_wo, lag_cn = rng.random(n), rng.integers(120, 361, n), rng.integers(10, 61, n)
+    lag_wo_part = rng.integers(120, 301, n)
+    reason_wo, reason_cn = rng.integers(0, 2, n), rng.integers(0, 3, n)
+    kind = np.full(n, "", dtype=object)
+    day = np.zeros(n, dtype=np.int64)
+    short = partial & (rest > 0) & (last_pay >= 0)  # paid part of it by the extract date
+    wo_never = never & (u < 0.95)
+    cn_part = short & (u < 0.55)
+    wo_part = short & (u >= 0.55) & (u < 0.90)
+    kind[wo_never | wo_part], kind[cn_part] = "write_off", "credit_note"
+    day = np.where(wo_never, due + lag_wo, day)
+    day = np.where(wo_part, due + lag_wo_part, day)
+    day = np.where(cn_part, last_pay + lag_cn, day)
+    keep = (kind != "") & (day <= last) & (rest > 0)
+    idx = np.flatnonzero(keep)
+    idx = idx[np.lexsort((idx, day[idx]))]  # numbered in date order
+    k = kind[idx]
+    reason = np.where(
+        k == "write_off",
+        np.array(WRITE_OFF_REASONS, dtype=object)[reason_wo[idx]],
+        np.array(CREDIT_REASONS, dtype=object)[reason_cn[idx]],
+    )
+    return pd.DataFrame(
+        {
+            "adjustment_id": ids_of("ADJ-", np.arange(1, len(idx) + 1), 6),
+            "invoice_id": inv_ids[idx],
+            "customer_id": cust_ids[idx],
+            "adjustment_date": _to_dates(day[idx]),
+            "amount": _money(rest[idx]),
+            "kind": k,
+            "reason": reason.astype(object),
+        }
+    )
+
+
 def generate(
     n_invoices: int = 10_000,
     seed: int = 42,
     start: str = "2024-01-01",
     end: str = "2026-10-31",
 ) -> dict[str, pd.DataFrame]:
-    """The clean canonical ledger (customers, invoices, payments, sales_reps, commissions).
+    """The clean canonical ledger (customers, invoices, payments, sales_reps, commissions,
+    adjustments: see :func:`_adjustments_table`).
 
     ``n_invoices`` invoices dated ``start``..``end``; ``end`` is also the extract date (no payment
     after it). ``max(350, n_invoices // 30)`` customers and ``max(15, customers // 100)`` sales reps.
@@ -588,12 +665,16 @@ def generate(
     commissions = _commissions_table(
         inv_ids, hid["rep"][cust], rep_rate, amount, day, fully_paid, last_pay, last
     )
+    adjustments = _adjustments_table(
+        seed, inv_ids, cust_ids[cust], cents, paid_cents, due, last_pay, never, partial, last
+    )
     tables = {
         "customers": customers,
         "invoices": invoices,
         "payments": payments,
         "sales_reps": reps,
         "commissions": commissions,
+        "adjustments": adjustments,
     }
     return {name: _canonical_types(name, df) for name, df in tables.items()}
 
