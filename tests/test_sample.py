@@ -21,13 +21,15 @@ from sklearn.metrics import roc_auc_score
 from arinsight.sample import SOURCE_COLUMNS, generate, inject_problems, write_sample
 from arinsight.sample.generate import _NEVER, _open_balance_before
 from arinsight.sample.generate import columns_of as _columns
-from arinsight.schemas import CANONICAL
+from arinsight.schemas import CANONICAL, empty_table
 
 FILES = [
     "invoices.csv",
     "customers.xlsx",
     "ledger.sqlite",
     "adjustments.csv",
+    "disputes.csv",
+    "promises.csv",
     "sources.yaml",
     "manifest.json",
 ]
@@ -168,6 +170,7 @@ def test_injected_counts_are_in_the_files(written):
     pay = _read_sql(folder, "payments")
     com = _read_sql(folder, "commissions")
     adj = pd.read_csv(folder / "adjustments.csv", dtype=str)
+    cases = {t: pd.read_csv(folder / f"{t}.csv", dtype=str) for t in ("disputes", "promises")}
     assert m["rows"] == {
         "invoices": len(inv),
         "customers": len(cust),
@@ -175,6 +178,8 @@ def test_injected_counts_are_in_the_files(written):
         "payments": len(pay),
         "commissions": len(com),
         "adjustments": len(adj),
+        "disputes": len(cases["disputes"]),
+        "promises": len(cases["promises"]),
     }
 
     # customers: one exact copy, one row without id
@@ -371,6 +376,8 @@ def _tiny_ledger() -> dict[str, pd.DataFrame]:
         "sales_reps": reps,
         "commissions": commissions,
         "adjustments": adjustments,
+        "disputes": empty_table("disputes"),
+        "promises": empty_table("promises"),
     }
 
 
@@ -391,6 +398,8 @@ def test_inject_problems_on_a_tiny_ledger_by_hand():
         "sales_reps": 1,
         "commissions": 5,
         "adjustments": 1,
+        "disputes": 0,
+        "promises": 0,
     }
     assert part["expected_quarantined_rows"]["invoices"] == 7
     assert part["expected_dropped_rows"]["invoices"] == 1
@@ -575,3 +584,34 @@ def test_adjustments(ledger):
     assert (adj.loc[~wo, "adjustment_date"].to_numpy() > last_pay.to_numpy()[~wo]).all()
     share = adj.loc[wo, "amount"].sum() / inv["amount"].sum()
     assert 0.001 < share < 0.02
+
+
+def test_disputes_and_promises(ledger):
+    """Every short payment is a dispute for the rest, opened 0-5 days after the payment and, when
+    resolved, resolved by the credit note or write-off of that rest (same date, same amount);
+    disputes resolved as paid close on the invoice's last payment. A kept promise is one whose
+    invoice was paid by the promised date + 3 days; some are kept, some broken."""
+    d, adj, pay = ledger["disputes"], ledger["adjustments"], ledger["payments"]
+    inv = ledger["invoices"].set_index("invoice_id")
+    assert d["dispute_id"].is_unique and (d["opened_date"] <= EXTRACT).all()
+    assert (d["resolved_date"].isna() == d["outcome"].isna()).all()
+    assert (d["resolved_date"].dropna() <= EXTRACT).all()
+    closed = d.dropna(subset=["outcome"])
+    by_adj = closed[closed["outcome"] != "paid"].merge(adj, on="invoice_id")
+    assert len(by_adj) == (closed["outcome"] != "paid").sum()
+    assert (by_adj["resolved_date"] == by_adj["adjustment_date"]).all()
+    assert (by_adj["amount_x"] == by_adj["amount_y"]).all()
+    kinds = by_adj["outcome"].map({"credit_note": "credit_note", "written_off": "write_off"})
+    assert (kinds == by_adj["kind"]).all()
+    last = pay.groupby("invoice_id")["payment_date"].max()
+    paid = closed[closed["outcome"] == "paid"]
+    assert (
+        len(paid) > 0
+        and (paid["resolved_date"].to_numpy() == last[paid["invoice_id"]].to_numpy()).all()
+    )
+    assert (d["amount"] <= inv.loc[d["invoice_id"], "amount"].to_numpy() + 0.005).all()
+    p = ledger["promises"]
+    paid_on = last.reindex(p["invoice_id"]).to_numpy()
+    kept = paid_on <= (p["promised_date"] + pd.Timedelta(days=3)).to_numpy()
+    assert 0.2 < kept.mean() < 0.9
+    assert (p["made_date"] < p["promised_date"]).all()

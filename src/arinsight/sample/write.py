@@ -39,6 +39,11 @@ def _write_adjustments(adjustments: pd.DataFrame, path: Path) -> None:
     write_csv(out.rename(columns=SOURCE_COLUMNS["adjustments"]), path)
 
 
+def _write_cases(frame: pd.DataFrame, table: str, path: Path) -> None:
+    """A collections tool's export of disputes or promises to pay: CSV, ISO dates."""
+    write_csv(frame.rename(columns=SOURCE_COLUMNS[table]), path)
+
+
 def _xml_escape(text: pd.Series) -> pd.Series:
     return (
         text.str.replace("&", "&amp;", regex=False)
@@ -201,14 +206,17 @@ def _sources_spec() -> dict[str, Any]:
                 **common,
                 "columns": SOURCE_COLUMNS["commissions"],
             },
-            "adjustments": {
-                "kind": "csv",
-                "path": FILES["adjustments"],
-                "delimiter": ",",
-                "encoding": "utf-8",
-                "date_format": "%Y-%m-%d",
-                **common,
-                "columns": SOURCE_COLUMNS["adjustments"],
+            **{
+                table: {
+                    "kind": "csv",
+                    "path": FILES[table],
+                    "delimiter": ",",
+                    "encoding": "utf-8",
+                    "date_format": "%Y-%m-%d",
+                    **common,
+                    "columns": SOURCE_COLUMNS[table],
+                }
+                for table in ("adjustments", "disputes", "promises")
             },
         },
     }
@@ -242,6 +250,8 @@ def write_sample(
         folder / FILES["payments"],
     )
     _write_adjustments(raw.pop("adjustments"), folder / FILES["adjustments"])
+    for table in ("disputes", "promises"):
+        _write_cases(raw.pop(table), table, folder / FILES[table])
     header = (
         "# Sources of the embedded sample (written by `arinsight sample`; paths are relative to\n"
         "# this file's folder, {here} in a URL is that folder). Copy it to map your own exports.\n"
