@@ -146,3 +146,20 @@ def test_without_the_tables_every_key_is_null_with_its_reason():
     k = disputes.dispute_kpis(_disputes(), None, payments, period_bounds("2026-04"), 0.0)
     assert k["disputed_ar"] == 350.0 and k["days_deductions_outstanding"] is None
     assert k["na_reasons"]["days_deductions_outstanding"] == "no credit sales in the period"
+
+
+def test_collection_cases_for_the_alerts(tmp_path):
+    """At T the open disputes D1 and D4 keep I1 and I4 out of reminders; the broken promises of
+    the last 90 days count per customer: C2 two (P2, P5), C3 one (P3). Without the tables both
+    are empty."""
+    promises, payments = _promises()
+    _disputes().to_parquet(tmp_path / "disputes.parquet", index=False)
+    promises.to_parquet(tmp_path / "promises.parquet", index=False)
+    payments.to_parquet(tmp_path / "payments.parquet", index=False)
+    disputed, broken = disputes.collection_cases(tmp_path, T, grace_days=3)
+    assert disputed == {"I1", "I4"}
+    assert broken.to_dict() == {"C2": 2, "C3": 1}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    disputed, broken = disputes.collection_cases(empty, T)
+    assert disputed == set() and broken.empty

@@ -293,3 +293,23 @@ def summary_text(kpis: Mapping[str, Any], currency: str = "USD") -> str:
         why = kpis["na_reasons"].get("promises_kept_rate", "none due")
         parts.append(f"No promise-to-pay rate: {why}.")
     return " ".join(parts)
+
+
+def collection_cases(
+    processed_dir: Any, as_of: Any, grace_days: int = 3, days: int = 90
+) -> tuple[set[str], pd.Series]:
+    """What ``arinsight alerts`` takes from the collection cases at T: the invoices with a
+    dispute open at T (no reminder for them) and, per customer, the number of promises broken
+    in the ``days`` days up to T (a column of the collections worklist). Both empty when the
+    dataset has no such table."""
+    from arinsight import config
+    from arinsight.ledger import load_processed
+
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    tables = load_processed(folder, only=("payments", "disputes", "promises"))
+    disputed = set(open_disputes(tables["disputes"], as_of)["invoice_id"].astype(str))
+    broken = pd.Series(dtype="int64")
+    if len(tables["promises"]):
+        e = evaluate_promises(tables["promises"], tables["payments"], as_of, grace_days)
+        broken = broken_promises(e, as_of, days).groupby("customer_id").size().astype("int64")
+    return disputed, broken
