@@ -72,6 +72,8 @@ def test_foreign_csv_export_loads_with_a_mapping_only(write_sources):
         "sales_reps": 0,
         "commissions": 0,
         "adjustments": 0,
+        "disputes": 0,
+        "promises": 0,
     }
 
 
