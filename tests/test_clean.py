@@ -391,3 +391,118 @@ def test_due_date_before_the_invoice_date_is_kept_as_given():
         "1 invoice is due before its invoice date (kept, overdue from the due date as given)"
         in (summary_markdown(result))
     )
+
+
+def _adj(aid, iid="I1", date="2026-03-01", amount="40.00", kind="write_off", cust=""):
+    return {
+        "adjustment_id": aid,
+        "invoice_id": iid,
+        "customer_id": cust,
+        "adjustment_date": date,
+        "amount": amount,
+        "kind": kind,
+        "reason": "",
+    }
+
+
+def test_adjustments_rules():
+    """A1 "Write-off" -> write_off, its customer C1 taken from I1; A2 "Credit Memo" ->
+    credit_note; A3 "bad debt" -> write_off; A4 "refund" -> unknown_kind; A5 dated before
+    I1's invoice date -> adjustment_before_invoice; A6 on invoice I9 -> unknown_invoice;
+    A7 amount 0 -> non_positive_amount. adjustments: read 7 = kept 3 + quarantined 4."""
+    tables = _tables([_inv("I1"), _inv("I2", cust="C2")])
+    tables["adjustments"] = ingested(
+        "adjustments",
+        [
+            _adj("A1", kind="Write-off"),
+            _adj("A2", iid="I2", kind="Credit Memo", amount="10.00"),
+            _adj("A3", kind="bad debt", amount="5.00", cust="C1"),
+            _adj("A4", kind="refund"),
+            _adj("A5", date="2025-12-31"),
+            _adj("A6", iid="I9"),
+            _adj("A7", amount="0.00"),
+        ],
+        "credit_memos.csv",
+    )
+    result = clean(tables, run_date=RUN)
+    adj = result.tables["adjustments"]
+    assert adj[["adjustment_id", "customer_id", "kind", "amount"]].values.tolist() == [
+        ["A1", "C1", "write_off", 40.0],
+        ["A2", "C2", "credit_note", 10.0],
+        ["A3", "C1", "write_off", 5.0],
+    ]
+    assert _reasons(result, "adjustments") == {
+        "adjustment_before_invoice": 1,
+        "non_positive_amount": 1,
+        "unknown_invoice": 1,
+        "unknown_kind": 1,
+    }
+    q = result.quarantine[result.quarantine["table"] == "adjustments"]
+    assert q[["key", "reason", "source_row"]].values.tolist() == [
+        ["A4", "unknown_kind", 5],
+        ["A5", "adjustment_before_invoice", 6],
+        ["A6", "unknown_invoice", 7],
+        ["A7", "non_positive_amount", 8],
+    ]
+    assert result.summary["tables"]["adjustments"] == {
+        "read": 7,
+        "kept": 3,
+        "quarantined": 4,
+        "duplicates_dropped": 0,
+    }
+
+
+def test_disputes_and_promises_rules():
+    """Disputes: S1 on I1 without amount -> the whole invoice (100), customer C1 from I1,
+    "Credit Memo" -> credit_note; S2 open (no resolution); S3 "refund" -> unknown_outcome;
+    S4 resolved before opened -> resolved_before_opened; S5 resolved without an outcome ->
+    resolved_before_opened. Promises: R1 kept; R2 for customer C9 -> unknown_customer; R3 on
+    invoice I9 -> unknown_invoice; R4 amount 0 -> non_positive_amount."""
+    tables = _tables([_inv("I1"), _inv("I2", cust="C2")])
+
+    def dispute(sid, amount="", resolved="", outcome="", opened="2026-02-01"):
+        return {"dispute_id": sid, "invoice_id": "I1", "customer_id": "", "amount": amount,
+                "reason": "PRICE", "opened_date": opened, "resolved_date": resolved,
+                "outcome": outcome}  # fmt: skip
+
+    tables["disputes"] = ingested(
+        "disputes",
+        [
+            dispute("S1", resolved="2026-03-01", outcome="Credit Memo"),
+            dispute("S2", amount="40.00"),
+            dispute("S3", resolved="2026-03-01", outcome="refund"),
+            dispute("S4", resolved="2026-01-15", outcome="paid"),
+            dispute("S5", resolved="2026-03-01"),
+        ],
+        "disputes.csv",
+    )
+
+    def promise(pid, cust="C1", iid="I1", amount="50.00"):
+        return {"promise_id": pid, "customer_id": cust, "invoice_id": iid,
+                "made_date": "2026-02-01", "promised_date": "2026-02-10", "amount": amount,
+                "source": "call"}  # fmt: skip
+
+    tables["promises"] = ingested(
+        "promises",
+        [
+            promise("R1"),
+            promise("R2", cust="C9"),
+            promise("R3", iid="I9"),
+            promise("R4", amount="0"),
+        ],
+        "promises.csv",
+    )
+    result = clean(tables, run_date=RUN)
+    d = result.tables["disputes"]
+    assert d[["dispute_id", "customer_id", "amount"]].values.tolist() == [
+        ["S1", "C1", 100.0],
+        ["S2", "C1", 40.0],
+    ]
+    assert d["outcome"].iloc[0] == "credit_note" and pd.isna(d["outcome"].iloc[1])
+    assert _reasons(result, "disputes") == {"resolved_before_opened": 2, "unknown_outcome": 1}
+    assert result.tables["promises"]["promise_id"].tolist() == ["R1"]
+    assert _reasons(result, "promises") == {
+        "non_positive_amount": 1,
+        "unknown_customer": 1,
+        "unknown_invoice": 1,
+    }

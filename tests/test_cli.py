@@ -67,10 +67,13 @@ def test_sample_command_writes_the_three_source_kinds(tmp_path):
     assert out.returncode == 0, out.stderr
     names = sorted(p.name for p in (tmp_path / "s").iterdir())
     assert names == [
+        "adjustments.csv",
         "customers.xlsx",
+        "disputes.csv",
         "invoices.csv",
         "ledger.sqlite",
         "manifest.json",
+        "promises.csv",
         "sources.yaml",
     ]
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())

@@ -1116,7 +1116,8 @@ def test_capped_run_says_so_on_the_page(ledger):
 def test_runner_submits_the_model_pages_for_all_first_and_the_regions_last():
     """With 2 workers, 05 and 06 for "All" (which train and fill the caches) start at once, side
     by side; the regions' 06 and 05 runs come after every 03/04 run, so none holds a worker
-    while it waits for a cache (East's forecast waited 30 s at 1M invoices)."""
+    while it waits for a cache (East's forecast waited 30 s at 1M invoices). The Provision
+    and Disputes pages (07, 08) run with 03/04."""
     from arinsight.runs import region_jobs
 
     jobs = region_jobs(["All", "East", "North"])
@@ -1129,6 +1130,12 @@ def test_runner_submits_the_model_pages_for_all_first_and_the_regions_last():
         ("04_commissions.ipynb", "All"),
         ("04_commissions.ipynb", "East"),
         ("04_commissions.ipynb", "North"),
+        ("07_provision.ipynb", "All"),
+        ("07_provision.ipynb", "East"),
+        ("07_provision.ipynb", "North"),
+        ("08_disputes.ipynb", "All"),
+        ("08_disputes.ipynb", "East"),
+        ("08_disputes.ipynb", "North"),
         ("06_cash_forecast.ipynb", "East"),
         ("06_cash_forecast.ipynb", "North"),
         ("05_risk_scoring.ipynb", "East"),

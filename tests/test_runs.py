@@ -85,6 +85,19 @@ _FAKES: dict[str, tuple[str, str]] = {
         "(out / 'kpis_forecast.json').write_text(json.dumps(\n"
         "    {'cash_forecast': {'2026-11-01': {'expected': 5.0, 'low': 4.0, 'high': 6.0}}}))",
     ),
+    "07_provision.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_provision.json').write_text(json.dumps(\n"
+        "    {'ecl_allowance': 7.5, 'write_offs': 1.25}))",
+    ),
+    "08_disputes.ipynb": (
+        'period = "2026-10"\nregion = "All"\nprocessed_dir = ""\noutput_dir = ""\n'
+        "fail_pages = False",
+        _HEAD + "if fail_pages:\n    raise RuntimeError('page failed')\n"
+        "(out / 'kpis_disputes.json').write_text(json.dumps({'disputed_ar': 3.5}))",
+    ),
 }
 
 
@@ -362,8 +375,8 @@ def _kpis(project: dict, region: str, period: str = PERIOD) -> dict:
 
 @pytest.mark.slow
 def test_run_period_then_failed_page_keeps_its_previous_version(project):
-    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 4 = 14 notebooks.
-    Run 2 (run_tag "second", --regions South, so 2 + 2 x 4 = 10 notebooks) fails 05_risk_scoring
+    """Run 1 (run_tag "first") succeeds for All, North, South: 2 + 3 x 6 = 20 notebooks.
+    Run 2 (run_tag "second", --regions South, so 2 + 2 x 6 = 14 notebooks) fails 05_risk_scoring
     in South: exit 1; All is replaced (run_tag "second"), North is carried over untouched; in
     South the receivables, commission and cash forecast pages are the new ones (run_tag
     "second") while the failed risk page keeps run 1's version (its notebook and outputs, byte
@@ -372,7 +385,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     reports = project["reports_dir"] / PERIOD
     m1 = _manifest(project)
     assert m1["status"] == "ok" and m1["regions"] == ["All", "North", "South"]
-    assert len(m1["runs"]) == 14 and {r["status"] for r in m1["runs"]} == {"ok"}
+    assert len(m1["runs"]) == 20 and {r["status"] for r in m1["runs"]} == {"ok"}
     assert all(r["seconds"] is not None and r["seconds"] > 0 for r in m1["runs"])
     assert m1["params"]["run_tag"] == "first" and m1["kernel"] == "arinsight"
     assert m1["inputs"][0]["table"] == "sources"
@@ -411,7 +424,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     failed = [r for r in m2["runs"] if r["status"] == "failed"]
     assert [(r["region"], r["notebook"]) for r in failed] == [("South", "05_risk_scoring.ipynb")]
     assert "model failed for South" in failed[0]["error"]
-    assert len(m2["runs"]) == 10
+    assert len(m2["runs"]) == 14
     assert (reports / "North" / "kpis.json").read_bytes() == north_before
     assert m2["reports"]["North"] == m1["reports"]["North"]
     assert _kpis(project, "All")["run_tag"] == "second"
@@ -482,7 +495,7 @@ def test_backfill_reuses_cleaned_data(project):
 @pytest.mark.slow
 def test_real_notebooks_end_to_end_on_sample(tmp_path):
     """One period, region North plus All, on a 1,500-invoice sample whose customers are all named
-    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 4 = 10
+    `<img src=x onerror=alert(1)>`: every notebook succeeds, the manifest records 2 + 2 x 6 = 14
     runs and the sample's input hashes, kpis.json has every DESIGN key with consistent numbers
     (overdue AR and current AR are parts of open AR), and the built site shows the name only
     escaped, on every page."""
@@ -511,7 +524,7 @@ def test_real_notebooks_end_to_end_on_sample(tmp_path):
     manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
     failed = [r for r in manifest["runs"] if r["status"] != "ok"]
     assert code == 0, failed
-    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 10
+    assert manifest["regions"] == ["All", "North"] and len(manifest["runs"]) == 14
     hashed = {Path(i["path"]).name for i in manifest["inputs"] if i.get("sha256")}
     assert "sources.yaml" in hashed and len(hashed) >= 3
     for region in ("All", "North"):

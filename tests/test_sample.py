@@ -21,9 +21,18 @@ from sklearn.metrics import roc_auc_score
 from arinsight.sample import SOURCE_COLUMNS, generate, inject_problems, write_sample
 from arinsight.sample.generate import _NEVER, _open_balance_before
 from arinsight.sample.generate import columns_of as _columns
-from arinsight.schemas import CANONICAL
+from arinsight.schemas import CANONICAL, empty_table
 
-FILES = ["invoices.csv", "customers.xlsx", "ledger.sqlite", "sources.yaml", "manifest.json"]
+FILES = [
+    "invoices.csv",
+    "customers.xlsx",
+    "ledger.sqlite",
+    "adjustments.csv",
+    "disputes.csv",
+    "promises.csv",
+    "sources.yaml",
+    "manifest.json",
+]
 EXTRACT = pd.Timestamp("2026-10-31")
 
 
@@ -160,12 +169,17 @@ def test_injected_counts_are_in_the_files(written):
     reps = _read_sheet(folder, "sales_reps", "sales_reps")
     pay = _read_sql(folder, "payments")
     com = _read_sql(folder, "commissions")
+    adj = pd.read_csv(folder / "adjustments.csv", dtype=str)
+    cases = {t: pd.read_csv(folder / f"{t}.csv", dtype=str) for t in ("disputes", "promises")}
     assert m["rows"] == {
         "invoices": len(inv),
         "customers": len(cust),
         "sales_reps": len(reps),
         "payments": len(pay),
         "commissions": len(com),
+        "adjustments": len(adj),
+        "disputes": len(cases["disputes"]),
+        "promises": len(cases["promises"]),
     }
 
     # customers: one exact copy, one row without id
@@ -344,12 +358,26 @@ def _tiny_ledger() -> dict[str, pd.DataFrame]:
     reps = pd.DataFrame(
         {"sales_rep_id": ["R_001"], "rep_name": ["Ann"], "sales_group": ["Retail Sales"]}
     )
+    adjustments = pd.DataFrame(
+        {
+            "adjustment_id": ["ADJ-1"],
+            "invoice_id": ["INV-1"],
+            "customer_id": ["C_1"],
+            "adjustment_date": d(["2026-06-30"]),
+            "amount": [50.0],
+            "kind": ["write_off"],
+            "reason": ["Customer insolvency"],
+        }
+    )
     return {
         "customers": customers,
         "invoices": invoices,
         "payments": payments,
         "sales_reps": reps,
         "commissions": commissions,
+        "adjustments": adjustments,
+        "disputes": empty_table("disputes"),
+        "promises": empty_table("promises"),
     }
 
 
@@ -358,7 +386,7 @@ def test_inject_problems_on_a_tiny_ledger_by_hand():
     Invoices: 4 + 1 exact copy + 2 (key-conflict pair) + 6 single-problem rows = 13 rows;
     quarantined 2 + 5 = 7, dropped 1, kept 4 + 1 (the one due before its invoice date, flagged).
     Payments: 3 + 1 copy + 6 bad = 10. Customers: 2 + copy + row without id = 4.
-    Commissions: 4 + 1 copy = 5. Overpaid: INV-2 (paid 120 > 100); INV-1 paid 30 + 20 = 50 < 100.
+    Commissions: 4 + 1 copy = 5. Adjustments: the one write-off, unchanged. Overpaid: INV-2 (paid 120 > 100); INV-1 paid 30 + 20 = 50 < 100.
     The blanked due date must belong to C_1 (C_2 has no terms) and not to the overpaid INV-2."""
     tables = _tiny_ledger()
     before = {t: df.copy() for t, df in tables.items()}
@@ -369,6 +397,9 @@ def test_inject_problems_on_a_tiny_ledger_by_hand():
         "payments": 10,
         "sales_reps": 1,
         "commissions": 5,
+        "adjustments": 1,
+        "disputes": 0,
+        "promises": 0,
     }
     assert part["expected_quarantined_rows"]["invoices"] == 7
     assert part["expected_dropped_rows"]["invoices"] == 1
@@ -531,3 +562,56 @@ def test_commissions(ledger):
     old = com["accrual_date"] < "2025-01-01"
     assert com.loc[old, "is_settled"].mean() > 0.8
     assert com.loc[com["accrual_date"] > "2026-10-01", "is_settled"].sum() == 0
+
+
+def test_adjustments(ledger):
+    """Write-offs and credit notes only take off what payments left open, on their own invoice
+    and customer, dated after the invoice and by the extract date: a write-off at least 120 days
+    past due, a credit note after a (short) payment; write-offs are a small share of sales
+    (0.1-2 %) and no invoice is written off twice."""
+    adj, inv, pay = ledger["adjustments"], ledger["invoices"], ledger["payments"]
+    assert set(adj["kind"]) == {"write_off", "credit_note"}
+    assert adj["adjustment_id"].is_unique and adj["invoice_id"].is_unique
+    i = inv.set_index("invoice_id").loc[adj["invoice_id"]]
+    assert (adj["customer_id"].to_numpy() == i["customer_id"].to_numpy()).all()
+    paid = pay.groupby("invoice_id")["amount"].sum().reindex(adj["invoice_id"]).fillna(0)
+    assert np.allclose(adj["amount"].to_numpy(), (i["amount"] - paid.to_numpy()).round(2))
+    assert (adj["amount"] > 0).all() and (adj["adjustment_date"] <= EXTRACT).all()
+    wo = adj["kind"].eq("write_off").to_numpy()
+    late = (adj["adjustment_date"].to_numpy() - i["due_date"].to_numpy()) / np.timedelta64(1, "D")
+    assert (late[wo] >= 120).all()
+    last_pay = pay.groupby("invoice_id")["payment_date"].max().reindex(adj["invoice_id"])
+    assert (adj.loc[~wo, "adjustment_date"].to_numpy() > last_pay.to_numpy()[~wo]).all()
+    share = adj.loc[wo, "amount"].sum() / inv["amount"].sum()
+    assert 0.001 < share < 0.02
+
+
+def test_disputes_and_promises(ledger):
+    """Every short payment is a dispute for the rest, opened 0-5 days after the payment and, when
+    resolved, resolved by the credit note or write-off of that rest (same date, same amount);
+    disputes resolved as paid close on the invoice's last payment. A kept promise is one whose
+    invoice was paid by the promised date + 3 days; some are kept, some broken."""
+    d, adj, pay = ledger["disputes"], ledger["adjustments"], ledger["payments"]
+    inv = ledger["invoices"].set_index("invoice_id")
+    assert d["dispute_id"].is_unique and (d["opened_date"] <= EXTRACT).all()
+    assert (d["resolved_date"].isna() == d["outcome"].isna()).all()
+    assert (d["resolved_date"].dropna() <= EXTRACT).all()
+    closed = d.dropna(subset=["outcome"])
+    by_adj = closed[closed["outcome"] != "paid"].merge(adj, on="invoice_id")
+    assert len(by_adj) == (closed["outcome"] != "paid").sum()
+    assert (by_adj["resolved_date"] == by_adj["adjustment_date"]).all()
+    assert (by_adj["amount_x"] == by_adj["amount_y"]).all()
+    kinds = by_adj["outcome"].map({"credit_note": "credit_note", "written_off": "write_off"})
+    assert (kinds == by_adj["kind"]).all()
+    last = pay.groupby("invoice_id")["payment_date"].max()
+    paid = closed[closed["outcome"] == "paid"]
+    assert (
+        len(paid) > 0
+        and (paid["resolved_date"].to_numpy() == last[paid["invoice_id"]].to_numpy()).all()
+    )
+    assert (d["amount"] <= inv.loc[d["invoice_id"], "amount"].to_numpy() + 0.005).all()
+    p = ledger["promises"]
+    paid_on = last.reindex(p["invoice_id"]).to_numpy()
+    kept = paid_on <= (p["promised_date"] + pd.Timedelta(days=3)).to_numpy()
+    assert 0.2 < kept.mean() < 0.9
+    assert (p["made_date"] < p["promised_date"]).all()

@@ -163,6 +163,8 @@ def make_reports(root: Path) -> Path:
         "04_commissions.ipynb": "Commission Analytics",
         "05_risk_scoring.ipynb": "Risk scoring",
         "06_cash_forecast.ipynb": "Cash Forecast",
+        "07_provision.ipynb": "Provision",
+        "08_disputes.ipynb": "Disputes and promises",
     }
     table = table_markup(
         pd.DataFrame({"customer_id": ["C_3"], "customer_name": [EVIL], "open_ar": [1003.0]}),
@@ -734,6 +736,8 @@ EXPECTED_PAGES = (
         "site/commissions.html",
         "site/risk.html",
         "site/forecast.html",
+        "site/provision.html",
+        "site/disputes.html",
         "site/data-quality.html",
         "site/explorer.html",
         "site/archive.html",

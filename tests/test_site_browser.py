@@ -586,7 +586,9 @@ def make_engine_reports(root: Path) -> Path:
         pages = {"03_receivables.ipynb": ("Receivables Health", overdue),
                  "04_commissions.ipynb": ("Commission Analytics", ""),
                  "05_risk_scoring.ipynb": ("Risk scoring", ""),
-                 "06_cash_forecast.ipynb": ("Cash Forecast", PANDAS_TABLE)}  # fmt: skip
+                 "06_cash_forecast.ipynb": ("Cash Forecast", PANDAS_TABLE),
+                 "07_provision.ipynb": ("Provision", ""),
+                 "08_disputes.ipynb": ("Disputes and promises", "")}  # fmt: skip
         if region == "All":
             pages["02_clean.ipynb"] = ("Data quality", "")
         for nb_name, (title, html) in pages.items():

@@ -50,7 +50,7 @@ from pandera.errors import SchemaErrors
 from arinsight import config, money, schemas
 from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import fingerprint, write_json
-from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
+from arinsight.ingest import DATE_ASSUMED, UNDATED, empty_ingested, parallel_writes
 from arinsight.ingest.parse import MONEY_COLUMNS, cents_column
 from arinsight.ledger import FolderTables, isin, lookup, positions, read_table
 from arinsight.schemas import (
@@ -65,7 +65,18 @@ from arinsight.schemas import (
     SEGMENT_COLUMNS,
 )
 
-TABLE_ORDER = ("customers", "sales_reps", "invoices", "payments", "commissions")
+TABLE_ORDER = (
+    "customers",
+    "sales_reps",
+    "invoices",
+    "payments",
+    "commissions",
+    "adjustments",
+    "disputes",
+    "promises",
+)
+#: Tables a dataset may lack altogether (a caller may leave them out of the mapping it cleans).
+OPTIONAL_TABLES = ("adjustments", "disputes", "promises")
 RULE_ORDER = (
     "repeated_header",
     "malformed_row",
@@ -81,13 +92,20 @@ RULE_ORDER = (
     "unknown_currency",
     "unknown_customer",
     "unknown_invoice",
+    "unknown_kind",
+    "unknown_outcome",
     "payment_before_invoice",
+    "adjustment_before_invoice",
+    "resolved_before_opened",
 )
 #: Event dates checked against the run date (due dates are allowed to be in the future).
 EVENT_DATES = {
     "invoices": ["invoice_date"],
     "payments": ["payment_date"],
     "commissions": ["accrual_date", "settlement_date"],
+    "adjustments": ["adjustment_date"],
+    "disputes": ["opened_date", "resolved_date"],
+    "promises": ["made_date"],
 }
 QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "key", "reason", "detail", "record"]
 
@@ -537,6 +555,119 @@ def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Ti
     return rules
 
 
+def _clean_adjustments(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+    """Write-offs, credit notes and adjustments: the generic rules, a positive amount, a known
+    invoice (whose customer fills an empty ``customer_id``), a known kind (the words of
+    :data:`~arinsight.schemas.ADJUSTMENT_WORDS`, case, spaces and hyphens ignored) and a date on
+    or after the invoice's (``adjustment_before_invoice``)."""
+    df = df.copy(deep=False)
+    df["kind"] = _words(df["kind"], schemas.ADJUSTMENT_WORDS)
+    inv = invoices.set_index("invoice_id")
+    at = positions(df["invoice_id"], inv.index, unique=True)
+    df["customer_id"] = df["customer_id"].fillna(lookup(df["invoice_id"], inv["customer_id"], at))
+    rules = _Rules("adjustments", df)
+    _generic_rules(rules, run_date)
+    _non_positive_amount(rules)
+    _unknown_reference(rules, "invoice_id", invoices)
+    frame = rules.frame
+    rules.quarantine(
+        "unknown_kind",
+        ~frame["kind"].isin(list(schemas.ADJUSTMENT_KINDS)),
+        lambda bad: "kind " + bad["kind"].astype(str),
+    )
+    inv_date = lookup(frame["invoice_id"], inv["invoice_date"])
+    rules.quarantine(
+        "adjustment_before_invoice",
+        inv_date.notna() & (frame["adjustment_date"] < inv_date),
+        lambda bad: (
+            "dated "
+            + bad["adjustment_date"].dt.strftime("%Y-%m-%d")
+            + " before invoice date "
+            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
+        ),
+    )
+    return rules
+
+
+def _words(values: pd.Series, words: Mapping[str, str]) -> pd.Series:
+    """Text read as one of ``words``' canonical values (case, spaces and hyphens ignored); a
+    word not in ``words`` is kept as written (a rule then quarantines it)."""
+    text = values.astype("string").str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    return text.map(words).astype("string").fillna(values)
+
+
+def _clean_disputes(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+    """Disputes: the generic rules, a known invoice (whose customer fills an empty
+    ``customer_id`` and whose amount an empty ``amount``: the whole invoice disputed), a known
+    outcome (:data:`~arinsight.schemas.OUTCOME_WORDS`), and a resolution on or after the opening
+    that has both its date and its outcome (``resolved_before_opened``)."""
+    df = df.copy(deep=False)
+    df["outcome"] = _words(df["outcome"], schemas.OUTCOME_WORDS)
+    inv = invoices.set_index("invoice_id")
+    at = positions(df["invoice_id"], inv.index, unique=True)
+    df["customer_id"] = df["customer_id"].fillna(lookup(df["invoice_id"], inv["customer_id"], at))
+    whole = df["amount"].isna() & df[PARSE_ERRORS].eq("")
+    df["amount"] = df["amount"].where(~whole, lookup(df["invoice_id"], inv["amount"], at))
+    c = cents_column("amount")
+    if c in df and c in inv:
+        df[c] = df[c].where(~whole, lookup(df["invoice_id"], inv[c], at))
+    rules = _Rules("disputes", df)
+    _generic_rules(rules, run_date)
+    _unknown_reference(rules, "invoice_id", invoices)
+    _non_positive_amount(rules)
+    frame = rules.frame
+    rules.quarantine(
+        "unknown_outcome",
+        frame["outcome"].notna() & ~frame["outcome"].isin(list(schemas.DISPUTE_OUTCOMES)),
+        lambda bad: "outcome " + bad["outcome"].astype(str),
+    )
+    resolved, outcome = frame["resolved_date"].notna(), frame["outcome"].notna()
+    rules.quarantine(
+        "resolved_before_opened",
+        _bools(frame["resolved_date"] < frame["opened_date"]) | _bools(resolved != outcome),
+        lambda bad: (
+            "opened "
+            + bad["opened_date"].dt.strftime("%Y-%m-%d")
+            + ", resolved "
+            + bad["resolved_date"].dt.strftime("%Y-%m-%d").fillna("-")
+            + ", outcome "
+            + bad["outcome"].astype(str).fillna("-")
+        ),
+    )
+    return rules
+
+
+def _clean_promises(
+    df: pd.DataFrame, invoices: pd.DataFrame, customers: pd.DataFrame, run_date: pd.Timestamp
+) -> _Rules:
+    """Promises to pay: the generic rules, a known customer and (when given) invoice, a positive
+    amount (in the reporting currency)."""
+    rules = _Rules("promises", df)
+    _generic_rules(rules, run_date)
+    _non_positive_amount(rules)
+    _unknown_reference(rules, "customer_id", customers)
+    _unknown_reference(rules, "invoice_id", invoices)
+    return rules
+
+
+def _convert_adjustments(
+    adjustments: pd.DataFrame, invoices: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
+) -> pd.DataFrame:
+    """Adjustments (or disputes) in the reporting currency: each is in its invoice's currency
+    (the rule of applied payments, :func:`_convert_currency`)."""
+    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
+    c = cents_column("amount")
+    out = adjustments.copy(deep=False)
+    currency = invoices.set_index("invoice_id")["currency"].fillna(reporting)
+    rate = lookup(out["invoice_id"], currency.map(rates))
+    if all(r == 1 for r in rate.dropna().unique()):
+        out[c] = pd.Series(pd.array(out[c], dtype="Int64"), index=out.index)
+    else:
+        out[c] = money.convert(out[c], rate.where(rate.notna(), Decimal(1)))
+    out["amount"] = out[c].astype("float64") / 100
+    return out
+
+
 def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Money columns with their exact-cents companion (derived from the float when a caller
     passes a frame that ingest did not make)."""
@@ -739,6 +870,8 @@ def _clean(
     done: dict[str, _Rules] = {}
 
     def ingested(table: str) -> pd.DataFrame:
+        if table in OPTIONAL_TABLES and table not in tables:  # older callers lack them
+            return _ensure_cents(table, empty_ingested(table))
         return _ensure_cents(table, tables[table])
 
     done["customers"] = _clean_customers(ingested("customers"), run_date)
@@ -755,6 +888,18 @@ def _clean(
     finals.add("commissions", done["commissions"].settle())
     done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
     payments = done["payments"].settle()
+    done["adjustments"] = _clean_adjustments(ingested("adjustments"), invoices, run_date)
+    finals.add(
+        "adjustments",
+        _convert_adjustments(done["adjustments"].settle(), invoices, reporting_currency, fx_rates),
+    )
+    done["disputes"] = _clean_disputes(ingested("disputes"), invoices, run_date)
+    finals.add(
+        "disputes",
+        _convert_adjustments(done["disputes"].settle(), invoices, reporting_currency, fx_rates),
+    )
+    done["promises"] = _clean_promises(ingested("promises"), invoices, customers, run_date)
+    finals.add("promises", done["promises"].settle())
 
     inv, pay = _convert_currency(invoices, payments, reporting_currency, fx_rates)
     del invoices, payments

@@ -139,6 +139,47 @@ _RECORDS: tuple[KPI, ...] = (
         _RISK_CASH.format(h=90)),
     KPI("open_invoices_scored", "Open invoices scored", "count", None,
         "Invoices open at T that received a late-payment probability."),
+    # -- Provision (expected credit loss) ------------------------------------------------------
+    KPI("ecl_allowance", "Loss allowance (ECL)", "money", None,
+        "Expected credit loss at T from the provision matrix: sum over segments and aging "
+        "buckets of open AR at T (net of write-offs and credit notes) x the bucket's loss rate "
+        "(monthly roll rates chained to write-off, times the forward-looking factor).",
+        "provision", 1),
+    KPI("ecl_coverage", "Allowance / open AR", "percent", None,
+        "Loss allowance / open AR at T net of write-offs and credit notes x 100.", "provision", 2),
+    KPI("write_offs", "Write-offs", "money", "lower",
+        "Write-offs dated in the period up to T (adjustments of kind write_off): a credit "
+        "loss, never a collection.", "provision", 3),
+    KPI("credit_notes", "Credit notes and adjustments", "money", None,
+        "Credit notes and other non-cash adjustments dated in the period up to T (not a "
+        "collection, not a credit loss).", "provision", 4),
+    KPI("ecl_backtest_error", "Backtest error (12 months)", "percent", "lower",
+        "Mean absolute error of the allowance at past month ends against the write-offs that "
+        "followed within 12 months: sum of abs(allowance - written off) / sum of written off x 100.",
+        "provision", 5),
+    KPI("ecl_allowance_change", "Allowance change", "money", None,
+        "Loss allowance at T minus the allowance at the previous month end (each with the "
+        "rates known then)."),
+    # -- Disputes and promises to pay ----------------------------------------------------------
+    KPI("disputed_ar", "Disputed AR", "money", "lower",
+        "Sum of the disputed amounts of the disputes open at T (opened by T, not resolved by T).",
+        "disputes", 1),
+    KPI("days_deductions_outstanding", "DDO", "days", "lower",
+        "Days deductions outstanding: disputed AR at T / credit sales in the period x days in "
+        "the period.", "disputes", 2),
+    KPI("dispute_days_to_resolve", "Days to resolve a dispute", "days", "lower",
+        "Average of resolved date - opened date over the disputes resolved in the 12 months up "
+        "to T.", "disputes", 3),
+    KPI("disputes_customer_favour_share", "Disputes resolved for the customer", "percent",
+        "lower",
+        "Disputed amount resolved by a credit note or a write-off / disputed amount resolved, "
+        "over the disputes resolved in the 12 months up to T, x 100.", "disputes", 4),
+    KPI("promises_kept_rate", "Promises to pay kept", "percent", "higher",
+        "Promises kept / promises due, by count, over the promises with a promised date in the "
+        "12 months up to T: kept when the customer's payments from the day it was made to the "
+        "promised date + the grace days reach the promised amount.", "disputes", 5),
+    KPI("promises_broken", "Broken promises", "count", "lower",
+        "Promises due in the 12 months up to T and not kept.", "disputes", 6),
 )  # fmt: skip
 
 _NO_SALES = "no credit sales in the period"
@@ -158,6 +199,17 @@ _NA: dict[str, str] = {
     "payment_completion_rate_amount": _NO_DUE,
     "paid_to_billed_rate": "nothing was billed by T",
     "average_commission_rate": _NO_SALES,
+    "ecl_allowance": "the ledger has no adjustments table (no write-off history to learn from)",
+    "ecl_coverage": "nothing is open at T, or the ledger has no write-off history",
+    "write_offs": "the ledger has no adjustments table (write-offs, credit notes)",
+    "credit_notes": "the ledger has no adjustments table (write-offs, credit notes)",
+    "ecl_backtest_error": "no month end with a full lookback and the 12 months after it known, "
+    "or no write-off in those months",
+    "ecl_allowance_change": "no open invoices at the previous month end, or no write-off history",
+    "days_deductions_outstanding": _NO_SALES,
+    "dispute_days_to_resolve": "no dispute was resolved in the 12 months up to T",
+    "disputes_customer_favour_share": "no dispute was resolved in the 12 months up to T",
+    "promises_kept_rate": "no promise to pay fell due in the 12 months up to T",
 }
 
 #: The KPIs computed by the risk model; every other KPI is an expression of the query engine.
@@ -166,17 +218,38 @@ _MODEL_KPIS = frozenset(
      "expected_collections_30d", "expected_collections_60d", "expected_collections_90d",
      "open_invoices_scored"}
 )  # fmt: skip
+#: The KPIs of the provision matrix (write-offs, credit notes and the expected credit loss).
+_PROVISION_KPIS = frozenset(
+    {"ecl_allowance", "ecl_coverage", "write_offs", "credit_notes", "ecl_backtest_error",
+     "ecl_allowance_change"}
+)  # fmt: skip
+#: The KPIs of the disputes and promises to pay.
+_DISPUTE_KPIS = frozenset(
+    {"disputed_ar", "days_deductions_outstanding", "dispute_days_to_resolve",
+     "disputes_customer_favour_share", "promises_kept_rate", "promises_broken"}
+)  # fmt: skip
 ENGINE_MODULE = "arinsight.engine.metrics"
 MODEL_MODULE = "arinsight.risk"
+PROVISION_MODULE = "arinsight.provision"
+DISPUTES_MODULE = "arinsight.disputes"
+
+
+def _formula(key: str) -> str:
+    if key in _MODEL_KPIS:
+        return MODEL_MODULE
+    if key in _DISPUTE_KPIS:
+        return DISPUTES_MODULE
+    return PROVISION_MODULE if key in _PROVISION_KPIS else ENGINE_MODULE
+
 
 REGISTRY: tuple[KPI, ...] = tuple(
-    replace(k, na=_NA.get(k.key), formula=MODEL_MODULE if k.key in _MODEL_KPIS else ENGINE_MODULE)
-    for k in _RECORDS
+    replace(k, na=_NA.get(k.key), formula=_formula(k.key)) for k in _RECORDS
 )
 
 #: The keys of kpis.json (the interface of docs/kpis.md), in their one order: a run writes them
 #: for every region (null where undefined), ``arinsight kpis`` writes them too (the two model
-#: keys ``cash_forecast`` and ``high_risk_customers`` as null, it runs no model).
+#: keys ``cash_forecast`` and ``high_risk_customers``, the provision and the dispute keys as
+#: null: it runs no model, no provision matrix and reads no collection cases).
 JSON_KEYS: tuple[str, ...] = (
     "period", "region", "as_of", "credit_sales", "collections", "open_ar", "open_ar_begin",
     "current_ar", "overdue_ar", "overdue_invoices", "dso", "countback_dso", "best_possible_dso",
@@ -185,7 +258,10 @@ JSON_KEYS: tuple[str, ...] = (
     "payment_completion_rate_amount", "paid_to_billed_rate", "unapplied_cash", "credit_balances",
     "top_pending_customers", "cash_forecast", "total_accrued_commissions",
     "commissions_paid_mtd", "commissions_earned", "average_commission_rate",
-    "high_risk_customers", "na_reasons",
+    "write_offs", "credit_notes", "ecl_allowance", "ecl_allowance_change", "ecl_coverage",
+    "ecl_backtest_error", "provision_matrix", "disputed_ar", "days_deductions_outstanding",
+    "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
+    "promises_broken", "high_risk_customers", "na_reasons",
 )  # fmt: skip
 
 _BY_KEY: dict[str, KPI] = {k.key: k for k in REGISTRY}
@@ -447,7 +523,9 @@ def markdown_table() -> str:
         "in step with the code).",
         "",
         "The formula of each KPI lives one hop away: the engine's expressions in",
-        f"`{ENGINE_MODULE}` (`KPIS[key].formula`), the model's figures in `{MODEL_MODULE}`.",
+        f"`{ENGINE_MODULE}` (`KPIS[key].formula`), the model's figures in `{MODEL_MODULE}`,",
+        f"the provision matrix's in `{PROVISION_MODULE}`, the disputes' and promises' in",
+        f"`{DISPUTES_MODULE}`.",
         "",
         "| key | label | unit | good when | definition | n/a when | formula in |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -167,7 +167,7 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
     the customer's region). Payments applied to an invoice follow that invoice;
     unapplied cash (no invoice, or an invoice not in the ledger) follows its customer's region.
     Customers are those of the region's master data plus any customer with an invoice in it;
-    commissions follow their invoice; sales reps are kept whole (a rep may sell in several
+    commissions and adjustments follow their invoice; sales reps are kept whole (a rep may sell in several
     regions). A region of the customer data without invoices gives empty tables (its KPIs are
     n/a); a region that is not in the data at all (a typo such as "Westt") is an
     :class:`UnknownRegion` error naming the regions there are.
@@ -197,6 +197,9 @@ def select_region(tables: dict[str, pd.DataFrame], region: str) -> dict[str, pd.
     if "commissions" in tables:
         com = tables["commissions"]
         out["commissions"] = com[isin(com["invoice_id"], inv["invoice_id"])].reset_index(drop=True)
+    if "adjustments" in tables:
+        adj = tables["adjustments"]
+        out["adjustments"] = adj[isin(adj["invoice_id"], inv["invoice_id"])].reset_index(drop=True)
     return out
 
 

@@ -78,6 +78,8 @@ REGION_NOTEBOOKS: tuple[str, ...] = (
     "04_commissions.ipynb",
     "05_risk_scoring.ipynb",
     "06_cash_forecast.ipynb",
+    "07_provision.ipynb",
+    "08_disputes.ipynb",
 )
 NOTEBOOKS: tuple[str, ...] = PREP_NOTEBOOKS + REGION_NOTEBOOKS
 
@@ -87,6 +89,8 @@ KPI_PARTS: tuple[str, ...] = (
     "kpis_commissions.json",
     "kpis_risk.json",
     "kpis_forecast.json",
+    "kpis_provision.json",
+    "kpis_disputes.json",
 )
 
 #: The files each analysis notebook writes beside itself (globs): they are published, kept from
@@ -100,6 +104,12 @@ NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
         "risk_scores.parquet",
         "risk_model.*",
     ),
+    "07_provision.ipynb": (
+        "kpis_provision.json",
+        "provision_matrix.csv",
+        "provision_backtest.csv",
+    ),
+    "08_disputes.ipynb": ("kpis_disputes.json",),
 }
 
 #: The keys every kpis.json has (docs/kpis.md), null where a part is missing or undefined: the
@@ -356,12 +366,35 @@ def assemble_kpis(
     return out
 
 
+#: The keys of kpis.json the Provision page (07_provision) writes.
+_PROVISION_KEYS: tuple[str, ...] = (
+    "write_offs",
+    "credit_notes",
+    "ecl_allowance",
+    "ecl_allowance_change",
+    "ecl_coverage",
+    "ecl_backtest_error",
+    "provision_matrix",
+)
+
+#: The keys of kpis.json the Disputes page (08_disputes) writes.
+_DISPUTE_KEYS: tuple[str, ...] = (
+    "disputed_ar",
+    "days_deductions_outstanding",
+    "dispute_days_to_resolve",
+    "disputes_customer_favour_share",
+    "promises_kept_rate",
+    "promises_broken",
+)
+
 #: The KPI keys of kpis.json that each part provides (for the n/a reason of a missing part).
 _PART_KEYS: dict[str, tuple[str, ...]] = {
     "kpis_receivables.json": tuple(
         k
         for k in KPI_KEYS
         if k not in ("period", "region", "as_of", "high_risk_customers", "na_reasons")
+        and k not in _PROVISION_KEYS
+        and k not in _DISPUTE_KEYS
         and not k.startswith(("total_accrued", "commissions_", "average_commission"))
     ),
     "kpis_commissions.json": (
@@ -371,6 +404,8 @@ _PART_KEYS: dict[str, tuple[str, ...]] = {
         "average_commission_rate",
     ),
     "kpis_risk.json": ("high_risk_customers",),
+    "kpis_provision.json": _PROVISION_KEYS,
+    "kpis_disputes.json": _DISPUTE_KEYS,
 }
 
 

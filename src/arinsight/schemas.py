@@ -1,6 +1,8 @@
 """The canonical data model (docs/own-data.md) and the data-quality reason codes.
 
-Every source is mapped onto these five tables. Names are snake_case; dates are ``datetime64``
+Every source is mapped onto these tables (``adjustments``: write-offs, credit notes and other
+non-cash reductions of an invoice; ``disputes`` and ``promises`` (to pay): the collection
+cases; each optional like commissions). Names are snake_case; dates are ``datetime64``
 normalised to midnight (no time part); money is float rounded to 2 decimals in one reporting
 currency. Ids are strings. The pandera models describe the *clean* tables written to
 ``data/processed/<table>.parquet``; ``validate`` checks a frame lazily so one call reports every
@@ -54,6 +56,75 @@ CANONICAL: dict[str, list[str]] = {
         "is_settled",
         "settlement_date",
     ],
+    "adjustments": [
+        "adjustment_id",
+        "invoice_id",
+        "customer_id",
+        "adjustment_date",
+        "amount",
+        "kind",
+        "reason",
+    ],
+    "disputes": [
+        "dispute_id",
+        "invoice_id",
+        "customer_id",
+        "amount",
+        "reason",
+        "opened_date",
+        "resolved_date",
+        "outcome",
+    ],
+    "promises": [
+        "promise_id",
+        "customer_id",
+        "invoice_id",
+        "made_date",
+        "promised_date",
+        "amount",
+        "source",
+    ],
+}
+
+#: The kinds of adjustment (``adjustments.kind``), each a non-cash reduction of an invoice's
+#: balance: never a collection. Only ``write_off`` is a credit loss (the provision matrix's
+#: loss event); a credit note or other adjustment corrects the amount billed.
+ADJUSTMENT_KINDS: dict[str, str] = {
+    "write_off": "written off as uncollectible (a credit loss)",
+    "credit_note": "credited to the customer (a price, quantity or dispute correction)",
+    "adjustment": "another non-cash reduction (rounding, small balance, netting)",
+}
+#: Words of a source's kind column read as each kind (case, spaces and hyphens ignored).
+ADJUSTMENT_WORDS: dict[str, str] = {
+    "write_off": "write_off",
+    "writeoff": "write_off",
+    "bad_debt": "write_off",
+    "wo": "write_off",
+    "credit_note": "credit_note",
+    "credit_memo": "credit_note",
+    "credit": "credit_note",
+    "cn": "credit_note",
+    "adjustment": "adjustment",
+    "adj": "adjustment",
+}
+
+#: How a dispute ended (``disputes.outcome``; empty while it is open). A credit note or a
+#: write-off settles it in the customer's favour (the customer does not pay what it disputed).
+DISPUTE_OUTCOMES: dict[str, str] = {
+    "credit_note": "credited: the customer was right",
+    "paid": "the customer paid the disputed amount",
+    "written_off": "written off: the amount will not be collected",
+}
+#: Words of a source's outcome column read as each outcome (case, spaces and hyphens ignored).
+OUTCOME_WORDS: dict[str, str] = {
+    "credit_note": "credit_note",
+    "credit_memo": "credit_note",
+    "credited": "credit_note",
+    "paid": "paid",
+    "payment": "paid",
+    "written_off": "written_off",
+    "write_off": "written_off",
+    "writeoff": "written_off",
 }
 
 REQUIRED: dict[str, list[str]] = {
@@ -62,6 +133,9 @@ REQUIRED: dict[str, list[str]] = {
     "payments": ["payment_id", "customer_id", "payment_date", "amount"],
     "sales_reps": ["sales_rep_id"],
     "commissions": ["commission_id", "sales_rep_id", "commission_amount", "accrual_date"],
+    "adjustments": ["adjustment_id", "invoice_id", "adjustment_date", "amount", "kind"],
+    "disputes": ["dispute_id", "invoice_id", "opened_date"],
+    "promises": ["promise_id", "customer_id", "promised_date", "amount"],
 }
 
 #: The segment an invoice is reported under. Cleaning fills them from the customer's master data
@@ -76,6 +150,9 @@ KEYS: dict[str, str] = {
     "payments": "payment_id",
     "sales_reps": "sales_rep_id",
     "commissions": "commission_id",
+    "adjustments": "adjustment_id",
+    "disputes": "dispute_id",
+    "promises": "promise_id",
 }
 
 DATE_COLUMNS: dict[str, list[str]] = {
@@ -84,6 +161,9 @@ DATE_COLUMNS: dict[str, list[str]] = {
     "payments": ["payment_date"],
     "sales_reps": [],
     "commissions": ["accrual_date", "settlement_date"],
+    "adjustments": ["adjustment_date"],
+    "disputes": ["opened_date", "resolved_date"],
+    "promises": ["made_date", "promised_date"],
 }
 
 NUMBER_COLUMNS: dict[str, list[str]] = {
@@ -92,6 +172,9 @@ NUMBER_COLUMNS: dict[str, list[str]] = {
     "payments": ["amount"],
     "sales_reps": [],
     "commissions": ["commission_amount", "commission_rate"],
+    "adjustments": ["amount"],
+    "disputes": ["amount"],
+    "promises": ["amount"],
 }
 
 BOOL_COLUMNS: dict[str, list[str]] = {"commissions": ["is_settled"]}
@@ -148,11 +231,30 @@ REASONS: dict[str, dict[str, str]] = {
         "text": "paid amount or paid status without a payment date "
         "(date them with derive_payments.undated_payment_date)",
     },
-    "non_positive_amount": {"action": "quarantined", "text": "invoice or payment amount <= 0"},
+    "non_positive_amount": {
+        "action": "quarantined",
+        "text": "invoice, payment or adjustment amount <= 0",
+    },
     "due_before_invoice": {
         "action": "flagged",
         "text": "due date before the invoice date (SAP: a net due date computed from a document "
         "date that precedes posting): kept, overdue from the due date as given",
+    },
+    "unknown_kind": {
+        "action": "quarantined",
+        "text": "an adjustment kind that is not write_off, credit_note or adjustment",
+    },
+    "unknown_outcome": {
+        "action": "quarantined",
+        "text": "a dispute outcome that is not credit_note, paid or written_off",
+    },
+    "resolved_before_opened": {
+        "action": "quarantined",
+        "text": "a dispute resolved before it was opened, or resolved without an outcome",
+    },
+    "adjustment_before_invoice": {
+        "action": "quarantined",
+        "text": "write-off, credit note or adjustment dated before its invoice",
     },
     "payment_before_invoice": {
         "action": "quarantined",
@@ -260,12 +362,58 @@ class Commissions(pa.DataFrameModel):
         coerce = True
 
 
+class Adjustments(pa.DataFrameModel):
+    adjustment_id: Series[str] = pa.Field(unique=True)
+    invoice_id: Series[str]
+    customer_id: Series[str]
+    adjustment_date: Series[pd.Timestamp]
+    amount: Series[float] = pa.Field(gt=0)
+    kind: Series[str] = pa.Field(isin=list(ADJUSTMENT_KINDS))
+    reason: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class Disputes(pa.DataFrameModel):
+    dispute_id: Series[str] = pa.Field(unique=True)
+    invoice_id: Series[str]
+    customer_id: Series[str]
+    amount: Series[float] = pa.Field(gt=0)
+    reason: Series[str] = pa.Field(nullable=True)
+    opened_date: Series[pd.Timestamp]
+    resolved_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    outcome: Series[str] = pa.Field(nullable=True, isin=list(DISPUTE_OUTCOMES))
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
+class Promises(pa.DataFrameModel):
+    promise_id: Series[str] = pa.Field(unique=True)
+    customer_id: Series[str]
+    invoice_id: Series[str] = pa.Field(nullable=True)
+    made_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    promised_date: Series[pd.Timestamp]
+    amount: Series[float] = pa.Field(gt=0)
+    source: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "customers": Customers,
     "invoices": Invoices,
     "payments": Payments,
     "sales_reps": SalesReps,
     "commissions": Commissions,
+    "adjustments": Adjustments,
+    "disputes": Disputes,
+    "promises": Promises,
 }
 
 

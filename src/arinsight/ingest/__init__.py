@@ -248,7 +248,7 @@ def ingest(
         )
     for table in CANONICAL:
         if table not in out:
-            out.put(table, _empty_ingested(table))
+            out.put(table, empty_ingested(table))
             derived.setdefault(table, "not provided (empty)")
     return IngestResult(
         out.tables(),
@@ -366,7 +366,8 @@ def regions_in_sources(sources_path: str | Path) -> list[str]:
     return sorted(found)
 
 
-def _empty_ingested(table: str) -> pd.DataFrame:
+def empty_ingested(table: str) -> pd.DataFrame:
+    """A canonical table without rows, as ingest returns a table the sources do not provide."""
     raw = pd.DataFrame({c: pd.Series(dtype=str) for c in CANONICAL[table]})
     return to_canonical(table, raw, {"on_bad_value": "quarantine"}, "none")
 

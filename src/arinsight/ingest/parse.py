@@ -45,6 +45,9 @@ MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "invoices": ("amount",),
     "payments": ("amount",),
     "commissions": ("commission_amount",),
+    "adjustments": ("amount",),
+    "disputes": ("amount",),
+    "promises": ("amount",),
 }
 #: The largest money amount (in absolute value): the range of decimal(18, 2).
 MAX_MONEY = Decimal("9999999999999999.99")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight import config, dunning
+from arinsight.disputes import collection_cases
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import write_csv, write_excel
 from arinsight.ledger import Period, load_processed, period_bounds
@@ -240,11 +241,20 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     applied = dunning.applied_by_cash_application(params, tables["payments"], p.end)
     positions = dunning.apply_cash(positions_at(processed_dir, p, params), applied)
     disputes = dunning.read_disputes(params.get("sources"))
-    disputed = set(disputes["invoice_id"].astype(str))
+    # the disputes table (docs/disputes.md) adds the disputes open at T; its promises to pay,
+    # the broken ones per customer (a column of the worklist, after the others)
+    open_cases, broken = collection_cases(
+        processed_dir, p.end, int(params.get("promise_grace_days", 3))
+    )
+    disputed = set(disputes["invoice_id"].astype(str)) | open_cases
     undisputed = positions.loc[~positions["invoice_id"].astype(str).isin(disputed)]
     risk = read_risk_scores(reports, p.label)
     crossings = overdue_crossings(undisputed, p, thresholds)
     worklist = collections_worklist(undisputed, crossings, tables["customers"], risk, templates)
+    if len(broken):
+        worklist["broken_promises_90d"] = (
+            worklist["customer_id"].map(broken).fillna(0).astype("int64")
+        )
 
     log_path = d.log_path
     history = dunning.reminder_history(dunning.read_send_records(log_path))

@@ -265,6 +265,9 @@ def inject_problems(
         "payments": raw_pay,
         "sales_reps": reps,
         "commissions": raw_com,
+        "adjustments": _raw_values("adjustments", tables["adjustments"]),
+        "disputes": _raw_values("disputes", tables["disputes"]),
+        "promises": _raw_values("promises", tables["promises"]),
     }
     injected = {
         "customers": {"duplicate_exact": 1, "missing_required": 1},
@@ -272,6 +275,9 @@ def inject_problems(
         "payments": pay_counts,
         "sales_reps": {},
         "commissions": {"duplicate_exact": k},
+        "adjustments": {},
+        "disputes": {},
+        "promises": {},
     }
     dropped = {t: injected[t].get("duplicate_exact", 0) for t in CANONICAL}
     part = {

@@ -15,6 +15,7 @@ import yaml
 from arinsight import config
 from arinsight.files import sha256_file, write_csv, write_json
 from arinsight.sample.generate import (
+    ADJUSTMENT_TYPES,
     FILES,
     FIXED_TIME,
     REGION_CODES,
@@ -29,6 +30,18 @@ from arinsight.schemas import CANONICAL
 def _write_csv(invoices: pd.DataFrame, path: Path) -> None:
     """The invoice export: UTF-8, comma-separated, ISO dates, values as text."""
     write_csv(invoices.rename(columns=SOURCE_COLUMNS["invoices"]), path)
+
+
+def _write_adjustments(adjustments: pd.DataFrame, path: Path) -> None:
+    """The credit-memo and write-off export: CSV like the invoices, the kind as the ERP's
+    document type word (clean reads it as the canonical kind)."""
+    out = adjustments.assign(kind=adjustments["kind"].map(ADJUSTMENT_TYPES))
+    write_csv(out.rename(columns=SOURCE_COLUMNS["adjustments"]), path)
+
+
+def _write_cases(frame: pd.DataFrame, table: str, path: Path) -> None:
+    """A collections tool's export of disputes or promises to pay: CSV, ISO dates."""
+    write_csv(frame.rename(columns=SOURCE_COLUMNS[table]), path)
 
 
 def _xml_escape(text: pd.Series) -> pd.Series:
@@ -193,6 +206,18 @@ def _sources_spec() -> dict[str, Any]:
                 **common,
                 "columns": SOURCE_COLUMNS["commissions"],
             },
+            **{
+                table: {
+                    "kind": "csv",
+                    "path": FILES[table],
+                    "delimiter": ",",
+                    "encoding": "utf-8",
+                    "date_format": "%Y-%m-%d",
+                    **common,
+                    "columns": SOURCE_COLUMNS[table],
+                }
+                for table in ("adjustments", "disputes", "promises")
+            },
         },
     }
 
@@ -224,6 +249,9 @@ def write_sample(
         {"payments": raw.pop("payments"), "commissions": raw.pop("commissions")},
         folder / FILES["payments"],
     )
+    _write_adjustments(raw.pop("adjustments"), folder / FILES["adjustments"])
+    for table in ("disputes", "promises"):
+        _write_cases(raw.pop(table), table, folder / FILES[table])
     header = (
         "# Sources of the embedded sample (written by `arinsight sample`; paths are relative to\n"
         "# this file's folder, {here} in a URL is that folder). Copy it to map your own exports.\n"

@@ -22,6 +22,8 @@ REGION_PAGES: list[tuple[str, str, str]] = [
     ("commissions", "04_commissions.ipynb", "Commission Analytics"),
     ("risk", "05_risk_scoring.ipynb", "Risk"),
     ("forecast", "06_cash_forecast.ipynb", "Cash Forecast"),
+    ("provision", "07_provision.ipynb", "Provision"),
+    ("disputes", "08_disputes.ipynb", "Disputes and promises"),
 ]
 #: The data-quality page: one per period (cleaning runs once for all regions).
 DQ_PAGE: tuple[str, str, str] = ("data-quality", "02_clean.ipynb", "Data Quality")

@@ -1,0 +1,315 @@
+"""Disputes and promises to pay: disputed AR, days deductions outstanding, resolution, kept promises.
+
+Collections teams track two kinds of case beside the ledger (docs/disputes.md):
+
+- a **dispute** (``disputes`` table) holds back all or part of an invoice: a reason code, the
+  date it was opened and, once resolved, the date and outcome (``credit_note``: the customer
+  was right; ``written_off``; ``paid``). A short payment the customer explains is a dispute too
+  (a *deduction*);
+- a **promise to pay** (``promises`` table): a customer's word to pay an amount by a date,
+  logged on a call, an e-mail or a portal, for one invoice or for its account.
+
+The figures, at T and over the period P (start .. T):
+
+- ``disputed_ar`` = sum of the amounts of the disputes open at T (opened <= T and not resolved
+  by T);
+- ``days_deductions_outstanding`` (DDO) = disputed AR / credit sales of P x days of P (DSO's
+  formula on the disputed part of AR);
+- days to resolve = resolved_date - opened_date, per reason, over the disputes resolved in the
+  ``window_months`` months up to T;
+- ``disputes_customer_favour_share`` = disputed amount resolved by a credit note or a write-off
+  (the customer did not pay it) / disputed amount resolved, same window, in %;
+- a promise is **due** once ``promised_date + grace_days < T`` or it is kept; it is **kept**
+  when the customer's payments dated from the day it was made (without a date: 30 days before
+  the promised date) to ``promised_date + grace_days`` add up to its amount (to the invoice it
+  names, else any of the customer's); ``promises_kept_rate`` = kept / due, by count, over the
+  promises whose promised date falls in the window; a due promise not kept is **broken**.
+
+Payments and dates are read as the ledger has them (no open balance is computed here: the query
+engine stays the one place for positions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Outcomes that leave the disputed amount unpaid: resolved in the customer's favour.
+CUSTOMER_FAVOUR = ("credit_note", "written_off")
+#: Days before the promised date a promise without a logged date counts payments from.
+UNDATED_PROMISE_DAYS = 30
+
+
+def _window_start(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
+    """The first day of the ``months`` calendar months that end with T's month."""
+    return (as_of.to_period("M") - (int(months) - 1)).start_time
+
+
+def open_disputes(disputes: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """The disputes open at the end of day T (opened <= T, not resolved by T), oldest first,
+    with ``age_days`` = T - opened_date."""
+    t = pd.Timestamp(as_of).normalize()
+    d = disputes
+    is_open = (d["opened_date"] <= t) & (d["resolved_date"].isna() | (d["resolved_date"] > t))
+    out = d.loc[is_open].copy()
+    out["age_days"] = (t - out["opened_date"]).dt.days.astype("int64")
+    return out.sort_values(["age_days", "dispute_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def resolved_in(disputes: pd.DataFrame, as_of: Any, months: int = 12) -> pd.DataFrame:
+    """The disputes resolved in the ``months`` calendar months up to T, with ``days_to_resolve``."""
+    t = pd.Timestamp(as_of).normalize()
+    d = disputes
+    r = d[(d["resolved_date"] >= _window_start(t, months)) & (d["resolved_date"] <= t)].copy()
+    r["days_to_resolve"] = (r["resolved_date"] - r["opened_date"]).dt.days.astype("int64")
+    return r
+
+
+def resolution_by_reason(disputes: pd.DataFrame, as_of: Any, months: int = 12) -> pd.DataFrame:
+    """Per reason code (and "All"), over the disputes resolved in the window: count, amount,
+    mean and median days to resolve, and the share of the amount resolved in the customer's
+    favour (credit note or write-off) in %."""
+    r = resolved_in(disputes, as_of, months)
+    cols = ["reason", "resolved", "amount", "mean_days", "median_days", "customer_favour_pct"]
+    if r.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    r = r.assign(
+        reason=r["reason"].fillna("(none)"),
+        favour=np.where(r["outcome"].isin(CUSTOMER_FAVOUR), r["amount"], 0.0),
+    )
+
+    def summary(g: pd.DataFrame, name: str) -> dict[str, Any]:
+        return {
+            "reason": name,
+            "resolved": len(g),
+            "amount": round(float(g["amount"].sum()), 2),
+            "mean_days": round(float(g["days_to_resolve"].mean()), 1),
+            "median_days": float(g["days_to_resolve"].median()),
+            "customer_favour_pct": round(100.0 * g["favour"].sum() / g["amount"].sum(), 2),
+        }
+
+    rows = [summary(g, str(name)) for name, g in r.groupby("reason", sort=True)]
+    rows.append(summary(r, "All"))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def evaluate_promises(
+    promises: pd.DataFrame, payments: pd.DataFrame, as_of: Any, grace_days: int = 3
+) -> pd.DataFrame:
+    """Every promise made by T with its ``paid`` (the payments counted for it, dated up to T)
+    and ``status``: "kept" (paid >= amount), "broken" (not kept and ``promised_date +
+    grace_days < T``) or "pending" (not kept, still in time). See the module docstring."""
+    t = pd.Timestamp(as_of).normalize()
+    made = promises["made_date"].fillna(
+        promises["promised_date"] - pd.Timedelta(days=UNDATED_PROMISE_DAYS)
+    )
+    p = promises[made <= t].assign(
+        _from=made[made <= t],
+        _to=lambda f: f["promised_date"] + pd.Timedelta(days=int(grace_days)),
+    )
+    p = p.reset_index(drop=True)
+    pay = payments[payments["payment_date"] <= t][
+        ["invoice_id", "customer_id", "payment_date", "amount"]
+    ]
+    by_invoice = (
+        p[p["invoice_id"].notna()]
+        .reset_index()
+        .merge(pay.rename(columns={"amount": "paid"}).drop(columns="customer_id"), on="invoice_id")
+    )
+    by_account = (
+        p[p["invoice_id"].isna()]
+        .reset_index()
+        .merge(pay.rename(columns={"amount": "paid"}).drop(columns="invoice_id"), on="customer_id")
+    )
+    j = pd.concat([by_invoice, by_account], ignore_index=True)
+    j = j[(j["payment_date"] >= j["_from"]) & (j["payment_date"] <= j["_to"])]
+    p["paid"] = j.groupby("index")["paid"].sum().reindex(p.index).fillna(0.0).round(2)
+    kept = p["paid"] >= p["amount"] - 0.005
+    late = p["_to"] < t
+    p["status"] = np.where(kept, "kept", np.where(late, "broken", "pending"))
+    return p.drop(columns=["_from", "_to"])
+
+
+def promise_rates(evaluated: pd.DataFrame, as_of: Any, months: int = 12) -> dict[str, Any]:
+    """Over the promises whose promised date falls in the ``months`` months up to T and that are
+    due (kept or broken): ``promises_due``, ``promises_kept``, ``promises_broken`` (counts),
+    ``promises_kept_rate`` (kept / due x 100 by count, None when none is due) and
+    ``promises_kept_amount_rate`` (by promised amount)."""
+    t = pd.Timestamp(as_of).normalize()
+    e = evaluated
+    e = e[(e["promised_date"] >= _window_start(t, months)) & (e["promised_date"] <= t)]
+    due = e[e["status"] != "pending"]
+    kept = due[due["status"] == "kept"]
+    n, amount = len(due), float(due["amount"].sum())
+    return {
+        "promises_due": n,
+        "promises_kept": len(kept),
+        "promises_broken": n - len(kept),
+        "promises_kept_rate": round(100.0 * len(kept) / n, 2) if n else None,
+        "promises_kept_amount_rate": round(100.0 * kept["amount"].sum() / amount, 2)
+        if amount > 0
+        else None,
+    }
+
+
+def broken_promises(evaluated: pd.DataFrame, as_of: Any, days: int = 90) -> pd.DataFrame:
+    """The promises broken in the ``days`` days up to T (their promised date), latest first:
+    the collector's call list."""
+    t = pd.Timestamp(as_of).normalize()
+    e = evaluated
+    b = e[(e["status"] == "broken") & (e["promised_date"] > t - pd.Timedelta(days=int(days)))]
+    return b.sort_values(["promised_date", "promise_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def dispute_kpis(
+    disputes: pd.DataFrame | None,
+    promises: pd.DataFrame | None,
+    payments: pd.DataFrame,
+    period: Any,
+    credit_sales: float | None,
+    *,
+    months: int = 12,
+    grace_days: int = 3,
+) -> dict[str, Any]:
+    """The dispute and promise keys of kpis.json for ``period`` (start .. end = T) with
+    ``na_reasons``: a missing table makes its keys null with that reason."""
+    from arinsight.kpis import get
+
+    t, start = pd.Timestamp(period.end), pd.Timestamp(period.start)
+    days = (t - start).days + 1
+    out: dict[str, Any] = dict.fromkeys(DISPUTE_KEYS)
+    reasons: dict[str, str] = {}
+    if disputes is None:
+        for k in DISPUTE_KEYS[:4]:
+            reasons[k] = NO_DISPUTES
+    else:
+        ar = round(float(open_disputes(disputes, t)["amount"].sum()), 2)
+        out["disputed_ar"] = ar
+        out["days_deductions_outstanding"] = (
+            round(ar / credit_sales * days, 4) if credit_sales else None
+        )
+        by = resolution_by_reason(disputes, t, months)
+        if len(by):
+            all_row = by[by["reason"] == "All"].iloc[0]
+            out["dispute_days_to_resolve"] = float(all_row["mean_days"])
+            out["disputes_customer_favour_share"] = float(all_row["customer_favour_pct"])
+    if promises is None:
+        for k in DISPUTE_KEYS[4:]:
+            reasons[k] = NO_PROMISES
+    else:
+        rates = promise_rates(evaluate_promises(promises, payments, t, grace_days), t, months)
+        out["promises_kept_rate"] = rates["promises_kept_rate"]
+        out["promises_broken"] = rates["promises_broken"]
+    for k, v in out.items():
+        if v is None and k not in reasons:
+            reasons[k] = get(k).na or "not defined"
+    out["na_reasons"] = reasons
+    return out
+
+
+#: The keys of kpis.json this module computes (the order of :data:`arinsight.kpis.JSON_KEYS`).
+DISPUTE_KEYS: tuple[str, ...] = (
+    "disputed_ar",
+    "days_deductions_outstanding",
+    "dispute_days_to_resolve",
+    "disputes_customer_favour_share",
+    "promises_kept_rate",
+    "promises_broken",
+)
+NO_DISPUTES = "the ledger has no disputes table"
+NO_PROMISES = "the ledger has no promises table"
+
+
+def region_cases(
+    processed_dir: Any, region: str = "All"
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame]:
+    """The disputes, promises and payments of ``region`` from the processed tables; a table the
+    dataset does not have (no file, or no rows) is None. Disputes follow their invoice,
+    promises their invoice or (without one) their customer's master-data region."""
+    from arinsight import config
+    from arinsight.ledger import isin, load_processed, select_region
+
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    only = ("customers", "invoices", "payments", "disputes", "promises")
+    tables = load_processed(folder, only=only)
+    scoped = select_region(tables, region)
+    disputes = promises = None
+    if len(tables["disputes"]):
+        d = tables["disputes"]
+        disputes = d[isin(d["invoice_id"], scoped["invoices"]["invoice_id"])]
+    if len(tables["promises"]):
+        p = tables["promises"]
+        on_invoice = isin(p["invoice_id"], scoped["invoices"]["invoice_id"])
+        on_account = p["invoice_id"].isna() & isin(
+            p["customer_id"], scoped["customers"]["customer_id"]
+        )
+        promises = p[on_invoice | on_account]
+    return disputes, promises, scoped["payments"]
+
+
+def write_outputs(kpis: Mapping[str, Any], output_dir: Any) -> Any:
+    """``kpis_disputes.json`` in ``output_dir``."""
+    from pathlib import Path
+
+    from arinsight.files import write_json
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return write_json(out / "kpis_disputes.json", dict(kpis))
+
+
+def summary_text(kpis: Mapping[str, Any], currency: str = "USD") -> str:
+    """Two sentences for the page: what is disputed, and how promises fare."""
+    parts = []
+    if kpis.get("disputed_ar") is not None:
+        ddo = kpis.get("days_deductions_outstanding")
+        text = f"Disputed at T: **{currency} {kpis['disputed_ar']:,.2f}**"
+        text += f" ({ddo:.1f} days of sales)." if ddo is not None else "."
+        days, favour = (
+            kpis.get("dispute_days_to_resolve"),
+            kpis.get("disputes_customer_favour_share"),
+        )
+        if days is not None:
+            text += (
+                f" Disputes resolved in the last 12 months took {days:.1f} days on average; "
+                f"{favour:.1f} % of their amount went the customer's way."
+            )
+        parts.append(text)
+    else:
+        parts.append(f"No dispute figures: {kpis['na_reasons'].get('disputed_ar')}.")
+    if kpis.get("promises_kept_rate") is not None:
+        parts.append(
+            f"Promises to pay kept: **{kpis['promises_kept_rate']:.1f} %** of those due in the "
+            f"last 12 months; {kpis['promises_broken']} broken."
+        )
+    else:
+        why = kpis["na_reasons"].get("promises_kept_rate", "none due")
+        parts.append(f"No promise-to-pay rate: {why}.")
+    return " ".join(parts)
+
+
+def collection_cases(
+    processed_dir: Any, as_of: Any, grace_days: int = 3, days: int = 90
+) -> tuple[set[str], pd.Series]:
+    """What ``arinsight alerts`` takes from the collection cases at T: the invoices with a
+    dispute open at T (no reminder for them) and, per customer, the number of promises broken
+    in the ``days`` days up to T (a column of the collections worklist). Both empty when the
+    dataset has no such table."""
+    from arinsight import config
+    from arinsight.ledger import load_processed
+
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    tables = load_processed(folder, only=("payments", "disputes", "promises"))
+    disputed = set(open_disputes(tables["disputes"], as_of)["invoice_id"].astype(str))
+    broken = pd.Series(dtype="int64")
+    if len(tables["promises"]):
+        e = evaluate_promises(tables["promises"], tables["payments"], as_of, grace_days)
+        broken = broken_promises(e, as_of, days).groupby("customer_id").size().astype("int64")
+    return disputed, broken

@@ -1,0 +1,90 @@
+"""Interactive figures and tables of the Disputes and promises page (notebook 08)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from arinsight.plots.interactive._base import PALETTE, figure, no_data, values
+from arinsight.plots.tables import table_html
+
+
+def _absent(what: str):
+    return table_html(pd.DataFrame({what: ["not available: the ledger has no such table"]}))
+
+
+def open_disputes_html(cases, as_of, currency: str = "USD", max_rows: int = 50):
+    """The disputes open at T, oldest first (the worklist), with the total disputed."""
+    from arinsight.disputes import open_disputes
+
+    if cases is None:
+        return _absent("open_disputes")
+    d = open_disputes(cases, as_of)
+    cols = ["dispute_id", "invoice_id", "customer_id", "reason", "opened_date", "age_days"]
+    return table_html(
+        d[cols + ["amount"]],
+        money_columns=["amount"],
+        currency=currency,
+        totals=["amount"],
+        labels={"age_days": "Age (days)", "amount": "Disputed"},
+        max_rows=max_rows,
+    )
+
+
+def resolution_chart(cases, as_of, months: int = 12) -> go.Figure:
+    """Mean days to resolve per reason (bars), with the share resolved for the customer."""
+    from arinsight.disputes import resolution_by_reason
+
+    title = f"Days to resolve a dispute, by reason (resolved in the last {months} months)"
+    if cases is None:
+        return no_data(title, "No disputes table in this ledger")
+    by = resolution_by_reason(cases, as_of, months)
+    by = by[by["reason"] != "All"]
+    if by.empty:
+        return no_data(title, f"No dispute was resolved in the last {months} months")
+    fig = figure(title, height=340)
+    fig.add_bar(
+        x=list(by["reason"]),
+        y=values(by["mean_days"]),
+        marker_color=PALETTE[0],
+        customdata=[list(r) for r in zip(by["resolved"], by["customer_favour_pct"], strict=True)],
+        hovertemplate="%{x}<br>%{y:.1f} days on average<br>%{customdata[0]} resolved, "
+        "%{customdata[1]:.1f} % for the customer<extra></extra>",
+        name="mean days",
+    )
+    fig.update_layout(yaxis={"title": "days"}, xaxis={"title": "reason"}, showlegend=False)
+    return fig
+
+
+def resolution_html(cases, as_of, months: int = 12, currency: str = "USD"):
+    """The resolution table per reason (count, amount, mean and median days, customer share)."""
+    from arinsight.disputes import resolution_by_reason
+
+    if cases is None:
+        return _absent("resolved_disputes")
+    return table_html(
+        resolution_by_reason(cases, as_of, months),
+        money_columns=["amount"],
+        percent_columns=["customer_favour_pct"],
+        currency=currency,
+        labels={"customer_favour_pct": "For the customer", "mean_days": "Mean days"},
+        max_rows=None,
+    )
+
+
+def broken_promises_html(promises, payments, as_of, grace_days: int = 3, currency: str = "USD"):
+    """The promises broken in the last 90 days, latest first, with what was paid of each."""
+    from arinsight.disputes import broken_promises, evaluate_promises
+
+    if promises is None:
+        return _absent("broken_promises")
+    b = broken_promises(evaluate_promises(promises, payments, as_of, grace_days), as_of)
+    cols = ["promise_id", "customer_id", "invoice_id", "made_date", "promised_date", "source"]
+    return table_html(
+        b[cols + ["amount", "paid"]],
+        money_columns=["amount", "paid"],
+        currency=currency,
+        totals=["amount", "paid"],
+        labels={"amount": "Promised", "paid": "Paid for it"},
+        max_rows=50,
+    )

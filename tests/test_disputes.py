@@ -1,0 +1,165 @@
+"""Disputes and promises to pay on a small hand-made ledger, figures computed by hand.
+
+Period April 2026 (T = 2026-04-30, 30 days), credit sales 3,000.
+
+Disputes:
+
+| id | invoice | amount | reason | opened | resolved | outcome |
+| --- | --- | --- | --- | --- | --- | --- |
+| D1 | I1 | 300 | PRICE | 03-10 | - | - |
+| D2 | I2 | 200 | PRICE | 02-01 | 04-15 | credit_note |
+| D3 | I3 | 100 | QUANTITY | 03-01 | 03-21 | paid |
+| D4 | I4 | 50 | QUANTITY | 04-20 | 05-10 | written_off |
+| D5 | I5 | 70 | PRICE | 05-02 | - | - |
+
+Open at T: D1 (age 51 days) and D4 (resolved only after T; age 10); D5 is opened after T.
+Disputed AR = 300 + 50 = 350; DDO = 350 / 3,000 x 30 = 3.5 days. Resolved in the 12 months
+up to T: D2 (73 days, credit note: the customer's way) and D3 (20 days, paid): mean 46.5 days;
+for the customer 200 / 300 = 66.67 % of the amount. PRICE: 73 days, 100 %; QUANTITY: 20 days, 0 %.
+
+Promises (grace 3 days):
+
+| id | customer | invoice | made | promised | amount | payments counted | status |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| P1 | C1 | I1 | 04-01 | 04-10 | 100 | 60 on 04-12 + 40 on 04-13 (by 04-13) | kept |
+| P2 | C2 | I2 | 03-20 | 03-25 | 200 | 200 on 03-30 is after 03-28 | broken |
+| P3 | C3 | - | 04-05 | 04-20 | 150 | 100 on 04-22 to any invoice of C3 | broken |
+| P4 | C1 | I5 | 04-25 | 04-29 | 80 | none, but 05-02 is after T | pending |
+| P5 | C2 | I6 | 04-02 | 04-08 | 50 | 50 on 03-31 is before it was made; 49.99 on 04-09 | broken |
+
+Due: P1, P2, P3, P5: kept 1 of 4 = 25 %, by amount 100 / 500 = 20 %; 3 broken.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import clean_table
+
+from arinsight import disputes
+from arinsight.ledger import period_bounds
+
+T = "2026-04-30"
+
+
+def _disputes() -> pd.DataFrame:
+    rows = [
+        ("D1", "I1", 300.0, "PRICE", "2026-03-10", None, None),
+        ("D2", "I2", 200.0, "PRICE", "2026-02-01", "2026-04-15", "credit_note"),
+        ("D3", "I3", 100.0, "QUANTITY", "2026-03-01", "2026-03-21", "paid"),
+        ("D4", "I4", 50.0, "QUANTITY", "2026-04-20", "2026-05-10", "written_off"),
+        ("D5", "I5", 70.0, "PRICE", "2026-05-02", None, None),
+    ]
+    cols = ["dispute_id", "invoice_id", "amount", "reason", "opened_date", "resolved_date"]
+    return clean_table(
+        "disputes",
+        [{**dict(zip(cols + ["outcome"], r, strict=True)), "customer_id": "C1"} for r in rows],
+    )
+
+
+def _promises() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = [
+        ("P1", "C1", "I1", "2026-04-01", "2026-04-10", 100.0),
+        ("P2", "C2", "I2", "2026-03-20", "2026-03-25", 200.0),
+        ("P3", "C3", None, "2026-04-05", "2026-04-20", 150.0),
+        ("P4", "C1", "I5", "2026-04-25", "2026-04-29", 80.0),
+        ("P5", "C2", "I6", "2026-04-02", "2026-04-08", 50.0),
+    ]
+    cols = ["promise_id", "customer_id", "invoice_id", "made_date", "promised_date", "amount"]
+    promises = clean_table("promises", [dict(zip(cols, r, strict=True)) for r in rows])
+    pays = [
+        ("Y1", "I1", "C1", "2026-04-12", 60.0),
+        ("Y2", "I1", "C1", "2026-04-13", 40.0),
+        ("Y3", "I2", "C2", "2026-03-30", 200.0),
+        ("Y4", "I7", "C3", "2026-04-22", 100.0),
+        ("Y5", "I6", "C2", "2026-03-31", 50.0),
+        ("Y6", "I6", "C2", "2026-04-09", 49.99),
+    ]
+    cols = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount"]
+    payments = clean_table(
+        "payments",
+        [{**dict(zip(cols, r, strict=True)), "payment_date_assumed": False} for r in pays],
+    )
+    return promises, payments
+
+
+def test_disputed_ar_ddo_and_resolution_by_hand():
+    d = _disputes()
+    assert disputes.open_disputes(d, T)[["dispute_id", "age_days"]].values.tolist() == [
+        ["D1", 51],
+        ["D4", 10],
+    ]
+    by = disputes.resolution_by_reason(d, T).set_index("reason")
+    assert by.loc["PRICE", ["resolved", "mean_days", "customer_favour_pct"]].tolist() == [
+        1,
+        73.0,
+        100.0,
+    ]
+    assert by.loc["QUANTITY", ["mean_days", "customer_favour_pct"]].tolist() == [20.0, 0.0]
+    assert by.loc["All", ["resolved", "amount", "mean_days", "median_days"]].tolist() == [
+        2,
+        300.0,
+        46.5,
+        46.5,
+    ]
+    promises, payments = _promises()
+    k = disputes.dispute_kpis(d, promises, payments, period_bounds("2026-04"), 3000.0)
+    assert k["disputed_ar"] == 350.0
+    assert k["days_deductions_outstanding"] == 3.5
+    assert k["dispute_days_to_resolve"] == 46.5
+    assert k["disputes_customer_favour_share"] == pytest.approx(66.67)
+    assert k["promises_kept_rate"] == 25.0 and k["promises_broken"] == 3
+    assert k["na_reasons"] == {}
+
+
+def test_promise_kept_rate_by_hand():
+    promises, payments = _promises()
+    e = disputes.evaluate_promises(promises, payments, T, grace_days=3)
+    assert e[["promise_id", "paid", "status"]].values.tolist() == [
+        ["P1", 100.0, "kept"],
+        ["P2", 0.0, "broken"],
+        ["P3", 100.0, "broken"],
+        ["P4", 0.0, "pending"],
+        ["P5", 49.99, "broken"],
+    ]
+    assert disputes.promise_rates(e, T) == {
+        "promises_due": 4,
+        "promises_kept": 1,
+        "promises_broken": 3,
+        "promises_kept_rate": 25.0,
+        "promises_kept_amount_rate": 20.0,
+    }
+    assert disputes.broken_promises(e, T)["promise_id"].tolist() == ["P3", "P5", "P2"]
+    # a grace of 5 days keeps P2 (paid 03-30 <= 03-25 + 5): 2 of 4
+    e5 = disputes.evaluate_promises(promises, payments, T, grace_days=5)
+    assert disputes.promise_rates(e5, T)["promises_kept_rate"] == 50.0
+
+
+def test_without_the_tables_every_key_is_null_with_its_reason():
+    """No disputes and no promises table: the six keys are null, each with the reason; no sales:
+    DDO is null with the DSO reason while disputed AR is a number."""
+    _, payments = _promises()
+    k = disputes.dispute_kpis(None, None, payments, period_bounds("2026-04"), 3000.0)
+    assert all(k[key] is None for key in disputes.DISPUTE_KEYS)
+    assert k["na_reasons"]["disputed_ar"] == "the ledger has no disputes table"
+    assert k["na_reasons"]["promises_kept_rate"] == "the ledger has no promises table"
+    k = disputes.dispute_kpis(_disputes(), None, payments, period_bounds("2026-04"), 0.0)
+    assert k["disputed_ar"] == 350.0 and k["days_deductions_outstanding"] is None
+    assert k["na_reasons"]["days_deductions_outstanding"] == "no credit sales in the period"
+
+
+def test_collection_cases_for_the_alerts(tmp_path):
+    """At T the open disputes D1 and D4 keep I1 and I4 out of reminders; the broken promises of
+    the last 90 days count per customer: C2 two (P2, P5), C3 one (P3). Without the tables both
+    are empty."""
+    promises, payments = _promises()
+    _disputes().to_parquet(tmp_path / "disputes.parquet", index=False)
+    promises.to_parquet(tmp_path / "promises.parquet", index=False)
+    payments.to_parquet(tmp_path / "payments.parquet", index=False)
+    disputed, broken = disputes.collection_cases(tmp_path, T, grace_days=3)
+    assert disputed == {"I1", "I4"}
+    assert broken.to_dict() == {"C2": 2, "C3": 1}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    disputed, broken = disputes.collection_cases(empty, T)
+    assert disputed == set() and broken.empty
