@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
-from arinsight import config, money, schemas
+from arinsight import config, fx, money, schemas
 from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import fingerprint, write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED, parallel_writes
@@ -444,7 +444,7 @@ def _clean_invoices(
     customers: pd.DataFrame,
     run_date: pd.Timestamp,
     reporting_currency: str,
-    fx_rates: dict[str, float],
+    fx_rates: Mapping[str, Any],
 ) -> _Rules:
     """The invoice rules. A due date before the invoice date is **kept as given** and counted
     (``due_before_invoice``, flagged): in SAP the net due date runs from the baseline date
@@ -466,13 +466,12 @@ def _clean_invoices(
     _generic_rules_with_due(rules, run_date)
     _non_positive_amount(rules)
     frame = rules.frame
-    currency = frame["currency"].fillna(reporting_currency)
-    known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
-    rules.quarantine(
-        "unknown_currency",
-        ~known,
-        lambda bad: "no rate for " + bad["currency"].fillna(reporting_currency).astype(str),
+    # each invoice's rate: the latest of its currency dated on or before its invoice date
+    rate, rate_date, no_rate = fx.invoice_rates(
+        frame["currency"], frame["invoice_date"], fx_rates, reporting_currency
     )
+    rules.quarantine("unknown_currency", no_rate.ne(""), lambda bad: no_rate[bad.index])
+    frame[_RATE], frame[_RATE_DATE] = rate, rate_date
     _unknown_reference(rules, "customer_id", customers, at)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
     # an invoice due before its invoice (posting) date is kept, its due date as given: SAP
@@ -549,31 +548,60 @@ def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: The rate each kept invoice is converted at (a Decimal) and its date, set by the invoice rules.
+_RATE, _RATE_DATE = "_fx_rate", "_fx_rate_date"
+
+#: Money in the document currency, kept beside the reporting amounts (exact cents too).
+DOC_MONEY: dict[str, tuple[str, ...]] = {"invoices": ("amount_doc",), "payments": ("amount_doc",)}
+
+
+def money_columns(table: str) -> tuple[str, ...]:
+    """The money columns of a clean table: the reporting amounts, then the document ones."""
+    return MONEY_COLUMNS.get(table, ()) + DOC_MONEY.get(table, ())
+
+
 def _convert_currency(
-    invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
+    invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Amounts in the reporting currency, exact: cents x rate rounded half up to the cent; a
-    payment applied to an invoice is taken in that invoice's currency, unapplied cash in the
-    reporting currency."""
-    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
+    """Amounts in the reporting currency beside the document amounts, exact.
+
+    Invoices: ``currency`` the document currency (the reporting one where the source has none),
+    ``amount_doc`` the amount as written, ``amount`` = ``amount_doc`` x the invoice's rate
+    (:func:`arinsight.fx.invoice_rates`: the latest rate on or before the invoice date),
+    rounded **per invoice to the cent, half up** (:func:`arinsight.money.convert`: 0.005 ->
+    0.01); ``fx_rate`` and ``fx_rate_date`` (null for a constant rate and for the reporting
+    currency) say which rate. Payments: a payment applied to an invoice is in that invoice's
+    currency and converted at that invoice's rate, each payment rounded the same way; unapplied
+    cash is in the reporting currency. So a sum over invoices of converted amounts can differ by
+    a few cents from the sum converted once: each amount is what the ledger would book."""
     c = cents_column("amount")
+    dc = cents_column("amount_doc")
     inv = invoices.copy(deep=False)
-    currency = inv["currency"].fillna(reporting)
     pay = payments.copy(deep=False)
-    if all(rates.get(code) == 1 for code in currency.unique()):
+    inv["currency"] = inv["currency"].fillna(reporting)
+    inv[dc] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
+    pay[dc] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
+    inv_rate = inv[_RATE] if _RATE in inv else pd.Series(Decimal(1), index=inv.index, dtype=object)
+    inv_rate = inv_rate.where(inv_rate.notna(), Decimal(1))
+    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
+    currency_of = pd.Series(inv["currency"].to_numpy(), index=inv["invoice_id"].to_numpy())
+    pay["currency"] = lookup(pay["invoice_id"], currency_of).fillna(reporting).astype("str")
+    if all(r == 1 for r in pd.unique(inv_rate.to_numpy())):
         # nothing to convert (every invoice, hence every applied payment, at rate 1)
-        inv[c] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
-        pay[c] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
+        inv[c] = inv[dc]
+        pay[c] = pay[dc]
     else:
-        inv_rate = currency.map(rates)
-        inv[c] = money.convert(inv[c], inv_rate)
-        rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
+        inv[c] = money.convert(inv[dc], inv_rate)
         pay_rate = lookup(pay["invoice_id"], rate_of)
-        pay[c] = money.convert(pay[c], pay_rate.where(pay_rate.notna(), Decimal(1)))
-    inv["amount"] = inv[c].astype("float64") / 100
-    inv["currency"] = reporting
-    pay["amount"] = pay[c].astype("float64") / 100
-    return inv, pay
+        pay[c] = money.convert(pay[dc], pay_rate.where(pay_rate.notna(), Decimal(1)))
+    inv["fx_rate"] = inv_rate.astype("float64")
+    inv["fx_rate_date"] = (
+        inv[_RATE_DATE] if _RATE_DATE in inv else pd.Series(pd.NaT, index=inv.index)
+    ).astype("datetime64[us]")
+    for frame in (inv, pay):
+        frame["amount"] = frame[c].astype("float64") / 100
+        frame["amount_doc"] = frame[dc].astype("float64") / 100
+    return inv.drop(columns=[_RATE, _RATE_DATE], errors="ignore"), pay
 
 
 _VALIDATING = threading.Lock()
@@ -582,12 +610,12 @@ _VALIDATING = threading.Lock()
 def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
     exact cents of the money columns follow (``_cents_<column>``)."""
-    cols = CANONICAL[table] + schemas.FLAGS.get(table, [])
-    cents = [cents_column(c) for c in MONEY_COLUMNS.get(table, ())]
+    cols = CANONICAL[table] + schemas.FLAGS.get(table, []) + schemas.CONVERTED.get(table, [])
+    cents = [cents_column(c) for c in money_columns(table)]
     out = df[cols + cents]
     for c in schemas.NUMBER_COLUMNS[table]:
         out[c] = out[c].astype("float64")
-    for c in MONEY_COLUMNS.get(table, ()):
+    for c in money_columns(table):
         out[c] = out[cents_column(c)].astype("float64") / 100
     for c in schemas.BOOL_COLUMNS.get(table, []):
         out[c] = out[c].fillna(False).astype(bool)
@@ -756,7 +784,7 @@ def _clean(
     done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
     payments = done["payments"].settle()
 
-    inv, pay = _convert_currency(invoices, payments, reporting_currency, fx_rates)
+    inv, pay = _convert_currency(invoices, payments, reporting_currency)
     del invoices, payments
     inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
     done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
@@ -844,7 +872,7 @@ def check_conservation(result: CleanResult) -> None:
 def processed_table(table: str, df: pd.DataFrame) -> pa.Table:
     """A clean table as written to ``<table>.parquet``: money as exact decimal(18, 2) built from
     the cents (no ``_cents_`` column), everything else as cleaned."""
-    cents = {c: cents_column(c) for c in MONEY_COLUMNS.get(table, ()) if cents_column(c) in df}
+    cents = {c: cents_column(c) for c in money_columns(table) if cents_column(c) in df}
     arrow = pa.Table.from_pandas(df.drop(columns=list(cents.values())), preserve_index=False)
     for col, cc in cents.items():
         arrow = arrow.set_column(

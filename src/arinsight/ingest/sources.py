@@ -78,7 +78,7 @@ def read_sources(path: str | Path) -> dict[str, Any]:
             str(p), f"segment_by must be one of {', '.join(SEGMENT_BY)}, got {spec['segment_by']!r}"
         )
     try:  # the same checks as the parameters' (codes in capitals, rates positive numbers)
-        spec = config.check_values(spec, str(p))
+        spec = config.check_values(spec, str(p), p.parent)
     except config.ConfigError as exc:
         raise SourceError(str(p), str(exc).removeprefix(f"{p}: ")) from None
     sources = spec.get("sources")
