@@ -49,6 +49,7 @@ Rates = dict[str, float | dict[str, float]]
 
 
 def _rate(value: Any, where: str, code: str) -> float:
+    given = value
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number and isinstance(value, str):
         with contextlib.suppress(ValueError):
@@ -56,7 +57,7 @@ def _rate(value: Any, where: str, code: str) -> float:
     if not number or not math.isfinite(value) or value <= 0:
         why = "is not a number" if not number else "must be a positive number"
         raise ConfigError(
-            f"{where}: {value!r} {why} (1 {code} = rate x the reporting currency, e.g. 1.08)"
+            f"{where}: {given!r} {why} (1 {code} = rate x the reporting currency, e.g. 1.08)"
         )
     return float(value)
 

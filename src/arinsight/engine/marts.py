@@ -258,19 +258,58 @@ def commissions(ledgers: Ledgers, w: AsOf, by_region: ir.Table | None = None) ->
     return _with_all(c)
 
 
+def currency_rows(p: ir.Table) -> ir.Table:
+    """Open AR at T of the positions ``p`` per region, document currency and aging bucket:
+    region, currency (null: the reporting currency), bucket, open_doc (in that currency),
+    open_ar (in the reporting currency), invoices (open ones). Only open invoices count; their
+    region is the one they are reported under (staging fell back to the customer's)."""
+    o = p.filter(p.exists, (p.open_amount > 0) | (p.open_doc > 0))
+    return o.group_by(region=o.invoice_region, currency=o.currency, bucket=o.bucket).aggregate(
+        open_doc=money_sum(o.open_doc),
+        open_ar=money_sum(o.open_amount),
+        invoices=o.count(),
+    )
+
+
+def entity_rows(p: ir.Table) -> ir.Table:
+    """Open and overdue AR at T (reporting currency) of the positions ``p`` per region and
+    company code (null: none given): region, company_code, open_ar, overdue_ar, invoices."""
+    o = p.filter(p.exists, p.open_amount > 0)
+    return o.group_by(region=o.invoice_region, company_code=o.company_code).aggregate(
+        open_ar=money_sum(o.open_amount),
+        overdue_ar=money_sum(o.open_amount, where=o.past_due),
+        invoices=o.count(),
+    )
+
+
+def by_currency(rows: ir.Table) -> ir.Table:
+    """:func:`currency_rows` (rows of several parts) summed per region, currency and bucket,
+    with "All": region, currency, bucket, open_doc, open_ar, invoices."""
+    return _with_all(regroup(rows, ["region", "currency", "bucket"]), ["currency", "bucket"])
+
+
+def by_entity(rows: ir.Table) -> ir.Table:
+    """:func:`entity_rows` (rows of several parts) summed per region and company code, with
+    "All": region, company_code, open_ar, overdue_ar, invoices."""
+    return _with_all(regroup(rows, ["region", "company_code"]), ["company_code"])
+
+
 def part_sums(
     ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part, p: ir.Table
 ) -> dict[str, ir.Table]:
     """What the KPIs read of one part's kept positions ``p``: ``balances``
     (:func:`customer_balances`), ``regions`` (:func:`region_measures`), ``months``
-    (:func:`sales_months`), ``commissions`` (:func:`commissions_by_region`) and, except for
-    the unapplied-cash part (late payments read applied payments only), ``late``
+    (:func:`sales_months`), ``commissions`` (:func:`commissions_by_region`), ``currencies``
+    (:func:`currency_rows`), ``entities`` (:func:`entity_rows`) and, except for the
+    unapplied-cash part (late payments read applied payments only), ``late``
     (:func:`late_by_region`)."""
     out = {
         "balances": customer_balances(p, ledgers, buckets),
         "regions": region_measures(p, ledgers, buckets),
         "months": sales_months(p),
         "commissions": commissions_by_region(ledgers, w, part, p),
+        "currencies": currency_rows(p),
+        "entities": entity_rows(p),
     }
     if part.kind != "unapplied":
         out["late"] = late_by_region(ledgers, w, part, p)
