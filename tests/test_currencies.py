@@ -153,3 +153,30 @@ def test_rates_file_errors_name_file_row_and_column(tmp_path):
     bad.write_text("currency,date,rate\nCAD,2026-01-01,0,7\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"row 2, column 'rate': '0' must be a positive"):
         fx.read_rates_file(bad)
+
+
+def test_receivables_page_tables_per_currency_and_company_code(tmp_path):
+    """The page's tables over the kept period results of the ledger above (T = 2026-09-30):
+    CAD 1,100.00 CAD = 795.00 USD, 2 open invoices converted at two dated rates (0.70 of
+    2026-09-01 for I1, 0.75 of 2026-09-16 for I2); USD 300.00, the reporting currency; company
+    codes 1000 (300.00 open and overdue) and 3000 (795.00 open, 420.00 overdue)."""
+    from arinsight import receivables as rec
+    from arinsight.engine.period import period_results
+
+    cleaned = _cleaned(tmp_path)
+    folder = tmp_path / "processed"
+    clean.write_processed(cleaned, folder)
+    r = period_results(folder, "2026-09", None, {"reporting_currency": "USD"})
+    table = rec.currency_table(r.kpis("All"), r.positions("All"), "USD")
+    assert table[["currency", "open_ar", "open_ar_reporting", "invoices"]].values.tolist() == [
+        ["CAD", 1100.0, 795.0, 2],
+        ["USD", 300.0, 300.0, 1],
+    ]
+    assert table["rate"].tolist() == [
+        "1 CAD = 0.7000 (2026-09-01) to 0.7500 (2026-09-16) USD, 2 rates: each invoice at the "
+        "rate on or before its date",
+        "reporting currency",
+    ]
+    assert table[["Current", "1-30"]].values.tolist() == [[500.0, 600.0], [0.0, 300.0]]
+    entities = rec.entity_table(r.kpis("All"))
+    assert entities.values.tolist() == [["1000", 300.0, 300.0, 1], ["3000", 795.0, 420.0, 2]]

@@ -462,7 +462,11 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
       fully paid at T; ``days_late = paid_date - due_date`` (negative = early);
     - ``payments`` (count by T), ``last_payment_date``; the report ``region`` (the invoice's,
       else its customer's), ``customer_name``, and ``industry``, ``customer_type``,
-      ``energy_kwh`` as the processed invoices carry them.
+      ``energy_kwh`` as the processed invoices carry them;
+    - ``currency`` (the document currency; null only for processed data written before clean
+      kept it), ``amount_doc`` and ``open_amount_doc`` (in that currency: the amount less the
+      payments applied by T, as written), ``fx_rate`` and ``fx_rate_date`` (the rate the invoice
+      was converted at and its date, null for a constant rate), ``company_code``.
 
     Money stays ``decimal(18,2)``; dates are timestamps at midnight (what pandas reads as dates).
     Ordered by invoice id, so the same ledger writes the same file.
@@ -481,6 +485,10 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         energy_kwh=rinv.energy_kwh.cast("float64")
         if "energy_kwh" in rinv.columns
         else ibis.null("float64"),
+        fx_rate=rinv.fx_rate.cast("float64") if "fx_rate" in rinv.columns else ibis.null("float64"),
+        fx_rate_date=rinv.fx_rate_date.cast("timestamp")
+        if "fx_rate_date" in rinv.columns
+        else ibis.null("timestamp"),
     )
     names = ledgers.customers.select(_cid="customer_id", customer_name="customer_name")
     j = inv.left_join(totals, inv.invoice_id == totals._key)
@@ -488,6 +496,7 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
     j = j.left_join(names, j.customer_id == names._cid)
     zero = ibis.literal(0).cast(MONEY_SUM)
     paid = j.paid.cast(MONEY_SUM).fill_null(zero)
+    paid_doc = j.paid_doc.cast(MONEY_SUM).fill_null(zero)
     balance = j.amount.cast(MONEY_SUM) - paid
     open_amount = ibis.greatest(balance, zero)
     credit = ibis.greatest(-balance, zero)
@@ -525,6 +534,12 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         payments=j.payments.fill_null(0).cast("int64"),
         last_payment_date=j.last_payment_date.cast("timestamp"),
         energy_kwh=j.energy_kwh,
+        currency=j.currency,
+        amount_doc=j.amount_doc,
+        open_amount_doc=ibis.greatest(j.amount_doc.cast(MONEY_SUM) - paid_doc, zero).cast(money),
+        fx_rate=j.fx_rate,
+        fx_rate_date=j.fx_rate_date,
+        company_code=j.company_code,
     ).order_by("invoice_id")
 
 
