@@ -180,3 +180,22 @@ def test_receivables_page_tables_per_currency_and_company_code(tmp_path):
     assert table[["Current", "1-30"]].values.tolist() == [[500.0, 600.0], [0.0, 300.0]]
     entities = rec.entity_table(r.kpis("All"))
     assert entities.values.tolist() == [["1000", 300.0, 300.0, 1], ["3000", 795.0, 420.0, 2]]
+
+
+def test_company_codes_selects_the_legal_entities_to_report(tmp_path):
+    """``company_codes: [3000]`` reports entity 3000 only: I1 and I2 are kept (open AR 795.00
+    USD), I3 and I4 (company code 1000) are set aside as other_company_code, and so is P2,
+    the payment of I4; P1 (of I1) is kept. Rows read = kept + set aside: 4 = 2 + 2 invoices,
+    2 = 1 + 1 payments."""
+    spec = _sources(tmp_path)
+    spec.write_text(spec.read_text(encoding="utf-8") + "company_codes: [3000]\n", encoding="utf-8")
+    result = ingest.ingest(spec)
+    cleaned = clean.clean_ingested(result.tables, ingest.manifest_of(result), run_date="2026-10-05")
+    assert sorted(cleaned.tables["invoices"]["invoice_id"]) == ["I1", "I2"]
+    assert cleaned.tables["payments"]["payment_id"].tolist() == ["P1"]
+    q = cleaned.quarantine
+    assert sorted(q.loc[q["reason"] == "other_company_code", "key"]) == ["I3", "I4", "P2"]
+    assert cleaned.summary["company_codes"] == ["3000"]
+    k = kpis_from_frames(cleaned.tables, "2026-09", {}, regions=())["All"]
+    assert k["open_ar"] == D("795.00")
+    assert list(k["open_ar_by_entity"]) == ["3000"]

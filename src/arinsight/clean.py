@@ -10,6 +10,8 @@ which :func:`check_conservation` asserts on every run. A row gets the first reas
 this order (``RULE_ORDER``): unparseable_value, missing_required, duplicate_exact (dropped; the first
 copy is kept), duplicate_key_conflict (every version quarantined), future_date (an event date after
 the run date; due dates may lie in the future), non_positive_amount (invoices and payments),
+other_company_code (``company_codes`` in the sources file selects the legal entities to report:
+invoices of the others, and their payments and commissions, are set aside under this code),
 unknown_currency, unknown_customer, unknown_invoice, payment_before_invoice.
 Tables are cleaned in dependency order (customers, sales_reps, invoices, payments, commissions) and
 references are checked against the *clean* parent table, so a payment to a quarantined invoice is
@@ -34,7 +36,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -78,6 +80,7 @@ RULE_ORDER = (
     "duplicate_key_conflict",
     "future_date",
     "non_positive_amount",
+    "other_company_code",
     "unknown_currency",
     "unknown_customer",
     "unknown_invoice",
@@ -179,6 +182,8 @@ class _Rules:
         #: positions of the kept rows in a parent table, when a rule computed them
         self.customer_at: np.ndarray | None = None
         self.invoice_at: np.ndarray | None = None
+        #: invoice ids set aside as other_company_code (their payments and commissions follow)
+        self.set_aside: pd.Series | None = None
         self.df = df
 
     @property
@@ -445,6 +450,7 @@ def _clean_invoices(
     run_date: pd.Timestamp,
     reporting_currency: str,
     fx_rates: Mapping[str, Any],
+    company_codes: Sequence[str] | None = None,
 ) -> _Rules:
     """The invoice rules. A due date before the invoice date is **kept as given** and counted
     (``due_before_invoice``, flagged): in SAP the net due date runs from the baseline date
@@ -466,6 +472,21 @@ def _clean_invoices(
     _generic_rules_with_due(rules, run_date)
     _non_positive_amount(rules)
     frame = rules.frame
+    rules.set_aside = frame["invoice_id"].iloc[:0]
+    if company_codes is not None:  # the legal entities to report: the others are set aside
+        code = frame["company_code"].astype("str").str.strip()
+        other = ~code.isin(list(company_codes)) & rules.alive
+        rules.set_aside = frame.loc[other, "invoice_id"]
+        rules.quarantine(
+            "other_company_code",
+            other,
+            lambda bad: (
+                "company code "
+                + code[bad.index].fillna("(none)")
+                + " not in company_codes "
+                + ", ".join(company_codes)
+            ),
+        )
     # each invoice's rate: the latest of its currency dated on or before its invoice date
     rate, rate_date, no_rate = fx.invoice_rates(
         frame["currency"], frame["invoice_date"], fx_rates, reporting_currency
@@ -493,11 +514,24 @@ def _generic_rules_with_due(rules: _Rules, run_date: pd.Timestamp) -> None:
     )
 
 
+def _set_aside(rules: _Rules, aside: pd.Series | None) -> None:
+    """Rows referring to an invoice set aside as other_company_code follow it there."""
+    if aside is not None and len(aside):
+        rules.quarantine(
+            "other_company_code",
+            rules.frame["invoice_id"].isin(aside).to_numpy(),
+            lambda bad: (
+                "its invoice " + bad["invoice_id"].astype(str) + " is of another company code"
+            ),
+        )
+
+
 def _clean_payments(
     df: pd.DataFrame,
     invoices: pd.DataFrame,
     customers: pd.DataFrame,
     run_date: pd.Timestamp,
+    aside: pd.Series | None = None,
 ) -> _Rules:
     df = df.assign(
         **{DATE_ASSUMED: df[DATE_ASSUMED].fillna(False).astype(bool)}
@@ -507,6 +541,7 @@ def _clean_payments(
     rules = _Rules("payments", df)
     _generic_rules(rules, run_date)
     _non_positive_amount(rules)
+    _set_aside(rules, aside)
     _unknown_reference(rules, "customer_id", customers)
     frame = rules.frame
     inv_dates = invoices.set_index("invoice_id")["invoice_date"]
@@ -529,9 +564,15 @@ def _clean_payments(
     return rules
 
 
-def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+def _clean_commissions(
+    df: pd.DataFrame,
+    invoices: pd.DataFrame,
+    run_date: pd.Timestamp,
+    aside: pd.Series | None = None,
+) -> _Rules:
     rules = _Rules("commissions", df)
     _generic_rules(rules, run_date)
+    _set_aside(rules, aside)
     _unknown_reference(rules, "invoice_id", invoices)
     return rules
 
@@ -717,12 +758,13 @@ def clean(
     segment_by: str = "customer",
     customer_conflicts: Mapping[str, Mapping[str, int]] | None = None,
     write_to: str | Path | None = None,
+    company_codes: Sequence[str] | None = None,
 ) -> CleanResult:
     """Apply every rule to the ingested tables; returns clean tables, quarantine and counts.
 
     ``run_date`` (default today) is the date of the run: event dates after it are future_date.
     ``segment_by`` says whose region/industry/type an invoice is reported under (see
-    :func:`_segments`); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
+    :func:`_segments`); ``company_codes`` selects the legal entities to report (None: all); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
     the summary so the Data Quality page can show it.
 
     Memory: each ingested table is taken from ``tables`` once, when its turn comes (the lazy
@@ -748,6 +790,7 @@ def clean(
             segment_by,
             customer_conflicts,
             _Finals(folder),
+            company_codes,
         )
     except BaseException:
         if folder is not None:
@@ -763,6 +806,7 @@ def _clean(
     segment_by: str,
     customer_conflicts: Mapping[str, Mapping[str, int]] | None,
     finals: _Finals,
+    company_codes: Sequence[str] | None = None,
 ) -> CleanResult:
     done: dict[str, _Rules] = {}
 
@@ -776,12 +820,13 @@ def _clean(
     _generic_rules(done["sales_reps"], run_date)
     finals.add("sales_reps", done["sales_reps"].settle())
     done["invoices"] = _clean_invoices(
-        ingested("invoices"), customers, run_date, reporting_currency, fx_rates
+        ingested("invoices"), customers, run_date, reporting_currency, fx_rates, company_codes
     )
+    aside = done["invoices"].set_aside
     invoices = done["invoices"].settle()
-    done["commissions"] = _clean_commissions(ingested("commissions"), invoices, run_date)
+    done["commissions"] = _clean_commissions(ingested("commissions"), invoices, run_date, aside)
     finals.add("commissions", done["commissions"].settle())
-    done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
+    done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date, aside)
     payments = done["payments"].settle()
 
     inv, pay = _convert_currency(invoices, payments, reporting_currency)
@@ -819,6 +864,7 @@ def _clean(
         "reasons": {t: dict(sorted(done[t].counts.items())) for t in CANONICAL},
         "amounts": {t: dict(sorted(done[t].amounts.items())) for t in CANONICAL},
         "segment_by": segment_by,
+        "company_codes": list(company_codes) if company_codes is not None else None,
         "customer_conflicts": {k: dict(v) for k, v in (customer_conflicts or {}).items()},
         "undated_payments": {
             "quarantined": {
@@ -855,6 +901,7 @@ def clean_ingested(
         segment_by=manifest.get("segment_by") or "customer",
         customer_conflicts=manifest.get("customer_conflicts"),
         write_to=write_to,
+        company_codes=manifest.get("company_codes"),
     )
 
 

@@ -178,6 +178,10 @@ REASONS: dict[str, dict[str, str]] = {
     },
     "future_date": {"action": "quarantined", "text": "dated after the run date"},
     "unknown_currency": {"action": "quarantined", "text": "currency without an exchange rate"},
+    "other_company_code": {
+        "action": "quarantined",
+        "text": "set aside: a company code that company_codes does not select (not an error)",
+    },
     "due_date_derived": {
         "action": "flagged",
         "text": "missing due date derived from the customer's payment terms",
