@@ -892,6 +892,8 @@ def clean_ingested(
     file: ``segment_by``, the customer conflicts, and ``reporting_currency`` / ``fx_rates``,
     which describe the data and so win over the parameters given here. ``write_to``: see
     :func:`clean`."""
+    if fx_rates is not None and not isinstance(fx_rates, Mapping):  # a rates file's path
+        fx_rates = config.fx_rates_of(fx_rates, "fx_rates")
     rates = {**(fx_rates or {}), **(manifest.get("fx_rates") or {})}
     return clean(
         tables,

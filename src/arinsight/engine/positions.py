@@ -294,11 +294,12 @@ def applied_payments(p: ir.Table) -> ir.Table:
 
 def invoice_payments(p: ir.Table) -> ir.Table:
     """The payment rows ``p`` of :func:`applied_payments` per invoice (``_key``): ``paid`` (their
-    sum; ``paid_doc`` in the invoice's currency), ``reached`` (the first payment date at which the running total reaches the amount),
+    sum; ``paid_doc`` in the invoice's currency, when the rows carry ``amount_doc``), ``reached`` (the first payment date at which the running total reaches the amount),
     ``payments`` (count), ``last_payment_date``."""
+    doc = {"paid_doc": p.amount_doc.sum()} if "amount_doc" in p.columns else {}
     return p.group_by(_key="invoice_id").aggregate(
         paid=p.amount.sum(),
-        paid_doc=p.amount_doc.sum(),
+        **doc,
         reached=p.payment_date.min(where=p.running >= p.invoice_amount),
         payments=p.count(),
         last_payment_date=p.payment_date.max(),
