@@ -492,7 +492,8 @@ def _clean_invoices(
         frame["currency"], frame["invoice_date"], fx_rates, reporting_currency
     )
     rules.quarantine("unknown_currency", no_rate.ne(""), lambda bad: no_rate[bad.index])
-    frame[_RATE], frame[_RATE_DATE] = rate, rate_date
+    if rate is not None:  # None: every invoice is in the reporting currency
+        frame[_RATE], frame[_RATE_DATE] = rate, rate_date
     _unknown_reference(rules, "customer_id", customers, at)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
     # an invoice due before its invoice (posting) date is kept, its due date as given: SAP
@@ -622,23 +623,24 @@ def _convert_currency(
     inv["currency"] = inv["currency"].fillna(reporting)
     inv[dc] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
     pay[dc] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
-    inv_rate = inv[_RATE] if _RATE in inv else pd.Series(Decimal(1), index=inv.index, dtype=object)
-    inv_rate = inv_rate.where(inv_rate.notna(), Decimal(1))
-    rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
-    currency_of = pd.Series(inv["currency"].to_numpy(), index=inv["invoice_id"].to_numpy())
-    pay["currency"] = lookup(pay["invoice_id"], currency_of).fillna(reporting).astype("str")
-    if all(r == 1 for r in pd.unique(inv_rate.to_numpy())):
-        # nothing to convert (every invoice, hence every applied payment, at rate 1)
+    if _RATE not in inv:
+        # one currency: nothing to convert (every invoice, hence every payment, at rate 1)
         inv[c] = inv[dc]
         pay[c] = pay[dc]
+        pay["currency"] = pd.Series(reporting, index=pay.index, dtype="str")
+        inv["fx_rate"] = 1.0
+        inv["fx_rate_date"] = pd.Series(pd.NaT, index=inv.index, dtype="datetime64[us]")
     else:
+        inv_rate = inv[_RATE].where(inv[_RATE].notna(), Decimal(1))
+        ids = inv["invoice_id"].to_numpy()
+        rate_of = pd.Series(inv_rate.to_numpy(), index=ids, dtype=object)
+        currency_of = pd.Series(inv["currency"].to_numpy(), index=ids)
+        pay["currency"] = lookup(pay["invoice_id"], currency_of).fillna(reporting).astype("str")
         inv[c] = money.convert(inv[dc], inv_rate)
         pay_rate = lookup(pay["invoice_id"], rate_of)
         pay[c] = money.convert(pay[dc], pay_rate.where(pay_rate.notna(), Decimal(1)))
-    inv["fx_rate"] = inv_rate.astype("float64")
-    inv["fx_rate_date"] = (
-        inv[_RATE_DATE] if _RATE_DATE in inv else pd.Series(pd.NaT, index=inv.index)
-    ).astype("datetime64[us]")
+        inv["fx_rate"] = inv_rate.astype("float64")
+        inv["fx_rate_date"] = inv[_RATE_DATE].astype("datetime64[us]")
     for frame in (inv, pay):
         frame["amount"] = frame[c].astype("float64") / 100
         frame["amount_doc"] = frame[dc].astype("float64") / 100

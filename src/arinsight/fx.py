@@ -162,15 +162,18 @@ def _decimal(rate: float) -> Decimal:
 
 def invoice_rates(
     currency: pd.Series, dates: pd.Series, rates: Mapping[str, Any], reporting: str
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+) -> tuple[pd.Series | None, pd.Series | None, pd.Series]:
     """Per invoice (``currency``: its document currency, null = the reporting one; ``dates``:
     its invoice date) the rate it is converted at (a Decimal; None when there is none), the
     date of that rate (NaT for a constant rate and the reporting currency) and, where there is
     no rate, why (``"no rate for CAD"``, or ``"no rate for CAD on or before 2026-01-03
-    (first: 2026-02-01)"``); "" elsewhere. The rule: the latest rate dated on or before the
+    (first: 2026-02-01)"``); "" elsewhere. When every invoice is in the reporting currency the
+    first two are None (every rate 1, no date). The rule: the latest rate dated on or before the
     invoice date (module docstring)."""
     index = currency.index
     code = currency.fillna(reporting).astype(str)
+    if code.eq(reporting).all():  # one currency: nothing to look up (None: every rate is 1)
+        return None, None, pd.Series("", index=index, dtype=object)
     rate = pd.Series(None, index=index, dtype=object)
     rate_date = pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
     why = pd.Series("", index=index, dtype=object)
