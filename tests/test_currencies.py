@@ -180,6 +180,10 @@ def test_receivables_page_tables_per_currency_and_company_code(tmp_path):
     assert table[["Current", "1-30"]].values.tolist() == [[500.0, 600.0], [0.0, 300.0]]
     entities = rec.entity_table(r.kpis("All"))
     assert entities.values.tolist() == [["1000", 300.0, 300.0, 1], ["3000", 795.0, 420.0, 2]]
+    # nothing open (a region without invoices): empty tables that keep their columns
+    empty = rec.currency_table({}, r.positions("All"), "USD")
+    assert empty.empty and "open_ar_reporting" in empty.columns
+    assert rec.entity_table({}).empty
 
 
 def test_company_codes_selects_the_legal_entities_to_report(tmp_path):

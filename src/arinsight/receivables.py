@@ -398,7 +398,8 @@ def currency_table(
             _rate_text(positions, code, reporting_currency) if has_rates else "not recorded"
         )
         rows.append(row)
-    return pd.DataFrame(rows)
+    base = ["currency", "open_ar", "open_ar_reporting", "invoices"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*base, "rate"])
 
 
 def _rate_text(positions: pd.DataFrame, code: str, reporting: str) -> str:
