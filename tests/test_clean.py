@@ -224,9 +224,77 @@ def test_currency_conversion_and_unknown_currency():
     )
     inv = result.tables["invoices"].set_index("invoice_id")
     assert inv["amount"].to_dict() == {"I1": 110.0, "I3": 100.0}
-    assert set(inv["currency"]) == {"USD"}
-    assert result.tables["payments"]["amount"].tolist() == [55.0]
+    # the document currency and amount stay beside the reporting amount
+    assert inv["currency"].to_dict() == {"I1": "EUR", "I3": "USD"}
+    assert inv["amount_doc"].to_dict() == {"I1": 100.0, "I3": 100.0}
+    assert inv["fx_rate"].to_dict() == {"I1": 1.10, "I3": 1.0}
+    assert inv["fx_rate_date"].isna().all()  # a constant rate has no date
+    pay = result.tables["payments"]
+    assert pay[["amount", "amount_doc", "currency"]].values.tolist() == [[55.0, 50.0, "EUR"]]
     assert _reasons(result, "invoices") == {"unknown_currency": 1}
+
+
+def test_dated_rates_take_the_rate_on_or_before_the_invoice_date():
+    """CAD rates dated 2026-01-01 (0.70) and 2026-01-15 (0.75), reporting USD:
+    - I1 dated 2026-01-14 takes 0.70 (the 15th's rate is later): 100.00 CAD -> 70.00 USD;
+    - I2 dated 2026-01-15 takes 0.75 (a rate of the invoice's own day counts): 100.00 -> 75.00;
+    - I3 dated 2026-02-20 takes 0.75 (the latest before it): 100.00 -> 75.00;
+    - I4 dated 2025-12-31 is before the first rate: quarantined unknown_currency, the detail
+      naming the first rate's date;
+    - P1 pays 40.00 CAD on I1 on 2026-01-20, when the rate is 0.75: it is converted at I1's rate,
+      0.70 -> 28.00 USD, so I1 stays open 42.00 USD = 60.00 CAD x 0.70."""
+    rates = {"CAD": {"2026-01-01": 0.70, "2026-01-15": 0.75}}
+    result = clean(
+        _tables(
+            [
+                _inv("I1", date="2026-01-14", due="2026-02-14", currency="CAD"),
+                _inv("I2", date="2026-01-15", due="2026-02-15", currency="CAD"),
+                _inv("I3", date="2026-02-20", due="2026-03-20", currency="CAD"),
+                _inv("I4", date="2025-12-31", due="2026-01-30", currency="CAD"),
+            ],
+            [_pay("P1", date="2026-01-20", amount="40.00")],
+        ),
+        run_date="2026-03-31",
+        reporting_currency="USD",
+        fx_rates=rates,
+    )
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert inv["amount"].to_dict() == {"I1": 70.0, "I2": 75.0, "I3": 75.0}
+    assert inv["fx_rate"].to_dict() == {"I1": 0.70, "I2": 0.75, "I3": 0.75}
+    assert inv["fx_rate_date"].dt.strftime("%Y-%m-%d").to_dict() == {
+        "I1": "2026-01-01",
+        "I2": "2026-01-15",
+        "I3": "2026-01-15",
+    }
+    assert result.tables["payments"]["amount"].tolist() == [28.0]
+    q = result.quarantine
+    assert q["detail"].tolist() == ["no rate for CAD on or before 2025-12-31 (first: 2026-01-01)"]
+
+
+def test_each_amount_is_rounded_to_the_cent_half_up():
+    """The rounding convention: each invoice and each payment is converted and rounded to the
+    cent on its own, halves away from zero (ROUND_HALF_UP), at GBP 1.5 (reporting USD):
+    - I1 0.01 GBP x 1.5 = 0.015 -> 0.02 USD (half-even would give 0.02 too: 1 is odd);
+    - I2 0.03 GBP x 1.5 = 0.045 -> 0.05 USD (half-even would give 0.04: this pins half-up);
+    - I3 10.05 GBP x 1.5 = 15.075 -> 15.08 USD;
+    the sum of the converted amounts, 15.15 USD, is 0.01 more than the sum converted once
+    (10.09 GBP x 1.5 = 15.135 -> 15.14): the documented per-invoice convention."""
+    result = clean(
+        _tables(
+            [
+                _inv("I1", amount="0.01", currency="GBP"),
+                _inv("I2", amount="0.03", currency="GBP"),
+                _inv("I3", amount="10.05", currency="GBP"),
+            ]
+        ),
+        run_date=RUN,
+        reporting_currency="USD",
+        fx_rates={"GBP": 1.5},
+    )
+    inv = result.tables["invoices"].set_index("invoice_id")
+    assert inv["_cents_amount"].to_dict() == {"I1": 2, "I2": 5, "I3": 1508}
+    assert inv["_cents_amount_doc"].to_dict() == {"I1": 1, "I2": 3, "I3": 1005}
+    assert int(inv["_cents_amount"].sum()) == 1515
 
 
 def test_currency_codes_are_case_blind():

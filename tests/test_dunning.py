@@ -166,3 +166,98 @@ def test_read_disputes_and_apply_cash(tmp_path):
     out = dunning.apply_cash(pos, applied)
     assert out["open_amount"].tolist() == [60.0, 0.0]
     assert out["days_past_due"].tolist() == [10, 0]
+
+
+def _two_currency_positions() -> pd.DataFrame:
+    """Customer M (billed in CAD at 0.70 and 0.75) and customer H (USD), positions at T in the
+    reporting currency USD, with the engine's document columns."""
+    return pd.DataFrame(
+        {
+            "invoice_id": ["M1", "M2", "H1"],
+            "customer_id": ["M", "M", "H"],
+            "invoice_date": pd.to_datetime(["2026-09-05", "2026-09-20", "2026-08-01"]),
+            "due_date": pd.to_datetime(["2026-09-20", "2026-10-20", "2026-08-31"]),
+            "amount": [700.0, 375.0, 300.0],
+            "balance": [420.0, 375.0, 300.0],
+            "open_amount": [420.0, 375.0, 300.0],
+            "days_past_due": [10, 0, 30],
+            "currency": ["CAD", "CAD", "USD"],
+            "amount_doc": [1000.0, 500.0, 300.0],
+            "open_amount_doc": [600.0, 500.0, 300.0],
+            "fx_rate": [0.70, 0.75, 1.0],
+        }
+    )
+
+
+def test_statements_and_reminders_are_in_the_customers_currency():
+    """M owes 600.00 CAD on M1 (420.00 USD) and 500.00 CAD on M2 (375.00 USD): its statement
+    lists CA$1,000.00 / CA$600.00 and CA$500.00 / CA$500.00, total CA$1,100.00, pay links in CAD;
+    its reminder for M1 says CA$600.00 and the subject's total is CA$600.00. After cash
+    application took 140.00 USD off M1 (open 280.00 USD), M1 is open 280.00 / 0.70 = 400.00 CAD.
+    H (USD) stays in dollars: $300.00. A customer billed in CAD and USD gets one total per
+    currency, CA$600.00 + $300.00, and no pay-all link."""
+    from arinsight import notify
+
+    profile = dunning.company_profile(
+        {
+            "company": {
+                "name": "Acme",
+                "pay_link": "https://pay.example.com/{invoice_id}?c={currency}",
+            }
+        }
+    )
+    doc = dunning.in_invoice_currency(_two_currency_positions(), "USD")
+    rows = dunning.statement_rows(doc, "M", profile, "USD")
+    assert [(r["invoice_id"], r["amount"], r["open_amount"]) for r in rows] == [
+        ("M1", "CA$1,000.00", "CA$600.00"),
+        ("M2", "CA$500.00", "CA$500.00"),
+    ]
+    assert rows[0]["pay_link"] == "https://pay.example.com/M1?c=CAD"
+    assert dunning.money_total(doc.query("customer_id == 'M'"), profile, "USD") == "CA$1,100.00"
+    assert dunning.currency_of(doc.query("customer_id == 'M'"), "USD") == "CAD"
+    assert dunning.statement_rows(doc, "H", profile, "USD")[0]["open_amount"] == "$300.00"
+
+    applied = _two_currency_positions()
+    applied.loc[0, "open_amount"] = 280.0  # cash application took 140.00 USD off M1
+    after = dunning.in_invoice_currency(applied, "USD")
+    assert after.loc[0, "open_amount"] == 400.0
+
+    customer = {"customer_id": "M", "customer_name": "Maple", "email_to": "ap@maple.example.com"}
+    msg = notify.compose_reminder(
+        customer,
+        doc.query("invoice_id == 'M1'"),
+        period="2026-09",
+        level=1,
+        template="reminder_polite",
+        mail_from="ar@example.com",
+        currency="CAD",
+        profile=profile,
+    )
+    text = msg.get_body(("plain",)).get_content()
+    assert "CA$600.00" in text and "$420.00" not in text
+    mixed = doc.assign(customer_id="M").query("invoice_id != 'M2'")
+    msg = notify.compose_reminder(
+        customer,
+        mixed,
+        period="2026-09",
+        level=1,
+        template="reminder_polite",
+        mail_from="ar@example.com",
+        currency="USD",
+        profile=profile,
+    )
+    text = msg.get_body(("plain",)).get_content()
+    assert "CA$600.00 + $300.00" in text
+    assert "M1%2CH1" not in text  # no pay-all link across two currencies
+    msg = notify.compose_reminder(
+        customer,
+        doc.query("customer_id == 'M'"),
+        period="2026-09",
+        level=1,
+        template="reminder_polite",
+        mail_from="ar@example.com",
+        currency="CAD",
+        profile=profile,
+    )
+    text = msg.get_body(("plain",)).get_content()
+    assert "CA$1,100.00" in text and "https://pay.example.com/M1%2CM2?c=CAD" in text

@@ -128,7 +128,9 @@ def test_kpis_by_region_same_on_every_backend(con):
         D("0.00"), D("400.00"), D("50.00"), None
     )  # fmt: skip
     skip = ("period", "region", "as_of", "aging", "top_pending_customers", "na_reasons")
-    assert all(v is None for key, v in k["West"].items() if key not in skip)
+    by = ("open_ar_by_currency", "open_ar_by_entity")  # nothing open: no currency, no entity
+    assert all(v is None for key, v in k["West"].items() if key not in skip + by)
+    assert [k["West"][key] for key in by] == [{}, {}]
     assert k["West"]["top_pending_customers"] == []
     # every null KPI says why: West has no data at all (the commission KPIs: no commission)
     west_reasons = k["West"]["na_reasons"]
@@ -311,10 +313,11 @@ def test_compiled_plan_serves_every_period(tmp_path, monkeypatch):
         window, label = run.window_of(period, as_of)
         con = duck.DuckDBRunner()
         try:
-            rows, top = run.kpi_rows(con, sources.from_parquet(con, folder), window, params, None)
+            out = run.kpi_rows(con, sources.from_parquet(con, folder), window, params, None)
         finally:
             con.disconnect()
-        return run.shape(rows, top, run.buckets_of(params), window, label)
+        rows, top, currencies, entities = out
+        return run.shape(rows, top, run.buckets_of(params), window, label, currencies, entities)
 
     first = duck.kpis_from_processed(folder, "2026-10")
     assert len(list(plans.glob("*.json"))) == 1

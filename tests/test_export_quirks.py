@@ -300,7 +300,8 @@ def test_check_blocks_on_a_currency_without_a_rate(write_sources, tmp_path):
     assert report.blocking == (
         "no exchange rate for CAD (2 invoices): these invoices would be left out of every "
         "figure; add `fx_rates: {CAD: <value of 1 CAD in EUR>}` to the sources file (or set "
-        "`reporting_currency:`)"
+        "`reporting_currency:`, or name a rates file: `fx_rates: rates.csv` with columns "
+        "currency, date, rate)"
     )
 
 

@@ -81,7 +81,10 @@ def test_quirks_are_consistent():
 
 def test_tiny_variant_truth_by_hand(tmp_path):
     """Seed 224 with 4 invoices: separate tables (customers, invoices, payments), German headers,
-    reporting currency USD with GBP at 1.5 and EUR at 1.25; T = 2026-11-24, exported 2026-12-01.
+    reporting currency USD with GBP (base 1.5) and EUR (base 1.25); T = 2026-11-24, exported
+    2026-12-01. It ships a rates file: the 1st of each month from 2026-04 to 2026-11, base - 0.05,
+    base, base + 0.05 in turn (April -0.05, May 0, June +0.05, July -0.05, August 0, September
+    +0.05, October -0.05, November 0).
 
     customers: K-83104 (North, limit 10,000.00, USD), K-37654 (South, 20,000.00, GBP),
                K-46199 (North, 20,000.00, EUR)
@@ -92,15 +95,17 @@ def test_tiny_variant_truth_by_hand(tmp_path):
     | 1922004670 | K-46199  | 2026-08-31 | 2026-09-30 | EUR  8,058.40  | none               |
     | 1922004686 | K-46199  | 2026-11-06 | 2026-12-06 | EUR 35,668.40  | 19,260.80 on 11-26 |
 
-    At T (payments dated <= T count; past due when open and due < T):
+    At T (payments dated <= T count; past due when open and due < T; each invoice at the rate
+    dated on or before its invoice date):
     - 4601 is paid in full: open 0.
-    - 4635: 33,122.60 - 6,955.60 = GBP 26,167.00 = USD 39,250.50, due 10-20 < T: overdue.
-    - 4670: EUR 8,058.40 = USD 10,073.00, due 09-30 < T: overdue.
-    - 4686: its payment of 11-26 is after T, so EUR 35,668.40 = USD 44,585.50 is open; due
-      12-06 >= T: current.
-    open AR = 39,250.50 + 10,073.00 + 44,585.50 = 93,909.00; overdue AR = 39,250.50 + 10,073.00
-    = 49,323.50; 3 open invoices, 2 overdue; per currency EUR 8,058.40 + 35,668.40 = 43,726.80,
-    GBP 26,167.00; per customer K-37654 39,250.50, K-46199 10,073.00 + 44,585.50 = 54,658.50;
+    - 4635: 33,122.60 - 6,955.60 = GBP 26,167.00, at September's 1.55 = USD 40,558.85, due
+      10-20 < T: overdue.
+    - 4670: EUR 8,058.40 at August's 1.25 = USD 10,073.00, due 09-30 < T: overdue.
+    - 4686: its payment of 11-26 is after T, so EUR 35,668.40 at November's 1.25 = USD
+      44,585.50 is open; due 12-06 >= T: current.
+    open AR = 40,558.85 + 10,073.00 + 44,585.50 = 95,217.35; overdue AR = 40,558.85 + 10,073.00
+    = 50,631.85; 3 open invoices, 2 overdue; per currency EUR 8,058.40 + 35,668.40 = 43,726.80,
+    GBP 26,167.00; per customer K-37654 40,558.85, K-46199 10,073.00 + 44,585.50 = 54,658.50;
     over their limit: K-37654 and K-46199 (2).
     """
     v = generate(224, tmp_path, n_invoices=4)
@@ -122,21 +127,25 @@ def test_tiny_variant_truth_by_hand(tmp_path):
         [("2026-11-26", 1926080)],
     ]
     t = v.truth
-    assert t["open_ar"] == 93909.00
-    assert t["overdue_ar"] == 49323.50
+    assert t["open_ar"] == 95217.35
+    assert t["overdue_ar"] == 50631.85
     assert t["open_invoices"] == 3 and t["overdue_invoices"] == 2
     assert t["open_ar_by_currency"] == {"EUR": 43726.80, "GBP": 26167.00}
-    assert t["open_ar_by_customer"] == {"K-37654": 39250.50, "K-46199": 54658.50}
+    assert t["open_ar_by_customer"] == {"K-37654": 40558.85, "K-46199": 54658.50}
     assert t["customers_over_credit_limit"] == 2
     assert t["invoices_billed_by_T"] == 4
     # the files say the same: the payment after T is in the export, the truth is beside it
-    assert sorted(v.files) == ["customers.csv", "invoices.csv", "payments.csv"]
+    assert sorted(v.files) == ["customers.csv", "fx_rates.csv", "invoices.csv", "payments.csv"]
+    assert "rates_file" in v.classes
+    rates = (tmp_path / "fx_rates.csv").read_text(encoding="utf-8").splitlines()
+    assert rates[0] == "currency,date,rate" and "GBP,2026-09-01,1.55" in rates
+    assert "EUR,2026-08-01,1.25" in rates and "EUR,2026-11-01,1.25" in rates
     written = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
-    assert written["truth"]["open_ar"] == 93909.00 and written["export_date"] == "2026-12-01"
+    assert written["truth"]["open_ar"] == 95217.35 and written["export_date"] == "2026-12-01"
     payments = (tmp_path / "payments.csv").read_bytes().decode("utf-8-sig")
     assert "26.11.2026" in payments or "2026-11-26" in payments
     mapping = yaml.safe_load((tmp_path / "truth_sources.yml").read_text(encoding="utf-8"))
-    assert mapping["fx_rates"] == {"GBP": 1.5, "EUR": 1.25}
+    assert mapping["fx_rates"] == "fx_rates.csv"
     assert set(mapping["sources"]) == {"customers", "invoices", "payments"}
 
 

@@ -150,8 +150,8 @@ def test_sap_field_names_title_block_and_per_column_date_formats(tmp_path):
     BELNR, KUNNR, BLDAT, BUDAT, ZFBDT, FAEDT, WRBTR, DMBTR, WAERS, AUGDT, AUGBL, BUKRS.
     BLDAT is dd.mm.yyyy, FAEDT YYYYMMDD (one written 20260915.0 by a float column), AUGDT ISO
     (one with a time): three date columns with their own formats. WRBTR 1.500,00 is the amount
-    (document currency, beside WAERS); DMBTR, BUDAT, ZFBDT, AUGBL and BUKRS are listed as not
-    used with what they are. The header is on line 3."""
+    (document currency, beside WAERS); BUKRS is the company code; DMBTR, BUDAT, ZFBDT and AUGBL
+    are listed as not used with what they are. The header is on line 3."""
     text = (
         "Offene und ausgeglichene Posten\n"
         "Buchungskreis 1000;;;\n"
@@ -171,6 +171,7 @@ def test_sap_field_names_title_block_and_per_column_date_formats(tmp_path):
         "due_date": "FAEDT",
         "amount": "WRBTR",
         "currency": "WAERS",
+        "company_code": "BUKRS",
     }
     assert src["derive_payments"] == {"payment_date": "AUGDT"}
     assert src["date_format"] == {
@@ -179,9 +180,8 @@ def test_sap_field_names_title_block_and_per_column_date_formats(tmp_path):
         "payment_date": "iso",
     }
     unused = dict(proposal.sources[0].unused)
-    assert set(unused) == {"BUKRS", "BUDAT", "ZFBDT", "DMBTR", "AUGBL"}
+    assert set(unused) == {"BUDAT", "ZFBDT", "DMBTR", "AUGBL"}
     assert unused["AUGBL"].startswith("the clearing document")
-    assert unused["BUKRS"].startswith("a company code")
     assert "# unsure:" not in proposal.text.split("columns:")[1].split("derive_payments")[0]
 
 
@@ -379,6 +379,28 @@ def test_several_currencies_propose_the_most_common_with_a_note(tmp_path):
     assert proposal.spec["reporting_currency"] == "USD"
     assert "unsure: most invoices are in USD; also CAD (1 rows)" in proposal.text
     assert "fx_rates: {CAD: <1 CAD in USD>}" in proposal.text
+
+
+def test_a_rates_file_among_the_exports_becomes_fx_rates(tmp_path):
+    """The export of the test above beside rates.csv (currency, date, rate: CAD at 0.73 from
+    2026-09-01): map proposes `fx_rates: "rates.csv"` instead of the block to fill in, the
+    reporting currency note is no longer unsure, and the rates file is not taken for a table.
+    With a rates file lacking CAD (only EUR), the line says so (unsure) and names CAD."""
+    text = (
+        "Invoice,Customer,Invoice Date,Amount,Currency\n"
+        "I1,C1,2026-09-01,10.00,USD\nI2,C1,2026-09-02,10.00,USD\nI3,C2,2026-09-03,10.00,CAD\n"
+    )
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "rates.csv").write_text("currency,date,rate\nCAD,2026-09-01,0.73\n")
+    files = [str(tmp_path / "c.csv"), str(tmp_path / "rates.csv")]
+    proposal = mapper.propose(files, out=tmp_path / "sources.yaml")
+    assert proposal.spec["fx_rates"] == "rates.csv"
+    assert [sp.table for sp in proposal.sources] == ["invoices"]
+    assert "# unsure" not in proposal.text.split("sources:")[0]
+    assert "# fx_rates:" not in proposal.text
+    (tmp_path / "rates.csv").write_text("currency,date,rate\nEUR,2026-09-01,1.1\n")
+    proposal = mapper.propose(files, out=tmp_path / "sources.yaml")
+    assert "unsure: no rate for CAD in it" in proposal.text
 
 
 def test_odd_files_get_one_line_or_a_proposal_naming_what_is_missing(tmp_path, capsys):

@@ -88,6 +88,11 @@ def test_sap_extract_reads_and_cleans_as_worked_out(tmp_path):
     assert (k["credit_sales"], k["collections"], k["open_ar_begin"]) == (2250.5, 1200.5, 2000.0)
     top = {c["customer_id"]: c["pending"] for c in k["top_pending_customers"]}
     assert top == {"200769623": 2750.0, "300000001": 300.0}
+    # one currency (EUR) and one company code (BUKRS 1000): the same 3,050.00 in each segment
+    assert {c: e["open_ar"] for c, e in k["open_ar_by_currency"].items()} == {"EUR": 3050.0}
+    assert k["open_ar_by_entity"] == {
+        "1000": {"open_ar": 3050.0, "overdue_ar": 2750.0, "invoices": 3}
+    }
 
 
 def test_without_normalize_the_top_debtor_is_split(tmp_path):

@@ -177,7 +177,8 @@ def _mapping_table(
 
 def _missing_rates(quarantine: pd.DataFrame, reporting: str) -> str | None:
     """What to add when invoices are quarantined as unknown_currency: the currencies, how many
-    invoices each, and the ``fx_rates`` entry that converts them (1 unit = rate x reporting)."""
+    invoices each, and the ``fx_rates`` entry that converts them (1 unit = rate x reporting);
+    for dated rates, the earliest invoice date a rate must cover."""
     if quarantine is None or quarantine.empty:
         return None
     bad = quarantine[
@@ -185,12 +186,29 @@ def _missing_rates(quarantine: pd.DataFrame, reporting: str) -> str | None:
     ]
     if bad.empty:
         return None
-    counts = bad["detail"].astype(str).str.removeprefix("no rate for ").value_counts().sort_index()
+    found = (
+        bad["detail"]
+        .astype(str)
+        .str.extract(r"no rate for (?P<code>[A-Z]{3})(?: on or before (?P<day>\d{4}-\d{2}-\d{2}))?")
+    )
+    counts = found["code"].value_counts().sort_index()
     listed = ", ".join(f"{c} ({n:,} invoice{'s' if n > 1 else ''})" for c, n in counts.items())
-    example = ", ".join(f"{c}: <value of 1 {c} in {reporting}>" for c in counts.index)
+    undated = [c for c in counts.index if found.loc[found["code"] == c, "day"].isna().all()]
+    parts = []
+    if undated:
+        example = ", ".join(f"{c}: <value of 1 {c} in {reporting}>" for c in undated)
+        parts.append(
+            f"add `fx_rates: {{{example}}}` to the sources file (or set `reporting_currency:`, "
+            "or name a rates file: `fx_rates: rates.csv` with columns currency, date, rate)"
+        )
+    for c in counts.index:
+        if c in undated:
+            continue
+        first = found.loc[found["code"] == c, "day"].dropna().min()
+        parts.append(f"add a {c} rate dated on or before {first} (the earliest such invoice)")
     return (
-        f"no exchange rate for {listed}: these invoices would be left out of every figure; add "
-        f"`fx_rates: {{{example}}}` to the sources file (or set `reporting_currency:`)"
+        f"no exchange rate for {listed}: these invoices would be left out of every figure; "
+        + "; ".join(parts)
     )
 
 
@@ -370,7 +388,8 @@ def check(
         # a currency without a rate takes its invoices out of every figure: not a run that works
         report.blocking = missing_rates if not blocking else f"{blocking}; {missing_rates}"
     quarantined = sum(c["quarantined"] for c in cleaned.summary["tables"].values())
-    if read and cleaned.summary["tables"]["invoices"]["quarantined"] > read / 2:
+    aside = (cleaned.summary["reasons"].get("invoices") or {}).get("other_company_code", 0)
+    if read and cleaned.summary["tables"]["invoices"]["quarantined"] - aside > (read - aside) / 2:
         report.warnings.append(
             f"more than half of the invoices are quarantined ({quarantined:,} rows in all): "
             "check the mapping (date_format, decimal, columns)"

@@ -10,6 +10,8 @@ which :func:`check_conservation` asserts on every run. A row gets the first reas
 this order (``RULE_ORDER``): unparseable_value, missing_required, duplicate_exact (dropped; the first
 copy is kept), duplicate_key_conflict (every version quarantined), future_date (an event date after
 the run date; due dates may lie in the future), non_positive_amount (invoices and payments),
+other_company_code (``company_codes`` in the sources file selects the legal entities to report:
+invoices of the others, and their payments and commissions, are set aside under this code),
 unknown_currency, unknown_customer, unknown_invoice, payment_before_invoice.
 Tables are cleaned in dependency order (customers, sales_reps, invoices, payments, commissions) and
 references are checked against the *clean* parent table, so a payment to a quarantined invoice is
@@ -34,7 +36,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -47,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
-from arinsight import config, money, schemas
+from arinsight import config, fx, money, schemas
 from arinsight.errors import CleaningError, ConservationError
 from arinsight.files import fingerprint, write_json
 from arinsight.ingest import DATE_ASSUMED, UNDATED, empty_ingested, parallel_writes
@@ -89,6 +91,7 @@ RULE_ORDER = (
     "duplicate_key_conflict",
     "future_date",
     "non_positive_amount",
+    "other_company_code",
     "unknown_currency",
     "unknown_customer",
     "unknown_invoice",
@@ -197,6 +200,8 @@ class _Rules:
         #: positions of the kept rows in a parent table, when a rule computed them
         self.customer_at: np.ndarray | None = None
         self.invoice_at: np.ndarray | None = None
+        #: invoice ids set aside as other_company_code (their payments and commissions follow)
+        self.set_aside: pd.Series | None = None
         self.df = df
 
     @property
@@ -462,7 +467,8 @@ def _clean_invoices(
     customers: pd.DataFrame,
     run_date: pd.Timestamp,
     reporting_currency: str,
-    fx_rates: dict[str, float],
+    fx_rates: Mapping[str, Any],
+    company_codes: Sequence[str] | None = None,
 ) -> _Rules:
     """The invoice rules. A due date before the invoice date is **kept as given** and counted
     (``due_before_invoice``, flagged): in SAP the net due date runs from the baseline date
@@ -484,13 +490,28 @@ def _clean_invoices(
     _generic_rules_with_due(rules, run_date)
     _non_positive_amount(rules)
     frame = rules.frame
-    currency = frame["currency"].fillna(reporting_currency)
-    known = currency.eq(reporting_currency) | currency.isin(list(fx_rates))
-    rules.quarantine(
-        "unknown_currency",
-        ~known,
-        lambda bad: "no rate for " + bad["currency"].fillna(reporting_currency).astype(str),
+    rules.set_aside = frame["invoice_id"].iloc[:0]
+    if company_codes is not None:  # the legal entities to report: the others are set aside
+        code = frame["company_code"].astype("str").str.strip()
+        other = ~code.isin(list(company_codes)) & rules.alive
+        rules.set_aside = frame.loc[other, "invoice_id"]
+        rules.quarantine(
+            "other_company_code",
+            other,
+            lambda bad: (
+                "company code "
+                + code[bad.index].fillna("(none)")
+                + " not in company_codes "
+                + ", ".join(company_codes)
+            ),
+        )
+    # each invoice's rate: the latest of its currency dated on or before its invoice date
+    rate, rate_date, no_rate = fx.invoice_rates(
+        frame["currency"], frame["invoice_date"], fx_rates, reporting_currency
     )
+    rules.quarantine("unknown_currency", no_rate.ne(""), lambda bad: no_rate[bad.index])
+    if rate is not None:  # None: every invoice is in the reporting currency
+        frame[_RATE], frame[_RATE_DATE] = rate, rate_date
     _unknown_reference(rules, "customer_id", customers, at)
     rules.flag("due_date_derived", int(rules.df["due_date_derived"].sum()))
     # an invoice due before its invoice (posting) date is kept, its due date as given: SAP
@@ -512,11 +533,24 @@ def _generic_rules_with_due(rules: _Rules, run_date: pd.Timestamp) -> None:
     )
 
 
+def _set_aside(rules: _Rules, aside: pd.Series | None) -> None:
+    """Rows referring to an invoice set aside as other_company_code follow it there."""
+    if aside is not None and len(aside):
+        rules.quarantine(
+            "other_company_code",
+            rules.frame["invoice_id"].isin(aside).to_numpy(),
+            lambda bad: (
+                "its invoice " + bad["invoice_id"].astype(str) + " is of another company code"
+            ),
+        )
+
+
 def _clean_payments(
     df: pd.DataFrame,
     invoices: pd.DataFrame,
     customers: pd.DataFrame,
     run_date: pd.Timestamp,
+    aside: pd.Series | None = None,
 ) -> _Rules:
     df = df.assign(
         **{DATE_ASSUMED: df[DATE_ASSUMED].fillna(False).astype(bool)}
@@ -526,6 +560,7 @@ def _clean_payments(
     rules = _Rules("payments", df)
     _generic_rules(rules, run_date)
     _non_positive_amount(rules)
+    _set_aside(rules, aside)
     _unknown_reference(rules, "customer_id", customers)
     frame = rules.frame
     inv_dates = invoices.set_index("invoice_id")["invoice_date"]
@@ -548,9 +583,15 @@ def _clean_payments(
     return rules
 
 
-def _clean_commissions(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Timestamp) -> _Rules:
+def _clean_commissions(
+    df: pd.DataFrame,
+    invoices: pd.DataFrame,
+    run_date: pd.Timestamp,
+    aside: pd.Series | None = None,
+) -> _Rules:
     rules = _Rules("commissions", df)
     _generic_rules(rules, run_date)
+    _set_aside(rules, aside)
     _unknown_reference(rules, "invoice_id", invoices)
     return rules
 
@@ -680,31 +721,61 @@ def _ensure_cents(table: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: The rate each kept invoice is converted at (a Decimal) and its date, set by the invoice rules.
+_RATE, _RATE_DATE = "_fx_rate", "_fx_rate_date"
+
+#: Money in the document currency, kept beside the reporting amounts (exact cents too).
+DOC_MONEY: dict[str, tuple[str, ...]] = {"invoices": ("amount_doc",), "payments": ("amount_doc",)}
+
+
+def money_columns(table: str) -> tuple[str, ...]:
+    """The money columns of a clean table: the reporting amounts, then the document ones."""
+    return MONEY_COLUMNS.get(table, ()) + DOC_MONEY.get(table, ())
+
+
 def _convert_currency(
-    invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
+    invoices: pd.DataFrame, payments: pd.DataFrame, reporting: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Amounts in the reporting currency, exact: cents x rate rounded half up to the cent; a
-    payment applied to an invoice is taken in that invoice's currency, unapplied cash in the
-    reporting currency."""
-    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
+    """Amounts in the reporting currency beside the document amounts, exact.
+
+    Invoices: ``currency`` the document currency (the reporting one where the source has none),
+    ``amount_doc`` the amount as written, ``amount`` = ``amount_doc`` x the invoice's rate
+    (:func:`arinsight.fx.invoice_rates`: the latest rate on or before the invoice date),
+    rounded **per invoice to the cent, half up** (:func:`arinsight.money.convert`: 0.005 ->
+    0.01); ``fx_rate`` and ``fx_rate_date`` (null for a constant rate and for the reporting
+    currency) say which rate. Payments: a payment applied to an invoice is in that invoice's
+    currency and converted at that invoice's rate, each payment rounded the same way; unapplied
+    cash is in the reporting currency. So a sum over invoices of converted amounts can differ by
+    a few cents from the sum converted once: each amount is what the ledger would book."""
     c = cents_column("amount")
+    dc = cents_column("amount_doc")
     inv = invoices.copy(deep=False)
-    currency = inv["currency"].fillna(reporting)
     pay = payments.copy(deep=False)
-    if all(rates.get(code) == 1 for code in currency.unique()):
-        # nothing to convert (every invoice, hence every applied payment, at rate 1)
-        inv[c] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
-        pay[c] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
+    inv["currency"] = inv["currency"].fillna(reporting)
+    inv[dc] = pd.Series(pd.array(inv[c], dtype="Int64"), index=inv.index)
+    pay[dc] = pd.Series(pd.array(pay[c], dtype="Int64"), index=pay.index)
+    if _RATE not in inv:
+        # one currency: nothing to convert (every invoice, hence every payment, at rate 1)
+        inv[c] = inv[dc]
+        pay[c] = pay[dc]
+        pay["currency"] = pd.Series(reporting, index=pay.index, dtype="str")
+        inv["fx_rate"] = 1.0
+        inv["fx_rate_date"] = pd.Series(pd.NaT, index=inv.index, dtype="datetime64[us]")
     else:
-        inv_rate = currency.map(rates)
-        inv[c] = money.convert(inv[c], inv_rate)
-        rate_of = pd.Series(inv_rate.to_numpy(), index=inv["invoice_id"].to_numpy(), dtype=object)
+        inv_rate = inv[_RATE].where(inv[_RATE].notna(), Decimal(1))
+        ids = inv["invoice_id"].to_numpy()
+        rate_of = pd.Series(inv_rate.to_numpy(), index=ids, dtype=object)
+        currency_of = pd.Series(inv["currency"].to_numpy(), index=ids)
+        pay["currency"] = lookup(pay["invoice_id"], currency_of).fillna(reporting).astype("str")
+        inv[c] = money.convert(inv[dc], inv_rate)
         pay_rate = lookup(pay["invoice_id"], rate_of)
-        pay[c] = money.convert(pay[c], pay_rate.where(pay_rate.notna(), Decimal(1)))
-    inv["amount"] = inv[c].astype("float64") / 100
-    inv["currency"] = reporting
-    pay["amount"] = pay[c].astype("float64") / 100
-    return inv, pay
+        pay[c] = money.convert(pay[dc], pay_rate.where(pay_rate.notna(), Decimal(1)))
+        inv["fx_rate"] = inv_rate.astype("float64")
+        inv["fx_rate_date"] = inv[_RATE_DATE].astype("datetime64[us]")
+    for frame in (inv, pay):
+        frame["amount"] = frame[c].astype("float64") / 100
+        frame["amount_doc"] = frame[dc].astype("float64") / 100
+    return inv.drop(columns=[_RATE, _RATE_DATE], errors="ignore"), pay
 
 
 _VALIDATING = threading.Lock()
@@ -713,12 +784,12 @@ _VALIDATING = threading.Lock()
 def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
     exact cents of the money columns follow (``_cents_<column>``)."""
-    cols = CANONICAL[table] + schemas.FLAGS.get(table, [])
-    cents = [cents_column(c) for c in MONEY_COLUMNS.get(table, ())]
+    cols = CANONICAL[table] + schemas.FLAGS.get(table, []) + schemas.CONVERTED.get(table, [])
+    cents = [cents_column(c) for c in money_columns(table)]
     out = df[cols + cents]
     for c in schemas.NUMBER_COLUMNS[table]:
         out[c] = out[c].astype("float64")
-    for c in MONEY_COLUMNS.get(table, ()):
+    for c in money_columns(table):
         out[c] = out[cents_column(c)].astype("float64") / 100
     for c in schemas.BOOL_COLUMNS.get(table, []):
         out[c] = out[c].fillna(False).astype(bool)
@@ -820,12 +891,13 @@ def clean(
     segment_by: str = "customer",
     customer_conflicts: Mapping[str, Mapping[str, int]] | None = None,
     write_to: str | Path | None = None,
+    company_codes: Sequence[str] | None = None,
 ) -> CleanResult:
     """Apply every rule to the ingested tables; returns clean tables, quarantine and counts.
 
     ``run_date`` (default today) is the date of the run: event dates after it are future_date.
     ``segment_by`` says whose region/industry/type an invoice is reported under (see
-    :func:`_segments`); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
+    :func:`_segments`); ``company_codes`` selects the legal entities to report (None: all); ``customer_conflicts`` (from ingest's ``derive_customers``) is reported in
     the summary so the Data Quality page can show it.
 
     Memory: each ingested table is taken from ``tables`` once, when its turn comes (the lazy
@@ -851,6 +923,7 @@ def clean(
             segment_by,
             customer_conflicts,
             _Finals(folder),
+            company_codes,
         )
     except BaseException:
         if folder is not None:
@@ -866,6 +939,7 @@ def _clean(
     segment_by: str,
     customer_conflicts: Mapping[str, Mapping[str, int]] | None,
     finals: _Finals,
+    company_codes: Sequence[str] | None = None,
 ) -> CleanResult:
     done: dict[str, _Rules] = {}
 
@@ -881,12 +955,13 @@ def _clean(
     _generic_rules(done["sales_reps"], run_date)
     finals.add("sales_reps", done["sales_reps"].settle())
     done["invoices"] = _clean_invoices(
-        ingested("invoices"), customers, run_date, reporting_currency, fx_rates
+        ingested("invoices"), customers, run_date, reporting_currency, fx_rates, company_codes
     )
+    aside = done["invoices"].set_aside
     invoices = done["invoices"].settle()
-    done["commissions"] = _clean_commissions(ingested("commissions"), invoices, run_date)
+    done["commissions"] = _clean_commissions(ingested("commissions"), invoices, run_date, aside)
     finals.add("commissions", done["commissions"].settle())
-    done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date)
+    done["payments"] = _clean_payments(ingested("payments"), invoices, customers, run_date, aside)
     payments = done["payments"].settle()
     done["adjustments"] = _clean_adjustments(ingested("adjustments"), invoices, run_date)
     finals.add(
@@ -901,7 +976,7 @@ def _clean(
     done["promises"] = _clean_promises(ingested("promises"), invoices, customers, run_date)
     finals.add("promises", done["promises"].settle())
 
-    inv, pay = _convert_currency(invoices, payments, reporting_currency, fx_rates)
+    inv, pay = _convert_currency(invoices, payments, reporting_currency)
     del invoices, payments
     inv["is_overpaid"] = _applied(inv, pay, done["payments"].invoice_at) > inv["amount"] + 0.005
     done["invoices"].flag("overpayment", int(inv["is_overpaid"].sum()))
@@ -936,6 +1011,7 @@ def _clean(
         "reasons": {t: dict(sorted(done[t].counts.items())) for t in CANONICAL},
         "amounts": {t: dict(sorted(done[t].amounts.items())) for t in CANONICAL},
         "segment_by": segment_by,
+        "company_codes": list(company_codes) if company_codes is not None else None,
         "customer_conflicts": {k: dict(v) for k, v in (customer_conflicts or {}).items()},
         "undated_payments": {
             "quarantined": {
@@ -963,6 +1039,8 @@ def clean_ingested(
     file: ``segment_by``, the customer conflicts, and ``reporting_currency`` / ``fx_rates``,
     which describe the data and so win over the parameters given here. ``write_to``: see
     :func:`clean`."""
+    if fx_rates is not None and not isinstance(fx_rates, Mapping):  # a rates file's path
+        fx_rates = config.fx_rates_of(fx_rates, "fx_rates")
     rates = {**(fx_rates or {}), **(manifest.get("fx_rates") or {})}
     return clean(
         tables,
@@ -972,6 +1050,7 @@ def clean_ingested(
         segment_by=manifest.get("segment_by") or "customer",
         customer_conflicts=manifest.get("customer_conflicts"),
         write_to=write_to,
+        company_codes=manifest.get("company_codes"),
     )
 
 
@@ -989,7 +1068,7 @@ def check_conservation(result: CleanResult) -> None:
 def processed_table(table: str, df: pd.DataFrame) -> pa.Table:
     """A clean table as written to ``<table>.parquet``: money as exact decimal(18, 2) built from
     the cents (no ``_cents_`` column), everything else as cleaned."""
-    cents = {c: cents_column(c) for c in MONEY_COLUMNS.get(table, ()) if cents_column(c) in df}
+    cents = {c: cents_column(c) for c in money_columns(table) if cents_column(c) in df}
     arrow = pa.Table.from_pandas(df.drop(columns=list(cents.values())), preserve_index=False)
     for col, cc in cents.items():
         arrow = arrow.set_column(

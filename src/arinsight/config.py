@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -179,25 +178,14 @@ def currency_code(value: Any, where: str) -> str:
     return text.upper()
 
 
-def fx_rates_of(rates: Any, where: str) -> dict[str, float]:
-    """``{code: rate}`` with codes in capitals and every rate a positive finite number (1 unit =
-    rate x reporting currency), else a ConfigError naming the code and the value."""
-    if rates is None:
-        return {}
-    if not isinstance(rates, Mapping):
-        raise ConfigError(f"{where}: fx_rates must map currency codes to rates, e.g. {{EUR: 1.08}}")
-    out = {}
-    for code, rate in rates.items():
-        key = currency_code(code, f"{where}: fx_rates")
-        number = isinstance(rate, int | float) and not isinstance(rate, bool)
-        if not number or not math.isfinite(rate) or rate <= 0:
-            why = "is not a number" if not number else "must be a positive number"
-            raise ConfigError(
-                f"{where}: fx_rates.{key}: {rate!r} {why} (1 {key} = rate x the reporting "
-                "currency, e.g. 1.08)"
-            )
-        out[key] = float(rate)
-    return out
+def fx_rates_of(rates: Any, where: str, base: Path | None = None) -> dict[str, Any]:
+    """``fx_rates`` checked (:func:`arinsight.fx.rates_of`): constant rates ``{code: rate}``,
+    dated rates ``{code: {day: rate}}``, or a rates file's path (relative to ``base``, default
+    the project folder), as ``{code: rate or {day: rate}}``; else a ConfigError naming
+    ``where``, the code and the value."""
+    from arinsight import fx
+
+    return fx.rates_of(rates, where, base if base is not None else PROJECT_ROOT)
 
 
 def day_of(value: Any, where: str) -> str | None:
@@ -229,16 +217,17 @@ def day_of(value: Any, where: str) -> str | None:
         raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def check_values(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+def check_values(data: Mapping[str, Any], where: str, base: Path | None = None) -> dict[str, Any]:
     """``data`` with the values every command relies on checked and normalised up front:
-    ``reporting_currency`` (case), ``fx_rates`` (codes, positive numbers), ``as_of`` (a day)."""
+    ``reporting_currency`` (case), ``fx_rates`` (codes, positive numbers, dates; a rates file
+    relative to ``base``), ``as_of`` (a day)."""
     out = dict(data)
     if out.get("reporting_currency") is not None:
         out["reporting_currency"] = currency_code(
             out["reporting_currency"], f"{where}: reporting_currency"
         )
     if "fx_rates" in out:
-        out["fx_rates"] = fx_rates_of(out["fx_rates"], where)
+        out["fx_rates"] = fx_rates_of(out["fx_rates"], where, base)
     if "as_of" in out:
         out["as_of"] = day_of(out["as_of"], f"{where}: as_of")
     return out

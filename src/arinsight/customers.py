@@ -31,12 +31,19 @@ STATEMENT_COLUMNS = [
 PAYMENT_COLUMNS = ["customer_id", "payment_date", "payment_id", "invoice_id", "amount", "method"]
 
 
+#: The statement's columns in the invoice's own currency, when the positions carry them.
+DOCUMENT_COLUMNS = ["currency", "amount_doc", "open_amount_doc"]
+
+
 def open_items(positions: pd.DataFrame) -> pd.DataFrame:
     """The statement lines: every invoice with an open amount at T (open_amount > 0), by
     customer then due date (oldest first) then invoice id. The open amounts of one customer add
-    up to that customer's pending balance."""
+    up to that customer's pending balance. With the document currency in the positions, each
+    line also carries its ``currency`` and its amount and open amount in it (``amount_doc``,
+    ``open_amount_doc``): what the customer's own invoice says."""
     require_columns(positions, STATEMENT_COLUMNS, "invoice positions")
-    out = positions.loc[positions["open_amount"].fillna(0) > 0, STATEMENT_COLUMNS].copy()
+    cols = STATEMENT_COLUMNS + [c for c in DOCUMENT_COLUMNS if c in positions.columns]
+    out = positions.loc[positions["open_amount"].fillna(0) > 0, cols].copy()
     out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="mergesort")
     return out.reset_index(drop=True)
 

@@ -29,6 +29,11 @@ of the levels. Both are listed in the plan.
 
 **Statement of account**: an HTML file attached to every reminder with all the customer's open
 invoices at T (overdue or not), their total, the pay link of each and the bank details.
+
+**Currency**: reminders and statements are in the customer's currency: each invoice's amount and
+open amount as billed, in its own currency (:func:`in_invoice_currency`), and the totals per
+currency (:func:`money_total`); the pay links carry that currency. The ranking of the worklist
+and the dunning plan's amounts stay in the reporting currency, so customers compare.
 """
 
 from __future__ import annotations
@@ -444,24 +449,68 @@ def read_disputes(sources_path: str | Path | None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+def in_invoice_currency(positions: pd.DataFrame, reporting: str) -> pd.DataFrame:
+    """``positions`` with ``amount`` and ``open_amount`` in each invoice's own currency (the
+    ``currency`` column): what the customer was billed and owes, as on their invoices.
+
+    The positions carry ``amount_doc`` and ``open_amount_doc`` (see docs/engine.md); where cash
+    application has taken an amount off ``open_amount`` (in the reporting currency, so it no
+    longer equals ``max(0, balance)``), the rest is converted back at the invoice's rate and
+    rounded to the cent. Positions without document amounts (processed data of an older
+    version) are all in ``reporting``."""
+    out = positions.copy()
+    if not {"currency", "amount_doc", "open_amount_doc"} <= set(out.columns):
+        out["currency"] = reporting
+        return out
+    out["currency"] = out["currency"].fillna(reporting).astype(str)
+    doc_open = out["open_amount_doc"].astype("float64")
+    if "balance" in out:
+        untouched = np.isclose(out["open_amount"], out["balance"].clip(lower=0.0), atol=0.005)
+        rate = out["fx_rate"].astype("float64") if "fx_rate" in out else 1.0
+        back = (out["open_amount"].astype("float64") / rate).round(2)
+        doc_open = doc_open.where(untouched, back)
+    out["amount"] = out["amount_doc"].astype("float64")
+    out["open_amount"] = doc_open
+    return out
+
+
+def currency_of(invoices: pd.DataFrame, reporting: str) -> str:
+    """The one currency of ``invoices`` (a customer's: its invoices' currency), or ``reporting``
+    when they have none or several."""
+    codes = invoices["currency"].dropna().unique() if "currency" in invoices else []
+    return str(codes[0]) if len(codes) == 1 else reporting
+
+
+def money_total(invoices: pd.DataFrame, profile: CompanyProfile, reporting: str) -> str:
+    """The open amount of ``invoices`` written per currency ("CA$1,100.00 + $300.00" for a
+    customer billed in two; one amount for one currency)."""
+    if "currency" not in invoices or invoices.empty:
+        return profile.money(float(invoices["open_amount"].sum()), reporting)
+    sums = invoices.groupby("currency", sort=True)["open_amount"].sum()
+    return " + ".join(profile.money(round(float(v), 2), str(c)) for c, v in sums.items())
+
+
 def statement_rows(
     positions: pd.DataFrame, customer_id: str, profile: CompanyProfile, currency: str
 ) -> list[dict[str, str]]:
-    """Every open invoice of the customer at T (oldest due first) as formatted template rows."""
+    """Every open invoice of the customer at T (oldest due first) as formatted template rows,
+    each in its own ``currency`` column when the positions have one (see
+    :func:`in_invoice_currency`), else in ``currency``."""
     inv = positions.loc[
         (positions["customer_id"].astype(str) == str(customer_id)) & (positions["open_amount"] > 0)
     ].sort_values(["due_date", "invoice_id"], kind="mergesort")
+    own = inv["currency"] if "currency" in inv else pd.Series(currency, index=inv.index)
     return [
         {
             "invoice_id": str(r.invoice_id),
             "invoice_date": profile.date(getattr(r, "invoice_date", None)),
             "due_date": profile.date(r.due_date),
             "days_past_due": str(int(r.days_past_due)),
-            "amount": profile.money(getattr(r, "amount", None), currency),
-            "open_amount": profile.money(r.open_amount, currency),
-            "pay_link": profile.link(r.invoice_id, r.open_amount, currency, customer_id),
+            "amount": profile.money(getattr(r, "amount", None), cur),
+            "open_amount": profile.money(r.open_amount, cur),
+            "pay_link": profile.link(r.invoice_id, r.open_amount, cur, customer_id),
         }
-        for r in inv.itertuples(index=False)
+        for r, cur in zip(inv.itertuples(index=False), own.astype(str), strict=True)
     ]
 
 

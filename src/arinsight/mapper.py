@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.errors import UserError
+from arinsight.errors import ConfigError, UserError
 from arinsight.schemas import CANONICAL, REQUIRED
 
 # --------------------------------------------------------------------------------------------
@@ -215,6 +215,7 @@ ROLE_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "currency": ("columns", "currency"),
         "status": ("columns", "status"),
         "energy_kwh": ("columns", "energy_kwh"),
+        "company_code": ("columns", "company_code"),
         "payment_date": ("derive_payments", "payment_date"),
         "paid_amount": ("derive_payments", "amount"),
         "method": ("derive_payments", "method"),
@@ -273,7 +274,7 @@ _FALLBACK = {
 UNUSED_NOTES = {
     "clearing_doc": "the clearing document (AUGBL): a row that has one is cleared; its payment "
     "date is the clearing date",
-    "company_code": "a company code / legal entity: not a dimension of arinsight yet",
+    "company_code": "a company code / legal entity: payments follow their invoice's",
     "fiscal_year": "the fiscal year",
     "line_item": "a line item number",
     "doc_type": "the document type: credit notes (negative amounts) are quarantined as "
@@ -794,6 +795,9 @@ class Proposal:
     currency: str | None = None  # the reporting currency proposed
     currency_note: str | None = None
     other_currencies: list[str] = field(default_factory=list)  # each needs an fx_rates entry
+    #: a rates file among the inputs (currency, date, rate), relative to the proposal's folder
+    rates_file: str | None = None
+    rates_currencies: list[str] = field(default_factory=list)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -1136,7 +1140,12 @@ def propose(
         raise UserError("name at least one export file")
     out_dir = Path(out).expanduser().resolve().parent if out and str(out) != "-" else Path.cwd()
     inputs: list[_Input] = []
+    rates: tuple[str, list[str]] | None = None
     for p in paths:
+        found = None if rates else _rates_file(str(p), out_dir)
+        if found:
+            rates = found
+            continue
         inputs.extend(_read_inputs(str(p), out_dir, tables))
     candidates: list[SourceProposal] = []
     skipped: list[str] = []
@@ -1196,8 +1205,42 @@ def propose(
     proposal = Proposal(sources, dataset, skipped)
     proposal.currency, proposal.currency_note = _reporting_currency(sources)
     proposal.other_currencies = _other_currencies(sources, proposal.currency)
+    if rates:
+        proposal.rates_file, proposal.rates_currencies = rates
+        # the rates convert into the reporting currency: the one invoice currency the file
+        # does not list (rather than the most common one)
+        seen = [c for c in [proposal.currency, *proposal.other_currencies] if c]
+        unlisted = [c for c in seen if c not in proposal.rates_currencies]
+        if len(unlisted) == 1 and unlisted[0] != proposal.currency:
+            proposal.currency = unlisted[0]
+            proposal.other_currencies = sorted(c for c in seen if c != unlisted[0])
+        covered = set(proposal.other_currencies) <= set(proposal.rates_currencies)
+        if proposal.other_currencies and covered:
+            proposal.currency_note = (
+                f"the rates file converts {', '.join(proposal.other_currencies)} into "
+                f"{proposal.currency}"
+            )
     proposal.text = render(proposal)
     return proposal
+
+
+def _rates_file(path_text: str, out_dir: Path) -> tuple[str, list[str]] | None:
+    """(path relative to ``out_dir``, its currencies) when ``path_text`` is a rates file that
+    ``fx_rates:`` reads (a CSV with the columns currency, date, rate: :func:`arinsight.fx.
+    read_rates_file`), else None."""
+    from arinsight import fx
+
+    path = Path(path_text).expanduser()
+    if "://" in path_text or path.suffix.lower() not in (".csv", ".txt") or not path.is_file():
+        return None
+    try:
+        head = path.read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0].lower()
+        if not all(c in re.split(r"[,;]", head.replace(" ", "")) for c in fx.RATE_COLUMNS):
+            return None
+        found = fx.read_rates_file(path)
+    except (ConfigError, OSError, UnicodeError):
+        return None
+    return (_relative(path.resolve(), out_dir), sorted(found)) if found else None
 
 
 def _reporting_currency(sources: list[SourceProposal]) -> tuple[str | None, str | None]:
@@ -1529,7 +1572,14 @@ def render(proposal: Proposal) -> str:
     out.append(_line(0, "dataset", proposal.dataset))
     if proposal.currency:
         out.append(_line(0, "reporting_currency", proposal.currency, proposal.currency_note))
-    if proposal.other_currencies:  # a block to fill in: map cannot know the rates
+    missing = [c for c in proposal.other_currencies if c not in proposal.rates_currencies]
+    if proposal.rates_file:
+        note = f"rates of {', '.join(proposal.rates_currencies)}: each invoice at the rate on or "
+        note += "before its invoice date"
+        if missing:
+            note += f"; unsure: no rate for {', '.join(missing)} in it (check names them)"
+        out.append(_line(0, "fx_rates", proposal.rates_file, note))
+    elif proposal.other_currencies:  # a block to fill in: map cannot know the rates
         out.append(
             f"# fx_rates:  # fill in: the value of 1 unit of each currency in {proposal.currency}"
             " (check refuses the run until every currency has a rate), then uncomment"
@@ -1589,6 +1639,10 @@ def summary(proposal: Proposal, written: str) -> str:
             f"{sp.table} <- {sp.label}: {len(sp.guesses)} column(s) mapped"
             + (f" ({unsure} unsure)" if unsure else "")
             + (f", {len(sp.unused)} not used" if sp.unused else "")
+        )
+    if proposal.rates_file:
+        lines.append(
+            f"fx_rates <- {proposal.rates_file}: rates of {', '.join(proposal.rates_currencies)}"
         )
     lines.extend(f"not proposed: {s}" for s in proposal.skipped)
     lines.append(

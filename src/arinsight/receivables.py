@@ -278,7 +278,7 @@ def na_reasons(kpis: Mapping[str, Any]) -> dict[str, str]:
 def page_kpis(row: Mapping[str, Any], period: Period | str) -> dict[str, Any]:
     """The KPIs of one page from the engine's row of its region (see
     :meth:`arinsight.engine.period.PeriodResults.kpis`): every key of :data:`RECEIVABLES_KEYS`,
-    the aging and the top pending customers, plus ``period``, ``as_of`` (T),
+    the aging, open AR per currency and per company code and the top pending customers, plus ``period``, ``as_of`` (T),
     ``period_start``, ``period_end`` (the whole period's last day) and ``na_reasons``."""
     p = as_period(period)
     out: dict[str, Any] = {
@@ -289,6 +289,8 @@ def page_kpis(row: Mapping[str, Any], period: Period | str) -> dict[str, Any]:
     }
     out.update({k: _plain(row.get(k)) for k in RECEIVABLES_KEYS})
     out["aging"] = _plain(row.get("aging"))
+    out["open_ar_by_currency"] = _plain(row.get("open_ar_by_currency") or {})
+    out["open_ar_by_entity"] = _plain(row.get("open_ar_by_entity") or {})
     out["top_pending_customers"] = _plain(row.get("top_pending_customers") or [])
     out["na_reasons"] = na_reasons(out)
     return out
@@ -367,6 +369,80 @@ def aging_table(
             "invoices": count.astype("int64"),
             "share_pct": np.round(amount / total * 100, 2) if total > EPS else np.nan,
         }
+    )
+
+
+def currency_table(
+    kpis: Mapping[str, Any], positions: pd.DataFrame, reporting_currency: str = "USD"
+) -> pd.DataFrame:
+    """Open AR at T per document currency, from the engine's ``open_ar_by_currency`` (see
+    docs/kpis.md): currency, open_ar (in that currency), open_ar_reporting (in the reporting
+    currency), invoices (open), one column per aging bucket (in that currency) and ``rate``:
+    the rates its open invoices were converted at, read from the positions (``fx_rate``,
+    ``fx_rate_date``): "1 CAD = 0.7500 USD" for a constant rate, with the rate date for a dated
+    one ("... of 2026-09-16"), a range when several rates were used ("0.7000 (2026-09-01) to
+    0.7500 (2026-09-16)"), "reporting currency" for the reporting one. One row per currency
+    with something open; none when nothing is open."""
+    by = kpis.get("open_ar_by_currency") or {}
+    has_rates = {"currency", "fx_rate", "open_amount"} <= set(positions.columns)
+    rows = []
+    for code, e in by.items():
+        row = {
+            "currency": code,
+            "open_ar": float(e["open_ar"]),
+            "open_ar_reporting": float(e["open_ar_reporting"]),
+            "invoices": int(e["invoices"]),
+        }
+        row.update({label: float(v) for label, v in (e.get("aging") or {}).items()})
+        row["rate"] = (
+            _rate_text(positions, code, reporting_currency) if has_rates else "not recorded"
+        )
+        rows.append(row)
+    base = ["currency", "open_ar", "open_ar_reporting", "invoices"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*base, "rate"])
+
+
+def _rate_text(positions: pd.DataFrame, code: str, reporting: str) -> str:
+    """How the open invoices of ``code`` were converted (see :func:`currency_table`)."""
+    if code == reporting:
+        return "reporting currency"
+    open_ = positions.loc[(positions["currency"] == code) & (positions["open_amount"] > 0)]
+    used = open_[["fx_rate", "fx_rate_date"]].drop_duplicates()
+    used = used.sort_values(["fx_rate_date", "fx_rate"], na_position="first")
+    if used.empty:
+        return "-"
+
+    def one(rate: float, day: Any) -> str:
+        return f"{rate:.4f}" + ("" if pd.isna(day) else f" ({pd.Timestamp(day):%Y-%m-%d})")
+
+    first, last = used.iloc[0], used.iloc[-1]
+    if len(used) == 1:
+        text = f"1 {code} = {first['fx_rate']:.4f} {reporting}"
+        day = first["fx_rate_date"]
+        return text + (" (constant)" if pd.isna(day) else f" of {pd.Timestamp(day):%Y-%m-%d}")
+    return (
+        f"1 {code} = {one(first['fx_rate'], first['fx_rate_date'])} to "
+        f"{one(last['fx_rate'], last['fx_rate_date'])} {reporting}, {len(used)} rates: each "
+        "invoice at the rate on or before its date"
+    )
+
+
+def entity_table(kpis: Mapping[str, Any]) -> pd.DataFrame:
+    """Open and overdue AR at T per company code / legal entity, from the engine's
+    ``open_ar_by_entity``: company_code, open_ar, overdue_ar, invoices (open); empty when the
+    invoices carry no company code."""
+    by = kpis.get("open_ar_by_entity") or {}
+    return pd.DataFrame(
+        [
+            {
+                "company_code": code,
+                "open_ar": float(e["open_ar"]),
+                "overdue_ar": float(e["overdue_ar"]),
+                "invoices": int(e["invoices"]),
+            }
+            for code, e in by.items()
+        ],
+        columns=["company_code", "open_ar", "overdue_ar", "invoices"],
     )
 
 

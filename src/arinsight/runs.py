@@ -1409,8 +1409,12 @@ def _dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if spec.get("reporting_currency"):
         out["reporting_currency"] = str(spec["reporting_currency"])
-    if isinstance(spec.get("fx_rates"), Mapping):
-        out["fx_rates"] = {**(params.get("fx_rates") or {}), **spec["fx_rates"]}
+    if spec.get("fx_rates") is not None:
+        try:  # constant, dated, or a rates file beside the sources file
+            rates = config.fx_rates_of(spec["fx_rates"], str(path), path.parent)
+        except config.ConfigError:
+            return out
+        out["fx_rates"] = {**(params.get("fx_rates") or {}), **rates}
     return out
 
 

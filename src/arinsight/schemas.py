@@ -43,6 +43,7 @@ CANONICAL: dict[str, list[str]] = {
         "region",
         "industry",
         "customer_type",
+        "company_code",
     ],
     "payments": ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"],
     "sales_reps": ["sales_rep_id", "rep_name", "sales_group"],
@@ -196,6 +197,15 @@ FLAGS: dict[str, list[str]] = {
     "payments": ["payment_date_assumed"],
 }
 
+#: Columns added by cleaning's currency conversion (``clean._convert_currency``): the
+#: document currency's amount beside the reporting ``amount``, and the rate used (invoices:
+#: ``fx_rate`` = value of 1 unit in the reporting currency, ``fx_rate_date`` = the date of that
+#: rate, null for a constant rate); payments carry their invoice's ``currency``.
+CONVERTED: dict[str, list[str]] = {
+    "invoices": ["amount_doc", "fx_rate", "fx_rate_date"],
+    "payments": ["currency", "amount_doc"],
+}
+
 #: Reason codes of the cleaning rules. ``action`` says what happens to the row.
 REASONS: dict[str, dict[str, str]] = {
     "duplicate_exact": {"action": "dropped", "text": "exact duplicate of an earlier row"},
@@ -270,6 +280,10 @@ REASONS: dict[str, dict[str, str]] = {
     },
     "future_date": {"action": "quarantined", "text": "dated after the run date"},
     "unknown_currency": {"action": "quarantined", "text": "currency without an exchange rate"},
+    "other_company_code": {
+        "action": "quarantined",
+        "text": "set aside: a company code that company_codes does not select (not an error)",
+    },
     "due_date_derived": {
         "action": "flagged",
         "text": "missing due date derived from the customer's payment terms",
@@ -313,8 +327,12 @@ class Invoices(pa.DataFrameModel):
     region: Series[str] = pa.Field(nullable=True)
     industry: Series[str] = pa.Field(nullable=True)
     customer_type: Series[str] = pa.Field(nullable=True)
+    company_code: Series[str] = pa.Field(nullable=True)
     due_date_derived: Series[bool]
     is_overpaid: Series[bool]
+    amount_doc: Series[float] = pa.Field(gt=0)
+    fx_rate: Series[float] = pa.Field(gt=0)
+    fx_rate_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     # no check that due_date >= invoice_date: an SAP due date may precede the posting date and
     # is kept as given (clean._clean_invoices, flagged due_before_invoice)
 
@@ -331,6 +349,8 @@ class Payments(pa.DataFrameModel):
     amount: Series[float] = pa.Field(gt=0)
     method: Series[str] = pa.Field(nullable=True)
     payment_date_assumed: Series[bool]
+    currency: Series[str]
+    amount_doc: Series[float] = pa.Field(gt=0)
 
     class Config:
         strict = "filter"
@@ -453,11 +473,11 @@ def _sorted_unique(values: pd.Series) -> bool:
 
 def empty_table(table: str) -> pd.DataFrame:
     """An empty canonical table with the clean dtypes (used when a dataset lacks the table)."""
-    cols = CANONICAL[table] + FLAGS.get(table, [])
+    cols = CANONICAL[table] + FLAGS.get(table, []) + CONVERTED.get(table, [])
     df = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    for c in DATE_COLUMNS[table]:
+    for c in DATE_COLUMNS[table] + [c for c in cols if c == "fx_rate_date"]:
         df[c] = pd.Series(dtype="datetime64[us]")
-    for c in NUMBER_COLUMNS[table]:
+    for c in NUMBER_COLUMNS[table] + [c for c in cols if c in ("amount_doc", "fx_rate")]:
         df[c] = pd.Series(dtype="float64")
     for c in BOOL_COLUMNS.get(table, []) + FLAGS.get(table, []):
         df[c] = pd.Series(dtype="bool")

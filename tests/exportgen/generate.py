@@ -320,6 +320,8 @@ METHODS = ("wire", "SEPA", "check", "ACH")
 
 # 1 unit of the currency = rate x reporting currency. Foreign amounts are multiples of 0.20, so
 # every conversion is exact to the cent whatever the rounding convention (see README.md).
+#: The rates file a multi-currency variant may ship (see dated_rates).
+RATES_FILE = "fx_rates.csv"
 FX = {
     "USD": {"EUR": 1.25, "CAD": 0.75, "GBP": 1.5, "CHF": 1.25},
     "EUR": {"USD": 0.8, "CAD": 0.6, "GBP": 1.25, "CHF": 1.0},
@@ -376,10 +378,8 @@ class Variant:
     as_of: date
     period: str
     export_date: date
-
-    @property
-    def classes(self) -> list[str]:
-        return active_classes(self.quirks)
+    #: the quirk classes it exercises (active_classes, plus rates_file when it ships rates)
+    classes: list[str] = field(default_factory=list)
 
 
 def _rng(seed: int, what: str) -> random.Random:
@@ -602,15 +602,60 @@ def _rate(q: dict, currency: str) -> float:
     return 1.0 if currency == q["reporting_currency"] else FX[q["reporting_currency"]][currency]
 
 
-def _to_reporting(q: dict, currency: str, cents: int) -> int:
+def _to_reporting(q: dict, currency: str, cents: int, rate: float | None = None) -> int:
     """Exact: foreign amounts are multiples of 20 cents and every rate is a multiple of 0.05."""
-    value = cents * round(_rate(q, currency) * 100)
+    value = cents * round((_rate(q, currency) if rate is None else rate) * 100)
     assert value % 100 == 0, (currency, cents)
     return value // 100
 
 
-def compute_truth(q: dict, customers: list[Customer], invoices: list[Invoice], T: date) -> dict:
-    """The figures at T, by hand from the ledger (README.md, "The truth")."""
+def dated_rates(seed: int, q: dict, T: date) -> dict[str, dict[str, float]] | None:
+    """The rates file of a multi-currency variant that ships one (half of them, drawn from the
+    seed apart from the quirks, so the seeds of `variants` stay the same): a rate per foreign
+    currency on the first day of each month from 7 months before T's month to T's month. In
+    tables and flat layouts it moves by 0.05 from month to month (base - 0.05, base, base +
+    0.05, ...: still a multiple of 0.05, so conversions stay exact); in SAP cleared-items
+    extracts it stays the base rate (a residual item is a new document dated the payment day,
+    which SAP books at the invoice's rate, not the day's). None: no rates file."""
+    foreign = [c for c in q["currencies"] if c != q["reporting_currency"]]
+    if not foreign or _rng(seed, "rates_file").random() >= 0.5:
+        return None
+    months = []
+    y, m = T.year, T.month - 7
+    while m < 1:
+        y, m = y - 1, m + 12
+    while (y, m) <= (T.year, T.month):
+        months.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    out = {}
+    for c in foreign:
+        base = FX[q["reporting_currency"]][c]
+        moves = q["layout"] != "sap_cleared"
+        out[c] = {
+            d.isoformat(): round(base + (0.05 * ((i % 3) - 1) if moves else 0.0), 2)
+            for i, d in enumerate(months)
+        }
+    return out
+
+
+def _invoice_rate(q: dict, rates: dict | None, currency: str, day: date) -> float:
+    """The rate of an invoice: the dated rate on or before its date, else the constant one."""
+    if rates and currency in rates:
+        on_or_before = [r for d, r in rates[currency].items() if date.fromisoformat(d) <= day]
+        assert on_or_before, (currency, day)
+        return on_or_before[-1]
+    return _rate(q, currency)
+
+
+def compute_truth(
+    q: dict,
+    customers: list[Customer],
+    invoices: list[Invoice],
+    T: date,
+    rates: dict[str, dict[str, float]] | None = None,
+) -> dict:
+    """The figures at T, by hand from the ledger (README.md, "The truth"); with dated
+    ``rates``, each invoice (and its payments) at the rate on or before its invoice date."""
     cents = lambda v: round(v / 100, 2)  # noqa: E731
     open_ar = overdue_ar = 0
     n_open = n_overdue = n_billed = 0
@@ -627,7 +672,8 @@ def compute_truth(q: dict, customers: list[Customer], invoices: list[Invoice], T
         paid = sum(c for _, d, c in inv.payments if d <= T)
         open_doc = inv.amount - paid
         assert open_doc >= 0
-        open_rep = _to_reporting(q, inv.currency, open_doc)
+        rate = _invoice_rate(q, rates, inv.currency, inv.invoice_date)
+        open_rep = _to_reporting(q, inv.currency, open_doc, rate)
         overdue = open_doc > 0 and inv.due_date < T
         detail.append(
             {
@@ -640,6 +686,7 @@ def compute_truth(q: dict, customers: list[Customer], invoices: list[Invoice], T
                 "paid_by_T": cents(paid),
                 "open": cents(open_doc),
                 "open_reporting": cents(open_rep),
+                "rate": rate,
                 "overdue": overdue,
             }
         )
@@ -661,7 +708,8 @@ def compute_truth(q: dict, customers: list[Customer], invoices: list[Invoice], T
     return {
         "as_of": T.isoformat(),
         "reporting_currency": q["reporting_currency"],
-        "fx_rates": {c: _rate(q, c) for c in q["currencies"] if c != q["reporting_currency"]},
+        "fx_rates": rates
+        or {c: _rate(q, c) for c in q["currencies"] if c != q["reporting_currency"]},
         "open_ar": cents(open_ar),
         "overdue_ar": cents(overdue_ar),
         "open_invoices": n_open,
@@ -1069,7 +1117,8 @@ def generate(seed: int, out_dir: str | Path, n_invoices: int | None = None) -> V
     out.mkdir(parents=True, exist_ok=True)
     q = quirks_for(seed)
     customers, invoices, T, E = build_ledger(seed, q, n_invoices)
-    truth = compute_truth(q, customers, invoices, T)
+    rates = dated_rates(seed, q, T)
+    truth = compute_truth(q, customers, invoices, T, rates)
     r = _rng(seed, "export")
     w = Writer(q, r)
     ext = q["format"]
@@ -1091,11 +1140,20 @@ def generate(seed: int, out_dir: str | Path, n_invoices: int | None = None) -> V
             "header_row": len(title) + 1,
             "columns": {c: _header_name(q, table, c) for c in cols},
         }
+    classes = active_classes(q)
+    if rates:  # the export ships its rates: a file of its own (currency, date, rate)
+        lines = ["currency,date,rate"]
+        lines += [f"{c},{d},{r}" for c, days in rates.items() for d, r in days.items()]
+        (out / RATES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(RATES_FILE)
+        classes = sorted([*classes, "rates_file"])
     mapping = truth_mapping(seed, q, layout_info, w.ids_dropped, E)
+    if rates:
+        mapping["fx_rates"] = RATES_FILE  # the careful user points at the file it ships
     meta = {
         "seed": seed,
         "quirks": q,
-        "classes": active_classes(q),
+        "classes": classes,
         "files": files,
         "as_of": T.isoformat(),
         "period": T.strftime("%Y-%m"),
@@ -1111,7 +1169,7 @@ def generate(seed: int, out_dir: str | Path, n_invoices: int | None = None) -> V
         + yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True),
         encoding="utf-8",
     )
-    return Variant(seed, out, files, q, truth, mapping, T, T.strftime("%Y-%m"), E)
+    return Variant(seed, out, files, q, truth, mapping, T, T.strftime("%Y-%m"), E, classes)
 
 
 def truth_mapping(seed: int, q: dict, info: dict, dropped: set[str], E: date) -> dict:

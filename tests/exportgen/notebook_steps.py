@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from arinsight import config
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
@@ -48,7 +50,8 @@ def main(argv: list[str]) -> int:
         | {
             "run_date": run_date,
             "reporting_currency": spec.get("reporting_currency", "USD"),
-            "fx_rates": spec.get("fx_rates") or {},
+            # as `arinsight run` passes them: constant, dated or a rates file, read and checked
+            "fx_rates": config.fx_rates_of(spec.get("fx_rates"), sources, Path(sources).parent),
             "processed_dir": str(work_dir / "processed"),
         },
     )

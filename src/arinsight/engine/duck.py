@@ -344,17 +344,18 @@ def kpis_over_parquet(
             raw = sources.from_parquet(con, folder)
             if complete:
                 con.swaps, con.recording = date_swaps(window), []
-            rows, top = run.kpi_rows(
+            rows, top, currencies, entities = run.kpi_rows(
                 con, raw, STAND_IN if complete else window, params, regions, parts
             )
             if complete:
                 store_plan(cache, key, con.recording)
         else:
             con.swaps = date_swaps(window)
-            rows, top = con.run_plan(steps)
+            rows, top, currencies, entities = con.run_plan(steps)
     finally:
         con.disconnect()
-    return shape(rows, top, buckets, window, label)
+    reporting = str(params.get("reporting_currency") or "USD")
+    return shape(rows, top, buckets, window, label, currencies, entities, reporting)
 
 
 def kpis_from_processed(

@@ -258,19 +258,58 @@ def commissions(ledgers: Ledgers, w: AsOf, by_region: ir.Table | None = None) ->
     return _with_all(c)
 
 
+def currency_rows(p: ir.Table) -> ir.Table:
+    """Open AR at T of the positions ``p`` per region, document currency and aging bucket:
+    region, currency (null: the reporting currency), bucket, open_doc (in that currency),
+    open_ar (in the reporting currency), invoices (open ones). Only open invoices count; their
+    region is the one they are reported under (staging fell back to the customer's)."""
+    o = p.filter(p.exists, (p.open_amount > 0) | (p.open_doc > 0))
+    return o.group_by(region=o.invoice_region, currency=o.currency, bucket=o.bucket).aggregate(
+        open_doc=money_sum(o.open_doc),
+        open_ar=money_sum(o.open_amount),
+        invoices=o.count(),
+    )
+
+
+def entity_rows(p: ir.Table) -> ir.Table:
+    """Open and overdue AR at T (reporting currency) of the positions ``p`` per region and
+    company code (null: none given): region, company_code, open_ar, overdue_ar, invoices."""
+    o = p.filter(p.exists, p.open_amount > 0)
+    return o.group_by(region=o.invoice_region, company_code=o.company_code).aggregate(
+        open_ar=money_sum(o.open_amount),
+        overdue_ar=money_sum(o.open_amount, where=o.past_due),
+        invoices=o.count(),
+    )
+
+
+def by_currency(rows: ir.Table) -> ir.Table:
+    """:func:`currency_rows` (rows of several parts) summed per region, currency and bucket,
+    with "All": region, currency, bucket, open_doc, open_ar, invoices."""
+    return _with_all(regroup(rows, ["region", "currency", "bucket"]), ["currency", "bucket"])
+
+
+def by_entity(rows: ir.Table) -> ir.Table:
+    """:func:`entity_rows` (rows of several parts) summed per region and company code, with
+    "All": region, company_code, open_ar, overdue_ar, invoices."""
+    return _with_all(regroup(rows, ["region", "company_code"]), ["company_code"])
+
+
 def part_sums(
     ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part, p: ir.Table
 ) -> dict[str, ir.Table]:
     """What the KPIs read of one part's kept positions ``p``: ``balances``
     (:func:`customer_balances`), ``regions`` (:func:`region_measures`), ``months``
-    (:func:`sales_months`), ``commissions`` (:func:`commissions_by_region`) and, except for
-    the unapplied-cash part (late payments read applied payments only), ``late``
+    (:func:`sales_months`), ``commissions`` (:func:`commissions_by_region`), ``currencies``
+    (:func:`currency_rows`), ``entities`` (:func:`entity_rows`) and, except for the
+    unapplied-cash part (late payments read applied payments only), ``late``
     (:func:`late_by_region`)."""
     out = {
         "balances": customer_balances(p, ledgers, buckets),
         "regions": region_measures(p, ledgers, buckets),
         "months": sales_months(p),
         "commissions": commissions_by_region(ledgers, w, part, p),
+        "currencies": currency_rows(p),
+        "entities": entity_rows(p),
     }
     if part.kind != "unapplied":
         out["late"] = late_by_region(ledgers, w, part, p)
@@ -423,7 +462,11 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
       fully paid at T; ``days_late = paid_date - due_date`` (negative = early);
     - ``payments`` (count by T), ``last_payment_date``; the report ``region`` (the invoice's,
       else its customer's), ``customer_name``, and ``industry``, ``customer_type``,
-      ``energy_kwh`` as the processed invoices carry them.
+      ``energy_kwh`` as the processed invoices carry them;
+    - ``currency`` (the document currency; null only for processed data written before clean
+      kept it), ``amount_doc`` and ``open_amount_doc`` (in that currency: the amount less the
+      payments applied by T, as written), ``fx_rate`` and ``fx_rate_date`` (the rate the invoice
+      was converted at and its date, null for a constant rate), ``company_code``.
 
     Money stays ``decimal(18,2)``; dates are timestamps at midnight (what pandas reads as dates).
     Ordered by invoice id, so the same ledger writes the same file.
@@ -442,6 +485,10 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         energy_kwh=rinv.energy_kwh.cast("float64")
         if "energy_kwh" in rinv.columns
         else ibis.null("float64"),
+        fx_rate=rinv.fx_rate.cast("float64") if "fx_rate" in rinv.columns else ibis.null("float64"),
+        fx_rate_date=rinv.fx_rate_date.cast("timestamp")
+        if "fx_rate_date" in rinv.columns
+        else ibis.null("timestamp"),
     )
     names = ledgers.customers.select(_cid="customer_id", customer_name="customer_name")
     j = inv.left_join(totals, inv.invoice_id == totals._key)
@@ -449,6 +496,7 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
     j = j.left_join(names, j.customer_id == names._cid)
     zero = ibis.literal(0).cast(MONEY_SUM)
     paid = j.paid.cast(MONEY_SUM).fill_null(zero)
+    paid_doc = j.paid_doc.cast(MONEY_SUM).fill_null(zero)
     balance = j.amount.cast(MONEY_SUM) - paid
     open_amount = ibis.greatest(balance, zero)
     credit = ibis.greatest(-balance, zero)
@@ -486,6 +534,12 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         payments=j.payments.fill_null(0).cast("int64"),
         last_payment_date=j.last_payment_date.cast("timestamp"),
         energy_kwh=j.energy_kwh,
+        currency=j.currency,
+        amount_doc=j.amount_doc,
+        open_amount_doc=ibis.greatest(j.amount_doc.cast(MONEY_SUM) - paid_doc, zero).cast(money),
+        fx_rate=j.fx_rate,
+        fx_rate_date=j.fx_rate_date,
+        company_code=j.company_code,
     ).order_by("invoice_id")
 
 

@@ -63,6 +63,7 @@ def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
         paid_begin=money_sum(p.amount, where=p.payment_date <= w.begin),
         collected=money_sum(p.amount, where=p.payment_date >= w.start),
         touched=p.count(where=p.payment_date >= w.start),
+        paid_doc=money_sum(p.amount_doc),
     )
 
 
@@ -81,7 +82,9 @@ def invoice_positions(
     - ``collected`` = payments received in start .. T; ``unapplied`` = paid by T without invoice;
     - ``month``: the first day of the invoice's month (null for unapplied cash);
     - ``invoice_id``, ``due_date``, ``invoice_amount``: the invoice's own (null for unapplied
-      cash); ``touched``: a payment to it is dated in start .. T.
+      cash); ``touched``: a payment to it is dated in start .. T;
+    - ``currency``, ``company_code``: the invoice's; ``open_doc`` = ``max(0, amount_doc -
+      payments applied by T in the document currency)`` (0 for invoices after T).
     """
     totals = payment_totals(payments, w)
     j = invoices.outer_join(totals, invoices.invoice_id == totals.key)
@@ -127,6 +130,13 @@ def invoice_positions(
         due_date=j.due_date,
         invoice_amount=j.amount,
         touched=j.touched.fill_null(0) > 0,
+        currency=j.currency,
+        company_code=j.company_code,
+        open_doc=ibis.ifelse(
+            exists,
+            ibis.greatest(j.amount_doc - j.paid_doc.cast(MONEY).fill_null(zero), zero).cast(MONEY),
+            zero,
+        ),
     )
 
 
@@ -284,10 +294,12 @@ def applied_payments(p: ir.Table) -> ir.Table:
 
 def invoice_payments(p: ir.Table) -> ir.Table:
     """The payment rows ``p`` of :func:`applied_payments` per invoice (``_key``): ``paid`` (their
-    sum), ``reached`` (the first payment date at which the running total reaches the amount),
+    sum; ``paid_doc`` in the invoice's currency, when the rows carry ``amount_doc``), ``reached`` (the first payment date at which the running total reaches the amount),
     ``payments`` (count), ``last_payment_date``."""
+    doc = {"paid_doc": p.amount_doc.sum()} if "amount_doc" in p.columns else {}
     return p.group_by(_key="invoice_id").aggregate(
         paid=p.amount.sum(),
+        **doc,
         reached=p.payment_date.min(where=p.running >= p.invoice_amount),
         payments=p.count(),
         last_payment_date=p.payment_date.max(),

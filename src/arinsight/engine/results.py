@@ -68,17 +68,79 @@ def top_n_of(params: Mapping[str, Any]) -> int:
     return top_n
 
 
+def by_currency(
+    rows: Sequence[Mapping[str, Any]], labels: Sequence[str], reporting: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Rows of :func:`arinsight.engine.marts.by_currency` as region -> currency -> {open_ar (in
+    that currency), open_ar_reporting (the same invoices in the reporting currency), invoices
+    (open), aging: {label: amount in that currency}}, currencies in code order. A null currency
+    (processed data without one) is the reporting currency."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        code = r["currency"] or reporting
+        entry = out.setdefault(r["region"], {}).setdefault(
+            code,
+            {
+                "open_ar": Decimal(0),
+                "open_ar_reporting": Decimal(0),
+                "invoices": 0,
+                "aging": dict.fromkeys(labels, Decimal(0)),
+            },
+        )
+        entry["open_ar"] += r["open_doc"]
+        entry["open_ar_reporting"] += r["open_ar"]
+        entry["invoices"] += int(r["invoices"])
+        entry["aging"][labels[int(r["bucket"])]] += r["open_doc"]
+    return {
+        region: {
+            code: {
+                **{k: rounded(v) for k, v in e.items() if k != "aging"},
+                "aging": {k: rounded(v) for k, v in e["aging"].items()},
+            }
+            for code, e in sorted(codes.items())
+        }
+        for region, codes in out.items()
+    }
+
+
+#: The key of invoices without a company code in ``open_ar_by_entity`` (when others have one).
+NO_ENTITY = "(none)"
+
+
+def by_entity(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Rows of :func:`arinsight.engine.marts.by_entity` as region -> company code -> {open_ar,
+    overdue_ar (reporting currency), invoices (open)}, codes in order; empty when no invoice
+    has a company code (one legal entity: no segment to show)."""
+    if all(r["company_code"] is None for r in rows):
+        return {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        code = NO_ENTITY if r["company_code"] is None else str(r["company_code"])
+        out.setdefault(r["region"], {})[code] = {
+            "open_ar": rounded(r["open_ar"]),
+            "overdue_ar": rounded(r["overdue_ar"]),
+            "invoices": int(r["invoices"]),
+        }
+    return {region: dict(sorted(codes.items())) for region, codes in out.items()}
+
+
 def shape(
     rows: Sequence[Mapping[str, Any]],
     top: Sequence[Mapping[str, Any]],
     buckets: Sequence[int],
     window: AsOf,
     label: str | None,
+    currencies: Sequence[Mapping[str, Any]] = (),
+    entities: Sequence[Mapping[str, Any]] = (),
+    reporting: str = "USD",
 ) -> dict[str, dict[str, Any]]:
     """The rows of the KPI query and of the top-customers query as one object per region, "All"
-    first: {period, region, as_of, KPIs..., aging: {label: amount}, top_pending_customers,
+    first: {period, region, as_of, KPIs..., aging: {label: amount}, open_ar_by_currency
+    (:func:`by_currency`), open_ar_by_entity (:func:`by_entity`), top_pending_customers,
     na_reasons: {KPI: why it is null} (:func:`arinsight.kpis.reasons_for`)}."""
     labels = aging_labels(buckets)
+    per_currency = by_currency(currencies, labels, reporting)
+    per_entity = by_entity(entities)
     tops: dict[str, list[tuple]] = {}
     for r in top:
         tops.setdefault(r["region"], []).append(
@@ -104,6 +166,8 @@ def shape(
             "as_of": window.as_of.isoformat(),
             **kpis,
             "aging": aging,
+            "open_ar_by_currency": per_currency.get(region, {}),
+            "open_ar_by_entity": per_entity.get(region, {}),
             "top_pending_customers": [c for _, c in sorted(tops.get(region, []))],
             "na_reasons": reasons_for(kpis),
         }

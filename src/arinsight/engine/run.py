@@ -160,9 +160,11 @@ def kpi_rows(
     params: Mapping[str, Any],
     regions: Sequence[str] | None,
     parts: Sequence[Part] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of the KPI query (one per region) and of the top-customers query, as the backend
-    returns them (see :func:`kpis_by_region`); ``parts`` default: :func:`_parts`.
+) -> tuple[list[dict[str, Any]], ...]:
+    """The rows of the KPI query (one per region), of the top-customers query, of open AR per
+    currency and aging bucket (:func:`~arinsight.engine.marts.by_currency`) and per company
+    code (:func:`~arinsight.engine.marts.by_entity`), as the backend returns them (see
+    :func:`kpis_by_region`); ``parts`` default: :func:`_parts`.
 
     The invoice positions are kept in the backend and read twice: open and overdue AR per
     (region, customer) of the customers with something open, every measure per region (a
@@ -196,7 +198,7 @@ def kpi_rows(
         releases = [release_cp, *(partial(con.drop_table, name) for name in names.values())]
         releases.append(release_customers)
     try:
-        rows, top = _records(
+        rows, top, currencies, entities = _records(
             con,
             marts.kpis_by_region(
                 cp,
@@ -210,11 +212,18 @@ def kpi_rows(
                 sums["commissions"],
             ),
             marts.top_pending(cp, ledgers.customers, top_n),
+            marts.by_currency(sums["currencies"]),
+            marts.by_entity(sums["entities"]),
         )
     finally:
         for release in releases:
             release()
-    return rows, top
+    return rows, top, currencies, entities
+
+
+def _reporting(params: Mapping[str, Any]) -> str:
+    """The reporting currency: the one of invoices processed without a currency."""
+    return str(params.get("reporting_currency") or "USD")
 
 
 def kpis_by_region(
@@ -234,8 +243,10 @@ def kpis_by_region(
     from it. ``params``: ``aging_buckets``, ``top_n``, ``engine_parts``.
     """
     params = dict(params or {})
-    rows, top = kpi_rows(con, raw, window, params, regions)
-    return shape(rows, top, buckets_of(params), window, label)
+    rows, top, currencies, entities = kpi_rows(con, raw, window, params, regions)
+    return shape(
+        rows, top, buckets_of(params), window, label, currencies, entities, _reporting(params)
+    )
 
 
 def kpis_from_frames(

@@ -58,8 +58,16 @@ def stg_customers(raw: ir.Table) -> ir.Table:
     )
 
 
+def _doc_money(raw: ir.Table) -> ir.DecimalValue:
+    """The amount in the document currency (``amount_doc``); the reporting ``amount`` for
+    processed data written before clean kept it (one currency then)."""
+    return to_money(raw.amount_doc if "amount_doc" in raw.columns else raw.amount)
+
+
 def stg_invoices(raw: ir.Table, customers: ir.Table) -> ir.Table:
-    """invoice_id, customer_id, invoice_date, due_date (dates), amount (money), region.
+    """invoice_id, customer_id, invoice_date, due_date (dates), amount (money, reporting
+    currency), region, currency and amount_doc (the document currency and the amount in it;
+    null currency: the reporting one), company_code (null: none given).
 
     ``region`` is the segment the invoice is reported under: the invoice's own ``region``
     column, and where that is null (or the column is absent: older processed data) its
@@ -72,6 +80,9 @@ def stg_invoices(raw: ir.Table, customers: ir.Table) -> ir.Table:
         due_date=_day(raw.due_date),
         amount=to_money(raw.amount),
         own_region=_optional(raw, "region", "string"),
+        currency=_optional(raw, "currency", "string"),
+        amount_doc=_doc_money(raw),
+        company_code=_optional(raw, "company_code", "string"),
     )
     master = customers.select("customer_id", master_region=customers.region)
     j = t.left_join(master, "customer_id")
@@ -82,17 +93,22 @@ def stg_invoices(raw: ir.Table, customers: ir.Table) -> ir.Table:
         "due_date",
         "amount",
         region=j.own_region.fill_null(j.master_region),
+        currency=j.currency,
+        amount_doc=j.amount_doc,
+        company_code=j.company_code,
     )
 
 
 def stg_payments(raw: ir.Table) -> ir.Table:
-    """payment_id, invoice_id (null = unapplied cash), customer_id, payment_date, amount (money)."""
+    """payment_id, invoice_id (null = unapplied cash), customer_id, payment_date, amount (money),
+    amount_doc (in its invoice's currency)."""
     return raw.select(
         payment_id=_optional(raw, "payment_id", "string"),
         invoice_id=raw.invoice_id.cast("string"),
         customer_id=raw.customer_id.cast("string"),
         payment_date=_day(raw.payment_date),
         amount=to_money(raw.amount),
+        amount_doc=_doc_money(raw),
     )
 
 

@@ -124,9 +124,11 @@ class IngestResult:
     #: type; "invoice": under the values of their own row (how BI tools slice flat exports).
     segment_by: str = "customer"
     #: exchange rates set in the sources file (they win over the parameters' fx_rates)
-    fx_rates: dict[str, float] = field(default_factory=dict)
+    fx_rates: dict[str, Any] = field(default_factory=dict)
     #: rows read per table, counted when each table was written (``ingest(write_to=...)``)
     rows: dict[str, int] | None = None
+    #: the company codes to report (``company_codes`` in the sources file; None: every one)
+    company_codes: list[str] | None = None
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -258,7 +260,8 @@ def ingest(
         conflicts,
         segment_by,
         dict(spec.get("fx_rates") or {}),
-        out.rows if out.folder is not None else None,
+        rows=out.rows if out.folder is not None else None,
+        company_codes=spec.get("company_codes"),
     )
 
 
@@ -384,6 +387,7 @@ def manifest_of(result: IngestResult) -> dict[str, Any]:
         "customer_conflicts": result.conflicts,
         "segment_by": result.segment_by,
         "fx_rates": result.fx_rates,
+        "company_codes": result.company_codes,
     }
 
 

@@ -18,7 +18,14 @@ BAD_VALUE_POLICIES = ("error", "quarantine")
 #: Whose attributes an invoice is reported under (``segment_by`` in the sources file).
 SEGMENT_BY = ("customer", "invoice")
 #: Top-level keys of a sources file.
-SOURCES_FILE_KEYS = ("dataset", "reporting_currency", "fx_rates", "segment_by", "sources")
+SOURCES_FILE_KEYS = (
+    "dataset",
+    "reporting_currency",
+    "fx_rates",
+    "segment_by",
+    "company_codes",
+    "sources",
+)
 #: Options of one source.
 SOURCE_KEYS = (
     "kind",
@@ -77,8 +84,25 @@ def read_sources(path: str | Path) -> dict[str, Any]:
         raise SourceError(
             str(p), f"segment_by must be one of {', '.join(SEGMENT_BY)}, got {spec['segment_by']!r}"
         )
+    codes = spec.get("company_codes")
+    if codes is not None:
+        if isinstance(codes, str | int):
+            codes = [codes]
+        if (
+            not isinstance(codes, list)
+            or not codes
+            or any(
+                not isinstance(c, str | int) or isinstance(c, bool) or not str(c).strip()
+                for c in codes
+            )
+        ):
+            raise SourceError(
+                str(p),
+                f"company_codes must list the company codes to report, e.g. [1000], got {codes!r}",
+            )
+        spec["company_codes"] = [str(c).strip() for c in codes]
     try:  # the same checks as the parameters' (codes in capitals, rates positive numbers)
-        spec = config.check_values(spec, str(p))
+        spec = config.check_values(spec, str(p), p.parent)
     except config.ConfigError as exc:
         raise SourceError(str(p), str(exc).removeprefix(f"{p}: ")) from None
     sources = spec.get("sources")

@@ -355,10 +355,11 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
 
 
 def _reminder(row, invoices, undisputed, p, by_level, alerts, mail_from, currency, env, profile):
-    """The reminder of one row of the dunning plan (with the customer's statement)."""
-    open_amount = undisputed.loc[
-        undisputed["customer_id"].astype(str) == row.customer_id, "open_amount"
-    ].sum()
+    """The reminder of one row of the dunning plan (with the customer's statement), in the
+    customer's currency: every amount as billed (:func:`arinsight.dunning.in_invoice_currency`)."""
+    mine = undisputed.loc[undisputed["customer_id"].astype(str) == row.customer_id]
+    statement = dunning.in_invoice_currency(mine, currency)
+    invoices = dunning.in_invoice_currency(invoices, currency)
     return compose_reminder(
         row.to_dict(),
         invoices,
@@ -366,13 +367,15 @@ def _reminder(row, invoices, undisputed, p, by_level, alerts, mail_from, currenc
         level=int(row.level),
         template=row.template,
         mail_from=mail_from,
-        currency=currency,
+        currency=dunning.currency_of(invoices, currency),
         reply_to=alerts.get("reply_to"),
         cc=config_addresses(alerts.get("cc"), "alerts.cc"),
         env=env,
         profile=profile,
-        statement=dunning.statement_rows(undisputed, row.customer_id, profile, currency),
-        statement_total=profile.money(open_amount, currency),
+        statement=dunning.statement_rows(statement, row.customer_id, profile, currency),
+        statement_total=dunning.money_total(
+            statement.loc[statement["open_amount"] > 0], profile, currency
+        ),
         threshold_days=by_level[int(row.level)].min_days_past_due,
     )
 

@@ -141,8 +141,11 @@ def compose_reminder(
 
     ``customer`` has customer_id, customer_name and email_to ("; "-separated addresses);
     ``invoices`` are the customer's overdue open invoices at T (invoice_id, due_date,
-    open_amount, days_past_due; invoice_date and amount optional), listed by due date with
-    total_overdue = sum(open_amount), each with its pay link. ``profile`` (the company profile,
+    open_amount, days_past_due; invoice_date, amount and currency optional), listed by due date
+    with total_overdue = sum(open_amount), each with its pay link. With a ``currency`` column
+    each invoice is written in its own currency (the customer's: see
+    :func:`arinsight.dunning.in_invoice_currency`) and a customer billed in several gets a total
+    per currency and no pay-all link; else every amount is in ``currency``. ``profile`` (the company profile,
     :func:`arinsight.dunning.company_profile`) signs the e-mail, gives the contact and bank
     details and the locale of dates and money (without it: ``sender_name`` and en_US).
     ``statement`` (rows of :func:`arinsight.dunning.statement_rows`, every open invoice, with
@@ -165,20 +168,22 @@ def compose_reminder(
     profile = profile or CompanyProfile(name=sender_name)
     customer_id = str(customer.get("customer_id"))
     inv = invoices.sort_values(["due_date", "invoice_id"], kind="mergesort")
+    own = inv["currency"].astype(str) if "currency" in inv else pd.Series(currency, index=inv.index)
     rows = [
         {
             "invoice_id": str(r.invoice_id),
             "invoice_date": profile.date(getattr(r, "invoice_date", None)),
             "due_date": profile.date(r.due_date),
             "days_past_due": count_text(r.days_past_due),
-            "amount": profile.money(getattr(r, "amount", None), currency),
-            "open_amount": profile.money(r.open_amount, currency),
-            "pay_link": profile.link(r.invoice_id, r.open_amount, currency, customer_id),
+            "amount": profile.money(getattr(r, "amount", None), cur),
+            "open_amount": profile.money(r.open_amount, cur),
+            "pay_link": profile.link(r.invoice_id, r.open_amount, cur, customer_id),
         }
-        for r in inv.itertuples(index=False)
+        for r, cur in zip(inv.itertuples(index=False), own, strict=True)
     ]
     name = customer.get("customer_name")
     total = float(inv["open_amount"].sum())
+    several = own.nunique() > 1  # billed in several currencies: a total per currency
     context = {
         "customer_id": customer_id,
         "customer_name": customer_id if is_missing(name) else str(name),
@@ -189,11 +194,16 @@ def compose_reminder(
         "currency": currency,
         "invoices": rows,
         "invoice_count": len(rows),
-        "total_overdue": profile.money(total, currency),
+        "total_overdue": " + ".join(
+            profile.money(round(float(v), 2), str(c))
+            for c, v in inv.groupby(own, sort=True)["open_amount"].sum().items()
+        )
+        if several
+        else profile.money(total, currency),
         "pay_all_link": profile.link(
             ",".join(r["invoice_id"] for r in rows), total, currency, customer_id
         )
-        if len(rows) > 1
+        if len(rows) > 1 and not several
         else "",
         "sender_name": profile.name,
         "company": profile.context(),

@@ -823,8 +823,9 @@ def generate(
 
 def columns_of(table: str) -> list[str]:
     """The sample's columns of a table: the canonical ones, without the invoice segment columns
-    (the sample reports every invoice under its customer's region, industry and type)."""
-    skip = SEGMENT_COLUMNS if table == "invoices" else ()
+    (the sample reports every invoice under its customer's region, industry and type) and the
+    company code (the sample is one legal entity)."""
+    skip = (*SEGMENT_COLUMNS, "company_code") if table == "invoices" else ()
     return [c for c in CANONICAL[table] if c not in skip]
 
 

@@ -243,13 +243,28 @@ def customer_fragments(
             + contact_html(row, (disputes_by or {}).get(cid))
         )
         lines = items_by[cid].drop(columns=["customer_id"])
+        own = cust.DOCUMENT_COLUMNS
+        foreign = "currency" in lines and bool(
+            (lines["currency"].fillna(currency) != currency).any()
+        )
+        if not foreign:  # billed in the reporting currency: the document columns repeat it
+            lines = lines.drop(columns=[c for c in own if c in lines])
         statement = table_markup(
             lines,
             money_columns=["amount", "paid_to_date", "open_amount"],
             currency=currency,
             max_rows=None,
             totals=["open_amount"],
-            labels={"open_amount": "Pending amount"},
+            number_decimals=2,
+            labels={
+                "open_amount": f"Pending amount ({currency})",
+                "amount": f"Amount ({currency})",
+                "paid_to_date": f"Paid to date ({currency})",
+                "amount_doc": "Amount (invoice currency)",
+                "open_amount_doc": "Pending (invoice currency)",
+            }
+            if foreign
+            else {"open_amount": "Pending amount"},
         )
         ages = aging.loc[[cid]] if cid in aging.index else None
         aging_html = (
