@@ -203,3 +203,28 @@ def test_company_codes_selects_the_legal_entities_to_report(tmp_path):
     k = kpis_from_frames(cleaned.tables, "2026-09", {}, regions=())["All"]
     assert k["open_ar"] == D("795.00")
     assert list(k["open_ar_by_entity"]) == ["3000"]
+
+
+def test_adjustments_convert_at_their_invoices_rate(tmp_path):
+    """A write-off of 100.01 CAD on I1 (dated 09-05: rate 0.70) is 70.007 -> 70.01 USD (half
+    up, to the cent); a credit note of 10.00 USD on I3 (USD) stays 10.00. The amounts as written
+    are not rescaled by the rate of another day (I2's 0.75 would give 75.01)."""
+    (tmp_path / "adjustments.csv").write_text(
+        "id,doc,cust,date,amount,kind\n"
+        "A1,I1,C1,2026-09-30,100.01,write_off\n"
+        "A2,I3,C2,2026-09-30,10.00,credit_note\n",
+        encoding="utf-8",
+    )
+    spec = _sources(tmp_path)
+    spec.write_text(
+        spec.read_text(encoding="utf-8")
+        + "  adjustments:\n    kind: csv\n    path: adjustments.csv\n"
+        "    columns: {adjustment_id: id, invoice_id: doc, customer_id: cust,\n"
+        "              adjustment_date: date, amount: amount, kind: kind}\n",
+        encoding="utf-8",
+    )
+    result = ingest.ingest(spec)
+    cleaned = clean.clean_ingested(result.tables, ingest.manifest_of(result), run_date="2026-10-05")
+    adj = cleaned.tables["adjustments"].set_index("adjustment_id")
+    assert adj.loc["A1", "amount"] == 70.01
+    assert adj.loc["A2", "amount"] == 10.00

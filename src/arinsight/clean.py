@@ -691,19 +691,18 @@ def _clean_promises(
     return rules
 
 
-def _convert_adjustments(
-    adjustments: pd.DataFrame, invoices: pd.DataFrame, reporting: str, fx_rates: dict[str, float]
-) -> pd.DataFrame:
+def _convert_adjustments(adjustments: pd.DataFrame, invoices: pd.DataFrame) -> pd.DataFrame:
     """Adjustments (or disputes) in the reporting currency: each is in its invoice's currency
-    (the rule of applied payments, :func:`_convert_currency`)."""
-    rates = {reporting: Decimal(1), **{k: Decimal(str(v)) for k, v in fx_rates.items()}}
+    and converted at that invoice's rate, rounded to the cent half up (the rule of applied
+    payments, :func:`_convert_currency`)."""
     c = cents_column("amount")
     out = adjustments.copy(deep=False)
-    currency = invoices.set_index("invoice_id")["currency"].fillna(reporting)
-    rate = lookup(out["invoice_id"], currency.map(rates))
-    if all(r == 1 for r in rate.dropna().unique()):
+    if _RATE not in invoices:  # one currency: every rate is 1
         out[c] = pd.Series(pd.array(out[c], dtype="Int64"), index=out.index)
     else:
+        rates = invoices[_RATE].where(invoices[_RATE].notna(), Decimal(1)).to_numpy()
+        rate_of = pd.Series(rates, index=invoices["invoice_id"].to_numpy(), dtype=object)
+        rate = lookup(out["invoice_id"], rate_of)
         out[c] = money.convert(out[c], rate.where(rate.notna(), Decimal(1)))
     out["amount"] = out[c].astype("float64") / 100
     return out
@@ -966,12 +965,12 @@ def _clean(
     done["adjustments"] = _clean_adjustments(ingested("adjustments"), invoices, run_date)
     finals.add(
         "adjustments",
-        _convert_adjustments(done["adjustments"].settle(), invoices, reporting_currency, fx_rates),
+        _convert_adjustments(done["adjustments"].settle(), invoices),
     )
     done["disputes"] = _clean_disputes(ingested("disputes"), invoices, run_date)
     finals.add(
         "disputes",
-        _convert_adjustments(done["disputes"].settle(), invoices, reporting_currency, fx_rates),
+        _convert_adjustments(done["disputes"].settle(), invoices),
     )
     done["promises"] = _clean_promises(ingested("promises"), invoices, customers, run_date)
     finals.add("promises", done["promises"].settle())

@@ -169,21 +169,12 @@ def check_keys(data: Mapping[str, Any], path: str | os.PathLike[str], defaults: 
                 )
 
 
-def currency_code(value: Any, where: str) -> str:
-    """An ISO 4217 code as three capital letters (``usd`` -> ``USD``: codes are case-blind),
-    else a ConfigError naming ``where``."""
-    text = str(value).strip() if isinstance(value, str) else ""
-    if not re.fullmatch(r"[A-Za-z]{3}", text):
-        raise ConfigError(f"{where}: {value!r} is not a currency code (three letters, e.g. USD)")
-    return text.upper()
-
-
 def fx_rates_of(rates: Any, where: str, base: Path | None = None) -> dict[str, Any]:
     """``fx_rates`` checked (:func:`arinsight.fx.rates_of`): constant rates ``{code: rate}``,
     dated rates ``{code: {day: rate}}``, or a rates file's path (relative to ``base``, default
     the project folder), as ``{code: rate or {day: rate}}``; else a ConfigError naming
     ``where``, the code and the value."""
-    from arinsight import fx
+    from arinsight import fx  # fx imports nothing of ours but errors
 
     return fx.rates_of(rates, where, base if base is not None else PROJECT_ROOT)
 
@@ -223,6 +214,8 @@ def check_values(data: Mapping[str, Any], where: str, base: Path | None = None) 
     relative to ``base``), ``as_of`` (a day)."""
     out = dict(data)
     if out.get("reporting_currency") is not None:
+        from arinsight.fx import currency_code
+
         out["reporting_currency"] = currency_code(
             out["reporting_currency"], f"{where}: reporting_currency"
         )

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arinsight.kpis import DISPUTE_KEYS
+
 #: Outcomes that leave the disputed amount unpaid: resolved in the customer's favour.
 CUSTOMER_FAVOUR = ("credit_note", "written_off")
 #: Days before the promised date a promise without a logged date counts payments from.
@@ -214,15 +216,6 @@ def dispute_kpis(
     return out
 
 
-#: The keys of kpis.json this module computes (the order of :data:`arinsight.kpis.JSON_KEYS`).
-DISPUTE_KEYS: tuple[str, ...] = (
-    "disputed_ar",
-    "days_deductions_outstanding",
-    "dispute_days_to_resolve",
-    "disputes_customer_favour_share",
-    "promises_kept_rate",
-    "promises_broken",
-)
 NO_DISPUTES = "the ledger has no disputes table"
 NO_PROMISES = "the ledger has no promises table"
 

@@ -33,19 +33,27 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from arinsight.config import currency_code
 from arinsight.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The columns of a rates file (case and surrounding spaces ignored; other columns ignored).
 RATE_COLUMNS = ("currency", "date", "rate")
 
 #: A currency's rates: one number (every date) or {"YYYY-MM-DD": rate} in date order.
 Rates = dict[str, float | dict[str, float]]
+
+
+def currency_code(value: Any, where: str) -> str:
+    """An ISO 4217 code as three capital letters (``usd`` -> ``USD``: codes are case-blind),
+    else a ConfigError naming ``where``."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[A-Za-z]{3}", text):
+        raise ConfigError(f"{where}: {value!r} is not a currency code (three letters, e.g. USD)")
+    return text.upper()
 
 
 def _rate(value: Any, where: str, code: str) -> float:
@@ -170,6 +178,9 @@ def invoice_rates(
     (first: 2026-02-01)"``); "" elsewhere. When every invoice is in the reporting currency the
     first two are None (every rate 1, no date). The rule: the latest rate dated on or before the
     invoice date (module docstring)."""
+    import numpy as np
+    import pandas as pd
+
     index = currency.index
     code = currency.fillna(reporting).astype(str)
     if code.eq(reporting).all():  # one currency: nothing to look up (None: every rate is 1)

@@ -246,6 +246,27 @@ REGISTRY: tuple[KPI, ...] = tuple(
     replace(k, na=_NA.get(k.key), formula=_formula(k.key)) for k in _RECORDS
 )
 
+#: The keys of kpis.json the Provision page (07_provision) writes.
+PROVISION_KEYS: tuple[str, ...] = (
+    "write_offs",
+    "credit_notes",
+    "ecl_allowance",
+    "ecl_allowance_change",
+    "ecl_coverage",
+    "ecl_backtest_error",
+    "provision_matrix",
+)
+
+#: The keys of kpis.json the Disputes page (08_disputes) writes (:mod:`arinsight.disputes`).
+DISPUTE_KEYS: tuple[str, ...] = (
+    "disputed_ar",
+    "days_deductions_outstanding",
+    "dispute_days_to_resolve",
+    "disputes_customer_favour_share",
+    "promises_kept_rate",
+    "promises_broken",
+)
+
 #: The keys of kpis.json (the interface of docs/kpis.md), in their one order: a run writes them
 #: for every region (null where undefined), ``arinsight kpis`` writes them too (the two model
 #: keys ``cash_forecast`` and ``high_risk_customers``, the provision and the dispute keys as

@@ -67,7 +67,7 @@ from typing import Any
 from arinsight import __version__, config, datasets
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
-from arinsight.kpis import JSON_KEYS
+from arinsight.kpis import DISPUTE_KEYS, JSON_KEYS, PROVISION_KEYS
 from arinsight.ledger import ALL_REGIONS, Period, check_region_dirs, period_bounds, region_dir
 
 #: Run once per period, in this order, under region "All".
@@ -366,35 +366,14 @@ def assemble_kpis(
     return out
 
 
-#: The keys of kpis.json the Provision page (07_provision) writes.
-_PROVISION_KEYS: tuple[str, ...] = (
-    "write_offs",
-    "credit_notes",
-    "ecl_allowance",
-    "ecl_allowance_change",
-    "ecl_coverage",
-    "ecl_backtest_error",
-    "provision_matrix",
-)
-
-#: The keys of kpis.json the Disputes page (08_disputes) writes.
-_DISPUTE_KEYS: tuple[str, ...] = (
-    "disputed_ar",
-    "days_deductions_outstanding",
-    "dispute_days_to_resolve",
-    "disputes_customer_favour_share",
-    "promises_kept_rate",
-    "promises_broken",
-)
-
 #: The KPI keys of kpis.json that each part provides (for the n/a reason of a missing part).
 _PART_KEYS: dict[str, tuple[str, ...]] = {
     "kpis_receivables.json": tuple(
         k
         for k in KPI_KEYS
         if k not in ("period", "region", "as_of", "high_risk_customers", "na_reasons")
-        and k not in _PROVISION_KEYS
-        and k not in _DISPUTE_KEYS
+        and k not in PROVISION_KEYS
+        and k not in DISPUTE_KEYS
         and not k.startswith(("total_accrued", "commissions_", "average_commission"))
     ),
     "kpis_commissions.json": (
@@ -404,8 +383,8 @@ _PART_KEYS: dict[str, tuple[str, ...]] = {
         "average_commission_rate",
     ),
     "kpis_risk.json": ("high_risk_customers",),
-    "kpis_provision.json": _PROVISION_KEYS,
-    "kpis_disputes.json": _DISPUTE_KEYS,
+    "kpis_provision.json": PROVISION_KEYS,
+    "kpis_disputes.json": DISPUTE_KEYS,
 }
 
 
