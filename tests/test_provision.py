@@ -260,3 +260,15 @@ def test_a_ledger_without_adjustments_publishes_the_page_with_a_reason(tmp_path)
     assert "not available: the ledger has no adjustments table" in fig.matrix_html(m).data
     paths = provision.write_outputs(m, flows, tmp_path / "out")
     assert list(paths) == ["kpis"]
+
+
+def test_no_write_offs_compare_with_dates():
+    """Without adjustments the write-offs are an empty, typed table: the backtest's date filter
+    on it selects nothing instead of failing (a processed folder written before the table
+    existed crashed the page at its first backtest month)."""
+    import pandas as pd
+
+    for given in (None, pd.DataFrame()):
+        wo = provision._write_offs(given)
+        assert wo[wo["adjustment_date"] > pd.Timestamp("2026-01-31")].empty
+        assert wo["amount"].sum() == 0

@@ -142,8 +142,14 @@ def moves(snaps: pd.DataFrame, adjustments: pd.DataFrame | None) -> pd.DataFrame
 
 
 def _write_offs(adjustments: pd.DataFrame | None) -> pd.DataFrame:
-    if adjustments is None or adjustments.empty:
-        return pd.DataFrame({"invoice_id": [], "adjustment_date": [], "amount": []})
+    if adjustments is None or adjustments.empty:  # typed, so date comparisons still work
+        return pd.DataFrame(
+            {
+                "invoice_id": pd.Series(dtype="str"),
+                "adjustment_date": pd.Series(dtype="datetime64[us]"),
+                "amount": pd.Series(dtype="float64"),
+            }
+        )
     wo = adjustments[adjustments["kind"] == "write_off"]
     return wo[["invoice_id", "adjustment_date", "amount"]].assign(
         adjustment_date=lambda f: pd.to_datetime(f["adjustment_date"])
