@@ -75,9 +75,21 @@ def test_clean_output_computes_and_records_fingerprints(processed):
     import json
 
     files = json.loads((processed / "data_quality.json").read_text())["files"]
-    assert sorted(files) == [f"{t}.parquet" for t in sorted(
-        ["customers", "invoices", "payments", "sales_reps", "commissions",
-         "adjustments", "disputes", "promises"])]  # fmt: skip  (the last three optional, empty)
+    assert sorted(files) == [
+        f"{t}.parquet"
+        for t in sorted(
+            [
+                "customers",
+                "invoices",
+                "payments",
+                "sales_reps",
+                "commissions",
+                "adjustments",
+                "disputes",
+                "promises",
+            ]
+        )
+    ]  # fmt: skip  (the last three optional, empty)
     assert files["invoices.parquet"]["bytes"] == (processed / "invoices.parquet").stat().st_size
 
 
