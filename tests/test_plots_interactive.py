@@ -5,6 +5,8 @@ so, bad input is refused, and the same data gives the same JSON."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -222,3 +224,34 @@ def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
     assert fig["layout"]["barmode"] == "stack"
     empty = quality.reason_bars(summary.iloc[:0]).to_plotly_json()
     assert empty["layout"]["meta"][_base.NO_DATA_KEY].startswith("No data-quality issue found")
+
+
+def test_a_kernel_shows_figures_as_plotlys_own_json_without_its_renderers():
+    """In IPython a figure's output is the ``application/vnd.plotly.v1+json`` bundle that
+    Plotly's own mimetype renderer makes (same data, layout and template, no config), while
+    ``plotly.io._renderers`` (nbformat + jsonschema, ~1.5 s per kernel) is never imported. Run in
+    a fresh interpreter so that nothing else has imported the renderers yet."""
+    code = """
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+shell = InteractiveShell.instance()
+from arinsight.plots.interactive._base import figure
+fig = figure("Overdue by bucket")
+fig.add_bar(x=["1-30", "31-60"], y=[1250.5, 99.99], name="open")
+with capture_output() as shown:
+    shell.display_formatter.format(fig)
+loaded = "plotly.io._renderers" in sys.modules
+from plotly.io._base_renderers import PlotlyRenderer
+plotly_own = PlotlyRenderer().to_mimebundle(fig.to_dict())
+print(json.dumps({"ours": [o.data for o in shown.outputs], "loaded": loaded, "own": plotly_own}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["loaded"] is False
+    assert len(out["ours"]) == 1
+    ours = out["ours"][0]["application/vnd.plotly.v1+json"]
+    own = out["own"]["application/vnd.plotly.v1+json"]
+    own.pop("config", None)  # Plotly's renderer adds its server URL; the site never reads it
+    assert ours == own
+    assert ours["data"][0]["y"] == [1250.5, 99.99]
