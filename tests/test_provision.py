@@ -52,6 +52,7 @@ import pytest
 from conftest import clean_table
 
 from arinsight import provision
+from arinsight.engine.pools import of_region, pool_tables
 from arinsight.errors import ParamsError
 
 BUCKETS = (0, 30)
@@ -106,24 +107,76 @@ def _matrix(as_of: str = "2026-04-30", **kw) -> provision.Matrix:
     return provision.provision_matrix(_ledger(), as_of, **args)
 
 
-def test_snapshots_come_from_the_engine_with_adjustments_settling():
-    """The buckets and open amounts of the table in the module docstring."""
-    t = _ledger()
-    origins = provision.month_ends("2026-01-01", "2026-04-30")
-    s = provision.snapshots(t["invoices"], t["payments"], t["adjustments"], origins, BUCKETS)
+def _history(source, region="All"):
+    """The engine's pool sums of ``region`` at 2026-04-30 and its open amount from payments."""
+    frames = pool_tables(source, "2026-04-30", BUCKETS)
+    sel = of_region(frames, region)
+    return {k: sel[k] for k in ("balances", "moves", "followed")}, sel["gross"]
+
+
+def test_pool_history_sums_the_snapshots_and_moves_by_hand():
+    """The engine's sums of the table in the module docstring. Balances per (month end, segment,
+    bucket): 01-31 N Current A 100 + B 200, 1-30 C 300; 02-28 N Current D 400, 1-30 A 100,
+    30+ C 200; 03-31 N 30+ A 100 + D 400; 04-30 N Current E 1000, 1-30 F 500, 30+ D 400, S
+    Current G 200. Moves (from, to, stayed: balance, next balance, written off): 01-31 A 0->1,
+    B 0->settled, C 1->2 (300 -> 200); 02-28 A 1->2, C 2->settled (a credit note, no loss),
+    D 0->2; 03-31 A 2->settled with its 100 written off on 04-15, D stays in 30+. Write-offs
+    that followed within 12 months on the invoices open at each month end: 01-31 A 100; 02-28
+    and 03-31 A 100 + D 400; 04-30 D 400. Open at 04-30 from payments alone: 2,400."""
+    frames, gross = _history(_ledger())
+    bal = {
+        (o.strftime("%m-%d"), seg, b): v
+        for o, seg, b, v in frames["balances"].itertuples(index=False)
+    }
+    assert bal == {
+        ("01-31", "N", 0): 300.0, ("01-31", "N", 1): 300.0,
+        ("02-28", "N", 0): 400.0, ("02-28", "N", 1): 100.0, ("02-28", "N", 2): 200.0,
+        ("03-31", "N", 2): 500.0,
+        ("04-30", "N", 0): 1000.0, ("04-30", "N", 1): 500.0, ("04-30", "N", 2): 400.0,
+        ("04-30", "S", 0): 200.0,
+    }  # fmt: skip
+    mv = frames["moves"]
     got = {
-        (o.strftime("%m-%d"), i): (b, a)
-        for o, i, b, a in s[["origin", "invoice_id", "bucket", "open_amount"]].itertuples(
-            index=False
+        (r.origin.strftime("%m-%d"), r.bucket, r.next_bucket): (
+            bool(r.stayed),
+            r.balance,
+            r.next_balance,
+            r.written_off,
         )
+        for r in mv.itertuples(index=False)
     }
     assert got == {
-        ("01-31", "A"): (0, 100.0), ("01-31", "B"): (0, 200.0), ("01-31", "C"): (1, 300.0),
-        ("02-28", "A"): (1, 100.0), ("02-28", "C"): (2, 200.0), ("02-28", "D"): (0, 400.0),
-        ("03-31", "A"): (2, 100.0), ("03-31", "D"): (2, 400.0),
-        ("04-30", "D"): (2, 400.0), ("04-30", "E"): (0, 1000.0), ("04-30", "F"): (1, 500.0),
-        ("04-30", "G"): (0, 200.0),
+        ("01-31", 0, 1): (False, 100.0, 100.0, 0.0), ("01-31", 0, -1): (False, 200.0, 0.0, 0.0),
+        ("01-31", 1, 2): (False, 300.0, 200.0, 0.0),
+        ("02-28", 1, 2): (False, 100.0, 100.0, 0.0), ("02-28", 2, -1): (False, 200.0, 0.0, 0.0),
+        ("02-28", 0, 2): (False, 400.0, 400.0, 0.0),
+        ("03-31", 2, -1): (False, 100.0, 0.0, 100.0), ("03-31", 2, 2): (True, 400.0, 400.0, 0.0),
     }  # fmt: skip
+    followed = frames["followed"]
+    by_origin = followed.set_index(followed["origin"].dt.strftime("%m-%d"))["written_off"]
+    assert by_origin.to_dict() == {
+        "01-31": 100.0, "02-28": 500.0, "03-31": 500.0, "04-30": 400.0,
+    }  # fmt: skip
+    assert gross == 2400.0
+
+
+def test_pool_history_reads_a_processed_folder_and_selects_a_region(tmp_path):
+    """The same ledger written as processed parquet gives the same sums; region S is G alone
+    (Current 200 at 04-30, nothing moved, nothing written off; 200 open), N the rest."""
+    for name, frame in _ledger().items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    frames, gross = _history(tmp_path)
+    expected, expected_gross = _history(_ledger())
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(frames[name], frame, check_dtype=False)
+    assert gross == expected_gross
+    south, south_gross = _history(tmp_path, region="S")
+    assert south["balances"].values.tolist() == [[pd.Timestamp("2026-04-30"), "S", 0, 200.0]]
+    assert south["moves"].empty and south_gross == 200.0
+    assert south["followed"]["written_off"].tolist() == [0.0]
+    north, north_gross = _history(tmp_path, region="N")
+    assert north_gross == 2200.0
+    assert north["followed"]["written_off"].tolist() == [100.0, 500.0, 500.0, 400.0]
 
 
 def test_roll_rates_loss_rates_and_allowance_by_hand():
@@ -262,13 +315,13 @@ def test_a_ledger_without_adjustments_publishes_the_page_with_a_reason(tmp_path)
     assert list(paths) == ["kpis"]
 
 
-def test_no_write_offs_compare_with_dates():
-    """Without adjustments the write-offs are an empty, typed table: the backtest's date filter
-    on it selects nothing instead of failing (a processed folder written before the table
-    existed crashed the page at its first backtest month)."""
-    import pandas as pd
-
-    for given in (None, pd.DataFrame()):
-        wo = provision._write_offs(given)
-        assert wo[wo["adjustment_date"] > pd.Timestamp("2026-01-31")].empty
-        assert wo["amount"].sum() == 0
+def test_without_write_offs_the_backtest_finds_none():
+    """No adjustments at all at T = 2027-04-30: the backtest's month end 2026-04-30 had
+    nothing written off after it (0, error n/a), and every loss rate is 0 (a processed folder
+    written before the table existed once crashed the page at its first backtest month)."""
+    m = provision.provision_matrix(
+        _ledger(with_adjustments=False), "2027-04-30", buckets=BUCKETS, lookback_months=3
+    )
+    assert m.backtest["written_off"].tolist() == [0.0]
+    assert m.backtest["error_pct"].isna().all()
+    assert m.allowance == 0.0

@@ -63,99 +63,6 @@ def month_ends(first: Any, last: Any) -> list[pd.Timestamp]:
     return [m.end_time.normalize() for m in months]
 
 
-def settlements(payments: pd.DataFrame, adjustments: pd.DataFrame | None) -> pd.DataFrame:
-    """What reduces an invoice's open amount: its payments and its adjustments (write-offs,
-    credit notes), as rows of the payments table (an adjustment's id, date and amount in the
-    payment columns) for the engine."""
-    pay = payments[[c for c in _SETTLEMENT_COLUMNS if c in payments.columns]]
-    if adjustments is None or adjustments.empty:
-        return pay
-    adj = adjustments.rename(
-        columns={"adjustment_id": "payment_id", "adjustment_date": "payment_date"}
-    )
-    return pd.concat([pay, adj[_SETTLEMENT_COLUMNS]], ignore_index=True)
-
-
-def snapshots(
-    invoices: pd.DataFrame,
-    payments: pd.DataFrame,
-    adjustments: pd.DataFrame | None,
-    origins: Sequence[Any],
-    buckets: Sequence[int],
-    segment_by: str = "region",
-) -> pd.DataFrame:
-    """The invoices open at each month end of ``origins``, from the query engine
-    (:func:`arinsight.engine.history.open_at_origins` over payments and adjustments).
-
-    Columns: origin, invoice_id, segment (the invoice's ``segment_by``, "(none)" when empty),
-    open_amount, days_past_due (``max(0, origin - due_date)``), bucket (index into
-    :func:`bucket_labels`: 0 for days <= ``buckets[0]``, i for ``buckets[i-1] < days <=
-    buckets[i]``, ``len(buckets)`` past the last bound).
-    """
-    from arinsight.engine.run import history_frames
-
-    _check_segment(segment_by)
-    cols = ["origin", "invoice_id", "segment", "open_amount", "days_past_due", "bucket"]
-    if invoices.empty or not len(origins):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    tables = {"invoices": invoices, "payments": settlements(payments, adjustments)}
-    rows = history_frames(tables, ["open_at_origins"], origins=list(origins))["open_at_origins"]
-    rows["origin"] = pd.to_datetime(rows["origin"])
-    dpd = (rows["origin"] - pd.to_datetime(rows["due_date"])).dt.days.clip(lower=0)
-    rows["days_past_due"] = dpd.astype("int64")
-    rows["bucket"] = np.searchsorted(np.asarray(buckets, dtype="int64"), dpd.to_numpy(), "left")
-    seg = invoices.set_index("invoice_id")[segment_by] if segment_by in invoices else None
-    rows["segment"] = (
-        rows["invoice_id"].map(seg).fillna("(none)").astype(str) if seg is not None else "(none)"
-    )
-    rows["open_amount"] = rows["open_amount"].astype("float64")
-    return rows[cols].reset_index(drop=True)
-
-
-def moves(snaps: pd.DataFrame, adjustments: pd.DataFrame | None) -> pd.DataFrame:
-    """Each open invoice at a month end O and where it was at the next month end O' of
-    ``snaps``: origin (O), invoice_id, segment, bucket, balance (at O), next_bucket (-1: not open
-    at O'), next_balance (at O', 0 when not open), written_off (its write-offs dated in (O, O'],
-    up to ``balance``), stayed (open at O' in the same bucket)."""
-    origins = sorted(snaps["origin"].unique())
-    nxt = dict(zip(origins[:-1], origins[1:], strict=True))
-    cur = snaps[snaps["origin"].isin(list(nxt))].copy()
-    cur["next_origin"] = cur["origin"].map(nxt)
-    later = snaps[["origin", "invoice_id", "bucket", "open_amount"]].rename(
-        columns={"origin": "next_origin", "bucket": "next_bucket", "open_amount": "next_balance"}
-    )
-    m = cur.merge(later, on=["next_origin", "invoice_id"], how="left")
-    m["next_bucket"] = m["next_bucket"].fillna(-1).astype("int64")
-    m["next_balance"] = m["next_balance"].fillna(0.0)
-    m["written_off"] = 0.0
-    wo = _write_offs(adjustments)
-    if len(wo) and len(m):
-        j = m[["origin", "next_origin", "invoice_id"]].reset_index().merge(wo, on="invoice_id")
-        j = j[(j["adjustment_date"] > j["origin"]) & (j["adjustment_date"] <= j["next_origin"])]
-        m.loc[:, "written_off"] = j.groupby("index")["amount"].sum().reindex(m.index).fillna(0.0)
-    m["written_off"] = np.minimum(m["written_off"], m["open_amount"])
-    m["stayed"] = m["next_bucket"].eq(m["bucket"])
-    return m.rename(columns={"open_amount": "balance"})[
-        ["origin", "invoice_id", "segment", "bucket", "balance", "next_bucket", "next_balance"]
-        + ["written_off", "stayed"]
-    ]
-
-
-def _write_offs(adjustments: pd.DataFrame | None) -> pd.DataFrame:
-    if adjustments is None or adjustments.empty:  # typed, so date comparisons still work
-        return pd.DataFrame(
-            {
-                "invoice_id": pd.Series(dtype="str"),
-                "adjustment_date": pd.Series(dtype="datetime64[us]"),
-                "amount": pd.Series(dtype="float64"),
-            }
-        )
-    wo = adjustments[adjustments["kind"] == "write_off"]
-    return wo[["invoice_id", "adjustment_date", "amount"]].assign(
-        adjustment_date=lambda f: pd.to_datetime(f["adjustment_date"])
-    )
-
-
 @dataclass(frozen=True)
 class Rates:
     """Roll and loss rates of one pool: ``exits[b]``, ``rolled[b, b']`` (amounts),
@@ -266,7 +173,7 @@ def _pool_table(
         loss = loss_rates(roll, w, factor)
         loss[undefined] = np.nan
         bal = at_t[at_t["segment"] == seg]
-        balance = np.bincount(bal["bucket"], weights=bal["open_amount"], minlength=n)[:n]
+        balance = np.bincount(bal["bucket"], weights=bal["balance"], minlength=n)[:n]
         for b in range(n):
             rows.append(
                 {
@@ -309,10 +216,35 @@ def provision_matrix(
     trailing_months: int = 12,
 ) -> Matrix:
     """The provision matrix of ``tables`` (invoices, payments, adjustments; one region or all)
-    at T = ``as_of`` (a month end; see the module docstring for every step), its allowance at the
-    previous month end, the backtest at every month end E with ``E + 12 months <= T`` and a
-    full lookback behind it, and the write-offs, credit notes and adjustments of the
-    ``trailing_months`` months up to T."""
+    at T = ``as_of`` (a month end; see the module docstring for every step), its allowance at
+    the previous month end, the backtest at every month end E with ``E + 12 months <= T`` and
+    a full lookback behind it, and the write-offs, credit notes and adjustments of the
+    ``trailing_months`` months up to T. The month-end history comes from the query engine
+    (:func:`arinsight.engine.pools.pool_tables`), as the run's kept results have it."""
+    from arinsight.engine.pools import of_region, pool_tables
+
+    _check_segment(segment_by)
+    frames = pool_tables(tables, as_of, buckets, BACKTEST_HORIZON)
+    return matrix_of(
+        of_region(frames, "All", segment_by), tables.get("adjustments"), as_of, buckets=buckets,
+        segment_by=segment_by, lookback_months=lookback_months,
+        forward_looking_factor=forward_looking_factor, trailing_months=trailing_months,
+    )  # fmt: skip
+
+
+def matrix_of(
+    pools: Mapping[str, Any],
+    adjustments: pd.DataFrame | None,
+    as_of: Any,
+    *,
+    buckets: Sequence[int] = (0, 30, 60, 90, 120),
+    segment_by: str = "region",
+    lookback_months: int = 12,
+    forward_looking_factor: float = 1.0,
+    trailing_months: int = 12,
+) -> Matrix:
+    """The :class:`Matrix` of one selection from its pool sums (``pools``: one selection of
+    :func:`arinsight.engine.pools.of_region`) and its ``adjustments`` (the flows)."""
     _check_segment(segment_by)
     if int(lookback_months) < 1:
         raise ParamsError(f"provision.lookback_months: expected >= 1, got {lookback_months!r}")
@@ -322,8 +254,7 @@ def provision_matrix(
     t = pd.Timestamp(as_of).normalize()
     labels = bucket_labels(buckets)
     n = len(labels)
-    inv = tables["invoices"]
-    adj = tables.get("adjustments")
+    adj = adjustments
     notes: list[str] = []
     if adj is None or adj.empty:
         notes.append(
@@ -331,10 +262,10 @@ def provision_matrix(
             "every loss rate is 0 and the allowance is 0; map your write-offs in the sources "
             "file (docs/own-data.md) for a matrix"
         )
-    first = inv["invoice_date"].min() if len(inv) else t
+    first = pools["first_invoice_date"]
+    first = t if first is None else min(pd.Timestamp(first), t)
     origins = [o for o in month_ends(first, t) if o < t] + [t]  # T itself may be a snapshot
-    snaps = snapshots(inv, tables["payments"], adj, origins, buckets, segment_by)
-    mv = moves(snaps, adj) if len(snaps) else snaps.assign(stayed=[])
+    snaps, mv = pools["balances"], pools["moves"]
     lookback = int(lookback_months)
     table = (
         _allowance_at(snaps, mv, t, lookback, n, factor, labels) if len(snaps) else pd.DataFrame()
@@ -346,24 +277,23 @@ def provision_matrix(
             float(_allowance_at(snaps, mv, prev_t, lookback, n, factor, labels)["allowance"].sum()),
             2,
         )
-    backtest = _backtest(snaps, mv, adj, origins, t, lookback, n, factor, labels)
-    gross = snapshots(inv, tables["payments"], None, [t], buckets, segment_by)
+    backtest = _backtest(snaps, mv, pools["followed"], origins, t, lookback, n, factor, labels)
     return Matrix(
         t, labels, table, previous, backtest, _flows(adj, t, trailing_months),
-        segment_by, factor, lookback, notes, round(float(gross["open_amount"].sum()), 2),
+        segment_by, factor, lookback, notes, pools["gross"],
     )  # fmt: skip
 
 
-def _backtest(snaps, mv, adj, origins, t, lookback, n, factor, labels) -> pd.DataFrame:
+def _backtest(snaps, mv, followed, origins, t, lookback, n, factor, labels) -> pd.DataFrame:
     """At each month end E with a full lookback behind it and ``E + 12 months <= T``: the
     allowance E's rates gave, the write-offs dated in (E, E + 12 months] on the invoices open at
-    E (each up to its balance at E), the error (allowance - written off) and it in % of the
-    write-offs."""
+    E (each up to its balance at E: ``followed``), the error (allowance - written off) and it in
+    % of the write-offs."""
     cols = ["origin", "allowance", "written_off", "error", "error_pct"]
     if snaps.empty:
         return pd.DataFrame({c: [] for c in cols})
     start = origins[0] + pd.DateOffset(months=lookback)
-    wo = _write_offs(adj)
+    after = followed.set_index("origin")["written_off"]
     rows = []
     for e in origins:
         end = (e + pd.DateOffset(months=BACKTEST_HORIZON)) + pd.offsets.MonthEnd(0)
@@ -372,18 +302,15 @@ def _backtest(snaps, mv, adj, origins, t, lookback, n, factor, labels) -> pd.Dat
         allowance = float(
             _allowance_at(snaps, mv, e, lookback, n, factor, labels)["allowance"].sum()
         )
-        open_e = snaps.loc[snaps["origin"] == e, ["invoice_id", "open_amount"]]
-        w = wo[(wo["adjustment_date"] > e) & (wo["adjustment_date"] <= end)]
-        w = w.groupby("invoice_id")["amount"].sum()
-        followed = np.minimum(open_e["invoice_id"].map(w).fillna(0.0), open_e["open_amount"]).sum()
-        err = allowance - followed
+        written = float(after.get(e, 0.0))
+        err = allowance - written
         rows.append(
             {
                 "origin": e,
                 "allowance": round(allowance, 2),
-                "written_off": round(float(followed), 2),
+                "written_off": round(written, 2),
                 "error": round(err, 2),
-                "error_pct": round(100.0 * err / followed, 2) if followed > 0 else np.nan,
+                "error_pct": round(100.0 * err / written, 2) if written > 0 else np.nan,
             }
         )
     return pd.DataFrame(rows, columns=cols)
@@ -430,19 +357,41 @@ def region_provision(
     processed_dir: Any,
     period: Any,
     region: str = "All",
+    results: Any = None,
     **params: Any,
 ) -> tuple[Matrix, dict[str, float | None]]:
-    """The provision matrix of ``region`` ("All": every invoice) at the period's T from the
-    processed tables, and the period's write-offs and credit notes (:func:`period_flows`);
-    ``params``: the keyword arguments of :func:`provision_matrix`. ``period`` is a
-    :class:`arinsight.ledger.Period` (its ``start`` and ``end``)."""
-    from arinsight.ledger import load_processed, select_region
+    """The provision matrix of ``region`` ("All": every invoice) at the period's T and the
+    period's write-offs and credit notes (:func:`period_flows`). The month-end history is
+    the period's kept results (``results``, else :func:`arinsight.engine.period.period_results`
+    with the default page parameters; :meth:`~arinsight.engine.period.PeriodResults.pools`:
+    every region's sums computed once by the engine); only the region's adjustments come into
+    pandas, for the flows. ``params``: the keyword arguments of :func:`matrix_of`. ``period`` is
+    a :class:`arinsight.ledger.Period` (its label, ``start`` and ``end``)."""
+    from arinsight import config
+    from arinsight.engine.period import period_results
+    from arinsight.engine.pools import of_region, pool_tables
+    from arinsight.ledger import read_table
 
-    only = ("customers", "invoices", "payments", "adjustments")
-    tables = select_region(load_processed(processed_dir, only=only), region)
-    has_table = _has_adjustments(processed_dir)
-    m = provision_matrix(tables, period.end, **params)
-    flows = period_flows(tables["adjustments"] if has_table else None, period.start, period.end)
+    folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
+    segment_by = params.get("segment_by", "region")
+    _check_segment(segment_by)
+    buckets = list(params.get("buckets", (0, 30, 60, 90, 120)))
+    if results is None:
+        as_of = period.end if period.is_snapshot else None
+        results = period_results(folder, period.label, as_of, {"aging_buckets": buckets})
+    pools = results.pools(region, segment_by)
+    if pools is None:  # not kept (another engine): the same sums, computed here
+        frames = pool_tables(folder, period.end, buckets, BACKTEST_HORIZON)
+        pools = of_region(frames, region, segment_by)
+    has_table = _has_adjustments(folder)
+    adj = None
+    if has_table:
+        adj = read_table(folder / "adjustments.parquet")
+        if region not in (None, "", "All"):  # the adjustments on the region's invoices
+            ids = results.positions(region, ["invoice_id"])["invoice_id"]
+            adj = adj[adj["invoice_id"].isin(ids)].reset_index(drop=True)
+    m = matrix_of(pools, adj, period.end, **params)
+    flows = period_flows(adj, period.start, period.end)
     if not has_table:
         m.notes[:] = [
             "the ledger has no adjustments table: without write-offs there is no loss history, "

@@ -16,7 +16,8 @@ run by hand over the published data keeps them in ``data/scratch/engine/`` inste
   "kpis": {label: {region: {KPI: value}}}}`` (money as numbers to the cent);
 - ``positions.parquet``: one row per invoice dated <= T, ordered by invoice id (money exact,
   ``decimal(18,2)``); ``unapplied.parquet``: unapplied cash at T per customer;
-  ``cash_months.parquet``: cash received per region and month up to T;
+  ``cash_months.parquet``: cash received per region and month up to T; ``pool_*.parquet``: the
+  provision matrix's month-end sums per region (:mod:`arinsight.engine.pools`);
 - ``stamp.json``: what the results were computed from (the processed files' sizes and
   modification times, the parameters, the engine's source): a later call with the same stamp
   reads them back instead of computing again; another stamp computes them anew.
@@ -54,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "top_n": DEFAULT_TOP_N,
     "trailing_months": 12,
 }
-_TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions")
+_TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions", "adjustments")
 
 
 def plain(value: Any) -> Any:
@@ -156,6 +157,9 @@ def _kpis_of(
 
 #: The tables a run keeps beside kpis.json: file name -> what it holds (see ``report_tables``).
 TABLE_FILES = ("positions.parquet", "unapplied.parquet", "cash_months.parquet")
+#: The provision matrix's month-end history per region (:mod:`arinsight.engine.pools`), kept
+#: as ``pool_<name>.parquet`` when the engine reads the processed files.
+POOL_TABLES = ("balances", "moves", "followed", "ledger")
 
 
 def report_tables(raw: Any, window: Any, buckets: Sequence[int]) -> dict[str, Any]:
@@ -197,6 +201,16 @@ def _write_tables(
             con.to_parquet(expr, out / f"{name}.parquet")
     finally:
         con.disconnect()
+
+
+def _write_pools(processed: Path, p: Any, settings: Mapping[str, Any], out: Path) -> None:
+    """The provision matrix's pool sums at T, every region at once (one pass over the ledger
+    instead of one per region's page)."""
+    from arinsight.engine.pools import pool_tables
+
+    frames = pool_tables(processed, p.end, settings["aging_buckets"])
+    for name in POOL_TABLES:
+        frames[name].to_parquet(out / f"pool_{name}.parquet", index=False)
 
 
 def frames_at(
@@ -310,6 +324,8 @@ def _compute(processed, period, as_of, settings, url, folder: Path, stamp, engin
         }
         (work / "kpis.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
         _write_tables(processed, p, settings, url, work, engine)
+        if url in (None, "", "duckdb://"):
+            _write_pools(processed, p, settings, work)
         (work / "stamp.json").write_text(json.dumps(stamp, indent=1) + "\n")
         if folder.exists():
             shutil.rmtree(folder)
@@ -419,6 +435,21 @@ class PeriodResults:
         month (datetime64, its first day), collections."""
         frame = self._read("cash_months", region, ["month", "collections"])
         return frame.groupby("month", as_index=False)["collections"].sum()
+
+    def pools(self, region: str = ALL, segment_by: str = "region") -> dict[str, Any] | None:
+        """The provision matrix's pool sums of ``region`` at T by ``segment_by``
+        (:func:`arinsight.engine.pools.of_region`), or None when they were not kept (an engine other than DuckDB over the
+        processed files: the page computes them itself)."""
+        import pandas as pd
+
+        from arinsight.engine.pools import of_region
+
+        if not (self.folder / "pool_balances.parquet").exists():
+            return None
+        if region != ALL:
+            self._row(self.period, region)
+        frames = {n: pd.read_parquet(self.folder / f"pool_{n}.parquet") for n in POOL_TABLES}
+        return of_region(frames, region, segment_by)
 
     def _read(self, name: str, region: str, columns=None, *conditions) -> pd.DataFrame:
         import pyarrow.compute as pc
