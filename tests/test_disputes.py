@@ -163,3 +163,47 @@ def test_collection_cases_for_the_alerts(tmp_path):
     empty.mkdir()
     disputed, broken = disputes.collection_cases(empty, T)
     assert disputed == set() and broken.empty
+
+
+def test_region_cases_select_by_the_invoices_region_and_read_only_promised_payments(tmp_path):
+    """Regions: C1 and C3 are North customers, C2 South; invoice I2 is reported under North by
+    its own region although C2 is South, I6 has none (its customer's: South). North's cases:
+    disputes on I1, I2, I3, I4 (North through C1 or their own region) but not I5 (South by its
+    own region); promises P1 (I1), P2 (I2), P3 (on account of C3, a North customer), not P4
+    (I5) or P5 (I6). South: D5 and P4, P5. The payments come for the promised invoices and
+    on-account customers only: North's Y1, Y2 (I1), Y3 (I2), Y4 (C3), never Y7 (another
+    customer's invoice nobody promised); a region not in the data is refused by name."""
+    from arinsight.periods import UnknownRegion
+
+    promises, payments = _promises()
+    extra = clean_table(
+        "payments",
+        [{"payment_id": "Y7", "invoice_id": "I9", "customer_id": "C9",
+          "payment_date": "2026-04-03", "amount": 5.0, "payment_date_assumed": False}],
+    )  # fmt: skip
+    pd.concat([payments, extra]).to_parquet(tmp_path / "payments.parquet", index=False)
+    _disputes().to_parquet(tmp_path / "disputes.parquet", index=False)
+    promises.to_parquet(tmp_path / "promises.parquet", index=False)
+    pd.DataFrame(
+        {"customer_id": ["C1", "C2", "C3", "C9"], "region": ["North", "South", "North", "West"]}
+    ).to_parquet(tmp_path / "customers.parquet", index=False)
+    pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3", "I4", "I5", "I6", "I9"],
+            "customer_id": ["C1", "C2", "C1", "C1", "C1", "C2", "C9"],
+            "region": [None, "North", None, None, "South", None, None],
+        }
+    ).to_parquet(tmp_path / "invoices.parquet", index=False)
+    d, p, pay = disputes.region_cases(tmp_path, "North")
+    assert d["dispute_id"].tolist() == ["D1", "D2", "D3", "D4"]
+    assert p["promise_id"].tolist() == ["P1", "P2", "P3"]
+    assert sorted(pay["payment_id"]) == ["Y1", "Y2", "Y3", "Y4"]
+    d, p, pay = disputes.region_cases(tmp_path, "South")
+    assert d["dispute_id"].tolist() == ["D5"] and p["promise_id"].tolist() == ["P4", "P5"]
+    assert sorted(pay["payment_id"]) == ["Y5", "Y6"]
+    d, p, pay = disputes.region_cases(tmp_path, "All")
+    assert (
+        len(d) == 5 and len(p) == 5 and sorted(pay["payment_id"]) == [f"Y{i}" for i in range(1, 7)]
+    )
+    with pytest.raises(UnknownRegion, match="Westt"):
+        disputes.region_cases(tmp_path, "Westt")

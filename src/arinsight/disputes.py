@@ -31,7 +31,7 @@ engine stays the one place for positions).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -220,31 +220,88 @@ NO_DISPUTES = "the ledger has no disputes table"
 NO_PROMISES = "the ledger has no promises table"
 
 
+def _read(folder: Any, table: str, columns: Sequence[str] | None = None, where: Any = None):
+    """Rows of one processed table (an empty typed table when the file is absent), read with an
+    Arrow filter: only the rows a page needs come into pandas."""
+    import pyarrow.dataset as ds
+
+    from arinsight.ledger import arrow_to_frame
+    from arinsight.schemas import empty_table
+
+    path = folder / f"{table}.parquet"
+    if not path.exists():
+        frame = empty_table(table)
+        return frame[list(columns)] if columns else frame
+    data = ds.dataset(path)
+    cols = [c for c in columns if c in data.schema.names] if columns else None
+    return arrow_to_frame(data.to_table(columns=cols, filter=where))
+
+
+def _payments_for(folder: Any, promises: pd.DataFrame | None) -> pd.DataFrame:
+    """The payments a promise may count: on its invoice, or (an on-account promise) its
+    customer's."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    cols = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount"]
+    if promises is None or promises.empty:
+        from arinsight.schemas import empty_table
+
+        return empty_table("payments")[cols]
+    on_invoice = promises["invoice_id"].dropna().astype(str).unique().tolist()
+    on_account = promises.loc[promises["invoice_id"].isna(), "customer_id"].astype(str).unique()
+    where = ds.field("invoice_id").isin(pa.array(on_invoice, pa.string())) | ds.field(
+        "customer_id"
+    ).isin(pa.array(on_account.tolist(), pa.string()))
+    return _read(folder, "payments", cols, where)
+
+
 def region_cases(
     processed_dir: Any, region: str = "All"
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame]:
     """The disputes, promises and payments of ``region`` from the processed tables; a table the
-    dataset does not have (no file, or no rows) is None. Disputes follow their invoice,
-    promises their invoice or (without one) their customer's master-data region."""
+    dataset does not have (no file, or no rows) is None. Disputes follow their invoice (the
+    region it is reported under: its own, else its customer's), promises their invoice or
+    (without one) their customer's master-data region. Only the rows these need are read: the
+    payments on the promised invoices and customers (the ledger never comes into pandas)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
     from arinsight import config
-    from arinsight.ledger import isin, load_processed, select_region
+    from arinsight.ledger import isin
+    from arinsight.periods import check_region
 
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
-    only = ("customers", "invoices", "payments", "disputes", "promises")
-    tables = load_processed(folder, only=only)
-    scoped = select_region(tables, region)
-    disputes = promises = None
-    if len(tables["disputes"]):
-        d = tables["disputes"]
-        disputes = d[isin(d["invoice_id"], scoped["invoices"]["invoice_id"])]
-    if len(tables["promises"]):
-        p = tables["promises"]
-        on_invoice = isin(p["invoice_id"], scoped["invoices"]["invoice_id"])
-        on_account = p["invoice_id"].isna() & isin(
-            p["customer_id"], scoped["customers"]["customer_id"]
-        )
-        promises = p[on_invoice | on_account]
-    return disputes, promises, scoped["payments"]
+    disputes = _read(folder, "disputes")
+    promises = _read(folder, "promises")
+    if region not in (None, "", "All"):
+        customers = _read(folder, "customers", ["customer_id", "region"])
+        ids = pd.concat([disputes["invoice_id"], promises["invoice_id"]]).dropna().astype(str)
+        inv = _read(
+            folder, "invoices", ["invoice_id", "customer_id", "region"],
+            ds.field("invoice_id").isin(pa.array(ids.unique().tolist(), pa.string())),
+        )  # fmt: skip
+        home = customers.set_index("customer_id")["region"]
+        own = inv["region"] if "region" in inv.columns else pd.Series(None, index=inv.index)
+        reported = own.fillna(inv["customer_id"].map(home))
+        mine = inv.loc[(reported == region).fillna(False).to_numpy(bool), "invoice_id"]
+        known = set(customers["region"].dropna().astype(str)) | set(own.dropna().astype(str))
+        check_region(region, sorted(known))
+        disputes = disputes[isin(disputes["invoice_id"], mine)]
+        on_invoice = isin(promises["invoice_id"], mine)
+        in_home = customers.loc[customers["region"] == region, "customer_id"]
+        on_account = promises["invoice_id"].isna() & isin(promises["customer_id"], in_home)
+        promises = promises[on_invoice | on_account]
+    disputes = disputes.reset_index(drop=True) if _has_rows(folder, "disputes") else None
+    promises = promises.reset_index(drop=True) if _has_rows(folder, "promises") else None
+    return disputes, promises, _payments_for(folder, promises)
+
+
+def _has_rows(folder: Any, table: str) -> bool:
+    import pyarrow.parquet as pq
+
+    path = folder / f"{table}.parquet"
+    return path.exists() and pq.ParquetFile(path).metadata.num_rows > 0
 
 
 def write_outputs(kpis: Mapping[str, Any], output_dir: Any) -> Any:
@@ -296,13 +353,12 @@ def collection_cases(
     in the ``days`` days up to T (a column of the collections worklist). Both empty when the
     dataset has no such table."""
     from arinsight import config
-    from arinsight.ledger import load_processed
 
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
-    tables = load_processed(folder, only=("payments", "disputes", "promises"))
-    disputed = set(open_disputes(tables["disputes"], as_of)["invoice_id"].astype(str))
+    disputed = set(open_disputes(_read(folder, "disputes"), as_of)["invoice_id"].astype(str))
     broken = pd.Series(dtype="int64")
-    if len(tables["promises"]):
-        e = evaluate_promises(tables["promises"], tables["payments"], as_of, grace_days)
+    promises = _read(folder, "promises")
+    if len(promises):
+        e = evaluate_promises(promises, _payments_for(folder, promises), as_of, grace_days)
         broken = broken_promises(e, as_of, days).groupby("customer_id").size().astype("int64")
     return disputed, broken
