@@ -975,6 +975,45 @@ def test_commission_page_lists_each_reps_customers(built):
     assert "Ann Odd (R_1), Premium: 3 customers" in north and "$3,009.00" in north
 
 
+def test_dso_beside_countback_says_when_sales_swung():
+    """Sales 1,000 -> 600 (-400 / 1,000 = -40 %, beyond the 20 % swing): DSO 40 -> 60 (+20
+    days) only because sales fell; countback DSO 45 -> 40 (-5 days). Sales 1,000 -> 900 (-10 %)
+    is no swing: no sentence."""
+    from arinsight.site import briefing
+
+    k = {
+        "dso": 60.0,
+        "countback_dso": 40.0,
+        "comparison": {
+            "dso": {"previous": 40.0, "change": 20.0, "assessment": "worse"},
+            "countback_dso": {"previous": 45.0, "change": -5.0, "assessment": "better"},
+            "credit_sales": {"previous": 1000.0, "change": -400.0, "assessment": None},
+        },
+    }
+    assert briefing.sales_swing(k) == -0.4
+    text = briefing.dso_html(k, "September 2026")
+    assert "60.0 days (+20.0 days vs September 2026)" in text
+    assert "40.0 days (-5.0 days vs September 2026)" in text
+    assert "Sales fell 40% against September 2026" in text and "moved -5.0 days" in text
+    k["comparison"]["credit_sales"]["change"] = -100.0
+    calm = briefing.dso_html(k, "September 2026")
+    assert "Sales fell" not in calm and "opposite directions" in calm
+
+
+def test_the_action_without_a_plan_is_the_level_reached():
+    """Default levels: polite from 1 day, firm from 30, final from 60. 0 days: none; 29: polite;
+    45: firm; 75: final; 90 (final + 30): call."""
+    from arinsight.dunning import dunning_levels
+    from arinsight.site.briefing import level_action
+
+    levels = dunning_levels({})
+    assert level_action(0, levels) == "Not yet due for a reminder"
+    assert level_action(29, levels) == "Due for the polite reminder (1+ days past due)"
+    assert level_action(45, levels) == "Due for the firm reminder (30+ days past due)"
+    assert level_action(75, levels) == "Due for the final reminder (60+ days past due)"
+    assert level_action(90, levels) == "Call: 90 days past due, past the final reminder"
+
+
 def test_every_tile_opens_its_definition_without_hover(built):
     """Each tile holds a details element (tap, click, keyboard) with the registry's definition."""
     home = _text(built, "index.html")
