@@ -542,7 +542,7 @@ class Builder:
             (f'<p class="dataset">Dataset: <strong>{esc(dataset)}</strong></p>' if dataset else "")
             + f'<p class="lead">{esc(month_name(latest.label))}, all regions, as of '
             f"{esc(latest.manifest.get('as_of'))}. ✓ (green) is good news, ✗ (red) needs "
-            "attention; ⓘ on a tile gives its definition.</p>"
+            "attention; the round i of a tile opens its definition.</p>"
         )
         older = [
             f"{r.name}: {title}"

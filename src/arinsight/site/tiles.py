@@ -210,11 +210,11 @@ def tile_html(
 
 def definition_html(label: str, definition: str) -> str:
     """A tile's definition that a tap, a click or a keyboard opens (a ``details`` element with
-    the button "ⓘ" in the tile's corner), not only the tooltip of a mouse: touch screens have
+    the round "i" button in the tile's corner), not only the tooltip of a mouse: touch screens have
     no hover."""
     return (
         '<details class="kpi-def"><summary>'
-        f'<span aria-hidden="true">ⓘ</span><span class="visually-hidden">What is {esc(label)}?'
+        f'<span class="kpi-def-i" aria-hidden="true">i</span><span class="visually-hidden">What is {esc(label)}?'
         f"</span></summary><p>{esc(definition)}</p></details>"
     )
 
