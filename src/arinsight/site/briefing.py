@@ -236,7 +236,6 @@ def dso_html(kpis: Mapping[str, Any] | None, previous_label: str) -> str:
     return (
         '<div class="brief-block brief-dso"><h3>Days sales outstanding</h3><p>'
         + figure("dso")
-        + " · "
         + figure("countback_dso")
         + "</p>"
         + note
