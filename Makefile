@@ -31,9 +31,11 @@ $(STAMP): pyproject.toml requirements.lock
 sample: venv ## write the embedded sample (CSV + Excel + SQLite) to data/sample
 	$(BIN)/arinsight sample --out data/sample
 
-report: venv ## build the sample report site end to end (sample, runs FROM..PERIOD, site)
+report: venv ## build the sample report site end to end (sample, runs FROM..PERIOD, alerts as a dry run, site)
 	$(BIN)/arinsight sample --out data/sample
 	$(BIN)/arinsight run --from $(FROM) --to $(PERIOD)
+	for p in $$($(BIN)/python -c "import pandas as pd; print(*pd.period_range('$(FROM)', '$(PERIOD)', freq='M'))"); do \
+	  $(BIN)/arinsight alerts --period $$p --dry-run || exit 1; done
 	$(BIN)/arinsight site
 
 browser: ## install Debian's chromium for the browser tests when it is missing

@@ -142,6 +142,19 @@ def test_top_reps(tables):
         commissions.top_reps(tables, "2026-10", 0)
 
 
+def test_commissions_by_rep_keeps_every_rep_with_a_record(tables):
+    """September (T = 2026-09-30), records accrued by T: K1 (R1, 50, paid 2026-10-10: outstanding),
+    K4 (R2, 25, accrued and paid in September), K5 (R3, 15, unpaid), K6 (R3, 20, settled without
+    a date: not outstanding). R1 50 / 0 / 0, R3 15 / 15 / 0, R2 0 / 25 / 25 (outstanding /
+    earned / paid): R2 has nothing outstanding, so top_reps leaves it out and this keeps it."""
+    by_rep = commissions.commissions_by_rep(tables, "2026-09")
+    assert by_rep["sales_rep_id"].tolist() == ["R1", "R3", "R2"]
+    assert by_rep["accrued_outstanding"].tolist() == [50.0, 15.0, 0.0]
+    assert by_rep["earned_in_period"].tolist() == [0.0, 15.0, 25.0]
+    assert by_rep["paid_in_period"].tolist() == [0.0, 0.0, 25.0]
+    assert commissions.top_reps(tables, "2026-09", 10)["sales_rep_id"].tolist() == ["R1", "R3"]
+
+
 def test_monthly_commissions(tables):
     """Aug-Oct: accrued Aug 50 (K1), Sep 25 + 15 = 40, Oct 100 + 40 = 140; paid Aug 0, Sep 25 (K4),
     Oct 50 (K1) (K6 settled in July, K3 after T). Outstanding at month ends: Aug 50 (K1; K6

@@ -869,6 +869,15 @@ def test_run_monthly_stops_when_the_run_fails(monkeypatch):
     status["run"] = 0
     assert monthly.run_monthly(today=dt.date(2026, 11, 2)) == 0
     assert calls == [("run", "2026-10"), ("alerts", "2026-10"), ("email", "2026-10")]
+    # with the site: built after the alerts (its customer pages show the period's reminders)
+    # and before the e-mail that links to it
+    site = types.ModuleType("arinsight.site")
+    site.build_site = lambda: calls.append(("site", None))
+    monkeypatch.setitem(__import__("sys").modules, "arinsight.site", site)
+    calls.clear()
+    assert monthly.run_monthly(today=dt.date(2026, 11, 2), site=True) == 0
+    assert calls == [("run", "2026-10"), ("alerts", "2026-10"), ("site", None),
+                     ("email", "2026-10")]  # fmt: skip
     with pytest.raises(ValueError):
         monthly.run_monthly("2026-13")
 

@@ -5,6 +5,7 @@ browser tests), with the built-in renderer and, when ``quarto`` is on PATH, with
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import shutil
@@ -184,6 +185,8 @@ def make_reports(root: Path) -> Path:
                 nbformat.write(_executed(title, table), rdir / nb_name)
             k = _kpis(period, region, 1.0 - 0.1 * n)
             (rdir / "kpis.json").write_text(json.dumps(k, sort_keys=True, indent=2))
+            # the commissions notebook's per-rep figures (the Commission Analytics page's reps)
+            (rdir / "commissions_by_rep.json").write_text(json.dumps(REPS))
             history = {"dso": {f"2026-{m:02d}": 40.0 + m for m in range(1, 10)}}
             history["dso"][period] = k["dso"]
             (rdir / "history_receivables.json").write_text(json.dumps(history))
@@ -201,8 +204,11 @@ def make_reports(root: Path) -> Path:
         all_dir = folder / "All"
         explorer.to_parquet(all_dir / "invoice_explorer.parquet")
         customers = explorer[["customer_id", "customer_name", "region"]].assign(
-            credit_limit=2000.0, payment_terms_days=30
+            credit_limit=2000.0,
+            payment_terms_days=30,
+            sales_rep_id=["R_1" if i % 2 else "R_2" for i in range(len(explorer))],
         )
+
         customers.to_parquet(all_dir / "customers.parquet")
         pd.DataFrame(
             {
@@ -242,6 +248,7 @@ def make_reports(root: Path) -> Path:
             "reports": reports,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    write_alerts(root / "2026-10")
     (root / "notify_log.jsonl").write_text(
         json.dumps(
             {
@@ -255,6 +262,50 @@ def make_reports(root: Path) -> Path:
     (root / ".staging-2026-11-deadbeef").mkdir()
     (root / "notes").mkdir()
     return root
+
+
+#: Two reps; R_1 looks after the odd customers, R_2 the even ones (customers.parquet).
+REPS = [
+    {"sales_rep_id": "R_1", "rep_name": "Ann Odd", "sales_group": "Premium",
+     "accrued_outstanding": 300.0, "earned_in_period": 120.0, "paid_in_period": 50.0},
+    {"sales_rep_id": "R_2", "rep_name": "Ben Even", "sales_group": "Standard",
+     "accrued_outstanding": 100.0, "earned_in_period": 80.0, "paid_in_period": 0.0},
+]  # fmt: skip
+
+
+def write_alerts(folder: Path) -> None:
+    """What a dry run of ``arinsight alerts`` leaves for a period: the dunning plan (C_11: the
+    firm reminder, level 2; C_2: waiting), the invoices that crossed a threshold (C_11's
+    INV-011, 30 days) and C_11's reminder written to the outbox, not sent."""
+    alerts = folder / "alerts"
+    alerts.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "customer_id": ["C_11", "C_2"],
+            "level": [2, 1],
+            "template": ["reminder_firm", ""],
+            "action": ["send", "wait"],
+            "invoice_ids": ["INV-011", "INV-002"],
+            "overdue_amount": [1011.0, 1002.0],
+            "max_days_past_due": [19, 28],
+            "previous_level": [1, 1],
+            "previous_period": ["2026-09", "2026-10"],
+            "reason": ["level 1 sent in 2026-09, still unpaid", "level 1 sent 0 day(s) ago"],
+        }
+    ).to_csv(alerts / "dunning_plan.csv", index=False)
+    pd.DataFrame(
+        {
+            "invoice_id": ["INV-011"],
+            "customer_id": ["C_11"],
+            "due_date": ["2026-09-12"],
+            "open_amount": [1011.0],
+            "days_past_due": [49],
+            "days_past_due_previous": [18],
+            "level": [30],
+        }
+    ).to_csv(alerts / "overdue_crossings.csv", index=False)
+    (folder / "outbox").mkdir()
+    (folder / "outbox" / "reminder_2026-10_C_11_2.eml").write_text("Subject: Reminder\n\nx\n")
 
 
 def make_project(tmp_path: Path) -> Path:
@@ -860,6 +911,117 @@ def test_customer_page_statement_sums_to_pending_balance(built):
     c0 = _text(built, "site/2026-10/customers/C_0.html")
     assert "P-1" in c0 and "$1,000.00" in c0  # its payment
     assert '<details class="ar-detail" open><summary>Payments, last 12 months (1)</summary>' in c0
+
+
+def test_home_says_what_happened_and_what_to_do(built):
+    """The briefing of October 2026 (All): the comparison of KPIS_OCT_ALL has DSO 40.25 -> 45.25
+    (+5 / 40.25 = +12 %, worse) and CEI 80 -> 82.5 (+2.5 / 80 = +3 %, better), so DSO comes
+    first. The largest overdue balances are C_11 (1,011), C_10, C_9, C_8, C_6 (the open
+    invoices of the explorer frame, all past due); the plan of write_alerts gives C_11 the firm
+    reminder, and the others, absent from the plan, no reminder."""
+    home = _text(built, "index.html")
+    brief = home[home.index('class="ar-section briefing"') :]
+    brief = brief[: brief.index("</section>")]
+    changes = re.findall(r'<li class="(good|bad)" data-kpi="(\w+)"', brief)
+    assert changes == [("bad", "dso"), ("good", "cei")]
+    assert "+12% to 45.2 days (from 40.2 days)" in brief
+    assert "+3% to 82.5% (from 80.0%)" in brief
+    order = [brief.index(f"Customer {i}<") for i in (11, 10, 9, 8, 6)]
+    assert order == sorted(order)
+    assert "Customer 5<" not in brief
+    assert "Send the firm reminder (level 2)" in brief
+    assert 'href="site/2026-10/customers/C_11.html"' in brief
+    assert "dunning plan (arinsight alerts)" in brief
+    assert 'data-kpi="countback_dso"' in brief  # beside DSO, n/a here
+    # the period overview of September (no plan there) has tiles and the briefing too
+    sept = _text(built, "site/2026-09/index.html")
+    assert 'class="kpi-tiles"' in sept and 'class="ar-section briefing"' in sept
+    assert "has not run for this period" in sept
+
+
+def test_customer_page_shows_the_reminders_and_alerts_of_its_period(built):
+    """C_11's page of October: its level-2 reminder written to the outbox by a dry run (not
+    sent) and INV-011, which crossed 30 days past due; the section is open. September ran no
+    alerts: its page says so."""
+    c11 = _text(built, "site/2026-10/customers/C_11.html")
+    section = c11[c11.index('class="ar-detail cust-reminders" open') :]
+    section = section[: section.index("</details>")]
+    assert "Reminder level 2 written for October 2026, not sent" in section
+    assert "level 1 sent in 2026-09, still unpaid" in section
+    assert "INV-011" in section and "$1,011.00" in section
+    c2 = _text(built, "site/2026-10/customers/C_2.html")
+    assert "Wait: level 1 sent 0 day(s) ago" in c2
+    c5 = _text(built, "site/2026-10/customers/C_5.html")
+    assert "No reminder or alert for this customer this period" in c5
+    sept = _text(built, "site/2026-09/customers/C_11.html")
+    assert "has not run for this period" in sept
+
+
+def test_commission_page_lists_each_reps_customers(built):
+    """All, October: R_1 (odd customers) has C_1, C_3, C_5, C_9, C_11 open (C_7 is paid):
+    1001 + 1003 + 1005 + 1009 + 1011 = 5,029 open, all overdue; R_2 has C_2, C_4, C_6, C_8,
+    C_10: 1002 + 1004 + 1006 + 1008 + 1010 = 5,030. Each customer links to its page; North's
+    page counts North's customers only (R_1: C_1, C_3, C_5 = 3,009)."""
+    text = _text(built, "site/2026-10/All/commissions.html")
+    reps = text[text.index('class="ar-section reps"') :]
+    reps = reps[: reps.index("</section>")]
+    assert "Ann Odd (R_1), Premium: 5 customers" in reps
+    assert "Ben Even (R_2), Standard: 5 customers" in reps
+    assert "$5,029.00" in reps and "$5,030.00" in reps
+    r1 = reps[reps.index('id="rep-R_1"') : reps.index('id="rep-R_2"')]
+    assert 'href="../customers/C_11.html"' in r1 and "C_2.html" not in r1
+    assert r1.index("C_11.html") < r1.index("C_1.html")  # the largest overdue first
+    north = _text(built, "site/2026-10/North/commissions.html")
+    assert "Ann Odd (R_1), Premium: 3 customers" in north and "$3,009.00" in north
+
+
+def test_dso_beside_countback_says_when_sales_swung():
+    """Sales 1,000 -> 600 (-400 / 1,000 = -40 %, beyond the 20 % swing): DSO 40 -> 60 (+20
+    days) only because sales fell; countback DSO 45 -> 40 (-5 days). Sales 1,000 -> 900 (-10 %)
+    is no swing: no sentence."""
+    from arinsight.site import briefing
+
+    k = {
+        "dso": 60.0,
+        "countback_dso": 40.0,
+        "comparison": {
+            "dso": {"previous": 40.0, "change": 20.0, "assessment": "worse"},
+            "countback_dso": {"previous": 45.0, "change": -5.0, "assessment": "better"},
+            "credit_sales": {"previous": 1000.0, "change": -400.0, "assessment": None},
+        },
+    }
+    assert briefing.sales_swing(k) == -0.4
+    text = briefing.dso_html(k, "September 2026")
+    assert "60.0 days (+20.0 days vs September 2026)" in text
+    assert "40.0 days (-5.0 days vs September 2026)" in text
+    assert "Sales fell 40% against September 2026" in text and "moved -5.0 days" in text
+    k["comparison"]["credit_sales"]["change"] = -100.0
+    calm = briefing.dso_html(k, "September 2026")
+    assert "Sales fell" not in calm and "opposite directions" in calm
+
+
+def test_the_action_without_a_plan_is_the_level_reached():
+    """Default levels: polite from 1 day, firm from 30, final from 60. 0 days: none; 29: polite;
+    45: firm; 75: final; 90 (final + 30): call."""
+    from arinsight.dunning import dunning_levels
+    from arinsight.site.briefing import level_action
+
+    levels = dunning_levels({})
+    assert level_action(0, levels) == "Not yet due for a reminder"
+    assert level_action(29, levels) == "Due for the polite reminder (1+ days past due)"
+    assert level_action(45, levels) == "Due for the firm reminder (30+ days past due)"
+    assert level_action(75, levels) == "Due for the final reminder (60+ days past due)"
+    assert level_action(90, levels) == "Call: 90 days past due, past the final reminder"
+
+
+def test_every_tile_opens_its_definition_without_hover(built):
+    """Each tile holds a details element (tap, click, keyboard) with the registry's definition."""
+    home = _text(built, "index.html")
+    tiles = re.findall(r'<div class="kpi-tile[^"]*" data-kpi="(\w+)".*?</details>', home, re.S)
+    assert tiles and "dso" in tiles
+    definition = kpis.get("dso").definition
+    assert f"What is {kpis.get('dso').label}?</span></summary><p>" in home
+    assert html.escape(definition) in home
 
 
 def test_home_and_archive_link_every_region_and_period(built):

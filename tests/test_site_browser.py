@@ -1058,3 +1058,48 @@ def test_a_pandas_table_downloads_too(page, engine_served):
     assert _csv(_download(page, bar.locator('[data-download="csv"]'))) == want
     xlsx = _xlsx(_download(page, bar.locator('[data-download="xlsx"]')))
     assert xlsx[1:] == [[0, 1, "'=1+1", -1234.5], [1, 2, "'-x", 100.25]]
+
+
+def test_reminders_and_alerts_on_the_customer_page_of_their_period(page, served):
+    """C_11's page of October shows the reminder the alerts' dry run wrote (level 2, not sent)
+    and the invoice that crossed 30 days past due, open without a click; September's page of
+    the same customer says the alerts did not run for it (test_site.write_alerts)."""
+    page.goto(served["url"] + "site/2026-10/customers/C_11.html")
+    section = page.locator("details.cust-reminders")
+    assert section.get_attribute("open") is not None
+    text = section.inner_text()
+    assert "Reminder level 2 written for October 2026, not sent" in text
+    assert "INV-011" in text and "$1,011.00" in text
+    page.goto(served["url"] + "site/2026-09/customers/C_11.html")
+    page.locator("details.cust-reminders summary").click()
+    assert "has not run for this period" in page.locator("details.cust-reminders").inner_text()
+
+
+def test_a_tile_definition_opens_by_tap_and_keyboard_without_leaving(browser, served):
+    """On a touch phone (390 px, no hover) a tap on the round "i" of the DSO tile shows its definition;
+    on the linked Open AR tile the tap opens the definition instead of the explorer; the
+    keyboard opens it with Enter."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)  # fmt: skip
+    pg = context.new_page()
+    try:
+        pg.goto(served["url"] + "index.html")
+        for key in ("dso", "open_ar"):
+            tile = pg.locator(f'.kpi-tiles .kpi-tile[data-kpi="{key}"]')
+            definition = tile.locator(".kpi-def > p")
+            assert not definition.is_visible()
+            tile.locator(".kpi-def > summary").tap()
+            assert definition.is_visible()
+            assert definition.inner_text() == kpis.get(key).definition
+            assert pg.url.endswith("index.html")  # the linked tile did not open the explorer
+            box = definition.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # on screen
+        pg.goto(served["url"] + "site/2026-10/All/receivables.html")
+        summary = pg.locator('.kpi-tile[data-kpi="cei"] .kpi-def > summary')
+        summary.focus()
+        pg.keyboard.press("Enter")
+        assert pg.locator('.kpi-tile[data-kpi="cei"] .kpi-def > p').is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{served['renderer']}-definition-390.png"))
+    finally:
+        context.close()

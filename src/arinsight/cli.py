@@ -498,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "monthly",
-        "the month-end chain for cron or CI: run, then alerts, then email-report, for the "
+        "the month-end chain for cron or CI: run, then alerts, then (--site) the website, then "
+        "email-report, for the "
         "previous calendar month unless --period is given",
         "arinsight monthly --site --params my_params.yaml",
     )
@@ -507,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs", type=positive_int, default=None, help="notebooks run at once (default: cores)"
     )
-    p.add_argument("--site", action="store_true", help="also build the website after the run")
+    p.add_argument("--site", action="store_true", help="also build the website (after the alerts)")
     p.add_argument("--dry-run", action="store_true", help="write .eml files, send nothing")
     p.add_argument("--force", action="store_true", help="send e-mails again even if sent")
     _params_option(p)

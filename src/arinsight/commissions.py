@@ -136,12 +136,17 @@ def commission_kpis(
     return out
 
 
-def _top_reps(com: pd.DataFrame, reps: pd.DataFrame, p: Period, top_n: int) -> pd.DataFrame:
+_REP_FIGURES = ["accrued_outstanding", "earned_in_period", "paid_in_period"]
+
+
+def _top_reps(
+    com: pd.DataFrame, reps: pd.DataFrame, p: Period, top_n: int, keep_zero: bool = False
+) -> pd.DataFrame:
     if top_n < 1:
         raise ValueError(f"top_n: expected at least 1, got {top_n!r}")
     t = p.end
     amount = com["commission_amount"].to_numpy(dtype="float64")
-    cols = ["accrued_outstanding", "earned_in_period", "paid_in_period"]
+    cols = _REP_FIGURES
     frame = pd.DataFrame(
         {
             "sales_rep_id": com["sales_rep_id"],
@@ -153,12 +158,22 @@ def _top_reps(com: pd.DataFrame, reps: pd.DataFrame, p: Period, top_n: int) -> p
         }
     )
     by_rep = frame.groupby("sales_rep_id")[cols].sum().round(2) + 0.0
-    by_rep = by_rep.loc[by_rep["accrued_outstanding"] > 0]
+    if not keep_zero:
+        by_rep = by_rep.loc[by_rep["accrued_outstanding"] > 0]
     out = _with_reps(by_rep, reps)[["sales_rep_id", "rep_name", "sales_group", *cols]]
     out = out.sort_values(
         ["accrued_outstanding", "sales_rep_id"], ascending=[False, True], kind="stable"
     )
     return out.head(top_n).reset_index(drop=True)
+
+
+def commissions_by_rep(tables: Mapping[str, pd.DataFrame], period: Period | str) -> pd.DataFrame:
+    """Every sales rep with a commission record accrued by T, with the columns of
+    :func:`top_reps` (also a rep with nothing outstanding, whom :func:`top_reps` leaves out), for
+    the website's per-rep view; ranked by accrued outstanding, then by rep id."""
+    com, reps = _frame(tables)
+    p = as_period(period)
+    return _top_reps(com.loc[com["accrual_date"] <= p.end], reps, p, 10**9, keep_zero=True)
 
 
 def top_reps(

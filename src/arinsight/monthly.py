@@ -1,6 +1,8 @@
 """The scheduled job, above the runner, the site and the notifications: ``arinsight monthly``
-runs ``run`` -> (``site``) -> ``alerts`` -> ``email-report`` for one period (by default the
-previous calendar month), for cron, systemd timers and CI."""
+runs ``run`` -> ``alerts`` -> (``site``) -> ``email-report`` for one period (by default the
+previous calendar month), for cron, systemd timers and CI. The site is built after the alerts so
+that its customer pages show the reminders and alerts of the period, and before the e-mail that
+links to it."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def run_monthly(
     force: bool = False,
     today: dt.date | None = None,
 ) -> int:
-    """The scheduled job: ``run`` -> (``site``) -> ``alerts`` -> ``email-report`` for one period.
+    """The scheduled job: ``run`` -> ``alerts`` -> (``site``) -> ``email-report`` for one period.
 
     ``period`` defaults to the previous calendar month of ``today``. A failed run stops the chain
     (no e-mail about a broken report) and its exit status is returned; otherwise the worst exit
@@ -50,13 +52,13 @@ def run_monthly(
             file=sys.stderr,
         )
         return status
-    if site:
+    print(f"monthly {label}: alerts")
+    a = notify.run_alerts(label, dry_run=dry_run, params_files=files, force=force)
+    if site:  # after the alerts: the customer pages show the period's reminders
         from arinsight.site import build_site
 
         print(f"monthly {label}: site")
         build_site()
-    print(f"monthly {label}: alerts")
-    a = notify.run_alerts(label, dry_run=dry_run, params_files=files, force=force)
     print(f"monthly {label}: email-report")
     r = notify.run_email_report(label, dry_run=dry_run, params_files=files, force=force)
     return max(a, r)

@@ -81,6 +81,88 @@ def _disputes(period: PeriodReport) -> dict[str, pd.DataFrame] | None:
     return {str(c): g for c, g in frame.groupby("customer_id", sort=False)}
 
 
+def period_alerts(period: PeriodReport) -> dict[str, dict[str, Any]] | None:
+    """What ``arinsight alerts`` did for each customer in the period, from
+    ``reports/<period>/alerts/`` and the period's outbox: ``{customer_id: {"plan": the
+    customer's row of dunning_plan.csv, "crossings": its invoices that crossed an overdue
+    threshold in the period (overdue_crossings.csv), "message": "sent" | "written, not sent"
+    | None for its reminder of the period}}``; None when the alerts step has not run for the
+    period. A reminder is "sent" once the server took it (``outbox/sent/``); on a dry run, or
+    while the server refuses it, it stays "written, not sent" in the outbox."""
+    folder = period.folder / "alerts"
+    plan_path = folder / "dunning_plan.csv"
+    if not plan_path.is_file():
+        return None
+    plan = pd.read_csv(plan_path, dtype={"customer_id": str})
+    crossings_path = folder / "overdue_crossings.csv"
+    crossings = (
+        pd.read_csv(crossings_path, dtype={"customer_id": str, "invoice_id": str})
+        if crossings_path.is_file()
+        else pd.DataFrame(columns=["customer_id"])
+    )
+    outbox = period.folder / "outbox"
+    out: dict[str, dict[str, Any]] = {}
+    for row in plan.to_dict("records"):
+        cid = str(row["customer_id"])
+        stem = f"reminder_{period.label}_{cid}_{int(row['level'])}.eml"
+        message = None
+        if row.get("action") in ("send", "done"):
+            if (outbox / "sent" / stem).is_file() or row.get("action") == "done":
+                message = "sent"
+            elif (outbox / stem).is_file():
+                message = "written, not sent"
+        out[cid] = {"plan": row, "crossings": None, "message": message}
+    for cid, group in crossings.groupby("customer_id", sort=False):
+        out.setdefault(str(cid), {"plan": None, "crossings": None, "message": None})
+        out[str(cid)]["crossings"] = group
+    return out
+
+
+def alerts_html(alerts: dict[str, Any] | None, period_label: str, currency: str) -> str:
+    """The customer's reminders and alerts of the period (:func:`period_alerts`): the
+    dunning step (sent, due, waiting or call) and the invoices that crossed an overdue
+    threshold; empty when the alerts step has nothing for this customer."""
+    from arinsight.site.briefing import plan_action
+
+    if not alerts:
+        return ""
+    parts = []
+    plan = alerts.get("plan")
+    if plan is not None:
+        status = alerts.get("message")
+        level = int(plan["level"])
+        if status == "sent":
+            what = f"Reminder level {level} sent for {month_name(period_label)}"
+        elif status == "written, not sent":
+            what = (
+                f"Reminder level {level} written for {month_name(period_label)}, not sent "
+                "(a dry run, or the mail server refused it: it waits in the outbox)"
+            )
+        else:
+            what = plan_action(plan)
+        parts.append(
+            f'<p class="cust-dunning" data-action="{esc(plan.get("action"))}" '
+            f'data-level="{level}"><strong>{esc(what)}</strong>'
+            + (f"; {esc(plan.get('reason'))}" if _text(plan.get("reason")) else "")
+            + f" ({esc(str(plan.get('invoice_ids') or '').replace(';', ','))}).</p>"
+        )
+    crossings = alerts.get("crossings")
+    if crossings is not None and len(crossings):
+        cols = [c for c in ("invoice_id", "due_date", "open_amount", "days_past_due", "level")
+                if c in crossings.columns]  # fmt: skip
+        parts.append(
+            "<p>Invoices that crossed an overdue threshold in the period:</p>"
+            + table_markup(
+                crossings[cols],
+                money_columns=["open_amount"] if "open_amount" in cols else [],
+                currency=currency,
+                max_rows=None,
+                labels={"level": "Threshold crossed (days)"},
+            )
+        )
+    return "".join(parts)
+
+
 def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
     """The customer's contact line: its contact e-mail, its sales rep (name and ID) and its
     invoices in dispute (with reason and date), each only when the data has it; empty when
@@ -143,6 +225,7 @@ def customer_fragments(
         else pd.DataFrame(columns=cust.PAYMENT_COLUMNS)
     )
     disputes_by = _disputes(period)
+    alerts_by = period_alerts(period)
     log = cust.read_reminders((builder.reports_dir or config.REPORTS_DIR) / "notify_log.jsonl")
     log = log.loc[log["period"].astype(str) <= period.label] if len(log) else log
     ids = summary["customer_id"].astype(str).tolist()
@@ -293,11 +376,19 @@ def customer_fragments(
             pays, money_columns=["amount"], currency=currency, max_rows=None, totals=["amount"]
         ) if len(pays) else "<p>No payment in the last 12 months.</p>"  # fmt: skip
         sent = log_by.get(cid) if log_by else None
-        reminders_html = (
-            table_markup(sent.drop(columns=["customer_id"]), max_rows=None)
+        this_period = alerts_html((alerts_by or {}).get(cid), period.label, currency)
+        reminders_html = this_period + (
+            "<p>Reminders in the send log up to this period:</p>"
+            + table_markup(sent.drop(columns=["customer_id"]), max_rows=None)
             if sent is not None and len(sent)
-            else "<p>No reminder recorded.</p>"
+            else "<p>No reminder in the send log up to this period.</p>"
         )
+        if alerts_by is None:
+            reminders_html += (
+                "<p>The alerts step (arinsight alerts) has not run for this period.</p>"
+            )
+        elif not this_period:
+            reminders_html += "<p>No reminder or alert for this customer this period.</p>"
         body = (
             builder.context_bar(source, period, None, "customers", cid)
             + head
@@ -312,7 +403,8 @@ def customer_fragments(
             + f'<section class="ar-section"><h2>Risk</h2>{risk_html}</section>'
             + f'<details class="ar-detail"{" open" if len(pays) <= LONG_LIST else ""}>'
             f"<summary>Payments, last 12 months ({len(pays):,})</summary>{pays_html}</details>"
-            + f'<details class="ar-detail"><summary>Reminders sent</summary>{reminders_html}</details>'
+            + f'<details class="ar-detail cust-reminders"{" open" if this_period else ""}>'
+            f"<summary>Reminders and alerts</summary>{reminders_html}</details>"
         )
         pages[cid] = (f"{name}: {month_name(period.label)}", body)
     return index_body, pages

@@ -25,6 +25,8 @@ import pandas as pd
 
 from arinsight import kpis as registry
 from arinsight.ledger import ALL_REGIONS, period_bounds
+from arinsight.site import briefing
+from arinsight.site import reps as rep_view
 from arinsight.site.customer_page import customer_pages, customers_with_pages
 from arinsight.site.explorer import (
     TILE_VIEWS,
@@ -62,6 +64,7 @@ from arinsight.site.sections import (
     empty_html,
     failed_badge,
     failed_page,
+    link_customers,
     page,
     provenance_html,
     scripts_html,
@@ -369,6 +372,7 @@ class Builder:
             + about
             + cards
             + details
+            + (self.reps(source, period, region) if key == "commissions" else "")
             + provenance_html(period, region, nb_name)
         )
         self.write(
@@ -438,6 +442,43 @@ class Builder:
             text = f'<a class="ar-rows-link" href="{esc(target)}" data-kpi="{esc(key)}">{text}</a>'
         return f'<td class="num" data-v="{esc(value if value is not None else "")}">{text}</td>'
 
+    def briefing(self, source: str, period: PeriodReport) -> str:
+        """What happened and what to do (:mod:`arinsight.site.briefing`), for All; empty when
+        the period published no figures for All."""
+        if period.all is None or not period.all.kpis:
+            return ""
+        data = self.data(period)
+        plan = briefing.read_plan(period.folder)
+        top = briefing.top_overdue_with_action(
+            data["positions"], data["customers"], plan, period.manifest.get("params")
+        )
+        keys = [k.key for key, _, _ in REGION_PAGES for k in registry.tiles(key)]
+        block = briefing.briefing_html(
+            period.all.kpis,
+            keys,
+            top,
+            currency_of(period),
+            month_name(period_bounds(period.label).previous().label),
+            plan_known=plan is not None,
+            overdue_link=self.explorer_link(source, period, TILE_VIEWS["overdue_ar"][0]),
+        )
+        return link_customers(block, self.resolver(source, period.label))
+
+    def reps(self, source: str, period: PeriodReport, region: RegionReport) -> str:
+        """Sales reps and their customers (:mod:`arinsight.site.reps`) for the Commission
+        Analytics page of ``region``."""
+        data = self.data(period)
+        positions = data["positions"]
+        if region.name != ALL_REGIONS and len(positions):
+            positions = positions.loc[positions["region"] == region.name]
+        balances = rep_view.customer_balances(positions, data["customers"])
+        return rep_view.reps_html(
+            region.json("commissions_by_rep.json"),
+            balances,
+            currency_of(period),
+            self.resolver(source, period.label),
+        )
+
     def region_table(self, source: str, period: PeriodReport) -> str:
         """Regions at a glance: key figures per region, the region linked to its pages."""
         currency = currency_of(period)
@@ -482,21 +523,26 @@ class Builder:
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
 
+    @staticmethod
+    def home_keys() -> list[str]:
+        """The tiles of the home page and the period overviews: the first few of every page."""
+        return [
+            k.key for key, _, _ in REGION_PAGES for k in registry.tiles(key)[:HOME_TILES_PER_PAGE]
+        ]
+
     def home(self) -> None:
         latest = self.latest
         if latest is None:
             self.write(HOME, "Accounts receivable", [page(empty_html())], "home")
             return
         self.data(latest)
-        keys = [
-            k.key for key, _, _ in REGION_PAGES for k in registry.tiles(key)[:HOME_TILES_PER_PAGE]
-        ]
+        keys = self.home_keys()
         dataset = (latest.manifest.get("dataset") or {}).get("name")
         intro = (
             (f'<p class="dataset">Dataset: <strong>{esc(dataset)}</strong></p>' if dataset else "")
             + f'<p class="lead">{esc(month_name(latest.label))}, all regions, as of '
             f"{esc(latest.manifest.get('as_of'))}. ✓ (green) is good news, ✗ (red) needs "
-            "attention; hover a tile for its definition.</p>"
+            "attention; the round i of a tile opens its definition.</p>"
         )
         older = [
             f"{r.name}: {title}"
@@ -515,6 +561,7 @@ class Builder:
             self.context_bar(HOME, latest, None, None)
             + intro
             + self.tiles(HOME, latest, latest.all, keys)
+            + self.briefing(HOME, latest)
             + self.worklist_html(HOME, latest)
             + '<section class="ar-section"><h2>Regions at a glance</h2>'
             + self.region_table(HOME, latest)
@@ -546,6 +593,12 @@ class Builder:
             self.context_bar(source, period)
             + f"<p>{esc(month_name(period.label))}, as of {esc(period.manifest.get('as_of'))}.</p>"
             + notice
+            + (
+                self.tiles(source, period, period.all, self.home_keys())
+                if period.all and period.all.kpis
+                else ""
+            )
+            + self.briefing(source, period)
             + self.region_table(source, period)
             + (
                 f'<p class="links"><a href="{esc(href(source, period_explorer_source(period.label)))}">'

@@ -196,6 +196,7 @@ def tile_html(
         f'<div class="kpi-tile{linked}" data-kpi="{esc(key)}" data-value="{esc(data_value)}" '
         f'title="{esc(kpi.definition)}">'
         f'<div class="kpi-label">{esc(kpi.label)}</div>'
+        f"{definition_html(kpi.label, kpi.definition)}"
         f"{value_html(value, kpi.unit, currency)}"
         f'<div class="kpi-change {tone}" title="{esc(change_title)}" '
         f'data-assessment="{esc(ch["assessment"] or "")}">'
@@ -204,6 +205,17 @@ def tile_html(
         f'<div class="kpi-trend {tone}">{spark}</div>'
         f"{rows}"
         "</div>"
+    )
+
+
+def definition_html(label: str, definition: str) -> str:
+    """A tile's definition that a tap, a click or a keyboard opens (a ``details`` element with
+    the round "i" button in the tile's corner), not only the tooltip of a mouse: touch screens have
+    no hover."""
+    return (
+        '<details class="kpi-def"><summary>'
+        f'<span class="kpi-def-i" aria-hidden="true">i</span><span class="visually-hidden">What is {esc(label)}?'
+        f"</span></summary><p>{esc(definition)}</p></details>"
     )
 
 
