@@ -203,12 +203,17 @@ def _write_tables(
         con.disconnect()
 
 
-def _write_pools(processed: Path, p: Any, settings: Mapping[str, Any], out: Path) -> None:
+def _write_pools(
+    processed: Path, p: Any, settings: Mapping[str, Any], out: Path, engine: Mapping[str, Any]
+) -> None:
     """The provision matrix's pool sums at T, every region at once (one pass over the ledger
-    instead of one per region's page)."""
+    instead of one per region's page); open AR at T from the positions just written."""
     from arinsight.engine.pools import pool_tables
 
-    frames = pool_tables(processed, p.end, settings["aging_buckets"])
+    frames = pool_tables(
+        processed, p.end, settings["aging_buckets"], positions=out / "positions.parquet",
+        memory_limit=engine.get("memory_limit"),
+    )  # fmt: skip
     for name in POOL_TABLES:
         frames[name].to_parquet(out / f"pool_{name}.parquet", index=False)
 
@@ -325,7 +330,7 @@ def _compute(processed, period, as_of, settings, url, folder: Path, stamp, engin
         (work / "kpis.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
         _write_tables(processed, p, settings, url, work, engine)
         if url in (None, "", "duckdb://"):
-            _write_pools(processed, p, settings, work)
+            _write_pools(processed, p, settings, work, engine)
         (work / "stamp.json").write_text(json.dumps(stamp, indent=1) + "\n")
         if folder.exists():
             shutil.rmtree(folder)

@@ -88,12 +88,17 @@ class Pools:
         return self.con.create_table(ibis.util.gen_name(f"arinsight_{name}"), expr, temp=True)
 
     def history(
-        self, origins: Sequence[dt.date], buckets: Sequence[int], horizon_months: int
+        self,
+        origins: Sequence[dt.date],
+        buckets: Sequence[int],
+        horizon_months: int,
+        positions: Path | None = None,
     ) -> dict[str, pd.DataFrame]:
         """``balances``, ``moves`` and ``followed`` (see the module docstring, each with a
         ``region`` column first) over the month ends ``origins`` (ascending), and ``ledger``:
         per region its first invoice date and its open amount at the last origin from invoices
-        less payments alone (``gross``: what the Receivables page shows)."""
+        less payments alone (``gross``: what the Receivables page shows; read from the period's
+        kept ``positions`` parquet when given, else computed)."""
         snaps = self._open(origins, buckets, "pool_snapshots")
         pairs = ibis.memtable({"_o": list(origins[:-1]), "_next": list(origins[1:])}).mutate(
             _o=lambda t: t._o.cast("date"), _next=lambda t: t._next.cast("date")
@@ -106,10 +111,16 @@ class Pools:
             "followed": self._fetch(
                 _followed(snaps, self.write_offs, origins, horizon_months), ["region", "origin"]
             ),
-            "ledger": self._fetch(self._ledger(origins[-1]), ["region"]),
+            "ledger": self._fetch(self._ledger(origins[-1], positions), ["region"]),
         }
 
-    def _ledger(self, at: dt.date) -> ir.Table:
+    def _ledger(self, at: dt.date, positions: Path | None) -> ir.Table:
+        if positions is not None:  # the positions at T: invoices dated <= T, open from payments
+            p = self.con.read_parquet(positions)
+            return p.group_by("region").aggregate(
+                first_invoice_date=p.invoice_date.min(),
+                gross=p.open_amount.cast(MONEY_SUM).sum(),
+            )
         inv = self.ledgers.invoices
         first = inv.group_by("region").aggregate(first_invoice_date=inv.invoice_date.min())
         o = history.open_at_origins(self.ledgers._replace(payments=self.payments), [at])
@@ -272,12 +283,14 @@ def _attributes(invoices: ir.Table, raw_invoices: ir.Table) -> ir.Table:
 
 
 @contextmanager
-def pool_session(source: str | Path | Mapping[str, pd.DataFrame]) -> Iterator[Pools]:
+def pool_session(
+    source: str | Path | Mapping[str, pd.DataFrame], memory_limit: str | None = None
+) -> Iterator[Pools]:
     """The :class:`Pools` of ``source``: a folder of processed parquet files (read by the engine,
     never loaded into pandas) or a mapping of pandas frames (invoices, payments, adjustments,
-    customers). DuckDB's memory is bounded by
+    customers). DuckDB's memory is bounded by ``memory_limit``, by default
     :data:`~arinsight.engine.run.HISTORY_MEMORY_LIMIT` (beyond it, it spills to disk)."""
-    con = connect(memory_limit=HISTORY_MEMORY_LIMIT)
+    con = connect(memory_limit=memory_limit or HISTORY_MEMORY_LIMIT)
     try:
         if isinstance(source, (str, Path)):
             raw = sources.from_parquet(con, source)
@@ -310,13 +323,18 @@ def pool_tables(
     as_of: Any,
     buckets: Sequence[int],
     horizon_months: int = 12,
+    *,
+    positions: Path | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """:meth:`Pools.history` of ``source`` over every month end from the month of its first
-    invoice to T = ``as_of`` (T itself the last origin, also when it is not a month end)."""
+    invoice to T = ``as_of`` (T itself the last origin, also when it is not a month end);
+    ``positions``: the period's kept positions at T (see :meth:`Pools.history`);
+    ``memory_limit``: DuckDB's (:func:`pool_session`)."""
     t = pd.Timestamp(as_of).normalize()
-    with pool_session(source) as pools:
+    with pool_session(source, memory_limit) as pools:
         first = pools.con.execute(pools.ledgers.invoices.invoice_date.min())
         first = t if first is None or pd.isna(first) else min(pd.Timestamp(first), t)
         ends = [m.end_time.normalize() for m in pd.period_range(first, t, freq="M")]
         origins = [o.date() for o in ends if o < t] + [t.date()]
-        return pools.history(origins, buckets, horizon_months)
+        return pools.history(origins, buckets, horizon_months, positions)
