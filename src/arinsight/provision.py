@@ -45,6 +45,8 @@ from arinsight.errors import ParamsError
 
 #: The invoice attributes a provision pool may be segmented by (``provision.segment_by``).
 SEGMENTS: tuple[str, ...] = ("region", "industry", "customer_type")
+#: The aging buckets' upper bounds (days past due) when none are given.
+DEFAULT_BUCKETS: tuple[int, ...] = (0, 30, 60, 90, 120)
 #: Months after a past month end whose write-offs the backtest counts.
 BACKTEST_HORIZON = 12
 _SETTLEMENT_COLUMNS = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount"]
@@ -209,27 +211,24 @@ def provision_matrix(
     tables: Mapping[str, pd.DataFrame],
     as_of: Any,
     *,
-    buckets: Sequence[int] = (0, 30, 60, 90, 120),
+    buckets: Sequence[int] = DEFAULT_BUCKETS,
     segment_by: str = "region",
-    lookback_months: int = 12,
-    forward_looking_factor: float = 1.0,
-    trailing_months: int = 12,
+    **params: Any,
 ) -> Matrix:
     """The provision matrix of ``tables`` (invoices, payments, adjustments; one region or all)
     at T = ``as_of`` (a month end; see the module docstring for every step), its allowance at
     the previous month end, the backtest at every month end E with ``E + 12 months <= T`` and
     a full lookback behind it, and the write-offs, credit notes and adjustments of the
     ``trailing_months`` months up to T. The month-end history comes from the query engine
-    (:func:`arinsight.engine.pools.pool_tables`), as the run's kept results have it."""
+    (:func:`arinsight.engine.pools.pool_tables`), as the run's kept results have it;
+    ``params``: the other keyword arguments of :func:`matrix_of`."""
     from arinsight.engine.pools import of_region, pool_tables
 
     _check_segment(segment_by)
     frames = pool_tables(tables, as_of, buckets, BACKTEST_HORIZON)
-    return matrix_of(
-        of_region(frames, "All", segment_by), tables.get("adjustments"), as_of, buckets=buckets,
-        segment_by=segment_by, lookback_months=lookback_months,
-        forward_looking_factor=forward_looking_factor, trailing_months=trailing_months,
-    )  # fmt: skip
+    pools = of_region(frames, "All", segment_by)
+    adjustments = tables.get("adjustments")
+    return matrix_of(pools, adjustments, as_of, buckets=buckets, segment_by=segment_by, **params)
 
 
 def matrix_of(
@@ -237,7 +236,7 @@ def matrix_of(
     adjustments: pd.DataFrame | None,
     as_of: Any,
     *,
-    buckets: Sequence[int] = (0, 30, 60, 90, 120),
+    buckets: Sequence[int] = DEFAULT_BUCKETS,
     segment_by: str = "region",
     lookback_months: int = 12,
     forward_looking_factor: float = 1.0,
@@ -375,7 +374,7 @@ def region_provision(
     folder = config.resolve_path(processed_dir) if processed_dir else config.PROCESSED_DIR
     segment_by = params.get("segment_by", "region")
     _check_segment(segment_by)
-    buckets = list(params.get("buckets", (0, 30, 60, 90, 120)))
+    buckets = list(params.get("buckets", DEFAULT_BUCKETS))
     if results is None:
         as_of = period.end if period.is_snapshot else None
         results = period_results(folder, period.label, as_of, {"aging_buckets": buckets})
