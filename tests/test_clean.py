@@ -414,20 +414,20 @@ def test_written_as_cleaned_gives_the_same_files_and_leaves_no_staging(tmp_path)
 def test_a_clean_that_fails_half_way_leaves_the_last_processed_data(tmp_path, monkeypatch):
     """Customers and commissions are final (and written) before payments: a failure while
     finishing the payments must not leave new customers beside old invoices."""
-    from arinsight import clean as clean_module
+    from arinsight.clean import write as clean_write
 
     tables = _tables([_inv("I1")], [_pay("P1")])
     out = tmp_path / "processed"
     write_processed(clean(tables, run_date=RUN), out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    finish = clean_module._finish
+    finish = clean_write._finish
 
     def failing(table, df):
         if table == "payments":
             raise RuntimeError("disk full")
         return finish(table, df)
 
-    monkeypatch.setattr(clean_module, "_finish", failing)
+    monkeypatch.setattr(clean_write, "_finish", failing)
     other = _tables([_inv("I1"), _inv("I2")], [_pay("P1")])
     with pytest.raises(RuntimeError, match="disk full"):
         clean(other, run_date=RUN, write_to=out)
