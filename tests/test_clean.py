@@ -187,6 +187,8 @@ def test_payment_rules_and_overpayment_flag():
         "unknown_customer": 1,
         "unknown_invoice": 2,
     }
+    detail = result.quarantine.set_index("key")["detail"]
+    assert detail["P4"] == "paid 2025-12-15 before invoice date 2026-01-01"
     inv = result.tables["invoices"].set_index("invoice_id")
     assert bool(inv.loc["I1", "is_overpaid"]) is True
     assert _reasons(result, "invoices")["overpayment"] == 1
@@ -512,6 +514,7 @@ def test_adjustments_rules():
         ["A6", "unknown_invoice", 7],
         ["A7", "non_positive_amount", 8],
     ]
+    assert q.set_index("key").loc["A5", "detail"] == "dated 2025-12-31 before invoice date 2026-01-01"
     assert result.summary["tables"]["adjustments"] == {
         "read": 7,
         "kept": 3,

@@ -257,6 +257,24 @@ def _generic_rules_with_due(rules: Rules, run_date: pd.Timestamp) -> None:
     )
 
 
+def _before_invoice(rules: Rules, reason: str, column: str, inv_date: pd.Series, verb: str) -> None:
+    """``reason``: a row dated (``column``) before its invoice's date (``inv_date``, one per row
+    of ``rules.frame``; null where the invoice is unknown), with the detail "<verb> <date>
+    before invoice date <date>"."""
+    frame = rules.frame
+    rules.quarantine(
+        reason,
+        inv_date.notna() & (frame[column] < inv_date),
+        lambda bad: (
+            verb
+            + " "
+            + bad[column].dt.strftime("%Y-%m-%d")
+            + " before invoice date "
+            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
+        ),
+    )
+
+
 def _set_aside(rules: Rules, aside: pd.Series | None) -> None:
     """Rows referring to an invoice set aside as other_company_code follow it there."""
     if aside is not None and len(aside):
@@ -292,16 +310,7 @@ def clean_payments(
     at = positions(frame["invoice_id"], inv_dates.index, unique=True)
     _unknown_reference(rules, "invoice_id", invoices, at)
     inv_date = lookup(frame["invoice_id"], inv_dates, at)
-    rules.quarantine(
-        "payment_before_invoice",
-        inv_date.notna() & (frame["payment_date"] < inv_date),
-        lambda bad: (
-            "paid "
-            + bad["payment_date"].dt.strftime("%Y-%m-%d")
-            + " before invoice date "
-            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
-        ),
-    )
+    _before_invoice(rules, "payment_before_invoice", "payment_date", inv_date, "paid")
     rules.flag("payment_date_assumed", int(rules.df[DATE_ASSUMED].sum()))
     rules.invoice_at = at[rules.alive] if at is not None else None
     return rules
@@ -341,16 +350,7 @@ def clean_adjustments(df: pd.DataFrame, invoices: pd.DataFrame, run_date: pd.Tim
         lambda bad: "kind " + bad["kind"].astype(str),
     )
     inv_date = lookup(frame["invoice_id"], inv["invoice_date"])
-    rules.quarantine(
-        "adjustment_before_invoice",
-        inv_date.notna() & (frame["adjustment_date"] < inv_date),
-        lambda bad: (
-            "dated "
-            + bad["adjustment_date"].dt.strftime("%Y-%m-%d")
-            + " before invoice date "
-            + inv_date[bad.index].dt.strftime("%Y-%m-%d")
-        ),
-    )
+    _before_invoice(rules, "adjustment_before_invoice", "adjustment_date", inv_date, "dated")
     return rules
 
 
