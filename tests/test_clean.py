@@ -577,3 +577,33 @@ def test_disputes_and_promises_rules():
         "unknown_customer": 1,
         "unknown_invoice": 1,
     }
+
+
+def test_flat_export_table_lists_undated_paid_amounts_and_conflicts():
+    """A flat export's open points, from the summary alone: 2 paid amounts held back
+    (1,234.50 USD), 3 dated by the export date (99.00 USD), and one customer whose region
+    differs between 4 invoice rows (reported by the latest invoice)."""
+    from arinsight.clean import CleanResult, flat_export_table
+
+    summary = {
+        "reporting_currency": "USD",
+        "segment_by": "customer",
+        "undated_payments": {
+            "quarantined": {"rows": 2, "amount": 1234.5},
+            "dated_by_assumption": {"rows": 3, "amount": 99.0},
+        },
+        "customer_conflicts": {"region": {"customers": 1, "invoices": 4}},
+    }
+    table = flat_export_table(CleanResult({}, pd.DataFrame(), summary))
+    assert table.values.tolist() == [
+        ["Paid amounts without a payment date (held back)", 2, "1,234.50 USD"],
+        ["Paid amounts without a date, dated by the export date", 3, "99.00 USD"],
+        [
+            "Customers whose region differs between rows (4 invoice rows differ; reported by "
+            "the latest invoice)",
+            1,
+            "",
+        ],
+    ]
+    summary["undated_payments"]["quarantined"]["rows"] = 0
+    assert flat_export_table(CleanResult({}, pd.DataFrame(), summary))["Rows"].tolist() == [3, 1]

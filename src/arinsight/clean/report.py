@@ -70,24 +70,15 @@ def flat_export_table(result: CleanResult) -> pd.DataFrame:
     s = result.summary
     rows = []
     undated = s.get("undated_payments") or {}
-    held = undated.get("quarantined") or {}
-    if held.get("rows"):
-        rows.append(
-            {
-                "What": "Paid amounts without a payment date (held back)",
-                "Rows": held["rows"],
-                "Amount": f"{held['amount']:,.2f} {s.get('reporting_currency', '')}".strip(),
-            }
-        )
-    assumed = undated.get("dated_by_assumption") or {}
-    if assumed.get("rows"):
-        rows.append(
-            {
-                "What": "Paid amounts without a date, dated by the export date",
-                "Rows": assumed["rows"],
-                "Amount": f"{assumed['amount']:,.2f} {s.get('reporting_currency', '')}".strip(),
-            }
-        )
+    currency = s.get("reporting_currency", "")
+    for key, what in (
+        ("quarantined", "Paid amounts without a payment date (held back)"),
+        ("dated_by_assumption", "Paid amounts without a date, dated by the export date"),
+    ):
+        n = undated.get(key) or {}
+        if n.get("rows"):
+            amount = f"{n['amount']:,.2f} {currency}".strip()
+            rows.append({"What": what, "Rows": n["rows"], "Amount": amount})
     by = "each invoice's own row" if s.get("segment_by") == "invoice" else "the latest invoice"
     for attribute, c in sorted((s.get("customer_conflicts") or {}).items()):
         rows.append(
