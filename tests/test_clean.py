@@ -514,7 +514,9 @@ def test_adjustments_rules():
         ["A6", "unknown_invoice", 7],
         ["A7", "non_positive_amount", 8],
     ]
-    assert q.set_index("key").loc["A5", "detail"] == "dated 2025-12-31 before invoice date 2026-01-01"
+    assert (
+        q.set_index("key").loc["A5", "detail"] == "dated 2025-12-31 before invoice date 2026-01-01"
+    )
     assert result.summary["tables"]["adjustments"] == {
         "read": 7,
         "kept": 3,
