@@ -1413,3 +1413,14 @@ def test_a_group_company_that_paid_a_sisters_invoice_keeps_its_own_name(
         "C_5",
         "INV-0000008",
     ]
+
+
+def test_squash_keeps_ascii_for_line_keys_and_any_script_for_names():
+    """Line keys hash A-Z and 0-9 only (so stored keys never change); payer accounts and names
+    are compared with every letter and digit kept."""
+    from arinsight.cashapp.lines import squash
+
+    assert squash(" de89-3704 0044/0532 0130 00 ") == "DE89370400440532013000"
+    assert squash("Müller & Söhne") == "MLLERSHNE"
+    assert squash("Müller & Söhne", any_script=True) == "MÜLLERSÖHNE"
+    assert squash(None) == squash("", any_script=True) == ""

@@ -187,6 +187,8 @@ def test_payment_rules_and_overpayment_flag():
         "unknown_customer": 1,
         "unknown_invoice": 2,
     }
+    detail = result.quarantine.set_index("key")["detail"]
+    assert detail["P4"] == "paid 2025-12-15 before invoice date 2026-01-01"
     inv = result.tables["invoices"].set_index("invoice_id")
     assert bool(inv.loc["I1", "is_overpaid"]) is True
     assert _reasons(result, "invoices")["overpayment"] == 1
@@ -414,20 +416,20 @@ def test_written_as_cleaned_gives_the_same_files_and_leaves_no_staging(tmp_path)
 def test_a_clean_that_fails_half_way_leaves_the_last_processed_data(tmp_path, monkeypatch):
     """Customers and commissions are final (and written) before payments: a failure while
     finishing the payments must not leave new customers beside old invoices."""
-    from arinsight import clean as clean_module
+    from arinsight.clean import write as clean_write
 
     tables = _tables([_inv("I1")], [_pay("P1")])
     out = tmp_path / "processed"
     write_processed(clean(tables, run_date=RUN), out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    finish = clean_module._finish
+    finish = clean_write._finish
 
     def failing(table, df):
         if table == "payments":
             raise RuntimeError("disk full")
         return finish(table, df)
 
-    monkeypatch.setattr(clean_module, "_finish", failing)
+    monkeypatch.setattr(clean_write, "_finish", failing)
     other = _tables([_inv("I1"), _inv("I2")], [_pay("P1")])
     with pytest.raises(RuntimeError, match="disk full"):
         clean(other, run_date=RUN, write_to=out)
@@ -512,6 +514,9 @@ def test_adjustments_rules():
         ["A6", "unknown_invoice", 7],
         ["A7", "non_positive_amount", 8],
     ]
+    assert (
+        q.set_index("key").loc["A5", "detail"] == "dated 2025-12-31 before invoice date 2026-01-01"
+    )
     assert result.summary["tables"]["adjustments"] == {
         "read": 7,
         "kept": 3,
@@ -574,3 +579,33 @@ def test_disputes_and_promises_rules():
         "unknown_customer": 1,
         "unknown_invoice": 1,
     }
+
+
+def test_flat_export_table_lists_undated_paid_amounts_and_conflicts():
+    """A flat export's open points, from the summary alone: 2 paid amounts held back
+    (1,234.50 USD), 3 dated by the export date (99.00 USD), and one customer whose region
+    differs between 4 invoice rows (reported by the latest invoice)."""
+    from arinsight.clean import CleanResult, flat_export_table
+
+    summary = {
+        "reporting_currency": "USD",
+        "segment_by": "customer",
+        "undated_payments": {
+            "quarantined": {"rows": 2, "amount": 1234.5},
+            "dated_by_assumption": {"rows": 3, "amount": 99.0},
+        },
+        "customer_conflicts": {"region": {"customers": 1, "invoices": 4}},
+    }
+    table = flat_export_table(CleanResult({}, pd.DataFrame(), summary))
+    assert table.values.tolist() == [
+        ["Paid amounts without a payment date (held back)", 2, "1,234.50 USD"],
+        ["Paid amounts without a date, dated by the export date", 3, "99.00 USD"],
+        [
+            "Customers whose region differs between rows (4 invoice rows differ; reported by "
+            "the latest invoice)",
+            1,
+            "",
+        ],
+    ]
+    summary["undated_payments"]["quarantined"]["rows"] = 0
+    assert flat_export_table(CleanResult({}, pd.DataFrame(), summary))["Rows"].tolist() == [3, 1]

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from arinsight.errors import ConfigError as ConfigError  # raised here, defined below everything
+from arinsight.periods import iso_day
 
 
 def _find_root() -> Path:
@@ -185,27 +186,19 @@ def day_of(value: Any, where: str) -> str | None:
     (balances are measured at the end of a day)."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        if value.time() != dt.time(0, 0):
-            raise ConfigError(
-                f"{where}: {value} has a time of day; give a date (YYYY-MM-DD): balances are "
-                "measured at the end of a day"
-            )
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\S*", text):
+    if isinstance(value, dt.datetime) and value.time() != dt.time(0, 0):
+        raise ConfigError(
+            f"{where}: {value} has a time of day; give a date (YYYY-MM-DD): balances are "
+            "measured at the end of a day"
+        )
+    if not isinstance(value, dt.date) and re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\S*", str(value).strip()
+    ):
         raise ConfigError(
             f"{where}: {value!r} has a time of day; give a date (YYYY-MM-DD): balances are "
             "measured at the end of a day"
         )
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return iso_day(value, where)
 
 
 def check_values(data: Mapping[str, Any], where: str, base: Path | None = None) -> dict[str, Any]:

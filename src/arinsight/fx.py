@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import math
 import re
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arinsight.errors import ConfigError
+from arinsight.periods import iso_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,20 +70,6 @@ def _rate(value: Any, where: str, code: str) -> float:
     return float(value)
 
 
-def _day(value: Any, where: str) -> str:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def rates_of(value: Any, where: str, base: Path | None = None) -> Rates:
     """``fx_rates`` as given (a mapping of constant or dated rates, or a rates file's path,
     relative to ``base``) as ``{code: rate}`` / ``{code: {day: rate}}``, checked: codes in
@@ -108,7 +94,7 @@ def rates_of(value: Any, where: str, base: Path | None = None) -> Rates:
             if not rate:
                 raise ConfigError(f"{where}: fx_rates.{key}: no dated rate given")
             dated = {
-                _day(day, f"{where}: fx_rates.{key}"): _rate(r, f"{where}: fx_rates.{key}", key)
+                iso_day(day, f"{where}: fx_rates.{key}"): _rate(r, f"{where}: fx_rates.{key}", key)
                 for day, r in rate.items()
             }
             out[key] = dict(sorted(dated.items()))
@@ -142,7 +128,7 @@ def read_rates_file(path: Path) -> Rates:
         cells = {c: (row[i] if i < len(row) else "") for c, i in at.items()}
         where = f"{path}, row {line}"
         code = currency_code(cells["currency"], f"{where}, column 'currency'")
-        day = _day(cells["date"], f"{where}, column 'date'")
+        day = iso_day(cells["date"], f"{where}, column 'date'")
         rate = _rate(cells["rate"], f"{where}, column 'rate'", code)
         seen = out.setdefault(code, {})
         if day in seen and seen[day] != rate:

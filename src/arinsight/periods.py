@@ -8,6 +8,8 @@
   :class:`arinsight.engine.window.AsOf` of plain dates, built by the same parser;
 - :func:`as_date`: the one coercer of an as-of value (a date, a datetime or Timestamp, a
   ``YYYY-MM-DD`` text, a :class:`Period`: its T) to a calendar date;
+- :func:`iso_day`: the one strict check of a date a user writes in a parameter or a rates file
+  (``YYYY-MM-DD``, a real day), as text, a :class:`~arinsight.errors.ConfigError` naming where;
 - :func:`check_region`: the one check that a region asked for is in the data
   (:class:`UnknownRegion` names the regions there are).
 
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arinsight.errors import UserError
+from arinsight.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,6 +82,24 @@ def as_date(value: Any, what: str = "as_of") -> dt.date:
         return dt.date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         raise ValueError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def iso_day(value: Any, where: str) -> str:
+    """A date written in a parameter or a file as ``YYYY-MM-DD`` text: a date; a datetime (its
+    day, whatever its time: :func:`arinsight.config.day_of` rejects a time of day first where a
+    balance is measured); a text that is exactly ``YYYY-MM-DD`` and a real day (2026-11-31 is
+    not). Anything else is a ConfigError naming ``where`` and the value."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def check_region(region: str, known: Iterable[str]) -> None:

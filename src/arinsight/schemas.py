@@ -197,7 +197,7 @@ FLAGS: dict[str, list[str]] = {
     "payments": ["payment_date_assumed"],
 }
 
-#: Columns added by cleaning's currency conversion (``clean._convert_currency``): the
+#: Columns added by cleaning's currency conversion (``clean.currency.convert_currency``): the
 #: document currency's amount beside the reporting ``amount``, and the rate used (invoices:
 #: ``fx_rate`` = value of 1 unit in the reporting currency, ``fx_rate_date`` = the date of that
 #: rate, null for a constant rate); payments carry their invoice's ``currency``.
@@ -334,7 +334,7 @@ class Invoices(pa.DataFrameModel):
     fx_rate: Series[float] = pa.Field(gt=0)
     fx_rate_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     # no check that due_date >= invoice_date: an SAP due date may precede the posting date and
-    # is kept as given (clean._clean_invoices, flagged due_before_invoice)
+    # is kept as given (clean.rules.clean_invoices, flagged due_before_invoice)
 
     class Config:
         strict = "filter"

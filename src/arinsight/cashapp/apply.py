@@ -38,6 +38,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from arinsight import config
+from arinsight.cashapp.lines import squash
 from arinsight.cashapp.matching import InvoiceBook, LineResult, MatchSettings, match_lines
 from arinsight.cashapp.statements import read_statement
 from arinsight.errors import ParamsError, UserError
@@ -191,7 +193,7 @@ def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             continue
         if rec.get("rule") in ("reversal", "reversed", "rejected"):
             continue
-        acct = "".join(ch for ch in str(rec.get("payer_account") or "").upper() if ch.isalnum())
+        acct = squash(rec.get("payer_account"), any_script=True)
         if acct:
             seen.setdefault(acct, set()).add(str(cust))
         core = name_core(rec.get("payer_name"))
@@ -457,37 +459,32 @@ def match_statement(
     return MatchRun(worklist, candidates, allocations, T, results=final)
 
 
-def _squash(text: Any) -> str:
-    return "".join(ch for ch in str(text or "").upper() if ch.isalnum())
-
-
 def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The credits a reversal or return may undo, best evidence first: the same end-to-end id;
     the credit's bank reference written in the reversal; the same amount and payer (account,
     else name). Only credits booked on or before the reversal count."""
+    key = partial(squash, any_script=True)  # accounts and names in any script
     day = pd.Timestamp(rev["booking_date"])
     cands = [c for c in credits if pd.Timestamp(c["booking_date"]) <= day]
-    e2e = _squash(rev.get("end_to_end_id"))
+    e2e = key(rev.get("end_to_end_id"))
     if e2e:
-        same = [c for c in cands if _squash(c.get("end_to_end_id")) == e2e]
+        same = [c for c in cands if key(c.get("end_to_end_id")) == e2e]
         if same:
             return same
-    text = _squash(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
+    text = key(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
     by_ref = [
-        c
-        for c in cands
-        if len(_squash(c.get("bank_ref"))) >= 6 and _squash(c.get("bank_ref")) in text
+        c for c in cands if len(key(c.get("bank_ref"))) >= 6 and key(c.get("bank_ref")) in text
     ]
     if by_ref:
         return by_ref
     cents = round(float(rev["amount"]) * 100)
-    acct, name = _squash(rev.get("payer_account")), _squash(rev.get("payer_name"))
+    acct, name = key(rev.get("payer_account")), key(rev.get("payer_name"))
     return [
         c
         for c in cands
         if round(float(c["amount"]) * 100) == cents
-        and ((acct and _squash(c.get("payer_account")) == acct)
-             or (not acct and name and _squash(c.get("payer_name")) == name))
+        and ((acct and key(c.get("payer_account")) == acct)
+             or (not acct and name and key(c.get("payer_name")) == name))
     ]  # fmt: skip
 
 

@@ -90,17 +90,17 @@ def line_keys(lines: pd.DataFrame, account: pd.Series | str) -> pd.Series:
     day = pd.to_datetime(lines["booking_date"]).dt.strftime("%Y-%m-%d").fillna("")
     sign = pd.Series(np.where(lines["credit_debit"] == "DBIT", "-", "+"), index=lines.index)
     parts = [
-        acct.fillna("").astype(str).map(_squash),
+        acct.fillna("").astype(str).map(squash),
         day,
         sign + cents,
         lines["currency"].astype(str).str.upper(),
-        lines["bank_ref"].map(_squash),
-        lines["end_to_end_id"].map(_squash),
+        lines["bank_ref"].map(squash),
+        lines["end_to_end_id"].map(squash),
     ]
     content = parts[0].str.cat(parts[1:], sep="|")
     no_ref = (lines["bank_ref"] == "") & (lines["end_to_end_id"] == "")
     extra = (
-        lines["payer_account"].map(_squash)
+        lines["payer_account"].map(squash)
         + "|"
         + lines["payer_name"].map(normalise_text)
         + "|"
@@ -111,8 +111,16 @@ def line_keys(lines: pd.DataFrame, account: pd.Series | str) -> pd.Series:
     return content.map(lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()[:24])
 
 
-def _squash(text: Any) -> str:
-    return re.sub(r"[^0-9A-Z]", "", str(text or "").upper())
+def squash(text: Any, *, any_script: bool = False) -> str:
+    """Upper case, letters and digits only (``"de-12 34"`` -> ``"DE1234"``), to compare
+    identifiers however they are spaced or punctuated. By default only A-Z and 0-9 stay: that
+    is the form hashed into every line's key (:func:`line_keys`), which cannot change without
+    changing the keys of lines already applied. ``any_script=True`` keeps every letter and digit
+    (``"Müller-1"`` -> ``"MÜLLER1"``), as cash application compares payer accounts and names."""
+    text = str(text or "").upper()
+    if any_script:
+        return "".join(ch for ch in text if ch.isalnum())
+    return re.sub(r"[^0-9A-Z]", "", text)
 
 
 def normalise_text(text: str) -> str:
