@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -66,6 +67,26 @@ def test_every_figure_draws_data_with_exact_hovers(tables, results):
         assert all(t.hovertemplate for t in fig.data), fig.layout.title.text
     first, again = _figures(tables, results), _figures(tables, results)
     assert [f.to_json() for f in first] == [f.to_json() for f in again]
+
+
+def test_every_figure_draws_with_the_sites_basic_plotly_bundle(tables, results):
+    """The site serves plotly.js's basic bundle (bar, pie, scatter; 1.2 MB instead of 4.8 MB):
+    the figures drawn here use those types only, and no module of plots.interactive adds a
+    trace of another type (``fig.add_<type>``) or an untyped ``add_trace``."""
+    import ast
+
+    from arinsight.plots import interactive
+    from arinsight.site.sections import BASIC_TRACES, trace_types
+
+    drawn = set().union(*(trace_types(f.to_plotly_json()) for f in _figures(tables, results)))
+    assert drawn == {"bar", "scatter"}
+    not_traces = {"annotation", "shape", "vline", "hline", "vrect", "hrect", "layout_image"}
+    added = set()
+    for path in Path(interactive.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("add_"):
+                added.add(node.attr.removeprefix("add_"))
+    assert added - not_traces == {"bar", "scatter"} <= BASIC_TRACES
 
 
 def test_aging_hover_has_amount_and_share(results):
@@ -133,6 +154,37 @@ def test_figure_errors_and_missing_data():
     assert "Too little history" in kchart.backtest_plot(_run()).layout.annotations[0].text
     assert "No open invoice" in kchart.risk_by_segment(_run()).layout.annotations[0].text
     assert "No risk model" in kchart.call_list(no_model).data
+
+
+def test_risk_by_segment_boxes_are_the_quantiles_of_the_invoices_not_yet_late():
+    """Retail holds five invoices not yet late, P(late) 0.1, 0.2, 0.3, 0.4, 0.5 (numpy's linear
+    quantiles: 10th 0.14, quartiles 0.2 and 0.4, median 0.3, 90th 0.46), and one 40 days past
+    due (late by definition: left out of the box, in the amounts at risk); Energy one invoice
+    (every quantile 0.8). The boxes are bars from Q1 to Q3 with a median tick and 10-90
+    whiskers, sorted like the amounts at risk (Energy 80 first, Retail 17.5)."""
+    scores = pd.DataFrame(
+        {
+            "industry": ["Retail"] * 6 + ["Energy"],
+            "region": ["North"] * 7,
+            "probability_late": [0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8],
+            "days_past_due": [0, 0, 5, 10, 30, 40, 0],
+            "expected_overdue": [1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 80.0],
+        }
+    )
+    fig = kchart.risk_by_segment(_run(scores=scores)).to_plotly_json()
+    box, median = fig["data"][0], fig["data"][1]
+    assert (box["type"], median["type"]) == ("bar", "scatter")
+    assert list(box["x"]) == ["Energy", "Retail"]
+    assert list(box["base"]) == [0.8, 0.2] and list(box["y"]) == [0.0, 0.2]
+    assert list(median["y"]) == [0.8, 0.3]
+    assert list(median["error_y"]["array"]) == [0.0, 0.16]
+    assert list(median["error_y"]["arrayminus"]) == [0.0, 0.16]
+    assert [list(r) for r in box["customdata"]] == [
+        [0.8, 0.8, 0.8, 0.8, 0.8, 1],
+        [0.14, 0.2, 0.3, 0.4, 0.46, 5],
+    ]
+    at_risk = fig["data"][2]
+    assert list(at_risk["x"]) == ["Energy", "Retail"] and list(at_risk["y"]) == [80.0, 17.5]
 
 
 def test_call_list_totals_and_shares():
