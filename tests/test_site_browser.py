@@ -413,6 +413,42 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
     context.close()
 
 
+#: The most a dashboard may transfer (issue 24), everything the page loads added up.
+MAX_PAGE_BYTES = 1_500_000
+
+
+def _transferred(browser, url: str) -> dict[str, int]:
+    """Bytes of every response a page loads, by path, in a new browser context (nothing
+    cached), once its charts are drawn."""
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    responses = []
+    pg.on("response", lambda r: responses.append(r))
+    pg.goto(url, wait_until="load")
+    if pg.locator(".ar-chart").count():
+        pg.wait_for_selector(".ar-chart .main-svg", timeout=20_000)
+    pg.wait_for_load_state("networkidle")
+    sizes = {urlparse(r.url).path: len(r.body()) for r in responses if r.request.method == "GET"}
+    context.close()
+    return sizes
+
+
+def test_a_dashboard_weighs_at_most_1_5_mb(browser, served):
+    """A dashboard with charts and the home page each transfer at most 1.5 MB, nothing cached
+    (a new browser context each): the charts come with plotly.js's basic bundle (1.2 MB), not
+    the full one (4.8 MB), from the site itself."""
+    weights = {}
+    for rel in ("site/2026-10/North/receivables.html", "index.html"):
+        sizes = _transferred(browser, served["url"] + rel)
+        assert "/" + rel in sizes and "/site/assets/arinsight.css" in sizes, rel
+        assert not any(p.endswith("/plotly.min.js") for p in sizes), rel
+        weights[rel] = sizes
+        assert sum(sizes.values()) <= MAX_PAGE_BYTES, (rel, sum(sizes.values()), sizes)
+    dashboard = weights["site/2026-10/North/receivables.html"]
+    assert 1_000_000 < dashboard["/site/assets/plotly-basic.min.js"] < 1_300_000
+    assert not any("plotly" in p for p in weights["index.html"])  # home draws no Plotly chart
+
+
 def _axe():
     """axe-core as the pinned axe-playwright-python bundles it (its axe.min.js: nothing is
     downloaded); missing, the test fails on CI and is skipped elsewhere, as chromium."""
