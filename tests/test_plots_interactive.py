@@ -243,11 +243,27 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
         "customer's average delay",
     ]
     assert back["layout"]["yaxis"]["type"] == "log"
+    # errors from 10 to 90: ticks 1-2-5 from 10 to 100, not every digit of the decade
+    assert list(back["layout"]["yaxis"]["tickvals"]) == [10.0, 20.0, 50.0, 100.0]
     none = SimpleNamespace(available=False, unavailable="36 invoices, at least 200 needed",
                            weeks=weeks.iloc[:0], errors=errors.iloc[:0], details={})  # fmt: skip
     for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):
         meta = chart.to_plotly_json()["layout"]["meta"][_base.NO_DATA_KEY]
         assert meta.endswith("36 invoices, at least 200 needed")
+
+
+def test_log_ticks_are_one_two_five_of_each_decade_or_powers_of_ten():
+    """170k to 12M: 100k 200k 500k 1M 2M 5M 10M 20M (the ticks around the data; plotly shows
+    those in the axis range); 1 to 100,000 spans five decades: powers of ten only; a single
+    value 3 lies between the ticks 2 and 5; bad bounds are refused."""
+    from arinsight.plots.interactive.forecast import log_ticks
+
+    assert log_ticks(170e3, 12e6) == [1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 2e7]
+    assert log_ticks(1, 1e5) == [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]
+    assert log_ticks(3, 3) == [2.0, 5.0]
+    assert log_ticks(0.5, 4) == [0.5, 1.0, 2.0, 5.0]
+    with pytest.raises(ValueError, match="0 < low <= high"):
+        log_ticks(0, 10)
 
 
 def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
