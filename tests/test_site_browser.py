@@ -392,7 +392,8 @@ def test_printing_a_dashboard(page, served):
 
 def test_phone_layout_of_home_and_a_dashboard(browser, served):
     """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
-    tile; the home page's regions table keeps one line a region and scrolls inside itself."""
+    tile; the home page's regions table and its "who to chase first" keep one line a row and
+    scroll inside themselves."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
     for rel in ("index.html", "site/2026-10/North/receivables.html"):
@@ -410,6 +411,10 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
     assert heights and max(heights) < 45, heights
     wrap = pg.locator("table.regions").locator("xpath=..")
     assert wrap.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    chase = pg.eval_on_selector_all(
+        ".brief-top table tbody tr", "els => els.map(e => e.offsetHeight)"
+    )  # who to chase first: one line a customer, the table scrolls inside itself
+    assert chase and max(chase) < 45, chase
     context.close()
 
 
