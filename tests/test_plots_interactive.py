@@ -187,6 +187,29 @@ def test_risk_by_segment_boxes_are_the_quantiles_of_the_invoices_not_yet_late():
     assert list(at_risk["x"]) == ["Energy", "Retail"] and list(at_risk["y"]) == [80.0, 17.5]
 
 
+def test_dispute_reasons_in_words_with_the_share_for_the_customer_on_each_bar():
+    """PRICE: two disputes resolved in October, 10 and 30 days (mean 20), 100 of 400 credited
+    (25 %); NOT_RECEIVED: one of 6 days written off (100 %). The bars read "Not received" and
+    "Price" and carry the share; the "All" row is not a bar."""
+    from arinsight.plots.interactive import disputes as dchart
+
+    cases = pd.DataFrame(
+        {
+            "reason": ["PRICE", "PRICE", "NOT_RECEIVED"],
+            "opened_date": pd.to_datetime(["2026-10-01", "2026-09-20", "2026-10-10"]),
+            "resolved_date": pd.to_datetime(["2026-10-11", "2026-10-20", "2026-10-16"]),
+            "amount": [100.0, 300.0, 50.0],
+            "outcome": ["credit_note", "rejected", "written_off"],
+        }
+    )
+    bar = dchart.resolution_chart(cases, pd.Timestamp("2026-10-31")).to_plotly_json()["data"]
+    assert len(bar) == 1
+    assert list(bar[0]["x"]) == ["Not received", "Price"]
+    assert list(bar[0]["y"]) == [6.0, 20.0]
+    assert list(bar[0]["text"]) == ["100 %<br>to the<br>customer", "25 %<br>to the<br>customer"]
+    assert dchart.reason_label("QUANTITY") == "Quantity"
+
+
 def test_call_list_totals_and_shares():
     """Two flagged customers: open 100 + 300 = 400, at risk 50 + 30 = 80; shares as percent."""
     risk = pd.DataFrame(
