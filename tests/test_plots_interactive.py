@@ -268,6 +268,13 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
     assert back["layout"]["yaxis"]["type"] == "log"
     # errors from 10 to 90: ticks 1-2-5 from 10 to 100, not every digit of the decade
     assert list(back["layout"]["yaxis"]["tickvals"]) == [10.0, 20.0, 50.0, 100.0]
+    assert list(back["layout"]["yaxis"]["ticktext"]) == ["$10", "$20", "$50", "$100"]
+    chf = ff.backtest_error_chart(SimpleNamespace(**{**vars(fc), "errors": errors * 1000}), "CHF")
+    assert list(chf.to_plotly_json()["layout"]["yaxis"]["ticktext"])[:3] == [
+        "10k CHF",
+        "20k CHF",
+        "50k CHF",
+    ]
     none = SimpleNamespace(available=False, unavailable="36 invoices, at least 200 needed",
                            weeks=weeks.iloc[:0], errors=errors.iloc[:0], details={})  # fmt: skip
     for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):

@@ -71,6 +71,14 @@ def log_ticks(low: float, high: float) -> list[float]:
     return [float(f"{v:.12g}") for v in candidates if below <= v <= above]
 
 
+def _short(value: float) -> str:
+    """A tick label: 200 -> "200", 5,000 -> "5k", 2,000,000 -> "2M", 1e9 -> "1B"."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{unit}"
+    return f"{value:g}"
+
+
 def backtest_error_chart(fc, currency: str = "USD") -> go.Figure:
     """Mean absolute error per week ahead over the backtest's month ends: the model against
     "paid on the due date" and "each customer's average delay" (log scale: week 1's due-date
@@ -102,7 +110,10 @@ def backtest_error_chart(fc, currency: str = "USD") -> go.Figure:
     positive = [v for c in ("mae_model", "mae_due_date", "mae_customer_delay")
                 for v in values(e[c]) if v is not None and v > 0]  # fmt: skip
     if positive:  # plotly labels 1, 2, ... 9 of each decade on a short log axis: crowded
-        axis["tickvals"] = log_ticks(min(positive), max(positive))
+        ticks = log_ticks(min(positive), max(positive))
+        # with ticks given, plotly drops the axis's prefix ("$"): the labels are written here
+        text = [axis["tickprefix"] + _short(v) + axis["ticksuffix"] for v in ticks]
+        axis.update(tickvals=ticks, ticktext=text)
     fig.update_layout(yaxis=axis, xaxis={"title": "week ahead", "dtick": 1})
     return fig
 
