@@ -391,6 +391,18 @@ def test_printing_a_dashboard(page, served):
     page.emulate_media(media="screen")
 
 
+def test_the_site_title_is_whole_at_1400_px(page, served):
+    """The navbar's title is not cut to "arinsight: accounts rece…" (Quarto shrank it so that
+    its entries fit one line); the entries wrap instead."""
+    page.goto(served["url"] + "site/2026-10/North/receivables.html")
+    title = page.locator(".navbar-title, .ar-brand").first
+    assert title.text_content().strip() == "arinsight: accounts receivable"
+    # the link holding the title is where Quarto cut it (overflow hidden, an ellipsis)
+    link = "e => { const a = e.closest('a') || e; return [a.scrollWidth, a.clientWidth]; }"
+    whole, shown = title.evaluate(link)
+    assert 0 < whole <= shown, (whole, shown)
+
+
 def test_phone_layout_of_home_and_a_dashboard(browser, served):
     """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
     tile; the home page's regions table and its "who to chase first" keep one line a row and
