@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -66,6 +67,26 @@ def test_every_figure_draws_data_with_exact_hovers(tables, results):
         assert all(t.hovertemplate for t in fig.data), fig.layout.title.text
     first, again = _figures(tables, results), _figures(tables, results)
     assert [f.to_json() for f in first] == [f.to_json() for f in again]
+
+
+def test_every_figure_draws_with_the_sites_basic_plotly_bundle(tables, results):
+    """The site serves plotly.js's basic bundle (bar, pie, scatter; 1.2 MB instead of 4.8 MB):
+    the figures drawn here use those types only, and no module of plots.interactive adds a
+    trace of another type (``fig.add_<type>``) or an untyped ``add_trace``."""
+    import ast
+
+    from arinsight.plots import interactive
+    from arinsight.site.sections import BASIC_TRACES, trace_types
+
+    drawn = set().union(*(trace_types(f.to_plotly_json()) for f in _figures(tables, results)))
+    assert drawn == {"bar", "scatter"}
+    not_traces = {"annotation", "shape", "vline", "hline", "vrect", "hrect", "layout_image"}
+    added = set()
+    for path in Path(interactive.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("add_"):
+                added.add(node.attr.removeprefix("add_"))
+    assert added - not_traces == {"bar", "scatter"} <= BASIC_TRACES
 
 
 def test_aging_hover_has_amount_and_share(results):
@@ -135,6 +156,60 @@ def test_figure_errors_and_missing_data():
     assert "No risk model" in kchart.call_list(no_model).data
 
 
+def test_risk_by_segment_boxes_are_the_quantiles_of_the_invoices_not_yet_late():
+    """Retail holds five invoices not yet late, P(late) 0.1, 0.2, 0.3, 0.4, 0.5 (numpy's linear
+    quantiles: 10th 0.14, quartiles 0.2 and 0.4, median 0.3, 90th 0.46), and one 40 days past
+    due (late by definition: left out of the box, in the amounts at risk); Energy one invoice
+    (every quantile 0.8). The boxes are bars from Q1 to Q3 with a median tick and 10-90
+    whiskers, sorted like the amounts at risk (Energy 80 first, Retail 17.5)."""
+    scores = pd.DataFrame(
+        {
+            "industry": ["Retail"] * 6 + ["Energy"],
+            "region": ["North"] * 7,
+            "probability_late": [0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8],
+            "days_past_due": [0, 0, 5, 10, 30, 40, 0],
+            "expected_overdue": [1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 80.0],
+        }
+    )
+    fig = kchart.risk_by_segment(_run(scores=scores)).to_plotly_json()
+    box, median = fig["data"][0], fig["data"][1]
+    assert (box["type"], median["type"]) == ("bar", "scatter")
+    assert list(box["x"]) == ["Energy", "Retail"]
+    assert list(box["base"]) == [0.8, 0.2] and list(box["y"]) == [0.0, 0.2]
+    assert list(median["y"]) == [0.8, 0.3]
+    assert list(median["error_y"]["array"]) == [0.0, 0.16]
+    assert list(median["error_y"]["arrayminus"]) == [0.0, 0.16]
+    assert [list(r) for r in box["customdata"]] == [
+        [0.8, 0.8, 0.8, 0.8, 0.8, 1],
+        [0.14, 0.2, 0.3, 0.4, 0.46, 5],
+    ]
+    at_risk = fig["data"][2]
+    assert list(at_risk["x"]) == ["Energy", "Retail"] and list(at_risk["y"]) == [80.0, 17.5]
+
+
+def test_dispute_reasons_in_words_with_the_share_for_the_customer_on_each_bar():
+    """PRICE: two disputes resolved in October, 10 and 30 days (mean 20), 100 of 400 credited
+    (25 %); NOT_RECEIVED: one of 6 days written off (100 %). The bars read "Not received" and
+    "Price" and carry the share; the "All" row is not a bar."""
+    from arinsight.plots.interactive import disputes as dchart
+
+    cases = pd.DataFrame(
+        {
+            "reason": ["PRICE", "PRICE", "NOT_RECEIVED"],
+            "opened_date": pd.to_datetime(["2026-10-01", "2026-09-20", "2026-10-10"]),
+            "resolved_date": pd.to_datetime(["2026-10-11", "2026-10-20", "2026-10-16"]),
+            "amount": [100.0, 300.0, 50.0],
+            "outcome": ["credit_note", "rejected", "written_off"],
+        }
+    )
+    bar = dchart.resolution_chart(cases, pd.Timestamp("2026-10-31")).to_plotly_json()["data"]
+    assert len(bar) == 1
+    assert list(bar[0]["x"]) == ["Not received", "Price"]
+    assert list(bar[0]["y"]) == [6.0, 20.0]
+    assert list(bar[0]["text"]) == ["100 %<br>to the<br>customer", "25 %<br>to the<br>customer"]
+    assert dchart.reason_label("QUANTITY") == "Quantity"
+
+
 def test_call_list_totals_and_shares():
     """Two flagged customers: open 100 + 300 = 400, at risk 50 + 30 = 80; shares as percent."""
     risk = pd.DataFrame(
@@ -191,11 +266,34 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
         "customer's average delay",
     ]
     assert back["layout"]["yaxis"]["type"] == "log"
+    # errors from 10 to 90: ticks 1-2-5 from 10 to 100, not every digit of the decade
+    assert list(back["layout"]["yaxis"]["tickvals"]) == [10.0, 20.0, 50.0, 100.0]
+    assert list(back["layout"]["yaxis"]["ticktext"]) == ["$10", "$20", "$50", "$100"]
+    chf = ff.backtest_error_chart(SimpleNamespace(**{**vars(fc), "errors": errors * 1000}), "CHF")
+    assert list(chf.to_plotly_json()["layout"]["yaxis"]["ticktext"])[:3] == [
+        "10k CHF",
+        "20k CHF",
+        "50k CHF",
+    ]
     none = SimpleNamespace(available=False, unavailable="36 invoices, at least 200 needed",
                            weeks=weeks.iloc[:0], errors=errors.iloc[:0], details={})  # fmt: skip
     for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):
         meta = chart.to_plotly_json()["layout"]["meta"][_base.NO_DATA_KEY]
         assert meta.endswith("36 invoices, at least 200 needed")
+
+
+def test_log_ticks_are_one_two_five_of_each_decade_or_powers_of_ten():
+    """170k to 12M: 100k 200k 500k 1M 2M 5M 10M 20M (the ticks around the data; plotly shows
+    those in the axis range); 1 to 100,000 spans five decades: powers of ten only; a single
+    value 3 lies between the ticks 2 and 5; bad bounds are refused."""
+    from arinsight.plots.interactive.forecast import log_ticks
+
+    assert log_ticks(170e3, 12e6) == [1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 2e7]
+    assert log_ticks(1, 1e5) == [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]
+    assert log_ticks(3, 3) == [2.0, 5.0]
+    assert log_ticks(0.5, 4) == [0.5, 1.0, 2.0, 5.0]
+    with pytest.raises(ValueError, match="0 < low <= high"):
+        log_ticks(0, 10)
 
 
 def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():

@@ -810,12 +810,47 @@ def _text(built: dict, rel: str) -> str:
     return (built["out"] / rel).read_text(encoding="utf-8")
 
 
+_TOP = pd.DataFrame(
+    {"customer_id": ["C_1"], "customer_name": ["One"], "open_ar": [5.0], "overdue_amount": [2.0]}
+)
+
+
+def test_the_basic_plotly_bundle_draws_every_interactive_figure():
+    """The vendored basic bundle is the plotly.js version of the plotly package's full bundle
+    (the figures' JSON is written for it); a page of bars and scatters loads it, a page with
+    another trace type the full bundle (test_plots_interactive holds every figure to bar and
+    scatter)."""
+    import plotly
+
+    from arinsight.site import sections
+
+    def version(text: str) -> str:
+        return re.search(r"plotly\.js[^\n]* v(\d+\.\d+\.\d+)", text[:300]).group(1)
+
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    basic = Path(site.__file__).parent / "assets" / "plotly-basic.min.js"
+    basic_head = basic.read_text(encoding="utf-8")[:300]
+    assert "(basic - minified)" in basic_head
+    assert version(basic_head) == version(full.read_text(encoding="utf-8")[:300])
+    assert basic.stat().st_size < 1_300_000 < 4_000_000 < full.stat().st_size
+
+    drawn = sections.trace_types(json.loads(ichart.top_customers_chart(_TOP).to_json()))
+    assert drawn == {"bar"}
+    assert sections.plotly_asset(drawn) == "plotly-basic.min.js"
+    assert sections.plotly_asset({"bar", "scatter", "pie"}) == "plotly-basic.min.js"
+    assert sections.plotly_asset({"bar", "heatmap"}) == "plotly.min.js"
+    assert sections.trace_types({"data": [{"x": [1]}, {"type": "bar"}]}) == {"scatter", "bar"}
+    assert 'plotly-basic.min.js"' in sections.scripts_html("site/a/b.qmd", {"scatter"})
+    assert "plotly" not in sections.scripts_html("site/a/b.qmd", (), tables=True)
+
+
 def test_built_site_has_every_page_and_assets_once(built):
     out = built["out"]
     pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
     assert pages == sorted(EXPECTED_PAGES)
+    # every chart of the test reports is a bar or a scatter: only plotly.js's basic bundle
     assert [p.relative_to(out).as_posix() for p in out.rglob("plotly*.js")] == [
-        "site/assets/plotly.min.js"
+        "site/assets/plotly-basic.min.js"
     ]
     assert (out / "site" / "assets" / "arinsight.css").is_file()
     # _quarto.yml's resources glob is anchored at the project root (Quarto's globs are
@@ -859,7 +894,7 @@ def test_region_page_is_a_dashboard(built):
     assert [t[0] for t in tiles] == [x.key for x in kpis.tiles("receivables")]
     for key, raw in tiles:
         assert (json.loads(raw) if raw else None) == k.get(key), key
-    assert 'class="ar-chart"' in text and "../../assets/plotly.min.js" in text
+    assert 'class="ar-chart"' in text and "../../assets/plotly-basic.min.js" in text
     assert "data:image/png;base64," in text
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
     assert '<a class="ar-customer" href="../customers/C_3.html">' in text

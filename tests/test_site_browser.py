@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.server
 import io
 import json
@@ -390,9 +391,22 @@ def test_printing_a_dashboard(page, served):
     page.emulate_media(media="screen")
 
 
+def test_the_site_title_is_whole_at_1400_px(page, served):
+    """The navbar's title is not cut to "arinsight: accounts rece…" (Quarto shrank it so that
+    its entries fit one line); the entries wrap instead."""
+    page.goto(served["url"] + "site/2026-10/North/receivables.html")
+    title = page.locator(".navbar-title, .ar-brand").first
+    assert title.text_content().strip() == "arinsight: accounts receivable"
+    # the link holding the title is where Quarto cut it (overflow hidden, an ellipsis)
+    link = "e => { const a = e.closest('a') || e; return [a.scrollWidth, a.clientWidth]; }"
+    whole, shown = title.evaluate(link)
+    assert 0 < whole <= shown, (whole, shown)
+
+
 def test_phone_layout_of_home_and_a_dashboard(browser, served):
     """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
-    tile; the home page's regions table keeps one line a region and scrolls inside itself."""
+    tile; the home page's regions table and its "who to chase first" keep one line a row and
+    scroll inside themselves."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
     for rel in ("index.html", "site/2026-10/North/receivables.html"):
@@ -410,7 +424,83 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
     assert heights and max(heights) < 45, heights
     wrap = pg.locator("table.regions").locator("xpath=..")
     assert wrap.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    chase = pg.eval_on_selector_all(
+        ".brief-top table tbody tr", "els => els.map(e => e.offsetHeight)"
+    )  # who to chase first: one line a customer, the table scrolls inside itself
+    assert chase and max(chase) < 45, chase
     context.close()
+
+
+#: The most a dashboard may transfer (issue 24), everything the page loads added up.
+MAX_PAGE_BYTES = 1_500_000
+DASHBOARD = "site/2026-10/North/receivables.html"
+
+
+class _Gzip(_Quiet):
+    """A web server as one is deployed: text gzipped when the browser accepts it."""
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if "gzip" not in self.headers.get("Accept-Encoding", "") or not path.is_file():
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+def _weights(browser, url: str) -> dict[str, tuple[int, int]]:
+    """Per path, (bytes of the body, bytes on the wire) of every response a page loads, in a
+    new browser context (nothing cached), once its charts are drawn."""
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    responses = []
+    pg.on("response", lambda r: responses.append(r))
+    pg.goto(url, wait_until="load")
+    if pg.locator(".ar-chart").count():
+        pg.wait_for_selector(".ar-chart .main-svg", timeout=20_000)
+    pg.wait_for_load_state("networkidle")
+    sizes = {
+        urlparse(r.url).path: (len(r.body()), r.request.sizes()["responseBodySize"])
+        for r in responses
+        if r.request.method == "GET"
+    }
+    context.close()
+    return sizes
+
+
+def test_a_dashboard_weighs_at_most_1_5_mb(browser, served):
+    """A dashboard with charts and the home page, each in a new browser context (nothing
+    cached): the charts come with plotly.js's basic bundle (1.2 MB), not the full one
+    (4.8 MB), and what the site itself serves adds up to at most 1.5 MB. Quarto adds its own
+    chrome (Bootstrap and its scripts under site_libs/, about 0.8 MB, the same on every page);
+    from a server that compresses, as web servers do, the whole page transfers at most 1.5 MB
+    with either renderer."""
+    dashboard = _weights(browser, served["url"] + DASHBOARD)
+    home = _weights(browser, served["url"] + "index.html")
+    for rel, sizes in ((DASHBOARD, dashboard), ("index.html", home)):
+        assert "/" + rel in sizes and "/site/assets/arinsight.css" in sizes, rel
+        assert not any(p.endswith("/plotly.min.js") for p in sizes), rel
+        own = sum(body for p, (body, _) in sizes.items() if not p.startswith("/site_libs/"))
+        assert own <= MAX_PAGE_BYTES, (rel, own, sizes)
+        if served["renderer"] == "builtin":  # nothing but the site's own files
+            assert all(not p.startswith("/site_libs/") for p in sizes), rel
+    assert 1_000_000 < dashboard["/site/assets/plotly-basic.min.js"][0] < 1_300_000
+    assert not any("plotly" in p for p in home)  # home draws no Plotly chart
+    handler = functools.partial(_Gzip, directory=str(served["out"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        wire = _weights(browser, f"http://127.0.0.1:{server.server_address[1]}/{DASHBOARD}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert wire.keys() == dashboard.keys()
+    assert wire["/site/assets/plotly-basic.min.js"][1] < 450_000  # gzipped on the wire
+    assert sum(w for _, w in wire.values()) <= MAX_PAGE_BYTES, wire
 
 
 def _axe():

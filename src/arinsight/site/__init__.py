@@ -56,6 +56,7 @@ from arinsight.site.render import (
     swap_in,
 )
 from arinsight.site.reports import PeriodReport, RegionReport, collect_reports
+from arinsight.site.sections import PLOTLY_FULL
 from arinsight.site.tiles import kpi_change, sparkline_svg, tile_html, tiles_html
 
 _ASSET_FILES = ("arinsight.css", "arinsight.js", "favicon.svg")
@@ -119,10 +120,20 @@ def _copy_assets(project: Path) -> None:
     for name in _ASSET_FILES:
         text = resources.files("arinsight.site").joinpath("assets", name).read_text("utf-8")
         (folder / name).write_text(text, encoding="utf-8")
+    write_datatables(folder)
+
+
+def _copy_plotly(project: Path, names: set[str]) -> None:
+    """The plotly.js bundles the pages load, once each: the basic one from the package's
+    assets, the full one (a page with a trace type the basic one lacks) from plotly's."""
     import plotly
 
-    shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", folder)
-    write_datatables(folder)
+    for name in sorted(names):
+        if name == PLOTLY_FULL:
+            shutil.copy2(Path(plotly.__file__).parent / "package_data" / name, project / ASSETS)
+        else:
+            data = resources.files("arinsight.site").joinpath("assets", name).read_bytes()
+            (project / ASSETS / name).write_bytes(data)
 
 
 def prepare_sources(
@@ -147,6 +158,7 @@ def prepare_sources(
     builder.report_pages()
     builder.archive()
     builder.explorer()
+    _copy_plotly(project, builder.plotly_assets)
     return builder.written
 
 

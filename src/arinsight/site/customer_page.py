@@ -454,14 +454,14 @@ def customer_pages(builder: Builder, period: PeriodReport) -> None:
         return
     source = customers_source(period.label)
     index_body, fragments = customer_fragments(builder, period, data, source)
-    index_scripts = scripts_html(source, charts=False, tables=True, datatables=True)
+    index_scripts = scripts_html(source, tables=True, datatables=True)
     builder.write(
         source,
         f"Customers: {month_name(period.label)}",
         [page(index_body, index_scripts)],
         "customers",
     )
-    scripts = scripts_html(source, charts=False, tables=True)  # the pages share the index's folder
+    scripts = scripts_html(source, tables=True)  # the pages share the index's folder
     folder = builder.project_dir / Path(source).parent / CUSTOMER_FRAGMENTS
     folder.mkdir(parents=True, exist_ok=True)
     for cid, (title, body) in fragments.items():

@@ -599,6 +599,6 @@ def _explorer_page(
     builder.write(
         source,
         f"Invoice explorer: {month_name(period.label)}",
-        [page(blocks, scripts_html(source, charts=False, tables=True, datatables=True))],
+        [page(blocks, scripts_html(source, tables=True, datatables=True))],
         "explorer",
     )

@@ -66,6 +66,7 @@ from arinsight.site.sections import (
     failed_page,
     link_customers,
     page,
+    plotly_asset,
     provenance_html,
     scripts_html,
     sections_html,
@@ -90,9 +91,16 @@ class Builder:
         self.reports_dir = reports_dir
         self.latest = next((p for p in periods if p.all and p.all.kpis), None)
         self.written: list[str] = []
+        self.plotly_assets: set[str] = set()  # the plotly.js bundles the pages load
         self.customer_ids: dict[str, set[str]] = {}
         self._data: dict[str, dict[str, pd.DataFrame]] = {}
         self._explorer: dict[str, pd.DataFrame | None] = {}
+
+    def scripts(self, source: str, charts: frozenset[str]) -> str:
+        """A dashboard's scripts; notes the plotly.js bundle it loads, which the site copies."""
+        if charts:
+            self.plotly_assets.add(plotly_asset(charts))
+        return scripts_html(source, charts=charts, tables=True)
 
     def write(self, source: str, title: str, blocks: list[str], kind: str) -> None:
         write_text(self.project_dir / source, qmd(title, blocks, kind))
@@ -378,7 +386,7 @@ class Builder:
         self.write(
             source,
             f"{title}: {region.name}, {month_name(period.label)}",
-            [page(body, scripts_html(source, charts=charts, tables=True))],
+            [page(body, self.scripts(source, charts))],
             "report",
         )
 
@@ -408,7 +416,7 @@ class Builder:
         self.write(
             source,
             f"{DQ_PAGE[2]}: {month_name(period.label)}",
-            [page(body, scripts_html(source, charts=charts, tables=True))],
+            [page(body, self.scripts(source, charts))],
             "report",
         )
 

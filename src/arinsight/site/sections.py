@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from arinsight.site.html import (
@@ -159,15 +159,40 @@ def _no_data_message(chart: Mapping[str, Any]) -> str | None:
     return meta.get("arinsight_no_data") if isinstance(meta, Mapping) else None
 
 
+#: The trace types of plotly.js's "basic" bundle (``plotly.js-basic-dist-min`` on npm, the same
+#: plotly.js version as the plotly package's full bundle): 1.2 MB where the full one is 4.8 MB.
+BASIC_TRACES = frozenset({"bar", "pie", "scatter"})
+PLOTLY_BASIC = "plotly-basic.min.js"
+PLOTLY_FULL = "plotly.min.js"
+
+
+def trace_types(fig: Mapping[str, Any]) -> frozenset[str]:
+    """The trace types a figure draws (a trace without a type is a scatter, as in plotly.js)."""
+    return frozenset(str(t.get("type") or "scatter") for t in fig.get("data") or [])
+
+
+def plotly_asset(traces: Collection[str]) -> str:
+    """The plotly.js a page with these trace types loads: the basic bundle when it draws them
+    all (every figure of ``arinsight.plots.interactive`` is a bar or a scatter), else the full
+    one, so a chart a notebook adds with another type still draws."""
+    return PLOTLY_BASIC if set(traces) <= BASIC_TRACES else PLOTLY_FULL
+
+
 def scripts_html(
-    source: str, charts: bool = True, tables: bool = False, datatables: bool = False
+    source: str,
+    charts: Collection[str] = (),
+    tables: bool = False,
+    datatables: bool = False,
 ) -> str:
     """The site's scripts, served from the site itself (one copy each): plotly.js for pages
-    with charts; ``arinsight.js`` (charts, the download buttons of every table, the invoice
+    with charts (``charts``: the trace types the page draws; :func:`plotly_asset` picks the
+    bundle); ``arinsight.js`` (charts, the download buttons of every table, the invoice
     explorer) for pages with charts or tables; DataTables with its stylesheet for the explorer
     (other pages load it on the first click of a download button)."""
     out = (
-        f'<script src="{esc(href(source, ASSETS + "/plotly.min.js"))}"></script>' if charts else ""
+        f'<script src="{esc(href(source, ASSETS + "/" + plotly_asset(charts)))}"></script>'
+        if charts
+        else ""
     )
     if datatables:
         out += (
@@ -203,15 +228,16 @@ def sections_html(
     source: str,
     resolve: Callable[[str], str | None],
     explore: Callable[[str], str | None] | None = None,
-) -> tuple[str, str, bool]:
-    """(cards, details, has charts): charts in cards with their notes, then every table and
-    text collapsed under the cards. ``explore``: a list view's link to the invoice explorer
+) -> tuple[str, str, frozenset[str]]:
+    """(cards, details, trace types drawn): charts in cards with their notes, then every table
+    and text collapsed under the cards (no trace type: the page draws no Plotly chart). ``explore``: a list view's link to the invoice explorer
     (:func:`link_views`)."""
 
     def table(t: str) -> str:
         return link_views(link_customers(t, resolve), explore)
 
     cards, details = [], []
+    traces: set[str] = set()
     n = 0
     for sec in sections:
         empty = [_no_data_message(c) for c in sec.charts]
@@ -228,6 +254,7 @@ def sections_html(
                 n += 1
                 if "plotly" in chart:
                     fig = chart["plotly"]
+                    traces |= trace_types(fig) or {"scatter"}  # a figure without traces
                     links = {cid: resolve(cid) for cid in _customdata_ids(fig)}
                     links = {k: v for k, v in links.items() if v}
                     charts.append(chart_html(fig, f"chart-{n}", sec.title, links))
@@ -256,4 +283,4 @@ def sections_html(
         if details
         else ""
     )
-    return cards_html, details_html, any("plotly" in c for s in sections for c in s.charts)
+    return cards_html, details_html, frozenset(traces)

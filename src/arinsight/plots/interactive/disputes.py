@@ -43,17 +43,28 @@ def resolution_chart(cases, as_of, months: int = 12) -> go.Figure:
     if by.empty:
         return no_data(title, f"No dispute was resolved in the last {months} months")
     fig = figure(title, height=340)
+    shares = values(by["customer_favour_pct"])
     fig.add_bar(
-        x=list(by["reason"]),
+        x=[reason_label(r) for r in by["reason"]],
         y=values(by["mean_days"]),
         marker_color=PALETTE[0],
-        customdata=[list(r) for r in zip(by["resolved"], by["customer_favour_pct"], strict=True)],
+        customdata=[list(r) for r in zip(by["resolved"], shares, strict=True)],
+        text=[f"{s:.0f} %<br>to the<br>customer" if s is not None else "" for s in shares],
+        textposition="inside",
+        insidetextanchor="end",
+        textangle=0,
         hovertemplate="%{x}<br>%{y:.1f} days on average<br>%{customdata[0]} resolved, "
-        "%{customdata[1]:.1f} % for the customer<extra></extra>",
+        "%{customdata[1]:.1f} % of the amount for the customer<extra></extra>",
         name="mean days",
     )
-    fig.update_layout(yaxis={"title": "days"}, xaxis={"title": "reason"}, showlegend=False)
+    fig.update_layout(yaxis={"title": "days on average"}, xaxis={"title": "reason"},
+                      showlegend=False, uniformtext={"minsize": 9, "mode": "hide"})  # fmt: skip
     return fig
+
+
+def reason_label(reason) -> str:
+    """A dispute reason code as words: ``NOT_RECEIVED`` -> "Not received"."""
+    return str(reason).replace("_", " ").strip().capitalize()
 
 
 def resolution_html(cases, as_of, months: int = 12, currency: str = "USD"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from arinsight.plots.interactive._base import (
@@ -55,6 +57,28 @@ def forecast_chart(fc, currency: str = "USD") -> go.Figure:
     return fig
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Ticks of a log axis from ``low`` to ``high`` (both above 0): 1, 2 and 5 of every decade
+    they span, from the tick at or below ``low`` to the one at or above ``high``; powers of ten
+    only when that spans more than three decades (at most about ten labels either way)."""
+    if not 0 < low <= high:
+        raise ValueError(f"log ticks need 0 < low <= high, got {low} and {high}")
+    steps = (1.0,) if math.log10(high / low) > 3 else (1.0, 2.0, 5.0)
+    candidates = [m * 10.0**d for d in range(math.floor(math.log10(low)) - 1,
+                                             math.ceil(math.log10(high)) + 1) for m in steps]  # fmt: skip
+    below = max(v for v in candidates if v <= low * (1 + 1e-9))
+    above = min(v for v in candidates if v >= high * (1 - 1e-9))
+    return [float(f"{v:.12g}") for v in candidates if below <= v <= above]
+
+
+def _short(value: float) -> str:
+    """A tick label: 200 -> "200", 5,000 -> "5k", 2,000,000 -> "2M", 1e9 -> "1B"."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{unit}"
+    return f"{value:g}"
+
+
 def backtest_error_chart(fc, currency: str = "USD") -> go.Figure:
     """Mean absolute error per week ahead over the backtest's month ends: the model against
     "paid on the due date" and "each customer's average delay" (log scale: week 1's due-date
@@ -83,6 +107,13 @@ def backtest_error_chart(fc, currency: str = "USD") -> go.Figure:
         )  # fmt: skip
     axis = money_axis(currency)
     axis.update(type="log", title="mean absolute error (log scale)")
+    positive = [v for c in ("mae_model", "mae_due_date", "mae_customer_delay")
+                for v in values(e[c]) if v is not None and v > 0]  # fmt: skip
+    if positive:  # plotly labels 1, 2, ... 9 of each decade on a short log axis: crowded
+        ticks = log_ticks(min(positive), max(positive))
+        # with ticks given, plotly drops the axis's prefix ("$"): the labels are written here
+        text = [axis["tickprefix"] + _short(v) + axis["ticksuffix"] for v in ticks]
+        axis.update(tickvals=ticks, ticktext=text)
     fig.update_layout(yaxis=axis, xaxis={"title": "week ahead", "dtick": 1})
     return fig
 
