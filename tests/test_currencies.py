@@ -228,3 +228,24 @@ def test_adjustments_convert_at_their_invoices_rate(tmp_path):
     adj = cleaned.tables["adjustments"].set_index("adjustment_id")
     assert adj.loc["A1", "amount"] == 70.01
     assert adj.loc["A2", "amount"] == 10.00
+
+
+def test_a_rates_file_is_an_input_recorded_with_its_sha256(tmp_path):
+    """``fx_rates: rates.csv`` is read like an export: the ingest manifest, whose files become
+    the run manifest's inputs and every page's provenance, lists it with its sha256 and the 2
+    dated rates it holds (CAD of 2026-09-01 and of 2026-09-16). Constant rates name no file."""
+    import hashlib
+
+    result = ingest.ingest(_sources(tmp_path))
+    entry = [f for f in result.files if f["table"] == "fx_rates"]
+    digest = hashlib.sha256((tmp_path / "rates.csv").read_bytes()).hexdigest()
+    assert entry == [
+        {"table": "fx_rates", "kind": "csv", "path": entry[0]["path"], "sha256": digest, "rows": 2}
+    ]
+    assert entry[0]["path"].endswith("rates.csv")
+    interim = tmp_path / "interim"
+    ingest.write_interim(result, interim)
+    inputs = {f["table"]: f for f in ingest.read_interim(interim)[1]["files"]}
+    assert inputs["fx_rates"]["sha256"] == digest
+    constant = ingest.ingest(_sources(tmp_path, "{CAD: 0.8}"))
+    assert "fx_rates" not in {f["table"] for f in constant.files}
