@@ -90,8 +90,16 @@ def test_sap_extract_reads_and_cleans_as_worked_out(tmp_path):
     assert top == {"200769623": 2750.0, "300000001": 300.0}
     # one currency (EUR) and one company code (BUKRS 1000): the same 3,050.00 in each segment
     assert {c: e["open_ar"] for c, e in k["open_ar_by_currency"].items()} == {"EUR": 3050.0}
+    # aging of entity 1000: 1900000005 (due 10-10) Current 300.00; 1900000002 and 1900000003
+    # (due 09-14 and 09-15: 16 and 15 days past due) 1-30 2,000.00 + 750.00
+    aging = {"Current": 300.0, "1-30": 2750.0, "31-60": 0.0, "61-90": 0.0, "91-120": 0.0}
     assert k["open_ar_by_entity"] == {
-        "1000": {"open_ar": 3050.0, "overdue_ar": 2750.0, "invoices": 3}
+        "1000": {
+            "open_ar": 3050.0,
+            "overdue_ar": 2750.0,
+            "invoices": 3,
+            "aging": {**aging, "120+": 0.0},
+        }
     }
 
 
