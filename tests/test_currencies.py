@@ -40,14 +40,12 @@ CAD,2026-09-16,0.75
 """
 
 
-def _sources(folder: Path, rates: str = "rates.csv") -> Path:
-    for name, text in {
-        "customers.csv": CUSTOMERS,
-        "invoices.csv": INVOICES,
-        "payments.csv": PAYMENTS,
-        "rates.csv": RATES,
-    }.items():
-        (folder / name).write_text(text, encoding="utf-8")
+def _sources(folder: Path, rates: str = "rates.csv", **ledger: str) -> Path:
+    """The sources file of the ledger above in ``folder``; ``ledger`` replaces files of it
+    (``invoices="doc,cust,..."``)."""
+    files = {"customers": CUSTOMERS, "invoices": INVOICES, "payments": PAYMENTS, "rates": RATES}
+    for name, text in {**files, **ledger}.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
     spec = folder / "sources.yaml"
     spec.write_text(
         textwrap.dedent(
@@ -95,8 +93,8 @@ def test_open_ar_and_aging_per_currency_and_company_code(tmp_path):
     Open AR (USD) = 420 + 375 + 300 = 1,095.00. Per currency: CAD 1,100.00 CAD (600 + 500) =
     795.00 USD, 2 invoices, aging Current 500.00 / 1-30 600.00; USD 300.00 = 300.00 USD, 1
     invoice, 1-30 300.00; 795 + 300 = 1,095.00. Per company code: 3000 (I1, I2) open 795.00,
-    overdue 420.00; 1000 (I3) open 300.00, overdue 300.00. North (C1) holds the CAD invoices,
-    South (C2) the USD ones."""
+    overdue 420.00, aging in USD Current 375.00 (I2) / 1-30 420.00 (I1); 1000 (I3) open 300.00,
+    overdue 300.00, 1-30 300.00. North (C1) holds the CAD invoices, South (C2) the USD ones."""
     tables = _cleaned(tmp_path).tables
     inv = tables["invoices"].set_index("invoice_id")
     assert inv["amount"].to_dict() == {"I1": 700.0, "I2": 375.0, "I3": 300.0, "I4": 200.0}
@@ -121,8 +119,18 @@ def test_open_ar_and_aging_per_currency_and_company_code(tmp_path):
         },
     }
     assert a["open_ar_by_entity"] == {
-        "1000": {"open_ar": D("300.00"), "overdue_ar": D("300.00"), "invoices": 1},
-        "3000": {"open_ar": D("795.00"), "overdue_ar": D("420.00"), "invoices": 2},
+        "1000": {
+            "open_ar": D("300.00"),
+            "overdue_ar": D("300.00"),
+            "invoices": 1,
+            "aging": {**aging, "1-30": D("300.00")},
+        },
+        "3000": {
+            "open_ar": D("795.00"),
+            "overdue_ar": D("420.00"),
+            "invoices": 2,
+            "aging": {**aging, "Current": D("375.00"), "1-30": D("420.00")},
+        },
     }
     assert list(k["North"]["open_ar_by_currency"]) == ["CAD"]
     assert k["South"]["open_ar_by_currency"]["USD"]["open_ar"] == D("300.00")
@@ -179,7 +187,14 @@ def test_receivables_page_tables_per_currency_and_company_code(tmp_path):
     ]
     assert table[["Current", "1-30"]].values.tolist() == [[500.0, 600.0], [0.0, 300.0]]
     entities = rec.entity_table(r.kpis("All"))
-    assert entities.values.tolist() == [["1000", 300.0, 300.0, 1], ["3000", 795.0, 420.0, 2]]
+    assert entities[["company_code", "open_ar", "overdue_ar", "invoices"]].values.tolist() == [
+        ["1000", 300.0, 300.0, 1],
+        ["3000", 795.0, 420.0, 2],
+    ]
+    assert entities[["Current", "1-30", "31-60"]].values.tolist() == [
+        [0.0, 300.0, 0.0],
+        [375.0, 420.0, 0.0],
+    ]
     # nothing open (a region without invoices): empty tables that keep their columns
     empty = rec.currency_table({}, r.positions("All"), "USD")
     assert empty.empty and "open_ar_reporting" in empty.columns
@@ -228,3 +243,87 @@ def test_adjustments_convert_at_their_invoices_rate(tmp_path):
     adj = cleaned.tables["adjustments"].set_index("adjustment_id")
     assert adj.loc["A1", "amount"] == 70.01
     assert adj.loc["A2", "amount"] == 10.00
+
+
+def test_a_rates_file_is_an_input_recorded_with_its_sha256(tmp_path):
+    """``fx_rates: rates.csv`` is read like an export: the ingest manifest, whose files become
+    the run manifest's inputs and every page's provenance, lists it with its sha256 and the 2
+    dated rates it holds (CAD of 2026-09-01 and of 2026-09-16). Constant rates name no file."""
+    import hashlib
+
+    result = ingest.ingest(_sources(tmp_path))
+    entry = [f for f in result.files if f["table"] == "fx_rates"]
+    digest = hashlib.sha256((tmp_path / "rates.csv").read_bytes()).hexdigest()
+    assert entry == [
+        {"table": "fx_rates", "kind": "csv", "path": entry[0]["path"], "sha256": digest, "rows": 2}
+    ]
+    assert entry[0]["path"].endswith("rates.csv")
+    interim = tmp_path / "interim"
+    ingest.write_interim(result, interim)
+    inputs = {f["table"]: f for f in ingest.read_interim(interim)[1]["files"]}
+    assert inputs["fx_rates"]["sha256"] == digest
+    constant = ingest.ingest(_sources(tmp_path, "{CAD: 0.8}"))
+    assert "fx_rates" not in {f["table"] for f in constant.files}
+
+
+def test_two_legal_entities_across_two_regions(tmp_path):
+    """Two company codes, each with invoices of both regions; USD ledger, CAD at a constant
+    0.80; T = 2026-09-30.
+
+    - A1 C1 (North) entity 1000, 1,000.00 USD dated 08-01, due 08-31: open, 30 days past due
+      (1-30);
+    - A2 C2 (South) entity 1000, 400.00 USD dated 06-01, due 07-01, 100.00 paid 09-10: open
+      300.00, 91 days past due (91-120);
+    - B1 C1 (North) entity 2000, 500.00 CAD = 400.00 USD dated 09-10, due 10-10: open, Current;
+    - B2 C2 (South) entity 2000, 250.00 USD dated 07-15, due 08-14: open, 47 days past due
+      (31-60);
+    - B3 C2 (South) entity 2000, 600.00 USD dated 09-01, paid in full 09-20: not open.
+
+    All: open AR 1,000 + 300 + 400 + 250 = 1,950.00. Entity 1000: open 1,300.00, overdue
+    1,300.00, 2 invoices, 1-30 1,000.00 / 91-120 300.00; entity 2000: open 650.00, overdue
+    250.00, 2 invoices, Current 400.00 / 31-60 250.00. North: 1000 -> 1,000.00 (1-30), 2000 ->
+    400.00 (Current); South: 1000 -> 300.00 (91-120), 2000 -> 250.00 (31-60). Each region's
+    entities add up to its open AR (North 1,400.00, South 550.00)."""
+    from arinsight import receivables as rec
+
+    spec = _sources(
+        tmp_path,
+        "{CAD: 0.8}",
+        invoices="doc,cust,date,due,amount,cur,bukrs\n"
+        "A1,C1,2026-08-01,2026-08-31,1000.00,USD,1000\n"
+        "A2,C2,2026-06-01,2026-07-01,400.00,USD,1000\n"
+        "B1,C1,2026-09-10,2026-10-10,500.00,CAD,2000\n"
+        "B2,C2,2026-07-15,2026-08-14,250.00,USD,2000\n"
+        "B3,C2,2026-09-01,2026-09-15,600.00,USD,2000\n",
+        payments="pay,doc,cust,date,amount\n"
+        "P1,A2,C2,2026-09-10,100.00\n"
+        "P2,B3,C2,2026-09-20,600.00\n",
+    )
+    result = ingest.ingest(spec)
+    cleaned = clean.clean_ingested(result.tables, ingest.manifest_of(result), run_date="2026-10-05")
+    k = kpis_from_frames(cleaned.tables, "2026-09", {}, regions=None)
+    zero = D("0.00")
+    aging = dict.fromkeys(["Current", "1-30", "31-60", "61-90", "91-120", "120+"], zero)
+
+    def entity(open_ar: str, overdue: str, n: int, **buckets: str) -> dict:
+        ages = {**aging, **{b.replace("_", "-"): D(v) for b, v in buckets.items()}}
+        return {"open_ar": D(open_ar), "overdue_ar": D(overdue), "invoices": n, "aging": ages}
+
+    assert k["All"]["open_ar"] == D("1950.00")
+    assert k["All"]["open_ar_by_entity"] == {
+        "1000": entity("1300.00", "1300.00", 2, **{"1_30": "1000.00", "91_120": "300.00"}),
+        "2000": entity("650.00", "250.00", 2, Current="400.00", **{"31_60": "250.00"}),
+    }
+    assert k["North"]["open_ar_by_entity"] == {
+        "1000": entity("1000.00", "1000.00", 1, **{"1_30": "1000.00"}),
+        "2000": entity("400.00", "0.00", 1, Current="400.00"),
+    }
+    assert k["South"]["open_ar_by_entity"] == {
+        "1000": entity("300.00", "300.00", 1, **{"91_120": "300.00"}),
+        "2000": entity("250.00", "250.00", 1, **{"31_60": "250.00"}),
+    }
+    for region in ("All", "North", "South"):
+        table = rec.entity_table(k[region])
+        assert table["open_ar"].sum() == pytest.approx(float(k[region]["open_ar"]))
+        buckets = table[list(aging)].sum(axis=1)
+        assert buckets.tolist() == pytest.approx(table["open_ar"].tolist())

@@ -29,6 +29,7 @@ FILES = {
     "no_limits": ["customers.csv", "invoices.csv", "payments.csv"],
     "region_per_row": ["export.csv"],
     "sap_cleared": ["fbl5n_cleared_items.csv"],
+    "sap_two_entities": ["fbl5n_us_ca.csv", "rates.csv"],
     "small_120": ["invoices.csv"],
     "sql_export": ["erp.db"],
     "status_only": ["offene_posten.csv"],

@@ -40,6 +40,9 @@ class CheckReport:
     regions: list[str]
     blocking: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: kept invoices per document currency and per company code, and the rates file read
+    #: (:func:`_segments`)
+    segments: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +60,7 @@ class CheckReport:
             "not_available": self.not_available,
             "risk": self.risk,
             "regions": self.regions,
+            "segments": self.segments,
             "warnings": self.warnings,
         }
 
@@ -126,6 +130,7 @@ class CheckReport:
             f"periods you can run: {cov.get('first_period')} to {cov.get('last_period')}"
         )
         lines.append(f"regions: {', '.join(self.regions) if self.regions else 'none'}")
+        lines.extend(_segment_lines(self.segments))
         for item in self.not_available:
             lines.append(f"n/a: {item['what']}: {item['why']}")
         r = self.risk
@@ -210,6 +215,49 @@ def _missing_rates(quarantine: pd.DataFrame, reporting: str) -> str | None:
         f"no exchange rate for {listed}: these invoices would be left out of every figure; "
         + "; ".join(parts)
     )
+
+
+def _segments(
+    invoices: pd.DataFrame, files: Iterable[Mapping[str, Any]], reporting: str | None
+) -> dict[str, Any]:
+    """Kept invoices per document currency (none given: the reporting one) and per company
+    code (only when some invoice has one), and the rates file read (path, sha256, rates)."""
+
+    def counts(column: str, fill: str | None) -> dict[str, int]:
+        if column not in invoices or (fill is None and invoices[column].isna().all()):
+            return {}
+        values = invoices[column].astype("string").fillna(fill or "(none)")
+        return {str(k): int(n) for k, n in values.value_counts().sort_index().items()}
+
+    rates = next((dict(f) for f in files if f.get("table") == "fx_rates"), None)
+    return {
+        "reporting_currency": reporting,
+        "currencies": counts("currency", reporting or "USD"),
+        "company_codes": counts("company_code", None),
+        "rates_file": rates and {k: rates.get(k) for k in ("path", "sha256", "rows")},
+    }
+
+
+def _segment_lines(segments: Mapping[str, Any]) -> list[str]:
+    """The report's lines on currencies, the rates file and company codes."""
+    lines = []
+    currencies = segments.get("currencies") or {}
+    if len(currencies) > 1:
+        listed = ", ".join(f"{c} {n:,}" for c, n in currencies.items())
+        lines.append(
+            f"currencies (invoices kept): {listed}; reported in "
+            f"{segments.get('reporting_currency')}, each invoice at the rate on or before its date"
+        )
+    rates = segments.get("rates_file")
+    if rates:
+        lines.append(
+            f"rates file: {rates['path']} ({rates['rows']:,} rates, sha256 {rates['sha256']})"
+        )
+    codes = segments.get("company_codes") or {}
+    if codes:
+        listed = ", ".join(f"{c} ({n:,} invoices)" for c, n in codes.items())
+        lines.append(f"company codes: {listed}")
+    return lines
 
 
 def _repeated_headers(
@@ -380,6 +428,7 @@ def check(
         risk=_risk_history(tables, int(merged.get("late_days", 30))),
         regions=regions_of(tables),
         blocking=blocking,
+        segments=_segments(inv, result.files, cleaned.summary.get("reporting_currency")),
     )
     report.warnings.extend(_repeated_headers(report.tables, result.files))
     reporting = cleaned.summary.get("reporting_currency") or merged.get("reporting_currency")

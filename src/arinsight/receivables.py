@@ -429,21 +429,22 @@ def _rate_text(positions: pd.DataFrame, code: str, reporting: str) -> str:
 
 def entity_table(kpis: Mapping[str, Any]) -> pd.DataFrame:
     """Open and overdue AR at T per company code / legal entity, from the engine's
-    ``open_ar_by_entity``: company_code, open_ar, overdue_ar, invoices (open); empty when the
-    invoices carry no company code."""
+    ``open_ar_by_entity``: company_code, open_ar, overdue_ar, invoices (open), then one column
+    per aging bucket, all in the reporting currency (a row's buckets add up to its open AR, the
+    rows to the page's open AR); empty when the invoices carry no company code."""
     by = kpis.get("open_ar_by_entity") or {}
-    return pd.DataFrame(
-        [
-            {
-                "company_code": code,
-                "open_ar": float(e["open_ar"]),
-                "overdue_ar": float(e["overdue_ar"]),
-                "invoices": int(e["invoices"]),
-            }
-            for code, e in by.items()
-        ],
-        columns=["company_code", "open_ar", "overdue_ar", "invoices"],
-    )
+    rows = []
+    for code, e in by.items():
+        row = {
+            "company_code": code,
+            "open_ar": float(e["open_ar"]),
+            "overdue_ar": float(e["overdue_ar"]),
+            "invoices": int(e["invoices"]),
+        }
+        row.update({label: float(v) for label, v in (e.get("aging") or {}).items()})
+        rows.append(row)
+    base = ["company_code", "open_ar", "overdue_ar", "invoices"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)
 
 
 def monthly_trends(

@@ -181,6 +181,18 @@ def compare(truth: dict, kpis: dict, processed: Path) -> tuple[str | None, list[
             if d:
                 extra.append(d)
                 break
+    by_entity = al.get("open_ar_by_entity")
+    if by_entity is not None and len(truth.get("open_ar_by_company_code") or {}) > 1:
+        for code, value in truth["open_ar_by_company_code"].items():
+            entry = by_entity.get(str(code)) if isinstance(by_entity, dict) else None
+            d = _money_diff(
+                f"open AR of company code {code}",
+                entry.get("open_ar") if isinstance(entry, dict) else None,
+                value,
+            )
+            if d:
+                extra.append(d)
+                break
     return (core[0] if core else None), core[1:] + extra
 
 

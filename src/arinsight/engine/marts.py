@@ -272,10 +272,13 @@ def currency_rows(p: ir.Table) -> ir.Table:
 
 
 def entity_rows(p: ir.Table) -> ir.Table:
-    """Open and overdue AR at T (reporting currency) of the positions ``p`` per region and
-    company code (null: none given): region, company_code, open_ar, overdue_ar, invoices."""
+    """Open and overdue AR at T (reporting currency) of the positions ``p`` per region, company
+    code (null: none given) and aging bucket: region, company_code, bucket, open_ar, overdue_ar,
+    invoices (open ones)."""
     o = p.filter(p.exists, p.open_amount > 0)
-    return o.group_by(region=o.invoice_region, company_code=o.company_code).aggregate(
+    return o.group_by(
+        region=o.invoice_region, company_code=o.company_code, bucket=o.bucket
+    ).aggregate(
         open_ar=money_sum(o.open_amount),
         overdue_ar=money_sum(o.open_amount, where=o.past_due),
         invoices=o.count(),
@@ -289,9 +292,10 @@ def by_currency(rows: ir.Table) -> ir.Table:
 
 
 def by_entity(rows: ir.Table) -> ir.Table:
-    """:func:`entity_rows` (rows of several parts) summed per region and company code, with
-    "All": region, company_code, open_ar, overdue_ar, invoices."""
-    return _with_all(regroup(rows, ["region", "company_code"]), ["company_code"])
+    """:func:`entity_rows` (rows of several parts) summed per region, company code and bucket,
+    with "All": region, company_code, bucket, open_ar, overdue_ar, invoices."""
+    keys = ["company_code", "bucket"]
+    return _with_all(regroup(rows, ["region", *keys]), keys)
 
 
 def part_sums(

@@ -107,21 +107,41 @@ def by_currency(
 NO_ENTITY = "(none)"
 
 
-def by_entity(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+def by_entity(
+    rows: Sequence[Mapping[str, Any]], labels: Sequence[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Rows of :func:`arinsight.engine.marts.by_entity` as region -> company code -> {open_ar,
-    overdue_ar (reporting currency), invoices (open)}, codes in order; empty when no invoice
-    has a company code (one legal entity: no segment to show)."""
+    overdue_ar (reporting currency), invoices (open), aging: {label: amount in the reporting
+    currency}}, codes in order; empty when no invoice has a company code (one legal entity: no
+    segment to show)."""
     if all(r["company_code"] is None for r in rows):
         return {}
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in rows:
         code = NO_ENTITY if r["company_code"] is None else str(r["company_code"])
-        out.setdefault(r["region"], {})[code] = {
-            "open_ar": rounded(r["open_ar"]),
-            "overdue_ar": rounded(r["overdue_ar"]),
-            "invoices": int(r["invoices"]),
+        entry = out.setdefault(r["region"], {}).setdefault(
+            code,
+            {
+                "open_ar": Decimal(0),
+                "overdue_ar": Decimal(0),
+                "invoices": 0,
+                "aging": dict.fromkeys(labels, Decimal(0)),
+            },
+        )
+        entry["open_ar"] += r["open_ar"]
+        entry["overdue_ar"] += r["overdue_ar"]
+        entry["invoices"] += int(r["invoices"])
+        entry["aging"][labels[int(r["bucket"])]] += r["open_ar"]
+    return {
+        region: {
+            code: {
+                **{k: rounded(v) for k, v in e.items() if k != "aging"},
+                "aging": {k: rounded(v) for k, v in e["aging"].items()},
+            }
+            for code, e in sorted(codes.items())
         }
-    return {region: dict(sorted(codes.items())) for region, codes in out.items()}
+        for region, codes in out.items()
+    }
 
 
 def shape(
@@ -140,7 +160,7 @@ def shape(
     na_reasons: {KPI: why it is null} (:func:`arinsight.kpis.reasons_for`)}."""
     labels = aging_labels(buckets)
     per_currency = by_currency(currencies, labels, reporting)
-    per_entity = by_entity(entities)
+    per_entity = by_entity(entities, labels)
     tops: dict[str, list[tuple]] = {}
     for r in top:
         tops.setdefault(r["region"], []).append(

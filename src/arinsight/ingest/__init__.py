@@ -48,7 +48,7 @@ import pandas as pd
 
 from arinsight import config
 from arinsight.errors import SourceError
-from arinsight.files import write_json
+from arinsight.files import sha256_file, write_json
 from arinsight.ingest.canonical import to_canonical
 from arinsight.ingest.flat import (
     DATE_ASSUMED,
@@ -62,6 +62,7 @@ from arinsight.ingest.readers import (
     UBL_DEFAULT_COLUMNS,
     UBL_FIELDS,
     RawTable,
+    display_path,
     guess_header_row,
     one_pass,
     read_raw,
@@ -238,6 +239,8 @@ def ingest(
                 del frame, aligned
             out.put(table, df, keep=table == "invoices" and customers_from_invoices)
             del df, info, raw  # before the next source is read
+    if spec.get("_fx_rates_file") is not None:
+        files.append(rates_file_entry(spec["_fx_rates_file"], spec.get("fx_rates") or {}))
     if "invoices" not in out:
         raise SourceError(str(spec["_path"]), "no invoices source: an invoices table is required")
     if "customers" not in out:
@@ -373,6 +376,19 @@ def empty_ingested(table: str) -> pd.DataFrame:
     """A canonical table without rows, as ingest returns a table the sources do not provide."""
     raw = pd.DataFrame({c: pd.Series(dtype=str) for c in CANONICAL[table]})
     return to_canonical(table, raw, {"on_bad_value": "quarantine"}, "none")
+
+
+def rates_file_entry(path: Path, rates: Mapping[str, Any]) -> dict[str, Any]:
+    """The ingest manifest's record of a rates file (``fx_rates: rates.csv``): an input like the
+    exports, so the run's manifest and every page's provenance name it with its sha256; rows =
+    the dated rates it holds (as read by :func:`arinsight.fx.read_rates_file`)."""
+    return {
+        "table": "fx_rates",
+        "kind": "csv",
+        "path": display_path(path),
+        "sha256": sha256_file(path),
+        "rows": sum(len(r) if isinstance(r, Mapping) else 1 for r in rates.values()),
+    }
 
 
 def manifest_of(result: IngestResult) -> dict[str, Any]:

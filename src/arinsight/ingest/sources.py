@@ -101,6 +101,9 @@ def read_sources(path: str | Path) -> dict[str, Any]:
                 f"company_codes must list the company codes to report, e.g. [1000], got {codes!r}",
             )
         spec["company_codes"] = [str(c).strip() for c in codes]
+    rates_file = spec.get("fx_rates")
+    if isinstance(rates_file, str):  # a rates file: an input like the exports, hashed by ingest
+        spec["_fx_rates_file"] = config.resolve_path(rates_file, p.parent)
     try:  # the same checks as the parameters' (codes in capitals, rates positive numbers)
         spec = config.check_values(spec, str(p), p.parent)
     except config.ConfigError as exc:
