@@ -69,6 +69,8 @@ RECEIVABLES_KEYS: tuple[str, ...] = (
     "paid_to_billed_rate",
     "unapplied_cash",
     "credit_balances",
+    "write_offs",
+    "credit_notes",
 )
 
 KPI_UNITS: dict[str, str] = kpi_registry.units()
@@ -80,6 +82,7 @@ STATUS_LABELS: dict[str, str] = {
     "current": "Open - current",
     "overdue": "Overdue",
     "credit": "Credit",
+    "written_off": "Written off",
 }
 
 #: The columns of the kept positions that the explorer and the customer pages show.

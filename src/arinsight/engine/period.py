@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "top_n": DEFAULT_TOP_N,
     "trailing_months": 12,
 }
-_TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions")
+_TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions", "adjustments")
 
 
 def plain(value: Any) -> Any:
