@@ -57,6 +57,28 @@ def test_open_items_sum_to_the_pending_balance():
         cust.open_items(positions().drop(columns=["due_date"]))
 
 
+def test_statement_lines_show_credit_notes_and_write_offs():
+    """test_engine's ledger with adjustments at 10-31 (its docstring): X owes nothing, Y's open
+    lines are F (1,000, credit note 300, pending 700) and G (600, paid 100, written off 100,
+    pending 400); on each line amount - paid - credited - written off = pending."""
+    from test_engine import adjusted_ledger
+
+    from arinsight.engine.period import frames_at
+    from arinsight.receivables import invoice_explorer_table
+
+    pos = invoice_explorer_table(frames_at(adjusted_ledger(), "2026-10-31")["positions"])
+    items = cust.open_items(pos)
+    cols = ["invoice_id", "amount", "paid_to_date", "credited", "written_off", "open_amount"]
+    assert items[cols].values.tolist() == [
+        ["G", 600.0, 100.0, 0.0, 100.0, 400.0],
+        ["F", 1000.0, 0.0, 300.0, 0.0, 700.0],
+    ]  # by due date: G 10-01, F 11-09
+    assert items.columns.tolist()[:8] == [
+        "customer_id", "invoice_id", "invoice_date", "due_date", "amount", "paid_to_date",
+        "credited", "written_off",
+    ]  # fmt: skip
+
+
 def test_customer_summary_hand_worked():
     customers = pd.DataFrame({"customer_id": ["A", "B"], "credit_limit": [600.0, 0.0]})
     risk = pd.DataFrame({"customer_id": ["A"], "expected_overdue": [450.0], "risk_share": [0.5],

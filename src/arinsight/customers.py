@@ -33,6 +33,9 @@ PAYMENT_COLUMNS = ["customer_id", "payment_date", "payment_id", "invoice_id", "a
 
 #: The statement's columns in the invoice's own currency, when the positions carry them.
 DOCUMENT_COLUMNS = ["currency", "amount_doc", "open_amount_doc"]
+#: The statement's credit notes and write-offs of each line (by T), when the positions carry
+#: them: amount - paid_to_date - credited - written_off = open_amount on every line.
+ADJUSTMENT_COLUMNS = ["credited", "written_off"]
 
 
 def open_items(positions: pd.DataFrame) -> pd.DataFrame:
@@ -40,9 +43,13 @@ def open_items(positions: pd.DataFrame) -> pd.DataFrame:
     customer then due date (oldest first) then invoice id. The open amounts of one customer add
     up to that customer's pending balance. With the document currency in the positions, each
     line also carries its ``currency`` and its amount and open amount in it (``amount_doc``,
-    ``open_amount_doc``): what the customer's own invoice says."""
+    ``open_amount_doc``): what the customer's own invoice says; with the adjustments, the
+    credit notes (``credited``) and write-offs (``written_off``) taken off it by T."""
     require_columns(positions, STATEMENT_COLUMNS, "invoice positions")
-    cols = STATEMENT_COLUMNS + [c for c in DOCUMENT_COLUMNS if c in positions.columns]
+    after_paid = STATEMENT_COLUMNS.index("paid_to_date") + 1
+    adjusted = [c for c in ADJUSTMENT_COLUMNS if c in positions.columns]
+    cols = STATEMENT_COLUMNS[:after_paid] + adjusted + STATEMENT_COLUMNS[after_paid:]
+    cols += [c for c in DOCUMENT_COLUMNS if c in positions.columns]
     out = positions.loc[positions["open_amount"].fillna(0) > 0, cols].copy()
     out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="mergesort")
     return out.reset_index(drop=True)
