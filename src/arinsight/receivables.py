@@ -152,12 +152,14 @@ def positions_at(
     ``tables`` (the dict of :func:`arinsight.ledger.load_processed`, possibly a region's
     selection) with the expression a run keeps (:func:`arinsight.engine.marts.invoice_report`):
     invoice_id, customer_id, customer_name, region, industry, customer_type, invoice_date,
-    due_date, amount, ``paid_to_date`` (payments applied by T), ``balance = amount -
-    paid_to_date``, ``open_amount = max(0, balance)``, ``credit_amount = max(0, -balance)``,
-    ``days_past_due`` (T - due date when open and past due, else 0), ``bucket``, ``status``
-    (paid, current, overdue, credit), ``paid_date`` (the date the payments first reached the
-    amount; NaT unless fully paid at T), ``days_late = paid_date - due_date`` (negative = early),
-    payments, last_payment_date, energy_kwh."""
+    due_date, amount, ``paid_to_date`` (payments applied by T), ``credited`` and
+    ``written_off`` (credit notes and write-offs by T: docs/kpis.md), ``balance = amount -
+    paid_to_date - credited - written_off``, ``open_amount = max(0, balance)``, ``credit_amount
+    = max(0, -balance)``, ``days_past_due`` (T - due date when open and past due, else 0),
+    ``bucket``, ``status`` (paid, current, overdue, credit, written_off), ``paid_date`` (the
+    date the payments and credit notes first reached the amount; NaT unless settled at T),
+    ``days_late = paid_date - due_date`` (negative = early), payments, last_payment_date,
+    energy_kwh."""
     from arinsight.engine.period import frames_at
 
     for name in ("invoices", "payments"):
@@ -173,6 +175,8 @@ POSITION_COLUMNS = [
     "due_date",
     "amount",
     "paid_to_date",
+    "credited",
+    "written_off",
     "balance",
     "open_amount",
     "credit_amount",
@@ -183,11 +187,17 @@ POSITION_COLUMNS = [
 ]
 
 
-def invoice_positions(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-    """:func:`positions_at` of just ``invoices`` and ``payments`` (no customer data), with the
+def invoice_positions(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    as_of: Any,
+    adjustments: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`positions_at` of just ``invoices``, ``payments`` and (optional) ``adjustments``
+    (write-offs, credit notes: they settle their invoice too) without customer data, with the
     columns of :data:`POSITION_COLUMNS`: the position of every invoice dated <= T = ``as_of``
-    as the engine computes it, for callers that hold the two frames (the forecast at a
-    backtest origin, cash application at a statement date)."""
+    as the engine computes it, for callers that hold the frames (the forecast at a backtest
+    origin, cash application at a statement date)."""
     require_columns(
         invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"], "invoices"
     )
@@ -197,6 +207,8 @@ def invoice_positions(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any
         dupes = ids[ids.duplicated()].unique()[:5].tolist()
         raise ValueError(f"invoices: invoice_id must be unique, duplicated: {dupes}")
     tables = {"invoices": invoices, "payments": payments}
+    if adjustments is not None:
+        tables["adjustments"] = adjustments
     return positions_at(tables, as_of)[POSITION_COLUMNS]
 
 
