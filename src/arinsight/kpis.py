@@ -172,8 +172,11 @@ _RECORDS: tuple[KPI, ...] = (
         "Sum of the disputed amounts of the disputes open at T (opened by T, not resolved by T).",
         "disputes", 1),
     KPI("days_deductions_outstanding", "DDO", "days", "lower",
-        "Days deductions outstanding: disputed AR at T / credit sales in the period x days in "
-        "the period.", "disputes", 2),
+        "Days deductions outstanding: (disputed AR + deductions outstanding at T) / credit "
+        "sales in the period x days in the period.", "disputes", 2),
+    KPI("deductions_outstanding", "Deductions outstanding", "money", "lower",
+        "Short payments found by cash application still open at T and not in an open dispute: "
+        "sum of min(amount short, the invoice's open amount at T).", "disputes", 7),
     KPI("dispute_days_to_resolve", "Days to resolve a dispute", "days", "lower",
         "Average of resolved date - opened date over the disputes resolved in the 12 months up "
         "to T.", "disputes", 3),
@@ -217,6 +220,8 @@ _NA: dict[str, str] = {
     "or no write-off in those months",
     "ecl_allowance_change": "no open invoices at the previous month end, or no write-off history",
     "days_deductions_outstanding": _NO_SALES,
+    "deductions_outstanding": "no deductions from cash application (`arinsight match` writes "
+    "them to deductions.csv)",
     "dispute_days_to_resolve": "no dispute was resolved in the 12 months up to T",
     "disputes_customer_favour_share": "no dispute was resolved in the 12 months up to T",
     "promises_kept_rate": "no promise to pay fell due in the 12 months up to T",
@@ -235,8 +240,9 @@ _PROVISION_KPIS = frozenset(
 )  # fmt: skip
 #: The KPIs of the disputes and promises to pay.
 _DISPUTE_KPIS = frozenset(
-    {"disputed_ar", "days_deductions_outstanding", "dispute_days_to_resolve",
-     "disputes_customer_favour_share", "promises_kept_rate", "promises_broken"}
+    {"disputed_ar", "days_deductions_outstanding", "deductions_outstanding",
+     "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
+     "promises_broken"}
 )  # fmt: skip
 ENGINE_MODULE = "arinsight.engine.metrics"
 MODEL_MODULE = "arinsight.risk"
@@ -271,6 +277,7 @@ PROVISION_KEYS: tuple[str, ...] = (
 DISPUTE_KEYS: tuple[str, ...] = (
     "disputed_ar",
     "days_deductions_outstanding",
+    "deductions_outstanding",
     "dispute_days_to_resolve",
     "disputes_customer_favour_share",
     "promises_kept_rate",
@@ -292,7 +299,7 @@ JSON_KEYS: tuple[str, ...] = (
     "commissions_paid_mtd", "commissions_earned", "average_commission_rate",
     "write_offs", "credit_notes", "ecl_allowance", "ecl_allowance_change", "ecl_coverage",
     "ecl_backtest_error", "provision_matrix", "disputed_ar", "days_deductions_outstanding",
-    "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
+    "deductions_outstanding", "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
     "promises_broken", "high_risk_customers", "na_reasons",
 )  # fmt: skip
 
