@@ -260,12 +260,60 @@ def group_by_customer(df: pd.DataFrame, ids: Iterable[str]) -> dict[str, pd.Data
     return {cid: groups.get(cid, empty) for cid in ids}
 
 
+#: The columns of :func:`customer_promises`.
+PROMISE_COLUMNS = ["customer_id", "promise_id", "invoice_id", "made_date", "promised_date",
+                   "amount", "paid", "status", "source"]  # fmt: skip
+
+
+def customer_promises(
+    promises: pd.DataFrame | None,
+    payments: pd.DataFrame,
+    as_of: Any,
+    grace_days: int = 3,
+    months: int = 12,
+) -> pd.DataFrame:
+    """Each customer's promises to pay as of T, latest promised date first: those due in the
+    ``months`` months up to T (kept or broken) and those still pending, with what was paid for
+    each and its status (:func:`arinsight.disputes.evaluate_promises`: the Disputes page's
+    rule). Columns: :data:`PROMISE_COLUMNS`."""
+    from arinsight.disputes import evaluate_promises
+
+    if promises is None or promises.empty:
+        return pd.DataFrame(columns=PROMISE_COLUMNS)
+    t = pd.Timestamp(as_of).normalize()
+    if payments is None or "payment_date" not in payments.columns:  # none published
+        payments = pd.DataFrame(
+            {"invoice_id": pd.Series(dtype="str"), "customer_id": pd.Series(dtype="str"),
+             "payment_date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype=float)}
+        )  # fmt: skip
+    e = evaluate_promises(promises, payments, t, grace_days)
+    start = (t.to_period("M") - (int(months) - 1)).start_time
+    e = e.loc[(e["status"] == "pending") | (e["promised_date"] >= start)].copy()
+    for col in PROMISE_COLUMNS:
+        if col not in e.columns:
+            e[col] = None
+    e["customer_id"] = e["customer_id"].astype(str)
+    order = ["customer_id", "promised_date", "promise_id"]
+    e = e.sort_values(order, ascending=[True, False, True], kind="mergesort")
+    return e[PROMISE_COLUMNS].reset_index(drop=True)
+
+
+def broken_lately(promises: pd.DataFrame, as_of: Any, days: int = 90) -> pd.DataFrame:
+    """The rows of :func:`customer_promises` broken in the ``days`` days up to T (their promised
+    date): the ones that raise the customer in the collections worklist."""
+    t = pd.Timestamp(as_of).normalize()
+    recent = promises["promised_date"] > t - pd.Timedelta(days=int(days))
+    return promises.loc[(promises["status"] == "broken") & recent]
+
+
 def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataFrame]:
     """What the customer pages of a period need besides the invoice positions, as of T, from the
     processed tables of ``processed_dir``: ``customers.parquet`` (the customer master data, its
-    contact e-mail and its sales rep's name from ``sales_reps`` when the data has them) and
-    ``customer_payments.parquet`` (payments dated by T), each sorted so the same ledger gives
-    the same files. Only the columns the pages show are read."""
+    contact e-mail and its sales rep's name from ``sales_reps`` when the data has them),
+    ``customer_payments.parquet`` (payments dated by T) and ``customer_promises.parquet`` (the
+    promises to pay made by T, when the data has them: the pages tell kept from broken with the
+    payments), each sorted so the same ledger gives the same files. Only the columns the pages
+    show are read."""
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -293,11 +341,18 @@ def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataF
         customers["sales_rep_name"] = customers["sales_rep_id"].map(names)
     pay = read("payments", ["payment_id", "invoice_id", "customer_id", "payment_date", "amount",
                             "method"], pc.field("payment_date") <= t)  # fmt: skip
+    promises = read("promises", ["promise_id", "customer_id", "invoice_id", "made_date",
+                                 "promised_date", "amount", "source"])  # fmt: skip
+    made = promises["made_date"].fillna(promises["promised_date"] - pd.Timedelta(days=30))
+    promises = promises.loc[(made <= t).to_numpy(dtype=bool)]
     return {
         "customers.parquet": customers.sort_values("customer_id", kind="mergesort").reset_index(
             drop=True
         ),
         "customer_payments.parquet": pay.sort_values(
             ["customer_id", "payment_date", "payment_id"], kind="mergesort"
+        ).reset_index(drop=True),
+        "customer_promises.parquet": promises.sort_values(
+            ["customer_id", "promised_date", "promise_id"], kind="mergesort"
         ).reset_index(drop=True),
     }
