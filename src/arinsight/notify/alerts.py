@@ -387,6 +387,9 @@ def _reminder(row, invoices, undisputed, p, by_level, alerts, mail_from, currenc
             statement.loc[statement["open_amount"] > 0], profile, currency
         ),
         threshold_days=by_level[int(row.level)].min_days_past_due,
+        statement_charges=dunning.charges_context(
+            statement.loc[statement["open_amount"] > 0], profile, currency
+        ),
     )
 
 
