@@ -230,3 +230,23 @@ def test_deductions_outstanding_and_ddo_by_hand(tmp_path):
     assert k["disputed_ar"] is None and k["na_reasons"]["disputed_ar"] == disputes.NO_DISPUTES
     assert disputes.read_deductions(tmp_path / "none.csv") is None
     assert disputes.open_deductions(None, positions, d, T) is None
+
+
+def test_a_bad_value_typed_into_deductions_csv_names_file_column_and_row(tmp_path):
+    """A person edits deductions.csv: a resolution date that is not a date, an outcome that
+    is not one, an amount that is not a number each stop with the file, column and row."""
+    from arinsight.errors import SourceError
+
+    head = "dispute_id,invoice_id,customer_id,amount,reason,opened_date,resolved_date,outcome\n"
+    path = tmp_path / "deductions.csv"
+    for row, column in (
+        ("E1,I1,C1,10.0,pricing,2026-04-01,next week,credit_note", "resolved_date"),
+        ("E1,I1,C1,10.0,pricing,2026-04-01,2026-04-09,refund", "outcome"),
+        ("E1,I1,C1,ten,pricing,2026-04-01,,", "amount"),
+    ):
+        path.write_text(head + "E0,I0,C1,5.0,,2026-03-01,,\n" + row + "\n", encoding="utf-8")
+        with pytest.raises(SourceError, match=f"deductions.csv, column '{column}', row 3: "):
+            disputes.read_deductions(path)
+    path.write_text("dispute_id,amount\nE1,5\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="missing column"):
+        disputes.read_deductions(path)

@@ -195,20 +195,44 @@ def deductions_file(cash_application: Mapping[str, Any] | None = None) -> Any:
 
 def read_deductions(path: Any) -> pd.DataFrame | None:
     """The deductions of ``arinsight match`` (docs/collections.md) typed: amount as a number,
-    dates as dates; None when there is no such file (cash application never ran here)."""
+    dates as dates; None when there is no such file (cash application never ran here). A person
+    edits the file (reason, resolved date, outcome): a value that cannot be read stops with one
+    :class:`~arinsight.errors.SourceError` naming the file, the column and the row (the header
+    is row 1)."""
     from pathlib import Path
+
+    from arinsight.errors import SourceError
+    from arinsight.schemas import DISPUTE_OUTCOMES
 
     path = Path(path)
     if not path.is_file():
         return None
     d = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in ("dispute_id", "invoice_id", "customer_id", "reason", "opened_date",
-                "resolved_date", "outcome"):  # fmt: skip
+    missing = [c for c in ("dispute_id", "invoice_id", "amount", "opened_date") if c not in d]
+    if missing:
+        raise SourceError(str(path), f"missing column(s) {', '.join(missing)}: not a deductions "
+                          "file of `arinsight match`")  # fmt: skip
+    for col in ("customer_id", "reason", "resolved_date", "outcome"):
         if col not in d.columns:
             d[col] = ""
-    d["amount"] = pd.to_numeric(d.get("amount", pd.Series(dtype=str)), errors="coerce")
+    raw = d.copy()
+    d["amount"] = pd.to_numeric(d["amount"], errors="coerce")
     for col in ("opened_date", "resolved_date"):
-        d[col] = pd.to_datetime(d[col].replace("", None), errors="coerce")
+        d[col] = pd.to_datetime(d[col].str.strip().replace("", None), errors="coerce",
+                                format="ISO8601")  # fmt: skip
+    problems = {
+        "amount": d["amount"].isna() | (d["amount"] <= 0),
+        "opened_date": d["opened_date"].isna(),
+        "resolved_date": d["resolved_date"].isna() & (raw["resolved_date"].str.strip() != ""),
+        "outcome": ~d["outcome"].isin(["", *DISPUTE_OUTCOMES]),
+    }
+    for col, bad in problems.items():
+        if bad.any():
+            k = int(bad.to_numpy().argmax())
+            what = {"amount": "an amount > 0", "opened_date": "a date (YYYY-MM-DD)",
+                    "resolved_date": "a date (YYYY-MM-DD) or empty",
+                    "outcome": f"one of {', '.join(DISPUTE_OUTCOMES)} or empty"}[col]  # fmt: skip
+            raise SourceError(str(path), f"{raw[col].iloc[k]!r}: expected {what}", col, k + 2)
     return d
 
 
