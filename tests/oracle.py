@@ -1,6 +1,12 @@
 """The former in-memory receivables engine (numpy, float money), kept in tests as an independent
 oracle: :func:`reference_kpis` computes every Receivables Health KPI of a ledger by other means
 than the query engine, and tests compare the engine's figures with it. Not used by the package.
+
+It follows the engine's rule for adjustments (docs/kpis.md, "Write-offs and credit notes"),
+written again here with arrays: with P the payments, C the credit notes and other adjustments
+and W the write-offs of an invoice dated <= T, open = max(0, amount - P - C - W), credit =
+max(0, P + C - amount), the paid date is when payments and credit notes (date order) first
+reach the amount, and CEI leaves out what adjustments took off open AR in the period.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ _EPS = 0.005
 _DAY = np.timedelta64(1, "D")
 
 
-_STATUSES = ["paid", "current", "overdue", "credit"]
+_STATUSES = ["paid", "current", "overdue", "credit", "written_off"]
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
@@ -57,17 +63,21 @@ def _days(delta: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Ledger:
-    """Invoices and payments prepared once for any number of as-of dates (arrays aligned by row)."""
+    """Invoices, payments and adjustments prepared once for any number of as-of dates (arrays
+    aligned by row)."""
 
     inv: pd.DataFrame  # invoice_id, customer_id, invoice_date, due_date, amount; RangeIndex = code
     inv_date: np.ndarray
     due: np.ndarray
     amount: np.ndarray
-    pay_code: np.ndarray  # applied payments sorted by (invoice code, payment date)
+    pay_code: np.ndarray  # applied payments: the code of their invoice
     pay_date: np.ndarray
     pay_amount: np.ndarray
-    pay_cum: np.ndarray  # the invoice's cumulative paid amount after this payment
-    paid_full: np.ndarray  # date the invoice was first fully paid (all payments), NaT if never
+    adj_code: np.ndarray  # adjustments of a known invoice: its code
+    adj_date: np.ndarray
+    adj_amount: np.ndarray
+    adj_write_off: np.ndarray  # True for a write-off, False for a credit note or adjustment
+    settled_full: np.ndarray  # date payments + credit notes first reach the amount, NaT if never
     cash: pd.DataFrame  # every payment: customer_id, payment_date, amount, applied (bool)
 
 
@@ -91,8 +101,11 @@ def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype("int64")
 
 
-def _prepare(invoices: pd.DataFrame, payments: pd.DataFrame) -> _Ledger:
-    """Sort applied payments by invoice and date and record cumulative paid amounts (one pass)."""
+def _prepare(
+    invoices: pd.DataFrame, payments: pd.DataFrame, adjustments: pd.DataFrame | None
+) -> _Ledger:
+    """Codes of the applied payments and adjustments, and the date each invoice's payments and
+    credit notes (in date order) first reach its amount (one sort)."""
     _require(
         invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"], "invoices"
     )
@@ -116,15 +129,25 @@ def _prepare(invoices: pd.DataFrame, payments: pd.DataFrame) -> _Ledger:
             "applied": applied,
         }
     )
+    if adjustments is None:
+        adjustments = pd.DataFrame(
+            {"invoice_id": [], "adjustment_date": pd.Series(dtype="datetime64[ns]"),
+             "amount": pd.Series(dtype="float64"), "kind": []}
+        )  # fmt: skip
+    a_code = _lookup(adjustments["invoice_id"], inv["invoice_id"])
+    known = a_code >= 0
+    a_date = adjustments["adjustment_date"].to_numpy(dtype="datetime64[ns]")[known]
+    a_amount = adjustments["amount"].to_numpy(dtype="float64")[known]
+    a_wo = adjustments["kind"].astype(str).eq("write_off").to_numpy()[known]
 
-    c, d, a = code[applied], p_date[applied], p_amount[applied]
-    if len(c):  # one int64 sort key (invoice, day) is about twice as fast as np.lexsort
-        day = d.astype("datetime64[D]").astype("int64")
-        day = day - day.min()
-        order = np.argsort(c * (int(day.max()) + 1) + day, kind="stable")
-        c, d, a = c[order], d[order], a[order]
-    paid_full = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
+    # what settles an invoice towards its paid date: payments and credit notes, date order
+    c = np.concatenate([code[applied], a_code[known][~a_wo]])
+    d = np.concatenate([p_date[applied], a_date[~a_wo]])
+    a = np.concatenate([p_amount[applied], a_amount[~a_wo]])
+    settled_full = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(c):
+        order = np.lexsort((d, c))
+        c, d, a = c[order], d[order], a[order]
         total = np.cumsum(a)
         start = np.r_[True, c[1:] != c[:-1]]
         group = np.cumsum(start) - 1
@@ -132,35 +155,65 @@ def _prepare(invoices: pd.DataFrame, payments: pd.DataFrame) -> _Ledger:
         full = cum >= amount[c] - _EPS
         fc, fd = c[full], d[full]  # sorted by invoice, then date: the first row per invoice
         first = np.r_[True, fc[1:] != fc[:-1]] if len(fc) else np.array([], bool)
-        paid_full[fc[first]] = fd[first]
-    else:
-        cum = a.copy()
-    return _Ledger(inv, inv_date, due, amount, c, d, a, cum, paid_full, cash)
+        settled_full[fc[first]] = fd[first]
+    return _Ledger(
+        inv, inv_date, due, amount, code[applied], p_date[applied], p_amount[applied],
+        a_code[known], a_date, a_amount, a_wo, settled_full, cash,
+    )  # fmt: skip
+
+
+def _sums(led: _Ledger, t: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per invoice code: payments, credit notes (and other adjustments), write-offs dated <= t."""
+    tt = np.datetime64(t, "ns")
+    n = len(led.inv)
+
+    def total(codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return np.round(np.bincount(codes, weights=weights, minlength=n)[:n], 2)
+
+    up = led.pay_date <= tt
+    a_up = led.adj_date <= tt
+    paid = total(led.pay_code[up], led.pay_amount[up])
+    cr = a_up & ~led.adj_write_off
+    wo = a_up & led.adj_write_off
+    return (
+        paid,
+        total(led.adj_code[cr], led.adj_amount[cr]),
+        total(led.adj_code[wo], led.adj_amount[wo]),
+    )
+
+
+def _open(led: _Ledger, paid, credited, written) -> np.ndarray:
+    balance = np.round(led.amount - paid - credited - written, 2)
+    return np.where(balance > _EPS, balance, 0.0)
 
 
 def _positions(led: _Ledger, t: pd.Timestamp) -> pd.DataFrame:
     """Positions of the invoices dated <= t; the index is the invoice's code in the ledger."""
     tt = np.datetime64(t, "ns")
-    n = len(led.inv)
-    upto = led.pay_date <= tt
-    paid = np.bincount(led.pay_code[upto], weights=led.pay_amount[upto], minlength=n)[:n]
-    paid = np.round(paid, 2)
+    paid, credited, written = _sums(led, t)
     scope = led.inv_date <= tt
-    balance = np.round(led.amount - paid, 2)
-    open_amt = np.where(balance > _EPS, balance, 0.0)
-    credit = np.where(balance < -_EPS, -balance, 0.0)
+    open_amt = _open(led, paid, credited, written)
+    over = np.round(paid + credited - led.amount, 2)
+    credit = np.where(over > _EPS, over, 0.0)
+    written_off = np.minimum(written, np.maximum(0.0, np.round(led.amount - paid - credited, 2)))
     past_due = led.due < tt
     is_open = open_amt > 0
     dpd = np.where(is_open & past_due, _days(tt - led.due), 0.0)
-    # codes into _STATUSES: 0 paid, 1 current, 2 overdue, 3 credit (a Categorical is cheap at 10M rows)
-    status = np.where(credit > 0, 3, np.where(is_open, np.where(past_due, 2, 1), 0)).astype("int8")
-    paid_date = np.where(led.paid_full <= tt, led.paid_full, np.datetime64("NaT"))
+    # codes into _STATUSES: 0 paid, 1 current, 2 overdue, 3 credit, 4 written off
+    status = np.where(
+        credit > 0,
+        3,
+        np.where(is_open, np.where(past_due, 2, 1), np.where(written_off > _EPS, 4, 0)),
+    ).astype("int8")
+    paid_date = np.where(led.settled_full <= tt, led.settled_full, np.datetime64("NaT"))
     days_late = _days(paid_date - led.due)
     out = led.inv.loc[scope].copy()
     out["paid_to_date"] = paid[scope]
-    out["balance"] = balance[scope] + 0.0
+    out["credited"] = credited[scope]
     out["open_amount"] = open_amt[scope]
     out["credit_amount"] = credit[scope]
+    out["noncash"] = (led.amount - open_amt - np.minimum(paid, led.amount))[scope]
+    out["fully_paid"] = (paid + credited >= led.amount - _EPS)[scope]
     out["days_past_due"] = dpd[scope].astype("int64")
     out["status"] = pd.Categorical.from_codes(status[scope], categories=_STATUSES)
     out["paid_date"] = pd.Series(paid_date[scope], index=out.index, dtype="datetime64[ns]")
@@ -168,34 +221,14 @@ def _positions(led: _Ledger, t: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
-def _open_ar_at(led: _Ledger, t: pd.Timestamp) -> float:
-    """Open AR at the end of day t from the prepared arrays (no frame built)."""
-    tt = np.datetime64(t, "ns")
-    n = len(led.inv)
-    upto = led.pay_date <= tt
-    paid = np.bincount(led.pay_code[upto], weights=led.pay_amount[upto], minlength=n)[:n]
-    balance = np.round(led.amount - np.round(paid, 2), 2)
-    return _money(balance[(led.inv_date <= tt) & (balance > _EPS)].sum())
-
-
-def _month_end_balances(led: _Ledger, month_ends: pd.DatetimeIndex) -> pd.DataFrame:
-    """Open AR and overdue AR at each month end, from dated events (no loop per month)."""
-    ends = np.asarray(month_ends, dtype="datetime64[ns]")
-    m = len(ends)
-    first = int(_month_index(ends[:1])[0])
-    open_before = np.maximum(0.0, led.amount[led.pay_code] - (led.pay_cum - led.pay_amount))
-    open_after = np.maximum(0.0, led.amount[led.pay_code] - led.pay_cum)
-    ev_date = np.concatenate([led.inv_date, led.pay_date])
-    ev_delta = np.concatenate([led.amount, open_after - open_before])
-    ev_due = np.concatenate([led.due, led.due[led.pay_code]]) + _DAY
-    out = {}
-    for name, dates in (("open_ar", ev_date), ("overdue_ar", np.maximum(ev_date, ev_due))):
-        # month-end slot of each event (events before the first month land in slot 0)
-        slot = np.maximum(_month_index(dates) - first, 0)
-        keep = slot < m
-        sums = np.bincount(slot[keep], weights=ev_delta[keep], minlength=m)[:m]
-        out[name] = np.round(np.cumsum(sums), 2) + 0.0
-    return pd.DataFrame(out, index=month_ends)
+def _at(led: _Ledger, t: pd.Timestamp) -> tuple[float, float]:
+    """Open AR and the non-cash reduction (amount - open - min(paid, amount)) summed over the
+    invoices dated <= t, at the end of day t (no frame built)."""
+    paid, credited, written = _sums(led, t)
+    open_amt = _open(led, paid, credited, written)
+    scope = led.inv_date <= np.datetime64(t, "ns")
+    noncash = led.amount - open_amt - np.minimum(paid, led.amount)
+    return _money(open_amt[scope].sum()), float(noncash[scope].sum())
 
 
 def _customer_frame(
@@ -309,7 +342,9 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
     sales = _money(pos.loc[in_p, "amount"].sum())
     cash_in_p = (cash["payment_date"] >= p.start) & (cash["payment_date"] <= t)
     open_ar = _money(pos["open_amount"].sum())
-    open_ar_begin = _open_ar_at(led, begin)
+    open_ar_begin, noncash_begin = _at(led, begin)
+    # what write-offs, credit notes and adjustments took off open AR in the period
+    adjusted = float(pos["noncash"].sum()) - noncash_begin
     overdue = pos["status"] == "overdue"
     overdue_ar = _money(pos.loc[overdue, "open_amount"].sum())
     current_ar = _money(open_ar - overdue_ar)
@@ -319,7 +354,7 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
     avg_ar = (open_ar_begin + open_ar) / 2
     turnover = _ratio(sales, avg_ar) if sales > _EPS else None
     annualised = _ratio(sales * 365, avg_ar * days) if turnover is not None else None
-    cei_den = open_ar_begin + sales_adj - current_ar
+    cei_den = open_ar_begin + sales_adj - adjusted - current_ar
     dso = _ratio(open_ar, sales, days)
     bpdso = _ratio(current_ar, sales, days)
 
@@ -364,7 +399,7 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
             ),
             "cei": why(
                 "cei",
-                _ratio(open_ar_begin + sales_adj - open_ar, cei_den, 100)
+                _ratio(open_ar_begin + sales_adj - adjusted - open_ar, cei_den, 100)
                 if cei_den > _EPS
                 else None,
                 "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
@@ -401,11 +436,24 @@ def _kpis(led: _Ledger, tables: Mapping[str, pd.DataFrame], p: Period, params: d
             ),
             "unapplied_cash": _money(cust["unapplied_cash"].sum()),
             "credit_balances": _money(pos["credit_amount"].sum()),
+            **_flows(led, p, t),
             "top_pending_customers": _top_pending(cust, int(params.get("top_n", 10))),
         }
     )
     out["na_reasons"] = reasons
     return out
+
+
+def _flows(led: _Ledger, p: Period, t: pd.Timestamp) -> dict[str, float | None]:
+    """Write-offs and credit notes (with other adjustments) dated in the period up to T, as
+    booked; None for both when the selection has no adjustment at all."""
+    if not len(led.adj_code):
+        return {"write_offs": None, "credit_notes": None}
+    in_p = (led.adj_date >= np.datetime64(p.start, "ns")) & (led.adj_date <= np.datetime64(t, "ns"))
+    return {
+        "write_offs": _money(led.adj_amount[in_p & led.adj_write_off].sum()),
+        "credit_notes": _money(led.adj_amount[in_p & ~led.adj_write_off].sum()),
+    }
 
 
 def _top_pending(cust: pd.DataFrame, top_n: int) -> list[dict[str, Any]]:
@@ -443,5 +491,5 @@ def reference_kpis(
     prm = _params(params)
     _check_buckets(prm["aging_buckets"])
     p = p.at(prm.get("as_of"))
-    led = _prepare(tables["invoices"], tables["payments"])
+    led = _prepare(tables["invoices"], tables["payments"], tables.get("adjustments"))
     return _kpis(led, tables, p, prm)

@@ -965,6 +965,41 @@ def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Pa
     assert again.counts["matched"] == 0
 
 
+def test_a_short_payment_becomes_a_deduction_with_a_reason_to_assign(tmp_path: Path, processed):
+    """STATEMENT's L04 (05.10.2026) pays 200 of INV-5's open 700: deductions.csv gets one row,
+    DED-statement:L04-INV-0000005, 500.00 USD of C_3 opened 2026-10-05, reason empty (to
+    assign), in the canonical disputes columns. The analyst types the reason; the next run of
+    the statement keeps it. Re-assigned by a decision, the line leaves no deduction."""
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    out = tmp_path / "cash"
+    kw = {"params_files": [_params(tmp_path)], "out_dir": out, "processed_dir": processed}
+    run = run_match(path, **kw)
+    assert run.deductions["dispute_id"].tolist() == ["DED-statement:L04-INV-0000005"]
+    d = pd.read_csv(out / "deductions.csv", dtype=str, keep_default_na=False)
+    assert d.columns.tolist()[:8] == [
+        "dispute_id", "invoice_id", "customer_id", "amount", "reason", "opened_date",
+        "resolved_date", "outcome",
+    ]  # fmt: skip
+    assert d.iloc[0][["invoice_id", "customer_id", "amount", "reason", "opened_date",
+                      "currency"]].tolist() == [
+        "INV-0000005", "C_3", "500.0", "", "2026-10-05", "USD",
+    ]  # fmt: skip
+    d.loc[0, "reason"] = "pricing"
+    d.to_csv(out / "deductions.csv", index=False)
+    run_match(path, **kw)  # nothing new applied: the file is written again from the ledger
+    again = pd.read_csv(out / "deductions.csv", dtype=str, keep_default_na=False)
+    assert again[["dispute_id", "reason"]].values.tolist() == [
+        ["DED-statement:L04-INV-0000005", "pricing"]
+    ]
+    (out / "decisions.csv").write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "statement:L04,assign,INV-0000042,ben,2026-11-03,wrong invoice\n"
+    )
+    run_match(path, **kw)
+    assert pd.read_csv(out / "deductions.csv").empty
+
+
 def test_decisions_file_errors(tmp_path: Path):
     from arinsight.cashapp.decisions import read_decisions
 

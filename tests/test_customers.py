@@ -57,6 +57,28 @@ def test_open_items_sum_to_the_pending_balance():
         cust.open_items(positions().drop(columns=["due_date"]))
 
 
+def test_statement_lines_show_credit_notes_and_write_offs():
+    """test_engine's ledger with adjustments at 10-31 (its docstring): X owes nothing, Y's open
+    lines are F (1,000, credit note 300, pending 700) and G (600, paid 100, written off 100,
+    pending 400); on each line amount - paid - credited - written off = pending."""
+    from test_engine import adjusted_ledger
+
+    from arinsight.engine.period import frames_at
+    from arinsight.receivables import invoice_explorer_table
+
+    pos = invoice_explorer_table(frames_at(adjusted_ledger(), "2026-10-31")["positions"])
+    items = cust.open_items(pos)
+    cols = ["invoice_id", "amount", "paid_to_date", "credited", "written_off", "open_amount"]
+    assert items[cols].values.tolist() == [
+        ["G", 600.0, 100.0, 0.0, 100.0, 400.0],
+        ["F", 1000.0, 0.0, 300.0, 0.0, 700.0],
+    ]  # by due date: G 10-01, F 11-09
+    assert items.columns.tolist()[:8] == [
+        "customer_id", "invoice_id", "invoice_date", "due_date", "amount", "paid_to_date",
+        "credited", "written_off",
+    ]  # fmt: skip
+
+
 def test_customer_summary_hand_worked():
     customers = pd.DataFrame({"customer_id": ["A", "B"], "credit_limit": [600.0, 0.0]})
     risk = pd.DataFrame({"customer_id": ["A"], "expected_overdue": [450.0], "risk_share": [0.5],
@@ -121,3 +143,31 @@ def test_read_reminders(tmp_path):
     log.write_text("not json\n")
     with pytest.raises(ValueError, match="line 1"):
         cust.read_reminders(log)
+
+
+def test_promises_to_pay_of_a_customer_page():
+    """test_disputes' promises at T = 2026-04-30 (grace 3 days, its docstring): per customer,
+    latest promised date first: C1 P4 pending (04-29), P1 kept; C2 P5 and P2 broken; C3 P3
+    broken. Broken in the 90 days up to T: all three broken ones; C2's line on the customer
+    page names 2, the latest due 2026-04-08."""
+    from test_disputes import _promises
+
+    from arinsight.site.customer_page import contact_html
+
+    promises, payments = _promises()
+    p = cust.customer_promises(promises, payments, "2026-04-30", grace_days=3)
+    assert p[["customer_id", "promise_id", "status", "paid"]].values.tolist() == [
+        ["C1", "P4", "pending", 0.0],
+        ["C1", "P1", "kept", 100.0],
+        ["C2", "P5", "broken", 49.99],
+        ["C2", "P2", "broken", 0.0],
+        ["C3", "P3", "broken", 100.0],
+    ]
+    broken = cust.broken_lately(p, "2026-04-30")
+    assert broken["promise_id"].tolist() == ["P5", "P2", "P3"]
+    row = pd.Series({"contact_email": None}).to_frame().T.itertuples().__next__()
+    html = contact_html(row, None, broken[broken["customer_id"] == "C2"])
+    assert "Broke 2 promises to pay in the last 90 days (latest due 2026-04-08)" in html
+    assert contact_html(row, None, None) == ""
+    none = cust.customer_promises(None, payments, "2026-04-30")
+    assert none.empty and list(none.columns) == cust.PROMISE_COLUMNS

@@ -109,7 +109,8 @@ def test_disputed_ar_ddo_and_resolution_by_hand():
     assert k["dispute_days_to_resolve"] == 46.5
     assert k["disputes_customer_favour_share"] == pytest.approx(66.67)
     assert k["promises_kept_rate"] == 25.0 and k["promises_broken"] == 3
-    assert k["na_reasons"] == {}
+    assert k["deductions_outstanding"] is None  # cash application wrote no deductions here
+    assert k["na_reasons"] == {"deductions_outstanding": disputes.NO_DEDUCTIONS}
 
 
 def test_promise_kept_rate_by_hand():
@@ -207,3 +208,89 @@ def test_region_cases_select_by_the_invoices_region_and_read_only_promised_payme
     )
     with pytest.raises(UnknownRegion, match="Westt"):
         disputes.region_cases(tmp_path, "Westt")
+
+
+def _deductions(tmp_path) -> pd.DataFrame:
+    """deductions.csv as ``arinsight match`` writes it (a reason typed in for E3, a resolution
+    for E4)."""
+    text = (
+        "dispute_id,invoice_id,customer_id,amount,reason,opened_date,resolved_date,outcome,"
+        "currency,statement_line_id\n"
+        "E1,I1,C1,120.0,,2026-04-05,,,USD,L1\n"
+        "E2,I8,C2,80.0,,2026-04-10,,,USD,L2\n"
+        "E3,I9,C3,40.0,pricing,2026-03-15,,,EUR,L3\n"
+        "E4,I10,C3,60.0,damaged,2026-04-01,2026-04-20,credit_note,USD,L4\n"
+        "E5,I11,C1,30.0,,2026-04-25,,,USD,L5\n"
+        "E6,I12,C1,25.0,,2026-05-03,,,USD,L6\n"
+        "E7,I13,C1,15.0,,2026-04-01,,,USD,L7\n"
+    )
+    path = tmp_path / "deductions.csv"
+    path.write_text(text, encoding="utf-8")
+    return disputes.read_deductions(path)
+
+
+def test_deductions_outstanding_and_ddo_by_hand(tmp_path):
+    """Short payments found by cash application (:func:`_deductions`) at T = 04-30, against
+    the positions of the page's region (open amounts at T; I9 is in EUR at 1.10):
+
+    - E1 on I1: 120 of its 500 open, but I1 has D1 open: in a dispute (counted in disputed AR);
+    - E2 on I8: 80 short, only 50 still open (paid since): 50 outstanding, 20 days, to assign;
+    - E3 on I9: 40 EUR short, 100 EUR (110 USD) open: 44.00 USD, 46 days, "pricing";
+    - E4 resolved 04-20, E5's invoice I11 is paid (not open), E6 opened after T, E7's invoice
+      is another region's (not in the positions): none of them.
+
+    Oldest first: E3, E1, E2. Deductions outstanding = 50 + 44 = 94; DDO = (disputed AR 350
+    + 94) / 3,000 x 30 = 4.44 days."""
+    positions = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I8", "I9", "I10", "I12"],
+            "customer_name": ["Acme", "Beta", "Cafe", "Cafe", "Acme"],
+            "open_amount": [500.0, 50.0, 110.0, 60.0, 25.0],
+            "open_amount_doc": [500.0, 50.0, 100.0, 60.0, 25.0],
+        }
+    )
+    d = _disputes()
+    short = disputes.open_deductions(_deductions(tmp_path), positions, d, T)
+    cols = ["dispute_id", "age_days", "outstanding", "reason", "in_dispute"]
+    assert short[cols].values.tolist() == [
+        ["E3", 46, 44.0, "pricing", False],
+        ["E1", 25, 120.0, disputes.TO_ASSIGN, True],
+        ["E2", 20, 50.0, disputes.TO_ASSIGN, False],
+    ]
+    promises, payments = _promises()
+    k = disputes.dispute_kpis(
+        d, promises, payments, period_bounds("2026-04"), 3000.0, deductions=short
+    )
+    assert k["deductions_outstanding"] == 94.0
+    assert k["days_deductions_outstanding"] == pytest.approx(4.44)
+    assert "deductions_outstanding" not in k["na_reasons"]
+    # without a disputes table E1 counts too (no dispute holds it): 120 + 50 + 44 = 214, and
+    # DDO is the deductions' alone: 214 / 3,000 x 30 = 2.14 days
+    alone = disputes.open_deductions(_deductions(tmp_path), positions, None, T)
+    k = disputes.dispute_kpis(None, None, payments, period_bounds("2026-04"), 3000.0,
+                              deductions=alone)  # fmt: skip
+    assert k["deductions_outstanding"] == 214.0
+    assert k["days_deductions_outstanding"] == pytest.approx(2.14)
+    assert k["disputed_ar"] is None and k["na_reasons"]["disputed_ar"] == disputes.NO_DISPUTES
+    assert disputes.read_deductions(tmp_path / "none.csv") is None
+    assert disputes.open_deductions(None, positions, d, T) is None
+
+
+def test_a_bad_value_typed_into_deductions_csv_names_file_column_and_row(tmp_path):
+    """A person edits deductions.csv: a resolution date that is not a date, an outcome that
+    is not one, an amount that is not a number each stop with the file, column and row."""
+    from arinsight.errors import SourceError
+
+    head = "dispute_id,invoice_id,customer_id,amount,reason,opened_date,resolved_date,outcome\n"
+    path = tmp_path / "deductions.csv"
+    for row, column in (
+        ("E1,I1,C1,10.0,pricing,2026-04-01,next week,credit_note", "resolved_date"),
+        ("E1,I1,C1,10.0,pricing,2026-04-01,2026-04-09,refund", "outcome"),
+        ("E1,I1,C1,ten,pricing,2026-04-01,,", "amount"),
+    ):
+        path.write_text(head + "E0,I0,C1,5.0,,2026-03-01,,\n" + row + "\n", encoding="utf-8")
+        with pytest.raises(SourceError, match=f"deductions.csv, column '{column}', row 3: "):
+            disputes.read_deductions(path)
+    path.write_text("dispute_id,amount\nE1,5\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="missing column"):
+        disputes.read_deductions(path)

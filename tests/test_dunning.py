@@ -261,3 +261,87 @@ def test_statements_and_reminders_are_in_the_customers_currency():
     )
     text = msg.get_body(("plain",)).get_content()
     assert "CA$1,100.00" in text and "https://pay.example.com/M1%2CM2?c=CAD" in text
+
+
+def _late_invoices() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "invoice_id": ["L1", "L2", "L3"],
+            "customer_id": ["K"] * 3,
+            "invoice_date": pd.to_datetime(["2026-08-01", "2026-07-01", "2026-10-01"]),
+            "due_date": pd.to_datetime(["2026-10-01", "2026-08-19", "2026-11-30"]),
+            "amount": [1000.0, 400.0, 300.0],
+            "open_amount": [1000.0, 250.0, 300.0],
+            "days_past_due": [30, 73, 0],
+            "currency": ["EUR"] * 3,
+        }
+    )
+
+
+def test_late_payment_interest_and_fees_by_hand():
+    """Reference rate 4 % + 8 points = 12 % a year on the open amount for the days past due,
+    and 40 EUR per overdue invoice: L1 1,000.00 x 12 % x 30 / 365 = 9.8630 -> 9.86; L2 250.00
+    x 12 % x 73 / 365 = 6.00; L3 is not past due: nothing. Interest 15.86, compensation 80.00,
+    together 95.86 EUR. Off by default; bad settings are named."""
+    on = {"enabled": True, "reference_rate": 4.0, "margin": 8.0, "fixed_fee": 40}
+    profile = dunning.company_profile({"company": {"name": "Acme", "late_payment": on}})
+    terms = profile.late_payment
+    assert (terms.rate, terms.fixed_fee, terms.day_count) == (12.0, 40.0, 365)
+    c = dunning.late_payment_charges(_late_invoices(), terms)
+    assert c["interest"].tolist() == [9.86, 6.0, 0.0]
+    assert c["fee"].tolist() == [40.0, 40.0, 0.0]
+    assert c["open_amount"].tolist() == [1000.0, 250.0, 300.0]  # shown, never booked
+    block = dunning.charges_context(_late_invoices(), profile, "EUR")
+    assert (block["interest_total"], block["fee_total"], block["total"]) == (
+        "€15.86", "€80.00", "€95.86"
+    )  # fmt: skip
+    assert block["rate"] == "12 %" and block["invoices"] == 2
+    off = dunning.company_profile({"company": {"name": "Acme"}})
+    assert (
+        off.late_payment is None and dunning.charges_context(_late_invoices(), off, "EUR") is None
+    )
+    disabled = {"company": {"name": "A", "late_payment": {**on, "enabled": False}}}
+    assert dunning.company_profile(disabled).late_payment is None
+    for bad, message in (
+        ({**on, "margin": "eight"}, "late_payment.margin must be a number"),
+        ({**on, "fixed_fee": -1}, "late_payment.fixed_fee must be >= 0"),
+        ({**on, "day_count": 364}, "day_count must be 360 or 365"),
+        ({**on, "rate": 9}, r"unknown key\(s\) \['rate'\]"),
+    ):
+        with pytest.raises(ParamsError, match=message):
+            dunning.company_profile({"company": {"name": "A", "late_payment": bad}})
+
+
+def test_reminders_and_statements_show_late_payment_charges():
+    """The reminder of L1 and L2 (test above) lists each invoice's interest and fee and says
+    interest €15.86 and compensation €80.00, together €95.86, not part of the total overdue
+    (€1,250.00, unchanged); the attached statement shows them for its overdue invoices too.
+    Without the terms neither says a word about them."""
+    from arinsight import notify
+
+    on = {"enabled": True, "reference_rate": 4.0, "margin": 8.0, "fixed_fee": 40}
+    profile = dunning.company_profile({"company": {"name": "Acme", "late_payment": on}})
+    inv = _late_invoices()
+    customer = {"customer_id": "K", "customer_name": "Kiln", "email_to": "ap@kiln.example.com"}
+    kw = dict(period="2026-10", level=1, template="reminder_polite", mail_from="ar@example.com",
+              currency="EUR")  # fmt: skip
+    msg = notify.compose_reminder(
+        customer,
+        inv.iloc[:2],
+        profile=profile,
+        statement=dunning.statement_rows(inv, "K", profile, "EUR"),
+        statement_total=dunning.money_total(inv, profile, "EUR"),
+        statement_charges=dunning.charges_context(inv, profile, "EUR"),
+        **kw,
+    )
+    text = msg.get_body(("plain",)).get_content()
+    assert "Total overdue: €1,250.00" in text
+    assert "interest €15.86 and compensation €80.00, together €95.86" in text
+    assert "12 % a year (reference rate 4 % + 8 points)" in text
+    html = msg.get_body(("html",)).get_content()
+    assert '<td align="right">€9.86</td><td align="right">€40.00</td>' in html
+    attached = next(msg.iter_attachments()).get_payload(decode=True).decode("utf-8")
+    assert "Interest to date" in attached and "€15.86" in attached and "€80.00" in attached
+    plain = notify.compose_reminder(customer, inv.iloc[:2], profile=dunning.company_profile(
+        {"company": {"name": "Acme"}}), **kw)  # fmt: skip
+    assert "interest" not in plain.get_body(("plain",)).get_content().lower()

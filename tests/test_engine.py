@@ -684,3 +684,172 @@ def test_open_at_origins_and_collected_by_week_by_hand():
     c = out["collected_by_week"]
     got = [(str(r.origin.date()), r.invoice_id, r.week, r.collected) for r in c.itertuples()]
     assert got == [("2026-01-07", "A", 4, 60.0), ("2026-01-07", "R", 1, 0.0)]
+
+
+# ---------------------------------------------------------------------------------------------
+# write-offs, credit notes and adjustments (docs/kpis.md, "Write-offs and credit notes")
+# ---------------------------------------------------------------------------------------------
+
+
+def adjusted_ledger() -> dict[str, pd.DataFrame]:
+    """October 2026 (T = 10-31, begin 09-30), region North, customers X (A-D) and Y (E-G)::
+
+        inv  dated  due    amount  payments       adjustments
+        A    08-01  08-31  1000    400 on 09-10   write-off 600 on 10-15
+        B    09-05  10-05   500    400 on 10-20   credit note 100 on 10-10
+        C    10-01  10-31   300    300 on 10-25   credit note 50 on 10-28 (beyond: owed 50)
+        D    10-05  10-20   200    -              write-off 250 on 10-30 (50 more than open)
+        E    07-01  07-31   800    800 on 10-12   write-off 800 on 09-15 (then recovered)
+        F    10-10  11-09  1000    -              credit note 300 on 10-20
+        G    09-01  10-01   600    100 on 10-05   write-off 100 on 10-10
+
+    Positions at T (open = max(0, amount - paid - credited - written); credit = max(0, paid +
+    credited - amount); the write-off that counts is min(written, amount - paid - credited)):
+    A written off 600 (0 open); B paid (400 + 100 reach 500 on 10-20, 15 days late); C credit
+    50 (paid 10-25, 6 days early); D written off 200 (the other 50 writes off nothing); E paid
+    800 on 10-12 (73 days late; the 09-15 write-off counts no more); F open 700, current; G
+    open 400, overdue 30 days (1-30).
+
+    - open AR 700 + 400 = 1100, overdue 400, current 700; credit balances 50;
+    - AR(09-30): A 600 + B 500 + E 0 (written off) + G 600 = 1700;
+    - sales C 300 + D 200 + F 1000 = 1500; collections 400 + 300 + 800 + 100 = 1600 (cash);
+      write-offs booked in October 600 + 250 + 100 = 950; credit notes 100 + 50 + 300 = 450;
+    - adjusted (non-cash reduction amount - open - min(paid, amount), at T less at 09-30):
+      A 600 - 0, B 100 - 0, C 0, D 200, E 0 - 800, F 300, G 100 - 0: 500. AR(begin) + sales -
+      AR(T) = 2100 = 1600 cash applied + 500 adjusted;
+    - CEI = (1700 + 1500 - 500 - 1100) / (1700 + 1500 - 500 - 700) = 1600 / 2000 = 80 %;
+    - DSO = 1100 / 1500 x 31 = 22.7333; AR turnover 1500 / ((1700 + 1100) / 2) = 1.0714;
+    - average days late (fully paid in October: B 15, C 0, E 73) = 29.3333;
+    - due by T: A, B, C, D, E, G; fully paid (payments and credit notes cover it): B, C, E:
+      3 / 6 = 50 % by count, (500 + 300 + 800) / 3400 = 47.0588 % by amount;
+    - paid of billed: (400 + 400 + 300 + 0 + 800 + 0 + 100) / 4400 = 45.4545 %.
+    """
+    from conftest import clean_table
+
+    customers = clean_table(
+        "customers",
+        [dict(customer_id=c, customer_name=c, region="North", credit_limit=10000.0) for c in "XY"],
+    )
+    inv = [
+        ("A", "X", "2026-08-01", "2026-08-31", 1000.0),
+        ("B", "X", "2026-09-05", "2026-10-05", 500.0),
+        ("C", "X", "2026-10-01", "2026-10-31", 300.0),
+        ("D", "X", "2026-10-05", "2026-10-20", 200.0),
+        ("E", "Y", "2026-07-01", "2026-07-31", 800.0),
+        ("F", "Y", "2026-10-10", "2026-11-09", 1000.0),
+        ("G", "Y", "2026-09-01", "2026-10-01", 600.0),
+    ]
+    invoices = clean_table(
+        "invoices",
+        [dict(invoice_id=i, customer_id=c, invoice_date=d, due_date=due, amount=a, amount_doc=a,
+              currency="USD", region="North", due_date_derived=False, is_overpaid=False)
+         for i, c, d, due, a in inv],
+    )  # fmt: skip
+    pay = [
+        ("P1", "A", "X", "2026-09-10", 400.0),
+        ("P2", "B", "X", "2026-10-20", 400.0),
+        ("P3", "C", "X", "2026-10-25", 300.0),
+        ("P4", "E", "Y", "2026-10-12", 800.0),
+        ("P5", "G", "Y", "2026-10-05", 100.0),
+    ]
+    payments = clean_table(
+        "payments",
+        [dict(payment_id=p, invoice_id=i, customer_id=c, payment_date=d, amount=a, amount_doc=a)
+         for p, i, c, d, a in pay],
+    )  # fmt: skip
+    adj = [
+        ("J1", "A", "2026-10-15", 600.0, "write_off"),
+        ("J2", "B", "2026-10-10", 100.0, "credit_note"),
+        ("J3", "C", "2026-10-28", 50.0, "credit_note"),
+        ("J4", "D", "2026-10-30", 250.0, "write_off"),
+        ("J5", "E", "2026-09-15", 800.0, "write_off"),
+        ("J6", "F", "2026-10-20", 300.0, "credit_note"),
+        ("J7", "G", "2026-10-10", 100.0, "write_off"),
+    ]
+    adjustments = clean_table(
+        "adjustments",
+        [dict(adjustment_id=j, invoice_id=i, customer_id="X" if i < "E" else "Y",
+              adjustment_date=d, amount=a, kind=k)
+         for j, i, d, a, k in adj],
+    )  # fmt: skip
+    return {"customers": customers, "invoices": invoices, "payments": payments,
+            "adjustments": adjustments}  # fmt: skip
+
+
+def test_adjustments_net_open_ar_and_stay_out_of_collections(con):
+    """The KPIs of :func:`adjusted_ledger`'s docstring, on every backend, and the same from the
+    pandas oracle (tests/oracle.py follows the same rule by other means)."""
+    import oracle
+
+    k = _kpis(con, adjusted_ledger(), regions=("North",))["All"]
+    money = ("open_ar", "overdue_ar", "current_ar", "open_ar_begin", "credit_sales",
+             "collections", "credit_balances", "write_offs", "credit_notes")  # fmt: skip
+    assert [k[m] for m in money] == [
+        D("1100.00"), D("400.00"), D("700.00"), D("1700.00"), D("1500.00"),
+        D("1600.00"), D("50.00"), D("950.00"), D("450.00"),
+    ]  # fmt: skip
+    assert k["cei"] == pytest.approx(80.0, abs=1e-4)
+    assert k["dso"] == pytest.approx(22.7333, abs=1e-4)
+    assert k["ar_turnover"] == pytest.approx(1.0714, abs=1e-4)
+    assert k["average_days_late"] == pytest.approx(29.3333, abs=1e-4)
+    assert k["payment_completion_rate_count"] == pytest.approx(50.0, abs=1e-4)
+    assert k["payment_completion_rate_amount"] == pytest.approx(47.0588, abs=1e-4)
+    assert k["paid_to_billed_rate"] == pytest.approx(45.4545, abs=1e-4)
+    assert k["overdue_invoices"] == 1
+    assert k["aging"]["Current"] == D("700.00") and k["aging"]["1-30"] == D("400.00")
+    ref = oracle.reference_kpis(adjusted_ledger(), "2026-10", {})
+    for key in ("open_ar", "overdue_ar", "open_ar_begin", "collections", "credit_balances",
+                "write_offs", "credit_notes", "cei", "average_days_late",
+                "payment_completion_rate_count", "payment_completion_rate_amount"):  # fmt: skip
+        assert float(k[key]) == pytest.approx(ref[key], abs=1e-4), key
+
+
+def test_positions_show_what_adjustments_took_off():
+    """The positions at T of :func:`adjusted_ledger` (its docstring): every amount splits into
+    paid + credited + written off + open - credit; D's write-off counts up to what was open and
+    E's earlier write-off counts no more once E is paid."""
+    from arinsight.engine.period import frames_at
+
+    p = frames_at(adjusted_ledger(), "2026-10-31")["positions"].set_index("invoice_id")
+    cols = ["paid_to_date", "credited", "written_off", "open_amount", "credit_amount", "status"]
+    want = {
+        "A": [400.0, 0.0, 600.0, 0.0, 0.0, "written_off"],
+        "B": [400.0, 100.0, 0.0, 0.0, 0.0, "paid"],
+        "C": [300.0, 50.0, 0.0, 0.0, 50.0, "credit"],
+        "D": [0.0, 0.0, 200.0, 0.0, 0.0, "written_off"],
+        "E": [800.0, 0.0, 0.0, 0.0, 0.0, "paid"],
+        "F": [0.0, 300.0, 0.0, 700.0, 0.0, "current"],
+        "G": [100.0, 0.0, 100.0, 400.0, 0.0, "overdue"],
+    }
+    assert {i: list(row) for i, row in zip(p.index, p[cols].values, strict=True)} == want
+    split = p["paid_to_date"] + p["credited"] + p["written_off"] + p["open_amount"]
+    assert (split - p["credit_amount"]).round(2).tolist() == p["amount"].tolist()
+    paid = p["paid_date"].dt.strftime("%m-%d").fillna("-").to_dict()
+    assert paid == {"A": "-", "B": "10-20", "C": "10-25", "D": "-", "E": "10-12", "F": "-",
+                    "G": "-"}  # fmt: skip
+    assert p.loc[["B", "C", "E"], "days_late"].tolist() == [15, -6, 73]
+    assert p["open_amount_doc"].tolist() == p["open_amount"].tolist()
+    assert p.loc["G", "days_past_due"] == 30
+
+
+def test_monthly_open_ar_nets_adjustments():
+    """Month ends of :func:`adjusted_ledger`: 08-31: A 1000 + E 800 open, E overdue (800);
+    09-30: 1700 (E written off on 09-15), A 600 overdue; 10-31: 1100, G 400 overdue."""
+    trends = run.monthly_trends_from_frames(adjusted_ledger(), "2026-10", trailing_months=3)
+    assert trends[["month", "open_ar", "overdue_ar"]].values.tolist() == [
+        ["2026-08", 1800.0, 800.0],
+        ["2026-09", 1700.0, 600.0],
+        ["2026-10", 1100.0, 400.0],
+    ]
+
+
+def test_a_selection_without_adjustments_has_no_adjustment_flows():
+    """Without the adjustments table write-offs and credit notes are null (with the registry's
+    reason), not 0, and every other figure is as before."""
+    t = adjusted_ledger()
+    t.pop("adjustments")
+    k = run.kpis_from_frames(t, "2026-10")["All"]
+    assert k["write_offs"] is None and k["credit_notes"] is None
+    assert "adjustments" in k["na_reasons"]["write_offs"]
+    # A 1000 - 400, B 500 - 400, C 0, D 200, E 0 (paid), F 1000, G 600 - 100
+    assert k["open_ar"] == D("2400.00")

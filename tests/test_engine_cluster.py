@@ -207,10 +207,11 @@ def _engine_url_in_the_params_runs_on_the_cluster(cluster_con, spark_cluster, tm
     KPI of All and every region equals DuckDB's over the same files and the hand-computed
     values. Last: the run stops the session when it ends."""
     folder = _processed(tmp_path / "processed", _with_commissions(ledger_with_regions()))
-    for name in sources.TABLES:
-        cluster_con.raw_sql(
-            f"CREATE TABLE {name} USING parquet LOCATION '{folder / f'{name}.parquet'}'"
-        )
+    for name in sources.TABLES:  # the ledger has no adjustments: no such table in the catalog
+        if (folder / f"{name}.parquet").exists():
+            cluster_con.raw_sql(
+                f"CREATE TABLE {name} USING parquet LOCATION '{folder / f'{name}.parquet'}'"
+            )
     params = {"engine": spark_cluster["url"], "engine_settings": {"memory_limit": "6GB"}}
     k = duck.kpis_from_processed(tmp_path / "absent", "2026-10", params)
     assert k == duck.kpis_from_processed(folder, "2026-10")

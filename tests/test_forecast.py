@@ -242,7 +242,7 @@ def test_sample_backtest_beats_the_due_date_every_week(tmp_path):
     # models learn from or forecast come into pandas; the same numbers
     folder = tmp_path / "processed"
     folder.mkdir()
-    for name in ("invoices", "payments", "customers"):
+    for name in ("invoices", "payments", "customers", "adjustments"):  # written off: not open
         tables[name].to_parquet(folder / f"{name}.parquet", index=False)
     from_files = fc.compute_cached(folder, T0, tmp_path / "files", backtest_origins=24)
     for name in ("forecast", "backtest", "info"):
@@ -455,6 +455,16 @@ def test_cache_key_follows_every_value_of_the_tables():
     changed = customers.copy()
     changed.loc[1, "region"] = "South"
     assert fc.cache_key({**tables, "customers": changed}, T0, {"random_seed": 42}) != key
+    # a write-off closes an invoice: the forecast of a ledger with one is another forecast
+    write_off = clean_table(
+        "adjustments",
+        [{"adjustment_id": "W1", "invoice_id": inv["invoice_id"].iloc[0], "customer_id": "C1",
+          "adjustment_date": "2026-01-31", "amount": 10.0, "kind": "write_off"}],
+    )  # fmt: skip
+    with_adj = fc.cache_key({**tables, "adjustments": write_off}, T0, {"random_seed": 42})
+    assert with_adj != key
+    write_off.loc[0, "amount"] = 10.01
+    assert fc.cache_key({**tables, "adjustments": write_off}, T0, {"random_seed": 42}) != with_adj
 
 
 def test_the_pages_tables_are_formatted_money_with_totals():

@@ -265,6 +265,30 @@ def test_collections_worklist_with_risk_orders_by_expected_loss():
     assert set(wl["priority_basis"]) == {"expected_loss"}
 
 
+def test_a_broken_promise_raises_the_customer_in_the_worklist():
+    """Without risk scores the basis is amount x days: C2 66,800, C1 6,100, C4 4,500. C4 broke
+    one promise to pay in the last 90 days: priority 4,500 x 2 = 9,000 puts it before C1. Ten
+    broken promises of C1: 6,100 x 11 = 67,100, before C2 (no broken promise: 66,800)."""
+    pos = _positions()
+    cross = notify.overdue_crossings(pos, PERIOD)
+    one = pd.Series({"C4": 1})
+    wl = notify.collections_worklist(pos, cross, _customers(), None, TEMPLATES, one)
+    assert wl["customer_id"].tolist() == ["C2", "C4", "C1"]
+    assert wl["broken_promises_90d"].tolist() == [0, 1, 0]
+    assert wl["priority"].tolist() == [66800.0, 9000.0, 6100.0]
+    assert wl["rank"].tolist() == [1, 2, 3]
+    ten = pd.Series({"C1": 10})
+    wl = notify.collections_worklist(pos, cross, _customers(), None, TEMPLATES, ten)
+    assert wl["customer_id"].tolist() == ["C1", "C2", "C4"]
+    assert wl["priority"].tolist() == [67100.0, 66800.0, 4500.0]
+    # with risk scores the expected loss is the basis: C4 45, C1 30, C2 23; C2's one broken
+    # promise makes it 46, first
+    wl = notify.collections_worklist(
+        pos, cross, _customers(), _risk_scores(), TEMPLATES, pd.Series({"C2": 1})
+    )
+    assert wl["customer_id"].tolist() == ["C2", "C4", "C1"]
+
+
 def test_collections_worklist_errors():
     pos = _positions()
     cross = notify.overdue_crossings(pos, PERIOD)

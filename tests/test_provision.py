@@ -34,8 +34,9 @@ loss(Current) = 1/7 x 0.25 + 4/7 x 1/3 = 19/84 = 0.2261905.
 
 Allowance at T = 04-30: N: Current 1000 x 19/84 = 226.19, 1-30 500 x 0.25 = 125.00,
 30+ 400 x 1/3 = 133.33; S (no history of its own: the whole selection's rates): Current
-200 x 19/84 = 45.24; total 529.76 on 2,100 open (coverage 25.2267 %). Invoices less payments
-alone (the Receivables page) leave 2,400 open: A's 100 and C's 200 are still in it. At 03-31 (pairs
+200 x 19/84 = 45.24; total 529.76 on 2,100 open (coverage 25.2267 %): the Receivables page's
+open AR, net of A's write-off and C's credit note too (invoices less payments alone would leave
+2,400). At 03-31 (pairs
 01->02 and 02->03 only) nothing was written off yet: every loss rate is 0, allowance 0, so the
 change is +529.76.
 
@@ -108,10 +109,11 @@ def _matrix(as_of: str = "2026-04-30", **kw) -> provision.Matrix:
 
 
 def _history(source, region="All"):
-    """The engine's pool sums of ``region`` at 2026-04-30 and its open amount from payments."""
+    """The engine's pool sums of ``region`` at 2026-04-30 and its balance at T."""
     frames = pool_tables(source, "2026-04-30", BUCKETS)
     sel = of_region(frames, region)
-    return {k: sel[k] for k in ("balances", "moves", "followed")}, sel["gross"]
+    at_t = sel["balances"][sel["balances"]["origin"] == pd.Timestamp("2026-04-30")]
+    return {k: sel[k] for k in ("balances", "moves", "followed")}, float(at_t["balance"].sum())
 
 
 def test_pool_history_sums_the_snapshots_and_moves_by_hand():
@@ -122,7 +124,10 @@ def test_pool_history_sums_the_snapshots_and_moves_by_hand():
     B 0->settled, C 1->2 (300 -> 200); 02-28 A 1->2, C 2->settled (a credit note, no loss),
     D 0->2; 03-31 A 2->settled with its 100 written off on 04-15, D stays in 30+. Write-offs
     that followed within 12 months on the invoices open at each month end: 01-31 A 100; 02-28
-    and 03-31 A 100 + D 400; 04-30 D 400. Open at 04-30 from payments alone: 2,400."""
+    and 03-31 A 100 + D 400; 04-30 D 400. Open at 04-30: 2,100, the engine's open AR (the
+    Receivables page's) of the same ledger at T to the cent."""
+    from arinsight.engine.period import frames_at
+
     frames, gross = _history(_ledger())
     bal = {
         (o.strftime("%m-%d"), seg, b): v
@@ -157,12 +162,15 @@ def test_pool_history_sums_the_snapshots_and_moves_by_hand():
     assert by_origin.to_dict() == {
         "01-31": 100.0, "02-28": 500.0, "03-31": 500.0, "04-30": 400.0,
     }  # fmt: skip
-    assert gross == 2400.0
+    assert gross == 2100.0
+    positions = frames_at(_ledger(), "2026-04-30")["positions"]
+    assert round(positions["open_amount"].sum(), 2) == gross
 
 
 def test_pool_history_reads_a_processed_folder_and_selects_a_region(tmp_path):
     """The same ledger written as processed parquet gives the same sums; region S is G alone
-    (Current 200 at 04-30, nothing moved, nothing written off; 200 open), N the rest."""
+    (Current 200 at 04-30, nothing moved, nothing written off; 200 open), N the rest (1,900
+    open at 04-30)."""
     for name, frame in _ledger().items():
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
     frames, gross = _history(tmp_path)
@@ -175,7 +183,7 @@ def test_pool_history_reads_a_processed_folder_and_selects_a_region(tmp_path):
     assert south["moves"].empty and south_gross == 200.0
     assert south["followed"]["written_off"].tolist() == [0.0]
     north, north_gross = _history(tmp_path, region="N")
-    assert north_gross == 2200.0
+    assert north_gross == 1900.0
     assert north["followed"]["written_off"].tolist() == [100.0, 500.0, 500.0, 400.0]
 
 
@@ -196,7 +204,6 @@ def test_roll_rates_loss_rates_and_allowance_by_hand():
     assert (s["source"] == "whole selection").all()
     assert m.allowance == 529.76
     assert m.balance == 2100.0
-    assert m.gross_balance == 2400.0  # payments only: A 100 and C 200 still open
     assert m.coverage == pytest.approx(25.2267, abs=1e-4)
     assert m.previous_allowance == 0.0
     k = provision.kpis(m, {"write_offs": 100.0, "credit_notes": 0.0})

@@ -111,13 +111,16 @@ def tables() -> dict[str, pd.DataFrame]:
 
 def kept(tables: dict[str, pd.DataFrame], folder, period: str = "2026-10", **params):
     """The ledger written as processed parquet and the engine's kept results of ``period`` over
-    it: what the monthly run computes once and every page reads."""
+    it: what the monthly run computes once and every page reads (the optional adjustments table
+    only when the ledger has one)."""
     from arinsight.engine.period import period_results
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("customers", "invoices", "payments", "sales_reps", "commissions"):
         frame = tables.get(name, empty_table(name))
         frame.to_parquet(folder / f"{name}.parquet", index=False)
+    if tables.get("adjustments") is not None:
+        tables["adjustments"].to_parquet(folder / "adjustments.parquet", index=False)
     return period_results(folder, period, None, params)
 
 
@@ -507,6 +510,27 @@ def test_monthly_trends(tables, tmp_path):
         assert pos["open_amount"].sum() == value
     with pytest.raises(ValueError, match="trailing_months"):
         kept(tables, tmp_path / "processed", trailing_months=0)
+
+
+def test_monthly_trends_keep_write_offs_and_credit_notes_apart(tmp_path):
+    """test_engine's ledger with adjustments (its docstring), trailing 3 months to October:
+    billed Aug 1000 (A), Sep 500 + 600 = 1100 (B, G), Oct 300 + 200 + 1000 = 1500 (C, D, F);
+    collections (cash only) 0, 400, 1600; write-offs 0, 800 (E), 600 + 250 + 100 = 950;
+    credit notes 0, 0, 100 + 50 + 300 = 450. Of each month's invoices at T: paid (capped) Aug
+    400, Sep 400 + 100 = 500, Oct 300; credited or written off (amount - open - paid) Aug 600,
+    Sep 100 + 100 = 200, Oct 0 + 200 + 300 = 500; still open Aug 0, Sep 400 (G), Oct 700 (F);
+    open AR at the month ends 1800, 1700, 1100."""
+    from test_engine import adjusted_ledger
+
+    r = kept(adjusted_ledger(), tmp_path / "processed", trailing_months=3)
+    m = receivables.monthly_trends(r.months(), r.positions(), T)
+    cols = ["billed", "collections", "write_offs", "credit_notes", "paid", "adjusted", "unpaid"]
+    assert m[cols].values.tolist() == [
+        [1000.0, 0.0, 0.0, 0.0, 400.0, 600.0, 0.0],
+        [1100.0, 400.0, 800.0, 0.0, 500.0, 200.0, 400.0],
+        [1500.0, 1600.0, 950.0, 450.0, 300.0, 500.0, 700.0],
+    ]
+    assert m["open_ar"].tolist() == [1800.0, 1700.0, 1100.0]
 
 
 def test_invoice_explorer_table(results):

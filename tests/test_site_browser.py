@@ -1017,8 +1017,8 @@ def test_explorer_sorts_on_a_header_click_filters_status_and_finds_a_phrase(page
     page.goto(f"{engine_served['url']}site/{PERIOD}/explorer.html")
     _totals(page)
     head = page.locator('#invoice_explorer thead th[data-col="open_amount"]')
-    box = head.bounding_box()
     for order in ("asc", "desc"):
+        box = head.bounding_box()  # where it is now: a sort may change the columns' widths
         page.mouse.click(box["x"] + 8, box["y"] + box["height"] / 2)  # on the text, left side
         sort = "ascending" if order == "asc" else "descending"
         page.wait_for_selector(

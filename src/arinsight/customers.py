@@ -33,6 +33,9 @@ PAYMENT_COLUMNS = ["customer_id", "payment_date", "payment_id", "invoice_id", "a
 
 #: The statement's columns in the invoice's own currency, when the positions carry them.
 DOCUMENT_COLUMNS = ["currency", "amount_doc", "open_amount_doc"]
+#: The statement's credit notes and write-offs of each line (by T), when the positions carry
+#: them: amount - paid_to_date - credited - written_off = open_amount on every line.
+ADJUSTMENT_COLUMNS = ["credited", "written_off"]
 
 
 def open_items(positions: pd.DataFrame) -> pd.DataFrame:
@@ -40,9 +43,13 @@ def open_items(positions: pd.DataFrame) -> pd.DataFrame:
     customer then due date (oldest first) then invoice id. The open amounts of one customer add
     up to that customer's pending balance. With the document currency in the positions, each
     line also carries its ``currency`` and its amount and open amount in it (``amount_doc``,
-    ``open_amount_doc``): what the customer's own invoice says."""
+    ``open_amount_doc``): what the customer's own invoice says; with the adjustments, the
+    credit notes (``credited``) and write-offs (``written_off``) taken off it by T."""
     require_columns(positions, STATEMENT_COLUMNS, "invoice positions")
-    cols = STATEMENT_COLUMNS + [c for c in DOCUMENT_COLUMNS if c in positions.columns]
+    after_paid = STATEMENT_COLUMNS.index("paid_to_date") + 1
+    adjusted = [c for c in ADJUSTMENT_COLUMNS if c in positions.columns]
+    cols = STATEMENT_COLUMNS[:after_paid] + adjusted + STATEMENT_COLUMNS[after_paid:]
+    cols += [c for c in DOCUMENT_COLUMNS if c in positions.columns]
     out = positions.loc[positions["open_amount"].fillna(0) > 0, cols].copy()
     out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="mergesort")
     return out.reset_index(drop=True)
@@ -253,12 +260,60 @@ def group_by_customer(df: pd.DataFrame, ids: Iterable[str]) -> dict[str, pd.Data
     return {cid: groups.get(cid, empty) for cid in ids}
 
 
+#: The columns of :func:`customer_promises`.
+PROMISE_COLUMNS = ["customer_id", "promise_id", "invoice_id", "made_date", "promised_date",
+                   "amount", "paid", "status", "source"]  # fmt: skip
+
+
+def customer_promises(
+    promises: pd.DataFrame | None,
+    payments: pd.DataFrame,
+    as_of: Any,
+    grace_days: int = 3,
+    months: int = 12,
+) -> pd.DataFrame:
+    """Each customer's promises to pay as of T, latest promised date first: those due in the
+    ``months`` months up to T (kept or broken) and those still pending, with what was paid for
+    each and its status (:func:`arinsight.disputes.evaluate_promises`: the Disputes page's
+    rule). Columns: :data:`PROMISE_COLUMNS`."""
+    from arinsight.disputes import evaluate_promises
+
+    if promises is None or promises.empty:
+        return pd.DataFrame(columns=PROMISE_COLUMNS)
+    t = pd.Timestamp(as_of).normalize()
+    if payments is None or "payment_date" not in payments.columns:  # none published
+        payments = pd.DataFrame(
+            {"invoice_id": pd.Series(dtype="str"), "customer_id": pd.Series(dtype="str"),
+             "payment_date": pd.Series(dtype="datetime64[ns]"), "amount": pd.Series(dtype=float)}
+        )  # fmt: skip
+    e = evaluate_promises(promises, payments, t, grace_days)
+    start = (t.to_period("M") - (int(months) - 1)).start_time
+    e = e.loc[(e["status"] == "pending") | (e["promised_date"] >= start)].copy()
+    for col in PROMISE_COLUMNS:
+        if col not in e.columns:
+            e[col] = None
+    e["customer_id"] = e["customer_id"].astype(str)
+    order = ["customer_id", "promised_date", "promise_id"]
+    e = e.sort_values(order, ascending=[True, False, True], kind="mergesort")
+    return e[PROMISE_COLUMNS].reset_index(drop=True)
+
+
+def broken_lately(promises: pd.DataFrame, as_of: Any, days: int = 90) -> pd.DataFrame:
+    """The rows of :func:`customer_promises` broken in the ``days`` days up to T (their promised
+    date): the ones that raise the customer in the collections worklist."""
+    t = pd.Timestamp(as_of).normalize()
+    recent = promises["promised_date"] > t - pd.Timedelta(days=int(days))
+    return promises.loc[(promises["status"] == "broken") & recent]
+
+
 def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataFrame]:
     """What the customer pages of a period need besides the invoice positions, as of T, from the
     processed tables of ``processed_dir``: ``customers.parquet`` (the customer master data, its
-    contact e-mail and its sales rep's name from ``sales_reps`` when the data has them) and
-    ``customer_payments.parquet`` (payments dated by T), each sorted so the same ledger gives
-    the same files. Only the columns the pages show are read."""
+    contact e-mail and its sales rep's name from ``sales_reps`` when the data has them),
+    ``customer_payments.parquet`` (payments dated by T) and ``customer_promises.parquet`` (the
+    promises to pay made by T, when the data has them: the pages tell kept from broken with the
+    payments), each sorted so the same ledger gives the same files. Only the columns the pages
+    show are read."""
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -286,11 +341,18 @@ def snapshot_tables(processed_dir: str | Path, as_of: Any) -> dict[str, pd.DataF
         customers["sales_rep_name"] = customers["sales_rep_id"].map(names)
     pay = read("payments", ["payment_id", "invoice_id", "customer_id", "payment_date", "amount",
                             "method"], pc.field("payment_date") <= t)  # fmt: skip
+    promises = read("promises", ["promise_id", "customer_id", "invoice_id", "made_date",
+                                 "promised_date", "amount", "source"])  # fmt: skip
+    made = promises["made_date"].fillna(promises["promised_date"] - pd.Timedelta(days=30))
+    promises = promises.loc[(made <= t).to_numpy(dtype=bool)]
     return {
         "customers.parquet": customers.sort_values("customer_id", kind="mergesort").reset_index(
             drop=True
         ),
         "customer_payments.parquet": pay.sort_values(
             ["customer_id", "payment_date", "payment_id"], kind="mergesort"
+        ).reset_index(drop=True),
+        "customer_promises.parquet": promises.sort_values(
+            ["customer_id", "promised_date", "promise_id"], kind="mergesort"
         ).reset_index(drop=True),
     }

@@ -8,13 +8,20 @@ Collections teams track two kinds of case beside the ledger (docs/disputes.md):
   (a *deduction*);
 - a **promise to pay** (``promises`` table): a customer's word to pay an amount by a date,
   logged on a call, an e-mail or a portal, for one invoice or for its account.
+- a **deduction** found by cash application (``deductions.csv`` of ``arinsight match``): what
+  a bank line left open on an invoice it paid short, with a reason for a person to assign.
 
 The figures, at T and over the period P (start .. T):
 
 - ``disputed_ar`` = sum of the amounts of the disputes open at T (opened <= T and not resolved
   by T);
-- ``days_deductions_outstanding`` (DDO) = disputed AR / credit sales of P x days of P (DSO's
-  formula on the disputed part of AR);
+- ``deductions_outstanding`` = sum over the deductions opened <= T, not resolved by T and
+  whose invoice has no dispute open at T (it is counted in disputed AR then) of ``min(amount
+  short, what is still open on the invoice at T)`` (the engine's positions: a deduction paid,
+  credited or written off since is settled);
+- ``days_deductions_outstanding`` (DDO) = (disputed AR + deductions outstanding) / credit
+  sales of P x days of P (DSO's formula on the part of AR held back by disputes and short
+  payments);
 - days to resolve = resolved_date - opened_date, per reason, over the disputes resolved in the
   ``window_months`` months up to T;
 - ``disputes_customer_favour_share`` = disputed amount resolved by a credit note or a write-off
@@ -26,7 +33,7 @@ The figures, at T and over the period P (start .. T):
   promises whose promised date falls in the window; a due promise not kept is **broken**.
 
 Payments and dates are read as the ledger has them (no open balance is computed here: the query
-engine stays the one place for positions).
+engine stays the one place for positions; the deductions read its kept positions).
 """
 
 from __future__ import annotations
@@ -170,6 +177,102 @@ def broken_promises(evaluated: pd.DataFrame, as_of: Any, days: int = 90) -> pd.D
     )
 
 
+#: The columns of :func:`open_deductions`.
+DEDUCTION_LIST = ["dispute_id", "customer_id", "customer_name", "invoice_id", "opened_date",
+                  "age_days", "amount", "outstanding", "reason", "in_dispute"]  # fmt: skip
+#: The reason shown for a deduction nobody has explained yet.
+TO_ASSIGN = "(to assign)"
+
+
+def deductions_file(cash_application: Mapping[str, Any] | None = None) -> Any:
+    """Where ``arinsight match`` writes its deductions: ``deductions.csv`` in
+    ``cash_application.out_dir`` (default ``data/cash``)."""
+    from arinsight import config
+
+    section = cash_application or {}
+    return config.resolve_path(section.get("out_dir") or "data/cash") / "deductions.csv"
+
+
+def read_deductions(path: Any) -> pd.DataFrame | None:
+    """The deductions of ``arinsight match`` (docs/collections.md) typed: amount as a number,
+    dates as dates; None when there is no such file (cash application never ran here). A person
+    edits the file (reason, resolved date, outcome): a value that cannot be read stops with one
+    :class:`~arinsight.errors.SourceError` naming the file, the column and the row (the header
+    is row 1)."""
+    from pathlib import Path
+
+    from arinsight.errors import SourceError
+    from arinsight.schemas import DISPUTE_OUTCOMES
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    d = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("dispute_id", "invoice_id", "amount", "opened_date") if c not in d]
+    if missing:
+        raise SourceError(str(path), f"missing column(s) {', '.join(missing)}: not a deductions "
+                          "file of `arinsight match`")  # fmt: skip
+    for col in ("customer_id", "reason", "resolved_date", "outcome"):
+        if col not in d.columns:
+            d[col] = ""
+    raw = d.copy()
+    d["amount"] = pd.to_numeric(d["amount"], errors="coerce")
+    for col in ("opened_date", "resolved_date"):
+        d[col] = pd.to_datetime(d[col].str.strip().replace("", None), errors="coerce",
+                                format="ISO8601")  # fmt: skip
+    problems = {
+        "amount": d["amount"].isna() | (d["amount"] <= 0),
+        "opened_date": d["opened_date"].isna(),
+        "resolved_date": d["resolved_date"].isna() & (raw["resolved_date"].str.strip() != ""),
+        "outcome": ~d["outcome"].isin(["", *DISPUTE_OUTCOMES]),
+    }
+    for col, bad in problems.items():
+        if bad.any():
+            k = int(bad.to_numpy().argmax())
+            what = {"amount": "an amount > 0", "opened_date": "a date (YYYY-MM-DD)",
+                    "resolved_date": "a date (YYYY-MM-DD) or empty",
+                    "outcome": f"one of {', '.join(DISPUTE_OUTCOMES)} or empty"}[col]  # fmt: skip
+            raise SourceError(str(path), f"{raw[col].iloc[k]!r}: expected {what}", col, k + 2)
+    return d
+
+
+def open_deductions(
+    deductions: pd.DataFrame | None,
+    positions: pd.DataFrame,
+    disputes: pd.DataFrame | None,
+    as_of: Any,
+) -> pd.DataFrame | None:
+    """The deductions still outstanding at T, oldest first: opened <= T, not resolved by T (a
+    ``resolved_date`` typed into the file), on an invoice of ``positions`` (the kept positions
+    at T of the page's region) that still has something open. ``outstanding`` = ``min(amount,
+    the invoice's open amount at T)`` in the reporting currency (the amount short is in the
+    invoice's currency: converted at the invoice's own rate, ``open_amount /
+    open_amount_doc``); ``reason``: as assigned, else :data:`TO_ASSIGN`; ``in_dispute``: the
+    invoice has a dispute open at T (its amount is in disputed AR). None without deductions."""
+    if deductions is None:
+        return None
+    t = pd.Timestamp(as_of).normalize()
+    d = deductions
+    live = (d["opened_date"] <= t) & ~(d["resolved_date"] <= t) & (d["amount"] > 0)
+    cols = ["invoice_id", "open_amount", "customer_name"]
+    cols += [c for c in ("open_amount_doc",) if c in positions.columns]
+    pos = positions[cols].assign(invoice_id=positions["invoice_id"].astype(str))
+    out = d.loc[live].merge(pos, on="invoice_id", how="inner")
+    doc = out["open_amount_doc"] if "open_amount_doc" in out else out["open_amount"]
+    doc = doc.fillna(out["open_amount"]).astype(float)
+    short = np.minimum(out["amount"].to_numpy(), doc.to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(doc > 0, out["open_amount"].astype(float) / doc, 0.0)
+    out["outstanding"] = np.round(short * rate, 2)
+    out = out[out["outstanding"] > 0].copy()
+    out["age_days"] = (t - out["opened_date"]).dt.days.astype("int64")
+    out["reason"] = out["reason"].where(out["reason"].str.strip() != "", TO_ASSIGN)
+    disputed = set() if disputes is None else set(open_disputes(disputes, t)["invoice_id"])
+    out["in_dispute"] = out["invoice_id"].isin(disputed)
+    out = out.sort_values(["age_days", "dispute_id"], ascending=[False, True])
+    return out[DEDUCTION_LIST].reset_index(drop=True)
+
+
 def dispute_kpis(
     disputes: pd.DataFrame | None,
     promises: pd.DataFrame | None,
@@ -179,31 +282,44 @@ def dispute_kpis(
     *,
     months: int = 12,
     grace_days: int = 3,
+    deductions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The dispute and promise keys of kpis.json for ``period`` (start .. end = T) with
-    ``na_reasons``: a missing table makes its keys null with that reason."""
+    ``na_reasons``: a missing table makes its keys null with that reason. ``deductions``: the
+    deductions outstanding at T (:func:`open_deductions`; None: cash application wrote none)."""
     from arinsight.kpis import get
 
     t, start = pd.Timestamp(period.end), pd.Timestamp(period.start)
     days = (t - start).days + 1
     out: dict[str, Any] = dict.fromkeys(DISPUTE_KEYS)
     reasons: dict[str, str] = {}
+    held = None  # disputed AR + deductions outstanding (DDO's numerator)
+    if deductions is None:
+        reasons["deductions_outstanding"] = NO_DEDUCTIONS
+    else:
+        own = deductions.loc[~deductions["in_dispute"], "outstanding"]
+        out["deductions_outstanding"] = held = round(float(own.sum()), 2)
     if disputes is None:
-        for k in DISPUTE_KEYS[:4]:
+        for k in ("disputed_ar", "dispute_days_to_resolve", "disputes_customer_favour_share"):
             reasons[k] = NO_DISPUTES
+        if held is None:
+            reasons["days_deductions_outstanding"] = NO_DISPUTES
     else:
         ar = round(float(open_disputes(disputes, t)["amount"].sum()), 2)
         out["disputed_ar"] = ar
+        held = round(ar + (held or 0.0), 2)
+    if held is not None:
         out["days_deductions_outstanding"] = (
-            round(ar / credit_sales * days, 4) if credit_sales else None
+            round(held / credit_sales * days, 4) if credit_sales else None
         )
+    if disputes is not None:
         by = resolution_by_reason(disputes, t, months)
         if len(by):
             all_row = by[by["reason"] == "All"].iloc[0]
             out["dispute_days_to_resolve"] = float(all_row["mean_days"])
             out["disputes_customer_favour_share"] = float(all_row["customer_favour_pct"])
     if promises is None:
-        for k in DISPUTE_KEYS[4:]:
+        for k in ("promises_kept_rate", "promises_broken"):
             reasons[k] = NO_PROMISES
     else:
         rates = promise_rates(evaluate_promises(promises, payments, t, grace_days), t, months)
@@ -218,6 +334,9 @@ def dispute_kpis(
 
 NO_DISPUTES = "the ledger has no disputes table"
 NO_PROMISES = "the ledger has no promises table"
+NO_DEDUCTIONS = (
+    "no deductions from cash application (`arinsight match` writes them to deductions.csv)"
+)
 
 
 def _read(folder: Any, table: str, columns: Sequence[str] | None = None, where: Any = None):
@@ -315,13 +434,16 @@ def write_outputs(kpis: Mapping[str, Any], output_dir: Any) -> Any:
     return write_json(out / "kpis_disputes.json", dict(kpis))
 
 
-def summary_text(kpis: Mapping[str, Any], currency: str = "USD") -> str:
-    """Two sentences for the page: what is disputed, and how promises fare."""
+def summary_text(
+    kpis: Mapping[str, Any], currency: str = "USD", deductions: pd.DataFrame | None = None
+) -> str:
+    """A few sentences for the page: what is disputed, what short payments are outstanding
+    (``deductions``: :func:`open_deductions`), the days of sales they hold back, and how
+    promises fare."""
     parts = []
+    ddo = kpis.get("days_deductions_outstanding")
     if kpis.get("disputed_ar") is not None:
-        ddo = kpis.get("days_deductions_outstanding")
-        text = f"Disputed at T: **{currency} {kpis['disputed_ar']:,.2f}**"
-        text += f" ({ddo:.1f} days of sales)." if ddo is not None else "."
+        text = f"Disputed at T: **{currency} {kpis['disputed_ar']:,.2f}**."
         days, favour = (
             kpis.get("dispute_days_to_resolve"),
             kpis.get("disputes_customer_favour_share"),
@@ -334,6 +456,21 @@ def summary_text(kpis: Mapping[str, Any], currency: str = "USD") -> str:
         parts.append(text)
     else:
         parts.append(f"No dispute figures: {kpis['na_reasons'].get('disputed_ar')}.")
+    if kpis.get("deductions_outstanding") is not None and deductions is not None:
+        own = deductions[~deductions["in_dispute"]]
+        todo = int((own["reason"] == TO_ASSIGN).sum())
+        parts.append(
+            f"Short payments found by cash application still open: **{currency} "
+            f"{kpis['deductions_outstanding']:,.2f}** on {len(own)} invoice(s), {todo} without "
+            "a reason yet."
+        )
+    if ddo is not None:
+        what = {
+            (True, True): "Disputes and short payments",
+            (True, False): "Disputes",
+            (False, True): "Short payments",
+        }[(kpis.get("disputed_ar") is not None, kpis.get("deductions_outstanding") is not None)]
+        parts.append(f"{what} hold back {ddo:.1f} days of sales (DDO).")
     if kpis.get("promises_kept_rate") is not None:
         parts.append(
             f"Promises to pay kept: **{kpis['promises_kept_rate']:.1f} %** of those due in the "

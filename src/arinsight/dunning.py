@@ -30,6 +30,14 @@ of the levels. Both are listed in the plan.
 **Statement of account**: an HTML file attached to every reminder with all the customer's open
 invoices at T (overdue or not), their total, the pay link of each and the bank details.
 
+**Late-payment interest and fees** (``company.late_payment``, off by default): when the profile
+turns them on, every overdue invoice of a reminder and of the statement shows the interest the
+law lets the company claim, ``open amount x (reference_rate + margin) / 100 x days past due /
+day_count`` (the EU's statutory rate, Directive 2011/7/EU: the central bank's reference rate
+plus 8 points), and a fixed compensation per overdue invoice (``fixed_fee``: 40 EUR in the EU),
+with their totals, in the invoice's currency (:func:`late_payment_charges`). They are **shown,
+never booked**: no open amount, balance or KPI includes them, and the reminder says so.
+
 **Currency**: reminders and statements are in the customer's currency: each invoice's amount and
 open amount as billed, in its own currency (:func:`in_invoice_currency`), and the totals per
 currency (:func:`money_total`); the pay links carry that currency. The ranking of the worklist
@@ -69,6 +77,35 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0
 
 
 @dataclass(frozen=True)
+class LatePayment:
+    """Late-payment interest and compensation a reminder may state (``company.late_payment``):
+    the yearly rate is ``reference_rate + margin`` (in %), counted ``day_count`` days a year
+    on the open amount for the days past due; ``fixed_fee`` is claimed once per overdue
+    invoice, in its currency; ``basis`` names the law in the reminder's words."""
+
+    reference_rate: float = 0.0
+    margin: float = 8.0
+    fixed_fee: float = 40.0
+    day_count: int = 365
+    basis: str = "the late payment rules (EU Directive 2011/7/EU)"
+
+    @property
+    def rate(self) -> float:
+        """The yearly interest rate in %."""
+        return round(self.reference_rate + self.margin, 6)
+
+    def context(self) -> dict[str, Any]:
+        """The terms as template variables (``late_payment.*``, besides the totals)."""
+        return {
+            "rate": f"{self.rate:g} %",
+            "reference_rate": f"{self.reference_rate:g} %",
+            "margin": f"{self.margin:g}",
+            "basis": self.basis,
+            "fixed_fee": self.fixed_fee,
+        }
+
+
+@dataclass(frozen=True)
 class CompanyProfile:
     """The sender of every reminder and report e-mail (see the module docstring)."""
 
@@ -81,6 +118,8 @@ class CompanyProfile:
     pay_link: str | None = None
     signature: tuple[str, ...] = ()
     locale: str = "en_US"
+    #: late-payment interest and fees shown on reminders and statements (None: off)
+    late_payment: LatePayment | None = None
 
     def money(self, value: Any, currency: str) -> str:
         """``value`` in ``currency`` as the locale writes it (1234.5 USD: en_US $1,234.50,
@@ -173,6 +212,7 @@ def company_profile(params: Mapping[str, Any]) -> CompanyProfile:
     except (UnknownLocaleError, ValueError):
         raise ParamsError(f"company.locale {locale!r} is not a known locale (e.g. en_US)") from None
     return CompanyProfile(
+        late_payment=_late_payment(c.get("late_payment")),
         name=name,
         address=_lines(c.get("address"), "address"),
         reply_to=str(c["reply_to"]).strip() if c.get("reply_to") else None,
@@ -183,6 +223,89 @@ def company_profile(params: Mapping[str, Any]) -> CompanyProfile:
         signature=_lines(c.get("signature"), "signature"),
         locale=locale,
     )
+
+
+def _late_payment(section: Any) -> LatePayment | None:
+    """``company.late_payment`` checked: None unless ``enabled``; rates and the fee are numbers
+    >= 0, ``day_count`` 360 or 365. Each problem is one ParamsError naming the key."""
+    if section in (None, {}):
+        return None
+    if not isinstance(section, Mapping):
+        raise ParamsError("company.late_payment must be a mapping (see params/defaults.yaml)")
+    unknown = set(section) - {"enabled", "reference_rate", "margin", "fixed_fee", "day_count",
+                              "basis"}  # fmt: skip
+    if unknown:
+        raise ParamsError(f"company.late_payment: unknown key(s) {sorted(unknown)}")
+    if not section.get("enabled"):
+        return None
+    values: dict[str, Any] = {}
+    for key in ("reference_rate", "margin", "fixed_fee"):
+        raw = section.get(key, getattr(LatePayment, key))
+        try:
+            values[key] = float(raw)
+        except (TypeError, ValueError):
+            raise ParamsError(f"company.late_payment.{key} must be a number, got {raw!r}") from None
+        if not values[key] >= 0:
+            raise ParamsError(f"company.late_payment.{key} must be >= 0, got {raw!r}")
+    days = section.get("day_count", 365)
+    if days not in (360, 365):
+        raise ParamsError(f"company.late_payment.day_count must be 360 or 365, got {days!r}")
+    basis = str(section.get("basis") or LatePayment.basis)
+    return LatePayment(**values, day_count=int(days), basis=basis)
+
+
+def late_payment_charges(invoices: pd.DataFrame, terms: LatePayment) -> pd.DataFrame:
+    """``invoices`` (open_amount and days_past_due, in each invoice's currency) with
+    ``interest`` = open amount x (reference rate + margin) / 100 x days past due / day count and
+    ``fee`` = the fixed compensation, both 0 for an invoice not past due, each rounded to the
+    cent half up. An approximation on one point: the interest runs on the amount open at T for
+    all the days past due (a part paid during the delay is not counted down by day)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    out = invoices.copy()
+    days = pd.to_numeric(out["days_past_due"], errors="coerce").fillna(0).astype("int64")
+    late = (days > 0) & (out["open_amount"] > 0)
+    rate = Decimal(str(terms.rate)) / Decimal(100) / Decimal(terms.day_count)
+
+    def cents(value: Decimal) -> float:
+        return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+    out["interest"] = [
+        cents(Decimal(str(round(float(a), 2))) * rate * int(d)) if is_late else 0.0
+        for a, d, is_late in zip(out["open_amount"], days, late, strict=True)
+    ]
+    out["fee"] = np.where(late, round(terms.fixed_fee, 2), 0.0)
+    return out
+
+
+def charges_context(
+    invoices: pd.DataFrame, profile: CompanyProfile, currency: str
+) -> dict[str, Any] | None:
+    """The late-payment block of a reminder or statement for ``invoices`` (in their own
+    currencies; a ``currency`` column, else ``currency``): the terms and the totals of interest,
+    fees and both, written per currency; None when the profile has them off or nothing is past
+    due."""
+    terms = profile.late_payment
+    if terms is None or invoices.empty:
+        return None
+    c = late_payment_charges(invoices, terms)
+    c = c[(c["interest"] > 0) | (c["fee"] > 0)]
+    if c.empty:
+        return None
+    own = c["currency"].astype(str) if "currency" in c else pd.Series(currency, index=c.index)
+
+    def per_currency(values: pd.Series) -> str:
+        sums = values.groupby(own, sort=True).sum()
+        return " + ".join(profile.money(round(float(v), 2), str(k)) for k, v in sums.items())
+
+    return {
+        **terms.context(),
+        "fixed_fee": " / ".join(profile.money(terms.fixed_fee, str(k)) for k in sorted(set(own))),
+        "invoices": len(c),
+        "interest_total": per_currency(c["interest"]),
+        "fee_total": per_currency(c["fee"]),
+        "total": per_currency(c["interest"] + c["fee"]),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,11 +618,14 @@ def statement_rows(
 ) -> list[dict[str, str]]:
     """Every open invoice of the customer at T (oldest due first) as formatted template rows,
     each in its own ``currency`` column when the positions have one (see
-    :func:`in_invoice_currency`), else in ``currency``."""
+    :func:`in_invoice_currency`), else in ``currency``; with the profile's late-payment terms,
+    each row's ``interest`` and ``fee`` (:func:`late_payment_charges`)."""
     inv = positions.loc[
         (positions["customer_id"].astype(str) == str(customer_id)) & (positions["open_amount"] > 0)
     ].sort_values(["due_date", "invoice_id"], kind="mergesort")
     own = inv["currency"] if "currency" in inv else pd.Series(currency, index=inv.index)
+    if profile.late_payment is not None:
+        inv = late_payment_charges(inv, profile.late_payment)
     return [
         {
             "invoice_id": str(r.invoice_id),
@@ -509,9 +635,21 @@ def statement_rows(
             "amount": profile.money(getattr(r, "amount", None), cur),
             "open_amount": profile.money(r.open_amount, cur),
             "pay_link": profile.link(r.invoice_id, r.open_amount, cur, customer_id),
+            **charge_cells(r, profile, cur),
         }
         for r, cur in zip(inv.itertuples(index=False), own.astype(str), strict=True)
     ]
+
+
+def charge_cells(row: Any, profile: CompanyProfile, currency: str) -> dict[str, str]:
+    """A template row's ``interest`` and ``fee`` (empty when not past due; none when off)."""
+    if profile.late_payment is None:
+        return {}
+    interest, fee = float(getattr(row, "interest", 0.0)), float(getattr(row, "fee", 0.0))
+    return {
+        "interest": profile.money(interest, currency) if interest or fee else "",
+        "fee": profile.money(fee, currency) if fee else "",
+    }
 
 
 def read_send_records(log_path: str | Path) -> list[dict[str, Any]]:

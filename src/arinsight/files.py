@@ -250,14 +250,17 @@ def hash_tables(h: Any, tables: Any, names: Iterable[str]) -> None:
     """Feed the content of the tables ``names`` to ``h``: of a folder of ``<name>.parquet``
     files (a path, or an object with a ``folder``: :class:`arinsight.ledger.FolderTables`), each
     file's sha256 ("absent" when missing), so a model page checks its cache without loading the
-    ledger; of a mapping of frames, :func:`hash_frame`. The two never give the same key for the
-    same data: a needless recompute, never a wrong hit."""
+    ledger; of a mapping of frames, :func:`hash_frame` ("absent" for a table it does not hold:
+    the optional ones). The two never give the same key for the same data: a needless
+    recompute, never a wrong hit."""
     folder = getattr(tables, "folder", tables)
     for name in names:
         h.update(name.encode())
         if isinstance(folder, (str, os.PathLike)):
             path = Path(folder) / f"{name}.parquet"
             h.update(f"file:{sha256_file(path) if path.exists() else 'absent'}".encode())
+        elif tables.get(name) is None:
+            h.update(b"frame:absent")
         else:
             hash_frame(h, tables[name])
 

@@ -56,7 +56,8 @@ _RISK_CASH = (
 _RECORDS: tuple[KPI, ...] = (
     # -- Receivables Health ------------------------------------------------------------------
     KPI("open_ar", "Open AR (end)", "money", "lower",
-        "Amount still owed at T: sum over invoices of max(0, amount - payments applied by T).",
+        "Amount still owed at T: sum over invoices of max(0, amount - payments - credit notes "
+        "and adjustments - write-offs applied by T).",
         "receivables", 1),
     KPI("overdue_ar", "Overdue AR", "money", "lower",
         "Part of open AR on invoices past their due date at T.", "receivables", 2),
@@ -64,15 +65,19 @@ _RECORDS: tuple[KPI, ...] = (
         "Days sales outstanding: open AR at T / credit sales in the period x days in the period.",
         "receivables", 3),
     KPI("cei", "CEI", "percent", "higher",
-        "Collection effectiveness: (AR at start + sales / months - AR at T) / (AR at start + "
-        "sales / months - current AR at T) x 100 (months: of the period up to T).",
+        "Collection effectiveness: (AR at start + sales / months - adjusted - AR at T) / (AR at "
+        "start + sales / months - adjusted - current AR at T) x 100 (months: of the period up "
+        "to T; adjusted: what write-offs, credit notes and adjustments took off open AR in the "
+        "period, never collected).",
         "receivables", 4),
     KPI("average_days_delinquent", "Average days delinquent", "days", "lower",
         "DSO minus best possible DSO: the days that are due to late payment.", "receivables", 5),
     KPI("collections", "Collections", "money", "higher",
-        "Payments received in the period up to T, applied to an invoice or not.", "receivables", 6),
+        "Payments received in the period up to T, applied to an invoice or not (cash only: "
+        "write-offs and credit notes are their own flows).", "receivables", 6),
     KPI("payment_completion_rate_amount", "Invoices due by T fully paid (amount)", "percent", "higher",
-        "Share of the amount of invoices due by T that is fully paid by T.", "receivables", 7),
+        "Share of the amount of invoices due by T that is fully paid by T (payments and credit "
+        "notes cover the amount; a write-off is not a payment).", "receivables", 7),
     KPI("customers_over_credit_limit", "Customers over credit limit", "count", "lower",
         "Customers whose open balance at T exceeds their credit limit.", "receivables", 8),
     KPI("credit_sales", "Credit sales", "money", "higher",
@@ -94,10 +99,11 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("ar_turnover_annualised", "AR turnover (annualised)", "times", "higher",
         "AR turnover of the period scaled to a year."),
     KPI("average_days_late", "Average days late", "days", "lower",
-        "Average days after the due date of the invoices fully paid in the period up to T (an "
-        "invoice paid early counts 0)."),
+        "Average days after the due date of the invoices fully paid (by payments and credit "
+        "notes) in the period up to T (an invoice paid early counts 0)."),
     KPI("payment_completion_rate_count", "Invoices due by T fully paid (count)", "percent", "higher",
-        "Share of the invoices due by T that are fully paid by T."),
+        "Share of the invoices due by T that are fully paid by T (payments and credit notes "
+        "cover the amount; a write-off is not a payment)."),
     KPI("paid_to_billed_rate", "Paid of billed, all invoices to T (amount)", "percent", "higher",
         "Amount paid by T / amount billed by T over all invoices dated up to T, each invoice "
         "counting at most its amount."),
@@ -110,7 +116,8 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("unapplied_cash", "Unapplied cash", "money", "lower",
         "Payments received by T that are not applied to any invoice."),
     KPI("credit_balances", "Credit balances", "money", "lower",
-        "Amounts paid above the invoice amount (overpayments) at T."),
+        "Amounts paid or credited above the invoice amount at T (overpayments, credit notes "
+        "beyond what was left to pay): owed to the customer."),
     # -- Commission Analytics ----------------------------------------------------------------
     KPI("total_accrued_commissions", "Total accrued commissions", "money", None,
         "Commissions earned by T and not yet paid at T (the liability to the sales team).",
@@ -148,11 +155,11 @@ _RECORDS: tuple[KPI, ...] = (
     KPI("ecl_coverage", "Allowance / open AR", "percent", None,
         "Loss allowance / open AR at T net of write-offs and credit notes x 100.", "provision", 2),
     KPI("write_offs", "Write-offs", "money", "lower",
-        "Write-offs dated in the period up to T (adjustments of kind write_off): a credit "
-        "loss, never a collection.", "provision", 3),
+        "Write-offs dated in the period up to T (adjustments of kind write_off), as booked: a "
+        "credit loss, never a collection.", "provision", 3),
     KPI("credit_notes", "Credit notes and adjustments", "money", None,
-        "Credit notes and other non-cash adjustments dated in the period up to T (not a "
-        "collection, not a credit loss).", "provision", 4),
+        "Credit notes and other non-cash adjustments dated in the period up to T, as booked "
+        "(not a collection, not a credit loss).", "provision", 4),
     KPI("ecl_backtest_error", "Backtest error (12 months)", "percent", "lower",
         "Mean absolute error of the allowance at past month ends against the write-offs that "
         "followed within 12 months: sum of abs(allowance - written off) / sum of written off x 100.",
@@ -165,8 +172,11 @@ _RECORDS: tuple[KPI, ...] = (
         "Sum of the disputed amounts of the disputes open at T (opened by T, not resolved by T).",
         "disputes", 1),
     KPI("days_deductions_outstanding", "DDO", "days", "lower",
-        "Days deductions outstanding: disputed AR at T / credit sales in the period x days in "
-        "the period.", "disputes", 2),
+        "Days deductions outstanding: (disputed AR + deductions outstanding at T) / credit "
+        "sales in the period x days in the period.", "disputes", 2),
+    KPI("deductions_outstanding", "Deductions outstanding", "money", "lower",
+        "Short payments found by cash application still open at T and not in an open dispute: "
+        "sum of min(amount short, the invoice's open amount at T).", "disputes", 7),
     KPI("dispute_days_to_resolve", "Days to resolve a dispute", "days", "lower",
         "Average of resolved date - opened date over the disputes resolved in the 12 months up "
         "to T.", "disputes", 3),
@@ -192,7 +202,8 @@ _NA: dict[str, str] = {
     "average_days_delinquent": _NO_SALES,
     "ar_turnover": _NO_SALES,
     "ar_turnover_annualised": _NO_SALES,
-    "cei": "nothing was collectible in the period (AR at the start + sales - current AR = 0)",
+    "cei": "nothing was collectible in the period (AR at the start + sales - adjusted - current "
+    "AR = 0)",
     "customers_over_credit_limit": "the customer data has no credit limits",
     "average_days_late": "no invoice was paid in full in the period",
     "payment_completion_rate_count": _NO_DUE,
@@ -201,12 +212,16 @@ _NA: dict[str, str] = {
     "average_commission_rate": _NO_SALES,
     "ecl_allowance": "the ledger has no adjustments table (no write-off history to learn from)",
     "ecl_coverage": "nothing is open at T, or the ledger has no write-off history",
-    "write_offs": "the ledger has no adjustments table (write-offs, credit notes)",
-    "credit_notes": "the ledger has no adjustments table (write-offs, credit notes)",
+    "write_offs": "no write-off, credit note or adjustment in this selection (or no "
+    "adjustments table)",
+    "credit_notes": "no write-off, credit note or adjustment in this selection (or no "
+    "adjustments table)",
     "ecl_backtest_error": "no month end with a full lookback and the 12 months after it known, "
     "or no write-off in those months",
     "ecl_allowance_change": "no open invoices at the previous month end, or no write-off history",
     "days_deductions_outstanding": _NO_SALES,
+    "deductions_outstanding": "no deductions from cash application (`arinsight match` writes "
+    "them to deductions.csv)",
     "dispute_days_to_resolve": "no dispute was resolved in the 12 months up to T",
     "disputes_customer_favour_share": "no dispute was resolved in the 12 months up to T",
     "promises_kept_rate": "no promise to pay fell due in the 12 months up to T",
@@ -218,15 +233,16 @@ _MODEL_KPIS = frozenset(
      "expected_collections_30d", "expected_collections_60d", "expected_collections_90d",
      "open_invoices_scored"}
 )  # fmt: skip
-#: The KPIs of the provision matrix (write-offs, credit notes and the expected credit loss).
+#: The KPIs of the provision matrix (the expected credit loss; its page shows the write-offs
+#: and credit notes too, which the engine computes).
 _PROVISION_KPIS = frozenset(
-    {"ecl_allowance", "ecl_coverage", "write_offs", "credit_notes", "ecl_backtest_error",
-     "ecl_allowance_change"}
+    {"ecl_allowance", "ecl_coverage", "ecl_backtest_error", "ecl_allowance_change"}
 )  # fmt: skip
 #: The KPIs of the disputes and promises to pay.
 _DISPUTE_KPIS = frozenset(
-    {"disputed_ar", "days_deductions_outstanding", "dispute_days_to_resolve",
-     "disputes_customer_favour_share", "promises_kept_rate", "promises_broken"}
+    {"disputed_ar", "days_deductions_outstanding", "deductions_outstanding",
+     "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
+     "promises_broken"}
 )  # fmt: skip
 ENGINE_MODULE = "arinsight.engine.metrics"
 MODEL_MODULE = "arinsight.risk"
@@ -261,6 +277,7 @@ PROVISION_KEYS: tuple[str, ...] = (
 DISPUTE_KEYS: tuple[str, ...] = (
     "disputed_ar",
     "days_deductions_outstanding",
+    "deductions_outstanding",
     "dispute_days_to_resolve",
     "disputes_customer_favour_share",
     "promises_kept_rate",
@@ -282,7 +299,7 @@ JSON_KEYS: tuple[str, ...] = (
     "commissions_paid_mtd", "commissions_earned", "average_commission_rate",
     "write_offs", "credit_notes", "ecl_allowance", "ecl_allowance_change", "ecl_coverage",
     "ecl_backtest_error", "provision_matrix", "disputed_ar", "days_deductions_outstanding",
-    "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
+    "deductions_outstanding", "dispute_days_to_resolve", "disputes_customer_favour_share", "promises_kept_rate",
     "promises_broken", "high_risk_customers", "na_reasons",
 )  # fmt: skip
 

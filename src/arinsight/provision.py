@@ -125,8 +125,6 @@ class Matrix:
     factor: float
     lookback: int
     notes: list[str] = field(default_factory=list)
-    #: open AR at T from invoices less payments only (the Receivables page's open AR)
-    gross_balance: float | None = None
 
     @property
     def allowance(self) -> float | None:
@@ -279,7 +277,7 @@ def matrix_of(
     backtest = _backtest(snaps, mv, pools["followed"], origins, t, lookback, n, factor, labels)
     return Matrix(
         t, labels, table, previous, backtest, _flows(adj, t, trailing_months),
-        segment_by, factor, lookback, notes, pools["gross"],
+        segment_by, factor, lookback, notes,
     )  # fmt: skip
 
 
@@ -482,15 +480,11 @@ def summary_text(m: Matrix, flows: Mapping[str, float | None], currency: str = "
         )
     text = (
         f"Loss allowance at {m.as_of:%Y-%m-%d}: **{currency} {m.allowance:,.2f}**, "
-        f"{m.coverage:.2f} % of the {currency} {m.balance:,.2f} open"
+        f"{m.coverage:.2f} % of the {currency} {m.balance:,.2f} open (the Receivables page's "
+        "open AR, net of write-offs and credit notes)"
     )
     if m.previous_allowance is not None:
         text += f" (previous month end {currency} {m.previous_allowance:,.2f})"
-    if m.gross_balance is not None and m.gross_balance - m.balance > 0.005:
-        text += (
-            f"; the open AR of the Receivables page, {currency} {m.gross_balance:,.2f}, still "
-            f"holds {currency} {m.gross_balance - m.balance:,.2f} written off or credited"
-        )
     text += (
         f". Loss rates from the last {m.lookback} months of roll rates per {m.segment_by.replace('_', ' ')}, "
         f"forward-looking factor {m.factor:g}."

@@ -69,6 +69,8 @@ RECEIVABLES_KEYS: tuple[str, ...] = (
     "paid_to_billed_rate",
     "unapplied_cash",
     "credit_balances",
+    "write_offs",
+    "credit_notes",
 )
 
 KPI_UNITS: dict[str, str] = kpi_registry.units()
@@ -80,6 +82,7 @@ STATUS_LABELS: dict[str, str] = {
     "current": "Open - current",
     "overdue": "Overdue",
     "credit": "Credit",
+    "written_off": "Written off",
 }
 
 #: The columns of the kept positions that the explorer and the customer pages show.
@@ -94,6 +97,8 @@ EXPLORER_COLUMNS = [
     "due_date",
     "amount",
     "paid_to_date",
+    "credited",
+    "written_off",
     "balance",
     "open_amount",
     "days_past_due",
@@ -147,12 +152,14 @@ def positions_at(
     ``tables`` (the dict of :func:`arinsight.ledger.load_processed`, possibly a region's
     selection) with the expression a run keeps (:func:`arinsight.engine.marts.invoice_report`):
     invoice_id, customer_id, customer_name, region, industry, customer_type, invoice_date,
-    due_date, amount, ``paid_to_date`` (payments applied by T), ``balance = amount -
-    paid_to_date``, ``open_amount = max(0, balance)``, ``credit_amount = max(0, -balance)``,
-    ``days_past_due`` (T - due date when open and past due, else 0), ``bucket``, ``status``
-    (paid, current, overdue, credit), ``paid_date`` (the date the payments first reached the
-    amount; NaT unless fully paid at T), ``days_late = paid_date - due_date`` (negative = early),
-    payments, last_payment_date, energy_kwh."""
+    due_date, amount, ``paid_to_date`` (payments applied by T), ``credited`` and
+    ``written_off`` (credit notes and write-offs by T: docs/kpis.md), ``balance = amount -
+    paid_to_date - credited - written_off``, ``open_amount = max(0, balance)``, ``credit_amount
+    = max(0, -balance)``, ``days_past_due`` (T - due date when open and past due, else 0),
+    ``bucket``, ``status`` (paid, current, overdue, credit, written_off), ``paid_date`` (the
+    date the payments and credit notes first reached the amount; NaT unless settled at T),
+    ``days_late = paid_date - due_date`` (negative = early), payments, last_payment_date,
+    energy_kwh."""
     from arinsight.engine.period import frames_at
 
     for name in ("invoices", "payments"):
@@ -168,6 +175,8 @@ POSITION_COLUMNS = [
     "due_date",
     "amount",
     "paid_to_date",
+    "credited",
+    "written_off",
     "balance",
     "open_amount",
     "credit_amount",
@@ -178,11 +187,17 @@ POSITION_COLUMNS = [
 ]
 
 
-def invoice_positions(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-    """:func:`positions_at` of just ``invoices`` and ``payments`` (no customer data), with the
+def invoice_positions(
+    invoices: pd.DataFrame,
+    payments: pd.DataFrame,
+    as_of: Any,
+    adjustments: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`positions_at` of just ``invoices``, ``payments`` and (optional) ``adjustments``
+    (write-offs, credit notes: they settle their invoice too) without customer data, with the
     columns of :data:`POSITION_COLUMNS`: the position of every invoice dated <= T = ``as_of``
-    as the engine computes it, for callers that hold the two frames (the forecast at a
-    backtest origin, cash application at a statement date)."""
+    as the engine computes it, for callers that hold the frames (the forecast at a backtest
+    origin, cash application at a statement date)."""
     require_columns(
         invoices, ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"], "invoices"
     )
@@ -192,6 +207,8 @@ def invoice_positions(invoices: pd.DataFrame, payments: pd.DataFrame, as_of: Any
         dupes = ids[ids.duplicated()].unique()[:5].tolist()
         raise ValueError(f"invoices: invoice_id must be unique, duplicated: {dupes}")
     tables = {"invoices": invoices, "payments": payments}
+    if adjustments is not None:
+        tables["adjustments"] = adjustments
     return positions_at(tables, as_of)[POSITION_COLUMNS]
 
 
@@ -458,19 +475,29 @@ def monthly_trends(
     at T.
 
     Columns: ``month`` ("YYYY-MM"), ``month_end``, ``billed`` (credit sales of the month),
-    ``collections`` (cash received in the month, applied or not), ``paid`` (of the invoices billed
-    that month, the amount paid by T, overpayments excluded), ``unpaid`` (``billed - paid``: still
-    open at T), ``open_ar`` and ``overdue_ar`` at the month end, ``dso`` (the month's DSO, NaN
+    ``collections`` (cash received in the month, applied or not), ``write_offs`` and
+    ``credit_notes`` (dated in the month, as booked; 0 without adjustments: never cash), ``paid``
+    (of the invoices billed that month, the amount paid by T, overpayments excluded),
+    ``adjusted`` (of the same invoices, what credit notes and write-offs took off them by T:
+    ``amount - open_amount - paid``), ``unpaid`` (their open amount at T: ``billed - paid -
+    adjusted``), ``open_ar`` and ``overdue_ar`` at the month end, ``dso`` (the month's DSO, NaN
     without sales). A month before the ledger starts has zeros.
     """
     if not len(months):
         raise ValueError("trailing_months: expected at least 1 month")
-    require_columns(positions, ["invoice_date", "amount", "paid_to_date"], "positions")
+    require_columns(
+        positions, ["invoice_date", "amount", "paid_to_date", "open_amount"], "positions"
+    )
     t = as_date(as_of)
     labels = [label for label, _ in months]
-    month_of = positions["invoice_date"].dt.strftime("%Y-%m")
-    paid = np.minimum(positions["paid_to_date"].to_numpy(), positions["amount"].to_numpy())
-    paid_by_month = pd.Series(paid).groupby(month_of.to_numpy()).sum()
+    month_of = positions["invoice_date"].dt.strftime("%Y-%m").to_numpy()
+    amount = positions["amount"].to_numpy()
+    paid = np.minimum(positions["paid_to_date"].to_numpy(), amount)
+    adjusted = amount - positions["open_amount"].to_numpy() - paid
+
+    def by_month(per_invoice: np.ndarray) -> np.ndarray:
+        sums = pd.Series(per_invoice).groupby(month_of).sum()
+        return sums.reindex(labels).fillna(0.0).round(2).to_numpy() + 0.0
 
     def value(row: Mapping[str, Any], key: str) -> float:
         v = row.get(key)
@@ -479,10 +506,12 @@ def monthly_trends(
     out = pd.DataFrame({"month": labels})
     ends = pd.to_datetime(out["month"] + "-01") + pd.offsets.MonthEnd(0)
     out["month_end"] = ends.where(ends <= t, t)
-    for col, key in (("billed", "credit_sales"), ("collections", "collections")):
-        out[col] = [round(value(row, key), 2) + 0.0 for _, row in months]
-    out["paid"] = paid_by_month.reindex(labels).fillna(0.0).round(2).to_numpy() + 0.0
-    out["unpaid"] = (out["billed"] - out["paid"]).round(2) + 0.0
+    for col in ("credit_sales", "collections", "write_offs", "credit_notes"):
+        out[col] = [round(value(row, col), 2) + 0.0 for _, row in months]
+    out = out.rename(columns={"credit_sales": "billed"})
+    out["paid"] = by_month(paid)
+    out["adjusted"] = by_month(adjusted)
+    out["unpaid"] = (out["billed"] - out["paid"] - out["adjusted"]).round(2) + 0.0
     for col in ("open_ar", "overdue_ar"):
         out[col] = [round(value(row, col), 2) + 0.0 for _, row in months]
     out["dso"] = [np.nan if row.get("dso") is None else round(row["dso"], 2) for _, row in months]
@@ -493,7 +522,7 @@ def invoice_explorer_table(positions: pd.DataFrame) -> pd.DataFrame:
     """Every invoice of the positions at T with its customer (the site's invoice explorer).
 
     Columns: :data:`EXPLORER_COLUMNS` (``payment_status``: "Paid", "Open - current", "Overdue",
-    "Credit"). Sorted by invoice date then invoice id.
+    "Credit", "Written off"). Sorted by invoice date then invoice id.
     """
     require_columns(
         positions, [*(c for c in EXPLORER_COLUMNS if c != "payment_status"), "status"], "positions"

@@ -200,10 +200,12 @@ FLAGS: dict[str, list[str]] = {
 #: Columns added by cleaning's currency conversion (``clean.currency.convert_currency``): the
 #: document currency's amount beside the reporting ``amount``, and the rate used (invoices:
 #: ``fx_rate`` = value of 1 unit in the reporting currency, ``fx_rate_date`` = the date of that
-#: rate, null for a constant rate); payments carry their invoice's ``currency``.
+#: rate, null for a constant rate); payments carry their invoice's ``currency``; adjustments
+#: keep their amount in their invoice's currency (``amount_doc``) beside the converted one.
 CONVERTED: dict[str, list[str]] = {
     "invoices": ["amount_doc", "fx_rate", "fx_rate_date"],
     "payments": ["currency", "amount_doc"],
+    "adjustments": ["amount_doc"],
 }
 
 #: Reason codes of the cleaning rules. ``action`` says what happens to the row.
@@ -390,6 +392,7 @@ class Adjustments(pa.DataFrameModel):
     amount: Series[float] = pa.Field(gt=0)
     kind: Series[str] = pa.Field(isin=list(ADJUSTMENT_KINDS))
     reason: Series[str] = pa.Field(nullable=True)
+    amount_doc: Series[float] = pa.Field(gt=0)
 
     class Config:
         strict = "filter"

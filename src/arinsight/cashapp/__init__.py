@@ -12,6 +12,7 @@ from __future__ import annotations
 from arinsight.cashapp.apply import (
     MatchRun,
     invoice_book,
+    ledger_deductions,
     ledger_payments,
     ledger_records,
     match_statement,
@@ -28,6 +29,7 @@ __all__ = [
     "MatchRun",
     "MatchSettings",
     "invoice_book",
+    "ledger_deductions",
     "ledger_payments",
     "ledger_records",
     "match_statement",

@@ -22,6 +22,10 @@ For a statement file the command
      ``allocations``); every text cell is safe against spreadsheet formula injection;
    * ``applied_payments.csv`` - every payment applied so far by any statement (from the ledger),
      with the canonical payments columns, ready to be ingested as a ``payments`` source.
+   * ``deductions.csv`` - every short payment applied so far (from the ledger): what a line
+     left open on an invoice it paid short, a *deduction* with a ``reason`` to assign (the
+     reasons, resolutions and outcomes typed into the file are kept when it is written again),
+     in the columns of the canonical ``disputes`` table; the Disputes page lists them.
 
 The ledger (``cash_ledger.jsonl`` in the output folder, or ``cash_application.ledger``) has one
 JSON line per applied, reversed, rejected or decided statement line: the line id and content
@@ -98,6 +102,13 @@ ALL_STATUSES = (
 DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
+DEDUCTIONS_FILE = "deductions.csv"
+#: Columns of deductions.csv: the canonical ``disputes`` columns, then the currency of the
+#: amount (its invoice's) and the statement line that paid short.
+DEDUCTION_COLUMNS = ["dispute_id", "invoice_id", "customer_id", "amount", "reason", "opened_date",
+                     "resolved_date", "outcome", "currency", "statement_line_id"]  # fmt: skip
+#: The columns of deductions.csv a person fills in; kept when the file is written again.
+DEDUCTION_EDITS = ("reason", "resolved_date", "outcome")
 DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
 #: The method of the payment rows that settle the early-payment discount a customer took.
@@ -114,6 +125,10 @@ class MatchRun:
     as_of: pd.Timestamp
     paths: dict[str, Path] = field(default_factory=dict)
     results: list[LineResult] = field(default_factory=list)  # one per line, in statement order
+    #: the short payments of this run (:data:`DEDUCTION_COLUMNS`)
+    deductions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=DEDUCTION_COLUMNS)
+    )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -176,6 +191,55 @@ def ledger_payments(
     return out.sort_values("payment_id", kind="mergesort").reset_index(drop=True)
 
 
+def deduction_id(line_id: str, invoice_id: str) -> str:
+    """The id of the deduction a statement line left on an invoice (stable across runs)."""
+    return f"DED-{line_id}-{invoice_id}"
+
+
+def ledger_deductions(
+    records: Sequence[Mapping[str, Any]], edited: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every short payment of the ledger as one table (:data:`DEDUCTION_COLUMNS`), by dispute
+    id: what each applied line left open on an invoice it paid short (``amount``, in the
+    invoice's currency), opened on the line's booking date; lines undone since (reversed,
+    re-assigned, rejected) leave none. ``edited``: the file as a person left it, whose
+    :data:`DEDUCTION_EDITS` are kept for the deductions still there."""
+    undone = reversed_lines(records)
+    rows = [
+        {
+            "dispute_id": deduction_id(str(rec["line_id"]), d["invoice_id"]),
+            "invoice_id": d["invoice_id"],
+            "customer_id": rec.get("customer_id"),
+            "amount": float(d["amount"]),
+            "reason": "",
+            "opened_date": rec["booking_date"],
+            "resolved_date": "",
+            "outcome": "",
+            "currency": d.get("currency"),
+            "statement_line_id": rec["line_id"],
+        }
+        for rec in records
+        if str(rec["line_id"]) not in undone
+        for d in rec.get("deductions") or ()
+    ]
+    out = pd.DataFrame(rows, columns=DEDUCTION_COLUMNS)
+    if edited is not None and len(edited) and "dispute_id" in edited.columns:
+        kept = edited.drop_duplicates("dispute_id", keep="last").set_index("dispute_id")
+        for col in DEDUCTION_EDITS:
+            if col in kept.columns:
+                typed = out["dispute_id"].map(kept[col].fillna("").astype(str))
+                out[col] = typed.fillna("").astype(str)
+    return out.sort_values("dispute_id", kind="mergesort").reset_index(drop=True)
+
+
+def read_deductions(path: str | Path) -> pd.DataFrame | None:
+    """deductions.csv as text (None when there is none): what a person may have typed in."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """What earlier runs taught about payers, as ``{key: customer}``: a payer **account** (its
     letters and digits) that paid exactly one customer's invoices, and, from the lines a person
@@ -227,14 +291,15 @@ def invoice_book(
 ) -> pd.DataFrame:
     """Every invoice dated up to T = ``as_of`` with what is still open on it.
 
-    ``open_amount`` = max(0, invoice_positions' open amount - payments of ``applied`` (the
-    ledger) to that invoice whose payment id is not in the processed payments). Adds the
-    invoice's ``currency`` (the reporting currency where it is empty).
+    ``open_amount`` = max(0, invoice_positions' open amount (net of write-offs and credit
+    notes when ``tables`` has adjustments) - payments of ``applied`` (the ledger) to that
+    invoice whose payment id is not in the processed payments). Adds the invoice's ``currency``
+    (the reporting currency where it is empty).
     """
     from arinsight.receivables import invoice_positions
 
     inv, pay = tables["invoices"], tables["payments"]
-    pos = invoice_positions(inv, pay, as_of)
+    pos = invoice_positions(inv, pay, as_of, tables.get("adjustments"))
     ccy = inv.drop_duplicates("invoice_id").set_index("invoice_id")["currency"]
     pos["currency"] = (
         pos["invoice_id"].map(ccy).fillna(reporting_currency).replace("", reporting_currency)
@@ -289,13 +354,29 @@ def _tables(
     results: list[LineResult | None],
     book: InvoiceBook,
     names: Mapping[str, str],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(worklist, candidates, allocations) from the lines and the rules' results."""
-    work, cands, allocs = [], [], []
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(worklist, candidates, allocations, deductions) from the lines and the rules' results."""
+    work, cands, allocs, short = [], [], [], []
     for (_, line), res in zip(lines.iterrows(), results, strict=True):
         if res is None:  # already applied in an earlier run
             res = LineResult("already_applied", reason="applied by an earlier run (ledger)")
         parts = [(book.ids[i], cents) for i, cents in res.allocations]
+        line_id = res.record_id or line["line_id"]
+        for i, cents in res.short:
+            short.append(
+                {
+                    "dispute_id": deduction_id(line_id, book.ids[i]),
+                    "invoice_id": book.ids[i],
+                    "customer_id": res.customer_id,
+                    "amount": round(cents / 100, 2),
+                    "reason": "",
+                    "opened_date": line["booking_date"],
+                    "resolved_date": "",
+                    "outcome": "",
+                    "currency": res.currency,
+                    "statement_line_id": line_id,
+                }
+            )
         rows = _discount_split(parts, res.discount)
         n = len(rows) + (1 if res.unapplied else 0)
         for k, (inv_id, cents, method) in enumerate(rows, start=1):
@@ -390,7 +471,7 @@ def _tables(
         ],
     )
     allocations = pd.DataFrame(allocs, columns=APPLIED_COLUMNS)
-    return worklist, candidates, allocations
+    return worklist, candidates, allocations, pd.DataFrame(short, columns=DEDUCTION_COLUMNS)
 
 
 def match_statement(
@@ -454,9 +535,9 @@ def match_statement(
             results[pos] = res
     _flag_reversed(lines, results, pairs, ledger, book, settings)
     names = {c: str(n) for c, n in book.names.items()}
-    worklist, candidates, allocations = _tables(lines, results, book, names)
+    worklist, candidates, allocations, deductions = _tables(lines, results, book, names)
     final = [r or LineResult("already_applied") for r in results]
-    return MatchRun(worklist, candidates, allocations, T, results=final)
+    return MatchRun(worklist, candidates, allocations, T, results=final, deductions=deductions)
 
 
 def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -607,6 +688,12 @@ def ledger_records(
             "rule": res.rule or res.status,
             "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
         }
+        short = run.deductions.loc[run.deductions["statement_line_id"] == rec_id]
+        if len(short):
+            rec["deductions"] = [
+                {"invoice_id": r.invoice_id, "amount": float(r.amount), "currency": r.currency}
+                for r in short.itertuples()
+            ]
         if res.reverses:
             rec["reverses"] = res.reverses
         if res.status == "reversal":
@@ -630,7 +717,7 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
     """Carry out the pending decisions on this statement's lines (module
     :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
     first. A line applied before is undone first (its record is reversed by the new one)."""
-    from arinsight.cashapp.matching import LineValue, allocate, match_line, name_scores
+    from arinsight.cashapp.matching import LineValue, allocate, match_line, name_scores, short_of
 
     done = {r.get("decision_id") for r in ledger}
     latest: dict[str, Any] = {}
@@ -699,6 +786,7 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
             )
             if res.unapplied:
                 res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
+            res.short = short_of(book, allocations)
             for i, cents in allocations:
                 book.remaining[i] -= cents
         res.decision, res.reverses, res.record_id = decision, reverses, record_id
@@ -766,6 +854,10 @@ def _match_and_write(
         "worklist_xlsx": write_excel(folder / f"matching_worklist_{stem}.xlsx", _excel_sheets(run)),
         "payments": write_csv(
             _csv_dates(ledger_payments(read_ledger(ledger_path))), folder / APPLIED_FILE
+        ),
+        "deductions": write_csv(
+            ledger_deductions(read_ledger(ledger_path), read_deductions(folder / DEDUCTIONS_FILE)),
+            folder / DEDUCTIONS_FILE,
         ),
         "ledger": ledger_path,
     }

@@ -243,6 +243,9 @@ class LineResult:
     flagged: list[str] = field(default_factory=list)  # invoices open again, to follow up
     record_id: str = ""  # the ledger line id when it is not the line's (a re-assignment)
     decision: dict[str, Any] | None = None  # the person's decision applied to the line
+    #: (invoice row, cents) still open on an invoice this line paid short: a deduction, whose
+    #: reason a person assigns (docs/collections.md, "Short payments become deductions")
+    short: list[tuple[int, int]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,6 +571,12 @@ class LineValue:
 
 def _fx(rule: str, exact: bool) -> str:
     return rule if exact else f"{rule}_fx"
+
+
+def short_of(book: InvoiceBook, allocations: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(invoice row, cents) that ``allocations`` leave open on the invoices they pay short
+    (before the book is lowered by them)."""
+    return [(i, int(book.remaining[i]) - c) for i, c in allocations if int(book.remaining[i]) > c]
 
 
 def allocate(book: InvoiceBook, rows: list[int], cents: int) -> list[tuple[int, int]]:
@@ -1288,6 +1297,8 @@ def match_lines(
         book.remaining[later] = 0
         res = match_line(row, book, scores[lines.index.get_loc(pos)], settings, known_accounts)
         book.remaining[later] = kept
+        if res.status == "matched" and "_partial" in res.rule:
+            res.short = short_of(book, res.allocations)
         for i, cents in res.allocations:
             book.remaining[i] -= min(cents, int(book.remaining[i]))
         results[pos] = res

@@ -16,7 +16,11 @@ from arinsight.ledger import lookup
 RATE, RATE_DATE = "_fx_rate", "_fx_rate_date"
 
 #: Money in the document currency, kept beside the reporting amounts (exact cents too).
-DOC_MONEY: dict[str, tuple[str, ...]] = {"invoices": ("amount_doc",), "payments": ("amount_doc",)}
+DOC_MONEY: dict[str, tuple[str, ...]] = {
+    "invoices": ("amount_doc",),
+    "payments": ("amount_doc",),
+    "adjustments": ("amount_doc",),
+}
 
 
 def money_columns(table: str) -> tuple[str, ...]:
@@ -72,9 +76,13 @@ def convert_currency(
 def convert_adjustments(adjustments: pd.DataFrame, invoices: pd.DataFrame) -> pd.DataFrame:
     """Adjustments (or disputes) in the reporting currency: each is in its invoice's currency
     and converted at that invoice's rate, rounded to the cent half up (the rule of applied
-    payments, :func:`convert_currency`)."""
+    payments, :func:`convert_currency`); ``amount_doc`` keeps the amount as written (in the
+    invoice's currency: what an open amount in that currency is reduced by)."""
     c = cents_column("amount")
+    dc = cents_column("amount_doc")
     out = adjustments.copy(deep=False)
+    out[dc] = pd.Series(pd.array(out[c], dtype="Int64"), index=out.index)
+    out["amount_doc"] = out[dc].astype("float64") / 100
     if RATE not in invoices:  # one currency: every rate is 1
         out[c] = pd.Series(pd.array(out[c], dtype="Int64"), index=out.index)
     else:

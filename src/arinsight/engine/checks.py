@@ -12,7 +12,8 @@ written by another tool could break that silently (a negative invoice amount wri
    When every table matches, the folder is clean's output as written, and clean guarantees the
    values: nothing more is read (well under a second at any size).
 2. **Values**, for a folder without fingerprints (written by another tool, or before they were
-   recorded): one DuckDB pass per table checks amounts > 0 (invoices and payments), keys unique
+   recorded): one DuckDB pass per table checks amounts > 0 (invoices, payments and
+   adjustments), keys unique
    and present, required fields present, naming the first offending key (11 s at 10M
    invoices with other jobs running, most of it the distinct count of the keys).
 
@@ -38,6 +39,11 @@ RULES: dict[str, tuple[str, tuple[str, ...], str | None]] = {
     ),
     "payments": ("payment_id", ("payment_id", "payment_date", "amount"), "amount"),
     "customers": ("customer_id", ("customer_id",), None),
+    "adjustments": (
+        "adjustment_id",
+        ("adjustment_id", "invoice_id", "adjustment_date", "amount", "kind"),
+        "amount",
+    ),
 }
 FIX = "processed tables are written by clean: run `arinsight run` (or notebooks 01 and 02) again"
 

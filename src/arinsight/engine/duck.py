@@ -9,7 +9,8 @@ same tables and settings runs the plan without importing Ibis at all:
 - a plan is compiled for stand-in dates (:data:`STAND_IN`) and the report's dates are put in
   when it runs, so one plan serves every period and every as-of date;
 - its key is everything the SQL depends on: the engine's source code, the versions of Ibis,
-  sqlglot and DuckDB, the column names and types of the five tables, the parts (with the
+  sqlglot and DuckDB, the column names and types of the tables (an absent one is an empty view
+  of fixed columns, :meth:`DuckDBRunner.stand_in`, and counts as absent), the parts (with the
   bounds of range parts), the aging buckets, top_n and the requested regions. Change any and a
   new plan is compiled;
 - plans live in ``$ARINSIGHT_CACHE_DIR/plans`` (default ``~/.cache/arinsight/plans``); set
@@ -44,8 +45,13 @@ from arinsight.engine.window import AsOf, window_of
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-#: The tables of a processed folder, ``<name>.parquet`` each.
-TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions")
+#: The tables of a processed folder, ``<name>.parquet`` each (the engine's, :data:`arinsight.
+#: engine.sources.TABLES`, named here again so that a plan runs without importing Ibis).
+TABLES = ("customers", "invoices", "payments", "sales_reps", "commissions", "adjustments")
+
+#: DuckDB's name of each type of :data:`arinsight.engine.sources.RAW_SCHEMAS` (stand-in views).
+_SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "float64": "DOUBLE",
+              "boolean": "BOOLEAN"}  # fmt: skip
 
 #: The dates a plan is compiled for; no ledger holds them, and each renders distinctly.
 STAND_IN = AsOf(dt.date(1001, 2, 3), dt.date(1001, 12, 31), dt.date(1001, 5, 7))
@@ -146,12 +152,40 @@ class DuckDBRunner:
 
     # -- the source tables
     def parquet_views(self, folder: str | Path) -> dict[str, list[tuple[str, str]] | None]:
-        """A view ``src_<table>`` over each ``folder/<table>.parquet``; table -> its columns
+        """A view ``src_<table>`` over each ``folder/<table>.parquet``, or for a missing file
+        an empty view of the table's canonical columns (:meth:`stand_in`); table -> its columns
         (name, DuckDB type), None for a missing file."""
-        return {
-            name: self.read_parquet_view(path, f"src_{name}") if path.exists() else None
-            for name, path in ((n, Path(folder, f"{n}.parquet")) for n in TABLES)
-        }
+        from arinsight.engine.sources import RAW_SCHEMAS
+
+        out: dict[str, list[tuple[str, str]] | None] = {}
+        for name in TABLES:
+            path = Path(folder, f"{name}.parquet")
+            if path.exists():
+                out[name] = self.read_parquet_view(path, f"src_{name}")
+            else:
+                self._empty_view(f"src_{name}", RAW_SCHEMAS[name])
+                out[name] = None
+        return out
+
+    def _empty_view(self, view: str, schema: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``view`` as an empty relation of the columns ``schema`` (name -> type of
+        :data:`arinsight.engine.sources.RAW_SCHEMAS`): the same SQL on every run."""
+        cols = [(c, _SQL_TYPES[t]) for c, t in schema.items()]
+        if self._views.get(view, (None,))[0] != "":
+            select = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in cols)
+            self._execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT {select} WHERE FALSE')
+            self._views[view] = ("", cols)
+        return cols
+
+    def stand_in(self, view: str, schema: Mapping[str, str]) -> ir.Table:
+        """An absent table as the empty view ``view`` (:meth:`_empty_view`): a fixed name and
+        fixed SQL, so a plan compiled over it runs again (an in-memory table would get a new
+        name on every run)."""
+        import ibis
+        from ibis.backends.sql.datatypes import DuckDBType
+
+        cols = self._empty_view(view, schema)
+        return ibis.table({c: DuckDBType.from_string(t) for c, t in cols}, name=view)
 
     def read_parquet_view(self, path: str | Path, view: str) -> list[tuple[str, str]]:
         """A view over the parquet file ``path`` (made once per view and file); its columns."""
@@ -310,8 +344,8 @@ def kpis_over_parquet(
     regions: Sequence[str] | None,
 ) -> dict[str, dict[str, Any]]:
     """Every KPI of "All" and each region over ``folder/<table>.parquet`` on an embedded DuckDB:
-    a kept plan when there is one (see the module's docstring), else compiled by Ibis (and kept
-    when all five tables are present: an absent table is an in-memory stand-in, not a plan)."""
+    a kept plan when there is one (see the module's docstring), else compiled by Ibis and kept
+    (an absent table is an empty view of fixed columns: its plan is kept too)."""
     from arinsight.errors import UserError
 
     folder = Path(folder)
@@ -322,7 +356,6 @@ def kpis_over_parquet(
     try:
         columns = con.parquet_views(folder)
         check_processed(con, folder, columns)
-        complete = all(cols is not None for cols in columns.values())
         payments = con.count("src_payments") if columns["payments"] else 0
         stats = None
         if columns["invoices"] and (params.get("engine_parts") or payments > PAYMENTS_PER_RANGE):
@@ -335,20 +368,18 @@ def kpis_over_parquet(
             "top_n": top_n,
             "regions": None if regions is None else [str(r) for r in regions],
         }
-        cache = plan_folder() if complete else None
+        cache = plan_folder()
         key = plan_key(inputs) if cache else ""
         steps = load_plan(cache, key)
         if steps is None:
             from arinsight.engine import run, sources
 
             raw = sources.from_parquet(con, folder)
-            if complete:
-                con.swaps, con.recording = date_swaps(window), []
+            con.swaps, con.recording = date_swaps(window), []
             rows, top, currencies, entities = run.kpi_rows(
-                con, raw, STAND_IN if complete else window, params, regions, parts
+                con, raw, STAND_IN, params, regions, parts
             )
-            if complete:
-                store_plan(cache, key, con.recording)
+            store_plan(cache, key, con.recording)
         else:
             con.swaps = date_swaps(window)
             rows, top, currencies, entities = con.run_plan(steps)

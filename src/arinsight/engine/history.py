@@ -18,6 +18,13 @@ ledgers (the caller already cut them); a date T keeps the invoices dated <= T an
 dated <= T. A payment counts when it carries the id of an invoice kept (unapplied cash settles
 nothing), on its own date whatever the invoice date (02_clean quarantines a payment dated
 before its invoice).
+
+Adjustments (write-offs, credit notes) settle an invoice as the positions say
+(:mod:`~arinsight.engine.positions`): the open amounts of :func:`settlement` and
+:func:`open_at_origins` are net of them, and the paid date is when payments and credit notes
+reach the amount. What the models learn as *cash* (:func:`applied`, :func:`collected_by_week`)
+is payments only; the customer's open balance in :func:`customer_history` counts payments only
+too (a limit: a written-off balance still weighs on its customer's later invoices).
 """
 
 from __future__ import annotations
@@ -53,6 +60,15 @@ def _cut(ledgers: Ledgers, as_of: dt.date | None) -> tuple[ir.Table, ir.Table]:
     return inv, pay
 
 
+def _settles(ledgers: Ledgers, as_of: dt.date | None, write_offs: bool = True) -> ir.Table:
+    """Payments and adjustments with an invoice id and a date (dated <= T) as the settling rows
+    of :func:`~arinsight.engine.positions.settling_rows` (``write_offs=False``: the rows that
+    pay an invoice, towards its paid date)."""
+    rows = pos.settling_rows(ledgers.payments, ledgers.adjustments, write_offs)
+    rows = rows.filter(rows.invoice_id.notnull(), rows.payment_date.notnull())
+    return rows if as_of is None else rows.filter(rows.payment_date <= as_of)
+
+
 def applied(ledgers: Ledgers, as_of: dt.date | None = None) -> ir.Table:
     """One row per payment applied to an invoice (both dated <= T).
 
@@ -77,25 +93,39 @@ def settlement(ledgers: Ledgers, as_of: dt.date | None = None) -> ir.Table:
     """One row per invoice (dated <= T).
 
     Columns: invoice_id, customer_id, invoice_date, due_date, amount; ``paid_date``: the date
-    its cumulative payments (dated <= T; payment date, then payment id order) first reach its
+    its cumulative payments and credit notes (dated <= T; date, then id order) first reach its
     amount, null unless they cover it at T (:func:`~arinsight.engine.positions.paid_date`: the
     paid date of every page and KPI); ``paid`` (its payments dated <= T) and ``open_amount =
-    max(0, amount - paid)``.
+    max(0, amount - paid - credit notes - write-offs)``.
     """
     inv, _ = _cut(ledgers, as_of)
-    totals = pos.invoice_payments(applied(ledgers, as_of))
+    rows = _settles(ledgers, as_of, write_offs=False)
+    rows = rows.join(inv.select("invoice_id", invoice_amount=inv.amount), "invoice_id")
+    totals = pos.invoice_payments(pos.applied_payments(rows))
+    adj = ledgers.adjustments
+    if as_of is not None:
+        adj = adj.filter(adj.adjustment_date <= as_of)
+    adj = adj.group_by(_aid="invoice_id").aggregate(
+        credited=adj.amount.sum(where=adj.kind != pos.WRITE_OFF),
+        written=adj.amount.sum(where=adj.kind == pos.WRITE_OFF),
+    )
     j = inv.left_join(totals, inv.invoice_id == totals._key)
+    j = j.left_join(adj, j.invoice_id == adj._aid)
     zero = ibis.literal(0).cast(MONEY_SUM)
     paid = j.paid.cast(MONEY_SUM).fill_null(zero)
+    credited = j.credited.cast(MONEY_SUM).fill_null(zero)
+    written = j.written.cast(MONEY_SUM).fill_null(zero)
     return j.select(
         "invoice_id",
         "customer_id",
         "invoice_date",
         "due_date",
         "amount",
-        paid_date=pos.paid_date(paid, j.amount, j.reached),
+        paid_date=pos.paid_date(paid + credited, j.amount, j.reached),
         paid=paid.cast(MONEY),
-        open_amount=ibis.greatest(j.amount.cast(MONEY_SUM) - paid, zero).cast(MONEY),
+        open_amount=ibis.greatest(j.amount.cast(MONEY_SUM) - paid - credited - written, zero).cast(
+            MONEY
+        ),
     )
 
 
@@ -243,17 +273,18 @@ def _origins(origins: Sequence[dt.date]) -> ir.Table:
 
 def open_at_origins(ledgers: Ledgers, origins: Sequence[dt.date]) -> ir.Table:
     """The invoices open at the end of each day O of ``origins``: dated <= O with ``open_amount
-    = amount - payments dated <= O > 0``, as :func:`~arinsight.engine.positions.
-    invoice_positions` measures it at T = O.
+    = amount - payments and adjustments dated <= O > 0``, as :func:`~arinsight.engine.
+    positions.invoice_positions` measures it at T = O.
 
     Columns: origin, invoice_id, customer_id, invoice_date, due_date, amount, open_amount.
-    The payments are summed per invoice and day once, with
+    The payments and adjustments are summed per invoice and day once, with
     their running total and the invoice's next payment day; an invoice is looked at only at the
     origins before the day from which it stays settled (most invoices of a long history are
     settled long before the recent origins), and its balance at O is the running total of its
     last payment day <= O.
     """
-    inv, pay = _cut(ledgers, None)
+    inv, _ = _cut(ledgers, None)
+    pay = _settles(ledgers, None)
     days = pay.group_by("invoice_id", day=pay.payment_date).aggregate(
         day_paid=pay.amount.sum().cast(MONEY_SUM)
     )

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from arinsight.engine import positions as pos
-from arinsight.engine.metrics import COMMISSIONS, KPIS, RECEIVABLES, measures
+from arinsight.engine.metrics import ADJUSTMENT_KPIS, COMMISSIONS, KPIS, RECEIVABLES, measures
 from arinsight.engine.parts import WHOLE, Part
 from arinsight.engine.positions import AsOf
 from arinsight.engine.results import ALL
@@ -62,6 +62,17 @@ def _payments_of(payments: ir.Table, part: Part) -> ir.Table:
     return payments
 
 
+def _adjustments_of(adjustments: ir.Table, part: Part) -> ir.Table:
+    """The adjustments of ``part``: those of its invoices (an adjustment always names one)."""
+    if part.kind == "hash":
+        return adjustments.filter(_part_of(adjustments.invoice_id, part.n) == part.k)
+    if part.kind == "range":
+        return adjustments.filter(*_in_range(adjustments.invoice_id, part))
+    if part.kind == "unapplied":
+        return adjustments.filter(adjustments.invoice_id.isnull())
+    return adjustments
+
+
 def _in_range(key: ir.StringValue, part: Part) -> list[ir.BooleanValue]:
     """``lo <= key < hi`` (a None bound open; a null key is in no range). Plain comparisons
     of the column, so that DuckDB skips the row groups outside them by their statistics."""
@@ -75,16 +86,17 @@ def _in_range(key: ir.StringValue, part: Part) -> list[ir.BooleanValue]:
 
 def positions(ledgers: Ledgers, w: AsOf, buckets: Sequence[int], part: Part = WHOLE[0]) -> ir.Table:
     """Every invoice's position at T (:func:`~arinsight.engine.positions.invoice_positions`):
-    the one pass over invoices and payments, which the engine keeps in the backend and reads
-    twice (:func:`customer_balances`, :func:`region_measures`).
+    the one pass over invoices, payments and adjustments, which the engine keeps in the backend
+    and reads twice (:func:`customer_balances`, :func:`region_measures`).
 
-    ``part`` keeps only the invoices of a part of the ids and the payments applied to them (or
-    the unapplied cash): the parts add up to the whole, and a ledger too large for memory is
-    computed part by part instead of spilling one huge hash table to disk.
+    ``part`` keeps only the invoices of a part of the ids and the payments and adjustments
+    applied to them (or the unapplied cash): the parts add up to the whole, and a ledger too
+    large for memory is computed part by part instead of spilling one huge hash table to disk.
     """
     invoices = _invoices_of(ledgers.invoices, part)
     payments = _payments_of(ledgers.payments, part)
-    return pos.invoice_positions(invoices, payments, w, buckets)
+    adjustments = _adjustments_of(ledgers.adjustments, part)
+    return pos.invoice_positions(invoices, payments, adjustments, w, buckets)
 
 
 #: The measures needed per customer: the top customers and the credit-limit check.
@@ -202,13 +214,18 @@ def late_by_region(
     ledgers: Ledgers, w: AsOf, part: Part = WHOLE[0], p: ir.Table | None = None
 ) -> ir.Table:
     """late_days (sum) and late_invoices (count) per region of the invoices of ``part`` fully
-    paid in start .. T (the parts add up: an invoice and its payments are in one part);
-    ``p``: the part's positions, when kept (their invoices are read instead of the ledger's)."""
-    payments = _payments_of(ledgers.payments, part)
+    paid (by payments and credit notes) in start .. T (the parts add up: an invoice, its
+    payments and its adjustments are in one part); ``p``: the part's positions, when kept
+    (their invoices are read instead of the ledger's)."""
+    settles = pos.settling_rows(
+        _payments_of(ledgers.payments, part),
+        _adjustments_of(ledgers.adjustments, part),
+        write_offs=False,
+    )
     if p is None:
-        paid = pos.paid_in_period(_invoices_of(ledgers.invoices, part), payments, w)
+        paid = pos.paid_in_period(_invoices_of(ledgers.invoices, part), settles, w)
     else:
-        paid = pos.paid_in_period_of(p, payments, w)
+        paid = pos.paid_in_period_of(p, settles, w)
     return paid.group_by("region").aggregate(
         late_days=paid.days_late.sum(), late_invoices=paid.count()
     )
@@ -336,7 +353,8 @@ def kpis_by_region(
 
     A region with no invoice and no payment up to T has every receivables KPI NULL; commission
     KPIs are NULL without any commission accrued by T in the region (none in the dataset: NULL
-    everywhere).
+    everywhere); write-offs and credit notes are NULL without any adjustment (of any date) on
+    the region's invoices.
 
     ``cp``: per (region, customer) at least open_ar and overdue_ar (:func:`customer_balances`),
     or every measure (:func:`customer_positions`); ``by_region``: every measure per region
@@ -365,6 +383,7 @@ def kpis_by_region(
         credit_sales=m.credit_sales.fill_null(0),
     )
     has_data = (m.invoices.fill_null(0) + m.payments.fill_null(0)) > 0
+    has_adj = m.adjustment_rows.fill_null(0) > 0
     has_com = m.com_commissions.fill_null(0) > 0
     any_limit = ledgers.customers.credit_limit.count().as_scalar() > 0
     out = {}
@@ -372,6 +391,8 @@ def kpis_by_region(
         value = KPIS[key].formula(m, w)
         if key == "customers_over_credit_limit":
             value = ibis.ifelse(any_limit, value, ibis.null("int64"))
+        if key in ADJUSTMENT_KPIS:
+            value = ibis.ifelse(has_adj, value, ibis.null(value.type()))
         out[key] = ibis.ifelse(has_data, value, ibis.null(value.type()))
     for key in COMMISSIONS:
         value = KPIS[key].formula(m, w)
@@ -402,7 +423,8 @@ def monthly(ledgers: Ledgers, w: AsOf, month_starts: Sequence) -> ir.Table:
     """Month by month, for the months starting at ``month_starts`` (the last one holds T):
     month (first day), billed (credit sales), collections (cash received, applied or not),
     paid (of the month's invoices, the amount paid by T, overpayments excluded), open_ar and
-    overdue_ar at the month end (at T for the month of T), over every invoice of ``ledgers``.
+    overdue_ar at the month end (at T for the month of T; net of write-offs and credit notes),
+    over every invoice of ``ledgers``.
     """
     first = month_starts[0]
     spine = ibis.memtable({"month": list(month_starts)}).mutate(
@@ -423,7 +445,7 @@ def monthly(ledgers: Ledgers, w: AsOf, month_starts: Sequence) -> ir.Table:
     paid = inv_t.left_join(totals, inv_t.invoice_id == totals.key)
     paid = paid.mutate(capped=ibis.least(paid.amount.cast(MONEY_SUM), paid.paid.fill_null(0)))
     pay_t = pay.filter(pay.payment_date <= w.as_of, pay.payment_date >= first)
-    events = pos.balance_events(inv, pay, w)
+    events = pos.balance_events(inv, pay, ledgers.adjustments, w)
     parts = {
         "billed": by_month(inv_t, "invoice_date", inv_t.amount.cast(MONEY_SUM)),
         "collections": by_month(pay_t, "payment_date", pay_t.amount.cast(MONEY_SUM)),
@@ -444,7 +466,7 @@ def monthly(ledgers: Ledgers, w: AsOf, month_starts: Sequence) -> ir.Table:
 
 
 #: The statuses of :func:`invoice_report`, in the order the pages list them.
-STATUSES = ("paid", "current", "overdue", "credit")
+STATUSES = ("paid", "current", "overdue", "credit", "written_off")
 
 
 def _text(t: ir.Table, name: str) -> ir.StringValue:
@@ -455,32 +477,39 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
     """One row per invoice dated <= T with its position at T: the table a run keeps
     (``positions.parquet``) and every page, list, customer page, alert and forecast reads.
 
-    - ``paid_to_date`` = the payments applied to it dated <= T; ``balance = amount -
-      paid_to_date``; ``open_amount = max(0, balance)``; ``credit_amount = max(0, -balance)``;
+    - ``paid_to_date`` = the payments applied to it dated <= T; ``credited`` = its credit notes
+      and other adjustments dated <= T; ``written_off`` = its write-offs dated <= T, up to what
+      payments and credit notes left open (:mod:`~arinsight.engine.positions`: an excess writes
+      off nothing); ``balance = amount - paid_to_date - credited - written_off``;
+      ``open_amount = max(0, balance)``; ``credit_amount = max(0, -balance)`` (owed to the
+      customer);
     - ``days_past_due = T - due_date`` when open and past due (``due_date < T``), else 0;
       ``bucket`` its aging bucket (0 = the first, see :func:`~arinsight.engine.positions.
       aging_bucket`);
-    - ``status``: credit (overpaid), overdue (open, past due), current (open, not past due), paid;
-    - ``paid_date`` = the date its cumulative payments (payment date, then payment id order: the
-      engine's one definition, as in ``average_days_late``) first reach its amount, null unless
-      fully paid at T; ``days_late = paid_date - due_date`` (negative = early);
+    - ``status``: credit (overpaid or over-credited), overdue (open, past due), current (open,
+      not past due), written_off (nothing open, a write-off took part), paid (nothing open:
+      payments and credit notes cover the amount);
+    - ``paid_date`` = the date its cumulative payments and credit notes (date, then id order:
+      the engine's one definition, as in ``average_days_late``) first reach its amount, null
+      unless they cover it at T; ``days_late = paid_date - due_date`` (negative = early);
     - ``payments`` (count by T), ``last_payment_date``; the report ``region`` (the invoice's,
       else its customer's), ``customer_name``, and ``industry``, ``customer_type``,
       ``energy_kwh`` as the processed invoices carry them;
     - ``currency`` (the document currency; null only for processed data written before clean
       kept it), ``amount_doc`` and ``open_amount_doc`` (in that currency: the amount less the
-      payments applied by T, as written), ``fx_rate`` and ``fx_rate_date`` (the rate the invoice
-      was converted at and its date, null for a constant rate), ``company_code``.
+      payments and adjustments applied by T, as written, floored at 0), ``fx_rate`` and
+      ``fx_rate_date`` (the rate the invoice was converted at and its date, null for a constant
+      rate), ``company_code``.
 
     Money stays ``decimal(18,2)``; dates are timestamps at midnight (what pandas reads as dates).
     Ordered by invoice id, so the same ledger writes the same file.
     """
     inv = ledgers.invoices.filter(ledgers.invoices.invoice_date <= w.as_of)
-    pay = ledgers.payments.filter(
-        ledgers.payments.payment_date <= w.as_of, ledgers.payments.invoice_id.notnull()
-    )
-    pay = pay.join(inv.select("invoice_id", invoice_amount=inv.amount), "invoice_id")
-    totals = pos.invoice_payments(pos.applied_payments(pay))
+    settles = pos.settling_rows(ledgers.payments, ledgers.adjustments, write_offs=False)
+    settles = settles.filter(settles.payment_date <= w.as_of, settles.invoice_id.notnull())
+    settles = settles.join(inv.select("invoice_id", invoice_amount=inv.amount), "invoice_id")
+    totals = pos.invoice_payments(pos.applied_payments(settles))
+    adj = pos.adjustment_totals(ledgers.adjustments, w)
     rinv = raw.invoices
     extra = rinv.select(
         _id=rinv.invoice_id.cast("string"),
@@ -496,12 +525,18 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
     )
     names = ledgers.customers.select(_cid="customer_id", customer_name="customer_name")
     j = inv.left_join(totals, inv.invoice_id == totals._key)
+    j = j.left_join(adj, j.invoice_id == adj._akey)
     j = j.left_join(extra, j.invoice_id == extra._id)
     j = j.left_join(names, j.customer_id == names._cid)
     zero = ibis.literal(0).cast(MONEY_SUM)
-    paid = j.paid.cast(MONEY_SUM).fill_null(zero)
-    paid_doc = j.paid_doc.cast(MONEY_SUM).fill_null(zero)
-    balance = j.amount.cast(MONEY_SUM) - paid
+
+    def money_of(col: ir.Value) -> ir.DecimalValue:
+        return col.cast(MONEY_SUM).fill_null(zero)
+
+    paid, credited = money_of(j.paid), money_of(j.credited)
+    amount = j.amount.cast(MONEY_SUM)
+    written_off = ibis.least(money_of(j.written), ibis.greatest(amount - paid - credited, zero))
+    balance = amount - paid - credited - written_off
     open_amount = ibis.greatest(balance, zero)
     credit = ibis.greatest(-balance, zero)
     past_due = j.due_date < w.as_of
@@ -512,9 +547,16 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         (credit > 0, "credit"),
         ((open_amount > 0) & past_due, "overdue"),
         (open_amount > 0, "current"),
+        (written_off > 0, "written_off"),
         else_="paid",
     )
-    paid_date = pos.paid_date(paid, j.amount, j.reached)
+    paid_date = pos.paid_date(paid + credited, j.amount, j.reached)
+    open_doc = (
+        j.amount_doc.cast(MONEY_SUM)
+        - money_of(j.paid_doc)
+        - money_of(j.credited_doc)
+        - money_of(j.written_doc)
+    )
     money = MONEY
     return j.select(
         invoice_id=j.invoice_id,
@@ -527,6 +569,8 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         due_date=j.due_date.cast("timestamp"),
         amount=j.amount,
         paid_to_date=paid.cast(money),
+        credited=credited.cast(money),
+        written_off=written_off.cast(money),
         balance=balance.cast(money),
         open_amount=open_amount.cast(money),
         credit_amount=credit.cast(money),
@@ -540,7 +584,7 @@ def invoice_report(raw: Ledgers, ledgers: Ledgers, w: AsOf, buckets: Sequence[in
         energy_kwh=j.energy_kwh,
         currency=j.currency,
         amount_doc=j.amount_doc,
-        open_amount_doc=ibis.greatest(j.amount_doc.cast(MONEY_SUM) - paid_doc, zero).cast(money),
+        open_amount_doc=ibis.greatest(open_doc, zero).cast(money),
         fx_rate=j.fx_rate,
         fx_rate_date=j.fx_rate_date,
         company_code=j.company_code,

@@ -38,6 +38,10 @@ def measures(buckets: Sequence[int]) -> dict[str, Callable[[ir.Table], ir.Scalar
         "overdue_invoices": lambda p: _count(p.past_due & (p.open_amount > 0)),
         "credit_balances": lambda p: money_sum(p.credit_amount),
         "collections": lambda p: money_sum(p.collected),
+        "adjusted": lambda p: money_sum(p.adjusted),
+        "write_offs": lambda p: money_sum(p.written_in_period),
+        "credit_notes": lambda p: money_sum(p.credited_in_period),
+        "adjustment_rows": lambda p: p.adjustments.sum().fill_null(0),
         "unapplied_cash": lambda p: money_sum(p.unapplied),
         "due_invoices": lambda p: _count(p.due),
         "due_paid_invoices": lambda p: _count(p.due & p.fully_paid),
@@ -70,8 +74,12 @@ class Kpi:
 
 
 def _cei(m: ir.Table, w: AsOf) -> ir.Value:
+    """(AR(begin) + sales / months - adjusted - AR(T)) / (AR(begin) + sales / months - adjusted
+    - current AR(T)) x 100, ``adjusted`` being what write-offs, credit notes and adjustments
+    took off open AR in the period: they are not collected (for a month, the numerator is the
+    cash that reduced open AR, the denominator that plus overdue AR at T)."""
     current = _f(m.open_ar) - _f(m.overdue_ar)
-    base = _f(m.open_ar_begin) + _f(m.credit_sales) / months_of(w)
+    base = _f(m.open_ar_begin) + _f(m.credit_sales) / months_of(w) - _f(m.adjusted)
     den = base - current
     return ibis.ifelse(den > 0, (base - _f(m.open_ar)) / den * 100, ibis.null("float64"))
 
@@ -107,7 +115,12 @@ _RECEIVABLES: tuple[Kpi, ...] = (
     Kpi("paid_to_billed_rate", lambda m, w: _ratio(m.paid_capped, m.billed, 100.0)),
     Kpi("unapplied_cash", lambda m, w: m.unapplied_cash),
     Kpi("credit_balances", lambda m, w: m.credit_balances),
+    Kpi("write_offs", lambda m, w: m.write_offs),
+    Kpi("credit_notes", lambda m, w: m.credit_notes),
 )  # fmt: skip
+
+#: The KPIs of the adjustments table: null for a selection without any adjustment.
+ADJUSTMENT_KPIS: tuple[str, ...] = ("write_offs", "credit_notes")
 
 _COMMISSIONS: tuple[Kpi, ...] = (
     Kpi("total_accrued_commissions", lambda m, w: m.com_outstanding),

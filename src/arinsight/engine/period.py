@@ -207,12 +207,11 @@ def _write_pools(
     processed: Path, p: Any, settings: Mapping[str, Any], out: Path, engine: Mapping[str, Any]
 ) -> None:
     """The provision matrix's pool sums at T, every region at once (one pass over the ledger
-    instead of one per region's page); open AR at T from the positions just written."""
+    instead of one per region's page)."""
     from arinsight.engine.pools import pool_tables
 
     frames = pool_tables(
-        processed, p.end, settings["aging_buckets"], positions=out / "positions.parquet",
-        memory_limit=engine.get("memory_limit"),
+        processed, p.end, settings["aging_buckets"], memory_limit=engine.get("memory_limit")
     )  # fmt: skip
     for name in POOL_TABLES:
         frames[name].to_parquet(out / f"pool_{name}.parquet", index=False)

@@ -14,14 +14,13 @@ by (:data:`SEGMENTS`: the region it is reported under, its industry, its custome
   0) and their write-offs dated in (O, O'], each invoice's capped at its balance at O;
 - ``followed`` (per region and O only): the write-offs dated in (O, O + ``horizon`` months] on
   the invoices open at O, each capped at its balance at O (the backtest's actual losses);
-- ``ledger``: per region its first invoice date and its open amount at T from invoices less
-  payments alone (the Receivables page's open AR).
+- ``ledger``: per region its first invoice date.
 
 The run computes them once for every region (:mod:`arinsight.engine.period` keeps them);
 :func:`of_region` takes one region's rows (or all of them) and sums them by the one attribute
-the page segments by. The settlements are the payments *and* the adjustments (write-offs,
-credit notes): a written-off invoice leaves the pool. The open rows are
-:func:`arinsight.engine.history.open_at_origins` (the paid dates of every page); an invoice's
+the page segments by. The open rows are :func:`arinsight.engine.history.open_at_origins`:
+open amounts net of payments *and* adjustments (write-offs, credit notes), the open AR of every
+page, so a written-off invoice leaves the pool; an invoice's
 bucket at O is :func:`~arinsight.engine.positions.aging_bucket` of ``max(0, O - due date)``
 days. Sums are exact decimals, returned as floats.
 """
@@ -42,34 +41,16 @@ from arinsight.engine import history, sources
 from arinsight.engine.positions import aging_bucket
 from arinsight.engine.run import HISTORY_MEMORY_LIMIT, as_pandas, connect
 from arinsight.engine.sources import Ledgers
-from arinsight.engine.staging import MONEY_SUM, stage, stg_payments, to_money
-
-#: The columns a settlement row has (a payment, or an adjustment in the payment columns).
-SETTLEMENT_COLUMNS = {
-    "payment_id": "string",
-    "invoice_id": "string",
-    "customer_id": "string",
-    "payment_date": "date",
-    "amount": "float64",
-}
-#: The adjustment columns this layer reads (besides ``kind``).
-ADJUSTMENT_COLUMNS = ("adjustment_id", "invoice_id", "customer_id", "adjustment_date", "amount")
+from arinsight.engine.staging import MONEY_SUM, stage
 
 
 class Pools:
-    """The staged ledger with the adjustments among its settlements, in an open engine session:
+    """The staged ledger (payments and adjustments settle its invoices), in an open engine session:
     made by :func:`pool_session`. Every sum is per region (the region an invoice is reported
     under; null when it has none): a region's page takes its rows, "All" sums them all."""
 
-    def __init__(
-        self,
-        con: Any,
-        ledgers: Ledgers,
-        payments: ir.Table,
-        write_offs: ir.Table,
-        attributes: ir.Table,
-    ):
-        self.con, self.ledgers, self.payments = con, ledgers, payments
+    def __init__(self, con: Any, ledgers: Ledgers, write_offs: ir.Table, attributes: ir.Table):
+        self.con, self.ledgers = con, ledgers
         self.write_offs, self.attributes = write_offs, attributes
 
     def _open(self, origins: Sequence[dt.date], buckets: Sequence[int], name: str) -> ir.Table:
@@ -88,17 +69,11 @@ class Pools:
         return self.con.create_table(ibis.util.gen_name(f"arinsight_{name}"), expr, temp=True)
 
     def history(
-        self,
-        origins: Sequence[dt.date],
-        buckets: Sequence[int],
-        horizon_months: int,
-        positions: Path | None = None,
+        self, origins: Sequence[dt.date], buckets: Sequence[int], horizon_months: int
     ) -> dict[str, pd.DataFrame]:
         """``balances``, ``moves`` and ``followed`` (see the module docstring, each with a
         ``region`` column first) over the month ends ``origins`` (ascending), and ``ledger``:
-        per region its first invoice date and its open amount at the last origin from invoices
-        less payments alone (``gross``: what the Receivables page shows; read from the period's
-        kept ``positions`` parquet when given, else computed)."""
+        per region its first invoice date."""
         snaps = self._open(origins, buckets, "pool_snapshots")
         pairs = ibis.memtable({"_o": list(origins[:-1]), "_next": list(origins[1:])}).mutate(
             _o=lambda t: t._o.cast("date"), _next=lambda t: t._next.cast("date")
@@ -111,29 +86,17 @@ class Pools:
             "followed": self._fetch(
                 _followed(snaps, self.write_offs, origins, horizon_months), ["region", "origin"]
             ),
-            "ledger": self._fetch(self._ledger(origins[-1], positions), ["region"]),
+            "ledger": self._fetch(self._ledger(), ["region"]),
         }
 
-    def _ledger(self, at: dt.date, positions: Path | None) -> ir.Table:
-        if positions is not None:  # the positions at T: invoices dated <= T, open from payments
-            p = self.con.read_parquet(positions)
-            return p.group_by("region").aggregate(
-                first_invoice_date=p.invoice_date.min(),
-                gross=p.open_amount.cast(MONEY_SUM).sum(),
-            )
+    def _ledger(self) -> ir.Table:
         inv = self.ledgers.invoices
-        first = inv.group_by("region").aggregate(first_invoice_date=inv.invoice_date.min())
-        o = history.open_at_origins(self.ledgers._replace(payments=self.payments), [at])
-        o = o.join(self.attributes, o.invoice_id == self.attributes._sid)
-        gross = o.group_by(_gr=o.region).aggregate(gross=o.open_amount.cast(MONEY_SUM).sum())
-        j = first.left_join(gross, first.region.identical_to(gross._gr))
-        zero = ibis.literal(0).cast(MONEY_SUM)
-        return j.select("region", "first_invoice_date", gross=j.gross.fill_null(zero))
+        return inv.group_by("region").aggregate(first_invoice_date=inv.invoice_date.min())
 
     def _fetch(self, expr: ir.Table, keys: Sequence[str]) -> pd.DataFrame:
         frame = as_pandas(self.con, expr.order_by(list(keys)))
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_cents_")])
-        for col in ("balance", "next_balance", "written_off", "gross"):
+        for col in ("balance", "next_balance", "written_off"):
             if col in frame:
                 frame[col] = frame[col].astype("float64")
         for col in ("origin", "first_invoice_date"):
@@ -156,7 +119,7 @@ def of_region(
     """One selection of :meth:`Pools.history`'s tables: a region's rows, or ("All", None)
     every row, summed by pool (``segment``: the ``segment_by`` attribute, "(none)" when
     missing). Returns the three pool tables plus ``first_invoice_date`` (None without
-    invoices) and ``gross``."""
+    invoices)."""
     if segment_by not in SEGMENTS:
         raise ValueError(f"segment_by: expected one of {', '.join(SEGMENTS)}, got {segment_by!r}")
     every = region in (None, "", "All")
@@ -174,7 +137,6 @@ def of_region(
     led = frames["ledger"] if every else frames["ledger"][frames["ledger"]["region"] == region]
     first = led["first_invoice_date"].min() if len(led) else None
     out["first_invoice_date"] = None if first is None or pd.isna(first) else first
-    out["gross"] = round(float(led["gross"].sum()), 2)
     return out
 
 
@@ -234,34 +196,12 @@ def _followed(
     return r.group_by(["region", "origin"]).aggregate(written_off=r.written_off.sum())
 
 
-def _settlements(payments: ir.Table, adjustments: ir.Table | None) -> ir.Table:
-    """The payments and (when given) the adjustments in the payment columns."""
-    out = payments.select(**{c: payments[c].cast(t) for c, t in SETTLEMENT_COLUMNS.items()})
-    if adjustments is None:
-        return out
-    a = adjustments
-    return out.union(
-        a.select(
-            payment_id=a.adjustment_id.cast("string"),
-            invoice_id=a.invoice_id.cast("string"),
-            customer_id=a.customer_id.cast("string"),
-            payment_date=a.adjustment_date.cast("date"),
-            amount=a.amount.cast("float64"),
-        )
-    )
-
-
-def _write_offs(adjustments: ir.Table | None) -> ir.Table:
-    """invoice (``_wid``), date (``_wdate``) and amount (``_wamount``) of each write-off."""
-    if adjustments is None:
-        return ibis.memtable({"_wid": [], "_wdate": [], "_wamount": []}).cast(
-            {"_wid": "string", "_wdate": "date", "_wamount": MONEY_SUM}
-        )
+def _write_offs(adjustments: ir.Table) -> ir.Table:
+    """invoice (``_wid``), date (``_wdate``) and amount (``_wamount``) of each write-off (the
+    staged adjustments)."""
     wo = adjustments.filter(adjustments.kind == "write_off")
     return wo.select(
-        _wid=wo.invoice_id.cast("string"),
-        _wdate=wo.adjustment_date.cast("date"),
-        _wamount=to_money(wo.amount).cast(MONEY_SUM),
+        _wid=wo.invoice_id, _wdate=wo.adjustment_date, _wamount=wo.amount.cast(MONEY_SUM)
     )
 
 
@@ -294,25 +234,11 @@ def pool_session(
     try:
         if isinstance(source, (str, Path)):
             raw = sources.from_parquet(con, source)
-            path = Path(source) / "adjustments.parquet"
-            adj = con.read_parquet(path, table_name="src_adjustments") if path.exists() else None
         else:
             raw = sources.from_frames(con, {k: v for k, v in source.items() if k in sources.TABLES})
-            frame = source.get("adjustments")
-            adj = None
-            if frame is not None and len(frame):
-                frame = frame[[*ADJUSTMENT_COLUMNS, "kind"]].assign(
-                    adjustment_date=lambda f: pd.to_datetime(f["adjustment_date"])
-                )
-                adj = con.create_table("src_adjustments", frame, temp=True)
-        staged = stage(raw._replace(payments=_settlements(raw.payments, adj)))
-        inv = staged.invoices
+        staged = stage(raw)
         yield Pools(
-            con,
-            staged._replace(invoices=inv),
-            stg_payments(raw.payments),
-            _write_offs(adj),
-            _attributes(inv, raw.invoices),
+            con, staged, _write_offs(staged.adjustments), _attributes(staged.invoices, raw.invoices)
         )
     finally:
         con.disconnect()
@@ -324,12 +250,10 @@ def pool_tables(
     buckets: Sequence[int],
     horizon_months: int = 12,
     *,
-    positions: Path | None = None,
     memory_limit: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """:meth:`Pools.history` of ``source`` over every month end from the month of its first
     invoice to T = ``as_of`` (T itself the last origin, also when it is not a month end);
-    ``positions``: the period's kept positions at T (see :meth:`Pools.history`);
     ``memory_limit``: DuckDB's (:func:`pool_session`)."""
     t = pd.Timestamp(as_of).normalize()
     with pool_session(source, memory_limit) as pools:
@@ -337,4 +261,4 @@ def pool_tables(
         first = t if first is None or pd.isna(first) else min(pd.Timestamp(first), t)
         ends = [m.end_time.normalize() for m in pd.period_range(first, t, freq="M")]
         origins = [o.date() for o in ends if o < t] + [t.date()]
-        return pools.history(origins, buckets, horizon_months, positions)
+        return pools.history(origins, buckets, horizon_months)

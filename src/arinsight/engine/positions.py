@@ -1,12 +1,25 @@
 """Positions: what every invoice and every customer owes at the end of day T.
 
-An invoice counts when ``invoice_date <= T``, a payment when ``payment_date <= T``. Payments
+An invoice counts when ``invoice_date <= T``, a payment when ``payment_date <= T``, an
+adjustment (write-off, credit note or other adjustment) when ``adjustment_date <= T``. Payments
 settle the invoice whose ``invoice_id`` they carry (several may settle one invoice; their total
 may exceed it: a credit balance). A payment without an invoice (``invoice_id`` null or unknown)
 is *unapplied cash*: it is never applied to an invoice, so it does not reduce open AR.
 
-Regions: an invoice is reported under its own ``region`` (see staging); payments follow their
-invoice; unapplied cash follows its customer's master-data region.
+Adjustments settle their invoice too, without cash (docs/kpis.md, "Write-offs and credit
+notes"): with P the payments, C the credit notes and other adjustments (they correct the amount
+billed) and W the write-offs (a credit loss) dated <= T,
+
+- ``open = max(0, amount - P - C - W)``: what is still owed;
+- ``credit = max(0, P + C - amount)``: what the customer is owed (cash or a credit note beyond
+  the amount); a write-off beyond what payments and credit notes left open writes off nothing
+  more (it is never owed to the customer), so the write-off that counts is
+  ``min(W, max(0, amount - P - C))``;
+- the reduction of the open amount is cash first: ``min(P, amount)``, and the rest,
+  ``amount - open - min(P, amount)``, is the *non-cash* reduction (never a collection).
+
+Regions: an invoice is reported under its own ``region`` (see staging); payments and
+adjustments follow their invoice; unapplied cash follows its customer's master-data region.
 """
 
 from __future__ import annotations
@@ -21,6 +34,9 @@ from arinsight.engine.window import AsOf
 
 #: Key prefix of unapplied cash grouped per customer (a control character no id contains).
 _UNAPPLIED = "\x1f"
+#: The adjustment kind that is a credit loss; the others (credit notes, other adjustments)
+#: correct the amount billed (:data:`arinsight.schemas.ADJUSTMENT_KINDS`).
+WRITE_OFF = "write_off"
 
 
 def days_of(w: AsOf) -> ir.IntegerValue:
@@ -67,41 +83,124 @@ def payment_totals(payments: ir.Table, w: AsOf) -> ir.Table:
     )
 
 
+def adjustment_totals(adjustments: ir.Table, w: AsOf) -> ir.Table:
+    """Adjustments per invoice id (``_akey``): ``adjustments`` (rows of any date, to tell a
+    selection with adjustments from one without), ``credited`` (credit notes and other
+    adjustments dated <= T) and ``written`` (write-offs dated <= T), the same dated <= the day
+    before P (``credited_begin``, ``written_begin``) and in the invoice's currency
+    (``credited_doc``, ``written_doc``); ``credited_in_period`` and ``written_in_period`` (dated
+    in start .. T, as booked: the period's flows) and ``credit_touched`` (credit notes and
+    other adjustments in start .. T)."""
+    a = adjustments
+    upto = a.adjustment_date <= w.as_of
+    begin = a.adjustment_date <= w.begin
+    in_p = upto & (a.adjustment_date >= w.start)
+    wo = a.kind == WRITE_OFF
+    cr = a.kind != WRITE_OFF
+    return a.group_by(_akey=a.invoice_id).aggregate(
+        adjustments=a.count(),
+        credited=money_sum(a.amount, where=upto & cr),
+        written=money_sum(a.amount, where=upto & wo),
+        credited_begin=money_sum(a.amount, where=begin & cr),
+        written_begin=money_sum(a.amount, where=begin & wo),
+        credited_doc=money_sum(a.amount_doc, where=upto & cr),
+        written_doc=money_sum(a.amount_doc, where=upto & wo),
+        credited_in_period=money_sum(a.amount, where=in_p & cr),
+        written_in_period=money_sum(a.amount, where=in_p & wo),
+        credit_touched=a.count(where=in_p & cr),
+    )
+
+
+def settling_rows(payments: ir.Table, adjustments: ir.Table, write_offs: bool = True) -> ir.Table:
+    """Payments and adjustments as one relation of dated settlements: payment_id (an
+    adjustment's own id), invoice_id, customer_id, payment_date (an adjustment's date),
+    amount, amount_doc and ``cash`` (True for a payment). ``write_offs=False`` leaves the
+    write-offs out: what settles an invoice towards its paid date (payments and credit notes:
+    a write-off is not a payment)."""
+    cols = ("payment_id", "invoice_id", "customer_id", "payment_date", "amount", "amount_doc")
+    pay = payments.select(*cols, cash=ibis.literal(True))
+    a = adjustments if write_offs else adjustments.filter(adjustments.kind != WRITE_OFF)
+    adj = a.select(
+        payment_id=a.adjustment_id,
+        invoice_id=a.invoice_id,
+        customer_id=a.customer_id,
+        payment_date=a.adjustment_date,
+        amount=a.amount,
+        amount_doc=a.amount_doc,
+        cash=ibis.literal(False),
+    )
+    return pay.union(adj)
+
+
 def invoice_positions(
-    invoices: ir.Table, payments: ir.Table, w: AsOf, buckets: Sequence[int]
+    invoices: ir.Table,
+    payments: ir.Table,
+    adjustments: ir.Table,
+    w: AsOf,
+    buckets: Sequence[int],
 ) -> ir.Table:
-    """One row per invoice (plus one per unapplied-cash key) with its position at T.
+    """One row per invoice (plus one per unapplied-cash key) with its position at T (the rules
+    of the module docstring).
 
     - ``exists``: the invoice is dated <= T; ``in_period``: dated in start .. T;
-    - ``paid`` = payments applied by T; ``open_amount = max(0, amount - paid)``,
-      ``credit_amount = max(0, paid - amount)`` (0 for invoices after T);
+    - ``paid`` = payments applied by T, ``credited`` / ``written`` = its credit notes and
+      other adjustments / write-offs dated <= T; ``open_amount = max(0, amount - paid -
+      credited - written)``, ``credit_amount = max(0, paid + credited - amount)`` (0 for
+      invoices after T);
     - ``past_due``: ``due_date < T``; ``days_past_due = T - due_date`` when open and past due,
       else 0; ``bucket`` = its aging bucket (:func:`aging_bucket`);
-    - ``open_begin`` = ``max(0, amount - paid by begin)`` for invoices dated <= begin;
-    - ``due``: ``due_date <= T``; ``fully_paid``: ``paid >= amount``;
+    - ``open_begin`` = the open amount at the day before P for invoices dated <= begin;
+    - ``adjusted`` = what adjustments took off the open amount in start .. T: the non-cash
+      reduction ``amount - open - min(paid, amount)`` at T less the same at begin;
+    - ``due``: ``due_date <= T``; ``fully_paid``: ``paid + credited >= amount`` (a write-off is
+      not a payment);
     - ``collected`` = payments received in start .. T; ``unapplied`` = paid by T without invoice;
+    - ``written_in_period`` / ``credited_in_period``: write-offs / credit notes and other
+      adjustments dated in start .. T (as booked); ``adjustments``: its adjustments of any date;
     - ``month``: the first day of the invoice's month (null for unapplied cash);
     - ``invoice_id``, ``due_date``, ``invoice_amount``: the invoice's own (null for unapplied
-      cash); ``touched``: a payment to it is dated in start .. T;
-    - ``currency``, ``company_code``: the invoice's; ``open_doc`` = ``max(0, amount_doc -
-      payments applied by T in the document currency)`` (0 for invoices after T).
+      cash); ``touched``: a payment, credit note or other adjustment to it is dated in start .. T;
+    - ``currency``, ``company_code``: the invoice's; ``open_doc`` = the open amount in the
+      document currency, by the same rule (0 for invoices after T).
     """
     totals = payment_totals(payments, w)
+    adj = adjustment_totals(adjustments, w)
     j = invoices.outer_join(totals, invoices.invoice_id == totals.key)
+    j = j.left_join(adj, j.invoice_id == adj._akey)
     # Row values stay decimal(18,2) (one invoice's amounts and payments fit easily): 64-bit
     # arithmetic; only the sums across invoices widen to decimal(38,2).
     applied = j.invoice_id.notnull()
     exists = applied & (j.invoice_date <= w.as_of)
+    dated_begin = applied & (j.invoice_date <= w.begin)
     zero = ibis.literal(0).cast(MONEY)
-    paid = j.paid.cast(MONEY).fill_null(zero)
+
+    def money(col: ir.Value) -> ir.DecimalValue:
+        return col.cast(MONEY).fill_null(zero)
+
+    paid, credited, written = money(j.paid), money(j.credited), money(j.written)
     amount = j.amount
-    open_amount = ibis.ifelse(exists, ibis.greatest(amount - paid, zero).cast(MONEY), zero)
+    open_amount = ibis.ifelse(
+        exists, ibis.greatest(amount - paid - credited - written, zero).cast(MONEY), zero
+    )
+    paid_begin = money(j.paid_begin)
+    open_begin = ibis.ifelse(
+        dated_begin,
+        ibis.greatest(
+            amount - paid_begin - money(j.credited_begin) - money(j.written_begin), zero
+        ).cast(MONEY),
+        zero,
+    )
+    noncash = ibis.ifelse(exists, amount - open_amount - ibis.least(paid, amount), zero)
+    noncash_begin = ibis.ifelse(
+        dated_begin, amount - open_begin - ibis.least(paid_begin, amount), zero
+    )
     past_due = j.due_date < w.as_of
     days_past_due = ibis.ifelse(
         exists & (open_amount > 0) & past_due,
         ibis.literal(w.as_of).delta(j.due_date, unit="day"),
         0,
     )
+    open_doc = j.amount_doc - money(j.paid_doc) - money(j.credited_doc) - money(j.written_doc)
     return j.select(
         invoice_region=j.region,
         customer_id=j.customer_id.fill_null(j.payer),
@@ -111,32 +210,30 @@ def invoice_positions(
         amount=ibis.ifelse(exists, amount, zero),
         paid=ibis.ifelse(exists, paid, zero),
         open_amount=open_amount,
-        credit_amount=ibis.ifelse(exists, ibis.greatest(paid - amount, zero).cast(MONEY), zero),
+        credit_amount=ibis.ifelse(
+            exists, ibis.greatest(paid + credited - amount, zero).cast(MONEY), zero
+        ),
         past_due=exists & past_due,
         days_past_due=days_past_due,
         bucket=aging_bucket(days_past_due, buckets),
-        open_begin=ibis.ifelse(
-            applied & (j.invoice_date <= w.begin),
-            ibis.greatest(amount - j.paid_begin.cast(MONEY).fill_null(zero), zero).cast(MONEY),
-            zero,
-        ),
+        open_begin=open_begin,
+        adjusted=(noncash - noncash_begin).cast(MONEY),
         due=exists & (j.due_date <= w.as_of),
-        fully_paid=exists & (paid >= amount),
+        fully_paid=exists & (paid + credited >= amount),
         collected=j.collected.cast(MONEY).fill_null(zero),
         unapplied=ibis.ifelse(applied, zero, paid),
+        written_in_period=money(j.written_in_period),
+        credited_in_period=money(j.credited_in_period),
+        adjustments=j.adjustments.fill_null(0),
         payments=j.payments.fill_null(0),
         month=j.invoice_date.truncate("M").cast("date"),
         invoice_id=j.invoice_id,
         due_date=j.due_date,
         invoice_amount=j.amount,
-        touched=j.touched.fill_null(0) > 0,
+        touched=(j.touched.fill_null(0) + j.credit_touched.fill_null(0)) > 0,
         currency=j.currency,
         company_code=j.company_code,
-        open_doc=ibis.ifelse(
-            exists,
-            ibis.greatest(j.amount_doc - j.paid_doc.cast(MONEY).fill_null(zero), zero).cast(MONEY),
-            zero,
-        ),
+        open_doc=ibis.ifelse(exists, ibis.greatest(open_doc, zero).cast(MONEY), zero),
     )
 
 
@@ -192,34 +289,36 @@ def paid_so_far(p: ir.Table) -> ir.Value:
     return p.amount.cast(MONEY_SUM).sum().over(window)
 
 
-def paid_in_period(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+def paid_in_period(invoices: ir.Table, settles: ir.Table, w: AsOf) -> ir.Table:
     """Invoices first fully paid in start .. T, with ``paid_date`` and ``days_late``.
 
-    ``paid_date`` = the date the invoice's cumulative payments (ordered by payment date, then
-    payment id: a unique tie-breaker) first reach its amount; ``days_late = max(0, paid_date -
-    due_date)`` (early counts as 0). Only invoices with a payment in the period can qualify, so
-    the running sum is taken over their payments alone. Columns: invoice_id, region, paid_date,
-    days_late.
+    ``settles``: the rows that pay an invoice (:func:`settling_rows` without write-offs:
+    payments and credit notes). ``paid_date`` = the date the invoice's cumulative settling rows
+    (ordered by date, then id: a unique tie-breaker) first reach its amount; ``days_late =
+    max(0, paid_date - due_date)`` (early counts as 0). Only invoices with a row in the period
+    can qualify, so the running sum is taken over their rows alone. Columns: invoice_id, region,
+    paid_date, days_late.
     """
-    upto = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    upto = settles.filter(settles.payment_date <= w.as_of, settles.invoice_id.notnull())
     touched = upto.filter(upto.payment_date >= w.start).select("invoice_id").distinct()
     p = upto.semi_join(touched, "invoice_id")
     inv = invoices.select("invoice_id", "due_date", "region", invoice_amount=invoices.amount)
     return _first_paid(p.join(inv, "invoice_id"), w)
 
 
-def paid_in_period_of(positions: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+def paid_in_period_of(positions: ir.Table, settles: ir.Table, w: AsOf) -> ir.Table:
     """:func:`paid_in_period` of the invoices of ``positions`` (:func:`invoice_positions`, which
-    already knows the invoices with a payment in the period: no second look at the invoices);
-    ``payments``: those applied to them (others are left out by the join)."""
+    already knows the invoices with a payment or credit note in the period: no second look at
+    the invoices); ``settles``: the settling rows of :func:`paid_in_period` (others are left out
+    by the join)."""
     inv = positions.filter(positions.touched)
     inv = inv.select("invoice_id", "due_date", "invoice_amount", region=inv.invoice_region)
-    upto = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    upto = settles.filter(settles.payment_date <= w.as_of, settles.invoice_id.notnull())
     return _first_paid(upto.join(inv, "invoice_id"), w)
 
 
 def _first_paid(p: ir.Table, w: AsOf) -> ir.Table:
-    """The payment rows ``p`` (with their invoice's due_date, region, invoice_amount) at which
+    """The settling rows ``p`` (with their invoice's due_date, region, invoice_amount) at which
     the invoice's running total first reaches its amount within start .. T."""
     running = paid_so_far(p)
     p = p.mutate(running=running)
@@ -294,15 +393,18 @@ def applied_payments(p: ir.Table) -> ir.Table:
 
 def invoice_payments(p: ir.Table) -> ir.Table:
     """The payment rows ``p`` of :func:`applied_payments` per invoice (``_key``): ``paid`` (their
-    sum; ``paid_doc`` in the invoice's currency, when the rows carry ``amount_doc``), ``reached`` (the first payment date at which the running total reaches the amount),
-    ``payments`` (count), ``last_payment_date``."""
-    doc = {"paid_doc": p.amount_doc.sum()} if "amount_doc" in p.columns else {}
+    sum; ``paid_doc`` in the invoice's currency, when the rows carry ``amount_doc``),
+    ``reached`` (the first date at which the running total reaches the amount), ``payments``
+    (count), ``last_payment_date``. Rows of :func:`settling_rows` (with ``cash``) count in
+    ``reached`` only unless they are payments: a credit note settles, it pays nothing."""
+    cash = p.cash if "cash" in p.columns else None
+    doc = {"paid_doc": p.amount_doc.sum(where=cash)} if "amount_doc" in p.columns else {}
     return p.group_by(_key="invoice_id").aggregate(
-        paid=p.amount.sum(),
+        paid=p.amount.sum(where=cash),
         **doc,
         reached=p.payment_date.min(where=p.running >= p.invoice_amount),
-        payments=p.count(),
-        last_payment_date=p.payment_date.max(),
+        payments=p.count(where=cash),
+        last_payment_date=p.payment_date.max(where=cash),
     )
 
 
@@ -313,16 +415,20 @@ def paid_date(paid: ir.Value, amount: ir.Value, reached: ir.DateValue) -> ir.Dat
     return ibis.ifelse(paid >= amount, reached, ibis.null("date"))
 
 
-def balance_events(invoices: ir.Table, payments: ir.Table, w: AsOf) -> ir.Table:
+def balance_events(
+    invoices: ir.Table, payments: ir.Table, adjustments: ir.Table, w: AsOf
+) -> ir.Table:
     """Dated changes of open AR up to T, so that AR(x) = sum of the deltas dated <= x.
 
-    An invoice adds its amount on its invoice date; a payment takes off the invoice's open amount
-    what it is applied (:func:`applied_payments`: running sums in payment date, then payment id
-    order). ``overdue_date`` = ``max(date, due_date + 1 day)``: the day the change starts to
-    count as overdue. Columns: region, date, overdue_date, delta.
+    An invoice adds its amount on its invoice date; a payment or an adjustment (write-off,
+    credit note: :func:`settling_rows`) takes off the invoice's open amount what it is applied
+    (:func:`applied_payments`: running sums in date, then id order), so AR(x) is the open AR of
+    :func:`invoice_positions` at x. ``overdue_date`` = ``max(date, due_date + 1 day)``: the day
+    the change starts to count as overdue. Columns: region, date, overdue_date, delta.
     """
     inv = invoices.filter(invoices.invoice_date <= w.as_of)
-    p = payments.filter(payments.payment_date <= w.as_of, payments.invoice_id.notnull())
+    p = settling_rows(payments, adjustments)
+    p = p.filter(p.payment_date <= w.as_of, p.invoice_id.notnull())
     p = p.join(
         inv.select("invoice_id", "due_date", "region", invoice_amount=inv.amount), "invoice_id"
     )

@@ -332,6 +332,14 @@ HISTORY_MARTS = (
 _HISTORY_COLUMNS = {
     "invoices": ("invoice_id", "customer_id", "invoice_date", "due_date", "amount"),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
+    "adjustments": (
+        "adjustment_id",
+        "invoice_id",
+        "customer_id",
+        "adjustment_date",
+        "amount",
+        "kind",
+    ),
 }
 
 
@@ -385,7 +393,7 @@ def history_frames(
     open_rows: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """The ``marts`` (names of :data:`HISTORY_MARTS`) of :mod:`arinsight.engine.history` over
-    the pandas frames ``tables`` (invoices, payments), on an embedded DuckDB, as pandas frames
+    the pandas frames ``tables`` (invoices, payments, adjustments), on an embedded DuckDB, as pandas frames
     ordered by their keys (``history.KEYS``). ``as_of``: cut the ledger at T (None: take it as
     it is); ``late_days``: of ``customer_history``; ``origins``: the dates of
     ``open_at_origins``; ``weeks``: of ``collected_by_week``, which reads ``open_rows`` (a frame

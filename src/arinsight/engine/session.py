@@ -60,6 +60,14 @@ FRAME_COLUMNS = {
     ),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
     "customers": ("customer_id", "region"),
+    "adjustments": (
+        "adjustment_id",
+        "invoice_id",
+        "customer_id",
+        "adjustment_date",
+        "amount",
+        "kind",
+    ),
 }
 
 
@@ -295,9 +303,9 @@ def history_session(
     origins: Sequence[Any] = (),
     weeks: int = 13,
 ) -> Iterator[HistorySession]:
-    """An open :class:`HistorySession` over ``source`` cut at T = ``as_of`` (invoices and
-    payments dated <= T): a folder of processed parquet files (read by the engine, never loaded
-    into pandas) or a mapping of pandas frames (invoices, payments). ``late_days``: of the
+    """An open :class:`HistorySession` over ``source`` cut at T = ``as_of`` (invoices, payments
+    and adjustments dated <= T): a folder of processed parquet files (read by the engine, never
+    loaded into pandas) or a mapping of pandas frames (invoices, payments, adjustments). ``late_days``: of the
     customer history; ``origins``: the dates of the open rows; ``weeks``: of the collected
     cash. DuckDB's memory is bounded by :data:`~arinsight.engine.run.HISTORY_MEMORY_LIMIT`
     (beyond it, it spills to disk)."""
@@ -316,9 +324,11 @@ def history_session(
                     frames[name] = frame[[c for c in cols if c in frame.columns]]
             raw = sources.from_frames(con, frames)
         staged = stage(raw)
-        inv, pay = staged.invoices, staged.payments
+        inv, pay, adj = staged.invoices, staged.payments, staged.adjustments
         cut = staged._replace(
-            invoices=inv.filter(inv.invoice_date <= t), payments=pay.filter(pay.payment_date <= t)
+            invoices=inv.filter(inv.invoice_date <= t),
+            payments=pay.filter(pay.payment_date <= t),
+            adjustments=adj.filter(adj.adjustment_date <= t),
         )
         days = [as_date(o) for o in origins]
         yield HistorySession(con, cut, raw.invoices, late_days, days, weeks)

@@ -1,8 +1,10 @@
 """Where the ledger lives: the one module that names physical tables.
 
-Each function binds the five canonical tables to Ibis tables on a backend connection and returns
-them as one :class:`Ledgers`; nothing is read until a query runs. A table the dataset does not
-have is an empty table with the canonical columns, so the KPIs that need it are None (n/a).
+Each function binds the canonical tables the engine reads (the five of every ledger and the
+optional ``adjustments``: write-offs, credit notes and other non-cash adjustments) to Ibis
+tables on a backend connection and returns them as one :class:`Ledgers`; nothing is read until
+a query runs. A table the dataset does not have is an empty table with the canonical columns,
+so the KPIs that need it are None (n/a).
 
 - :func:`from_parquet`: ``<folder>/<table>.parquet`` (``data/processed`` by default), read by the
   engine itself (DuckDB streams it out of core);
@@ -15,16 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import ibis
-import ibis.expr.types as ir
-from ibis.backends import BaseBackend
-from ibis.util import gen_name
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from arinsight.errors import ProcessedDataError, UserError
 
-TABLES: tuple[str, ...] = ("customers", "invoices", "payments", "sales_reps", "commissions")
+if TYPE_CHECKING:  # Ibis is imported where a table is made: a compiled plan runs without it
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
+TABLES: tuple[str, ...] = (
+    "customers",
+    "invoices",
+    "payments",
+    "sales_reps",
+    "commissions",
+    "adjustments",
+)
 
 #: The columns the engine reads, with the type an empty table gets. Other columns are ignored.
 RAW_SCHEMAS: dict[str, dict[str, str]] = {
@@ -59,6 +67,14 @@ RAW_SCHEMAS: dict[str, dict[str, str]] = {
         "is_settled": "boolean",
         "settlement_date": "timestamp",
     },
+    "adjustments": {
+        "adjustment_id": "string",
+        "invoice_id": "string",
+        "customer_id": "string",
+        "adjustment_date": "timestamp",
+        "amount": "float64",
+        "kind": "string",
+    },
 }
 
 #: Columns without which a table cannot be analysed (the others may be absent: null).
@@ -74,6 +90,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "is_settled",
         "settlement_date",
     ),
+    "adjustments": ("invoice_id", "adjustment_date", "amount", "kind"),
 }
 
 
@@ -85,12 +102,15 @@ class Ledgers(NamedTuple):
     payments: ir.Table
     sales_reps: ir.Table
     commissions: ir.Table
+    adjustments: ir.Table
 
 
 def _temp(con: BaseBackend, table: str, data: Any) -> ir.Table:
     """``data`` as a temporary table of the connection (a fresh name per call). Ibis has no
     temporary tables on Spark and converts through pandas there (a null text becomes "NaN"), so
     on Spark the Arrow table becomes a Spark DataFrame directly, registered as a temp view."""
+    from ibis.util import gen_name
+
     name = gen_name(f"arinsight_{table}")
     if con.name == "pyspark":
         con._session.createDataFrame(data).createOrReplaceTempView(name)
@@ -100,6 +120,8 @@ def _temp(con: BaseBackend, table: str, data: Any) -> ir.Table:
 
 def empty(con: BaseBackend, table: str) -> ir.Table:
     """An empty table with the columns of :data:`RAW_SCHEMAS`."""
+    import ibis
+
     return _temp(con, table, ibis.schema(RAW_SCHEMAS[table]).to_pyarrow().empty_table())
 
 
@@ -116,14 +138,21 @@ def check_columns(table: str, t: ir.Table, where: str) -> ir.Table:
 
 
 def from_parquet(con: BaseBackend, folder: str | Path) -> Ledgers:
-    """The tables of ``folder/<table>.parquet`` (a missing file is an empty table)."""
+    """The tables of ``folder/<table>.parquet`` (a missing file is an empty table; on the
+    default engine's runner an empty view of a fixed shape, so a compiled plan does not depend
+    on it: :meth:`~arinsight.engine.duck.DuckDBRunner.stand_in`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder of processed tables")
     tables = {}
     for name in TABLES:
         path = folder / f"{name}.parquet"
-        t = con.read_parquet(path, table_name=f"src_{name}") if path.exists() else empty(con, name)
+        if path.exists():
+            t = con.read_parquet(path, table_name=f"src_{name}")
+        elif hasattr(con, "stand_in"):
+            t = con.stand_in(f"src_{name}", RAW_SCHEMAS[name])
+        else:
+            t = empty(con, name)
         tables[name] = check_columns(name, t, str(path))
     return Ledgers(**tables)
 
@@ -140,7 +169,7 @@ def _arrow(frame) -> Any:
 
 
 def from_frames(con: BaseBackend, tables: Mapping[str, object]) -> Ledgers:
-    """Pandas frames (any of the five tables; absent ones are empty) registered in the engine
+    """Pandas frames (any of :data:`TABLES`; absent ones are empty) registered in the engine
     as temporary tables."""
     out = {}
     for name in TABLES:

@@ -134,6 +134,22 @@ def stg_commissions(raw: ir.Table) -> ir.Table:
     )
 
 
+def stg_adjustments(raw: ir.Table) -> ir.Table:
+    """adjustment_id, invoice_id, customer_id, adjustment_date, amount (money, reporting
+    currency), amount_doc (in its invoice's currency; the amount when not given: one
+    currency), kind (``write_off``, ``credit_note`` or ``adjustment``:
+    :data:`arinsight.schemas.ADJUSTMENT_KINDS`)."""
+    return raw.select(
+        adjustment_id=_optional(raw, "adjustment_id", "string"),
+        invoice_id=raw.invoice_id.cast("string"),
+        customer_id=_optional(raw, "customer_id", "string"),
+        adjustment_date=_day(raw.adjustment_date),
+        amount=to_money(raw.amount),
+        amount_doc=_doc_money(raw).fill_null(to_money(raw.amount)),
+        kind=raw.kind.cast("string"),
+    )
+
+
 def stage(raw: Ledgers, customers: ir.Table | None = None) -> Ledgers:
     """Every table of ``raw`` staged; ``customers``: the staged customers when the engine
     already keeps them (every invoice reference then reads them instead of grouping the
@@ -145,4 +161,5 @@ def stage(raw: Ledgers, customers: ir.Table | None = None) -> Ledgers:
         payments=stg_payments(raw.payments),
         sales_reps=stg_sales_reps(raw.sales_reps),
         commissions=stg_commissions(raw.commissions),
+        adjustments=stg_adjustments(raw.adjustments),
     )

@@ -318,9 +318,10 @@ _CACHE_FORMAT = 3
 
 
 def cache_key(tables: Any, as_of: Any, params: Mapping[str, Any]) -> str:
-    """sha256 of the period, the parameters, the package version and the three tables' content
-    (:func:`arinsight.files.hash_tables`: the files' bytes of a folder, every column of
-    frames)."""
+    """sha256 of the period, the parameters, the package version and the content of the tables
+    the forecast reads (:func:`arinsight.files.hash_tables`: the files' bytes of a folder, every
+    column of frames): invoices, payments, customers and the adjustments (a written-off invoice
+    is not open)."""
     from arinsight import __version__
 
     h = hashlib.sha256()
@@ -329,7 +330,7 @@ def cache_key(tables: Any, as_of: Any, params: Mapping[str, Any]) -> str:
     )
     h.update(__version__.encode())
     h.update(f"forecast-result-{_CACHE_FORMAT}".encode())
-    hash_tables(h, tables, ("invoices", "payments", "customers"))
+    hash_tables(h, tables, ("invoices", "payments", "customers", "adjustments"))
     return h.hexdigest()[:24]
 
 

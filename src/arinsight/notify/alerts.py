@@ -99,6 +99,7 @@ def collections_worklist(
     customers: pd.DataFrame,
     risk_scores: pd.DataFrame | None = None,
     templates: Mapping[Any, str] | None = None,
+    broken_promises: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per customer with an invoice in ``crossings``, ordered for the collections team.
 
@@ -112,6 +113,10 @@ def collections_worklist(
     Order (``rank`` 1..n): by expected_loss, largest first, when ``risk_scores`` is given
     (``priority_basis`` = "expected_loss"; customers without a score come last), else by
     amount_x_days (``priority_basis`` = "amount_x_days"); ties by amount_x_days, then customer_id.
+    ``broken_promises`` (customer -> promises to pay broken in the 90 days up to T,
+    :func:`arinsight.disputes.collection_cases`) raises a customer: the column
+    ``broken_promises_90d`` and ``priority`` = the basis x (1 + broken promises) rank instead
+    (a customer whose word was not kept twice counts three times its amount).
     ``email_to`` holds the addresses of the customer's ``contact_email`` ("; "-separated,
     checked by :func:`~arinsight.notify.compose.check_addresses`); ``reminder`` names the template
     of the level, or says why no e-mail can be sent: "no contact e-mail", or
@@ -187,11 +192,18 @@ def collections_worklist(
         "amount_x_days",
         "customer_id",
     ]
+    if broken_promises is not None:
+        broken = out["customer_id"].map(broken_promises).fillna(0).astype("int64")
+        out["broken_promises_90d"] = broken
+        out["priority"] = out[basis].astype(float) * (1 + broken)
+        sort_cols = ["priority", *sort_cols[-2:]]
+        columns += ["broken_promises_90d", "priority"]
     ascending = [False] * (len(sort_cols) - 1) + [True]
     out = out.sort_values(sort_cols, ascending=ascending, na_position="last", kind="mergesort")
     out["rank"] = np.arange(1, len(out) + 1)
-    for col in ("crossed_amount", "overdue_amount", "amount_x_days", "expected_loss"):
-        out[col] = out[col].astype(float).round(2)
+    for col in ("crossed_amount", "overdue_amount", "amount_x_days", "expected_loss", "priority"):
+        if col in out.columns:
+            out[col] = out[col].astype(float).round(2)
     for col in ("level", "crossed_invoices", "overdue_invoices", "max_days_past_due"):
         out[col] = out[col].astype("int64")
     return out[columns].reset_index(drop=True)
@@ -242,7 +254,7 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     positions = dunning.apply_cash(positions_at(processed_dir, p, params), applied)
     disputes = dunning.read_disputes(params.get("sources"))
     # the disputes table (docs/disputes.md) adds the disputes open at T; its promises to pay,
-    # the broken ones per customer (a column of the worklist, after the others)
+    # the broken ones per customer (they raise the customer in the worklist)
     open_cases, broken = collection_cases(
         processed_dir, p.end, int(params.get("promise_grace_days", 3))
     )
@@ -250,11 +262,9 @@ def _alerts(d: Delivery, force: bool, processed_dir: str | Path | None) -> int:
     undisputed = positions.loc[~positions["invoice_id"].astype(str).isin(disputed)]
     risk = read_risk_scores(reports, p.label)
     crossings = overdue_crossings(undisputed, p, thresholds)
-    worklist = collections_worklist(undisputed, crossings, tables["customers"], risk, templates)
-    if len(broken):
-        worklist["broken_promises_90d"] = (
-            worklist["customer_id"].map(broken).fillna(0).astype("int64")
-        )
+    worklist = collections_worklist(
+        undisputed, crossings, tables["customers"], risk, templates, broken if len(broken) else None
+    )
 
     log_path = d.log_path
     history = dunning.reminder_history(dunning.read_send_records(log_path))
@@ -377,6 +387,9 @@ def _reminder(row, invoices, undisputed, p, by_level, alerts, mail_from, currenc
             statement.loc[statement["open_amount"] > 0], profile, currency
         ),
         threshold_days=by_level[int(row.level)].min_days_past_due,
+        statement_charges=dunning.charges_context(
+            statement.loc[statement["open_amount"] > 0], profile, currency
+        ),
     )
 
 

@@ -19,7 +19,12 @@ from urllib.parse import quote
 import pandas as pd
 
 from arinsight import config
-from arinsight.dunning import CompanyProfile
+from arinsight.dunning import (
+    CompanyProfile,
+    charge_cells,
+    charges_context,
+    late_payment_charges,
+)
 from arinsight.errors import ParamsError
 from arinsight.files import csv_text
 from arinsight.kpis import format_value
@@ -136,6 +141,7 @@ def compose_reminder(
     statement: Sequence[Mapping[str, str]] | None = None,
     statement_total: str | None = None,
     threshold_days: int | None = None,
+    statement_charges: Mapping[str, Any] | None = None,
 ) -> EmailMessage:
     """One reminder e-mail to one customer contact: text + HTML alternative (+ statement).
 
@@ -149,7 +155,9 @@ def compose_reminder(
     :func:`arinsight.dunning.company_profile`) signs the e-mail, gives the contact and bank
     details and the locale of dates and money (without it: ``sender_name`` and en_US).
     ``statement`` (rows of :func:`arinsight.dunning.statement_rows`, every open invoice, with
-    ``statement_total``) is attached as ``statement_<customer>_<period>.html``. ``template`` names ``<template>.subject.txt``,
+    ``statement_total``; ``statement_charges``: its late-payment block,
+    :func:`arinsight.dunning.charges_context`) is attached as
+    ``statement_<customer>_<period>.html``. ``template`` names ``<template>.subject.txt``,
     ``<template>.txt`` and ``<template>.html``; ``level`` is the step of the dunning sequence,
     ``threshold_days`` the days past due it needs. The key header makes the message idempotent:
     ``reminder:<period>:<customer_id>:<level>``; the level and the invoice ids are recorded in
@@ -169,6 +177,9 @@ def compose_reminder(
     customer_id = str(customer.get("customer_id"))
     inv = invoices.sort_values(["due_date", "invoice_id"], kind="mergesort")
     own = inv["currency"].astype(str) if "currency" in inv else pd.Series(currency, index=inv.index)
+    charged = inv
+    if profile.late_payment is not None:  # shown, never booked: the amounts stay as they are
+        charged = late_payment_charges(inv, profile.late_payment)
     rows = [
         {
             "invoice_id": str(r.invoice_id),
@@ -178,8 +189,11 @@ def compose_reminder(
             "amount": profile.money(getattr(r, "amount", None), cur),
             "open_amount": profile.money(r.open_amount, cur),
             "pay_link": profile.link(r.invoice_id, r.open_amount, cur, customer_id),
+            **charge_cells(c, profile, cur),
         }
-        for r, cur in zip(inv.itertuples(index=False), own, strict=True)
+        for r, c, cur in zip(
+            inv.itertuples(index=False), charged.itertuples(index=False), own, strict=True
+        )
     ]
     name = customer.get("customer_name")
     total = float(inv["open_amount"].sum())
@@ -208,6 +222,8 @@ def compose_reminder(
         "sender_name": profile.name,
         "company": profile.context(),
         "statement_attached": bool(statement),
+        "late_payment": charges_context(inv, profile, currency),
+        "statement_late_payment": statement_charges,
     }
     key = reminder_key(p.label, customer_id, level)
     msg = _render_message(

@@ -30,8 +30,9 @@ class Trained:
     scores: pd.DataFrame  # every invoice open at T, all regions
 
 
-#: The tables whose content is part of the cache key (the only ones a risk run reads).
-CACHE_TABLES = ("invoices", "payments", "customers")
+#: The tables whose content is part of the cache key (the only ones a risk run reads; the
+#: adjustments settle invoices: their paid dates and open amounts).
+CACHE_TABLES = ("invoices", "payments", "customers", "adjustments")
 _ENTRY_FILE = "entry.json"
 _FRAMES = ("predictions", "backtest", "test_features", "importance", "scores")
 

@@ -26,6 +26,7 @@ from arinsight.site.paths import (
     customer_slug,
     customer_source,
     customers_source,
+    grace_days_of,
     late_days_of,
     region_source,
 )
@@ -163,10 +164,40 @@ def alerts_html(alerts: dict[str, Any] | None, period_label: str, currency: str)
     return "".join(parts)
 
 
-def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
-    """The customer's contact line: its contact e-mail, its sales rep (name and ID) and its
-    invoices in dispute (with reason and date), each only when the data has it; empty when
-    it has none of them (an absent attribute is left out, never shown as "nan")."""
+def broken_lately(promises: pd.DataFrame | None, as_of: Any) -> pd.DataFrame | None:
+    """The promises of one customer broken in the 90 days up to T (None without any)."""
+    return None if promises is None or promises.empty else cust.broken_lately(promises, as_of)
+
+
+def promises_section(promises: pd.DataFrame | None, currency: str) -> str:
+    """The customer's promises to pay (due in the last 12 months, or still pending) with what
+    was paid for each and whether it was kept; empty when the customer made none."""
+    if promises is None or promises.empty:
+        return ""
+    rows = promises.drop(columns=["customer_id"]).assign(
+        made_date=lambda f: pd.to_datetime(f["made_date"]).dt.strftime("%Y-%m-%d"),
+        promised_date=lambda f: pd.to_datetime(f["promised_date"]).dt.strftime("%Y-%m-%d"),
+    )
+    broken = int((rows["status"] == "broken").sum())
+    table = table_markup(
+        rows,
+        money_columns=["amount", "paid"],
+        currency=currency,
+        max_rows=None,
+        labels={"amount": "Promised", "paid": "Paid for it"},
+    )
+    note = f" ({broken} broken)" if broken else ""
+    return f'<section class="ar-section"><h2>Promises to pay{note}</h2>{table}</section>'
+
+
+def contact_html(
+    row: Any, disputes: pd.DataFrame | None, broken: pd.DataFrame | None = None
+) -> str:
+    """The customer's contact line: its contact e-mail, its sales rep (name and ID), its
+    invoices in dispute (with reason and date) and the promises to pay it broke in the last 90
+    days (``broken``: :func:`arinsight.customers.broken_lately`), each only when the data has
+    it; empty when it has none of them (an absent attribute is left out, never shown as
+    "nan")."""
     parts = []
     email = getattr(row, "contact_email", None)
     if _text(email):
@@ -191,6 +222,12 @@ def contact_html(row: Any, disputes: pd.DataFrame | None) -> str:
         n = len(disputes)
         parts.append(f'<span class="ar-dispute">⚑ In dispute (no reminders): {n} '
                      f'invoice{"s" if n > 1 else ""}, {listed}</span>')  # fmt: skip
+    if broken is not None and len(broken):
+        n = len(broken)
+        last = pd.Timestamp(broken["promised_date"].max()).strftime("%Y-%m-%d")
+        parts.append(f'<span class="ar-dispute">⚑ Broke {n} promise{"s" if n > 1 else ""} to '
+                     f"pay in the last 90 days (latest due {esc(last)}): first in the "
+                     "collections worklist</span>")  # fmt: skip
     if not parts:
         return ""
     return '<p class="cust-contact">' + " · ".join(parts) + "</p>"
@@ -226,6 +263,10 @@ def customer_fragments(
     )
     disputes_by = _disputes(period)
     alerts_by = period_alerts(period)
+    as_of = period.manifest.get("as_of") or period.label
+    promised = cust.customer_promises(
+        data.get("promises"), data["payments"], as_of, grace_days_of(period)
+    )
     log = cust.read_reminders((builder.reports_dir or config.REPORTS_DIR) / "notify_log.jsonl")
     log = log.loc[log["period"].astype(str) <= period.label] if len(log) else log
     ids = summary["customer_id"].astype(str).tolist()
@@ -234,6 +275,7 @@ def customer_fragments(
         payments.assign(customer_id=payments["customer_id"].astype(str)), ids
     )
     log_by = cust.group_by_customer(log, ids) if len(log) else {}
+    promises_by = cust.group_by_customer(promised, ids) if len(promised) else {}
     settled = everyone_summary["invoices_settled"].sum()
     portfolio = {
         "paid_late_pct": (
@@ -323,7 +365,9 @@ def customer_fragments(
             f'<p class="cust-meta">Customer ID {esc(cid)}'
             + "".join(f" · {part}" for part in known if part)
             + f" · as of {esc(period.manifest.get('as_of'))}</p>"
-            + contact_html(row, (disputes_by or {}).get(cid))
+            + contact_html(
+                row, (disputes_by or {}).get(cid), broken_lately(promises_by.get(cid), as_of)
+            )
         )
         lines = items_by[cid].drop(columns=["customer_id"])
         own = cust.DOCUMENT_COLUMNS
@@ -332,9 +376,13 @@ def customer_fragments(
         )
         if not foreign:  # billed in the reporting currency: the document columns repeat it
             lines = lines.drop(columns=[c for c in own if c in lines])
+        # credit notes and write-offs: shown when one of the customer's open lines has some
+        unused = [c for c in cust.ADJUSTMENT_COLUMNS if c in lines and not lines[c].any()]
+        lines = lines.drop(columns=unused)
+        money = ["amount", "paid_to_date", "credited", "written_off", "open_amount"]
         statement = table_markup(
             lines,
-            money_columns=["amount", "paid_to_date", "open_amount"],
+            money_columns=[c for c in money if c in lines],
             currency=currency,
             max_rows=None,
             totals=["open_amount"],
@@ -343,11 +391,13 @@ def customer_fragments(
                 "open_amount": f"Pending amount ({currency})",
                 "amount": f"Amount ({currency})",
                 "paid_to_date": f"Paid to date ({currency})",
+                "credited": f"Credited ({currency})",
+                "written_off": f"Written off ({currency})",
                 "amount_doc": "Amount (invoice currency)",
                 "open_amount_doc": "Pending (invoice currency)",
             }
             if foreign
-            else {"open_amount": "Pending amount"},
+            else {"open_amount": "Pending amount", "written_off": "Written off"},
         )
         ages = aging.loc[[cid]] if cid in aging.index else None
         aging_html = (
@@ -375,6 +425,7 @@ def customer_fragments(
         pays_html = table_markup(
             pays, money_columns=["amount"], currency=currency, max_rows=None, totals=["amount"]
         ) if len(pays) else "<p>No payment in the last 12 months.</p>"  # fmt: skip
+        promises_html = promises_section(promises_by.get(cid), currency) if promises_by else ""
         sent = log_by.get(cid) if log_by else None
         this_period = alerts_html((alerts_by or {}).get(cid), period.label, currency)
         reminders_html = this_period + (
@@ -401,6 +452,7 @@ def customer_fragments(
             + "</section>"
             + f'<section class="ar-section"><h2>Aging</h2>{aging_html}</section>'
             + f'<section class="ar-section"><h2>Risk</h2>{risk_html}</section>'
+            + promises_html
             + f'<details class="ar-detail"{" open" if len(pays) <= LONG_LIST else ""}>'
             f"<summary>Payments, last 12 months ({len(pays):,})</summary>{pays_html}</details>"
             + f'<details class="ar-detail cust-reminders"{" open" if this_period else ""}>'

@@ -126,6 +126,7 @@ class Builder:
             ("payments", "customer_payments.parquet"),
             ("customers", "customers.parquet"),
             ("scores", "risk_scores.parquet"),
+            ("promises", "customer_promises.parquet"),
         ):
             path = folder / file if folder else None
             out[name] = pd.read_parquet(path) if path and path.is_file() else pd.DataFrame()

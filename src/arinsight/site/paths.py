@@ -77,6 +77,15 @@ def currency_of(period: PeriodReport) -> str:
     return str((period.manifest.get("params") or {}).get("reporting_currency") or "USD")
 
 
+def grace_days_of(period: PeriodReport) -> int:
+    """The days after a promised date a payment still keeps a promise (the run's
+    ``promise_grace_days``, default 3)."""
+    try:
+        return int((period.manifest.get("params") or {}).get("promise_grace_days") or 3)
+    except (TypeError, ValueError):
+        return 3
+
+
 def late_days_of(period: PeriodReport) -> int:
     try:
         return int((period.manifest.get("params") or {}).get("late_days") or 30)

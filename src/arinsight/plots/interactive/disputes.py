@@ -31,6 +31,34 @@ def open_disputes_html(cases, as_of, currency: str = "USD", max_rows: int = 50):
     )
 
 
+def deductions_html(deductions, currency: str = "USD", max_rows: int = 50):
+    """The short payments of cash application still outstanding at T, oldest first
+    (:func:`arinsight.disputes.open_deductions`), with the total; those already in an open
+    dispute are marked (their amount is in disputed AR)."""
+    if deductions is None:
+        why = "none: cash application (`arinsight match`) has written no deductions.csv here"
+        return table_html(pd.DataFrame({"deductions": [why]}))
+    d = deductions.assign(
+        opened_date=deductions["opened_date"].dt.strftime("%Y-%m-%d"),
+        in_dispute=deductions["in_dispute"].map({True: "yes", False: ""}),
+    )
+    labels = {
+        "age_days": "Age (days)",
+        "amount": "Short (invoice currency)",
+        "outstanding": "Outstanding",
+        "in_dispute": "In a dispute",
+    }
+    return table_html(
+        d,
+        money_columns=["outstanding"],
+        currency=currency,
+        totals=["outstanding"],
+        number_decimals=2,
+        labels=labels,
+        max_rows=max_rows,
+    )
+
+
 def resolution_chart(cases, as_of, months: int = 12) -> go.Figure:
     """Mean days to resolve per reason (bars), with the share resolved for the customer."""
     from arinsight.disputes import resolution_by_reason

@@ -54,13 +54,18 @@ def aging_chart(aging, currency: str = "USD") -> go.Figure:
 
 
 def sales_vs_collections_chart(monthly, currency: str = "USD") -> go.Figure:
-    """Monthly credit sales against cash collected (``receivables.monthly_trends``)."""
+    """Monthly credit sales against cash collected and, apart, what write-offs and credit notes
+    took off (``receivables.monthly_trends``; never counted as collections)."""
     require(monthly, ["month", "billed", "collections"], "monthly")
     title = "Sales vs collections"
     if is_empty(monthly, ["billed", "collections"]):
         return no_data(title)
     months = [str(m) for m in monthly["month"]]
     fig = figure(title)
+    adjusted = [0.0] * len(months)
+    if {"write_offs", "credit_notes"} <= set(monthly.columns):
+        adjusted = [(w or 0) + (c or 0) for w, c in zip(values(monthly["write_offs"]),
+                                                         values(monthly["credit_notes"]), strict=True)]  # fmt: skip
     for col, name, colour in (
         ("billed", "Credit sales (billed)", PALETTE[0]),
         ("collections", "Collections (cash in)", GOOD),
@@ -70,27 +75,39 @@ def sales_vs_collections_chart(monthly, currency: str = "USD") -> go.Figure:
             line={"color": colour},
             hovertemplate=f"{name}<br>%{{x}}: " + money_fmt("y", currency) + "<extra></extra>",
         )  # fmt: skip
-    gap = [(b or 0) - (c or 0) for b, c in zip(values(monthly["billed"]),
-                                                values(monthly["collections"]), strict=True)]  # fmt: skip
+    if any(adjusted):
+        name = "Written off or credited (not cash)"
+        fig.add_scatter(
+            x=months, y=adjusted, mode="lines+markers", name=name,
+            line={"color": NEUTRAL, "dash": "dot"},
+            hovertemplate=f"{name}<br>%{{x}}: " + money_fmt("y", currency) + "<extra></extra>",
+        )  # fmt: skip
+    gap = [(b or 0) - (c or 0) - a for b, c, a in zip(values(monthly["billed"]),
+                                                      values(monthly["collections"]), adjusted,
+                                                      strict=True)]  # fmt: skip
+    label = "Sales minus collections" + (" and credits" if any(adjusted) else "")
     fig.add_bar(
-        x=months, y=gap, name="Sales minus collections (AR grows when > 0)",
+        x=months, y=gap, name=f"{label} (AR grows when > 0)",
         marker_color=[BAD if g > 0 else NEUTRAL for g in gap], opacity=0.35,
-        hovertemplate="Sales minus collections<br>%{x}: " + money_fmt("y", currency)
-        + "<extra></extra>",
+        hovertemplate=f"{label}<br>%{{x}}: " + money_fmt("y", currency) + "<extra></extra>",
     )  # fmt: skip
     fig.update_layout(yaxis=money_axis(currency), hovermode="x unified")
     return fig
 
 
 def billed_vs_paid_chart(monthly, currency: str = "USD") -> go.Figure:
-    """Each month's billing split into paid by T and still open (stacked bars)."""
+    """Each month's billing split into paid by T, credited or written off by T, and still open
+    (stacked bars)."""
     require(monthly, ["month", "billed", "paid", "unpaid"], "monthly")
     title = "Billed vs paid, by billing month"
     if is_empty(monthly, ["billed"]):
         return no_data(title)
     months = [str(m) for m in monthly["month"]]
     fig = figure(title, subtitle="paid and open status as of the period end")
-    for col, name, colour in (("paid", "Paid", GOOD), ("unpaid", "Still open", BAD)):
+    stacks = [("paid", "Paid", GOOD), ("unpaid", "Still open", BAD)]
+    if "adjusted" in monthly.columns and any(values(monthly["adjusted"])):
+        stacks.insert(1, ("adjusted", "Credited or written off", NEUTRAL))
+    for col, name, colour in stacks:
         fig.add_bar(x=months, y=values(monthly[col]), name=name, marker_color=colour,
                     hovertemplate=f"{name}<br>%{{x}}: " + money_fmt("y", currency)
                     + "<extra></extra>")  # fmt: skip
