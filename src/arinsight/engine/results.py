@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +68,42 @@ def top_n_of(params: Mapping[str, Any]) -> int:
     return top_n
 
 
+def _grouped(
+    rows: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    key: Callable[[Mapping[str, Any]], str],
+    sums: Mapping[str, str],
+    aged: str,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``rows`` (one per region, group and bucket) as region -> group (``key`` of the row) ->
+    {each of ``sums``: the sum of its row column, invoices, aging: {label: the sum of the
+    ``aged`` column per bucket}}, rounded to the cent, groups in order."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        entry = out.setdefault(r["region"], {}).setdefault(
+            key(r),
+            {
+                **{name: Decimal(0) for name in sums},
+                "invoices": 0,
+                "aging": dict.fromkeys(labels, Decimal(0)),
+            },
+        )
+        for name, column in sums.items():
+            entry[name] += r[column]
+        entry["invoices"] += int(r["invoices"])
+        entry["aging"][labels[int(r["bucket"])]] += r[aged]
+    return {
+        region: {
+            code: {
+                **{k: rounded(v) for k, v in e.items() if k != "aging"},
+                "aging": {k: rounded(v) for k, v in e["aging"].items()},
+            }
+            for code, e in sorted(groups.items())
+        }
+        for region, groups in out.items()
+    }
+
+
 def by_currency(
     rows: Sequence[Mapping[str, Any]], labels: Sequence[str], reporting: str
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -75,32 +111,13 @@ def by_currency(
     that currency), open_ar_reporting (the same invoices in the reporting currency), invoices
     (open), aging: {label: amount in that currency}}, currencies in code order. A null currency
     (processed data without one) is the reporting currency."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in rows:
-        code = r["currency"] or reporting
-        entry = out.setdefault(r["region"], {}).setdefault(
-            code,
-            {
-                "open_ar": Decimal(0),
-                "open_ar_reporting": Decimal(0),
-                "invoices": 0,
-                "aging": dict.fromkeys(labels, Decimal(0)),
-            },
-        )
-        entry["open_ar"] += r["open_doc"]
-        entry["open_ar_reporting"] += r["open_ar"]
-        entry["invoices"] += int(r["invoices"])
-        entry["aging"][labels[int(r["bucket"])]] += r["open_doc"]
-    return {
-        region: {
-            code: {
-                **{k: rounded(v) for k, v in e.items() if k != "aging"},
-                "aging": {k: rounded(v) for k, v in e["aging"].items()},
-            }
-            for code, e in sorted(codes.items())
-        }
-        for region, codes in out.items()
-    }
+    return _grouped(
+        rows,
+        labels,
+        lambda r: r["currency"] or reporting,
+        {"open_ar": "open_doc", "open_ar_reporting": "open_ar"},
+        aged="open_doc",
+    )
 
 
 #: The key of invoices without a company code in ``open_ar_by_entity`` (when others have one).
@@ -116,32 +133,13 @@ def by_entity(
     segment to show)."""
     if all(r["company_code"] is None for r in rows):
         return {}
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in rows:
-        code = NO_ENTITY if r["company_code"] is None else str(r["company_code"])
-        entry = out.setdefault(r["region"], {}).setdefault(
-            code,
-            {
-                "open_ar": Decimal(0),
-                "overdue_ar": Decimal(0),
-                "invoices": 0,
-                "aging": dict.fromkeys(labels, Decimal(0)),
-            },
-        )
-        entry["open_ar"] += r["open_ar"]
-        entry["overdue_ar"] += r["overdue_ar"]
-        entry["invoices"] += int(r["invoices"])
-        entry["aging"][labels[int(r["bucket"])]] += r["open_ar"]
-    return {
-        region: {
-            code: {
-                **{k: rounded(v) for k, v in e.items() if k != "aging"},
-                "aging": {k: rounded(v) for k, v in e["aging"].items()},
-            }
-            for code, e in sorted(codes.items())
-        }
-        for region, codes in out.items()
-    }
+    return _grouped(
+        rows,
+        labels,
+        lambda r: NO_ENTITY if r["company_code"] is None else str(r["company_code"]),
+        {"open_ar": "open_ar", "overdue_ar": "overdue_ar"},
+        aged="open_ar",
+    )
 
 
 def shape(
