@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.kpis import DISPUTE_KEYS
+from arinsight.kpis import DISPUTE_KEYS, na_reasons
 
 #: Outcomes that leave the disputed amount unpaid: resolved in the customer's favour.
 CUSTOMER_FAVOUR = ("credit_note", "written_off")
@@ -334,9 +334,7 @@ def dispute_kpis(
 
 NO_DISPUTES = "the ledger has no disputes table"
 NO_PROMISES = "the ledger has no promises table"
-NO_DEDUCTIONS = (
-    "no deductions from cash application (`arinsight match` writes them to deductions.csv)"
-)
+NO_DEDUCTIONS = na_reasons()["deductions_outstanding"]
 
 
 def _read(folder: Any, table: str, columns: Sequence[str] | None = None, where: Any = None):

@@ -220,7 +220,7 @@ _NA: dict[str, str] = {
     "or no write-off in those months",
     "ecl_allowance_change": "no open invoices at the previous month end, or no write-off history",
     "days_deductions_outstanding": _NO_SALES,
-    "deductions_outstanding": "no deductions from cash application (`arinsight match` writes "
+    "deductions_outstanding": "no deductions from cash application (arinsight match writes "
     "them to deductions.csv)",
     "dispute_days_to_resolve": "no dispute was resolved in the 12 months up to T",
     "disputes_customer_favour_share": "no dispute was resolved in the 12 months up to T",

@@ -380,24 +380,28 @@ def customer_fragments(
         unused = [c for c in cust.ADJUSTMENT_COLUMNS if c in lines and not lines[c].any()]
         lines = lines.drop(columns=unused)
         money = ["amount", "paid_to_date", "credited", "written_off", "open_amount"]
-        statement = table_markup(
-            lines,
-            money_columns=[c for c in money if c in lines],
-            currency=currency,
-            max_rows=None,
-            totals=["open_amount"],
-            number_decimals=2,
-            labels={
-                "open_amount": f"Pending amount ({currency})",
-                "amount": f"Amount ({currency})",
-                "paid_to_date": f"Paid to date ({currency})",
-                "credited": f"Credited ({currency})",
-                "written_off": f"Written off ({currency})",
-                "amount_doc": "Amount (invoice currency)",
-                "open_amount_doc": "Pending (invoice currency)",
-            }
-            if foreign
-            else {"open_amount": "Pending amount", "written_off": "Written off"},
+        statement = (
+            f"<p>Nothing open at {esc(period.manifest.get('as_of'))}.</p>"
+            if lines.empty
+            else table_markup(
+                lines,
+                money_columns=[c for c in money if c in lines],
+                currency=currency,
+                max_rows=None,
+                totals=["open_amount"],
+                number_decimals=2,
+                labels={
+                    "open_amount": f"Pending amount ({currency})",
+                    "amount": f"Amount ({currency})",
+                    "paid_to_date": f"Paid to date ({currency})",
+                    "credited": f"Credited ({currency})",
+                    "written_off": f"Written off ({currency})",
+                    "amount_doc": "Amount (invoice currency)",
+                    "open_amount_doc": "Pending (invoice currency)",
+                }
+                if foreign
+                else {"open_amount": "Pending amount", "written_off": "Written off"},
+            )
         )
         ages = aging.loc[[cid]] if cid in aging.index else None
         aging_html = (
