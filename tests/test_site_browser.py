@@ -405,8 +405,8 @@ def test_the_site_title_is_whole_at_1400_px(page, served):
 
 def test_phone_layout_of_home_and_a_dashboard(browser, served):
     """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
-    tile; the home page's regions table and its "who to chase first" keep one line a row and
-    scroll inside themselves."""
+    tile; the site's title is never cut; the home page's regions table and its "who to chase
+    first" keep one line a row and scroll inside themselves."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
     for rel in ("index.html", "site/2026-10/North/receivables.html"):
@@ -416,6 +416,10 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
         assert len(tops) >= 4 and tops[0] == tops[1] and tops[2] == tops[3] > tops[0], rel
         assert pg.eval_on_selector_all(
             ".kpi-value", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
+        ), rel
+        # the site's title whole beside the menu button (Quarto cut it to "arinsight: accou…")
+        assert pg.eval_on_selector_all(
+            ".navbar-brand, .ar-brand", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
         ), rel
     pg.goto(served["url"] + "index.html")
     heights = pg.eval_on_selector_all(
