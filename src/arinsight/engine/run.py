@@ -332,14 +332,7 @@ HISTORY_MARTS = (
 _HISTORY_COLUMNS = {
     "invoices": ("invoice_id", "customer_id", "invoice_date", "due_date", "amount"),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
-    "adjustments": (
-        "adjustment_id",
-        "invoice_id",
-        "customer_id",
-        "adjustment_date",
-        "amount",
-        "kind",
-    ),
+    "adjustments": tuple(sources.RAW_SCHEMAS["adjustments"]),
 }
 
 

@@ -60,14 +60,7 @@ FRAME_COLUMNS = {
     ),
     "payments": ("payment_id", "invoice_id", "customer_id", "payment_date", "amount"),
     "customers": ("customer_id", "region"),
-    "adjustments": (
-        "adjustment_id",
-        "invoice_id",
-        "customer_id",
-        "adjustment_date",
-        "amount",
-        "kind",
-    ),
+    "adjustments": tuple(sources.RAW_SCHEMAS["adjustments"]),
 }
 
 
