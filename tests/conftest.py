@@ -79,7 +79,9 @@ def pytest_collection_modifyitems(config, items):
             if names:
                 item._nodeid = item_id = f"{base}@{'_'.join(names)}"
                 item._id = NodeId.parse(item_id)
-    items.sort(key=_start_rank)
+    # the standalone cluster's test stops the local Spark session (a process holds one): last
+    # in the spark group, so the local-mode tests share one session instead of starting two
+    items.sort(key=lambda item: (_start_rank(item), "spark_cluster" in item.fixturenames))
     return result
 
 
