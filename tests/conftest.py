@@ -28,6 +28,10 @@ def _plan_cache(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------
 # Spreading the tests over the workers of `pytest -n 2 --dist loadgroup` (make test)
 # ---------------------------------------------------------------------------------------------
+# For a new test: mark an end-to-end one (papermill runs, site builds) `slow`, so it starts
+# before the quick ones; give tests that share a costly module- or session-scoped fixture one
+# `xdist_group`, so they run on one worker and the fixture is made once, not once per worker
+# (keep a group to a few minutes: a group runs on one worker from start to end).
 
 #: Module-scoped fixtures parametrised by renderer that build a whole site (~40 s a build): the
 #: tests of one renderer go to one worker (group ``site-<renderer>``), so each of these sites is
