@@ -25,6 +25,70 @@ def _plan_cache(tmp_path_factory):
     os.environ.pop("ARINSIGHT_PLAN_CACHE", None)
 
 
+# ---------------------------------------------------------------------------------------------
+# Spreading the tests over the workers of `pytest -n 2 --dist loadgroup` (make test)
+# ---------------------------------------------------------------------------------------------
+# For a new test: mark an end-to-end one (papermill runs, site builds) `slow`, so it starts
+# before the quick ones; give tests that share a costly module- or session-scoped fixture one
+# `xdist_group`, so they run on one worker and the fixture is made once, not once per worker
+# (keep a group to a few minutes: a group runs on one worker from start to end).
+
+#: Module-scoped fixtures parametrised by renderer that build a whole site (~40 s a build): the
+#: tests of one renderer go to one worker (group ``site-<renderer>``), so each of these sites is
+#: built once per run instead of once per worker.
+SITE_BUILDS = ("built", "served", "engine_served", "engine_cut_served")
+
+
+def _groups(item: pytest.Item) -> list[str]:
+    names = {
+        str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+        for m in item.iter_markers("xdist_group")
+    }
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    names |= {f"site-{params[f]}" for f in SITE_BUILDS if f in params}
+    return sorted(names)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    """Long tests first, so that no worker picks up a long one while the other has finished:
+    end-to-end runs (``slow``), then browser tests, then property tests (hypothesis), then the
+    rest. Groups need no rank: xdist sends the biggest group first (--loadscope-reorder)."""
+    if item.get_closest_marker("slow"):
+        return 0
+    if item.get_closest_marker("browser"):
+        return 1
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        return 2
+    return 3
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker: the long tests first (a stable sort keeps each module's order and
+    pytest's grouping by parameter), and with ``--dist loadgroup`` the group names appended to
+    the test ids as ``id@group``, which is how xdist's scheduler sees groups. xdist 3.8 appends
+    them to ``item._nodeid``, which pytest 9 no longer reads (it reads ``item._id``): without
+    this, ``xdist_group`` marks are ignored and Spark, for one, starts on both workers."""
+    result = yield
+    if not hasattr(config, "workerinput"):
+        return result
+    if getattr(config.option, "loadgroup", False):
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            names = _groups(item)
+            base = item.nodeid
+            if base.rfind("@") > base.rfind("]"):  # xdist's suffix (pytest < 9): ours replaces it
+                base = base.rsplit("@", 1)[0]
+            if names:
+                item._nodeid = item_id = f"{base}@{'_'.join(names)}"
+                item._id = NodeId.parse(item_id)
+    # the standalone cluster's test stops the local Spark session (a process holds one): last
+    # in the spark group, so the local-mode tests share one session instead of starting two
+    items.sort(key=lambda item: (_start_rank(item), "spark_cluster" in item.fixturenames))
+    return result
+
+
 def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
     """A table as ingest returns it, from rows of text (source row numbers 2, 3, ... like a CSV)."""
     raw = pd.DataFrame(rows, columns=CANONICAL[table], dtype=str).fillna("")

@@ -141,7 +141,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def run_shape(shape: str, tmp_path: Path, regions: list[str]) -> dict[str, dict]:
     """check + run of one export; asserts both exit 0 and every region's receivables page is
     published; returns region -> kpis.json."""
-    folder = export(shape, tmp_path)
+    return run_export(export(shape, tmp_path), tmp_path, regions)
+
+
+def run_export(folder: Path, tmp_path: Path, regions: list[str]) -> dict[str, dict]:
+    """:func:`run_shape` of an export already copied to ``folder``, with the folders of
+    ``tmp_path`` (interim, processed, reports)."""
     params = _params(folder, tmp_path)
     checked = _cli("check", "--params", str(params), "--json", str(tmp_path / "check.json"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -222,7 +227,8 @@ def test_flat_export_with_partial_paid_amounts_and_no_dates(tmp_path):
 
 
 @pytest.mark.slow
-def test_status_only_export_dated_by_the_export_date(tmp_path):
+@pytest.mark.xdist_group("own-data-switch")
+def test_status_only_export_dated_by_the_export_date(switched):
     """Status "Bezahlt" (paid) without a date, dated 2026-09-30 by undated_payment_date: S1
     1200.00 and S4 99.50 are payments on 09-30, flagged payment_date_assumed (2 rows, 1299.50).
 
@@ -230,8 +236,10 @@ def test_status_only_export_dated_by_the_export_date(tmp_path):
     Sales in September: S2 800 + S4 99.50 = 899.50; collections 1200 + 99.50 = 1299.50.
     AR(begin) = S1 1200 + S3 450.50 = 1650.50. DSO = 1250.50 / 899.50 x 30 = 41.7065.
     Paid of billed: 1299.50 / 2550.00 = 50.9608 %. Average days late (paid in September): S1 30
-    days late (due 08-31, paid 09-30), S4 early -> 15.0. No regions: only "All"."""
-    k = run_shape("status_only", tmp_path, [])
+    days late (due 08-31, paid 09-30), S4 early -> 15.0. No regions: only "All".
+
+    The first run of :func:`switched` (its reports folder is fresh then)."""
+    k = switched["status"]
     a = k["All"]
     assert (a["open_ar"], a["overdue_ar"], a["credit_sales"], a["collections"]) == (
         1250.5,
@@ -243,7 +251,7 @@ def test_status_only_export_dated_by_the_export_date(tmp_path):
     assert a["dso"] == approx(41.7065)
     assert a["paid_to_billed_rate"] == approx(50.9608)
     assert a["average_days_late"] == 15.0
-    dq = json.loads((tmp_path / "reports" / PERIOD / "All" / "data_quality.json").read_text())
+    dq = switched["status_data_quality"]
     assert dq["undated_payments"]["dated_by_assumption"] == {"rows": 2, "amount": 1299.5}
     assert dq["reasons"]["payments"] == {"payment_date_assumed": 2}
 
@@ -427,7 +435,8 @@ def test_excel_report_with_a_header_offset(tmp_path):
 
 
 @pytest.mark.slow
-def test_sql_export_read_with_a_query(tmp_path):
+@pytest.mark.xdist_group("own-data-switch")
+def test_sql_export_read_with_a_query(switched):
     """Invoices by a query that leaves the credit note CN1 out; receipts from a table. Q1 1500
     is paid 1000 on 09-05 and 500 on 09-25 (fully paid 16 days after its due date 09-09); Q3 800
     paid 09-30 (early).
@@ -435,8 +444,11 @@ def test_sql_export_read_with_a_query(tmp_path):
     At T: Q2 250 current. Open AR 250, overdue 0. Sales in September 250 + 800 = 1050;
     collections 1000 + 500 + 800 = 2300; AR(begin) = Q1 1500. DSO = 250 / 1050 x 30 = 7.1429;
     CEI = (1500 + 1050 - 250) / (1500 + 1050 - 250) x 100 = 100. Average days late: Q1 16,
-    Q3 0 -> 8. Paid of billed: 2300 / 2550 = 90.1961 %."""
-    k = run_shape("sql_export", tmp_path, [])
+    Q3 0 -> 8. Paid of billed: 2300 / 2550 = 90.1961 %.
+
+    The second run of :func:`switched`: into the folders where the status-only export ran
+    first, so these figures also show that nothing of that dataset is mixed in."""
+    k = switched["erp"]
     a = k["All"]
     assert (a["open_ar"], a["overdue_ar"], a["credit_sales"], a["collections"]) == (
         250.0,
@@ -580,28 +592,44 @@ def _site_pages(tmp_path: Path, name: str) -> dict[str, str]:
     return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in files}
 
 
+@pytest.fixture(scope="module")
+def switched(tmp_path_factory) -> dict:
+    """Three runs of September into one set of folders (interim, processed, reports), as a user
+    switching datasets does: the status-only export (customers K1 "Müller GmbH", K2 "Gärtner
+    AG"; dataset "Status-only export"), then the SQL export (customers Z1, Z2; dataset "ERP
+    database"), then the status-only export again. The first two go through :func:`run_export`
+    (check + run); kpis.json and the data quality are read after each, the site is built after
+    the second and the third run. Shared by the status-only, SQL and switching tests (the tests
+    of group "own-data-switch" run on one worker, so it runs once): each run costs ~25 s."""
+    tmp = tmp_path_factory.mktemp("switch")
+    status, erp = export("status_only", tmp), export("sql_export", tmp)
+    out: dict = {"status": run_export(status, tmp, [])}
+    all_dir = tmp / "reports" / PERIOD / "All"
+    out["status_data_quality"] = json.loads((all_dir / "data_quality.json").read_text())
+    out["erp"] = run_export(erp, tmp, [])
+    out["erp_pages"] = _site_pages(tmp, "erp")
+    out["archived"] = [p.name for p in (tmp / "reports" / "_archive").iterdir()]
+    ran = _cli("run", "--period", PERIOD, "--params", str(_params(status, tmp)))
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    out["again_pages"] = _site_pages(tmp, "status-again")
+    return out
+
+
 @pytest.mark.slow
-def test_switching_datasets_never_mixes_them_on_the_site(tmp_path):
-    """Run the status-only export (customers K1 "Müller GmbH", K2 "Gärtner AG"; dataset
-    "Status-only export") and then, into the same reports folder, the SQL export (customers Z1,
-    Z2; dataset "ERP database"): the first tree moves to reports/_archive/, and the site built
+@pytest.mark.xdist_group("own-data-switch")
+def test_switching_datasets_never_mixes_them_on_the_site(switched):
+    """Run the status-only export and then, into the same reports folder, the SQL export (see
+    :func:`switched`): the first tree moves to reports/_archive/, and the site built
     afterwards names the ERP database on its home page while no page mentions the first
     dataset or its customers. Running the first dataset again brings its own reports back: the
     site then shows it and nothing of the ERP database."""
-    status = export("status_only", tmp_path)
-    erp = export("sql_export", tmp_path)
-    for folder in (status, erp, status):
-        ran = _cli("run", "--period", PERIOD, "--params", str(_params(folder, tmp_path)))
-        assert ran.returncode == 0, ran.stderr[-2000:]
-        if folder is erp:
-            pages = _site_pages(tmp_path, "erp")
-            assert "ERP database" in pages["index.html"]
-            mixed = [p for p, text in pages.items() if "Müller" in text or "Status-only" in text]
-            assert mixed == []
-            assert any(">Z1<" in text for text in pages.values())
-            archived = list((tmp_path / "reports" / "_archive").iterdir())
-            assert [p.name.startswith("status-only-export-") for p in archived] == [True]
-    pages = _site_pages(tmp_path, "status-again")
+    pages = switched["erp_pages"]
+    assert "ERP database" in pages["index.html"]
+    mixed = [p for p, text in pages.items() if "Müller" in text or "Status-only" in text]
+    assert mixed == []
+    assert any(">Z1<" in text for text in pages.values())
+    assert [name.startswith("status-only-export-") for name in switched["archived"]] == [True]
+    pages = switched["again_pages"]
     assert "Status-only export" in pages["index.html"]
     assert [p for p, text in pages.items() if "ERP database" in text or ">Z1<" in text] == []
     assert any("Müller GmbH" in text for text in pages.values())

@@ -581,23 +581,28 @@ def test_processed_data_change_only_with_a_published_report(project):
     cleans a ledger with a third customer but every page fails: exit 1, nothing of run 2 is
     published, and processed/ still holds run 1's 2 customers (the report and the data alerts
     read stay consistent); no staging folder is left. Run 3 publishes: processed has 3. The
-    clone's placeholder processed/.gitkeep survives every swap."""
+    clone's placeholder processed/.gitkeep survives every swap.
+
+    Every run reports North and All only (2 + 2 x 6 = 14 notebooks, not up to 26): processed/
+    holds every customer whichever regions are reported, and one region is enough to see its
+    pages kept or published."""
     import pandas as pd
 
     processed = Path(project["params"]["processed_dir"])
     processed.mkdir(parents=True, exist_ok=True)
     (processed / ".gitkeep").write_text("")
-    assert _run(project, period=PERIOD) == 0
+    assert _run(project, period=PERIOD, regions="North") == 0
     assert (processed / ".gitkeep").is_file()
     assert len(pd.read_parquet(processed / "customers.parquet")) == 2
     three = {"customer_regions": ["North", "South", "East"]}
-    assert _run(project, period=PERIOD, params={**three, "fail_pages": True}) == 1
+    failing = {**three, "fail_pages": True}
+    assert _run(project, period=PERIOD, regions="North", params=failing) == 1
     assert len(pd.read_parquet(processed / "customers.parquet")) == 2
     assert not list(processed.parent.glob(".*staging*")) and not list(
         processed.parent.glob(".*trash*")
     )
     assert _manifest(project)["reports"]["North"]["published"] == "previous"  # run 1 pages kept
-    assert _run(project, period=PERIOD, params=three) == 0
+    assert _run(project, period=PERIOD, regions="North", params=three) == 0
     assert len(pd.read_parquet(processed / "customers.parquet")) == 3
     assert (processed / ".gitkeep").is_file()
 
@@ -606,7 +611,10 @@ def test_processed_data_change_only_with_a_published_report(project):
 def test_a_killed_run_leaves_nothing_the_next_run_trips_over(project):
     """A killed run left reports/.staging-2026-10-<id>, .trash-2026-10-<id>, .lock-2026-10 and a
     .processed.staging-2026-10-<id> beside processed/: the next run removes them and succeeds. A
-    lock held by a live run is respected: a second run of that period is refused."""
+    lock held by a live run is respected: a second run of that period is refused.
+
+    No regions in the data (only All: 2 + 6 notebooks): what a killed run leaves behind and the
+    lock are per period, not per region."""
     reports = project["reports_dir"]
     processed = Path(project["params"]["processed_dir"])
     leftovers = [
@@ -617,12 +625,14 @@ def test_a_killed_run_leaves_nothing_the_next_run_trips_over(project):
     for folder in leftovers:
         (folder / "x").mkdir(parents=True)
     (reports / ".lock-2026-10").write_text("")
-    assert _run(project, period=PERIOD) == 0
+    only_all = {"customer_regions": []}
+    assert _run(project, period=PERIOD, params=only_all) == 0
+    assert _manifest(project)["regions"] == ["All"]
     assert [f for f in leftovers if f.exists()] == []
     assert not (reports / ".lock-2026-10").exists()
     busy = pytest.raises(UserError, match="another `arinsight run` of 2026-10 is in progress")
     with runs._period_lock(reports, PERIOD), busy:
-        _run(project, period=PERIOD)
+        _run(project, period=PERIOD, params=only_all)
 
 
 @pytest.mark.slow
