@@ -1641,3 +1641,20 @@ def test_partial_candidates_include_an_over_payment_within_the_cap(tmp_path: Pat
             "why": "partial payment, 657.00 short",
         },
     ]
+
+
+def test_a_reference_to_an_invoice_issued_after_the_booking_date_says_so(tmp_path: Path):
+    """INV-0000003 (400.00) is issued on 2026-10-10. A line of 2026-10-05 naming it from an
+    unknown payer is unmatched because the invoice did not exist yet, not because it is paid;
+    the same line on 2026-10-12 names an invoice that is open: matched."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "E;05.10.2026;400,00;USD;Nobody Known;;Invoice INV-0000003\n"
+        "L;12.10.2026;400,00;USD;Nobody Known;;Invoice INV-0000003\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    assert w.loc["statement:E", ["status", "reason"]].tolist() == [
+        "unmatched",
+        "refers to INV-0000003, issued 2026-10-10, after the booking date",
+    ]
+    assert w.loc["statement:L", ["status", "invoice_ids"]].tolist() == ["matched", "INV-0000003"]

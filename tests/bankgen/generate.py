@@ -993,6 +993,9 @@ class _Gen:
             inv = self.pick(lambda i: i.open_amount < 50000)
             if not inv:
                 break
+            if inv.invoice_date > day:  # not issued yet when collected: no collection
+                self.used.discard(inv.invoice_id)  # (the draw stays, so other seeds are as before)
+                continue
             out.append(
                 self.add(
                     "direct_debit",

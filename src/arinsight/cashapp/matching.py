@@ -807,9 +807,23 @@ def match_line(
     res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
     closed = [i for i in strong if book.remaining[i] <= 0]
     if res.status == "unmatched" and closed:
-        ids = ", ".join(book.ids[i] for i in closed[:3])
-        res.reason = f"refers to {ids}, already paid (duplicate payment?)"
+        note = _closed_note(book, closed, row.get("booking_date"))
+        res.reason = note + (" (duplicate payment?)" if note.endswith("already paid") else "")
     return res
+
+
+def _closed_note(book: InvoiceBook, closed: list[int], day: Any) -> str:
+    """``refers to INV-..., already paid``, or, for an invoice issued after the line's booking
+    date (not billed yet when the money came), ``refers to INV-..., issued <date>, after the
+    booking date``."""
+    ids = ", ".join(book.ids[i] for i in closed[:3])
+    if day is not None and not pd.isna(day):
+        limit = np.datetime64(pd.Timestamp(day), "ns")
+        later = [i for i in closed[:3] if book.issued[i] > limit]
+        if later and len(later) == len(closed[:3]):
+            first = pd.Timestamp(book.issued[later[0]])
+            return f"refers to {ids}, issued {first:%Y-%m-%d}, after the booking date"
+    return f"refers to {ids}, already paid"
 
 
 @dataclass
@@ -883,10 +897,10 @@ def _name_contradicts(ctx: _Ctx, cust: str) -> bool:
 def _ref_note(ctx: _Ctx) -> str:
     """What the text says about invoices, for a reason: never "no reference" when it has one."""
     book = ctx.book
-    closed = [book.ids[i] for i in ctx.strong if book.remaining[i] <= 0]
+    closed = [i for i in ctx.strong if book.remaining[i] <= 0]
     weak = [book.ids[i] for i in ctx.weak if book.remaining[i] > 0]
     if closed:
-        return f"refers to {', '.join(closed[:3])}, already paid"
+        return _closed_note(book, closed, ctx.row.get("booking_date"))
     if weak:
         return f"weak reference to {', '.join(weak[:3])} not confirmed by the payer or the amount"
     if ctx.weak:
