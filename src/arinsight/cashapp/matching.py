@@ -41,8 +41,10 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
    other invoices the text mentions. **Precision first**: when the identified payer is another
    customer, or the amount differs and the payer name scores below ``name_contradiction``
    against the referenced customer, the reference is only suggested (:func:`_contradiction`),
-   unless the payer's only invoice with the exact amount is one typing slip from the number
-   written (``reference_corrected``).
+   unless exactly one of the payer's invoices with the exact amount is one typing slip from the
+   number written (``reference_corrected``), or the line pays the referenced invoices' open
+   amount to the cent and nothing of the payer's own fits it (``reference_third_party``: a
+   sister or parent company paying; :func:`_third_party`).
 2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
    to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
    in rule 1 when the payer confirms, exact amounts only otherwise.
@@ -57,7 +59,10 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
 5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
    reference (the payer's open invoices ranked by reference evidence, then by closeness of the
    amount, not by age), the same amount at another customer when the payer is unknown
-   (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason, which says what the
+   (confidence at most 0.5), except the only open invoice of the book with the amount when it
+   is one slip from a paid invoice the text names (``reference_corrected``,
+   :func:`_unique_amount_one_slip`) or when the name comes close to its customer
+   (``amount_name_close``). Nothing fits: ``unmatched`` with the reason, which says what the
    text referred to (never "no invoice reference" when it had one).
 
 Bank-shortened payer names (``IRON SYS INC``, ``PIONR GRD LLC``, a name cut at 16 characters)
