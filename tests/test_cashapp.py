@@ -36,6 +36,7 @@ from arinsight.cashapp import (
     run_match,
     subset_sums,
 )
+from arinsight.cashapp.apply import known_accounts
 from arinsight.cashapp.matching import InvoiceBook, legal_form, name_core
 from arinsight.cli import main
 from arinsight.errors import SourceError, UserError
@@ -1459,3 +1460,201 @@ def test_squash_keeps_ascii_for_line_keys_and_any_script_for_names():
     assert squash("Müller & Söhne") == "MLLERSHNE"
     assert squash("Müller & Söhne", any_script=True) == "MÜLLERSÖHNE"
     assert squash(None) == squash("", any_script=True) == ""
+
+
+def test_another_customer_paying_with_the_exact_reference_and_amount(tmp_path: Path):
+    """A sister company pays: Blue Foods GmbH (C_2, account DE02, name score 100) pays 42.00
+    writing INV-0000042, Iron Works Ltd's (C_3) invoice open for exactly 42.00. C_2's only open
+    invoice is INV-0000004 (250.00): no invoice or set of 42.00, and 0000004 is two digits from
+    0000042 without being a swap (no typing slip). So reference_third_party at 0.85 (before:
+    suggested). The ledger record keeps payer_ids [C_2]: DE02 is not learned as C_3's account.
+
+    Harbor Labs LLC (C_5) pays 42.00 writing INV-0000042 too, but it has its own INV-0000090 of
+    42.00 open (not one slip from 0000042): its own invoice explains the amount as well, so the
+    line is only suggested, C_5's INV-90 first (0.5 x 1.0), then the referenced INV-42 (0.4,
+    the amount fits)."""
+    one = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nS;05.10.2026;42,00;USD;Blue Foods GmbH;DE02;INV-0000042\n"
+    run = match_statement(_lines(tmp_path, one), _tables(), SETTINGS)
+    line = run.worklist.iloc[0]
+    assert line[["status", "rule", "customer_id", "invoice_ids", "confidence"]].tolist() == [
+        "matched",
+        "reference_third_party",
+        "C_3",
+        "INV-0000042",
+        0.85,
+    ]
+    assert line["reason"] == (
+        "paid by C_2 (Blue Foods GmbH) for C_3 (Iron Works Ltd): the text names INV-0000042 "
+        "and the amount is exactly their open amount; nothing of the payer's own has it"
+    )
+    records = ledger_records(run, _lines(tmp_path, one))
+    assert records[0]["payer_ids"] == ["C_2"] and records[0]["customer_id"] == "C_3"
+    assert known_accounts(records) == {}
+
+    tables = _tables()
+    extra = clean_table(
+        "invoices",
+        [
+            {
+                "invoice_id": "INV-0000090",
+                "customer_id": "C_5",
+                "invoice_date": "2026-09-01",
+                "due_date": "2026-10-01",
+                "amount": 42.00,
+                "currency": "USD",
+            }
+        ],
+    )
+    tables["invoices"] = pd.concat([tables["invoices"], extra], ignore_index=True)
+    two = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nH;05.10.2026;42,00;USD;Harbor Labs LLC;;INV-0000042\n"
+    )
+    line = match_statement(_lines(tmp_path, two), tables, SETTINGS).worklist.iloc[0]
+    assert line["status"] == "suggested"
+    assert line["candidates"] == "INV-0000090 (C_5, 0.50); INV-0000042 (C_3, 0.40)"
+
+
+def test_a_slip_to_a_paid_invoice_and_the_only_open_invoice_with_the_amount(tmp_path: Path):
+    """A line without a payer name pays 333.33 writing INV-0000006 (C_3's, paid). The only open
+    invoice of the book with 333.33 is INV-0000007 (C_4), one digit from 0000006: matched
+    reference_corrected at 0.85 (before: suggested). The same from 'Bleu Labs' (scores 17.4
+    against C_4's name, below name_contradiction 60): suggested. From Iron Works Ltd (C_3, who
+    has no 333.33 open): suggested, the payer is someone else."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "A;05.10.2026;333,33;USD;;;INV-0000006\n"
+        "B;05.10.2026;333,33;USD;Bleu Labs;;INV-0000006\n"
+        "C;05.10.2026;333,33;USD;Iron Works Ltd;;INV-0000006\n"
+    )
+    for ref, status in (("A", "matched"), ("B", "suggested"), ("C", "suggested")):
+        lines = _lines(tmp_path, text)
+        lines = lines.loc[lines["line_id"] == f"statement:{ref}"].reset_index(drop=True)
+        line = match_statement(lines, _tables(), SETTINGS).worklist.iloc[0]
+        assert line["status"] == status, ref
+    line = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.iloc[0]
+    assert line[["rule", "invoice_ids", "confidence"]].tolist() == [
+        "reference_corrected",
+        "INV-0000007",
+        0.85,
+    ]
+    assert line["reason"] == (
+        "the text names INV-0000006; INV-0000007 of C_4 (" + EVIL + ") is one typing slip "
+        "from it and the only open invoice with this amount"
+    )
+
+
+def test_the_payers_invoice_one_slip_away_among_two_with_the_amount(tmp_path: Path):
+    """Iron Works Ltd (C_3) has INV-0000042 (42.00) and, added here, INV-0000019 (42.00, a
+    re-billed copy). It pays 42.00 writing INV-0000041, Harbor Labs' (C_5) invoice of 60.00
+    added here: the payer contradicts it. Of C_3's two invoices with the amount only
+    INV-0000042 is one slip from 0000041 (INV-0000019 is two digits away) -> reference_corrected
+    INV-0000042 at 0.9 (before: suggested, as two invoices had the amount)."""
+    tables = _tables()
+    extra = clean_table(
+        "invoices",
+        [
+            {
+                "invoice_id": inv,
+                "customer_id": cust,
+                "invoice_date": "2026-09-01",
+                "due_date": "2026-10-01",
+                "amount": amount,
+                "currency": "USD",
+            }
+            for inv, cust, amount in (("INV-0000019", "C_3", 42.0), ("INV-0000041", "C_5", 60.0))
+        ],
+    )
+    tables["invoices"] = pd.concat([tables["invoices"], extra], ignore_index=True)
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nX;05.10.2026;42,00;USD;Iron Works Ltd;;INV-0000041\n"
+    )
+    line = match_statement(_lines(tmp_path, text), tables, SETTINGS).worklist.iloc[0]
+    assert line[["status", "rule", "invoice_ids", "confidence"]].tolist() == [
+        "matched",
+        "reference_corrected",
+        "INV-0000042",
+        0.9,
+    ]
+
+
+def test_names_cut_inside_the_legal_form():
+    """Banks cut names at 16 characters, often inside the legal form: 'RIVER METALS GMB' can
+    only be River Metals GmbH (90 + 10 x 14/15, capped at 99; River Metals Group scores 88 by
+    rapidfuzz); 'PIONEER HEALTH G' fits Pioneer Health GmbH (98.2) and Group (97.8): ambiguous.
+    'SUMMIT SYSTEMS I' may be Summit Systems Inc (96.3) or Summit Systems International Ltd
+    (cut inside its last word: 90 + 10 x 14/26 = 95.4): ambiguous, where before it was Inc
+    alone (International scored 72.7). 'Atlas Logistics Limited Liabil' (Limited Liability
+    Company cut at 30) is Atlas Logistics LLC, not Ltd."""
+    from arinsight.cashapp.matching import identify_payer, name_scores
+
+    names = [
+        "River Metals GmbH",
+        "River Metals Group",
+        "Pioneer Health GmbH",
+        "Pioneer Health Group",
+        "Summit Systems Inc",
+        "Summit Systems International Ltd",
+        "Atlas Logistics LLC",
+        "Atlas Logistics Ltd",
+    ]
+    customers = pd.DataFrame({"customer_id": [f"K{k}" for k in range(8)], "customer_name": names})
+    book = InvoiceBook(
+        pd.DataFrame(
+            {
+                "invoice_id": ["INV-1"],
+                "customer_id": ["K0"],
+                "due_date": [pd.Timestamp("2026-10-01")],
+                "currency": ["USD"],
+                "open_amount": [1.0],
+            }
+        ),
+        customers,
+    )
+    payers = [
+        "RIVER METALS GMB",
+        "PIONEER HEALTH G",
+        "SUMMIT SYSTEMS I",
+        "Atlas Logistics Limited Liabil",
+    ]
+    scores = name_scores(payers, book)
+    got = [identify_payer(p, s, book, SETTINGS)[0] for p, s in zip(payers, scores, strict=True)]
+    assert got == [["K0"], ["K2", "K3"], ["K4", "K5"], ["K6"]]
+    assert scores[0][0] == 99.0 and scores[0][1] == pytest.approx(88.0)
+    assert scores[2][5] == pytest.approx(90 + 140 / 26)
+    assert legal_form("Atlas Logistics Limited Liabil") == frozenset({"LLC"})
+    assert name_core("Atlas Logistics Limited Liabil") == "ATLAS LOGISTICS"
+
+
+def test_partial_candidates_include_an_over_payment_within_the_cap(tmp_path: Path):
+    """Iron Works Ltd pays 43.00 without a reference: no invoice or set has it. INV-0000042
+    (open 42.00) is 1.00 below it, within the 5 % over-payment cap, and closest: first, at
+    0.3 x 1.0 x 42/43 x 0.9 = 0.2637; INV-0000005 (open 700.00) next, 0.3 x 43/700 x 0.9 =
+    0.0166. Before, INV-42 was not a candidate (only larger open amounts were)."""
+    text = "Ref;Date;Amount;Ccy;Payer;IBAN;Text\nP;05.10.2026;43,00;USD;Iron Works Ltd;;\n"
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    c = run.candidates[["invoice_ids", "confidence", "why"]].to_dict(orient="records")
+    assert c == [
+        {"invoice_ids": "INV-0000042", "confidence": 0.2637, "why": "pays 1.00 more"},
+        {
+            "invoice_ids": "INV-0000005",
+            "confidence": 0.0166,
+            "why": "partial payment, 657.00 short",
+        },
+    ]
+
+
+def test_a_reference_to_an_invoice_issued_after_the_booking_date_says_so(tmp_path: Path):
+    """INV-0000003 (400.00) is issued on 2026-10-10. A line of 2026-10-05 naming it from an
+    unknown payer is unmatched because the invoice did not exist yet, not because it is paid;
+    the same line on 2026-10-12 names an invoice that is open: matched."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "E;05.10.2026;400,00;USD;Nobody Known;;Invoice INV-0000003\n"
+        "L;12.10.2026;400,00;USD;Nobody Known;;Invoice INV-0000003\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    assert w.loc["statement:E", ["status", "reason"]].tolist() == [
+        "unmatched",
+        "refers to INV-0000003, issued 2026-10-10, after the booking date",
+    ]
+    assert w.loc["statement:L", ["status", "invoice_ids"]].tolist() == ["matched", "INV-0000003"]

@@ -139,12 +139,14 @@ def _dec(x) -> Decimal | None:
 
 def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
     """Read the ledger a user has: a processed folder (`invoices.parquet`, `payments.parquet`,
-    `customers.parquet`) or a sample folder (`invoices.csv`, `ledger.sqlite`, `customers.xlsx`).
+    `customers.parquet`, `adjustments.parquet` when there is one) or a sample folder
+    (`invoices.csv`, `ledger.sqlite`, `customers.xlsx`, `adjustments.csv` when there is one).
 
-    Open at the statement date = amount less the payments dated on or before it, for invoices
-    issued on or before it that have no payment after it (those are paid some other way later:
-    a statement line for them would contradict the ledger). Invoices whose id occurs twice, or
-    whose row cannot be read, are left out.
+    Open at the statement date = amount less the payments and the adjustments (credit notes and
+    write-offs: open AR is net of them, docs/own-data.md) dated on or before it, for invoices
+    issued on or before it that have no payment or adjustment after it (those are settled some
+    other way later: a statement line for them would contradict the ledger). Invoices whose id
+    occurs twice, or whose row cannot be read, are left out.
     """
     path = Path(path)
     if (path / "invoices.parquet").exists():
@@ -166,6 +168,9 @@ def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
             for r in inv.itertuples()
         ]
         pay_rows = [(r.invoice_id, r.payment_date, r.amount) for r in pay.itertuples()]
+        if (path / "adjustments.parquet").exists():
+            adj = pd.read_parquet(path / "adjustments.parquet")
+            pay_rows += [(r.invoice_id, r.adjustment_date, r.amount) for r in adj.itertuples()]
         cust = {str(r.customer_id): str(r.customer_name) for r in cus.itertuples()}
     elif (path / "invoices.csv").exists():
         with open(path / "invoices.csv", newline="", encoding="utf-8") as f:
@@ -188,6 +193,11 @@ def load_ledger(path: str | Path, statement_date: dt.date) -> Ledger:
             ).fetchall()
         finally:
             con.close()
+        if (path / "adjustments.csv").exists():
+            with open(path / "adjustments.csv", newline="", encoding="utf-8") as f:
+                pay_rows += [
+                    (r["InvoiceNo"], r["PostingDate"], r["Amount"]) for r in csv.DictReader(f)
+                ]
         from openpyxl import load_workbook
 
         wb = load_workbook(path / "customers.xlsx", read_only=True)
@@ -983,6 +993,9 @@ class _Gen:
             inv = self.pick(lambda i: i.open_amount < 50000)
             if not inv:
                 break
+            if inv.invoice_date > day:  # not issued yet when collected: no collection
+                self.used.discard(inv.invoice_id)  # (the draw stays, so other seeds are as before)
+                continue
             out.append(
                 self.add(
                     "direct_debit",

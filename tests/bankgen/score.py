@@ -9,7 +9,10 @@ for the CSV files, and compares the worklists and applied_payments.csv with trut
 
 Counted over the credit lines of day 1 and day 2 (the re-sent copy is checked apart):
 auto-matched share, precision (a match is correct when its invoices are exactly the truth's;
-every wrong one is listed with the rule, confidence and reason the tool gave), recall, ambiguous
+every wrong one is listed with the rule, confidence and reason the tool gave), recall, the
+share of the *matchable* lines matched correctly (they pay an invoice, are not ambiguous by
+design and are not returned within the same statement: what a tool that never guesses can
+match), ambiguous
 lines auto-matched (must be 0), lines applied twice (must be 0), reversals undone, invoices
 given more than they had open, and the lines the truth expected to be matched that were not.
 """
@@ -158,6 +161,15 @@ def score_format(
         "statuses": defaultdict(int),
         "resent": defaultdict(int),
         "none_lines_matched": 0,
+        # lines a tool that never guesses can match: they pay an invoice, are not ambiguous by
+        # design and are not returned within the same statement (then rightly left open)
+        "matchable_lines": 0,
+        "matchable_correct": 0,
+    }
+    returned_here = {
+        by_no[x["reverses"]]["line_no"]
+        for x in truth["lines"]
+        if x.get("reverses") and by_no[x["reverses"]]["file"] == x["file"]
     }
     dups = [f for f in truth["files"] if f.get("duplicate_of") and f.get(src)]
     for ln in credits:
@@ -175,6 +187,8 @@ def score_format(
         truth_ids = sorted({p["invoice_id"] for p in ln["pays"]})
         if truth_ids:
             res["paying_lines"] += 1
+        matchable = bool(truth_ids) and not ln["ambiguous"] and ln["line_no"] not in returned_here
+        res["matchable_lines"] += matchable
         if row is None:
             res["not_in_worklist"].append(ln["line_no"])
             continue
@@ -188,6 +202,7 @@ def score_format(
         got = _ids(row.get("invoice_ids"))
         if got == truth_ids and truth_ids:
             res["correct"] += 1
+            res["matchable_correct"] += matchable
         else:
             d = _desc(ln, row)
             d["why_wrong"] = (
@@ -316,7 +331,9 @@ def summary(seed, r: dict) -> str:
     errs = [x for x in r["runs"] if x["rc"] != 0]
     s = [
         f"seed {seed} [{r['format']}]: {r['credit_lines']} credit lines, auto-matched "
-        f"{m} = {share:.1%}, precision {prec:.2%} ({m - c} wrong), recall {rec:.1%}; "
+        f"{m} = {share:.1%}, precision {prec:.2%} ({m - c} wrong), recall {rec:.1%}, "
+        f"of the {r['matchable_lines']} matchable lines {r['matchable_correct']} = "
+        f"{r['matchable_correct'] / max(r['matchable_lines'], 1):.1%}; "
         f"ambiguous auto-matched {len(r['ambiguous_matched'])}; applied twice "
         f"{len(r['applied_twice'])}; invoices over-applied {len(r['over_applied'])}; "
         f"reversals undone {undone}/{len(r['reversals'])}; re-sent copy {r['resent']}; "

@@ -246,7 +246,9 @@ def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     accepted or assigned (a decision), the payer **name** as written (``name:`` + its
     :func:`~arinsight.cashapp.matching.name_core`) when it was decided for exactly one customer:
     an alias such as ``B. FOODS PURCHASING`` for Blue Foods Inc. Lines undone since (reversed,
-    re-assigned, rejected) teach nothing."""
+    re-assigned, rejected) teach nothing, and neither do lines whose payer was identified as
+    other customers than the one paid (``payer_ids``: a sister or parent company paying for it,
+    whose account is its own)."""
     from arinsight.cashapp.matching import name_core
 
     undone = reversed_lines(records)
@@ -257,6 +259,8 @@ def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             continue
         if rec.get("rule") in ("reversal", "reversed", "rejected"):
             continue
+        if rec.get("payer_ids") and str(cust) not in rec["payer_ids"]:
+            continue  # paid for another customer: the account and name are the payer's own
         acct = squash(rec.get("payer_account"), any_script=True)
         if acct:
             seen.setdefault(acct, set()).add(str(cust))
@@ -694,6 +698,8 @@ def ledger_records(
                 {"invoice_id": r.invoice_id, "amount": float(r.amount), "currency": r.currency}
                 for r in short.itertuples()
             ]
+        if res.payers:
+            rec["payer_ids"] = list(res.payers)
         if res.reverses:
             rec["reverses"] = res.reverses
         if res.status == "reversal":
@@ -717,7 +723,14 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
     """Carry out the pending decisions on this statement's lines (module
     :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
     first. A line applied before is undone first (its record is reversed by the new one)."""
-    from arinsight.cashapp.matching import LineValue, allocate, match_line, name_scores, short_of
+    from arinsight.cashapp.matching import (
+        LineValue,
+        allocate,
+        identify_payer,
+        match_line,
+        name_scores,
+        short_of,
+    )
 
     done = {r.get("decision_id") for r in ledger}
     latest: dict[str, Any] = {}
@@ -787,6 +800,12 @@ def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, resul
             if res.unapplied:
                 res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
             res.short = short_of(book, allocations)
+            res.payers = identify_payer(
+                str(line["payer_name"] or ""),
+                name_scores([line["payer_name"]], book)[0],
+                book,
+                settings,
+            )[0]
             for i, cents in allocations:
                 book.remaining[i] -= cents
         res.decision, res.reverses, res.record_id = decision, reverses, record_id

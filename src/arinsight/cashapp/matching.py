@@ -41,8 +41,10 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
    other invoices the text mentions. **Precision first**: when the identified payer is another
    customer, or the amount differs and the payer name scores below ``name_contradiction``
    against the referenced customer, the reference is only suggested (:func:`_contradiction`),
-   unless the payer's only invoice with the exact amount is one typing slip from the number
-   written (``reference_corrected``).
+   unless exactly one of the payer's invoices with the exact amount is one typing slip from the
+   number written (``reference_corrected``), or the line pays the referenced invoices' open
+   amount to the cent and nothing of the payer's own fits it (``reference_third_party``: a
+   sister or parent company paying; :func:`_third_party`).
 2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
    to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
    in rule 1 when the payer confirms, exact amounts only otherwise.
@@ -57,7 +59,10 @@ time), and ``token_sort_ratio`` ignores word order ("Foods Blue" = "Blue Foods")
 5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
    reference (the payer's open invoices ranked by reference evidence, then by closeness of the
    amount, not by age), the same amount at another customer when the payer is unknown
-   (confidence at most 0.5). Nothing fits: ``unmatched`` with the reason, which says what the
+   (confidence at most 0.5), except the only open invoice of the book with the amount when it
+   is one slip from a paid invoice the text names (``reference_corrected``,
+   :func:`_unique_amount_one_slip`) or when the name comes close to its customer
+   (``amount_name_close``). Nothing fits: ``unmatched`` with the reason, which says what the
    text referred to (never "no invoice reference" when it had one).
 
 Bank-shortened payer names (``IRON SYS INC``, ``PIONR GRD LLC``, a name cut at 16 characters)
@@ -121,6 +126,7 @@ LEGAL_FORMS = frozenset(
         "AB",
         "AS",
         "PTY",
+        "LIABILITY",
         "THE",
     ]
 )
@@ -246,6 +252,9 @@ class LineResult:
     #: (invoice row, cents) still open on an invoice this line paid short: a deduction, whose
     #: reason a person assigns (docs/collections.md, "Short payments become deductions")
     short: list[tuple[int, int]] = field(default_factory=list)
+    #: the customers the payer was identified as (by id, account or name; several when the
+    #: name fits several): a line paid for *another* customer teaches no account
+    payers: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +292,9 @@ def name_core(name: Any, keep_legal: bool = False) -> str:
     ):
         written = written[:-1]
     words = [w for w in written if w not in DEPARTMENT_WORDS]
+    # a name cut inside its legal form: LIMITED LIABIL(ITY COMPANY), GESELLSCHAFT M(BH)
+    if len(words) > 2 and words[-2] in LEGAL_FORMS and _legal_prefix(words[-1]):
+        words = words[:-1]
     if not keep_legal:
         words = [w for w in words if w not in LEGAL_FORMS] or words
     return " ".join(words)
@@ -299,10 +311,23 @@ _LEGAL_SAME = {
 }
 
 
+def _legal_prefix(word: str) -> bool:
+    """``word`` is the beginning of a legal form (a name cut inside it: ``GMB``, ``LIABIL``)."""
+    return any(f.startswith(word) and f != word for f in LEGAL_FORMS if f != "THE")
+
+
 def legal_form(name: Any) -> frozenset[str]:
     """The legal forms written in a company name, spelled one way (``Limited`` -> LTD,
-    ``Gesellschaft mbH`` -> GMBH); empty when none is written."""
+    ``Gesellschaft mbH`` -> GMBH, ``Limited Liability Company`` -> LLC, also cut after
+    ``LIMITED LIA``); empty when none is written."""
     words = _words(name)
+    for k in range(len(words) - 1):
+        if (
+            words[k] == "LIMITED"
+            and len(words[k + 1]) >= 3
+            and "LIABILITY".startswith(words[k + 1])
+        ):
+            return frozenset({"LLC"})
     return frozenset(_LEGAL_SAME.get(w, w) for w in words if w in LEGAL_FORMS and w != "THE")
 
 
@@ -437,6 +462,10 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
     (ambiguous). Payers with an exact name (99 or more) are not looked at."""
     if not hasattr(book, "_core_words"):
         book._core_words = [c.split() for c in book.cores]
+        book._legal_words = [
+            [_LEGAL_SAME.get(w, w) for w in _words(book.names[c]) if w in LEGAL_FORMS]
+            for c in book.cust_ids
+        ]
         first: dict[str, list[int]] = {}
         for k, words in enumerate(book._core_words):
             if words:
@@ -446,12 +475,30 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
         words = q.split()
         if not words or (len(out[r]) and out[r].max() >= 99):
             continue
+        # a last word that may begin another customer's next word is not a cut legal form
+        core_cut = any(
+            len(cw) >= len(words) and cw[len(words) - 1].startswith(words[-1])
+            for cw in (book._core_words[k] for k in book._by_first.get(words[0][0], []))
+        )
         for k in book._by_first.get(words[0][0], []):
             cw = book._core_words[k]
+            if (
+                len(words) == len(cw) + 1
+                and not core_cut
+                and len(q) >= 12
+                and any(f.startswith(words[-1]) for f in book._legal_words[k])
+                and all(_abbreviates(w, c) for w, c in zip(words, cw, strict=False))
+            ):  # cut inside the legal form: RIVER METALS GMB(H), only this customer's form
+                letters = len("".join(cw + book._legal_words[k][:1]))
+                score = 90 + 10 * len(q.replace(" ", "")) / letters
+                out[r, k] = max(out[r, k], min(score, 99.0))
+                continue
             if len(words) > len(cw):
                 continue
-            if len(words) < len(cw):  # cut off: the last written word begins the next one
-                cut = all(w == c for w, c in zip(words[:-1], cw, strict=False))
+            cut = all(w == c for w, c in zip(words[:-1], cw, strict=False))
+            if len(words) < len(cw) or (len(words) == len(cw) and len(words[-1]) == 1):
+                # cut off: the last written word begins the customer's word there (one letter
+                # too: SUMMIT SYSTEMS I may be Summit Systems International)
                 if not (cut and cw[len(words) - 1].startswith(words[-1])) or len(q) < 12:
                     continue
                 score = 90 + 10 * len(q.replace(" ", "")) / len("".join(cw))
@@ -765,9 +812,23 @@ def match_line(
     res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
     closed = [i for i in strong if book.remaining[i] <= 0]
     if res.status == "unmatched" and closed:
-        ids = ", ".join(book.ids[i] for i in closed[:3])
-        res.reason = f"refers to {ids}, already paid (duplicate payment?)"
+        note = _closed_note(book, closed, row.get("booking_date"))
+        res.reason = note + (" (duplicate payment?)" if note.endswith("already paid") else "")
     return res
+
+
+def _closed_note(book: InvoiceBook, closed: list[int], day: Any) -> str:
+    """``refers to INV-..., already paid``, or, for an invoice issued after the line's booking
+    date (not billed yet when the money came), ``refers to INV-..., issued <date>, after the
+    booking date``."""
+    ids = ", ".join(book.ids[i] for i in closed[:3])
+    if day is not None and not pd.isna(day):
+        limit = np.datetime64(pd.Timestamp(day), "ns")
+        later = [i for i in closed[:3] if book.issued[i] > limit]
+        if later and len(later) == len(closed[:3]):
+            first = pd.Timestamp(book.issued[later[0]])
+            return f"refers to {ids}, issued {first:%Y-%m-%d}, after the booking date"
+    return f"refers to {ids}, already paid"
 
 
 @dataclass
@@ -801,8 +862,11 @@ def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> 
     for rule in (_rule_strong, _rule_weak, _rule_payer_amount, _rule_payers_ambiguous):
         res = rule(ctx)
         if res is not None:
-            return res
-    return _rule_same_amount_anywhere(ctx)
+            break
+    else:
+        res = _rule_same_amount_anywhere(ctx)
+    res.payers = list(payers)
+    return res
 
 
 def _identify(row, text, book, scores, settings, known_accounts) -> tuple[list[str], float]:
@@ -838,10 +902,10 @@ def _name_contradicts(ctx: _Ctx, cust: str) -> bool:
 def _ref_note(ctx: _Ctx) -> str:
     """What the text says about invoices, for a reason: never "no reference" when it has one."""
     book = ctx.book
-    closed = [book.ids[i] for i in ctx.strong if book.remaining[i] <= 0]
+    closed = [i for i in ctx.strong if book.remaining[i] <= 0]
     weak = [book.ids[i] for i in ctx.weak if book.remaining[i] > 0]
     if closed:
-        return f"refers to {', '.join(closed[:3])}, already paid"
+        return _closed_note(book, closed, ctx.row.get("booking_date"))
     if weak:
         return f"weak reference to {', '.join(weak[:3])} not confirmed by the payer or the amount"
     if ctx.weak:
@@ -909,23 +973,27 @@ def _one_slip(a: str, b: str) -> bool:
 
 
 def _corrected(ctx: _Ctx, rows: list[int]) -> LineResult | None:
-    """The identified payer (or, for a name that fits several customers, all of them together)
-    has exactly one open invoice with the line's amount, and its number is one slip (a digit, or
-    two neighbours swapped) from a referenced number: that invoice, ``reference_corrected`` at
+    """Exactly one of the identified payer's open invoices with the line's amount (for a name
+    that fits several customers, of all of theirs) has a number one slip (a digit, or two
+    neighbours swapped) from a referenced number: that invoice, ``reference_corrected`` at
     0.9 x the payer's score."""
     book = ctx.book
     if not ctx.payers:
         return None
     singles = [
-        r
+        r[0]
         for payer in ctx.payers
         for r in _exact_and_sums(book, payer, ctx.line, ctx.settings, sums=False)[0]
     ]
-    if len(singles) != 1:  # with an ambiguous name: one invoice among all the names fit
+    # of the payer's invoices with the amount (with an ambiguous name: of all the names'),
+    # exactly one is one slip from a number written (two with the amount, e.g. a re-billed
+    # copy, and one of them a slip from the text: that one)
+    slips = [
+        i for i in singles if any(_one_slip(_norm(book.ids[i]), _norm(book.ids[r])) for r in rows)
+    ]
+    if len(slips) != 1:
         return None
-    own = singles[0][0]
-    if not any(_one_slip(_norm(book.ids[own]), _norm(book.ids[i])) for i in rows):
-        return None
+    own = slips[0]
     res = _settle(
         book, [own], ctx.line, "reference_corrected", round(0.9 * ctx.payer_conf, 4), False
     )
@@ -945,6 +1013,8 @@ def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineRes
     book = ctx.book
     if (fixed := _corrected(ctx, rows)) is not None:
         return fixed
+    if exact and (paid_for := _third_party(ctx, rows)) is not None:
+        return paid_for
     cust = book.customer[rows[0]]
     open_ = int(book.remaining[rows].sum()) / 100
     amount = "the amount fits" if exact else f"the amount differs from their open {open_:,.2f}"
@@ -971,6 +1041,40 @@ def _contradiction(ctx: _Ctx, rows: list[int], why: str, exact: bool) -> LineRes
         candidates=cands[: ctx.settings.suggestions],
         reason=f"the text refers to {ids} of {ctx.name(cust)}, but {why}; {amount}",
     )
+
+
+def _third_party(ctx: _Ctx, rows: list[int]) -> LineResult | None:
+    """Rule 1b: another customer pays this customer's invoices (a sister or parent company, a
+    factor): the text names them with a strong reference and the line pays exactly their open
+    amount, in their currency (no conversion, no discount, no partial), and nothing of the
+    payer's own explains it: none of its open invoices (or sets of them) has the amount and none
+    has a number one slip from the one written. ``reference_third_party`` at 0.85.
+
+    A slip that makes a payer's own number another customer's would also have to hit that
+    invoice's open amount to the cent; a payer paying its own invoice with a mistyped number
+    is caught by its own invoice with the amount (then suggested, or ``reference_corrected``)."""
+    book = ctx.book
+    if not set(rows) <= set(ctx.strong):  # only what the text names, nothing completed
+        return None
+    v = ctx.line.value(book.currency[rows[0]])
+    if v is None or not v[2] or v[0] != int(book.remaining[rows].sum()):
+        return None
+    for payer in ctx.payers:
+        singles, sets, exhausted = _exact_and_sums(book, payer, ctx.line, ctx.settings)
+        if singles or sets or exhausted:
+            return None
+        own = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
+        if any(_one_slip(_norm(book.ids[i]), _norm(book.ids[r])) for i in own for r in rows):
+            return None
+    res = _settle(book, rows, ctx.line, "reference_third_party", 0.85, False)
+    if res is not None:
+        ids = ", ".join(book.ids[i] for i in rows)
+        res.reason = (
+            f"paid by {_payer_words(ctx)} for {ctx.name(book.customer[rows[0]])}: the text "
+            f"names {ids} and the amount is exactly their open amount; nothing of the payer's "
+            "own has it"
+        )
+    return res
 
 
 def _overpaid_beyond_cap(ctx: _Ctx, rows: list[int], cents: int, total: int) -> LineResult:
@@ -1153,8 +1257,10 @@ def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
         )
         cands += [[int(i)] for i in hit]
         exact &= tol == 0 or not len(hit)
-    if len(cands) == 1 and exact and (res := _unique_amount_close_name(ctx, cands[0])):
-        return res
+    if len(cands) == 1 and exact:
+        res = _unique_amount_one_slip(ctx, cands[0]) or _unique_amount_close_name(ctx, cands[0])
+        if res is not None:
+            return res
     note = _ref_note(ctx)
     named = str(ctx.row.get("payer_name") or "").strip()
     who = (
@@ -1176,6 +1282,29 @@ def _rule_same_amount_anywhere(ctx: _Ctx) -> LineResult:
     if ctx.payers:
         return LineResult("unmatched", reason=f"{note}; {who}, no amount fits")
     return LineResult("unmatched", reason=f"{note}, {who}, amount fits no open invoice")
+
+
+def _unique_amount_one_slip(ctx: _Ctx, rows: list[int]) -> LineResult | None:
+    """Rule 5b: the payer is not identified, the text names an invoice that is paid or another
+    customer's, and the only open invoice of the whole book with the line's exact amount has a
+    number one slip from it (a digit, or two neighbours swapped): ``reference_corrected`` at
+    0.85, unless the payer name speaks against its customer (identified as others, or scoring
+    below ``name_contradiction``)."""
+    book = ctx.book
+    own = rows[0]
+    written = [i for i in ctx.strong + ctx.weak if i != own]
+    if not any(_one_slip(_norm(book.ids[own]), _norm(book.ids[i])) for i in written):
+        return None
+    if _name_contradicts(ctx, book.customer[own]):
+        return None
+    res = _settle(book, [own], ctx.line, "reference_corrected", 0.85, False)
+    if res is not None:
+        ids = ", ".join(book.ids[i] for i in written[:3])
+        res.reason = (
+            f"the text names {ids}; {book.ids[own]} of {ctx.name(book.customer[own])} is one "
+            "typing slip from it and the only open invoice with this amount"
+        )
+    return res
 
 
 def _unique_amount_close_name(ctx: _Ctx, rows: list[int]) -> LineResult | None:
@@ -1207,8 +1336,10 @@ def _unique_amount_close_name(ctx: _Ctx, rows: list[int]) -> LineResult | None:
 
 def _partial_suggestion(ctx: _Ctx, exhausted: bool) -> LineResult:
     """The identified payer has no invoice or set with the amount: a partial payment (or a
-    payment on account). Candidates are ranked by reference evidence (an invoice the text names,
-    even weakly, first), then by how close the open amount is to the line's, not by age."""
+    payment on account). Candidates are the payer's open invoices larger than the line (a
+    partial payment) or smaller by at most the over-payment cap, ranked by reference evidence
+    (an invoice the text names, even weakly, first), then by how close the open amount is to
+    the line's, not by age."""
     book, payer, settings = ctx.book, ctx.payer, ctx.settings
     rows = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
     if not rows:
@@ -1236,16 +1367,28 @@ def _partial_suggestion(ctx: _Ctx, exhausted: bool) -> LineResult:
             "(payment on account?)",
         )
     named = set(ctx.weak) | set(ctx.strong)
-    fits = [i for i in rows if book.remaining[i] > cents]
-    fits.sort(key=lambda i: (i not in named, int(book.remaining[i]) - cents, i))
+    # larger open amounts (a partial payment) and, within the over-payment cap, smaller ones
+    cap = 1 + settings.overpay_tolerance
+    fits = [
+        i for i in rows if int(book.remaining[i]) > cents or int(book.remaining[i]) * cap >= cents
+    ]
+    fits.sort(key=lambda i: (i not in named, abs(int(book.remaining[i]) - cents), i))
+
+    def why(i: int) -> str:
+        gap = (int(book.remaining[i]) - cents) / 100
+        if i in named:
+            return "partial payment; named in the text" if gap > 0 else "named in the text"
+        return f"partial payment, {gap:,.2f} short" if gap > 0 else f"pays {-gap:,.2f} more"
+
     cands = [
         _candidate(
             book,
             [i],
-            0.3 * ctx.payer_conf * (cents / int(book.remaining[i])) * (1.0 if i in named else 0.9),
-            "partial payment; named in the text"
-            if i in named
-            else f"partial payment, {(int(book.remaining[i]) - cents) / 100:,.2f} short",
+            0.3
+            * ctx.payer_conf
+            * (min(cents, int(book.remaining[i])) / max(cents, int(book.remaining[i])))
+            * (1.0 if i in named else 0.9),
+            why(i),
         )
         for i in fits
     ]
