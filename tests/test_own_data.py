@@ -696,7 +696,7 @@ def test_reporting_currency_and_rates_of_the_sources_file_win(tmp_path):
     """The sources file says reporting_currency EUR and GBP at 1.15; the params say USD with no
     rates. Clean takes the file's: the EUR invoice stays 100.00, the GBP one becomes 200 x 1.15 =
     230.00 EUR, nothing is quarantined as unknown_currency; the runner hands EUR to the pages."""
-    from arinsight import runs
+    from arinsight.runs.params import dataset_settings
 
     (tmp_path / "inv.csv").write_text(
         "id,cust,date,due,amount,cur\nE1,C1,2026-09-01,2026-09-30,100.00,EUR\n"
@@ -735,7 +735,7 @@ def test_reporting_currency_and_rates_of_the_sources_file_win(tmp_path):
     # the document currency stays beside the reporting amount (docs/own-data.md, currencies)
     assert inv["currency"].to_dict() == {"E1": "EUR", "G1": "GBP"} and cleaned.quarantine.empty
     assert inv["amount_doc"].to_dict() == {"E1": 100.0, "G1": 200.0}
-    settings = runs._dataset_settings({"sources": str(tmp_path / "sources.yaml")})
+    settings = dataset_settings({"sources": str(tmp_path / "sources.yaml")})
     assert settings == {"reporting_currency": "EUR", "fx_rates": {"GBP": 1.15}}
 
 

@@ -21,7 +21,7 @@ from arinsight import customers as cust
 from arinsight import kpis, receivables, runs
 from arinsight.engine import period as engine_period
 from arinsight.engine.results import KPIS_JSON_KEYS
-from arinsight.ledger import UnknownRegion
+from arinsight.ledger import UnknownRegion, period_bounds
 
 
 @pytest.fixture()
@@ -193,7 +193,7 @@ def test_engine_failure_is_a_note_and_other_pages_still_run(tmp_path):
     with pytest.raises(Exception, match="payments"):
         engine_period.period_results(folder, "2026-10", None, {})
     out = tmp_path / "All" / "invoice_explorer.parquet"
-    seconds, notes = runs.period_step(folder, runs.period_bounds("2026-10"), {}, out)
+    seconds, notes = runs.period_step(folder, period_bounds("2026-10"), {}, out)
     assert seconds is None and not out.exists()
     assert len(notes) == 1 and notes[0].startswith("the engine could not compute the period")
     assert "payments" in notes[0]
@@ -204,7 +204,7 @@ def test_runner_results_timing_and_explorer(ledger_tables, tmp_path):
     writes the explorer table (every invoice at T) and the customer pages' tables."""
     folder = tmp_path / "processed"
     kept(ledger_tables, folder, trailing_months=3)
-    period = runs.period_bounds("2026-10")
+    period = period_bounds("2026-10")
     out = tmp_path / "All" / "invoice_explorer.parquet"
     seconds, notes = runs.period_step(folder, period, {"trailing_months": 3}, out)
     assert notes == [] and seconds is not None  # read back: kept() computed them

@@ -19,6 +19,11 @@ import yaml
 from arinsight import config, runs
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
+from arinsight.runs.base import Settings
+from arinsight.runs.execute import execute_notebook
+from arinsight.runs.period import PeriodRun, Task
+from arinsight.runs.provenance import reusable_clean
+from arinsight.runs.staging import period_lock
 
 PERIOD = "2026-10"
 
@@ -331,7 +336,7 @@ def test_run_period_argument_errors(project):
 
 def test_reusable_clean_detects_changed_inputs(project, tmp_path):
     """The stamp matches while invoices.csv is unchanged; one changed byte means clean again."""
-    settings = runs._Settings(
+    settings = Settings(
         reports_dir=tmp_path / "reports",
         notebooks_dir=project["notebooks_dir"],
         processed_dir=tmp_path / "processed",
@@ -354,10 +359,10 @@ def test_reusable_clean_detects_changed_inputs(project, tmp_path):
             "inputs": [{"path": str(data), "sha256": sha256_file(data)}],
         },
     )
-    assert runs._reusable_clean(settings, fingerprint)["period"] == "2026-09"
-    assert runs._reusable_clean(settings, {**fingerprint, "code_version": "2"}) is None
+    assert reusable_clean(settings, fingerprint)["period"] == "2026-09"
+    assert reusable_clean(settings, {**fingerprint, "code_version": "2"}) is None
     data.write_text(data.read_text() + "I3,30\n")
-    assert runs._reusable_clean(settings, fingerprint) is None
+    assert reusable_clean(settings, fingerprint) is None
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,7 +394,7 @@ def test_run_period_then_failed_page_keeps_its_previous_version(project):
     assert all(r["seconds"] is not None and r["seconds"] > 0 for r in m1["runs"])
     assert m1["params"]["run_tag"] == "first" and m1["kernel"] == "arinsight"
     assert m1["inputs"][0]["table"] == "sources"
-    assert m1["inputs"][1]["sha256"] == runs.sha256_file(project["data"] / "invoices.csv")
+    assert m1["inputs"][1]["sha256"] == sha256_file(project["data"] / "invoices.csv")
     assert m1["packages"]["papermill"] and m1["code_version"]
     assert m1["notebook_params"]["03_receivables.ipynb"] == [
         "fail_pages",
@@ -631,7 +636,7 @@ def test_a_killed_run_leaves_nothing_the_next_run_trips_over(project):
     assert [f for f in leftovers if f.exists()] == []
     assert not (reports / ".lock-2026-10").exists()
     busy = pytest.raises(UserError, match="another `arinsight run` of 2026-10 is in progress")
-    with runs._period_lock(reports, PERIOD), busy:
+    with period_lock(reports, PERIOD), busy:
         _run(project, period=PERIOD, params=only_all)
 
 
@@ -722,15 +727,13 @@ def test_a_kernel_that_never_starts_is_started_again_and_logged(tmp_path, monkey
             raise RuntimeError(errors[len(calls) - 1])
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    result = runs._execute_notebook(_task(tmp_path))
+    result = execute_notebook(_task(tmp_path))
     assert result["status"] == "ok" and result["error"] is None and len(calls) == 3
     assert [(r["attempt"], r["error"]) for r in result["kernel_retries"]] == [
         (1, errors[0]),
         (2, errors[1]),
     ]
-    entry = runs._PeriodRun._run_entry(
-        runs._Task("North", "03_receivables.ipynb", tmp_path / "x", {}, result)
-    )
+    entry = PeriodRun._run_entry(Task("North", "03_receivables.ipynb", tmp_path / "x", {}, result))
     assert entry["status"] == "ok" and entry["kernel_retries"] == result["kernel_retries"]
     assert entry["output"] == "North/03_receivables.ipynb"
 
@@ -747,7 +750,7 @@ def test_a_kernel_that_never_starts_fails_after_three_attempts(tmp_path, monkeyp
         raise RuntimeError("Kernel died before replying to kernel_info")
 
     monkeypatch.setattr(papermill, "execute_notebook", dead)
-    result = runs._execute_notebook(_task(tmp_path))
+    result = execute_notebook(_task(tmp_path))
     assert len(calls) == runs.KERNEL_START_ATTEMPTS == 3
     assert result["status"] == "failed"
     assert result["error"] == (
@@ -773,7 +776,7 @@ def test_a_notebook_error_is_never_retried(tmp_path, monkeypatch):
         )  # fmt: skip
 
     monkeypatch.setattr(papermill, "execute_notebook", cell_error)
-    result = runs._execute_notebook(_task(tmp_path))
+    result = execute_notebook(_task(tmp_path))
     assert len(calls) == 1 and result["status"] == "failed" and "kernel_retries" not in result
     assert result["error"] == ("RuntimeError: Kernel died before replying to kernel_info (cell 3)")
 
@@ -783,7 +786,7 @@ def test_a_notebook_error_is_never_retried(tmp_path, monkeypatch):
 
     calls.clear()
     monkeypatch.setattr(papermill, "execute_notebook", other)
-    result = runs._execute_notebook(_task(tmp_path))
+    result = execute_notebook(_task(tmp_path))
     assert len(calls) == 1 and result["error"] == "ValueError: bad parameter"
 
 
@@ -828,7 +831,7 @@ def test_a_real_kernel_that_dies_at_its_first_start_is_retried(tmp_path, monkeyp
     nb_path = tmp_path / "tiny.ipynb"
     nbformat.write(nb, nb_path)
     task = _task(tmp_path, input=str(nb_path), kernel_name="flaky", start_timeout=30)
-    result = runs._execute_notebook(task)
+    result = execute_notebook(task)
     assert result["status"] == "ok", result
     assert done.read_text() == "ran"
     assert [r["error"] for r in result["kernel_retries"]] == [
