@@ -48,7 +48,7 @@ def test_cli_version_and_help():
 
 
 # ----------------------------------------------------------------------------------------------
-# the import graph: no circles
+# the import graph: no circles, nothing that imports upward, no private name shared
 # ----------------------------------------------------------------------------------------------
 
 #: Circles in modules another change owns (risk, forecast, clean, ingest, runs), each listed
@@ -166,10 +166,131 @@ def test_errors_imports_nothing_of_ours():
     assert graph["arinsight.errors"] == set()
 
 
+#: The modules and packages of arinsight from the top (what a user runs) to the bottom (what
+#: everything reads), after ../STYLE's "nothing imports upward": a module may import its own
+#: layer and the layers below, never one above. Every top-level module has its place here, so
+#: a new one is placed on purpose.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("__main__", "cli"),  # the command line
+    ("monthly",),  # the scheduled job: run, alerts, site, e-mail
+    ("runs", "site", "check", "sample"),  # the commands that produce reports and data
+    ("notify",),  # alerts and e-mails (the site shows the alerts' plan)
+    ("plots",),  # figures and tables of the pages and e-mails
+    (  # the analyses
+        "receivables",
+        "commissions",
+        "customers",
+        "risk",
+        "forecast",
+        "provision",
+        "disputes",
+        "dunning",
+        "cashapp",
+    ),
+    ("engine",),  # the KPI engine
+    ("ingest", "clean", "mapper"),  # data in: reading, cleaning, mapping exports
+    ("ledger", "schemas", "kpis", "datasets"),  # the canonical tables and the KPI registry
+    ("config", "fx", "periods", "money", "files", "errors"),  # paths, params, dates, cents
+)
+
+
+def upward_imports(graph: dict[str, set[str]], layers=LAYERS) -> list[str]:
+    """``importer -> imported`` for every import that climbs: to a higher layer of ``layers``
+    (top-level names under ``arinsight``), or to a package the importer is part of (its own
+    ``__init__``, which re-exports its modules: only ``__main__`` may import its package). The
+    root ``arinsight`` (its ``__version__``; the rest is re-exported lazily) is left out."""
+    rank = {f"arinsight.{name}": i for i, names in enumerate(layers) for name in names}
+    found = []
+    for mod, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            if target == "arinsight":
+                continue
+            top_mod, top_target = (".".join(m.split(".")[:2]) for m in (mod, target))
+            climbs = rank[top_target] < rank[top_mod]
+            into_own = mod.startswith(target + ".") and not mod.endswith(".__main__")
+            if climbs or into_own:
+                found.append(f"{mod} -> {target}")
+    return found
+
+
+def test_every_module_has_a_layer():
+    graph = import_graph(Path(arinsight.__file__).parent.parent)
+    tops = {m.split(".")[1] for m in graph if m != "arinsight"}
+    placed = [name for names in LAYERS for name in names]
+    assert sorted(tops - set(placed)) == [] and len(placed) == len(set(placed))
+    assert sorted(set(placed) - tops) == [], "a layer names a module that is gone"
+
+
+def test_no_import_runs_back_up():
+    """Lower layers never import higher ones (an analysis never imports a figure, config never
+    the ledger), and no module imports the package it is part of."""
+    assert upward_imports(import_graph(Path(arinsight.__file__).parent.parent)) == []
+
+
+def test_root_is_imported_only_for_its_version():
+    """``from arinsight import __version__`` is the one name taken from the root facade inside
+    the package (``from arinsight import config`` imports a module): any other would load what
+    the facade re-exports, from below."""
+    src = Path(arinsight.__file__).parent
+    found = []
+    for f in sorted(src.rglob("*.py")):
+        for node in _imports(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "arinsight" and not node.level:
+                names = [
+                    a.name
+                    for a in node.names
+                    if a.name != "__version__"
+                    and not (src / f"{a.name}.py").is_file()  # a module: an import like any other
+                    and not (src / a.name / "__init__.py").is_file()
+                ]
+                if names:
+                    found.append(f"{f.relative_to(src)}: {', '.join(names)}")
+    assert found == []
+
+
+def test_the_layer_check_names_the_climb():
+    graph = {
+        "arinsight.b": {"arinsight.a", "arinsight"},
+        "arinsight.a": {"arinsight.b.x"},
+        "arinsight.b.x": {"arinsight.b"},
+        "arinsight.b.__main__": {"arinsight.b"},
+    }
+    assert upward_imports(graph, layers=(("a",), ("b",))) == [
+        "arinsight.b -> arinsight.a",
+        "arinsight.b.x -> arinsight.b",
+    ]
+    assert upward_imports(graph, layers=(("b",), ("a",))) == [
+        "arinsight.a -> arinsight.b.x",
+        "arinsight.b.x -> arinsight.b",
+    ]
+
+
+def _imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The modules of ours an absolute import statement names (``from a.b import c``: a.b; a
+    private ``c`` is found by its name)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name.startswith("arinsight")]
+    if node.level or not (node.module or "").startswith("arinsight"):
+        return []
+    return [node.module]
+
+
+def _private_module_owner(name: str) -> str | None:
+    """``arinsight.plots._style`` -> ``arinsight.plots``: the package a private module (or
+    package) belongs to; None when no part of ``name`` is private."""
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
 def private_imports(src: Path) -> list[str]:
     """``module: from other import _name`` for every private name (one underscore) a module of
     ours imports from another module of ours, and ``module: alias._name`` for every private name
-    it reads from a module of ours it imported (``from arinsight.x import y`` then ``y._f``)."""
+    it reads from a module of ours it imported (``from arinsight.x import y`` then ``y._f``), and
+    ``module: imports arinsight.x._m`` for a private module (``_m``) imported from outside the
+    package that holds it (``arinsight.x``)."""
     found = []
     for f in sorted(src.rglob("*.py")):
         parts = list(f.relative_to(src).with_suffix("").parts)
@@ -177,6 +298,10 @@ def private_imports(src: Path) -> list[str]:
         tree = ast.parse(f.read_text(encoding="utf-8"))
         modules: set[str] = set()  # names bound to a module of ours
         for node in _imports(tree):
+            for name in _imported_modules(node):
+                owner = _private_module_owner(name)
+                if owner and not mod.startswith(owner + "."):
+                    found.append(f"{mod}: imports {name}")
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("arinsight"):
                 for a in node.names:
                     if a.name.startswith("_") and not a.name.startswith("__"):
@@ -213,9 +338,15 @@ def test_private_imports_are_found(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text("def _f(): pass\n")
     (pkg / "b.py").write_text("from arinsight.a import _f\nfrom arinsight import a\na._f()\n")
+    (pkg / "p").mkdir()
+    (pkg / "p" / "__init__.py").write_text("")
+    (pkg / "p" / "_m.py").write_text("X = 1\n")
+    (pkg / "p" / "c.py").write_text("from arinsight.p._m import X\n")  # inside p: fine
+    (pkg / "d.py").write_text("from arinsight.p._m import X\nimport arinsight.p._m\n")
     assert private_imports(tmp_path) == [
         "arinsight.b: a._f",
         "arinsight.b: from arinsight.a import _f",
+        "arinsight.d: imports arinsight.p._m",
     ]
 
 

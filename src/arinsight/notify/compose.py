@@ -37,7 +37,7 @@ from arinsight.notify.setup import (
     require_columns,
     safe_name,
 )
-from arinsight.plots._style import BAD, GOOD, NEUTRAL
+from arinsight.plots.style import BAD, GOOD, NEUTRAL
 from arinsight.receivables import KPI_LABELS, KPI_UNITS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

@@ -2,5 +2,5 @@
 
 - :mod:`~arinsight.plots.interactive`: the figures (Plotly), one module per notebook page;
 - :mod:`~arinsight.plots.tables`: one table style (escaped static HTML) everywhere;
-- :mod:`~arinsight.plots._style`: the palette every figure and e-mail shares.
+- :mod:`~arinsight.plots.style`: the palette every figure and e-mail shares.
 """

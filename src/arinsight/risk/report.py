@@ -8,10 +8,16 @@ from typing import Any
 import pandas as pd
 
 from arinsight.files import write_json
+from arinsight.kpis import format_value
 from arinsight.risk.base import LARGE_TRAIN_ROWS, MIN_TRAINING_INVOICES
 from arinsight.risk.persist import save_model
 from arinsight.risk.run import RiskRun
 from arinsight.risk.score import SCORE_COLUMNS
+
+
+def _money(value: float, currency: str) -> str:
+    """An amount compactly, as the notebooks' KPI summary shows it: 1234 -> "$1.2k"."""
+    return format_value(value, "money", currency, style="compact")
 
 
 def write_outputs(run: RiskRun, output_dir: str | Path) -> dict[str, Path]:
@@ -77,8 +83,6 @@ def headline(run: RiskRun) -> str:
 def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
     """Headline numbers of the scoring at T: open amount scored, expected overdue amount,
     customers flagged (the cash to expect is the Cash Forecast page's)."""
-    from arinsight.plots._style import money
-
     if not run.available:
         table = pd.DataFrame(
             [("risk model", f"not available: {run.unavailable}")], columns=["figure", "value"]
@@ -88,10 +92,10 @@ def summary_table(run: RiskRun, currency: str = "USD") -> pd.DataFrame:
     k = run.kpis()
     rows = [
         ("open invoices scored", f"{k['open_invoices_scored']:,}"),
-        ("open amount", money(float(run.scores["open_amount"].sum()), currency)),
+        ("open amount", _money(float(run.scores["open_amount"].sum()), currency)),
         (
             "expected overdue amount (probability x open amount)",
-            money(k["expected_overdue_amount"], currency),
+            _money(k["expected_overdue_amount"], currency),
         ),
     ]
     rows.append(("high-risk customers flagged", f"{len(run.high_risk)}"))
@@ -157,8 +161,6 @@ def model_card(run: RiskRun, currency: str = "USD") -> str:
     """A short model card (Markdown) for stakeholders: meaning, quality, data, limits.
 
     Without a model (not enough history) it says why and what the model needs."""
-    from arinsight.plots._style import money
-
     if not run.available:
         return "\n".join(
             [
@@ -209,6 +211,6 @@ def model_card(run: RiskRun, currency: str = "USD") -> str:
             "(industry, credit limit) is taken as it is today. The score assumes customers behave as "
             "they did in the training window; new customers without history get industry-level "
             "scores. Expected collections assume the remaining balance is paid in one go. Open "
-            f"amount scored: {money(float(run.scores['open_amount'].sum()), currency)}.",
+            f"amount scored: {_money(float(run.scores['open_amount'].sum()), currency)}.",
         ]
     )

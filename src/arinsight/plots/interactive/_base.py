@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from arinsight.plots._style import BAD, GOOD, NEUTRAL, PALETTE
+from arinsight.plots.style import BAD, GOOD, NEUTRAL, PALETTE
 from arinsight.receivables import require_columns as require  # the KPI functions' checks
 
 __all__ = ["BAD", "GOOD", "NEUTRAL", "PALETTE", "figure", "money_fmt", "no_data", "require"]
