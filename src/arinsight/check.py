@@ -264,7 +264,7 @@ def _repeated_headers(
     tables: Iterable[Mapping[str, Any]], files: Iterable[Mapping[str, Any]]
 ) -> list[str]:
     """A warning per header name that repeats in a source (read as ``name (1)``, ``name (2)``
-    in file order, :func:`arinsight.ingest.readers._check_header`): which copy the mapping uses
+    in file order, :func:`arinsight.ingest.readers.base.check_header`): which copy the mapping uses
     (by position) and that the others are not read. Never an error: the user cannot rename the
     columns of an ERP export."""
     import re
