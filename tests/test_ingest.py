@@ -491,7 +491,7 @@ def test_sqlite_table_read_by_adbc_keeps_each_cells_type_as_the_cursor_gives_it(
     """The Arrow read of a SQLite table (ADBC) gives the frame the DB-API cursor gives: a REAL
     column mixing reals, integers, text and nulls keeps each cell's own Python type (object);
     a column of numbers only is one numeric column (ints and reals -> float64, ints -> Int64)."""
-    from arinsight.ingest.readers import _columns_of, _read_sqlite_table
+    from arinsight.ingest.readers.sql import _columns_of, _read_sqlite_table
 
     db = tmp_path / "mixed.sqlite"
     con = sqlite3.connect(db)
