@@ -21,8 +21,9 @@ from arinsight.errors import ParamsError, UserError
 from arinsight.files import sha256_file, write_json
 from arinsight.runs.base import Settings
 from arinsight.runs.execute import execute_notebook
+from arinsight.runs.params import dataset_settings
 from arinsight.runs.period import PeriodRun, Task
-from arinsight.runs.provenance import reusable_clean
+from arinsight.runs.provenance import rates_file_entry, reusable_clean
 from arinsight.runs.staging import period_lock
 
 PERIOD = "2026-10"
@@ -363,6 +364,42 @@ def test_reusable_clean_detects_changed_inputs(project, tmp_path):
     assert reusable_clean(settings, {**fingerprint, "code_version": "2"}) is None
     data.write_text(data.read_text() + "I3,30\n")
     assert reusable_clean(settings, fingerprint) is None
+
+
+def test_a_rates_file_named_in_the_parameters_is_an_input(tmp_path):
+    """``fx_rates: rates.csv`` in the parameters: the file is recorded with its sha256 like an
+    export (table fx_rates), so a clean stamp holding it is stale once one rate changes; with a
+    sources file that sets rates of its own, the file's EUR 1.10 on 2026-10-01 and the sources
+    file's CAD 0.73 are both kept (the sources file's win where both set one)."""
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,date,rate\nEUR,2026-10-01,1.10\n", encoding="utf-8")
+    entry = rates_file_entry({"fx_rates": str(rates)})
+    assert entry == {"path": entry["path"], "sha256": sha256_file(rates), "table": "fx_rates"}
+    assert rates_file_entry({"fx_rates": {"EUR": 1.1}}) is None
+    assert rates_file_entry({"fx_rates": str(tmp_path / "none.csv")}) is None
+    settings = Settings(
+        reports_dir=tmp_path / "reports", notebooks_dir=tmp_path, processed_dir=tmp_path / "p",
+        interim_dir=tmp_path / "i", kernel_name="arinsight", cell_timeout=60, start_timeout=60,
+        jobs=1, progress=False,
+    )  # fmt: skip
+    settings.processed_dir.mkdir()
+    (settings.processed_dir / "data_quality.json").write_text("{}")
+    fingerprint = {"params": {"fx_rates": str(rates)}, "code_version": "1"}
+    write_json(
+        settings.processed_dir / "_clean_stamp.json",
+        {
+            "period": "2026-09",
+            "fingerprint": fingerprint,
+            "inputs": [{**entry, "path": str(rates)}],
+        },
+    )
+    assert reusable_clean(settings, fingerprint)["period"] == "2026-09"
+    rates.write_text("currency,date,rate\nEUR,2026-10-01,1.11\n", encoding="utf-8")
+    assert reusable_clean(settings, fingerprint) is None
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("fx_rates: {CAD: 0.73}\nsources: {}\n", encoding="utf-8")
+    merged = dataset_settings({"sources": str(sources), "fx_rates": str(rates)})
+    assert merged["fx_rates"] == {"EUR": {"2026-10-01": 1.11}, "CAD": 0.73}
 
 
 # --------------------------------------------------------------------------------------------

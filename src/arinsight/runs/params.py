@@ -192,7 +192,13 @@ def dataset_settings(params: Mapping[str, Any]) -> dict[str, Any]:
             rates = config.fx_rates_of(spec["fx_rates"], str(path), path.parent)
         except config.ConfigError:
             return out
-        out["fx_rates"] = {**(params.get("fx_rates") or {}), **rates}
+        given = params.get("fx_rates") or {}
+        if not isinstance(given, Mapping):  # the parameters name a rates file
+            try:
+                given = config.fx_rates_of(given, "fx_rates")
+            except config.ConfigError:
+                given = {}  # the clean step names the problem
+        out["fx_rates"] = {**given, **rates}
     return out
 
 

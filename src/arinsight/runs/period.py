@@ -35,6 +35,7 @@ from arinsight.runs.provenance import (
     code_version,
     input_files,
     package_versions,
+    rates_file_entry,
     sources_entry,
 )
 from arinsight.runs.staging import staging_twin
@@ -406,8 +407,8 @@ class PeriodRun:
 
     def _current_inputs(self) -> list[dict[str, Any]]:
         files = input_files(self.interim_dir)
-        src = sources_entry(self.params)
-        return ([src] if src else []) + files
+        named = [sources_entry(self.params), rates_file_entry(self.params)]
+        return [e for e in named if e] + files
 
     def _reuse_prep(self, stamp: Mapping[str, Any], bar: Any) -> None:
         """Cleaned data unchanged: copy the executed ingest/clean notebooks of the run that made it."""

@@ -90,6 +90,19 @@ def sources_entry(params: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"path": display_path(path), "sha256": sha256_file(path), "table": "sources"}
 
 
+def rates_file_entry(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The rates file the parameters name (``fx_rates: rates.csv``, relative to the project
+    folder) with its sha256: an input like the exports, so the provenance names it and a changed
+    file cleans again (a sources file's own rates file is in ingest's manifest)."""
+    value = params.get("fx_rates")
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        return None
+    path = config.resolve_path(value)
+    if path is None or not path.is_file():
+        return None
+    return {"path": display_path(path), "sha256": sha256_file(path), "table": "fx_rates"}
+
+
 CLEAN_STAMP = "_clean_stamp.json"
 
 
