@@ -686,6 +686,37 @@ def test_open_at_origins_and_collected_by_week_by_hand():
     assert got == [("2026-01-07", "A", 4, 60.0), ("2026-01-07", "R", 1, 0.0)]
 
 
+def test_open_at_origins_on_payment_days_refunds_and_early_payments():
+    """Origins on the days that change a balance, over :func:`_history_ledger` plus a payment
+    of 100 to E dated 01-20, before its invoice date 01-23 (it counts on its own date):
+
+    - 01-01: A 100 (issued that day); R is issued on 01-02;
+    - 01-05: A 100 - 40 (paid that day) = 60; R 80;
+    - 01-08: A 60; R 80 - 80 = 0: not open;
+    - 01-09: A 60; R 0 + 80 (the refund) = 80;
+    - 01-22: A 60, B 200 (paid on 01-25), R 80; D paid on 01-12; E not issued (its 100 is
+      already paid);
+    - 01-23: A 60, B 200, E 300 - 100 = 200, R 80."""
+    ledger = _history_ledger()
+    early = pd.DataFrame(
+        {"payment_id": ["P8"], "invoice_id": ["E"], "customer_id": ["X"],
+         "payment_date": [pd.Timestamp("2026-01-20")], "amount": [100.0]}
+    )  # fmt: skip
+    ledger["payments"] = pd.concat([ledger["payments"], early], ignore_index=True)
+    days = ["2026-01-01", "2026-01-05", "2026-01-08", "2026-01-09", "2026-01-22", "2026-01-23"]
+    o = run.history_frames(ledger, ["open_at_origins"], origins=days)["open_at_origins"]
+    got = [(str(r.origin.date())[5:], r.invoice_id, r.open_amount) for r in o.itertuples()]
+    assert got == [
+        ("01-01", "A", 100.0),
+        ("01-05", "A", 60.0), ("01-05", "R", 80.0),
+        ("01-08", "A", 60.0),
+        ("01-09", "A", 60.0), ("01-09", "R", 80.0),
+        ("01-22", "A", 60.0), ("01-22", "B", 200.0), ("01-22", "R", 80.0),
+        ("01-23", "A", 60.0), ("01-23", "B", 200.0), ("01-23", "E", 200.0),
+        ("01-23", "R", 80.0),
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # write-offs, credit notes and adjustments (docs/kpis.md, "Write-offs and credit notes")
 # ---------------------------------------------------------------------------------------------

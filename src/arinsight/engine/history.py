@@ -277,11 +277,12 @@ def open_at_origins(ledgers: Ledgers, origins: Sequence[dt.date]) -> ir.Table:
     positions.invoice_positions` measures it at T = O.
 
     Columns: origin, invoice_id, customer_id, invoice_date, due_date, amount, open_amount.
-    The payments and adjustments are summed per invoice and day once, with
-    their running total and the invoice's next payment day; an invoice is looked at only at the
-    origins before the day from which it stays settled (most invoices of a long history are
-    settled long before the recent origins), and its balance at O is the running total of its
-    last payment day <= O.
+    An invoice's open amount changes only on the days it is paid or adjusted: the payments and
+    adjustments are summed per invoice and day once, with their running total, and cut each
+    invoice's life into spans of one open amount (from its invoice date to its first such day,
+    then from each day to the next). A span with an amount left open holds the origins in it
+    (a range join with the few origins), so the cost follows the rows returned, not the
+    invoices times the origins.
     """
     inv, _ = _cut(ledgers, None)
     pay = _settles(ledgers, None)
@@ -293,31 +294,23 @@ def open_at_origins(ledgers: Ledgers, origins: Sequence[dt.date]) -> ir.Table:
         running=days.day_paid.sum().over(w),
         next_day=days.day.lead().over(group_by=days.invoice_id, order_by=days.day),
     )
-    amounts = inv.select(_iid="invoice_id", _amount=inv.amount)
-    d = days.join(amounts, days.invoice_id == amounts._iid)
-    d = d.mutate(is_open=d._amount.cast(MONEY_SUM) - d.running > 0)
-    last = d.group_by(_lid="invoice_id").aggregate(last_open=d.day.max(where=d.is_open))
-    d = d.join(last, d.invoice_id == last._lid)
-    settled = d.filter(d.last_open.isnull() | (d.day > d.last_open))
-    settled = settled.group_by(_sid="invoice_id").aggregate(settle_day=settled.day.min())
-    o = _origins(origins)
-    cand = inv.left_join(settled, inv.invoice_id == settled._sid)
-    cand = cand.cross_join(o).filter(
-        lambda t: (t.invoice_date <= t.origin) & (t.settle_day.isnull() | (t.settle_day > t.origin))
-    )
-    at = days.select(_did="invoice_id", _day="day", _next="next_day", _running="running")
-    j = cand.left_join(
-        at,
-        [
-            cand.invoice_id == at._did,
-            at._day <= cand.origin,
-            at._next.isnull() | (at._next > cand.origin),
-        ],
-    )
     zero = ibis.literal(0).cast(MONEY_SUM)
-    open_amount = j.amount.cast(MONEY_SUM) - j._running.fill_null(zero)
-    j = j.mutate(open_amount=open_amount)
-    j = j.filter(j.open_amount > 0)
+    first = days.group_by(_fid="invoice_id").aggregate(_first=days.day.min())
+    head = inv.left_join(first, inv.invoice_id == first._fid)
+    head = head.select(_sid="invoice_id", _from="invoice_date", _until="_first", _running=zero)
+    moved = days.select(_sid="invoice_id", _from="day", _until="next_day", _running="running")
+    spans = head.union(moved)
+    s = inv.join(spans, inv.invoice_id == spans._sid)
+    s = s.mutate(
+        _from=ibis.greatest(s._from, s.invoice_date),
+        open_amount=s.amount.cast(MONEY_SUM) - s._running,
+    )
+    # an open span without an end lasts past every origin
+    beyond = max(origins, default=dt.date(1970, 1, 1)) + dt.timedelta(days=1)
+    s = s.mutate(_until=s._until.fill_null(ibis.literal(beyond)))
+    s = s.filter(s.open_amount > 0, s._until > s._from)
+    o = _origins(origins)
+    j = s.join(o, [o.origin >= s._from, o.origin < s._until])
     return j.select(
         "origin",
         "invoice_id",
