@@ -503,19 +503,7 @@ def test_bank_shortened_payer_names():
         "Iron Systems Inc",
         "Iron Works Ltd",
     ]
-    customers = pd.DataFrame({"customer_id": [f"K{k}" for k in range(5)], "customer_name": names})
-    book = InvoiceBook(
-        pd.DataFrame(
-            {
-                "invoice_id": ["INV-1"],
-                "customer_id": ["K0"],
-                "due_date": [pd.Timestamp("2026-10-01")],
-                "currency": ["USD"],
-                "open_amount": [1.0],
-            }
-        ),
-        customers,
-    )
+    book = _named_book(names)
     payers = ["IRON SYS INC", "PIONEER GUARD SE", "PIONR GRD LLC"]
     scores = name_scores(payers, book)
     got = [identify_payer(p, s, book, SETTINGS) for p, s in zip(payers, scores, strict=True)]
@@ -544,6 +532,16 @@ def processed(tmp_path: Path) -> Path:
     for name, frame in _tables().items():
         frame.to_parquet(folder / f"{name}.parquet")
     return folder
+
+
+def _named_book(names: list[str]) -> InvoiceBook:
+    """An invoice book whose customers K0, K1... carry ``names`` (one open invoice of K0's)."""
+    customers = pd.DataFrame(
+        {"customer_id": [f"K{k}" for k in range(len(names))], "customer_name": names}
+    )
+    invoice = {"invoice_id": ["INV-1"], "customer_id": ["K0"], "currency": ["USD"],
+               "due_date": [pd.Timestamp("2026-10-01")], "open_amount": [1.0]}  # fmt: skip
+    return InvoiceBook(pd.DataFrame(invoice), customers)
 
 
 def _params(tmp_path: Path) -> Path:
@@ -1597,19 +1595,7 @@ def test_names_cut_inside_the_legal_form():
         "Atlas Logistics LLC",
         "Atlas Logistics Ltd",
     ]
-    customers = pd.DataFrame({"customer_id": [f"K{k}" for k in range(8)], "customer_name": names})
-    book = InvoiceBook(
-        pd.DataFrame(
-            {
-                "invoice_id": ["INV-1"],
-                "customer_id": ["K0"],
-                "due_date": [pd.Timestamp("2026-10-01")],
-                "currency": ["USD"],
-                "open_amount": [1.0],
-            }
-        ),
-        customers,
-    )
+    book = _named_book(names)
     payers = [
         "RIVER METALS GMB",
         "PIONEER HEALTH G",
