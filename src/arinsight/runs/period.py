@@ -334,10 +334,7 @@ class PeriodRun:
             for name in PREP_NOTEBOOKS:
                 task = self._task(name, ALL_REGIONS)
                 if not prep_ok:
-                    task.result = {"status": "skipped", "error": "an earlier step failed"}
-                    self.tasks.append(task)
-                    if bar is not None:
-                        bar.update(1)
+                    self._skip(task, "an earlier step failed", bar)
                     continue
                 result = self._wait(self._submit(task))
                 if name == PREP_NOTEBOOKS[0]:
@@ -372,10 +369,7 @@ class PeriodRun:
         for name, region in region_jobs(self.regions):
             task = self._task(name, region)
             if not prep_ok:
-                task.result = {"status": "skipped", "error": "ingest/clean failed"}
-                self.tasks.append(task)
-                if bar is not None:
-                    bar.update(1)
+                self._skip(task, "ingest/clean failed", bar)
                 continue
             pending[self._submit(task)] = task
         while pending:
@@ -404,6 +398,13 @@ class PeriodRun:
         self.notes.extend(notes)
         if seconds is not None:
             self.timings["engine"] = seconds
+
+    def _skip(self, task: Task, why: str, bar: Any) -> None:
+        """Record ``task`` as skipped (``why``) without running it."""
+        task.result = {"status": "skipped", "error": why}
+        self.tasks.append(task)
+        if bar is not None:
+            bar.update(1)
 
     def _current_inputs(self) -> list[dict[str, Any]]:
         files = input_files(self.interim_dir)
