@@ -143,19 +143,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return arrow_to_frame(pq.read_table(path))
 
 
-def arrow_to_frame(arrow: pa.Table) -> pd.DataFrame:
+def arrow_to_frame(arrow: pa.Table, cents: bool | Sequence[str] = True) -> pd.DataFrame:
     """An Arrow table as pandas: money (decimal(18, 2)) as float64 amounts plus their exact cents
-    in ``_cents_<column>``; everything else as written."""
+    in ``_cents_<column>`` (``cents``: True for every money column, False for none, or the
+    names of the money columns that need them); everything else as written. The table is
+    consumed column by column (``self_destruct``), so a large one is not held twice."""
     from arinsight.money import cents_of
 
     decimals = [f.name for f in arrow.schema if pa.types.is_decimal(f.type)]
-    cents = {name: cents_of(arrow.column(name)) for name in decimals}
+    wanted = decimals if cents is True else [] if cents is False else [
+        name for name in decimals if name in set(cents)
+    ]  # fmt: skip
+    exact = {name: cents_of(arrow.column(name)).to_numpy() for name in wanted}
     for name in decimals:
         i = arrow.schema.get_field_index(name)
         arrow = arrow.set_column(i, name, arrow.column(name).cast(pa.float64()))
-    df = arrow.to_pandas()
-    for name, values in cents.items():
-        df[f"_cents_{name}"] = values.to_numpy()
+    df = arrow.to_pandas(self_destruct=True, split_blocks=True)
+    del arrow
+    for name, values in exact.items():
+        df[f"_cents_{name}"] = values
     return df
 
 

@@ -401,7 +401,9 @@ class PeriodResults:
     ) -> pd.DataFrame:
         """The kept invoice positions at T of ``region`` ("All": every invoice), as pandas:
         money as float64 (the exact cents beside it in ``_cents_<column>``), dates as
-        datetime64. ``open_only`` keeps the invoices with an open amount; ``customer_id`` one
+        datetime64. ``columns`` reads just those (a money column's cents only when
+        ``_cents_<column>`` is among them): at 10M invoices a page holds what it shows, not
+        every column. ``open_only`` keeps the invoices with an open amount; ``customer_id`` one
         customer's."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -456,6 +458,7 @@ class PeriodResults:
         return of_region(frames, region, segment_by)
 
     def _read(self, name: str, region: str, columns=None, *conditions) -> pd.DataFrame:
+        import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
@@ -468,5 +471,12 @@ class PeriodResults:
             if cond is not None:
                 expr = cond if expr is None else expr & cond
         data = ds.dataset(self.folder / f"{name}.parquet")
-        table = data.to_table(columns=list(columns) if columns else None, filter=expr)
-        return arrow_to_frame(table)
+        if not columns:
+            frame = arrow_to_frame(data.to_table(filter=expr))
+        else:  # a named set of columns: their exact cents only where asked (``_cents_<column>``)
+            cents = [c.removeprefix("_cents_") for c in columns if c.startswith("_cents_")]
+            read = [*(c for c in columns if not c.startswith("_cents_")), *cents]
+            table = data.to_table(columns=list(dict.fromkeys(read)), filter=expr)
+            frame = arrow_to_frame(table, cents=cents)[list(columns)]
+        pa.default_memory_pool().release_unused()  # the decoded pages, back to the system
+        return frame

@@ -52,6 +52,7 @@ from arinsight.receivables.base import (
 )
 from arinsight.receivables.behaviour import delays_by_industry, energy_vs_payment, seasonality
 from arinsight.receivables.page import (
+    PAGE_COLUMNS,
     kpi_summary_table,
     na_reasons,
     page_kpis,
@@ -66,6 +67,7 @@ from arinsight.receivables.positions import (
 )
 from arinsight.receivables.tables import (
     EXPLORER_COLUMNS,
+    EXPLORER_READS,
     STATUS_LABELS,
     aging_table,
     currency_table,
@@ -81,9 +83,11 @@ __all__ = [
     "DEFAULT_AGING_BUCKETS",
     "EPS",
     "EXPLORER_COLUMNS",
+    "EXPLORER_READS",
     "KPI_DIRECTION",
     "KPI_LABELS",
     "KPI_UNITS",
+    "PAGE_COLUMNS",
     "POSITION_COLUMNS",
     "RECEIVABLES_KEYS",
     "STATUS_LABELS",

@@ -27,7 +27,9 @@ def _behaviour(pos: pd.DataFrame, t: pd.Timestamp, window_months: int) -> pd.Dat
     start = month_ends(t, window_months)[0] - pd.offsets.MonthBegin(1)
     paid = pos["paid_date"].notna()
     known = (paid | (pos["status"] == "overdue")) & (pos["invoice_date"] >= start)
-    out = pos.loc[known].copy()
+    used = ["customer_id", "industry", "invoice_date", "due_date", "paid_date", "days_late",
+            "days_past_due", "status", "open_amount"]  # fmt: skip
+    out = pos.loc[known, [c for c in used if c in pos.columns]].copy()
     out["delay"] = np.where(
         out["paid_date"].notna(), out["days_late"].clip(lower=0), out["days_past_due"]
     ).astype("float64")
@@ -48,7 +50,10 @@ def delays_by_industry(
     """
     t = as_date(as_of)
     require_columns(positions, ["industry", "status", "paid_date", "days_late"], "positions")
-    pos = positions.assign(industry=positions["industry"].fillna("Unknown"))
+    used = ["industry", "invoice_date", "due_date", "paid_date", "days_late", "days_past_due",
+            "status", "open_amount"]  # fmt: skip
+    pos = positions[[c for c in used if c in positions.columns]]
+    pos = pos.assign(industry=pos["industry"].fillna("Unknown"))
     beh = _behaviour(pos, t, window_months)
     od = pos.loc[pos["status"] == "overdue"].groupby("industry")["open_amount"].sum()
     out = beh.groupby("industry").agg(

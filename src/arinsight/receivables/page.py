@@ -22,6 +22,32 @@ from arinsight.receivables.base import (
 )
 
 
+#: The columns of the kept positions the Receivables Health page's charts and tables read
+#: (``PeriodResults.positions(region, PAGE_COLUMNS)``): at 10M invoices the page holds these
+#: 18 of the positions' 29 columns, without their exact cents. The overdue list reads the open
+#: invoices' :data:`EXPLORER_READS` (``open_only=True``).
+PAGE_COLUMNS = [
+    "customer_id",
+    "customer_name",
+    "industry",
+    "invoice_date",
+    "due_date",
+    "amount",
+    "paid_to_date",
+    "open_amount",
+    "credit_amount",
+    "days_past_due",
+    "status",
+    "paid_date",
+    "days_late",
+    "payments",
+    "energy_kwh",
+    "currency",
+    "fx_rate",
+    "fx_rate_date",
+]
+
+
 def na_reasons(kpis: Mapping[str, Any]) -> dict[str, str]:
     """The reason, in plain words, of every None receivables KPI of ``kpis`` (the registry's:
     :func:`arinsight.kpis.reasons_for`)."""

@@ -52,6 +52,11 @@ EXPLORER_COLUMNS = [
     "energy_kwh",
 ]
 
+#: The columns of the kept positions :func:`invoice_explorer_table` reads (its own columns but
+#: ``payment_status``, which it makes from ``status``): what the explorer snapshot and the
+#: overdue list read, so neither holds every column of a large ledger.
+EXPLORER_READS = [*(c for c in EXPLORER_COLUMNS if c != "payment_status"), "status"]
+
 
 def aging_table(
     positions: pd.DataFrame, buckets: Sequence[int] = DEFAULT_AGING_BUCKETS
@@ -215,9 +220,7 @@ def invoice_explorer_table(positions: pd.DataFrame) -> pd.DataFrame:
     Columns: :data:`EXPLORER_COLUMNS` (``payment_status``: "Paid", "Open - current", "Overdue",
     "Credit", "Written off"). Sorted by invoice date then invoice id.
     """
-    require_columns(
-        positions, [*(c for c in EXPLORER_COLUMNS if c != "payment_status"), "status"], "positions"
-    )
+    require_columns(positions, EXPLORER_READS, "positions")
     out = positions.assign(payment_status=positions["status"].map(STATUS_LABELS).astype("str"))[
         EXPLORER_COLUMNS
     ]

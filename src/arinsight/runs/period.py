@@ -139,9 +139,9 @@ def _snapshot_explorer(results: Any, processed_dir: Path, period: Period, out: P
     """Save the invoice explorer table at T (the kept positions) and what the customer pages
     need besides it, for the site."""
     from arinsight.customers import snapshot_tables
-    from arinsight.receivables import invoice_explorer_table
+    from arinsight.receivables import EXPLORER_READS, invoice_explorer_table
 
-    table = invoice_explorer_table(results.positions())
+    table = invoice_explorer_table(results.positions(columns=EXPLORER_READS))
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out, index=False)
     for name, frame in snapshot_tables(processed_dir, period.end).items():  # the customer pages
