@@ -21,7 +21,6 @@ from arinsight.receivables.base import (
     require_columns,
 )
 
-
 #: The columns of the kept positions the Receivables Health page's charts and tables read
 #: (``PeriodResults.positions(region, PAGE_COLUMNS)``): at 10M invoices the page holds these
 #: 18 of the positions' 29 columns, without their exact cents. The overdue list reads the open
