@@ -37,7 +37,8 @@ from arinsight.cashapp import (
     subset_sums,
 )
 from arinsight.cashapp.apply import known_accounts
-from arinsight.cashapp.matching import InvoiceBook, legal_form, name_core
+from arinsight.cashapp.book import InvoiceBook
+from arinsight.cashapp.names import legal_form, name_core
 from arinsight.cli import main
 from arinsight.errors import SourceError, UserError
 
@@ -492,7 +493,7 @@ def test_bank_shortened_payer_names():
     Iron Systems. 'PIONEER GUARD SE' (cut at 16): 90 + 10 x 14/20 = 97, the Services one (the
     shorter Pioneer Guard is 92.3 by rapidfuzz, more than 3 below). 'PIONR GRD LLC' shortens
     Pioneer Guard (96.7) and Pioneer Grid (97.3) equally well: ambiguous, both kept."""
-    from arinsight.cashapp.matching import _abbreviates, identify_payer, name_scores
+    from arinsight.cashapp.names import _abbreviates, identify_payer, name_scores
 
     assert _abbreviates("SYS", "SYSTEMS") and _abbreviates("GRD", "GUARD")
     assert not _abbreviates("SYS", "STORES") and not _abbreviates("S", "SYSTEMS")
@@ -1583,7 +1584,7 @@ def test_names_cut_inside_the_legal_form():
     (cut inside its last word: 90 + 10 x 14/26 = 95.4): ambiguous, where before it was Inc
     alone (International scored 72.7). 'Atlas Logistics Limited Liabil' (Limited Liability
     Company cut at 30) is Atlas Logistics LLC, not Ltd."""
-    from arinsight.cashapp.matching import identify_payer, name_scores
+    from arinsight.cashapp.names import identify_payer, name_scores
 
     names = [
         "River Metals GmbH",
