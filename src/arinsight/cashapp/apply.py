@@ -57,6 +57,7 @@ from arinsight.cashapp.ledger import (
     deduction_id,
     known_accounts,
     ledger_deductions,
+    ledger_gl_postings,
     ledger_payments,
     ledger_records,
     read_deductions,
@@ -90,6 +91,7 @@ WORKLIST_COLUMNS = [
     "unapplied_amount",
     "fx_difference",
     "discount_amount",
+    "gl_account",
     "candidates",
     "reason",
     "flagged_invoices",
@@ -101,6 +103,7 @@ WORKLIST_COLUMNS = [
 #: Every status a worklist line can have (see docs/collections.md).
 ALL_STATUSES = (
     "matched",
+    "posted",
     "suggested",
     "unmatched",
     "skipped",
@@ -114,6 +117,7 @@ DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
 DEDUCTIONS_FILE = "deductions.csv"
+GL_POSTINGS_FILE = "gl_postings.csv"
 DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
 #: The method of the payment rows that settle the early-payment discount a customer took.
@@ -143,10 +147,18 @@ class MatchRun:
 
     @property
     def auto_match_rate(self) -> float | None:
-        """Matched lines / credit lines matched in this run (skipped and already applied left out)."""
+        """Lines matched to invoices / credit lines looked at in this run (matched, posted,
+        suggested, unmatched; skipped and already applied left out)."""
         c = self.counts
-        n = c["matched"] + c["suggested"] + c["unmatched"]
+        n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
         return None if n == 0 else c["matched"] / n
+
+    @property
+    def auto_handled_rate(self) -> float | None:
+        """Lines matched to invoices or posted by a posting rule / the same credit lines."""
+        c = self.counts
+        n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
+        return None if n == 0 else (c["matched"] + c["posted"]) / n
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +324,7 @@ def _tables(
                 "status": res.status,
                 "rule": res.rule,
                 "confidence": res.confidence
-                if res.status == "matched"
+                if res.status in ("matched", "posted")
                 else (res.candidates[0]["confidence"] if res.candidates else None),
                 "customer_id": cust,
                 "customer_name": names.get(cust, "") if cust else "",
@@ -321,6 +333,7 @@ def _tables(
                 "unapplied_amount": round(res.unapplied / 100, 2) if res.unapplied else None,
                 "fx_difference": round(res.fx_difference / 100, 2) if res.fx_difference else None,
                 "discount_amount": round(res.discount / 100, 2) if res.discount else None,
+                "gl_account": res.gl_account,
                 "candidates": "; ".join(
                     f"{c['invoice_ids']} ({c['customer_id']}, {c['confidence']:.2f})"
                     for c in res.candidates
@@ -483,6 +496,9 @@ def _match_and_write(
             ledger_deductions(read_ledger(ledger_path), read_deductions(folder / DEDUCTIONS_FILE)),
             folder / DEDUCTIONS_FILE,
         ),
+        "gl_postings": write_csv(
+            ledger_gl_postings(read_ledger(ledger_path)), folder / GL_POSTINGS_FILE
+        ),
         "ledger": ledger_path,
     }
     return run
@@ -522,7 +538,12 @@ def summary_text(run: MatchRun) -> str:
         f"statement matched as of {run.as_of:%Y-%m-%d}: {len(run.worklist)} line(s): "
         + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items() if n),
         "auto-matched: "
-        + ("n/a (no credit line to match)" if rate is None else f"{rate:.1%} of the credit lines"),
+        + ("n/a (no credit line to match)" if rate is None else f"{rate:.1%} of the credit lines")
+        + (
+            ""
+            if rate is None or not c["posted"]
+            else f"; auto-handled (matched or posted by a posting rule): {run.auto_handled_rate:.1%}"
+        ),
     ]
     if len(run.allocations):
         lines.append(

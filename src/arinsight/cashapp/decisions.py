@@ -122,7 +122,11 @@ def apply_decisions(lines, seen, live, decisions, ledger, book, settings, result
                 if str(r["line_id"]).split("@")[0] == line_id
                 or r.get("line_key") == line["line_key"]
             ]
-            current = [r for r in current if str(r["line_id"]) not in undone and r.get("payments")]
+            current = [
+                r
+                for r in current
+                if str(r["line_id"]) not in undone and (r.get("payments") or r.get("gl_postings"))
+            ]
             if d.action == "accept" or not current:
                 continue  # applied already: nothing to accept, nothing to undo
             for pay in current[-1]["payments"]:

@@ -72,6 +72,36 @@ def ledger_payments(
     return out.sort_values("payment_id", kind="mergesort").reset_index(drop=True)
 
 
+#: Columns of gl_postings.csv: the lines a posting rule posted to an account (not to a customer).
+GL_POSTING_COLUMNS = ["posting_id", "booking_date", "account", "amount", "currency", "rule",
+                      "statement_line_id", "payer_name", "bank_ref"]  # fmt: skip
+
+
+def ledger_gl_postings(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Every line a posting rule posted to an account (``post_to``), from the ledger
+    (:data:`GL_POSTING_COLUMNS`, by posting id ``GL-<line id>``); lines undone since (a decision
+    that rejected or re-assigned them, a return) are left out."""
+    undone = reversed_lines(records)
+    rows = [
+        {
+            "posting_id": f"GL-{rec['line_id']}",
+            "booking_date": rec["booking_date"],
+            "account": g["account"],
+            "amount": float(g["amount"]),
+            "currency": g.get("currency"),
+            "rule": rec.get("rule", ""),
+            "statement_line_id": rec["line_id"],
+            "payer_name": rec.get("payer_name", ""),
+            "bank_ref": rec.get("bank_ref", ""),
+        }
+        for rec in records
+        if str(rec["line_id"]) not in undone
+        for g in rec.get("gl_postings") or ()
+    ]
+    out = pd.DataFrame(rows, columns=GL_POSTING_COLUMNS)
+    return out.sort_values("posting_id", kind="mergesort").reset_index(drop=True)
+
+
 def deduction_id(line_id: str, invoice_id: str) -> str:
     """The id of the deduction a statement line left on an invoice (stable across runs)."""
     return f"DED-{line_id}-{invoice_id}"
@@ -177,7 +207,7 @@ def ledger_records(
             continue
         rec_id = res.record_id or line["line_id"]
         if rec_id not in groups and not (
-            res.status in ("reversal", "reversed", "rejected") or res.decision
+            res.status in ("reversal", "reversed", "rejected", "posted") or res.decision
         ):
             continue
         if res.decision and res.status not in ("matched", "rejected"):
@@ -211,6 +241,14 @@ def ledger_records(
             rec["payer_ids"] = list(res.payers)
         if res.reverses:
             rec["reverses"] = res.reverses
+        if res.gl_account:
+            rec["gl_postings"] = [
+                {
+                    "account": res.gl_account,
+                    "amount": float(line["amount"]),
+                    "currency": line["currency"],
+                }
+            ]
         if res.status == "reversal":
             rec["return_reason"] = line["return_reason"]
             rec["flagged_invoices"] = list(res.flagged)

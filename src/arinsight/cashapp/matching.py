@@ -89,6 +89,7 @@ import pandas as pd
 from arinsight.cashapp.amounts import LineValue, candidate, exact_and_sums, settle, short_of
 from arinsight.cashapp.book import InvoiceBook
 from arinsight.cashapp.names import identify_payer, name_core, name_scores, norm
+from arinsight.cashapp.posting import post_line
 from arinsight.cashapp.references import (
     closed_note,
     name_contradicts,
@@ -125,14 +126,15 @@ def match_line(
 def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
     """The rules in order (module docstring); each returns a result or None to go on."""
     payers, payer_conf = _identify(row, text, book, scores, settings, known_accounts)
-    ctx = LineContext(row, text, strong, weak, book, scores, settings, LineValue(row, settings), payers,
-               payer_conf)  # fmt: skip
+    line = LineValue(row, settings)
+    ctx = LineContext(row, text, strong, weak, book, scores, settings, line, payers, payer_conf)
     for rule in (rule_strong, rule_weak, _rule_payer_amount, _rule_payers_ambiguous):
         res = rule(ctx)
         if res is not None:
             break
     else:
         res = _rule_same_amount_anywhere(ctx)
+    res = post_line(ctx, res) or res  # no invoice match took it: the posting rules
     res.payers = list(payers)
     return res
 

@@ -40,6 +40,8 @@ class LineResult:
     #: the customers the payer was identified as (by id, account or name; several when the
     #: name fits several): a line paid for *another* customer teaches no account
     payers: list[str] = field(default_factory=list)
+    #: the account a posting rule posted the line to (status ``posted``, not on account)
+    gl_account: str = ""
 
 
 @dataclass

@@ -63,7 +63,9 @@ def find_reversals(
     credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
     here = [{**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)]
     before = [
-        {**r, "_pos": None} for r in ledger if r.get("payments") and str(r["line_id"]) not in undone
+        {**r, "_pos": None}
+        for r in ledger
+        if (r.get("payments") or r.get("gl_postings")) and str(r["line_id"]) not in undone
     ]
     pairs: dict[int, tuple[str, int | None]] = {}
     taken: set[str] = set()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from arinsight.cashapp.posting import DEFAULT_POSTING_RULES, PostingRule, posting_rules_from_params
 from arinsight.errors import ParamsError
 
 
@@ -26,6 +27,7 @@ class MatchSettings:
     name_close: float = 80.0
     reporting_currency: str = "USD"
     fx_rates: Mapping[str, float] = field(default_factory=dict)
+    posting_rules: tuple[PostingRule, ...] = DEFAULT_POSTING_RULES
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> MatchSettings:
@@ -79,6 +81,7 @@ class MatchSettings:
             rates = {str(k).upper(): float(v) for k, v in dict(rates).items()}
         except (TypeError, ValueError):
             raise ParamsError(f"fx_rates must map currency -> number, got {rates!r}") from None
+        kw["posting_rules"] = posting_rules_from_params(section.get("posting_rules"))
         return cls(
             reporting_currency=str(params.get("reporting_currency") or "USD").upper(),
             fx_rates=rates,
