@@ -402,6 +402,7 @@ def test_rules_by_hand(tmp_path: Path):
     }
     assert run.counts == {
         "matched": 7,
+        "posted": 0,  # no line fits a posting rule: L11's "Transfer" is no interest or refund
         "suggested": 1,
         "unmatched": 2,
         "skipped": 1,
