@@ -265,3 +265,15 @@ def test_a_resent_statement_posts_nothing_twice(tmp_path: Path):
     assert (out / "applied_payments.csv").read_bytes() == applied
     assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
     assert len(pd.read_csv(out / "gl_postings.csv")) == 6
+
+
+def test_the_default_table_in_the_docs_is_the_one_that_ships():
+    """docs/collections.md shows the default rules as a params file would write them: read
+    back through the params check, they are DEFAULT_POSTING_RULES exactly (so the page a user
+    copies from cannot drift from the code)."""
+    import yaml
+
+    text = (Path(__file__).parents[1] / "docs" / "collections.md").read_text(encoding="utf-8")
+    block = text.split("The default table")[1].split("```yaml\n")[1].split("```")[0]
+    raw = yaml.safe_load(block)["cash_application"]["posting_rules"]
+    assert posting_rules_from_params(raw) == DEFAULT_POSTING_RULES
