@@ -182,6 +182,8 @@ def _rule_payer_amount(ctx: LineContext) -> LineResult | None:
             reason="converted at the bank's rate, an invoice and a set of invoices both fit "
             f"within the {settings.fx_tolerance:.0%} tolerance; {ref_note(ctx)}",
         )
+    if singles and (fixed := _one_of_several_one_slip(ctx, singles)) is not None:
+        return fixed
     if singles:
         cands = [
             candidate(book, r, 0.8 * conf / len(singles), "same amount, several invoices")
@@ -214,6 +216,32 @@ def _rule_payer_amount(ctx: LineContext) -> LineResult | None:
             reason=why,
         )
     return _partial_suggestion(ctx, exhausted)
+
+
+def _one_of_several_one_slip(ctx: LineContext, singles: list[list[int]]) -> LineResult | None:
+    """Rule 3b: several of the identified payer's open invoices have the line's amount (a
+    re-billed copy under a second number), the text names an invoice that is paid (or another
+    customer's), and exactly one of them is one slip (a digit, or two neighbours swapped) from
+    it: that one, ``reference_corrected`` at 0.9 x the payer's score. The payer, the exact
+    amount and the number written all point to it."""
+    book = ctx.book
+    written = [i for i in ctx.strong + ctx.weak if book.remaining[i] <= 0 or
+               book.customer[i] != ctx.payer]  # fmt: skip
+    if not written or len(singles) < 2:
+        return None
+    slips = [r for r in singles if any(one_slip(norm(book.ids[r[0]]), norm(book.ids[w]))
+                                       for w in written)]  # fmt: skip
+    if len(slips) != 1:
+        return None
+    res = settle(book, slips[0], ctx.line, "reference_corrected", round(0.9 * ctx.payer_conf, 4),
+                 False)  # fmt: skip
+    if res is not None:
+        ids = ", ".join(book.ids[i] for i in written[:3])
+        res.reason = (
+            f"the text names {ids}; of the {len(singles)} open invoices of the payer with this "
+            f"amount, {book.ids[slips[0][0]]} is one typing slip from it"
+        )
+    return res
 
 
 def _rule_payers_ambiguous(ctx: LineContext) -> LineResult | None:
