@@ -499,7 +499,8 @@ def applied_by_cash_application(
 ) -> pd.DataFrame:
     """Payments the cash-application ledger applied by T that the processed payments do not have
     yet (invoice_id, amount): they lower what reminders ask for. Empty without a ledger."""
-    from arinsight.cashapp.apply import DEFAULT_OUT_DIR, LEDGER_FILE, ledger_payments, read_ledger
+    from arinsight.cashapp.apply import DEFAULT_OUT_DIR, LEDGER_FILE
+    from arinsight.cashapp.ledger import ledger_payments, read_ledger
 
     section = params.get("cash_application") or {}
     path = section.get("ledger") or Path(section.get("out_dir") or DEFAULT_OUT_DIR) / LEDGER_FILE

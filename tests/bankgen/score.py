@@ -13,7 +13,10 @@ every wrong one is listed with the rule, confidence and reason the tool gave), r
 share of the *matchable* lines matched correctly (they pay an invoice, are not ambiguous by
 design and are not returned within the same statement: what a tool that never guesses can
 match), ambiguous
-lines auto-matched (must be 0), lines applied twice (must be 0), reversals undone, invoices
+lines auto-matched (must be 0), lines posted by a posting rule (``posted``: interest, tax refunds,
+payments on account; correct when the truth says the line pays no invoice: this generator
+records no customer for such a line, so a posting on account is only checked for that) and
+the share auto-handled (matched + posted) with its precision, lines applied twice (must be 0), reversals undone, invoices
 given more than they had open, and the lines the truth expected to be matched that were not.
 """
 
@@ -161,6 +164,10 @@ def score_format(
         "statuses": defaultdict(int),
         "resent": defaultdict(int),
         "none_lines_matched": 0,
+        "posted": 0,
+        "posted_correct": 0,
+        "posted_rules": defaultdict(int),
+        "wrong_posted": [],
         # lines a tool that never guesses can match: they pay an invoice, are not ambiguous by
         # design and are not returned within the same statement (then rightly left open)
         "matchable_lines": 0,
@@ -194,6 +201,18 @@ def score_format(
             continue
         st = row.get("status", "")
         res["statuses"][st] += 1
+        if st == "posted":
+            res["posted"] += 1
+            res["posted_rules"][row.get("rule", "")] += 1
+            if truth_ids:
+                d = _desc(ln, row)
+                d["why_wrong"] = "posted by a rule, but it pays an invoice"
+                res["wrong_posted"].append(d)
+            else:
+                res["posted_correct"] += 1
+            if ln["ambiguous"]:
+                res["ambiguous_matched"].append(_desc(ln, row))
+            continue
         if st != "matched":
             if ln["expect"] == "auto":
                 res["missed_expected"].append(_desc(ln, row))
@@ -226,7 +245,7 @@ def score_format(
             st = row.get("status", "?") if row else "missing"
             res["resent"][f"{f[src]}: {st}"] += 1
             first = seen.get((ln["file"], ln["acct_svcr_ref"])) or {}
-            if st == "matched" and first.get("status") == "matched":  # applied again
+            if st in ("matched", "posted") and first.get("status") in ("matched", "posted"):
                 res["applied_twice"].append(
                     {
                         "line": ln["line_no"],
@@ -286,7 +305,19 @@ def score_format(
                     "tool_says": (row or {}).get("reason") or (row or {}).get("status"),
                 }
             )
+    # a line posted to an account twice (gl_postings.csv, rewritten from the ledger every run)
+    gl = out / "gl_postings.csv"
+    if gl.exists():
+        with open(gl, newline="", encoding="utf-8") as fh:
+            refs = [id2ref.get(r["statement_line_id"].lstrip("'"), _ref(r["statement_line_id"]))
+                    for r in csv.DictReader(fh)]  # fmt: skip
+        for ref in {x for x in refs if refs.count(x) > 1}:
+            ln = lines.get(ref)
+            res["applied_twice"].append(
+                {"line": ln["line_no"] if ln else ref, "kind": "gl posting"}
+            )
     res["statuses"] = dict(res["statuses"])
+    res["posted_rules"] = dict(res["posted_rules"])
     # one entry per bank line applied more than once (both checks may find the same line)
     twice: dict[int, dict] = {}
     for a in res["applied_twice"]:
@@ -327,6 +358,9 @@ def summary(seed, r: dict) -> str:
     share = m / r["credit_lines"] if r["credit_lines"] else 0
     prec = c / m if m else 1.0
     rec = c / r["paying_lines"] if r["paying_lines"] else 0
+    p, pc = r.get("posted", 0), r.get("posted_correct", 0)
+    handled = (m + p) / r["credit_lines"] if r["credit_lines"] else 0
+    h_prec = (c + pc) / (m + p) if m + p else 1.0
     undone = sum(1 for x in r["reversals"] if x["undone"])
     errs = [x for x in r["runs"] if x["rc"] != 0]
     s = [
@@ -334,6 +368,8 @@ def summary(seed, r: dict) -> str:
         f"{m} = {share:.1%}, precision {prec:.2%} ({m - c} wrong), recall {rec:.1%}, "
         f"of the {r['matchable_lines']} matchable lines {r['matchable_correct']} = "
         f"{r['matchable_correct'] / max(r['matchable_lines'], 1):.1%}; "
+        f"posted by a rule {p} ({pc} correct; {r.get('posted_rules', {})}), auto-handled "
+        f"{m + p} = {handled:.1%} at precision {h_prec:.2%}; "
         f"ambiguous auto-matched {len(r['ambiguous_matched'])}; applied twice "
         f"{len(r['applied_twice'])}; invoices over-applied {len(r['over_applied'])}; "
         f"reversals undone {undone}/{len(r['reversals'])}; re-sent copy {r['resent']}; "
@@ -348,6 +384,11 @@ def summary(seed, r: dict) -> str:
             f"{w['tool_invoices']} ({w['tool_customer']}), truth {w['truth']}; "
             f"{w['why_wrong']}; {w['note']}"
             + (f" [matched on {w['matched_on']}]" if w["matched_on"] else "")
+        )
+    for w in r.get("wrong_posted", []):
+        s.append(
+            f"  WRONG POSTING line {w['line']} ({w['kind']}, {w['amount']}, payer '{w['payer']}', "
+            f"text '{w['text']}'): {w['rule']} -> {w['tool_customer']}, truth {w['truth']}"
         )
     for w in r["ambiguous_matched"]:
         s.append(

@@ -38,11 +38,9 @@ has no timestamps of its own, so the same statements and decisions give the same
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +48,29 @@ import numpy as np
 import pandas as pd
 
 from arinsight import config
-from arinsight.cashapp.lines import squash
-from arinsight.cashapp.matching import InvoiceBook, LineResult, MatchSettings, match_lines
+from arinsight.cashapp.book import InvoiceBook
+from arinsight.cashapp.decisions import apply_decisions, decision_text
+from arinsight.cashapp.ledger import (
+    APPLIED_COLUMNS,
+    DEDUCTION_COLUMNS,
+    append_ledger,
+    deduction_id,
+    known_accounts,
+    ledger_deductions,
+    ledger_gl_postings,
+    ledger_payments,
+    ledger_records,
+    read_deductions,
+    read_ledger,
+)
+from arinsight.cashapp.matching import match_lines
+from arinsight.cashapp.result import LineResult
+from arinsight.cashapp.reversals import find_reversals, flag_reversed
+from arinsight.cashapp.settings import MatchSettings
 from arinsight.cashapp.statements import read_statement
 from arinsight.errors import ParamsError, UserError
 from arinsight.files import command_lock, safe_slug, sha256_file, write_csv, write_excel
 
-PAYMENT_COLUMNS = ["payment_id", "invoice_id", "customer_id", "payment_date", "amount", "method"]
-#: Columns of applied_payments.csv: the canonical payments columns, then where each came from.
-APPLIED_COLUMNS = [*PAYMENT_COLUMNS, "currency", "statement_line_id", "rule"]
 WORKLIST_COLUMNS = [
     "line_id",
     "booking_date",
@@ -79,6 +91,7 @@ WORKLIST_COLUMNS = [
     "unapplied_amount",
     "fx_difference",
     "discount_amount",
+    "gl_account",
     "candidates",
     "reason",
     "flagged_invoices",
@@ -90,6 +103,7 @@ WORKLIST_COLUMNS = [
 #: Every status a worklist line can have (see docs/collections.md).
 ALL_STATUSES = (
     "matched",
+    "posted",
     "suggested",
     "unmatched",
     "skipped",
@@ -103,12 +117,7 @@ DEFAULT_OUT_DIR = "data/cash"
 LEDGER_FILE = "cash_ledger.jsonl"
 APPLIED_FILE = "applied_payments.csv"
 DEDUCTIONS_FILE = "deductions.csv"
-#: Columns of deductions.csv: the canonical ``disputes`` columns, then the currency of the
-#: amount (its invoice's) and the statement line that paid short.
-DEDUCTION_COLUMNS = ["dispute_id", "invoice_id", "customer_id", "amount", "reason", "opened_date",
-                     "resolved_date", "outcome", "currency", "statement_line_id"]  # fmt: skip
-#: The columns of deductions.csv a person fills in; kept when the file is written again.
-DEDUCTION_EDITS = ("reason", "resolved_date", "outcome")
+GL_POSTINGS_FILE = "gl_postings.csv"
 DECISIONS_FILE = "decisions.csv"
 METHOD = "Bank Transfer"
 #: The method of the payment rows that settle the early-payment discount a customer took.
@@ -138,147 +147,23 @@ class MatchRun:
 
     @property
     def auto_match_rate(self) -> float | None:
-        """Matched lines / credit lines matched in this run (skipped and already applied left out)."""
+        """Lines matched to invoices / credit lines looked at in this run (matched, posted,
+        suggested, unmatched; skipped and already applied left out)."""
         c = self.counts
-        n = c["matched"] + c["suggested"] + c["unmatched"]
+        n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
         return None if n == 0 else c["matched"] / n
+
+    @property
+    def auto_handled_rate(self) -> float | None:
+        """Lines matched to invoices or posted by a posting rule / the same credit lines."""
+        c = self.counts
+        n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
+        return None if n == 0 else (c["matched"] + c["posted"]) / n
 
 
 # --------------------------------------------------------------------------------------------
 # ledger
 # --------------------------------------------------------------------------------------------
-
-
-def read_ledger(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a cash-application ledger (a missing file is empty)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    records = []
-    for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            rec["line_id"], rec["payments"]  # noqa: B018 - the two keys every record needs
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UserError(
-                f"{p}: line {number}: not a cash-application ledger record ({exc})"
-            ) from None
-        records.append(rec)
-    return records
-
-
-def reversed_lines(records: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Line ids of the ledger that a later reversal or return undid."""
-    return {str(rec["reverses"]) for rec in records if rec.get("reverses")}
-
-
-def ledger_payments(
-    records: Sequence[Mapping[str, Any]], include_reversed: bool = False
-) -> pd.DataFrame:
-    """Every payment of the ledger as one table (:data:`APPLIED_COLUMNS`), sorted by payment id;
-    the payments of reversed lines are left out (``include_reversed``: only those)."""
-    undone = reversed_lines(records)
-    rows = [
-        {**pay, "statement_line_id": rec["line_id"], "rule": rec.get("rule", "")}
-        for rec in records
-        if (str(rec["line_id"]) in undone) == include_reversed
-        for pay in rec["payments"]
-    ]
-    out = pd.DataFrame(rows, columns=APPLIED_COLUMNS)
-    out["amount"] = out["amount"].astype(float)
-    return out.sort_values("payment_id", kind="mergesort").reset_index(drop=True)
-
-
-def deduction_id(line_id: str, invoice_id: str) -> str:
-    """The id of the deduction a statement line left on an invoice (stable across runs)."""
-    return f"DED-{line_id}-{invoice_id}"
-
-
-def ledger_deductions(
-    records: Sequence[Mapping[str, Any]], edited: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Every short payment of the ledger as one table (:data:`DEDUCTION_COLUMNS`), by dispute
-    id: what each applied line left open on an invoice it paid short (``amount``, in the
-    invoice's currency), opened on the line's booking date; lines undone since (reversed,
-    re-assigned, rejected) leave none. ``edited``: the file as a person left it, whose
-    :data:`DEDUCTION_EDITS` are kept for the deductions still there."""
-    undone = reversed_lines(records)
-    rows = [
-        {
-            "dispute_id": deduction_id(str(rec["line_id"]), d["invoice_id"]),
-            "invoice_id": d["invoice_id"],
-            "customer_id": rec.get("customer_id"),
-            "amount": float(d["amount"]),
-            "reason": "",
-            "opened_date": rec["booking_date"],
-            "resolved_date": "",
-            "outcome": "",
-            "currency": d.get("currency"),
-            "statement_line_id": rec["line_id"],
-        }
-        for rec in records
-        if str(rec["line_id"]) not in undone
-        for d in rec.get("deductions") or ()
-    ]
-    out = pd.DataFrame(rows, columns=DEDUCTION_COLUMNS)
-    if edited is not None and len(edited) and "dispute_id" in edited.columns:
-        kept = edited.drop_duplicates("dispute_id", keep="last").set_index("dispute_id")
-        for col in DEDUCTION_EDITS:
-            if col in kept.columns:
-                typed = out["dispute_id"].map(kept[col].fillna("").astype(str))
-                out[col] = typed.fillna("").astype(str)
-    return out.sort_values("dispute_id", kind="mergesort").reset_index(drop=True)
-
-
-def read_deductions(path: str | Path) -> pd.DataFrame | None:
-    """deductions.csv as text (None when there is none): what a person may have typed in."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def known_accounts(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """What earlier runs taught about payers, as ``{key: customer}``: a payer **account** (its
-    letters and digits) that paid exactly one customer's invoices, and, from the lines a person
-    accepted or assigned (a decision), the payer **name** as written (``name:`` + its
-    :func:`~arinsight.cashapp.matching.name_core`) when it was decided for exactly one customer:
-    an alias such as ``B. FOODS PURCHASING`` for Blue Foods Inc. Lines undone since (reversed,
-    re-assigned, rejected) teach nothing, and neither do lines whose payer was identified as
-    other customers than the one paid (``payer_ids``: a sister or parent company paying for it,
-    whose account is its own)."""
-    from arinsight.cashapp.matching import name_core
-
-    undone = reversed_lines(records)
-    seen: dict[str, set[str]] = {}
-    for rec in records:
-        cust = rec.get("customer_id")
-        if not cust or not rec.get("payments") or str(rec["line_id"]) in undone:
-            continue
-        if rec.get("rule") in ("reversal", "reversed", "rejected"):
-            continue
-        if rec.get("payer_ids") and str(cust) not in rec["payer_ids"]:
-            continue  # paid for another customer: the account and name are the payer's own
-        acct = squash(rec.get("payer_account"), any_script=True)
-        if acct:
-            seen.setdefault(acct, set()).add(str(cust))
-        core = name_core(rec.get("payer_name"))
-        if core and rec.get("decision"):
-            seen.setdefault(f"name:{core}", set()).add(str(cust))
-    return {key: next(iter(c)) for key, c in seen.items() if len(c) == 1}
-
-
-def _append_ledger(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    if not records:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, sort_keys=True, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,7 +324,7 @@ def _tables(
                 "status": res.status,
                 "rule": res.rule,
                 "confidence": res.confidence
-                if res.status == "matched"
+                if res.status in ("matched", "posted")
                 else (res.candidates[0]["confidence"] if res.candidates else None),
                 "customer_id": cust,
                 "customer_name": names.get(cust, "") if cust else "",
@@ -448,6 +333,7 @@ def _tables(
                 "unapplied_amount": round(res.unapplied / 100, 2) if res.unapplied else None,
                 "fx_difference": round(res.fx_difference / 100, 2) if res.fx_difference else None,
                 "discount_amount": round(res.discount / 100, 2) if res.discount else None,
+                "gl_account": res.gl_account,
                 "candidates": "; ".join(
                     f"{c['invoice_ids']} ({c['customer_id']}, {c['confidence']:.2f})"
                     for c in res.candidates
@@ -455,7 +341,7 @@ def _tables(
                 "reason": res.reason,
                 "flagged_invoices": "; ".join(res.flagged),
                 "reverses": res.reverses,
-                "decision": _decision_text(res.decision),
+                "decision": decision_text(res.decision),
                 "statement_id": line["statement_id"],
                 "source_row": line["_source_row"],
             }
@@ -493,8 +379,8 @@ def match_statement(
     today). Lines booked after T are ``held`` (looked at again by a later run). Lines whose id
     or content key (:func:`~arinsight.cashapp.lines.line_keys`) is in ``ledger`` are
     ``already_applied``. ``decisions`` (:func:`~arinsight.cashapp.decisions.read_decisions`) are
-    applied first (:func:`_apply_decisions`). Reversals and returns undo the credit they reverse
-    (:func:`_reversals`).
+    applied first (:func:`apply_decisions`). Reversals and returns undo the credit they reverse
+    (:func:`find_reversals`).
     Returns the worklist (one row per line, in statement order), the candidates of the
     suggestions and the allocations (the payments to write).
     """
@@ -529,287 +415,19 @@ def match_statement(
         )
     live = ~seen & ~held
     if decisions is not None and len(decisions):
-        _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results)
-    pairs = _reversals(lines, live, ledger, results)
+        apply_decisions(lines, seen, live, decisions, ledger, book, settings, results)
+    pairs = find_reversals(lines, live, ledger, results)
     pending = live & pd.Series([r is None for r in results], index=lines.index)
     todo = lines.loc[pending]
     if len(todo):
         found = match_lines(todo.reset_index(drop=True), book, settings, known_accounts(ledger))
         for pos, res in zip(np.flatnonzero(pending), found, strict=True):
             results[pos] = res
-    _flag_reversed(lines, results, pairs, ledger, book, settings)
+    flag_reversed(lines, results, pairs, ledger, book, settings)
     names = {c: str(n) for c, n in book.names.items()}
     worklist, candidates, allocations, deductions = _tables(lines, results, book, names)
     final = [r or LineResult("already_applied") for r in results]
     return MatchRun(worklist, candidates, allocations, T, results=final, deductions=deductions)
-
-
-def _original_of(rev: Mapping[str, Any], credits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The credits a reversal or return may undo, best evidence first: the same end-to-end id;
-    the credit's bank reference written in the reversal; the same amount and payer (account,
-    else name). Only credits booked on or before the reversal count."""
-    key = partial(squash, any_script=True)  # accounts and names in any script
-    day = pd.Timestamp(rev["booking_date"])
-    cands = [c for c in credits if pd.Timestamp(c["booking_date"]) <= day]
-    e2e = key(rev.get("end_to_end_id"))
-    if e2e:
-        same = [c for c in cands if key(c.get("end_to_end_id")) == e2e]
-        if same:
-            return same
-    text = key(f"{rev.get('remittance', '')} {rev.get('reference', '')}")
-    by_ref = [
-        c for c in cands if len(key(c.get("bank_ref"))) >= 6 and key(c.get("bank_ref")) in text
-    ]
-    if by_ref:
-        return by_ref
-    cents = round(float(rev["amount"]) * 100)
-    acct, name = key(rev.get("payer_account")), key(rev.get("payer_name"))
-    return [
-        c
-        for c in cands
-        if round(float(c["amount"]) * 100) == cents
-        and ((acct and key(c.get("payer_account")) == acct)
-             or (not acct and name and key(c.get("payer_name")) == name))
-    ]  # fmt: skip
-
-
-def _reversals(
-    lines: pd.DataFrame,
-    live: pd.Series,
-    ledger: Sequence[Mapping[str, Any]],
-    results: list[LineResult | None],
-) -> dict[int, tuple[str, int | None]]:
-    """Decide every reversal line of the statement that takes money out (``RvslInd`` or
-    ``RtrInf`` on a debit, a CSV line marked reversal with a negative amount). Its original is looked for among the credits of this statement and the ledger
-    (:func:`_original_of`); exactly one must fit. An original in this statement is not applied
-    (status ``reversed``); one in the ledger is undone by the reversal's ledger record. Returns
-    {reversal position: (original line id, original position in this statement or None)}."""
-    undoing = lines["reversal"] & live & lines["booked"] & (lines["credit_debit"] == "DBIT")
-    if not undoing.any():
-        return {}
-    undone = reversed_lines(ledger)
-    credit = (lines["credit_debit"] == "CRDT") & ~lines["reversal"] & lines["booked"]
-    here = [{**lines.iloc[p].to_dict(), "_pos": int(p)} for p in np.flatnonzero(credit & live)]
-    before = [
-        {**r, "_pos": None} for r in ledger if r.get("payments") and str(r["line_id"]) not in undone
-    ]
-    pairs: dict[int, tuple[str, int | None]] = {}
-    taken: set[str] = set()
-    for p in np.flatnonzero(undoing):
-        rev = lines.iloc[p]
-        what = "return" if rev["return_reason"] else "reversal"
-        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
-        found = [c for c in _original_of(rev, here + before) if str(c["line_id"]) not in taken]
-        if len(found) != 1:
-            results[p] = LineResult(
-                "skipped" if not found else "suggested",
-                reason=f"{what}{why}: no applied credit of {rev['amount']:,.2f} found to undo"
-                if not found
-                else f"{what}{why}: {len(found)} credits fit ("
-                + ", ".join(str(c["line_id"]) for c in found[:3])
-                + "); decide which one it undoes",
-            )
-            continue
-        orig = found[0]
-        taken.add(str(orig["line_id"]))
-        pairs[int(p)] = (str(orig["line_id"]), orig["_pos"])
-        if orig["_pos"] is not None:
-            results[orig["_pos"]] = LineResult(
-                "reversed", reason=f"reversed by {rev['line_id']} in the same statement{why}"
-            )
-    return pairs
-
-
-def _flag_reversed(lines, results, pairs, ledger, book, settings) -> None:
-    """Results of the reversal lines: the invoices their originals paid (the ledger's payments,
-    or what the original would have paid now) are open again and flagged."""
-    by_line = {str(r["line_id"]): r for r in ledger}
-    for p, (orig_id, orig_pos) in pairs.items():
-        rev = lines.iloc[p]
-        why = f" (reason {rev['return_reason']})" if rev["return_reason"] else ""
-        what = "returned direct debit / return" if rev["return_reason"] else "reversal"
-        if orig_pos is None:
-            invoices = sorted(
-                {str(x["invoice_id"]) for x in by_line[orig_id]["payments"] if x.get("invoice_id")}
-            )
-            cust = by_line[orig_id].get("customer_id")
-        else:
-            from arinsight.cashapp.matching import match_line, name_scores
-
-            row = lines.iloc[orig_pos]
-            scores = name_scores([row["payer_name"]], book)[0]
-            would = match_line(row, book, scores, settings)
-            invoices = [book.ids[i] for i, _ in would.allocations]
-            cust = would.customer_id
-            if invoices:
-                results[orig_pos].reason += f"; it would have paid {', '.join(invoices)}"
-        res = LineResult(
-            "reversal",
-            customer_id=cust,
-            reason=f"{what}{why} of {orig_id}: its payment is undone"
-            + (f"; {', '.join(invoices)} open again, flagged for follow-up" if invoices else ""),
-        )
-        res.reverses, res.flagged = orig_id, invoices
-        results[p] = res
-
-
-def ledger_records(
-    run: MatchRun, lines: pd.DataFrame, statement_file: str = "", statement_sha256: str = ""
-) -> list[dict[str, Any]]:
-    """One ledger record per statement line applied, reversed, rejected or decided in ``run``
-    (in statement order): the line id (``<line id>@<decision>`` for a re-assignment), its content
-    key, the statement, booking date, amount, currency, payer, customer, rule and payments; a
-    reversal's ``reverses`` and ``flagged_invoices``; a decision's who, when and why."""
-    records = []
-    groups = dict(list(run.allocations.groupby("statement_line_id", sort=False)))
-    results = run.results or [None] * len(lines)
-    for (_, line), res in zip(lines.iterrows(), results, strict=True):
-        if res is None or res.status in ("already_applied", "held"):
-            continue
-        rec_id = res.record_id or line["line_id"]
-        if rec_id not in groups and not (
-            res.status in ("reversal", "reversed", "rejected") or res.decision
-        ):
-            continue
-        if res.decision and res.status not in ("matched", "rejected"):
-            continue  # a decision that could not be carried out stays pending
-        group = groups.get(rec_id, run.allocations.iloc[0:0])
-        pays = group[PAYMENT_COLUMNS + ["currency"]].copy()
-        pays["payment_date"] = pd.to_datetime(pays["payment_date"]).dt.strftime("%Y-%m-%d")
-        rec: dict[str, Any] = {
-            "line_id": rec_id,
-            "line_key": line["line_key"],
-            "end_to_end_id": line["end_to_end_id"],
-            "bank_ref": line["bank_ref"],
-            "payer_name": line["payer_name"],
-            "statement_file": statement_file,
-            "statement_sha256": statement_sha256,
-            "booking_date": pd.Timestamp(line["booking_date"]).strftime("%Y-%m-%d"),
-            "amount": float(line["amount"]),
-            "currency": line["currency"],
-            "payer_account": line["payer_account"],
-            "customer_id": res.customer_id,
-            "rule": res.rule or res.status,
-            "payments": pays.astype(object).where(pays.notna(), None).to_dict(orient="records"),
-        }
-        short = run.deductions.loc[run.deductions["statement_line_id"] == rec_id]
-        if len(short):
-            rec["deductions"] = [
-                {"invoice_id": r.invoice_id, "amount": float(r.amount), "currency": r.currency}
-                for r in short.itertuples()
-            ]
-        if res.payers:
-            rec["payer_ids"] = list(res.payers)
-        if res.reverses:
-            rec["reverses"] = res.reverses
-        if res.status == "reversal":
-            rec["return_reason"] = line["return_reason"]
-            rec["flagged_invoices"] = list(res.flagged)
-        if res.decision:
-            rec["decision"] = dict(res.decision)
-            rec["decision_id"] = res.decision["decision_id"]
-        records.append(rec)
-    return records
-
-
-def _decision_text(decision: Mapping[str, Any] | None) -> str:
-    if not decision:
-        return ""
-    note = f": {decision['note']}" if decision.get("note") else ""
-    return f"{decision['action']} by {decision['decided_by']} at {decision['decided_at']}{note}"
-
-
-def _apply_decisions(lines, seen, live, decisions, ledger, book, settings, results) -> None:
-    """Carry out the pending decisions on this statement's lines (module
-    :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
-    first. A line applied before is undone first (its record is reversed by the new one)."""
-    from arinsight.cashapp.matching import (
-        LineValue,
-        allocate,
-        identify_payer,
-        match_line,
-        name_scores,
-        short_of,
-    )
-
-    done = {r.get("decision_id") for r in ledger}
-    latest: dict[str, Any] = {}
-    for d in decisions.itertuples(index=False):
-        if d.decision_id not in done:
-            latest[str(d.line_id)] = d  # sorted by decided_at: the last one wins
-    undone = reversed_lines(ledger)
-    row_of = {inv: i for i, inv in enumerate(book.ids)}
-    for pos, line_id in enumerate(lines["line_id"]):
-        d = latest.get(str(line_id))
-        if d is None or not (seen.iloc[pos] or live.iloc[pos]):
-            continue
-        line = lines.iloc[pos]
-        decision = {k: getattr(d, k) for k in ("decision_id", "action", "invoice_ids",
-                                               "decided_by", "decided_at", "note")}  # fmt: skip
-        record_id, reverses = "", ""
-        if seen.iloc[pos]:
-            current = [
-                r
-                for r in ledger
-                if str(r["line_id"]).split("@")[0] == line_id
-                or r.get("line_key") == line["line_key"]
-            ]
-            current = [r for r in current if str(r["line_id"]) not in undone and r.get("payments")]
-            if d.action == "accept" or not current:
-                continue  # applied already: nothing to accept, nothing to undo
-            for pay in current[-1]["payments"]:
-                if pay.get("invoice_id") in row_of:
-                    book.remaining[row_of[pay["invoice_id"]]] += round(float(pay["amount"]) * 100)
-            reverses = str(current[-1]["line_id"])
-            record_id = f"{line_id}@{d.decision_id[:8]}"
-        text = _decision_text(decision)
-        if d.action == "reject":
-            res = LineResult("rejected", reason=f"{text} (not applied, not suggested again)")
-        else:
-            invoices = list(d.invoices)
-            if not invoices:  # accept what the rules propose
-                found = match_line(line, book, name_scores([line["payer_name"]], book)[0], settings)
-                invoices = [book.ids[i] for i, _ in found.allocations] or (
-                    found.candidates[0]["invoice_ids"].split("; ") if found.candidates else []
-                )
-            unknown = [i for i in invoices if i not in row_of]
-            if not invoices or unknown:
-                why = f"unknown invoice(s) {', '.join(unknown)}" if unknown else "nothing to accept"
-                results[pos] = LineResult(
-                    "suggested", reason=f"{text}, but {why}: decide again", decision=decision
-                )
-                continue
-            rows = [row_of[i] for i in invoices]
-            value = LineValue(line, settings).value(book.currency[rows[0]])
-            if value is None:
-                results[pos] = LineResult(
-                    "suggested", reason=f"{text}, but no exchange rate", decision=decision
-                )
-                continue
-            allocations = allocate(book, rows, value[0])
-            res = LineResult(
-                "matched",
-                rule=f"decision_{d.action}",
-                confidence=1.0,
-                customer_id=book.customer[rows[0]],
-                currency=book.currency[rows[0]],
-                allocations=allocations,
-                unapplied=value[0] - sum(c for _, c in allocations),
-                reason=text,
-            )
-            if res.unapplied:
-                res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
-            res.short = short_of(book, allocations)
-            res.payers = identify_payer(
-                str(line["payer_name"] or ""),
-                name_scores([line["payer_name"]], book)[0],
-                book,
-                settings,
-            )[0]
-            for i, cents in allocations:
-                book.remaining[i] -= cents
-        res.decision, res.reverses, res.record_id = decision, reverses, record_id
-        results[pos] = res
 
 
 def run_match(
@@ -865,7 +483,7 @@ def _match_and_write(
     run = match_statement(lines, tables, settings, as_of, ledger, decisions=decisions)
 
     new = ledger_records(run, lines, path.name, sha256_file(path))
-    _append_ledger(ledger_path, new)
+    append_ledger(ledger_path, new)
     stem = safe_slug(path.stem)  # a statement named from a bank's data: bounded, no separators
     folder.mkdir(parents=True, exist_ok=True)
     run.paths = {
@@ -877,6 +495,9 @@ def _match_and_write(
         "deductions": write_csv(
             ledger_deductions(read_ledger(ledger_path), read_deductions(folder / DEDUCTIONS_FILE)),
             folder / DEDUCTIONS_FILE,
+        ),
+        "gl_postings": write_csv(
+            ledger_gl_postings(read_ledger(ledger_path)), folder / GL_POSTINGS_FILE
         ),
         "ledger": ledger_path,
     }
@@ -917,7 +538,12 @@ def summary_text(run: MatchRun) -> str:
         f"statement matched as of {run.as_of:%Y-%m-%d}: {len(run.worklist)} line(s): "
         + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in c.items() if n),
         "auto-matched: "
-        + ("n/a (no credit line to match)" if rate is None else f"{rate:.1%} of the credit lines"),
+        + ("n/a (no credit line to match)" if rate is None else f"{rate:.1%} of the credit lines")
+        + (
+            ""
+            if rate is None or not c["posted"]
+            else f"; auto-handled (matched or posted by a posting rule): {run.auto_handled_rate:.1%}"
+        ),
     ]
     if len(run.allocations):
         lines.append(

@@ -21,10 +21,14 @@ the file is rewritten from it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from arinsight.cashapp.ledger import reversed_lines
+from arinsight.cashapp.result import LineResult
 from arinsight.errors import SourceError
 
 ACTIONS = ("accept", "assign", "reject")
@@ -79,3 +83,102 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     ]
     order = pd.to_datetime(raw["decided_at"], format="ISO8601", utc=True)
     return raw.assign(_t=order).sort_values("_t", kind="mergesort").drop(columns="_t")
+
+
+def decision_text(decision: Mapping[str, Any] | None) -> str:
+    if not decision:
+        return ""
+    note = f": {decision['note']}" if decision.get("note") else ""
+    return f"{decision['action']} by {decision['decided_by']} at {decision['decided_at']}{note}"
+
+
+def apply_decisions(lines, seen, live, decisions, ledger, book, settings, results) -> None:
+    """Carry out the pending decisions on this statement's lines (module
+    :mod:`~arinsight.cashapp.decisions`), before the rules, so the invoices they pay are taken
+    first. A line applied before is undone first (its record is reversed by the new one)."""
+    from arinsight.cashapp.amounts import LineValue, allocate, short_of
+    from arinsight.cashapp.matching import match_line
+    from arinsight.cashapp.names import identify_payer, name_scores
+
+    done = {r.get("decision_id") for r in ledger}
+    latest: dict[str, Any] = {}
+    for d in decisions.itertuples(index=False):
+        if d.decision_id not in done:
+            latest[str(d.line_id)] = d  # sorted by decided_at: the last one wins
+    undone = reversed_lines(ledger)
+    row_of = {inv: i for i, inv in enumerate(book.ids)}
+    for pos, line_id in enumerate(lines["line_id"]):
+        d = latest.get(str(line_id))
+        if d is None or not (seen.iloc[pos] or live.iloc[pos]):
+            continue
+        line = lines.iloc[pos]
+        decision = {k: getattr(d, k) for k in ("decision_id", "action", "invoice_ids",
+                                               "decided_by", "decided_at", "note")}  # fmt: skip
+        record_id, reverses = "", ""
+        if seen.iloc[pos]:
+            current = [
+                r
+                for r in ledger
+                if str(r["line_id"]).split("@")[0] == line_id
+                or r.get("line_key") == line["line_key"]
+            ]
+            current = [
+                r
+                for r in current
+                if str(r["line_id"]) not in undone and (r.get("payments") or r.get("gl_postings"))
+            ]
+            if d.action == "accept" or not current:
+                continue  # applied already: nothing to accept, nothing to undo
+            for pay in current[-1]["payments"]:
+                if pay.get("invoice_id") in row_of:
+                    book.remaining[row_of[pay["invoice_id"]]] += round(float(pay["amount"]) * 100)
+            reverses = str(current[-1]["line_id"])
+            record_id = f"{line_id}@{d.decision_id[:8]}"
+        text = decision_text(decision)
+        if d.action == "reject":
+            res = LineResult("rejected", reason=f"{text} (not applied, not suggested again)")
+        else:
+            invoices = list(d.invoices)
+            if not invoices:  # accept what the rules propose
+                found = match_line(line, book, name_scores([line["payer_name"]], book)[0], settings)
+                invoices = [book.ids[i] for i, _ in found.allocations] or (
+                    found.candidates[0]["invoice_ids"].split("; ") if found.candidates else []
+                )
+            unknown = [i for i in invoices if i not in row_of]
+            if not invoices or unknown:
+                why = f"unknown invoice(s) {', '.join(unknown)}" if unknown else "nothing to accept"
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but {why}: decide again", decision=decision
+                )
+                continue
+            rows = [row_of[i] for i in invoices]
+            value = LineValue(line, settings).value(book.currency[rows[0]])
+            if value is None:
+                results[pos] = LineResult(
+                    "suggested", reason=f"{text}, but no exchange rate", decision=decision
+                )
+                continue
+            allocations = allocate(book, rows, value[0])
+            res = LineResult(
+                "matched",
+                rule=f"decision_{d.action}",
+                confidence=1.0,
+                customer_id=book.customer[rows[0]],
+                currency=book.currency[rows[0]],
+                allocations=allocations,
+                unapplied=value[0] - sum(c for _, c in allocations),
+                reason=text,
+            )
+            if res.unapplied:
+                res.reason += f"; {res.unapplied / 100:,.2f} not applied to an invoice: on account"
+            res.short = short_of(book, allocations)
+            res.payers = identify_payer(
+                str(line["payer_name"] or ""),
+                name_scores([line["payer_name"]], book)[0],
+                book,
+                settings,
+            )[0]
+            for i, cents in allocations:
+                book.remaining[i] -= cents
+        res.decision, res.reverses, res.record_id = decision, reverses, record_id
+        results[pos] = res

@@ -168,6 +168,10 @@ def _mt940_line(d: dict, file: str, account: str, stmt_id: str, ccy: str, b_no, 
         "end_to_end_id": "" if e2e.upper() in ("NOTPROVIDED", "NONE") else e2e,
         "bank_ref": ref,
         "return_reason": "",
+        # the SWIFT transaction type (NTRF, NINT, NCHG) and, in the German :86:, the GVC
+        "bank_code": "; ".join(
+            str(d.get(k)) for k in ("id", "transaction_code") if d.get(k) not in (None, "")
+        ),
         "_source_file": file,
     }
 
@@ -234,6 +238,7 @@ def read_bai2(path: str | Path) -> pd.DataFrame:
                         "end_to_end_id": cust_ref,
                         "bank_ref": bank_ref,
                         "return_reason": "",
+                        "bank_code": str(tx.type_code.code or ""),  # 354: interest credit
                         "_source_file": file,
                         "_source_row": len(rows) + 1,
                     }

@@ -23,6 +23,7 @@ TEXT_COLUMNS = (
     "reference",
     "end_to_end_id",
     "return_reason",
+    "bank_code",
 )
 
 LINE_COLUMNS: list[str] = [
@@ -45,6 +46,7 @@ LINE_COLUMNS: list[str] = [
     "end_to_end_id",
     "bank_ref",
     "return_reason",
+    "bank_code",
     "line_key",
     "_source_file",
     "_source_row",

@@ -65,6 +65,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "end_to_end_id",
     "reversal",
     "return_reason",
+    "bank_code",
 )
 #: Values of a mapped ``reversal`` column that mark a line as a reversal or return (any case).
 REVERSAL_VALUES = frozenset(
@@ -198,6 +199,22 @@ def _amount(el, where: str, file: str, row: int) -> tuple[float | None, str]:
     return round(value, 2), str(el.get("Ccy") or "").strip().upper()
 
 
+def _bank_code(el) -> str:
+    """The bank transaction code of an entry or transaction (``BkTxCd``): the ISO code as
+    ``DOMAIN/FAMILY/SUBFAMILY`` (``ACMT/MCOP/INTR``) and the proprietary code (``Prtry/Cd``,
+    e.g. a German GVC ``NTRF+805``), "; "-separated; empty when there is none."""
+    code = _child(el, "BkTxCd")
+    iso = [
+        _text(code, "Domn/Cd"),
+        _text(code, "Domn/Fmly/Cd"),
+        _text(code, "Domn/Fmly/SubFmlyCd"),
+    ]
+    parts = ["/".join(iso)] if any(iso) else []
+    if prtry := _text(code, "Prtry/Cd"):
+        parts.append(prtry)
+    return "; ".join(parts)
+
+
 def _account(acct) -> str:
     return _text(acct, "Id/IBAN") or _text(acct, "Id/Othr/Id")
 
@@ -274,6 +291,7 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
         "credit_debit": cdi,
         "reversal": _text(ntry, "RvslInd").lower() in ("true", "1"),
         "booked": status.upper() in ("", "BOOK"),
+        "bank_code": _bank_code(ntry),
         "_source_file": file,
     }
     if not base["booking_date"]:
@@ -335,6 +353,7 @@ def _entry_lines(ntry, file, stmt_id, account, acct_ccy, s_no, n_no, first_row) 
             {
                 **base,
                 "reversal": base["reversal"] or rtr is not None,
+                "bank_code": _bank_code(tx) or base["bank_code"],
                 "return_reason": (_text(rtr, "Rsn/Cd") or _text(rtr, "Rsn/Prtry"))
                 if rtr is not None
                 else "",

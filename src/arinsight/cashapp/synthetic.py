@@ -447,17 +447,21 @@ def _de_amount(value: float) -> str:
 
 
 def score(worklist: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
-    """Precision and recall of ``matched`` and the share of lines matched automatically.
+    """Precision and recall of ``matched``, the same of ``posted`` (a posting rule), and the
+    shares of lines matched and handled automatically.
 
     A matched line is *correct* when the invoices it was applied to are exactly the invoices the
     line pays (``truth_invoices``). precision = correct / matched; recall = correct / lines that
-    pay at least one invoice; auto_matched = matched / credit lines. Also counts per status and
-    per style (the scenario of the line).
+    pay at least one invoice; auto_matched = matched / credit lines. A posted line is correct
+    when it pays no invoice and, posted on account (no ``gl_account``), the customer is the
+    truth's (``truth_customer``), posted to an account, it is no customer's money (empty
+    ``truth_customer``). auto_handled = (matched + posted) / credit lines; its precision =
+    (correct matches + correct postings) / (matched + posted). Also counts per status and per
+    style (the scenario of the line).
     """
-    merged = truth.merge(
-        worklist[["line_id", "status", "rule", "invoice_ids"]], on="line_id", how="left"
-    )
-    merged = merged.loc[merged["status"].isin(["matched", "suggested", "unmatched"])]
+    cols = ["line_id", "status", "rule", "invoice_ids", "customer_id", "gl_account"]
+    merged = truth.merge(worklist[[c for c in cols if c in worklist]], on="line_id", how="left")
+    merged = merged.loc[merged["status"].isin(["matched", "posted", "suggested", "unmatched"])]
 
     def ids(text: Any) -> frozenset[str]:
         return frozenset(t.strip() for t in str(text or "").split(";") if t.strip())
@@ -469,24 +473,48 @@ def score(worklist: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
             for a, b in zip(merged["invoice_ids"], merged["truth_invoices"], strict=True)
         ]
     )
-    payable = merged["truth_invoices"].fillna("") != ""
+    posted = merged["status"] == "posted"
+    no_invoice = merged["truth_invoices"].fillna("") == ""
+    gl = merged.get("gl_account", pd.Series("", index=merged.index)).fillna("") != ""
+    whose = merged["truth_customer"].fillna("").astype(str)
+    right_customer = np.where(
+        gl, whose == "", merged.get("customer_id", whose).fillna("").astype(str) == whose
+    )
+    posted_ok = posted & no_invoice & right_customer
+    payable = ~no_invoice
     n = len(merged)
     per_style = (
-        merged.assign(matched=matched, correct=correct)
+        merged.assign(matched=matched, correct=correct, posted=posted)
         .groupby("style")
-        .agg(lines=("line_id", "size"), matched=("matched", "sum"), correct=("correct", "sum"))
+        .agg(
+            lines=("line_id", "size"),
+            matched=("matched", "sum"),
+            correct=("correct", "sum"),
+            posted=("posted", "sum"),
+        )
     )
+    handled = int(matched.sum() + posted.sum())
     return {
         "lines": int(n),
         "matched": int(matched.sum()),
         "correct": int(correct.sum()),
         "payable": int(payable.sum()),
+        "posted": int(posted.sum()),
+        "posted_correct": int(posted_ok.sum()),
         "precision": float(correct.sum() / matched.sum()) if matched.any() else None,
         "recall": float(correct.sum() / payable.sum()) if payable.any() else None,
         "auto_matched": float(matched.sum() / n) if n else None,
+        "auto_handled": float(handled / n) if n else None,
+        "handled_precision": float((correct.sum() + posted_ok.sum()) / handled)
+        if handled
+        else None,
         "status": merged["status"].value_counts().to_dict(),
         "per_style": per_style.astype(int).to_dict(orient="index"),
         "wrong": merged.loc[
             matched & ~correct, ["line_id", "style", "rule", "invoice_ids", "truth_invoices"]
+        ],
+        "wrong_posted": merged.loc[
+            posted & ~posted_ok,
+            ["line_id", "style", "rule", "customer_id", "truth_customer", "truth_invoices"],
         ],
     }

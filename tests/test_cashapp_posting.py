@@ -1,0 +1,279 @@
+"""Posting rules (arinsight.cashapp.posting): credit lines that pay no invoice.
+
+The ledger of these tests (T = 2026-10-31, USD, nothing paid before):
+
+    invoice       customer  name             issued      due          open
+    INV-0000001   C_1       Blue Foods Inc   2026-09-15  2026-10-15   100.00
+    INV-0000002   C_1       Blue Foods Inc   2026-09-20  2026-10-20   250.00
+    INV-0000005   C_3       Iron Works Ltd   2026-08-31  2026-09-30  1000.00
+    INV-0000009   C_1       Blue Foods Inc   2026-10-01  2026-10-31   700.00
+
+The statement (CSV, with the bank transaction code mapped), one line per default rule and a
+near miss beside each; the last column is what the tool must do:
+
+    P01  12.34  (no payer)        code ACMT/MCOP/INTR   (no text)            bank_interest -> Interest income
+    P02   5.67  (no payer)        (no code)             ZINSGUTSCHRIFT 10/26 bank_interest (text)
+    P03 100.00  Blue Foods Inc    (no code)             Interest INV-0000001 matched to INV-1 (a reference wins)
+    P04 1234.00 IRS TREAS 310     (no code)             TAX REF              tax_refund (payer)
+    P05 880.00  Revenue Agency    (no code)             VAT refund Q3        tax_refund (text)
+    P06 1000.00 Iron Works Ltd    (no code)             tax refund INV 5     matched to INV-5 (a reference wins)
+    P07  25.00  (no payer)        (no code)             REFUND OF CHARGES    bank_fee_refund -> Bank charges
+    P08 50000.00 Own Co Treasury  (no code)             CASH POOL TRANSFER   cash_pool
+    P09 5000.00 Blue Foods Inc    (no code)             advance payment      payment_on_account, C_1, 5,000.00 unapplied
+    P10 300.00  Unknown Trading   (no code)             on account           unmatched (payer not identified)
+    P11 250.00  Blue Foods Inc    (no code)             on account INV-0000002 matched to INV-2 (a reference wins)
+    P12  77.77  Nobody Known      (no code)             Transfer             unmatched (no rule fits)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import clean_table
+
+from arinsight.cashapp import (
+    MatchSettings,
+    ledger_payments,
+    ledger_records,
+    match_statement,
+    read_csv_statement,
+    read_decisions,
+    read_ledger,
+    run_match,
+)
+from arinsight.cashapp.ledger import ledger_gl_postings
+from arinsight.cashapp.posting import DEFAULT_POSTING_RULES, posting_rules_from_params
+from arinsight.errors import ParamsError
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    rows = [
+        ("INV-0000001", "C_1", "2026-09-15", "2026-10-15", 100.00),
+        ("INV-0000002", "C_1", "2026-09-20", "2026-10-20", 250.00),
+        ("INV-0000005", "C_3", "2026-08-31", "2026-09-30", 1000.00),
+        ("INV-0000009", "C_1", "2026-10-01", "2026-10-31", 700.00),
+    ]
+    cols = ["invoice_id", "customer_id", "invoice_date", "due_date", "amount"]
+    invoices = clean_table(
+        "invoices", [dict(zip(cols, r, strict=True)) | {"currency": "USD"} for r in rows]
+    )
+    customers = clean_table(
+        "customers",
+        [
+            {"customer_id": "C_1", "customer_name": "Blue Foods Inc", "region": "North"},
+            {"customer_id": "C_3", "customer_name": "Iron Works Ltd", "region": "South"},
+        ],
+    )
+    return {"invoices": invoices, "payments": clean_table("payments", []), "customers": customers}
+
+
+STATEMENT = """\
+Ref;Date;Amount;Payer;IBAN;Code;Text
+P01;02.10.2026;12,34;;;ACMT/MCOP/INTR;
+P02;03.10.2026;5,67;;;;ZINSGUTSCHRIFT 10/26
+P03;04.10.2026;100,00;Blue Foods Inc;GB01;;Interest INV-0000001
+P04;05.10.2026;1.234,00;IRS TREAS 310;;;TAX REF
+P05;06.10.2026;880,00;Revenue Agency;;;VAT refund Q3
+P06;07.10.2026;1.000,00;Iron Works Ltd;GB03;;tax refund INV 5
+P07;08.10.2026;25,00;;;;REFUND OF CHARGES
+P08;09.10.2026;50.000,00;Own Co Treasury;DE99;;CASH POOL TRANSFER
+P09;12.10.2026;5.000,00;Blue Foods Inc;GB01;;advance payment
+P10;13.10.2026;300,00;Unknown Trading;FR01;;on account
+P11;14.10.2026;250,00;Blue Foods Inc;GB01;;on account INV-0000002
+P12;15.10.2026;77,77;Nobody Known;;;Transfer
+"""
+
+MAPPING = {
+    "delimiter": ";",
+    "decimal": ",",
+    "thousands": ".",
+    "date_format": "%d.%m.%Y",
+    "currency": "USD",
+    "account": "DE00ACCOUNT",
+    "columns": {
+        "line_id": "Ref",
+        "booking_date": "Date",
+        "amount": "Amount",
+        "payer_name": "Payer",
+        "payer_account": "IBAN",
+        "bank_code": "Code",
+        "remittance": "Text",
+    },
+}
+
+
+def _lines(tmp_path: Path) -> pd.DataFrame:
+    path = tmp_path / "statement.csv"
+    path.write_text(STATEMENT, encoding="utf-8")
+    return read_csv_statement(path, MAPPING)
+
+
+def test_each_default_rule_and_its_near_miss(tmp_path: Path):
+    """The table of the module docstring, line by line; the GL lines carry their account, the
+    line on account is a payment without invoice of C_1 (5,000.00) and touches no invoice."""
+    run = match_statement(_lines(tmp_path), _tables(), MatchSettings())
+    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    got = {r: (w.loc[r, "status"], w.loc[r, "rule"]) for r in w.index}
+    assert got == {
+        "P01": ("posted", "bank_interest"),
+        "P02": ("posted", "bank_interest"),
+        "P03": ("matched", "reference"),
+        "P04": ("posted", "tax_refund"),
+        "P05": ("posted", "tax_refund"),
+        "P06": ("matched", "reference"),
+        "P07": ("posted", "bank_fee_refund"),
+        "P08": ("posted", "cash_pool"),
+        "P09": ("posted", "payment_on_account"),
+        "P10": ("unmatched", ""),
+        "P11": ("matched", "reference"),
+        "P12": ("unmatched", ""),
+    }
+    assert w.loc["P03", "invoice_ids"] == "INV-0000001"
+    assert w.loc["P06", "invoice_ids"] == "INV-0000005"
+    assert w.loc["P11", "invoice_ids"] == "INV-0000002"
+    assert w.loc["P01", "gl_account"] == "Interest income"
+    assert w.loc["P01", "reason"] == (
+        "posting rule bank_interest (bank code 'ACMT/MCOP/INTR'): to Interest income, no invoice"
+    )
+    assert w.loc["P04", "gl_account"] == "Tax receivable"
+    assert w.loc["P07", "gl_account"] == "Bank charges"
+    assert w.loc["P09", "customer_id"] == "C_1" and w.loc["P09", "gl_account"] == ""
+    assert w.loc["P09", "unapplied_amount"] == 5000.0
+    assert "payer not recognised" in w.loc["P10", "reason"]
+    on_account = run.allocations.loc[run.allocations["rule"] == "payment_on_account"]
+    assert on_account[["invoice_id", "customer_id", "amount"]].fillna("-").values.tolist() == [
+        ["-", "C_1", 5000.0]
+    ]
+    # 100 + 1,000 + 250 to invoices, 5,000 on account; the GL lines are no customer payment
+    assert run.allocations["amount"].sum() == pytest.approx(6350.0)
+    assert run.counts["posted"] == 7 and run.auto_match_rate == pytest.approx(3 / 12)
+    assert run.auto_handled_rate == pytest.approx(10 / 12)
+
+
+def test_a_user_table_replaces_the_defaults_and_is_checked():
+    """A params file's posting_rules replace the defaults: here only a rule by payer
+    (``ALLIANZ`` -> Insurance claims, match all). [] turns posting off. A rule without a name,
+    with both post_to and on_account, with an unknown key or a bad regex stops with a message
+    naming the rule and the key."""
+    rules = posting_rules_from_params(
+        [{"name": "insurer", "payer": ["ALLIANZ"], "post_to": "Insurance claims"}]
+    )
+    assert [r.name for r in rules] == ["insurer"]
+    assert rules[0].fits("", "SCHADEN NR 1", "ALLIANZ VERSICHERUNGS-AG") == "payer 'ALLIANZ'"
+    assert rules[0].fits("", "SCHADEN NR 1", "J SMITH") == ""
+    assert posting_rules_from_params([]) == ()
+    assert posting_rules_from_params(None) == DEFAULT_POSTING_RULES
+    settings = MatchSettings.from_params({"cash_application": {"posting_rules": []}})
+    assert settings.posting_rules == ()
+    bad = {
+        "cash_application.posting_rules[1]: every rule needs a name of its own": [
+            {"text": ["X"], "post_to": "A"}
+        ],
+        "cash_application.posting_rules[1] (x): give either post_to: <account> or on_account: "
+        "true": [{"name": "x", "text": ["X"], "post_to": "A", "on_account": True}],
+        "cash_application.posting_rules[1] (x): unknown key(s) payee": [
+            {"name": "x", "payee": ["X"], "post_to": "A"}
+        ],
+        "cash_application.posting_rules[1] (x).text: '(' is not a regex": [
+            {"name": "x", "text": ["("], "post_to": "A"}
+        ],
+        "cash_application.posting_rules[1] (x): give bank_codes, text or payer to match": [
+            {"name": "x", "post_to": "A"}
+        ],
+    }
+    for message, raw in bad.items():
+        with pytest.raises(ParamsError) as err:
+            posting_rules_from_params(raw)
+        assert str(err.value).startswith(message)
+
+
+def test_a_posting_is_undone_by_a_decision(tmp_path: Path):
+    """Run 1 posts P01 (12.34 interest) to Interest income and P09 (5,000.00) on account of C_1.
+    The analyst decides: reject P01 (it was a customer's refund, not interest), assign P09 to
+    INV-0000009. Run 2: P01 rejected, its GL posting gone from gl_postings; P09 re-assigned
+    (``reverses`` the posting): 700.00 on INV-9 and 4,300.00 unapplied of C_1 instead of
+    5,000.00 on account. Money of customers: 100 + 1,000 + 250 + 700 + 4,300 = 6,350.00."""
+    lines = _lines(tmp_path)
+    run = match_statement(lines, _tables(), MatchSettings())
+    ledger = ledger_records(run, lines, "statement.csv")
+    gl = ledger_gl_postings(ledger)
+    assert gl["statement_line_id"].tolist() == [
+        "DE00ACCOUNT:P01",
+        "DE00ACCOUNT:P02",
+        "DE00ACCOUNT:P04",
+        "DE00ACCOUNT:P05",
+        "DE00ACCOUNT:P07",
+        "DE00ACCOUNT:P08",
+    ]
+    assert gl.loc[0, ["account", "amount", "rule"]].tolist() == [
+        "Interest income",
+        12.34,
+        "bank_interest",
+    ]
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "DE00ACCOUNT:P01,reject,,ana,2026-11-02,a refund to us\n"
+        "DE00ACCOUNT:P09,assign,INV-0000009,ben,2026-11-03,pays INV-9\n"
+    )
+    run2 = match_statement(
+        lines, _tables(), MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+    )
+    w = run2.worklist.set_index("line_id")
+    assert w.loc["DE00ACCOUNT:P01", "status"] == "rejected"
+    assert w.loc["DE00ACCOUNT:P09", "rule"] == "decision_assign"
+    ledger += ledger_records(run2, lines, "statement.csv")
+    assert [r["reverses"] for r in ledger[-2:]] == ["DE00ACCOUNT:P01", "DE00ACCOUNT:P09"]
+    assert "DE00ACCOUNT:P01" not in ledger_gl_postings(ledger)["statement_line_id"].tolist()
+    pays = ledger_payments(ledger)
+    p09 = pays.loc[pays["statement_line_id"].str.startswith("DE00ACCOUNT:P09")]
+    assert p09[["invoice_id", "amount"]].fillna("-").values.tolist() == [
+        ["INV-0000009", 700.0],
+        ["-", 4300.0],
+    ]
+    assert pays["amount"].sum() == pytest.approx(6350.0)
+
+
+def test_a_resent_statement_posts_nothing_twice(tmp_path: Path):
+    """``arinsight match`` of the statement, then of the same statement sent again under another
+    name: every posted line is already applied (the ledger has its content key),
+    gl_postings.csv and applied_payments.csv are the same bytes, the ledger keeps its 10
+    records (7 posted, 3 matched)."""
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    for name, frame in _tables().items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
+    out = tmp_path / "cash"
+    kw = {"params_files": [params], "out_dir": out, "processed_dir": folder}
+    first = tmp_path / "statement.csv"
+    first.write_text(STATEMENT, encoding="utf-8")
+    run = run_match(first, as_of="2026-10-31", **kw)
+    assert run.counts["posted"] == 7
+    gl = (out / "gl_postings.csv").read_bytes()
+    applied = (out / "applied_payments.csv").read_bytes()
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
+    again = tmp_path / "statement (1).csv"
+    again.write_text(STATEMENT, encoding="utf-8")
+    run2 = run_match(again, as_of="2026-10-31", **kw)
+    assert run2.counts["posted"] == 0 and run2.counts["already_applied"] == 10
+    assert (out / "gl_postings.csv").read_bytes() == gl
+    assert (out / "applied_payments.csv").read_bytes() == applied
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
+    assert len(pd.read_csv(out / "gl_postings.csv")) == 6
+
+
+def test_the_default_table_in_the_docs_is_the_one_that_ships():
+    """docs/collections.md shows the default rules as a params file would write them: read
+    back through the params check, they are DEFAULT_POSTING_RULES exactly (so the page a user
+    copies from cannot drift from the code)."""
+    import yaml
+
+    text = (Path(__file__).parents[1] / "docs" / "collections.md").read_text(encoding="utf-8")
+    block = text.split("The default table")[1].split("```yaml\n")[1].split("```")[0]
+    raw = yaml.safe_load(block)["cash_application"]["posting_rules"]
+    assert posting_rules_from_params(raw) == DEFAULT_POSTING_RULES
