@@ -19,6 +19,7 @@ from arinsight import customers as cust
 from arinsight.kpis import format_value
 from arinsight.plots.tables import table_markup
 from arinsight.site.html import esc, href, is_number, month_name, write_text
+from arinsight.site.navigation import context_bar
 from arinsight.site.paths import (
     CUSTOMER_FRAGMENTS,
     REGION_PAGES,
@@ -311,7 +312,7 @@ def customer_fragments(
     )
     resolve_index = builder.resolver(index_source, period.label)
     index_body = (
-        builder.context_bar(index_source, period, None, "customers")
+        context_bar(builder, index_source, period, None, "customers")
         + (
             f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
             "largest balances first. Search, filter by region or click a column to sort; click "
@@ -445,7 +446,7 @@ def customer_fragments(
         elif not this_period:
             reminders_html += "<p>No reminder or alert for this customer this period.</p>"
         body = (
-            builder.context_bar(source, period, None, "customers", cid)
+            context_bar(builder, source, period, None, "customers", cid)
             + head
             + f'<section class="cust-facts">{"".join(facts)}</section>'
             + '<section class="ar-section statement" data-customer="'
