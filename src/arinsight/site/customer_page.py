@@ -56,7 +56,7 @@ def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
     )
 
 
-def _money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
+def money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
     """A money fact to the cent; from one million on short ("$12.35M"), exact in its tooltip
     (:func:`arinsight.site.tiles.value_html`)."""
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
@@ -344,13 +344,13 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _money_fact("Pending balance", row.open_amount, currency,
+            money_fact("Pending balance", row.open_amount, currency,
                         {"pending": f"{row.open_amount:.2f}"}),
-            _money_fact("Overdue", row.overdue_amount, currency),
+            money_fact("Overdue", row.overdue_amount, currency),
             _fact("Credit limit used", _pct(row.credit_use_pct)
                   + (f" of {format_value(row.credit_limit, 'money', currency, style='short')}"
                      if is_number(row.credit_limit) else "")),
-            _money_fact("Amount at risk", row.expected_overdue, currency)
+            money_fact("Amount at risk", row.expected_overdue, currency)
             if is_number(row.expected_overdue) else _fact("Amount at risk", "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
