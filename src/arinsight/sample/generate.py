@@ -37,8 +37,7 @@ def generate(
     end: str = "2026-10-31",
 ) -> dict[str, pd.DataFrame]:
     """The clean canonical ledger (customers, invoices, payments, sales_reps, commissions,
-    adjustments, disputes, promises: see
-    :mod:`~arinsight.sample.followups`).
+    adjustments, disputes, promises: the last three from :mod:`~arinsight.sample.followups`).
 
     ``n_invoices`` invoices dated ``start``..``end``; ``end`` is also the extract date (no payment
     after it). ``max(350, n_invoices // 30)`` customers and ``max(15, customers // 100)`` sales reps.
