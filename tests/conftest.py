@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from arinsight.ingest import _to_canonical
+from arinsight.ingest import to_canonical
 from arinsight.schemas import CANONICAL, empty_table
 
 
@@ -93,7 +93,7 @@ def ingested(table: str, rows: list[dict[str, str]], file: str = "t.csv") -> pd.
     """A table as ingest returns it, from rows of text (source row numbers 2, 3, ... like a CSV)."""
     raw = pd.DataFrame(rows, columns=CANONICAL[table], dtype=str).fillna("")
     raw.index = range(2, 2 + len(raw))
-    return _to_canonical(table, raw, {"on_bad_value": "quarantine"}, file)
+    return to_canonical(table, raw, {"on_bad_value": "quarantine"}, file)
 
 
 def clean_table(table: str, rows: list[dict]) -> pd.DataFrame:

@@ -494,10 +494,10 @@ def test_bank_shortened_payer_names():
     Iron Systems. 'PIONEER GUARD SE' (cut at 16): 90 + 10 x 14/20 = 97, the Services one (the
     shorter Pioneer Guard is 92.3 by rapidfuzz, more than 3 below). 'PIONR GRD LLC' shortens
     Pioneer Guard (96.7) and Pioneer Grid (97.3) equally well: ambiguous, both kept."""
-    from arinsight.cashapp.names import _abbreviates, identify_payer, name_scores
+    from arinsight.cashapp.names import abbreviates, identify_payer, name_scores
 
-    assert _abbreviates("SYS", "SYSTEMS") and _abbreviates("GRD", "GUARD")
-    assert not _abbreviates("SYS", "STORES") and not _abbreviates("S", "SYSTEMS")
+    assert abbreviates("SYS", "SYSTEMS") and abbreviates("GRD", "GUARD")
+    assert not abbreviates("SYS", "STORES") and not abbreviates("S", "SYSTEMS")
     names = [
         "Pioneer Guard LLC",
         "Pioneer Guard Services LLC",

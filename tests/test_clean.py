@@ -382,7 +382,7 @@ def test_schema_checks_a_sorted_key_by_its_neighbours_and_reports_a_repeated_one
         {"sales_rep_id": ["R1", "R2", "R3"], "rep_name": ["a", None, "c"], "sales_group": "G"}
     ).astype("str")
     reps["rep_name"] = reps["rep_name"].where(reps["rep_name"] != "None")
-    assert schemas._sorted_unique(reps["sales_rep_id"])
+    assert schemas.sorted_unique(reps["sales_rep_id"])
     assert schemas.validate("sales_reps", reps).equals(
         schemas.MODELS["sales_reps"].validate(reps, lazy=True)
     )
@@ -422,14 +422,14 @@ def test_a_clean_that_fails_half_way_leaves_the_last_processed_data(tmp_path, mo
     out = tmp_path / "processed"
     write_processed(clean(tables, run_date=RUN), out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    finish = clean_write._finish
+    finish = clean_write.finish_table
 
     def failing(table, df):
         if table == "payments":
             raise RuntimeError("disk full")
         return finish(table, df)
 
-    monkeypatch.setattr(clean_write, "_finish", failing)
+    monkeypatch.setattr(clean_write, "finish_table", failing)
     other = _tables([_inv("I1"), _inv("I2")], [_pay("P1")])
     with pytest.raises(RuntimeError, match="disk full"):
         clean(other, run_date=RUN, write_to=out)

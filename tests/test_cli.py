@@ -291,7 +291,7 @@ def stubbed_commands(monkeypatch, tmp_path):
         "match",
     ):
         monkeypatch.setattr(cli, f"_cmd_{name}", lambda args: 0)
-    monkeypatch.setattr(cli, "_cmd_kpis", lambda args: cli._kpis_args(args) and 0)
+    monkeypatch.setattr(cli, "_cmd_kpis", lambda args: cli.kpis_args(args) and 0)
     return cli
 
 

@@ -384,8 +384,8 @@ def test_a_stand_in_date_left_in_a_plan_is_an_error():
     try:
         con.swaps = {"MAKE_DATE(1001, 5, 7)": "MAKE_DATE(2026, 10, 31)"}
         with pytest.raises(RuntimeError, match="stand-in date"):
-            con._text("SELECT MAKE_DATE(1001, 2, 3)")
-        assert con._text("SELECT MAKE_DATE(1001, 5, 7)") == "SELECT MAKE_DATE(2026, 10, 31)"
+            con.sql_text("SELECT MAKE_DATE(1001, 2, 3)")
+        assert con.sql_text("SELECT MAKE_DATE(1001, 5, 7)") == "SELECT MAKE_DATE(2026, 10, 31)"
     finally:
         con.disconnect()
 
@@ -404,7 +404,7 @@ def test_kpis_run_inside_postgres(postgres_url, tmp_path):
     con = ibis.connect(postgres_url)
     for name, frame in ledger_with_regions().items():
         if name in sources.TABLES:
-            con.create_table(name, sources._arrow(frame), overwrite=True)
+            con.create_table(name, sources.to_arrow(frame), overwrite=True)
     con.disconnect()
     k = duck.kpis_from_processed(
         tmp_path / "absent", "2026-10", {"engine": postgres_url}, regions=["North", "South"]

@@ -491,7 +491,7 @@ def test_sqlite_table_read_by_adbc_keeps_each_cells_type_as_the_cursor_gives_it(
     """The Arrow read of a SQLite table (ADBC) gives the frame the DB-API cursor gives: a REAL
     column mixing reals, integers, text and nulls keeps each cell's own Python type (object);
     a column of numbers only is one numeric column (ints and reals -> float64, ints -> Int64)."""
-    from arinsight.ingest.readers.sql import _columns_of, _read_sqlite_table
+    from arinsight.ingest.readers.sql import columns_of, read_sqlite_table
 
     db = tmp_path / "mixed.sqlite"
     con = sqlite3.connect(db)
@@ -510,8 +510,8 @@ def test_sqlite_table_read_by_adbc_keeps_each_cells_type_as_the_cursor_gives_it(
     for table in ("t", "v"):
         cursor = con.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cursor.description]
-        expected = _columns_of(cursor.fetchall(), names)
-        got = _read_sqlite_table(db, table, "mixed.sqlite")
+        expected = columns_of(cursor.fetchall(), names)
+        got = read_sqlite_table(db, table, "mixed.sqlite")
         assert got is not None
         assert list(got.dtypes.astype(str)) == list(expected.dtypes.astype(str))
         for col in names:

@@ -285,18 +285,25 @@ def _private_module_owner(name: str) -> str | None:
     return None
 
 
-def private_imports(src: Path) -> list[str]:
+def private_imports(src: Path, scanned: Path | None = None) -> list[str]:
     """``module: from other import _name`` for every private name (one underscore) a module of
     ours imports from another module of ours, and ``module: alias._name`` for every private name
     it reads from a module of ours it imported (``from arinsight.x import y`` then ``y._f``), and
     ``module: imports arinsight.x._m`` for a private module (``_m``) imported from outside the
-    package that holds it (``arinsight.x``)."""
+    package that holds it (``arinsight.x``), and ``module: Name._attr`` for a private attribute
+    of a class it imported from a module of ours (``from arinsight.x import Run`` then
+    ``Run._entry``). ``scanned``: the folder whose files are checked (default ``src``: the
+    package itself; ``tests/``: the tests, which are outside every package of ours)."""
     found = []
-    for f in sorted(src.rglob("*.py")):
-        parts = list(f.relative_to(src).with_suffix("").parts)
+    root = scanned or src
+    for f in sorted(root.rglob("*.py")):
+        parts = list(f.relative_to(root).with_suffix("").parts)
+        if scanned is not None:
+            parts = [root.name, *parts]
         mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         tree = ast.parse(f.read_text(encoding="utf-8"))
         modules: set[str] = set()  # names bound to a module of ours
+        classes: set[str] = set()  # names bound to a class of ours
         for node in _imports(tree):
             for name in _imported_modules(node):
                 owner = _private_module_owner(name)
@@ -310,6 +317,8 @@ def private_imports(src: Path) -> list[str]:
                         src / node.module.replace(".", "/") / a.name / "__init__.py"
                     ).exists():
                         modules.add(a.asname or a.name)
+                    elif a.name[:1].isupper() and not a.name.isupper():
+                        classes.add(a.asname or a.name)
             elif isinstance(node, ast.Import):
                 for a in node.names:
                     if a.name.startswith("arinsight") and a.asname:
@@ -318,7 +327,7 @@ def private_imports(src: Path) -> list[str]:
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
-                and node.value.id in modules
+                and node.value.id in modules | classes
                 and node.attr.startswith("_")
                 and not node.attr.startswith("__")
             ):
@@ -332,6 +341,14 @@ def test_no_module_uses_another_modules_private_names():
     assert private_imports(Path(arinsight.__file__).parent.parent) == []
 
 
+def test_no_test_uses_a_private_name_of_the_package():
+    """The tests go through the public names too: a unit worth testing on its own has a public
+    name (and a docstring), so a private helper can change without touching a test."""
+    tests = Path(__file__).parent
+    found = private_imports(Path(arinsight.__file__).parent.parent, tests)
+    assert found == []
+
+
 def test_private_imports_are_found(tmp_path):
     pkg = tmp_path / "arinsight"
     pkg.mkdir()
@@ -343,10 +360,24 @@ def test_private_imports_are_found(tmp_path):
     (pkg / "p" / "_m.py").write_text("X = 1\n")
     (pkg / "p" / "c.py").write_text("from arinsight.p._m import X\n")  # inside p: fine
     (pkg / "d.py").write_text("from arinsight.p._m import X\nimport arinsight.p._m\n")
+    (pkg / "e.py").write_text("class Run:\n    def _entry(self): pass\n")
+    (pkg / "f.py").write_text("from arinsight.e import Run\nRun._entry(None)\n")
     assert private_imports(tmp_path) == [
         "arinsight.b: a._f",
         "arinsight.b: from arinsight.a import _f",
         "arinsight.d: imports arinsight.p._m",
+        "arinsight.f: Run._entry",
+    ]
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_x.py").write_text(
+        "from arinsight.p._m import X\nfrom arinsight import a\nfrom arinsight.e import Run\n"
+        "a._f()\nRun._entry(None)\na.f()\n"
+    )
+    assert private_imports(tmp_path, tests) == [
+        "tests.test_x: Run._entry",
+        "tests.test_x: a._f",
+        "tests.test_x: imports arinsight.p._m",
     ]
 
 

@@ -235,7 +235,7 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
     forecast both charts are placeholders carrying the reason."""
     from types import SimpleNamespace
 
-    from arinsight.plots.interactive import _base
+    from arinsight.plots.interactive import base
     from arinsight.plots.interactive import forecast as ff
 
     weeks = pd.DataFrame(
@@ -278,7 +278,7 @@ def test_forecast_charts_draw_the_weeks_or_say_why():
     none = SimpleNamespace(available=False, unavailable="36 invoices, at least 200 needed",
                            weeks=weeks.iloc[:0], errors=errors.iloc[:0], details={})  # fmt: skip
     for chart in (ff.forecast_chart(none), ff.backtest_error_chart(none)):
-        meta = chart.to_plotly_json()["layout"]["meta"][_base.NO_DATA_KEY]
+        meta = chart.to_plotly_json()["layout"]["meta"][base.NO_DATA_KEY]
         assert meta.endswith("36 invoices, at least 200 needed")
 
 
@@ -300,7 +300,7 @@ def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
     """Two quarantine reasons (3 and 1 rows) and one flag (2 rows): a "quarantined" series of two
     bars and a "flagged" one of one bar, stacked; an empty summary is a placeholder that says
     every row was kept."""
-    from arinsight.plots.interactive import _base, quality
+    from arinsight.plots.interactive import base, quality
 
     summary = pd.DataFrame(
         {
@@ -321,7 +321,7 @@ def test_reason_bars_one_series_per_action_or_say_nothing_was_caught():
     ]
     assert fig["layout"]["barmode"] == "stack"
     empty = quality.reason_bars(summary.iloc[:0]).to_plotly_json()
-    assert empty["layout"]["meta"][_base.NO_DATA_KEY].startswith("No data-quality issue found")
+    assert empty["layout"]["meta"][base.NO_DATA_KEY].startswith("No data-quality issue found")
 
 
 def test_a_kernel_shows_figures_as_plotlys_own_json_without_its_renderers():
@@ -334,7 +334,7 @@ import json, sys
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 shell = InteractiveShell.instance()
-from arinsight.plots.interactive._base import figure
+from arinsight.plots.interactive.base import figure
 fig = figure("Overdue by bucket")
 fig.add_bar(x=["1-30", "31-60"], y=[1250.5, 99.99], name="open")
 with capture_output() as shown:

@@ -1016,10 +1016,10 @@ def test_unreadable_or_untrusted_entry_is_replaced_not_loaded(ledger, cache_dir,
 
     trained = _trained(ledger, cache_dir)
     key = "e" * 32
-    risk_cache._write_entry(trained, tmp_path / key, key)
+    risk_cache.write_entry(trained, tmp_path / key, key)
     sio.dump(Pipeline([("f", FunctionTransformer(func=os.system))]), tmp_path / key / "model.skops")
     with pytest.raises(risk.UntrustedModelError):
-        risk_cache._load_entry(tmp_path / key)
+        risk_cache.load_entry(tmp_path / key)
     calls = []
     got, from_cache = risk_cache.cached(tmp_path, key, lambda: calls.append(1) or trained)
     assert calls == [1] and from_cache is False

@@ -22,8 +22,9 @@ from arinsight.files import sha256_file, write_json
 from arinsight.runs.base import Settings
 from arinsight.runs.execute import execute_notebook
 from arinsight.runs.params import dataset_settings
-from arinsight.runs.period import PeriodRun, Task
+from arinsight.runs.period import Task
 from arinsight.runs.provenance import rates_file_entry, reusable_clean
+from arinsight.runs.publish import run_entry
 from arinsight.runs.staging import period_lock
 
 PERIOD = "2026-10"
@@ -770,7 +771,7 @@ def test_a_kernel_that_never_starts_is_started_again_and_logged(tmp_path, monkey
         (1, errors[0]),
         (2, errors[1]),
     ]
-    entry = PeriodRun._run_entry(Task("North", "03_receivables.ipynb", tmp_path / "x", {}, result))
+    entry = run_entry(Task("North", "03_receivables.ipynb", tmp_path / "x", {}, result))
     assert entry["status"] == "ok" and entry["kernel_retries"] == result["kernel_retries"]
     assert entry["output"] == "North/03_receivables.ipynb"
 

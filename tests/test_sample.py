@@ -19,8 +19,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from arinsight.sample import SOURCE_COLUMNS, generate, inject_problems, write_sample
-from arinsight.sample.generate import _NEVER, _open_balance_before
+from arinsight.sample.billing import open_balance_before
 from arinsight.sample.generate import columns_of as _columns
+from arinsight.sample.values import NEVER
 from arinsight.schemas import CANONICAL, empty_table
 
 FILES = [
@@ -297,10 +298,10 @@ def test_open_balance_before_by_hand():
     customer 1 bills 70 on day 5.
     Balance before each invoice: day 1 -> 0; day 5 -> 100 (day-1 invoice still open);
     day 10 -> 50 (the 100 was settled on day 7, the 50 is open); customer 1 -> 0."""
-    got = _open_balance_before(
+    got = open_balance_before(
         np.array([0, 0, 0, 1]),
         np.array([1, 5, 10, 5]),
-        np.array([7, _NEVER, 12, 6]),
+        np.array([7, NEVER, 12, 6]),
         np.array([100.0, 50.0, 30.0, 70.0]),
     )
     assert got.tolist() == [0.0, 100.0, 50.0, 0.0]

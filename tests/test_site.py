@@ -368,11 +368,11 @@ def test_a_large_amount_tile_is_short_with_the_exact_figure_beside():
     assert '<div class="kpi-value">$987,654</div>' in site.tile_html(
         "open_ar", {"open_ar": 987_654.0}
     )
-    from arinsight.site.customer_page import _money_fact
+    from arinsight.site.customer_page import money_fact
 
-    fact = _money_fact("Pending balance", 12_345_678.9, "USD")
+    fact = money_fact("Pending balance", 12_345_678.9, "USD")
     assert 'title="$12,345,678.90"' in fact and '<span aria-hidden="true">$12.35M</span>' in fact
-    assert '<div class="kpi-value">$1,234.50</div>' in _money_fact("Overdue", 1234.5, "USD")
+    assert '<div class="kpi-value">$1,234.50</div>' in money_fact("Overdue", 1234.5, "USD")
 
 
 def test_forecast_tiles_add_up_the_weeks_of_kpis_json():
@@ -1149,7 +1149,7 @@ def test_failed_pages_are_marked_and_the_others_linked(tmp_path):
 def test_a_chart_with_nothing_to_draw_is_one_line_not_an_empty_card():
     """A section whose figure is a placeholder (no risk model) becomes a compact card with the
     reason, without a chart; a real figure next to it keeps its chart."""
-    from arinsight.plots.interactive._base import figure, no_data
+    from arinsight.plots.interactive.base import figure, no_data
     from arinsight.site.notebook import Section
     from arinsight.site.sections import sections_html
 

@@ -222,7 +222,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
 _REGION = re.compile(r"[^,/\\\x00-\x1f]{1,100}")
 
 
-def _kpis_args(args: argparse.Namespace) -> dict:
+def kpis_args(args: argparse.Namespace) -> dict:
     """Every argument of ``arinsight kpis`` checked before any data is read (UserError)."""
     from pathlib import Path
 
@@ -272,7 +272,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     from arinsight.engine.duck import kpis_from_processed
     from arinsight.engine.results import kpis_json
 
-    checked = _kpis_args(args)
+    checked = kpis_args(args)
     results = kpis_from_processed(
         checked["processed"], checked["period"], checked["params"], checked["regions"]
     )

@@ -448,7 +448,7 @@ def validate(table: str, df: pd.DataFrame) -> pd.DataFrame:
     verdict at a fraction of the cost. Any other table, or a key found repeated, is validated by
     the full schema (which then reports every failure)."""
     key = KEYS[table]
-    if key in df and _sorted_unique(df[key]):
+    if key in df and sorted_unique(df[key]):
         return _schema_without_unique(table).validate(df, lazy=True)
     return MODELS[table].validate(df, lazy=True)
 
@@ -459,7 +459,7 @@ def _schema_without_unique(table: str) -> pa.DataFrameSchema:
     return MODELS[table].to_schema().update_columns({KEYS[table]: {"unique": False}})
 
 
-def _sorted_unique(values: pd.Series) -> bool:
+def sorted_unique(values: pd.Series) -> bool:
     """Whether text values are in strictly increasing order (so no value repeats); False for
     anything else (missing values, other dtypes)."""
     import pyarrow

@@ -164,7 +164,7 @@ def name_scores(payers: Iterable[str], book: InvoiceBook) -> np.ndarray:
     return out
 
 
-def _abbreviates(short: str, word: str) -> bool:
+def abbreviates(short: str, word: str) -> bool:
     """``short`` is ``word`` as a bank shortens it: the same word, its beginning (cut), or its
     letters in order with some left out, starting with the same letter (``SYS`` for
     ``SYSTEMS``, ``GRD`` for ``GUARD``, ``PIONR`` for ``PIONEER``)."""
@@ -212,7 +212,7 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
                 and not core_cut
                 and len(q) >= 12
                 and any(f.startswith(words[-1]) for f in book._legal_words[k])
-                and all(_abbreviates(w, c) for w, c in zip(words, cw, strict=False))
+                and all(abbreviates(w, c) for w, c in zip(words, cw, strict=False))
             ):  # cut inside the legal form: RIVER METALS GMB(H), only this customer's form
                 letters = len("".join(cw + book._legal_words[k][:1]))
                 score = 90 + 10 * len(q.replace(" ", "")) / letters
@@ -227,7 +227,7 @@ def _abbreviation_scores(queries: list[str], book: InvoiceBook, out: np.ndarray)
                 if not (cut and cw[len(words) - 1].startswith(words[-1])) or len(q) < 12:
                     continue
                 score = 90 + 10 * len(q.replace(" ", "")) / len("".join(cw))
-            elif all(_abbreviates(w, c) for w, c in zip(words, cw, strict=True)):
+            elif all(abbreviates(w, c) for w, c in zip(words, cw, strict=True)):
                 score = 90 + 10 * len(q.replace(" ", "")) / len("".join(cw))
             else:
                 continue

@@ -32,7 +32,7 @@ from arinsight.schemas import (
 _VALIDATING = threading.Lock()
 
 
-def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
+def finish_table(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order, clean dtypes, sorted by key, validated by the pandera schema; the
     exact cents of the money columns follow (``_cents_<column>``)."""
     cols = CANONICAL[table] + schemas.FLAGS.get(table, []) + schemas.CONVERTED.get(table, [])
@@ -62,7 +62,7 @@ def _finish(table: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 class Finals:
-    """Where each table goes once its rows are final: sorted and validated (:func:`_finish`), then
+    """Where each table goes once its rows are final: sorted and validated (:func:`finish_table`), then
     kept in memory, or, with ``folder``, written to ``<folder>/<table>.parquet`` at once and let
     go, so a large ledger is never held whole twice (:class:`~arinsight.ledger.FolderTables` reads it back)."""
 
@@ -72,7 +72,7 @@ class Finals:
         self.rows: dict[str, int] = {}
 
     def add(self, table: str, df: pd.DataFrame) -> None:
-        final = _finish(table, df)
+        final = finish_table(table, df)
         self.rows[table] = len(final)
         if self.folder is None:
             self.kept[table] = final

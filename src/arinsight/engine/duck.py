@@ -124,7 +124,9 @@ class DuckDBRunner:
         """The rows of one query (not recorded in a plan)."""
         return self._execute(sql).fetchall()
 
-    def _text(self, sql: str) -> str:
+    def sql_text(self, sql: str) -> str:
+        """The SQL sent to DuckDB: ``sql`` with the plan's stand-in dates swapped for the real
+        ones (:attr:`swaps`); a stand-in date left over is a RuntimeError, never a wrong answer."""
         if not self.swaps:
             return sql
         for old, new in self.swaps.items():
@@ -138,9 +140,9 @@ class DuckDBRunner:
         if self.recording is not None:
             self.recording.append({"sql": sql, "fetch": fetch})
         if not fetch:
-            self._pending.append(self._queue.submit(self.con.execute, self._text(sql)))
+            self._pending.append(self._queue.submit(self.con.execute, self.sql_text(sql)))
             return None
-        cursor = self._execute(self._text(sql))
+        cursor = self._execute(self.sql_text(sql))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

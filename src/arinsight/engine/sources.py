@@ -157,7 +157,7 @@ def from_parquet(con: BaseBackend, folder: str | Path) -> Ledgers:
     return Ledgers(**tables)
 
 
-def _arrow(frame) -> Any:
+def to_arrow(frame) -> Any:
     """A pandas frame as Arrow with no null-typed columns (an all-None column becomes text)."""
     import pyarrow as pa
 
@@ -179,7 +179,7 @@ def from_frames(con: BaseBackend, tables: Mapping[str, object]) -> Ledgers:
             continue
         if not hasattr(frame, "columns"):
             raise TypeError(f"{name}: expected a DataFrame, got {type(frame).__name__}")
-        t = _temp(con, name, _arrow(frame))
+        t = _temp(con, name, to_arrow(frame))
         out[name] = check_columns(name, t, "frames")
     return Ledgers(**out)
 

@@ -81,9 +81,6 @@ from arinsight.schemas import CANONICAL
 #: what write_interim writes beside the tables; its presence says the interim folder is complete
 MANIFEST = "ingest_manifest.json"
 
-#: kept for callers of the earlier single-module ingest
-_to_canonical = to_canonical
-
 __all__ = [
     "DATE_ASSUMED",
     "DEFAULT_PAID_VALUES",

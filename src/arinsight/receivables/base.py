@@ -1,11 +1,10 @@
 """What every part of Receivables Health shares: the page's KPI keys and their registry
-views (direction, unit, label), half a cent, and the small checks and date helpers (an as-of
-date, a period, required columns, month ends)."""
+views (direction, unit, label), half a cent, and the small checks and date helpers (a period,
+required columns, month ends; an as-of date is :func:`arinsight.periods.as_date`'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -59,14 +58,6 @@ KPI_UNITS: dict[str, str] = kpi_registry.units()
 
 
 KPI_LABELS: dict[str, str] = kpi_registry.labels()
-
-
-def as_date(value: Any) -> pd.Timestamp:
-    """A date-like value (``"2026-10-31"``, Timestamp, date, or a Period -> its end T) at
-    midnight (:func:`arinsight.periods.as_date`)."""
-    from arinsight.periods import as_date as day
-
-    return pd.Timestamp(day(value))
 
 
 def as_period(period: Period | str) -> Period:

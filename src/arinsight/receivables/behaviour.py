@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from arinsight.periods import as_date
 from arinsight.receivables.base import (
-    as_date,
     month_ends,
     require_columns,
 )
@@ -48,7 +48,7 @@ def delays_by_industry(
     (all invoices). The industry is the invoice's segment (its customer's, see docs/own-data.md);
     invoices without one are grouped as "Unknown". Sorted by late rate.
     """
-    t = as_date(as_of)
+    t = pd.Timestamp(as_date(as_of))
     require_columns(positions, ["industry", "status", "paid_date", "days_late"], "positions")
     used = ["industry", "invoice_date", "due_date", "paid_date", "days_late", "days_past_due",
             "status", "open_amount"]  # fmt: skip
@@ -110,7 +110,7 @@ def seasonality(positions: pd.DataFrame, cash_months: pd.DataFrame, as_of: Any) 
     the invoices *due* in that calendar month (outcome known at T) that were paid late or are
     overdue, and ``years`` = how many times the month occurs in the span.
     """
-    t = as_date(as_of)
+    t = pd.Timestamp(as_date(as_of))
     cols = [
         "month",
         "month_name",
@@ -185,7 +185,7 @@ def energy_vs_payment(
     """
     if int(n_bands) < 1:
         raise ValueError(f"n_bands: expected at least 1, got {n_bands!r}")
-    t = as_date(as_of)
+    t = pd.Timestamp(as_date(as_of))
     cols = [
         "band",
         "customers",

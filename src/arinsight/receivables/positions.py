@@ -12,7 +12,6 @@ import pandas as pd
 
 from arinsight.receivables.base import (
     EPS,
-    as_date,
     require_columns,
 )
 
@@ -36,7 +35,7 @@ def positions_at(
 
     for name in ("invoices", "payments"):
         require_columns(tables.get(name), ["invoice_id", "amount"], name)
-    return frames_at(tables, as_date(as_of), params)["positions"]
+    return frames_at(tables, as_of, params)["positions"]  # frames_at coerces as_of to T
 
 
 #: The columns of :func:`invoice_positions`.

@@ -12,10 +12,10 @@ import pandas as pd
 
 from arinsight.engine.results import aging_labels
 from arinsight.engine.results import check_buckets as _check_buckets
+from arinsight.periods import as_date
 from arinsight.receivables.base import (
     DEFAULT_AGING_BUCKETS,
     EPS,
-    as_date,
     require_columns,
 )
 
@@ -184,7 +184,7 @@ def monthly_trends(
     require_columns(
         positions, ["invoice_date", "amount", "paid_to_date", "open_amount"], "positions"
     )
-    t = as_date(as_of)
+    t = pd.Timestamp(as_date(as_of))
     labels = [label for label, _ in months]
     month_of = positions["invoice_date"].dt.strftime("%Y-%m").to_numpy()
     amount = positions["amount"].to_numpy()

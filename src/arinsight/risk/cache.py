@@ -125,27 +125,29 @@ def cached(cache_dir: Path, key: str, compute) -> tuple[Trained, bool]:
     entry = cache_dir / key
     if entry.is_dir():
         try:
-            return _load_entry(entry), True
+            return load_entry(entry), True
         except (RiskModelError, OSError, ValueError, KeyError) as exc:
             logging.getLogger(__name__).warning("risk cache %s unreadable (%s)", entry, exc)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(cache_dir / f"{key}.lock"):
         if entry.is_dir():
             try:
-                return _load_entry(entry), True
+                return load_entry(entry), True
             except (RiskModelError, OSError, ValueError, KeyError):
                 shutil.rmtree(entry, ignore_errors=True)
         trained = compute()
         tmp = cache_dir / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
         try:
-            _write_entry(trained, tmp, key)
+            write_entry(trained, tmp, key)
             os.replace(tmp, entry)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return trained, False
 
 
-def _write_entry(trained: Trained, folder: Path, key: str) -> None:
+def write_entry(trained: Trained, folder: Path, key: str) -> None:
+    """Write one cache entry for ``key`` into the new ``folder``: the models (skops), the
+    evaluation's and the scores' frames (parquet), the metrics and metadata (JSON)."""
     import skops.io as sio
 
     folder.mkdir(parents=True)
@@ -171,7 +173,9 @@ def _write_entry(trained: Trained, folder: Path, key: str) -> None:
     write_json(folder / _ENTRY_FILE, doc)
 
 
-def _load_entry(folder: Path) -> Trained:
+def load_entry(folder: Path) -> Trained:
+    """The trained model of a cache entry (:func:`write_entry`); a model file holding an
+    untrusted type is an UntrustedModelError (:func:`arinsight.risk.persist.load_model`)."""
     doc = json.loads((folder / _ENTRY_FILE).read_text(encoding="utf-8"))
     model, _ = load_model(folder / "model.skops")
     ev_path = folder / "evaluation_model.skops"

@@ -50,8 +50,11 @@ The modules, from the bottom (each imports only those above it):
   depends on, the provenance cell;
 - :mod:`~arinsight.runs.execute`: one notebook with papermill in a worker process;
 - :mod:`~arinsight.runs.staging`: the period lock, staging folders, stale leftovers;
-- :mod:`~arinsight.runs.period`: one period's run and its publication
-  (:class:`~arinsight.runs.period.PeriodRun`);
+- :mod:`~arinsight.runs.results`: the engine's results of a period, the explorer table and the
+  customer pages' tables, before the pages;
+- :mod:`~arinsight.runs.period`: one period's run (:class:`~arinsight.runs.period.PeriodRun`);
+- :mod:`~arinsight.runs.publish`: its publication page by page, ``kpis.json`` of every region
+  and the manifest;
 - :mod:`~arinsight.runs.run`: :func:`run_period`, the command.
 
 Every public name below is importable from ``arinsight.runs``.
@@ -64,8 +67,10 @@ from arinsight.runs.assemble import KPI_KEYS, KPI_PARTS, assemble_kpis
 from arinsight.runs.base import NOTEBOOKS, PREP_NOTEBOOKS, REGION_NOTEBOOKS
 from arinsight.runs.execute import KERNEL_RETRY_PAUSE, KERNEL_START_ATTEMPTS
 from arinsight.runs.params import RUNNER_KEYS, notebook_parameters, period_range, validate_params
-from arinsight.runs.period import MODEL_NOTEBOOKS, NOTEBOOK_OUTPUTS, period_step, region_jobs
+from arinsight.runs.period import MODEL_NOTEBOOKS, region_jobs
 from arinsight.runs.provenance import code_version, package_versions, provenance_markdown
+from arinsight.runs.publish import NOTEBOOK_OUTPUTS
+from arinsight.runs.results import period_step
 from arinsight.runs.run import run_period
 from arinsight.runs.staging import clean_stale
 

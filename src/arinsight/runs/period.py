@@ -1,11 +1,11 @@
-"""One period's run: ingest and clean (or their reuse), the engine's results of the period,
-the region pages in the pool, then publication page by page and the manifest."""
+"""One period's run: ingest and clean (or their reuse), the engine's results of the period
+(:mod:`~arinsight.runs.results`), then the region pages in the pool; its publication page by
+page and the manifest are :mod:`~arinsight.runs.publish`."""
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import shutil
 import time
 import uuid
@@ -16,55 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from arinsight.errors import ParamsError
-from arinsight.files import write_json
-from arinsight.ledger import ALL_REGIONS, Period, check_region_dirs, period_bounds, region_dir
-from arinsight.runs.assemble import KPI_PARTS, assemble_kpis
+from arinsight.ledger import ALL_REGIONS, check_region_dirs, period_bounds, region_dir
 from arinsight.runs.base import (
-    NOTEBOOKS,
     PREP_NOTEBOOKS,
     REGION_NOTEBOOKS,
     Settings,
     display_path,
     now,
     plain,
-    read_json,
 )
 from arinsight.runs.execute import execute_notebook
 from arinsight.runs.provenance import (
     append_provenance,
     code_version,
     input_files,
-    package_versions,
     rates_file_entry,
     sources_entry,
 )
+from arinsight.runs.results import period_step
 from arinsight.runs.staging import staging_twin
-
-#: The files each analysis notebook writes beside itself (globs): they are published, kept from
-#: the previous report or moved to ``_failed/`` together with their notebook.
-NOTEBOOK_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "03_receivables.ipynb": ("kpis_receivables.json", "history_receivables.json"),
-    "04_commissions.ipynb": ("kpis_commissions.json", "history_commissions.json"),
-    "05_risk_scoring.ipynb": (
-        "kpis_risk.json",
-        "risk_metrics.json",
-        "risk_scores.parquet",
-        "risk_model.*",
-    ),
-    "07_provision.ipynb": (
-        "kpis_provision.json",
-        "provision_matrix.csv",
-        "provision_backtest.csv",
-    ),
-    "08_disputes.ipynb": ("kpis_disputes.json",),
-}
-
-
-_FAILED_DIR = "_failed"
-
-
-_MANIFEST = "manifest.json"
-
 
 #: Pages whose run for "All" trains the period's model once and fills a cache (under a lock)
 #: that the regions' runs of the same page read.
@@ -102,52 +72,6 @@ def _discover_regions(processed_dir: Path) -> list[str]:
     return regions_of(tables)
 
 
-def _period_results(processed_dir: Path, period: Period, params: Mapping[str, Any]) -> Any:
-    """The engine's results of the period, computed once before the region notebooks start
-    (they read them back: :func:`arinsight.engine.period.period_results`), with the page
-    parameters of 03_receivables."""
-    from arinsight.engine.period import period_results
-
-    as_of = period.end if period.is_snapshot else None
-    return period_results(processed_dir, period.label, as_of, params, processed_dir / "engine")
-
-
-def period_step(
-    processed_dir: Path, period: Period, params: Mapping[str, Any], explorer_out: Path
-) -> tuple[float | None, list[str]]:
-    """The runner's step between clean and the pages: the engine's results of the period
-    (:func:`_period_results`), then the explorer table and the customer pages' tables
-    (:func:`_snapshot_explorer`). Returns (the engine's seconds, None when it failed; notes for
-    the run's manifest): a failure is a note, never an exception, so the pages that do not need
-    the results still run. The runner calls it in a process of its own (:meth:`PeriodRun.
-    _results`), so the engine's memory (up to ``engine_settings``' limit, 5 GB at 10M invoices)
-    goes back to the system before the pages start instead of staying with the runner."""
-    t0 = time.perf_counter()
-    try:
-        results = _period_results(processed_dir, period, params)
-    except Exception as exc:
-        return None, [f"the engine could not compute the period: {exc}"]
-    seconds = round(time.perf_counter() - t0, 2)
-    try:
-        _snapshot_explorer(results, processed_dir, period, explorer_out)
-    except Exception as exc:  # the site then says the explorer is unavailable
-        return seconds, [f"invoice explorer not saved: {type(exc).__name__}: {exc}"]
-    return seconds, []
-
-
-def _snapshot_explorer(results: Any, processed_dir: Path, period: Period, out: Path) -> None:
-    """Save the invoice explorer table at T (the kept positions) and what the customer pages
-    need besides it, for the site."""
-    from arinsight.customers import snapshot_tables
-    from arinsight.receivables import EXPLORER_READS, invoice_explorer_table
-
-    table = invoice_explorer_table(results.positions(columns=EXPLORER_READS))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out, index=False)
-    for name, frame in snapshot_tables(processed_dir, period.end).items():  # the customer pages
-        frame.to_parquet(out.parent / name, index=False)
-
-
 @dataclass
 class Task:
     region: str
@@ -155,19 +79,6 @@ class Task:
     output: Path
     parameters: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
-
-
-def _page_records(record: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Notebook -> page record of a region's report record (older manifests: from its status)."""
-    if not record:
-        return {}
-    if isinstance(record.get("pages"), Mapping):
-        return {str(k): dict(v) for k, v in record["pages"].items()}
-    published = record.get("published")
-    return {
-        nb: {"status": status, "published": published if status == "ok" else "none"}
-        for nb, status in (record.get("notebooks") or {}).items()
-    }
 
 
 class PeriodRun:
@@ -239,27 +150,6 @@ class PeriodRun:
             if self.clean_info["status"] == "ran"
             else self.settings.interim_dir
         )
-
-    def publish_data(self, published: bool) -> None:
-        """Swap this run's interim and processed data in when its report was published (the
-        report and the data alerts read change together), else drop them. A ``.gitkeep`` in
-        the folder being replaced is carried over (a clone's placeholder, not run output)."""
-        final = {"interim": self.settings.interim_dir, "processed": self.settings.processed_dir}
-        for kind, staged in self.data.items():
-            if not staged.exists():
-                continue
-            if not published or self.clean_info["status"] != "ran":
-                shutil.rmtree(staged, ignore_errors=True)
-                continue
-            trash = staged.with_name(staged.name.replace(".staging-", ".trash-", 1))
-            keep = final[kind] / ".gitkeep"
-            if keep.is_file() and not (staged / ".gitkeep").exists():
-                shutil.copy2(keep, staged / ".gitkeep")
-            if final[kind].exists():
-                os.replace(final[kind], trash)
-            final[kind].parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final[kind])
-            shutil.rmtree(trash, ignore_errors=True)
 
     def _task(self, notebook: str, region: str) -> Task:
         out_dir = self.staging / region_dir(region)
@@ -429,18 +319,8 @@ class PeriodRun:
             if bar is not None:
                 bar.update(1)
 
-    def _assemble(self, region: str, folder: Path) -> None:
-        """kpis.json of a region from the parts its published pages wrote (missing parts: null)."""
-        parts = {name: read_json(folder / name) for name in KPI_PARTS}
-        try:
-            kpis = assemble_kpis(parts, self.period.label, region)
-        except ValueError as exc:
-            self.notes.append(f"{region}: kpis.json not assembled: {exc}")
-            self.kpi_errors[region] = str(exc)
-            return
-        write_json(folder / "kpis.json", kpis)
-
-    def _task_of(self, region: str, notebook: str) -> Task | None:
+    def task_of(self, region: str, notebook: str) -> Task | None:
+        """The task of ``notebook`` for ``region`` in this run, None when it was not run."""
         return next((t for t in self.tasks if t.region == region and t.notebook == notebook), None)
 
     def prep_ok(self) -> bool:
@@ -451,7 +331,7 @@ class PeriodRun:
         )
 
     def page_status(self, region: str, notebook: str) -> str | None:
-        task = self._task_of(region, notebook)
+        task = self.task_of(region, notebook)
         return None if task is None else task.result.get("status")
 
     def region_status(self, region: str) -> str:
@@ -463,196 +343,3 @@ class PeriodRun:
         if all(ok) and region not in self.kpi_errors:
             return "ok"
         return "partial" if any(ok) else "failed"
-
-    # -- publication -------------------------------------------------------------------------
-
-    def _resolve_pages(
-        self, region: str, old_record: Mapping[str, Any] | None, failed_dir: Path
-    ) -> dict[str, dict[str, Any]]:
-        """Page by page: a page that ran is published; a failed page goes to ``_failed/`` with
-        the files it wrote, and its previous good version (notebook and outputs) is kept when the
-        previous report of this period had one. Returns notebook -> page record."""
-        rdir = region_dir(region)
-        staged, previous = self.staging / rdir, self.final / rdir
-        old_pages = _page_records(old_record)
-        pages: dict[str, dict[str, Any]] = {}
-        for nb in REGION_NOTEBOOKS:
-            task = self._task_of(region, nb)
-            status = task.result.get("status") if task else "skipped"
-            if status == "ok":
-                pages[nb] = {"status": "ok", "published": "this run"}
-                continue
-            error = task.result.get("error") if task else "not run"
-            (failed_dir / rdir).mkdir(parents=True, exist_ok=True)
-            for name in (nb, *NOTEBOOK_OUTPUTS.get(nb, ())):
-                for f in staged.glob(name):
-                    os.replace(f, failed_dir / rdir / f.name)
-            old = old_pages.get(nb) or {}
-            if (previous / nb).is_file() and old.get("published") in ("this run", "previous"):
-                staged.mkdir(parents=True, exist_ok=True)
-                for name in (nb, *NOTEBOOK_OUTPUTS.get(nb, ())):
-                    for f in previous.glob(name):
-                        shutil.copy2(f, staged / f.name)
-                pages[nb] = {
-                    "status": status,
-                    "published": "previous",
-                    "error": error,
-                    "previous_generated_at": old.get("generated_at")
-                    or (old_record or {}).get("generated_at"),
-                }
-            else:
-                pages[nb] = {"status": status, "published": "none", "error": error}
-        return pages
-
-    def publish(self) -> dict[str, Any]:
-        """Swap the staged period in, page by page (see :meth:`_resolve_pages`); when ingest or
-        clean failed, every region keeps its previous report as it was."""
-        old_manifest = read_json(self.final / _MANIFEST) or {}
-        old_reports = old_manifest.get("reports") or {}
-        reports: dict[str, Any] = {}
-        failed_dir = self.staging / _FAILED_DIR
-        prep_ok = self.prep_ok()
-        for region in self.regions:
-            rdir = region_dir(region)
-            staged = self.staging / rdir
-            previous = self.final / rdir
-            attempt = {"started_at": self.started_at, "dir": f"{_FAILED_DIR}/{rdir}"}
-            if prep_ok:
-                pages = self._resolve_pages(region, old_reports.get(region), failed_dir)
-                if any(p["published"] != "none" for p in pages.values()):
-                    self._assemble(region, staged)
-                    reports[region] = self._report_record(region, pages)
-                    if not any(p["published"] == "this run" for p in pages.values()):
-                        reports[region]["published"] = "previous"
-                    if self.region_status(region) != "ok":
-                        reports[region]["failed_attempt"] = attempt
-                    continue
-                reports[region] = {
-                    "dir": rdir,
-                    "region": region,
-                    "published": "none",
-                    "status": "failed",
-                    "pages": pages,
-                    "failed_attempt": attempt,
-                }
-                continue
-            failed_dir.mkdir(exist_ok=True)
-            if staged.exists():
-                os.replace(staged, failed_dir / rdir)
-            if previous.is_dir() and region in old_reports:
-                shutil.copytree(previous, staged)
-                reports[region] = {
-                    **old_reports[region],
-                    "published": "previous",
-                    "failed_attempt": attempt,
-                }
-            else:
-                reports[region] = {
-                    "dir": rdir,
-                    "region": region,
-                    "published": "none",
-                    "status": "failed",
-                    "failed_attempt": attempt,
-                }
-        # regions of the old period that this run did not touch are carried over as they were
-        for region, record in old_reports.items():
-            if region in reports:
-                continue
-            rdir = record.get("dir") or region_dir(region)
-            if (self.final / rdir).is_dir():
-                shutil.copytree(self.final / rdir, self.staging / rdir)
-                reports[region] = record
-            if (self.final / _FAILED_DIR / rdir).is_dir():
-                failed_dir.mkdir(exist_ok=True)
-                shutil.copytree(self.final / _FAILED_DIR / rdir, failed_dir / rdir)
-        # anything else in the old period folder (alerts/, outbox/ of `arinsight alerts`, ...)
-        if self.final.is_dir():
-            for entry in self.final.iterdir():
-                target = self.staging / entry.name
-                if entry.name in (_MANIFEST, _FAILED_DIR, "run.log") or target.exists():
-                    continue
-                if entry.is_dir():
-                    shutil.copytree(entry, target)
-                else:
-                    shutil.copy2(entry, target)
-        for folder in (self.staging / region_dir(ALL_REGIONS), failed_dir):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        manifest = self._manifest(reports)
-        write_json(self.staging / _MANIFEST, manifest)
-        trash = self.settings.reports_dir / f".trash-{self.period.label}-{uuid.uuid4().hex[:8]}"
-        if self.final.exists():
-            os.replace(self.final, trash)
-        os.replace(self.staging, self.final)
-        shutil.rmtree(trash, ignore_errors=True)
-        return manifest
-
-    def _report_record(self, region: str, pages: Mapping[str, Any]) -> dict[str, Any]:
-        """What the site shows as provenance of a region's pages."""
-        tasks = [t for t in self.tasks if t.region == region]
-        return {
-            "dir": region_dir(region),
-            "region": region,
-            "status": self.region_status(region),
-            "published": "this run",
-            "pages": dict(pages),
-            "generated_at": now(),
-            "started_at": self.started_at,
-            "code_version": code_version(),
-            "params": plain(self.params),
-            "inputs": self.inputs,
-            "notebooks": {t.notebook: t.result.get("status") for t in tasks},
-        }
-
-    @staticmethod
-    def _run_entry(t: Task) -> dict[str, Any]:
-        """One notebook's line in the manifest's ``runs``; ``kernel_retries`` lists each start
-        of its kernel that failed before any cell ran (attempt, error, time), when any did."""
-        return {
-            "region": t.region,
-            "notebook": t.notebook,
-            "status": t.result.get("status"),
-            "seconds": t.result.get("seconds"),
-            "error": t.result.get("error"),
-            "output": (
-                f"{region_dir(t.region)}/{t.notebook}"
-                if t.result.get("status") in ("ok", "reused")
-                else f"{_FAILED_DIR}/{region_dir(t.region)}/{t.notebook}"
-            ),
-            **({"reused_from": t.result["reused_from"]} if "reused_from" in t.result else {}),
-            **(
-                {"kernel_retries": t.result["kernel_retries"]}
-                if t.result.get("kernel_retries")
-                else {}
-            ),
-        }
-
-    def _manifest(self, reports: Mapping[str, Any]) -> dict[str, Any]:
-        runs = [self._run_entry(t) for t in self.tasks]
-        failed = [r for r in runs if r["status"] not in ("ok", "reused")]
-        order = [ALL_REGIONS] + sorted(r for r in reports if r != ALL_REGIONS)
-        return {
-            "period": self.period.label,
-            "as_of": self.period.end.date().isoformat(),
-            "period_end": self.period.full_end.date().isoformat(),
-            "status": "failed" if failed or self.kpi_errors else "ok",
-            "started_at": self.started_at,
-            "finished_at": now(),
-            "wall_seconds": round(time.perf_counter() - self.t0, 2),
-            "code_version": code_version(),
-            "packages": package_versions(),
-            "kernel": self.settings.kernel_name,
-            "jobs": self.settings.jobs,
-            "cell_timeout": self.settings.cell_timeout,
-            "start_timeout": self.settings.start_timeout,
-            "params": plain(self.params),
-            "dataset": self.settings.dataset,
-            "notebook_params": {n: sorted(self.declared.get(n, ())) for n in NOTEBOOKS},
-            "inputs": self.inputs,
-            "clean": self.clean_info,
-            "regions": [r for r in order if r in reports],
-            "runs": runs,
-            "reports": {r: reports[r] for r in order if r in reports},
-            "notes": self.notes,
-            "timings": self.timings,
-        }

@@ -38,6 +38,7 @@ from arinsight.runs.params import (
 )
 from arinsight.runs.period import PeriodRun
 from arinsight.runs.provenance import CLEAN_STAMP, clean_fingerprint, reusable_clean
+from arinsight.runs.publish import publish, publish_data
 from arinsight.runs.staging import clean_stale, period_lock
 
 _DEFAULT_CELL_TIMEOUT = 1800
@@ -102,12 +103,12 @@ def _run_one(
         run = PeriodRun(label, merged, declared, per_nb, wanted, settings, pool)
         try:
             run.run(bar, stamp)
-            manifest = run.publish()
+            manifest = publish(run)
             published = any(r.get("published") == "this run" for r in manifest["reports"].values())
-            run.publish_data(published)
+            publish_data(run, published)
         except BaseException:
             shutil.rmtree(run.staging, ignore_errors=True)
-            run.publish_data(False)
+            publish_data(run, False)
             raise
         finally:
             bar.close()

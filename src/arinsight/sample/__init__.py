@@ -45,15 +45,19 @@ How the ledger behaves (the seeds' observations, so the analyses have something 
 Everything is drawn from one seeded ``numpy`` generator: the same seed gives byte-identical files
 (no timestamps; the Excel workbook's properties and zip entry times are fixed).
 
-The package: :mod:`~arinsight.sample.generate` (the clean ledger), :mod:`~arinsight.sample.problems`
-(the injected data problems) and :mod:`~arinsight.sample.write` (the source files, mapping and
-manifest), each importing only those before it.
+The package, each module importing only those before it: :mod:`~arinsight.sample.values` (day
+numbers, ids, amounts), :mod:`~arinsight.sample.customers` (the customer master and the reps),
+:mod:`~arinsight.sample.billing` (invoice dates, stress, pay days, open balances),
+:mod:`~arinsight.sample.payments` (payments and commissions), :mod:`~arinsight.sample.followups`
+(adjustments, disputes, promises), :mod:`~arinsight.sample.generate` (the clean ledger, drawn in
+one fixed order), :mod:`~arinsight.sample.problems` (the injected data problems) and
+:mod:`~arinsight.sample.write` (the source files, their columns, mapping and manifest).
 """
 
 from __future__ import annotations
 
-from arinsight.sample.generate import SOURCE_COLUMNS, generate
+from arinsight.sample.generate import generate
 from arinsight.sample.problems import inject_problems
-from arinsight.sample.write import write_sample
+from arinsight.sample.write import SOURCE_COLUMNS, write_sample
 
 __all__ = ["generate", "inject_problems", "write_sample", "SOURCE_COLUMNS"]

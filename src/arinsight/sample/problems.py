@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arinsight.sample.generate import METHOD_P, METHODS, columns_of, day_number, ids_of, iso_dates
+from arinsight.sample.generate import columns_of
+from arinsight.sample.payments import METHOD_P, METHODS
+from arinsight.sample.values import day_number, ids_of, iso_dates
 from arinsight.schemas import CANONICAL
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sqlite3
 import zipfile
@@ -14,17 +15,101 @@ import yaml
 
 from arinsight import config
 from arinsight.files import sha256_file, write_csv, write_json
-from arinsight.sample.generate import (
-    ADJUSTMENT_TYPES,
-    FILES,
-    FIXED_TIME,
-    REGION_CODES,
-    SOURCE_COLUMNS,
-    columns_of,
-    generate,
-)
+from arinsight.sample.customers import REGION_CODES
+from arinsight.sample.generate import columns_of, generate
 from arinsight.sample.problems import inject_problems, python_values
 from arinsight.schemas import CANONICAL
+
+#: Source column names in the written files (canonical -> source), also written to sources.yaml.
+SOURCE_COLUMNS: dict[str, dict[str, str]] = {
+    "invoices": {
+        "invoice_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "invoice_date": "InvoiceDate",
+        "due_date": "DueDate",
+        "amount": "Amount",
+        "currency": "Currency",
+        "energy_kwh": "EnergyKWh",
+        "status": "Status",
+    },
+    "customers": {
+        "customer_id": "CustomerID",
+        "customer_name": "CustomerName",
+        "region": "RegionCode",
+        "industry": "Industry",
+        "customer_type": "CustomerType",
+        "credit_limit": "CreditLimit",
+        "payment_terms_days": "PaymentTermsDays",
+        "sales_rep_id": "SalesRepID",
+        "contact_email": "ContactEmail",
+    },
+    "sales_reps": {
+        "sales_rep_id": "SalesRepID",
+        "rep_name": "RepName",
+        "sales_group": "SalesGroup",
+    },
+    "payments": {
+        "payment_id": "PaymentID",
+        "invoice_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "payment_date": "PaymentDate",
+        "amount": "AmountPaid",
+        "method": "Method",
+    },
+    "commissions": {
+        "commission_id": "CommissionID",
+        "sales_rep_id": "SalesRepID",
+        "invoice_id": "InvoiceNo",
+        "commission_amount": "CommissionAmount",
+        "commission_rate": "CommissionRate",
+        "accrual_date": "AccrualDate",
+        "is_settled": "IsSettled",
+        "settlement_date": "SettlementDate",
+    },
+    "adjustments": {
+        "adjustment_id": "DocNo",
+        "invoice_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "adjustment_date": "PostingDate",
+        "amount": "Amount",
+        "kind": "DocType",
+        "reason": "Reason",
+    },
+    "disputes": {
+        "dispute_id": "CaseID",
+        "invoice_id": "InvoiceNo",
+        "customer_id": "CustomerID",
+        "amount": "DisputedAmount",
+        "reason": "ReasonCode",
+        "opened_date": "Opened",
+        "resolved_date": "Resolved",
+        "outcome": "Outcome",
+    },
+    "promises": {
+        "promise_id": "PromiseID",
+        "customer_id": "CustomerID",
+        "invoice_id": "InvoiceNo",
+        "made_date": "Logged",
+        "promised_date": "PromisedDate",
+        "amount": "PromisedAmount",
+        "source": "Channel",
+    },
+}
+
+FILES = {
+    "invoices": "invoices.csv",
+    "customers": "customers.xlsx",
+    "sales_reps": "customers.xlsx",
+    "payments": "ledger.sqlite",
+    "commissions": "ledger.sqlite",
+    "adjustments": "adjustments.csv",
+    "disputes": "disputes.csv",
+    "promises": "promises.csv",
+}
+#: The document types of the adjustments export (each read as a canonical kind by clean).
+ADJUSTMENT_TYPES = {"write_off": "Write-off", "credit_note": "Credit memo", "adjustment": "Adj"}
+#: The fixed time stamped into the Excel workbook (properties and zip entries).
+FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 
 
 def _write_csv(invoices: pd.DataFrame, path: Path) -> None:

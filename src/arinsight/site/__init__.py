@@ -37,6 +37,7 @@ from pathlib import Path
 from arinsight import config
 from arinsight.errors import UserError
 from arinsight.files import command_lock
+from arinsight.site import overview
 from arinsight.site.explorer import (
     EXPLORER_COLUMNS,
     EXPLORER_FILTERS,
@@ -45,7 +46,7 @@ from arinsight.site.explorer import (
     open_invoices,
 )
 from arinsight.site.html import esc, format_value, href, qmd, read_qmd
-from arinsight.site.pages import Builder
+from arinsight.site.pages import Builder, latest_pages, publish_explorer, report_pages
 from arinsight.site.paths import ASSETS, DQ_PAGE, HOME, REGION_PAGES, SOURCES_DIR, customer_slug
 from arinsight.site.render import (
     MARKER,
@@ -153,11 +154,11 @@ def prepare_sources(
     builder = Builder(project, periods, reports)
     for period in periods:
         builder.data(period)  # which customers have pages, before any page links to them
-    builder.home()
-    builder.latest_pages()
-    builder.report_pages()
-    builder.archive()
-    builder.explorer()
+    overview.home(builder)
+    latest_pages(builder)
+    report_pages(builder)
+    overview.archive(builder)
+    publish_explorer(builder)
     _copy_plotly(project, builder.plotly_assets)
     return builder.written
 

@@ -19,6 +19,7 @@ from arinsight import customers as cust
 from arinsight.kpis import format_value
 from arinsight.plots.tables import table_markup
 from arinsight.site.html import esc, href, is_number, month_name, write_text
+from arinsight.site.navigation import context_bar
 from arinsight.site.paths import (
     CUSTOMER_FRAGMENTS,
     REGION_PAGES,
@@ -55,7 +56,7 @@ def _fact(label: str, value: str, data: dict[str, Any] | None = None) -> str:
     )
 
 
-def _money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
+def money_fact(label: str, value: Any, currency: str, data: dict[str, Any] | None = None) -> str:
     """A money fact to the cent; from one million on short ("$12.35M"), exact in its tooltip
     (:func:`arinsight.site.tiles.value_html`)."""
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in (data or {}).items())
@@ -311,7 +312,7 @@ def customer_fragments(
     )
     resolve_index = builder.resolver(index_source, period.label)
     index_body = (
-        builder.context_bar(index_source, period, None, "customers")
+        context_bar(builder, index_source, period, None, "customers")
         + (
             f"<p>Every customer with an invoice up to {esc(period.manifest.get('as_of'))}, the "
             "largest balances first. Search, filter by region or click a column to sort; click "
@@ -343,13 +344,13 @@ def customer_fragments(
             else esc(row.region)
         )
         facts = [
-            _money_fact("Pending balance", row.open_amount, currency,
+            money_fact("Pending balance", row.open_amount, currency,
                         {"pending": f"{row.open_amount:.2f}"}),
-            _money_fact("Overdue", row.overdue_amount, currency),
+            money_fact("Overdue", row.overdue_amount, currency),
             _fact("Credit limit used", _pct(row.credit_use_pct)
                   + (f" of {format_value(row.credit_limit, 'money', currency, style='short')}"
                      if is_number(row.credit_limit) else "")),
-            _money_fact("Amount at risk", row.expected_overdue, currency)
+            money_fact("Amount at risk", row.expected_overdue, currency)
             if is_number(row.expected_overdue) else _fact("Amount at risk", "n/a"),
             _fact("P(late), invoices not yet late", _pct(
                 row.pending_risk * 100 if is_number(row.pending_risk) else None)),
@@ -445,7 +446,7 @@ def customer_fragments(
         elif not this_period:
             reminders_html += "<p>No reminder or alert for this customer this period.</p>"
         body = (
-            builder.context_bar(source, period, None, "customers", cid)
+            context_bar(builder, source, period, None, "customers", cid)
             + head
             + f'<section class="cust-facts">{"".join(facts)}</section>'
             + '<section class="ar-section statement" data-customer="'

@@ -37,6 +37,7 @@ import pandas as pd
 from arinsight.files import safe_slug
 from arinsight.ledger import ALL_REGIONS, period_bounds
 from arinsight.site.html import esc, href, json_for_script, month_name, write_text
+from arinsight.site.navigation import context_bar
 from arinsight.site.paths import (
     EXPLORER,
     currency_of,
@@ -591,7 +592,7 @@ def _explorer_page(
         "download them. Click a customer for its statement.</p>"
     )
     blocks = (
-        builder.context_bar(source, period, None, "explorer")
+        context_bar(builder, source, period, None, "explorer")
         + lead
         + explorer_html(rows, period.label, data_src, base)
         + provenance_html(period, period.all, "invoice explorer")

@@ -22,7 +22,7 @@ def mask_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def _columns_of(rows: list[tuple], names: list[str]) -> pd.DataFrame:
+def columns_of(rows: list[tuple], names: list[str]) -> pd.DataFrame:
     """Driver rows as a frame, column by column: a column whose values are all text becomes a
     text column, a column of numbers a numeric one (ints and floats exactly as the driver gave
     them), anything mixed stays as the Python values (parsed cell by cell later)."""
@@ -49,10 +49,10 @@ def _text_affinity(declared: str) -> bool:
     return "INT" not in declared and any(t in declared for t in ("CHAR", "CLOB", "TEXT"))
 
 
-def _read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
+def read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
     """A SQLite table read into Arrow columns by the ADBC SQLite driver (about 2x faster than the
     DB-API cursor and no Python object per cell), with exactly the values and types the cursor
-    gives (see :func:`_columns_of`). None when this path cannot vouch for that (a blob, text that
+    gives (see :func:`columns_of`). None when this path cannot vouch for that (a blob, text that
     is not UTF-8, rows added while reading, any driver error): the caller then reads the table
     through the cursor, which also gives the error messages.
 
@@ -134,7 +134,7 @@ def _read_sqlite_table(db: Path, table: str, shown: str) -> pd.DataFrame | None:
 
 
 def _typed_column(column) -> pd.Series:
-    """One Arrow column of a single SQLite storage class as :func:`_columns_of` makes it."""
+    """One Arrow column of a single SQLite storage class as :func:`columns_of` makes it."""
     import pyarrow as pa
 
     if column.null_count == len(column):  # no value at all (or no rows)
@@ -150,7 +150,7 @@ def _typed_column(column) -> pd.Series:
 
 def _mixed_cells(text, ints, reals) -> pd.Series:
     """A column whose cells may mix text with numbers: each cell as its own type (int, float or
-    str, as the DB-API cursor gives it); typed like :func:`_columns_of` would type it."""
+    str, as the DB-API cursor gives it); typed like :func:`columns_of` would type it."""
     import pyarrow as pa
 
     is_int = ints.is_valid().to_numpy(zero_copy_only=False)
@@ -258,7 +258,7 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
     """A table or a query through SQLAlchemy (any URL), fetched with the driver's own cursor
     (plain tuples, about 20x faster than SQLAlchemy rows on a million); values keep the
     database's types. A ``table:`` of a SQLite file is read Arrow-native by the ADBC SQLite
-    driver (:func:`_read_sqlite_table`), with the same values and types.
+    driver (:func:`read_sqlite_table`), with the same values and types.
 
     Read-only by construction: a ``query:`` must be one SELECT (:func:`_check_read_only`), the
     connection is read-only where the driver allows it and the transaction is rolled back after
@@ -271,7 +271,7 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
         if not db.exists():
             raise SourceError(shown, "database file not found")
         if src.get("table") and not src.get("query"):
-            df = _read_sqlite_table(db, src["table"], shown)
+            df = read_sqlite_table(db, src["table"], shown)
             if df is not None:
                 df.index = np.arange(1, len(df) + 1)
                 return df, shown
@@ -308,6 +308,6 @@ def read_sql(url: str, src: dict[str, Any], base: Path) -> tuple[pd.DataFrame, s
         raise SourceError(shown, f"query failed: {exc}") from exc
     finally:
         engine.dispose()
-    df = _columns_of(rows, names)
+    df = columns_of(rows, names)
     df.index = np.arange(1, len(df) + 1)
     return df, shown

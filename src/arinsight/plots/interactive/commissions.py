@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from arinsight.plots.interactive._base import (
+from arinsight.plots.interactive.base import (
     BAD,
     GOOD,
     PALETTE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from arinsight.plots.interactive._base import PALETTE, figure, no_data, values
+from arinsight.plots.interactive.base import PALETTE, figure, no_data, values
 from arinsight.plots.tables import table_html
 
 

@@ -6,7 +6,7 @@ import math
 
 import plotly.graph_objects as go
 
-from arinsight.plots.interactive._base import (
+from arinsight.plots.interactive.base import (
     NEUTRAL,
     PALETTE,
     figure,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from arinsight.plots.interactive._base import (
+from arinsight.plots.interactive.base import (
     PALETTE,
     figure,
     money_axis,

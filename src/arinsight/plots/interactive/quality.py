@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from arinsight.plots.interactive._base import BAD, NEUTRAL, PALETTE, figure, no_data
+from arinsight.plots.interactive.base import BAD, NEUTRAL, PALETTE, figure, no_data
 
 _ACTION_COLOURS = {"quarantined": BAD, "dropped": NEUTRAL, "flagged": PALETTE[1]}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from arinsight.plots.interactive._base import (
+from arinsight.plots.interactive.base import (
     BAD,
     GOOD,
     NEUTRAL,

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from arinsight.plots.interactive._base import (
+from arinsight.plots.interactive.base import (
     BAD,
     GOOD,
     NEUTRAL,
