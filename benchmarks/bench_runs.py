@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["run_to_floor"] = round(result["run_s"] / result["floor_s"], 2)
 
         project = scratch / "project"
-        project.mkdir()
+        project.mkdir(exist_ok=True)  # --keep: a folder kept from a run before
         shutil.copy(config.PROJECT_ROOT / "_quarto.yml", project / "_quarto.yml")
         with _PeakMemory() as mem:
             t0 = time.perf_counter()
