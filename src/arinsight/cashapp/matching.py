@@ -92,7 +92,6 @@ from arinsight.cashapp.names import identify_payer, name_core, name_scores, norm
 from arinsight.cashapp.posting import post_line
 from arinsight.cashapp.references import (
     closed_note,
-    name_contradicts,
     one_slip,
     ref_note,
     rule_strong,
@@ -344,7 +343,7 @@ def _unique_amount_one_slip(ctx: LineContext, rows: list[int]) -> LineResult | N
     written = [i for i in ctx.strong + ctx.weak if i != own]
     if not any(one_slip(norm(book.ids[own]), norm(book.ids[i])) for i in written):
         return None
-    if name_contradicts(ctx, book.customer[own]):
+    if ctx.contradicts(book.customer[own]):
         return None
     res = settle(book, [own], ctx.line, "reference_corrected", 0.85, False)
     if res is not None:
