@@ -490,7 +490,6 @@ def match_lines(
         book.remaining[later] = kept
         if res.status == "matched" and "_partial" in res.rule:
             res.short = short_of(book, res.allocations)
-        for i, cents in res.allocations:
-            book.remaining[i] -= min(cents, int(book.remaining[i]))
+        book.take(res.allocations, row["booking_date"], res.discount)
         results[pos] = res
     return [results[pos] for pos in lines.index]
