@@ -65,9 +65,9 @@ class InvoiceBook:
         self.amount = _cents(b, "amount")
         self.paid = _cents(b, "paid_cash")
         paid_on = b["paid_on"] if "paid_on" in b else pd.Series(pd.NaT, index=b.index)
-        self.paid_on = pd.to_datetime(paid_on).to_numpy(dtype="datetime64[ns]")
+        self.paid_on = pd.to_datetime(paid_on).to_numpy(dtype="datetime64[ns]", copy=True)
         by_line = b["paid_by_line"] if "paid_by_line" in b else pd.Series(False, index=b.index)
-        self.paid_by_line = by_line.fillna(False).astype(bool).to_numpy()
+        self.paid_by_line = by_line.fillna(False).to_numpy(dtype=bool, copy=True)
         self.written_off = _cents(b, "written_off") > 0
         self.by_customer: dict[str, np.ndarray] = {
             c: idx.to_numpy() for c, idx in pd.Series(np.arange(len(b))).groupby(self.customer)
