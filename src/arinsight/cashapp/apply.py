@@ -155,7 +155,8 @@ class MatchRun:
 
     @property
     def auto_handled_rate(self) -> float | None:
-        """Lines matched to invoices or posted by a posting rule / the same credit lines."""
+        """Lines matched to invoices or posted (by a posting rule, or a duplicate payment on
+        account) / the same credit lines."""
         c = self.counts
         n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
         return None if n == 0 else (c["matched"] + c["posted"]) / n
@@ -571,7 +572,8 @@ def summary_text(run: MatchRun) -> str:
         + (
             ""
             if rate is None or not c["posted"]
-            else f"; auto-handled (matched or posted by a posting rule): {run.auto_handled_rate:.1%}"
+            else f"; auto-handled (matched, or posted: a posting rule, a duplicate payment on "
+            f"account): {run.auto_handled_rate:.1%}"
         ),
     ]
     if len(run.allocations):

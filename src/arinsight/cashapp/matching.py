@@ -110,8 +110,9 @@ def match_line(
 ) -> LineResult:
     """Apply the rules of the module docstring to one credit line (``book`` is not changed).
 
-    A line left unmatched whose text names an invoice that is already paid says so (a duplicate
-    payment, to be refunded or kept on account)."""
+    A second payment of a paid invoice the text names is posted on account of its customer when
+    nothing else can be meant (:func:`~arinsight.cashapp.posting.post_duplicate`); a line left
+    unmatched whose text names an invoice that is already paid says so (a duplicate payment?)."""
     text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
     strong, weak = book.references(text)
     res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
