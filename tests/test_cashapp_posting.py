@@ -277,3 +277,190 @@ def test_the_default_table_in_the_docs_is_the_one_that_ships():
     block = text.split("The default table")[1].split("```yaml\n")[1].split("```")[0]
     raw = yaml.safe_load(block)["cash_application"]["posting_rules"]
     assert posting_rules_from_params(raw) == DEFAULT_POSTING_RULES
+
+
+# ------------------------------------------------------------------------------------------------
+# a customer paying a paid invoice again: posted on account of that customer, flagged
+# ------------------------------------------------------------------------------------------------
+
+#: The ledger above, with INV-0000001 paid in full (100.00 on 2026-09-30, payment PAY-1) before
+#: the statement. Open at T: INV-2 250.00, INV-5 1,000.00 (C_3), INV-9 700.00; INV-1 0.
+#:
+#:     D01 100.00 Blue Foods Inc  INV-0000001  paid 09-30, same customer, its amount
+#:                                             -> posted duplicate_payment, on account of C_1
+#:     D02 100.00 Iron Works Ltd  INV-0000001  the payer is C_3, the invoice C_1's
+#:                                             -> suggested (C_3's INV-5, a partial payment?)
+#:     D03  60.00 Blue Foods Inc  INV-0000001  60.00 is neither the invoice's 100.00 nor what
+#:                                             was paid for it -> suggested (C_1's open ones)
+#:     D04 250.00 Blue Foods Inc  INV-0000002  -> matched reference (INV-2 paid on 10-08)
+#:     D05 250.00 Blue Foods Inc  INV-0000002  paid by D04 the day before
+#:                                             -> posted duplicate_payment, on account of C_1
+DUPLICATES = """\
+Ref;Date;Amount;Payer;IBAN;Code;Text
+D01;05.10.2026;100,00;Blue Foods Inc;GB01;;INV-0000001
+D02;06.10.2026;100,00;Iron Works Ltd;GB03;;INV-0000001
+D03;07.10.2026;60,00;Blue Foods Inc;GB01;;INV-0000001
+D04;08.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
+D05;09.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
+"""
+
+
+def _paid_tables() -> dict[str, pd.DataFrame]:
+    tables = _tables()
+    tables["payments"] = clean_table(
+        "payments",
+        [
+            {
+                "payment_id": "PAY-1",
+                "invoice_id": "INV-0000001",
+                "customer_id": "C_1",
+                "payment_date": "2026-09-30",
+                "amount": 100.0,
+                "method": "Bank Transfer",
+            }
+        ],
+    )
+    return tables
+
+
+def _duplicate_lines(tmp_path: Path) -> pd.DataFrame:
+    path = tmp_path / "duplicates.csv"
+    path.write_text(DUPLICATES, encoding="utf-8")
+    return read_csv_statement(path, MAPPING)
+
+
+def _by_ref(run) -> pd.DataFrame:
+    return run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+
+
+def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_path: Path):
+    """The table above. D01 and D05 are posted on account of C_1 (100.00 and 250.00 unapplied,
+    no invoice touched: INV-1 and INV-2 get no credit balance), each flagging the invoice it
+    paid again, the reason naming the date it was paid (PAY-1's 2026-09-30; D04's 2026-10-08).
+    The near misses stay for a person: D02's payer is another customer, D03's amount is not
+    the invoice's. Applied to invoices: only D04's 250.00 on INV-2."""
+    run = match_statement(_duplicate_lines(tmp_path), _paid_tables(), MatchSettings())
+    w = _by_ref(run)
+    assert w[["status", "rule"]].apply(tuple, axis=1).to_dict() == {
+        "D01": ("posted", "duplicate_payment"),
+        "D02": ("suggested", ""),
+        "D03": ("suggested", ""),
+        "D04": ("matched", "reference"),
+        "D05": ("posted", "duplicate_payment"),
+    }
+    assert w.loc["D01", "reason"] == (
+        "duplicate payment of INV-0000001, already paid on 2026-09-30: refund or apply; on "
+        "account of C_1 (Blue Foods Inc), unapplied cash"
+    )
+    assert w.loc["D05", "reason"].startswith(
+        "duplicate payment of INV-0000002, already paid on 2026-10-08: refund or apply"
+    )
+    assert w.loc[["D01", "D05"], "flagged_invoices"].tolist() == ["INV-0000001", "INV-0000002"]
+    assert w.loc[["D01", "D05"], "customer_id"].tolist() == ["C_1", "C_1"]
+    assert w.loc[["D01", "D05"], "unapplied_amount"].tolist() == [100.0, 250.0]
+    assert w.loc[["D01", "D05"], "invoice_ids"].tolist() == ["", ""]
+    assert w.loc["D01", "confidence"] == 1.0  # Blue Foods Inc by its exact name
+    assert "refers to INV-0000001, already paid" in w.loc["D02", "reason"]
+    assert "C_3" in w.loc["D02", "candidates"] and "C_1" not in w.loc["D02", "candidates"]
+    assert "refers to INV-0000001, already paid" in w.loc["D03", "reason"]
+    pays = run.allocations[["invoice_id", "customer_id", "amount", "rule"]].fillna("-")
+    assert pays.values.tolist() == [
+        ["-", "C_1", 100.0, "duplicate_payment"],
+        ["INV-0000002", "C_1", 250.0, "reference"],
+        ["-", "C_1", 250.0, "duplicate_payment"],
+    ]
+    assert run.counts["posted"] == 2 and run.auto_handled_rate == pytest.approx(3 / 5)
+    records = ledger_records(run, _duplicate_lines(tmp_path), "duplicates.csv")
+    assert [r["flagged_invoices"] for r in records if r["rule"] == "duplicate_payment"] == [
+        ["INV-0000001"],
+        ["INV-0000002"],
+    ]
+
+
+def test_duplicate_payments_can_be_turned_off():
+    """``cash_application.duplicate_payments: false`` leaves D01 and D05 unmatched, as before
+    the step existed (the reason: refers to the invoice, already paid); anything but true or
+    false stops the command naming the key."""
+    settings = MatchSettings.from_params({"cash_application": {"duplicate_payments": False}})
+    assert settings.duplicate_payments is False
+    assert MatchSettings().duplicate_payments is True
+    with pytest.raises(ParamsError, match=r"cash_application.duplicate_payments must be true"):
+        MatchSettings.from_params({"cash_application": {"duplicate_payments": "yes"}})
+
+
+def test_duplicate_payments_off_leaves_the_lines_for_a_person(tmp_path: Path):
+    """The same statement with the step turned off: D01 and D05 are suggested (C_1's open
+    invoices as partial payments), nothing is posted, D04 still matched."""
+    settings = MatchSettings(duplicate_payments=False)
+    w = _by_ref(match_statement(_duplicate_lines(tmp_path), _paid_tables(), settings))
+    assert w["status"].to_dict() == {
+        "D01": "suggested",
+        "D02": "suggested",
+        "D03": "suggested",
+        "D04": "matched",
+        "D05": "suggested",
+    }
+    assert w.loc["D05", "reason"].startswith("refers to INV-0000002, already paid")
+
+
+def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
+    """Run 1 posts D01 (100.00) and D05 (250.00) on account of C_1. The analyst decides:
+    reject D01 (refunded to the customer), assign D05 to INV-0000009 (kept: it pays the next
+    invoice). Run 2: D01 rejected, its 100.00 gone from the payments; D05 re-assigned
+    (``reverses`` the posting): 250.00 on INV-9 (open 700.00, 450.00 left open) instead of on
+    account. Money of C_1 applied: 250.00 (D04) + 250.00 (D05 on INV-9) = 500.00."""
+    lines = _duplicate_lines(tmp_path)
+    run = match_statement(lines, _paid_tables(), MatchSettings())
+    ledger = ledger_records(run, lines, "duplicates.csv")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "DE00ACCOUNT:D01,reject,,ana,2026-11-02,refunded\n"
+        "DE00ACCOUNT:D05,assign,INV-0000009,ben,2026-11-03,keep it for INV-9\n"
+    )
+    run2 = match_statement(
+        lines, _paid_tables(), MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+    )
+    w = _by_ref(run2)
+    assert w.loc["D01", "status"] == "rejected"
+    assert w.loc["D05", ["status", "rule", "invoice_ids"]].tolist() == [
+        "matched",
+        "decision_assign",
+        "INV-0000009",
+    ]
+    ledger += ledger_records(run2, lines, "duplicates.csv")
+    assert [r["reverses"] for r in ledger[-2:]] == ["DE00ACCOUNT:D01", "DE00ACCOUNT:D05"]
+    pays = ledger_payments(ledger)
+    assert sorted(pays[["invoice_id", "amount", "rule"]].fillna("-").values.tolist()) == [
+        ["INV-0000002", 250.0, "reference"],
+        ["INV-0000009", 250.0, "decision_assign"],
+    ]
+
+
+def test_a_resent_statement_posts_no_duplicate_payment_twice(tmp_path: Path):
+    """``arinsight match`` of the statement, then of the same statement sent again under
+    another name: D01 and D05 are already applied (their content keys are in the ledger), not
+    posted again; applied_payments.csv is the same bytes (100.00 + 250.00 on account, 250.00
+    on INV-2) and the ledger keeps its 3 records (D02 and D03 wait in the worklist)."""
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    for name, frame in _paid_tables().items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
+    out = tmp_path / "cash"
+    kw = {"params_files": [params], "out_dir": out, "processed_dir": folder}
+    first = tmp_path / "duplicates.csv"
+    first.write_text(DUPLICATES, encoding="utf-8")
+    run = run_match(first, as_of="2026-10-31", **kw)
+    assert run.counts["posted"] == 2
+    applied = (out / "applied_payments.csv").read_bytes()
+    paid = pd.read_csv(out / "applied_payments.csv")[["invoice_id", "amount"]].fillna("-")
+    assert sorted(paid.values.tolist()) == [["-", 100.0], ["-", 250.0], ["INV-0000002", 250.0]]
+    again = tmp_path / "duplicates (1).csv"
+    again.write_text(DUPLICATES, encoding="utf-8")
+    run2 = run_match(again, as_of="2026-10-31", **kw)
+    assert run2.counts["posted"] == 0 and run2.counts["already_applied"] == 3
+    assert run2.counts["suggested"] == 2
+    assert (out / "applied_payments.csv").read_bytes() == applied
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 3
