@@ -188,8 +188,9 @@ def invoice_book(
     invoice (:class:`~arinsight.cashapp.book.InvoiceBook`): ``paid_cash`` = the payments to it
     less the early-payment discounts among them (method :data:`DISCOUNT_METHOD`), ``paid_on``
     = the date it was settled (the positions' ``paid_date``; for an invoice the ledger's
-    payments settle, the last of their dates), ``paid_by_line`` = a payment of the ledger (a
-    statement line) to it is dated that day.
+    payments settle, the last of their dates), ``paid_last`` = the cash paid to it that day
+    (the payment that settled it), ``paid_by_line`` = a payment of the ledger (a statement line)
+    to it is dated that day.
     """
     from arinsight.receivables import invoice_positions
 
@@ -202,6 +203,7 @@ def invoice_book(
     )
     pos["paid_cash"] = (pos["paid_to_date"] - _discounts(pay, T, pos["invoice_id"])).round(2)
     pos["paid_on"] = pd.to_datetime(pos["paid_date"])
+    pos["paid_last"] = _cash_on(pay, pos)
     pos["paid_by_line"] = False
     known = set(pay["payment_id"].astype(str))
     if applied is not None and len(applied):
@@ -217,6 +219,7 @@ def invoice_book(
         last = pd.to_datetime(new["payment_date"]).groupby(new["invoice_id"]).max()
         settled = was_open & (pos["open_amount"] <= 0) & pos["invoice_id"].isin(last.index)
         pos.loc[settled, "paid_on"] = pos.loc[settled, "invoice_id"].map(last)
+        pos.loc[settled, "paid_last"] = _cash_on(new, pos)[settled]
         mine = applied.loc[applied["invoice_id"].notna()]
         dates = pd.to_datetime(mine["payment_date"]).dt.normalize()
         days = set(zip(mine["invoice_id"], dates, strict=True))
@@ -230,6 +233,20 @@ def invoice_book(
         pos["open_amount"] = (pos["open_amount"] + back).round(2)
         pos["paid_cash"] = (pos["paid_cash"] - back).round(2)
     return pos
+
+
+def _cash_on(payments: pd.DataFrame, pos: pd.DataFrame) -> pd.Series:
+    """Per invoice row of ``pos``, the cash among ``payments`` (early-payment discounts left
+    out) dated on its ``paid_on`` day, 0 where none."""
+    if not len(payments):
+        return pd.Series(0.0, index=pos.index)
+    cash = payments
+    if "method" in payments:
+        cash = payments.loc[payments["method"] != DISCOUNT_METHOD]
+    day = pd.to_datetime(cash["payment_date"]).dt.normalize()
+    sums = cash.groupby([cash["invoice_id"], day])["amount"].sum()
+    keys = pd.MultiIndex.from_arrays([pos["invoice_id"], pd.to_datetime(pos["paid_on"])])
+    return pd.Series(sums.reindex(keys).fillna(0.0).to_numpy(dtype=float), index=pos.index)
 
 
 def _discounts(payments: pd.DataFrame, as_of: pd.Timestamp, invoices: pd.Series) -> pd.Series:

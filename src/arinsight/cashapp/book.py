@@ -45,8 +45,9 @@ class InvoiceBook:
     Optional, for telling a duplicate payment of a paid invoice
     (:func:`~arinsight.cashapp.posting.post_duplicate`): ``amount`` (the invoice's),
     ``paid_cash`` (payments to it, early-payment discounts left out), ``paid_on`` (the date it
-    was settled), ``paid_by_line`` (settled by a statement line of the ledger) and
-    ``written_off``; without them no line is taken for a duplicate payment.
+    was settled), ``paid_last`` (the cash paid to it that day: the payment that settled it),
+    ``paid_by_line`` (settled by a statement line of the ledger) and ``written_off``; without
+    them no line is taken for a duplicate payment.
     """
 
     def __init__(self, book: pd.DataFrame, customers: pd.DataFrame):
@@ -64,6 +65,7 @@ class InvoiceBook:
         self.remaining = _cents(b, "open_amount")
         self.amount = _cents(b, "amount")
         self.paid = _cents(b, "paid_cash")
+        self.paid_last = _cents(b, "paid_last")
         paid_on = b["paid_on"] if "paid_on" in b else pd.Series(pd.NaT, index=b.index)
         self.paid_on = pd.to_datetime(paid_on).to_numpy(dtype="datetime64[ns]", copy=True)
         by_line = b["paid_by_line"] if "paid_by_line" in b else pd.Series(False, index=b.index)
@@ -103,14 +105,17 @@ class InvoiceBook:
     def take(self, allocations: list[tuple[int, int]], day: Any, discount: int = 0) -> None:
         """A statement line pays ``allocations`` ((row, cents), of which ``discount`` cents are an
         early-payment discount, split in proportion): lower the open amounts, add the cash to
-        what was paid, and note ``day`` as the date an invoice was settled when it is now."""
+        what was paid, and note ``day`` as the date an invoice was settled when it is now (and
+        the cash of this payment as the one that settled it)."""
         total = sum(c for _, c in allocations) or 1
         when = np.datetime64(pd.Timestamp(day), "ns")
         for i, cents in allocations:
+            was_open = self.remaining[i] > 0
+            cash = cents - round(discount * cents / total)
             self.remaining[i] -= min(cents, int(self.remaining[i]))
-            self.paid[i] += cents - round(discount * cents / total)
-            if self.remaining[i] <= 0:
-                self.paid_on[i], self.paid_by_line[i] = when, True
+            self.paid[i] += cash
+            if was_open and self.remaining[i] <= 0:
+                self.paid_on[i], self.paid_by_line[i], self.paid_last[i] = when, True, cash
 
     def give_back(self, i: int, cents: int) -> None:
         """A payment of ``cents`` to row ``i`` undone (a decision re-assigning its line)."""

@@ -285,9 +285,10 @@ def post_duplicate(ctx: LineContext) -> LineResult | None:
       payment of the processed data dated that day may be this line, booked by the ERP);
     * the payer does not contradict its customer (not identified as others, the written name
       not below ``name_contradiction`` against it);
-    * the amount is the invoice's amount or the cash paid for it (within the line's tolerance:
-      to the cent, or ``fx_tolerance`` through a conversion), and no open invoice of the
-      customer has it (then it may pay that one: a person decides).
+    * the amount is the invoice's amount, the cash paid for it, or the payment that settled it
+      (the transfer sent again; within the line's tolerance: to the cent, or ``fx_tolerance``
+      through a conversion), and no open invoice of the customer has it (then it may pay that
+      one: a person decides).
     """
     book = ctx.book
     if not ctx.settings.duplicate_payments or len(ctx.strong) != 1:
@@ -312,7 +313,8 @@ def post_duplicate(ctx: LineContext) -> LineResult | None:
     if v is None:
         return None
     cents, tol, _ = v
-    if not any(x > 0 and abs(cents - int(x)) <= tol for x in (book.amount[i], book.paid[i])):
+    paid = (book.amount[i], book.paid[i], book.paid_last[i])
+    if not any(x > 0 and abs(cents - int(x)) <= tol for x in paid):
         return None
     own = [j for j in book.by_customer.get(cust, []) if book.remaining[j] > 0]
     if any(book.currency[j] == book.currency[i] and abs(int(book.remaining[j]) - cents) <= tol
