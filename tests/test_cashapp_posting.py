@@ -283,8 +283,9 @@ def test_the_default_table_in_the_docs_is_the_one_that_ships():
 # a customer paying a paid invoice again: posted on account of that customer, flagged
 # ------------------------------------------------------------------------------------------------
 
-#: The ledger above, with INV-0000001 paid in full (100.00 on 2026-09-30, payment PAY-1) before
-#: the statement. Open at T: INV-2 250.00, INV-5 1,000.00 (C_3), INV-9 700.00; INV-1 0.
+#: The ledger above, with INV-0000001 paid in full (100.00 on 2026-09-30, payment PAY-1) and
+#: 400.00 of INV-0000005 paid (2026-09-20, PAY-2) before the statement. Open before the
+#: statement: INV-2 250.00, INV-5 600.00 (C_3), INV-9 700.00; INV-1 0.
 #:
 #:     D01 100.00 Blue Foods Inc  INV-0000001  paid 09-30, same customer, its amount
 #:                                             -> posted duplicate_payment, on account of C_1
@@ -295,6 +296,11 @@ def test_the_default_table_in_the_docs_is_the_one_that_ships():
 #:     D04 250.00 Blue Foods Inc  INV-0000002  -> matched reference (INV-2 paid on 10-08)
 #:     D05 250.00 Blue Foods Inc  INV-0000002  paid by D04 the day before
 #:                                             -> posted duplicate_payment, on account of C_1
+#:     D06 600.00 Iron Works Ltd  INV-0000005  -> matched reference (the rest: INV-5 settled)
+#:     D07 600.00 Iron Works Ltd  INV-0000005  D06's transfer sent again: 600.00 is neither the
+#:                                             invoice's 1,000.00 nor the 1,000.00 paid for it,
+#:                                             but the payment that settled it
+#:                                             -> posted duplicate_payment, on account of C_3
 DUPLICATES = """\
 Ref;Date;Amount;Payer;IBAN;Code;Text
 D01;05.10.2026;100,00;Blue Foods Inc;GB01;;INV-0000001
@@ -302,6 +308,8 @@ D02;06.10.2026;100,00;Iron Works Ltd;GB03;;INV-0000001
 D03;07.10.2026;60,00;Blue Foods Inc;GB01;;INV-0000001
 D04;08.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
 D05;09.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
+D06;10.10.2026;600,00;Iron Works Ltd;GB03;;INV-0000005
+D07;12.10.2026;600,00;Iron Works Ltd;GB03;;INV-0000005
 """
 
 
@@ -317,7 +325,15 @@ def _paid_tables() -> dict[str, pd.DataFrame]:
                 "payment_date": "2026-09-30",
                 "amount": 100.0,
                 "method": "Bank Transfer",
-            }
+            },
+            {
+                "payment_id": "PAY-2",
+                "invoice_id": "INV-0000005",
+                "customer_id": "C_3",
+                "payment_date": "2026-09-20",
+                "amount": 400.0,
+                "method": "Bank Transfer",
+            },
         ],
     )
     return tables
@@ -335,10 +351,11 @@ def _by_ref(run) -> pd.DataFrame:
 
 def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_path: Path):
     """The table above. D01 and D05 are posted on account of C_1 (100.00 and 250.00 unapplied,
-    no invoice touched: INV-1 and INV-2 get no credit balance), each flagging the invoice it
-    paid again, the reason naming the date it was paid (PAY-1's 2026-09-30; D04's 2026-10-08).
-    The near misses stay for a person: D02's payer is another customer, D03's amount is not
-    the invoice's. Applied to invoices: only D04's 250.00 on INV-2."""
+    no invoice touched: INV-1 and INV-2 get no credit balance), D07 on account of C_3 (600.00),
+    each flagging the invoice it paid again, the reason naming the date it was paid (PAY-1's
+    2026-09-30; D04's 2026-10-08; D06's 2026-10-10). The near misses stay for a person: D02's
+    payer is another customer, D03's amount is not the invoice's. Applied to invoices: D04's
+    250.00 on INV-2 and D06's 600.00 on INV-5. Auto-handled: 2 matched + 3 posted of 7."""
     run = match_statement(_duplicate_lines(tmp_path), _paid_tables(), MatchSettings())
     w = _by_ref(run)
     assert w[["status", "rule"]].apply(tuple, axis=1).to_dict() == {
@@ -347,6 +364,8 @@ def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_
         "D03": ("suggested", ""),
         "D04": ("matched", "reference"),
         "D05": ("posted", "duplicate_payment"),
+        "D06": ("matched", "reference"),
+        "D07": ("posted", "duplicate_payment"),
     }
     assert w.loc["D01", "reason"] == (
         "duplicate payment of INV-0000001, already paid on 2026-09-30: refund or apply; on "
@@ -355,10 +374,15 @@ def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_
     assert w.loc["D05", "reason"].startswith(
         "duplicate payment of INV-0000002, already paid on 2026-10-08: refund or apply"
     )
-    assert w.loc[["D01", "D05"], "flagged_invoices"].tolist() == ["INV-0000001", "INV-0000002"]
-    assert w.loc[["D01", "D05"], "customer_id"].tolist() == ["C_1", "C_1"]
-    assert w.loc[["D01", "D05"], "unapplied_amount"].tolist() == [100.0, 250.0]
-    assert w.loc[["D01", "D05"], "invoice_ids"].tolist() == ["", ""]
+    assert w.loc["D07", "reason"].startswith(
+        "duplicate payment of INV-0000005, already paid on 2026-10-10: refund or apply; on "
+        "account of C_3 (Iron Works Ltd)"
+    )
+    dup = ["D01", "D05", "D07"]
+    assert w.loc[dup, "flagged_invoices"].tolist() == ["INV-0000001", "INV-0000002", "INV-0000005"]
+    assert w.loc[dup, "customer_id"].tolist() == ["C_1", "C_1", "C_3"]
+    assert w.loc[dup, "unapplied_amount"].tolist() == [100.0, 250.0, 600.0]
+    assert w.loc[dup, "invoice_ids"].tolist() == ["", "", ""]
     assert w.loc["D01", "confidence"] == 1.0  # Blue Foods Inc by its exact name
     assert "refers to INV-0000001, already paid" in w.loc["D02", "reason"]
     assert "C_3" in w.loc["D02", "candidates"] and "C_1" not in w.loc["D02", "candidates"]
@@ -368,12 +392,15 @@ def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_
         ["-", "C_1", 100.0, "duplicate_payment"],
         ["INV-0000002", "C_1", 250.0, "reference"],
         ["-", "C_1", 250.0, "duplicate_payment"],
+        ["INV-0000005", "C_3", 600.0, "reference"],
+        ["-", "C_3", 600.0, "duplicate_payment"],
     ]
-    assert run.counts["posted"] == 2 and run.auto_handled_rate == pytest.approx(3 / 5)
+    assert run.counts["posted"] == 3 and run.auto_handled_rate == pytest.approx(5 / 7)
     records = ledger_records(run, _duplicate_lines(tmp_path), "duplicates.csv")
     assert [r["flagged_invoices"] for r in records if r["rule"] == "duplicate_payment"] == [
         ["INV-0000001"],
         ["INV-0000002"],
+        ["INV-0000005"],
     ]
 
 
@@ -390,7 +417,8 @@ def test_duplicate_payments_can_be_turned_off():
 
 def test_duplicate_payments_off_leaves_the_lines_for_a_person(tmp_path: Path):
     """The same statement with the step turned off: D01 and D05 are suggested (C_1's open
-    invoices as partial payments), nothing is posted, D04 still matched."""
+    invoices as partial payments), D07 unmatched (C_3 has nothing open after D06), nothing is
+    posted, D04 and D06 still matched."""
     settings = MatchSettings(duplicate_payments=False)
     w = _by_ref(match_statement(_duplicate_lines(tmp_path), _paid_tables(), settings))
     assert w["status"].to_dict() == {
@@ -399,8 +427,11 @@ def test_duplicate_payments_off_leaves_the_lines_for_a_person(tmp_path: Path):
         "D03": "suggested",
         "D04": "matched",
         "D05": "suggested",
+        "D06": "matched",
+        "D07": "unmatched",
     }
     assert w.loc["D05", "reason"].startswith("refers to INV-0000002, already paid")
+    assert w.loc["D07", "reason"] == "refers to INV-0000005, already paid (duplicate payment?)"
 
 
 def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
@@ -408,7 +439,8 @@ def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
     reject D01 (refunded to the customer), assign D05 to INV-0000009 (kept: it pays the next
     invoice). Run 2: D01 rejected, its 100.00 gone from the payments; D05 re-assigned
     (``reverses`` the posting): 250.00 on INV-9 (open 700.00, 450.00 left open) instead of on
-    account. Money of C_1 applied: 250.00 (D04) + 250.00 (D05 on INV-9) = 500.00."""
+    account. D07's 600.00 stays on account of C_3 (nobody decided it). Payments: 250.00 (D04)
+    + 250.00 (D05 on INV-9) + 600.00 (D06) + 600.00 (D07 on account) = 1,700.00."""
     lines = _duplicate_lines(tmp_path)
     run = match_statement(lines, _paid_tables(), MatchSettings())
     ledger = ledger_records(run, lines, "duplicates.csv")
@@ -432,16 +464,21 @@ def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
     assert [r["reverses"] for r in ledger[-2:]] == ["DE00ACCOUNT:D01", "DE00ACCOUNT:D05"]
     pays = ledger_payments(ledger)
     assert sorted(pays[["invoice_id", "amount", "rule"]].fillna("-").values.tolist()) == [
+        ["-", 600.0, "duplicate_payment"],
         ["INV-0000002", 250.0, "reference"],
+        ["INV-0000005", 600.0, "reference"],
         ["INV-0000009", 250.0, "decision_assign"],
     ]
+    assert pays["amount"].sum() == pytest.approx(1700.0)
 
 
 def test_a_resent_statement_posts_no_duplicate_payment_twice(tmp_path: Path):
     """``arinsight match`` of the statement, then of the same statement sent again under
-    another name: D01 and D05 are already applied (their content keys are in the ledger), not
-    posted again; applied_payments.csv is the same bytes (100.00 + 250.00 on account, 250.00
-    on INV-2) and the ledger keeps its 3 records (D02 and D03 wait in the worklist)."""
+    another name: D01, D05 and D07 are already applied (their content keys are in the ledger),
+    not posted again; applied_payments.csv is the same bytes (100.00, 250.00 and 600.00 on
+    account, 250.00 on INV-2, 600.00 on INV-5) and the ledger keeps its 5 records. D02 and D03
+    wait in the worklist: D03 suggested again, D02 now unmatched (with D06 in the ledger, C_3
+    has nothing open left to suggest)."""
     folder = tmp_path / "processed"
     folder.mkdir()
     for name, frame in _paid_tables().items():
@@ -453,14 +490,63 @@ def test_a_resent_statement_posts_no_duplicate_payment_twice(tmp_path: Path):
     first = tmp_path / "duplicates.csv"
     first.write_text(DUPLICATES, encoding="utf-8")
     run = run_match(first, as_of="2026-10-31", **kw)
-    assert run.counts["posted"] == 2
+    assert run.counts["posted"] == 3
     applied = (out / "applied_payments.csv").read_bytes()
     paid = pd.read_csv(out / "applied_payments.csv")[["invoice_id", "amount"]].fillna("-")
-    assert sorted(paid.values.tolist()) == [["-", 100.0], ["-", 250.0], ["INV-0000002", 250.0]]
+    assert sorted(paid.values.tolist()) == [
+        ["-", 100.0],
+        ["-", 250.0],
+        ["-", 600.0],
+        ["INV-0000002", 250.0],
+        ["INV-0000005", 600.0],
+    ]
     again = tmp_path / "duplicates (1).csv"
     again.write_text(DUPLICATES, encoding="utf-8")
     run2 = run_match(again, as_of="2026-10-31", **kw)
-    assert run2.counts["posted"] == 0 and run2.counts["already_applied"] == 3
-    assert run2.counts["suggested"] == 2
+    assert run2.counts["posted"] == 0 and run2.counts["already_applied"] == 5
+    assert run2.counts["suggested"] == 1 and run2.counts["unmatched"] == 1
     assert (out / "applied_payments.csv").read_bytes() == applied
-    assert len(read_ledger(out / "cash_ledger.jsonl")) == 3
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 5
+
+
+def test_the_invoice_book_says_what_was_paid_and_when():
+    """invoice_book at 2026-10-31 over _paid_tables plus, for INV-2, 245.00 cash and a 5.00
+    early-payment discount row on 2026-10-01, and a ledger payment (BNK-1, not yet in the
+    processed data) of INV-5's last 600.00 on 2026-10-10:
+
+        invoice  open  paid_cash          paid_on     paid_last  paid_by_line
+        INV-1    0     100.00             2026-09-30  100.00     no (PAY-1, processed)
+        INV-2    0     245.00 (250 - 5)   2026-10-01  245.00     no
+        INV-5    0     1,000.00 (400+600) 2026-10-10  600.00     yes (the ledger's BNK-1)
+        INV-9    700   0.00               -           0.00       no
+    """
+    from arinsight.cashapp import invoice_book
+
+    tables = _paid_tables()
+    more = [
+        ("PAY-3", "INV-0000002", 245.0, "Bank Transfer"),
+        ("PAY-4", "INV-0000002", 5.0, "Early Payment Discount"),
+    ]
+    cols = ["payment_id", "invoice_id", "amount", "method"]
+    rows = [dict(zip(cols, r, strict=True)) | {"customer_id": "C_1"} for r in more]
+    extra = clean_table("payments", [r | {"payment_date": "2026-10-01"} for r in rows])
+    tables["payments"] = pd.concat([tables["payments"], extra], ignore_index=True)
+    applied = pd.DataFrame(
+        {
+            "payment_id": ["BNK-1"],
+            "invoice_id": ["INV-0000005"],
+            "payment_date": ["2026-10-10"],
+            "amount": [600.0],
+            "method": ["Bank Transfer"],
+        }
+    )
+    book = invoice_book(tables, "2026-10-31", applied).set_index("invoice_id")
+    cols = ["open_amount", "paid_cash", "paid_on", "paid_last", "paid_by_line"]
+    got = book.loc[["INV-0000001", "INV-0000002", "INV-0000005", "INV-0000009"], cols]
+    got["paid_on"] = got["paid_on"].dt.strftime("%Y-%m-%d").fillna("-")
+    assert got.values.tolist() == [
+        [0.0, 100.0, "2026-09-30", 100.0, False],
+        [0.0, 245.0, "2026-10-01", 245.0, False],
+        [0.0, 1000.0, "2026-10-10", 600.0, True],
+        [700.0, 0.0, "-", 0.0, False],
+    ]
