@@ -14,7 +14,10 @@ its invoices are exactly the ones the line pays) and ``auto_matched`` (matched /
 for the camt.053 file; ``posted`` (lines a posting rule handled: interest, tax refunds, payments
 on account), ``auto_handled`` ((matched + posted) / credit lines) and ``handled_precision``
 (correct matches and postings / matched + posted; a posting is correct when the line pays no
-invoice and the customer, for one on account, is the truth's; wrong ones in ``wrong_posted``);
+invoice and the customer, for one on account, is the truth's; wrong ones in ``wrong_posted``;
+the lines per posting rule in ``posted_rules``, ``duplicate_payment`` among them: a line that
+pays an invoice it names a second time is wrong here, since this generator writes no duplicate
+payment);
 the CSV export of the same statement must give the same statuses
 (``csv_same``). Timed: reading the camt.053 file and matching it (``ours_s``).
 
@@ -74,6 +77,7 @@ def _one(n: int) -> dict:
     settings = MatchSettings(fx_rates={"EUR": 1.08})
     ledger: list[dict] = []
     wrong_posted: list[dict] = []
+    posted_rules: dict[str, int] = {}
     months = []
     totals = {"lines": 0, "matched": 0, "correct": 0, "payable": 0, "posted": 0,
               "posted_correct": 0}  # fmt: skip
@@ -96,6 +100,8 @@ def _one(n: int) -> dict:
                 [{**r, "line_id": r["line_id"].split(":", 1)[1]} for r in ledger],
             )
             ledger += ledger_records(run, lines)
+            for rule in run.worklist.loc[run.worklist["status"] == "posted", "rule"]:
+                posted_rules[rule] = posted_rules.get(rule, 0) + 1
             r = syn.score(run.worklist, sc.lines)
             wrong += r["wrong"].assign(month=month).to_dict(orient="records")
             wrong_posted += r["wrong_posted"].assign(month=month).to_dict(orient="records")
@@ -136,6 +142,7 @@ def _one(n: int) -> dict:
         "auto_matched": round(totals["matched"] / max(totals["lines"], 1), 4),
         "posted": totals["posted"],
         "posted_correct": totals["posted_correct"],
+        "posted_rules": dict(sorted(posted_rules.items())),
         "auto_handled": round((totals["matched"] + totals["posted"]) / max(totals["lines"], 1), 4),
         "handled_precision": round(
             (totals["correct"] + totals["posted_correct"])

@@ -342,8 +342,9 @@ def test_rules_by_hand(tmp_path: Path):
                                                                -> matched sum_payer, INV-5 + INV-42
     L06 'Rg. 3' is weak; the payer is unknown; INV-3 is open 400 = the amount
                                                                -> matched reference_weak, INV-3
-    L07 INV-0000006 is already paid, no other invoice of C_3 is open for 80
-                                                               -> unmatched, already paid
+    L07 INV-0000006 was paid (80.00, P2 on 2026-09-14); Iron Works Ltd (C_3, its customer)
+        pays its 80.00 again                                   -> posted duplicate_payment,
+                                                                  80.00 on account of C_3
     L08 a debit                                                -> skipped
     L09 no name, no reference; only INV-7 is open for 333.33   -> suggested (0.5), INV-7
     L10 EUR 460 x 1.10 = USD 506 vs open 500: within 2 %       -> matched reference_fx, fx diff 6.00
@@ -359,7 +360,7 @@ def test_rules_by_hand(tmp_path: Path):
         "L04": "matched",
         "L05": "matched",
         "L06": "matched",
-        "L07": "unmatched",
+        "L07": "posted",
         "L08": "skipped",
         "L09": "suggested",
         "L10": "matched",
@@ -389,7 +390,12 @@ def test_rules_by_hand(tmp_path: Path):
     assert w.loc["L10", "fx_difference"] == 6.0
     assert w.loc["L01", "confidence"] == 1.0
     assert w.loc["L09", "candidates"] == "INV-0000007 (C_4, 0.50)"
-    assert "already paid" in w.loc["L07", "reason"]
+    assert w.loc["L07", "reason"] == (
+        "duplicate payment of INV-0000006, already paid on 2026-09-14: refund or apply; on "
+        "account of C_3 (Iron Works Ltd), unapplied cash"
+    )
+    l07 = w.loc["L07", ["rule", "customer_id", "unapplied_amount", "flagged_invoices"]]
+    assert l07.tolist() == ["duplicate_payment", "C_3", 80.0, "INV-0000006"]
     assert w.loc["L08", "reason"] == "money out (debit)"
     assert run.allocations.groupby("invoice_id")["amount"].sum().to_dict() == {
         "INV-0000001": 100.0,
@@ -402,9 +408,9 @@ def test_rules_by_hand(tmp_path: Path):
     }
     assert run.counts == {
         "matched": 7,
-        "posted": 0,  # no line fits a posting rule: L11's "Transfer" is no interest or refund
+        "posted": 1,  # L07; no line fits a posting rule: L11's "Transfer" is no interest or refund
         "suggested": 1,
-        "unmatched": 2,
+        "unmatched": 1,
         "skipped": 1,
         "held": 0,
         "reversal": 0,
@@ -556,9 +562,11 @@ def _params(tmp_path: Path) -> Path:
 
 
 def test_run_match_files_ledger_and_no_double_application(tmp_path: Path, processed: Path):
-    """First run: 7 matched lines go to the ledger and to applied_payments.csv (8 payments:
-    L05 pays two invoices); the worklist neutralises the formula-like customer name (C_4, a
-    suggestion). Second run of the same statement: every line already applied, nothing new."""
+    """First run: 7 matched lines and L07 (a duplicate payment posted on account) go to the
+    ledger and to applied_payments.csv (9 payments: L05 pays two invoices, L07's 80.00 has
+    none; 2,242.00 + 80.00 = 2,322.00); the worklist neutralises the formula-like customer name
+    (C_4, a suggestion). Second run of the same statement: every line already applied, nothing
+    new."""
     path = tmp_path / "statement.csv"
     path.write_text(STATEMENT, encoding="utf-8")
     out = tmp_path / "cash"
@@ -566,9 +574,9 @@ def test_run_match_files_ledger_and_no_double_application(tmp_path: Path, proces
     run = run_match(path, **kw)
     assert run.counts["matched"] == 7
     ledger = read_ledger(out / "cash_ledger.jsonl")
-    assert len(ledger) == 7
+    assert len(ledger) == 8
     applied = pd.read_csv(out / "applied_payments.csv")
-    assert len(applied) == 8 and applied["amount"].sum() == pytest.approx(2242.0)
+    assert len(applied) == 9 and applied["amount"].sum() == pytest.approx(2322.0)
     assert list(applied.columns[:6]) == [
         "payment_id",
         "invoice_id",
@@ -586,9 +594,9 @@ def test_run_match_files_ledger_and_no_double_application(tmp_path: Path, proces
 
     first = (out / "applied_payments.csv").read_bytes()
     again = run_match(path, **kw)
-    assert again.counts["already_applied"] == 7  # the other 4 lines are looked at again
+    assert again.counts["already_applied"] == 8  # the other 3 lines are looked at again
     assert again.counts["matched"] == 0
-    assert len(read_ledger(out / "cash_ledger.jsonl")) == 7
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 8
     assert (out / "applied_payments.csv").read_bytes() == first
 
 
@@ -596,9 +604,11 @@ def test_applied_cash_flows_into_the_kpis(tmp_path: Path, processed: Path, write
     """The invoices + applied_payments.csv as the only payments source, ingested and cleaned.
 
     Invoices: 100 + 250 + 400 + 250 + 1000 + 80 + 42 + 333.33 + 500 = 2955.33. Applied by the
-    statement, all in October: 100 + 250 + 250 + 200 + 500 + 42 + 400 + 500 = 2242.00 =
-    collections. Open AR at 2026-10-31 = 2955.33 - 2242.00 = 713.33 (INV-5 300, INV-6 80 and
-    INV-7 333.33 stay open: the ledger's own P1/P2 are not in this dataset)."""
+    statement, all in October: 100 + 250 + 250 + 200 + 500 + 42 + 400 + 500 = 2242.00 on
+    invoices, and L07's 80.00 on account of C_3 (a duplicate payment of INV-6, paid by P2 in
+    the processed data): collections = 2242.00 + 80.00 = 2322.00 (unapplied cash counts).
+    Open AR at 2026-10-31 = 2955.33 - 2242.00 = 713.33 (INV-5 300, INV-6 80 and INV-7 333.33
+    stay open: the ledger's own P1/P2 are not in this dataset)."""
     from arinsight.clean import clean
     from arinsight.ingest import ingest
     from arinsight.receivables import receivables_kpis
@@ -624,7 +634,7 @@ def test_applied_cash_flows_into_the_kpis(tmp_path: Path, processed: Path, write
     )
     result = clean(ingest(sources).tables, run_date="2026-11-05")
     kpis = receivables_kpis(result.tables, "2026-10")
-    assert kpis["collections"] == pytest.approx(2242.0)
+    assert kpis["collections"] == pytest.approx(2322.0)
     assert kpis["open_ar"] == pytest.approx(713.33)
 
 
@@ -635,8 +645,8 @@ def test_cli_match(tmp_path: Path, processed: Path, capsys):
     args += ["--out", str(tmp_path / "cash"), "--processed", str(processed)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "7 matched, 1 suggested, 2 unmatched, 1 skipped" in out
-    assert "auto-matched: 70.0% of the credit lines" in out
+    assert "7 matched, 1 posted, 1 suggested, 1 unmatched, 1 skipped" in out
+    assert "auto-matched: 70.0% of the credit lines; auto-handled" in out
     assert main(["match", "--statement", str(tmp_path / "missing.xml")]) == 2
     assert "statement file not found" in capsys.readouterr().err
 
@@ -732,7 +742,7 @@ def test_two_matches_of_one_statement_at_once_apply_each_line_once(
     """Two `arinsight match` of the same statement started together (two threads, each reading
     the ledger slowly): before, both read an empty ledger and both applied all 7 lines (14 ledger
     records, every payment twice). Now the second waits for the ledger's lock, says so on
-    stderr in one line, then finds the 7 lines already applied."""
+    stderr in one line, then finds the 8 lines (7 matched, L07 posted) already applied."""
     import threading
     import time
 
@@ -763,9 +773,9 @@ def test_two_matches_of_one_statement_at_once_apply_each_line_once(
     for t in threads:
         t.join(60)
     assert sorted(r.counts["matched"] for r in runs) == [0, 7]
-    assert sorted(r.counts["already_applied"] for r in runs) == [0, 7]
-    assert len(read_ledger(out / "cash_ledger.jsonl")) == 7
-    assert len(pd.read_csv(out / "applied_payments.csv")) == 8
+    assert sorted(r.counts["already_applied"] for r in runs) == [0, 8]
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 8
+    assert len(pd.read_csv(out / "applied_payments.csv")) == 9
     err = capsys.readouterr().err
     assert err.count("arinsight match: waiting for another arinsight match to finish (") == 1
 
@@ -826,7 +836,8 @@ def test_renamed_and_resaved_statement_applies_nothing_twice(tmp_path: Path):
     """The statement without a bank-reference column, applied once (7 lines matched). The same
     lines saved again by a spreadsheet as 'bank_oct (1).csv' with '100' for '100,00' and '542'
     for '542,00': every key is the same (account, date, amount as a number, payer, text), so
-    all 7 are already applied and nothing is matched again."""
+    all 7 and L07's duplicate payment (posted on account) are already applied and nothing is
+    matched or posted again."""
     first = tmp_path / "bank_oct.csv"
     first.write_text(STATEMENT, encoding="utf-8")
     lines = read_csv_statement(first, NO_REF_MAPPING)
@@ -841,8 +852,8 @@ def test_renamed_and_resaved_statement_applies_nothing_twice(tmp_path: Path):
     assert again_lines["line_id"].tolist() != lines["line_id"].tolist()  # file-based ids
     assert again_lines["line_key"].tolist() == lines["line_key"].tolist()
     again = match_statement(again_lines, _tables(), SETTINGS, None, ledger)
-    assert again.counts["already_applied"] == 7 and again.counts["matched"] == 0
-    assert again.allocations.empty
+    assert again.counts["already_applied"] == 8 and again.counts["matched"] == 0
+    assert again.counts["posted"] == 0 and again.allocations.empty
 
 
 def test_lines_booked_after_the_run_date_are_held(tmp_path: Path):
@@ -885,8 +896,8 @@ def test_reversal_in_a_later_csv_undoes_the_applied_payment(tmp_path: Path, proc
     """Statement 1 applies L01 (100.00 on INV-1, payer account GB01). Statement 2 (CSV with the
     optional reversal column 'Storno') has -100,00 from GB01 marked 'R': it finds L01 by amount
     and payer account, writes a ledger record that reverses it, and applied_payments.csv no
-    longer has INV-1's payment (7 lines applied -> 6 remain, 2242.00 - 100.00 = 2142.00); a
-    third run of statement 2 changes nothing."""
+    longer has INV-1's payment (7 lines matched and L07's 80.00 on account, 2322.00 -> 2322.00
+    - 100.00 = 2222.00); a third run of statement 2 changes nothing."""
     first = tmp_path / "statement.csv"
     first.write_text(STATEMENT.replace("\n", ";\n").replace("Text;", "Text;Storno"), "utf-8")
     out = tmp_path / "cash"
@@ -910,7 +921,7 @@ def test_reversal_in_a_later_csv_undoes_the_applied_payment(tmp_path: Path, proc
     assert ledger[-1]["reverses"] == "statement:L01" and ledger[-1]["payments"] == []
     applied = pd.read_csv(out / "applied_payments.csv")
     assert "INV-0000001" not in set(applied["invoice_id"])
-    assert applied["amount"].sum() == pytest.approx(2142.0)
+    assert applied["amount"].sum() == pytest.approx(2222.0)
     again = run_match(second, **kw)
     assert again.counts["already_applied"] == 1
     assert len(read_ledger(out / "cash_ledger.jsonl")) == len(ledger)
@@ -922,9 +933,10 @@ def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Pa
     L09 accept (the rules' first candidate INV-7, 333.33); L11 reject; L04 assign to INV-42
     (re-assignment: its 200 on INV-5 is undone; INV-42 was paid in full by L05, so the 200 are
     unapplied cash of C_3, and the reason says so). Run 2 of the same statement applies them:
-    the ledger gets 3 records with who and when; applied_payments.csv: 2242.00 - 200 (INV-5
-    undone) + 333.33 + 200 = 2575.33; INV-5 keeps L05's 500. Run 3: nothing changes (each
-    decision is applied once)."""
+    the ledger gets 3 records with who and when (after run 1's 8: 7 matched, L07 posted on
+    account); applied_payments.csv: 2242.00 + 80.00 (L07) - 200 (INV-5 undone) + 333.33 + 200
+    = 2655.33, on account 80.00 (L07) + 200.00 (L04) = 280.00; INV-5 keeps L05's 500. Run 3:
+    nothing changes (each decision is applied once)."""
     path = tmp_path / "statement.csv"
     path.write_text(STATEMENT, encoding="utf-8")
     out = tmp_path / "cash"
@@ -944,7 +956,7 @@ def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Pa
     assert w.loc["statement:L04", "rule"] == "decision_assign"
     assert w.loc["statement:L04", "decision"] == "assign by ben at 2026-11-03: wrong invoice"
     ledger = read_ledger(out / "cash_ledger.jsonl")
-    new = ledger[7:]
+    new = ledger[8:]
     assert [r["line_id"].split("@")[0] for r in new] == [
         "statement:L04",
         "statement:L09",
@@ -953,16 +965,16 @@ def test_decisions_accept_assign_reject_with_audit(tmp_path: Path, processed: Pa
     assert new[0]["reverses"] == "statement:L04"
     assert {r["decision"]["decided_by"] for r in new} == {"ana", "ben"}
     applied = pd.read_csv(out / "applied_payments.csv")
-    assert applied["amount"].sum() == pytest.approx(2575.33)
+    assert applied["amount"].sum() == pytest.approx(2655.33)
     by_inv = applied.groupby(applied["invoice_id"].fillna("-"))["amount"].sum().to_dict()
     assert by_inv["INV-0000042"] == pytest.approx(42.0)  # L05's
-    assert by_inv["-"] == pytest.approx(200.0)
+    assert by_inv["-"] == pytest.approx(280.0)
     assert w.loc["statement:L04", "reason"].endswith(
         "; 200.00 not applied to an invoice: on account"
     )
     assert "INV-0000005" in by_inv and by_inv["INV-0000005"] == pytest.approx(500.0)
     again = run_match(path, **kw)
-    assert len(read_ledger(out / "cash_ledger.jsonl")) == 10
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 11
     assert again.counts["matched"] == 0
 
 

@@ -277,3 +277,276 @@ def test_the_default_table_in_the_docs_is_the_one_that_ships():
     block = text.split("The default table")[1].split("```yaml\n")[1].split("```")[0]
     raw = yaml.safe_load(block)["cash_application"]["posting_rules"]
     assert posting_rules_from_params(raw) == DEFAULT_POSTING_RULES
+
+
+# ------------------------------------------------------------------------------------------------
+# a customer paying a paid invoice again: posted on account of that customer, flagged
+# ------------------------------------------------------------------------------------------------
+
+#: The ledger above, with INV-0000001 paid in full (100.00 on 2026-09-30, payment PAY-1) and
+#: 400.00 of INV-0000005 paid (2026-09-20, PAY-2) before the statement. Open before the
+#: statement: INV-2 250.00, INV-5 600.00 (C_3), INV-9 700.00; INV-1 0.
+#:
+#:     D01 100.00 Blue Foods Inc  INV-0000001  paid 09-30, same customer, its amount
+#:                                             -> posted duplicate_payment, on account of C_1
+#:     D02 100.00 Iron Works Ltd  INV-0000001  the payer is C_3, the invoice C_1's
+#:                                             -> suggested (C_3's INV-5, a partial payment?)
+#:     D03  60.00 Blue Foods Inc  INV-0000001  60.00 is neither the invoice's 100.00 nor what
+#:                                             was paid for it -> suggested (C_1's open ones)
+#:     D04 250.00 Blue Foods Inc  INV-0000002  -> matched reference (INV-2 paid on 10-08)
+#:     D05 250.00 Blue Foods Inc  INV-0000002  paid by D04 the day before
+#:                                             -> posted duplicate_payment, on account of C_1
+#:     D06 600.00 Iron Works Ltd  INV-0000005  -> matched reference (the rest: INV-5 settled)
+#:     D07 600.00 Iron Works Ltd  INV-0000005  D06's transfer sent again: 600.00 is neither the
+#:                                             invoice's 1,000.00 nor the 1,000.00 paid for it,
+#:                                             but the payment that settled it
+#:                                             -> posted duplicate_payment, on account of C_3
+DUPLICATES = """\
+Ref;Date;Amount;Payer;IBAN;Code;Text
+D01;05.10.2026;100,00;Blue Foods Inc;GB01;;INV-0000001
+D02;06.10.2026;100,00;Iron Works Ltd;GB03;;INV-0000001
+D03;07.10.2026;60,00;Blue Foods Inc;GB01;;INV-0000001
+D04;08.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
+D05;09.10.2026;250,00;Blue Foods Inc;GB01;;INV-0000002
+D06;10.10.2026;600,00;Iron Works Ltd;GB03;;INV-0000005
+D07;12.10.2026;600,00;Iron Works Ltd;GB03;;INV-0000005
+"""
+
+
+def _paid_tables() -> dict[str, pd.DataFrame]:
+    tables = _tables()
+    tables["payments"] = clean_table(
+        "payments",
+        [
+            {
+                "payment_id": "PAY-1",
+                "invoice_id": "INV-0000001",
+                "customer_id": "C_1",
+                "payment_date": "2026-09-30",
+                "amount": 100.0,
+                "method": "Bank Transfer",
+            },
+            {
+                "payment_id": "PAY-2",
+                "invoice_id": "INV-0000005",
+                "customer_id": "C_3",
+                "payment_date": "2026-09-20",
+                "amount": 400.0,
+                "method": "Bank Transfer",
+            },
+        ],
+    )
+    return tables
+
+
+def _duplicate_lines(tmp_path: Path) -> pd.DataFrame:
+    path = tmp_path / "duplicates.csv"
+    path.write_text(DUPLICATES, encoding="utf-8")
+    return read_csv_statement(path, MAPPING)
+
+
+def _by_ref(run) -> pd.DataFrame:
+    return run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+
+
+def test_a_second_payment_of_a_paid_invoice_goes_on_account_of_its_customer(tmp_path: Path):
+    """The table above. D01 and D05 are posted on account of C_1 (100.00 and 250.00 unapplied,
+    no invoice touched: INV-1 and INV-2 get no credit balance), D07 on account of C_3 (600.00),
+    each flagging the invoice it paid again, the reason naming the date it was paid (PAY-1's
+    2026-09-30; D04's 2026-10-08; D06's 2026-10-10). The near misses stay for a person: D02's
+    payer is another customer, D03's amount is not the invoice's. Applied to invoices: D04's
+    250.00 on INV-2 and D06's 600.00 on INV-5. Auto-handled: 2 matched + 3 posted of 7."""
+    run = match_statement(_duplicate_lines(tmp_path), _paid_tables(), MatchSettings())
+    w = _by_ref(run)
+    assert w[["status", "rule"]].apply(tuple, axis=1).to_dict() == {
+        "D01": ("posted", "duplicate_payment"),
+        "D02": ("suggested", ""),
+        "D03": ("suggested", ""),
+        "D04": ("matched", "reference"),
+        "D05": ("posted", "duplicate_payment"),
+        "D06": ("matched", "reference"),
+        "D07": ("posted", "duplicate_payment"),
+    }
+    assert w.loc["D01", "reason"] == (
+        "duplicate payment of INV-0000001, already paid on 2026-09-30: refund or apply; on "
+        "account of C_1 (Blue Foods Inc), unapplied cash"
+    )
+    assert w.loc["D05", "reason"].startswith(
+        "duplicate payment of INV-0000002, already paid on 2026-10-08: refund or apply"
+    )
+    assert w.loc["D07", "reason"].startswith(
+        "duplicate payment of INV-0000005, already paid on 2026-10-10: refund or apply; on "
+        "account of C_3 (Iron Works Ltd)"
+    )
+    dup = ["D01", "D05", "D07"]
+    assert w.loc[dup, "flagged_invoices"].tolist() == ["INV-0000001", "INV-0000002", "INV-0000005"]
+    assert w.loc[dup, "customer_id"].tolist() == ["C_1", "C_1", "C_3"]
+    assert w.loc[dup, "unapplied_amount"].tolist() == [100.0, 250.0, 600.0]
+    assert w.loc[dup, "invoice_ids"].tolist() == ["", "", ""]
+    assert w.loc["D01", "confidence"] == 1.0  # Blue Foods Inc by its exact name
+    assert "refers to INV-0000001, already paid" in w.loc["D02", "reason"]
+    assert "C_3" in w.loc["D02", "candidates"] and "C_1" not in w.loc["D02", "candidates"]
+    assert "refers to INV-0000001, already paid" in w.loc["D03", "reason"]
+    pays = run.allocations[["invoice_id", "customer_id", "amount", "rule"]].fillna("-")
+    assert pays.values.tolist() == [
+        ["-", "C_1", 100.0, "duplicate_payment"],
+        ["INV-0000002", "C_1", 250.0, "reference"],
+        ["-", "C_1", 250.0, "duplicate_payment"],
+        ["INV-0000005", "C_3", 600.0, "reference"],
+        ["-", "C_3", 600.0, "duplicate_payment"],
+    ]
+    assert run.counts["posted"] == 3 and run.auto_handled_rate == pytest.approx(5 / 7)
+    records = ledger_records(run, _duplicate_lines(tmp_path), "duplicates.csv")
+    assert [r["flagged_invoices"] for r in records if r["rule"] == "duplicate_payment"] == [
+        ["INV-0000001"],
+        ["INV-0000002"],
+        ["INV-0000005"],
+    ]
+
+
+def test_duplicate_payments_can_be_turned_off():
+    """``cash_application.duplicate_payments: false`` leaves D01 and D05 unmatched, as before
+    the step existed (the reason: refers to the invoice, already paid); anything but true or
+    false stops the command naming the key."""
+    settings = MatchSettings.from_params({"cash_application": {"duplicate_payments": False}})
+    assert settings.duplicate_payments is False
+    assert MatchSettings().duplicate_payments is True
+    with pytest.raises(ParamsError, match=r"cash_application.duplicate_payments must be true"):
+        MatchSettings.from_params({"cash_application": {"duplicate_payments": "yes"}})
+
+
+def test_duplicate_payments_off_leaves_the_lines_for_a_person(tmp_path: Path):
+    """The same statement with the step turned off: D01 and D05 are suggested (C_1's open
+    invoices as partial payments), D07 unmatched (C_3 has nothing open after D06), nothing is
+    posted, D04 and D06 still matched."""
+    settings = MatchSettings(duplicate_payments=False)
+    w = _by_ref(match_statement(_duplicate_lines(tmp_path), _paid_tables(), settings))
+    assert w["status"].to_dict() == {
+        "D01": "suggested",
+        "D02": "suggested",
+        "D03": "suggested",
+        "D04": "matched",
+        "D05": "suggested",
+        "D06": "matched",
+        "D07": "unmatched",
+    }
+    assert w.loc["D05", "reason"].startswith("refers to INV-0000002, already paid")
+    assert w.loc["D07", "reason"] == "refers to INV-0000005, already paid (duplicate payment?)"
+
+
+def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
+    """Run 1 posts D01 (100.00) and D05 (250.00) on account of C_1. The analyst decides:
+    reject D01 (refunded to the customer), assign D05 to INV-0000009 (kept: it pays the next
+    invoice). Run 2: D01 rejected, its 100.00 gone from the payments; D05 re-assigned
+    (``reverses`` the posting): 250.00 on INV-9 (open 700.00, 450.00 left open) instead of on
+    account. D07's 600.00 stays on account of C_3 (nobody decided it). Payments: 250.00 (D04)
+    + 250.00 (D05 on INV-9) + 600.00 (D06) + 600.00 (D07 on account) = 1,700.00."""
+    lines = _duplicate_lines(tmp_path)
+    run = match_statement(lines, _paid_tables(), MatchSettings())
+    ledger = ledger_records(run, lines, "duplicates.csv")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+        "DE00ACCOUNT:D01,reject,,ana,2026-11-02,refunded\n"
+        "DE00ACCOUNT:D05,assign,INV-0000009,ben,2026-11-03,keep it for INV-9\n"
+    )
+    run2 = match_statement(
+        lines, _paid_tables(), MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+    )
+    w = _by_ref(run2)
+    assert w.loc["D01", "status"] == "rejected"
+    assert w.loc["D05", ["status", "rule", "invoice_ids"]].tolist() == [
+        "matched",
+        "decision_assign",
+        "INV-0000009",
+    ]
+    ledger += ledger_records(run2, lines, "duplicates.csv")
+    assert [r["reverses"] for r in ledger[-2:]] == ["DE00ACCOUNT:D01", "DE00ACCOUNT:D05"]
+    pays = ledger_payments(ledger)
+    assert sorted(pays[["invoice_id", "amount", "rule"]].fillna("-").values.tolist()) == [
+        ["-", 600.0, "duplicate_payment"],
+        ["INV-0000002", 250.0, "reference"],
+        ["INV-0000005", 600.0, "reference"],
+        ["INV-0000009", 250.0, "decision_assign"],
+    ]
+    assert pays["amount"].sum() == pytest.approx(1700.0)
+
+
+def test_a_resent_statement_posts_no_duplicate_payment_twice(tmp_path: Path):
+    """``arinsight match`` of the statement, then of the same statement sent again under
+    another name: D01, D05 and D07 are already applied (their content keys are in the ledger),
+    not posted again; applied_payments.csv is the same bytes (100.00, 250.00 and 600.00 on
+    account, 250.00 on INV-2, 600.00 on INV-5) and the ledger keeps its 5 records. D02 and D03
+    wait in the worklist: D03 suggested again, D02 now unmatched (with D06 in the ledger, C_3
+    has nothing open left to suggest)."""
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    for name, frame in _paid_tables().items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
+    out = tmp_path / "cash"
+    kw = {"params_files": [params], "out_dir": out, "processed_dir": folder}
+    first = tmp_path / "duplicates.csv"
+    first.write_text(DUPLICATES, encoding="utf-8")
+    run = run_match(first, as_of="2026-10-31", **kw)
+    assert run.counts["posted"] == 3
+    applied = (out / "applied_payments.csv").read_bytes()
+    paid = pd.read_csv(out / "applied_payments.csv")[["invoice_id", "amount"]].fillna("-")
+    assert sorted(paid.values.tolist()) == [
+        ["-", 100.0],
+        ["-", 250.0],
+        ["-", 600.0],
+        ["INV-0000002", 250.0],
+        ["INV-0000005", 600.0],
+    ]
+    again = tmp_path / "duplicates (1).csv"
+    again.write_text(DUPLICATES, encoding="utf-8")
+    run2 = run_match(again, as_of="2026-10-31", **kw)
+    assert run2.counts["posted"] == 0 and run2.counts["already_applied"] == 5
+    assert run2.counts["suggested"] == 1 and run2.counts["unmatched"] == 1
+    assert (out / "applied_payments.csv").read_bytes() == applied
+    assert len(read_ledger(out / "cash_ledger.jsonl")) == 5
+
+
+def test_the_invoice_book_says_what_was_paid_and_when():
+    """invoice_book at 2026-10-31 over _paid_tables plus, for INV-2, 245.00 cash and a 5.00
+    early-payment discount row on 2026-10-01, and a ledger payment (BNK-1, not yet in the
+    processed data) of INV-5's last 600.00 on 2026-10-10:
+
+        invoice  open  paid_cash          paid_on     paid_last  paid_by_line
+        INV-1    0     100.00             2026-09-30  100.00     no (PAY-1, processed)
+        INV-2    0     245.00 (250 - 5)   2026-10-01  245.00     no
+        INV-5    0     1,000.00 (400+600) 2026-10-10  600.00     yes (the ledger's BNK-1)
+        INV-9    700   0.00               -           0.00       no
+    """
+    from arinsight.cashapp import invoice_book
+
+    tables = _paid_tables()
+    more = [
+        ("PAY-3", "INV-0000002", 245.0, "Bank Transfer"),
+        ("PAY-4", "INV-0000002", 5.0, "Early Payment Discount"),
+    ]
+    cols = ["payment_id", "invoice_id", "amount", "method"]
+    rows = [dict(zip(cols, r, strict=True)) | {"customer_id": "C_1"} for r in more]
+    extra = clean_table("payments", [r | {"payment_date": "2026-10-01"} for r in rows])
+    tables["payments"] = pd.concat([tables["payments"], extra], ignore_index=True)
+    applied = pd.DataFrame(
+        {
+            "payment_id": ["BNK-1"],
+            "invoice_id": ["INV-0000005"],
+            "payment_date": ["2026-10-10"],
+            "amount": [600.0],
+            "method": ["Bank Transfer"],
+        }
+    )
+    book = invoice_book(tables, "2026-10-31", applied).set_index("invoice_id")
+    cols = ["open_amount", "paid_cash", "paid_on", "paid_last", "paid_by_line"]
+    got = book.loc[["INV-0000001", "INV-0000002", "INV-0000005", "INV-0000009"], cols]
+    got["paid_on"] = got["paid_on"].dt.strftime("%Y-%m-%d").fillna("-")
+    assert got.values.tolist() == [
+        [0.0, 100.0, "2026-09-30", 100.0, False],
+        [0.0, 245.0, "2026-10-01", 245.0, False],
+        [0.0, 1000.0, "2026-10-10", 600.0, True],
+        [700.0, 0.0, "-", 0.0, False],
+    ]

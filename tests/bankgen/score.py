@@ -15,7 +15,10 @@ design and are not returned within the same statement: what a tool that never gu
 match), ambiguous
 lines auto-matched (must be 0), lines posted by a posting rule (``posted``: interest, tax refunds,
 payments on account; correct when the truth says the line pays no invoice: this generator
-records no customer for such a line, so a posting on account is only checked for that) and
+records no customer for such a line, so a posting on account is only checked for that; but a
+``customer_paid_twice`` line, whose truth names the line that paid the invoice first and so
+the invoice's customer, is correct only posted on account of that customer, and a posting as
+a duplicate payment (``duplicate_payment``) of any other line is wrong) and
 the share auto-handled (matched + posted) with its precision, lines applied twice (must be 0), reversals undone, invoices
 given more than they had open, and the lines the truth expected to be matched that were not.
 """
@@ -168,6 +171,10 @@ def score_format(
         "posted_correct": 0,
         "posted_rules": defaultdict(int),
         "wrong_posted": [],
+        # a customer paying an invoice a second time: correct when posted on account of the
+        # customer whose invoice the truth's first line paid
+        "duplicate_lines": 0,
+        "duplicate_posted": 0,
         # lines a tool that never guesses can match: they pay an invoice, are not ambiguous by
         # design and are not returned within the same statement (then rightly left open)
         "matchable_lines": 0,
@@ -201,15 +208,27 @@ def score_format(
             continue
         st = row.get("status", "")
         res["statuses"][st] += 1
+        dup_of = _duplicate_of(ln, by_no)
+        res["duplicate_lines"] += dup_of is not None
         if st == "posted":
             res["posted"] += 1
             res["posted_rules"][row.get("rule", "")] += 1
-            if truth_ids:
+            why = (
+                "posted by a rule, but it pays an invoice"
+                if truth_ids
+                else _wrong_duplicate_posting(dup_of, row)
+                if dup_of is not None
+                else "posted as a duplicate payment, but it is not one"
+                if row.get("rule") == DUPLICATE_RULE
+                else ""
+            )
+            if why:
                 d = _desc(ln, row)
-                d["why_wrong"] = "posted by a rule, but it pays an invoice"
+                d["why_wrong"] = why
                 res["wrong_posted"].append(d)
             else:
                 res["posted_correct"] += 1
+                res["duplicate_posted"] += dup_of is not None
             if ln["ambiguous"]:
                 res["ambiguous_matched"].append(_desc(ln, row))
             continue
@@ -328,6 +347,32 @@ def score_format(
     return res
 
 
+#: The tool's rule for a second payment of a paid invoice posted on account (docs/collections.md).
+DUPLICATE_RULE = "duplicate_payment"
+
+
+def _duplicate_of(ln: dict, by_no: dict) -> str | None:
+    """The customer whose invoice a ``customer_paid_twice`` line pays a second time: the truth
+    names the first line (``duplicate payment by the customer of line N``), whose ``pays`` name
+    the invoice and its customer. None for any other line."""
+    if ln["kind"] != "customer_paid_twice":
+        return None
+    m = re.search(r"of line (\d+)", ln.get("no_invoice_reason") or "")
+    first = by_no.get(int(m[1])) if m else None
+    customers = {p["customer_id"] for p in (first or {}).get("pays", [])}
+    return customers.pop() if len(customers) == 1 else None
+
+
+def _wrong_duplicate_posting(customer: str, row: dict) -> str:
+    """Why a posting of a duplicate payment of ``customer``'s invoice is wrong ("" when right:
+    on account of that customer, not to a general-ledger account)."""
+    if row.get("gl_account"):
+        return f"a duplicate payment of {customer}, posted to {row['gl_account']}"
+    if row.get("customer_id") != customer:
+        return f"a duplicate payment of {customer}, posted on account of {row.get('customer_id')}"
+    return ""
+
+
 def _desc(ln: dict, row: dict) -> dict:
     return {
         "line": ln["line_no"],
@@ -368,7 +413,9 @@ def summary(seed, r: dict) -> str:
         f"{m} = {share:.1%}, precision {prec:.2%} ({m - c} wrong), recall {rec:.1%}, "
         f"of the {r['matchable_lines']} matchable lines {r['matchable_correct']} = "
         f"{r['matchable_correct'] / max(r['matchable_lines'], 1):.1%}; "
-        f"posted by a rule {p} ({pc} correct; {r.get('posted_rules', {})}), auto-handled "
+        f"posted by a rule {p} ({pc} correct; {r.get('posted_rules', {})}; duplicate payments "
+        f"on account of the right customer {r.get('duplicate_posted', 0)}/"
+        f"{r.get('duplicate_lines', 0)}), auto-handled "
         f"{m + p} = {handled:.1%} at precision {h_prec:.2%}; "
         f"ambiguous auto-matched {len(r['ambiguous_matched'])}; applied twice "
         f"{len(r['applied_twice'])}; invoices over-applied {len(r['over_applied'])}; "
@@ -388,7 +435,8 @@ def summary(seed, r: dict) -> str:
     for w in r.get("wrong_posted", []):
         s.append(
             f"  WRONG POSTING line {w['line']} ({w['kind']}, {w['amount']}, payer '{w['payer']}', "
-            f"text '{w['text']}'): {w['rule']} -> {w['tool_customer']}, truth {w['truth']}"
+            f"text '{w['text']}'): {w['rule']} -> {w['tool_customer']}, truth {w['truth']}; "
+            f"{w['why_wrong']}"
         )
     for w in r["ambiguous_matched"]:
         s.append(

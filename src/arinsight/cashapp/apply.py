@@ -155,7 +155,8 @@ class MatchRun:
 
     @property
     def auto_handled_rate(self) -> float | None:
-        """Lines matched to invoices or posted by a posting rule / the same credit lines."""
+        """Lines matched to invoices or posted (by a posting rule, or a duplicate payment on
+        account) / the same credit lines."""
         c = self.counts
         n = c["matched"] + c["posted"] + c["suggested"] + c["unmatched"]
         return None if n == 0 else (c["matched"] + c["posted"]) / n
@@ -183,33 +184,79 @@ def invoice_book(
     ``open_amount`` = max(0, invoice_positions' open amount (net of write-offs and credit
     notes when ``tables`` has adjustments) - payments of ``applied`` (the ledger) to that
     invoice whose payment id is not in the processed payments). Adds the invoice's ``currency``
-    (the reporting currency where it is empty).
+    (the reporting currency where it is empty), and what tells a second payment of a settled
+    invoice (:class:`~arinsight.cashapp.book.InvoiceBook`): ``paid_cash`` = the payments to it
+    less the early-payment discounts among them (method :data:`DISCOUNT_METHOD`), ``paid_on``
+    = the date it was settled (the positions' ``paid_date``; for an invoice the ledger's
+    payments settle, the last of their dates), ``paid_last`` = the cash paid to it that day
+    (the payment that settled it), ``paid_by_line`` = a payment of the ledger (a statement line)
+    to it is dated that day.
     """
     from arinsight.receivables import invoice_positions
 
     inv, pay = tables["invoices"], tables["payments"]
+    T = pd.Timestamp(as_of)
     pos = invoice_positions(inv, pay, as_of, tables.get("adjustments"))
     ccy = inv.drop_duplicates("invoice_id").set_index("invoice_id")["currency"]
     pos["currency"] = (
         pos["invoice_id"].map(ccy).fillna(reporting_currency).replace("", reporting_currency)
     )
+    pos["paid_cash"] = (pos["paid_to_date"] - _discounts(pay, T, pos["invoice_id"])).round(2)
+    pos["paid_on"] = pd.to_datetime(pos["paid_date"])
+    pos["paid_last"] = _cash_on(pay, pos)
+    pos["paid_by_line"] = False
+    known = set(pay["payment_id"].astype(str))
     if applied is not None and len(applied):
-        known = set(pay["payment_id"].astype(str))
         new = applied.loc[
             ~applied["payment_id"].astype(str).isin(known) & applied["invoice_id"].notna()
         ]
-        new = new.loc[pd.to_datetime(new["payment_date"]) <= pd.Timestamp(as_of)]
-        extra = new.groupby("invoice_id")["amount"].sum()
-        pos["open_amount"] = (
-            (pos["open_amount"] - pos["invoice_id"].map(extra).fillna(0.0)).clip(lower=0.0).round(2)
-        )
+        new = new.loc[pd.to_datetime(new["payment_date"]) <= T]
+        extra = pos["invoice_id"].map(new.groupby("invoice_id")["amount"].sum()).fillna(0.0)
+        was_open = pos["open_amount"] > 0
+        pos["open_amount"] = (pos["open_amount"] - extra).clip(lower=0.0).round(2)
+        cash = extra - _discounts(new, T, pos["invoice_id"])
+        pos["paid_cash"] = (pos["paid_cash"] + cash).round(2)
+        last = pd.to_datetime(new["payment_date"]).groupby(new["invoice_id"]).max()
+        settled = was_open & (pos["open_amount"] <= 0) & pos["invoice_id"].isin(last.index)
+        pos.loc[settled, "paid_on"] = pos.loc[settled, "invoice_id"].map(last)
+        pos.loc[settled, "paid_last"] = _cash_on(new, pos)[settled]
+        mine = applied.loc[applied["invoice_id"].notna()]
+        dates = pd.to_datetime(mine["payment_date"]).dt.normalize()
+        days = set(zip(mine["invoice_id"], dates, strict=True))
+        pos["paid_by_line"] = [
+            (i, d) in days for i, d in zip(pos["invoice_id"], pos["paid_on"], strict=True)
+        ]
     if undone is not None and len(undone):
         # a reversed payment the processed data already has: the invoice is open again
-        known = set(pay["payment_id"].astype(str))
         back = undone.loc[undone["payment_id"].astype(str).isin(known)]
-        back = back.groupby("invoice_id")["amount"].sum()
-        pos["open_amount"] = (pos["open_amount"] + pos["invoice_id"].map(back).fillna(0.0)).round(2)
+        back = pos["invoice_id"].map(back.groupby("invoice_id")["amount"].sum()).fillna(0.0)
+        pos["open_amount"] = (pos["open_amount"] + back).round(2)
+        pos["paid_cash"] = (pos["paid_cash"] - back).round(2)
     return pos
+
+
+def _cash_on(payments: pd.DataFrame, pos: pd.DataFrame) -> pd.Series:
+    """Per invoice row of ``pos``, the cash among ``payments`` (early-payment discounts left
+    out) dated on its ``paid_on`` day, 0 where none."""
+    if not len(payments):
+        return pd.Series(0.0, index=pos.index)
+    cash = payments
+    if "method" in payments:
+        cash = payments.loc[payments["method"] != DISCOUNT_METHOD]
+    day = pd.to_datetime(cash["payment_date"]).dt.normalize()
+    sums = cash.groupby([cash["invoice_id"], day])["amount"].sum()
+    keys = pd.MultiIndex.from_arrays([pos["invoice_id"], pd.to_datetime(pos["paid_on"])])
+    return pd.Series(sums.reindex(keys).fillna(0.0).to_numpy(dtype=float), index=pos.index)
+
+
+def _discounts(payments: pd.DataFrame, as_of: pd.Timestamp, invoices: pd.Series) -> pd.Series:
+    """Per invoice of ``invoices``, the early-payment discounts among ``payments`` dated <= T
+    (rows of method :data:`DISCOUNT_METHOD`), 0 where none."""
+    if "method" not in payments or not len(payments):
+        return pd.Series(0.0, index=invoices.index)
+    dated = pd.to_datetime(payments["payment_date"]) <= as_of
+    d = payments.loc[(payments["method"] == DISCOUNT_METHOD) & dated]
+    return invoices.map(d.groupby("invoice_id")["amount"].sum()).fillna(0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,7 +589,8 @@ def summary_text(run: MatchRun) -> str:
         + (
             ""
             if rate is None or not c["posted"]
-            else f"; auto-handled (matched or posted by a posting rule): {run.auto_handled_rate:.1%}"
+            else f"; auto-handled (matched, or posted: a posting rule, a duplicate payment on "
+            f"account): {run.auto_handled_rate:.1%}"
         ),
     ]
     if len(run.allocations):

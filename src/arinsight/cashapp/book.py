@@ -4,6 +4,7 @@ invoice numbers written in a line's text (:func:`reference_tokens`)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,13 @@ _SEP_PREFIX = re.compile(r"(?<=[A-Z])[ \t\-./_#:]+(?=\d)")
 _FILLER = re.compile(r"(?<=[A-Z])[ .]*\b(?:NO|NR|NUM|NBR|NUMBER)\b[ .:#]*(?=\d)")
 _TOKEN = re.compile(r"([A-Z]*)(\d+)")
 _ID_SHAPE = re.compile(r"^([A-Z]*)(\d+)$")
+
+
+def _cents(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``frame`` in cents (zeros when the frame has no such column)."""
+    if column not in frame:
+        return np.zeros(len(frame), dtype=np.int64)
+    return np.round(frame[column].fillna(0).astype(float).to_numpy() * 100).astype(np.int64)
 
 
 def reference_tokens(text: str) -> set[tuple[str, str]]:
@@ -34,6 +42,12 @@ class InvoiceBook:
     ``book`` has invoice_id, customer_id, due_date, currency and ``open_amount`` (what is still
     receivable, after the ledger's earlier applications); every invoice dated up to the
     statement date is given, paid ones too (a reference to a paid invoice is reported).
+    Optional, for telling a duplicate payment of a paid invoice
+    (:func:`~arinsight.cashapp.posting.post_duplicate`): ``amount`` (the invoice's),
+    ``paid_cash`` (payments to it, early-payment discounts left out), ``paid_on`` (the date it
+    was settled), ``paid_last`` (the cash paid to it that day: the payment that settled it),
+    ``paid_by_line`` (settled by a statement line of the ledger) and ``written_off``; without
+    them no line is taken for a duplicate payment.
     """
 
     def __init__(self, book: pd.DataFrame, customers: pd.DataFrame):
@@ -48,7 +62,15 @@ class InvoiceBook:
         self.due = pd.to_datetime(b["due_date"]).to_numpy()
         issued = b["invoice_date"] if "invoice_date" in b else pd.Series(pd.NaT, index=b.index)
         self.issued = pd.to_datetime(issued).to_numpy(dtype="datetime64[ns]")
-        self.remaining = np.round(b["open_amount"].astype(float).to_numpy() * 100).astype(np.int64)
+        self.remaining = _cents(b, "open_amount")
+        self.amount = _cents(b, "amount")
+        self.paid = _cents(b, "paid_cash")
+        self.paid_last = _cents(b, "paid_last")
+        paid_on = b["paid_on"] if "paid_on" in b else pd.Series(pd.NaT, index=b.index)
+        self.paid_on = pd.to_datetime(paid_on).to_numpy(dtype="datetime64[ns]", copy=True)
+        by_line = b["paid_by_line"] if "paid_by_line" in b else pd.Series(False, index=b.index)
+        self.paid_by_line = by_line.fillna(False).to_numpy(dtype=bool, copy=True)
+        self.written_off = _cents(b, "written_off") > 0
         self.by_customer: dict[str, np.ndarray] = {
             c: idx.to_numpy() for c, idx in pd.Series(np.arange(len(b))).groupby(self.customer)
         }
@@ -79,6 +101,26 @@ class InvoiceBook:
             for c in self.cust_ids
             if re.search(r"[A-Z]", norm(c)) and re.search(r"\d", c)
         }
+
+    def take(self, allocations: list[tuple[int, int]], day: Any, discount: int = 0) -> None:
+        """A statement line pays ``allocations`` ((row, cents), of which ``discount`` cents are an
+        early-payment discount, split in proportion): lower the open amounts, add the cash to
+        what was paid, and note ``day`` as the date an invoice was settled when it is now (and
+        the cash of this payment as the one that settled it)."""
+        total = sum(c for _, c in allocations) or 1
+        when = np.datetime64(pd.Timestamp(day), "ns")
+        for i, cents in allocations:
+            was_open = self.remaining[i] > 0
+            cash = cents - round(discount * cents / total)
+            self.remaining[i] -= min(cents, int(self.remaining[i]))
+            self.paid[i] += cash
+            if was_open and self.remaining[i] <= 0:
+                self.paid_on[i], self.paid_by_line[i], self.paid_last[i] = when, True, cash
+
+    def give_back(self, i: int, cents: int) -> None:
+        """A payment of ``cents`` to row ``i`` undone (a decision re-assigning its line)."""
+        self.remaining[i] += cents
+        self.paid[i] = max(0, int(self.paid[i]) - cents)
 
     def references(self, text: str) -> tuple[list[int], list[int]]:
         """Invoice rows referred to in ``text``: (strong, weak), each in book order."""

@@ -131,7 +131,7 @@ def apply_decisions(lines, seen, live, decisions, ledger, book, settings, result
                 continue  # applied already: nothing to accept, nothing to undo
             for pay in current[-1]["payments"]:
                 if pay.get("invoice_id") in row_of:
-                    book.remaining[row_of[pay["invoice_id"]]] += round(float(pay["amount"]) * 100)
+                    book.give_back(row_of[pay["invoice_id"]], round(float(pay["amount"]) * 100))
             reverses = str(current[-1]["line_id"])
             record_id = f"{line_id}@{d.decision_id[:8]}"
         text = decision_text(decision)
@@ -178,7 +178,6 @@ def apply_decisions(lines, seen, live, decisions, ledger, book, settings, result
                 book,
                 settings,
             )[0]
-            for i, cents in allocations:
-                book.remaining[i] -= cents
+            book.take(allocations, line["booking_date"])
         res.decision, res.reverses, res.record_id = decision, reverses, record_id
         results[pos] = res

@@ -251,6 +251,7 @@ def ledger_records(
             ]
         if res.status == "reversal":
             rec["return_reason"] = line["return_reason"]
+        if res.status == "reversal" or res.flagged:  # open again; paid before (a duplicate)
             rec["flagged_invoices"] = list(res.flagged)
         if res.decision:
             rec["decision"] = dict(res.decision)

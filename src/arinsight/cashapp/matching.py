@@ -92,7 +92,6 @@ from arinsight.cashapp.names import identify_payer, name_core, name_scores, norm
 from arinsight.cashapp.posting import post_line
 from arinsight.cashapp.references import (
     closed_note,
-    name_contradicts,
     one_slip,
     ref_note,
     rule_strong,
@@ -111,8 +110,9 @@ def match_line(
 ) -> LineResult:
     """Apply the rules of the module docstring to one credit line (``book`` is not changed).
 
-    A line left unmatched whose text names an invoice that is already paid says so (a duplicate
-    payment, to be refunded or kept on account)."""
+    A second payment of a paid invoice the text names is posted on account of its customer when
+    nothing else can be meant (:func:`~arinsight.cashapp.posting.post_duplicate`); a line left
+    unmatched whose text names an invoice that is already paid says so (a duplicate payment?)."""
     text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
     strong, weak = book.references(text)
     res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
@@ -344,7 +344,7 @@ def _unique_amount_one_slip(ctx: LineContext, rows: list[int]) -> LineResult | N
     written = [i for i in ctx.strong + ctx.weak if i != own]
     if not any(one_slip(norm(book.ids[own]), norm(book.ids[i])) for i in written):
         return None
-    if name_contradicts(ctx, book.customer[own]):
+    if ctx.contradicts(book.customer[own]):
         return None
     res = settle(book, [own], ctx.line, "reference_corrected", 0.85, False)
     if res is not None:
@@ -491,7 +491,6 @@ def match_lines(
         book.remaining[later] = kept
         if res.status == "matched" and "_partial" in res.rule:
             res.short = short_of(book, res.allocations)
-        for i, cents in res.allocations:
-            book.remaining[i] -= min(cents, int(book.remaining[i]))
+        book.take(res.allocations, row["booking_date"], res.discount)
         results[pos] = res
     return [results[pos] for pos in lines.index]

@@ -23,6 +23,11 @@ naming an invoice is about that invoice, whatever else it says); an ``on_account
 leaves alone a line with a weak reference to one of the customer's open invoices. The first
 rule that fits wins; the line's status is ``posted``.
 
+A line that names a **paid** invoice is looked at by one built-in step instead,
+:func:`post_duplicate` (``duplicate_payment``, ``cash_application.duplicate_payments``, on by
+default): the customer paying an invoice a second time. Its money is the customer's, on
+account, flagged for a person to refund or apply.
+
 :data:`DEFAULT_POSTING_RULES` are written from how banks describe these lines (the sources are
 in docs/collections.md, "Posting rules"); a params file with ``posting_rules`` replaces them
 (``posting_rules: []`` turns posting off).
@@ -35,6 +40,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from arinsight.cashapp.result import LineContext, LineResult
 from arinsight.errors import ParamsError
@@ -218,8 +226,10 @@ def first_fitting(
 def post_line(ctx: LineContext, res: LineResult) -> LineResult | None:
     """The posting of a line no invoice match took (``res`` suggested or unmatched), by the
     first rule of ``ctx.settings.posting_rules`` it fits (module docstring), or None."""
-    if res.status not in ("suggested", "unmatched") or ctx.strong:
+    if res.status not in ("suggested", "unmatched"):
         return None
+    if ctx.strong:  # about the invoice it names: at most a second payment of it
+        return post_duplicate(ctx)
     rules = ctx.settings.posting_rules
     for rule in rules:
         found = first_fitting([rule], ctx.row, ctx.text)
@@ -254,3 +264,71 @@ def post_line(ctx: LineContext, res: LineResult) -> LineResult | None:
             "unapplied cash, no invoice",
         )
     return None
+
+
+#: The rule name of a second payment of a paid invoice posted on account (:func:`post_duplicate`).
+DUPLICATE_RULE = "duplicate_payment"
+
+
+def post_duplicate(ctx: LineContext) -> LineResult | None:
+    """A customer paying an invoice a second time: the line is posted **on account** of the
+    invoice's customer (unapplied cash, ``duplicate_payment``), the invoice flagged and the
+    reason ``duplicate payment of INV-..., already paid on <date>: refund or apply``, so a
+    person decides between a refund and keeping it, and no credit balance appears on the
+    invoice. Only when nothing else can be meant (else None: the line stays as the matching
+    left it):
+
+    * the text names exactly one invoice with a strong reference, and no open invoice of its
+      customer even weakly;
+    * that invoice was issued and settled (open 0, paid by payments, not written off) on or
+      before the line's booking date; settled that very day only by another statement line (a
+      payment of the processed data dated that day may be this line, booked by the ERP);
+    * the payer does not contradict its customer (not identified as others, the written name
+      not below ``name_contradiction`` against it);
+    * the amount is the invoice's amount, the cash paid for it, or the payment that settled it
+      (the transfer sent again; within the line's tolerance: to the cent, or ``fx_tolerance``
+      through a conversion), and no open invoice of the customer has it (then it may pay that
+      one: a person decides).
+    """
+    book = ctx.book
+    if not ctx.settings.duplicate_payments or len(ctx.strong) != 1:
+        return None
+    i = ctx.strong[0]
+    day = np.datetime64(pd.Timestamp(ctx.row["booking_date"]), "ns")
+    paid_on = book.paid_on[i]
+    settled = (
+        book.remaining[i] <= 0
+        and book.paid[i] > 0
+        and not book.written_off[i]
+        and not np.isnat(paid_on)
+        and (paid_on < day or (paid_on == day and book.paid_by_line[i]))
+        and not book.issued[i] > day
+    )
+    cust = book.customer[i]
+    if not settled or ctx.contradicts(cust):
+        return None
+    if any(book.customer[w] == cust and book.remaining[w] > 0 for w in ctx.weak):
+        return None
+    v = ctx.line.value(book.currency[i])
+    if v is None:
+        return None
+    cents, tol, _ = v
+    paid = (book.amount[i], book.paid[i], book.paid_last[i])
+    if not any(x > 0 and abs(cents - int(x)) <= tol for x in paid):
+        return None
+    own = [j for j in book.by_customer.get(cust, []) if book.remaining[j] > 0]
+    if any(book.currency[j] == book.currency[i] and abs(int(book.remaining[j]) - cents) <= tol
+           for j in own):  # fmt: skip
+        return None
+    when = pd.Timestamp(paid_on)
+    return LineResult(
+        "posted",
+        DUPLICATE_RULE,
+        round(ctx.payer_conf, 4) if ctx.payer == cust else 0.9,
+        customer_id=cust,
+        currency=ctx.line.currency,
+        unapplied=round(float(ctx.row["amount"]) * 100),
+        flagged=[book.ids[i]],
+        reason=f"duplicate payment of {book.ids[i]}, already paid on {when:%Y-%m-%d}: refund or "
+        f"apply; on account of {ctx.name(cust)}, unapplied cash",
+    )

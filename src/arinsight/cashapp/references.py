@@ -36,17 +36,6 @@ def closed_note(book: InvoiceBook, closed: list[int], day: Any) -> str:
     return f"refers to {ids}, already paid"
 
 
-def name_contradicts(ctx: LineContext, cust: str) -> bool:
-    """The payer is someone else: identified (or ambiguous) without ``cust``, or a written name
-    that scores below ``name_contradiction`` against ``cust``'s name."""
-    if ctx.payers:
-        return cust not in ctx.payers
-    if not str(ctx.row.get("payer_name") or "").strip() or not len(ctx.scores):
-        return False
-    k = ctx.book.cust_index.get(cust)
-    return k is not None and float(ctx.scores[k]) < ctx.settings.name_contradiction
-
-
 def ref_note(ctx: LineContext) -> str:
     """What the text says about invoices, for a reason: never "no reference" when it has one."""
     book = ctx.book
@@ -90,7 +79,7 @@ def rule_strong(ctx: LineContext) -> LineResult | None:
     exact = abs(cents - total) <= tol
     if ctx.payers and cust not in ctx.payers:
         return _contradiction(ctx, rows, "the payer is " + _payer_words(ctx), exact)
-    if not exact and name_contradicts(ctx, cust):
+    if not exact and ctx.contradicts(cust):
         return _contradiction(ctx, rows, "the payer name does not look like it", exact)
     cap = round(total * settings.overpay_tolerance)
     if cents - tol > total + cap:

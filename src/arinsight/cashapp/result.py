@@ -65,3 +65,13 @@ class LineContext:
 
     def name(self, cust: str | None) -> str:
         return f"{cust} ({self.book.names.get(cust, '')})" if cust else ""
+
+    def contradicts(self, cust: str) -> bool:
+        """The payer is someone else than ``cust``: identified (or ambiguous) without it, or a
+        written name that scores below ``name_contradiction`` against its name."""
+        if self.payers:
+            return cust not in self.payers
+        if not str(self.row.get("payer_name") or "").strip() or not len(self.scores):
+            return False
+        k = self.book.cust_index.get(cust)
+        return k is not None and float(self.scores[k]) < self.settings.name_contradiction

@@ -28,6 +28,9 @@ class MatchSettings:
     reporting_currency: str = "USD"
     fx_rates: Mapping[str, float] = field(default_factory=dict)
     posting_rules: tuple[PostingRule, ...] = DEFAULT_POSTING_RULES
+    #: a second payment of a paid invoice is posted on account of its customer, flagged
+    #: (:func:`~arinsight.cashapp.posting.post_duplicate`); False: left unmatched
+    duplicate_payments: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> MatchSettings:
@@ -82,6 +85,13 @@ class MatchSettings:
         except (TypeError, ValueError):
             raise ParamsError(f"fx_rates must map currency -> number, got {rates!r}") from None
         kw["posting_rules"] = posting_rules_from_params(section.get("posting_rules"))
+        if section.get("duplicate_payments") is not None:
+            if not isinstance(section["duplicate_payments"], bool):
+                raise ParamsError(
+                    "cash_application.duplicate_payments must be true or false, got "
+                    f"{section['duplicate_payments']!r}"
+                )
+            kw["duplicate_payments"] = section["duplicate_payments"]
         return cls(
             reporting_currency=str(params.get("reporting_currency") or "USD").upper(),
             fx_rates=rates,
