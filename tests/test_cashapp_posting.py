@@ -105,6 +105,18 @@ MAPPING = {
 }
 
 
+def _match_args(tmp_path: Path, tables: dict[str, pd.DataFrame], out: Path) -> dict:
+    """The keyword arguments of ``run_match`` over ``tables`` written as a processed folder,
+    with the CSV mapping of :data:`MAPPING` in a params file and ``out`` as the cash folder."""
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
+    return {"params_files": [params], "out_dir": out, "processed_dir": folder}
+
+
 def _lines(tmp_path: Path) -> pd.DataFrame:
     path = tmp_path / "statement.csv"
     path.write_text(STATEMENT, encoding="utf-8")
@@ -242,14 +254,8 @@ def test_a_resent_statement_posts_nothing_twice(tmp_path: Path):
     name: every posted line is already applied (the ledger has its content key),
     gl_postings.csv and applied_payments.csv are the same bytes, the ledger keeps its 10
     records (7 posted, 3 matched)."""
-    folder = tmp_path / "processed"
-    folder.mkdir()
-    for name, frame in _tables().items():
-        frame.to_parquet(folder / f"{name}.parquet")
-    params = tmp_path / "params.yaml"
-    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
     out = tmp_path / "cash"
-    kw = {"params_files": [params], "out_dir": out, "processed_dir": folder}
+    kw = _match_args(tmp_path, _tables(), out)
     first = tmp_path / "statement.csv"
     first.write_text(STATEMENT, encoding="utf-8")
     run = run_match(first, as_of="2026-10-31", **kw)
@@ -479,14 +485,8 @@ def test_a_resent_statement_posts_no_duplicate_payment_twice(tmp_path: Path):
     account, 250.00 on INV-2, 600.00 on INV-5) and the ledger keeps its 5 records. D02 and D03
     wait in the worklist: D03 suggested again, D02 now unmatched (with D06 in the ledger, C_3
     has nothing open left to suggest)."""
-    folder = tmp_path / "processed"
-    folder.mkdir()
-    for name, frame in _paid_tables().items():
-        frame.to_parquet(folder / f"{name}.parquet")
-    params = tmp_path / "params.yaml"
-    params.write_text("cash_application:\n  csv: " + json.dumps(MAPPING) + "\n")
     out = tmp_path / "cash"
-    kw = {"params_files": [params], "out_dir": out, "processed_dir": folder}
+    kw = _match_args(tmp_path, _paid_tables(), out)
     first = tmp_path / "duplicates.csv"
     first.write_text(DUPLICATES, encoding="utf-8")
     run = run_match(first, as_of="2026-10-31", **kw)
