@@ -202,6 +202,16 @@ def test_a_user_table_replaces_the_defaults_and_is_checked():
         assert str(err.value).startswith(message)
 
 
+def _rerun_with_decisions(tmp_path: Path, lines, tables, ledger: list, rows: str):
+    """The statement matched again after an analyst wrote ``rows`` (line_id, action,
+    invoice_ids, decided_by, decided_at, note) to a decisions file."""
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("line_id,action,invoice_ids,decided_by,decided_at,note\n" + rows)
+    return match_statement(
+        lines, tables, MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+    )
+
+
 def test_a_posting_is_undone_by_a_decision(tmp_path: Path):
     """Run 1 posts P01 (12.34 interest) to Interest income and P09 (5,000.00) on account of C_1.
     The analyst decides: reject P01 (it was a customer's refund, not interest), assign P09 to
@@ -225,14 +235,13 @@ def test_a_posting_is_undone_by_a_decision(tmp_path: Path):
         12.34,
         "bank_interest",
     ]
-    decisions = tmp_path / "decisions.csv"
-    decisions.write_text(
-        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+    run2 = _rerun_with_decisions(
+        tmp_path,
+        lines,
+        _tables(),
+        ledger,
         "DE00ACCOUNT:P01,reject,,ana,2026-11-02,a refund to us\n"
-        "DE00ACCOUNT:P09,assign,INV-0000009,ben,2026-11-03,pays INV-9\n"
-    )
-    run2 = match_statement(
-        lines, _tables(), MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+        "DE00ACCOUNT:P09,assign,INV-0000009,ben,2026-11-03,pays INV-9\n",
     )
     w = run2.worklist.set_index("line_id")
     assert w.loc["DE00ACCOUNT:P01", "status"] == "rejected"
@@ -450,14 +459,13 @@ def test_a_duplicate_payment_posting_is_undone_by_a_decision(tmp_path: Path):
     lines = _duplicate_lines(tmp_path)
     run = match_statement(lines, _paid_tables(), MatchSettings())
     ledger = ledger_records(run, lines, "duplicates.csv")
-    decisions = tmp_path / "decisions.csv"
-    decisions.write_text(
-        "line_id,action,invoice_ids,decided_by,decided_at,note\n"
+    run2 = _rerun_with_decisions(
+        tmp_path,
+        lines,
+        _paid_tables(),
+        ledger,
         "DE00ACCOUNT:D01,reject,,ana,2026-11-02,refunded\n"
-        "DE00ACCOUNT:D05,assign,INV-0000009,ben,2026-11-03,keep it for INV-9\n"
-    )
-    run2 = match_statement(
-        lines, _paid_tables(), MatchSettings(), None, ledger, decisions=read_decisions(decisions)
+        "DE00ACCOUNT:D05,assign,INV-0000009,ben,2026-11-03,keep it for INV-9\n",
     )
     w = _by_ref(run2)
     assert w.loc["D01", "status"] == "rejected"
