@@ -407,7 +407,7 @@ def test_the_site_title_is_whole_at_1400_px(page, served):
 
 def test_phone_layout_of_home_and_a_dashboard(browser, served):
     """At 390 px the page never scrolls sideways; tiles sit two a row and each figure fits its
-    tile; the site's title is never cut; the home page's regions table and its "who to chase
+    tile (a customer page's "Credit limit used" too); the site's title is never cut; the home page's regions table and its "who to chase
     first" keep one line a row and scroll inside themselves."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
@@ -423,6 +423,20 @@ def test_phone_layout_of_home_and_a_dashboard(browser, served):
         assert pg.eval_on_selector_all(
             ".navbar-brand, .ar-brand", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
         ), rel
+    # a customer page: "Credit limit used" with its limit ("56% of $104,000") wraps in its tile
+    pg.goto(served["url"] + "site/2026-10/North/receivables.html")
+    pg.goto(pg.eval_on_selector("table a[href*='customers/']", "a => a.href"))
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390, pg.url
+    assert "credit limit used" in pg.inner_text(".cust-facts").lower(), pg.url
+    assert pg.eval_on_selector_all(
+        ".kpi-value", "els => els.every(e => e.scrollWidth <= e.clientWidth)"
+    ), pg.url
+    assert (
+        pg.eval_on_selector_all(  # may wrap at its spaces (this ledger's "50% of $2,000" fits)
+            ".cust-facts .kpi-value", "els => els.map(e => getComputedStyle(e).whiteSpace)"
+        )
+        == ["normal"] * 5
+    ), pg.url
     pg.goto(served["url"] + "index.html")
     heights = pg.eval_on_selector_all(
         "table.regions tbody tr", "els => els.map(e => e.offsetHeight)"
