@@ -558,3 +558,101 @@ def test_the_invoice_book_says_what_was_paid_and_when():
         [0.0, 1000.0, "2026-10-10", 600.0, True],
         [700.0, 0.0, "-", 0.0, False],
     ]
+
+
+def test_an_insurers_claim_payment_goes_to_insurance_claims(tmp_path: Path):
+    """The default ``insurance_claim`` rule needs an insurer as the payer and a claim word in
+    the text (docs/collections.md, "Posting rules"); on the ledger of the module docstring:
+
+    I1 2,736.30 ALLIANZ VERSICHERUNGS-AG 'SCHADEN NR 6041062'      -> posted, Insurance claims receivable
+    I2   480.00 AXA Assurances IARD      'sinistre 2026-114'       -> posted (French)
+    I3 1,000.00 Zurich Insurance plc     'claim no 77 INV-0000005' -> matched to INV-5 (a reference wins)
+    I4    12.00 AXA Assurances IARD      'Transfer'                -> unmatched (no claim word)
+    I5    30.00 Nobody Known             'Schaden 12'              -> unmatched (no insurer)
+
+    GL postings: 2,736.30 + 480.00 = 3,216.30 to Insurance claims receivable."""
+    text = (
+        "Ref;Date;Amount;Payer;IBAN;Code;Text\n"
+        "I1;02.10.2026;2.736,30;ALLIANZ VERSICHERUNGS-AG;;;SCHADEN NR 6041062\n"
+        "I2;03.10.2026;480,00;AXA Assurances IARD;;;sinistre 2026-114\n"
+        "I3;04.10.2026;1.000,00;Zurich Insurance plc;;;claim no 77 INV-0000005\n"
+        "I4;05.10.2026;12,00;AXA Assurances IARD;;;Transfer\n"
+        "I5;06.10.2026;30,00;Nobody Known;;;Schaden 12\n"
+    )
+    path = tmp_path / "insurer.csv"
+    path.write_text(text, encoding="utf-8")
+    run = match_statement(read_csv_statement(path, MAPPING), _tables(), MatchSettings())
+    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    assert w[["status", "rule"]].values.tolist() == [
+        ["posted", "insurance_claim"],
+        ["posted", "insurance_claim"],
+        ["matched", "reference"],
+        ["unmatched", ""],
+        ["unmatched", ""],
+    ]
+    assert w.loc["I1", "reason"] == (
+        "posting rule insurance_claim (text 'SCHADEN', payer 'VERSICHERUNG'): to Insurance "
+        "claims receivable, no invoice"
+    )
+    assert w.loc["I3", "invoice_ids"] == "INV-0000005"
+    gl = ledger_gl_postings(ledger_records(run, read_csv_statement(path, MAPPING), "insurer.csv"))
+    assert gl["account"].unique().tolist() == ["Insurance claims receivable"]
+    assert gl["amount"].sum() == pytest.approx(3216.30)
+
+
+def test_a_payment_without_reference_from_a_customer_who_owes_one_invoice(tmp_path: Path):
+    """Rule 4b (``sole_invoice``): Iron Works Ltd (C_3) owes exactly one invoice, INV-0000005
+    (1,000.00); Blue Foods Inc (C_1) owes three. Lines in booking order, no invoice named:
+
+    S1 01.10 Iron Works Ltd 1,060.00 ''                -> suggested (6 % over 1,000.00, cap 5 %)
+    S2 01.10 Iron Works Ltd   300.00 'advance payment' -> posted payment_on_account (a rule fits)
+    S3 01.10 Blue Foods Inc    50.00 ''                -> suggested (C_1 owes 3 invoices)
+    S4 02.10 Iron Works Ltd   400.00 ''                -> sole_invoice_partial, INV-5 400.00;
+                                                          600.00 left open (a deduction)
+    S5 03.10 Iron Works Ltd   630.00 ''                -> sole_invoice_overpaid, INV-5 630.00
+                                                          (600.00 open x 1.05 = 630.00, the cap)
+    S6 04.10 Iron Works Ltd    10.00 ''                -> suggested/unmatched: nothing open now
+
+    Confidence 0.9 x the name's score 1.0, x 0.95 for a part payment = 0.855, x 0.9 for an
+    overpayment = 0.81 (as for the other rules). Applied to INV-5: 400.00 + 630.00 = 1,030.00 (30.00 credit balance)."""
+    text = (
+        "Ref;Date;Amount;Payer;IBAN;Code;Text\n"
+        "S1;01.10.2026;1.060,00;Iron Works Ltd;;;\n"
+        "S2;01.10.2026;300,00;Iron Works Ltd;;;advance payment\n"
+        "S3;01.10.2026;50,00;Blue Foods Inc;;;\n"
+        "S4;02.10.2026;400,00;Iron Works Ltd;;;\n"
+        "S5;03.10.2026;630,00;Iron Works Ltd;;;\n"
+        "S6;04.10.2026;10,00;Iron Works Ltd;;;\n"
+    )
+    path = tmp_path / "sole.csv"
+    path.write_text(text, encoding="utf-8")
+    run = match_statement(read_csv_statement(path, MAPPING), _tables(), MatchSettings())
+    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    assert w.loc[["S1", "S2", "S3", "S4", "S5"], ["status", "rule"]].values.tolist() == [
+        ["suggested", ""],
+        ["posted", "payment_on_account"],
+        ["suggested", ""],
+        ["matched", "sole_invoice_partial"],
+        ["matched", "sole_invoice_overpaid"],
+    ]
+    assert w.loc["S6", "status"] in ("suggested", "unmatched")
+    assert w.loc["S4", ["invoice_ids", "applied_amount", "confidence"]].tolist() == [
+        "INV-0000005",
+        400.0,
+        0.855,
+    ]
+    assert w.loc["S4", "reason"] == (
+        "no invoice reference; INV-0000005 is the only open invoice of C_3 (Iron Works Ltd): "
+        "paid 600.00 short"
+    )
+    assert w.loc["S5", ["applied_amount", "confidence"]].tolist() == [630.0, 0.81]
+    inv5 = run.allocations.loc[run.allocations["invoice_id"] == "INV-0000005", "amount"]
+    assert inv5.sum() == pytest.approx(1030.0)
+    # turned off: S4 and S5 are left for a person, INV-5 first among their candidates
+    off = MatchSettings.from_params({"cash_application": {"sole_invoice": False}})
+    run = match_statement(read_csv_statement(path, MAPPING), _tables(), off)
+    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    assert w.loc[["S4", "S5"], "status"].tolist() == ["suggested", "suggested"]
+    assert w.loc["S4", "candidates"].startswith("INV-0000005 (C_3")
+    with pytest.raises(ParamsError, match="sole_invoice must be true or false, got 'no'"):
+        MatchSettings.from_params({"cash_application": {"sole_invoice": "no"}})

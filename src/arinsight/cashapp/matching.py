@@ -54,6 +54,10 @@ ties); otherwise the names are *ambiguous* and only an exact amount can decide
    depth-first search over amounts sorted ascending (a branch stops as soon as its sum exceeds
    the amount or can no longer reach it). Two or more sets, or a search that hits its budget,
    give suggestions instead.
+   4b. ``sole_invoice_partial`` / ``sole_invoice_overpaid``: no invoice or set has the amount,
+   the text names no invoice and no posting rule fits it, and the identified payer owes exactly
+   one open invoice: the line pays it in part, or over by at most ``overpay_tolerance``
+   (:func:`_sole_open_invoice`).
 5. Otherwise suggestions: several invoices with the same amount, a partial payment without a
    reference (the payer's open invoices ranked by reference evidence, then by closeness of the
    amount, not by age), the same amount at another customer when the payer is unknown
@@ -89,7 +93,7 @@ import pandas as pd
 from arinsight.cashapp.amounts import LineValue, candidate, exact_and_sums, settle, short_of
 from arinsight.cashapp.book import InvoiceBook
 from arinsight.cashapp.names import identify_payer, name_core, name_scores, norm
-from arinsight.cashapp.posting import post_line
+from arinsight.cashapp.posting import first_fitting, post_line
 from arinsight.cashapp.references import (
     closed_note,
     one_slip,
@@ -215,7 +219,45 @@ def _rule_payer_amount(ctx: LineContext) -> LineResult | None:
             candidates=cands[: settings.suggestions],
             reason=why,
         )
+    if not exhausted and (sole := _sole_open_invoice(ctx)) is not None:
+        return sole
     return _partial_suggestion(ctx, exhausted)
+
+
+def _sole_open_invoice(ctx: LineContext) -> LineResult | None:
+    """Rule 4b: the identified payer owes exactly one open invoice (in any currency), the text
+    names no invoice, even weakly, and no posting rule fits the line (it is not an advance
+    payment, a deposit, ...): the line pays that invoice, in part (``sole_invoice_partial``, the
+    rest stays open as a deduction) or over by at most ``overpay_tolerance``
+    (``sole_invoice_overpaid``, the excess a credit balance), at 0.9 x the payer's score (x 0.95
+    for a part payment, x 0.9 for an overpayment, as in :func:`settle`). What
+    the payer wrote leaves one invoice it can be paying; an amount beyond the cap, a line
+    through a conversion that misses the tolerance or a second open invoice leave it a
+    suggestion (the "single open item" rule of lockbox and auto-cash tools).
+    ``cash_application.sole_invoice: false`` turns it off."""
+    book, payer = ctx.book, ctx.payer
+    if ctx.strong or ctx.weak or payer is None or not ctx.settings.sole_invoice:
+        return None
+    rows = [i for i in book.by_customer.get(payer, []) if book.remaining[i] > 0]
+    if len(rows) != 1 or first_fitting(ctx.settings.posting_rules, ctx.row, ctx.text):
+        return None
+    v = ctx.line.value(book.currency[rows[0]])
+    if v is None:
+        return None
+    cents, tol, _ = v
+    open_cents = int(book.remaining[rows[0]])
+    if cents - tol > open_cents * (1 + ctx.settings.overpay_tolerance):
+        return None
+    res = settle(book, rows, ctx.line, "sole_invoice", round(0.9 * ctx.payer_conf, 4), True)
+    if res is not None and res.status == "matched" and not res.rule.endswith("_discount"):
+        gap = (open_cents - cents) / 100
+        res.reason = (
+            f"no invoice reference; {book.ids[rows[0]]} is the only open invoice of "
+            f"{ctx.name(payer)}: "
+            + (f"paid {gap:,.2f} short" if gap > 0 else f"paid {-gap:,.2f} over")
+        )
+        return res
+    return None
 
 
 def _one_of_several_one_slip(ctx: LineContext, singles: list[list[int]]) -> LineResult | None:

@@ -145,6 +145,27 @@ DEFAULT_POSTING_RULES: tuple[PostingRule, ...] = (
         match="any",
     ),
     PostingRule(
+        "insurance_claim",
+        post_to="Insurance claims receivable",
+        text=(
+            r"\bCLAIM (?:NO|NR|NUMBER|REF|SETTLEMENT|PAYMENT)\b",
+            r"\bSCHADENS?(?:NR|NUMMER|FALL|ZAHLUNG|REGULIERUNG)?\b",
+            r"\bSCHADE\b",
+            r"\bSINISTRE\b",
+            r"\bSINISTRO\b",
+            r"\bINDEMNIT(?:Y|E|É)\b",
+            r"\bINDENNIZZO\b",
+        ),
+        payer=(
+            r"INSURANCE\b",
+            r"\bASSURANCES?\b",
+            r"VERSICHERUNG",
+            r"\bASSICURAZIONI\b",
+            r"VERZEKERING",
+            r"\bSEGUROS?\b",
+        ),
+    ),
+    PostingRule(
         "payment_on_account",
         on_account=True,
         text=(

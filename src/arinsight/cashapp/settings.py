@@ -31,6 +31,9 @@ class MatchSettings:
     #: a second payment of a paid invoice is posted on account of its customer, flagged
     #: (:func:`~arinsight.cashapp.posting.post_duplicate`); False: left unmatched
     duplicate_payments: bool = True
+    #: a line naming nothing from a customer who owes one open invoice pays that invoice
+    #: (rule 4b, :func:`~arinsight.cashapp.matching._sole_open_invoice`); False: suggested
+    sole_invoice: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> MatchSettings:
@@ -85,13 +88,14 @@ class MatchSettings:
         except (TypeError, ValueError):
             raise ParamsError(f"fx_rates must map currency -> number, got {rates!r}") from None
         kw["posting_rules"] = posting_rules_from_params(section.get("posting_rules"))
-        if section.get("duplicate_payments") is not None:
-            if not isinstance(section["duplicate_payments"], bool):
-                raise ParamsError(
-                    "cash_application.duplicate_payments must be true or false, got "
-                    f"{section['duplicate_payments']!r}"
-                )
-            kw["duplicate_payments"] = section["duplicate_payments"]
+        for switch in ("duplicate_payments", "sole_invoice"):
+            if section.get(switch) is not None:
+                if not isinstance(section[switch], bool):
+                    raise ParamsError(
+                        f"cash_application.{switch} must be true or false, got "
+                        f"{section[switch]!r}"
+                    )
+                kw[switch] = section[switch]
         return cls(
             reporting_currency=str(params.get("reporting_currency") or "USD").upper(),
             fx_rates=rates,
