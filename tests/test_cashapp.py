@@ -1092,7 +1092,10 @@ def test_early_payment_discount_settles_the_named_invoices(tmp_path: Path):
     applied_payments has the cash (98.00, 245.00) and the discount split in proportion
     (7 x 100/350 = 2.00 on INV-1, the rest 5.00 on INV-2) as 'Early Payment Discount'.
     E: 392.00 for INV-3 (open 400; less 2 % = 392.00) -> reference_discount, 8.00.
-    F: 340.00 for INV-1 and INV-2 is 10.00 short, not 1, 2 or 3 %: which invoice was paid
+    F: Blue Foods GmbH pays 340.00 for INV-4 (open 250.00): 36 % more, beyond the cap, from
+    its customer C_2 who owes nothing else -> INV-4 settled, 90.00 on account of C_2
+    (reference_excess_on_account).
+    G: 340.00 for INV-1 and INV-2 is 10.00 short, not 1, 2 or 3 %: which invoice was paid
     short is not known -> suggested."""
     text = (
         "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
@@ -1120,8 +1123,14 @@ def test_early_payment_discount_settles_the_named_invoices(tmp_path: Path):
         "reference_discount",
         8.0,
     )
-    # F names one invoice: 340 is more than INV-4's 250 by 36 %: beyond the cap, suggested
-    assert w.loc["statement:F", "status"] == "suggested"
+    # F names one invoice: 340 is more than INV-4's 250 by 36 %, beyond the cap; the payer is
+    # its customer C_2, who owes nothing else: INV-4 settled, 340 - 250 = 90.00 on account
+    f = w.loc["statement:F"]
+    assert (f["rule"], f["applied_amount"], f["unapplied_amount"]) == (
+        "reference_excess_on_account",
+        250.0,
+        90.0,
+    )
     short = (
         "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
         "G;13.10.2026;340,00;USD;Blue Foods Inc;;INV-0000001 INV-0000002\n"
@@ -1192,6 +1201,73 @@ def test_the_only_invoice_with_the_amount_and_a_misspelt_name(tmp_path: Path):
     assert x["confidence"] == pytest.approx(0.7158, abs=1e-4)
     assert w.loc["statement:Y", "status"] == "suggested"
     assert w.loc["statement:Z", "status"] == "suggested"
+
+
+def test_a_weak_reference_confirmed_by_a_misspelt_name(tmp_path: Path):
+    """'Iorn Wrks Ltd' scores 84.2 against Iron Works (C_3; below the 90 that identifies a payer,
+    at least the 80 of name_close, no other customer within 3 points). W writes 'Rg. 42': a
+    weak reference to INV-0000042 (C_3, open 42.00), and pays 20.00 of it -> reference_weak_
+    partial at 0.85 x 0.8421 = 0.7158, x 0.95 for a part payment = 0.68. V: the same from
+    'Bleu Labs' (best: Harbor Labs, 60, below name_close) -> not applied."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "W;05.10.2026;20,00;USD;Iorn Wrks Ltd;;Rg. 42\n"
+        "V;04.10.2026;20,00;USD;Bleu Labs;;Rg. 42\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    x = w.loc["statement:W"]
+    assert (x["status"], x["rule"], x["invoice_ids"], x["applied_amount"]) == (
+        "matched",
+        "reference_weak_partial",
+        "INV-0000042",
+        20.0,
+    )
+    assert x["confidence"] == pytest.approx(0.68, abs=1e-4)
+    assert x["reason"].startswith("weak reference to INV-0000042; the payer name scores 84")
+    assert w.loc["statement:V", "status"] in ("suggested", "unmatched")
+
+
+def test_an_invoice_paid_over_the_cap_leaves_the_excess_on_account(tmp_path: Path):
+    """The text names one invoice, the payer is its customer, and the line pays more than the
+    5 % cap allows (ledger of the module docstring):
+
+    E1 Iron Works Ltd 'INV-0000042' 60.00: open 42.00, 18.00 more (43 %); C_3's other open
+       invoice INV-5 has 700.00, not 18.00 -> reference_excess_on_account at 0.8 x 1.0: INV-42
+       settled with 42.00, 18.00 unapplied cash of C_3
+    E2 Iron Works Ltd 'INV-0000042' 60.00 again, a day later: INV-42 is paid now -> not matched
+    E3 'Nobody Known' 'INV-0000003' 500.00: open 400.00 of C_1, payer not identified ->
+       suggested (the payer does not confirm it)
+    E4 Blue Foods Inc 'INV-0000001' 350.00: open 100.00, 250.00 more, INV-0000002 has exactly
+       250.00 -> it pays that one too (reference_multi, the completion), nothing on account"""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "E1;05.10.2026;60,00;USD;Iron Works Ltd;;INV-0000042\n"
+        "E2;06.10.2026;60,00;USD;Iron Works Ltd;;INV-0000042\n"
+        "E3;07.10.2026;500,00;USD;Nobody Known;;INV-0000003\n"
+        "E4;08.10.2026;350,00;USD;Blue Foods Inc;;INV-0000001\n"
+    )
+    run = match_statement(_lines(tmp_path, text), _tables(), SETTINGS)
+    w = run.worklist.set_index("line_id")
+    e1 = w.loc["statement:E1"]
+    assert (e1["status"], e1["rule"], e1["invoice_ids"], e1["customer_id"]) == (
+        "matched",
+        "reference_excess_on_account",
+        "INV-0000042",
+        "C_3",
+    )
+    assert (e1["applied_amount"], e1["unapplied_amount"], e1["confidence"]) == (42.0, 18.0, 0.8)
+    assert "18.00 more on account of C_3 (Iron Works Ltd)" in e1["reason"]
+    assert w.loc["statement:E2", "status"] != "matched"
+    assert w.loc["statement:E3", "status"] == "suggested"
+    assert (w.loc["statement:E4", "rule"], w.loc["statement:E4", "invoice_ids"]) == (
+        "reference_multi",
+        "INV-0000001; INV-0000002",
+    )
+    e1_pays = run.allocations.loc[run.allocations["statement_line_id"] == "statement:E1"]
+    assert e1_pays[["invoice_id", "amount"]].fillna("-").values.tolist() == [
+        ["INV-0000042", 42.0],
+        ["-", 18.0],
+    ]
 
 
 def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):

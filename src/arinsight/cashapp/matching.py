@@ -44,8 +44,11 @@ ties); otherwise the names are *ambiguous* and only an exact amount can decide
    amount to the cent and nothing of the payer's own fits it (``reference_third_party``: a
    sister or parent company paying). Rules 1 and 2 live in :mod:`~arinsight.cashapp.references`.
 2. ``reference_weak``: weak references, confirmed by the payer (the referenced invoice belongs
-   to the identified payer) or by the amount (the open amounts add up exactly); amount cases as
-   in rule 1 when the payer confirms, exact amounts only otherwise.
+   to the identified payer, or the name, not identified, comes close to its customer only) or
+   by the amount (the open amounts add up exactly); amount cases as in rule 1 when the payer
+   confirms, exact amounts only otherwise. Beyond the cap, an identified payer's line that names
+   nothing else and whose excess no other open invoice or set of the customer has settles the
+   invoices and leaves the excess on account (``reference_excess_on_account``).
 3. ``amount_payer``: the identified payer has exactly one open invoice with the line's amount
    (or, when the name is ambiguous, exactly one of the candidate customers has exactly one).
 4. ``sum_payer``: one payment for several invoices: exactly one set of 2 to ``max_subset_size``

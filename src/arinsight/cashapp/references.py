@@ -5,6 +5,7 @@ about them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,10 @@ from arinsight.cashapp.amounts import (
     completion,
     exact_and_sums,
     settle,
+    subset_sums,
 )
 from arinsight.cashapp.book import InvoiceBook
-from arinsight.cashapp.names import norm
+from arinsight.cashapp.names import identify_payer, norm
 from arinsight.cashapp.result import LineContext, LineResult
 
 
@@ -224,6 +226,9 @@ def _overpaid_beyond_cap(ctx: LineContext, rows: list[int], cents: int, total: i
         f"{excess * 100 / max(total / 100, 0.01):.0f} %, above the "
         f"{settings.overpay_tolerance:.0%} cap)"
     )
+    if not others and (res := _excess_on_account(ctx, rows, cents, total)) is not None:
+        res.reason = reason + f": {res.reason}"
+        return res
     if others:
         reason += "; the text also names " + ", ".join(book.ids[i] for i in others[:3])
     conf = 0.5
@@ -237,6 +242,68 @@ def _overpaid_beyond_cap(ctx: LineContext, rows: list[int], cents: int, total: i
     )
 
 
+def _close_name(ctx: LineContext) -> tuple[str, float] | None:
+    """(customer, score / 100) when the payer is not identified but its name comes close to
+    exactly one customer: at least ``name_close`` and no other customer within
+    ``name_margin`` of it (a written legal form breaks ties), as for a misspelt ``Iorn Grid
+    LLC``; else None."""
+    if ctx.payers or not len(ctx.scores):
+        return None
+    lowered = replace(ctx.settings, name_threshold=ctx.settings.name_close)
+    found, best = identify_payer(str(ctx.row.get("payer_name") or ""), ctx.scores, ctx.book,
+                                 lowered)  # fmt: skip
+    return (found[0], best / 100) if len(found) == 1 else None
+
+
+def _excess_on_account(
+    ctx: LineContext, rows: list[int], cents: int, total: int
+) -> LineResult | None:
+    """A line that names only ``rows``, from their customer identified as the payer, in their
+    currency (no conversion), paying more than the cap allows: the invoices are settled with
+    their open amounts and the excess is **unapplied cash of the customer** (on account, to
+    refund or apply), ``reference_excess_on_account`` at 0.8 x the payer's score. Not when an
+    open invoice of the customer, or a set of them, has the excess (the line may pay it too:
+    a person decides) or the search for such a set hits its budget. The invoice never gets a
+    credit balance beyond the cap; the money stays the customer's."""
+    book, settings = ctx.book, ctx.settings
+    cust, ccy = book.customer[rows[0]], book.currency[rows[0]]
+    v = ctx.line.value(ccy)
+    if ctx.payer != cust or v is None or v[1] != 0:
+        return None
+    need = cents - total
+    others = [
+        i
+        for i in book.by_customer.get(cust, [])
+        if book.remaining[i] > 0 and book.currency[i] == ccy and i not in rows
+    ]
+    if any(int(book.remaining[i]) == need for i in others):
+        return None
+    pool = others[: settings.max_candidates]
+    found, exhausted = subset_sums(
+        [int(book.remaining[i]) for i in pool],
+        need,
+        need,
+        settings.max_subset_size,
+        settings.search_budget,
+    )
+    if found or exhausted or len(others) > len(pool):
+        return None
+    res = LineResult(
+        "matched",
+        "reference_excess_on_account",
+        round(0.8 * ctx.payer_conf, 4),
+        customer_id=cust,
+        currency=ccy,
+    )
+    res.allocations = [(i, int(book.remaining[i])) for i in rows]
+    res.unapplied = need
+    res.reason = (
+        f"settled, the {need / 100:,.2f} more on account of {ctx.name(cust)} (unapplied cash: "
+        "refund or apply); no other open invoice or set of them has that amount"
+    )
+    return res
+
+
 def rule_weak(ctx: LineContext) -> LineResult | None:
     """Rule 2: weak references, confirmed by the payer or by the exact amount."""
     book, line = ctx.book, ctx.line
@@ -245,9 +312,15 @@ def rule_weak(ctx: LineContext) -> LineResult | None:
         return None
     groups = by_customer_currency(book, open_weak)
     payer = ctx.payer
+    close = _close_name(ctx)
     for (cust, _), rows in sorted(groups.items()):
-        if payer == cust or (payer is None and cust in ctx.payers and len(groups) == 1):
-            conf = round(0.95 * max(ctx.payer_conf, 0.9), 4)
+        confirmed = payer == cust or (payer is None and cust in ctx.payers and len(groups) == 1)
+        if confirmed or (close is not None and close[0] == cust):
+            conf = (
+                round(0.95 * max(ctx.payer_conf, 0.9), 4)
+                if confirmed
+                else round(0.85 * close[1], 4)
+            )
             v = line.value(book.currency[rows[0]])
             total = int(book.remaining[rows].sum())
             if v is not None and v[0] - v[1] > total + round(
@@ -256,6 +329,12 @@ def rule_weak(ctx: LineContext) -> LineResult | None:
                 return _overpaid_beyond_cap(ctx, rows, v[0], total)
             res = settle(book, rows, line, "reference_weak", conf, True)
             if res is not None:
+                if not confirmed:
+                    res.reason = (
+                        f"weak reference to {', '.join(book.ids[i] for i in rows)}; the payer "
+                        f"name scores {close[1] * 100:.0f} against {ctx.name(cust)}, closer "
+                        "than to any other customer"
+                    )
                 return res
     exact = [
         r

@@ -92,8 +92,7 @@ class MatchSettings:
             if section.get(switch) is not None:
                 if not isinstance(section[switch], bool):
                     raise ParamsError(
-                        f"cash_application.{switch} must be true or false, got "
-                        f"{section[switch]!r}"
+                        f"cash_application.{switch} must be true or false, got {section[switch]!r}"
                     )
                 kw[switch] = section[switch]
         return cls(
