@@ -1270,6 +1270,32 @@ def test_an_invoice_paid_over_the_cap_leaves_the_excess_on_account(tmp_path: Pat
     ]
 
 
+def test_a_converted_amount_near_an_invoice_of_a_customer_paying_in_parts(tmp_path: Path):
+    """Name only, in EUR (rate 1.10, tolerance 2 %). K: Iron Works Ltd sends EUR 38.20 = USD
+    42.02, within 2 % of INV-42 (42.00) only; but C_3 is paying INV-5 in parts (300.00 of
+    1,000.00 paid, 700.00 open, larger than the line): it may be INV-5's next part ->
+    suggested, INV-42 first. J: Blue Foods Inc sends EUR 90.90 = USD 99.99, within 2 % of
+    INV-1 (100.00) only, and none of C_1's invoices is paid in part -> amount_payer_fx, INV-1
+    settled at 1.0 x 0.95 = 0.95."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "K;05.10.2026;38,20;EUR;Iron Works Ltd;;\n"
+        "J;06.10.2026;90,90;EUR;Blue Foods Inc;;\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    k = w.loc["statement:K"]
+    assert k["status"] == "suggested"
+    assert k["candidates"].startswith("INV-0000042 (C_3")
+    assert "INV-0000005 (paid in parts so far)" in k["reason"]
+    j = w.loc["statement:J"]
+    assert (j["status"], j["rule"], j["invoice_ids"], j["confidence"]) == (
+        "matched",
+        "amount_payer_fx",
+        "INV-0000001",
+        0.95,
+    )
+
+
 def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):
     """A returned direct debit booked as a plain debit with a return reason (camt: RtrInf
     without RvslInd) is a return in the CSV too, when the reason column is mapped: R1 (MD06,

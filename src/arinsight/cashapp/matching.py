@@ -174,6 +174,8 @@ def _rule_payer_amount(ctx: LineContext) -> LineResult | None:
     singles, sets, exhausted = exact_and_sums(book, payer, ctx.line, settings)
     conf = ctx.payer_conf
     if len(singles) == 1 and not sets:
+        if (partial := _fx_could_be_partial(ctx, payer, singles[0][0])) is not None:
+            return partial
         res = settle(book, singles[0], ctx.line, "amount_payer", round(conf, 4), False)
         if res is not None:
             return res
@@ -225,6 +227,44 @@ def _rule_payer_amount(ctx: LineContext) -> LineResult | None:
     if not exhausted and (sole := _sole_open_invoice(ctx)) is not None:
         return sole
     return _partial_suggestion(ctx, exhausted)
+
+
+def _fx_could_be_partial(ctx: LineContext, payer: str, row: int) -> LineResult | None:
+    """A suggestion instead of ``amount_payer_fx`` when the line, without a reference, fits
+    invoice ``row`` only through a conversion (within ``fx_tolerance``) and ``payer`` is paying
+    another open invoice in that currency in parts (paid in part already, and still larger than
+    the line): the line may as well be its next part.
+    A window of a few per cent around a converted amount catches another invoice's open amount
+    far more often than an amount to the cent does (measured: two foreign part payments in 1,420
+    lines of our generator's seed 20 were applied to an invoice 0.3-0.5 % from them). None when
+    the amount is compared without a conversion or no such invoice is open."""
+    book = ctx.book
+    ccy = book.currency[row]
+    v = ctx.line.value(ccy)
+    if v is None or v[1] == 0:
+        return None
+    cents, tol, _ = v
+    larger = [
+        i
+        for i in book.by_customer.get(payer, [])
+        if i != row
+        and book.currency[i] == ccy
+        and int(book.remaining[i]) > cents + tol
+        and int(book.paid[i]) > 0
+    ]
+    if not larger:
+        return None
+    conf = ctx.payer_conf
+    cands = [candidate(book, [row], 0.5 * conf, "within the exchange-rate tolerance")]
+    cands += [candidate(book, [i], 0.3 * conf, "paid in parts: the next part?") for i in larger]
+    return LineResult(
+        "suggested",
+        customer_id=payer,
+        candidates=cands[: ctx.settings.suggestions],
+        reason=f"converted at the bank's rate, {book.ids[row]} fits within the "
+        f"{ctx.settings.fx_tolerance:.0%} tolerance, but the line may be part of "
+        f"{book.ids[larger[0]]} (paid in parts so far); {ref_note(ctx)}",
+    )
 
 
 def _sole_open_invoice(ctx: LineContext) -> LineResult | None:
