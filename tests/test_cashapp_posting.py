@@ -123,6 +123,20 @@ def _lines(tmp_path: Path) -> pd.DataFrame:
     return read_csv_statement(path, MAPPING)
 
 
+def _by_ref_of(tmp_path: Path, text: str, settings: MatchSettings | None = None):
+    """``text`` as a CSV statement of :data:`MAPPING` matched against :func:`_tables`: (its lines,
+    the run, the worklist indexed by the bank's reference)."""
+    path = tmp_path / "lines.csv"
+    path.write_text(text, encoding="utf-8")
+    lines = read_csv_statement(path, MAPPING)
+    run = match_statement(lines, _tables(), settings or MatchSettings())
+    return (
+        lines,
+        run,
+        run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref"),
+    )
+
+
 def test_each_default_rule_and_its_near_miss(tmp_path: Path):
     """The table of the module docstring, line by line; the GL lines carry their account, the
     line on account is a payment without invoice of C_1 (5,000.00) and touches no invoice."""
@@ -579,10 +593,7 @@ def test_an_insurers_claim_payment_goes_to_insurance_claims(tmp_path: Path):
         "I4;05.10.2026;12,00;AXA Assurances IARD;;;Transfer\n"
         "I5;06.10.2026;30,00;Nobody Known;;;Schaden 12\n"
     )
-    path = tmp_path / "insurer.csv"
-    path.write_text(text, encoding="utf-8")
-    run = match_statement(read_csv_statement(path, MAPPING), _tables(), MatchSettings())
-    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    lines, run, w = _by_ref_of(tmp_path, text)
     assert w[["status", "rule"]].values.tolist() == [
         ["posted", "insurance_claim"],
         ["posted", "insurance_claim"],
@@ -595,7 +606,7 @@ def test_an_insurers_claim_payment_goes_to_insurance_claims(tmp_path: Path):
         "claims receivable, no invoice"
     )
     assert w.loc["I3", "invoice_ids"] == "INV-0000005"
-    gl = ledger_gl_postings(ledger_records(run, read_csv_statement(path, MAPPING), "insurer.csv"))
+    gl = ledger_gl_postings(ledger_records(run, lines, "lines.csv"))
     assert gl["account"].unique().tolist() == ["Insurance claims receivable"]
     assert gl["amount"].sum() == pytest.approx(3216.30)
 
@@ -624,10 +635,7 @@ def test_a_payment_without_reference_from_a_customer_who_owes_one_invoice(tmp_pa
         "S5;03.10.2026;630,00;Iron Works Ltd;;;\n"
         "S6;04.10.2026;10,00;Iron Works Ltd;;;\n"
     )
-    path = tmp_path / "sole.csv"
-    path.write_text(text, encoding="utf-8")
-    run = match_statement(read_csv_statement(path, MAPPING), _tables(), MatchSettings())
-    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    _, run, w = _by_ref_of(tmp_path, text)
     assert w.loc[["S1", "S2", "S3", "S4", "S5"], ["status", "rule"]].values.tolist() == [
         ["suggested", ""],
         ["posted", "payment_on_account"],
@@ -650,8 +658,7 @@ def test_a_payment_without_reference_from_a_customer_who_owes_one_invoice(tmp_pa
     assert inv5.sum() == pytest.approx(1030.0)
     # turned off: S4 and S5 are left for a person, INV-5 first among their candidates
     off = MatchSettings.from_params({"cash_application": {"sole_invoice": False}})
-    run = match_statement(read_csv_statement(path, MAPPING), _tables(), off)
-    w = run.worklist.assign(ref=run.worklist["line_id"].str.split(":").str[1]).set_index("ref")
+    _, run, w = _by_ref_of(tmp_path, text, off)
     assert w.loc[["S4", "S5"], "status"].tolist() == ["suggested", "suggested"]
     assert w.loc["S4", "candidates"].startswith("INV-0000005 (C_3")
     with pytest.raises(ParamsError, match="sole_invoice must be true or false, got 'no'"):
