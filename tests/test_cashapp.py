@@ -1296,6 +1296,26 @@ def test_a_converted_amount_near_an_invoice_of_a_customer_paying_in_parts(tmp_pa
     )
 
 
+def test_a_line_that_names_an_invoice_takes_it_before_one_that_fits_it_by_amount(
+    tmp_path: Path,
+):
+    """Two lines of Blue Foods Inc (C_1) booked the same day, both 250.00. A (first by its id)
+    has no text: by amount alone it fits INV-0000002 (250.00). B names INV-0000002. B is taken
+    first -> reference, INV-2 settled; A then finds nothing of C_1 with 250.00 (INV-1 100.00,
+    INV-3 400.00, no set of them) -> suggested. Taken by id, A would have had INV-2 and B,
+    naming an invoice paid that day by another line, would have been a duplicate payment."""
+    text = (
+        "Ref;Date;Amount;Ccy;Payer;IBAN;Text\n"
+        "A;05.10.2026;250,00;USD;Blue Foods Inc;;\n"
+        "B;05.10.2026;250,00;USD;Blue Foods Inc;;INV-0000002\n"
+    )
+    w = match_statement(_lines(tmp_path, text), _tables(), SETTINGS).worklist.set_index("line_id")
+    b = w.loc["statement:B"]
+    assert (b["status"], b["rule"], b["invoice_ids"]) == ("matched", "reference", "INV-0000002")
+    assert w.loc["statement:A", "status"] == "suggested"
+    assert w.index.tolist() == ["statement:A", "statement:B"]  # the worklist keeps file order
+
+
 def test_csv_return_reason_alone_marks_a_return(tmp_path: Path):
     """A returned direct debit booked as a plain debit with a return reason (camt: RtrInf
     without RvslInd) is a return in the CSV too, when the reason column is mapped: R1 (MD06,

@@ -8,8 +8,9 @@ Every credit line ends in one of three states:
 * ``unmatched`` - ``reason`` says why nothing fits.
 
 Debit lines, reversals and entries not yet booked are ``skipped``. Lines are taken in booking
-order and every match lowers the open amount the next lines see, so two lines never settle the
-same euro twice; a line only sees the invoices issued on or before its booking date.
+order (within a day, the lines whose text names an open invoice first, then by line id) and
+every match lowers the open amount the next lines see, so two lines never settle the same euro
+twice; a line only sees the invoices issued on or before its booking date.
 
 **References.** Invoice numbers are searched in the remittance text, the structured references
 and the end-to-end id, also when mangled: case, spaces or separators inside the number
@@ -552,7 +553,21 @@ def match_lines(
         & (lines["amount"] > 0)
     )
     scores = name_scores(lines["payer_name"].where(credit, "").tolist(), book)
-    order = lines.sort_values(["booking_date", "line_id"], kind="mergesort").index
+    # within a day, a line that names an open invoice takes it before a line that only fits it
+    # by amount or name: the order a bank lists a day's lines in (or a format's line ids) does
+    # not decide which of two lines gets an invoice
+    text = lines["remittance"].fillna("").astype(str)
+    for col in ("reference", "end_to_end_id"):
+        if col in lines:
+            text = text + " " + lines[col].fillna("").astype(str)
+    names_open = [
+        0 if any(book.remaining[i] > 0 for i in book.references(t)[0]) else 1 for t in text
+    ]
+    order = (
+        lines.assign(_names_open=names_open)
+        .sort_values(["booking_date", "_names_open", "line_id"], kind="mergesort")
+        .index
+    )
     results: dict[int, LineResult] = {}
     for pos in order:
         row = lines.loc[pos]
