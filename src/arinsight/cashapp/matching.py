@@ -115,20 +115,29 @@ def match_line(
     scores: np.ndarray,
     settings: MatchSettings,
     known_accounts: Mapping[str, str] | None = None,
+    refs: tuple[str, list[int], list[int]] | None = None,
 ) -> LineResult:
     """Apply the rules of the module docstring to one credit line (``book`` is not changed).
 
     A second payment of a paid invoice the text names is posted on account of its customer when
     nothing else can be meant (:func:`~arinsight.cashapp.posting.post_duplicate`); a line left
-    unmatched whose text names an invoice that is already paid says so (a duplicate payment?)."""
-    text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
-    strong, weak = book.references(text)
+    unmatched whose text names an invoice that is already paid says so (a duplicate payment?).
+    ``refs``: the line's (text, strong, weak) from :func:`line_references`, when already known."""
+    text, strong, weak = refs if refs is not None else line_references(row, book)
     res = _decide(row, text, strong, weak, book, scores, settings, known_accounts)
     closed = [i for i in strong if book.remaining[i] <= 0]
     if res.status == "unmatched" and closed:
         note = closed_note(book, closed, row.get("booking_date"))
         res.reason = note + (" (duplicate payment?)" if note.endswith("already paid") else "")
     return res
+
+
+def line_references(row: Mapping[str, Any], book: InvoiceBook) -> tuple[str, list[int], list[int]]:
+    """The text a line's invoice references are searched in (remittance, reference, end-to-end
+    id) and the invoice rows it refers to: (text, strong, weak). They depend on the invoice
+    numbers only, not on what is open, so a statement's lines are read once."""
+    text = " ".join(str(row.get(c) or "") for c in ("remittance", "reference", "end_to_end_id"))
+    return (text, *book.references(text))
 
 
 def _decide(row, text, strong, weak, book, scores, settings, known_accounts) -> LineResult:
@@ -556,12 +565,9 @@ def match_lines(
     # within a day, a line that names an open invoice takes it before a line that only fits it
     # by amount or name: the order a bank lists a day's lines in (or a format's line ids) does
     # not decide which of two lines gets an invoice
-    text = lines["remittance"].fillna("").astype(str)
-    for col in ("reference", "end_to_end_id"):
-        if col in lines:
-            text = text + " " + lines[col].fillna("").astype(str)
+    refs = {pos: line_references(lines.loc[pos], book) for pos in lines.index}
     names_open = [
-        0 if any(book.remaining[i] > 0 for i in book.references(t)[0]) else 1 for t in text
+        0 if any(book.remaining[i] > 0 for i in refs[pos][1]) else 1 for pos in lines.index
     ]
     order = (
         lines.assign(_names_open=names_open)
@@ -587,7 +593,9 @@ def match_lines(
         later = book.issued > np.datetime64(pd.Timestamp(row["booking_date"]), "ns")
         kept = book.remaining[later].copy()
         book.remaining[later] = 0
-        res = match_line(row, book, scores[lines.index.get_loc(pos)], settings, known_accounts)
+        res = match_line(
+            row, book, scores[lines.index.get_loc(pos)], settings, known_accounts, refs[pos]
+        )
         book.remaining[later] = kept
         if res.status == "matched" and "_partial" in res.rule:
             res.short = short_of(book, res.allocations)
